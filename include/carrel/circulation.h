@@ -1,0 +1,187 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "carrel/calendar.h"
+#include "carrel/clock.h"
+#include "carrel/profile.h"
+#include "carrel/status.h"
+#include "carrel/store.h"
+
+namespace carrel {
+
+// Circulation (DESIGN §3): patrons, items, loans, holds, fines, public-computer sessions and
+// eNews subscriptions. Every operation is one durable transaction; a failed operation changes
+// nothing. Status messages never contain patron data (barcodes, names, emails).
+
+struct NewPatron {
+  std::string card_barcode;
+  std::string name;
+  std::string email;           // optional
+  std::string phone;           // optional
+  std::string postal_address;  // optional, one string with newlines
+  bool juvenile = false;
+  Date expires_on{};
+  bool history_opt_in = false;
+};
+
+struct Patron {
+  int64_t id = 0;
+  std::string card_barcode;
+  std::string name;
+  std::string email;
+  std::string phone;
+  std::string postal_address;
+  bool juvenile = false;
+  Date expires_on{};
+  bool history_opt_in = false;
+  Date last_activity_on{};
+};
+
+enum class ItemStatus { kAvailable, kOnLoan, kOnHoldShelf, kMissing, kWithdrawn };
+std::string_view ItemStatusName(ItemStatus status);
+
+struct NewItem {
+  std::string barcode;
+  std::string title;
+  std::string author;
+  std::string call_number;
+  std::string item_type;  // must be a type the profile gives a loan period
+};
+
+struct Item {
+  int64_t id = 0;
+  std::string barcode;
+  std::string title;
+  std::string author;
+  std::string call_number;
+  std::string item_type;
+  ItemStatus status = ItemStatus::kAvailable;
+};
+
+struct Loan {
+  int64_t id = 0;
+  int64_t item_id = 0;
+  int64_t patron_id = 0;
+  Date checked_out_on{};
+  Date due_on{};
+  int renewals = 0;
+};
+
+struct CheckinResult {
+  int64_t history_id = 0;  // the returned loan's row in loan_history
+  int64_t item_id = 0;
+  Date returned_on{};
+  int overdue_days = 0;  // open days past the due date
+  int64_t fine_id = 0;   // 0 when no fine accrued
+  int64_t fine_cents = 0;
+  int64_t hold_ready_id = 0;  // 0 unless the item went to the hold shelf for the next patron
+};
+
+enum class HoldStatus { kWaiting, kReady, kFulfilled, kCancelled, kExpired };
+std::string_view HoldStatusName(HoldStatus status);
+
+struct Hold {
+  int64_t id = 0;
+  int64_t item_id = 0;
+  int64_t patron_id = 0;  // 0 once the link is dropped by retention
+  HoldStatus status = HoldStatus::kWaiting;
+  Instant placed_at{};
+  std::optional<Date> ready_until;
+};
+
+enum class FineStatus { kOwed, kPaid, kWaived };
+std::string_view FineStatusName(FineStatus status);
+
+// Waivers use fixed reasons, not free text, so no note about a patron can end up here.
+enum class WaiverReason { kStaffDiscretion, kReturnDispute, kHardship, kSystemError };
+std::string_view WaiverReasonName(WaiverReason reason);
+StatusOr<WaiverReason> ParseWaiverReason(std::string_view name);
+
+struct Fine {
+  int64_t id = 0;
+  int64_t patron_id = 0;
+  int64_t loan_history_id = 0;
+  int64_t amount_cents = 0;
+  Date accrued_on{};
+  FineStatus status = FineStatus::kOwed;
+  std::optional<Date> settled_on;
+};
+
+struct ComputerSession {
+  int64_t id = 0;
+  int64_t patron_id = 0;
+  std::string station;
+  Instant started_at{};
+  std::optional<Instant> ended_at;
+};
+
+enum class SubscriptionStatus { kPending, kConfirmed, kUnsubscribed };
+
+class Circulation {
+ public:
+  // None of the pointers is owned; all must outlive this object. Thread-safe.
+  Circulation(Store* store, const Profile* profile, const Calendar* calendar, const Clock* clock);
+
+  // Patrons.
+  StatusOr<Patron> AddPatron(const NewPatron& patron);
+  StatusOr<Patron> GetPatron(int64_t id);
+  StatusOr<Patron> FindPatronByBarcode(std::string_view card_barcode);
+
+  // Items.
+  StatusOr<Item> AddItem(const NewItem& item);
+  StatusOr<Item> GetItem(int64_t id);
+  StatusOr<Item> FindItemByBarcode(std::string_view barcode);
+  // Takes an item out of circulation; refused while it is on loan.
+  Status WithdrawItem(std::string_view barcode);
+  // Marks an item missing (e.g. seized); an active loan on it is ended without a fine.
+  Status MarkItemMissing(std::string_view barcode);
+
+  // Loans. Checkout refuses an unknown or unavailable item, an unknown or expired patron, and
+  // an item on the hold shelf for someone else; it fulfils the patron's own ready hold.
+  StatusOr<Loan> Checkout(std::string_view item_barcode, std::string_view patron_barcode);
+  // Renewal up to the profile's limit, refused while others wait for the item.
+  StatusOr<Loan> Renew(std::string_view item_barcode);
+  // Ends the loan: history row, fine for open days overdue (capped), next hold made ready.
+  StatusOr<CheckinResult> Checkin(std::string_view item_barcode);
+  StatusOr<std::vector<Loan>> ActiveLoans(int64_t patron_id);
+  // Loans whose due date is before today (library time).
+  StatusOr<std::vector<Loan>> OverdueLoans(int limit);
+
+  // Holds, queued per item in the order placed.
+  StatusOr<Hold> PlaceHold(std::string_view item_barcode, std::string_view patron_barcode);
+  Status CancelHold(int64_t hold_id);
+  // Ready holds not picked up by their date expire; the item passes to the next in line.
+  StatusOr<int> ExpireHolds();
+  StatusOr<std::vector<Hold>> HoldQueue(int64_t item_id);
+  StatusOr<std::vector<Hold>> PatronHolds(int64_t patron_id);
+
+  // Fines.
+  StatusOr<std::vector<Fine>> PatronFines(int64_t patron_id);
+  Status PayFine(int64_t fine_id);
+  Status WaiveFine(int64_t fine_id, WaiverReason reason);
+
+  // Public-computer sessions: one open session per station and per patron.
+  StatusOr<ComputerSession> StartComputerSession(std::string_view patron_barcode,
+                                                 std::string_view station);
+  Status EndComputerSession(int64_t session_id);
+
+  // eNews: Subscribe returns the confirmation token to mail out (only its hash is stored).
+  StatusOr<std::string> Subscribe(std::string_view email);
+  Status ConfirmSubscription(std::string_view token);
+  Status Unsubscribe(std::string_view token);
+
+  Date Today() const;
+
+ private:
+  Store* store_;
+  const Profile* profile_;
+  const Calendar* calendar_;
+  const Clock* clock_;
+};
+
+}  // namespace carrel

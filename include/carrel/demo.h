@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+
+#include "carrel/library.h"
+#include "carrel/status.h"
+
+namespace carrel {
+
+struct SeedOptions {
+  int64_t patrons = 1000;
+  int64_t items = 2000;
+  int64_t history_loans = 10000;  // returned loans spread over `years`
+  int years = 3;
+  uint64_t seed = 1;
+  bool progress = true;  // draw progress bars when stderr is a terminal
+};
+
+struct SeedReport {
+  int64_t patrons = 0;
+  int64_t items = 0;
+  int64_t history_loans = 0;
+  int64_t active_loans = 0;
+  int64_t holds = 0;
+  int64_t fines = 0;
+  int64_t computer_sessions = 0;
+  int64_t subscriptions = 0;
+  double seconds = 0;
+};
+
+// Fills an empty library with a synthetic but realistic population: patrons with invented
+// names and addresses, a catalogue, years of returned loans, current loans (some overdue),
+// holds, fines, computer sessions and eNews subscriptions. Deterministic for a given seed.
+// Refuses a library that already has patrons or items. Never used on real data.
+StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& options);
+
+}  // namespace carrel

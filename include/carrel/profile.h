@@ -1,0 +1,82 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "carrel/clock.h"
+#include "carrel/status.h"
+
+namespace carrel {
+
+// One opening period of a day, in minutes after local midnight; close > open.
+struct OpeningPeriod {
+  int open_minute = 0;
+  int close_minute = 0;
+};
+
+// Opening hours for each weekday; index 0 is Monday, 6 is Sunday. nullopt: closed all day.
+using WeekHours = std::array<std::optional<OpeningPeriod>, 7>;
+
+// One event in the life of the policy document (policy §6): adopted, amended, re-endorsed.
+struct PolicyEvent {
+  std::string event;  // "adopted" | "amended" | "re-endorsed"
+  Date date;
+  std::string note;   // free text, may be empty
+};
+
+// Everything library-specific: a library is its profile plus its data. Loaded from a TOML
+// file (docs/profile.md describes every key); the policy document is a separate text file
+// named relative to the profile.
+struct Profile {
+  // [library]
+  std::string name;
+  std::vector<std::string> address_lines;
+  std::string phone;
+  std::string time_zone;  // IANA name, e.g. "America/New_York"
+
+  // [hours]
+  WeekHours library_hours{};
+  WeekHours cafe_hours{};
+  std::vector<Date> closed_dates;  // sorted, unique
+
+  // [circulation]
+  std::map<std::string, int> loan_days;  // item type -> loan period in days (>= 1)
+  int renewal_limit = 0;
+  int hold_pickup_days = 7;
+  int64_t fine_per_day_cents = 0;
+  int64_t fine_cap_cents = 0;  // per loan
+
+  // [policy]
+  std::string policy_title;
+  std::string policy_version;  // label of the version in force, e.g. "2010-09-15"
+  std::string policy_text;     // contents of the policy document
+  std::string policy_document;  // file name of the document, relative to the profile
+  std::vector<PolicyEvent> policy_history;  // oldest first
+
+  // [statute]
+  std::string statute_citation;  // "Conn. Gen. Stat. § 11-25(b)"
+  std::string statute_summary;
+};
+
+// Reads and validates a profile. On failure the status message is "FILE:LINE: reason" (line
+// omitted when the problem is not tied to one), and nothing is returned.
+StatusOr<Profile> LoadProfile(const std::filesystem::path& file);
+
+// As LoadProfile, from text; `source` names it in messages and `base_dir` resolves the policy
+// document.
+StatusOr<Profile> ParseProfile(std::string_view toml_text, std::string_view source,
+                               const std::filesystem::path& base_dir);
+
+// "09:00-21:00" style rendering of one day's hours, or "closed".
+std::string FormatOpeningPeriod(const std::optional<OpeningPeriod>& period);
+
+// Monday..Sunday.
+std::string_view WeekdayName(int index_from_monday);
+
+}  // namespace carrel

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "carrel/status.h"
+
+namespace carrel {
+
+// The storage interface (DESIGN §10). carrel speaks a small portable SQL: `?` placeholders,
+// INTEGER/TEXT/BLOB columns, `RETURNING`, no engine-specific functions in shared queries. The
+// SQLite implementation is the embedded default; a PostgreSQL one plugs in behind the same
+// interface and must pass the same conformance suite (tests/store_conformance_test.cc).
+
+struct Blob {
+  std::string bytes;
+  bool operator==(const Blob&) const = default;
+};
+
+// A bound parameter or a column value. monostate is SQL NULL.
+using Value = std::variant<std::monostate, int64_t, std::string, Blob>;
+
+// One result row. Valid only inside the row callback that received it.
+class Row {
+ public:
+  virtual ~Row() = default;
+  virtual int size() const = 0;
+  virtual bool IsNull(int column) const = 0;
+  virtual int64_t Int(int column) const = 0;       // NULL reads as 0
+  virtual std::string Text(int column) const = 0;  // NULL reads as ""
+  virtual std::string Bytes(int column) const = 0; // BLOB contents
+};
+
+using RowCallback = std::function<Status(const Row&)>;
+
+// A unit of work. All reads and writes go through one; nothing is visible to others until
+// Commit() returns OK. Destroying an uncommitted transaction rolls it back. Not thread-safe:
+// one thread uses a transaction at a time.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  // Runs one statement. For each result row calls on_row (if given); a non-OK status from the
+  // callback stops the statement and is returned. Constraint violations map to
+  // kAlreadyExists (unique) or kFailedPrecondition (others); a busy database to kUnavailable.
+  virtual Status Exec(std::string_view sql, std::initializer_list<Value> params = {},
+                      const RowCallback& on_row = nullptr) = 0;
+  virtual Status Exec(std::string_view sql, const std::vector<Value>& params,
+                      const RowCallback& on_row) = 0;
+
+  // Rows changed by the last Exec.
+  virtual int64_t changes() const = 0;
+
+  // Makes the transaction's changes durable. On failure nothing was committed.
+  virtual Status Commit() = 0;
+
+  // Convenience: the first column of the first row as an integer; kNotFound if no row.
+  StatusOr<int64_t> QueryInt(std::string_view sql, std::initializer_list<Value> params = {});
+};
+
+enum class TransactionMode {
+  kRead,   // a consistent snapshot for reading
+  kWrite,  // takes the write lock at once (SQLite BEGIN IMMEDIATE), so it cannot deadlock later
+};
+
+// One schema step. Migrations run in version order at Open; each in its own transaction,
+// recorded in schema_migrations. Versions are never edited once shipped, only appended.
+struct Migration {
+  int version;
+  std::string_view name;
+  std::string_view sql;  // may hold several statements
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual StatusOr<std::unique_ptr<Transaction>> Begin(TransactionMode mode) = 0;
+
+  // Applies migrations not yet applied; refuses a database newer than `migrations` knows.
+  virtual Status Migrate(const std::vector<Migration>& migrations) = 0;
+  virtual StatusOr<int> SchemaVersion() = 0;
+
+  // Engine name for messages and benchmarks: "sqlite", "postgresql".
+  virtual std::string_view engine() const = 0;
+};
+
+struct SqliteOptions {
+  int busy_timeout_ms = 5000;
+  bool create_if_missing = false;
+  bool read_only = false;
+};
+
+// Opens (or creates, when asked) an SQLite database in WAL mode with synchronous=FULL and
+// foreign keys on. Refuses a file that is not an SQLite database (kDataLoss) or fails the
+// quick integrity check. Thread-safe: transactions are serialized on one connection.
+StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& file,
+                                                 const SqliteOptions& options);
+
+// Runs `body` in a write transaction and commits it if body returns OK.
+Status WithWriteTransaction(Store& store, const std::function<Status(Transaction&)>& body);
+Status WithReadTransaction(Store& store, const std::function<Status(Transaction&)>& body);
+
+}  // namespace carrel

@@ -1,0 +1,314 @@
+#include "carrel/circulation.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace carrel {
+namespace {
+
+using std::chrono::days;
+using std::chrono::hours;
+
+Date D(int y, int m, int d) { return Date(std::chrono::year(y) / m / d); }
+// 10:00 in Westport (UTC-5 in winter).
+Instant MorningOf(Date d) { return Instant(d) + hours(15); }
+
+class CirculationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AddPatron("P-1001", "Canary One", D(2027, 12, 31));
+    AddPatron("P-1002", "Canary Two", D(2027, 12, 31));
+    AddPatron("P-1003", "Canary Three", D(2027, 12, 31));
+    AddItem("I-1", "book");
+    AddItem("I-2", "dvd");
+    AddItem("I-3", "book");
+  }
+
+  Patron AddPatron(const std::string& barcode, const std::string& name, Date expires) {
+    NewPatron p;
+    p.card_barcode = barcode;
+    p.name = name;
+    p.email = barcode + "@example.org";
+    p.expires_on = expires;
+    auto added = circ().AddPatron(p);
+    EXPECT_TRUE(added.ok()) << added.status().ToString();
+    return *added;
+  }
+
+  void AddItem(const std::string& barcode, const std::string& type) {
+    auto added = circ().AddItem({barcode, "A Title", "An Author", "FIC", type});
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+  }
+
+  int64_t Count(const std::string& table) {
+    int64_t n = -1;
+    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM " + table));
+      return Status::Ok();
+    }).ok());
+    return n;
+  }
+
+  ItemStatus StatusOf(const std::string& barcode) {
+    auto item = circ().FindItemByBarcode(barcode);
+    EXPECT_TRUE(item.ok());
+    return item->status;
+  }
+
+  Circulation& circ() { return lib_.circulation(); }
+  void SetDay(Date d) { lib_.clock.Set(MorningOf(d)); }
+
+  testing::TestLibrary lib_;
+};
+
+TEST_F(CirculationTest, CheckoutDueDateFollowsLoanPeriod) {
+  auto loan = circ().Checkout("I-1", "P-1001");
+  ASSERT_TRUE(loan.ok()) << loan.status().ToString();
+  EXPECT_EQ(loan->checked_out_on, D(2026, 12, 1));
+  EXPECT_EQ(loan->due_on, D(2026, 12, 22));  // book: 21 days, an open Tuesday
+  EXPECT_EQ(StatusOf("I-1"), ItemStatus::kOnLoan);
+}
+
+TEST_F(CirculationTest, DueDateOnClosedDayMovesToNextOpenDay) {
+  SetDay(D(2026, 12, 18));  // dvd: 7 days -> Christmas Day, closed
+  auto loan = circ().Checkout("I-2", "P-1001");
+  ASSERT_TRUE(loan.ok());
+  EXPECT_EQ(loan->due_on, D(2026, 12, 26));
+}
+
+TEST_F(CirculationTest, RefusedCheckoutsChangeNothing) {
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());
+  EXPECT_EQ(circ().Checkout("I-1", "P-1002").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(circ().Checkout("NO-SUCH", "P-1002").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(circ().Checkout("I-3", "P-9999").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(circ().Checkout("I 3", "P-1002").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count("loans"), 1);
+  EXPECT_EQ(StatusOf("I-3"), ItemStatus::kAvailable);
+}
+
+TEST_F(CirculationTest, ExpiredCardCannotBorrow) {
+  AddPatron("P-OLD", "Canary Old", D(2026, 11, 30));
+  auto loan = circ().Checkout("I-1", "P-OLD");
+  EXPECT_EQ(loan.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count("loans"), 0);
+}
+
+TEST_F(CirculationTest, ErrorMessagesNameNoPatronData) {
+  auto missing = circ().Checkout("I-1", "P-SECRET-77");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message().find("P-SECRET-77"), std::string::npos);
+  NewPatron dup;
+  dup.card_barcode = "P-1001";
+  dup.name = "Someone Else";
+  dup.expires_on = D(2027, 1, 1);
+  auto added = circ().AddPatron(dup);
+  EXPECT_EQ(added.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(added.status().message().find("P-1001"), std::string::npos);
+}
+
+TEST_F(CirculationTest, RenewalsStopAtTheLimit) {
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());
+  SetDay(D(2026, 12, 15));
+  auto first = circ().Renew("I-1");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->renewals, 1);
+  EXPECT_EQ(first->due_on, D(2027, 1, 5));
+  auto second = circ().Renew("I-1");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->renewals, 2);
+  EXPECT_EQ(second->due_on, D(2027, 1, 5));  // renewing the same day never shortens the loan
+  auto third = circ().Renew("I-1");
+  EXPECT_EQ(third.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(circ().Renew("I-3").status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CirculationTest, NoRenewalWhileSomeoneWaits) {
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());
+  ASSERT_TRUE(circ().PlaceHold("I-1", "P-1002").ok());
+  EXPECT_EQ(circ().Renew("I-1").status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CirculationTest, CheckinMovesLoanToHistoryWithItsLink) {
+  auto loan = circ().Checkout("I-1", "P-1001");
+  ASSERT_TRUE(loan.ok());
+  SetDay(D(2026, 12, 10));
+  auto result = circ().Checkin("I-1");
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->fine_cents, 0);
+  EXPECT_EQ(Count("loans"), 0);
+  EXPECT_EQ(Count("loan_history"), 1);
+  int64_t linked = -1;
+  ASSERT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(linked, tx.QueryInt("SELECT patron_id FROM loan_history"));
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(linked, loan->patron_id);
+  EXPECT_EQ(StatusOf("I-1"), ItemStatus::kAvailable);
+  EXPECT_EQ(circ().Checkin("I-1").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count("loan_history"), 1);
+}
+
+TEST_F(CirculationTest, FinesCountOpenDaysOnly) {
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());  // due 2026-12-22
+  SetDay(D(2026, 12, 29));  // 23..29 is seven days, Christmas closed: six open days
+  auto result = circ().Checkin("I-1");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->overdue_days, 6);
+  EXPECT_EQ(result->fine_cents, 6 * 20);
+  auto fines = circ().PatronFines(1);
+  ASSERT_TRUE(fines.ok());
+  ASSERT_EQ(fines->size(), 1u);
+  EXPECT_EQ((*fines)[0].amount_cents, 120);
+  EXPECT_EQ((*fines)[0].status, FineStatus::kOwed);
+}
+
+TEST_F(CirculationTest, FineIsCapped) {
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());
+  SetDay(D(2027, 3, 1));
+  auto result = circ().Checkin("I-1");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->fine_cents, 500);
+}
+
+TEST_F(CirculationTest, FinePaymentAndWaiver) {
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());
+  ASSERT_TRUE(circ().Checkout("I-3", "P-1001").ok());
+  SetDay(D(2027, 1, 5));
+  auto a = circ().Checkin("I-1");
+  auto b = circ().Checkin("I-3");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_NE(a->fine_id, 0);
+  EXPECT_TRUE(circ().PayFine(a->fine_id).ok());
+  EXPECT_EQ(circ().PayFine(a->fine_id).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(circ().WaiveFine(b->fine_id, WaiverReason::kHardship).ok());
+  EXPECT_EQ(circ().WaiveFine(b->fine_id, WaiverReason::kHardship).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(circ().PayFine(999).code(), StatusCode::kNotFound);
+  auto fines = circ().PatronFines(1);
+  ASSERT_TRUE(fines.ok());
+  EXPECT_EQ((*fines)[0].status, FineStatus::kPaid);
+  EXPECT_EQ((*fines)[1].status, FineStatus::kWaived);
+  EXPECT_FALSE(ParseWaiverReason("because").ok());
+}
+
+TEST_F(CirculationTest, HoldQueueServesPatronsInOrder) {
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());
+  auto first = circ().PlaceHold("I-1", "P-1002");
+  lib_.clock.Advance(hours(1));
+  auto second = circ().PlaceHold("I-1", "P-1003");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->status, HoldStatus::kWaiting);
+  EXPECT_EQ(circ().PlaceHold("I-1", "P-1002").status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(circ().PlaceHold("I-1", "P-1001").status().code(),
+            StatusCode::kFailedPrecondition);
+
+  auto back = circ().Checkin("I-1");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->hold_ready_id, first->id);
+  EXPECT_EQ(StatusOf("I-1"), ItemStatus::kOnHoldShelf);
+  // Only the patron whose hold is ready may take it.
+  EXPECT_EQ(circ().Checkout("I-1", "P-1003").status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1002").ok());
+  auto queue = circ().HoldQueue(back->item_id);
+  ASSERT_TRUE(queue.ok());
+  ASSERT_EQ(queue->size(), 1u);
+  EXPECT_EQ((*queue)[0].id, second->id);
+}
+
+TEST_F(CirculationTest, CancellingAReadyHoldPassesTheItemOn) {
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());
+  auto first = circ().PlaceHold("I-1", "P-1002");
+  lib_.clock.Advance(hours(1));
+  auto second = circ().PlaceHold("I-1", "P-1003");
+  ASSERT_TRUE(circ().Checkin("I-1").ok());
+  ASSERT_TRUE(circ().CancelHold(first->id).ok());
+  EXPECT_EQ(circ().CancelHold(first->id).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1003").ok());
+  (void)second;
+}
+
+TEST_F(CirculationTest, HoldOnAvailableItemIsReadyAtOnce) {
+  auto hold = circ().PlaceHold("I-3", "P-1002");
+  ASSERT_TRUE(hold.ok());
+  EXPECT_EQ(hold->status, HoldStatus::kReady);
+  EXPECT_EQ(hold->ready_until, D(2026, 12, 8));
+  EXPECT_EQ(StatusOf("I-3"), ItemStatus::kOnHoldShelf);
+}
+
+TEST_F(CirculationTest, UncollectedHoldsExpireAfterPickupPeriod) {
+  auto hold = circ().PlaceHold("I-3", "P-1002");  // ready until 2026-12-08
+  ASSERT_TRUE(hold.ok());
+  SetDay(D(2026, 12, 8));
+  auto expired = circ().ExpireHolds();
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(*expired, 0);  // the last pickup day is still good
+  SetDay(D(2026, 12, 9));
+  expired = circ().ExpireHolds();
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(*expired, 1);
+  EXPECT_EQ(StatusOf("I-3"), ItemStatus::kAvailable);
+}
+
+TEST_F(CirculationTest, WithdrawAndMissing) {
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());
+  EXPECT_EQ(circ().WithdrawItem("I-1").code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(circ().MarkItemMissing("I-1").ok());
+  EXPECT_EQ(Count("loans"), 0);
+  EXPECT_EQ(StatusOf("I-1"), ItemStatus::kMissing);
+  EXPECT_EQ(circ().Checkout("I-1", "P-1002").status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(circ().Checkin("I-1").ok());  // found again
+  EXPECT_EQ(StatusOf("I-1"), ItemStatus::kAvailable);
+  ASSERT_TRUE(circ().WithdrawItem("I-1").ok());
+  EXPECT_EQ(circ().Checkout("I-1", "P-1002").status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CirculationTest, ItemTypeMustHaveALoanPeriod) {
+  auto item = circ().AddItem({"I-9", "T", "A", "C", "spaceship"});
+  EXPECT_EQ(item.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CirculationTest, ComputerSessionsOnePerStationAndPatron) {
+  auto s = circ().StartComputerSession("P-1001", "PC-1");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(circ().StartComputerSession("P-1002", "PC-1").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(circ().StartComputerSession("P-1001", "PC-2").status().code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(circ().EndComputerSession(s->id).ok());
+  EXPECT_EQ(circ().EndComputerSession(s->id).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(circ().StartComputerSession("P-1002", "PC-1").ok());
+}
+
+TEST_F(CirculationTest, EnewsConfirmAndUnsubscribe) {
+  auto token = circ().Subscribe("  Reader@Example.org ");
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(circ().Subscribe("reader@example.org").status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(circ().ConfirmSubscription("not-a-token").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(circ().ConfirmSubscription(*token).ok());
+  ASSERT_TRUE(circ().Unsubscribe(*token).ok());
+  EXPECT_EQ(circ().Unsubscribe(*token).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(circ().Subscribe("reader@example.org").ok());  // may come back later
+  EXPECT_EQ(circ().Subscribe("not an address").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CirculationTest, LastActivityMovesWithUse) {
+  SetDay(D(2026, 12, 3));
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1001").ok());
+  auto p = circ().FindPatronByBarcode("P-1001");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->last_activity_on, D(2026, 12, 3));
+}
+
+TEST_F(CirculationTest, OverdueLoansAsOfToday) {
+  ASSERT_TRUE(circ().Checkout("I-2", "P-1001").ok());  // dvd due 2026-12-08
+  ASSERT_TRUE(circ().Checkout("I-1", "P-1002").ok());  // book due 2026-12-22
+  SetDay(D(2026, 12, 9));
+  auto overdue = circ().OverdueLoans(10);
+  ASSERT_TRUE(overdue.ok());
+  ASSERT_EQ(overdue->size(), 1u);
+  EXPECT_EQ((*overdue)[0].due_on, D(2026, 12, 8));
+}
+
+}  // namespace
+}  // namespace carrel

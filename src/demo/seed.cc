@@ -1,0 +1,299 @@
+#include "carrel/demo.h"
+
+#include <array>
+#include <chrono>
+#include <random>
+
+#include "carrel/progress.h"
+
+namespace carrel {
+namespace {
+
+// Invented for the demo: common given names and surnames, made-up streets and titles.
+constexpr std::array kGivenNames = {
+    "Avery", "Jordan", "Riley", "Morgan", "Casey", "Taylor", "Quinn", "Rowan", "Emerson",
+    "Harper", "Sage", "Parker", "Reese", "Dakota", "Skyler", "Logan", "Elliot", "Finley",
+    "Hayden", "Jamie", "Kendall", "Lane", "Marlow", "Noel", "Oakley", "Peyton", "Remy",
+    "Shiloh", "Tatum", "Wren"};
+constexpr std::array kSurnames = {
+    "Abbott", "Bishop", "Carver", "Dalton", "Ellison", "Fairbanks", "Garrison", "Holloway",
+    "Ingram", "Jennings", "Kendrick", "Lockwood", "Merriman", "Northcott", "Osgood", "Prescott",
+    "Quimby", "Radcliffe", "Sherwood", "Thornton", "Underhill", "Vance", "Whitfield", "Yardley",
+    "Ashby", "Brewster", "Coleridge", "Dunmore", "Eastwick", "Fenwick"};
+constexpr std::array kStreets = {
+    "Harbor Lane", "Old Mill Road", "Cedar Point Drive", "Meadow Court", "Riverbend Road",
+    "Chestnut Hill", "Quarry Way", "Lantern Street", "Beacon Terrace", "Orchard Row"};
+constexpr std::array kTitleWords = {
+    "Silent", "River", "Garden", "Winter", "Atlas", "Lantern", "Harbor", "Echo", "Paper",
+    "Northern", "Orchard", "Clockwork", "Salt", "Meridian", "Copper", "Hidden", "Tide", "Ember",
+    "Glass", "Wild"};
+constexpr std::array kTitleNouns = {
+    "Light", "House", "Road", "Letters", "Season", "Map", "Keeper", "Song", "Year", "Field",
+    "Crossing", "Archive", "Island", "Promise", "Country"};
+struct ItemKind {
+  const char* type;
+  const char* call_prefix;
+  int weight;
+};
+constexpr std::array kKinds = {ItemKind{"book", "FIC", 60}, ItemKind{"book", "NF 9", 15},
+                               ItemKind{"dvd", "DVD", 10}, ItemKind{"audiobook", "AUD", 8},
+                               ItemKind{"magazine", "MAG", 5}, ItemKind{"equipment", "EQP", 2}};
+
+template <typename A>
+const char* Pick(std::mt19937_64& rng, const A& array) {
+  return array[std::uniform_int_distribution<size_t>(0, array.size() - 1)(rng)];
+}
+
+std::string PatronBarcode(int64_t n) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "2100%010lld", static_cast<long long>(n));
+  return buf;
+}
+
+std::string ItemBarcode(int64_t n) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "3100%010lld", static_cast<long long>(n));
+  return buf;
+}
+
+// Commits every `batch` rows so that memory stays flat and progress is visible.
+class BatchWriter {
+ public:
+  BatchWriter(Store& store, int64_t batch) : store_(store), batch_(batch) {}
+  ~BatchWriter() = default;
+
+  StatusOr<Transaction*> Next() {
+    if (tx_ && ++count_ % batch_ == 0) {
+      RETURN_IF_ERROR(tx_->Commit());
+      tx_.reset();
+    }
+    if (!tx_) {
+      ASSIGN_OR_RETURN(tx_, store_.Begin(TransactionMode::kWrite));
+    }
+    return tx_.get();
+  }
+
+  Status Finish() {
+    if (!tx_) return Status::Ok();
+    Status s = tx_->Commit();
+    tx_.reset();
+    return s;
+  }
+
+ private:
+  Store& store_;
+  int64_t batch_;
+  int64_t count_ = 0;
+  std::unique_ptr<Transaction> tx_;
+};
+
+}  // namespace
+
+StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& options) {
+  if (options.patrons < 1 || options.items < 1 || options.history_loans < 0 ||
+      options.years < 1) {
+    return InvalidArgument("demo seed needs at least one patron and one item");
+  }
+  Store& store = library.store();
+  int64_t existing = 0;
+  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(existing, tx.QueryInt("SELECT (SELECT count(*) FROM patrons) + "
+                                           "(SELECT count(*) FROM items)"));
+    return Status::Ok();
+  }));
+  if (existing > 0) {
+    return FailedPrecondition("the library already has patrons or items; demo seed fills only "
+                              "an empty library");
+  }
+  auto started = std::chrono::steady_clock::now();
+  std::mt19937_64 rng(options.seed);
+  SeedReport report;
+  const Profile& profile = library.profile();
+  const Calendar& calendar = library.calendar();
+  Instant now = library.clock().Now();
+  Date today = calendar.LocalDate(now);
+  std::FILE* out = options.progress ? stderr : nullptr;
+  constexpr int64_t kBatch = 20000;
+  auto day = [](int n) { return std::chrono::days(n); };
+
+  {  // Patrons: about 8% juvenile, some with expired cards, most with email.
+    Progress progress("patrons", options.patrons, out);
+    BatchWriter writer(store, kBatch);
+    for (int64_t i = 1; i <= options.patrons; ++i) {
+      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      std::string given = Pick(rng, kGivenNames);
+      std::string surname = Pick(rng, kSurnames);
+      std::string email = std::uniform_int_distribution<int>(0, 9)(rng) < 8
+                              ? given + "." + surname + std::to_string(i) + "@example.org"
+                              : "";
+      for (char& c : email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string phone = "203-555-" + std::to_string(1000 + i % 9000);
+      std::string address = std::to_string(1 + i % 400) + " " + Pick(rng, kStreets) +
+                            "\nWestport, CT 06880";
+      int expiry_offset = std::uniform_int_distribution<int>(-200, 3 * 365)(rng);
+      int last_active = std::uniform_int_distribution<int>(0, 2 * 365)(rng);
+      RETURN_IF_ERROR(tx->Exec(
+          "INSERT INTO patrons (id, card_barcode, name, email, phone, postal_address, juvenile, "
+          "expires_on, history_opt_in, last_activity_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {Value(i), Value(PatronBarcode(i)), Value(given + " " + surname),
+           email.empty() ? Value() : Value(email), Value(phone), Value(address),
+           Value(int64_t{std::uniform_int_distribution<int>(0, 99)(rng) < 8}),
+           Value(FormatDate(today + day(expiry_offset))),
+           Value(int64_t{std::uniform_int_distribution<int>(0, 99)(rng) < 15}),
+           Value(FormatDate(today - day(last_active)))}));
+      progress.Advance();
+    }
+    RETURN_IF_ERROR(writer.Finish());
+    report.patrons = options.patrons;
+  }
+
+  std::vector<std::string> item_types(options.items + 1);
+  {  // Catalogue.
+    int total_weight = 0;
+    for (const ItemKind& k : kKinds) total_weight += k.weight;
+    Progress progress("items", options.items, out);
+    BatchWriter writer(store, kBatch);
+    for (int64_t i = 1; i <= options.items; ++i) {
+      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      int w = std::uniform_int_distribution<int>(0, total_weight - 1)(rng);
+      const ItemKind* kind = &kKinds[0];
+      for (const ItemKind& k : kKinds) {
+        if (w < k.weight) {
+          kind = &k;
+          break;
+        }
+        w -= k.weight;
+      }
+      std::string type = profile.loan_days.contains(kind->type) ? kind->type
+                                                                : profile.loan_days.begin()->first;
+      item_types[i] = type;
+      std::string title = std::string("The ") + Pick(rng, kTitleWords) + " " +
+                          Pick(rng, kTitleNouns);
+      std::string author = std::string(Pick(rng, kGivenNames)) + " " + Pick(rng, kSurnames);
+      std::string call = std::string(kind->call_prefix) + " " + author.substr(author.find(' ') + 1, 3);
+      RETURN_IF_ERROR(tx->Exec(
+          "INSERT INTO items (id, barcode, title, author, call_number, item_type, status) "
+          "VALUES (?, ?, ?, ?, ?, ?, 'available')",
+          {Value(i), Value(ItemBarcode(i)), Value(title), Value(author), Value(call),
+           Value(type)}));
+      progress.Advance();
+    }
+    RETURN_IF_ERROR(writer.Finish());
+    report.items = options.items;
+  }
+
+  {  // Returned loans over the past years, oldest first; about 4% came back late with a fine.
+    Progress progress("loan history", options.history_loans, out);
+    BatchWriter writer(store, kBatch);
+    int span = options.years * 365;
+    std::uniform_int_distribution<int64_t> patron(1, options.patrons);
+    std::uniform_int_distribution<int64_t> item(1, options.items);
+    for (int64_t i = 1; i <= options.history_loans; ++i) {
+      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      // Spread evenly in time: row i returns on day span * i / n before today.
+      int days_ago = 1 + static_cast<int>((span - 1) * (options.history_loans - i) /
+                                          std::max<int64_t>(1, options.history_loans));
+      Date returned = today - day(days_ago);
+      int64_t item_id = item(rng);
+      int period = profile.loan_days.at(item_types[item_id]);
+      Date out_on = returned - day(std::uniform_int_distribution<int>(1, period + 6)(rng));
+      Date due = out_on + day(period);
+      int64_t patron_id = patron(rng);
+      RETURN_IF_ERROR(tx->Exec(
+          "INSERT INTO loan_history (id, item_id, patron_id, checked_out_on, due_on, "
+          "returned_on) VALUES (?, ?, ?, ?, ?, ?)",
+          {Value(i), Value(item_id), Value(patron_id), Value(FormatDate(out_on)),
+           Value(FormatDate(due)), Value(FormatDate(returned))}));
+      if (returned > due && profile.fine_per_day_cents > 0) {
+        int64_t late = (returned - due).count();
+        int64_t cents = std::min(late * profile.fine_per_day_cents, profile.fine_cap_cents);
+        if (cents > 0) {
+          bool settled = days_ago > 30 || std::uniform_int_distribution<int>(0, 1)(rng) == 0;
+          RETURN_IF_ERROR(tx->Exec(
+              "INSERT INTO fines (patron_id, loan_history_id, amount_cents, accrued_on, status, "
+              "settled_on) VALUES (?, ?, ?, ?, ?, ?)",
+              {Value(patron_id), Value(i), Value(cents), Value(FormatDate(returned)),
+               Value(std::string(settled ? "paid" : "owed")),
+               settled ? Value(FormatDate(returned + day(3))) : Value()}));
+          ++report.fines;
+        }
+      }
+      progress.Advance();
+    }
+    RETURN_IF_ERROR(writer.Finish());
+    report.history_loans = options.history_loans;
+  }
+
+  {  // Current loans on about a tenth of the items; some overdue. Holds on some of them.
+    int64_t active = std::min(options.items / 10, options.patrons * 3);
+    Progress progress("current loans", active, out);
+    BatchWriter writer(store, kBatch);
+    std::uniform_int_distribution<int64_t> patron(1, options.patrons);
+    for (int64_t i = 1; i <= active; ++i) {
+      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      int64_t item_id = i * 10;
+      int period = profile.loan_days.at(item_types[item_id]);
+      Date out_on = today - day(std::uniform_int_distribution<int>(0, period + 10)(rng));
+      Date due = calendar.NextOpenDay(out_on + day(period)).value_or(out_on + day(period));
+      int64_t patron_id = patron(rng);
+      RETURN_IF_ERROR(tx->Exec(
+          "INSERT INTO loans (item_id, patron_id, checked_out_on, due_on, renewals) "
+          "VALUES (?, ?, ?, ?, ?)",
+          {Value(item_id), Value(patron_id), Value(FormatDate(out_on)), Value(FormatDate(due)),
+           Value(int64_t{std::uniform_int_distribution<int>(0, profile.renewal_limit)(rng)})}));
+      RETURN_IF_ERROR(tx->Exec("UPDATE items SET status = 'on_loan' WHERE id = ?", {Value(item_id)}));
+      if (i % 7 == 0) {
+        int64_t holder = patron(rng);
+        if (holder != patron_id) {
+          RETURN_IF_ERROR(tx->Exec(
+              "INSERT INTO holds (item_id, patron_id, placed_at, status) "
+              "VALUES (?, ?, ?, 'waiting')",
+              {Value(item_id), Value(holder),
+               Value(FormatInstant(now - std::chrono::hours(24 * (i % 20 + 1))))}));
+          ++report.holds;
+        }
+      }
+      progress.Advance();
+    }
+    RETURN_IF_ERROR(writer.Finish());
+    report.active_loans = active;
+  }
+
+  {  // Computer sessions of the past week and eNews subscriptions.
+    int64_t sessions = std::min<int64_t>(options.patrons, 2000);
+    int64_t subscriptions = std::min<int64_t>(options.patrons / 5, 5000);
+    Progress progress("sessions, eNews", sessions + subscriptions, out);
+    BatchWriter writer(store, kBatch);
+    std::uniform_int_distribution<int64_t> patron(1, options.patrons);
+    for (int64_t i = 1; i <= sessions; ++i) {
+      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      Instant start = now - std::chrono::hours(std::uniform_int_distribution<int>(2, 24 * 7)(rng));
+      RETURN_IF_ERROR(tx->Exec(
+          "INSERT INTO computer_sessions (patron_id, station, started_at, ended_at) "
+          "VALUES (?, ?, ?, ?)",
+          {Value(patron(rng)), Value("PC-" + std::to_string(1 + i % 24)),
+           Value(FormatInstant(start)), Value(FormatInstant(start + std::chrono::minutes(55)))}));
+      progress.Advance();
+    }
+    for (int64_t i = 1; i <= subscriptions; ++i) {
+      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      char hex[33];
+      std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                    static_cast<unsigned long long>(rng()));
+      RETURN_IF_ERROR(tx->Exec(
+          "INSERT INTO enews_subscriptions (email, token_hash, status, created_on, confirmed_on) "
+          "VALUES (?, ?, 'confirmed', ?, ?)",
+          {Value("reader" + std::to_string(i) + "@example.org"), Value(std::string(hex)),
+           Value(FormatDate(today - day(30))), Value(FormatDate(today - day(29)))}));
+      progress.Advance();
+    }
+    RETURN_IF_ERROR(writer.Finish());
+    report.computer_sessions = sessions;
+    report.subscriptions = subscriptions;
+  }
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace carrel

@@ -1,0 +1,127 @@
+#include "store/schema.h"
+
+namespace carrel {
+namespace {
+
+// Dates are TEXT 'YYYY-MM-DD' and instants TEXT 'YYYY-MM-DDTHH:MM:SSZ' (UTC): both sort as
+// text and read the same on every engine. Only what circulation needs is kept (DESIGN §3):
+// no date of birth (a juvenile flag), dates instead of times wherever a time is not needed.
+constexpr char kV1[] = R"sql(
+CREATE TABLE library_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+CREATE TABLE patrons (
+  id INTEGER PRIMARY KEY,
+  card_barcode TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  email TEXT,
+  phone TEXT,
+  postal_address TEXT,
+  juvenile INTEGER NOT NULL DEFAULT 0 CHECK (juvenile IN (0, 1)),
+  expires_on TEXT NOT NULL,
+  history_opt_in INTEGER NOT NULL DEFAULT 0 CHECK (history_opt_in IN (0, 1)),
+  last_activity_on TEXT NOT NULL
+);
+CREATE INDEX patrons_email ON patrons (email);
+
+CREATE TABLE items (
+  id INTEGER PRIMARY KEY,
+  barcode TEXT NOT NULL UNIQUE,
+  title TEXT NOT NULL,
+  author TEXT NOT NULL DEFAULT '',
+  call_number TEXT NOT NULL DEFAULT '',
+  item_type TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'available'
+    CHECK (status IN ('available', 'on_loan', 'on_hold_shelf', 'missing', 'withdrawn'))
+);
+
+-- Active loans only: a returned loan moves to loan_history.
+CREATE TABLE loans (
+  id INTEGER PRIMARY KEY,
+  item_id INTEGER NOT NULL UNIQUE REFERENCES items (id),
+  patron_id INTEGER NOT NULL REFERENCES patrons (id),
+  checked_out_on TEXT NOT NULL,
+  due_on TEXT NOT NULL,
+  renewals INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX loans_patron ON loans (patron_id);
+CREATE INDEX loans_due ON loans (due_on);
+
+-- Returned loans. patron_id is the link retention drops (DESIGN §3, §6).
+CREATE TABLE loan_history (
+  id INTEGER PRIMARY KEY,
+  item_id INTEGER NOT NULL REFERENCES items (id),
+  patron_id INTEGER REFERENCES patrons (id),
+  checked_out_on TEXT NOT NULL,
+  due_on TEXT NOT NULL,
+  returned_on TEXT NOT NULL
+);
+CREATE INDEX loan_history_returned ON loan_history (returned_on);
+CREATE INDEX loan_history_patron ON loan_history (patron_id) WHERE patron_id IS NOT NULL;
+
+CREATE TABLE holds (
+  id INTEGER PRIMARY KEY,
+  item_id INTEGER NOT NULL REFERENCES items (id),
+  patron_id INTEGER REFERENCES patrons (id),
+  placed_at TEXT NOT NULL,
+  status TEXT NOT NULL
+    CHECK (status IN ('waiting', 'ready', 'fulfilled', 'cancelled', 'expired')),
+  ready_until TEXT,
+  ended_on TEXT
+);
+CREATE INDEX holds_queue ON holds (item_id, status, placed_at);
+CREATE INDEX holds_patron ON holds (patron_id) WHERE patron_id IS NOT NULL;
+CREATE UNIQUE INDEX holds_one_open_per_patron ON holds (item_id, patron_id)
+  WHERE status IN ('waiting', 'ready');
+
+CREATE TABLE fines (
+  id INTEGER PRIMARY KEY,
+  patron_id INTEGER REFERENCES patrons (id),
+  loan_history_id INTEGER REFERENCES loan_history (id),
+  amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),
+  accrued_on TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('owed', 'paid', 'waived')),
+  settled_on TEXT,
+  waiver_reason TEXT
+    CHECK (waiver_reason IS NULL OR waiver_reason IN
+           ('staff_discretion', 'return_dispute', 'hardship', 'system_error'))
+);
+CREATE INDEX fines_patron ON fines (patron_id) WHERE patron_id IS NOT NULL;
+
+CREATE TABLE computer_sessions (
+  id INTEGER PRIMARY KEY,
+  patron_id INTEGER REFERENCES patrons (id),
+  station TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT
+);
+CREATE UNIQUE INDEX computer_sessions_open_station ON computer_sessions (station)
+  WHERE ended_at IS NULL;
+CREATE UNIQUE INDEX computer_sessions_open_patron ON computer_sessions (patron_id)
+  WHERE ended_at IS NULL;
+
+CREATE TABLE enews_subscriptions (
+  id INTEGER PRIMARY KEY,
+  email TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'unsubscribed')),
+  created_on TEXT NOT NULL,
+  confirmed_on TEXT,
+  unsubscribed_on TEXT
+);
+CREATE UNIQUE INDEX enews_one_live_per_email ON enews_subscriptions (email)
+  WHERE status <> 'unsubscribed';
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& LibraryMigrations() {
+  static const std::vector<Migration> migrations = {
+      {1, "circulation", kV1},
+  };
+  return migrations;
+}
+
+}  // namespace carrel

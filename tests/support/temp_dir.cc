@@ -1,0 +1,44 @@
+#include "tests/support/temp_dir.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace carrel::testing {
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "carrel-test-XXXXXX").string();
+  char* made = mkdtemp(tmpl.data());
+  if (made == nullptr) std::abort();
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::filesystem::path WestportProfile() {
+  return std::filesystem::path(CARREL_SOURCE_DIR) / "profiles" / "westport" / "library.toml";
+}
+
+Instant DefaultTestTime() {
+  return Instant(Date(std::chrono::year(2026) / 12 / 1)) + std::chrono::hours(15);
+}
+
+TestLibrary::TestLibrary() {
+  Status s = Library::Init(dir / "lib", WestportProfile());
+  if (!s.ok()) {
+    ADD_FAILURE() << s.ToString();
+    std::abort();
+  }
+  auto opened = Library::Open(dir / "lib", &clock);
+  if (!opened.ok()) {
+    ADD_FAILURE() << opened.status().ToString();
+    std::abort();
+  }
+  library = std::move(opened).value();
+}
+
+}  // namespace carrel::testing

@@ -1,0 +1,152 @@
+// The carrel command: a thin layer over the core library. Every failure prints one line
+// "carrel: <reason>" on stderr and exits non-zero; no patron data is ever printed in errors.
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "carrel/demo.h"
+#include "carrel/library.h"
+#include "carrel/server.h"
+
+namespace {
+
+using carrel::Status;
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "carrel: %s\n", status.message().c_str());
+  return kExitFailure;
+}
+
+// The demo profile of the source tree this binary was built from; --profile names another.
+std::filesystem::path DefaultProfile() { return CARREL_DEFAULT_PROFILE; }
+
+carrel::ApiServer* g_server = nullptr;
+
+void OnSignal(int) {
+  if (g_server != nullptr) g_server->Stop();
+}
+
+Status ParseListen(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return carrel::InvalidArgument("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  *host = listen.substr(0, colon);
+  const std::string digits = listen.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 ||
+      digits.find_first_not_of("0123456789") != std::string::npos || std::stoi(digits) > 65535) {
+    return carrel::InvalidArgument("--listen port must be a number from 0 to 65535");
+  }
+  *port = std::stoi(digits);
+  return Status::Ok();
+}
+
+int RunServe(const std::string& data, const std::string& listen) {
+  // Memory of the server may hold patron data: never write it to a core file.
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+  std::string host;
+  int port = 0;
+  if (Status s = ParseListen(listen, &host, &port); !s.ok()) return Fail(s);
+  auto library = carrel::Library::Open(data, carrel::SystemClock());
+  if (!library.ok()) return Fail(library.status());
+  carrel::ApiServer server(library->get());
+  auto bound = server.Bind(host, port);
+  if (!bound.ok()) return Fail(bound.status());
+  g_server = &server;
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::printf("carrel: serving %s at http://%s:%d/ (Ctrl-C stops)\n",
+              (*library)->profile().name.c_str(), host.c_str(), *bound);
+  std::fflush(stdout);
+  Status s = server.Serve();
+  g_server = nullptr;
+  if (!s.ok()) return Fail(s);
+  std::printf("carrel: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"carrel: a library records system that keeps the library's privacy promises",
+               "carrel"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(CARREL_VERSION));
+
+  std::string data;
+  std::string profile = DefaultProfile().string();
+  auto* init = app.add_subcommand("init", "Create a new library in a data directory");
+  init->add_option("--data", data, "Data directory to create the library in")->required();
+  init->add_option("--profile", profile, "Library profile (TOML)")->capture_default_str();
+
+  std::string listen = "127.0.0.1:8080";
+  auto* serve = app.add_subcommand("serve", "Serve a library over HTTP");
+  serve->add_option("--data", data, "The library's data directory")->required();
+  serve->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
+
+  auto* demo = app.add_subcommand("demo", "Demonstration data");
+  demo->require_subcommand(1);
+  carrel::SeedOptions seed;
+  auto* seed_cmd = demo->add_subcommand("seed", "Fill an empty library with synthetic data");
+  seed_cmd->add_option("--data", data, "The library's data directory")->required();
+  seed_cmd->add_option("--patrons", seed.patrons, "Number of patrons")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+  seed_cmd->add_option("--items", seed.items, "Number of items")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+  seed_cmd->add_option("--loans", seed.history_loans, "Number of returned loans in history")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1000000000}));
+  seed_cmd->add_option("--years", seed.years, "Years of history")
+      ->capture_default_str()->check(CLI::Range(1, 50));
+  seed_cmd->add_option("--seed", seed.seed, "Random seed")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    std::fprintf(stderr, "carrel: %s (see carrel --help)\n", what.c_str());
+    return kExitUsage;
+  }
+
+  if (init->parsed()) {
+    Status s = carrel::Library::Init(data, profile);
+    if (!s.ok()) return Fail(s);
+    std::printf("carrel: created a library in %s\n", data.c_str());
+    return 0;
+  }
+  if (serve->parsed()) return RunServe(data, listen);
+  if (seed_cmd->parsed()) {
+    auto library = carrel::Library::Open(data, carrel::SystemClock());
+    if (!library.ok()) return Fail(library.status());
+    auto report = carrel::SeedDemoLibrary(**library, seed);
+    if (!report.ok()) return Fail(report.status());
+    std::printf(
+        "carrel: seeded %lld patrons, %lld items, %lld returned loans, %lld current loans, "
+        "%lld holds, %lld fines in %.1fs\n",
+        static_cast<long long>(report->patrons), static_cast<long long>(report->items),
+        static_cast<long long>(report->history_loans),
+        static_cast<long long>(report->active_loans), static_cast<long long>(report->holds),
+        static_cast<long long>(report->fines), report->seconds);
+    return 0;
+  }
+  return kExitUsage;
+}
