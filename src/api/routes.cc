@@ -5,7 +5,7 @@
 namespace carrel {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 ApiResponse Json(const json& body, int status = 200) {
   return ApiResponse{status, "application/json", body.dump()};

@@ -16,12 +16,9 @@ std::chrono::local_seconds LocalMidnight(Date d) {
 
 }  // namespace
 
-int WeekdayIndex(Date d) {
-  return static_cast<int>(std::chrono::weekday(d).iso_encoding()) - 1;
-}
+int WeekdayIndex(Date d) { return static_cast<int>(std::chrono::weekday(d).iso_encoding()) - 1; }
 
-Calendar::Calendar(WeekHours library, WeekHours cafe, std::vector<Date> closed_dates,
-                   TimeZone zone)
+Calendar::Calendar(WeekHours library, WeekHours cafe, std::vector<Date> closed_dates, TimeZone zone)
     : library_(std::move(library)),
       cafe_(std::move(cafe)),
       closed_(std::move(closed_dates)),
@@ -32,8 +29,7 @@ Calendar::Calendar(WeekHours library, WeekHours cafe, std::vector<Date> closed_d
 
 StatusOr<Calendar> Calendar::FromProfile(const Profile& profile) {
   ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Load(profile.time_zone));
-  return Calendar(profile.library_hours, profile.cafe_hours, profile.closed_dates,
-                  std::move(zone));
+  return Calendar(profile.library_hours, profile.cafe_hours, profile.closed_dates, std::move(zone));
 }
 
 Date Calendar::LocalDate(Instant t) const {

@@ -1,8 +1,8 @@
 #include "carrel/calendar.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "carrel/clock.h"
 #include "carrel/profile.h"
@@ -105,26 +105,20 @@ TEST_F(CalendarTest, DueDateMovesOverAClosedDate) {
 
 TEST_F(CalendarTest, NextOpeningFromSaturdayEveningIsSunday1300) {
   // Saturday 2026-11-28 19:00 EST; Sunday opens 13:00 EST = 18:00Z.
-  EXPECT_EQ(westport().NextLibraryOpening(At("2026-11-29T00:00:00Z")),
-            At("2026-11-29T18:00:00Z"));
+  EXPECT_EQ(westport().NextLibraryOpening(At("2026-11-29T00:00:00Z")), At("2026-11-29T18:00:00Z"));
   // Exactly at the opening instant: that instant.
-  EXPECT_EQ(westport().NextLibraryOpening(At("2026-11-29T18:00:00Z")),
-            At("2026-11-29T18:00:00Z"));
+  EXPECT_EQ(westport().NextLibraryOpening(At("2026-11-29T18:00:00Z")), At("2026-11-29T18:00:00Z"));
   // While open: the next day's opening.
-  EXPECT_EQ(westport().NextLibraryOpening(At("2026-11-29T18:00:01Z")),
-            At("2026-11-30T14:00:00Z"));
+  EXPECT_EQ(westport().NextLibraryOpening(At("2026-11-29T18:00:01Z")), At("2026-11-30T14:00:00Z"));
   // Wednesday evening before Thanksgiving: skips the Thursday.
-  EXPECT_EQ(westport().NextLibraryOpening(At("2026-11-26T03:00:00Z")),
-            At("2026-11-27T14:00:00Z"));
+  EXPECT_EQ(westport().NextLibraryOpening(At("2026-11-26T03:00:00Z")), At("2026-11-27T14:00:00Z"));
   // Sunday of the spring switch: 13:00 EDT = 17:00Z.
-  EXPECT_EQ(westport().NextLibraryOpening(At("2026-03-08T05:00:00Z")),
-            At("2026-03-08T17:00:00Z"));
+  EXPECT_EQ(westport().NextLibraryOpening(At("2026-03-08T05:00:00Z")), At("2026-03-08T17:00:00Z"));
 }
 
 TEST_F(CalendarTest, NextClosing) {
   // Monday 10:00 EST: closes 21:00 EST.
-  EXPECT_EQ(westport().NextLibraryClosing(At("2026-11-23T15:00:00Z")),
-            At("2026-11-24T02:00:00Z"));
+  EXPECT_EQ(westport().NextLibraryClosing(At("2026-11-23T15:00:00Z")), At("2026-11-24T02:00:00Z"));
   Instant closed = At("2026-11-24T03:00:00Z");
   EXPECT_EQ(westport().NextLibraryClosing(closed), closed);
 }

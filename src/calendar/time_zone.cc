@@ -153,9 +153,9 @@ struct TimeZone::Rules {
   struct RuleDate {
     enum class Kind { kJulianNoLeap, kZeroBased, kMonthWeekDay };
     Kind kind = Kind::kMonthWeekDay;
-    int day = 0;    // Jn: 1..365; n: 0..365; Mm.w.d: weekday, 0 = Sunday
-    int month = 0;  // Mm.w.d only
-    int week = 0;   // Mm.w.d only; 5 means the last such weekday
+    int day = 0;                      // Jn: 1..365; n: 0..365; Mm.w.d: weekday, 0 = Sunday
+    int month = 0;                    // Mm.w.d only
+    int week = 0;                     // Mm.w.d only; 5 means the last such weekday
     int64_t time = kDefaultRuleTime;  // seconds after local midnight; may be < 0 or > 24h
   };
 
@@ -275,8 +275,8 @@ class PosixParser {
       r->kind = Rules::RuleDate::Kind::kJulianNoLeap;
       r->day = static_cast<int>(a);
     } else if (Eat('M')) {
-      if (!ParseNumber(12, &a) || a < 1 || !Eat('.') || !ParseNumber(5, &b) || b < 1 ||
-          !Eat('.') || !ParseNumber(6, &c)) {
+      if (!ParseNumber(12, &a) || a < 1 || !Eat('.') || !ParseNumber(5, &b) || b < 1 || !Eat('.') ||
+          !ParseNumber(6, &c)) {
         return false;
       }
       r->kind = Rules::RuleDate::Kind::kMonthWeekDay;
@@ -299,8 +299,8 @@ class PosixParser {
 
 Status ParseTzif(std::string_view data, Rules* rules) {
   auto bad = [&](std::string_view why) {
-    return DataLoss("time zone file for " + rules->name + " is not valid TZif: " +
-                    std::string(why));
+    return DataLoss("time zone file for " + rules->name +
+                    " is not valid TZif: " + std::string(why));
   };
   ByteReader in(data);
   TzifHeader h;
@@ -378,7 +378,8 @@ StatusOr<std::string> ReadZoneFile(const std::filesystem::path& path, const std:
     return NotFound("no time zone named " + name);
   }
   std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec || size > kMaxZoneFileBytes) return DataLoss("time zone file for " + name + " is unusable");
+  if (ec || size > kMaxZoneFileBytes)
+    return DataLoss("time zone file for " + name + " is unusable");
   std::ifstream file(path, std::ios::binary);
   std::string data((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   if (file.bad()) return Unavailable("cannot read the time zone file for " + name);
@@ -401,8 +402,8 @@ int64_t TimeZone::Rules::RuleDay(const RuleDate& r, int year) {
     case RuleDate::Kind::kMonthWeekDay: {
       year_month ym = std::chrono::year{year} / month{static_cast<unsigned>(r.month)};
       weekday wd{static_cast<unsigned>(r.day)};
-      sys_days d = r.week == 5 ? sys_days{ym / wd[last]}
-                               : sys_days{ym / wd[static_cast<unsigned>(r.week)]};
+      sys_days d =
+          r.week == 5 ? sys_days{ym / wd[last]} : sys_days{ym / wd[static_cast<unsigned>(r.week)]};
       return d.time_since_epoch().count();
     }
   }
@@ -416,9 +417,8 @@ int64_t TimeZone::Rules::FooterOffset(const PosixRule& rule, int64_t t) {
   int year = YearOfDay(FloorDiv(t + rule.std_offset, kSecondsPerDay));
   std::vector<std::pair<int64_t, bool>> changes;  // (UTC instant, daylight time after it)
   for (int y = year - 1; y <= year + 1; ++y) {
-    changes.emplace_back(RuleDay(rule.start, y) * kSecondsPerDay + rule.start.time -
-                             rule.std_offset,
-                         true);
+    changes.emplace_back(
+        RuleDay(rule.start, y) * kSecondsPerDay + rule.start.time - rule.std_offset, true);
     changes.emplace_back(RuleDay(rule.end, y) * kSecondsPerDay + rule.end.time - rule.dst_offset,
                          false);
   }

@@ -1,3 +1,5 @@
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -5,8 +7,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "carrel/calendar.h"
 #include "carrel/clock.h"
@@ -85,8 +85,8 @@ class ScopedZoneDir {
   }
 
   static std::string Block(char version, const std::vector<int64_t>& times,
-                           const std::vector<uint8_t>& type_indexes,
-                           const std::vector<Type>& types, int time_size) {
+                           const std::vector<uint8_t>& type_indexes, const std::vector<Type>& types,
+                           int time_size) {
     std::string out = "TZif";
     out.push_back(version);
     out.append(15, '\0');
@@ -265,8 +265,7 @@ TEST(TimeZoneTest, FooterJulianDayForms) {
 TEST(TimeZoneTest, FooterQuotedNamesAndNegativeTimes) {
   ScopedZoneDir dir;
   // Greenland's rule: changes at -01:00 and 00:00 local, i.e. 01:00 UTC both ways.
-  dir.WriteZone("Test/Nuuk", '2', {}, {}, {{-2 * 3600, false}},
-                "<-02>2<-01>,M3.5.0/-1,M10.5.0/0");
+  dir.WriteZone("Test/Nuuk", '2', {}, {}, {{-2 * 3600, false}}, "<-02>2<-01>,M3.5.0/-1,M10.5.0/0");
   TimeZone zone = MustLoad("Test/Nuuk");
   EXPECT_EQ(zone.OffsetAt(At("2090-03-26T00:59:59Z")), hours(-2));
   EXPECT_EQ(zone.OffsetAt(At("2090-03-26T01:00:00Z")), hours(-1));

@@ -196,7 +196,11 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
       Date returned = today - day(days_ago);
       int64_t item_id = item(rng);
       int period = profile.loan_days.at(item_types[item_id]);
-      Date out_on = returned - day(std::uniform_int_distribution<int>(1, period + 6)(rng));
+      // Most loans come back within the period; about one in twenty-five comes back late.
+      bool late = std::uniform_int_distribution<int>(0, 24)(rng) == 0;
+      int kept = late ? period + std::uniform_int_distribution<int>(1, 30)(rng)
+                      : std::uniform_int_distribution<int>(1, period)(rng);
+      Date out_on = returned - day(kept);
       Date due = out_on + day(period);
       int64_t patron_id = patron(rng);
       RETURN_IF_ERROR(tx->Exec(

@@ -1,5 +1,7 @@
 #include "carrel/profile.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -8,8 +10,6 @@
 #include <sstream>
 #include <system_error>
 #include <utility>
-
-#include <toml++/toml.h>
 
 #include "carrel/calendar.h"
 
@@ -43,16 +43,26 @@ bool IsBlank(std::string_view s) {
 
 std::string_view TypeName(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -139,9 +149,9 @@ class ProfileParser {
       if (table_name.empty()) {
         return ErrorIn(table, table_name, "missing required table [" + std::string(key) + "]");
       }
-      return ErrorIn(table, table_name,
-                     std::string(table_name) + " is missing required key '" + std::string(key) +
-                         "'");
+      return ErrorIn(
+          table, table_name,
+          std::string(table_name) + " is missing required key '" + std::string(key) + "'");
     }
     return node;
   }
@@ -150,16 +160,16 @@ class ProfileParser {
                                             std::string_view key) const {
     ASSIGN_OR_RETURN(const toml::node* node, Require(table, table_name, key));
     if (!node->is_table()) {
-      return ErrorAt(*node, Where(table_name, key) + " must be a table, not " +
-                                std::string(TypeName(*node)));
+      return ErrorAt(
+          *node, Where(table_name, key) + " must be a table, not " + std::string(TypeName(*node)));
     }
     return node->as_table();
   }
 
   StatusOr<std::string> StringValue(const toml::node& node, std::string_view what) const {
     if (!node.is_string()) {
-      return ErrorAt(node, std::string(what) + " must be a string, not " +
-                               std::string(TypeName(node)));
+      return ErrorAt(node,
+                     std::string(what) + " must be a string, not " + std::string(TypeName(node)));
     }
     const std::string& s = node.as_string()->get();
     if (IsBlank(s)) return ErrorAt(node, std::string(what) + " must not be empty");
@@ -175,13 +185,13 @@ class ProfileParser {
   StatusOr<int64_t> IntValue(const toml::node& node, std::string_view what, int64_t min,
                              int64_t max) const {
     if (!node.is_integer()) {
-      return ErrorAt(node, std::string(what) + " must be an integer, not " +
-                               std::string(TypeName(node)));
+      return ErrorAt(node,
+                     std::string(what) + " must be an integer, not " + std::string(TypeName(node)));
     }
     int64_t v = node.as_integer()->get();
     if (v < min || v > max) {
-      return ErrorAt(node, std::string(what) + " must be between " + std::to_string(min) +
-                               " and " + std::to_string(max) + ", not " + std::to_string(v));
+      return ErrorAt(node, std::string(what) + " must be between " + std::to_string(min) + " and " +
+                               std::to_string(max) + ", not " + std::to_string(v));
     }
     return v;
   }
@@ -358,8 +368,7 @@ class ProfileParser {
     ASSIGN_OR_RETURN(const toml::node* node, Require(policy, "[policy]", "history"));
     const toml::array* events = node->as_array();
     if (events == nullptr || !events->is_array_of_tables() || events->empty()) {
-      return ErrorAt(*node,
-                     "history in [policy] must be one or more [[policy.history]] tables");
+      return ErrorAt(*node, "history in [policy] must be one or more [[policy.history]] tables");
     }
     for (const toml::node& entry : *events) {
       const toml::table& t = *entry.as_table();
@@ -368,15 +377,14 @@ class ProfileParser {
       ASSIGN_OR_RETURN(const toml::node* event_node, Require(t, kName, "event"));
       ASSIGN_OR_RETURN(e.event, StringValue(*event_node, "event in [[policy.history]]"));
       if (std::find(kPolicyEvents.begin(), kPolicyEvents.end(), e.event) == kPolicyEvents.end()) {
-        return ErrorAt(*event_node, "event \"" + e.event +
-                                        "\" must be one of adopted, amended, re-endorsed");
+        return ErrorAt(*event_node,
+                       "event \"" + e.event + "\" must be one of adopted, amended, re-endorsed");
       }
       ASSIGN_OR_RETURN(const toml::node* date_node, Require(t, kName, "date"));
       ASSIGN_OR_RETURN(e.date, DateValue(*date_node, "date in [[policy.history]]"));
       if (!p->policy_history.empty() && e.date < p->policy_history.back().date) {
         return ErrorAt(*date_node, "policy history is not in date order: " + FormatDate(e.date) +
-                                       " comes after " +
-                                       FormatDate(p->policy_history.back().date));
+                                       " comes after " + FormatDate(p->policy_history.back().date));
       }
       if (const toml::node* note = t.get("note")) {
         if (!note->is_string()) {

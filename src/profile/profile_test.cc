@@ -1,5 +1,7 @@
 #include "carrel/profile.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -8,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 namespace carrel {
 namespace {
 
@@ -17,59 +17,59 @@ namespace fs = std::filesystem;
 
 // A valid profile, one string per line so that tests can change a line and know its number.
 const std::vector<std::string> kValidLines = {
-    "[library]",                              // 1
-    "name = \"Test Library\"",                // 2
-    "address = [\"1 Main St\", \"Town\"]",    // 3
-    "phone = \"555-0100\"",                   // 4
-    "time_zone = \"America/New_York\"",       // 5
-    "",                                       // 6
-    "[hours]",                                // 7
-    "closed_dates = [\"2026-12-25\"]",        // 8
-    "",                                       // 9
-    "[hours.library]",                        // 10
-    "monday = \"09:00-21:00\"",               // 11
-    "tuesday = \"09:00-21:00\"",              // 12
-    "wednesday = \"09:00-21:00\"",            // 13
-    "thursday = \"09:00-21:00\"",             // 14
-    "friday = \"09:00-18:00\"",               // 15
-    "saturday = \"09:00-17:00\"",             // 16
-    "sunday = \"closed\"",                    // 17
-    "",                                       // 18
-    "[hours.cafe]",                           // 19
-    "monday = \"10:00-16:00\"",               // 20
-    "tuesday = \"10:00-16:00\"",              // 21
-    "wednesday = \"10:00-16:00\"",            // 22
-    "thursday = \"10:00-16:00\"",             // 23
-    "friday = \"10:00-16:00\"",               // 24
-    "saturday = \"closed\"",                  // 25
-    "sunday = \"closed\"",                    // 26
-    "",                                       // 27
-    "[circulation]",                          // 28
-    "renewal_limit = 2",                      // 29
-    "hold_pickup_days = 7",                   // 30
-    "fine_per_day_cents = 25",                // 31
-    "fine_cap_cents = 1000",                  // 32
-    "",                                       // 33
-    "[circulation.loan_days]",                // 34
-    "book = 21",                              // 35
-    "dvd = 7",                                // 36
-    "",                                       // 37
-    "[policy]",                               // 38
-    "title = \"Privacy Policy\"",             // 39
-    "version = \"v1\"",                       // 40
-    "document = \"policy.txt\"",              // 41
-    "",                                       // 42
-    "[[policy.history]]",                     // 43
-    "event = \"adopted\"",                    // 44
-    "date = \"2003-05-12\"",                  // 45
-    "",                                       // 46
-    "[[policy.history]]",                     // 47
-    "event = \"amended\"",                    // 48
-    "date = \"2007-10-17\"",                  // 49
-    "note = \"after P.A. 07-227\"",           // 50
-    "",                                       // 51
-    "[statute]",                              // 52
-    "citation = \"Statute 1\"",               // 53
+    "[library]",                                // 1
+    "name = \"Test Library\"",                  // 2
+    "address = [\"1 Main St\", \"Town\"]",      // 3
+    "phone = \"555-0100\"",                     // 4
+    "time_zone = \"America/New_York\"",         // 5
+    "",                                         // 6
+    "[hours]",                                  // 7
+    "closed_dates = [\"2026-12-25\"]",          // 8
+    "",                                         // 9
+    "[hours.library]",                          // 10
+    "monday = \"09:00-21:00\"",                 // 11
+    "tuesday = \"09:00-21:00\"",                // 12
+    "wednesday = \"09:00-21:00\"",              // 13
+    "thursday = \"09:00-21:00\"",               // 14
+    "friday = \"09:00-18:00\"",                 // 15
+    "saturday = \"09:00-17:00\"",               // 16
+    "sunday = \"closed\"",                      // 17
+    "",                                         // 18
+    "[hours.cafe]",                             // 19
+    "monday = \"10:00-16:00\"",                 // 20
+    "tuesday = \"10:00-16:00\"",                // 21
+    "wednesday = \"10:00-16:00\"",              // 22
+    "thursday = \"10:00-16:00\"",               // 23
+    "friday = \"10:00-16:00\"",                 // 24
+    "saturday = \"closed\"",                    // 25
+    "sunday = \"closed\"",                      // 26
+    "",                                         // 27
+    "[circulation]",                            // 28
+    "renewal_limit = 2",                        // 29
+    "hold_pickup_days = 7",                     // 30
+    "fine_per_day_cents = 25",                  // 31
+    "fine_cap_cents = 1000",                    // 32
+    "",                                         // 33
+    "[circulation.loan_days]",                  // 34
+    "book = 21",                                // 35
+    "dvd = 7",                                  // 36
+    "",                                         // 37
+    "[policy]",                                 // 38
+    "title = \"Privacy Policy\"",               // 39
+    "version = \"v1\"",                         // 40
+    "document = \"policy.txt\"",                // 41
+    "",                                         // 42
+    "[[policy.history]]",                       // 43
+    "event = \"adopted\"",                      // 44
+    "date = \"2003-05-12\"",                    // 45
+    "",                                         // 46
+    "[[policy.history]]",                       // 47
+    "event = \"amended\"",                      // 48
+    "date = \"2007-10-17\"",                    // 49
+    "note = \"after P.A. 07-227\"",             // 50
+    "",                                         // 51
+    "[statute]",                                // 52
+    "citation = \"Statute 1\"",                 // 53
     "summary = \"Records are confidential.\"",  // 54
 };
 

@@ -1,0 +1,153 @@
+// The carrel command as a person uses it: real processes, real files, real HTTP over loopback.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/run.h"
+#include "tests/support/temp_dir.h"
+
+namespace carrel::testing {
+namespace {
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Exactly one line on stderr, starting "carrel: ".
+void ExpectOneErrorLine(const CommandResult& r) {
+  EXPECT_EQ(r.err.rfind("carrel: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(CliTest, HelpForEveryCommand) {
+  auto top = RunCarrel({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  for (const char* cmd : {"init", "serve", "demo"}) {
+    EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
+  }
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"init", "--help"}, {"serve", "--help"}, {"demo", "--help"},
+        {"demo", "seed", "--help"}}) {
+    auto r = RunCarrel(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0];
+    EXPECT_NE(r.out.find("--"), std::string::npos) << args[0];
+  }
+}
+
+TEST(CliTest, UnknownCommandAndFlagAreUsageErrors) {
+  auto r = RunCarrel({"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  ExpectOneErrorLine(r);
+  r = RunCarrel({"init", "--data", "/nonexistent/x", "--colour", "blue"});
+  EXPECT_EQ(r.exit_code, 2);
+  ExpectOneErrorLine(r);
+  r = RunCarrel({"serve"});  // --data is required
+  EXPECT_EQ(r.exit_code, 2);
+  ExpectOneErrorLine(r);
+}
+
+TEST(CliTest, InitRefusesToOverwriteALibrary) {
+  TempDir dir;
+  std::string data = (dir / "lib").string();
+  auto r = RunCarrel({"init", "--data", data});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string before = ReadFile(dir / "lib" / "carrel.db");
+  r = RunCarrel({"init", "--data", data});
+  EXPECT_EQ(r.exit_code, 1);
+  ExpectOneErrorLine(r);
+  EXPECT_NE(r.err.find("will not overwrite"), std::string::npos);
+  EXPECT_EQ(ReadFile(dir / "lib" / "carrel.db"), before);
+}
+
+TEST(CliTest, BadProfileNamesFileAndLine) {
+  TempDir dir;
+  std::ofstream(dir / "policy.txt") << "Policy text.\n";
+  std::string profile = ReadFile(WestportProfile());
+  size_t at = profile.find("renewal_limit = 2");
+  ASSERT_NE(at, std::string::npos);
+  profile.replace(at, 17, "renewal_limit = \"two\"");
+  std::ofstream(dir / "bad.toml") << profile;
+  auto r = RunCarrel({"init", "--data", (dir / "lib").string(), "--profile",
+                      (dir / "bad.toml").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  ExpectOneErrorLine(r);
+  EXPECT_NE(r.err.find("bad.toml:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("renewal_limit"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "lib" / "carrel.db"));
+}
+
+TEST(CliTest, ServeRefusesWhatIsNotALibrary) {
+  TempDir dir;
+  auto missing = RunCarrel({"serve", "--data", (dir / "nothing").string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  ExpectOneErrorLine(missing);
+
+  std::filesystem::create_directories(dir / "empty");
+  auto empty = RunCarrel({"serve", "--data", (dir / "empty").string()});
+  EXPECT_EQ(empty.exit_code, 1);
+  ExpectOneErrorLine(empty);
+  EXPECT_NE(empty.err.find("not a carrel library"), std::string::npos);
+
+  auto bad_listen = RunCarrel({"serve", "--data", (dir / "empty").string(), "--listen", "x"});
+  EXPECT_EQ(bad_listen.exit_code, 1);
+  ExpectOneErrorLine(bad_listen);
+}
+
+TEST(CliTest, CorruptDatabaseIsRefusedAndLeftAlone) {
+  TempDir dir;
+  std::string data = (dir / "lib").string();
+  ASSERT_EQ(RunCarrel({"init", "--data", data}).exit_code, 0);
+  std::string garbage(8192, '\x5a');
+  std::ofstream(dir / "lib" / "carrel.db", std::ios::binary | std::ios::trunc) << garbage;
+  auto r = RunCarrel({"serve", "--data", data});
+  EXPECT_EQ(r.exit_code, 1);
+  ExpectOneErrorLine(r);
+  EXPECT_NE(r.err.find("not a usable SQLite database"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadFile(dir / "lib" / "carrel.db"), garbage);
+}
+
+TEST(CliTest, DemoSeedFillsAnEmptyLibraryOnce) {
+  TempDir dir;
+  std::string data = (dir / "lib").string();
+  ASSERT_EQ(RunCarrel({"init", "--data", data}).exit_code, 0);
+  auto r = RunCarrel({"demo", "seed", "--data", data, "--patrons", "200", "--items", "400",
+                      "--loans", "3000", "--seed", "7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("seeded 200 patrons"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.err.empty()) << "no progress bar when stderr is not a terminal: " << r.err;
+  auto again = RunCarrel({"demo", "seed", "--data", data, "--patrons", "10"});
+  EXPECT_EQ(again.exit_code, 1);
+  ExpectOneErrorLine(again);
+  auto bad = RunCarrel({"demo", "seed", "--data", data, "--patrons", "0"});
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
+TEST(CliTest, ServeAnswersOverHttpAndStopsCleanly) {
+  TempDir dir;
+  std::string data = (dir / "lib").string();
+  ASSERT_EQ(RunCarrel({"init", "--data", data}).exit_code, 0);
+  ServeProcess server(data);
+  ASSERT_TRUE(server.started());
+  httplib::Client client("127.0.0.1", server.port());
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto hours = client.Get("/api/v1/hours");
+  ASSERT_TRUE(hours);
+  EXPECT_EQ(hours->status, 200);
+  EXPECT_NE(hours->body.find("09:00-21:00"), std::string::npos);
+  auto missing = client.Get("/api/v1/no-such-thing");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(missing->get_header_value("Content-Type"), "application/problem+json");
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace carrel::testing

@@ -1,0 +1,245 @@
+// One conformance suite for every Store implementation (DESIGN §10). Each engine registers a
+// factory; PostgreSQL will join SQLite here and must pass the same tests.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "carrel/store.h"
+#include "tests/support/temp_dir.h"
+
+namespace carrel {
+namespace {
+
+struct Engine {
+  std::string name;
+  // Opens (creating when asked) the store called `name` under `dir`.
+  std::function<StatusOr<std::unique_ptr<Store>>(const std::filesystem::path& dir,
+                                                 bool create)>
+      open;
+};
+
+std::vector<Engine> Engines() {
+  return {{"sqlite", [](const std::filesystem::path& dir, bool create) {
+             SqliteOptions options;
+             options.create_if_missing = create;
+             return OpenSqliteStore(dir / "store.db", options);
+           }}};
+}
+
+const std::vector<Migration> kMigrations = {
+    {1, "things", "CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+                  "payload BLOB, size INTEGER CHECK (size >= 0));"},
+    {2, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, thing_id INTEGER NOT NULL "
+                 "REFERENCES things (id), body TEXT);"},
+};
+
+class StoreConformanceTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    auto store = GetParam().open(dir_.path(), true);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    ASSERT_TRUE(store_->Migrate(kMigrations).ok());
+  }
+
+  int64_t CountThings() {
+    int64_t n = -1;
+    EXPECT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM things"));
+      return Status::Ok();
+    }).ok());
+    return n;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformanceTest, MigrationsRunOnceAndRecordTheirVersion) {
+  auto version = store_->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 2);
+  EXPECT_TRUE(store_->Migrate(kMigrations).ok());  // again: nothing to do
+  EXPECT_EQ(*store_->SchemaVersion(), 2);
+}
+
+TEST_P(StoreConformanceTest, RefusesASchemaNewerThanItKnows) {
+  Status s = store_->Migrate({kMigrations[0]});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("newer"), std::string::npos);
+}
+
+TEST_P(StoreConformanceTest, FailedMigrationLeavesNoTrace) {
+  std::vector<Migration> broken = kMigrations;
+  broken.push_back({3, "broken", "CREATE TABLE good (x INTEGER); CREATE TABLE oops (;"});
+  EXPECT_FALSE(store_->Migrate(broken).ok());
+  EXPECT_EQ(*store_->SchemaVersion(), 2);
+  Status s = WithReadTransaction(*store_, [](Transaction& tx) {
+    return tx.Exec("SELECT count(*) FROM good");
+  });
+  EXPECT_FALSE(s.ok()) << "the half of migration 3 that ran must be rolled back";
+}
+
+TEST_P(StoreConformanceTest, CommitMakesChangesVisibleRollbackDiscardsThem) {
+  ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) {
+    return tx.Exec("INSERT INTO things (name, size) VALUES (?, ?)", {std::string("a"), int64_t{1}});
+  }).ok());
+  {
+    auto tx = store_->Begin(TransactionMode::kWrite);
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*tx)->Exec("INSERT INTO things (name) VALUES ('b')").ok());
+    // destroyed without Commit: rolled back
+  }
+  Status failed = WithWriteTransaction(*store_, [](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('c')"));
+    return InvalidArgument("changed my mind");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CountThings(), 1);
+}
+
+TEST_P(StoreConformanceTest, ValuesRoundTrip) {
+  std::string bytes("\0\x01\xff binary", 10);
+  int64_t id = 0;
+  ASSERT_TRUE(WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("INSERT INTO things (name, payload, size) VALUES (?, ?, ?) RETURNING id",
+                   {std::string("é ünïcode"), Blob{bytes}, Value()}, [&](const Row& row) {
+                     id = row.Int(0);
+                     return Status::Ok();
+                   });
+  }).ok());
+  EXPECT_GT(id, 0);
+  ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT name, payload, size FROM things WHERE id = ?", {id},
+                   [&](const Row& row) {
+                     EXPECT_EQ(row.Text(0), "é ünïcode");
+                     EXPECT_EQ(row.Bytes(1), bytes);
+                     EXPECT_TRUE(row.IsNull(2));
+                     EXPECT_EQ(row.Int(2), 0);
+                     return Status::Ok();
+                   });
+  }).ok());
+}
+
+TEST_P(StoreConformanceTest, ConstraintViolationsHaveTheirOwnCodes) {
+  auto insert = [&](const std::string& name, int64_t size) {
+    return WithWriteTransaction(*store_, [&](Transaction& tx) {
+      return tx.Exec("INSERT INTO things (name, size) VALUES (?, ?)", {name, size});
+    });
+  };
+  ASSERT_TRUE(insert("x", 1).ok());
+  EXPECT_EQ(insert("x", 2).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(insert("y", -1).code(), StatusCode::kFailedPrecondition);
+  Status fk = WithWriteTransaction(*store_, [](Transaction& tx) {
+    return tx.Exec("INSERT INTO notes (thing_id, body) VALUES (999, 'orphan')");
+  });
+  EXPECT_EQ(fk.code(), StatusCode::kFailedPrecondition) << "foreign keys must be enforced";
+  EXPECT_EQ(CountThings(), 1);
+}
+
+TEST_P(StoreConformanceTest, ChangesCountsRowsOfTheLastStatement) {
+  ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('a'), ('b'), ('c')"));
+    EXPECT_EQ(tx.changes(), 3);
+    RETURN_IF_ERROR(tx.Exec("UPDATE things SET size = 5 WHERE name <> 'a'"));
+    EXPECT_EQ(tx.changes(), 2);
+    return Status::Ok();
+  }).ok());
+}
+
+TEST_P(StoreConformanceTest, RowCallbackErrorStopsTheStatement) {
+  ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) {
+    return tx.Exec("INSERT INTO things (name) VALUES ('a'), ('b'), ('c')");
+  }).ok());
+  int seen = 0;
+  Status s = WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT name FROM things", {}, [&](const Row&) -> Status {
+      if (++seen == 2) return DataLoss("stop here");
+      return Status::Ok();
+    });
+  });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(seen, 2);
+}
+
+TEST_P(StoreConformanceTest, CommittedDataSurvivesReopening) {
+  ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) {
+    return tx.Exec("INSERT INTO things (name) VALUES ('durable')");
+  }).ok());
+  store_.reset();
+  auto reopened = GetParam().open(dir_.path(), false);
+  ASSERT_TRUE(reopened.ok());
+  store_ = std::move(reopened).value();
+  EXPECT_EQ(CountThings(), 1);
+}
+
+TEST_P(StoreConformanceTest, ConcurrentWritersAreSerialized) {
+  constexpr int kThreads = 4, kEach = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        Status s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+          ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM things"));
+          return tx.Exec("INSERT INTO things (name, size) VALUES (?, ?)",
+                         {std::to_string(t) + "-" + std::to_string(i), n});
+        });
+        if (!s.ok()) failures++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(CountThings(), kThreads * kEach);
+  // Each insert saw every earlier one: the recorded counts are exactly 0..N-1.
+  int64_t distinct = 0;
+  ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(distinct, tx.QueryInt("SELECT count(DISTINCT size) FROM things"));
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(distinct, kThreads * kEach);
+}
+
+TEST_P(StoreConformanceTest, MissingStoreIsNotCreatedUnlessAsked) {
+  testing::TempDir other;
+  auto missing = GetParam().open(other.path(), false);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StoreConformanceTest, ::testing::ValuesIn(Engines()),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(SqliteStoreTest, IsDurableWal) {
+  testing::TempDir dir;
+  SqliteOptions options;
+  options.create_if_missing = true;
+  auto store = OpenSqliteStore(dir / "d.db", options);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(WithReadTransaction(**store, [](Transaction& tx) -> Status {
+    std::string mode;
+    int64_t sync = -1, fk = -1;
+    RETURN_IF_ERROR(tx.Exec("PRAGMA journal_mode", {}, [&](const Row& r) {
+      mode = r.Text(0);
+      return Status::Ok();
+    }));
+    ASSIGN_OR_RETURN(sync, tx.QueryInt("PRAGMA synchronous"));
+    ASSIGN_OR_RETURN(fk, tx.QueryInt("PRAGMA foreign_keys"));
+    EXPECT_EQ(mode, "wal");
+    EXPECT_EQ(sync, 2) << "synchronous=FULL";
+    EXPECT_EQ(fk, 1);
+    return Status::Ok();
+  }).ok());
+}
+
+TEST(SqliteStoreTest, NotADatabaseIsDataLoss) {
+  testing::TempDir dir;
+  std::ofstream(dir / "junk.db") << std::string(4096, 'j');
+  auto store = OpenSqliteStore(dir / "junk.db", {});
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace carrel

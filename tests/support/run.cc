@@ -1,0 +1,112 @@
+#include "tests/support/run.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/temp_dir.h"
+
+namespace carrel::testing {
+namespace {
+
+std::vector<char*> Argv(const std::vector<std::string>& args, std::vector<std::string>* storage) {
+  storage->clear();
+  storage->push_back(CARREL_BINARY);
+  storage->insert(storage->end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& s : *storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
+std::string Slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+CommandResult RunCarrel(const std::vector<std::string>& args) {
+  TempDir io;
+  std::vector<std::string> storage;
+  std::vector<char*> argv = Argv(args, &storage);
+  std::string out_path = (io / "out").string();
+  std::string err_path = (io / "err").string();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  CommandResult result;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = Slurp(out_path);
+  result.err = Slurp(err_path);
+  return result;
+}
+
+ServeProcess::ServeProcess(const std::string& data_dir) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return;
+  std::vector<std::string> storage;
+  std::vector<char*> argv =
+      Argv({"serve", "--data", data_dir, "--listen", "127.0.0.1:0"}, &storage);
+  pid_ = fork();
+  if (pid_ == 0) {
+    close(pipe_fds[0]);
+    dup2(pipe_fds[1], 1);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  out_fd_ = pipe_fds[0];
+  // Read until the "serving ... http://127.0.0.1:PORT/" line, for at most 20 s.
+  std::string seen;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{out_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, 200) <= 0) continue;
+    char buf[512];
+    ssize_t n = read(out_fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, n);
+    size_t at = seen.find("http://127.0.0.1:");
+    if (at != std::string::npos && seen.find('\n', at) != std::string::npos) {
+      port_ = std::atoi(seen.c_str() + at + std::strlen("http://127.0.0.1:"));
+      break;
+    }
+  }
+}
+
+int ServeProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  if (out_fd_ >= 0) close(out_fd_);
+  out_fd_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+ServeProcess::~ServeProcess() { Stop(); }
+
+}  // namespace carrel::testing

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace carrel::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the built `carrel` binary with `args`, waits for it, and captures its output.
+CommandResult RunCarrel(const std::vector<std::string>& args);
+
+// A `carrel serve` running in the background on a free loopback port.
+class ServeProcess {
+ public:
+  // Starts `carrel serve --data DIR --listen 127.0.0.1:0` and waits for its "serving" line.
+  explicit ServeProcess(const std::string& data_dir);
+  ~ServeProcess();  // SIGTERM, then wait
+
+  bool started() const { return port_ > 0; }
+  int port() const { return port_; }
+  // Sends SIGTERM and returns the exit code.
+  int Stop();
+
+ private:
+  int pid_ = -1;
+  int port_ = 0;
+  int out_fd_ = -1;
+};
+
+}  // namespace carrel::testing
