@@ -1,0 +1,43 @@
+# The two commands of carrel's set-up (README): `make run` and `make test`.
+# Both install what is missing (Debian 12 packages), build, and are quick to re-run.
+
+SHELL := /bin/bash
+DATA ?= var/library
+LISTEN ?= 127.0.0.1:8080
+JOBS ?= $(shell nproc)
+
+.PHONY: run test bench deps build-release build-asan clean format
+
+deps:
+	@scripts/install-deps.sh
+
+build-release: deps
+	@test -f build/release/build.ninja || cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS)
+
+build-asan: deps
+	@test -f build/asan/build.ninja || cmake --preset asan >/dev/null
+	@cmake --build build/asan -j $(JOBS)
+
+# Builds, creates the demo library under ./var on first use, and serves it.
+run: build-release
+	@if [ ! -f $(DATA)/carrel.db ]; then \
+	  build/release/carrel init --data $(DATA) && \
+	  build/release/carrel demo seed --data $(DATA) --patrons 5000 --items 20000 --loans 200000; \
+	fi
+	@echo "carrel: open http://$(LISTEN)/api/v1/hours (public hours) and http://$(LISTEN)/api/v1/policy"
+	@build/release/carrel serve --data $(DATA) --listen $(LISTEN)
+
+# Every test, in the release build and under AddressSanitizer + UBSan.
+test: build-release build-asan
+	@ctest --preset release -j $(JOBS)
+	@ctest --preset asan -j $(JOBS)
+
+bench: build-release
+	@scripts/bench.sh build/release
+
+format:
+	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build
