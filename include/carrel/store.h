@@ -90,12 +90,22 @@ class Store {
 
   // Engine name for messages and benchmarks: "sqlite", "postgresql".
   virtual std::string_view engine() const = 0;
+
+  // Moves everything in the write-ahead log into the main file and empties the log, so that
+  // bytes overwritten or deleted there do not linger in it. No-op where not applicable.
+  virtual Status Checkpoint() = 0;
+
+  // Writes a consistent copy of the whole database to `out` while it stays in use (SQLite's
+  // online backup API). Refuses an existing `out`. On failure no partial file is left.
+  virtual Status BackupTo(const std::filesystem::path& out) = 0;
 };
 
 struct SqliteOptions {
   int busy_timeout_ms = 5000;
   bool create_if_missing = false;
   bool read_only = false;
+  // Overwrite deleted content with zeros (PRAGMA secure_delete): for files holding keys.
+  bool secure_delete = false;
 };
 
 // Opens (or creates, when asked) an SQLite database in WAL mode with synchronous=FULL and

@@ -111,6 +111,7 @@ class SqliteStore : public Store {
     }
     RETURN_IF_ERROR(Simple("PRAGMA synchronous=FULL"));
     RETURN_IF_ERROR(Simple("PRAGMA foreign_keys=ON"));
+    if (options.secure_delete) RETURN_IF_ERROR(Simple("PRAGMA secure_delete=ON"));
     return Status::Ok();
   }
 
@@ -138,6 +139,53 @@ class SqliteStore : public Store {
   }
 
   std::string_view engine() const override { return "sqlite"; }
+
+  Status Checkpoint() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, "checkpointing the database");
+    return Status::Ok();
+  }
+
+  Status BackupTo(const std::filesystem::path& out) override {
+    std::error_code ec;
+    if (std::filesystem::exists(out, ec)) {
+      return AlreadyExists(out.string() + " already exists; carrel will not overwrite it");
+    }
+    std::filesystem::path partial = out.string() + ".partial";
+    std::filesystem::remove(partial, ec);
+    sqlite3* dest = nullptr;
+    int rc = sqlite3_open_v2(partial.c_str(), &dest,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    Status s;
+    if (rc == SQLITE_OK) {
+      std::lock_guard<std::mutex> lock(mu_);
+      sqlite3_backup* backup = sqlite3_backup_init(dest, "main", db_, "main");
+      if (backup == nullptr) {
+        s = SqliteError(dest, sqlite3_errcode(dest), "starting the backup");
+      } else {
+        rc = sqlite3_backup_step(backup, -1);
+        sqlite3_backup_finish(backup);
+        if (rc != SQLITE_DONE) s = SqliteError(dest, rc, "copying the database");
+      }
+    } else {
+      s = SqliteError(dest, rc, "creating " + partial.string());
+    }
+    // A backup is one self-contained file: no WAL beside it.
+    if (s.ok()) {
+      char* err = nullptr;
+      rc = sqlite3_exec(dest, "PRAGMA journal_mode=DELETE", nullptr, nullptr, &err);
+      sqlite3_free(err);
+      if (rc != SQLITE_OK) s = SqliteError(dest, rc, "finishing the backup");
+    }
+    sqlite3_close_v2(dest);
+    if (s.ok()) {
+      std::filesystem::rename(partial, out, ec);
+      if (ec) s = FailedPrecondition("cannot write " + out.string() + ": " + ec.message());
+    }
+    if (!s.ok()) std::filesystem::remove(partial, ec);
+    return s;
+  }
 
   // REQUIRES: mu_ held (by a transaction) or during Configure.
   Status Simple(const char* sql) {

@@ -1,0 +1,385 @@
+// The keyring: data keys wrapped by the master key, in an SQLite file of its own.
+//
+// Wrapped key: 24-byte nonce || XChaCha20-Poly1305(dek) || tag, associated data
+// "carrel/dek/v1|<library id>|<name>", so a wrapped key moved to another name or another
+// library's keyring does not unwrap. Each row names the KEK that wraps it (MasterKeyId), which
+// is what lets a master-key rotation stop anywhere and resume.
+
+#include <sodium.h>
+
+#include <map>
+#include <mutex>
+
+#include "carrel/store.h"
+#include "carrel/vault.h"
+
+namespace carrel {
+namespace {
+
+constexpr char kKeyringFormat[] = "carrel-keyring-1";
+constexpr size_t kCacheLimit = 65536;
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE keyring_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE master_key_checks (kek_id TEXT PRIMARY KEY, sealed BLOB NOT NULL);
+CREATE TABLE data_keys (
+  name TEXT PRIMARY KEY,
+  kek_id TEXT NOT NULL,
+  wrapped BLOB NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX data_keys_kek ON data_keys (kek_id);
+CREATE TABLE destroyed_keys (name TEXT PRIMARY KEY, destroyed_at TEXT NOT NULL);
+)sql";
+
+std::string Ad(std::string_view library_id, std::string_view name) {
+  std::string ad = "carrel/dek/v1|";
+  ad += library_id;
+  ad += '|';
+  ad += name;
+  return ad;
+}
+
+std::string Wrap(const SecretKey& kek, std::string_view ad, const unsigned char* plain,
+                 size_t n) {
+  std::string out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
+                      crypto_aead_xchacha20poly1305_ietf_ABYTES,
+                  '\0');
+  auto* p = reinterpret_cast<unsigned char*>(out.data());
+  randombytes_buf(p, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      p + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, nullptr, plain, n,
+      reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, p, kek.data());
+  return out;
+}
+
+// Unwraps into `out` (exactly `n` bytes). False if the bytes do not authenticate.
+bool Unwrap(const SecretKey& kek, std::string_view ad, std::string_view wrapped,
+            unsigned char* out, size_t n) {
+  if (wrapped.size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
+                            crypto_aead_xchacha20poly1305_ietf_ABYTES) {
+    return false;
+  }
+  auto* p = reinterpret_cast<const unsigned char*>(wrapped.data());
+  return crypto_aead_xchacha20poly1305_ietf_decrypt(
+             out, nullptr, nullptr, p + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+             wrapped.size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), p, kek.data()) == 0;
+}
+
+const unsigned char kCheckPlain[8] = {'c', 'a', 'r', 'r', 'e', 'l', '!', '\n'};
+
+}  // namespace
+
+struct Keyring::Impl {
+  explicit Impl(MasterKeys k) : keys(std::move(k)) {}
+
+  std::unique_ptr<Store> store;
+  MasterKeys keys;
+  std::string current_id;
+  std::string next_id;  // empty unless rotating
+  std::string library_id;
+  const Clock* clock;
+  std::mutex mu;  // guards cache
+  std::map<std::string, std::shared_ptr<const SecretKey>, std::less<>> cache;
+
+  const SecretKey* KekById(std::string_view id) const {
+    if (id == current_id) return &keys.current;
+    if (keys.next && id == next_id) return &*keys.next;
+    return nullptr;
+  }
+
+  // The KEK new keys are wrapped under: the next one while rotating.
+  const SecretKey& WrappingKek() const { return keys.next ? *keys.next : keys.current; }
+  const std::string& WrappingId() const { return keys.next ? next_id : current_id; }
+
+  Status EnsureCheck(Transaction& tx, const SecretKey& kek, const std::string& id) {
+    ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM master_key_checks WHERE "
+                                            "kek_id = ?",
+                                            {id}));
+    if (n > 0) return Status::Ok();
+    return tx.Exec("INSERT INTO master_key_checks (kek_id, sealed) VALUES (?, ?)",
+                   {id, Blob{Wrap(kek, Ad(library_id, "check"), kCheckPlain, sizeof kCheckPlain)}});
+  }
+
+  Status VerifyCheck(Transaction& tx, const SecretKey& kek, const std::string& id) {
+    std::string sealed;
+    RETURN_IF_ERROR(tx.Exec("SELECT sealed FROM master_key_checks WHERE kek_id = ?", {id},
+                            [&](const Row& row) {
+                              sealed = row.Bytes(0);
+                              return Status::Ok();
+                            }));
+    unsigned char out[sizeof kCheckPlain];
+    if (sealed.empty() || !Unwrap(kek, Ad(library_id, "check"), sealed, out, sizeof out)) {
+      return PermissionDenied("the master key does not open this library's keyring");
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::shared_ptr<const SecretKey>> Load(std::string_view name, bool create);
+};
+
+Keyring::Keyring(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Keyring::~Keyring() = default;
+
+const std::string& Keyring::library_id() const { return impl_->library_id; }
+
+StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::filesystem::path& file,
+                                                   MasterKeys keys, std::string library_id,
+                                                   const Clock* clock) {
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) {
+    return AlreadyExists(file.string() + " already exists; carrel will not overwrite a keyring");
+  }
+  SqliteOptions options;
+  options.create_if_missing = true;
+  options.secure_delete = true;
+  ASSIGN_OR_RETURN(auto store, OpenSqliteStore(file, options));
+  RETURN_IF_ERROR(store->Migrate({{1, "keyring", kSchema}}));
+  auto impl = std::make_unique<Impl>(std::move(keys));
+  impl->store = std::move(store);
+  impl->current_id = MasterKeyId(impl->keys.current);
+  if (impl->keys.next) impl->next_id = MasterKeyId(*impl->keys.next);
+  impl->library_id = std::move(library_id);
+  impl->clock = clock;
+  Impl* p = impl.get();
+  RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO keyring_meta (key, value) VALUES ('format', ?)",
+                            {std::string(kKeyringFormat)}));
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO keyring_meta (key, value) VALUES ('library_id', ?)",
+                            {p->library_id}));
+    return p->EnsureCheck(tx, p->keys.current, p->current_id);
+  }));
+  return std::unique_ptr<Keyring>(new Keyring(std::move(impl)));
+}
+
+StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::filesystem::path& file,
+                                                 MasterKeys keys, std::string library_id,
+                                                 const Clock* clock) {
+  SqliteOptions options;
+  options.secure_delete = true;
+  auto store = OpenSqliteStore(file, options);
+  if (store.status().code() == StatusCode::kNotFound) {
+    return FailedPrecondition("no keyring at " + file.string() +
+                              " (restore it with carrel restore --keys)");
+  }
+  RETURN_IF_ERROR(store.status());
+  auto impl = std::make_unique<Impl>(std::move(keys));
+  impl->store = std::move(store).value();
+  impl->current_id = MasterKeyId(impl->keys.current);
+  if (impl->keys.next) impl->next_id = MasterKeyId(*impl->keys.next);
+  impl->library_id = std::move(library_id);
+  impl->clock = clock;
+  Impl* p = impl.get();
+  RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+    std::string format, owner;
+    Status s = tx.Exec("SELECT key, value FROM keyring_meta", {}, [&](const Row& row) {
+      if (row.Text(0) == "format") format = row.Text(1);
+      if (row.Text(0) == "library_id") owner = row.Text(1);
+      return Status::Ok();
+    });
+    if (!s.ok() || format != kKeyringFormat) {
+      return FailedPrecondition(file.string() + " is not a carrel keyring");
+    }
+    if (owner != p->library_id) {
+      return FailedPrecondition("the keyring " + file.string() +
+                                " belongs to another library than this database");
+    }
+    // A rotation that finished its rewrap may already have made the next key current.
+    RETURN_IF_ERROR(p->VerifyCheck(tx, p->keys.current, p->current_id));
+    if (p->keys.next) RETURN_IF_ERROR(p->EnsureCheck(tx, *p->keys.next, p->next_id));
+    ASSIGN_OR_RETURN(int64_t orphans,
+                     tx.QueryInt("SELECT count(*) FROM data_keys WHERE kek_id <> ? AND kek_id <> ?",
+                                 {p->current_id, p->next_id.empty() ? p->current_id : p->next_id}));
+    if (orphans > 0) {
+      return PermissionDenied("some data keys are wrapped by a master key that was not given "
+                              "(an unfinished rotation whose master.key.next is missing?)");
+    }
+    return Status::Ok();
+  }));
+  return std::unique_ptr<Keyring>(new Keyring(std::move(impl)));
+}
+
+StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::Load(std::string_view name,
+                                                               bool create) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(name);
+    if (it != cache.end()) return it->second;
+  }
+  std::string kek_id, wrapped;
+  bool destroyed = false;
+  auto read = [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("SELECT kek_id, wrapped FROM data_keys WHERE name = ?",
+                            {std::string(name)}, [&](const Row& row) {
+                              kek_id = row.Text(0);
+                              wrapped = row.Bytes(1);
+                              return Status::Ok();
+                            }));
+    if (wrapped.empty()) {
+      ASSIGN_OR_RETURN(int64_t gone, tx.QueryInt("SELECT count(*) FROM destroyed_keys WHERE "
+                                                 "name = ?",
+                                                 {std::string(name)}));
+      destroyed = gone > 0;
+    }
+    return Status::Ok();
+  };
+  std::shared_ptr<const SecretKey> key;
+  if (!create) {
+    RETURN_IF_ERROR(WithReadTransaction(*store, read));
+  } else {
+    RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) -> Status {
+      RETURN_IF_ERROR(read(tx));
+      if (!wrapped.empty() || destroyed) return Status::Ok();
+      auto fresh = std::make_shared<const SecretKey>(SecretKey::Random());
+      RETURN_IF_ERROR(tx.Exec(
+          "INSERT INTO data_keys (name, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
+          {std::string(name), WrappingId(),
+           Blob{Wrap(WrappingKek(), Ad(library_id, name), fresh->data(), SecretKey::kSize)},
+           FormatInstant(clock->Now())}));
+      key = std::move(fresh);
+      return Status::Ok();
+    }));
+  }
+  if (destroyed) {
+    return create ? FailedPrecondition("the key was destroyed and cannot be recreated")
+                  : NotFound("the key was destroyed");
+  }
+  if (!key) {
+    if (wrapped.empty()) return NotFound("no such key");
+    const SecretKey* kek = KekById(kek_id);
+    if (kek == nullptr) return PermissionDenied("a data key is wrapped by an unknown master key");
+    SecretKey plain = SecretKey::Random();
+    if (!Unwrap(*kek, Ad(library_id, name), wrapped,
+                const_cast<unsigned char*>(plain.data()), SecretKey::kSize)) {
+      return DataLoss("a wrapped data key in the keyring does not authenticate");
+    }
+    key = std::make_shared<const SecretKey>(std::move(plain));
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kCacheLimit) cache.clear();
+  cache.emplace(std::string(name), key);
+  return key;
+}
+
+StatusOr<std::shared_ptr<const SecretKey>> Keyring::GetOrCreate(std::string_view name) {
+  return impl_->Load(name, true);
+}
+
+StatusOr<std::shared_ptr<const SecretKey>> Keyring::Get(std::string_view name) {
+  return impl_->Load(name, false);
+}
+
+bool Keyring::WasDestroyed(std::string_view name) {
+  bool gone = false;
+  (void)WithReadTransaction(*impl_->store, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM destroyed_keys WHERE name = ?",
+                                            {std::string(name)}));
+    gone = n > 0;
+    return Status::Ok();
+  });
+  return gone;
+}
+
+Status Keyring::Destroy(const std::vector<std::string>& names) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    for (const std::string& n : names) impl_->cache.erase(n);
+  }
+  Instant now = impl_->clock->Now();
+  RETURN_IF_ERROR(WithWriteTransaction(*impl_->store, [&](Transaction& tx) -> Status {
+    for (const std::string& n : names) {
+      RETURN_IF_ERROR(tx.Exec("DELETE FROM data_keys WHERE name = ?", {n}));
+      RETURN_IF_ERROR(tx.Exec(
+          "INSERT INTO destroyed_keys (name, destroyed_at) VALUES (?, ?) "
+          "ON CONFLICT (name) DO NOTHING",
+          {n, FormatInstant(now)}));
+    }
+    return Status::Ok();
+  }));
+  // secure_delete zeroed the freed pages in the database; now empty the WAL that still holds
+  // the pages as they were.
+  return impl_->store->Checkpoint();
+}
+
+StatusOr<std::vector<std::string>> Keyring::LiveKeys(std::string_view prefix) {
+  std::vector<std::string> out;
+  std::string upper(prefix);
+  upper.push_back('\x7f');
+  RETURN_IF_ERROR(WithReadTransaction(*impl_->store, [&](Transaction& tx) {
+    return tx.Exec("SELECT name FROM data_keys WHERE name >= ? AND name < ? ORDER BY name",
+                   {std::string(prefix), upper}, [&](const Row& row) {
+                     out.push_back(row.Text(0));
+                     return Status::Ok();
+                   });
+  }));
+  return out;
+}
+
+StatusOr<int64_t> Keyring::LiveKeyCount() {
+  int64_t n = 0;
+  RETURN_IF_ERROR(WithReadTransaction(*impl_->store, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM data_keys"));
+    return Status::Ok();
+  }));
+  return n;
+}
+
+StatusOr<int64_t> Keyring::RewrapToNext(
+    const std::function<void(int64_t done, int64_t total)>& progress, int64_t max_keys) {
+  if (!impl_->keys.next) return FailedPrecondition("no next master key to rotate to");
+  Impl* p = impl_.get();
+  int64_t total = 0, done = 0;
+  RETURN_IF_ERROR(WithReadTransaction(*p->store, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(total, tx.QueryInt("SELECT count(*) FROM data_keys WHERE kek_id = ?",
+                                        {p->current_id}));
+    return Status::Ok();
+  }));
+  while (done < max_keys) {
+    int64_t batch = 0;
+    RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+      std::vector<std::pair<std::string, std::string>> rows;
+      RETURN_IF_ERROR(tx.Exec("SELECT name, wrapped FROM data_keys WHERE kek_id = ? LIMIT ?",
+                              {p->current_id, std::min<int64_t>(1000, max_keys - done)},
+                              [&](const Row& row) {
+                                rows.emplace_back(row.Text(0), row.Bytes(1));
+                                return Status::Ok();
+                              }));
+      for (auto& [name, wrapped] : rows) {
+        SecretKey plain = SecretKey::Random();
+        if (!Unwrap(p->keys.current, Ad(p->library_id, name), wrapped,
+                    const_cast<unsigned char*>(plain.data()), SecretKey::kSize)) {
+          return DataLoss("a wrapped data key in the keyring does not authenticate");
+        }
+        RETURN_IF_ERROR(tx.Exec(
+            "UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE name = ?",
+            {p->next_id,
+             Blob{Wrap(*p->keys.next, Ad(p->library_id, name), plain.data(), SecretKey::kSize)},
+             name}));
+      }
+      batch = static_cast<int64_t>(rows.size());
+      return Status::Ok();
+    }));
+    done += batch;
+    if (progress) progress(done, total);
+    if (batch == 0) break;
+  }
+  RETURN_IF_ERROR(p->store->Checkpoint());
+  return done;
+}
+
+Status Keyring::FinishRotation() {
+  Impl* p = impl_.get();
+  return WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t left, tx.QueryInt("SELECT count(*) FROM data_keys WHERE kek_id "
+                                               "NOT IN (SELECT kek_id FROM master_key_checks "
+                                               "WHERE kek_id = ?)",
+                                               {p->WrappingId()}));
+    if (left > 0) return FailedPrecondition("keys remain under the old master key");
+    return tx.Exec("DELETE FROM master_key_checks WHERE kek_id <> ?", {p->WrappingId()});
+  });
+}
+
+Status Keyring::BackupTo(const std::filesystem::path& out) { return impl_->store->BackupTo(out); }
+
+}  // namespace carrel
