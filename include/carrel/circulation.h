@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "carrel/profile.h"
 #include "carrel/status.h"
 #include "carrel/store.h"
+#include "carrel/vault.h"
 
 namespace carrel {
 
@@ -120,17 +122,39 @@ struct ComputerSession {
   std::optional<Instant> ended_at;
 };
 
-enum class SubscriptionStatus { kPending, kConfirmed, kUnsubscribed };
+// A returned loan as its patron (or a lawful disclosure) sees it.
+struct ReturnedLoan {
+  int64_t history_id = 0;
+  int64_t item_id = 0;
+  Date checked_out_on{};
+  Date returned_on{};
+};
+
+class SealedRecords;
 
 class Circulation {
  public:
   // None of the pointers is owned; all must outlive this object. Thread-safe.
-  Circulation(Store* store, const Profile* profile, const Calendar* calendar, const Clock* clock);
+  Circulation(Store* store, Vault* vault, const Profile* profile, const Calendar* calendar,
+              const Clock* clock);
+  ~Circulation();
 
   // Patrons.
   StatusOr<Patron> AddPatron(const NewPatron& patron);
   StatusOr<Patron> GetPatron(int64_t id);
   StatusOr<Patron> FindPatronByBarcode(std::string_view card_barcode);
+  // Exact matches on the normalized address or full name (blind indexes, no prefix search).
+  StatusOr<std::vector<Patron>> FindPatronsByEmail(std::string_view email);
+  StatusOr<std::vector<Patron>> FindPatronsByName(std::string_view name);
+  // Crypto-shredding: destroys the patron's key first, then the patron's rows (blind indexes
+  // included). Refused while the patron has items out or owes fines.
+  Status DeletePatron(int64_t patron_id);
+
+  // Returned loans still linked to the patron: under live epoch keys, or the patron's own key
+  // when they keep a reading history.
+  StatusOr<std::vector<ReturnedLoan>> PatronHistory(int64_t patron_id);
+  // The patron a returned loan is linked to; nullopt once unlinked (its key destroyed).
+  StatusOr<std::optional<int64_t>> ReturnedLoanPatron(int64_t history_id);
 
   // Items.
   StatusOr<Item> AddItem(const NewItem& item);
@@ -160,7 +184,7 @@ class Circulation {
   StatusOr<std::vector<Hold>> HoldQueue(int64_t item_id);
   StatusOr<std::vector<Hold>> PatronHolds(int64_t patron_id);
 
-  // Fines.
+  // Fines. A settled fine's link is sealed and no longer listed.
   StatusOr<std::vector<Fine>> PatronFines(int64_t patron_id);
   Status PayFine(int64_t fine_id);
   Status WaiveFine(int64_t fine_id, WaiverReason reason);
@@ -178,7 +202,15 @@ class Circulation {
   Date Today() const;
 
  private:
+  // Seals the patron link of an ended hold, settled fine or ended session under the key of
+  // `day` and clears the plain link.
+  Status UnlinkRow(Transaction& tx, std::string_view table, int64_t row, int64_t patron_id,
+                   Date day);
+  Status PassItemOn(Transaction& tx, int64_t item_id, Date today);
+  Status AddToHistory(Transaction& tx, const Loan& loan, Date returned_on, int64_t* history_id);
+
   Store* store_;
+  std::unique_ptr<SealedRecords> records_;
   const Profile* profile_;
   const Calendar* calendar_;
   const Clock* clock_;

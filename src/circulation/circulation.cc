@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "circulation/sealed_records.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -28,15 +30,6 @@ Status CheckText(std::string_view text, std::string_view field, bool required) {
   if (required && text.empty()) return InvalidArgument(std::string(field) + " is required");
   if (text.size() > kMaxText) return InvalidArgument(std::string(field) + " is too long");
   return Status::Ok();
-}
-
-std::string NormalizeEmail(std::string_view email) {
-  size_t b = 0, e = email.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(email[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(email[e - 1]))) --e;
-  std::string out(email.substr(b, e - b));
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 Status CheckEmail(std::string_view email) {
@@ -81,22 +74,6 @@ Instant InstantColumn(const Row& row, int c) {
 Value Text(std::string s) { return Value(std::move(s)); }
 Value Int(int64_t v) { return Value(v); }
 Value DateValue(Date d) { return Value(FormatDate(d)); }
-Value NullableText(const std::string& s) { return s.empty() ? Value() : Value(s); }
-
-Patron ReadPatron(const Row& row) {
-  Patron p;
-  p.id = row.Int(0);
-  p.card_barcode = row.Text(1);
-  p.name = row.Text(2);
-  p.email = row.Text(3);
-  p.phone = row.Text(4);
-  p.postal_address = row.Text(5);
-  p.juvenile = row.Int(6) != 0;
-  p.expires_on = DateColumn(row, 7);
-  p.history_opt_in = row.Int(8) != 0;
-  p.last_activity_on = DateColumn(row, 9);
-  return p;
-}
 
 ItemStatus ParseItemStatus(std::string_view s) {
   if (s == "on_loan") return ItemStatus::kOnLoan;
@@ -193,13 +170,10 @@ StatusOr<Item> ItemByBarcode(Transaction& tx, std::string_view barcode) {
                         {Text(std::string(barcode))}, ReadItem, "no item with that barcode");
 }
 
-StatusOr<Patron> PatronByBarcode(Transaction& tx, std::string_view barcode) {
+StatusOr<Patron> PatronByBarcode(SealedRecords& records, Transaction& tx,
+                                 std::string_view barcode) {
   RETURN_IF_ERROR(CheckBarcode(barcode, "card"));
-  return QueryOne<Patron>(
-      tx,
-      "SELECT id, card_barcode, name, email, phone, postal_address, juvenile, expires_on, "
-      "history_opt_in, last_activity_on FROM patrons WHERE card_barcode = ?",
-      {Text(std::string(barcode))}, ReadPatron, "no patron with that card barcode");
+  return records.FindPatronByBarcode(tx, barcode);
 }
 
 // The item's active loan; an item that is not lent is a state problem, not a missing thing.
@@ -276,9 +250,15 @@ StatusOr<WaiverReason> ParseWaiverReason(std::string_view name) {
       "waiver reason must be one of staff_discretion, return_dispute, hardship, system_error");
 }
 
-Circulation::Circulation(Store* store, const Profile* profile, const Calendar* calendar,
-                         const Clock* clock)
-    : store_(store), profile_(profile), calendar_(calendar), clock_(clock) {}
+Circulation::Circulation(Store* store, Vault* vault, const Profile* profile,
+                         const Calendar* calendar, const Clock* clock)
+    : store_(store),
+      records_(std::make_unique<SealedRecords>(vault)),
+      profile_(profile),
+      calendar_(calendar),
+      clock_(clock) {}
+
+Circulation::~Circulation() = default;
 
 Date Circulation::Today() const { return calendar_->LocalDate(clock_->Now()); }
 
@@ -290,45 +270,18 @@ StatusOr<Patron> Circulation::AddPatron(const NewPatron& in) {
   std::string email = NormalizeEmail(in.email);
   if (!email.empty()) RETURN_IF_ERROR(CheckEmail(email));
   if (in.expires_on == Date{}) return InvalidArgument("expiry date is required");
-  Patron out;
-  Status s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    Status ins = tx.Exec(
-        "INSERT INTO patrons (card_barcode, name, email, phone, postal_address, juvenile, "
-        "expires_on, history_opt_in, last_activity_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "RETURNING id",
-        {Text(in.card_barcode), Text(in.name), NullableText(email), NullableText(in.phone),
-         NullableText(in.postal_address), Int(in.juvenile ? 1 : 0), DateValue(in.expires_on),
-         Int(in.history_opt_in ? 1 : 0), DateValue(Today())},
-        [&](const Row& row) {
-          out.id = row.Int(0);
-          return Status::Ok();
-        });
-    if (ins.code() == StatusCode::kAlreadyExists) {
-      return AlreadyExists("a patron with that card barcode already exists");
-    }
-    return ins;
-  });
-  RETURN_IF_ERROR(s);
-  out.card_barcode = in.card_barcode;
-  out.name = in.name;
-  out.email = email;
-  out.phone = in.phone;
-  out.postal_address = in.postal_address;
-  out.juvenile = in.juvenile;
-  out.expires_on = in.expires_on;
-  out.history_opt_in = in.history_opt_in;
-  out.last_activity_on = Today();
-  return out;
+  std::optional<Patron> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, records_->InsertPatron(tx, in, Today()));
+    return Status::Ok();
+  }));
+  return std::move(*out);
 }
 
 StatusOr<Patron> Circulation::GetPatron(int64_t id) {
   std::optional<Patron> out;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryOne<Patron>(tx,
-                                           "SELECT id, card_barcode, name, email, phone, "
-                                           "postal_address, juvenile, expires_on, history_opt_in, "
-                                           "last_activity_on FROM patrons WHERE id = ?",
-                                           {Int(id)}, ReadPatron, "no such patron"));
+    ASSIGN_OR_RETURN(out, records_->GetPatron(tx, id));
     return Status::Ok();
   }));
   return std::move(*out);
@@ -337,10 +290,171 @@ StatusOr<Patron> Circulation::GetPatron(int64_t id) {
 StatusOr<Patron> Circulation::FindPatronByBarcode(std::string_view card_barcode) {
   std::optional<Patron> out;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, PatronByBarcode(tx, card_barcode));
+    ASSIGN_OR_RETURN(out, PatronByBarcode(*records_, tx, card_barcode));
     return Status::Ok();
   }));
   return std::move(*out);
+}
+
+StatusOr<std::vector<Patron>> Circulation::FindPatronsByEmail(std::string_view email) {
+  std::vector<Patron> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, records_->FindPatronsByEmail(tx, email));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<std::vector<Patron>> Circulation::FindPatronsByName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxText) return InvalidArgument("name must be 1 to 1024 characters");
+  std::vector<Patron> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, records_->FindPatronsByName(tx, name));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status Circulation::DeletePatron(int64_t patron_id) {
+  // Outside the data transaction: the tags need the patron's key, which is about to go.
+  ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t exists,
+                     tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {Int(patron_id)}));
+    if (exists == 0) return NotFound("no such patron");
+    ASSIGN_OR_RETURN(int64_t out_or_owed,
+                     tx.QueryInt("SELECT (SELECT count(*) FROM loans WHERE patron_id = ?) + "
+                                 "(SELECT count(*) FROM fines WHERE patron_id = ? AND "
+                                 "status = 'owed')",
+                                 {Int(patron_id), Int(patron_id)}));
+    if (out_or_owed > 0) {
+      return FailedPrecondition("the patron has items out or fines owed; settle them first");
+    }
+    // Key first: from this moment every sealed field of the patron is unreadable, in this
+    // database and in every backup, even if the deletions below never happen.
+    RETURN_IF_ERROR(records_->vault().keyring().Destroy({Vault::PatronKeyName(patron_id)}));
+    Date today = Today();
+    // Open holds and sessions end now; their links go under today's epoch like any other.
+    std::vector<int64_t> holds;
+    RETURN_IF_ERROR(tx.Exec("SELECT id FROM holds WHERE patron_id = ?", {Int(patron_id)},
+                            [&](const Row& row) {
+                              holds.push_back(row.Int(0));
+                              return Status::Ok();
+                            }));
+    for (int64_t h : holds) {
+      RETURN_IF_ERROR(tx.Exec(
+          "UPDATE holds SET status = 'cancelled', ended_on = ? WHERE id = ? AND status IN "
+          "('waiting', 'ready')",
+          {DateValue(today), Int(h)}));
+      RETURN_IF_ERROR(UnlinkRow(tx, "holds", h, patron_id, today));
+    }
+    std::vector<int64_t> sessions;
+    RETURN_IF_ERROR(tx.Exec("SELECT id FROM computer_sessions WHERE patron_id = ?",
+                            {Int(patron_id)}, [&](const Row& row) {
+                              sessions.push_back(row.Int(0));
+                              return Status::Ok();
+                            }));
+    for (int64_t id : sessions) {
+      RETURN_IF_ERROR(tx.Exec(
+          "UPDATE computer_sessions SET ended_at = coalesce(ended_at, ?) WHERE id = ?",
+          {Text(FormatInstant(clock_->Now())), Int(id)}));
+      RETURN_IF_ERROR(UnlinkRow(tx, "computer_sessions", id, patron_id, today));
+    }
+    RETURN_IF_ERROR(tx.Exec("UPDATE fines SET patron_id = NULL WHERE patron_id = ?",
+                            {Int(patron_id)}));
+    // A reading history kept under the patron's own key is now noise: remove it.
+    if (!tags.empty()) {
+      RETURN_IF_ERROR(tx.Exec("DELETE FROM loan_history WHERE link_epoch IS NULL AND link_tag = ?",
+                              {Blob{tags.back()}}));
+    }
+    return tx.Exec("DELETE FROM patrons WHERE id = ?", {Int(patron_id)});
+  });
+}
+
+StatusOr<std::vector<ReturnedLoan>> Circulation::PatronHistory(int64_t patron_id) {
+  ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
+  std::vector<ReturnedLoan> out;
+  // Fixed-size IN lists keep one cached statement; short lists are padded with a repeat.
+  constexpr size_t kChunk = 128;
+  static const std::string sql = [] {
+    std::string q =
+        "SELECT id, item_id, checked_out_on, returned_on, patron_link, link_epoch FROM "
+        "loan_history WHERE link_tag IN (?";
+    for (size_t i = 1; i < kChunk; ++i) q += ", ?";
+    return q + ") ORDER BY returned_on DESC, id DESC";
+  }();
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    for (size_t at = 0; at < tags.size(); at += kChunk) {
+      std::vector<Value> params;
+      for (size_t i = 0; i < kChunk; ++i) {
+        params.push_back(Blob{tags[std::min(at + i, tags.size() - 1)]});
+      }
+      RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) -> Status {
+        // A tag can collide; the sealed link decides.
+        ASSIGN_OR_RETURN(auto owner, records_->OpenLink("loan_history", row.Int(0), row.Bytes(4),
+                                                        row.Text(5), patron_id));
+        if (!owner || *owner != patron_id) return Status::Ok();
+        ReturnedLoan r;
+        r.history_id = row.Int(0);
+        r.item_id = row.Int(1);
+        r.checked_out_on = DateColumn(row, 2);
+        r.returned_on = DateColumn(row, 3);
+        out.push_back(r);
+        return Status::Ok();
+      }));
+    }
+    return Status::Ok();
+  }));
+  std::sort(out.begin(), out.end(), [](const ReturnedLoan& a, const ReturnedLoan& b) {
+    return a.returned_on != b.returned_on ? a.returned_on > b.returned_on
+                                          : a.history_id > b.history_id;
+  });
+  return out;
+}
+
+StatusOr<std::optional<int64_t>> Circulation::ReturnedLoanPatron(int64_t history_id) {
+  std::optional<int64_t> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    bool found = false;
+    std::string link, epoch;
+    RETURN_IF_ERROR(tx.Exec("SELECT patron_link, link_epoch FROM loan_history WHERE id = ?",
+                            {Int(history_id)}, [&](const Row& row) {
+                              found = true;
+                              link = row.Bytes(0);
+                              epoch = row.Text(1);
+                              return Status::Ok();
+                            }));
+    if (!found) return NotFound("no such returned loan");
+    if (link.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(out, records_->OpenLink("loan_history", history_id, link, epoch,
+                                             std::nullopt));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status Circulation::UnlinkRow(Transaction& tx, std::string_view table, int64_t row,
+                              int64_t patron_id, Date day) {
+  ASSIGN_OR_RETURN(SealedLink sealed, records_->SealLink(table, row, patron_id, day, false));
+  return tx.Exec("UPDATE " + std::string(table) +
+                     " SET patron_id = NULL, patron_link = ?, link_epoch = ? WHERE id = ?",
+                 {Blob{sealed.link}, Text(sealed.epoch), Int(row)});
+}
+
+Status Circulation::AddToHistory(Transaction& tx, const Loan& loan, Date returned_on,
+                                 int64_t* history_id) {
+  ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM loan_history"));
+  ASSIGN_OR_RETURN(Patron patron, records_->GetPatron(tx, loan.patron_id));
+  ASSIGN_OR_RETURN(SealedLink sealed, records_->SealLink("loan_history", id, loan.patron_id,
+                                                         returned_on, patron.history_opt_in));
+  RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO loan_history (id, item_id, patron_link, link_epoch, link_tag, checked_out_on, "
+      "due_on, returned_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      {Int(id), Int(loan.item_id), Blob{sealed.link},
+       sealed.epoch.empty() ? Value() : Text(sealed.epoch), Blob{sealed.tag},
+       DateValue(loan.checked_out_on), DateValue(loan.due_on), DateValue(returned_on)}));
+  if (history_id != nullptr) *history_id = id;
+  return Status::Ok();
 }
 
 StatusOr<Item> Circulation::AddItem(const NewItem& in) {
@@ -413,10 +527,8 @@ Status Circulation::MarkItemMissing(std::string_view barcode) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
     if (item.status == ItemStatus::kOnLoan) {
-      RETURN_IF_ERROR(tx.Exec(
-          "INSERT INTO loan_history (item_id, patron_id, checked_out_on, due_on, returned_on) "
-          "SELECT item_id, patron_id, checked_out_on, due_on, ? FROM loans WHERE item_id = ?",
-          {DateValue(today), Int(item.id)}));
+      ASSIGN_OR_RETURN(Loan loan, ActiveLoanOf(tx, item.id));
+      RETURN_IF_ERROR(AddToHistory(tx, loan, today, nullptr));
       RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE item_id = ?", {Int(item.id)}));
     }
     return SetItemStatus(tx, item.id, "missing");
@@ -430,7 +542,7 @@ StatusOr<Loan> Circulation::Checkout(std::string_view item_barcode,
   Loan loan;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
-    ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(tx, patron_barcode));
+    ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(*records_, tx, patron_barcode));
     if (patron.expires_on < today) {
       return FailedPrecondition("the patron's card has expired; renew the card first");
     }
@@ -457,6 +569,7 @@ StatusOr<Loan> Circulation::Checkout(std::string_view item_barcode,
         RETURN_IF_ERROR(tx.Exec(
             "UPDATE holds SET status = 'fulfilled', ended_on = ? WHERE id = ?",
             {DateValue(today), Int(hold_id)}));
+        RETURN_IF_ERROR(UnlinkRow(tx, "holds", hold_id, patron.id, today));
         break;
       }
     }
@@ -500,12 +613,7 @@ StatusOr<Loan> Circulation::Renew(std::string_view item_barcode) {
     if (waiting > 0) {
       return FailedPrecondition("another patron is waiting for this item; it cannot be renewed");
     }
-    ASSIGN_OR_RETURN(Patron patron,
-                     QueryOne<Patron>(tx,
-                                      "SELECT id, card_barcode, name, email, phone, "
-                                      "postal_address, juvenile, expires_on, history_opt_in, "
-                                      "last_activity_on FROM patrons WHERE id = ?",
-                                      {Int(loan.patron_id)}, ReadPatron, "no such patron"));
+    ASSIGN_OR_RETURN(Patron patron, records_->GetPatron(tx, loan.patron_id));
     if (patron.expires_on < today) {
       return FailedPrecondition("the patron's card has expired; renew the card first");
     }
@@ -535,15 +643,7 @@ StatusOr<CheckinResult> Circulation::Checkin(std::string_view item_barcode) {
       // A missing item turned up: back into circulation, no loan to end.
     } else {
       ASSIGN_OR_RETURN(loan, ActiveLoanOf(tx, item.id));
-      RETURN_IF_ERROR(tx.Exec(
-          "INSERT INTO loan_history (item_id, patron_id, checked_out_on, due_on, returned_on) "
-          "VALUES (?, ?, ?, ?, ?) RETURNING id",
-          {Int(item.id), Int(loan.patron_id), DateValue(loan.checked_out_on),
-           DateValue(loan.due_on), DateValue(today)},
-          [&](const Row& row) {
-            result.history_id = row.Int(0);
-            return Status::Ok();
-          }));
+      RETURN_IF_ERROR(AddToHistory(tx, loan, today, &result.history_id));
       RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE id = ?", {Int(loan.id)}));
       // Fines accrue for each open day past the due date, up to the cap per loan.
       if (today > loan.due_on && profile_->fine_per_day_cents > 0) {
@@ -621,7 +721,7 @@ StatusOr<Hold> Circulation::PlaceHold(std::string_view item_barcode,
   Hold hold;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
-    ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(tx, patron_barcode));
+    ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(*records_, tx, patron_barcode));
     if (patron.expires_on < today) {
       return FailedPrecondition("the patron's card has expired; renew the card first");
     }
@@ -658,11 +758,9 @@ StatusOr<Hold> Circulation::PlaceHold(std::string_view item_barcode,
   return hold;
 }
 
-namespace {
-
 // After a ready hold ends without a checkout, the item goes to the next patron waiting, or
 // back to the shelf.
-Status PassItemOn(Transaction& tx, int64_t item_id, Date today, int pickup_days) {
+Status Circulation::PassItemOn(Transaction& tx, int64_t item_id, Date today) {
   int64_t next = 0;
   RETURN_IF_ERROR(tx.Exec(
       "SELECT id FROM holds WHERE item_id = ? AND status = 'waiting' "
@@ -672,15 +770,14 @@ Status PassItemOn(Transaction& tx, int64_t item_id, Date today, int pickup_days)
         return Status::Ok();
       }));
   if (next != 0) {
-    RETURN_IF_ERROR(tx.Exec("UPDATE holds SET status = 'ready', ready_until = ? WHERE id = ?",
-                            {DateValue(today + std::chrono::days(pickup_days)), Int(next)}));
+    RETURN_IF_ERROR(
+        tx.Exec("UPDATE holds SET status = 'ready', ready_until = ? WHERE id = ?",
+                {DateValue(today + std::chrono::days(profile_->hold_pickup_days)), Int(next)}));
     return SetItemStatus(tx, item_id, "on_hold_shelf");
   }
   return tx.Exec("UPDATE items SET status = 'available' WHERE id = ? AND status = 'on_hold_shelf'",
                  {Int(item_id)});
 }
-
-}  // namespace
 
 Status Circulation::CancelHold(int64_t hold_id) {
   Date today = Today();
@@ -694,8 +791,9 @@ Status Circulation::CancelHold(int64_t hold_id) {
     }
     RETURN_IF_ERROR(tx.Exec("UPDATE holds SET status = 'cancelled', ended_on = ? WHERE id = ?",
                             {DateValue(today), Int(hold_id)}));
+    RETURN_IF_ERROR(UnlinkRow(tx, "holds", hold_id, hold.patron_id, today));
     if (hold.status == HoldStatus::kReady) {
-      return PassItemOn(tx, hold.item_id, today, profile_->hold_pickup_days);
+      return PassItemOn(tx, hold.item_id, today);
     }
     return Status::Ok();
   });
@@ -714,7 +812,8 @@ StatusOr<int> Circulation::ExpireHolds() {
     for (const Hold& h : due) {
       RETURN_IF_ERROR(tx.Exec("UPDATE holds SET status = 'expired', ended_on = ? WHERE id = ?",
                               {DateValue(today), Int(h.id)}));
-      RETURN_IF_ERROR(PassItemOn(tx, h.item_id, today, profile_->hold_pickup_days));
+      RETURN_IF_ERROR(UnlinkRow(tx, "holds", h.id, h.patron_id, today));
+      RETURN_IF_ERROR(PassItemOn(tx, h.item_id, today));
       ++expired;
     }
     return Status::Ok();
@@ -755,7 +854,7 @@ StatusOr<std::vector<Fine>> Circulation::PatronFines(int64_t patron_id) {
     ASSIGN_OR_RETURN(out, QueryAll<Fine>(tx,
                                          "SELECT id, patron_id, loan_history_id, amount_cents, "
                                          "accrued_on, status, settled_on FROM fines "
-                                         "WHERE patron_id = ? ORDER BY id",
+                                         "WHERE patron_id = ? AND status = 'owed' ORDER BY id",
                                          {Int(patron_id)}, ReadFine));
     return Status::Ok();
   }));
@@ -771,8 +870,9 @@ Status Circulation::PayFine(int64_t fine_id) {
                                                "FROM fines WHERE id = ?",
                                                {Int(fine_id)}, ReadFine, "no such fine"));
     if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
-    return tx.Exec("UPDATE fines SET status = 'paid', settled_on = ? WHERE id = ?",
-                   {DateValue(today), Int(fine_id)});
+    RETURN_IF_ERROR(tx.Exec("UPDATE fines SET status = 'paid', settled_on = ? WHERE id = ?",
+                            {DateValue(today), Int(fine_id)}));
+    return UnlinkRow(tx, "fines", fine_id, fine.patron_id, today);
   });
 }
 
@@ -785,9 +885,10 @@ Status Circulation::WaiveFine(int64_t fine_id, WaiverReason reason) {
                                                "FROM fines WHERE id = ?",
                                                {Int(fine_id)}, ReadFine, "no such fine"));
     if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
-    return tx.Exec(
+    RETURN_IF_ERROR(tx.Exec(
         "UPDATE fines SET status = 'waived', settled_on = ?, waiver_reason = ? WHERE id = ?",
-        {DateValue(today), Text(std::string(WaiverReasonName(reason))), Int(fine_id)});
+        {DateValue(today), Text(std::string(WaiverReasonName(reason))), Int(fine_id)}));
+    return UnlinkRow(tx, "fines", fine_id, fine.patron_id, today);
   });
 }
 
@@ -799,7 +900,7 @@ StatusOr<ComputerSession> Circulation::StartComputerSession(std::string_view pat
   Instant now = clock_->Now();
   ComputerSession session;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(tx, patron_barcode));
+    ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(*records_, tx, patron_barcode));
     if (patron.expires_on < calendar_->LocalDate(now)) {
       return FailedPrecondition("the patron's card has expired; renew the card first");
     }
@@ -825,11 +926,17 @@ StatusOr<ComputerSession> Circulation::StartComputerSession(std::string_view pat
 Status Circulation::EndComputerSession(int64_t session_id) {
   Instant now = clock_->Now();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    int64_t patron_id = 0;
     RETURN_IF_ERROR(tx.Exec(
-        "UPDATE computer_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
-        {Text(FormatInstant(now)), Int(session_id)}));
-    if (tx.changes() == 0) return NotFound("no computer session in progress with that id");
-    return Status::Ok();
+        "SELECT patron_id FROM computer_sessions WHERE id = ? AND ended_at IS NULL",
+        {Int(session_id)}, [&](const Row& row) {
+          patron_id = row.Int(0);
+          return Status::Ok();
+        }));
+    if (patron_id == 0) return NotFound("no computer session in progress with that id");
+    RETURN_IF_ERROR(tx.Exec("UPDATE computer_sessions SET ended_at = ? WHERE id = ?",
+                            {Text(FormatInstant(now)), Int(session_id)}));
+    return UnlinkRow(tx, "computer_sessions", session_id, patron_id, calendar_->LocalDate(now));
   });
 }
 
@@ -839,15 +946,27 @@ StatusOr<std::string> Circulation::Subscribe(std::string_view raw_email) {
   unsigned char bytes[32];
   randombytes_buf(bytes, sizeof bytes);
   std::string token = Hex(bytes, sizeof bytes);
+  ASSIGN_OR_RETURN(std::string email_bi, records_->EmailIndex(email));
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    Status s = tx.Exec(
-        "INSERT INTO enews_subscriptions (email, token_hash, status, created_on) "
-        "VALUES (?, ?, 'pending', ?)",
-        {Text(email), Text(TokenHash(token)), DateValue(Today())});
-    if (s.code() == StatusCode::kAlreadyExists) {
-      return AlreadyExists("that address is already subscribed or awaiting confirmation");
-    }
-    return s;
+    // The blind index is truncated: confirm each live candidate on its decrypted address.
+    bool taken = false;
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT id, email FROM enews_subscriptions WHERE email_bi = ? AND "
+        "status <> 'unsubscribed'",
+        {Blob{email_bi}}, [&](const Row& row) -> Status {
+          ASSIGN_OR_RETURN(std::string other,
+                           records_->OpenSubscriptionEmail(row.Int(0), row.Bytes(1)));
+          taken = taken || other == email;
+          return Status::Ok();
+        }));
+    if (taken) return AlreadyExists("that address is already subscribed or awaiting confirmation");
+    ASSIGN_OR_RETURN(int64_t id,
+                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM enews_subscriptions"));
+    ASSIGN_OR_RETURN(std::string sealed, records_->SealSubscriptionEmail(id, email));
+    return tx.Exec(
+        "INSERT INTO enews_subscriptions (id, email_bi, email, token_hash, status, created_on) "
+        "VALUES (?, ?, ?, ?, 'pending', ?)",
+        {Int(id), Blob{email_bi}, Blob{sealed}, Text(TokenHash(token)), DateValue(Today())});
   }));
   return token;
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -33,6 +35,7 @@ class CirculationTest : public ::testing::Test {
     p.expires_on = expires;
     auto added = circ().AddPatron(p);
     EXPECT_TRUE(added.ok()) << added.status().ToString();
+    ids_[barcode] = added->id;
     return *added;
   }
 
@@ -60,6 +63,7 @@ class CirculationTest : public ::testing::Test {
   void SetDay(Date d) { lib_.clock.Set(MorningOf(d)); }
 
   testing::TestLibrary lib_;
+  std::map<std::string, int64_t> ids_;  // card barcode -> random patron id
 };
 
 TEST_F(CirculationTest, CheckoutDueDateFollowsLoanPeriod) {
@@ -138,12 +142,22 @@ TEST_F(CirculationTest, CheckinMovesLoanToHistoryWithItsLink) {
   EXPECT_EQ(result->fine_cents, 0);
   EXPECT_EQ(Count("loans"), 0);
   EXPECT_EQ(Count("loan_history"), 1);
-  int64_t linked = -1;
-  ASSERT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(linked, tx.QueryInt("SELECT patron_id FROM loan_history"));
-    return Status::Ok();
+  // The link is sealed under the return day's epoch key, and opens to the patron.
+  auto linked = circ().ReturnedLoanPatron(result->history_id);
+  ASSERT_TRUE(linked.ok()) << linked.status().ToString();
+  EXPECT_EQ(*linked, loan->patron_id);
+  std::string epoch;
+  ASSERT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) {
+    return tx.Exec("SELECT link_epoch FROM loan_history", {}, [&](const Row& row) {
+      epoch = row.Text(0);
+      return Status::Ok();
+    });
   }).ok());
-  EXPECT_EQ(linked, loan->patron_id);
+  EXPECT_EQ(epoch, "2026-12-10");
+  auto history = circ().PatronHistory(loan->patron_id);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].returned_on, D(2026, 12, 10));
   EXPECT_EQ(StatusOf("I-1"), ItemStatus::kAvailable);
   EXPECT_EQ(circ().Checkin("I-1").status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(Count("loan_history"), 1);
@@ -156,7 +170,7 @@ TEST_F(CirculationTest, FinesCountOpenDaysOnly) {
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->overdue_days, 6);
   EXPECT_EQ(result->fine_cents, 6 * 20);
-  auto fines = circ().PatronFines(1);
+  auto fines = circ().PatronFines(ids_["P-1001"]);
   ASSERT_TRUE(fines.ok());
   ASSERT_EQ(fines->size(), 1u);
   EXPECT_EQ((*fines)[0].amount_cents, 120);
@@ -185,10 +199,10 @@ TEST_F(CirculationTest, FinePaymentAndWaiver) {
   EXPECT_EQ(circ().WaiveFine(b->fine_id, WaiverReason::kHardship).code(),
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(circ().PayFine(999).code(), StatusCode::kNotFound);
-  auto fines = circ().PatronFines(1);
+  // Settled fines are no longer linked to the patron in the clear.
+  auto fines = circ().PatronFines(ids_["P-1001"]);
   ASSERT_TRUE(fines.ok());
-  EXPECT_EQ((*fines)[0].status, FineStatus::kPaid);
-  EXPECT_EQ((*fines)[1].status, FineStatus::kWaived);
+  EXPECT_TRUE(fines->empty());
   EXPECT_FALSE(ParseWaiverReason("because").ok());
 }
 

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "carrel/progress.h"
+#include "circulation/sealed_records.h"
 
 namespace carrel {
 namespace {
@@ -116,31 +117,42 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
   constexpr int64_t kBatch = 20000;
   auto day = [](int n) { return std::chrono::days(n); };
 
-  {  // Patrons: about 8% juvenile, some with expired cards, most with email.
+  SealedRecords records(&library.vault());
+  Keyring& keyring = library.keyring();
+  std::vector<int64_t> patron_ids;       // index i-1 -> random id of patron i
+  std::vector<bool> keeps_history;       // opted in to a reading history
+  patron_ids.reserve(options.patrons);
+  keeps_history.reserve(options.patrons);
+  {  // Patrons: about 8% juvenile, some with expired cards, most with email, 15% keep history.
     Progress progress("patrons", options.patrons, out);
     BatchWriter writer(store, kBatch);
     for (int64_t i = 1; i <= options.patrons; ++i) {
+      if ((i - 1) % kBatch == 0) {
+        // Keys for the next batch in one keyring transaction, committed before the rows.
+        ASSIGN_OR_RETURN(auto ids, records.ReservePatronIds(
+                                       std::min<int64_t>(kBatch, options.patrons - i + 1)));
+        patron_ids.insert(patron_ids.end(), ids.begin(), ids.end());
+      }
       ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       std::string given = Pick(rng, kGivenNames);
       std::string surname = Pick(rng, kSurnames);
-      std::string email = std::uniform_int_distribution<int>(0, 9)(rng) < 8
-                              ? given + "." + surname + std::to_string(i) + "@example.org"
-                              : "";
-      for (char& c : email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      std::string phone = "203-555-" + std::to_string(1000 + i % 9000);
-      std::string address = std::to_string(1 + i % 400) + " " + Pick(rng, kStreets) +
-                            "\nWestport, CT 06880";
-      int expiry_offset = std::uniform_int_distribution<int>(-200, 3 * 365)(rng);
-      int last_active = std::uniform_int_distribution<int>(0, 2 * 365)(rng);
-      RETURN_IF_ERROR(tx->Exec(
-          "INSERT INTO patrons (id, card_barcode, name, email, phone, postal_address, juvenile, "
-          "expires_on, history_opt_in, last_activity_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {Value(i), Value(PatronBarcode(i)), Value(given + " " + surname),
-           email.empty() ? Value() : Value(email), Value(phone), Value(address),
-           Value(int64_t{std::uniform_int_distribution<int>(0, 99)(rng) < 8}),
-           Value(FormatDate(today + day(expiry_offset))),
-           Value(int64_t{std::uniform_int_distribution<int>(0, 99)(rng) < 15}),
-           Value(FormatDate(today - day(last_active)))}));
+      NewPatron p;
+      p.card_barcode = PatronBarcode(i);
+      p.name = given + " " + surname;
+      if (std::uniform_int_distribution<int>(0, 9)(rng) < 8) {
+        p.email = given + "." + surname + std::to_string(i) + "@example.org";
+      }
+      p.phone = "203-555-" + std::to_string(1000 + i % 9000);
+      p.postal_address =
+          std::to_string(1 + i % 400) + " " + Pick(rng, kStreets) + "\nWestport, CT 06880";
+      p.juvenile = std::uniform_int_distribution<int>(0, 99)(rng) < 8;
+      p.expires_on = today + day(std::uniform_int_distribution<int>(-200, 3 * 365)(rng));
+      p.history_opt_in = std::uniform_int_distribution<int>(0, 99)(rng) < 15;
+      keeps_history.push_back(p.history_opt_in);
+      Date last_active = today - day(std::uniform_int_distribution<int>(0, 2 * 365)(rng));
+      int64_t id = patron_ids[i - 1];
+      ASSIGN_OR_RETURN(auto key, keyring.Get(Vault::PatronKeyName(id)));
+      RETURN_IF_ERROR(records.InsertPatronWithId(*tx, id, p, last_active, *key));
       progress.Advance();
     }
     RETURN_IF_ERROR(writer.Finish());
@@ -202,24 +214,39 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
                       : std::uniform_int_distribution<int>(1, period)(rng);
       Date out_on = returned - day(kept);
       Date due = out_on + day(period);
-      int64_t patron_id = patron(rng);
+      int64_t patron_index = patron(rng);
+      int64_t patron_id = patron_ids[patron_index - 1];
+      ASSIGN_OR_RETURN(SealedLink link,
+                       records.SealLink("loan_history", i, patron_id, returned,
+                                        keeps_history[patron_index - 1]));
       RETURN_IF_ERROR(tx->Exec(
-          "INSERT INTO loan_history (id, item_id, patron_id, checked_out_on, due_on, "
-          "returned_on) VALUES (?, ?, ?, ?, ?, ?)",
-          {Value(i), Value(item_id), Value(patron_id), Value(FormatDate(out_on)),
-           Value(FormatDate(due)), Value(FormatDate(returned))}));
+          "INSERT INTO loan_history (id, item_id, patron_link, link_epoch, link_tag, "
+          "checked_out_on, due_on, returned_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          {Value(i), Value(item_id), Value(Blob{link.link}),
+           link.epoch.empty() ? Value() : Value(link.epoch), Value(Blob{link.tag}),
+           Value(FormatDate(out_on)), Value(FormatDate(due)), Value(FormatDate(returned))}));
       if (returned > due && profile.fine_per_day_cents > 0) {
         int64_t late = (returned - due).count();
         int64_t cents = std::min(late * profile.fine_per_day_cents, profile.fine_cap_cents);
         if (cents > 0) {
           bool settled = days_ago > 30 || std::uniform_int_distribution<int>(0, 1)(rng) == 0;
+          int64_t fine_id = ++report.fines;
+          Date settled_on = returned + day(3);
+          Value plain_link, sealed_link, epoch;
+          if (settled) {
+            ASSIGN_OR_RETURN(SealedLink link,
+                             records.SealLink("fines", fine_id, patron_id, settled_on, false));
+            sealed_link = Blob{link.link};
+            epoch = link.epoch;
+          } else {
+            plain_link = patron_id;
+          }
           RETURN_IF_ERROR(tx->Exec(
-              "INSERT INTO fines (patron_id, loan_history_id, amount_cents, accrued_on, status, "
-              "settled_on) VALUES (?, ?, ?, ?, ?, ?)",
-              {Value(patron_id), Value(i), Value(cents), Value(FormatDate(returned)),
+              "INSERT INTO fines (id, patron_id, loan_history_id, amount_cents, accrued_on, "
+              "status, settled_on, patron_link, link_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              {Value(fine_id), plain_link, Value(i), Value(cents), Value(FormatDate(returned)),
                Value(std::string(settled ? "paid" : "owed")),
-               settled ? Value(FormatDate(returned + day(3))) : Value()}));
-          ++report.fines;
+               settled ? Value(FormatDate(settled_on)) : Value(), sealed_link, epoch}));
         }
       }
       progress.Advance();
@@ -239,7 +266,7 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
       int period = profile.loan_days.at(item_types[item_id]);
       Date out_on = today - day(std::uniform_int_distribution<int>(0, period + 10)(rng));
       Date due = calendar.NextOpenDay(out_on + day(period)).value_or(out_on + day(period));
-      int64_t patron_id = patron(rng);
+      int64_t patron_id = patron_ids[patron(rng) - 1];
       RETURN_IF_ERROR(tx->Exec(
           "INSERT INTO loans (item_id, patron_id, checked_out_on, due_on, renewals) "
           "VALUES (?, ?, ?, ?, ?)",
@@ -247,7 +274,7 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
            Value(int64_t{std::uniform_int_distribution<int>(0, profile.renewal_limit)(rng)})}));
       RETURN_IF_ERROR(tx->Exec("UPDATE items SET status = 'on_loan' WHERE id = ?", {Value(item_id)}));
       if (i % 7 == 0) {
-        int64_t holder = patron(rng);
+        int64_t holder = patron_ids[patron(rng) - 1];
         if (holder != patron_id) {
           RETURN_IF_ERROR(tx->Exec(
               "INSERT INTO holds (item_id, patron_id, placed_at, status) "
@@ -272,11 +299,15 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
     for (int64_t i = 1; i <= sessions; ++i) {
       ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       Instant start = now - std::chrono::hours(std::uniform_int_distribution<int>(2, 24 * 7)(rng));
+      Instant end = start + std::chrono::minutes(55);
+      ASSIGN_OR_RETURN(SealedLink link,
+                       records.SealLink("computer_sessions", i, patron_ids[patron(rng) - 1],
+                                        calendar.LocalDate(end), false));
       RETURN_IF_ERROR(tx->Exec(
-          "INSERT INTO computer_sessions (patron_id, station, started_at, ended_at) "
-          "VALUES (?, ?, ?, ?)",
-          {Value(patron(rng)), Value("PC-" + std::to_string(1 + i % 24)),
-           Value(FormatInstant(start)), Value(FormatInstant(start + std::chrono::minutes(55)))}));
+          "INSERT INTO computer_sessions (id, station, started_at, ended_at, patron_link, "
+          "link_epoch) VALUES (?, ?, ?, ?, ?, ?)",
+          {Value(i), Value("PC-" + std::to_string(1 + i % 24)), Value(FormatInstant(start)),
+           Value(FormatInstant(end)), Value(Blob{link.link}), Value(link.epoch)}));
       progress.Advance();
     }
     for (int64_t i = 1; i <= subscriptions; ++i) {
@@ -284,10 +315,13 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
       char hex[33];
       std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng()),
                     static_cast<unsigned long long>(rng()));
+      std::string email = "reader" + std::to_string(i) + "@example.org";
+      ASSIGN_OR_RETURN(std::string email_bi, records.EmailIndex(email));
+      ASSIGN_OR_RETURN(std::string sealed, records.SealSubscriptionEmail(i, email));
       RETURN_IF_ERROR(tx->Exec(
-          "INSERT INTO enews_subscriptions (email, token_hash, status, created_on, confirmed_on) "
-          "VALUES (?, ?, 'confirmed', ?, ?)",
-          {Value("reader" + std::to_string(i) + "@example.org"), Value(std::string(hex)),
+          "INSERT INTO enews_subscriptions (id, email_bi, email, token_hash, status, created_on, "
+          "confirmed_on) VALUES (?, ?, ?, ?, 'confirmed', ?, ?)",
+          {Value(i), Value(Blob{email_bi}), Value(Blob{sealed}), Value(std::string(hex)),
            Value(FormatDate(today - day(30))), Value(FormatDate(today - day(29)))}));
       progress.Advance();
     }

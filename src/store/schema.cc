@@ -12,19 +12,27 @@ CREATE TABLE library_meta (
   value TEXT NOT NULL
 );
 
+-- Patron ids are random (not a registration order). Every PII column is a ciphertext sealed
+-- under the patron's own key (the vault); *_bi columns are blind indexes for lookups.
 CREATE TABLE patrons (
   id INTEGER PRIMARY KEY,
-  card_barcode TEXT NOT NULL UNIQUE,
-  name TEXT NOT NULL,
-  email TEXT,
-  phone TEXT,
-  postal_address TEXT,
-  juvenile INTEGER NOT NULL DEFAULT 0 CHECK (juvenile IN (0, 1)),
+  card_bi BLOB NOT NULL,
+  email_bi BLOB,
+  name_bi BLOB NOT NULL,
+  card_barcode BLOB NOT NULL,
+  name BLOB NOT NULL,
+  email BLOB,
+  phone BLOB,
+  postal_address BLOB,
+  juvenile BLOB NOT NULL,
+  history_opt_in BLOB NOT NULL,
   expires_on TEXT NOT NULL,
-  history_opt_in INTEGER NOT NULL DEFAULT 0 CHECK (history_opt_in IN (0, 1)),
   last_activity_on TEXT NOT NULL
 );
-CREATE INDEX patrons_email ON patrons (email);
+CREATE INDEX patrons_card_bi ON patrons (card_bi);
+CREATE INDEX patrons_email_bi ON patrons (email_bi) WHERE email_bi IS NOT NULL;
+CREATE INDEX patrons_name_bi ON patrons (name_bi);
+CREATE INDEX patrons_expires ON patrons (expires_on);
 
 CREATE TABLE items (
   id INTEGER PRIMARY KEY,
@@ -49,17 +57,22 @@ CREATE TABLE loans (
 CREATE INDEX loans_patron ON loans (patron_id);
 CREATE INDEX loans_due ON loans (due_on);
 
--- Returned loans. patron_id is the link retention drops (DESIGN §3, §6).
+-- Returned loans. The patron link is sealed: under the key of its epoch (the return day) so
+-- that destroying one key unlinks a whole day, or, for a patron who opted in to a reading
+-- history, under the patron's own key (link_epoch NULL). link_tag finds one patron's links.
 CREATE TABLE loan_history (
   id INTEGER PRIMARY KEY,
   item_id INTEGER NOT NULL REFERENCES items (id),
-  patron_id INTEGER REFERENCES patrons (id),
+  patron_link BLOB,
+  link_epoch TEXT,
+  link_tag BLOB,
   checked_out_on TEXT NOT NULL,
   due_on TEXT NOT NULL,
   returned_on TEXT NOT NULL
 );
 CREATE INDEX loan_history_returned ON loan_history (returned_on);
-CREATE INDEX loan_history_patron ON loan_history (patron_id) WHERE patron_id IS NOT NULL;
+CREATE INDEX loan_history_epoch ON loan_history (link_epoch) WHERE link_epoch IS NOT NULL;
+CREATE INDEX loan_history_tag ON loan_history (link_tag) WHERE link_tag IS NOT NULL;
 
 CREATE TABLE holds (
   id INTEGER PRIMARY KEY,
@@ -69,7 +82,9 @@ CREATE TABLE holds (
   status TEXT NOT NULL
     CHECK (status IN ('waiting', 'ready', 'fulfilled', 'cancelled', 'expired')),
   ready_until TEXT,
-  ended_on TEXT
+  ended_on TEXT,
+  patron_link BLOB,
+  link_epoch TEXT
 );
 CREATE INDEX holds_queue ON holds (item_id, status, placed_at);
 CREATE INDEX holds_patron ON holds (patron_id) WHERE patron_id IS NOT NULL;
@@ -86,7 +101,9 @@ CREATE TABLE fines (
   settled_on TEXT,
   waiver_reason TEXT
     CHECK (waiver_reason IS NULL OR waiver_reason IN
-           ('staff_discretion', 'return_dispute', 'hardship', 'system_error'))
+           ('staff_discretion', 'return_dispute', 'hardship', 'system_error')),
+  patron_link BLOB,
+  link_epoch TEXT
 );
 CREATE INDEX fines_patron ON fines (patron_id) WHERE patron_id IS NOT NULL;
 
@@ -95,24 +112,27 @@ CREATE TABLE computer_sessions (
   patron_id INTEGER REFERENCES patrons (id),
   station TEXT NOT NULL,
   started_at TEXT NOT NULL,
-  ended_at TEXT
+  ended_at TEXT,
+  patron_link BLOB,
+  link_epoch TEXT
 );
 CREATE UNIQUE INDEX computer_sessions_open_station ON computer_sessions (station)
   WHERE ended_at IS NULL;
 CREATE UNIQUE INDEX computer_sessions_open_patron ON computer_sessions (patron_id)
   WHERE ended_at IS NULL;
 
+-- The address is sealed under the eNews key; email_bi finds it.
 CREATE TABLE enews_subscriptions (
   id INTEGER PRIMARY KEY,
-  email TEXT NOT NULL,
+  email_bi BLOB NOT NULL,
+  email BLOB NOT NULL,
   token_hash TEXT NOT NULL UNIQUE,
   status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'unsubscribed')),
   created_on TEXT NOT NULL,
   confirmed_on TEXT,
   unsubscribed_on TEXT
 );
-CREATE UNIQUE INDEX enews_one_live_per_email ON enews_subscriptions (email)
-  WHERE status <> 'unsubscribed';
+CREATE INDEX enews_email_bi ON enews_subscriptions (email_bi);
 )sql";
 
 }  // namespace
