@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "carrel/calendar.h"
@@ -36,6 +37,35 @@ class Library {
   Vault& vault() { return *vault_; }
   Circulation& circulation() { return *circulation_; }
   const std::string& library_id() const { return library_id_; }
+
+  // A consistent online copy of the bulk data, with no keys in it.
+  Status Backup(const std::filesystem::path& out);
+  // A consistent copy of the keyring (wrapped keys only; the master key is never in it).
+  Status BackupKeys(const std::filesystem::path& out);
+
+  // What a restore found and did (DESIGN §4: backups made before a key was destroyed restore
+  // to a library in which what that key protected stays unreadable).
+  struct RestoreReport {
+    int64_t patrons_shredded = 0;     // rows of patrons whose key had been destroyed: removed
+    int64_t links_unreadable = 0;     // history, hold, fine, session links under destroyed keys
+  };
+  // Replaces the library's data (and keyring, when `keys_backup` is given) with backups.
+  // Both are checked first (an SQLite database of this library, intact); on any failure the
+  // library is left exactly as it was. The server must not be running.
+  static StatusOr<RestoreReport> Restore(const std::filesystem::path& dir,
+                                         const std::filesystem::path& data_backup,
+                                         const std::filesystem::path* keys_backup,
+                                         const Clock* clock);
+
+  // Rewraps every data key under a new master key (master.key.next, then master.key).
+  // Resumable: an interrupted rotation is finished by running it again. Refused when the
+  // master key comes from CARREL_MASTER_KEY.
+  static StatusOr<int64_t> RotateMasterKey(
+      const std::filesystem::path& dir, const Clock* clock,
+      const std::function<void(int64_t done, int64_t total)>& progress);
+
+  // Unlinks sealed links whose keys were destroyed and removes patrons whose key is gone.
+  StatusOr<RestoreReport> Reconcile();
 
   static std::filesystem::path DatabasePath(const std::filesystem::path& dir);
   static std::filesystem::path ProfilePath(const std::filesystem::path& dir);

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
+#include <unistd.h>
 
 #include "store/schema.h"
 
@@ -155,6 +157,194 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Cloc
   return std::unique_ptr<Library>(new Library(dir, std::move(profile), std::move(calendar), clock,
                                               std::move(store), std::move(keyring),
                                               std::move(library_id)));
+}
+
+}  // namespace carrel
+
+namespace carrel {
+
+Status Library::Backup(const fs::path& out) { return store_->BackupTo(out); }
+
+Status Library::BackupKeys(const fs::path& out) { return keyring_->BackupTo(out); }
+
+StatusOr<Library::RestoreReport> Library::Reconcile() {
+  RestoreReport report;
+  // Patrons whose key is gone were crypto-shredded after the backup was taken.
+  std::vector<int64_t> shredded;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT id FROM patrons", {}, [&](const Row& row) {
+      if (keyring_->WasDestroyed(Vault::PatronKeyName(row.Int(0)))) shredded.push_back(row.Int(0));
+      return Status::Ok();
+    });
+  }));
+  for (int64_t id : shredded) {
+    Status s = circulation_->DeletePatron(id);
+    if (s.code() == StatusCode::kFailedPrecondition) {
+      // Items out or fines owed in the old backup: drop the plain links, then the patron.
+      RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+        RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE patron_id = ?", {id}));
+        RETURN_IF_ERROR(tx.Exec("UPDATE fines SET patron_id = NULL WHERE patron_id = ?", {id}));
+        return Status::Ok();
+      }));
+      s = circulation_->DeletePatron(id);
+    }
+    RETURN_IF_ERROR(s);
+    ++report.patrons_shredded;
+  }
+  // Links sealed under destroyed epoch keys can never be opened again: clear them.
+  ASSIGN_OR_RETURN(std::vector<std::string> live, keyring_->LiveKeys("epoch/"));
+  std::set<std::string> live_days;
+  for (const std::string& name : live) live_days.insert(name.substr(6));
+  for (const char* table : {"loan_history", "holds", "fines", "computer_sessions"}) {
+    std::vector<std::string> dead;
+    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+      return tx.Exec(std::string("SELECT DISTINCT link_epoch FROM ") + table +
+                         " WHERE link_epoch IS NOT NULL AND link_epoch <> ''",
+                     {}, [&](const Row& row) {
+                       if (!live_days.contains(row.Text(0))) dead.push_back(row.Text(0));
+                       return Status::Ok();
+                     });
+    }));
+    std::string extra = std::string(table) == "loan_history" ? ", link_tag = NULL" : "";
+    for (const std::string& day : dead) {
+      RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+        RETURN_IF_ERROR(tx.Exec(std::string("UPDATE ") + table +
+                                    " SET patron_link = NULL, link_epoch = NULL" + extra +
+                                    " WHERE link_epoch = ?",
+                                {day}));
+        report.links_unreadable += tx.changes();
+        return Status::Ok();
+      }));
+    }
+  }
+  return report;
+}
+
+namespace {
+
+// Checks that `file` is an intact SQLite database whose meta table says it belongs to
+// `library_id` (or, when library_id is empty, returns the id it names).
+StatusOr<std::string> CheckBackup(const fs::path& file, std::string_view meta_table,
+                                  std::string_view format) {
+  SqliteOptions options;
+  options.read_only = true;
+  auto store = OpenSqliteStore(file, options);
+  if (!store.ok()) {
+    return DataLoss(file.string() + " is not a usable backup (" + store.status().message() + ")");
+  }
+  std::string found_format, id, integrity;
+  Status s = WithReadTransaction(**store, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("PRAGMA quick_check", {}, [&](const Row& row) {
+      if (integrity.empty()) integrity = row.Text(0);
+      return Status::Ok();
+    }));
+    return tx.Exec("SELECT key, value FROM " + std::string(meta_table), {}, [&](const Row& row) {
+      if (row.Text(0) == "format") found_format = row.Text(1);
+      if (row.Text(0) == "library_id") id = row.Text(1);
+      return Status::Ok();
+    });
+  });
+  if (!s.ok() || integrity != "ok" || found_format != format || id.empty()) {
+    return DataLoss(file.string() + " is not a complete carrel backup (truncated or damaged)");
+  }
+  return id;
+}
+
+Status CopyFileDurably(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::remove(to, ec);
+  fs::copy_file(from, to, ec);
+  if (ec) return FailedPrecondition("cannot copy " + from.string() + ": " + ec.message());
+  FILE* f = std::fopen(to.c_str(), "rb+");
+  if (f == nullptr) return FailedPrecondition("cannot open " + to.string());
+  std::fflush(f);
+  int rc = fsync(fileno(f));
+  std::fclose(f);
+  if (rc != 0) return Unavailable("cannot sync " + to.string());
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir,
+                                                  const fs::path& data_backup,
+                                                  const fs::path* keys_backup,
+                                                  const Clock* clock) {
+  RETURN_IF_ERROR(InitCrypto());
+  std::error_code ec;
+  if (!fs::exists(ProfilePath(dir), ec)) {
+    return FailedPrecondition(dir.string() + " is not a carrel library (no profile); create it "
+                                             "with carrel init first");
+  }
+  ASSIGN_OR_RETURN(std::string data_id, CheckBackup(data_backup, "library_meta", kLibraryFormat));
+  if (keys_backup != nullptr) {
+    ASSIGN_OR_RETURN(std::string keys_id,
+                     CheckBackup(*keys_backup, "keyring_meta", "carrel-keyring-1"));
+    if (keys_id != data_id) {
+      return FailedPrecondition("the key backup belongs to another library than the data backup");
+    }
+  }
+  // Stage next to the live files, prove the staged pair opens with the master key, then swap.
+  fs::path staged_data = DatabasePath(dir).string() + ".restore";
+  fs::path staged_keys = KeyringPath(dir).string() + ".restore";
+  auto unstage = [&] {
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      fs::remove(staged_data.string() + suffix, ignored);
+      fs::remove(staged_keys.string() + suffix, ignored);
+    }
+  };
+  Status s = CopyFileDurably(data_backup, staged_data);
+  if (s.ok()) s = CopyFileDurably(keys_backup != nullptr ? *keys_backup : KeyringPath(dir),
+                                  staged_keys);
+  if (s.ok()) {
+    auto keys = LoadMasterKeys(dir);
+    s = keys.status();
+    if (s.ok()) {
+      auto ring = Keyring::Open(staged_keys, std::move(keys).value(), data_id, clock);
+      s = ring.status();
+    }
+  }
+  if (!s.ok()) {
+    unstage();
+    return s;
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    fs::remove(DatabasePath(dir).string() + suffix, ec);
+    if (keys_backup != nullptr) fs::remove(KeyringPath(dir).string() + suffix, ec);
+  }
+  fs::rename(staged_data, DatabasePath(dir), ec);
+  if (!ec && keys_backup != nullptr) fs::rename(staged_keys, KeyringPath(dir), ec);
+  unstage();
+  if (ec) return FailedPrecondition("cannot move the restored files into place: " + ec.message());
+  ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
+  return library->Reconcile();
+}
+
+StatusOr<int64_t> Library::RotateMasterKey(
+    const fs::path& dir, const Clock* clock,
+    const std::function<void(int64_t done, int64_t total)>& progress) {
+  const char* env_key = std::getenv("CARREL_MASTER_KEY");
+  if (env_key != nullptr && *env_key != '\0') {
+    return FailedPrecondition("rotate-master rotates the key file; unset CARREL_MASTER_KEY and "
+                              "run it where master.key is");
+  }
+  std::error_code ec;
+  if (!fs::exists(NextMasterKeyPath(dir), ec)) {
+    // Make sure the library opens with the current key before starting.
+    RETURN_IF_ERROR(Open(dir, clock).status());
+    RETURN_IF_ERROR(CreateMasterKeyFile(NextMasterKeyPath(dir)));
+  }
+  int64_t moved = 0;
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
+    ASSIGN_OR_RETURN(moved, library->keyring().RewrapToNext(progress));
+  }
+  fs::rename(NextMasterKeyPath(dir), MasterKeyPath(dir), ec);
+  if (ec) return FailedPrecondition("cannot install the new master key: " + ec.message());
+  ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
+  RETURN_IF_ERROR(library->keyring().FinishRotation());
+  return moved;
 }
 
 }  // namespace carrel

@@ -8,10 +8,12 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "carrel/demo.h"
 #include "carrel/library.h"
+#include "carrel/progress.h"
 #include "carrel/server.h"
 
 namespace {
@@ -113,6 +115,31 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 50));
   seed_cmd->add_option("--seed", seed.seed, "Random seed")->capture_default_str();
 
+  std::string out_file;
+  auto* backup = app.add_subcommand("backup", "Write a consistent backup of the library's data "
+                                              "(no keys in it)");
+  backup->add_option("--data", data, "The library's data directory")->required();
+  backup->add_option("--out", out_file, "Backup file to write (must not exist)")->required();
+
+  auto* backup_keys = app.add_subcommand(
+      "backup-keys", "Write a backup of the keyring (wrapped keys; keep it apart from data "
+                     "backups and no longer than the shortest retention period)");
+  backup_keys->add_option("--data", data, "The library's data directory")->required();
+  backup_keys->add_option("--out", out_file, "Backup file to write (must not exist)")->required();
+
+  std::string from_file, keys_file;
+  auto* restore = app.add_subcommand("restore", "Replace the library's data (and keyring) with "
+                                                "backups; the server must be stopped");
+  restore->add_option("--data", data, "The library's data directory")->required();
+  restore->add_option("--from", from_file, "Data backup written by carrel backup")->required();
+  restore->add_option("--keys", keys_file, "Keyring backup written by carrel backup-keys");
+
+  auto* keys = app.add_subcommand("keys", "Key management");
+  keys->require_subcommand(1);
+  auto* rotate = keys->add_subcommand(
+      "rotate-master", "Rewrap every data key under a new master key (resumable)");
+  rotate->add_option("--data", data, "The library's data directory")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -146,6 +173,38 @@ int main(int argc, char** argv) {
         static_cast<long long>(report->history_loans),
         static_cast<long long>(report->active_loans), static_cast<long long>(report->holds),
         static_cast<long long>(report->fines), report->seconds);
+    return 0;
+  }
+  if (backup->parsed() || backup_keys->parsed()) {
+    auto library = carrel::Library::Open(data, carrel::SystemClock());
+    if (!library.ok()) return Fail(library.status());
+    Status s = backup->parsed() ? (*library)->Backup(out_file) : (*library)->BackupKeys(out_file);
+    if (!s.ok()) return Fail(s);
+    std::printf("carrel: wrote %s\n", out_file.c_str());
+    return 0;
+  }
+  if (restore->parsed()) {
+    std::filesystem::path keys_path = keys_file;
+    auto report = carrel::Library::Restore(data, from_file, keys_file.empty() ? nullptr : &keys_path,
+                                           carrel::SystemClock());
+    if (!report.ok()) return Fail(report.status());
+    std::printf("carrel: restored %s; %lld patron records were crypto-shredded since the backup "
+                "and removed; %lld links are unreadable (their keys were destroyed)\n",
+                data.c_str(), static_cast<long long>(report->patrons_shredded),
+                static_cast<long long>(report->links_unreadable));
+    return 0;
+  }
+  if (rotate->parsed()) {
+    std::optional<carrel::Progress> progress;
+    auto moved = carrel::Library::RotateMasterKey(
+        data, carrel::SystemClock(), [&](int64_t done, int64_t total) {
+          if (!progress) progress.emplace("rewrapping keys", total);
+          progress->Set(done);
+        });
+    if (progress) progress->Finish();
+    if (!moved.ok()) return Fail(moved.status());
+    std::printf("carrel: rewrapped %lld data keys under a new master key\n",
+                static_cast<long long>(*moved));
     return 0;
   }
   return kExitUsage;
