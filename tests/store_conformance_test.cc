@@ -230,6 +230,8 @@ TEST(SqliteStoreTest, IsDurableWal) {
     EXPECT_EQ(mode, "wal");
     EXPECT_EQ(sync, 2) << "synchronous=FULL";
     EXPECT_EQ(fk, 1);
+    ASSIGN_OR_RETURN(int64_t temp_store, tx.QueryInt("PRAGMA temp_store"));
+    EXPECT_EQ(temp_store, 2) << "no temporary files";
     return Status::Ok();
   }).ok());
 }

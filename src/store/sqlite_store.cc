@@ -111,6 +111,8 @@ class SqliteStore : public Store {
     }
     RETURN_IF_ERROR(Simple("PRAGMA synchronous=FULL"));
     RETURN_IF_ERROR(Simple("PRAGMA foreign_keys=ON"));
+    // Sorts and temporary tables stay in memory: no temporary files on disk, ever.
+    RETURN_IF_ERROR(Simple("PRAGMA temp_store=MEMORY"));
     if (options.secure_delete) RETURN_IF_ERROR(Simple("PRAGMA secure_delete=ON"));
     return Status::Ok();
   }

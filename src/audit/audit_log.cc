@@ -1,0 +1,345 @@
+#include <algorithm>
+#include <map>
+
+#include "carrel/audit.h"
+
+namespace carrel {
+
+// Leaves live in audit_log (entry and leaf hash); interior nodes of complete subtrees in
+// audit_nodes (level >= 1, index within the level). Nothing in these tables is ever updated
+// or deleted: the triggers refuse it, as a first line. The signed heads kept outside the
+// server are the real evidence.
+const char kAuditSchema[] = R"sql(
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  entry BLOB NOT NULL,
+  leaf_hash BLOB NOT NULL,
+  time TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  case_id TEXT NOT NULL
+);
+CREATE INDEX audit_log_time ON audit_log (time);
+CREATE INDEX audit_log_actor ON audit_log (actor_id, seq);
+CREATE INDEX audit_log_object ON audit_log (object_type, object_id, seq);
+CREATE INDEX audit_log_case ON audit_log (case_id, seq) WHERE case_id <> '';
+
+CREATE TABLE audit_nodes (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+);
+
+CREATE TABLE audit_heads (
+  size INTEGER PRIMARY KEY,
+  root BLOB NOT NULL,
+  signed_at TEXT NOT NULL,
+  note TEXT NOT NULL
+);
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_heads_no_update BEFORE UPDATE ON audit_heads
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql";
+
+namespace {
+
+Hash ToHash(const std::string& bytes) {
+  Hash h{};
+  if (bytes.size() == h.size()) std::copy(bytes.begin(), bytes.end(), h.begin());
+  return h;
+}
+
+Blob ToBlob(const Hash& h) { return Blob{std::string(h.begin(), h.end())}; }
+
+int64_t LargestPowerOfTwoBelow(int64_t n) {
+  int64_t k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+int Log2(int64_t n) {
+  int l = 0;
+  while ((int64_t{1} << l) < n) ++l;
+  return l;
+}
+
+StatusOr<Hash> ReadLeaf(Transaction& tx, int64_t seq) {
+  std::optional<Hash> h;
+  RETURN_IF_ERROR(tx.Exec("SELECT leaf_hash FROM audit_log WHERE seq = ?", {seq},
+                          [&](const Row& row) {
+                            h = ToHash(row.Bytes(0));
+                            return Status::Ok();
+                          }));
+  if (!h) return DataLoss("audit entry " + std::to_string(seq) + " is missing");
+  return *h;
+}
+
+StatusOr<Hash> ReadNode(Transaction& tx, int level, int64_t idx) {
+  if (level == 0) return ReadLeaf(tx, idx);
+  std::optional<Hash> h;
+  RETURN_IF_ERROR(tx.Exec("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?",
+                          {int64_t{level}, idx}, [&](const Row& row) {
+                            h = ToHash(row.Bytes(0));
+                            return Status::Ok();
+                          }));
+  if (!h) return DataLoss("an audit tree node is missing");
+  return *h;
+}
+
+StatusOr<int64_t> LogSize(Transaction& tx) {
+  return tx.QueryInt("SELECT coalesce(max(seq) + 1, 0) FROM audit_log");
+}
+
+}  // namespace
+
+// The most recent node at each level, valid for a log of `size` entries: what an append
+// needs (its left siblings), cached between appends so an append is O(log n) hashing and at
+// most two inserts on average.
+struct AuditLog::RightEdge {
+  int64_t size = -1;
+  std::map<int, std::pair<int64_t, Hash>> last;  // level -> (idx, hash)
+};
+
+AuditLog::AuditLog(const Clock* clock, std::string policy_version)
+    : clock_(clock),
+      policy_version_(std::move(policy_version)),
+      edge_(std::make_unique<RightEdge>()) {}
+
+AuditLog::~AuditLog() = default;
+
+void AuditLog::set_policy_version(std::string version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  policy_version_ = std::move(version);
+}
+
+StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const AuditEvent& event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(int64_t seq, LogSize(tx));
+  AuditEntry e;
+  e.seq = seq;
+  e.time = clock_->Now();
+  e.actor_id = actor.id;
+  e.actor_role = actor.role;
+  e.action = event.action;
+  e.object_type = event.object_type;
+  e.object_id = event.object_id;
+  e.case_id = event.case_id;
+  e.policy_version = policy_version_;
+  e.details = event.details.empty() ? "{}" : event.details;
+  std::string bytes = EncodeAuditEntry(e);
+  Hash leaf = LeafHash(bytes);
+  RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO audit_log (seq, entry, leaf_hash, time, actor_id, action, object_type, "
+      "object_id, case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {seq, Blob{bytes}, ToBlob(leaf), FormatInstant(e.time), e.actor_id, e.action,
+       e.object_type, e.object_id, e.case_id}));
+
+  RightEdge& edge = *edge_;
+  if (edge.size != seq) {
+    // First append, or the transaction of an earlier append rolled back: reload.
+    edge = RightEdge{};
+    for (int level = 0; (int64_t{1} << level) <= seq; ++level) {
+      int64_t count = seq >> level;  // complete nodes at this level
+      if (count == 0) break;
+      ASSIGN_OR_RETURN(Hash h, ReadNode(tx, level, count - 1));
+      edge.last[level] = {count - 1, h};
+    }
+  }
+  int64_t idx = seq;
+  int level = 0;
+  Hash h = leaf;
+  edge.last[0] = {idx, h};
+  while ((idx & 1) != 0) {
+    auto left = edge.last.find(level);
+    if (left == edge.last.end() || left->second.first != idx - 1) {
+      edge.size = -1;
+      return Internal("the audit tree's right edge is inconsistent");
+    }
+    h = NodeHash(left->second.second, h);
+    ++level;
+    idx >>= 1;
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                            {int64_t{level}, idx, ToBlob(h)}));
+    edge.last[level] = {idx, h};
+  }
+  edge.size = seq + 1;
+  return seq;
+}
+
+StatusOr<Hash> AuditLog::SubtreeHash(Transaction& tx, int64_t begin, int64_t end) {
+  int64_t n = end - begin;
+  if (n <= 0) return InvalidArgument("empty subtree");
+  if ((n & (n - 1)) == 0 && begin % n == 0) return ReadNode(tx, Log2(n), begin / n);
+  int64_t k = LargestPowerOfTwoBelow(n);
+  ASSIGN_OR_RETURN(Hash left, SubtreeHash(tx, begin, begin + k));
+  ASSIGN_OR_RETURN(Hash right, SubtreeHash(tx, begin + k, end));
+  return NodeHash(left, right);
+}
+
+StatusOr<Hash> AuditLog::RootAt(Transaction& tx, int64_t size) {
+  ASSIGN_OR_RETURN(int64_t have, LogSize(tx));
+  if (size < 1 || size > have) {
+    return InvalidArgument("tree size " + std::to_string(size) + " is outside the log (1.." +
+                           std::to_string(have) + ")");
+  }
+  return SubtreeHash(tx, 0, size);
+}
+
+StatusOr<std::pair<int64_t, Hash>> AuditLog::Head(Transaction& tx) {
+  ASSIGN_OR_RETURN(int64_t size, LogSize(tx));
+  if (size == 0) return FailedPrecondition("the audit log is empty");
+  ASSIGN_OR_RETURN(Hash root, SubtreeHash(tx, 0, size));
+  return std::make_pair(size, root);
+}
+
+StatusOr<std::vector<Hash>> AuditLog::InclusionProof(Transaction& tx, int64_t index,
+                                                     int64_t size) {
+  ASSIGN_OR_RETURN(int64_t have, LogSize(tx));
+  if (size < 1 || size > have || index < 0 || index >= size) {
+    return InvalidArgument("no entry " + std::to_string(index) + " in a tree of size " +
+                           std::to_string(size) + " (the log has " + std::to_string(have) +
+                           " entries)");
+  }
+  std::vector<Hash> path;
+  // RFC 9162 §2.1.3.1, iteratively from the top; the path is listed bottom-up.
+  int64_t begin = 0, end = size;
+  while (end - begin > 1) {
+    int64_t k = LargestPowerOfTwoBelow(end - begin);
+    if (index - begin < k) {
+      ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin + k, end));
+      path.push_back(h);
+      end = begin + k;
+    } else {
+      ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin, begin + k));
+      path.push_back(h);
+      begin += k;
+    }
+  }
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(Transaction& tx, int64_t size1,
+                                                       int64_t size2) {
+  ASSIGN_OR_RETURN(int64_t have, LogSize(tx));
+  if (size1 < 1 || size2 < size1 || size2 > have) {
+    return InvalidArgument("no consistency proof from size " + std::to_string(size1) +
+                           " to size " + std::to_string(size2) + " (the log has " +
+                           std::to_string(have) + " entries)");
+  }
+  std::vector<Hash> proof;
+  // RFC 9162 §2.1.4.1 SUBPROOF, iteratively; collected top-down, returned bottom-up.
+  int64_t m = size1, begin = 0, end = size2;
+  bool complete = true;
+  while (m != end - begin) {
+    int64_t k = LargestPowerOfTwoBelow(end - begin);
+    if (m <= k) {
+      ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin + k, end));
+      proof.push_back(h);
+      end = begin + k;
+    } else {
+      ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin, begin + k));
+      proof.push_back(h);
+      m -= k;
+      begin += k;
+      complete = false;
+    }
+  }
+  if (!complete) {
+    ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin, end));
+    proof.push_back(h);
+  }
+  std::reverse(proof.begin(), proof.end());
+  return proof;
+}
+
+StatusOr<Checkpoint> AuditLog::LatestHead(Transaction& tx) {
+  std::optional<Checkpoint> c;
+  RETURN_IF_ERROR(tx.Exec("SELECT size, root, note FROM audit_heads ORDER BY size DESC LIMIT 1",
+                          {}, [&](const Row& row) {
+                            Checkpoint h;
+                            h.size = row.Int(0);
+                            h.root = ToHash(row.Bytes(1));
+                            h.note = row.Text(2);
+                            size_t nl = h.note.find('\n');
+                            h.origin = h.note.substr(0, nl);
+                            c = std::move(h);
+                            return Status::Ok();
+                          }));
+  if (!c) return NotFound("no signed tree head yet");
+  return *c;
+}
+
+StatusOr<Checkpoint> AuditLog::SignHead(Transaction& tx, const unsigned char* seed,
+                                        std::string_view origin) {
+  ASSIGN_OR_RETURN(auto head, Head(tx));
+  auto latest = LatestHead(tx);
+  if (latest.ok()) {
+    ASSIGN_OR_RETURN(Hash then, RootAt(tx, latest->size));
+    if (then != latest->root) {
+      return DataLoss("refusing to sign: the log no longer matches the head signed at size " +
+                      std::to_string(latest->size));
+    }
+    if (latest->size == head.first) return *latest;
+  } else if (latest.status().code() != StatusCode::kNotFound) {
+    return latest.status();
+  }
+  Checkpoint c = SignCheckpoint(origin, head.first, head.second, seed, origin);
+  RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO audit_heads (size, root, signed_at, note) VALUES (?, ?, ?, ?)",
+      {c.size, ToBlob(c.root), FormatInstant(clock_->Now()), c.note}));
+  return c;
+}
+
+StatusOr<std::vector<AuditEntry>> AuditLog::Find(Transaction& tx, const AuditQuery& q) {
+  std::string sql = "SELECT entry FROM audit_log WHERE seq > ?";
+  std::vector<Value> params = {q.after_seq};
+  if (q.from) {
+    sql += " AND time >= ?";
+    params.push_back(FormatInstant(*q.from));
+  }
+  if (q.to) {
+    sql += " AND time < ?";
+    params.push_back(FormatInstant(*q.to));
+  }
+  if (!q.actor_id.empty()) {
+    sql += " AND actor_id = ?";
+    params.push_back(q.actor_id);
+  }
+  if (!q.object_type.empty()) {
+    sql += " AND object_type = ?";
+    params.push_back(q.object_type);
+  }
+  if (!q.object_id.empty()) {
+    sql += " AND object_id = ?";
+    params.push_back(q.object_id);
+  }
+  if (!q.case_id.empty()) {
+    sql += " AND case_id = ?";
+    params.push_back(q.case_id);
+  }
+  sql += " ORDER BY seq LIMIT ?";
+  params.push_back(int64_t{std::clamp(q.limit, 1, 1000)});
+  std::vector<AuditEntry> out;
+  RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) -> Status {
+    ASSIGN_OR_RETURN(AuditEntry e, DecodeAuditEntry(row.Bytes(0)));
+    out.push_back(std::move(e));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+}  // namespace carrel
