@@ -161,20 +161,23 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   int64_t idx = seq;
   int level = 0;
   Hash h = leaf;
-  edge.last[0] = {idx, h};
+  // Climb while the new node is a right child: combine it with its left sibling, the latest
+  // node of its level.
   while ((idx & 1) != 0) {
     auto left = edge.last.find(level);
     if (left == edge.last.end() || left->second.first != idx - 1) {
       edge.size = -1;
       return Internal("the audit tree's right edge is inconsistent");
     }
-    h = NodeHash(left->second.second, h);
+    Hash parent = NodeHash(left->second.second, h);
+    edge.last[level] = {idx, h};
+    h = parent;
     ++level;
     idx >>= 1;
     RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
                             {int64_t{level}, idx, ToBlob(h)}));
-    edge.last[level] = {idx, h};
   }
+  edge.last[level] = {idx, h};
   edge.size = seq + 1;
   return seq;
 }

@@ -113,10 +113,6 @@ StatusOr<AuditVerification> VerifyAuditLog(
                           seq);
             return Stop();
           }
-          if (decoded->seq != seq) {
-            failure = Bad(seq, "entry inserted or moved", seq);
-            return Stop();
-          }
           Hash leaf = LeafHash(entry);
           std::string stored = row.Bytes(2);
           if (stored.size() != leaf.size() ||
@@ -126,6 +122,16 @@ StatusOr<AuditVerification> VerifyAuditLog(
               row.Text(5) != decoded->action || row.Text(6) != decoded->object_type ||
               row.Text(7) != decoded->object_id || row.Text(8) != decoded->case_id) {
             failure = Bad(seq, "entry altered", seq);
+            return Stop();
+          }
+          if (decoded->seq < seq) {
+            // This row's entry was written at decoded->seq: something was inserted before it,
+            // after the last row that checked out.
+            failure = Bad(decoded->seq, "entry inserted", seq);
+            return Stop();
+          }
+          if (decoded->seq > seq) {
+            failure = Bad(seq, "entry moved", seq);
             return Stop();
           }
           tree.Add(leaf);

@@ -91,13 +91,13 @@ class ByteReader {
     return true;
   }
   bool ReadI32(int32_t* out) {
-    uint64_t v;
+    uint64_t v = 0;
     if (!ReadBigEndian(4, &v)) return false;
     *out = static_cast<int32_t>(static_cast<uint32_t>(v));
     return true;
   }
   bool ReadI64(int64_t* out) {
-    uint64_t v;
+    uint64_t v = 0;
     if (!ReadBigEndian(8, &v)) return false;
     *out = static_cast<int64_t>(v);
     return true;
@@ -121,14 +121,14 @@ struct TzifHeader {
 bool ReadHeader(ByteReader* in, TzifHeader* h) {
   if (!in->Has(44) || in->rest().substr(0, 4) != "TZif") return false;
   in->Skip(4);
-  uint8_t version;
+  uint8_t version = 0;
   in->ReadU8(&version);
   h->version = static_cast<char>(version);
   in->Skip(15);
   std::array<uint32_t*, 6> counts = {&h->isutcnt, &h->isstdcnt, &h->leapcnt,
                                      &h->timecnt, &h->typecnt,  &h->charcnt};
   for (uint32_t* c : counts) {
-    uint64_t v;
+    uint64_t v = 0;
     in->ReadBigEndian(4, &v);
     *c = static_cast<uint32_t>(v);
   }
@@ -325,7 +325,7 @@ Status ParseTzif(std::string_view data, Rules* rules) {
     if (time_size == 8) {
       in.ReadI64(&rules->transition_times[i]);
     } else {
-      int32_t t32;
+      int32_t t32 = 0;
       in.ReadI32(&t32);
       rules->transition_times[i] = t32;
     }
@@ -340,8 +340,8 @@ Status ParseTzif(std::string_view data, Rules* rules) {
   }
   rules->types.resize(h.typecnt);
   for (uint32_t i = 0; i < h.typecnt; ++i) {
-    int32_t offset;
-    uint8_t is_dst, designation;
+    int32_t offset = 0;
+    uint8_t is_dst = 0, designation = 0;
     in.ReadI32(&offset);
     in.ReadU8(&is_dst);
     in.ReadU8(&designation);

@@ -1,0 +1,308 @@
+#include "carrel/audit.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "tests/support/temp_dir.h"
+
+namespace carrel {
+namespace {
+
+const unsigned char kSeed[32] = {42, 1, 2, 3};
+constexpr char kOrigin[] = "test.example/carrel-log";
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    SqliteOptions options;
+    options.create_if_missing = true;
+    auto store = OpenSqliteStore(dir_ / "audit.db", options);
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(store).value();
+    ASSERT_TRUE(store_->Migrate({{1, "audit", kAuditSchema}}).ok());
+    log_ = std::make_unique<AuditLog>(&clock_, "2010-09-15");
+  }
+
+  void Append(int n, bool sign_every_100 = false) {
+    for (int i = 0; i < n; ++i) {
+      Status s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+        Actor actor{"user/" + std::to_string(i % 5), "staff"};
+        AuditEvent event{"loan.checkout", "loan", std::to_string(i), "", "{}"};
+        RETURN_IF_ERROR(log_->Append(tx, actor, event).status());
+        if (sign_every_100) {
+          ASSIGN_OR_RETURN(auto size, tx.QueryInt("SELECT count(*) FROM audit_log"));
+          if (size % 100 == 0) RETURN_IF_ERROR(log_->SignHead(tx, kSeed, kOrigin).status());
+        }
+        return Status::Ok();
+      });
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      clock_.Advance(std::chrono::seconds(1));
+    }
+  }
+
+  std::vector<Hash> Leaves() {
+    std::vector<Hash> out;
+    EXPECT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) {
+      return tx.Exec("SELECT entry FROM audit_log ORDER BY seq", {}, [&](const Row& row) {
+        out.push_back(LeafHash(row.Bytes(0)));
+        return Status::Ok();
+      });
+    }).ok());
+    return out;
+  }
+
+  StatusOr<AuditVerification> Verify(std::optional<Checkpoint> earlier = std::nullopt) {
+    return VerifyAuditLog(*store_, VerifierFromSeed(kSeed, kOrigin), earlier);
+  }
+
+  Status Raw(const std::string& sql) {
+    return WithWriteTransaction(*store_, [&](Transaction& tx) { return tx.Exec(sql); });
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_{testing::DefaultTestTime()};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<AuditLog> log_;
+};
+
+TEST_F(AuditLogTest, RootMatchesAnIndependentComputationAtEverySize) {
+  std::vector<Hash> leaves;
+  for (int n = 1; n <= 130; ++n) {
+    Append(1);
+    leaves = Leaves();
+    ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(auto head, log_->Head(tx));
+      EXPECT_EQ(head.first, n);
+      EXPECT_EQ(head.second, NaiveRoot(leaves)) << n;
+      return Status::Ok();
+    }).ok());
+  }
+}
+
+TEST_F(AuditLogTest, StoredProofsVerify) {
+  Append(300);
+  std::vector<Hash> leaves = Leaves();
+  ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    for (int n : {1, 2, 3, 7, 8, 9, 64, 100, 255, 256, 257, 300}) {
+      std::vector<Hash> prefix(leaves.begin(), leaves.begin() + n);
+      Hash root = NaiveRoot(prefix);
+      ASSIGN_OR_RETURN(Hash stored_root, log_->RootAt(tx, n));
+      EXPECT_EQ(stored_root, root);
+      for (int i = 0; i < n; ++i) {
+        ASSIGN_OR_RETURN(auto path, log_->InclusionProof(tx, i, n));
+        EXPECT_TRUE(VerifyInclusion(leaves[i], i, n, path, root)) << i << "/" << n;
+      }
+      for (int m = 1; m <= n; ++m) {
+        ASSIGN_OR_RETURN(auto proof, log_->ConsistencyProof(tx, m, n));
+        std::vector<Hash> first(leaves.begin(), leaves.begin() + m);
+        EXPECT_TRUE(VerifyConsistency(m, n, NaiveRoot(first), root, proof)) << m << "->" << n;
+      }
+    }
+    EXPECT_EQ(log_->InclusionProof(tx, 5, 301).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(log_->ConsistencyProof(tx, 10, 301).status().code(), StatusCode::kInvalidArgument);
+    return Status::Ok();
+  }).ok());
+}
+
+TEST_F(AuditLogTest, RowsCannotBeUpdatedOrDeleted) {
+  Append(3);
+  EXPECT_FALSE(Raw("UPDATE audit_log SET action = 'nothing' WHERE seq = 1").ok());
+  EXPECT_FALSE(Raw("DELETE FROM audit_log WHERE seq = 2").ok());
+  EXPECT_FALSE(Raw("DELETE FROM audit_nodes").ok());
+  ASSERT_TRUE(WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return log_->SignHead(tx, kSeed, kOrigin).status();
+  }).ok());
+  EXPECT_FALSE(Raw("UPDATE audit_heads SET size = 2").ok());
+  EXPECT_FALSE(Raw("DELETE FROM audit_heads").ok());
+  auto v = Verify();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact);
+}
+
+TEST_F(AuditLogTest, RolledBackAppendsLeaveNoTrace) {
+  Append(5);
+  Status failed = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(log_->Append(tx, {"user/1", "staff"}, {"x", "y", "1", "", "{}"}).status());
+    RETURN_IF_ERROR(log_->Append(tx, {"user/1", "staff"}, {"x", "y", "2", "", "{}"}).status());
+    return FailedPrecondition("the access failed");
+  });
+  EXPECT_FALSE(failed.ok());
+  Append(4);
+  std::vector<Hash> leaves = Leaves();
+  EXPECT_EQ(leaves.size(), 9u);
+  ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(auto head, log_->Head(tx));
+    EXPECT_EQ(head.second, NaiveRoot(leaves));
+    return Status::Ok();
+  }).ok());
+  auto v = Verify();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->problem << " at " << v->first_bad_seq;
+}
+
+TEST_F(AuditLogTest, SignedHeadsAreCheckpointsAndNeverDiverge) {
+  Append(10);
+  Checkpoint first;
+  ASSERT_TRUE(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(first, log_->SignHead(tx, kSeed, kOrigin));
+    ASSIGN_OR_RETURN(Checkpoint again, log_->SignHead(tx, kSeed, kOrigin));
+    EXPECT_EQ(again.note, first.note) << "no new entries: the same head";
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(first.size, 10);
+  auto opened = OpenCheckpoint(first.note, VerifierFromSeed(kSeed, kOrigin));
+  ASSERT_TRUE(opened.ok());
+  Append(5);
+  auto v = Verify(first);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact);
+  EXPECT_EQ(v->size, 15);
+
+  // Rewrite history behind the signer's back: it refuses to sign on top of it.
+  ASSERT_TRUE(Raw("DROP TRIGGER audit_log_no_update").ok());
+  ASSERT_TRUE(Raw("DROP TRIGGER audit_nodes_no_delete").ok());
+  ASSERT_TRUE(Raw("UPDATE audit_log SET leaf_hash = zeroblob(32) WHERE seq = 3").ok());
+  ASSERT_TRUE(Raw("DELETE FROM audit_nodes").ok());
+  Status s = WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return log_->SignHead(tx, kSeed, kOrigin).status();
+  });
+  EXPECT_FALSE(s.ok());
+}
+
+// The tamper test: every kind of change to a seeded log is detected at the right place.
+TEST_F(AuditLogTest, VerifyFindsEveryMutation) {
+  constexpr int kEntries = 250;
+  Append(kEntries, /*sign_every_100=*/true);
+  store_.reset();
+  auto read_file = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  // Checkpoint the WAL into the file so one file is the whole log.
+  {
+    auto s = OpenSqliteStore(dir_ / "audit.db", {});
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->Checkpoint().ok());
+  }
+  std::string pristine = read_file(dir_ / "audit.db");
+  std::mt19937 rng(20261129);
+  int detected = 0, total = 0;
+  for (int round = 0; round < 1000; ++round) {
+    std::filesystem::remove(dir_ / "audit.db-wal");
+    std::filesystem::remove(dir_ / "audit.db-shm");
+    std::ofstream(dir_ / "audit.db", std::ios::binary | std::ios::trunc) << pristine;
+    auto opened = OpenSqliteStore(dir_ / "audit.db", {});
+    ASSERT_TRUE(opened.ok());
+    store_ = std::move(opened).value();
+    for (const char* t : {"audit_log_no_update", "audit_log_no_delete", "audit_heads_no_update",
+                          "audit_heads_no_delete"}) {
+      ASSERT_TRUE(Raw(std::string("DROP TRIGGER ") + t).ok());
+    }
+    int kind = round % 6;
+    int64_t at = std::uniform_int_distribution<int64_t>(0, kEntries - 2)(rng);
+    int64_t expect_seq = at;
+    std::string expect_problem;
+    Status m;
+    switch (kind) {
+      case 0: {  // alter one byte of an entry
+        std::string entry;
+        (void)WithReadTransaction(*store_, [&](Transaction& tx) {
+          return tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {at}, [&](const Row& r) {
+            entry = r.Bytes(0);
+            return Status::Ok();
+          });
+        });
+        size_t pos = std::uniform_int_distribution<size_t>(0, entry.size() - 1)(rng);
+        entry[pos] ^= static_cast<char>(1 + rng() % 255);
+        m = WithWriteTransaction(*store_, [&](Transaction& tx) {
+          return tx.Exec("UPDATE audit_log SET entry = ? WHERE seq = ?", {Blob{entry}, at});
+        });
+        break;
+      }
+      case 1:  // delete an entry
+        m = Raw("DELETE FROM audit_log WHERE seq = " + std::to_string(at));
+        expect_problem = "entry missing";
+        break;
+      case 2: {  // insert an entry: everything after it moves up one
+        m = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+          RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -seq - 1 WHERE seq >= ?", {at}));
+          RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -seq WHERE seq < 0"));
+          return tx.Exec(
+              "INSERT INTO audit_log (seq, entry, leaf_hash, time, actor_id, action, "
+              "object_type, object_id, case_id) SELECT ?, entry, leaf_hash, time, actor_id, "
+              "action, object_type, object_id, case_id FROM audit_log WHERE seq = ?",
+              {at, at + 1});
+        });
+        expect_problem = "entry inserted";
+        break;
+      }
+      case 3: {  // reorder two entries
+        int64_t other = std::uniform_int_distribution<int64_t>(at + 1, kEntries - 1)(rng);
+        m = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+          RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -1 WHERE seq = ?", {at}));
+          RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = ? WHERE seq = ?", {at, other}));
+          return tx.Exec("UPDATE audit_log SET seq = ? WHERE seq = -1", {other});
+        });
+        expect_problem = "entry moved";
+        break;
+      }
+      case 4: {  // replace a signed head with one over another root
+        int64_t size = 100 * (1 + at % 2);
+        Checkpoint forged = SignCheckpoint(kOrigin, size, LeafHash("forged"),
+                                           reinterpret_cast<const unsigned char*>("x"), kOrigin);
+        m = WithWriteTransaction(*store_, [&](Transaction& tx) {
+          return tx.Exec("UPDATE audit_heads SET note = ?, root = ? WHERE size = ?",
+                         {forged.note, Blob{std::string(forged.root.begin(), forged.root.end())},
+                          size});
+        });
+        expect_seq = size;
+        expect_problem = "head signature bad";
+        break;
+      }
+      case 5: {  // rewrite an entry and its leaf hash consistently: only the heads catch it
+        at %= 200;
+        std::string entry;
+        (void)WithReadTransaction(*store_, [&](Transaction& tx) {
+          return tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {at}, [&](const Row& r) {
+            entry = r.Bytes(0);
+            return Status::Ok();
+          });
+        });
+        auto e = DecodeAuditEntry(entry);
+        ASSERT_TRUE(e.ok());
+        e->object_id += "0";
+        std::string forged = EncodeAuditEntry(*e);
+        Hash leaf = LeafHash(forged);
+        m = WithWriteTransaction(*store_, [&](Transaction& tx) {
+          return tx.Exec("UPDATE audit_log SET entry = ?, leaf_hash = ?, object_id = ? WHERE seq = ?",
+                         {Blob{forged}, Blob{std::string(leaf.begin(), leaf.end())}, e->object_id,
+                          at});
+        });
+        expect_seq = at < 100 ? 100 : 200;
+        expect_problem = "not consistent with the signed head";
+        break;
+      }
+    }
+    ASSERT_TRUE(m.ok()) << m.ToString();
+    auto v = Verify();
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    ++total;
+    bool right = !v->intact && v->first_bad_seq == expect_seq &&
+                 (expect_problem.empty() || v->problem == expect_problem);
+    if (right) ++detected;
+    EXPECT_TRUE(right) << "mutation " << kind << " at " << at << ": got '" << v->problem
+                       << "' at " << v->first_bad_seq;
+    store_.reset();
+  }
+  EXPECT_EQ(detected, total);
+}
+
+}  // namespace
+}  // namespace carrel
