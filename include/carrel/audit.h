@@ -166,7 +166,7 @@ struct AuditVerification {
   Hash root{};       // root of the whole log when intact
   int64_t heads_checked = 0;
   // When not intact: the first bad sequence number (or the size of the bad head) and what is
-  // wrong: "entry altered", "entry missing", "entry inserted or moved", "head signature bad",
+  // wrong: "entry altered", "entry missing", "entry inserted", "entry moved", "head signature bad",
   // "not consistent with the signed head", "not consistent with the earlier head",
   // "unknown entry format version".
   int64_t first_bad_seq = -1;
