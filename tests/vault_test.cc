@@ -87,13 +87,13 @@ class VaultEndToEndTest : public ::testing::Test {
     p.postal_address = "1 " + name + " Street";
     p.expires_on = D(2028, 1, 1);
     p.history_opt_in = history;
-    auto added = circ().AddPatron(p);
+    auto added = circ().AddPatron(testing::kStaff, p);
     EXPECT_TRUE(added.ok()) << added.status().ToString();
     return added.ok() ? added->id : 0;
   }
 
   void AddItem(const std::string& barcode) {
-    ASSERT_TRUE(circ().AddItem({barcode, "Title", "Author", "FIC", "book"}).ok());
+    ASSERT_TRUE(circ().AddItem(testing::kStaff, {barcode, "Title", "Author", "FIC", "book"}).ok());
   }
 
   testing::TestLibrary lib_;
@@ -118,27 +118,27 @@ TEST_F(VaultEndToEndTest, CanariesAppearNowhereOnDisk) {
   p.phone = canaries[4];
   p.expires_on = D(2028, 1, 1);
   p.history_opt_in = true;
-  auto first = circ().AddPatron(p);
+  auto first = circ().AddPatron(testing::kStaff, p);
   ASSERT_TRUE(first.ok());
   ASSERT_GT(AddPatron(canaries[5], canaries[6], canaries[7]), 0);
   AddItem("I-1");
   AddItem("I-2");
   // A control: catalogue data is not PII and is stored in the clear, so the scan must find it.
-  ASSERT_TRUE(circ().AddItem({"I-3", "CONTROLTITLE8812", "Author", "FIC", "book"}).ok());
-  ASSERT_TRUE(circ().Checkout("I-1", canaries[0]).ok());
-  ASSERT_TRUE(circ().Checkout("I-2", canaries[5]).ok());
+  ASSERT_TRUE(circ().AddItem(testing::kStaff, {"I-3", "CONTROLTITLE8812", "Author", "FIC", "book"}).ok());
+  ASSERT_TRUE(circ().Checkout(testing::kStaff, "I-1", canaries[0]).ok());
+  ASSERT_TRUE(circ().Checkout(testing::kStaff, "I-2", canaries[5]).ok());
   SetDay(D(2027, 1, 20));  // late: fines
-  ASSERT_TRUE(circ().Checkin("I-1").ok());
-  ASSERT_TRUE(circ().Checkin("I-2").ok());
-  ASSERT_TRUE(circ().PlaceHold("I-1", canaries[5]).ok());
-  auto session = circ().StartComputerSession(canaries[0], "PC-1");
+  ASSERT_TRUE(circ().Checkin(testing::kStaff, "I-1").ok());
+  ASSERT_TRUE(circ().Checkin(testing::kStaff, "I-2").ok());
+  ASSERT_TRUE(circ().PlaceHold(testing::kStaff, "I-1", canaries[5]).ok());
+  auto session = circ().StartComputerSession(testing::kStaff, canaries[0], "PC-1");
   ASSERT_TRUE(session.ok());
-  ASSERT_TRUE(circ().EndComputerSession(session->id).ok());
-  ASSERT_TRUE(circ().Subscribe(canaries[7]).ok());
+  ASSERT_TRUE(circ().EndComputerSession(testing::kStaff, session->id).ok());
+  ASSERT_TRUE(circ().Subscribe(testing::kStaff, canaries[7]).ok());
   // Lookups still work through the blind indexes.
-  ASSERT_TRUE(circ().FindPatronByBarcode(canaries[0]).ok());
-  ASSERT_EQ(circ().FindPatronsByEmail(canaries[2])->size(), 1u);
-  ASSERT_EQ(circ().FindPatronsByName("quillon  VEXMARROW")->size(), 1u);
+  ASSERT_TRUE(circ().FindPatronByBarcode(testing::kStaff, canaries[0]).ok());
+  ASSERT_EQ(circ().FindPatronsByEmail(testing::kStaff, canaries[2])->size(), 1u);
+  ASSERT_EQ(circ().FindPatronsByName(testing::kStaff, "quillon  VEXMARROW")->size(), 1u);
 
   ASSERT_TRUE(lib_.library->Backup(lib_.dir / "data.bak").ok());
   ASSERT_TRUE(lib_.library->BackupKeys(lib_.dir / "keys.bak").ok());
@@ -182,11 +182,11 @@ TEST_F(VaultEndToEndTest, MovedOrAlteredCiphertextsAreDataLoss) {
   // Swap the names of two patrons: each is under the other's key and row.
   exec("UPDATE patrons SET name = (SELECT name FROM patrons WHERE id = ?) WHERE id = ?",
        {a, b});
-  EXPECT_EQ(circ().GetPatron(b).status().code(), StatusCode::kDataLoss);
-  EXPECT_TRUE(circ().GetPatron(a).ok());
+  EXPECT_EQ(circ().GetPatron(testing::kStaff, b).status().code(), StatusCode::kDataLoss);
+  EXPECT_TRUE(circ().GetPatron(testing::kStaff, a).ok());
   // Move a's email into a's phone column: same key, wrong column.
   exec("UPDATE patrons SET phone = email WHERE id = ?", {a});
-  EXPECT_EQ(circ().GetPatron(a).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(circ().GetPatron(testing::kStaff, a).status().code(), StatusCode::kDataLoss);
   // Flip one byte of a sealed field.
   int64_t c = AddPatron("P-C", "Patron Gamma", "c@example.org");
   std::string sealed;
@@ -198,7 +198,7 @@ TEST_F(VaultEndToEndTest, MovedOrAlteredCiphertextsAreDataLoss) {
   }).ok());
   sealed[sealed.size() / 2] ^= 0x20;
   exec("UPDATE patrons SET name = ? WHERE id = ?", {Blob{sealed}, c});
-  auto read = circ().FindPatronByBarcode("P-C");
+  auto read = circ().FindPatronByBarcode(testing::kStaff, "P-C");
   EXPECT_EQ(read.status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(read.status().message().find("Gamma"), std::string::npos);
 }
@@ -207,12 +207,12 @@ TEST_F(VaultEndToEndTest, DeletedPatronStaysGoneInOlderBackups) {
   int64_t id = AddPatron("P-GONE", "Departed Reader", "gone@example.org", /*history=*/true);
   AddPatron("P-STAY", "Staying Reader", "stay@example.org");
   AddItem("I-1");
-  ASSERT_TRUE(circ().Checkout("I-1", "P-GONE").ok());
-  ASSERT_TRUE(circ().Checkin("I-1").ok());
+  ASSERT_TRUE(circ().Checkout(testing::kStaff, "I-1", "P-GONE").ok());
+  ASSERT_TRUE(circ().Checkin(testing::kStaff, "I-1").ok());
   ASSERT_TRUE(lib_.library->Backup(lib_.dir / "before.bak").ok());
 
-  ASSERT_TRUE(circ().DeletePatron(id).ok());
-  EXPECT_EQ(circ().FindPatronByBarcode("P-GONE").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(circ().DeletePatron(testing::kStaff, id).ok());
+  EXPECT_EQ(circ().FindPatronByBarcode(testing::kStaff, "P-GONE").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(lib_.library->keyring().WasDestroyed(Vault::PatronKeyName(id)));
   lib_.library.reset();
 
@@ -221,31 +221,31 @@ TEST_F(VaultEndToEndTest, DeletedPatronStaysGoneInOlderBackups) {
   EXPECT_EQ(report->patrons_shredded, 1);
   auto reopened = Library::Open(data(), &lib_.clock);
   ASSERT_TRUE(reopened.ok());
-  EXPECT_EQ((*reopened)->circulation().FindPatronByBarcode("P-GONE").status().code(),
+  EXPECT_EQ((*reopened)->circulation().FindPatronByBarcode(testing::kStaff, "P-GONE").status().code(),
             StatusCode::kNotFound);
-  EXPECT_TRUE((*reopened)->circulation().FindPatronByBarcode("P-STAY").ok());
-  EXPECT_EQ((*reopened)->circulation().GetPatron(id).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE((*reopened)->circulation().FindPatronByBarcode(testing::kStaff, "P-STAY").ok());
+  EXPECT_EQ((*reopened)->circulation().GetPatron(testing::kStaff, id).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(VaultEndToEndTest, DestroyingAnEpochUnlinksExactlyThatDay) {
   int64_t reader = AddPatron("P-R", "Reader", "r@example.org");
   for (int i = 1; i <= 4; ++i) AddItem("I-" + std::to_string(i));
-  ASSERT_TRUE(circ().Checkout("I-1", "P-R").ok());
-  ASSERT_TRUE(circ().Checkout("I-2", "P-R").ok());
-  ASSERT_TRUE(circ().Checkout("I-3", "P-R").ok());
+  ASSERT_TRUE(circ().Checkout(testing::kStaff, "I-1", "P-R").ok());
+  ASSERT_TRUE(circ().Checkout(testing::kStaff, "I-2", "P-R").ok());
+  ASSERT_TRUE(circ().Checkout(testing::kStaff, "I-3", "P-R").ok());
   SetDay(D(2026, 12, 2));
-  auto day1a = circ().Checkin("I-1");
-  auto day1b = circ().Checkin("I-2");
+  auto day1a = circ().Checkin(testing::kStaff, "I-1");
+  auto day1b = circ().Checkin(testing::kStaff, "I-2");
   SetDay(D(2026, 12, 3));
-  auto day2 = circ().Checkin("I-3");
+  auto day2 = circ().Checkin(testing::kStaff, "I-3");
   ASSERT_TRUE(day1a.ok() && day1b.ok() && day2.ok());
   ASSERT_TRUE(lib_.library->Backup(lib_.dir / "older.bak").ok());
 
   ASSERT_TRUE(lib_.library->keyring().Destroy({Vault::EpochKeyName(D(2026, 12, 2))}).ok());
-  EXPECT_EQ(*circ().ReturnedLoanPatron(day1a->history_id), std::nullopt);
-  EXPECT_EQ(*circ().ReturnedLoanPatron(day1b->history_id), std::nullopt);
-  EXPECT_EQ(*circ().ReturnedLoanPatron(day2->history_id), std::optional<int64_t>(reader));
-  auto history = circ().PatronHistory(reader);
+  EXPECT_EQ(*circ().ReturnedLoanPatron(testing::kStaff, day1a->history_id), std::nullopt);
+  EXPECT_EQ(*circ().ReturnedLoanPatron(testing::kStaff, day1b->history_id), std::nullopt);
+  EXPECT_EQ(*circ().ReturnedLoanPatron(testing::kStaff, day2->history_id), std::optional<int64_t>(reader));
+  auto history = circ().PatronHistory(testing::kStaff, reader);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 1u);
   EXPECT_EQ((*history)[0].history_id, day2->history_id);
@@ -258,24 +258,24 @@ TEST_F(VaultEndToEndTest, DestroyingAnEpochUnlinksExactlyThatDay) {
   auto reopened = Library::Open(data(), &lib_.clock);
   ASSERT_TRUE(reopened.ok());
   Circulation& again = (*reopened)->circulation();
-  EXPECT_EQ(*again.ReturnedLoanPatron(day1a->history_id), std::nullopt);
-  EXPECT_EQ(*again.ReturnedLoanPatron(day2->history_id), std::optional<int64_t>(reader));
+  EXPECT_EQ(*again.ReturnedLoanPatron(testing::kStaff, day1a->history_id), std::nullopt);
+  EXPECT_EQ(*again.ReturnedLoanPatron(testing::kStaff, day2->history_id), std::optional<int64_t>(reader));
 }
 
 TEST_F(VaultEndToEndTest, OptedInHistoryIsUnderThePatronsOwnKey) {
   int64_t keeper = AddPatron("P-K", "Keeper", "k@example.org", /*history=*/true);
   AddItem("I-1");
-  ASSERT_TRUE(circ().Checkout("I-1", "P-K").ok());
+  ASSERT_TRUE(circ().Checkout(testing::kStaff, "I-1", "P-K").ok());
   SetDay(D(2026, 12, 2));
-  auto back = circ().Checkin("I-1");
+  auto back = circ().Checkin(testing::kStaff, "I-1");
   ASSERT_TRUE(back.ok());
   // Destroying the day's epoch key does not touch a history the patron chose to keep.
   ASSERT_TRUE(lib_.library->keyring().Destroy({Vault::EpochKeyName(D(2026, 12, 2))}).ok());
-  auto history = circ().PatronHistory(keeper);
+  auto history = circ().PatronHistory(testing::kStaff, keeper);
   ASSERT_TRUE(history.ok());
   EXPECT_EQ(history->size(), 1u);
   // Nobody without the patron in hand can follow the link.
-  EXPECT_EQ(*circ().ReturnedLoanPatron(back->history_id), std::nullopt);
+  EXPECT_EQ(*circ().ReturnedLoanPatron(testing::kStaff, back->history_id), std::nullopt);
 }
 
 TEST(VaultCliTest, WrongOrLooseMasterKeyIsRefusedAndNothingChanges) {
@@ -362,7 +362,7 @@ TEST(VaultCliTest, MasterKeyRotationKeepsTheLibraryReadable) {
   FakeClock clock(testing::DefaultTestTime());
   auto library = Library::Open(data, &clock);
   ASSERT_TRUE(library.ok()) << library.status().ToString();
-  EXPECT_TRUE((*library)->circulation().FindPatronByBarcode("21000000000001").ok());
+  EXPECT_TRUE((*library)->circulation().FindPatronByBarcode(testing::kStaff, "21000000000001").ok());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "carrel/audit.h"
 #include "carrel/calendar.h"
 #include "carrel/clock.h"
 #include "carrel/profile.h"
@@ -19,6 +20,10 @@ namespace carrel {
 // Circulation (DESIGN §3): patrons, items, loans, holds, fines, public-computer sessions and
 // eNews subscriptions. Every operation is one durable transaction; a failed operation changes
 // nothing. Status messages never contain patron data (barcodes, names, emails).
+//
+// Every operation that reads or changes confidential data names its `actor` and writes an
+// audit entry in the same transaction (DESIGN §5): if the entry cannot be written, the
+// operation fails and returns nothing. Reads of the catalogue alone are not audited.
 
 struct NewPatron {
   std::string card_barcode;
@@ -135,69 +140,69 @@ class SealedRecords;
 class Circulation {
  public:
   // None of the pointers is owned; all must outlive this object. Thread-safe.
-  Circulation(Store* store, Vault* vault, const Profile* profile, const Calendar* calendar,
-              const Clock* clock);
+  Circulation(Store* store, Vault* vault, AuditLog* audit, const Profile* profile,
+              const Calendar* calendar, const Clock* clock);
   ~Circulation();
 
   // Patrons.
-  StatusOr<Patron> AddPatron(const NewPatron& patron);
-  StatusOr<Patron> GetPatron(int64_t id);
-  StatusOr<Patron> FindPatronByBarcode(std::string_view card_barcode);
+  StatusOr<Patron> AddPatron(const Actor& actor, const NewPatron& patron);
+  StatusOr<Patron> GetPatron(const Actor& actor, int64_t id);
+  StatusOr<Patron> FindPatronByBarcode(const Actor& actor, std::string_view card_barcode);
   // Exact matches on the normalized address or full name (blind indexes, no prefix search).
-  StatusOr<std::vector<Patron>> FindPatronsByEmail(std::string_view email);
-  StatusOr<std::vector<Patron>> FindPatronsByName(std::string_view name);
+  StatusOr<std::vector<Patron>> FindPatronsByEmail(const Actor& actor, std::string_view email);
+  StatusOr<std::vector<Patron>> FindPatronsByName(const Actor& actor, std::string_view name);
   // Crypto-shredding: destroys the patron's key first, then the patron's rows (blind indexes
   // included). Refused while the patron has items out or owes fines.
-  Status DeletePatron(int64_t patron_id);
+  Status DeletePatron(const Actor& actor, int64_t patron_id);
 
   // Returned loans still linked to the patron: under live epoch keys, or the patron's own key
   // when they keep a reading history.
-  StatusOr<std::vector<ReturnedLoan>> PatronHistory(int64_t patron_id);
+  StatusOr<std::vector<ReturnedLoan>> PatronHistory(const Actor& actor, int64_t patron_id);
   // The patron a returned loan is linked to; nullopt once unlinked (its key destroyed).
-  StatusOr<std::optional<int64_t>> ReturnedLoanPatron(int64_t history_id);
+  StatusOr<std::optional<int64_t>> ReturnedLoanPatron(const Actor& actor, int64_t history_id);
 
   // Items.
-  StatusOr<Item> AddItem(const NewItem& item);
+  StatusOr<Item> AddItem(const Actor& actor, const NewItem& item);
   StatusOr<Item> GetItem(int64_t id);
   StatusOr<Item> FindItemByBarcode(std::string_view barcode);
   // Takes an item out of circulation; refused while it is on loan.
-  Status WithdrawItem(std::string_view barcode);
+  Status WithdrawItem(const Actor& actor, std::string_view barcode);
   // Marks an item missing (e.g. seized); an active loan on it is ended without a fine.
-  Status MarkItemMissing(std::string_view barcode);
+  Status MarkItemMissing(const Actor& actor, std::string_view barcode);
 
   // Loans. Checkout refuses an unknown or unavailable item, an unknown or expired patron, and
   // an item on the hold shelf for someone else; it fulfils the patron's own ready hold.
-  StatusOr<Loan> Checkout(std::string_view item_barcode, std::string_view patron_barcode);
+  StatusOr<Loan> Checkout(const Actor& actor, std::string_view item_barcode, std::string_view patron_barcode);
   // Renewal up to the profile's limit, refused while others wait for the item.
-  StatusOr<Loan> Renew(std::string_view item_barcode);
+  StatusOr<Loan> Renew(const Actor& actor, std::string_view item_barcode);
   // Ends the loan: history row, fine for open days overdue (capped), next hold made ready.
-  StatusOr<CheckinResult> Checkin(std::string_view item_barcode);
-  StatusOr<std::vector<Loan>> ActiveLoans(int64_t patron_id);
+  StatusOr<CheckinResult> Checkin(const Actor& actor, std::string_view item_barcode);
+  StatusOr<std::vector<Loan>> ActiveLoans(const Actor& actor, int64_t patron_id);
   // Loans whose due date is before today (library time).
-  StatusOr<std::vector<Loan>> OverdueLoans(int limit);
+  StatusOr<std::vector<Loan>> OverdueLoans(const Actor& actor, int limit);
 
   // Holds, queued per item in the order placed.
-  StatusOr<Hold> PlaceHold(std::string_view item_barcode, std::string_view patron_barcode);
-  Status CancelHold(int64_t hold_id);
+  StatusOr<Hold> PlaceHold(const Actor& actor, std::string_view item_barcode, std::string_view patron_barcode);
+  Status CancelHold(const Actor& actor, int64_t hold_id);
   // Ready holds not picked up by their date expire; the item passes to the next in line.
-  StatusOr<int> ExpireHolds();
-  StatusOr<std::vector<Hold>> HoldQueue(int64_t item_id);
-  StatusOr<std::vector<Hold>> PatronHolds(int64_t patron_id);
+  StatusOr<int> ExpireHolds(const Actor& actor);
+  StatusOr<std::vector<Hold>> HoldQueue(const Actor& actor, int64_t item_id);
+  StatusOr<std::vector<Hold>> PatronHolds(const Actor& actor, int64_t patron_id);
 
   // Fines. A settled fine's link is sealed and no longer listed.
-  StatusOr<std::vector<Fine>> PatronFines(int64_t patron_id);
-  Status PayFine(int64_t fine_id);
-  Status WaiveFine(int64_t fine_id, WaiverReason reason);
+  StatusOr<std::vector<Fine>> PatronFines(const Actor& actor, int64_t patron_id);
+  Status PayFine(const Actor& actor, int64_t fine_id);
+  Status WaiveFine(const Actor& actor, int64_t fine_id, WaiverReason reason);
 
   // Public-computer sessions: one open session per station and per patron.
-  StatusOr<ComputerSession> StartComputerSession(std::string_view patron_barcode,
+  StatusOr<ComputerSession> StartComputerSession(const Actor& actor, std::string_view patron_barcode,
                                                  std::string_view station);
-  Status EndComputerSession(int64_t session_id);
+  Status EndComputerSession(const Actor& actor, int64_t session_id);
 
   // eNews: Subscribe returns the confirmation token to mail out (only its hash is stored).
-  StatusOr<std::string> Subscribe(std::string_view email);
-  Status ConfirmSubscription(std::string_view token);
-  Status Unsubscribe(std::string_view token);
+  StatusOr<std::string> Subscribe(const Actor& actor, std::string_view email);
+  Status ConfirmSubscription(const Actor& actor, std::string_view token);
+  Status Unsubscribe(const Actor& actor, std::string_view token);
 
   Date Today() const;
 
@@ -207,10 +212,14 @@ class Circulation {
   Status UnlinkRow(Transaction& tx, std::string_view table, int64_t row, int64_t patron_id,
                    Date day);
   Status PassItemOn(Transaction& tx, int64_t item_id, Date today);
+  // Appends an audit entry within `tx`; object_id 0 means none.
+  Status Audit(Transaction& tx, const Actor& actor, std::string_view action,
+               std::string_view object_type, int64_t object_id, std::string details = "{}");
   Status AddToHistory(Transaction& tx, const Loan& loan, Date returned_on, int64_t* history_id);
 
   Store* store_;
   std::unique_ptr<SealedRecords> records_;
+  AuditLog* audit_;
   const Profile* profile_;
   const Calendar* calendar_;
   const Clock* clock_;

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 
+#include "carrel/audit.h"
 #include "carrel/calendar.h"
 #include "carrel/circulation.h"
 #include "carrel/clock.h"
@@ -25,8 +26,10 @@ class Library {
   static Status Init(const std::filesystem::path& dir, const std::filesystem::path& profile_file);
 
   // Opens an existing library, running pending schema migrations. `clock` is not owned.
-  static StatusOr<std::unique_ptr<Library>> Open(const std::filesystem::path& dir,
-                                                 const Clock* clock);
+  // `wrap_store`, for tests, wraps the database store (e.g. to inject faults).
+  static StatusOr<std::unique_ptr<Library>> Open(
+      const std::filesystem::path& dir, const Clock* clock,
+      const std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)>& wrap_store = nullptr);
 
   const std::filesystem::path& dir() const { return dir_; }
   const Profile& profile() const { return profile_; }
@@ -36,6 +39,18 @@ class Library {
   Keyring& keyring() { return *keyring_; }
   Vault& vault() { return *vault_; }
   Circulation& circulation() { return *circulation_; }
+  AuditLog& audit() { return *audit_; }
+
+  // Records an operation on the library's files (init, backup, restore, key rotation, seed)
+  // as its own audit entry.
+  Status RecordOperation(const Actor& actor, const AuditEvent& event);
+
+  // The log's name in checkpoints, e.g. "carrel/the-westport-library/3fa2b1c0".
+  std::string AuditOrigin() const;
+  // The Ed25519 note verifier key of the audit log (public; printed at init).
+  StatusOr<NoteVerifier> AuditVerifier();
+  // Signs the current tree head (or returns the latest if nothing was appended since).
+  StatusOr<Checkpoint> SignAuditHead();
   const std::string& library_id() const { return library_id_; }
 
   // A consistent online copy of the bulk data, with no keys in it.
@@ -82,10 +97,16 @@ class Library {
   std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<Vault> vault_;
   std::string library_id_;
+  std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Circulation> circulation_;
 };
 
 // Initializes libsodium once; call before using crypto or randomness. Thread-safe.
 Status InitCrypto();
+
+// The operating-system user running this process, as an audit actor ("os/<name>", operator).
+Actor OperatorActor();
+// carrel itself acting on schedule or on restore ("system/<what>", system).
+Actor SystemActor(std::string_view what);
 
 }  // namespace carrel

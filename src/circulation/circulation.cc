@@ -250,10 +250,11 @@ StatusOr<WaiverReason> ParseWaiverReason(std::string_view name) {
       "waiver reason must be one of staff_discretion, return_dispute, hardship, system_error");
 }
 
-Circulation::Circulation(Store* store, Vault* vault, const Profile* profile,
+Circulation::Circulation(Store* store, Vault* vault, AuditLog* audit, const Profile* profile,
                          const Calendar* calendar, const Clock* clock)
     : store_(store),
       records_(std::make_unique<SealedRecords>(vault)),
+      audit_(audit),
       profile_(profile),
       calendar_(calendar),
       clock_(clock) {}
@@ -262,7 +263,18 @@ Circulation::~Circulation() = default;
 
 Date Circulation::Today() const { return calendar_->LocalDate(clock_->Now()); }
 
-StatusOr<Patron> Circulation::AddPatron(const NewPatron& in) {
+Status Circulation::Audit(Transaction& tx, const Actor& actor, std::string_view action,
+                          std::string_view object_type, int64_t object_id,
+                          std::string details) {
+  AuditEvent event;
+  event.action = std::string(action);
+  event.object_type = std::string(object_type);
+  event.object_id = object_id == 0 ? "" : std::to_string(object_id);
+  event.details = std::move(details);
+  return audit_->Append(tx, actor, event).status();
+}
+
+StatusOr<Patron> Circulation::AddPatron(const Actor& actor, const NewPatron& in) {
   RETURN_IF_ERROR(CheckBarcode(in.card_barcode, "card"));
   RETURN_IF_ERROR(CheckText(in.name, "name", true));
   RETURN_IF_ERROR(CheckText(in.phone, "phone", false));
@@ -273,49 +285,51 @@ StatusOr<Patron> Circulation::AddPatron(const NewPatron& in) {
   std::optional<Patron> out;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, records_->InsertPatron(tx, in, Today()));
-    return Status::Ok();
+    return Audit(tx, actor, "patron.create", "patron", out->id);
   }));
   return std::move(*out);
 }
 
-StatusOr<Patron> Circulation::GetPatron(int64_t id) {
+StatusOr<Patron> Circulation::GetPatron(const Actor& actor, int64_t id) {
   std::optional<Patron> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, records_->GetPatron(tx, id));
-    return Status::Ok();
+    return Audit(tx, actor, "patron.view", "patron", id);
   }));
   return std::move(*out);
 }
 
-StatusOr<Patron> Circulation::FindPatronByBarcode(std::string_view card_barcode) {
+StatusOr<Patron> Circulation::FindPatronByBarcode(const Actor& actor, std::string_view card_barcode) {
   std::optional<Patron> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, PatronByBarcode(*records_, tx, card_barcode));
-    return Status::Ok();
+    return Audit(tx, actor, "patron.search", "patron", out->id, R"({"by":"card_barcode"})");
   }));
   return std::move(*out);
 }
 
-StatusOr<std::vector<Patron>> Circulation::FindPatronsByEmail(std::string_view email) {
+StatusOr<std::vector<Patron>> Circulation::FindPatronsByEmail(const Actor& actor, std::string_view email) {
   std::vector<Patron> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, records_->FindPatronsByEmail(tx, email));
-    return Status::Ok();
+    return Audit(tx, actor, "patron.search", "patron", 0,
+                 R"({"by":"email","results":)" + std::to_string(out.size()) + "}");
   }));
   return out;
 }
 
-StatusOr<std::vector<Patron>> Circulation::FindPatronsByName(std::string_view name) {
+StatusOr<std::vector<Patron>> Circulation::FindPatronsByName(const Actor& actor, std::string_view name) {
   if (name.empty() || name.size() > kMaxText) return InvalidArgument("name must be 1 to 1024 characters");
   std::vector<Patron> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, records_->FindPatronsByName(tx, name));
-    return Status::Ok();
+    return Audit(tx, actor, "patron.search", "patron", 0,
+                 R"({"by":"name","results":)" + std::to_string(out.size()) + "}");
   }));
   return out;
 }
 
-Status Circulation::DeletePatron(int64_t patron_id) {
+Status Circulation::DeletePatron(const Actor& actor, int64_t patron_id) {
   // Outside the data transaction: the tags need the patron's key, which is about to go.
   ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -330,6 +344,8 @@ Status Circulation::DeletePatron(int64_t patron_id) {
     if (out_or_owed > 0) {
       return FailedPrecondition("the patron has items out or fines owed; settle them first");
     }
+    RETURN_IF_ERROR(Audit(tx, actor, "patron.delete", "patron", patron_id,
+                          R"({"destroyed_keys":["patron/)" + std::to_string(patron_id) + R"("]})"));
     // Key first: from this moment every sealed field of the patron is unreadable, in this
     // database and in every backup, even if the deletions below never happen.
     RETURN_IF_ERROR(records_->vault().keyring().Destroy({Vault::PatronKeyName(patron_id)}));
@@ -371,7 +387,7 @@ Status Circulation::DeletePatron(int64_t patron_id) {
   });
 }
 
-StatusOr<std::vector<ReturnedLoan>> Circulation::PatronHistory(int64_t patron_id) {
+StatusOr<std::vector<ReturnedLoan>> Circulation::PatronHistory(const Actor& actor, int64_t patron_id) {
   ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
   std::vector<ReturnedLoan> out;
   // Fixed-size IN lists keep one cached statement; short lists are padded with a repeat.
@@ -383,7 +399,7 @@ StatusOr<std::vector<ReturnedLoan>> Circulation::PatronHistory(int64_t patron_id
     for (size_t i = 1; i < kChunk; ++i) q += ", ?";
     return q + ") ORDER BY returned_on DESC, id DESC";
   }();
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     for (size_t at = 0; at < tags.size(); at += kChunk) {
       std::vector<Value> params;
       for (size_t i = 0; i < kChunk; ++i) {
@@ -403,7 +419,8 @@ StatusOr<std::vector<ReturnedLoan>> Circulation::PatronHistory(int64_t patron_id
         return Status::Ok();
       }));
     }
-    return Status::Ok();
+    return Audit(tx, actor, "patron.history.view", "patron", patron_id,
+                 R"({"entries":)" + std::to_string(out.size()) + "}");
   }));
   std::sort(out.begin(), out.end(), [](const ReturnedLoan& a, const ReturnedLoan& b) {
     return a.returned_on != b.returned_on ? a.returned_on > b.returned_on
@@ -412,9 +429,9 @@ StatusOr<std::vector<ReturnedLoan>> Circulation::PatronHistory(int64_t patron_id
   return out;
 }
 
-StatusOr<std::optional<int64_t>> Circulation::ReturnedLoanPatron(int64_t history_id) {
+StatusOr<std::optional<int64_t>> Circulation::ReturnedLoanPatron(const Actor& actor, int64_t history_id) {
   std::optional<int64_t> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     bool found = false;
     std::string link, epoch;
     RETURN_IF_ERROR(tx.Exec("SELECT patron_link, link_epoch FROM loan_history WHERE id = ?",
@@ -425,10 +442,10 @@ StatusOr<std::optional<int64_t>> Circulation::ReturnedLoanPatron(int64_t history
                               return Status::Ok();
                             }));
     if (!found) return NotFound("no such returned loan");
-    if (link.empty()) return Status::Ok();
+    if (link.empty()) return Audit(tx, actor, "loan_history.link.read", "loan_history", history_id);
     ASSIGN_OR_RETURN(out, records_->OpenLink("loan_history", history_id, link, epoch,
                                              std::nullopt));
-    return Status::Ok();
+    return Audit(tx, actor, "loan_history.link.read", "loan_history", history_id);
   }));
   return out;
 }
@@ -457,7 +474,7 @@ Status Circulation::AddToHistory(Transaction& tx, const Loan& loan, Date returne
   return Status::Ok();
 }
 
-StatusOr<Item> Circulation::AddItem(const NewItem& in) {
+StatusOr<Item> Circulation::AddItem(const Actor& actor, const NewItem& in) {
   RETURN_IF_ERROR(CheckBarcode(in.barcode, "item"));
   RETURN_IF_ERROR(CheckText(in.title, "title", true));
   RETURN_IF_ERROR(CheckText(in.author, "author", false));
@@ -480,7 +497,8 @@ StatusOr<Item> Circulation::AddItem(const NewItem& in) {
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("an item with that barcode already exists");
     }
-    return s;
+    RETURN_IF_ERROR(s);
+    return Audit(tx, actor, "item.create", "item", out.id);
   }));
   return out;
 }
@@ -506,7 +524,7 @@ StatusOr<Item> Circulation::FindItemByBarcode(std::string_view barcode) {
   return std::move(*out);
 }
 
-Status Circulation::WithdrawItem(std::string_view barcode) {
+Status Circulation::WithdrawItem(const Actor& actor, std::string_view barcode) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
     if (item.status == ItemStatus::kOnLoan) {
@@ -518,11 +536,12 @@ Status Circulation::WithdrawItem(std::string_view barcode) {
         "UPDATE holds SET status = 'cancelled', ended_on = ? WHERE item_id = ? "
         "AND status IN ('waiting', 'ready')",
         {DateValue(Today()), Int(item.id)}));
+    RETURN_IF_ERROR(Audit(tx, actor, "item.withdraw", "item", item.id));
     return SetItemStatus(tx, item.id, "withdrawn");
   });
 }
 
-Status Circulation::MarkItemMissing(std::string_view barcode) {
+Status Circulation::MarkItemMissing(const Actor& actor, std::string_view barcode) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
@@ -531,11 +550,12 @@ Status Circulation::MarkItemMissing(std::string_view barcode) {
       RETURN_IF_ERROR(AddToHistory(tx, loan, today, nullptr));
       RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE item_id = ?", {Int(item.id)}));
     }
+    RETURN_IF_ERROR(Audit(tx, actor, "item.missing", "item", item.id));
     return SetItemStatus(tx, item.id, "missing");
   });
 }
 
-StatusOr<Loan> Circulation::Checkout(std::string_view item_barcode,
+StatusOr<Loan> Circulation::Checkout(const Actor& actor, std::string_view item_barcode,
                                      std::string_view patron_barcode) {
   Instant now = clock_->Now();
   Date today = calendar_->LocalDate(now);
@@ -590,12 +610,13 @@ StatusOr<Loan> Circulation::Checkout(std::string_view item_barcode,
           return Status::Ok();
         }));
     RETURN_IF_ERROR(SetItemStatus(tx, item.id, "on_loan"));
+    RETURN_IF_ERROR(Audit(tx, actor, "loan.checkout", "loan", loan.id));
     return TouchPatron(tx, patron.id, today);
   }));
   return loan;
 }
 
-StatusOr<Loan> Circulation::Renew(std::string_view item_barcode) {
+StatusOr<Loan> Circulation::Renew(const Actor& actor, std::string_view item_barcode) {
   Instant now = clock_->Now();
   Date today = calendar_->LocalDate(now);
   Loan loan;
@@ -626,12 +647,13 @@ StatusOr<Loan> Circulation::Renew(std::string_view item_barcode) {
     loan.renewals += 1;
     RETURN_IF_ERROR(tx.Exec("UPDATE loans SET due_on = ?, renewals = ? WHERE id = ?",
                             {DateValue(loan.due_on), Int(loan.renewals), Int(loan.id)}));
+    RETURN_IF_ERROR(Audit(tx, actor, "loan.renew", "loan", loan.id));
     return TouchPatron(tx, patron.id, today);
   }));
   return loan;
 }
 
-StatusOr<CheckinResult> Circulation::Checkin(std::string_view item_barcode) {
+StatusOr<CheckinResult> Circulation::Checkin(const Actor& actor, std::string_view item_barcode) {
   Date today = Today();
   CheckinResult result;
   result.returned_on = today;
@@ -641,6 +663,7 @@ StatusOr<CheckinResult> Circulation::Checkin(std::string_view item_barcode) {
     Loan loan;
     if (item.status == ItemStatus::kMissing) {
       // A missing item turned up: back into circulation, no loan to end.
+      RETURN_IF_ERROR(Audit(tx, actor, "item.found", "item", item.id));
     } else {
       ASSIGN_OR_RETURN(loan, ActiveLoanOf(tx, item.id));
       RETURN_IF_ERROR(AddToHistory(tx, loan, today, &result.history_id));
@@ -668,6 +691,7 @@ StatusOr<CheckinResult> Circulation::Checkin(std::string_view item_barcode) {
             }));
       }
       RETURN_IF_ERROR(TouchPatron(tx, loan.patron_id, today));
+      RETURN_IF_ERROR(Audit(tx, actor, "loan.checkin", "loan", loan.id));
     }
     // The first patron waiting gets the item on the hold shelf.
     RETURN_IF_ERROR(tx.Exec(
@@ -689,32 +713,33 @@ StatusOr<CheckinResult> Circulation::Checkin(std::string_view item_barcode) {
   return result;
 }
 
-StatusOr<std::vector<Loan>> Circulation::ActiveLoans(int64_t patron_id) {
+StatusOr<std::vector<Loan>> Circulation::ActiveLoans(const Actor& actor, int64_t patron_id) {
   std::vector<Loan> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, QueryAll<Loan>(tx,
                                          "SELECT id, item_id, patron_id, checked_out_on, due_on, "
                                          "renewals FROM loans WHERE patron_id = ? ORDER BY due_on, id",
                                          {Int(patron_id)}, ReadLoan));
-    return Status::Ok();
+    return Audit(tx, actor, "patron.loans.view", "patron", patron_id);
   }));
   return out;
 }
 
-StatusOr<std::vector<Loan>> Circulation::OverdueLoans(int limit) {
+StatusOr<std::vector<Loan>> Circulation::OverdueLoans(const Actor& actor, int limit) {
   std::vector<Loan> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, QueryAll<Loan>(tx,
                                          "SELECT id, item_id, patron_id, checked_out_on, due_on, "
                                          "renewals FROM loans WHERE due_on < ? "
                                          "ORDER BY due_on, id LIMIT ?",
                                          {DateValue(Today()), Int(limit)}, ReadLoan));
-    return Status::Ok();
+    return Audit(tx, actor, "loan.overdue.list", "loan", 0,
+                 R"({"results":)" + std::to_string(out.size()) + "}");
   }));
   return out;
 }
 
-StatusOr<Hold> Circulation::PlaceHold(std::string_view item_barcode,
+StatusOr<Hold> Circulation::PlaceHold(const Actor& actor, std::string_view item_barcode,
                                       std::string_view patron_barcode) {
   Instant now = clock_->Now();
   Date today = calendar_->LocalDate(now);
@@ -753,6 +778,7 @@ StatusOr<Hold> Circulation::PlaceHold(std::string_view item_barcode,
     }
     RETURN_IF_ERROR(s);
     if (ready_now) RETURN_IF_ERROR(SetItemStatus(tx, item.id, "on_hold_shelf"));
+    RETURN_IF_ERROR(Audit(tx, actor, "hold.place", "hold", hold.id));
     return TouchPatron(tx, patron.id, today);
   }));
   return hold;
@@ -779,7 +805,7 @@ Status Circulation::PassItemOn(Transaction& tx, int64_t item_id, Date today) {
                  {Int(item_id)});
 }
 
-Status Circulation::CancelHold(int64_t hold_id) {
+Status Circulation::CancelHold(const Actor& actor, int64_t hold_id) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Hold hold, QueryOne<Hold>(tx,
@@ -792,6 +818,7 @@ Status Circulation::CancelHold(int64_t hold_id) {
     RETURN_IF_ERROR(tx.Exec("UPDATE holds SET status = 'cancelled', ended_on = ? WHERE id = ?",
                             {DateValue(today), Int(hold_id)}));
     RETURN_IF_ERROR(UnlinkRow(tx, "holds", hold_id, hold.patron_id, today));
+    RETURN_IF_ERROR(Audit(tx, actor, "hold.cancel", "hold", hold_id));
     if (hold.status == HoldStatus::kReady) {
       return PassItemOn(tx, hold.item_id, today);
     }
@@ -799,7 +826,7 @@ Status Circulation::CancelHold(int64_t hold_id) {
   });
 }
 
-StatusOr<int> Circulation::ExpireHolds() {
+StatusOr<int> Circulation::ExpireHolds(const Actor& actor) {
   Date today = Today();
   int expired = 0;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -816,52 +843,54 @@ StatusOr<int> Circulation::ExpireHolds() {
       RETURN_IF_ERROR(PassItemOn(tx, h.item_id, today));
       ++expired;
     }
-    return Status::Ok();
+    if (expired == 0) return Status::Ok();
+    return Audit(tx, actor, "hold.expire", "hold", 0,
+                 R"({"count":)" + std::to_string(expired) + "}");
   }));
   return expired;
 }
 
-StatusOr<std::vector<Hold>> Circulation::HoldQueue(int64_t item_id) {
+StatusOr<std::vector<Hold>> Circulation::HoldQueue(const Actor& actor, int64_t item_id) {
   std::vector<Hold> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, QueryAll<Hold>(tx,
                                          "SELECT id, item_id, patron_id, status, placed_at, "
                                          "ready_until FROM holds WHERE item_id = ? AND status IN "
                                          "('waiting', 'ready') ORDER BY status = 'waiting', "
                                          "placed_at, id",
                                          {Int(item_id)}, ReadHold));
-    return Status::Ok();
+    return Audit(tx, actor, "hold.queue.view", "item", item_id);
   }));
   return out;
 }
 
-StatusOr<std::vector<Hold>> Circulation::PatronHolds(int64_t patron_id) {
+StatusOr<std::vector<Hold>> Circulation::PatronHolds(const Actor& actor, int64_t patron_id) {
   std::vector<Hold> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, QueryAll<Hold>(tx,
                                          "SELECT id, item_id, patron_id, status, placed_at, "
                                          "ready_until FROM holds WHERE patron_id = ? AND status "
                                          "IN ('waiting', 'ready') ORDER BY placed_at, id",
                                          {Int(patron_id)}, ReadHold));
-    return Status::Ok();
+    return Audit(tx, actor, "patron.holds.view", "patron", patron_id);
   }));
   return out;
 }
 
-StatusOr<std::vector<Fine>> Circulation::PatronFines(int64_t patron_id) {
+StatusOr<std::vector<Fine>> Circulation::PatronFines(const Actor& actor, int64_t patron_id) {
   std::vector<Fine> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, QueryAll<Fine>(tx,
                                          "SELECT id, patron_id, loan_history_id, amount_cents, "
                                          "accrued_on, status, settled_on FROM fines "
                                          "WHERE patron_id = ? AND status = 'owed' ORDER BY id",
                                          {Int(patron_id)}, ReadFine));
-    return Status::Ok();
+    return Audit(tx, actor, "patron.fines.view", "patron", patron_id);
   }));
   return out;
 }
 
-Status Circulation::PayFine(int64_t fine_id) {
+Status Circulation::PayFine(const Actor& actor, int64_t fine_id) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
@@ -872,11 +901,12 @@ Status Circulation::PayFine(int64_t fine_id) {
     if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
     RETURN_IF_ERROR(tx.Exec("UPDATE fines SET status = 'paid', settled_on = ? WHERE id = ?",
                             {DateValue(today), Int(fine_id)}));
+    RETURN_IF_ERROR(Audit(tx, actor, "fine.pay", "fine", fine_id));
     return UnlinkRow(tx, "fines", fine_id, fine.patron_id, today);
   });
 }
 
-Status Circulation::WaiveFine(int64_t fine_id, WaiverReason reason) {
+Status Circulation::WaiveFine(const Actor& actor, int64_t fine_id, WaiverReason reason) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
@@ -888,11 +918,13 @@ Status Circulation::WaiveFine(int64_t fine_id, WaiverReason reason) {
     RETURN_IF_ERROR(tx.Exec(
         "UPDATE fines SET status = 'waived', settled_on = ?, waiver_reason = ? WHERE id = ?",
         {DateValue(today), Text(std::string(WaiverReasonName(reason))), Int(fine_id)}));
+    RETURN_IF_ERROR(Audit(tx, actor, "fine.waive", "fine", fine_id,
+                          R"({"reason":")" + std::string(WaiverReasonName(reason)) + R"("})"));
     return UnlinkRow(tx, "fines", fine_id, fine.patron_id, today);
   });
 }
 
-StatusOr<ComputerSession> Circulation::StartComputerSession(std::string_view patron_barcode,
+StatusOr<ComputerSession> Circulation::StartComputerSession(const Actor& actor, std::string_view patron_barcode,
                                                             std::string_view station) {
   if (station.empty() || station.size() > 32) {
     return InvalidArgument("station name must be 1 to 32 characters");
@@ -918,12 +950,13 @@ StatusOr<ComputerSession> Circulation::StartComputerSession(std::string_view pat
       return FailedPrecondition("the station or the patron already has a session in progress");
     }
     RETURN_IF_ERROR(s);
+    RETURN_IF_ERROR(Audit(tx, actor, "computer_session.start", "computer_session", session.id));
     return TouchPatron(tx, patron.id, calendar_->LocalDate(now));
   }));
   return session;
 }
 
-Status Circulation::EndComputerSession(int64_t session_id) {
+Status Circulation::EndComputerSession(const Actor& actor, int64_t session_id) {
   Instant now = clock_->Now();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     int64_t patron_id = 0;
@@ -936,11 +969,12 @@ Status Circulation::EndComputerSession(int64_t session_id) {
     if (patron_id == 0) return NotFound("no computer session in progress with that id");
     RETURN_IF_ERROR(tx.Exec("UPDATE computer_sessions SET ended_at = ? WHERE id = ?",
                             {Text(FormatInstant(now)), Int(session_id)}));
+    RETURN_IF_ERROR(Audit(tx, actor, "computer_session.end", "computer_session", session_id));
     return UnlinkRow(tx, "computer_sessions", session_id, patron_id, calendar_->LocalDate(now));
   });
 }
 
-StatusOr<std::string> Circulation::Subscribe(std::string_view raw_email) {
+StatusOr<std::string> Circulation::Subscribe(const Actor& actor, std::string_view raw_email) {
   std::string email = NormalizeEmail(raw_email);
   RETURN_IF_ERROR(CheckEmail(email));
   unsigned char bytes[32];
@@ -963,33 +997,34 @@ StatusOr<std::string> Circulation::Subscribe(std::string_view raw_email) {
     ASSIGN_OR_RETURN(int64_t id,
                      tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM enews_subscriptions"));
     ASSIGN_OR_RETURN(std::string sealed, records_->SealSubscriptionEmail(id, email));
-    return tx.Exec(
+    RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO enews_subscriptions (id, email_bi, email, token_hash, status, created_on) "
         "VALUES (?, ?, ?, ?, 'pending', ?)",
-        {Int(id), Blob{email_bi}, Blob{sealed}, Text(TokenHash(token)), DateValue(Today())});
+        {Int(id), Blob{email_bi}, Blob{sealed}, Text(TokenHash(token)), DateValue(Today())}));
+    return Audit(tx, actor, "enews.subscribe", "enews_subscription", id);
   }));
   return token;
 }
 
-Status Circulation::ConfirmSubscription(std::string_view token) {
+Status Circulation::ConfirmSubscription(const Actor& actor, std::string_view token) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(
         "UPDATE enews_subscriptions SET status = 'confirmed', confirmed_on = ? "
         "WHERE token_hash = ? AND status = 'pending'",
         {DateValue(Today()), Text(TokenHash(token))}));
     if (tx.changes() == 0) return NotFound("no pending subscription for that token");
-    return Status::Ok();
+    return Audit(tx, actor, "enews.confirm", "enews_subscription", 0);
   });
 }
 
-Status Circulation::Unsubscribe(std::string_view token) {
+Status Circulation::Unsubscribe(const Actor& actor, std::string_view token) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(
         "UPDATE enews_subscriptions SET status = 'unsubscribed', unsubscribed_on = ? "
         "WHERE token_hash = ? AND status <> 'unsubscribed'",
         {DateValue(Today()), Text(TokenHash(token))}));
     if (tx.changes() == 0) return NotFound("no subscription for that token");
-    return Status::Ok();
+    return Audit(tx, actor, "enews.unsubscribe", "enews_subscription", 0);
   });
 }
 

@@ -3,6 +3,9 @@
 #include <sodium.h>
 
 #include <cstdlib>
+#include <pwd.h>
+
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <unistd.h>
@@ -33,8 +36,52 @@ Library::Library(fs::path dir, Profile profile, Calendar calendar, const Clock* 
       keyring_(std::move(keyring)),
       vault_(std::make_unique<Vault>(keyring_.get())),
       library_id_(std::move(library_id)),
-      circulation_(std::make_unique<Circulation>(store_.get(), vault_.get(), &profile_,
-                                                 &calendar_, clock_)) {}
+      audit_(std::make_unique<AuditLog>(clock_, profile_.policy_version)),
+      circulation_(std::make_unique<Circulation>(store_.get(), vault_.get(), audit_.get(),
+                                                 &profile_, &calendar_, clock_)) {}
+
+Actor OperatorActor() {
+  struct passwd* pw = getpwuid(geteuid());
+  return Actor{std::string("os/") + (pw != nullptr ? pw->pw_name : std::to_string(geteuid())),
+               "operator"};
+}
+
+Actor SystemActor(std::string_view what) { return Actor{"system/" + std::string(what), "system"}; }
+
+Status Library::RecordOperation(const Actor& actor, const AuditEvent& event) {
+  return WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return audit_->Append(tx, actor, event).status();
+  });
+}
+
+std::string Library::AuditOrigin() const {
+  std::string slug;
+  for (char c : profile_.name) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      slug.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    } else if (!slug.empty() && slug.back() != '-') {
+      slug.push_back('-');
+    }
+  }
+  while (!slug.empty() && slug.back() == '-') slug.pop_back();
+  return "carrel/" + (slug.empty() ? std::string("library") : slug) + "/" +
+         library_id_.substr(0, 8);
+}
+
+StatusOr<NoteVerifier> Library::AuditVerifier() {
+  ASSIGN_OR_RETURN(auto seed, keyring_->GetOrCreate("log/signing"));
+  return VerifierFromSeed(seed->data(), AuditOrigin());
+}
+
+StatusOr<Checkpoint> Library::SignAuditHead() {
+  ASSIGN_OR_RETURN(auto seed, keyring_->GetOrCreate("log/signing"));
+  std::optional<Checkpoint> head;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(head, audit_->SignHead(tx, seed->data(), AuditOrigin()));
+    return Status::Ok();
+  }));
+  return std::move(*head);
+}
 
 Status Library::Init(const fs::path& dir, const fs::path& profile_file) {
   RETURN_IF_ERROR(InitCrypto());
@@ -113,7 +160,9 @@ Status Library::Init(const fs::path& dir, const fs::path& profile_file) {
   return Status::Ok();
 }
 
-StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Clock* clock) {
+StatusOr<std::unique_ptr<Library>> Library::Open(
+    const fs::path& dir, const Clock* clock,
+    const std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)>& wrap_store) {
   RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -154,9 +203,19 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Cloc
                    Keyring::Open(KeyringPath(dir), std::move(keys), library_id, clock));
   // Only once the keys are known good may anything be changed.
   RETURN_IF_ERROR(store->Migrate(LibraryMigrations()));
-  return std::unique_ptr<Library>(new Library(dir, std::move(profile), std::move(calendar), clock,
-                                              std::move(store), std::move(keyring),
-                                              std::move(library_id)));
+  if (wrap_store) store = wrap_store(std::move(store));
+  std::unique_ptr<Library> library(new Library(dir, std::move(profile), std::move(calendar),
+                                               clock, std::move(store), std::move(keyring),
+                                               std::move(library_id)));
+  // The log's public key sits beside the log, so `carrel audit verify` needs no secret.
+  ASSIGN_OR_RETURN(NoteVerifier verifier, library->AuditVerifier());
+  RETURN_IF_ERROR(WithWriteTransaction(library->store(), [&](Transaction& tx) {
+    return tx.Exec(
+        "INSERT INTO library_meta (key, value) VALUES ('audit_verifier_key', ?) "
+        "ON CONFLICT (key) DO NOTHING",
+        {verifier.ToString()});
+  }));
+  return library;
 }
 
 }  // namespace carrel
@@ -178,7 +237,7 @@ StatusOr<Library::RestoreReport> Library::Reconcile() {
     });
   }));
   for (int64_t id : shredded) {
-    Status s = circulation_->DeletePatron(id);
+    Status s = circulation_->DeletePatron(SystemActor("restore"), id);
     if (s.code() == StatusCode::kFailedPrecondition) {
       // Items out or fines owed in the old backup: drop the plain links, then the patron.
       RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -186,7 +245,7 @@ StatusOr<Library::RestoreReport> Library::Reconcile() {
         RETURN_IF_ERROR(tx.Exec("UPDATE fines SET patron_id = NULL WHERE patron_id = ?", {id}));
         return Status::Ok();
       }));
-      s = circulation_->DeletePatron(id);
+      s = circulation_->DeletePatron(SystemActor("restore"), id);
     }
     RETURN_IF_ERROR(s);
     ++report.patrons_shredded;

@@ -1,5 +1,7 @@
 #include "store/schema.h"
 
+#include "carrel/audit.h"
+
 namespace carrel {
 namespace {
 
@@ -140,6 +142,7 @@ CREATE INDEX enews_email_bi ON enews_subscriptions (email_bi);
 const std::vector<Migration>& LibraryMigrations() {
   static const std::vector<Migration> migrations = {
       {1, "circulation", kV1},
+      {2, "audit log", kAuditSchema},
   };
   return migrations;
 }

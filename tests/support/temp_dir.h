@@ -9,6 +9,9 @@
 
 namespace carrel::testing {
 
+// The actor of test operations: a member of the front-desk staff.
+inline const Actor kStaff{"user/1", "staff"};
+
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {
  public:
