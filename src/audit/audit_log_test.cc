@@ -255,8 +255,8 @@ TEST_F(AuditLogTest, VerifyFindsEveryMutation) {
       }
       case 4: {  // replace a signed head with one over another root
         int64_t size = 100 * (1 + at % 2);
-        Checkpoint forged = SignCheckpoint(kOrigin, size, LeafHash("forged"),
-                                           reinterpret_cast<const unsigned char*>("x"), kOrigin);
+        const unsigned char forger[32] = {9, 9, 9};
+        Checkpoint forged = SignCheckpoint(kOrigin, size, LeafHash("forged"), forger, kOrigin);
         m = WithWriteTransaction(*store_, [&](Transaction& tx) {
           return tx.Exec("UPDATE audit_heads SET note = ?, root = ? WHERE size = ?",
                          {forged.note, Blob{std::string(forged.root.begin(), forged.root.end())},

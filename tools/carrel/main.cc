@@ -9,24 +9,23 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "carrel/demo.h"
 #include "carrel/library.h"
 #include "carrel/progress.h"
 #include "carrel/server.h"
+#include "tools/carrel/commands.h"
 
 namespace {
 
 using carrel::Status;
 
-constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-int Fail(const Status& status) {
-  std::fprintf(stderr, "carrel: %s\n", status.message().c_str());
-  return kExitFailure;
-}
+using carrel::cli::Fail;
 
 // The demo profile of the source tree this binary was built from; --profile names another.
 std::filesystem::path DefaultProfile() { return CARREL_DEFAULT_PROFILE; }
@@ -74,7 +73,46 @@ int RunServe(const std::string& data, const std::string& listen) {
   std::printf("carrel: serving %s at http://%s:%d/ (Ctrl-C stops)\n",
               (*library)->profile().name.c_str(), host.c_str(), *bound);
   std::fflush(stdout);
+  // Signs a tree head every kHeadEntries entries or kHeadSeconds, whichever comes first.
+  constexpr int64_t kHeadEntries = 1000;
+  constexpr auto kHeadSeconds = std::chrono::seconds(60);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread signer([&] {
+    carrel::Library& lib = **library;
+    int64_t signed_size = -1;
+    auto last = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> lock(mu);
+    while (!cv.wait_for(lock, std::chrono::seconds(2), [&] { return stopping; })) {
+      int64_t size = 0;
+      Status counted = carrel::WithReadTransaction(lib.store(), [&](carrel::Transaction& tx) {
+        auto n = tx.QueryInt("SELECT coalesce(max(seq) + 1, 0) FROM audit_log");
+        if (n.ok()) size = *n;
+        return n.status();
+      });
+      bool due = size > signed_size &&
+                 (size - signed_size >= kHeadEntries ||
+                  std::chrono::steady_clock::now() - last >= kHeadSeconds);
+      if (!counted.ok() || !due) continue;
+      auto head = lib.SignAuditHead();
+      if (head.ok()) {
+        signed_size = head->size;
+        last = std::chrono::steady_clock::now();
+      } else {
+        std::fprintf(stderr, "carrel: cannot sign the audit head: %s\n",
+                     head.status().message().c_str());
+      }
+    }
+  });
   Status s = server.Serve();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  signer.join();
+  (void)(*library)->SignAuditHead();  // the final head covers everything served
   g_server = nullptr;
   if (!s.ok()) return Fail(s);
   std::printf("carrel: stopped\n");
@@ -140,6 +178,34 @@ int main(int argc, char** argv) {
       "rotate-master", "Rewrap every data key under a new master key (resumable)");
   rotate->add_option("--data", data, "The library's data directory")->required();
 
+  auto* audit = app.add_subcommand("audit", "The tamper-evident audit log");
+  audit->require_subcommand(1);
+  auto* audit_key = audit->add_subcommand("key", "Print the log's public verifier key");
+  audit_key->add_option("--data", data, "The library's data directory")->required();
+  auto* audit_head = audit->add_subcommand("head", "Sign and print the current tree head "
+                                                   "(a C2SP tlog-checkpoint)");
+  audit_head->add_option("--data", data, "The library's data directory")->required();
+  std::string from_head, vkey, proof_file;
+  auto* audit_verify = audit->add_subcommand(
+      "verify", "Recompute every entry and the tree; check every signed head (needs no keys)");
+  audit_verify->add_option("--data", data, "The library's data directory")->required();
+  audit_verify->add_option("--from-head", from_head,
+                           "An earlier signed head the log must be consistent with");
+  audit_verify->add_option("--key", vkey, "Verifier key to trust instead of the stored one");
+  int64_t index = -1, size = 0;
+  auto* audit_prove = audit->add_subcommand(
+      "prove", "Write a proof (JSON) that an entry is in the log and/or that the log grew "
+               "from an earlier head");
+  audit_prove->add_option("--data", data, "The library's data directory")->required();
+  audit_prove->add_option("--index", index, "Sequence number of the entry to prove");
+  audit_prove->add_option("--size", size, "Tree size of a stored signed head (default: now)");
+  audit_prove->add_option("--from-head", from_head, "Earlier signed head for a consistency proof");
+  auto* audit_check = audit->add_subcommand(
+      "verify-proof", "Check a proof with nothing but the log's public key");
+  audit_check->add_option("--key", vkey, "The log's verifier key (carrel audit key)")->required();
+  audit_check->add_option("--proof", proof_file, "Proof file written by carrel audit prove")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -157,7 +223,17 @@ int main(int argc, char** argv) {
   if (init->parsed()) {
     Status s = carrel::Library::Init(data, profile);
     if (!s.ok()) return Fail(s);
+    auto library = carrel::Library::Open(data, carrel::SystemClock());
+    if (!library.ok()) return Fail(library.status());
+    s = (*library)->RecordOperation(carrel::OperatorActor(),
+                                    {"library.init", "library", "", "", "{}"});
+    auto verifier = (*library)->AuditVerifier();
+    if (!s.ok() || !verifier.ok()) return Fail(s.ok() ? verifier.status() : s);
+    auto head = (*library)->SignAuditHead();
+    if (!head.ok()) return Fail(head.status());
     std::printf("carrel: created a library in %s\n", data.c_str());
+    std::printf("carrel: audit log key: %s\n", verifier->ToString().c_str());
+    std::printf("carrel: keep that key, and the signed heads, where the server cannot change them\n");
     return 0;
   }
   if (serve->parsed()) return RunServe(data, listen);
@@ -166,6 +242,12 @@ int main(int argc, char** argv) {
     if (!library.ok()) return Fail(library.status());
     auto report = carrel::SeedDemoLibrary(**library, seed);
     if (!report.ok()) return Fail(report.status());
+    Status recorded = (*library)->RecordOperation(
+        carrel::OperatorActor(),
+        {"library.demo_seed", "library", "", "",
+         "{\"patrons\":" + std::to_string(report->patrons) + ",\"history_loans\":" +
+             std::to_string(report->history_loans) + "}"});
+    if (!recorded.ok()) return Fail(recorded);
     std::printf(
         "carrel: seeded %lld patrons, %lld items, %lld returned loans, %lld current loans, "
         "%lld holds, %lld fines in %.1fs\n",
@@ -178,7 +260,10 @@ int main(int argc, char** argv) {
   if (backup->parsed() || backup_keys->parsed()) {
     auto library = carrel::Library::Open(data, carrel::SystemClock());
     if (!library.ok()) return Fail(library.status());
-    Status s = backup->parsed() ? (*library)->Backup(out_file) : (*library)->BackupKeys(out_file);
+    Status s = (*library)->RecordOperation(
+        carrel::OperatorActor(),
+        {backup->parsed() ? "library.backup" : "keyring.backup", "library", "", "", "{}"});
+    if (s.ok()) s = backup->parsed() ? (*library)->Backup(out_file) : (*library)->BackupKeys(out_file);
     if (!s.ok()) return Fail(s);
     std::printf("carrel: wrote %s\n", out_file.c_str());
     return 0;
@@ -188,6 +273,14 @@ int main(int argc, char** argv) {
     auto report = carrel::Library::Restore(data, from_file, keys_file.empty() ? nullptr : &keys_path,
                                            carrel::SystemClock());
     if (!report.ok()) return Fail(report.status());
+    auto reopened = carrel::Library::Open(data, carrel::SystemClock());
+    if (!reopened.ok()) return Fail(reopened.status());
+    Status recorded = (*reopened)->RecordOperation(
+        carrel::OperatorActor(),
+        {"library.restore", "library", "", "",
+         "{\"patrons_shredded\":" + std::to_string(report->patrons_shredded) +
+             ",\"links_unreadable\":" + std::to_string(report->links_unreadable) + "}"});
+    if (!recorded.ok()) return Fail(recorded);
     std::printf("carrel: restored %s; %lld patron records were crypto-shredded since the backup "
                 "and removed; %lld links are unreadable (their keys were destroyed)\n",
                 data.c_str(), static_cast<long long>(report->patrons_shredded),
@@ -203,9 +296,21 @@ int main(int argc, char** argv) {
         });
     if (progress) progress->Finish();
     if (!moved.ok()) return Fail(moved.status());
+    auto reopened = carrel::Library::Open(data, carrel::SystemClock());
+    if (!reopened.ok()) return Fail(reopened.status());
+    Status recorded = (*reopened)->RecordOperation(
+        carrel::OperatorActor(),
+        {"key.rotate_master", "keyring", "", "",
+         "{\"rewrapped\":" + std::to_string(*moved) + "}"});
+    if (!recorded.ok()) return Fail(recorded);
     std::printf("carrel: rewrapped %lld data keys under a new master key\n",
                 static_cast<long long>(*moved));
     return 0;
   }
+  if (audit_key->parsed()) return carrel::cli::AuditKey(data);
+  if (audit_head->parsed()) return carrel::cli::AuditHead(data);
+  if (audit_verify->parsed()) return carrel::cli::AuditVerify(data, from_head, vkey);
+  if (audit_prove->parsed()) return carrel::cli::AuditProve(data, index, size, from_head);
+  if (audit_check->parsed()) return carrel::cli::AuditVerifyProof(vkey, proof_file);
   return kExitUsage;
 }

@@ -1,0 +1,263 @@
+// `carrel audit ...`: the log's key, signed heads, offline verification and proofs.
+
+#include <nlohmann/json.hpp>
+#include <sodium.h>
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "carrel/audit.h"
+#include "carrel/library.h"
+#include "carrel/progress.h"
+#include "tools/carrel/commands.h"
+
+namespace carrel::cli {
+namespace {
+
+using nlohmann::json;
+
+StatusOr<std::string> ReadText(const std::string& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + std::string(what) + " " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+StatusOr<std::string> FromBase64(std::string_view text) {
+  std::string out(text.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return InvalidArgument("the proof holds something that is not base64");
+  }
+  out.resize(len);
+  return out;
+}
+
+json HashList(const std::vector<Hash>& hashes) {
+  json out = json::array();
+  for (const Hash& h : hashes) out.push_back(HashBase64(h));
+  return out;
+}
+
+StatusOr<std::vector<Hash>> ParseHashList(const json& list) {
+  if (!list.is_array()) return InvalidArgument("the proof's path is not a list");
+  std::vector<Hash> out;
+  for (const json& item : list) {
+    if (!item.is_string()) return InvalidArgument("the proof's path holds a non-string");
+    ASSIGN_OR_RETURN(Hash h, HashFromBase64(item.get<std::string>()));
+    out.push_back(h);
+  }
+  return out;
+}
+
+// The verifier key stored beside the log at init: verification needs no secret.
+StatusOr<std::string> StoredVerifierKey(Store& store) {
+  std::string vkey;
+  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) {
+    return tx.Exec("SELECT value FROM library_meta WHERE key = 'audit_verifier_key'", {},
+                   [&](const Row& row) {
+                     vkey = row.Text(0);
+                     return Status::Ok();
+                   });
+  }));
+  if (vkey.empty()) return FailedPrecondition("the library has no audit log key yet");
+  return vkey;
+}
+
+}  // namespace
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "carrel: %s\n", status.message().c_str());
+  return 1;
+}
+
+int AuditKey(const std::string& data) {
+  auto library = Library::Open(data, SystemClock());
+  if (!library.ok()) return Fail(library.status());
+  auto verifier = (*library)->AuditVerifier();
+  if (!verifier.ok()) return Fail(verifier.status());
+  std::printf("%s\n", verifier->ToString().c_str());
+  return 0;
+}
+
+int AuditHead(const std::string& data) {
+  auto library = Library::Open(data, SystemClock());
+  if (!library.ok()) return Fail(library.status());
+  // Signing on demand records the request first, so the head printed covers it.
+  Status s = (*library)->RecordOperation(OperatorActor(), {"audit.head.sign", "audit_log", "", "", "{}"});
+  if (!s.ok()) return Fail(s);
+  auto head = (*library)->SignAuditHead();
+  if (!head.ok()) return Fail(head.status());
+  std::fputs(head->note.c_str(), stdout);
+  return 0;
+}
+
+int AuditVerify(const std::string& data, const std::string& from_head, const std::string& vkey_arg) {
+  if (Status s = InitCrypto(); !s.ok()) return Fail(s);
+  SqliteOptions options;
+  options.read_only = true;
+  auto store = OpenSqliteStore(Library::DatabasePath(data), options);
+  if (!store.ok()) return Fail(store.status());
+  std::string vkey = vkey_arg;
+  if (vkey.empty()) {
+    auto stored = StoredVerifierKey(**store);
+    if (!stored.ok()) return Fail(stored.status());
+    vkey = *stored;
+  }
+  auto verifier = NoteVerifier::Parse(vkey);
+  if (!verifier.ok()) return Fail(verifier.status());
+  std::optional<Checkpoint> earlier;
+  if (!from_head.empty()) {
+    auto text = ReadText(from_head, "head file");
+    if (!text.ok()) return Fail(text.status());
+    auto c = OpenCheckpoint(*text, *verifier);
+    if (!c.ok()) return Fail(c.status().WithContext(from_head));
+    earlier = *c;
+  }
+  std::optional<Progress> progress;
+  auto result = VerifyAuditLog(**store, *verifier, earlier, [&](int64_t done, int64_t total) {
+    if (!progress) progress.emplace("verifying log", total);
+    progress->Set(done);
+  });
+  if (progress) progress->Finish();
+  if (!result.ok()) return Fail(result.status());
+  if (!result->intact) {
+    bool head_problem = result->problem.find("head") != std::string::npos;
+    return Fail(DataLoss("the audit log is damaged at " +
+                         std::string(head_problem ? "the head of size " : "entry ") +
+                         std::to_string(result->first_bad_seq) + ": " + result->problem));
+  }
+  std::printf("carrel: audit log intact: %lld entries, root %s, %lld signed heads checked%s\n",
+              static_cast<long long>(result->size),
+              result->size > 0 ? HashBase64(result->root).c_str() : "(empty)",
+              static_cast<long long>(result->heads_checked),
+              earlier ? ", consistent with the earlier head" : "");
+  return 0;
+}
+
+int AuditProve(const std::string& data, int64_t index, int64_t size,
+               const std::string& from_head) {
+  auto library = Library::Open(data, SystemClock());
+  if (!library.ok()) return Fail(library.status());
+  Library& lib = **library;
+  Status s = lib.RecordOperation(OperatorActor(), {"audit.proof", "audit_log", "", "", "{}"});
+  if (!s.ok()) return Fail(s);
+  auto head = lib.SignAuditHead();
+  if (!head.ok()) return Fail(head.status());
+  auto verifier = lib.AuditVerifier();
+  if (!verifier.ok()) return Fail(verifier.status());
+  Checkpoint target = *head;
+  if (size > 0 && size != head->size) {
+    if (size > head->size) {
+      return Fail(InvalidArgument("the log has " + std::to_string(head->size) +
+                                  " entries; there is no tree of size " + std::to_string(size)));
+    }
+    // An older size: only one with a stored signed head can be proven against.
+    std::string note;
+    s = WithReadTransaction(lib.store(), [&](Transaction& tx) {
+      return tx.Exec("SELECT note FROM audit_heads WHERE size = ?", {size}, [&](const Row& row) {
+        note = row.Text(0);
+        return Status::Ok();
+      });
+    });
+    if (!s.ok()) return Fail(s);
+    if (note.empty()) return Fail(NotFound("no signed head of size " + std::to_string(size)));
+    auto c = OpenCheckpoint(note, *verifier);
+    if (!c.ok()) return Fail(c.status());
+    target = *c;
+  }
+  json bundle = {{"checkpoint", target.note}};
+  s = WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
+    if (index >= 0) {
+      ASSIGN_OR_RETURN(auto path, lib.audit().InclusionProof(tx, index, target.size));
+      std::string entry;
+      RETURN_IF_ERROR(tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {index},
+                              [&](const Row& row) {
+                                entry = row.Bytes(0);
+                                return Status::Ok();
+                              }));
+      bundle["inclusion"] = {{"index", index}, {"entry", Base64(entry)}, {"path", HashList(path)}};
+    }
+    if (!from_head.empty()) {
+      ASSIGN_OR_RETURN(std::string text, ReadText(from_head, "head file"));
+      ASSIGN_OR_RETURN(Checkpoint earlier, OpenCheckpoint(text, *verifier));
+      ASSIGN_OR_RETURN(auto proof, lib.audit().ConsistencyProof(tx, earlier.size, target.size));
+      bundle["consistency"] = {{"earlier", earlier.note}, {"proof", HashList(proof)}};
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return Fail(s);
+  std::printf("%s\n", bundle.dump(2).c_str());
+  return 0;
+}
+
+int AuditVerifyProof(const std::string& vkey, const std::string& proof_file) {
+  if (Status s = InitCrypto(); !s.ok()) return Fail(s);
+  auto verifier = NoteVerifier::Parse(vkey);
+  if (!verifier.ok()) return Fail(verifier.status());
+  auto text = ReadText(proof_file, "proof file");
+  if (!text.ok()) return Fail(text.status());
+  json bundle = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (bundle.is_discarded() || !bundle.is_object() || !bundle.contains("checkpoint") ||
+      !bundle["checkpoint"].is_string()) {
+    return Fail(InvalidArgument(proof_file + " is not a carrel proof (JSON with a checkpoint)"));
+  }
+  auto head = OpenCheckpoint(bundle["checkpoint"].get<std::string>(), *verifier);
+  if (!head.ok()) return Fail(head.status());
+  std::string said;
+  if (bundle.contains("inclusion")) {
+    const json& inc = bundle["inclusion"];
+    if (!inc.is_object() || !inc.contains("index") || !inc["index"].is_number_integer() ||
+        !inc.contains("entry") || !inc["entry"].is_string() || !inc.contains("path")) {
+      return Fail(InvalidArgument("the inclusion proof needs index, entry and path"));
+    }
+    auto entry = FromBase64(inc["entry"].get<std::string>());
+    if (!entry.ok()) return Fail(entry.status());
+    auto path = ParseHashList(inc["path"]);
+    if (!path.ok()) return Fail(path.status());
+    int64_t index = inc["index"].get<int64_t>();
+    if (!VerifyInclusion(LeafHash(*entry), index, head->size, *path, head->root)) {
+      return Fail(DataLoss("the inclusion proof does not verify"));
+    }
+    auto decoded = DecodeAuditEntry(*entry);
+    said += "entry " + std::to_string(index) + " (" +
+            (decoded.ok() ? decoded->action : std::string("undecodable")) + ") is in the log";
+  }
+  if (bundle.contains("consistency")) {
+    const json& con = bundle["consistency"];
+    if (!con.is_object() || !con.contains("earlier") || !con["earlier"].is_string() ||
+        !con.contains("proof")) {
+      return Fail(InvalidArgument("the consistency proof needs earlier and proof"));
+    }
+    auto earlier = OpenCheckpoint(con["earlier"].get<std::string>(), *verifier);
+    if (!earlier.ok()) return Fail(earlier.status());
+    auto proof = ParseHashList(con["proof"]);
+    if (!proof.ok()) return Fail(proof.status());
+    if (!VerifyConsistency(earlier->size, head->size, earlier->root, head->root, *proof)) {
+      return Fail(DataLoss("the log of size " + std::to_string(head->size) +
+                           " is not consistent with the head of size " +
+                           std::to_string(earlier->size)));
+    }
+    if (!said.empty()) said += "; ";
+    said += "the log only grew since the head of size " + std::to_string(earlier->size);
+  }
+  if (said.empty()) return Fail(InvalidArgument("the proof file holds no proof"));
+  std::printf("carrel: proof verified against the signed head of size %lld: %s\n",
+              static_cast<long long>(head->size), said.c_str());
+  return 0;
+}
+
+}  // namespace carrel::cli

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "carrel/status.h"
+
+namespace carrel::cli {
+
+// Prints "carrel: <message>" on one line and returns the failure exit status.
+int Fail(const Status& status);
+
+int AuditKey(const std::string& data);
+int AuditHead(const std::string& data);
+int AuditVerify(const std::string& data, const std::string& from_head, const std::string& vkey);
+int AuditProve(const std::string& data, int64_t index, int64_t size, const std::string& from_head);
+int AuditVerifyProof(const std::string& vkey, const std::string& proof_file);
+
+}  // namespace carrel::cli
