@@ -139,7 +139,9 @@ class SealedRecords;
 
 class Circulation {
  public:
-  // None of the pointers is owned; all must outlive this object. Thread-safe.
+  // None of the pointers is owned; all must outlive this object. Thread-safe. `audit` is
+  // null only in the benchmark that measures what auditing costs; a Library always passes its
+  // log.
   Circulation(Store* store, Vault* vault, AuditLog* audit, const Profile* profile,
               const Calendar* calendar, const Clock* clock);
   ~Circulation();

@@ -8,16 +8,27 @@
 namespace carrel {
 namespace {
 
-Hash Sha256Parts(unsigned char prefix, std::string_view a, std::string_view b) {
-  Hash out;
+// OpenSSL 3 looks algorithms up on every implicit use; fetch SHA-256 once and keep one
+// context per thread, so hashing costs what SHA-256 costs.
+const EVP_MD* Sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+struct ThreadContext {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, &prefix, 1);
-  EVP_DigestUpdate(ctx, a.data(), a.size());
-  if (!b.empty()) EVP_DigestUpdate(ctx, b.data(), b.size());
+  ~ThreadContext() { EVP_MD_CTX_free(ctx); }
+};
+
+Hash Sha256Parts(unsigned char prefix, std::string_view a, std::string_view b) {
+  thread_local ThreadContext context;
+  Hash out;
+  EVP_DigestInit_ex2(context.ctx, Sha256(), nullptr);
+  EVP_DigestUpdate(context.ctx, &prefix, 1);
+  EVP_DigestUpdate(context.ctx, a.data(), a.size());
+  if (!b.empty()) EVP_DigestUpdate(context.ctx, b.data(), b.size());
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, out.data(), &len);
-  EVP_MD_CTX_free(ctx);
+  EVP_DigestFinal_ex(context.ctx, out.data(), &len);
   return out;
 }
 

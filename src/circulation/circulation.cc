@@ -266,6 +266,7 @@ Date Circulation::Today() const { return calendar_->LocalDate(clock_->Now()); }
 Status Circulation::Audit(Transaction& tx, const Actor& actor, std::string_view action,
                           std::string_view object_type, int64_t object_id,
                           std::string details) {
+  if (audit_ == nullptr) return Status::Ok();  // benchmarks measuring the cost of auditing
   AuditEvent event;
   event.action = std::string(action);
   event.object_type = std::string(object_type);
