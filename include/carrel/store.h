@@ -36,6 +36,9 @@ class Row {
   virtual int64_t Int(int column) const = 0;       // NULL reads as 0
   virtual std::string Text(int column) const = 0;  // NULL reads as ""
   virtual std::string Bytes(int column) const = 0; // BLOB contents
+  // The same without a copy; valid only until the callback returns.
+  virtual std::string_view BytesView(int column) const = 0;
+  virtual std::string_view TextView(int column) const = 0;
 };
 
 using RowCallback = std::function<Status(const Row&)>;

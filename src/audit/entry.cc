@@ -28,13 +28,13 @@ class Reader {
     in_.remove_prefix(8);
     return true;
   }
-  bool String(std::string* s) {
+  bool String(std::string_view* s) {
     if (in_.size() < 4) return false;
     uint32_t n = 0;
     for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<unsigned char>(in_[i]);
     in_.remove_prefix(4);
     if (in_.size() < n) return false;
-    s->assign(in_.substr(0, n));
+    *s = in_.substr(0, n);
     in_.remove_prefix(n);
     return true;
   }
@@ -59,7 +59,7 @@ std::string EncodeAuditEntry(const AuditEntry& e) {
   return out;
 }
 
-StatusOr<AuditEntry> DecodeAuditEntry(std::string_view bytes) {
+StatusOr<AuditEntryView> ViewAuditEntry(std::string_view bytes) {
   if (bytes.empty()) return DataLoss("an audit entry is empty");
   if (static_cast<uint8_t>(bytes[0]) != kAuditFormatVersion) {
     return FailedPrecondition("audit entry format version " +
@@ -67,16 +67,32 @@ StatusOr<AuditEntry> DecodeAuditEntry(std::string_view bytes) {
                               " is unknown to this carrel");
   }
   Reader r(bytes.substr(1));
-  AuditEntry e;
+  AuditEntryView e;
   uint64_t seq = 0, time = 0;
   if (!r.U64(&seq) || !r.U64(&time)) return DataLoss("an audit entry is truncated");
   e.seq = static_cast<int64_t>(seq);
-  e.time = Instant(std::chrono::seconds(static_cast<int64_t>(time)));
-  for (std::string* s : {&e.actor_id, &e.actor_role, &e.action, &e.object_type, &e.object_id,
-                         &e.case_id, &e.policy_version, &e.details}) {
+  e.time = static_cast<int64_t>(time);
+  for (std::string_view* s : {&e.actor_id, &e.actor_role, &e.action, &e.object_type,
+                              &e.object_id, &e.case_id, &e.policy_version, &e.details}) {
     if (!r.String(s)) return DataLoss("an audit entry is truncated");
   }
   if (!r.done()) return DataLoss("an audit entry has trailing bytes");
+  return e;
+}
+
+StatusOr<AuditEntry> DecodeAuditEntry(std::string_view bytes) {
+  ASSIGN_OR_RETURN(AuditEntryView v, ViewAuditEntry(bytes));
+  AuditEntry e;
+  e.seq = v.seq;
+  e.time = Instant(std::chrono::seconds(v.time));
+  e.actor_id = std::string(v.actor_id);
+  e.actor_role = std::string(v.actor_role);
+  e.action = std::string(v.action);
+  e.object_type = std::string(v.object_type);
+  e.object_id = std::string(v.object_id);
+  e.case_id = std::string(v.case_id);
+  e.policy_version = std::string(v.policy_version);
+  e.details = std::string(v.details);
   return e;
 }
 

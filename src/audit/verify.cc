@@ -103,8 +103,8 @@ StatusOr<AuditVerification> VerifyAuditLog(
             failure = Bad(expected, "entry missing", expected);
             return Stop();
           }
-          std::string entry = row.Bytes(1);
-          auto decoded = DecodeAuditEntry(entry);
+          std::string_view entry = row.BytesView(1);
+          auto decoded = ViewAuditEntry(entry);
           if (!decoded.ok()) {
             failure = Bad(seq,
                           decoded.status().code() == StatusCode::kFailedPrecondition
@@ -114,13 +114,15 @@ StatusOr<AuditVerification> VerifyAuditLog(
             return Stop();
           }
           Hash leaf = LeafHash(entry);
-          std::string stored = row.Bytes(2);
+          std::string_view stored = row.BytesView(2);
+          auto time = ParseInstant(row.TextView(3));
           if (stored.size() != leaf.size() ||
               !std::equal(leaf.begin(), leaf.end(),
                           reinterpret_cast<const unsigned char*>(stored.data())) ||
-              row.Text(3) != FormatInstant(decoded->time) || row.Text(4) != decoded->actor_id ||
-              row.Text(5) != decoded->action || row.Text(6) != decoded->object_type ||
-              row.Text(7) != decoded->object_id || row.Text(8) != decoded->case_id) {
+              !time.ok() || time->time_since_epoch().count() != decoded->time ||
+              row.TextView(4) != decoded->actor_id || row.TextView(5) != decoded->action ||
+              row.TextView(6) != decoded->object_type || row.TextView(7) != decoded->object_id ||
+              row.TextView(8) != decoded->case_id) {
             failure = Bad(seq, "entry altered", seq);
             return Stop();
           }

@@ -56,10 +56,16 @@ class SqliteRow : public Row {
     if (p == nullptr) return {};
     return std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, c));
   }
-  std::string Bytes(int c) const override {
+  std::string Bytes(int c) const override { return std::string(BytesView(c)); }
+  std::string_view BytesView(int c) const override {
     const void* p = sqlite3_column_blob(stmt_, c);
     if (p == nullptr) return {};
-    return std::string(static_cast<const char*>(p), sqlite3_column_bytes(stmt_, c));
+    return std::string_view(static_cast<const char*>(p), sqlite3_column_bytes(stmt_, c));
+  }
+  std::string_view TextView(int c) const override {
+    const unsigned char* p = sqlite3_column_text(stmt_, c);
+    if (p == nullptr) return {};
+    return std::string_view(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, c));
   }
 
  private:
