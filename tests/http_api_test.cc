@@ -82,7 +82,7 @@ TEST_F(HttpApiTest, PolicyIsPublicWithItsHistory) {
 }
 
 TEST_F(HttpApiTest, UnknownPathsAndMethodsGetProblemDetails) {
-  auto res = client_->Get("/api/v1/patrons/secret-barcode");
+  auto res = client_->Get("/api/v1/no-such-collection/12");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
   EXPECT_EQ(res->get_header_value("Content-Type"), "application/problem+json");

@@ -36,6 +36,13 @@ struct NewPatron {
   bool history_opt_in = false;
 };
 
+// Changes to a patron record; fields left empty keep their value.
+struct PatronChanges {
+  std::optional<std::string> name, email, phone, postal_address;
+  std::optional<bool> juvenile;
+  std::optional<Date> expires_on;
+};
+
 struct Patron {
   int64_t id = 0;
   std::string card_barcode;
@@ -153,6 +160,9 @@ class Circulation {
   // Exact matches on the normalized address or full name (blind indexes, no prefix search).
   StatusOr<std::vector<Patron>> FindPatronsByEmail(const Actor& actor, std::string_view email);
   StatusOr<std::vector<Patron>> FindPatronsByName(const Actor& actor, std::string_view name);
+  StatusOr<Patron> UpdatePatron(const Actor& actor, int64_t id, const PatronChanges& changes);
+  // The patron's own choice. Opting out deletes the kept reading history at once.
+  Status SetHistoryOptIn(const Actor& actor, int64_t patron_id, bool opt_in);
   // Crypto-shredding: destroys the patron's key first, then the patron's rows (blind indexes
   // included). Refused while the patron has items out or owes fines.
   Status DeletePatron(const Actor& actor, int64_t patron_id);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 
+#include "carrel/accounts.h"
 #include "carrel/audit.h"
 #include "carrel/calendar.h"
 #include "carrel/circulation.h"
@@ -40,6 +41,7 @@ class Library {
   Vault& vault() { return *vault_; }
   Circulation& circulation() { return *circulation_; }
   AuditLog& audit() { return *audit_; }
+  Accounts& accounts() { return *accounts_; }
 
   // Records an operation on the library's files (init, backup, restore, key rotation, seed)
   // as its own audit entry.
@@ -99,6 +101,7 @@ class Library {
   std::string library_id_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Circulation> circulation_;
+  std::unique_ptr<Accounts> accounts_;
 };
 
 // Initializes libsodium once; call before using crypto or randomness. Thread-safe.

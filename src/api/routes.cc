@@ -1,41 +1,49 @@
 #include "api/routes.h"
 
-#include <nlohmann/json.hpp>
+#include <sodium.h>
 
 namespace carrel {
 namespace {
 
-using json = nlohmann::ordered_json;
+using ordered = nlohmann::ordered_json;
 
-ApiResponse Json(const json& body, int status = 200) {
-  return ApiResponse{status, "application/json", body.dump()};
-}
-
-json WeekJson(const WeekHours& week) {
-  json out = json::object();
-  for (int i = 0; i < 7; ++i) {
-    out[std::string(WeekdayName(i))] = FormatOpeningPeriod(week[i]);
-  }
+std::string Base64(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);
   return out;
 }
 
-StatusOr<ApiResponse> Healthz(Library& library, const ApiRequest&) {
-  RETURN_IF_ERROR(WithReadTransaction(library.store(), [](Transaction& tx) {
-    return tx.QueryInt("SELECT 1").status();
-  }));
-  return Json({{"status", "ok"}, {"version", CARREL_VERSION}});
+ApiResponse Ordered(const ordered& body) {
+  return ApiResponse{200, "application/json", body.dump(), {}, false};
 }
 
-StatusOr<ApiResponse> Hours(Library& library, const ApiRequest&) {
-  const Calendar& cal = library.calendar();
-  const Profile& profile = library.profile();
-  Instant now = library.clock().Now();
+// ---- public ------------------------------------------------------------------------------
+
+StatusOr<ApiResponse> Healthz(ApiContext& c) {
+  RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [](Transaction& tx) {
+    return tx.QueryInt("SELECT 1").status();
+  }));
+  return JsonResponse({{"status", "ok"}, {"version", CARREL_VERSION}});
+}
+
+ordered WeekJson(const WeekHours& week) {
+  ordered out = ordered::object();
+  for (int i = 0; i < 7; ++i) out[std::string(WeekdayName(i))] = FormatOpeningPeriod(week[i]);
+  return out;
+}
+
+StatusOr<ApiResponse> Hours(ApiContext& c) {
+  const Calendar& cal = c.library.calendar();
+  const Profile& profile = c.library.profile();
+  Instant now = c.library.clock().Now();
   Date today = cal.LocalDate(now);
-  json closed = json::array();
+  ordered closed = ordered::array();
   for (Date d : profile.closed_dates) {
     if (d >= today) closed.push_back(FormatDate(d));
   }
-  json body = {
+  ordered body = {
       {"library", profile.name},
       {"time_zone", profile.time_zone},
       {"now", FormatInstant(now)},
@@ -46,17 +54,17 @@ StatusOr<ApiResponse> Hours(Library& library, const ApiRequest&) {
       {"closed_dates", closed},
   };
   auto next = cal.NextLibraryOpening(now);
-  body["next_opening"] = next ? json(FormatInstant(*next)) : json(nullptr);
-  return Json(body);
+  body["next_opening"] = next ? ordered(FormatInstant(*next)) : ordered(nullptr);
+  return Ordered(body);
 }
 
-StatusOr<ApiResponse> Policy(Library& library, const ApiRequest&) {
-  const Profile& p = library.profile();
-  json history = json::array();
+StatusOr<ApiResponse> Policy(ApiContext& c) {
+  const Profile& p = c.library.profile();
+  ordered history = ordered::array();
   for (const PolicyEvent& e : p.policy_history) {
     history.push_back({{"event", e.event}, {"date", FormatDate(e.date)}, {"note", e.note}});
   }
-  return Json({
+  return Ordered({
       {"library", p.name},
       {"title", p.policy_title},
       {"version", p.policy_version},
@@ -66,13 +74,633 @@ StatusOr<ApiResponse> Policy(Library& library, const ApiRequest&) {
   });
 }
 
+StatusOr<ApiResponse> OpenApi(ApiContext& c) {
+  return ApiResponse{200, "application/yaml", c.server->openapi_yaml(), {}, false};
+}
+
+// ---- session -----------------------------------------------------------------------------
+
+json SessionJson(const Session& s) {
+  return {{"token", s.token},
+          {"csrf_token", s.csrf_token},
+          {"expires_at", FormatInstant(s.expires_at)},
+          {"role", RoleName(s.principal.role)},
+          {"id", s.principal.id}};
+}
+
+StatusOr<ApiResponse> Login(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"username", "password", "card_barcode", "pin"}));
+  std::optional<Session> session;
+  if (c.body.contains("card_barcode")) {
+    ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
+    ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "pin", true, 12));
+    ASSIGN_OR_RETURN(session, c.library.accounts().LoginPatron(card, pin));
+  } else {
+    ASSIGN_OR_RETURN(std::string user, StringField(c.body, "username", true, 64));
+    ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+    ASSIGN_OR_RETURN(session, c.library.accounts().LoginUser(user, password));
+  }
+  ApiResponse r = JsonResponse(SessionJson(*session), 201);
+  r.set_cookie = session->token;
+  return r;
+}
+
+StatusOr<ApiResponse> Logout(ApiContext& c) {
+  RETURN_IF_ERROR(c.library.accounts().Logout(c.session_token));
+  ApiResponse r = JsonResponse({{"status", "logged out"}});
+  r.clear_cookie = true;
+  return r;
+}
+
+StatusOr<ApiResponse> WhoAmI(ApiContext& c) {
+  const Principal& p = *c.principal;
+  return JsonResponse({{"kind", p.kind == Principal::Kind::kPatron ? "patron" : "user"},
+                       {"id", p.id},
+                       {"role", RoleName(p.role)},
+                       {"username", p.username}});
+}
+
+StatusOr<ApiResponse> ChangePassword(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"password", "new_password"}));
+  ASSIGN_OR_RETURN(std::string old_pw, StringField(c.body, "password"));
+  ASSIGN_OR_RETURN(std::string new_pw, StringField(c.body, "new_password"));
+  RETURN_IF_ERROR(c.library.accounts().ChangePassword(c.principal->id, old_pw, new_pw));
+  return JsonResponse({{"status", "password changed; signing key resealed"}});
+}
+
+// Step-up signing of a statement: the password is asked again in the same request.
+StatusOr<ApiResponse> SignStatement(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"statement", "password"}));
+  ASSIGN_OR_RETURN(std::string statement, StringField(c.body, "statement", true, 16384));
+  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  ASSIGN_OR_RETURN(std::string sig, c.library.accounts().Sign(c.principal->id, password, statement));
+  ASSIGN_OR_RETURN(User user, c.library.accounts().GetUser(c.principal->id));
+  RETURN_IF_ERROR(c.library.RecordOperation(c.actor, {"signature.create", "user",
+                                                      std::to_string(user.id), "", "{}"}));
+  return JsonResponse({{"signature", Base64(sig)},
+                       {"public_key", Base64(user.signing_public_key)},
+                       {"algorithm", "Ed25519"}},
+                      201);
+}
+
+StatusOr<ApiResponse> SigningKeys(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto users, c.library.accounts().ListUsers(c.actor));
+  json out = json::array();
+  for (const User& u : users) {
+    if (u.signing_public_key.empty()) continue;
+    out.push_back({{"user_id", u.id},
+                   {"username", u.username},
+                   {"role", RoleName(u.role)},
+                   {"public_key", Base64(u.signing_public_key)},
+                   {"disabled", u.disabled}});
+  }
+  return JsonResponse({{"keys", out}});
+}
+
+// ---- users (administrator) ---------------------------------------------------------------
+
+StatusOr<ApiResponse> ListUsers(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto users, c.library.accounts().ListUsers(c.actor));
+  json out = json::array();
+  for (const User& u : users) {
+    out.push_back({{"id", u.id},
+                   {"username", u.username},
+                   {"role", RoleName(u.role)},
+                   {"disabled", u.disabled}});
+  }
+  return JsonResponse({{"users", out}});
+}
+
+StatusOr<ApiResponse> CreateUser(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"username", "role", "password"}));
+  ASSIGN_OR_RETURN(std::string username, StringField(c.body, "username", true, 64));
+  ASSIGN_OR_RETURN(std::string role_name, StringField(c.body, "role", true, 16));
+  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  ASSIGN_OR_RETURN(Role role, ParseRole(role_name));
+  ASSIGN_OR_RETURN(User u, c.library.accounts().AddUser(c.actor, username, role, password));
+  return JsonResponse({{"id", u.id}, {"username", u.username}, {"role", RoleName(u.role)}}, 201);
+}
+
+StatusOr<ApiResponse> DisableUser(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(c.library.accounts().SetDisabled(c.actor, id, true));
+  return JsonResponse({{"id", id}, {"disabled", true}});
+}
+
+StatusOr<ApiResponse> EnableUser(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(c.library.accounts().SetDisabled(c.actor, id, false));
+  return JsonResponse({{"id", id}, {"disabled", false}});
+}
+
+// ---- patrons -----------------------------------------------------------------------------
+
+StatusOr<NewPatron> ReadNewPatron(const json& body) {
+  RETURN_IF_ERROR(RequireObject(body, {"card_barcode", "name", "email", "phone",
+                                       "postal_address", "juvenile", "expires_on",
+                                       "history_opt_in"}));
+  NewPatron p;
+  ASSIGN_OR_RETURN(p.card_barcode, StringField(body, "card_barcode", true, 64));
+  ASSIGN_OR_RETURN(p.name, StringField(body, "name"));
+  ASSIGN_OR_RETURN(p.email, StringField(body, "email", false));
+  ASSIGN_OR_RETURN(p.phone, StringField(body, "phone", false));
+  ASSIGN_OR_RETURN(p.postal_address, StringField(body, "postal_address", false));
+  ASSIGN_OR_RETURN(p.juvenile, BoolField(body, "juvenile", false));
+  ASSIGN_OR_RETURN(p.history_opt_in, BoolField(body, "history_opt_in", false));
+  ASSIGN_OR_RETURN(std::string expires, StringField(body, "expires_on", true, 10));
+  ASSIGN_OR_RETURN(p.expires_on, ParseDate(expires));
+  return p;
+}
+
+StatusOr<ApiResponse> CreatePatron(ApiContext& c) {
+  ASSIGN_OR_RETURN(NewPatron p, ReadNewPatron(c.body));
+  ASSIGN_OR_RETURN(Patron added, c.library.circulation().AddPatron(c.actor, p));
+  return JsonResponse(PatronJson(added), 201);
+}
+
+// Searches take their terms in the body, never in the URL, which proxies and logs keep.
+StatusOr<ApiResponse> SearchPatrons(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"card_barcode", "email", "name"}));
+  std::vector<Patron> found;
+  if (c.body.contains("card_barcode")) {
+    ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
+    auto p = c.library.circulation().FindPatronByBarcode(c.actor, card);
+    if (p.ok()) {
+      found.push_back(*p);
+    } else if (p.status().code() != StatusCode::kNotFound) {
+      return p.status();
+    }
+  } else if (c.body.contains("email")) {
+    ASSIGN_OR_RETURN(std::string email, StringField(c.body, "email", true, 254));
+    ASSIGN_OR_RETURN(found, c.library.circulation().FindPatronsByEmail(c.actor, email));
+  } else if (c.body.contains("name")) {
+    ASSIGN_OR_RETURN(std::string name, StringField(c.body, "name"));
+    ASSIGN_OR_RETURN(found, c.library.circulation().FindPatronsByName(c.actor, name));
+  } else {
+    return InvalidArgument("search by one of card_barcode, email or name");
+  }
+  json out = json::array();
+  for (const Patron& p : found) out.push_back(PatronJson(p));
+  return JsonResponse({{"patrons", out}});
+}
+
+StatusOr<ApiResponse> GetPatron(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, id));
+  return JsonResponse(PatronJson(p));
+}
+
+StatusOr<ApiResponse> UpdatePatron(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(RequireObject(c.body, {"name", "email", "phone", "postal_address", "juvenile",
+                                         "expires_on"}));
+  PatronChanges changes;
+  for (auto [key, field] : {std::pair{"name", &changes.name}, {"email", &changes.email},
+                            {"phone", &changes.phone}, {"postal_address", &changes.postal_address}}) {
+    if (c.body.contains(key)) {
+      ASSIGN_OR_RETURN(std::string v, StringField(c.body, key, true));
+      *field = v;
+    }
+  }
+  if (c.body.contains("juvenile")) {
+    ASSIGN_OR_RETURN(bool v, BoolField(c.body, "juvenile", false));
+    changes.juvenile = v;
+  }
+  if (c.body.contains("expires_on")) {
+    ASSIGN_OR_RETURN(std::string v, StringField(c.body, "expires_on", true, 10));
+    ASSIGN_OR_RETURN(Date d, ParseDate(v));
+    changes.expires_on = d;
+  }
+  ASSIGN_OR_RETURN(Patron p, c.library.circulation().UpdatePatron(c.actor, id, changes));
+  return JsonResponse(PatronJson(p));
+}
+
+StatusOr<ApiResponse> DeletePatron(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(c.library.circulation().DeletePatron(c.actor, id));
+  return JsonResponse({{"id", id}, {"deleted", true}});
+}
+
+StatusOr<ApiResponse> SetPin(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(RequireObject(c.body, {"pin"}));
+  ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "pin", true, 12));
+  RETURN_IF_ERROR(c.library.accounts().SetPatronPin(c.actor, id, pin));
+  return JsonResponse({{"id", id}, {"pin_set", true}});
+}
+
+StatusOr<ApiResponse> PatronLoans(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  ASSIGN_OR_RETURN(auto loans, c.library.circulation().ActiveLoans(c.actor, id));
+  json out = json::array();
+  for (const Loan& l : loans) out.push_back(LoanJson(l));
+  return JsonResponse({{"loans", out}});
+}
+
+// ---- items -------------------------------------------------------------------------------
+
+StatusOr<ApiResponse> CreateItem(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"barcode", "title", "author", "call_number", "item_type"}));
+  NewItem item;
+  ASSIGN_OR_RETURN(item.barcode, StringField(c.body, "barcode", true, 64));
+  ASSIGN_OR_RETURN(item.title, StringField(c.body, "title"));
+  ASSIGN_OR_RETURN(item.author, StringField(c.body, "author", false));
+  ASSIGN_OR_RETURN(item.call_number, StringField(c.body, "call_number", false));
+  ASSIGN_OR_RETURN(item.item_type, StringField(c.body, "item_type", true, 32));
+  ASSIGN_OR_RETURN(Item added, c.library.circulation().AddItem(c.actor, item));
+  return JsonResponse(ItemJson(added), 201);
+}
+
+StatusOr<ApiResponse> GetItem(ApiContext& c) {
+  if (c.request.path_params.empty()) return InvalidArgument("missing item barcode");
+  ASSIGN_OR_RETURN(Item item, c.library.circulation().FindItemByBarcode(c.request.path_params[0]));
+  return JsonResponse(ItemJson(item));
+}
+
+StatusOr<ApiResponse> WithdrawItem(ApiContext& c) {
+  if (c.request.path_params.empty()) return InvalidArgument("missing item barcode");
+  RETURN_IF_ERROR(c.library.circulation().WithdrawItem(c.actor, c.request.path_params[0]));
+  return JsonResponse({{"barcode", c.request.path_params[0]}, {"status", "withdrawn"}});
+}
+
+// ---- loans, holds, fines, computer sessions ----------------------------------------------
+
+StatusOr<ApiResponse> Checkout(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"item_barcode", "card_barcode"}));
+  ASSIGN_OR_RETURN(std::string item, StringField(c.body, "item_barcode", true, 64));
+  ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
+  ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Checkout(c.actor, item, card));
+  return JsonResponse(LoanJson(loan), 201);
+}
+
+StatusOr<ApiResponse> Checkin(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"item_barcode"}));
+  ASSIGN_OR_RETURN(std::string item, StringField(c.body, "item_barcode", true, 64));
+  ASSIGN_OR_RETURN(CheckinResult r, c.library.circulation().Checkin(c.actor, item));
+  return JsonResponse({{"returned_on", FormatDate(r.returned_on)},
+                       {"overdue_days", r.overdue_days},
+                       {"fine_cents", r.fine_cents},
+                       {"to_hold_shelf", r.hold_ready_id != 0}});
+}
+
+StatusOr<ApiResponse> Renew(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"item_barcode"}));
+  ASSIGN_OR_RETURN(std::string item, StringField(c.body, "item_barcode", true, 64));
+  ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Renew(c.actor, item));
+  return JsonResponse(LoanJson(loan));
+}
+
+StatusOr<ApiResponse> PlaceHold(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"item_barcode", "card_barcode"}));
+  ASSIGN_OR_RETURN(std::string item, StringField(c.body, "item_barcode", true, 64));
+  ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
+  ASSIGN_OR_RETURN(Hold hold, c.library.circulation().PlaceHold(c.actor, item, card));
+  return JsonResponse(HoldJson(hold), 201);
+}
+
+StatusOr<ApiResponse> CancelHold(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(c.library.circulation().CancelHold(c.actor, id));
+  return JsonResponse({{"id", id}, {"status", "cancelled"}});
+}
+
+StatusOr<ApiResponse> PayFine(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(c.library.circulation().PayFine(c.actor, id));
+  return JsonResponse({{"id", id}, {"status", "paid"}});
+}
+
+StatusOr<ApiResponse> WaiveFine(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(RequireObject(c.body, {"reason"}));
+  ASSIGN_OR_RETURN(std::string reason, StringField(c.body, "reason", true, 32));
+  ASSIGN_OR_RETURN(WaiverReason r, ParseWaiverReason(reason));
+  RETURN_IF_ERROR(c.library.circulation().WaiveFine(c.actor, id, r));
+  return JsonResponse({{"id", id}, {"status", "waived"}});
+}
+
+StatusOr<ApiResponse> StartComputerSession(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"card_barcode", "station"}));
+  ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
+  ASSIGN_OR_RETURN(std::string station, StringField(c.body, "station", true, 32));
+  ASSIGN_OR_RETURN(ComputerSession s,
+                   c.library.circulation().StartComputerSession(c.actor, card, station));
+  return JsonResponse({{"id", s.id}, {"station", s.station}, {"started_at", FormatInstant(s.started_at)}},
+                      201);
+}
+
+StatusOr<ApiResponse> EndComputerSession(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(c.library.circulation().EndComputerSession(c.actor, id));
+  return JsonResponse({{"id", id}, {"status", "ended"}});
+}
+
+// ---- eNews (public) ----------------------------------------------------------------------
+
+StatusOr<ApiResponse> Subscribe(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"email"}));
+  ASSIGN_OR_RETURN(std::string email, StringField(c.body, "email", true, 254));
+  ASSIGN_OR_RETURN(std::string token, c.library.circulation().Subscribe(c.actor, email));
+  // The confirmation goes to the address, never back to the requester.
+  c.server->DeliverConfirmation(email, token);
+  return JsonResponse({{"status", "a confirmation message was sent to the address"}}, 202);
+}
+
+StatusOr<ApiResponse> ConfirmSubscription(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"token"}));
+  ASSIGN_OR_RETURN(std::string token, StringField(c.body, "token", true, 128));
+  RETURN_IF_ERROR(c.library.circulation().ConfirmSubscription(c.actor, token));
+  return JsonResponse({{"status", "confirmed"}});
+}
+
+StatusOr<ApiResponse> Unsubscribe(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"token"}));
+  ASSIGN_OR_RETURN(std::string token, StringField(c.body, "token", true, 128));
+  RETURN_IF_ERROR(c.library.circulation().Unsubscribe(c.actor, token));
+  return JsonResponse({{"status", "unsubscribed"}});
+}
+
+// ---- the patron portal (/me) -------------------------------------------------------------
+
+StatusOr<ApiResponse> Me(ApiContext& c) {
+  ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
+  return JsonResponse(PatronJson(p));
+}
+
+StatusOr<ApiResponse> MyLoans(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto loans, c.library.circulation().ActiveLoans(c.actor, c.principal->id));
+  json out = json::array();
+  for (const Loan& l : loans) out.push_back(LoanJson(l));
+  return JsonResponse({{"loans", out}});
+}
+
+StatusOr<ApiResponse> MyHolds(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto holds, c.library.circulation().PatronHolds(c.actor, c.principal->id));
+  json out = json::array();
+  for (const Hold& h : holds) out.push_back(HoldJson(h));
+  return JsonResponse({{"holds", out}});
+}
+
+StatusOr<ApiResponse> MyFines(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto fines, c.library.circulation().PatronFines(c.actor, c.principal->id));
+  json out = json::array();
+  for (const Fine& f : fines) out.push_back(FineJson(f));
+  return JsonResponse({{"fines", out}});
+}
+
+StatusOr<ApiResponse> MyHistory(ApiContext& c) {
+  ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
+  if (!p.history_opt_in) {
+    return FailedPrecondition("you have not chosen to keep a reading history");
+  }
+  ASSIGN_OR_RETURN(auto history, c.library.circulation().PatronHistory(c.actor, c.principal->id));
+  json out = json::array();
+  for (const ReturnedLoan& r : history) {
+    out.push_back({{"item_id", r.item_id},
+                   {"checked_out_on", FormatDate(r.checked_out_on)},
+                   {"returned_on", FormatDate(r.returned_on)}});
+  }
+  return JsonResponse({{"history", out}});
+}
+
+StatusOr<ApiResponse> SetMyHistoryOptIn(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"keep_history"}));
+  if (!c.body.contains("keep_history")) return InvalidArgument("field \"keep_history\" is required");
+  ASSIGN_OR_RETURN(bool keep, BoolField(c.body, "keep_history", false));
+  RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, keep));
+  return JsonResponse({{"keep_history", keep}});
+}
+
+StatusOr<ApiResponse> DeleteMyHistory(ApiContext& c) {
+  // Turning the history off deletes it; the patron may turn it on again afterwards.
+  ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
+  RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, false));
+  if (p.history_opt_in) {
+    RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, true));
+  }
+  return JsonResponse({{"history", "deleted"}});
+}
+
+StatusOr<ApiResponse> MyExport(ApiContext& c) {
+  Circulation& circ = c.library.circulation();
+  int64_t id = c.principal->id;
+  ASSIGN_OR_RETURN(Patron p, circ.GetPatron(c.actor, id));
+  ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(c.actor, id));
+  ASSIGN_OR_RETURN(auto holds, circ.PatronHolds(c.actor, id));
+  ASSIGN_OR_RETURN(auto fines, circ.PatronFines(c.actor, id));
+  json out = {{"patron", PatronJson(p)},
+              {"loans", json::array()},
+              {"holds", json::array()},
+              {"fines", json::array()},
+              {"history", json::array()}};
+  for (const Loan& l : loans) out["loans"].push_back(LoanJson(l));
+  for (const Hold& h : holds) out["holds"].push_back(HoldJson(h));
+  for (const Fine& f : fines) out["fines"].push_back(FineJson(f));
+  ASSIGN_OR_RETURN(auto history, circ.PatronHistory(c.actor, id));
+  for (const ReturnedLoan& r : history) {
+    out["history"].push_back({{"item_id", r.item_id},
+                              {"checked_out_on", FormatDate(r.checked_out_on)},
+                              {"returned_on", FormatDate(r.returned_on)}});
+  }
+  out["exported_at"] = FormatInstant(c.library.clock().Now());
+  return JsonResponse(out);
+}
+
+// ---- the audit log (Director and Board) --------------------------------------------------
+
+StatusOr<ApiResponse> AuditEntries(ApiContext& c) {
+  AuditQuery q;
+  std::string after = QueryParam(c.request, "after");
+  std::string limit = QueryParam(c.request, "limit");
+  auto number = [](const std::string& s, int64_t* out) {
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
+      return false;
+    }
+    *out = std::stoll(s);
+    return true;
+  };
+  int64_t n = 0;
+  if (!after.empty()) {
+    if (!number(after, &n)) return InvalidArgument("after must be a sequence number");
+    q.after_seq = n;
+  }
+  if (!limit.empty()) {
+    if (!number(limit, &n) || n < 1 || n > 1000) return InvalidArgument("limit must be 1 to 1000");
+    q.limit = static_cast<int>(n);
+  }
+  q.actor_id = QueryParam(c.request, "actor");
+  q.object_type = QueryParam(c.request, "object_type");
+  q.object_id = QueryParam(c.request, "object_id");
+  q.case_id = QueryParam(c.request, "case");
+  std::vector<AuditEntry> entries;
+  RETURN_IF_ERROR(WithWriteTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(entries, c.library.audit().Find(tx, q));
+    return c.library.audit().Append(tx, c.actor, {"audit.read", "audit_log", "", "", "{}"}).status();
+  }));
+  json out = json::array();
+  for (const AuditEntry& e : entries) {
+    out.push_back({{"seq", e.seq},
+                   {"time", FormatInstant(e.time)},
+                   {"actor_id", e.actor_id},
+                   {"actor_role", e.actor_role},
+                   {"action", e.action},
+                   {"object_type", e.object_type},
+                   {"object_id", e.object_id},
+                   {"case_id", e.case_id},
+                   {"policy_version", e.policy_version},
+                   {"details", json::parse(e.details, nullptr, false)}});
+  }
+  return JsonResponse({{"entries", out}});
+}
+
+StatusOr<ApiResponse> AuditHead(ApiContext& c) {
+  RETURN_IF_ERROR(c.library.RecordOperation(c.actor, {"audit.head.sign", "audit_log", "", "", "{}"}));
+  ASSIGN_OR_RETURN(Checkpoint head, c.library.SignAuditHead());
+  ASSIGN_OR_RETURN(NoteVerifier v, c.library.AuditVerifier());
+  return JsonResponse({{"size", head.size},
+                       {"root", HashBase64(head.root)},
+                       {"checkpoint", head.note},
+                       {"verifier_key", v.ToString()}});
+}
+
+StatusOr<ApiResponse> AuditProof(ApiContext& c) {
+  auto number = [&](std::string_view key, int64_t* out) -> Status {
+    std::string s = QueryParam(c.request, key);
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
+      return InvalidArgument(std::string(key) + " must be a whole number");
+    }
+    *out = std::stoll(s);
+    return Status::Ok();
+  };
+  int64_t size = 0;
+  RETURN_IF_ERROR(number("size", &size));
+  json out = {{"size", size}};
+  RETURN_IF_ERROR(WithWriteTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+    auto hashes = [](const std::vector<Hash>& v) {
+      json a = json::array();
+      for (const Hash& h : v) a.push_back(HashBase64(h));
+      return a;
+    };
+    if (!QueryParam(c.request, "index").empty()) {
+      int64_t index = 0;
+      RETURN_IF_ERROR(number("index", &index));
+      ASSIGN_OR_RETURN(auto path, c.library.audit().InclusionProof(tx, index, size));
+      out["index"] = index;
+      out["inclusion_path"] = hashes(path);
+    }
+    if (!QueryParam(c.request, "from").empty()) {
+      int64_t from = 0;
+      RETURN_IF_ERROR(number("from", &from));
+      ASSIGN_OR_RETURN(auto proof, c.library.audit().ConsistencyProof(tx, from, size));
+      out["from"] = from;
+      out["consistency_proof"] = hashes(proof);
+    }
+    return c.library.audit().Append(tx, c.actor, {"audit.proof", "audit_log", "", "", "{}"}).status();
+  }));
+  return JsonResponse(out);
+}
+
 }  // namespace
+
+uint32_t AccessBit(Role role) {
+  switch (role) {
+    case Role::kStaff: return kStaff;
+    case Role::kDirector: return kDirector;
+    case Role::kCounsel: return kCounsel;
+    case Role::kBoard: return kBoard;
+    case Role::kAdmin: return kAdmin;
+    case Role::kPatron: return kPatronSelf;
+  }
+  return 0;
+}
 
 const std::vector<Route>& RouteTable() {
   static const std::vector<Route> routes = {
-      {"GET", "/healthz", "health.check", false, Healthz},
-      {"GET", "/api/v1/hours", "calendar.hours", false, Hours},
-      {"GET", "/api/v1/policy", "policy.current", false, Policy},
+      // method, path, action, who, mutates, handler, summary
+      {"GET", "/healthz", "health.check", kAnyone, false, Healthz, "Liveness and database check"},
+      {"GET", "/api/v1/hours", "calendar.hours", kAnyone, false, Hours,
+       "This week's hours; whether the library and the café are open now"},
+      {"GET", "/api/v1/policy", "policy.current", kAnyone, false, Policy,
+       "The privacy policy in force, its history and the state statute"},
+      {"GET", "/api/v1/openapi.yaml", "api.describe", kAnyone, false, OpenApi,
+       "This API's OpenAPI 3.1 document"},
+
+      {"POST", "/api/v1/session", "session.login", kAnyone, true, Login,
+       "Log in with username and password, or card barcode and PIN"},
+      {"GET", "/api/v1/session", "session.whoami", kPatronSelf | kAnyUser, false, WhoAmI,
+       "Who the session belongs to"},
+      {"DELETE", "/api/v1/session", "session.logout", kPatronSelf | kAnyUser, true, Logout,
+       "End the session"},
+      {"POST", "/api/v1/session/password", "session.password", kAnyUser, true, ChangePassword,
+       "Change one's password (reseals the signing key)"},
+      {"POST", "/api/v1/session/signature", "session.sign", kStaff | kDirector | kCounsel | kBoard,
+       true, SignStatement, "Sign a statement with one's own key; needs the password again"},
+      {"GET", "/api/v1/signing-keys", "keys.list", kAnyUser, false, SigningKeys,
+       "Public signing keys of every user, for verification"},
+
+      {"GET", "/api/v1/users", "user.list", kAdmin, false, ListUsers, "List user accounts"},
+      {"POST", "/api/v1/users", "user.create", kAdmin, true, CreateUser, "Create a user account"},
+      {"POST", "/api/v1/users/{id}/disable", "user.disable", kAdmin, true, DisableUser,
+       "Disable a user; their sessions end at once"},
+      {"POST", "/api/v1/users/{id}/enable", "user.enable", kAdmin, true, EnableUser,
+       "Enable a user again"},
+
+      {"POST", "/api/v1/patrons", "patron.create", kDesk, true, CreatePatron, "Register a patron"},
+      {"POST", "/api/v1/patrons/search", "patron.search", kDesk, false, SearchPatrons,
+       "Find patrons by card barcode, email or full name (terms in the body)"},
+      {"GET", "/api/v1/patrons/{id}", "patron.view", kDesk, false, GetPatron, "A patron record"},
+      {"PATCH", "/api/v1/patrons/{id}", "patron.update", kDesk, true, UpdatePatron,
+       "Change a patron record"},
+      {"DELETE", "/api/v1/patrons/{id}", "patron.delete", kDesk, true, DeletePatron,
+       "Delete a patron (crypto-shredding)"},
+      {"PUT", "/api/v1/patrons/{id}/pin", "patron.pin", kDesk, true, SetPin,
+       "Set the patron's portal PIN"},
+      {"GET", "/api/v1/patrons/{id}/loans", "patron.loans", kDesk, false, PatronLoans,
+       "A patron's active loans"},
+
+      {"POST", "/api/v1/items", "item.create", kDesk, true, CreateItem, "Add an item"},
+      {"GET", "/api/v1/items/{barcode}", "item.view", kDesk, false, GetItem, "An item"},
+      {"POST", "/api/v1/items/{barcode}/withdraw", "item.withdraw", kDesk, true, WithdrawItem,
+       "Withdraw an item from circulation"},
+
+      {"POST", "/api/v1/loans", "loan.checkout", kDesk, true, Checkout, "Check an item out"},
+      {"POST", "/api/v1/loans/checkin", "loan.checkin", kDesk, true, Checkin, "Check an item in"},
+      {"POST", "/api/v1/loans/renew", "loan.renew", kDesk, true, Renew, "Renew a loan"},
+      {"POST", "/api/v1/holds", "hold.place", kDesk, true, PlaceHold, "Place a hold"},
+      {"DELETE", "/api/v1/holds/{id}", "hold.cancel", kDesk, true, CancelHold, "Cancel a hold"},
+      {"POST", "/api/v1/fines/{id}/pay", "fine.pay", kDesk, true, PayFine, "Record a payment"},
+      {"POST", "/api/v1/fines/{id}/waive", "fine.waive", kDesk, true, WaiveFine, "Waive a fine"},
+      {"POST", "/api/v1/computer-sessions", "computer_session.start", kDesk, true,
+       StartComputerSession, "Start a public-computer session"},
+      {"POST", "/api/v1/computer-sessions/{id}/end", "computer_session.end", kDesk, true,
+       EndComputerSession, "End a public-computer session"},
+
+      {"POST", "/api/v1/enews/subscribe", "enews.subscribe", kAnyone, true, Subscribe,
+       "Subscribe to the eNews (a confirmation is sent to the address)"},
+      {"POST", "/api/v1/enews/confirm", "enews.confirm", kAnyone, true, ConfirmSubscription,
+       "Confirm a subscription with the emailed token"},
+      {"POST", "/api/v1/enews/unsubscribe", "enews.unsubscribe", kAnyone, true, Unsubscribe,
+       "Unsubscribe with the token in any newsletter"},
+
+      {"GET", "/api/v1/me", "me.view", kPatronSelf, false, Me, "My patron record"},
+      {"GET", "/api/v1/me/loans", "me.loans", kPatronSelf, false, MyLoans, "My loans"},
+      {"GET", "/api/v1/me/holds", "me.holds", kPatronSelf, false, MyHolds, "My holds"},
+      {"GET", "/api/v1/me/fines", "me.fines", kPatronSelf, false, MyFines, "What I owe"},
+      {"GET", "/api/v1/me/history", "me.history", kPatronSelf, false, MyHistory,
+       "My reading history, if I chose to keep one"},
+      {"PUT", "/api/v1/me/history", "me.history.choice", kPatronSelf, true, SetMyHistoryOptIn,
+       "Keep a reading history or not (turning it off deletes it)"},
+      {"DELETE", "/api/v1/me/history", "me.history.delete", kPatronSelf, true, DeleteMyHistory,
+       "Delete my reading history now"},
+      {"GET", "/api/v1/me/export", "me.export", kPatronSelf, false, MyExport,
+       "Everything the library holds about me, as JSON"},
+
+      {"GET", "/api/v1/audit/entries", "audit.entries", kDirector | kBoard, false, AuditEntries,
+       "Audit entries by time, actor, object or case, paged by sequence number"},
+      {"GET", "/api/v1/audit/head", "audit.head", kDirector | kBoard, false, AuditHead,
+       "Sign and return the current tree head"},
+      {"GET", "/api/v1/audit/proof", "audit.proof", kDirector | kBoard, false, AuditProof,
+       "Inclusion (index) and/or consistency (from) proof for a tree size"},
   };
   return routes;
 }

@@ -330,6 +330,50 @@ StatusOr<std::vector<Patron>> Circulation::FindPatronsByName(const Actor& actor,
   return out;
 }
 
+StatusOr<Patron> Circulation::UpdatePatron(const Actor& actor, int64_t id,
+                                           const PatronChanges& changes) {
+  if (changes.name) RETURN_IF_ERROR(CheckText(*changes.name, "name", true));
+  if (changes.phone) RETURN_IF_ERROR(CheckText(*changes.phone, "phone", false));
+  if (changes.postal_address) {
+    RETURN_IF_ERROR(CheckText(*changes.postal_address, "postal address", false));
+  }
+  if (changes.email && !changes.email->empty()) {
+    RETURN_IF_ERROR(CheckEmail(NormalizeEmail(*changes.email)));
+  }
+  std::optional<Patron> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Patron p, records_->GetPatron(tx, id));
+    if (changes.name) p.name = *changes.name;
+    if (changes.email) p.email = NormalizeEmail(*changes.email);
+    if (changes.phone) p.phone = *changes.phone;
+    if (changes.postal_address) p.postal_address = *changes.postal_address;
+    if (changes.juvenile) p.juvenile = *changes.juvenile;
+    if (changes.expires_on) p.expires_on = *changes.expires_on;
+    RETURN_IF_ERROR(records_->RewritePatron(tx, p));
+    out = p;
+    return Audit(tx, actor, "patron.update", "patron", id);
+  }));
+  return std::move(*out);
+}
+
+Status Circulation::SetHistoryOptIn(const Actor& actor, int64_t patron_id, bool opt_in) {
+  ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Patron p, records_->GetPatron(tx, patron_id));
+    p.history_opt_in = opt_in;
+    RETURN_IF_ERROR(records_->RewritePatron(tx, p));
+    int64_t deleted = 0;
+    if (!opt_in && !tags.empty()) {
+      // The history kept under the patron's own key (the last tag) goes at once.
+      RETURN_IF_ERROR(tx.Exec("DELETE FROM loan_history WHERE link_epoch IS NULL AND link_tag = ?",
+                              {Blob{tags.back()}}));
+      deleted = tx.changes();
+    }
+    return Audit(tx, actor, opt_in ? "patron.history.opt_in" : "patron.history.opt_out",
+                 "patron", patron_id, R"({"deleted":)" + std::to_string(deleted) + "}");
+  });
+}
+
 Status Circulation::DeletePatron(const Actor& actor, int64_t patron_id) {
   // Outside the data transaction: the tags need the patron's key, which is about to go.
   ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));

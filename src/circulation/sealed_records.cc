@@ -107,6 +107,30 @@ Status SealedRecords::InsertPatronWithId(Transaction& tx, int64_t id, const NewP
   return s;
 }
 
+Status SealedRecords::RewritePatron(Transaction& tx, const Patron& p) {
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(p.id)));
+  std::string email = NormalizeEmail(p.email);
+  ASSIGN_OR_RETURN(std::string name_bi, vault_->BlindIndex("name", NormalizeName(p.name)));
+  Value email_bi;
+  if (!email.empty()) {
+    ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("email", email));
+    email_bi = Blob{bi};
+  }
+  auto seal = [&](std::string_view column, std::string_view value) -> Value {
+    return Blob{Vault::Seal(*key, "patrons", column, p.id, value)};
+  };
+  auto seal_optional = [&](std::string_view column, const std::string& value) -> Value {
+    return value.empty() ? Value() : seal(column, value);
+  };
+  return tx.Exec(
+      "UPDATE patrons SET email_bi = ?, name_bi = ?, name = ?, email = ?, phone = ?, "
+      "postal_address = ?, juvenile = ?, history_opt_in = ?, expires_on = ? WHERE id = ?",
+      {email_bi, Blob{name_bi}, seal("name", p.name), seal_optional("email", email),
+       seal_optional("phone", p.phone), seal_optional("postal_address", p.postal_address),
+       seal("juvenile", p.juvenile ? "1" : "0"), seal("history_opt_in", p.history_opt_in ? "1" : "0"),
+       FormatDate(p.expires_on), p.id});
+}
+
 StatusOr<std::vector<Patron>> SealedRecords::ReadPatrons(Transaction& tx, std::string_view where,
                                                          const Value& key_value) {
   std::vector<Patron> out;

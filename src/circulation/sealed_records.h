@@ -34,6 +34,8 @@ class SealedRecords {
                             const SecretKey& key);
 
   StatusOr<Patron> GetPatron(Transaction& tx, int64_t id);
+  // Rewrites every sealed field and blind index of an existing patron from `patron`.
+  Status RewritePatron(Transaction& tx, const Patron& patron);
   StatusOr<Patron> FindPatronByBarcode(Transaction& tx, std::string_view card_barcode);
   StatusOr<std::vector<Patron>> FindPatronsByEmail(Transaction& tx, std::string_view email);
   StatusOr<std::vector<Patron>> FindPatronsByName(Transaction& tx, std::string_view name);

@@ -38,7 +38,8 @@ Library::Library(fs::path dir, Profile profile, Calendar calendar, const Clock* 
       library_id_(std::move(library_id)),
       audit_(std::make_unique<AuditLog>(clock_, profile_.policy_version)),
       circulation_(std::make_unique<Circulation>(store_.get(), vault_.get(), audit_.get(),
-                                                 &profile_, &calendar_, clock_)) {}
+                                                 &profile_, &calendar_, clock_)),
+      accounts_(std::make_unique<Accounts>(store_.get(), audit_.get(), vault_.get(), clock_)) {}
 
 Actor OperatorActor() {
   struct passwd* pw = getpwuid(geteuid());

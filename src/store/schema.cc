@@ -1,5 +1,6 @@
 #include "store/schema.h"
 
+#include "carrel/accounts.h"
 #include "carrel/audit.h"
 
 namespace carrel {
@@ -143,6 +144,7 @@ const std::vector<Migration>& LibraryMigrations() {
   static const std::vector<Migration> migrations = {
       {1, "circulation", kV1},
       {2, "audit log", kAuditSchema},
+      {3, "accounts and sessions", kAccountsSchema},
   };
   return migrations;
 }

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "carrel/audit.h"
+#include "carrel/clock.h"
+#include "carrel/status.h"
+#include "carrel/store.h"
+
+namespace carrel {
+
+class Vault;
+
+// Accounts, sessions and personal signing keys (DESIGN §2). Staff, the Director, counsel, the
+// Board and the administrator have user accounts with one role each; patrons log in to the
+// portal with their card barcode and PIN. Passwords and PINs are stored as Argon2id hashes
+// (libsodium crypto_pwhash_str, interactive limits). Every user but the administrator holds
+// an Ed25519 key pair whose secret half is sealed under a key derived from the user's own
+// password, so the server cannot sign on anyone's behalf: signing asks for the password again.
+
+enum class Role { kStaff, kDirector, kCounsel, kBoard, kAdmin, kPatron };
+std::string_view RoleName(Role role);
+StatusOr<Role> ParseRole(std::string_view name);  // users' roles only (not "patron")
+
+struct User {
+  int64_t id = 0;
+  std::string username;
+  Role role = Role::kStaff;
+  bool disabled = false;
+  std::string signing_public_key;  // 32 bytes; empty for the administrator
+};
+
+// Who is making a request.
+struct Principal {
+  enum class Kind { kUser, kPatron };
+  Kind kind = Kind::kUser;
+  int64_t id = 0;  // user id or patron id
+  Role role = Role::kStaff;
+  std::string username;  // users only
+  std::string csrf_token;
+  Actor actor() const;
+};
+
+struct Session {
+  std::string token;       // 256 random bits, base64url; shown once, stored only as a hash
+  std::string csrf_token;  // for cookie-authenticated writes
+  Instant expires_at{};
+  Principal principal;
+};
+
+struct SessionPolicy {
+  std::chrono::seconds idle{30 * 60};
+  std::chrono::seconds absolute{12 * 60 * 60};
+  int max_failures = 5;                       // per account, then locked
+  std::chrono::seconds lockout{15 * 60};
+};
+
+class Accounts {
+ public:
+  // Pointers are not owned and must outlive this object. Thread-safe.
+  Accounts(Store* store, AuditLog* audit, Vault* vault, const Clock* clock,
+           SessionPolicy policy = {});
+
+  // Users. Usernames: 3-32 of [a-z0-9._-]. Passwords: at least 10 characters.
+  StatusOr<User> AddUser(const Actor& by, std::string_view username, Role role,
+                         std::string_view password);
+  StatusOr<std::vector<User>> ListUsers(const Actor& by);
+  StatusOr<User> GetUser(int64_t id);
+  // Disabling ends every session of the user at once.
+  Status SetDisabled(const Actor& by, int64_t user_id, bool disabled);
+  // Requires the old password; reseals the signing key under the new one.
+  Status ChangePassword(int64_t user_id, std::string_view old_password,
+                        std::string_view new_password);
+  // Patron PIN for the portal: 4-12 digits.
+  Status SetPatronPin(const Actor& by, int64_t patron_id, std::string_view pin);
+
+  // Logins. A failure says only that the credentials were not accepted (kUnauthenticated), or
+  // that the account is locked until a time (kResourceExhausted).
+  StatusOr<Session> LoginUser(std::string_view username, std::string_view password);
+  StatusOr<Session> LoginPatron(std::string_view card_barcode, std::string_view pin);
+  // The principal of a live session, sliding its idle expiry; kUnauthenticated otherwise.
+  StatusOr<Principal> Authenticate(std::string_view token);
+  Status Logout(std::string_view token);
+
+  // Step-up signing: the user's password unseals their secret key for this one signature.
+  // kPermissionDenied for a wrong password (no session is affected).
+  StatusOr<std::string> Sign(int64_t user_id, std::string_view password,
+                             std::string_view message);
+  static bool VerifySignature(std::string_view public_key, std::string_view message,
+                              std::string_view signature);
+
+ private:
+  StatusOr<Session> StartSession(Transaction& tx, Principal principal);
+  Status RecordFailure(Transaction& tx, const std::string& subject);
+  Status CheckLock(Transaction& tx, const std::string& subject);
+
+  Store* store_;
+  AuditLog* audit_;
+  Vault* vault_;
+  const Clock* clock_;
+  SessionPolicy policy_;
+};
+
+// The accounts schema (users, sessions, login failures), part of the library migrations.
+extern const char kAccountsSchema[];
+
+}  // namespace carrel

@@ -1,0 +1,570 @@
+#include "carrel/accounts.h"
+
+#include <sodium.h>
+
+#include <cctype>
+#include <cstring>
+
+#include "carrel/vault.h"
+#include "circulation/sealed_records.h"
+
+namespace carrel {
+
+const char kAccountsSchema[] = R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('staff', 'director', 'counsel', 'board', 'admin')),
+  password_hash TEXT NOT NULL,
+  signing_public_key BLOB,
+  signing_secret_sealed BLOB,
+  signing_salt BLOB,
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  created_at TEXT NOT NULL
+);
+
+-- Sessions are found by the hash of their token; the token itself is never stored.
+CREATE TABLE sessions (
+  token_hash BLOB PRIMARY KEY,
+  user_id INTEGER REFERENCES users (id),
+  patron_id INTEGER REFERENCES patrons (id) ON DELETE CASCADE,
+  role TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  CHECK ((user_id IS NULL) <> (patron_id IS NULL))
+);
+CREATE INDEX sessions_user ON sessions (user_id) WHERE user_id IS NOT NULL;
+
+-- Failed logins per account: "user:<username>" or "card:<blind index, hex>".
+CREATE TABLE login_failures (
+  subject TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  locked_until TEXT
+);
+
+ALTER TABLE patrons ADD COLUMN pin_hash TEXT;
+)sql";
+
+namespace {
+
+constexpr size_t kSecretKey = crypto_sign_SECRETKEYBYTES;
+constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+
+std::string RandomToken(size_t bytes) {
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  std::string out(sodium_base64_ENCODED_LEN(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                    raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(out.find('\0'));
+  return out;
+}
+
+Blob TokenHash(std::string_view token) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  return Blob{std::string(reinterpret_cast<char*>(digest), sizeof digest)};
+}
+
+StatusOr<std::string> HashSecret(std::string_view secret) {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, secret.data(), secret.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    return ResourceExhausted("not enough memory to hash a password");
+  }
+  return std::string(out);
+}
+
+bool CheckSecret(const std::string& hash, std::string_view secret) {
+  return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
+}
+
+// The key that seals a user's signing key: Argon2id of the password with the user's salt.
+StatusOr<SecretKey> PasswordKey(std::string_view password, std::string_view salt) {
+  unsigned char key[32];
+  if (salt.size() != crypto_pwhash_SALTBYTES ||
+      crypto_pwhash(key, sizeof key, password.data(), password.size(),
+                    reinterpret_cast<const unsigned char*>(salt.data()),
+                    crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    sodium_memzero(key, sizeof key);
+    return ResourceExhausted("not enough memory to derive a key");
+  }
+  auto k = SecretKey::FromBytes(std::string_view(reinterpret_cast<char*>(key), sizeof key));
+  sodium_memzero(key, sizeof key);
+  return k;
+}
+
+std::string SigningAd(int64_t user_id) { return "carrel/signing-key/v1|" + std::to_string(user_id); }
+
+// Seals a fresh or given Ed25519 secret key under the password; returns (public, sealed, salt).
+struct SealedSigningKey {
+  std::string public_key, sealed, salt;
+};
+
+StatusOr<SealedSigningKey> SealSigningKey(int64_t user_id, std::string_view password,
+                                          const unsigned char* secret_or_null) {
+  SealedSigningKey out;
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[kSecretKey];
+  if (secret_or_null != nullptr) {
+    std::memcpy(sk, secret_or_null, kSecretKey);
+    crypto_sign_ed25519_sk_to_pk(pk, sk);
+  } else {
+    crypto_sign_keypair(pk, sk);
+  }
+  out.public_key.assign(reinterpret_cast<char*>(pk), sizeof pk);
+  out.salt.resize(crypto_pwhash_SALTBYTES);
+  randombytes_buf(out.salt.data(), out.salt.size());
+  auto key = PasswordKey(password, out.salt);
+  if (!key.ok()) {
+    sodium_memzero(sk, sizeof sk);
+    return key.status();
+  }
+  std::string ad = SigningAd(user_id);
+  out.sealed.resize(kNonce + kSecretKey + kTag);
+  auto* p = reinterpret_cast<unsigned char*>(out.sealed.data());
+  randombytes_buf(p, kNonce);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(p + kNonce, nullptr, sk, sizeof sk,
+                                             reinterpret_cast<const unsigned char*>(ad.data()),
+                                             ad.size(), nullptr, p, key->data());
+  sodium_memzero(sk, sizeof sk);
+  return out;
+}
+
+// Unseals into `sk` (kSecretKey bytes). False for a wrong password.
+bool UnsealSigningKey(int64_t user_id, const SecretKey& key, std::string_view sealed,
+                      unsigned char* sk) {
+  if (sealed.size() != kNonce + kSecretKey + kTag) return false;
+  std::string ad = SigningAd(user_id);
+  auto* p = reinterpret_cast<const unsigned char*>(sealed.data());
+  return crypto_aead_xchacha20poly1305_ietf_decrypt(
+             sk, nullptr, nullptr, p + kNonce, sealed.size() - kNonce,
+             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), p, key.data()) == 0;
+}
+
+Status CheckUsername(std::string_view name) {
+  if (name.size() < 3 || name.size() > 32) {
+    return InvalidArgument("a username is 3 to 32 characters");
+  }
+  for (char c : name) {
+    if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) &&
+        c != '.' && c != '_' && c != '-') {
+      return InvalidArgument("a username may hold only a-z, 0-9, '.', '_' and '-'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckPassword(std::string_view password) {
+  if (password.size() < 10) return InvalidArgument("a password must be at least 10 characters");
+  if (password.size() > 1024) return InvalidArgument("a password must be at most 1024 characters");
+  return Status::Ok();
+}
+
+const Status kNotAccepted = Unauthenticated("the username or password was not accepted");
+
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kStaff: return "staff";
+    case Role::kDirector: return "director";
+    case Role::kCounsel: return "counsel";
+    case Role::kBoard: return "board";
+    case Role::kAdmin: return "admin";
+    case Role::kPatron: return "patron";
+  }
+  return "staff";
+}
+
+StatusOr<Role> ParseRole(std::string_view name) {
+  for (Role r : {Role::kStaff, Role::kDirector, Role::kCounsel, Role::kBoard, Role::kAdmin}) {
+    if (RoleName(r) == name) return r;
+  }
+  return InvalidArgument("a role is one of staff, director, counsel, board, admin");
+}
+
+Actor Principal::actor() const {
+  if (kind == Kind::kPatron) return Actor{"patron/" + std::to_string(id), "patron"};
+  return Actor{"user/" + std::to_string(id), std::string(RoleName(role))};
+}
+
+Accounts::Accounts(Store* store, AuditLog* audit, Vault* vault, const Clock* clock,
+                   SessionPolicy policy)
+    : store_(store), audit_(audit), vault_(vault), clock_(clock), policy_(policy) {}
+
+StatusOr<User> Accounts::AddUser(const Actor& by, std::string_view username, Role role,
+                                 std::string_view password) {
+  RETURN_IF_ERROR(CheckUsername(username));
+  RETURN_IF_ERROR(CheckPassword(password));
+  if (role == Role::kPatron) return InvalidArgument("patrons have cards, not user accounts");
+  ASSIGN_OR_RETURN(std::string hash, HashSecret(password));
+  User user;
+  user.username = std::string(username);
+  user.role = role;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM users"));
+    user.id = id;
+    Value pub, sealed, salt;
+    if (role != Role::kAdmin) {
+      ASSIGN_OR_RETURN(SealedSigningKey key, SealSigningKey(id, password, nullptr));
+      user.signing_public_key = key.public_key;
+      pub = Blob{key.public_key};
+      sealed = Blob{key.sealed};
+      salt = Blob{key.salt};
+    }
+    Status s = tx.Exec(
+        "INSERT INTO users (id, username, role, password_hash, signing_public_key, "
+        "signing_secret_sealed, signing_salt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, user.username, std::string(RoleName(role)), hash, pub, sealed, salt,
+         FormatInstant(clock_->Now())});
+    if (s.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists("a user with that username already exists");
+    }
+    RETURN_IF_ERROR(s);
+    return audit_->Append(tx, by, {"user.create", "user", std::to_string(id), "",
+                                    R"({"role":")" + std::string(RoleName(role)) + R"("})"})
+        .status();
+  }));
+  return user;
+}
+
+namespace {
+StatusOr<User> ReadUser(const Row& row) {
+  User u;
+  u.id = row.Int(0);
+  u.username = row.Text(1);
+  ASSIGN_OR_RETURN(u.role, ParseRole(row.Text(2)));
+  u.disabled = row.Int(3) != 0;
+  u.signing_public_key = row.Bytes(4);
+  return u;
+}
+}  // namespace
+
+StatusOr<std::vector<User>> Accounts::ListUsers(const Actor& by) {
+  std::vector<User> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT id, username, role, disabled, signing_public_key FROM users ORDER BY id", {},
+        [&](const Row& row) -> Status {
+          ASSIGN_OR_RETURN(User u, ReadUser(row));
+          out.push_back(std::move(u));
+          return Status::Ok();
+        }));
+    return audit_->Append(tx, by, {"user.list", "user", "", "", "{}"}).status();
+  }));
+  return out;
+}
+
+StatusOr<User> Accounts::GetUser(int64_t id) {
+  std::optional<User> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT id, username, role, disabled, signing_public_key FROM users "
+                   "WHERE id = ?",
+                   {id}, [&](const Row& row) -> Status {
+                     ASSIGN_OR_RETURN(out, ReadUser(row));
+                     return Status::Ok();
+                   });
+  }));
+  if (!out) return NotFound("no such user");
+  return *out;
+}
+
+Status Accounts::SetDisabled(const Actor& by, int64_t user_id, bool disabled) {
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("UPDATE users SET disabled = ? WHERE id = ?",
+                            {int64_t{disabled ? 1 : 0}, user_id}));
+    if (tx.changes() == 0) return NotFound("no such user");
+    if (disabled) RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE user_id = ?", {user_id}));
+    return audit_->Append(tx, by, {disabled ? "user.disable" : "user.enable", "user",
+                                    std::to_string(user_id), "", "{}"})
+        .status();
+  });
+}
+
+Status Accounts::ChangePassword(int64_t user_id, std::string_view old_password,
+                                std::string_view new_password) {
+  RETURN_IF_ERROR(CheckPassword(new_password));
+  std::string hash, sealed, salt;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT password_hash, signing_secret_sealed, signing_salt FROM users "
+                   "WHERE id = ? AND disabled = 0",
+                   {user_id}, [&](const Row& row) {
+                     hash = row.Text(0);
+                     sealed = row.Bytes(1);
+                     salt = row.Bytes(2);
+                     return Status::Ok();
+                   });
+  }));
+  if (hash.empty() || !CheckSecret(hash, old_password)) {
+    return PermissionDenied("the current password was not accepted");
+  }
+  ASSIGN_OR_RETURN(std::string new_hash, HashSecret(new_password));
+  Value new_sealed, new_salt;
+  if (!sealed.empty()) {
+    ASSIGN_OR_RETURN(SecretKey old_key, PasswordKey(old_password, salt));
+    unsigned char sk[kSecretKey];
+    if (!UnsealSigningKey(user_id, old_key, sealed, sk)) {
+      return DataLoss("the sealed signing key does not open with the password");
+    }
+    auto resealed = SealSigningKey(user_id, new_password, sk);
+    sodium_memzero(sk, sizeof sk);
+    RETURN_IF_ERROR(resealed.status());
+    new_sealed = Blob{resealed->sealed};
+    new_salt = Blob{resealed->salt};
+  }
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE users SET password_hash = ?, signing_secret_sealed = coalesce(?, "
+        "signing_secret_sealed), signing_salt = coalesce(?, signing_salt) WHERE id = ?",
+        {new_hash, new_sealed, new_salt, user_id}));
+    return audit_->Append(tx, {"user/" + std::to_string(user_id), "user"},
+                          {"user.password_change", "user", std::to_string(user_id), "", "{}"})
+        .status();
+  });
+}
+
+Status Accounts::SetPatronPin(const Actor& by, int64_t patron_id, std::string_view pin) {
+  if (pin.size() < 4 || pin.size() > 12 ||
+      pin.find_first_not_of("0123456789") != std::string_view::npos) {
+    return InvalidArgument("a PIN is 4 to 12 digits");
+  }
+  ASSIGN_OR_RETURN(std::string hash, HashSecret(pin));
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("UPDATE patrons SET pin_hash = ? WHERE id = ?", {hash, patron_id}));
+    if (tx.changes() == 0) return NotFound("no such patron");
+    return audit_->Append(tx, by, {"patron.pin_set", "patron", std::to_string(patron_id), "", "{}"})
+        .status();
+  });
+}
+
+Status Accounts::CheckLock(Transaction& tx, const std::string& subject) {
+  std::string until;
+  RETURN_IF_ERROR(tx.Exec("SELECT locked_until FROM login_failures WHERE subject = ?", {subject},
+                          [&](const Row& row) {
+                            until = row.Text(0);
+                            return Status::Ok();
+                          }));
+  if (!until.empty() && FormatInstant(clock_->Now()) < until) {
+    return ResourceExhausted("too many failed logins: the account is locked until " + until +
+                             " (UTC)");
+  }
+  return Status::Ok();
+}
+
+Status Accounts::RecordFailure(Transaction& tx, const std::string& subject) {
+  RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO login_failures (subject, failures) VALUES (?, 1) "
+      "ON CONFLICT (subject) DO UPDATE SET failures = failures + 1",
+      {subject}));
+  ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT failures FROM login_failures WHERE subject = ?",
+                                          {subject}));
+  if (n >= policy_.max_failures) {
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE login_failures SET failures = 0, locked_until = ? WHERE subject = ?",
+        {FormatInstant(clock_->Now() + policy_.lockout), subject}));
+  }
+  return Status::Ok();
+}
+
+StatusOr<Session> Accounts::StartSession(Transaction& tx, Principal principal) {
+  Session session;
+  session.token = RandomToken(32);
+  session.csrf_token = RandomToken(24);
+  principal.csrf_token = session.csrf_token;
+  Instant now = clock_->Now();
+  session.expires_at = now + policy_.idle;
+  session.principal = principal;
+  bool user = principal.kind == Principal::Kind::kUser;
+  RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO sessions (token_hash, user_id, patron_id, role, csrf_token, created_at, "
+      "last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      {TokenHash(session.token), user ? Value(principal.id) : Value(),
+       user ? Value() : Value(principal.id), std::string(RoleName(principal.role)),
+       session.csrf_token, FormatInstant(now), FormatInstant(now)}));
+  RETURN_IF_ERROR(audit_->Append(tx, principal.actor(), {"session.login", "session", "", "", "{}"})
+                      .status());
+  return session;
+}
+
+StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_view password) {
+  if (username.empty() || username.size() > 64 || password.size() > 1024) return kNotAccepted;
+  std::string subject = "user:" + std::string(username);
+  std::string hash;
+  Principal principal;
+  bool disabled = false;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(CheckLock(tx, subject));
+    return tx.Exec("SELECT id, role, password_hash, disabled FROM users WHERE username = ?",
+                   {std::string(username)}, [&](const Row& row) -> Status {
+                     principal.id = row.Int(0);
+                     ASSIGN_OR_RETURN(principal.role, ParseRole(row.Text(1)));
+                     hash = row.Text(2);
+                     disabled = row.Int(3) != 0;
+                     return Status::Ok();
+                   });
+  }));
+  // Hash even for unknown users, so timing does not tell which usernames exist.
+  static const std::string kDummy = *HashSecret("carrel-dummy-password");
+  bool ok = CheckSecret(hash.empty() ? kDummy : hash, password) && !hash.empty() && !disabled;
+  std::optional<Session> session;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    if (!ok) return RecordFailure(tx, subject);
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
+    principal.kind = Principal::Kind::kUser;
+    principal.username = std::string(username);
+    ASSIGN_OR_RETURN(session, StartSession(tx, principal));
+    return Status::Ok();
+  }));
+  if (!ok) return kNotAccepted;
+  return std::move(*session);
+}
+
+StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::string_view pin) {
+  const Status not_accepted = Unauthenticated("the card number or PIN was not accepted");
+  if (card_barcode.empty() || card_barcode.size() > 64 || pin.size() > 12) return not_accepted;
+  SealedRecords records(vault_);
+  ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("card_barcode",
+                                                      NormalizeBarcode(card_barcode)));
+  char hex[17];
+  sodium_bin2hex(hex, sizeof hex, reinterpret_cast<const unsigned char*>(bi.data()), 8);
+  std::string subject = std::string("card:") + hex;
+  std::string hash;
+  int64_t patron_id = 0;
+  bool expired = false;
+  Date today = Date(std::chrono::floor<std::chrono::days>(clock_->Now()));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(CheckLock(tx, subject));
+    auto patron = records.FindPatronByBarcode(tx, card_barcode);
+    if (!patron.ok()) {
+      return patron.status().code() == StatusCode::kNotFound ? Status::Ok() : patron.status();
+    }
+    patron_id = patron->id;
+    expired = patron->expires_on < today;
+    return tx.Exec("SELECT pin_hash FROM patrons WHERE id = ?", {patron_id}, [&](const Row& row) {
+      hash = row.Text(0);
+      return Status::Ok();
+    });
+  }));
+  static const std::string kDummy = *HashSecret("0000");
+  bool ok = CheckSecret(hash.empty() ? kDummy : hash, pin) && !hash.empty() && !expired;
+  std::optional<Session> session;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    if (!ok) return RecordFailure(tx, subject);
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
+    Principal principal;
+    principal.kind = Principal::Kind::kPatron;
+    principal.id = patron_id;
+    principal.role = Role::kPatron;
+    ASSIGN_OR_RETURN(session, StartSession(tx, principal));
+    return Status::Ok();
+  }));
+  if (!ok) return not_accepted;
+  return std::move(*session);
+}
+
+StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
+  const Status expired = Unauthenticated("the session has expired or was ended; log in again");
+  if (token.empty() || token.size() > 128) return expired;
+  std::optional<Principal> out;
+  Instant now = clock_->Now();
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    std::string created, seen;
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT s.user_id, s.patron_id, s.role, s.csrf_token, s.created_at, s.last_seen_at, "
+        "u.username, coalesce(u.disabled, 0) FROM sessions s LEFT JOIN users u "
+        "ON u.id = s.user_id WHERE s.token_hash = ?",
+        {TokenHash(token)}, [&](const Row& row) -> Status {
+          Principal p;
+          p.kind = row.IsNull(0) ? Principal::Kind::kPatron : Principal::Kind::kUser;
+          p.id = row.IsNull(0) ? row.Int(1) : row.Int(0);
+          if (row.Text(2) == "patron") {
+            p.role = Role::kPatron;
+          } else {
+            ASSIGN_OR_RETURN(p.role, ParseRole(row.Text(2)));
+          }
+          p.csrf_token = row.Text(3);
+          created = row.Text(4);
+          seen = row.Text(5);
+          p.username = row.Text(6);
+          if (row.Int(7) == 0) out = p;
+          return Status::Ok();
+        }));
+    if (!out) return Status::Ok();
+    auto created_at = ParseInstant(created);
+    auto seen_at = ParseInstant(seen);
+    if (!created_at.ok() || !seen_at.ok() || now - *seen_at > policy_.idle ||
+        now - *created_at > policy_.absolute) {
+      out.reset();
+      return tx.Exec("DELETE FROM sessions WHERE token_hash = ?", {TokenHash(token)});
+    }
+    // Slide the idle expiry, at most once a minute.
+    if (now - *seen_at >= std::chrono::minutes(1)) {
+      RETURN_IF_ERROR(tx.Exec("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
+                              {FormatInstant(now), TokenHash(token)}));
+    }
+    return Status::Ok();
+  }));
+  if (!out) return expired;
+  return *out;
+}
+
+Status Accounts::Logout(std::string_view token) {
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    std::optional<Actor> actor;
+    RETURN_IF_ERROR(tx.Exec("SELECT user_id, patron_id, role FROM sessions WHERE token_hash = ?",
+                            {TokenHash(token)}, [&](const Row& row) {
+                              actor = row.IsNull(0)
+                                          ? Actor{"patron/" + std::to_string(row.Int(1)), "patron"}
+                                          : Actor{"user/" + std::to_string(row.Int(0)), row.Text(2)};
+                              return Status::Ok();
+                            }));
+    if (!actor) return Unauthenticated("no such session");
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE token_hash = ?", {TokenHash(token)}));
+    return audit_->Append(tx, *actor, {"session.logout", "session", "", "", "{}"}).status();
+  });
+}
+
+StatusOr<std::string> Accounts::Sign(int64_t user_id, std::string_view password,
+                                     std::string_view message) {
+  std::string sealed, salt;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT signing_secret_sealed, signing_salt FROM users WHERE id = ? AND "
+                   "disabled = 0",
+                   {user_id}, [&](const Row& row) {
+                     sealed = row.Bytes(0);
+                     salt = row.Bytes(1);
+                     return Status::Ok();
+                   });
+  }));
+  if (sealed.empty()) return PermissionDenied("this account holds no signing key");
+  if (password.empty() || password.size() > 1024) {
+    return PermissionDenied("signing needs your password again");
+  }
+  ASSIGN_OR_RETURN(SecretKey key, PasswordKey(password, salt));
+  unsigned char sk[kSecretKey];
+  if (!UnsealSigningKey(user_id, key, sealed, sk)) {
+    sodium_memzero(sk, sizeof sk);
+    return PermissionDenied("the password was not accepted; nothing was signed");
+  }
+  unsigned char sig[crypto_sign_BYTES];
+  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size(), sk);
+  sodium_memzero(sk, sizeof sk);
+  return std::string(reinterpret_cast<char*>(sig), sizeof sig);
+}
+
+bool Accounts::VerifySignature(std::string_view public_key, std::string_view message,
+                               std::string_view signature) {
+  return public_key.size() == crypto_sign_PUBLICKEYBYTES &&
+         signature.size() == crypto_sign_BYTES &&
+         crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
+                                     reinterpret_cast<const unsigned char*>(message.data()),
+                                     message.size(),
+                                     reinterpret_cast<const unsigned char*>(public_key.data())) ==
+             0;
+}
+
+}  // namespace carrel
