@@ -329,6 +329,17 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
     report.computer_sessions = sessions;
     report.subscriptions = subscriptions;
   }
+  if (options.demo_accounts) {
+    Actor seeder{"system/demo-seed", "system"};
+    for (auto [name, role] : {std::pair{"desk", Role::kStaff}, {"demo-director", Role::kDirector},
+                              {"counsel", Role::kCounsel}, {"trustee", Role::kBoard},
+                              {"demo-admin", Role::kAdmin}}) {
+      RETURN_IF_ERROR(library.accounts().AddUser(seeder, name, role, kDemoPassword).status());
+    }
+    for (int64_t i = 0; i < std::min<int64_t>(5, options.patrons); ++i) {
+      RETURN_IF_ERROR(library.accounts().SetPatronPin(seeder, patron_ids[i], kDemoPin));
+    }
+  }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

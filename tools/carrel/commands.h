@@ -10,6 +10,11 @@ namespace carrel::cli {
 // Prints "carrel: <message>" on one line and returns the failure exit status.
 int Fail(const Status& status);
 
+// A new password: typed twice without echo on a terminal, or one line of stdin.
+StatusOr<std::string> ReadNewPassword();
+// 20 random characters for first-time accounts.
+std::string RandomPassword();
+
 int AuditKey(const std::string& data);
 int AuditHead(const std::string& data);
 int AuditVerify(const std::string& data, const std::string& from_head, const std::string& vkey);

@@ -51,7 +51,16 @@ Status ParseListen(const std::string& listen, std::string* host, int* port) {
   return Status::Ok();
 }
 
-int RunServe(const std::string& data, const std::string& listen) {
+struct ServeFlags {
+  std::string tls_cert, tls_key;
+  bool insecure_http = false;
+};
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+int RunServe(const std::string& data, const std::string& listen, const ServeFlags& flags) {
   // Memory of the server may hold patron data: never write it to a core file.
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
@@ -60,9 +69,22 @@ int RunServe(const std::string& data, const std::string& listen) {
   std::string host;
   int port = 0;
   if (Status s = ParseListen(listen, &host, &port); !s.ok()) return Fail(s);
+  bool tls = !flags.tls_cert.empty() || !flags.tls_key.empty();
+  if (tls && (flags.tls_cert.empty() || flags.tls_key.empty())) {
+    return Fail(carrel::InvalidArgument("HTTPS needs both --tls-cert and --tls-key"));
+  }
+  if (!tls && !IsLoopback(host) && !flags.insecure_http) {
+    return Fail(carrel::InvalidArgument(
+        "without TLS carrel listens on loopback only; give --tls-cert and --tls-key, or "
+        "--insecure-http behind a reverse proxy that terminates TLS"));
+  }
   auto library = carrel::Library::Open(data, carrel::SystemClock());
   if (!library.ok()) return Fail(library.status());
-  carrel::ApiServer server(library->get());
+  carrel::ServerOptions options;
+  options.tls = tls;
+  options.tls_cert_file = flags.tls_cert;
+  options.tls_key_file = flags.tls_key;
+  carrel::ApiServer server(library->get(), options);
   auto bound = server.Bind(host, port);
   if (!bound.ok()) return Fail(bound.status());
   g_server = &server;
@@ -70,8 +92,13 @@ int RunServe(const std::string& data, const std::string& listen) {
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  std::printf("carrel: serving %s at http://%s:%d/ (Ctrl-C stops)\n",
-              (*library)->profile().name.c_str(), host.c_str(), *bound);
+  std::printf("carrel: serving %s at %s://%s:%d/ (Ctrl-C stops)\n",
+              (*library)->profile().name.c_str(), tls ? "https" : "http", host.c_str(), *bound);
+  if (!tls) {
+    std::printf("carrel: plain HTTP%s\n", IsLoopback(host)
+                                              ? " on loopback only"
+                                              : ", as asked (--insecure-http): put TLS in front");
+  }
   std::fflush(stdout);
   // Signs a tree head every kHeadEntries entries or kHeadSeconds, whichever comes first.
   constexpr int64_t kHeadEntries = 1000;
@@ -137,6 +164,20 @@ int main(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "Serve a library over HTTP");
   serve->add_option("--data", data, "The library's data directory")->required();
   serve->add_option("--listen", listen, "HOST:PORT to listen on")->capture_default_str();
+  ServeFlags serve_flags;
+  serve->add_option("--tls-cert", serve_flags.tls_cert, "PEM certificate: serve HTTPS");
+  serve->add_option("--tls-key", serve_flags.tls_key, "PEM private key for --tls-cert");
+  serve->add_flag("--insecure-http", serve_flags.insecure_http,
+                  "Plain HTTP on a non-loopback address (behind a TLS reverse proxy)");
+
+  std::string role_name, username;
+  auto* user = app.add_subcommand("user", "User accounts");
+  user->require_subcommand(1);
+  auto* user_add = user->add_subcommand(
+      "add", "Create a user; the password is typed twice on a terminal, or read from stdin");
+  user_add->add_option("--data", data, "The library's data directory")->required();
+  user_add->add_option("--role", role_name, "staff, director, counsel, board or admin")->required();
+  user_add->add_option("--username", username, "3-32 of a-z 0-9 . _ -")->required();
 
   auto* demo = app.add_subcommand("demo", "Demonstration data");
   demo->require_subcommand(1);
@@ -229,14 +270,38 @@ int main(int argc, char** argv) {
                                     {"library.init", "library", "", "", "{}"});
     auto verifier = (*library)->AuditVerifier();
     if (!s.ok() || !verifier.ok()) return Fail(s.ok() ? verifier.status() : s);
+    // The first administrator and the Director, with one-time passwords shown only here.
+    std::string admin_pw = carrel::cli::RandomPassword(), director_pw = carrel::cli::RandomPassword();
+    auto admin = (*library)->accounts().AddUser(carrel::OperatorActor(), "admin",
+                                                carrel::Role::kAdmin, admin_pw);
+    if (!admin.ok()) return Fail(admin.status());
+    auto director = (*library)->accounts().AddUser(carrel::OperatorActor(), "director",
+                                                   carrel::Role::kDirector, director_pw);
+    if (!director.ok()) return Fail(director.status());
     auto head = (*library)->SignAuditHead();
     if (!head.ok()) return Fail(head.status());
     std::printf("carrel: created a library in %s\n", data.c_str());
+    std::printf("carrel: user admin (administrator), password: %s\n", admin_pw.c_str());
+    std::printf("carrel: user director (Library Director), password: %s\n", director_pw.c_str());
+    std::printf("carrel: these passwords are shown once; change them after the first login\n");
     std::printf("carrel: audit log key: %s\n", verifier->ToString().c_str());
     std::printf("carrel: keep that key, and the signed heads, where the server cannot change them\n");
     return 0;
   }
-  if (serve->parsed()) return RunServe(data, listen);
+  if (serve->parsed()) return RunServe(data, listen, serve_flags);
+  if (user_add->parsed()) {
+    auto role = carrel::ParseRole(role_name);
+    if (!role.ok()) return Fail(role.status());
+    auto password = carrel::cli::ReadNewPassword();
+    if (!password.ok()) return Fail(password.status());
+    auto library = carrel::Library::Open(data, carrel::SystemClock());
+    if (!library.ok()) return Fail(library.status());
+    auto added = (*library)->accounts().AddUser(carrel::OperatorActor(), username, *role, *password);
+    if (!added.ok()) return Fail(added.status());
+    std::printf("carrel: created %s user %s (id %lld)\n", role_name.c_str(), username.c_str(),
+                static_cast<long long>(added->id));
+    return 0;
+  }
   if (seed_cmd->parsed()) {
     auto library = carrel::Library::Open(data, carrel::SystemClock());
     if (!library.ok()) return Fail(library.status());
@@ -255,6 +320,11 @@ int main(int argc, char** argv) {
         static_cast<long long>(report->history_loans),
         static_cast<long long>(report->active_loans), static_cast<long long>(report->holds),
         static_cast<long long>(report->fines), report->seconds);
+    if (seed.demo_accounts) {
+      std::printf("carrel: demo logins (password %s): desk (front desk), demo-director, counsel, "
+                  "trustee (Board), demo-admin; patron portal: card 21000000000001, PIN %s\n",
+                  carrel::kDemoPassword, carrel::kDemoPin);
+    }
     return 0;
   }
   if (backup->parsed() || backup_keys->parsed()) {
