@@ -1,0 +1,401 @@
+// Accounts, sessions, signing and the authorization table over real HTTP on loopback.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <sodium.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "api/routes.h"
+#include "carrel/server.h"
+#include "tests/support/temp_dir.h"
+
+namespace carrel {
+namespace {
+
+using nlohmann::json;
+constexpr char kPassword[] = "correct horse battery";
+
+Date D(int y, int m, int d) { return Date(std::chrono::year(y) / m / d); }
+
+class ApiAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Library& lib = *lib_.library;
+    Actor setup{"os/test", "operator"};
+    for (auto [name, role] : {std::pair{"staff1", Role::kStaff}, {"director1", Role::kDirector},
+                              {"counsel1", Role::kCounsel}, {"board1", Role::kBoard},
+                              {"admin1", Role::kAdmin}, {"spare1", Role::kStaff}}) {
+      auto u = lib.accounts().AddUser(setup, name, role, kPassword);
+      ASSERT_TRUE(u.ok()) << u.status().ToString();
+      user_ids_[name] = u->id;
+    }
+    for (auto card : {"P-A", "P-B", "P-SPARE"}) {
+      NewPatron p;
+      p.card_barcode = card;
+      p.name = std::string("Patron ") + card;
+      p.expires_on = D(2028, 1, 1);
+      auto added = lib.circulation().AddPatron(testing::kStaff, p);
+      ASSERT_TRUE(added.ok());
+      patron_ids_[card] = added->id;
+      ASSERT_TRUE(lib.accounts().SetPatronPin(setup, added->id, "4321").ok());
+    }
+    ASSERT_TRUE(lib.circulation().AddItem(testing::kStaff, {"I-1", "T", "A", "C", "book"}).ok());
+    ServerOptions options;
+    options.login_per_minute = 1000;
+    options.public_writes_per_minute = 1000;
+    options.deliver_confirmation = [this](const std::string&, const std::string& token) {
+      last_token_ = token;
+    };
+    server_ = std::make_unique<ApiServer>(lib_.library.get(), options);
+    auto port = server_->Bind("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok());
+    thread_ = std::thread([this] { (void)server_->Serve(); });
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
+    for (int i = 0; i < 100 && !client_->Get("/healthz"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  void TearDown() override {
+    server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::string LoginUser(const std::string& name, const std::string& password = kPassword) {
+    auto res = client_->Post("/api/v1/session",
+                             json{{"username", name}, {"password", password}}.dump(),
+                             "application/json");
+    if (!res || res->status != 201) return "";
+    return json::parse(res->body)["token"];
+  }
+  std::string LoginPatron(const std::string& card) {
+    auto res = client_->Post("/api/v1/session", json{{"card_barcode", card}, {"pin", "4321"}}.dump(),
+                             "application/json");
+    if (!res || res->status != 201) return "";
+    return json::parse(res->body)["token"];
+  }
+
+  httplib::Result Call(const std::string& method, const std::string& path,
+                       const std::string& token, const std::string& body = "{}") {
+    httplib::Headers headers;
+    if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+    if (method == "GET") return client_->Get(path, headers);
+    if (method == "DELETE") return client_->Delete(path, headers);
+    if (method == "PUT") return client_->Put(path, headers, body, "application/json");
+    if (method == "PATCH") return client_->Patch(path, headers, body, "application/json");
+    return client_->Post(path, headers, body, "application/json");
+  }
+
+  int64_t Denials() {
+    int64_t n = -1;
+    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE action = "
+                                       "'access.denied'"));
+      return Status::Ok();
+    }).ok());
+    return n;
+  }
+
+  testing::TestLibrary lib_;
+  std::map<std::string, int64_t> user_ids_, patron_ids_;
+  std::string last_token_;
+  std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+  std::thread thread_;
+};
+
+// Every route x every kind of caller, expected outcome from the table itself.
+TEST_F(ApiAuthTest, AuthorizationMatrix) {
+  struct Caller {
+    std::string name;
+    uint32_t bit;
+    std::function<std::string()> login;
+  };
+  std::vector<Caller> callers = {
+      {"anonymous", kAnonymous, [] { return std::string(); }},
+      {"patron (self)", kPatronSelf, [&] { return LoginPatron("P-A"); }},
+      {"patron (other)", kPatronSelf, [&] { return LoginPatron("P-B"); }},
+      {"staff", kStaff, [&] { return LoginUser("staff1"); }},
+      {"director", kDirector, [&] { return LoginUser("director1"); }},
+      {"counsel", kCounsel, [&] { return LoginUser("counsel1"); }},
+      {"board", kBoard, [&] { return LoginUser("board1"); }},
+      {"admin", kAdmin, [&] { return LoginUser("admin1"); }},
+  };
+  int checked = 0;
+  for (Caller& caller : callers) {
+    std::string token = caller.login();
+    if (caller.bit != kAnonymous) {
+      ASSERT_FALSE(token.empty()) << caller.name;
+    }
+    for (const Route& route : RouteTable()) {
+      // Concrete paths: patron A's record, a spare user and patron for destructive routes.
+      std::string path(route.pattern);
+      bool destructive = route.action == "patron.delete" || route.action == "user.disable" ||
+                         route.action == "user.enable";
+      auto fill = [&](const std::string& name, const std::string& value) {
+        size_t at = path.find("{" + name + "}");
+        if (at != std::string::npos) path.replace(at, name.size() + 2, value);
+      };
+      std::string id = std::to_string(patron_ids_["P-A"]);
+      if (route.pattern.find("/users/") != std::string_view::npos) {
+        id = std::to_string(user_ids_["spare1"]);
+      } else if (destructive) {
+        id = std::to_string(patron_ids_["P-SPARE"]);
+      } else if (route.pattern.find("/holds/") != std::string_view::npos ||
+                 route.pattern.find("/fines/") != std::string_view::npos ||
+                 route.pattern.find("/computer-sessions/") != std::string_view::npos) {
+        id = "999999";
+      }
+      fill("id", id);
+      fill("barcode", "I-1");
+      std::string body = "{}";
+      if (route.action == "patron.delete") body = "";
+      // Logging out must not end the session the rest of the matrix uses.
+      std::string use = token;
+      if (route.action == "session.logout" && (route.allowed & caller.bit)) use = caller.login();
+      if (route.action == "audit.proof") path += "?size=1&index=0";
+      int64_t denials_before = Denials();
+      auto res = Call(std::string(route.method), path, use, body);
+      ASSERT_TRUE(res) << route.method << " " << path;
+      bool allowed = (route.allowed & caller.bit) != 0;
+      if (allowed) {
+        EXPECT_NE(res->status, 401) << caller.name << " " << route.method << " " << path << " "
+                                    << res->body;
+        EXPECT_NE(res->status, 403) << caller.name << " " << route.method << " " << path << " "
+                                    << res->body;
+      } else {
+        EXPECT_EQ(res->status, caller.bit == kAnonymous ? 401 : 403)
+            << caller.name << " " << route.method << " " << path;
+        EXPECT_EQ(res->get_header_value("Content-Type"), "application/problem+json");
+        EXPECT_EQ(res->body.find("Patron P-"), std::string::npos) << "no data in a refusal";
+        EXPECT_EQ(Denials(), denials_before + 1)
+            << "the refusal is on the audit log: " << caller.name << " " << route.action;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, static_cast<int>(RouteTable().size() * callers.size()));
+}
+
+TEST_F(ApiAuthTest, TheAdministratorReadsNoPatronData) {
+  for (const Route& route : RouteTable()) {
+    std::string_view a = route.action;
+    bool touches_patrons = a.starts_with("patron.") || a.starts_with("me.") ||
+                           a.starts_with("loan.") || a.starts_with("hold.") ||
+                           a.starts_with("fine.") || a.starts_with("computer_session.") ||
+                           a.starts_with("audit.");
+    if (touches_patrons) {
+      EXPECT_EQ(route.allowed & kAdmin, 0u) << route.action;
+    }
+  }
+}
+
+TEST_F(ApiAuthTest, SignaturesNeedThePasswordEvenWithEveryKeyOnTheServer) {
+  Accounts& accounts = lib_.library->accounts();
+  int64_t director = user_ids_["director1"];
+  auto sig = accounts.Sign(director, kPassword, "release case 7, scope S");
+  ASSERT_TRUE(sig.ok());
+  auto user = accounts.GetUser(director);
+  ASSERT_TRUE(user.ok());
+  EXPECT_TRUE(Accounts::VerifySignature(user->signing_public_key, "release case 7, scope S", *sig));
+  EXPECT_FALSE(Accounts::VerifySignature(user->signing_public_key, "release case 8, scope S", *sig));
+  EXPECT_EQ(accounts.Sign(director, "wrong password!", "x").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(accounts.Sign(director, "", "x").status().code(), StatusCode::kPermissionDenied);
+
+  // Holding the database, the keyring and the master key is not enough: no key the server
+  // has opens the sealed signing key.
+  std::string sealed;
+  ASSERT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) {
+    return tx.Exec("SELECT signing_secret_sealed FROM users WHERE id = ?", {director},
+                   [&](const Row& row) {
+                     sealed = row.Bytes(0);
+                     return Status::Ok();
+                   });
+  }).ok());
+  ASSERT_EQ(sealed.size(), 24u + 64u + 16u);
+  auto names = lib_.library->keyring().LiveKeys("");
+  ASSERT_TRUE(names.ok());
+  ASSERT_FALSE(names->empty());
+  std::string ad = "carrel/signing-key/v1|" + std::to_string(director);
+  for (const std::string& name : *names) {
+    auto key = lib_.library->keyring().Get(name);
+    ASSERT_TRUE(key.ok());
+    unsigned char out[64];
+    auto* p = reinterpret_cast<const unsigned char*>(sealed.data());
+    EXPECT_NE(crypto_aead_xchacha20poly1305_ietf_decrypt(
+                  out, nullptr, nullptr, p + 24, sealed.size() - 24,
+                  reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), p, (*key)->data()),
+              0)
+        << name;
+  }
+  auto keys = MasterKeyPath(lib_.dir / "lib");
+  EXPECT_TRUE(std::filesystem::exists(keys));
+}
+
+TEST_F(ApiAuthTest, StepUpSigningOverHttpAndPasswordChangeReseals) {
+  std::string token = LoginUser("director1");
+  auto signed_ok = Call("POST", "/api/v1/session/signature", token,
+                        json{{"statement", "I appoint staff1"}, {"password", kPassword}}.dump());
+  ASSERT_TRUE(signed_ok);
+  EXPECT_EQ(signed_ok->status, 201) << signed_ok->body;
+  auto no_password = Call("POST", "/api/v1/session/signature", token,
+                          json{{"statement", "I appoint staff1"}, {"password", "guess guess!"}}.dump());
+  EXPECT_EQ(no_password->status, 403);
+  auto changed = Call("POST", "/api/v1/session/password", token,
+                      json{{"password", kPassword}, {"new_password", "a brand new passphrase"}}.dump());
+  ASSERT_EQ(changed->status, 200) << changed->body;
+  Accounts& accounts = lib_.library->accounts();
+  EXPECT_FALSE(accounts.Sign(user_ids_["director1"], kPassword, "x").ok());
+  EXPECT_TRUE(accounts.Sign(user_ids_["director1"], "a brand new passphrase", "x").ok());
+}
+
+TEST_F(ApiAuthTest, BadInputGetsProblemDetailsAndChangesNothing) {
+  std::string token = LoginUser("staff1");
+  auto malformed = Call("POST", "/api/v1/patrons", token, "{\"card_barcode\": ");
+  EXPECT_EQ(malformed->status, 400);
+  EXPECT_EQ(malformed->get_header_value("Content-Type"), "application/problem+json");
+  auto wrong_type = Call("POST", "/api/v1/patrons", token,
+                         json{{"card_barcode", 12}, {"name", "X"}, {"expires_on", "2030-01-01"}}.dump());
+  EXPECT_EQ(wrong_type->status, 400);
+  EXPECT_NE(json::parse(wrong_type->body)["detail"].get<std::string>().find("card_barcode"),
+            std::string::npos);
+  auto unknown = Call("POST", "/api/v1/loans", token,
+                      json{{"item_barcode", "I-1"}, {"card_barcode", "P-A"}, {"urgent", true}}.dump());
+  EXPECT_EQ(unknown->status, 400);
+  EXPECT_NE(unknown->body.find("urgent"), std::string::npos) << "names the unknown field";
+  std::string deep(50, '[');
+  deep += std::string(50, ']');
+  auto nested = Call("POST", "/api/v1/loans", token, "{\"a\":" + deep + "}");
+  EXPECT_EQ(nested->status, 400);
+  auto huge = Call("POST", "/api/v1/patrons", token, std::string(200 * 1024, ' '));
+  EXPECT_EQ(huge->status, 413);
+  auto bad_token = Call("GET", "/api/v1/session", "not-a-token");
+  EXPECT_EQ(bad_token->status, 401);
+  // Nothing was lent by any of that.
+  auto item = lib_.library->circulation().FindItemByBarcode("I-1");
+  ASSERT_TRUE(item.ok());
+  EXPECT_EQ(item->status, ItemStatus::kAvailable);
+}
+
+TEST_F(ApiAuthTest, SessionsExpireEndOnDisableAndLogout) {
+  std::string token = LoginUser("staff1");
+  ASSERT_EQ(Call("GET", "/api/v1/session", token)->status, 200);
+  lib_.clock.Advance(std::chrono::minutes(31));  // idle expiry
+  EXPECT_EQ(Call("GET", "/api/v1/session", token)->status, 401);
+  token = LoginUser("staff1");
+  for (int i = 0; i < 30; ++i) {  // kept alive, but not beyond the absolute expiry
+    lib_.clock.Advance(std::chrono::minutes(25));
+    if (Call("GET", "/api/v1/session", token)->status != 200) break;
+    ASSERT_LT(i, 29);
+  }
+  EXPECT_EQ(Call("GET", "/api/v1/session", token)->status, 401);
+
+  token = LoginUser("spare1");
+  std::string admin = LoginUser("admin1");
+  ASSERT_EQ(Call("POST", "/api/v1/users/" + std::to_string(user_ids_["spare1"]) + "/disable", admin)
+                ->status,
+            200);
+  EXPECT_EQ(Call("GET", "/api/v1/session", token)->status, 401) << "disabled: session ended";
+  EXPECT_EQ(LoginUser("spare1"), "");
+
+  token = LoginUser("counsel1");
+  EXPECT_EQ(Call("DELETE", "/api/v1/session", token)->status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/session", token)->status, 401);
+}
+
+TEST_F(ApiAuthTest, RepeatedFailuresLockTheAccount) {
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(LoginUser("staff1", "not the password"), "");
+  auto locked = client_->Post("/api/v1/session",
+                              json{{"username", "staff1"}, {"password", kPassword}}.dump(),
+                              "application/json");
+  ASSERT_TRUE(locked);
+  EXPECT_EQ(locked->status, 429);
+  EXPECT_NE(locked->body.find("locked until"), std::string::npos);
+  lib_.clock.Advance(std::chrono::minutes(16));
+  EXPECT_NE(LoginUser("staff1"), "");
+}
+
+TEST_F(ApiAuthTest, CookieSessionsNeedTheCsrfToken) {
+  auto res = client_->Post("/api/v1/session",
+                           json{{"username", "staff1"}, {"password", kPassword}}.dump(),
+                           "application/json");
+  ASSERT_EQ(res->status, 201);
+  std::string cookie = res->get_header_value("Set-Cookie");
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  std::string csrf = json::parse(res->body)["csrf_token"];
+  std::string pair = cookie.substr(0, cookie.find(';'));
+  std::string body = json{{"barcode", "I-2"}, {"title", "T"}, {"item_type", "book"}}.dump();
+  auto without = client_->Post("/api/v1/items", httplib::Headers{{"Cookie", pair}}, body,
+                               "application/json");
+  EXPECT_EQ(without->status, 403);
+  EXPECT_FALSE(lib_.library->circulation().FindItemByBarcode("I-2").ok());
+  auto with = client_->Post("/api/v1/items", httplib::Headers{{"Cookie", pair}, {"X-CSRF-Token", csrf}},
+                            body, "application/json");
+  EXPECT_EQ(with->status, 201) << with->body;
+  EXPECT_EQ(client_->Get("/api/v1/session", httplib::Headers{{"Cookie", pair}})->status, 200);
+}
+
+TEST_F(ApiAuthTest, PatronPortalShowsOnlyMyOwnData) {
+  std::string staff = LoginUser("staff1");
+  ASSERT_EQ(Call("POST", "/api/v1/loans", staff,
+                 json{{"item_barcode", "I-1"}, {"card_barcode", "P-A"}}.dump())
+                ->status,
+            201);
+  std::string a = LoginPatron("P-A"), b = LoginPatron("P-B");
+  auto mine = Call("GET", "/api/v1/me/loans", a);
+  ASSERT_EQ(mine->status, 200);
+  EXPECT_EQ(json::parse(mine->body)["loans"].size(), 1u);
+  auto theirs = Call("GET", "/api/v1/me/loans", b);
+  EXPECT_EQ(json::parse(theirs->body)["loans"].size(), 0u);
+  auto export_a = Call("GET", "/api/v1/me/export", a);
+  ASSERT_EQ(export_a->status, 200);
+  EXPECT_EQ(json::parse(export_a->body)["patron"]["card_barcode"], "P-A");
+  EXPECT_EQ(Call("GET", "/api/v1/patrons/" + std::to_string(patron_ids_["P-A"]), b)->status, 403);
+  // eNews: the token goes to the address, not back to the caller.
+  auto sub = Call("POST", "/api/v1/enews/subscribe", "", json{{"email", "r@example.org"}}.dump());
+  EXPECT_EQ(sub->status, 202);
+  EXPECT_EQ(sub->body.find(last_token_), std::string::npos);
+  EXPECT_EQ(Call("POST", "/api/v1/enews/confirm", "", json{{"token", last_token_}}.dump())->status,
+            200);
+}
+
+TEST_F(ApiAuthTest, OpenApiDocumentMatchesTheRouteTable) {
+  auto res = client_->Get("/api/v1/openapi.yaml");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  // Walk the YAML's paths: "  /path:" lines and "    method:" lines beneath them.
+  std::set<std::string> documented;
+  std::string current;
+  bool in_paths = false;
+  std::istringstream lines(res->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line == "paths:") {
+      in_paths = true;
+      continue;
+    }
+    if (!in_paths) continue;
+    if (line.size() > 3 && line.rfind("  /", 0) == 0 && line.back() == ':') {
+      current = line.substr(2, line.size() - 3);
+    } else if (line.size() > 5 && line.rfind("    ", 0) == 0 && line[4] != ' ' &&
+               line.back() == ':' && line.find("parameters") == std::string::npos) {
+      std::string method = line.substr(4, line.size() - 5);
+      for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      documented.insert(method + " " + current);
+    }
+  }
+  std::set<std::string> routed;
+  for (const Route& r : RouteTable()) {
+    routed.insert(std::string(r.method) + " " + std::string(r.pattern));
+    EXPECT_NE(res->body.find("operationId: " + std::string(r.action)), std::string::npos)
+        << r.action;
+  }
+  EXPECT_EQ(documented, routed);
+}
+
+}  // namespace
+}  // namespace carrel
