@@ -147,6 +147,7 @@ ApiServer::ApiServer(Library* library, ServerOptions options) : impl_(std::make_
     res.set_content(p.body, p.content_type);
   });
   impl_->http->set_payload_max_length(impl_->options.max_body_bytes);
+  impl_->http->set_tcp_nodelay(true);  // small JSON answers must not wait for delayed ACKs
   impl_->http->set_read_timeout(10, 0);
   impl_->http->set_write_timeout(10, 0);
   impl_->http->set_idle_interval(0, 100000);
