@@ -177,6 +177,8 @@ class Circulation {
   StatusOr<Item> AddItem(const Actor& actor, const NewItem& item);
   StatusOr<Item> GetItem(int64_t id);
   StatusOr<Item> FindItemByBarcode(std::string_view barcode);
+  // Changes catalogue data; fields left empty keep their value.
+  StatusOr<Item> UpdateItem(const Actor& actor, std::string_view barcode, const NewItem& changes);
   // Takes an item out of circulation; refused while it is on loan.
   Status WithdrawItem(const Actor& actor, std::string_view barcode);
   // Marks an item missing (e.g. seized); an active loan on it is ended without a fine.

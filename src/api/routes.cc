@@ -317,6 +317,19 @@ StatusOr<ApiResponse> GetItem(ApiContext& c) {
   return JsonResponse(ItemJson(item));
 }
 
+StatusOr<ApiResponse> UpdateItem(ApiContext& c) {
+  if (c.request.path_params.empty()) return InvalidArgument("missing item barcode");
+  RETURN_IF_ERROR(RequireObject(c.body, {"title", "author", "call_number", "item_type"}));
+  NewItem changes;
+  ASSIGN_OR_RETURN(changes.title, StringField(c.body, "title", false));
+  ASSIGN_OR_RETURN(changes.author, StringField(c.body, "author", false));
+  ASSIGN_OR_RETURN(changes.call_number, StringField(c.body, "call_number", false));
+  ASSIGN_OR_RETURN(changes.item_type, StringField(c.body, "item_type", false, 32));
+  ASSIGN_OR_RETURN(Item item,
+                   c.library.circulation().UpdateItem(c.actor, c.request.path_params[0], changes));
+  return JsonResponse(ItemJson(item));
+}
+
 StatusOr<ApiResponse> WithdrawItem(ApiContext& c) {
   if (c.request.path_params.empty()) return InvalidArgument("missing item barcode");
   RETURN_IF_ERROR(c.library.circulation().WithdrawItem(c.actor, c.request.path_params[0]));
@@ -660,6 +673,8 @@ const std::vector<Route>& RouteTable() {
 
       {"POST", "/api/v1/items", "item.create", kDesk, true, CreateItem, "Add an item"},
       {"GET", "/api/v1/items/{barcode}", "item.view", kDesk, false, GetItem, "An item"},
+      {"PATCH", "/api/v1/items/{barcode}", "item.update", kDesk, true, UpdateItem,
+       "Change an item's catalogue data"},
       {"POST", "/api/v1/items/{barcode}/withdraw", "item.withdraw", kDesk, true, WithdrawItem,
        "Withdraw an item from circulation"},
 

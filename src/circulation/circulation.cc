@@ -569,6 +569,31 @@ StatusOr<Item> Circulation::FindItemByBarcode(std::string_view barcode) {
   return std::move(*out);
 }
 
+StatusOr<Item> Circulation::UpdateItem(const Actor& actor, std::string_view barcode,
+                                       const NewItem& changes) {
+  RETURN_IF_ERROR(CheckText(changes.title, "title", false));
+  RETURN_IF_ERROR(CheckText(changes.author, "author", false));
+  RETURN_IF_ERROR(CheckText(changes.call_number, "call number", false));
+  if (!changes.item_type.empty() && !profile_->loan_days.contains(changes.item_type)) {
+    return InvalidArgument("item type '" + changes.item_type + "' has no loan period in the profile");
+  }
+  std::optional<Item> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
+    if (!changes.title.empty()) item.title = changes.title;
+    if (!changes.author.empty()) item.author = changes.author;
+    if (!changes.call_number.empty()) item.call_number = changes.call_number;
+    if (!changes.item_type.empty()) item.item_type = changes.item_type;
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE items SET title = ?, author = ?, call_number = ?, item_type = ? WHERE id = ?",
+        {Text(item.title), Text(item.author), Text(item.call_number), Text(item.item_type),
+         Int(item.id)}));
+    out = item;
+    return Audit(tx, actor, "item.update", "item", item.id);
+  }));
+  return std::move(*out);
+}
+
 Status Circulation::WithdrawItem(const Actor& actor, std::string_view barcode) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
