@@ -147,6 +147,8 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
           std::to_string(1 + i % 400) + " " + Pick(rng, kStreets) + "\nWestport, CT 06880";
       p.juvenile = std::uniform_int_distribution<int>(0, 99)(rng) < 8;
       p.expires_on = today + day(std::uniform_int_distribution<int>(-200, 3 * 365)(rng));
+      // The demo's portal cards (the first five) are valid for two more years.
+      if (options.demo_accounts && i <= 5) p.expires_on = today + day(730);
       p.history_opt_in = std::uniform_int_distribution<int>(0, 99)(rng) < 15;
       keeps_history.push_back(p.history_opt_in);
       Date last_active = today - day(std::uniform_int_distribution<int>(0, 2 * 365)(rng));

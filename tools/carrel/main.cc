@@ -17,6 +17,7 @@
 #include "carrel/library.h"
 #include "carrel/progress.h"
 #include "carrel/server.h"
+#include "tools/carrel/client.h"
 #include "tools/carrel/commands.h"
 
 namespace {
@@ -247,6 +248,9 @@ int main(int argc, char** argv) {
   audit_check->add_option("--proof", proof_file, "Proof file written by carrel audit prove")
       ->required();
 
+  carrel::cli::ClientCommands client;  // login, whoami, patron, item, checkout... via the API
+  client.Register(&app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -382,5 +386,6 @@ int main(int argc, char** argv) {
   if (audit_verify->parsed()) return carrel::cli::AuditVerify(data, from_head, vkey);
   if (audit_prove->parsed()) return carrel::cli::AuditProve(data, index, size, from_head);
   if (audit_check->parsed()) return carrel::cli::AuditVerifyProof(vkey, proof_file);
+  if (std::optional<int> code = client.RunParsed()) return *code;
   return kExitUsage;
 }
