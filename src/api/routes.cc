@@ -1,19 +1,11 @@
 #include "api/routes.h"
 
-#include <sodium.h>
+#include "carrel/encoding.h"
 
 namespace carrel {
 namespace {
 
 using ordered = nlohmann::ordered_json;
-
-std::string Base64(std::string_view bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
-}
 
 ApiResponse Ordered(const ordered& body) {
   return ApiResponse{200, "application/json", body.dump(), {}, false};
@@ -137,8 +129,8 @@ StatusOr<ApiResponse> SignStatement(ApiContext& c) {
   ASSIGN_OR_RETURN(User user, c.library.accounts().GetUser(c.principal->id));
   RETURN_IF_ERROR(c.library.RecordOperation(c.actor, {"signature.create", "user",
                                                       std::to_string(user.id), "", "{}"}));
-  return JsonResponse({{"signature", Base64(sig)},
-                       {"public_key", Base64(user.signing_public_key)},
+  return JsonResponse({{"signature", Base64Encode(sig)},
+                       {"public_key", Base64Encode(user.signing_public_key)},
                        {"algorithm", "Ed25519"}},
                       201);
 }
@@ -151,7 +143,7 @@ StatusOr<ApiResponse> SigningKeys(ApiContext& c) {
     out.push_back({{"user_id", u.id},
                    {"username", u.username},
                    {"role", RoleName(u.role)},
-                   {"public_key", Base64(u.signing_public_key)},
+                   {"public_key", Base64Encode(u.signing_public_key)},
                    {"disabled", u.disabled}});
   }
   return JsonResponse({{"keys", out}});

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "carrel/audit.h"
+#include "carrel/encoding.h"
 
 namespace carrel {
 namespace {
@@ -22,25 +23,6 @@ std::array<unsigned char, 4> KeyId(std::string_view name, const unsigned char* p
   unsigned int len = 0;
   EVP_Digest(material.data(), material.size(), digest, &len, EVP_sha256(), nullptr);
   return {digest[0], digest[1], digest[2], digest[3]};
-}
-
-std::string Base64(const unsigned char* p, size_t n) {
-  std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), p, n, sodium_base64_VARIANT_ORIGINAL);
-  out.resize(std::strlen(out.c_str()));
-  return out;
-}
-
-bool FromBase64(std::string_view text, std::string* out) {
-  out->assign(text.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out->data()), out->size(), text.data(),
-                        text.size(), nullptr, &len, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return false;
-  }
-  out->resize(len);
-  return true;
 }
 
 bool ParseDecimal(std::string_view s, int64_t* v) {
@@ -63,7 +45,7 @@ std::string NoteVerifier::ToString() const {
   unsigned char typed[33];
   typed[0] = 0x01;
   std::memcpy(typed + 1, public_key.data(), 32);
-  return name + "+" + hex + "+" + Base64(typed, sizeof typed);
+  return name + "+" + hex + "+" + Base64Encode(std::string_view(reinterpret_cast<char*>(typed), sizeof typed));
 }
 
 StatusOr<NoteVerifier> NoteVerifier::Parse(std::string_view vkey) {
@@ -74,8 +56,9 @@ StatusOr<NoteVerifier> NoteVerifier::Parse(std::string_view vkey) {
   }
   NoteVerifier v;
   v.name = std::string(vkey.substr(0, a));
-  std::string typed;
-  if (!FromBase64(vkey.substr(b + 1), &typed) || typed.size() != 33 || typed[0] != '\x01') {
+  auto decoded = Base64Decode(vkey.substr(b + 1));
+  std::string typed = decoded.ok() ? *decoded : std::string();
+  if (typed.size() != 33 || typed[0] != '\x01') {
     return InvalidArgument("the verifier key is not an Ed25519 note key");
   }
   std::memcpy(v.public_key.data(), typed.data() + 1, 32);
@@ -108,7 +91,7 @@ Checkpoint SignCheckpoint(std::string_view origin, int64_t size, const Hash& roo
   crypto_sign_detached(sig + 4, nullptr, reinterpret_cast<const unsigned char*>(body.data()),
                        body.size(), sk);
   sodium_memzero(sk, sizeof sk);
-  c.note = body + "\n" + kEmDash + " " + std::string(key_name) + " " + Base64(sig, sizeof sig) +
+  c.note = body + "\n" + kEmDash + " " + std::string(key_name) + " " + Base64Encode(std::string_view(reinterpret_cast<char*>(sig), sizeof sig)) +
            "\n";
   return c;
 }
@@ -150,8 +133,9 @@ StatusOr<Checkpoint> OpenCheckpoint(std::string_view note, const NoteVerifier& v
     line.remove_prefix(prefix.size());
     size_t space = line.rfind(' ');
     if (space == std::string_view::npos) return InvalidArgument("a signature line is malformed");
-    std::string sig;
-    if (line.substr(0, space) != verifier.name || !FromBase64(line.substr(space + 1), &sig) ||
+    auto decoded_sig = Base64Decode(line.substr(space + 1));
+    std::string sig = decoded_sig.ok() ? *decoded_sig : std::string();
+    if (line.substr(0, space) != verifier.name || !decoded_sig.ok() ||
         sig.size() != 4 + crypto_sign_BYTES ||
         std::memcmp(sig.data(), expected_id.data(), 4) != 0) {
       continue;  // another key's signature: ignored

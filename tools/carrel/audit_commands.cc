@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "carrel/audit.h"
+#include "carrel/encoding.h"
 #include "carrel/library.h"
 #include "carrel/progress.h"
 #include "tools/carrel/commands.h"
@@ -24,26 +25,6 @@ StatusOr<std::string> ReadText(const std::string& path, std::string_view what) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string Base64(std::string_view bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
-}
-
-StatusOr<std::string> FromBase64(std::string_view text) {
-  std::string out(text.size(), '\0');
-  size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), nullptr, &len, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return InvalidArgument("the proof holds something that is not base64");
-  }
-  out.resize(len);
-  return out;
 }
 
 json HashList(const std::vector<Hash>& hashes) {
@@ -189,7 +170,7 @@ int AuditProve(const std::string& data, int64_t index, int64_t size,
                                 entry = row.Bytes(0);
                                 return Status::Ok();
                               }));
-      bundle["inclusion"] = {{"index", index}, {"entry", Base64(entry)}, {"path", HashList(path)}};
+      bundle["inclusion"] = {{"index", index}, {"entry", Base64Encode(entry)}, {"path", HashList(path)}};
     }
     if (!from_head.empty()) {
       ASSIGN_OR_RETURN(std::string text, ReadText(from_head, "head file"));
@@ -224,7 +205,7 @@ int AuditVerifyProof(const std::string& vkey, const std::string& proof_file) {
         !inc.contains("entry") || !inc["entry"].is_string() || !inc.contains("path")) {
       return Fail(InvalidArgument("the inclusion proof needs index, entry and path"));
     }
-    auto entry = FromBase64(inc["entry"].get<std::string>());
+    auto entry = Base64Decode(inc["entry"].get<std::string>());
     if (!entry.ok()) return Fail(entry.status());
     auto path = ParseHashList(inc["path"]);
     if (!path.ok()) return Fail(path.status());
