@@ -20,6 +20,8 @@ struct Engine {
       open;
 };
 
+void PrintTo(const Engine& engine, std::ostream* os) { *os << engine.name; }
+
 std::vector<Engine> Engines() {
   return {{"sqlite", [](const std::filesystem::path& dir, bool create) {
              SqliteOptions options;
