@@ -1,9 +1,11 @@
-// Circulation throughput (DESIGN §12): checkout + checkin through carrel in-process, the same
-// statements issued straight through the SQLite C API on a copy of the same database, and the
-// bare durable single-row transaction rate that bounds both. Every operation is one durable
-// transaction (WAL, synchronous=FULL), so the rates are fsync-bound and best read as ratios.
-// The bare run binds values of the same sizes but does no cryptography: decrypting patron
-// fields, blind indexing, sealing history links and reading the keyring are carrel's own work.
+// Circulation throughput (DESIGN §12): checkout + checkin through carrel in-process, with and
+// without the audit log, the same statements issued straight through the SQLite C API on a copy
+// of the same database, and the bare durable single-row transaction rate that bounds them all.
+// Every operation is one durable transaction (WAL, synchronous=FULL), so the rates are
+// fsync-bound and best read as ratios. The bare run binds values of the same sizes but does no
+// cryptography and no auditing: decrypting patron fields, blind indexing, sealing history links,
+// reading the keyring and appending to the audit log are carrel's own work. A last benchmark
+// replays, without SQLite, the cryptography one checkout + checkin performs, to show its share.
 //
 // Sizes come from CARREL_BENCH_PATRONS, CARREL_BENCH_ITEMS and CARREL_BENCH_LOANS; the library
 // lives in a temporary directory under $TMPDIR (default /tmp), removed when the process exits.
@@ -24,12 +26,15 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/bench_support.h"
 #include "carrel/circulation.h"
 #include "carrel/clock.h"
 #include "carrel/demo.h"
 #include "carrel/library.h"
 #include "carrel/status.h"
 #include "carrel/store.h"
+#include "carrel/vault.h"
+#include "circulation/sealed_records.h"
 
 namespace carrel {
 namespace {
@@ -39,37 +44,8 @@ namespace fs = std::filesystem;
 // The front desk, as the audit log records it.
 const Actor kDesk{"user/1", "staff"};
 
-StatusOr<int64_t> EnvSize(const char* name, int64_t fallback) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return fallback;
-  char* end = nullptr;
-  long long n = std::strtoll(text, &end, 10);
-  if (*end != '\0' || n < 1) {
-    return InvalidArgument(std::string(name) + " must be a positive whole number");
-  }
-  return static_cast<int64_t>(n);
-}
-
-// The process's scratch directory, made on first use and removed at exit.
-fs::path* scratch_dir = nullptr;
-
-void RemoveScratchDir() {
-  std::error_code ignored;
-  fs::remove_all(*scratch_dir, ignored);
-}
-
-StatusOr<fs::path> ScratchDir() {
-  if (scratch_dir != nullptr) return *scratch_dir;
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/carrel-bench-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) {
-    return FailedPrecondition("cannot create a temporary directory from " + pattern);
-  }
-  scratch_dir = new fs::path(pattern);
-  std::atexit(RemoveScratchDir);
-  return *scratch_dir;
-}
+using bench::EnvSize;
+using bench::ScratchDir;
 
 // A bare SQLite connection configured as carrel configures its own (WAL, synchronous=FULL,
 // foreign keys on), holding prepared statements for the life of the connection.
@@ -389,6 +365,15 @@ struct Borrower {
   std::string card_bi;
 };
 
+// A patron's sealed fields as stored, with what it takes to open them: the material for
+// replaying a checkout + checkin's cryptography without the database.
+struct CryptoSample {
+  int64_t id = 0;
+  std::string card_barcode;
+  std::shared_ptr<const SecretKey> key;
+  std::vector<std::pair<std::string, std::string>> sealed_fields;  // column, ciphertext
+};
+
 // The seeded library every circulation benchmark shares, built on first use: seeded, closed
 // so that its WAL is checkpointed, copied byte for byte for the bare benchmark, and reopened
 // (so carrel starts with a cold keyring cache, as after a restart).
@@ -416,10 +401,19 @@ class SeededLibrary {
   const std::string& ItemBarcode(uint64_t n) const { return items_[n % items_.size()]; }
   const Borrower& BorrowerFor(uint64_t n) const { return borrowers_[n % borrowers_.size()]; }
 
+  // Circulation over the same store and vault with no audit log: what auditing costs.
+  Circulation& unaudited() { return *unaudited_; }
+
+  // Valid patrons the circulation benchmarks never lend to, with their keys unwrapped.
+  const std::vector<CryptoSample>& crypto_samples() const { return crypto_samples_; }
+
  private:
-  // Enough for every iteration of a run, so that carrel meets cold patron keys as often as a
-  // library of this size would.
-  static constexpr int64_t kBorrowers = 30000;
+  // Enough for every iteration of both in-process benchmarks over all repetitions, so that
+  // carrel meets cold patron keys as often as a library of this size would.
+  static constexpr int64_t kBorrowers = 60000;
+  // Patrons whose fields the cryptography replay opens, taken from the other end of the id
+  // order so that their keys, unwrapped here, are not the borrowers' keys.
+  static constexpr int64_t kCryptoSamples = 256;
 
   SeededLibrary() : clock_(SystemClock()->Now()) {}
 
@@ -469,10 +463,16 @@ class SeededLibrary {
       return FailedPrecondition("the seeded library has no available item or no valid patron");
     }
     std::shuffle(items_.begin(), items_.end(), std::mt19937_64(1));
-    for (auto& [id, card_bi] : valid) {
-      ASSIGN_OR_RETURN(Patron patron, library_->circulation().GetPatron(kDesk, id));
-      borrowers_.push_back({patron.card_barcode, std::move(card_bi)});
-    }
+    // The barcodes are decrypted straight from the sealed records: the audited public call
+    // would commit (and fsync) one audit entry per borrower before anything is measured.
+    SealedRecords records(&library_->vault());
+    RETURN_IF_ERROR(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
+      for (auto& [id, card_bi] : valid) {
+        ASSIGN_OR_RETURN(Patron patron, records.GetPatron(tx, id));
+        borrowers_.push_back({patron.card_barcode, std::move(card_bi)});
+      }
+      return Status::Ok();
+    }));
 
     library_.reset();  // the last connection checkpoints the WAL into carrel.db
     bare_copy_ = scratch / "bare.db";
@@ -485,6 +485,39 @@ class SeededLibrary {
     // hundreds of megabytes of dirty pages, and the first benchmark would pay for it.
     sync();
     ASSIGN_OR_RETURN(library_, Library::Open(dir, &clock_));
+    // The constructor admits a null log for this benchmark only.
+    unaudited_ = std::make_unique<Circulation>(&library_->store(), &library_->vault(), nullptr,
+                                               &library_->profile(), &library_->calendar(),
+                                               &clock_);
+    return LoadCryptoSamples();
+  }
+
+  Status LoadCryptoSamples() {
+    static constexpr const char* kSealedColumns[] = {
+        "card_barcode", "name", "email", "phone", "postal_address", "juvenile", "history_opt_in"};
+    RETURN_IF_ERROR(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
+      return tx.Exec(
+          "SELECT id, card_barcode, name, email, phone, postal_address, juvenile, "
+          "history_opt_in FROM patrons WHERE expires_on >= ? ORDER BY id DESC LIMIT ?",
+          {today_, kCryptoSamples}, [&](const Row& row) -> Status {
+            CryptoSample sample;
+            sample.id = row.Int(0);
+            for (int c = 1; c <= 7; ++c) {
+              if (row.IsNull(c)) continue;
+              sample.sealed_fields.emplace_back(kSealedColumns[c - 1], row.Bytes(c));
+            }
+            crypto_samples_.push_back(std::move(sample));
+            return Status::Ok();
+          });
+    }));
+    if (crypto_samples_.empty()) return FailedPrecondition("the seeded library has no patrons");
+    for (CryptoSample& sample : crypto_samples_) {
+      ASSIGN_OR_RETURN(sample.key,
+                       library_->keyring().Get(Vault::PatronKeyName(sample.id)));
+      ASSIGN_OR_RETURN(sample.card_barcode,
+                       Vault::Open(*sample.key, "patrons", "card_barcode", sample.id,
+                                   sample.sealed_fields.front().second));
+    }
     return Status::Ok();
   }
 
@@ -496,10 +529,30 @@ class SeededLibrary {
   std::map<std::string, std::string> due_by_type_;
   std::vector<std::string> items_;
   std::vector<Borrower> borrowers_;
+  std::unique_ptr<Circulation> unaudited_;
+  std::vector<CryptoSample> crypto_samples_;
 };
 
 void SetOperationsProcessed(benchmark::State& state, int64_t per_iteration) {
   state.SetItemsProcessed(state.iterations() * per_iteration);
+}
+
+// The n-th checkout + checkin of carrel in-process. Both in-process benchmarks draw n from one
+// sequence, so that neither meets patrons (and patron keys) the other has already warmed.
+uint64_t next_in_process = 0;
+
+void RunInProcess(benchmark::State& state, Circulation& circulation, SeededLibrary& seeded) {
+  for (auto _ : state) {
+    uint64_t n = next_in_process++;
+    const std::string& item = seeded.ItemBarcode(n);
+    Status s = circulation.Checkout(kDesk, item, seeded.BorrowerFor(n).card_barcode).status();
+    if (s.ok()) s = circulation.Checkin(kDesk, item).status();
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+  }
+  SetOperationsProcessed(state, 2);
 }
 
 void BM_CheckoutCheckin_InProcess(benchmark::State& state) {
@@ -508,19 +561,17 @@ void BM_CheckoutCheckin_InProcess(benchmark::State& state) {
     state.SkipWithError(seeded->status().ToString().c_str());
     return;
   }
-  Circulation& circulation = seeded->library().circulation();
-  static uint64_t next = 0;  // carries on across runs, as the bare benchmark's does
-  for (auto _ : state) {
-    uint64_t n = next++;
-    const std::string& item = seeded->ItemBarcode(n);
-    Status s = circulation.Checkout(kDesk, item, seeded->BorrowerFor(n).card_barcode).status();
-    if (s.ok()) s = circulation.Checkin(kDesk, item).status();
-    if (!s.ok()) {
-      state.SkipWithError(s.ToString().c_str());
-      break;
-    }
+  RunInProcess(state, seeded->library().circulation(), *seeded);
+}
+
+// The same with a Circulation that has no audit log: no entry, no tree nodes, no leaf hash.
+void BM_CheckoutCheckin_InProcessNoAudit(benchmark::State& state) {
+  SeededLibrary* seeded = SeededLibrary::Get();
+  if (!seeded->status().ok()) {
+    state.SkipWithError(seeded->status().ToString().c_str());
+    return;
   }
-  SetOperationsProcessed(state, 2);
+  RunInProcess(state, seeded->unaudited(), *seeded);
 }
 
 void BM_CheckoutCheckin_BareSqlite(benchmark::State& state) {
@@ -594,14 +645,119 @@ void BM_BareDurableTransaction(benchmark::State& state) {
   SetOperationsProcessed(state, 1);
 }
 
-// Each is fsync-bound at a few thousand operations a second. Short fixed minimum times keep the
-// suite, repeated five times over as scripts/bench.sh runs it, under two minutes once seeded.
+// The cryptography of one checkout + checkin, replayed on real sealed fields without SQLite:
+//   checkout: the card barcode's blind index; the patron's key unwrapped from the keyring (cold:
+//             an XChaCha20-Poly1305 open of 32 bytes, here under a stand-in key encryption key);
+//             every sealed field of the patron opened;
+//   checkin:  every sealed field opened again (the patron is read for their history choice);
+//             the history link sealed (8 bytes) and its link tag computed.
+// The patron, epoch and blind-index keys come from the keyring's cache, as they do in carrel.
+// `parts` selects which of these calls to make, so that each can be measured alone too.
+enum CryptoPart : unsigned {
+  kBlindIndex = 1,
+  kKeyUnwrap = 2,
+  kFieldOpens = 4,
+  kLinkSeal = 8,
+  kAllCrypto = 15,
+};
+
+void ReplayCrypto(benchmark::State& state, unsigned parts) {
+  SeededLibrary* seeded = SeededLibrary::Get();
+  if (!seeded->status().ok()) {
+    state.SkipWithError(seeded->status().ToString().c_str());
+    return;
+  }
+  Vault& vault = seeded->library().vault();
+  const std::vector<CryptoSample>& samples = seeded->crypto_samples();
+  const SecretKey kek = SecretKey::Random();
+  std::vector<std::string> wrapped;
+  for (const CryptoSample& sample : samples) {
+    wrapped.push_back(Vault::Seal(
+        kek, "data_keys", "wrapped", sample.id,
+        std::string_view(reinterpret_cast<const char*>(sample.key->data()), SecretKey::kSize)));
+  }
+  const std::string link_bytes(8, '\x2a');
+  size_t n = 0;
+  int64_t calls = 0;
+  Status s;
+  for (auto _ : state) {
+    const size_t i = n++ % samples.size();
+    const CryptoSample& p = samples[i];
+    if (parts & kBlindIndex) {
+      StatusOr<std::string> index =
+          vault.BlindIndex("card_barcode", NormalizeBarcode(p.card_barcode));
+      if (!index.ok()) s = index.status();
+      benchmark::DoNotOptimize(index);
+      ++calls;
+    }
+    if (parts & kKeyUnwrap) {
+      StatusOr<std::string> key = Vault::Open(kek, "data_keys", "wrapped", p.id, wrapped[i]);
+      if (!key.ok()) s = key.status();
+      benchmark::DoNotOptimize(key);
+      ++calls;
+    }
+    if (parts & kFieldOpens) {
+      for (int read = 0; read < 2; ++read) {  // checkout, then checkin
+        for (const auto& [column, sealed] : p.sealed_fields) {
+          StatusOr<std::string> field = Vault::Open(*p.key, "patrons", column, p.id, sealed);
+          if (!field.ok()) s = field.status();
+          benchmark::DoNotOptimize(field);
+          ++calls;
+        }
+      }
+    }
+    if (parts & kLinkSeal) {
+      std::string link = Vault::Seal(*p.key, "loan_history", "patron_link",
+                                     static_cast<int64_t>(n), link_bytes);
+      std::string tag = Vault::LinkTag(*p.key, p.id);
+      benchmark::DoNotOptimize(link);
+      benchmark::DoNotOptimize(tag);
+      calls += 2;
+    }
+  }
+  if (!s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  // Calls per checkout + checkin, for the document.
+  const double iterations = static_cast<double>(state.iterations());
+  state.counters["calls"] = iterations > 0 ? static_cast<double>(calls) / iterations : 0;
+  SetOperationsProcessed(state, 2);
+}
+
+void BM_CheckoutCheckinCrypto_All(benchmark::State& state) { ReplayCrypto(state, kAllCrypto); }
+void BM_CheckoutCheckinCrypto_BlindIndex(benchmark::State& state) {
+  ReplayCrypto(state, kBlindIndex);
+}
+void BM_CheckoutCheckinCrypto_KeyUnwrap(benchmark::State& state) {
+  ReplayCrypto(state, kKeyUnwrap);
+}
+void BM_CheckoutCheckinCrypto_FieldOpens(benchmark::State& state) {
+  ReplayCrypto(state, kFieldOpens);
+}
+void BM_CheckoutCheckinCrypto_LinkSeal(benchmark::State& state) {
+  ReplayCrypto(state, kLinkSeal);
+}
+
+// The first four are fsync-bound at a few thousand operations a second. Short fixed minimum
+// times keep the suite, repeated five times over as scripts/bench.sh runs it, under two minutes
+// once seeded.
 BENCHMARK(BM_CheckoutCheckin_InProcess)->UseRealTime()->MinTime(2.0)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CheckoutCheckin_InProcessNoAudit)
+    ->UseRealTime()
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_CheckoutCheckin_BareSqlite)
     ->UseRealTime()
     ->MinTime(2.0)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BareDurableTransaction)->UseRealTime()->MinTime(2.0)->Unit(benchmark::kMicrosecond);
+// CPU-bound: no fsync, so CPU time is the figure.
+BENCHMARK(BM_CheckoutCheckinCrypto_All)->MinTime(0.3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CheckoutCheckinCrypto_BlindIndex)->MinTime(0.3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CheckoutCheckinCrypto_KeyUnwrap)->MinTime(0.3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CheckoutCheckinCrypto_FieldOpens)->MinTime(0.3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CheckoutCheckinCrypto_LinkSeal)->MinTime(0.3)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace carrel

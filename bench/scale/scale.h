@@ -1,0 +1,33 @@
+// carrel_scale_bench: one-shot measurements on large scratch data sets, too big and too slow to
+// repeat under Google Benchmark. Each writes its figures as one JSON object for scripts/bench.sh.
+
+#pragma once
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "carrel/status.h"
+
+namespace carrel::bench {
+
+// Barcode lookup through the blind index on a large library: CARREL_BENCH_LOOKUP_PATRONS
+// patrons (default 1,000,000), CARREL_BENCH_LOOKUPS random lookups of each kind (default
+// 20,000). SeedLookupLibrary creates and seeds the library in `dir`, a new directory;
+// RunLookupBench measures on it, seeding it first if `dir` holds no library.
+StatusOr<nlohmann::json> SeedLookupLibrary(const std::filesystem::path& dir);
+StatusOr<nlohmann::json> RunLookupBench(const std::filesystem::path& dir);
+
+// An audit log of CARREL_BENCH_AUDIT_ENTRIES entries (default 10,000,000) in `dir`/carrel.db.
+// BuildAuditLog builds it in `dir`, a new directory; RunAuditLogBench times its verification,
+// raw SHA-256 over the same bytes and the SQLite scan alone, building it first if `dir` holds
+// no log. `dir` is left in place, so that `carrel audit verify --data dir` can be timed as a
+// whole process.
+StatusOr<nlohmann::json> BuildAuditLog(const std::filesystem::path& dir);
+StatusOr<nlohmann::json> RunAuditLogBench(const std::filesystem::path& dir);
+
+// Times VerifyAuditLog alone over a log built in `dir` (for iterating on verification without
+// rebuilding the log).
+StatusOr<nlohmann::json> RunAuditVerifyOnly(const std::filesystem::path& dir);
+
+}  // namespace carrel::bench
