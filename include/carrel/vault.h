@@ -92,9 +92,9 @@ class Keyring {
   StatusOr<std::shared_ptr<const SecretKey>> GetOrCreate(std::string_view name);
   // The key called `name`; kNotFound if it never existed or was destroyed.
   StatusOr<std::shared_ptr<const SecretKey>> Get(std::string_view name);
-  // Creates many new keys in one keyring transaction (bulk loading). kAlreadyExists if any
-  // name is taken or was destroyed; then none is created.
-  Status CreateMany(const std::vector<std::string>& names);
+  // Creates many new keys in one keyring transaction (bulk loading). Names already in use, or
+  // used once and destroyed, are skipped and returned, so the caller can pick others.
+  StatusOr<std::vector<std::string>> CreateMany(const std::vector<std::string>& names);
   bool WasDestroyed(std::string_view name);
 
   // Destroys keys: wipes them from the cache, deletes their rows (secure_delete zeroes the

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <cstring>
+#include <unordered_set>
 
 namespace carrel {
 namespace {
@@ -65,14 +66,30 @@ StatusOr<Patron> SealedRecords::InsertPatron(Transaction& tx, const NewPatron& i
 }
 
 StatusOr<std::vector<int64_t>> SealedRecords::ReservePatronIds(int64_t count) {
+  // Random 48-bit ids collide now and then in a large library (birthday bound: about one in
+  // 300 seeds of a million patrons), so duplicates within the batch and ids whose key name is
+  // already taken are drawn again.
   std::vector<int64_t> ids;
-  std::vector<std::string> names;
+  std::unordered_set<int64_t> chosen;
   ids.reserve(count);
-  for (int64_t i = 0; i < count; ++i) {
-    ids.push_back(RandomPatronId());
-    names.push_back(Vault::PatronKeyName(ids.back()));
+  int64_t wanted = count;
+  for (int round = 0; wanted > 0; ++round) {
+    if (round == 8) return Internal("could not find free patron ids");
+    std::vector<int64_t> drawn;
+    std::vector<std::string> names;
+    while (static_cast<int64_t>(drawn.size()) < wanted) {
+      int64_t id = RandomPatronId();
+      if (!chosen.insert(id).second) continue;
+      drawn.push_back(id);
+      names.push_back(Vault::PatronKeyName(id));
+    }
+    ASSIGN_OR_RETURN(std::vector<std::string> taken, vault_->keyring().CreateMany(names));
+    std::unordered_set<std::string> taken_set(taken.begin(), taken.end());
+    for (size_t i = 0; i < drawn.size(); ++i) {
+      if (!taken_set.contains(names[i])) ids.push_back(drawn[i]);
+    }
+    wanted = count - static_cast<int64_t>(ids.size());
   }
-  RETURN_IF_ERROR(vault_->keyring().CreateMany(names));
   return ids;
 }
 

@@ -270,26 +270,35 @@ StatusOr<std::shared_ptr<const SecretKey>> Keyring::Get(std::string_view name) {
   return impl_->Load(name, false);
 }
 
-Status Keyring::CreateMany(const std::vector<std::string>& names) {
+StatusOr<std::vector<std::string>> Keyring::CreateMany(const std::vector<std::string>& names) {
   Impl* p = impl_.get();
   std::string created_at = FormatInstant(p->clock->Now());
-  return WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+  std::vector<std::string> taken;
+  RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+    taken.clear();
     for (const std::string& name : names) {
       ASSIGN_OR_RETURN(int64_t gone, tx.QueryInt("SELECT count(*) FROM destroyed_keys WHERE "
                                                  "name = ?",
                                                  {name}));
-      if (gone > 0) return AlreadyExists("a key of that name was destroyed");
+      if (gone > 0) {
+        taken.push_back(name);
+        continue;
+      }
       SecretKey fresh = SecretKey::Random();
       Status s = tx.Exec(
           "INSERT INTO data_keys (name, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
           {name, p->WrappingId(),
            Blob{Wrap(p->WrappingKek(), Ad(p->library_id, name), fresh.data(), SecretKey::kSize)},
            created_at});
-      if (s.code() == StatusCode::kAlreadyExists) return AlreadyExists("a key of that name exists");
+      if (s.code() == StatusCode::kAlreadyExists) {
+        taken.push_back(name);
+        continue;
+      }
       RETURN_IF_ERROR(s);
     }
     return Status::Ok();
-  });
+  }));
+  return taken;
 }
 
 bool Keyring::WasDestroyed(std::string_view name) {

@@ -96,6 +96,24 @@ TEST_F(VaultTest, DestroyedKeysNeverComeBack) {
   EXPECT_TRUE(keyring_->Destroy({"epoch/2026-12-01"}).ok());  // idempotent
 }
 
+TEST_F(VaultTest, BulkCreationSkipsTakenAndDestroyedNames) {
+  ASSERT_TRUE(keyring_->GetOrCreate("patron/1").ok());
+  ASSERT_TRUE(keyring_->GetOrCreate("patron/3").ok());
+  ASSERT_TRUE(keyring_->Destroy({"patron/3"}).ok());
+  auto before = keyring_->Get("patron/1");
+  ASSERT_TRUE(before.ok());
+  auto taken = keyring_->CreateMany({"patron/1", "patron/2", "patron/3", "patron/5"});
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_EQ(*taken, (std::vector<std::string>{"patron/1", "patron/3"}));
+  EXPECT_TRUE(keyring_->Get("patron/2").ok());
+  EXPECT_TRUE(keyring_->Get("patron/5").ok());
+  EXPECT_EQ(keyring_->Get("patron/3").status().code(), StatusCode::kNotFound);
+  auto after = keyring_->Get("patron/1");  // an existing key is never replaced
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>((*after)->data()), SecretKey::kSize),
+            std::string_view(reinterpret_cast<const char*>((*before)->data()), SecretKey::kSize));
+}
+
 TEST_F(VaultTest, DestroyedKeyBytesAreNotInTheKeyringFiles) {
   auto key = keyring_->GetOrCreate("epoch/2026-12-02");
   ASSERT_TRUE(key.ok());
