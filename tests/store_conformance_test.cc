@@ -205,6 +205,93 @@ TEST_P(StoreConformanceTest, ConcurrentWritersAreSerialized) {
   EXPECT_EQ(distinct, kThreads * kEach);
 }
 
+TEST_P(StoreConformanceTest, AFailedWriterLosesOnlyItsOwnWork) {
+  // Writers arriving together may share one commit; one of them failing must not take the
+  // others' work with it, nor let its own half-done work in.
+  constexpr int kThreads = 6, kEach = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, refused{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        bool fail = (i % 3) == t % 3;
+        std::string name = std::to_string(t) + "-" + std::to_string(i);
+        Status s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+          RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
+          RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 2)",
+                                  {name + "-pair"}));
+          if (fail) return FailedPrecondition("refused on purpose");
+          return Status::Ok();
+        });
+        (s.ok() ? ok : refused)++;
+        EXPECT_EQ(s.ok(), !fail) << s.ToString();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(CountThings(), 2 * ok.load());
+  EXPECT_GT(refused.load(), 0);
+  // Every answered write is visible, in whole, to a read that starts after it.
+  int64_t unpaired = -1;
+  ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(unpaired,
+                     tx.QueryInt("SELECT count(*) FROM things a WHERE a.size = 1 AND NOT EXISTS "
+                                 "(SELECT 1 FROM things b WHERE b.name = a.name || '-pair')"));
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(unpaired, 0);
+}
+
+TEST_P(StoreConformanceTest, ReadsNeitherWaitForNorSeeAnOpenWrite) {
+  auto writer = store_->Begin(TransactionMode::kWrite);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Exec("INSERT INTO things (name) VALUES ('pending')").ok());
+  // On another thread, so that a read serialized behind the writer would hang the test
+  // instead of passing it.
+  std::atomic<int64_t> seen{-1};
+  std::thread reader([&] { seen = CountThings(); });
+  reader.join();
+  EXPECT_EQ(seen.load(), 0);
+  ASSERT_TRUE((*writer)->Commit().ok());
+  EXPECT_EQ(CountThings(), 1);
+}
+
+TEST_P(StoreConformanceTest, BackupsHoldWholeTransactionsOnlyWhileWritersRun) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 3; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        std::string name = std::to_string(t) + "-" + std::to_string(i);
+        (void)WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+          RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
+          return tx.Exec("INSERT INTO things (name, size) VALUES (?, 2)", {name + "-pair"});
+        });
+      }
+    });
+  }
+  std::vector<std::filesystem::path> copies;
+  for (int b = 0; b < 3; ++b) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    copies.push_back(dir_.path() / ("copy-" + std::to_string(b) + ".db"));
+    ASSERT_TRUE(store_->BackupTo(copies.back()).ok());
+    ASSERT_TRUE(store_->Checkpoint().ok());
+  }
+  stop = true;
+  for (auto& th : writers) th.join();
+  for (const auto& copy : copies) {
+    auto restored = OpenSqliteStore(copy, SqliteOptions{});
+    ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+    int64_t singles = -1, pairs = -1;
+    ASSERT_TRUE(WithReadTransaction(**restored, [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(singles, tx.QueryInt("SELECT count(*) FROM things WHERE size = 1"));
+      ASSIGN_OR_RETURN(pairs, tx.QueryInt("SELECT count(*) FROM things WHERE size = 2"));
+      return Status::Ok();
+    }).ok());
+    EXPECT_EQ(singles, pairs) << copy;
+  }
+}
+
 TEST_P(StoreConformanceTest, MissingStoreIsNotCreatedUnlessAsked) {
   testing::TempDir other;
   auto missing = GetParam().open(other.path(), false);

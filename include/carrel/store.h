@@ -109,11 +109,16 @@ struct SqliteOptions {
   bool read_only = false;
   // Overwrite deleted content with zeros (PRAGMA secure_delete): for files holding keys.
   bool secure_delete = false;
+  // Read through a memory map of up to this many bytes (PRAGMA mmap_size); 0: ordinary reads.
+  // For long sequential scans such as audit verification.
+  int64_t mmap_bytes = 0;
 };
 
 // Opens (or creates, when asked) an SQLite database in WAL mode with synchronous=FULL and
 // foreign keys on. Refuses a file that is not an SQLite database (kDataLoss) or fails the
-// quick integrity check. Thread-safe: transactions are serialized on one connection.
+// quick integrity check. Thread-safe: write transactions are serialized on one connection and
+// share commits when they arrive together (each is answered only once it is durable); read
+// transactions run in parallel on pooled connections and see committed data only.
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& file,
                                                  const SqliteOptions& options);
 

@@ -1,14 +1,23 @@
 // The embedded SQLite implementation of the Store interface.
 //
-// One connection, serialized by a mutex held for the life of each transaction: SQLite admits
-// one writer at a time anyway, and a single connection lets prepared statements be cached and
-// reused across transactions. Durability: WAL with synchronous=FULL, so an answered commit
-// survives a power cut.
+// Writes go through one connection. SQLite admits one writer at a time anyway, and each
+// durable commit costs an fsync, so concurrent writers share commits (group commit): each
+// write transaction runs inside a savepoint of an outer transaction, and the outer
+// transaction commits when no other writer is waiting to join it. A writer is answered only
+// after the commit that holds its work, so every answered write is durable (WAL with
+// synchronous=FULL). A write that fails rolls back its own savepoint and nothing else.
+//
+// Reads go through a pool of further connections and see only committed data (WAL
+// snapshots), so they never wait for a writer's fsync.
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 #include "carrel/store.h"
 
@@ -72,14 +81,83 @@ class SqliteRow : public Row {
   sqlite3_stmt* stmt_;
 };
 
+// One SQLite connection and its cache of prepared statements. Used by one thread at a time.
+class Connection {
+ public:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  ~Connection() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  static StatusOr<std::unique_ptr<Connection>> Open(const std::filesystem::path& file,
+                                                    int flags) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(file.c_str(), &db, flags, nullptr);
+    if (rc != SQLITE_OK) {
+      Status s = SqliteError(db, rc, "opening " + file.string());
+      sqlite3_close_v2(db);
+      return s;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    return std::make_unique<Connection>(db);
+  }
+
+  Status Configure(const SqliteOptions& options, bool writer) {
+    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    // Touching the schema reads the header: a file that is not a database fails here.
+    RETURN_IF_ERROR(Simple("SELECT count(*) FROM sqlite_master"));
+    if (writer && !options.read_only) RETURN_IF_ERROR(Simple("PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(Simple("PRAGMA synchronous=FULL"));
+    RETURN_IF_ERROR(Simple("PRAGMA foreign_keys=ON"));
+    // Sorts and temporary tables stay in memory: no temporary files on disk, ever.
+    RETURN_IF_ERROR(Simple("PRAGMA temp_store=MEMORY"));
+    if (options.secure_delete) RETURN_IF_ERROR(Simple("PRAGMA secure_delete=ON"));
+    if (options.mmap_bytes > 0) {
+      RETURN_IF_ERROR(Simple(("PRAGMA mmap_size=" + std::to_string(options.mmap_bytes)).c_str()));
+    }
+    // Pool connections only read; a write through one would bypass group commit.
+    if (!writer) RETURN_IF_ERROR(Simple("PRAGMA query_only=ON"));
+    return Status::Ok();
+  }
+
+  Status Simple(const char* sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+    sqlite3_free(err);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, "database");
+    return Status::Ok();
+  }
+
+  StatusOr<sqlite3_stmt*> Prepare(std::string_view sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, "preparing a statement");
+    if (stmt == nullptr) return InvalidArgument("empty SQL statement");
+    statements_.emplace(std::string(sql), stmt);
+    return stmt;
+  }
+
+  // True when no transaction is open: SQLite rolled the whole transaction back on its own
+  // (after an I/O error, a full disk, or an interrupted commit).
+  bool autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
+
+  sqlite3* db() { return db_; }
+
+ private:
+  sqlite3* db_;
+  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
+};
+
 class SqliteStore;
 
 class SqliteTransaction : public Transaction {
  public:
-  SqliteTransaction(SqliteStore* store, std::unique_lock<std::mutex> lock)
-      : store_(store), lock_(std::move(lock)) {}
-  ~SqliteTransaction() override;
-
   Status Exec(std::string_view sql, std::initializer_list<Value> params,
               const RowCallback& on_row) override {
     return Run(sql, params.begin(), params.size(), on_row);
@@ -89,44 +167,82 @@ class SqliteTransaction : public Transaction {
     return Run(sql, params.data(), params.size(), on_row);
   }
   int64_t changes() const override { return changes_; }
-  Status Commit() override;
 
- private:
+ protected:
+  explicit SqliteTransaction(Connection* conn) : conn_(conn) {}
   Status Run(std::string_view sql, const Value* params, size_t n, const RowCallback& on_row);
 
-  SqliteStore* store_;
-  std::unique_lock<std::mutex> lock_;
+  Connection* conn_;
   bool done_ = false;
   int64_t changes_ = 0;
 };
 
+// A read transaction on a pool connection, returned to the pool when it ends.
+class SqliteReadTransaction : public SqliteTransaction {
+ public:
+  SqliteReadTransaction(SqliteStore* store, std::unique_ptr<Connection> conn)
+      : SqliteTransaction(conn.get()), store_(store), owned_(std::move(conn)) {}
+  ~SqliteReadTransaction() override;
+  Status Commit() override;
+
+ private:
+  SqliteStore* store_;
+  std::unique_ptr<Connection> owned_;
+};
+
+// A write transaction: a savepoint inside the writer connection's open batch. Holds the
+// writer lock until it is released into the batch or rolled back.
+class SqliteWriteTransaction : public SqliteTransaction {
+ public:
+  SqliteWriteTransaction(SqliteStore* store, Connection* conn,
+                         std::unique_lock<std::mutex> lock, uint64_t batch)
+      : SqliteTransaction(conn), store_(store), lock_(std::move(lock)), batch_(batch) {}
+  ~SqliteWriteTransaction() override;
+  Status Commit() override;
+
+ private:
+  SqliteStore* store_;
+  std::unique_lock<std::mutex> lock_;
+  uint64_t batch_;
+};
+
 class SqliteStore : public Store {
  public:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
-  ~SqliteStore() override {
-    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
-    sqlite3_close_v2(db_);
-  }
-
-  Status Configure(const SqliteOptions& options) {
-    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
-    // Touching the schema reads the header: a file that is not a database fails here.
-    RETURN_IF_ERROR(Simple("SELECT count(*) FROM sqlite_master"));
-    if (!options.read_only) {
-      RETURN_IF_ERROR(Simple("PRAGMA journal_mode=WAL"));
-    }
-    RETURN_IF_ERROR(Simple("PRAGMA synchronous=FULL"));
-    RETURN_IF_ERROR(Simple("PRAGMA foreign_keys=ON"));
-    // Sorts and temporary tables stay in memory: no temporary files on disk, ever.
-    RETURN_IF_ERROR(Simple("PRAGMA temp_store=MEMORY"));
-    if (options.secure_delete) RETURN_IF_ERROR(Simple("PRAGMA secure_delete=ON"));
-    return Status::Ok();
-  }
+  SqliteStore(std::filesystem::path file, int flags, SqliteOptions options,
+              std::unique_ptr<Connection> writer)
+      : file_(std::move(file)),
+        flags_(flags),
+        options_(options),
+        writer_(std::move(writer)) {}
 
   StatusOr<std::unique_ptr<Transaction>> Begin(TransactionMode mode) override {
+    if (mode == TransactionMode::kRead) {
+      ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, TakeReader());
+      Status s = conn->Simple("BEGIN");
+      if (!s.ok()) {
+        GiveBackReader(std::move(conn));
+        return s;
+      }
+      return std::unique_ptr<Transaction>(new SqliteReadTransaction(this, std::move(conn)));
+    }
+    arriving_.fetch_add(1);
     std::unique_lock<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(Simple(mode == TransactionMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"));
-    return std::unique_ptr<Transaction>(new SqliteTransaction(this, std::move(lock)));
+    arriving_.fetch_sub(1);
+    // Join an open batch; otherwise let a checkpoint or backup that is waiting go first.
+    cv_.wait(lock, [&] { return batch_open_ || exclusive_waiting_ == 0; });
+    if (!batch_open_) {
+      RETURN_IF_ERROR(writer_->Simple("BEGIN IMMEDIATE"));
+      batch_open_ = true;
+      batch_members_ = 0;
+      ++batch_;
+    }
+    Status s = writer_->Simple("SAVEPOINT carrel_write");
+    if (!s.ok()) {
+      LeaveBatch(lock);
+      return s;
+    }
+    return std::unique_ptr<Transaction>(
+        new SqliteWriteTransaction(this, writer_.get(), std::move(lock), batch_));
   }
 
   Status Migrate(const std::vector<Migration>& migrations) override;
@@ -149,9 +265,10 @@ class SqliteStore : public Store {
   std::string_view engine() const override { return "sqlite"; }
 
   Status Checkpoint() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "checkpointing the database");
+    Exclusive ex(this);
+    sqlite3* db = writer_->db();
+    int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db, rc, "checkpointing the database");
     return Status::Ok();
   }
 
@@ -167,8 +284,9 @@ class SqliteStore : public Store {
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     Status s;
     if (rc == SQLITE_OK) {
-      std::lock_guard<std::mutex> lock(mu_);
-      sqlite3_backup* backup = sqlite3_backup_init(dest, "main", db_, "main");
+      // No batch is open while the copy is made, so it holds committed data only.
+      Exclusive ex(this);
+      sqlite3_backup* backup = sqlite3_backup_init(dest, "main", writer_->db(), "main");
       if (backup == nullptr) {
         s = SqliteError(dest, sqlite3_errcode(dest), "starting the backup");
       } else {
@@ -195,54 +313,162 @@ class SqliteStore : public Store {
     return s;
   }
 
-  // REQUIRES: mu_ held (by a transaction) or during Configure.
-  Status Simple(const char* sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-    sqlite3_free(err);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "database");
-    return Status::Ok();
+  // The writer connection, for migrations (REQUIRES: inside a write transaction).
+  Connection& writer() { return *writer_; }
+
+  // A write transaction's work is in the batch: wait for the batch's commit, or commit it
+  // when no other writer is waiting to join. REQUIRES: `lock` holds mu_.
+  Status Settle(std::unique_lock<std::mutex>& lock, uint64_t batch) {
+    ++batch_members_;
+    if (arriving_.load() > 0 && batch_members_ < kMaxBatch) {
+      // The next writer joins the batch and commits it, or hands it on in turn.
+      cv_.wait(lock, [&] { return finished_ >= batch; });
+      auto failed = failures_.find(batch);
+      return failed == failures_.end() ? Status::Ok() : failed->second;
+    }
+    return FinishBatch(lock, Status::Ok());
   }
 
-  StatusOr<sqlite3_stmt*> Prepare(std::string_view sql) {
-    auto it = statements_.find(sql);
-    if (it != statements_.end()) return it->second;
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "preparing a statement");
-    if (stmt == nullptr) return InvalidArgument("empty SQL statement");
-    statements_.emplace(std::string(sql), stmt);
-    return stmt;
+  // A write transaction rolled back its savepoint (or never opened one): commit the batch for
+  // the others if nobody else will. REQUIRES: `lock` holds mu_.
+  void LeaveBatch(std::unique_lock<std::mutex>& lock) {
+    if (!batch_open_) return;
+    if (writer_->autocommit()) {
+      // SQLite rolled the whole batch back (I/O error, full disk): its members failed.
+      (void)FinishBatch(lock, Unavailable("the database rolled back a transaction after an error"));
+      return;
+    }
+    if (arriving_.load() > 0) return;
+    (void)FinishBatch(lock, Status::Ok());
   }
 
-  sqlite3* db() { return db_; }
+  StatusOr<std::unique_ptr<Connection>> TakeReader() {
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (!readers_.empty()) {
+        std::unique_ptr<Connection> c = std::move(readers_.back());
+        readers_.pop_back();
+        return c;
+      }
+    }
+    int flags = (flags_ & ~SQLITE_OPEN_CREATE);
+    ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Connection::Open(file_, flags));
+    RETURN_IF_ERROR(c->Configure(options_, /*writer=*/false));
+    return c;
+  }
+
+  void GiveBackReader(std::unique_ptr<Connection> c) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (readers_.size() < kMaxIdleReaders) readers_.push_back(std::move(c));
+  }
 
  private:
-  sqlite3* db_;
-  std::mutex mu_;
-  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
+  static constexpr int kMaxBatch = 32;
+  static constexpr size_t kMaxIdleReaders = 16;
+
+  // Holds the writer connection with no batch open, for work that must see or copy committed
+  // data only (checkpoints, backups).
+  class Exclusive {
+   public:
+    explicit Exclusive(SqliteStore* s) : s_(s), lock_(s->mu_) {
+      ++s_->exclusive_waiting_;
+      s_->cv_.wait(lock_, [&] { return !s_->batch_open_; });
+      --s_->exclusive_waiting_;
+    }
+    ~Exclusive() { s_->cv_.notify_all(); }
+
+   private:
+    SqliteStore* s_;
+    std::unique_lock<std::mutex> lock_;
+  };
+
+  // Ends the open batch: commits it (or rolls it back when `failure` is set or SQLite already
+  // did) and wakes its waiting members. REQUIRES: `lock` holds mu_.
+  Status FinishBatch(std::unique_lock<std::mutex>& lock, Status failure) {
+    (void)lock;
+    Status result = std::move(failure);
+    if (result.ok()) {
+      result = writer_->Simple("COMMIT");
+      if (!result.ok() && !writer_->autocommit()) (void)writer_->Simple("ROLLBACK");
+    } else if (!writer_->autocommit()) {
+      (void)writer_->Simple("ROLLBACK");
+    }
+    if (!result.ok()) {
+      failures_.emplace(batch_, result);
+      // Members wake within a batch or two; older outcomes are of no use to anyone.
+      while (!failures_.empty() && failures_.begin()->first + 1024 < batch_) {
+        failures_.erase(failures_.begin());
+      }
+    }
+    finished_ = batch_;
+    batch_open_ = false;
+    batch_members_ = 0;
+    cv_.notify_all();
+    return result;
+  }
+
+  std::filesystem::path file_;
+  int flags_;
+  SqliteOptions options_;
+  std::unique_ptr<Connection> writer_;
+
+  std::mutex mu_;  // the writer connection and the batch state below
+  std::condition_variable cv_;
+  std::atomic<int> arriving_{0};  // writers waiting for mu_ to begin
+  bool batch_open_ = false;
+  int exclusive_waiting_ = 0;  // checkpoints and backups waiting for the batch to end
+  int batch_members_ = 0;      // write transactions released into the open batch
+  uint64_t batch_ = 0;         // number of the open batch, or of the last one
+  uint64_t finished_ = 0;      // number of the last batch committed or failed
+  std::map<uint64_t, Status> failures_;  // recent failed batches, for their waiting members
+
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Connection>> readers_;
 };
 
-SqliteTransaction::~SqliteTransaction() {
-  if (!done_) (void)store_->Simple("ROLLBACK");
+SqliteReadTransaction::~SqliteReadTransaction() {
+  if (!done_) (void)conn_->Simple("ROLLBACK");
+  store_->GiveBackReader(std::move(owned_));
 }
 
-Status SqliteTransaction::Commit() {
+Status SqliteReadTransaction::Commit() {
   if (done_) return FailedPrecondition("transaction already finished");
-  Status s = store_->Simple("COMMIT");
-  if (!s.ok()) {
-    (void)store_->Simple("ROLLBACK");
-  }
   done_ = true;
+  Status s = conn_->Simple("COMMIT");
+  if (!s.ok()) (void)conn_->Simple("ROLLBACK");
   return s;
+}
+
+SqliteWriteTransaction::~SqliteWriteTransaction() {
+  if (done_) return;
+  if (!conn_->autocommit()) {
+    (void)conn_->Simple("ROLLBACK TO carrel_write");
+    (void)conn_->Simple("RELEASE carrel_write");
+  }
+  store_->LeaveBatch(lock_);
+}
+
+Status SqliteWriteTransaction::Commit() {
+  if (done_) return FailedPrecondition("transaction already finished");
+  done_ = true;
+  Status s = conn_->autocommit() ? Unavailable("the database rolled back a transaction")
+                                 : conn_->Simple("RELEASE carrel_write");
+  if (!s.ok()) {
+    if (!conn_->autocommit()) {
+      (void)conn_->Simple("ROLLBACK TO carrel_write");
+      (void)conn_->Simple("RELEASE carrel_write");
+    }
+    store_->LeaveBatch(lock_);
+    return s;
+  }
+  return store_->Settle(lock_, batch_);
 }
 
 Status SqliteTransaction::Run(std::string_view sql, const Value* params, size_t n,
                               const RowCallback& on_row) {
   if (done_) return FailedPrecondition("transaction already finished");
-  sqlite3* db = store_->db();
-  ASSIGN_OR_RETURN(sqlite3_stmt * stmt, store_->Prepare(sql));
+  sqlite3* db = conn_->db();
+  ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn_->Prepare(sql));
   struct Reset {
     sqlite3_stmt* s;
     ~Reset() {
@@ -305,10 +531,11 @@ Status SqliteStore::Migrate(const std::vector<Migration>& migrations) {
       // migration and its record commit together or not at all.
       char* err = nullptr;
       std::string sql(m.sql);
-      int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+      sqlite3* db = writer().db();
+      int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
       sqlite3_free(err);
       if (rc != SQLITE_OK) {
-        return SqliteError(db_, rc, "schema migration " + std::to_string(m.version));
+        return SqliteError(db, rc, "schema migration " + std::to_string(m.version));
       }
       return tx.Exec(
           "INSERT INTO schema_migrations (version, name, applied_at)"
@@ -345,23 +572,16 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& fi
     flags |= SQLITE_OPEN_READWRITE;
     if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;
   }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(file.c_str(), &db, flags, nullptr);
-  if (rc != SQLITE_OK) {
-    Status s = SqliteError(db, rc, "opening " + file.string());
-    sqlite3_close_v2(db);
-    return s;
-  }
-  sqlite3_extended_result_codes(db, 1);
-  auto store = std::make_unique<SqliteStore>(db);
-  Status s = store->Configure(options);
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::Open(file, flags));
+  Status s = writer->Configure(options, /*writer=*/true);
   if (!s.ok()) {
     if (s.code() == StatusCode::kDataLoss) {
       return DataLoss(file.string() + " is not a usable SQLite database (corrupt or not a database)");
     }
     return s.WithContext("opening " + file.string());
   }
-  return std::unique_ptr<Store>(std::move(store));
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(file, flags, options, std::move(writer)));
 }
 
 Status WithWriteTransaction(Store& store, const std::function<Status(Transaction&)>& body) {
