@@ -275,6 +275,20 @@ Status Circulation::Audit(Transaction& tx, const Actor& actor, std::string_view 
   return audit_->Append(tx, actor, event).status();
 }
 
+template <typename T>
+StatusOr<std::vector<T>> Circulation::AuditedQuery(const Actor& actor, std::string_view sql,
+                                                   std::initializer_list<Value> params,
+                                                   T (*read)(const Row&), std::string_view action,
+                                                   std::string_view object_type,
+                                                   int64_t object_id) {
+  std::vector<T> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, QueryAll<T>(tx, sql, params, read));
+    return Audit(tx, actor, action, object_type, object_id);
+  }));
+  return out;
+}
+
 StatusOr<Patron> Circulation::AddPatron(const Actor& actor, const NewPatron& in) {
   RETURN_IF_ERROR(CheckBarcode(in.card_barcode, "card"));
   RETURN_IF_ERROR(CheckText(in.name, "name", true));
@@ -784,15 +798,10 @@ StatusOr<CheckinResult> Circulation::Checkin(const Actor& actor, std::string_vie
 }
 
 StatusOr<std::vector<Loan>> Circulation::ActiveLoans(const Actor& actor, int64_t patron_id) {
-  std::vector<Loan> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<Loan>(tx,
-                                         "SELECT id, item_id, patron_id, checked_out_on, due_on, "
-                                         "renewals FROM loans WHERE patron_id = ? ORDER BY due_on, id",
-                                         {Int(patron_id)}, ReadLoan));
-    return Audit(tx, actor, "patron.loans.view", "patron", patron_id);
-  }));
-  return out;
+  return AuditedQuery<Loan>(actor,
+                            "SELECT id, item_id, patron_id, checked_out_on, due_on, "
+                            "renewals FROM loans WHERE patron_id = ? ORDER BY due_on, id",
+                            {Int(patron_id)}, ReadLoan, "patron.loans.view", "patron", patron_id);
 }
 
 StatusOr<std::vector<Loan>> Circulation::OverdueLoans(const Actor& actor, int limit) {
@@ -921,43 +930,28 @@ StatusOr<int> Circulation::ExpireHolds(const Actor& actor) {
 }
 
 StatusOr<std::vector<Hold>> Circulation::HoldQueue(const Actor& actor, int64_t item_id) {
-  std::vector<Hold> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<Hold>(tx,
-                                         "SELECT id, item_id, patron_id, status, placed_at, "
-                                         "ready_until FROM holds WHERE item_id = ? AND status IN "
-                                         "('waiting', 'ready') ORDER BY status = 'waiting', "
-                                         "placed_at, id",
-                                         {Int(item_id)}, ReadHold));
-    return Audit(tx, actor, "hold.queue.view", "item", item_id);
-  }));
-  return out;
+  return AuditedQuery<Hold>(actor,
+                            "SELECT id, item_id, patron_id, status, placed_at, "
+                            "ready_until FROM holds WHERE item_id = ? AND status IN "
+                            "('waiting', 'ready') ORDER BY status = 'waiting', "
+                            "placed_at, id",
+                            {Int(item_id)}, ReadHold, "hold.queue.view", "item", item_id);
 }
 
 StatusOr<std::vector<Hold>> Circulation::PatronHolds(const Actor& actor, int64_t patron_id) {
-  std::vector<Hold> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<Hold>(tx,
-                                         "SELECT id, item_id, patron_id, status, placed_at, "
-                                         "ready_until FROM holds WHERE patron_id = ? AND status "
-                                         "IN ('waiting', 'ready') ORDER BY placed_at, id",
-                                         {Int(patron_id)}, ReadHold));
-    return Audit(tx, actor, "patron.holds.view", "patron", patron_id);
-  }));
-  return out;
+  return AuditedQuery<Hold>(actor,
+                            "SELECT id, item_id, patron_id, status, placed_at, "
+                            "ready_until FROM holds WHERE patron_id = ? AND status "
+                            "IN ('waiting', 'ready') ORDER BY placed_at, id",
+                            {Int(patron_id)}, ReadHold, "patron.holds.view", "patron", patron_id);
 }
 
 StatusOr<std::vector<Fine>> Circulation::PatronFines(const Actor& actor, int64_t patron_id) {
-  std::vector<Fine> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<Fine>(tx,
-                                         "SELECT id, patron_id, loan_history_id, amount_cents, "
-                                         "accrued_on, status, settled_on FROM fines "
-                                         "WHERE patron_id = ? AND status = 'owed' ORDER BY id",
-                                         {Int(patron_id)}, ReadFine));
-    return Audit(tx, actor, "patron.fines.view", "patron", patron_id);
-  }));
-  return out;
+  return AuditedQuery<Fine>(actor,
+                            "SELECT id, patron_id, loan_history_id, amount_cents, "
+                            "accrued_on, status, settled_on FROM fines "
+                            "WHERE patron_id = ? AND status = 'owed' ORDER BY id",
+                            {Int(patron_id)}, ReadFine, "patron.fines.view", "patron", patron_id);
 }
 
 Status Circulation::PayFine(const Actor& actor, int64_t fine_id) {
