@@ -163,6 +163,17 @@ StatusOr<std::vector<T>> QueryAll(Transaction& tx, std::string_view sql,
   return out;
 }
 
+// The fine to pay or waive; one already settled is a state problem.
+StatusOr<Fine> OwedFine(Transaction& tx, int64_t fine_id) {
+  ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
+                                             "SELECT id, patron_id, loan_history_id, "
+                                             "amount_cents, accrued_on, status, settled_on "
+                                             "FROM fines WHERE id = ?",
+                                             {Int(fine_id)}, ReadFine, "no such fine"));
+  if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
+  return fine;
+}
+
 StatusOr<Item> ItemByBarcode(Transaction& tx, std::string_view barcode) {
   RETURN_IF_ERROR(CheckBarcode(barcode, "item"));
   return QueryOne<Item>(tx, "SELECT id, barcode, title, author, call_number, item_type, status "
@@ -957,12 +968,7 @@ StatusOr<std::vector<Fine>> Circulation::PatronFines(const Actor& actor, int64_t
 Status Circulation::PayFine(const Actor& actor, int64_t fine_id) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
-                                               "SELECT id, patron_id, loan_history_id, "
-                                               "amount_cents, accrued_on, status, settled_on "
-                                               "FROM fines WHERE id = ?",
-                                               {Int(fine_id)}, ReadFine, "no such fine"));
-    if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
+    ASSIGN_OR_RETURN(Fine fine, OwedFine(tx, fine_id));
     RETURN_IF_ERROR(tx.Exec("UPDATE fines SET status = 'paid', settled_on = ? WHERE id = ?",
                             {DateValue(today), Int(fine_id)}));
     RETURN_IF_ERROR(Audit(tx, actor, "fine.pay", "fine", fine_id));
@@ -973,12 +979,7 @@ Status Circulation::PayFine(const Actor& actor, int64_t fine_id) {
 Status Circulation::WaiveFine(const Actor& actor, int64_t fine_id, WaiverReason reason) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
-                                               "SELECT id, patron_id, loan_history_id, "
-                                               "amount_cents, accrued_on, status, settled_on "
-                                               "FROM fines WHERE id = ?",
-                                               {Int(fine_id)}, ReadFine, "no such fine"));
-    if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
+    ASSIGN_OR_RETURN(Fine fine, OwedFine(tx, fine_id));
     RETURN_IF_ERROR(tx.Exec(
         "UPDATE fines SET status = 'waived', settled_on = ?, waiver_reason = ? WHERE id = ?",
         {DateValue(today), Text(std::string(WaiverReasonName(reason))), Int(fine_id)}));
