@@ -2,13 +2,11 @@
 // loopback, with the token file in a temporary config directory.
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,42 +33,6 @@ std::string FileText(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// Like RunCarrel, but the child reads `input` on its standard input (a pipe, not a terminal).
-CommandResult RunCarrelWithInput(const std::vector<std::string>& args, const std::string& input) {
-  TempDir io;
-  const std::string out_path = (io / "out").string();
-  const std::string err_path = (io / "err").string();
-  std::vector<std::string> words = {CARREL_BINARY};
-  words.insert(words.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
-
-  // The input is small: it fits in the pipe before the child starts, so no write can block.
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  if (write(fds[1], input.data(), input.size()) != static_cast<ssize_t>(input.size())) return {};
-  close(fds[1]);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fds[0], 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[0]);
-  CommandResult result;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = FileText(out_path);
-  result.err = FileText(err_path);
-  return result;
 }
 
 // Sets (or, with nullopt, unsets) an environment variable for one scope; children inherit it.

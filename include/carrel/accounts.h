@@ -95,6 +95,10 @@ class Accounts {
 
  private:
   StatusOr<Session> StartSession(Transaction& tx, Principal principal);
+  // The end of a login whose credentials were checked: a failure counts towards locking
+  // `subject` out and returns `refusal`; a success clears the failures and starts a session.
+  StatusOr<Session> FinishLogin(const std::string& subject, bool accepted,
+                                const Principal& principal, const Status& refusal);
   Status RecordFailure(Transaction& tx, const std::string& subject);
   Status CheckLock(Transaction& tx, const std::string& subject);
 

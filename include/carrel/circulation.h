@@ -230,6 +230,13 @@ class Circulation {
   Status Audit(Transaction& tx, const Actor& actor, std::string_view action,
                std::string_view object_type, int64_t object_id, std::string details = "{}");
   Status AddToHistory(Transaction& tx, const Loan& loan, Date returned_on, int64_t* history_id);
+  // Reads rows of confidential data and audits the read in one transaction: the rows are
+  // returned only once the audit entry is written.
+  template <typename T>
+  StatusOr<std::vector<T>> AuditedQuery(const Actor& actor, std::string_view sql,
+                                        std::initializer_list<Value> params,
+                                        T (*read)(const Row&), std::string_view action,
+                                        std::string_view object_type, int64_t object_id);
 
   Store* store_;
   std::unique_ptr<SealedRecords> records_;

@@ -389,6 +389,19 @@ StatusOr<Session> Accounts::StartSession(Transaction& tx, Principal principal) {
   return session;
 }
 
+StatusOr<Session> Accounts::FinishLogin(const std::string& subject, bool accepted,
+                                        const Principal& principal, const Status& refusal) {
+  std::optional<Session> session;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    if (!accepted) return RecordFailure(tx, subject);
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
+    ASSIGN_OR_RETURN(session, StartSession(tx, principal));
+    return Status::Ok();
+  }));
+  if (!accepted) return refusal;
+  return std::move(*session);
+}
+
 StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_view password) {
   if (username.empty() || username.size() > 64 || password.size() > 1024) return kNotAccepted;
   std::string subject = "user:" + std::string(username);
@@ -409,17 +422,9 @@ StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_vie
   // Hash even for unknown users, so timing does not tell which usernames exist.
   static const std::string kDummy = *HashSecret("carrel-dummy-password");
   bool ok = CheckSecret(hash.empty() ? kDummy : hash, password) && !hash.empty() && !disabled;
-  std::optional<Session> session;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    if (!ok) return RecordFailure(tx, subject);
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
-    principal.kind = Principal::Kind::kUser;
-    principal.username = std::string(username);
-    ASSIGN_OR_RETURN(session, StartSession(tx, principal));
-    return Status::Ok();
-  }));
-  if (!ok) return kNotAccepted;
-  return std::move(*session);
+  principal.kind = Principal::Kind::kUser;
+  principal.username = std::string(username);
+  return FinishLogin(subject, ok, principal, kNotAccepted);
 }
 
 StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::string_view pin) {
@@ -450,19 +455,11 @@ StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::stri
   }));
   static const std::string kDummy = *HashSecret("0000");
   bool ok = CheckSecret(hash.empty() ? kDummy : hash, pin) && !hash.empty() && !expired;
-  std::optional<Session> session;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    if (!ok) return RecordFailure(tx, subject);
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
-    Principal principal;
-    principal.kind = Principal::Kind::kPatron;
-    principal.id = patron_id;
-    principal.role = Role::kPatron;
-    ASSIGN_OR_RETURN(session, StartSession(tx, principal));
-    return Status::Ok();
-  }));
-  if (!ok) return not_accepted;
-  return std::move(*session);
+  Principal principal;
+  principal.kind = Principal::Kind::kPatron;
+  principal.id = patron_id;
+  principal.role = Role::kPatron;
+  return FinishLogin(subject, ok, principal, not_accepted);
 }
 
 StatusOr<Principal> Accounts::Authenticate(std::string_view token) {

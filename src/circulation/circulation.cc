@@ -163,6 +163,17 @@ StatusOr<std::vector<T>> QueryAll(Transaction& tx, std::string_view sql,
   return out;
 }
 
+// The fine to pay or waive; one already settled is a state problem.
+StatusOr<Fine> OwedFine(Transaction& tx, int64_t fine_id) {
+  ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
+                                             "SELECT id, patron_id, loan_history_id, "
+                                             "amount_cents, accrued_on, status, settled_on "
+                                             "FROM fines WHERE id = ?",
+                                             {Int(fine_id)}, ReadFine, "no such fine"));
+  if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
+  return fine;
+}
+
 StatusOr<Item> ItemByBarcode(Transaction& tx, std::string_view barcode) {
   RETURN_IF_ERROR(CheckBarcode(barcode, "item"));
   return QueryOne<Item>(tx, "SELECT id, barcode, title, author, call_number, item_type, status "
@@ -273,6 +284,20 @@ Status Circulation::Audit(Transaction& tx, const Actor& actor, std::string_view 
   event.object_id = object_id == 0 ? "" : std::to_string(object_id);
   event.details = std::move(details);
   return audit_->Append(tx, actor, event).status();
+}
+
+template <typename T>
+StatusOr<std::vector<T>> Circulation::AuditedQuery(const Actor& actor, std::string_view sql,
+                                                   std::initializer_list<Value> params,
+                                                   T (*read)(const Row&), std::string_view action,
+                                                   std::string_view object_type,
+                                                   int64_t object_id) {
+  std::vector<T> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, QueryAll<T>(tx, sql, params, read));
+    return Audit(tx, actor, action, object_type, object_id);
+  }));
+  return out;
 }
 
 StatusOr<Patron> Circulation::AddPatron(const Actor& actor, const NewPatron& in) {
@@ -784,15 +809,10 @@ StatusOr<CheckinResult> Circulation::Checkin(const Actor& actor, std::string_vie
 }
 
 StatusOr<std::vector<Loan>> Circulation::ActiveLoans(const Actor& actor, int64_t patron_id) {
-  std::vector<Loan> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<Loan>(tx,
-                                         "SELECT id, item_id, patron_id, checked_out_on, due_on, "
-                                         "renewals FROM loans WHERE patron_id = ? ORDER BY due_on, id",
-                                         {Int(patron_id)}, ReadLoan));
-    return Audit(tx, actor, "patron.loans.view", "patron", patron_id);
-  }));
-  return out;
+  return AuditedQuery<Loan>(actor,
+                            "SELECT id, item_id, patron_id, checked_out_on, due_on, "
+                            "renewals FROM loans WHERE patron_id = ? ORDER BY due_on, id",
+                            {Int(patron_id)}, ReadLoan, "patron.loans.view", "patron", patron_id);
 }
 
 StatusOr<std::vector<Loan>> Circulation::OverdueLoans(const Actor& actor, int limit) {
@@ -921,54 +941,34 @@ StatusOr<int> Circulation::ExpireHolds(const Actor& actor) {
 }
 
 StatusOr<std::vector<Hold>> Circulation::HoldQueue(const Actor& actor, int64_t item_id) {
-  std::vector<Hold> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<Hold>(tx,
-                                         "SELECT id, item_id, patron_id, status, placed_at, "
-                                         "ready_until FROM holds WHERE item_id = ? AND status IN "
-                                         "('waiting', 'ready') ORDER BY status = 'waiting', "
-                                         "placed_at, id",
-                                         {Int(item_id)}, ReadHold));
-    return Audit(tx, actor, "hold.queue.view", "item", item_id);
-  }));
-  return out;
+  return AuditedQuery<Hold>(actor,
+                            "SELECT id, item_id, patron_id, status, placed_at, "
+                            "ready_until FROM holds WHERE item_id = ? AND status IN "
+                            "('waiting', 'ready') ORDER BY status = 'waiting', "
+                            "placed_at, id",
+                            {Int(item_id)}, ReadHold, "hold.queue.view", "item", item_id);
 }
 
 StatusOr<std::vector<Hold>> Circulation::PatronHolds(const Actor& actor, int64_t patron_id) {
-  std::vector<Hold> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<Hold>(tx,
-                                         "SELECT id, item_id, patron_id, status, placed_at, "
-                                         "ready_until FROM holds WHERE patron_id = ? AND status "
-                                         "IN ('waiting', 'ready') ORDER BY placed_at, id",
-                                         {Int(patron_id)}, ReadHold));
-    return Audit(tx, actor, "patron.holds.view", "patron", patron_id);
-  }));
-  return out;
+  return AuditedQuery<Hold>(actor,
+                            "SELECT id, item_id, patron_id, status, placed_at, "
+                            "ready_until FROM holds WHERE patron_id = ? AND status "
+                            "IN ('waiting', 'ready') ORDER BY placed_at, id",
+                            {Int(patron_id)}, ReadHold, "patron.holds.view", "patron", patron_id);
 }
 
 StatusOr<std::vector<Fine>> Circulation::PatronFines(const Actor& actor, int64_t patron_id) {
-  std::vector<Fine> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<Fine>(tx,
-                                         "SELECT id, patron_id, loan_history_id, amount_cents, "
-                                         "accrued_on, status, settled_on FROM fines "
-                                         "WHERE patron_id = ? AND status = 'owed' ORDER BY id",
-                                         {Int(patron_id)}, ReadFine));
-    return Audit(tx, actor, "patron.fines.view", "patron", patron_id);
-  }));
-  return out;
+  return AuditedQuery<Fine>(actor,
+                            "SELECT id, patron_id, loan_history_id, amount_cents, "
+                            "accrued_on, status, settled_on FROM fines "
+                            "WHERE patron_id = ? AND status = 'owed' ORDER BY id",
+                            {Int(patron_id)}, ReadFine, "patron.fines.view", "patron", patron_id);
 }
 
 Status Circulation::PayFine(const Actor& actor, int64_t fine_id) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
-                                               "SELECT id, patron_id, loan_history_id, "
-                                               "amount_cents, accrued_on, status, settled_on "
-                                               "FROM fines WHERE id = ?",
-                                               {Int(fine_id)}, ReadFine, "no such fine"));
-    if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
+    ASSIGN_OR_RETURN(Fine fine, OwedFine(tx, fine_id));
     RETURN_IF_ERROR(tx.Exec("UPDATE fines SET status = 'paid', settled_on = ? WHERE id = ?",
                             {DateValue(today), Int(fine_id)}));
     RETURN_IF_ERROR(Audit(tx, actor, "fine.pay", "fine", fine_id));
@@ -979,12 +979,7 @@ Status Circulation::PayFine(const Actor& actor, int64_t fine_id) {
 Status Circulation::WaiveFine(const Actor& actor, int64_t fine_id, WaiverReason reason) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
-                                               "SELECT id, patron_id, loan_history_id, "
-                                               "amount_cents, accrued_on, status, settled_on "
-                                               "FROM fines WHERE id = ?",
-                                               {Int(fine_id)}, ReadFine, "no such fine"));
-    if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
+    ASSIGN_OR_RETURN(Fine fine, OwedFine(tx, fine_id));
     RETURN_IF_ERROR(tx.Exec(
         "UPDATE fines SET status = 'waived', settled_on = ?, waiver_reason = ? WHERE id = ?",
         {DateValue(today), Text(std::string(WaiverReasonName(reason))), Int(fine_id)}));

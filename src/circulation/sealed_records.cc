@@ -31,11 +31,31 @@ int64_t RandomPatronId() {
   return static_cast<int64_t>((v & ((uint64_t{1} << 48) - 1)) | 1);
 }
 
+// Seals the fields of patron `id` under the patron's key, the same way for a new row and a
+// rewritten one: an optional field left empty is stored as NULL, not sealed.
+struct PatronSealer {
+  const SecretKey& key;
+  int64_t id;
+
+  Value operator()(std::string_view column, std::string_view value) const {
+    return Blob{Vault::Seal(key, "patrons", column, id, value)};
+  }
+  Value Optional(std::string_view column, const std::string& value) const {
+    return value.empty() ? Value() : (*this)(column, value);
+  }
+};
+
 }  // namespace
 
 Status SealedRecords::CheckPatronInput(const NewPatron& p) const {
   if (p.expires_on == Date{}) return InvalidArgument("expiry date is required");
   return Status::Ok();
+}
+
+StatusOr<Value> SealedRecords::EmailIndexColumn(const std::string& normalized_email) {
+  if (normalized_email.empty()) return Value();
+  ASSIGN_OR_RETURN(std::string bi, EmailIndex(normalized_email));
+  return Value(Blob{std::move(bi)});
 }
 
 StatusOr<Patron> SealedRecords::InsertPatron(Transaction& tx, const NewPatron& in, Date today) {
@@ -99,24 +119,15 @@ Status SealedRecords::InsertPatronWithId(Transaction& tx, int64_t id, const NewP
   ASSIGN_OR_RETURN(std::string card_bi,
                    vault_->BlindIndex("card_barcode", NormalizeBarcode(in.card_barcode)));
   ASSIGN_OR_RETURN(std::string name_bi, vault_->BlindIndex("name", NormalizeName(in.name)));
-  Value email_bi;
-  if (!email.empty()) {
-    ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("email", email));
-    email_bi = Blob{bi};
-  }
-  auto seal = [&](std::string_view column, std::string_view value) -> Value {
-    return Blob{Vault::Seal(key, "patrons", column, id, value)};
-  };
-  auto seal_optional = [&](std::string_view column, const std::string& value) -> Value {
-    return value.empty() ? Value() : seal(column, value);
-  };
+  ASSIGN_OR_RETURN(Value email_bi, EmailIndexColumn(email));
+  PatronSealer seal{key, id};
   Status s = tx.Exec(
       "INSERT INTO patrons (id, card_bi, email_bi, name_bi, card_barcode, name, email, phone, "
       "postal_address, juvenile, history_opt_in, expires_on, last_activity_on) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {id, Blob{card_bi}, email_bi, Blob{name_bi}, seal("card_barcode", in.card_barcode),
-       seal("name", in.name), seal_optional("email", email),
-       seal_optional("phone", in.phone), seal_optional("postal_address", in.postal_address),
+       seal("name", in.name), seal.Optional("email", email),
+       seal.Optional("phone", in.phone), seal.Optional("postal_address", in.postal_address),
        seal("juvenile", in.juvenile ? "1" : "0"),
        seal("history_opt_in", in.history_opt_in ? "1" : "0"), FormatDate(in.expires_on),
        FormatDate(today)});
@@ -128,22 +139,13 @@ Status SealedRecords::RewritePatron(Transaction& tx, const Patron& p) {
   ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(p.id)));
   std::string email = NormalizeEmail(p.email);
   ASSIGN_OR_RETURN(std::string name_bi, vault_->BlindIndex("name", NormalizeName(p.name)));
-  Value email_bi;
-  if (!email.empty()) {
-    ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("email", email));
-    email_bi = Blob{bi};
-  }
-  auto seal = [&](std::string_view column, std::string_view value) -> Value {
-    return Blob{Vault::Seal(*key, "patrons", column, p.id, value)};
-  };
-  auto seal_optional = [&](std::string_view column, const std::string& value) -> Value {
-    return value.empty() ? Value() : seal(column, value);
-  };
+  ASSIGN_OR_RETURN(Value email_bi, EmailIndexColumn(email));
+  PatronSealer seal{*key, p.id};
   return tx.Exec(
       "UPDATE patrons SET email_bi = ?, name_bi = ?, name = ?, email = ?, phone = ?, "
       "postal_address = ?, juvenile = ?, history_opt_in = ?, expires_on = ? WHERE id = ?",
-      {email_bi, Blob{name_bi}, seal("name", p.name), seal_optional("email", email),
-       seal_optional("phone", p.phone), seal_optional("postal_address", p.postal_address),
+      {email_bi, Blob{name_bi}, seal("name", p.name), seal.Optional("email", email),
+       seal.Optional("phone", p.phone), seal.Optional("postal_address", p.postal_address),
        seal("juvenile", p.juvenile ? "1" : "0"), seal("history_opt_in", p.history_opt_in ? "1" : "0"),
        FormatDate(p.expires_on), p.id});
 }

@@ -65,6 +65,8 @@ class SealedRecords {
   StatusOr<std::vector<Patron>> ReadPatrons(Transaction& tx, std::string_view where,
                                             const Value& key);
   Status CheckPatronInput(const NewPatron& patron) const;
+  // The email blind index as a column value: NULL for a patron without an address.
+  StatusOr<Value> EmailIndexColumn(const std::string& normalized_email);
   Vault* vault_;
 };
 

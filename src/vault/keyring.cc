@@ -72,7 +72,13 @@ const unsigned char kCheckPlain[8] = {'c', 'a', 'r', 'r', 'e', 'l', '!', '\n'};
 }  // namespace
 
 struct Keyring::Impl {
-  explicit Impl(MasterKeys k) : keys(std::move(k)) {}
+  Impl(std::unique_ptr<Store> s, MasterKeys k, std::string library, const Clock* c)
+      : store(std::move(s)),
+        keys(std::move(k)),
+        current_id(MasterKeyId(keys.current)),
+        next_id(keys.next ? MasterKeyId(*keys.next) : ""),
+        library_id(std::move(library)),
+        clock(c) {}
 
   std::unique_ptr<Store> store;
   MasterKeys keys;
@@ -136,12 +142,8 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::filesystem::path& 
   options.secure_delete = true;
   ASSIGN_OR_RETURN(auto store, OpenSqliteStore(file, options));
   RETURN_IF_ERROR(store->Migrate({{1, "keyring", kSchema}}));
-  auto impl = std::make_unique<Impl>(std::move(keys));
-  impl->store = std::move(store);
-  impl->current_id = MasterKeyId(impl->keys.current);
-  if (impl->keys.next) impl->next_id = MasterKeyId(*impl->keys.next);
-  impl->library_id = std::move(library_id);
-  impl->clock = clock;
+  auto impl =
+      std::make_unique<Impl>(std::move(store), std::move(keys), std::move(library_id), clock);
   Impl* p = impl.get();
   RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec("INSERT INTO keyring_meta (key, value) VALUES ('format', ?)",
@@ -164,12 +166,8 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::filesystem::path& fi
                               " (restore it with carrel restore --keys)");
   }
   RETURN_IF_ERROR(store.status());
-  auto impl = std::make_unique<Impl>(std::move(keys));
-  impl->store = std::move(store).value();
-  impl->current_id = MasterKeyId(impl->keys.current);
-  if (impl->keys.next) impl->next_id = MasterKeyId(*impl->keys.next);
-  impl->library_id = std::move(library_id);
-  impl->clock = clock;
+  auto impl = std::make_unique<Impl>(std::move(store).value(), std::move(keys),
+                                     std::move(library_id), clock);
   Impl* p = impl.get();
   RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
     std::string format, owner;

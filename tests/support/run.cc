@@ -35,9 +35,8 @@ std::string Slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
-}  // namespace
-
-CommandResult RunCarrel(const std::vector<std::string>& args) {
+// Runs the binary with `stdin_fd` as its standard input, and closes `stdin_fd`.
+CommandResult Run(const std::vector<std::string>& args, int stdin_fd) {
   TempDir io;
   std::vector<std::string> storage;
   std::vector<char*> argv = Argv(args, &storage);
@@ -45,15 +44,15 @@ CommandResult RunCarrel(const std::vector<std::string>& args) {
   std::string err_path = (io / "err").string();
   pid_t pid = fork();
   if (pid == 0) {
-    int in = open("/dev/null", O_RDONLY);
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(in, 0);
+    dup2(stdin_fd, 0);
     dup2(out, 1);
     dup2(err, 2);
     execv(argv[0], argv.data());
     _exit(127);
   }
+  close(stdin_fd);
   CommandResult result;
   int status = 0;
   waitpid(pid, &status, 0);
@@ -61,6 +60,27 @@ CommandResult RunCarrel(const std::vector<std::string>& args) {
   result.out = Slurp(out_path);
   result.err = Slurp(err_path);
   return result;
+}
+
+}  // namespace
+
+CommandResult RunCarrel(const std::vector<std::string>& args) {
+  int in = open("/dev/null", O_RDONLY);
+  if (in < 0) return {};
+  return Run(args, in);
+}
+
+CommandResult RunCarrelWithInput(const std::vector<std::string>& args, std::string_view input) {
+  // The input is small: it fits in the pipe before the child starts, so no write can block.
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  bool written = write(fds[1], input.data(), input.size()) == static_cast<ssize_t>(input.size());
+  close(fds[1]);
+  if (!written) {
+    close(fds[0]);
+    return {};
+  }
+  return Run(args, fds[0]);
 }
 
 ServeProcess::ServeProcess(const std::string& data_dir) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace carrel::testing {
@@ -11,8 +12,13 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs the built `carrel` binary with `args`, waits for it, and captures its output.
+// Runs the built `carrel` binary with `args`, waits for it, and captures its output. Its
+// standard input is /dev/null.
 CommandResult RunCarrel(const std::vector<std::string>& args);
+
+// Like RunCarrel, but the child reads `input` on its standard input (a pipe, not a terminal).
+// The input must be small: it is written into the pipe before the child starts.
+CommandResult RunCarrelWithInput(const std::vector<std::string>& args, std::string_view input);
 
 // A `carrel serve` running in the background on a free loopback port.
 class ServeProcess {
