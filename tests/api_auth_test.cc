@@ -92,7 +92,7 @@ class ApiAuthTest : public ::testing::Test {
   int64_t Denials() {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE action = "
+      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE carrel_audit_field(entry, 2) = "
                                        "'access.denied'"));
       return Status::Ok();
     }).ok());

@@ -47,10 +47,9 @@ constexpr char kPolicyVersion[] = "2010-09-15";
 constexpr char kMetaSchema[] =
     "CREATE TABLE library_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
-// The SELECT VerifyAuditLog runs (src/audit/verify.cc), for the scan-only measurement.
-constexpr char kVerifySelect[] =
-    "SELECT seq, entry, leaf_hash, time, actor_id, action, object_type, object_id, case_id "
-    "FROM audit_log ORDER BY seq";
+// What VerifyAuditLog reads (src/audit/verify.cc, there a chunk of the log at a time), for the
+// scan-only measurement.
+constexpr char kVerifySelect[] = "SELECT seq, entry, leaf_hash FROM audit_log ORDER BY seq";
 
 uint64_t Mix(uint64_t x) {  // splitmix64: entry n's pseudo-random choices
   x += 0x9e3779b97f4a7c15ULL;
@@ -124,7 +123,9 @@ Status BuildLog(const fs::path& db, int64_t entries, nlohmann::json* out) {
   SqliteOptions options;
   options.create_if_missing = true;
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, options));
-  RETURN_IF_ERROR(store->Migrate({{1, "audit", kAuditSchema}, {2, "library_meta", kMetaSchema}}));
+  RETURN_IF_ERROR(store->Migrate({{1, "audit", kAuditSchema},
+                                  {2, "audit indexes", kAuditDerivedIndexes},
+                                  {3, "library_meta", kMetaSchema}}));
   const NoteVerifier verifier = VerifierFromSeed(SigningSeed(), kOrigin);
   RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) {
     return tx.Exec("INSERT INTO library_meta (key, value) VALUES ('audit_verifier_key', ?)",
@@ -306,6 +307,9 @@ Status ScanOnly(const fs::path& db, nlohmann::json* out) {
     sqlite3_close_v2(conn);
     return FailedPrecondition("cannot open " + db.string());
   }
+  // Read as verification reads: through a memory map.
+  sqlite3_exec(conn, ("PRAGMA mmap_size=" + std::to_string(kScanMmapBytes)).c_str(), nullptr,
+               nullptr, nullptr);
   Status s;
   int64_t rows = 0, bytes = 0, count = 0;
   double count_seconds = 0, scan_seconds = 0;
@@ -328,9 +332,6 @@ Status ScanOnly(const fs::path& db, nlohmann::json* out) {
       for (int c = 1; c <= 2; ++c) {
         if (sqlite3_column_blob(stmt, c) != nullptr) bytes += sqlite3_column_bytes(stmt, c);
       }
-      for (int c = 3; c <= 8; ++c) {
-        if (sqlite3_column_text(stmt, c) != nullptr) bytes += sqlite3_column_bytes(stmt, c);
-      }
     }
     (is_count ? count_seconds : scan_seconds) = SecondsSince(start);
     if (rc != SQLITE_DONE) s = Internal(std::string("scanning: ") + sqlite3_errmsg(conn));
@@ -351,6 +352,7 @@ Status ScanOnly(const fs::path& db, nlohmann::json* out) {
 StatusOr<Hash> TimeVerification(const fs::path& db, int64_t entries, nlohmann::json* out) {
   SqliteOptions options;
   options.read_only = true;
+  options.mmap_bytes = kScanMmapBytes;
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, options));
   const NoteVerifier verifier = VerifierFromSeed(SigningSeed(), kOrigin);
   auto start = std::chrono::steady_clock::now();

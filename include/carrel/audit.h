@@ -164,6 +164,8 @@ class AuditLog {
 // The schema of the audit tables (part of the library migrations): append-only guards as
 // triggers.
 extern const char kAuditSchema[];
+// Library schema version 4: the log's search indexes built on the fields of its entries.
+extern const char kAuditDerivedIndexes[];
 
 }  // namespace carrel
 

@@ -114,6 +114,9 @@ struct SqliteOptions {
   int64_t mmap_bytes = 0;
 };
 
+// A memory map for long scans: as large as SQLite allows (its build caps it near 2 GiB).
+inline constexpr int64_t kScanMmapBytes = int64_t{2} << 30;
+
 // Opens (or creates, when asked) an SQLite database in WAL mode with synchronous=FULL and
 // foreign keys on. Refuses a file that is not an SQLite database (kDataLoss) or fails the
 // quick integrity check. Thread-safe: write transactions are serialized on one connection and
@@ -121,6 +124,13 @@ struct SqliteOptions {
 // transactions run in parallel on pooled connections and see committed data only.
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& file,
                                                  const SqliteOptions& options);
+
+// A deterministic SQL function of a BLOB and an integer constant, defined on every SQLite
+// connection carrel opens, so that indexes can be built on values derived from encoded
+// columns (the audit log indexes fields inside its entries this way). Register before opening
+// stores; a connection without it (the sqlite3 shell) cannot write rows those indexes cover.
+using SqlBlobFunction = Value (*)(std::string_view blob, int64_t arg);
+void RegisterSqlFunction(const char* name, SqlBlobFunction fn);
 
 // Runs `body` in a write transaction and commits it if body returns OK.
 Status WithWriteTransaction(Store& store, const std::function<Status(Transaction&)>& body);

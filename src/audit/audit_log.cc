@@ -54,7 +54,51 @@ CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql";
 
+// Version 4 of the library schema: the search columns that repeated fields of each entry are
+// gone, and the indexes are built on the fields inside the entry itself, so the log holds no
+// second copy of anything that could disagree with the entry (and verification has nothing
+// but the entry and its leaf hash to read).
+const char kAuditDerivedIndexes[] = R"sql(
+DROP INDEX audit_log_time;
+DROP INDEX audit_log_actor;
+DROP INDEX audit_log_object;
+DROP INDEX audit_log_case;
+ALTER TABLE audit_log DROP COLUMN time;
+ALTER TABLE audit_log DROP COLUMN actor_id;
+ALTER TABLE audit_log DROP COLUMN action;
+ALTER TABLE audit_log DROP COLUMN object_type;
+ALTER TABLE audit_log DROP COLUMN object_id;
+ALTER TABLE audit_log DROP COLUMN case_id;
+CREATE INDEX audit_log_time ON audit_log (carrel_audit_field(entry, 0));
+CREATE INDEX audit_log_actor ON audit_log (carrel_audit_field(entry, 1));
+CREATE INDEX audit_log_object ON audit_log
+  (carrel_audit_field(entry, 3), carrel_audit_field(entry, 4));
+CREATE INDEX audit_log_case ON audit_log (carrel_audit_field(entry, 5))
+  WHERE carrel_audit_field(entry, 5) <> '';
+)sql";
+
 namespace {
+
+// carrel_audit_field(entry, k): field k of an encoded entry (0 time, 1 actor id, 2 action,
+// 3 object type, 4 object id, 5 case id); NULL for bytes that do not decode.
+Value AuditField(std::string_view entry, int64_t k) {
+  auto e = ViewAuditEntry(entry);
+  if (!e.ok()) return Value();
+  switch (k) {
+    case 0: return Value(e->time);
+    case 1: return Value(std::string(e->actor_id));
+    case 2: return Value(std::string(e->action));
+    case 3: return Value(std::string(e->object_type));
+    case 4: return Value(std::string(e->object_id));
+    case 5: return Value(std::string(e->case_id));
+    default: return Value();
+  }
+}
+
+const bool kAuditFieldRegistered = [] {
+  RegisterSqlFunction("carrel_audit_field", &AuditField);
+  return true;
+}();
 
 Hash ToHash(const std::string& bytes) {
   Hash h{};
@@ -141,11 +185,8 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   e.details = event.details.empty() ? "{}" : event.details;
   std::string bytes = EncodeAuditEntry(e);
   Hash leaf = LeafHash(bytes);
-  RETURN_IF_ERROR(tx.Exec(
-      "INSERT INTO audit_log (seq, entry, leaf_hash, time, actor_id, action, object_type, "
-      "object_id, case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {seq, Blob{bytes}, ToBlob(leaf), FormatInstant(e.time), e.actor_id, e.action,
-       e.object_type, e.object_id, e.case_id}));
+  RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_log (seq, entry, leaf_hash) VALUES (?, ?, ?)",
+                          {seq, Blob{bytes}, ToBlob(leaf)}));
 
   RightEdge& edge = *edge_;
   if (edge.size != seq) {
@@ -308,37 +349,27 @@ StatusOr<Checkpoint> AuditLog::SignHead(Transaction& tx, const unsigned char* se
 }
 
 StatusOr<std::vector<AuditEntry>> AuditLog::Find(Transaction& tx, const AuditQuery& q) {
+  (void)kAuditFieldRegistered;
   std::string sql = "SELECT entry FROM audit_log WHERE seq > ?";
   std::vector<Value> params = {q.after_seq};
-  if (q.from) {
-    sql += " AND time >= ?";
-    params.push_back(FormatInstant(*q.from));
-  }
-  if (q.to) {
-    sql += " AND time < ?";
-    params.push_back(FormatInstant(*q.to));
-  }
-  if (!q.actor_id.empty()) {
-    sql += " AND actor_id = ?";
-    params.push_back(q.actor_id);
-  }
-  if (!q.object_type.empty()) {
-    sql += " AND object_type = ?";
-    params.push_back(q.object_type);
-  }
-  if (!q.object_id.empty()) {
-    sql += " AND object_id = ?";
-    params.push_back(q.object_id);
-  }
+  auto where = [&](const char* clause, Value v) {
+    sql += clause;
+    params.push_back(std::move(v));
+  };
+  // Each clause is spelled as its index is, so that SQLite uses the index.
+  if (q.from) where(" AND carrel_audit_field(entry, 0) >= ?", int64_t{q.from->time_since_epoch().count()});
+  if (q.to) where(" AND carrel_audit_field(entry, 0) < ?", int64_t{q.to->time_since_epoch().count()});
+  if (!q.actor_id.empty()) where(" AND carrel_audit_field(entry, 1) = ?", q.actor_id);
+  if (!q.object_type.empty()) where(" AND carrel_audit_field(entry, 3) = ?", q.object_type);
+  if (!q.object_id.empty()) where(" AND carrel_audit_field(entry, 4) = ?", q.object_id);
   if (!q.case_id.empty()) {
-    sql += " AND case_id = ?";
-    params.push_back(q.case_id);
+    where(" AND carrel_audit_field(entry, 5) <> '' AND carrel_audit_field(entry, 5) = ?",
+          q.case_id);
   }
-  sql += " ORDER BY seq LIMIT ?";
-  params.push_back(int64_t{std::clamp(q.limit, 1, 1000)});
+  where(" ORDER BY seq LIMIT ?", int64_t{std::clamp(q.limit, 1, 1000)});
   std::vector<AuditEntry> out;
   RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) -> Status {
-    ASSIGN_OR_RETURN(AuditEntry e, DecodeAuditEntry(row.Bytes(0)));
+    ASSIGN_OR_RETURN(AuditEntry e, DecodeAuditEntry(row.BytesView(0)));
     out.push_back(std::move(e));
     return Status::Ok();
   }));

@@ -6,6 +6,7 @@
 #include <random>
 #include <sstream>
 
+#include "audit/verify.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -24,7 +25,8 @@ class AuditLogTest : public ::testing::Test {
     auto store = OpenSqliteStore(dir_ / "audit.db", options);
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
-    ASSERT_TRUE(store_->Migrate({{1, "audit", kAuditSchema}}).ok());
+    ASSERT_TRUE(store_->Migrate({{1, "audit", kAuditSchema}, {2, "indexes", kAuditDerivedIndexes}})
+                    .ok());
     log_ = std::make_unique<AuditLog>(&clock_, "2010-09-15");
   }
 
@@ -56,8 +58,24 @@ class AuditLogTest : public ::testing::Test {
     return out;
   }
 
-  StatusOr<AuditVerification> Verify(std::optional<Checkpoint> earlier = std::nullopt) {
-    return VerifyAuditLog(*store_, VerifierFromSeed(kSeed, kOrigin), earlier);
+  // Verification cuts the log into chunks checked on several threads; `chunk_level` 3 cuts a
+  // small log into many chunks of 8 entries, with heads inside them and on their edges.
+  StatusOr<AuditVerification> Verify(std::optional<Checkpoint> earlier = std::nullopt,
+                                     int chunk_level = kVerifyChunkLevel) {
+    auto v = VerifyAuditLogInChunks(*store_, VerifierFromSeed(kSeed, kOrigin), earlier, nullptr,
+                                    chunk_level);
+    // Any chunk size gives the same answer.
+    auto other = VerifyAuditLogInChunks(*store_, VerifierFromSeed(kSeed, kOrigin), earlier,
+                                        nullptr, chunk_level == 3 ? kVerifyChunkLevel : 3);
+    EXPECT_EQ(v.ok(), other.ok());
+    if (v.ok() && other.ok()) {
+      EXPECT_EQ(v->intact, other->intact);
+      EXPECT_EQ(v->first_bad_seq, other->first_bad_seq);
+      EXPECT_EQ(v->problem, other->problem);
+      EXPECT_EQ(v->root, other->root);
+      EXPECT_EQ(v->size, other->size);
+    }
+    return v;
   }
 
   Status Raw(const std::string& sql) {
@@ -111,7 +129,7 @@ TEST_F(AuditLogTest, StoredProofsVerify) {
 
 TEST_F(AuditLogTest, RowsCannotBeUpdatedOrDeleted) {
   Append(3);
-  EXPECT_FALSE(Raw("UPDATE audit_log SET action = 'nothing' WHERE seq = 1").ok());
+  EXPECT_FALSE(Raw("UPDATE audit_log SET entry = x'00' WHERE seq = 1").ok());
   EXPECT_FALSE(Raw("DELETE FROM audit_log WHERE seq = 2").ok());
   EXPECT_FALSE(Raw("DELETE FROM audit_nodes").ok());
   ASSERT_TRUE(WithWriteTransaction(*store_, [&](Transaction& tx) {
@@ -235,9 +253,8 @@ TEST_F(AuditLogTest, VerifyFindsEveryMutation) {
           RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -seq - 1 WHERE seq >= ?", {at}));
           RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -seq WHERE seq < 0"));
           return tx.Exec(
-              "INSERT INTO audit_log (seq, entry, leaf_hash, time, actor_id, action, "
-              "object_type, object_id, case_id) SELECT ?, entry, leaf_hash, time, actor_id, "
-              "action, object_type, object_id, case_id FROM audit_log WHERE seq = ?",
+              "INSERT INTO audit_log (seq, entry, leaf_hash) SELECT ?, entry, leaf_hash "
+              "FROM audit_log WHERE seq = ?",
               {at, at + 1});
         });
         expect_problem = "entry inserted";
@@ -281,9 +298,8 @@ TEST_F(AuditLogTest, VerifyFindsEveryMutation) {
         std::string forged = EncodeAuditEntry(*e);
         Hash leaf = LeafHash(forged);
         m = WithWriteTransaction(*store_, [&](Transaction& tx) {
-          return tx.Exec("UPDATE audit_log SET entry = ?, leaf_hash = ?, object_id = ? WHERE seq = ?",
-                         {Blob{forged}, Blob{std::string(leaf.begin(), leaf.end())}, e->object_id,
-                          at});
+          return tx.Exec("UPDATE audit_log SET entry = ?, leaf_hash = ? WHERE seq = ?",
+                         {Blob{forged}, Blob{std::string(leaf.begin(), leaf.end())}, at});
         });
         expect_seq = at < 100 ? 100 : 200;
         expect_problem = "not consistent with the signed head";
@@ -302,6 +318,130 @@ TEST_F(AuditLogTest, VerifyFindsEveryMutation) {
     store_.reset();
   }
   EXPECT_EQ(detected, total);
+}
+
+}  // namespace
+}  // namespace carrel
+
+namespace carrel {
+namespace {
+
+TEST_F(AuditLogTest, FindsByTimeActorObjectAndCaseThroughIndexesOnTheEntries) {
+  Append(20);  // one second apart; actors user/0..4; objects loan/0..19
+  ASSERT_TRUE(WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return log_->Append(tx, {"user/9", "director"}, {"case.open", "case", "7", "case-7", "{}"})
+        .status();
+  }).ok());
+  auto find = [&](AuditQuery q) {
+    std::vector<int64_t> seqs;
+    EXPECT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(auto found, log_->Find(tx, q));
+      for (const AuditEntry& e : found) seqs.push_back(e.seq);
+      return Status::Ok();
+    }).ok());
+    return seqs;
+  };
+  AuditQuery by_actor;
+  by_actor.actor_id = "user/3";
+  EXPECT_EQ(find(by_actor), (std::vector<int64_t>{3, 8, 13, 18}));
+  AuditQuery by_object;
+  by_object.object_type = "loan";
+  by_object.object_id = "11";
+  EXPECT_EQ(find(by_object), (std::vector<int64_t>{11}));
+  AuditQuery by_case;
+  by_case.case_id = "case-7";
+  EXPECT_EQ(find(by_case), (std::vector<int64_t>{20}));
+  AuditQuery by_time;
+  by_time.from = testing::DefaultTestTime() + std::chrono::seconds(5);
+  by_time.to = testing::DefaultTestTime() + std::chrono::seconds(8);
+  EXPECT_EQ(find(by_time), (std::vector<int64_t>{5, 6, 7}));
+  // The searches use the indexes built on the entries, not a scan of the log.
+  for (const char* where :
+       {"carrel_audit_field(entry, 1) = 'user/3'",
+        "carrel_audit_field(entry, 3) = 'loan' AND carrel_audit_field(entry, 4) = '11'",
+        "carrel_audit_field(entry, 5) <> '' AND carrel_audit_field(entry, 5) = 'case-7'",
+        "carrel_audit_field(entry, 0) >= 5"}) {
+    std::string plan;
+    ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) {
+      return tx.Exec(std::string("EXPLAIN QUERY PLAN SELECT entry FROM audit_log WHERE ") + where,
+                     {}, [&](const Row& row) {
+                       plan += row.Text(3);
+                       return Status::Ok();
+                     });
+    }).ok());
+    EXPECT_NE(plan.find("USING INDEX audit_log_"), std::string::npos) << where << ": " << plan;
+  }
+}
+
+TEST(AuditSchemaTest, LogsWrittenBeforeTheDerivedIndexesMigrateIntact) {
+  testing::TempDir dir;
+  SqliteOptions options;
+  options.create_if_missing = true;
+  auto store = OpenSqliteStore(dir / "audit.db", options);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Migrate({{1, "audit", kAuditSchema}}).ok());
+  // Entries as the first schema stored them, with copies of their fields in columns.
+  FakeClock clock(testing::DefaultTestTime());
+  for (int64_t seq = 0; seq < 5; ++seq) {
+    AuditEntry e;
+    e.seq = seq;
+    e.time = clock.Now();
+    e.actor_id = "user/" + std::to_string(seq % 2);
+    e.actor_role = "staff";
+    e.action = "patron.view";
+    e.object_type = "patron";
+    e.object_id = std::to_string(100 + seq);
+    e.policy_version = "2010-09-15";
+    e.details = "{}";
+    std::string bytes = EncodeAuditEntry(e);
+    Hash leaf = LeafHash(bytes);
+    ASSERT_TRUE(WithWriteTransaction(**store, [&](Transaction& tx) {
+      return tx.Exec(
+          "INSERT INTO audit_log (seq, entry, leaf_hash, time, actor_id, action, object_type, "
+          "object_id, case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')",
+          {seq, Blob{bytes}, Blob{std::string(leaf.begin(), leaf.end())},
+           FormatInstant(e.time), e.actor_id, e.action, e.object_type, e.object_id});
+    }).ok());
+  }
+  // ... and the tree nodes the first schema kept, as it kept them.
+  ASSERT_TRUE(WithWriteTransaction(**store, [&](Transaction& tx) -> Status {
+    std::vector<Hash> leaves;
+    RETURN_IF_ERROR(tx.Exec("SELECT leaf_hash FROM audit_log ORDER BY seq", {},
+                            [&](const Row& row) {
+                              Hash h;
+                              std::string b = row.Bytes(0);
+                              std::copy(b.begin(), b.end(), h.begin());
+                              leaves.push_back(h);
+                              return Status::Ok();
+                            }));
+    std::vector<Hash> level1 = {NodeHash(leaves[0], leaves[1]), NodeHash(leaves[2], leaves[3])};
+    Hash level2 = NodeHash(level1[0], level1[1]);
+    auto blob = [](const Hash& h) { return Blob{std::string(h.begin(), h.end())}; };
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes VALUES (1, 0, ?)", {blob(level1[0])}));
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes VALUES (1, 1, ?)", {blob(level1[1])}));
+    return tx.Exec("INSERT INTO audit_nodes VALUES (2, 0, ?)", {blob(level2)});
+  }).ok());
+  Status migrated = (*store)->Migrate(
+      {{1, "audit", kAuditSchema}, {2, "indexes", kAuditDerivedIndexes}});
+  ASSERT_TRUE(migrated.ok()) << migrated.ToString();
+  AuditLog log(&clock, "2010-09-15");
+  ASSERT_TRUE(WithWriteTransaction(**store, [&](Transaction& tx) {
+    return log.Append(tx, {"user/1", "staff"}, {"patron.view", "patron", "105", "", "{}"})
+        .status();
+  }).ok());
+  std::vector<int64_t> seqs;
+  ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
+    AuditQuery q;
+    q.actor_id = "user/1";
+    ASSIGN_OR_RETURN(auto found, log.Find(tx, q));
+    for (const AuditEntry& e : found) seqs.push_back(e.seq);
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(seqs, (std::vector<int64_t>{1, 3, 5}));
+  auto v = VerifyAuditLog(**store, VerifierFromSeed(kSeed, kOrigin), std::nullopt);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->intact) << v->problem;
+  EXPECT_EQ(v->size, 6);
 }
 
 }  // namespace

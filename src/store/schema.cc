@@ -145,6 +145,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {1, "circulation", kV1},
       {2, "audit log", kAuditSchema},
       {3, "accounts and sessions", kAccountsSchema},
+      {4, "audit log indexed on its entries", kAuditDerivedIndexes},
   };
   return migrations;
 }

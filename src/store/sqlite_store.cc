@@ -81,6 +81,44 @@ class SqliteRow : public Row {
   sqlite3_stmt* stmt_;
 };
 
+struct SqlFunction {
+  const char* name;
+  SqlBlobFunction fn;
+};
+
+std::mutex& FunctionsMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+std::vector<SqlFunction>& Functions() {
+  static std::vector<SqlFunction> functions;
+  return functions;
+}
+
+void CallBlobFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto fn = reinterpret_cast<SqlBlobFunction>(sqlite3_user_data(ctx));
+  if (argc != 2) return sqlite3_result_null(ctx);
+  const void* p = sqlite3_value_blob(argv[0]);
+  std::string_view blob(static_cast<const char*>(p), p != nullptr ? sqlite3_value_bytes(argv[0]) : 0);
+  Value v = fn(blob, sqlite3_value_int64(argv[1]));
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          sqlite3_result_null(ctx);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          sqlite3_result_int64(ctx, x);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          sqlite3_result_text(ctx, x.data(), static_cast<int>(x.size()), SQLITE_TRANSIENT);
+        } else {
+          sqlite3_result_blob(ctx, x.bytes.data(), static_cast<int>(x.bytes.size()),
+                              SQLITE_TRANSIENT);
+        }
+      },
+      v);
+}
+
 // One SQLite connection and its cache of prepared statements. Used by one thread at a time.
 class Connection {
  public:
@@ -102,7 +140,16 @@ class Connection {
       return s;
     }
     sqlite3_extended_result_codes(db, 1);
-    return std::make_unique<Connection>(db);
+    auto conn = std::make_unique<Connection>(db);
+    std::lock_guard<std::mutex> lock(FunctionsMutex());
+    for (const SqlFunction& f : Functions()) {
+      rc = sqlite3_create_function_v2(db, f.name, 2,
+                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                      reinterpret_cast<void*>(f.fn), CallBlobFunction, nullptr,
+                                      nullptr, nullptr);
+      if (rc != SQLITE_OK) return SqliteError(db, rc, "defining an SQL function");
+    }
+    return conn;
   }
 
   Status Configure(const SqliteOptions& options, bool writer) {
@@ -557,6 +604,17 @@ StatusOr<int64_t> Transaction::QueryInt(std::string_view sql, std::initializer_l
   }));
   if (!out) return NotFound("no row");
   return *out;
+}
+
+void RegisterSqlFunction(const char* name, SqlBlobFunction fn) {
+  std::lock_guard<std::mutex> lock(FunctionsMutex());
+  for (SqlFunction& f : Functions()) {
+    if (std::string_view(f.name) == name) {
+      f.fn = fn;
+      return;
+    }
+  }
+  Functions().push_back({name, fn});
 }
 
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& file,

@@ -90,6 +90,7 @@ int AuditVerify(const std::string& data, const std::string& from_head, const std
   if (Status s = InitCrypto(); !s.ok()) return Fail(s);
   SqliteOptions options;
   options.read_only = true;
+  options.mmap_bytes = kScanMmapBytes;
   auto store = OpenSqliteStore(Library::DatabasePath(data), options);
   if (!store.ok()) return Fail(store.status());
   std::string vkey = vkey_arg;
