@@ -7,7 +7,7 @@
 //     EVP_MD_CTX, the entries re-encoded in memory beforehand (not timed);
 //   - the same hashing through carrel's LeafHash and NodeHash, as verification calls them;
 //   - the SQLite scan alone: verification's SELECT stepped through the C API, every column
-//     fetched and nothing else done, plus the count(*) verification starts with.
+//     fetched and nothing else done (a count(*) checks that it saw every row).
 // The raw root must equal the root verification computed: the same bytes were hashed.
 
 #include <openssl/crypto.h>
@@ -299,7 +299,7 @@ StatusOr<BothHashings> HashLog(int64_t entries) {
 }
 
 // Verification's SELECT through the SQLite C API, every column fetched, nothing else done; and
-// the count(*) verification starts with.
+// a count(*) of the rows to check the scan saw them all.
 Status ScanOnly(const fs::path& db, nlohmann::json* out) {
   sqlite3* conn = nullptr;
   if (sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
@@ -366,6 +366,7 @@ StatusOr<Hash> TimeVerification(const fs::path& db, int64_t entries, nlohmann::j
   }
   (*out)["verify_seconds"] = seconds;
   (*out)["verify_cpu_seconds"] = cpu;
+  (*out)["verify_threads"] = v.threads;
   (*out)["verify_rate"] = static_cast<double>(v.size) / seconds;
   (*out)["verified_entries"] = v.size;
   (*out)["heads_checked"] = v.heads_checked;

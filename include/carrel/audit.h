@@ -177,6 +177,7 @@ struct AuditVerification {
   int64_t size = 0;  // entries checked
   Hash root{};       // root of the whole log when intact
   int64_t heads_checked = 0;
+  int threads = 1;  // threads the entries were checked on
   // When not intact: the first bad sequence number (or the size of the bad head) and what is
   // wrong: "entry altered", "entry missing", "entry inserted", "entry moved", "head signature bad",
   // "not consistent with the signed head", "not consistent with the earlier head",

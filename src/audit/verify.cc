@@ -248,6 +248,7 @@ StatusOr<AuditVerification> VerifyAuditLogInChunks(
     result.root = last_complete ? Fold(chunk_roots.stack(), {}) : Fold(last, {});
   }
   result.heads_checked = static_cast<int64_t>(heads.size());
+  result.threads = threads;
   return result;
 }
 
