@@ -241,7 +241,7 @@ TEST_F(VaultEndToEndTest, DestroyingAnEpochUnlinksExactlyThatDay) {
   ASSERT_TRUE(day1a.ok() && day1b.ok() && day2.ok());
   ASSERT_TRUE(lib_.library->Backup(lib_.dir / "older.bak").ok());
 
-  ASSERT_TRUE(lib_.library->keyring().Destroy({Vault::EpochKeyName(D(2026, 12, 2))}).ok());
+  ASSERT_TRUE(lib_.library->keyring().Destroy({Vault::EpochKeyName("loan", D(2026, 12, 2))}).ok());
   EXPECT_EQ(*circ().ReturnedLoanPatron(testing::kStaff, day1a->history_id), std::nullopt);
   EXPECT_EQ(*circ().ReturnedLoanPatron(testing::kStaff, day1b->history_id), std::nullopt);
   EXPECT_EQ(*circ().ReturnedLoanPatron(testing::kStaff, day2->history_id), std::optional<int64_t>(reader));
@@ -270,7 +270,7 @@ TEST_F(VaultEndToEndTest, OptedInHistoryIsUnderThePatronsOwnKey) {
   auto back = circ().Checkin(testing::kStaff, "I-1");
   ASSERT_TRUE(back.ok());
   // Destroying the day's epoch key does not touch a history the patron chose to keep.
-  ASSERT_TRUE(lib_.library->keyring().Destroy({Vault::EpochKeyName(D(2026, 12, 2))}).ok());
+  ASSERT_TRUE(lib_.library->keyring().Destroy({Vault::EpochKeyName("loan", D(2026, 12, 2))}).ok());
   auto history = circ().PatronHistory(testing::kStaff, keeper);
   ASSERT_TRUE(history.ok());
   EXPECT_EQ(history->size(), 1u);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -164,8 +165,10 @@ class Circulation {
   // The patron's own choice. Opting out deletes the kept reading history at once.
   Status SetHistoryOptIn(const Actor& actor, int64_t patron_id, bool opt_in);
   // Crypto-shredding: destroys the patron's key first, then the patron's rows (blind indexes
-  // included). Refused while the patron has items out or owes fines.
-  Status DeletePatron(const Actor& actor, int64_t patron_id);
+  // included). Refused while the patron has items out or owes fines. `also`, when given, runs
+  // inside the same transaction (retention counts the deletion there).
+  Status DeletePatron(const Actor& actor, int64_t patron_id,
+                      const std::function<Status(Transaction&)>& also = nullptr);
 
   // Returned loans still linked to the patron: under live epoch keys, or the patron's own key
   // when they keep a reading history.

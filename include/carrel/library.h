@@ -10,6 +10,7 @@
 #include "carrel/circulation.h"
 #include "carrel/clock.h"
 #include "carrel/profile.h"
+#include "carrel/retention.h"
 #include "carrel/status.h"
 #include "carrel/store.h"
 #include "carrel/vault.h"
@@ -42,6 +43,7 @@ class Library {
   Circulation& circulation() { return *circulation_; }
   AuditLog& audit() { return *audit_; }
   Accounts& accounts() { return *accounts_; }
+  Retention& retention() { return *retention_; }
 
   // Records an operation on the library's files (init, backup, restore, key rotation, seed)
   // as its own audit entry.
@@ -102,6 +104,7 @@ class Library {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Circulation> circulation_;
   std::unique_ptr<Accounts> accounts_;
+  std::unique_ptr<Retention> retention_;
 };
 
 // Initializes libsodium once; call before using crypto or randomness. Thread-safe.

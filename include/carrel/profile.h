@@ -59,10 +59,18 @@ struct Profile {
   std::string policy_document;  // file name of the document, relative to the profile
   std::vector<PolicyEvent> policy_history;  // oldest first
 
+  // [retention]: the schedule the profile proposes, category -> days (docs/retention.md); the
+  // Director signs it (or another) before anything is deleted.
+  std::map<std::string, int> retention_days;
+
   // [statute]
   std::string statute_citation;  // "Conn. Gen. Stat. § 11-25(b)"
   std::string statute_summary;
 };
+
+// The retention categories a profile's [retention] table may name (the retention engine's
+// categories, in its order).
+const std::vector<std::string_view>& RetentionCategoryNames();
 
 // Reads and validates a profile. On failure the status message is "FILE:LINE: reason" (line
 // omitted when the problem is not tied to one), and nothing is returned.

@@ -148,7 +148,12 @@ class Vault {
   // links be found without revealing the patron. 8 bytes.
   static std::string LinkTag(const SecretKey& key, int64_t patron_id);
 
-  static std::string EpochKeyName(Date day);
+  // The epoch key sealing the links of one kind of record that ended on `day`: "epoch/" + the
+  // epoch, which is "<category>/<YYYY-MM-DD>" (EpochName). Each category has its own keys so
+  // that the retention schedule can give each its own period.
+  static std::string EpochName(std::string_view category, Date day);
+  static std::string EpochKeyName(std::string_view epoch);
+  static std::string EpochKeyName(std::string_view category, Date day);
   static std::string PatronKeyName(int64_t patron_id);
 
  private:

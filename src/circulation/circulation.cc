@@ -399,7 +399,8 @@ Status Circulation::SetHistoryOptIn(const Actor& actor, int64_t patron_id, bool 
   });
 }
 
-Status Circulation::DeletePatron(const Actor& actor, int64_t patron_id) {
+Status Circulation::DeletePatron(const Actor& actor, int64_t patron_id,
+                                 const std::function<Status(Transaction&)>& also) {
   // Outside the data transaction: the tags need the patron's key, which is about to go.
   ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -453,7 +454,8 @@ Status Circulation::DeletePatron(const Actor& actor, int64_t patron_id) {
       RETURN_IF_ERROR(tx.Exec("DELETE FROM loan_history WHERE link_epoch IS NULL AND link_tag = ?",
                               {Blob{tags.back()}}));
     }
-    return tx.Exec("DELETE FROM patrons WHERE id = ?", {Int(patron_id)});
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM patrons WHERE id = ?", {Int(patron_id)}));
+    return also ? also(tx) : Status::Ok();
   });
 }
 

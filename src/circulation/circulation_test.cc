@@ -153,7 +153,7 @@ TEST_F(CirculationTest, CheckinMovesLoanToHistoryWithItsLink) {
       return Status::Ok();
     });
   }).ok());
-  EXPECT_EQ(epoch, "2026-12-10");
+  EXPECT_EQ(epoch, "loan/2026-12-10");
   auto history = circ().PatronHistory(testing::kStaff, loan->patron_id);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 1u);

@@ -221,6 +221,24 @@ StatusOr<std::vector<Patron>> SealedRecords::FindPatronsByName(Transaction& tx,
   return candidates;
 }
 
+StatusOr<std::string_view> LinkCategory(std::string_view table) {
+  if (table == "loan_history") return std::string_view("loan");
+  if (table == "holds") return std::string_view("hold");
+  if (table == "fines") return std::string_view("fine");
+  if (table == "computer_sessions") return std::string_view("session");
+  return InvalidArgument("no patron links in table " + std::string(table));
+}
+
+StatusOr<SealedLink> SealedRecords::SealLinkInEpoch(std::string_view table, int64_t row,
+                                                    int64_t patron_id, std::string_view epoch) {
+  SealedLink out;
+  out.epoch = std::string(epoch);
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(Vault::EpochKeyName(epoch)));
+  out.link = Vault::Seal(*key, table, "patron_link", row, LinkBytes(patron_id));
+  out.tag = Vault::LinkTag(*key, patron_id);
+  return out;
+}
+
 StatusOr<SealedLink> SealedRecords::SealLink(std::string_view table, int64_t row,
                                              int64_t patron_id, Date epoch_day,
                                              bool own_history) {
@@ -229,8 +247,9 @@ StatusOr<SealedLink> SealedRecords::SealLink(std::string_view table, int64_t row
   if (own_history) {
     ASSIGN_OR_RETURN(key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
   } else {
-    out.epoch = FormatDate(epoch_day);
-    ASSIGN_OR_RETURN(key, vault_->keyring().GetOrCreate(Vault::EpochKeyName(epoch_day)));
+    ASSIGN_OR_RETURN(std::string_view category, LinkCategory(table));
+    out.epoch = Vault::EpochName(category, epoch_day);
+    ASSIGN_OR_RETURN(key, vault_->keyring().GetOrCreate(Vault::EpochKeyName(out.epoch)));
   }
   out.link = Vault::Seal(*key, table, "patron_link", row, LinkBytes(patron_id));
   out.tag = Vault::LinkTag(*key, patron_id);
@@ -243,8 +262,7 @@ StatusOr<std::optional<int64_t>> SealedRecords::OpenLink(std::string_view table,
                                                          std::optional<int64_t> patron_hint) {
   std::shared_ptr<const SecretKey> key;
   if (!epoch.empty()) {
-    ASSIGN_OR_RETURN(Date day, ParseDate(epoch));
-    auto k = vault_->keyring().Get(Vault::EpochKeyName(day));
+    auto k = vault_->keyring().Get(Vault::EpochKeyName(epoch));
     if (k.status().code() == StatusCode::kNotFound) return std::optional<int64_t>();
     RETURN_IF_ERROR(k.status());
     key = std::move(k).value();

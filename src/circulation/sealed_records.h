@@ -12,9 +12,12 @@ namespace carrel {
 
 // A patron link sealed for storage: who a returned loan, ended hold, settled fine or ended
 // computer session belonged to.
+// The epoch category of the links in `table`: "loan", "hold", "fine" or "session".
+StatusOr<std::string_view> LinkCategory(std::string_view table);
+
 struct SealedLink {
   std::string link;   // 24-byte nonce || sealed 8-byte patron id || tag
-  std::string epoch;  // "YYYY-MM-DD" of the epoch key; empty when under the patron's own key
+  std::string epoch;  // the epoch ("loan/YYYY-MM-DD"); empty when under the patron's own key
   std::string tag;    // Vault::LinkTag under the same key: finds one patron's links
 };
 
@@ -42,6 +45,10 @@ class SealedRecords {
 
   // Seals `patron_id` as the link of `table` row `row`: under the patron's key when the patron
   // keeps a reading history (`own_history`), else under the key of `epoch_day`.
+  // The link of `row` sealed under the key of `epoch` (created if need be): how retention
+  // moves links kept by a legal hold out of an epoch about to be destroyed.
+  StatusOr<SealedLink> SealLinkInEpoch(std::string_view table, int64_t row, int64_t patron_id,
+                                       std::string_view epoch);
   StatusOr<SealedLink> SealLink(std::string_view table, int64_t row, int64_t patron_id,
                                 Date epoch_day, bool own_history);
   // The patron of a sealed link, or nullopt when its epoch key was destroyed (unlinked).

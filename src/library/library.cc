@@ -39,7 +39,10 @@ Library::Library(fs::path dir, Profile profile, Calendar calendar, const Clock* 
       audit_(std::make_unique<AuditLog>(clock_, profile_.policy_version)),
       circulation_(std::make_unique<Circulation>(store_.get(), vault_.get(), audit_.get(),
                                                  &profile_, &calendar_, clock_)),
-      accounts_(std::make_unique<Accounts>(store_.get(), audit_.get(), vault_.get(), clock_)) {}
+      accounts_(std::make_unique<Accounts>(store_.get(), audit_.get(), vault_.get(), clock_)),
+      retention_(std::make_unique<Retention>(store_.get(), vault_.get(), audit_.get(),
+                                             accounts_.get(), circulation_.get(), &calendar_,
+                                             clock_, library_id_)) {}
 
 Actor OperatorActor() {
   struct passwd* pw = getpwuid(geteuid());

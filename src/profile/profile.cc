@@ -96,12 +96,14 @@ class ProfileParser {
       return ErrorAtLine(e.source().begin.line, std::string(e.description()));
     }
     Profile p;
-    RETURN_IF_ERROR(CheckKeys(root, "", {"library", "hours", "circulation", "policy", "statute"}));
+    RETURN_IF_ERROR(CheckKeys(root, "", {"library", "hours", "circulation", "policy", "statute",
+                                         "retention"}));
     RETURN_IF_ERROR(ParseLibrary(root, &p));
     RETURN_IF_ERROR(ParseHours(root, &p));
     RETURN_IF_ERROR(ParseCirculation(root, &p));
     RETURN_IF_ERROR(ParsePolicy(root, &p));
     RETURN_IF_ERROR(ParseStatute(root, &p));
+    RETURN_IF_ERROR(ParseRetention(root, &p));
     return p;
   }
 
@@ -130,7 +132,7 @@ class ProfileParser {
   }
 
   Status CheckKeys(const toml::table& table, std::string_view table_name,
-                   std::initializer_list<std::string_view> allowed) const {
+                   const std::vector<std::string_view>& allowed) const {
     for (const auto& [key, node] : table) {
       if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
       uint32_t line = key.source().begin.line;
@@ -419,11 +421,36 @@ class ProfileParser {
     return Status::Ok();
   }
 
+  // Optional: a library without it proposes 0 days everywhere until the Director signs.
+  Status ParseRetention(const toml::table& root, Profile* p) const {
+    constexpr std::string_view kName = "[retention]";
+    const toml::node* node = root.get("retention");
+    if (node == nullptr) return Status::Ok();
+    const toml::table* t = node->as_table();
+    if (t == nullptr) return ErrorAt(*node, "[retention] must be a table");
+    std::vector<std::string_view> known(RetentionCategoryNames().begin(),
+                                        RetentionCategoryNames().end());
+    RETURN_IF_ERROR(CheckKeys(*t, kName, known));
+    for (const auto& [category, value] : *t) {
+      ASSIGN_OR_RETURN(int64_t days, IntValue(value, "days for " + std::string(category.str()),
+                                              0, 36500));
+      p->retention_days[std::string(category.str())] = static_cast<int>(days);
+    }
+    return Status::Ok();
+  }
+
   std::string source_;
   fs::path base_dir_;
 };
 
 }  // namespace
+
+const std::vector<std::string_view>& RetentionCategoryNames() {
+  static const std::vector<std::string_view> names = {
+      "loan_link",      "hold_link",      "fine_link",       "session_link", "enews_unconfirmed",
+      "enews_unsubscribed", "patron_account", "reading_history", "case_file"};
+  return names;
+}
 
 StatusOr<Profile> ParseProfile(std::string_view toml_text, std::string_view source,
                                const std::filesystem::path& base_dir) {

@@ -2,6 +2,7 @@
 
 #include "carrel/accounts.h"
 #include "carrel/audit.h"
+#include "carrel/retention.h"
 
 namespace carrel {
 namespace {
@@ -146,6 +147,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {2, "audit log", kAuditSchema},
       {3, "accounts and sessions", kAccountsSchema},
       {4, "audit log indexed on its entries", kAuditDerivedIndexes},
+      {5, "retention schedules, runs and legal holds", kRetentionSchema},
   };
   return migrations;
 }

@@ -72,7 +72,15 @@ std::string Vault::LinkTag(const SecretKey& key, int64_t patron_id) {
   return std::string(reinterpret_cast<char*>(out), sizeof out);
 }
 
-std::string Vault::EpochKeyName(Date day) { return "epoch/" + FormatDate(day); }
+std::string Vault::EpochName(std::string_view category, Date day) {
+  return std::string(category) + "/" + FormatDate(day);
+}
+
+std::string Vault::EpochKeyName(std::string_view epoch) { return "epoch/" + std::string(epoch); }
+
+std::string Vault::EpochKeyName(std::string_view category, Date day) {
+  return EpochKeyName(EpochName(category, day));
+}
 std::string Vault::PatronKeyName(int64_t patron_id) {
   return "patron/" + std::to_string(patron_id);
 }

@@ -1,0 +1,1090 @@
+// The retention engine (DESIGN §6): the Director's signed schedule, plans and runs, epoch-key
+// shredding of links, legal holds, reclaiming dead ciphertext.
+//
+// A run is a sequence of small steps, each atomic on its own: move the held links out of one
+// epoch and note the key (one data transaction), destroy the key (one keyring transaction),
+// mark it destroyed and count it (one data transaction); delete a batch of rows and count it
+// (one transaction); delete one patron (crypto-shredding, its own transaction). The run's row
+// carries the counts so far, so a run killed anywhere is finished by the next one, which sees
+// the state the killed one left and carries on from there.
+
+#include "carrel/retention.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "carrel/encoding.h"
+#include "circulation/sealed_records.h"
+
+namespace carrel {
+
+const char kRetentionSchema[] = R"sql(
+CREATE TABLE retention_schedules (
+  version INTEGER PRIMARY KEY,
+  document TEXT NOT NULL,
+  signed_by INTEGER NOT NULL,
+  signer TEXT NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  reason TEXT NOT NULL,
+  signed_at TEXT NOT NULL
+);
+CREATE TRIGGER retention_schedules_no_update BEFORE UPDATE ON retention_schedules
+  BEGIN SELECT RAISE(ABORT, 'a schedule version is never edited: sign a new one'); END;
+CREATE TRIGGER retention_schedules_no_delete BEFORE DELETE ON retention_schedules
+  BEGIN SELECT RAISE(ABORT, 'a schedule version is never edited: sign a new one'); END;
+
+CREATE TABLE retention_runs (
+  id INTEGER PRIMARY KEY,
+  schedule_version INTEGER NOT NULL,
+  run_day TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  counts TEXT NOT NULL DEFAULT '{}',
+  milliseconds INTEGER NOT NULL DEFAULT 0
+);
+
+-- Epoch keys a run destroys: noted before, marked after, cleared from rows ("reclaimed") later.
+CREATE TABLE retention_keys (
+  key_name TEXT PRIMARY KEY,
+  epoch TEXT NOT NULL,
+  category TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES retention_runs (id),
+  links INTEGER NOT NULL,
+  destroyed INTEGER NOT NULL DEFAULT 0,
+  reclaimed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX retention_keys_reclaim ON retention_keys (reclaimed) WHERE destroyed = 1;
+
+CREATE TABLE legal_holds (
+  id INTEGER PRIMARY KEY,
+  patron_id INTEGER NOT NULL,
+  from_day TEXT,
+  to_day TEXT,
+  reason BLOB NOT NULL,
+  case_id TEXT NOT NULL DEFAULT '',
+  placed_by TEXT NOT NULL,
+  placed_at TEXT NOT NULL,
+  signature BLOB NOT NULL,
+  released_by TEXT,
+  released_at TEXT
+);
+CREATE INDEX legal_holds_active ON legal_holds (patron_id) WHERE released_at IS NULL;
+
+CREATE INDEX holds_epoch ON holds (link_epoch) WHERE link_epoch IS NOT NULL;
+CREATE INDEX fines_epoch ON fines (link_epoch) WHERE link_epoch IS NOT NULL;
+CREATE INDEX computer_sessions_epoch ON computer_sessions (link_epoch)
+  WHERE link_epoch IS NOT NULL;
+)sql";
+
+namespace {
+
+constexpr char kScheduleFormat[] = "carrel-retention-schedule/1";
+constexpr int kMaxDays = 36500;
+constexpr int64_t kRowBatch = 500;
+
+// Tables holding sealed patron links, with the column giving each row's trigger day.
+struct LinkTable {
+  const char* table;
+  const char* category;  // schedule category
+  const char* epoch;     // epoch category
+  const char* day_column;
+  bool tagged;           // has link_tag
+};
+constexpr LinkTable kLinkTables[] = {
+    {"loan_history", "loan_link", "loan", "returned_on", true},
+    {"holds", "hold_link", "hold", "ended_on", false},
+    {"fines", "fine_link", "fine", "settled_on", false},
+    {"computer_sessions", "session_link", "session", "ended_at", false},
+};
+
+const LinkTable* TableForEpochCategory(std::string_view epoch) {
+  for (const LinkTable& t : kLinkTables) {
+    if (epoch == t.epoch) return &t;
+  }
+  return nullptr;
+}
+
+std::string HeldEpoch(int64_t hold_id) { return "held/" + std::to_string(hold_id); }
+
+Date AddDays(Date d, int days) { return d + std::chrono::days(days); }
+
+// An epoch key's name, understood: "epoch/loan/2026-12-01" (a day's links of one kind),
+// "epoch/2026-12-01" (before links had kinds: all kinds of that day), "epoch/held/7" (links
+// kept by legal hold 7).
+struct EpochKey {
+  std::string name, epoch;
+  std::string kind;  // "loan", "hold", "fine", "session", "day" (old), "held"
+  Date day{};
+  int64_t hold_id = 0;
+};
+
+std::optional<EpochKey> ParseEpochKey(const std::string& name) {
+  if (name.rfind("epoch/", 0) != 0) return std::nullopt;
+  EpochKey k;
+  k.name = name;
+  k.epoch = name.substr(6);
+  size_t slash = k.epoch.find('/');
+  if (slash == std::string::npos) {
+    auto day = ParseDate(k.epoch);
+    if (!day.ok()) return std::nullopt;
+    k.kind = "day";
+    k.day = *day;
+    return k;
+  }
+  k.kind = k.epoch.substr(0, slash);
+  std::string rest = k.epoch.substr(slash + 1);
+  if (k.kind == "held") {
+    try {
+      k.hold_id = std::stoll(rest);
+    } catch (...) {
+      return std::nullopt;
+    }
+    return k;
+  }
+  if (TableForEpochCategory(k.kind) == nullptr) return std::nullopt;
+  auto day = ParseDate(rest);
+  if (!day.ok()) return std::nullopt;
+  k.day = *day;
+  return k;
+}
+
+nlohmann::json CountsJson(const std::vector<RetentionCount>& counts) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const RetentionCount& c : counts) {
+    out[c.category] = {{"days", c.days}, {"due", c.due},   {"held", c.held},
+                       {"listed", c.listed}, {"keys", c.keys}};
+  }
+  return out;
+}
+
+std::vector<RetentionCount> CountsFromJson(const RetentionSchedule& schedule,
+                                           const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<RetentionCount> out;
+  for (const RetentionRule& r : schedule.rules) {
+    RetentionCount c;
+    c.category = r.category;
+    c.days = r.days;
+    if (j.is_object() && j.contains(r.category)) {
+      const auto& v = j[r.category];
+      c.due = v.value("due", int64_t{0});
+      c.held = v.value("held", int64_t{0});
+      c.listed = v.value("listed", int64_t{0});
+      c.keys = v.value("keys", int64_t{0});
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+RetentionCount& CountFor(std::vector<RetentionCount>& counts, std::string_view category) {
+  for (RetentionCount& c : counts) {
+    if (c.category == category) return c;
+  }
+  counts.push_back(RetentionCount{std::string(category)});
+  return counts.back();
+}
+
+}  // namespace
+
+const std::vector<RetentionCategory>& RetentionCategories() {
+  static const std::vector<RetentionCategory> categories = {
+      {"loan_link", "return", "the link between a patron and a loan they returned", "loan",
+       false},
+      {"hold_link", "end of the hold", "the link between a patron and a hold that ended", "hold",
+       false},
+      {"fine_link", "payment or waiver", "the link between a patron and a settled fine", "fine",
+       false},
+      {"session_link", "end of the session",
+       "the link between a patron and a public-computer session", "session", false},
+      {"enews_unconfirmed", "sign-up", "an eNews address whose owner never confirmed it", "",
+       false},
+      {"enews_unsubscribed", "unsubscription", "an eNews address after unsubscribing", "", false},
+      {"patron_account", "card expiry and last activity, whichever is later",
+       "a patron account, expired and inactive", "", false},
+      {"reading_history", "opt-out",
+       "an opted-in reading history after the patron opts out (deleted at opt-out)", "", true},
+      {"case_file", "closing of the case",
+       "a request case file (requests for confidential information)", "", false},
+  };
+  return categories;
+}
+
+int RetentionSchedule::Days(std::string_view category) const {
+  for (const RetentionRule& r : rules) {
+    if (r.category == category) return r.days;
+  }
+  return -1;
+}
+
+RetentionSchedule ScheduleFromProfile(const Profile& profile) {
+  RetentionSchedule s;
+  for (const RetentionCategory& c : RetentionCategories()) {
+    auto it = profile.retention_days.find(std::string(c.name));
+    s.rules.push_back({std::string(c.name), it == profile.retention_days.end() ? 0 : it->second});
+  }
+  return s;
+}
+
+std::string ScheduleDocument(const RetentionSchedule& schedule) {
+  nlohmann::ordered_json j;
+  j["format"] = kScheduleFormat;
+  j["rules"] = nlohmann::ordered_json::array();
+  for (const RetentionCategory& c : RetentionCategories()) {
+    int days = schedule.Days(c.name);
+    j["rules"].push_back({{"category", c.name}, {"trigger", c.trigger}, {"days", days}});
+  }
+  return j.dump();
+}
+
+StatusOr<RetentionSchedule> ParseSchedule(std::string_view json) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return InvalidArgument("a retention schedule must be a JSON object");
+  }
+  if (j.value("format", std::string()) != kScheduleFormat) {
+    return InvalidArgument(std::string("a retention schedule's format must be \"") +
+                           kScheduleFormat + "\"");
+  }
+  if (!j.contains("rules") || !j["rules"].is_array()) {
+    return InvalidArgument("a retention schedule needs a list of rules");
+  }
+  std::map<std::string, int> days;
+  for (const auto& rule : j["rules"]) {
+    if (!rule.is_object() || !rule.contains("category") || !rule["category"].is_string() ||
+        !rule.contains("days") || !rule["days"].is_number_integer()) {
+      return InvalidArgument("each rule needs a category and a whole number of days");
+    }
+    std::string category = rule["category"].get<std::string>();
+    auto known = std::find_if(RetentionCategories().begin(), RetentionCategories().end(),
+                              [&](const RetentionCategory& c) { return c.name == category; });
+    if (known == RetentionCategories().end()) {
+      return InvalidArgument("unknown retention category: " + category);
+    }
+    int64_t d = rule["days"].get<int64_t>();
+    if (d < 0 || d > kMaxDays) {
+      return InvalidArgument("days for " + category + " must be 0 to " +
+                             std::to_string(kMaxDays));
+    }
+    if (known->immediate && d != 0) {
+      return InvalidArgument(category + " is deleted at once: its days must be 0");
+    }
+    if (!days.emplace(category, static_cast<int>(d)).second) {
+      return InvalidArgument("two rules for " + category);
+    }
+  }
+  RetentionSchedule s;
+  for (const RetentionCategory& c : RetentionCategories()) {
+    auto it = days.find(std::string(c.name));
+    if (it == days.end()) return InvalidArgument("no rule for " + std::string(c.name));
+    s.rules.push_back({std::string(c.name), it->second});
+  }
+  return s;
+}
+
+// What a run has to do, as found now.
+struct Retention::Work {
+  struct Key {
+    EpochKey key;
+    std::string category;  // schedule category the links count under
+    int64_t links = 0;     // rows sealed under it
+    int64_t held = 0;      // of which kept by a hold (moved out before destruction)
+  };
+  std::vector<Key> keys;
+  std::vector<int64_t> enews_unconfirmed, enews_unsubscribed;
+  std::vector<int64_t> patrons;
+  std::vector<RetentionCount> counts;
+};
+
+Retention::Retention(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
+                     Circulation* circulation, const Calendar* calendar, const Clock* clock,
+                     std::string library_id)
+    : store_(store),
+      vault_(vault),
+      audit_(audit),
+      accounts_(accounts),
+      circulation_(circulation),
+      calendar_(calendar),
+      clock_(clock),
+      library_id_(std::move(library_id)) {}
+
+Date Retention::Today() const { return calendar_->LocalDate(clock_->Now()); }
+
+std::string Retention::SignedMessage(int64_t version, std::string_view document,
+                                     std::string_view reason) const {
+  return "carrel retention schedule\n" + library_id_ + "\nversion " + std::to_string(version) +
+         "\nreason " + std::string(reason) + "\n" + std::string(document);
+}
+
+StatusOr<std::pair<User, std::string>> Retention::DirectorSigns(int64_t user_id,
+                                                                std::string_view password,
+                                                                std::string_view message) {
+  auto user = accounts_->GetUser(user_id);
+  if (!user.ok() || user->role != Role::kDirector || user->disabled) {
+    return PermissionDenied("only the Director may sign the retention schedule and legal holds");
+  }
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password, message));
+  return std::make_pair(*user, signature);
+}
+
+StatusOr<ScheduleVersion> Retention::CurrentVersion(Transaction& tx) {
+  std::optional<ScheduleVersion> v;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT version, document, signed_by, signer, public_key, signature, reason, signed_at "
+      "FROM retention_schedules ORDER BY version DESC LIMIT 1",
+      {}, [&](const Row& row) -> Status {
+        ScheduleVersion s;
+        s.version = row.Int(0);
+        s.document = row.Text(1);
+        s.signed_by = row.Int(2);
+        s.signer = row.Text(3);
+        s.public_key = row.Bytes(4);
+        s.signature = row.Bytes(5);
+        s.reason = row.Text(6);
+        ASSIGN_OR_RETURN(s.signed_at, ParseInstant(row.Text(7)));
+        v = std::move(s);
+        return Status::Ok();
+      }));
+  if (!v) return NotFound("no retention schedule has been signed yet");
+  // Trust nothing stored: the signature must cover exactly this version.
+  if (!Accounts::VerifySignature(v->public_key, SignedMessage(v->version, v->document, v->reason),
+                                 v->signature)) {
+    return DataLoss("the retention schedule in force (version " + std::to_string(v->version) +
+                    ") does not carry a valid signature");
+  }
+  ASSIGN_OR_RETURN(v->schedule, ParseSchedule(v->document));
+  return *v;
+}
+
+StatusOr<ScheduleVersion> Retention::Current(const Actor& actor) {
+  std::optional<ScheduleVersion> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, CurrentVersion(tx));
+    return audit_->Append(tx, actor, {"retention.schedule.view", "retention_schedule",
+                                      std::to_string(out->version), "", "{}"})
+        .status();
+  }));
+  return *out;
+}
+
+StatusOr<std::vector<ScheduleVersion>> Retention::History(const Actor& actor) {
+  std::vector<ScheduleVersion> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT version, document, signed_by, signer, public_key, signature, reason, signed_at "
+        "FROM retention_schedules ORDER BY version",
+        {}, [&](const Row& row) -> Status {
+          ScheduleVersion s;
+          s.version = row.Int(0);
+          s.document = row.Text(1);
+          s.signed_by = row.Int(2);
+          s.signer = row.Text(3);
+          s.public_key = row.Bytes(4);
+          s.signature = row.Bytes(5);
+          s.reason = row.Text(6);
+          ASSIGN_OR_RETURN(s.signed_at, ParseInstant(row.Text(7)));
+          auto parsed = ParseSchedule(s.document);
+          if (parsed.ok()) s.schedule = *parsed;
+          out.push_back(std::move(s));
+          return Status::Ok();
+        }));
+    return audit_->Append(tx, actor, {"retention.schedule.history", "retention_schedule", "", "",
+                                      "{}"})
+        .status();
+  }));
+  return out;
+}
+
+StatusOr<ScheduleVersion> Retention::SignSchedule(const Actor& actor, int64_t user_id,
+                                                  std::string_view password,
+                                                  const RetentionSchedule& schedule,
+                                                  std::string_view reason) {
+  if (reason.empty() || reason.size() > 2000) {
+    return InvalidArgument("say why the schedule changes (1 to 2000 characters)");
+  }
+  std::string document = ScheduleDocument(schedule);
+  RETURN_IF_ERROR(ParseSchedule(document).status());
+  int64_t version = 0;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(version,
+                     tx.QueryInt("SELECT coalesce(max(version), 0) + 1 FROM retention_schedules"));
+    return Status::Ok();
+  }));
+  ASSIGN_OR_RETURN(auto signed_by, DirectorSigns(user_id, password,
+                                                 SignedMessage(version, document, reason)));
+  ScheduleVersion v;
+  v.version = version;
+  v.schedule = schedule;
+  v.document = document;
+  v.signed_by = user_id;
+  v.signer = signed_by.first.username;
+  v.reason = std::string(reason);
+  v.signed_at = clock_->Now();
+  v.public_key = signed_by.first.signing_public_key;
+  v.signature = signed_by.second;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t next, tx.QueryInt("SELECT coalesce(max(version), 0) + 1 FROM "
+                                               "retention_schedules"));
+    if (next != version) {
+      return FailedPrecondition("another schedule version was signed meanwhile; sign again");
+    }
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO retention_schedules (version, document, signed_by, signer, public_key, "
+        "signature, reason, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        {version, document, user_id, v.signer, Blob{v.public_key}, Blob{v.signature},
+         v.reason, FormatInstant(v.signed_at)}));
+    nlohmann::json details = {{"version", version}, {"rules", nlohmann::json::parse(document)["rules"]}};
+    return audit_->Append(tx, actor, {"retention.schedule.sign", "retention_schedule",
+                                      std::to_string(version), "", details.dump()})
+        .status();
+  }));
+  return v;
+}
+
+StatusOr<std::vector<LegalHold>> Retention::ActiveHolds(Transaction& tx) {
+  std::vector<LegalHold> out;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, patron_id, from_day, to_day, case_id, placed_at, placed_by FROM legal_holds "
+      "WHERE released_at IS NULL ORDER BY id",
+      {}, [&](const Row& row) -> Status {
+        LegalHold h;
+        h.id = row.Int(0);
+        h.patron_id = row.Int(1);
+        if (!row.IsNull(2)) {
+          ASSIGN_OR_RETURN(h.from, ParseDate(row.Text(2)));
+        }
+        if (!row.IsNull(3)) {
+          ASSIGN_OR_RETURN(h.to, ParseDate(row.Text(3)));
+        }
+        h.case_id = row.Text(4);
+        ASSIGN_OR_RETURN(h.placed_at, ParseInstant(row.Text(5)));
+        h.placed_by = row.Text(6);
+        out.push_back(std::move(h));
+        return Status::Ok();
+      }));
+  return out;
+}
+
+namespace {
+
+bool Covers(const LegalHold& h, int64_t patron_id, Date day) {
+  return h.patron_id == patron_id && (!h.from || *h.from <= day) && (!h.to || day <= *h.to);
+}
+
+// The trigger day of a link row from its day column (a date, or an instant for sessions).
+StatusOr<Date> RowDay(const Calendar& calendar, const Row& row, int column) {
+  std::string text = row.Text(column);
+  if (text.size() == 10) return ParseDate(text);
+  ASSIGN_OR_RETURN(Instant t, ParseInstant(text));
+  return calendar.LocalDate(t);
+}
+
+struct HeldRow {
+  const LinkTable* table;
+  int64_t row;
+  int64_t patron_id;
+  int64_t hold_id;
+};
+
+}  // namespace
+
+// The rows under `epoch` that an active hold covers, with the hold keeping each (the oldest).
+static StatusOr<std::vector<HeldRow>> FindHeldRows(Transaction& tx, Vault& vault,
+                                                   const Calendar& calendar,
+                                                   const std::string& epoch,
+                                                   const std::vector<LegalHold>& holds) {
+  std::vector<HeldRow> out;
+  if (holds.empty()) return out;
+  SealedRecords records(&vault);
+  for (const LinkTable& t : kLinkTables) {
+    std::string sql = std::string("SELECT id, patron_link, ") + t.day_column + " FROM " +
+                      t.table + " WHERE link_epoch = ?";
+    RETURN_IF_ERROR(tx.Exec(sql, {epoch}, [&](const Row& row) -> Status {
+      ASSIGN_OR_RETURN(auto patron, records.OpenLink(t.table, row.Int(0), row.BytesView(1),
+                                                     epoch, std::nullopt));
+      if (!patron) return Status::Ok();
+      ASSIGN_OR_RETURN(Date day, RowDay(calendar, row, 2));
+      for (const LegalHold& h : holds) {
+        if (Covers(h, *patron, day)) {
+          out.push_back({&t, row.Int(0), *patron, h.id});
+          break;
+        }
+      }
+      return Status::Ok();
+    }));
+  }
+  return out;
+}
+
+Status Retention::MoveHeldLinks(Transaction& tx, const std::string& epoch,
+                                const std::vector<LegalHold>& holds, int64_t* moved) {
+  ASSIGN_OR_RETURN(std::vector<HeldRow> held, FindHeldRows(tx, *vault_, *calendar_, epoch, holds));
+  SealedRecords records(vault_);
+  for (const HeldRow& h : held) {
+    std::string target = HeldEpoch(h.hold_id);
+    if (target == epoch) continue;  // already where its hold keeps it
+    ASSIGN_OR_RETURN(SealedLink link,
+                     records.SealLinkInEpoch(h.table->table, h.row, h.patron_id, target));
+    std::string sql = std::string("UPDATE ") + h.table->table +
+                      " SET patron_link = ?, link_epoch = ?" +
+                      (h.table->tagged ? ", link_tag = ?" : "") + " WHERE id = ?";
+    if (h.table->tagged) {
+      RETURN_IF_ERROR(tx.Exec(sql, {Blob{link.link}, link.epoch, Blob{link.tag}, h.row}));
+    } else {
+      RETURN_IF_ERROR(tx.Exec(sql, {Blob{link.link}, link.epoch, h.row}));
+    }
+    ++*moved;
+  }
+  return Status::Ok();
+}
+
+StatusOr<Retention::Work> Retention::Survey(const RetentionSchedule& schedule, int64_t version,
+                                            Date today) {
+  (void)version;
+  Work w;
+  for (const RetentionRule& r : schedule.rules) w.counts.push_back({r.category, r.days});
+  int longest_link = 0;
+  for (const LinkTable& t : kLinkTables) longest_link = std::max(longest_link, schedule.Days(t.category));
+
+  ASSIGN_OR_RETURN(std::vector<std::string> live, vault_->keyring().LiveKeys("epoch/"));
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(std::vector<LegalHold> holds, ActiveHolds(tx));
+    std::set<int64_t> active_ids;
+    for (const LegalHold& h : holds) active_ids.insert(h.id);
+    for (const std::string& name : live) {
+      std::optional<EpochKey> k = ParseEpochKey(name);
+      if (!k) continue;
+      Work::Key key{*k, "", 0, 0};
+      bool due = false;
+      if (k->kind == "held") {
+        due = !active_ids.contains(k->hold_id);
+      } else if (k->kind == "day") {
+        due = AddDays(k->day, longest_link) < today;
+        key.category = "loan_link";
+      } else {
+        const LinkTable* t = TableForEpochCategory(k->kind);
+        key.category = t->category;
+        due = AddDays(k->day, schedule.Days(t->category)) < today;
+      }
+      if (!due) {
+        if (k->kind == "held") {
+          // Links a standing hold keeps: past their period (they were moved when their day's
+          // key went), so they count as held.
+          for (const LinkTable& t : kLinkTables) {
+            ASSIGN_OR_RETURN(int64_t n,
+                             tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
+                                             " WHERE link_epoch = ?",
+                                         {k->epoch}));
+            CountFor(w.counts, t.category).held += n;
+          }
+        }
+        continue;
+      }
+      std::map<std::string, int64_t> per_category;
+      for (const LinkTable& t : kLinkTables) {
+        ASSIGN_OR_RETURN(int64_t n,
+                         tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
+                                         " WHERE link_epoch = ?",
+                                     {k->epoch}));
+        per_category[t.category] += n;
+        key.links += n;
+      }
+      if (key.category.empty()) {
+        // A held key: count its links under their own categories.
+        key.category = "loan_link";
+        for (const auto& [c, n] : per_category) {
+          if (n > 0) key.category = c;
+        }
+      }
+      ASSIGN_OR_RETURN(std::vector<HeldRow> held,
+                       FindHeldRows(tx, *vault_, *calendar_, k->epoch, holds));
+      for (const HeldRow& h : held) {
+        if (HeldEpoch(h.hold_id) != k->epoch) ++key.held;
+      }
+      RetentionCount& c = CountFor(w.counts, key.category);
+      c.keys += 1;
+      c.due += key.links - key.held;
+      c.held += key.held;
+      w.keys.push_back(std::move(key));
+    }
+
+    // eNews addresses.
+    auto rows = [&](const std::string& sql, const std::vector<Value>& params,
+                    std::vector<int64_t>* out) {
+      return tx.Exec(sql, params, [&](const Row& row) {
+        out->push_back(row.Int(0));
+        return Status::Ok();
+      });
+    };
+    Date unconfirmed_cutoff = AddDays(today, -schedule.Days("enews_unconfirmed"));
+    RETURN_IF_ERROR(rows("SELECT id FROM enews_subscriptions WHERE status = 'pending' AND "
+                         "created_on < ? ORDER BY id",
+                         {FormatDate(unconfirmed_cutoff)}, &w.enews_unconfirmed));
+    CountFor(w.counts, "enews_unconfirmed").due = static_cast<int64_t>(w.enews_unconfirmed.size());
+    Date unsubscribed_cutoff = AddDays(today, -schedule.Days("enews_unsubscribed"));
+    RETURN_IF_ERROR(rows("SELECT id FROM enews_subscriptions WHERE status = 'unsubscribed' AND "
+                         "unsubscribed_on < ? ORDER BY id",
+                         {FormatDate(unsubscribed_cutoff)}, &w.enews_unsubscribed));
+    CountFor(w.counts, "enews_unsubscribed").due =
+        static_cast<int64_t>(w.enews_unsubscribed.size());
+
+    // Patron accounts: expired and inactive for the whole period.
+    std::string cutoff = FormatDate(AddDays(today, -schedule.Days("patron_account")));
+    std::set<int64_t> held_patrons;
+    for (const LegalHold& h : holds) held_patrons.insert(h.patron_id);
+    RetentionCount& accounts = CountFor(w.counts, "patron_account");
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id) + "
+        "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
+        "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
+        {cutoff, cutoff}, [&](const Row& row) {
+          int64_t id = row.Int(0);
+          if (held_patrons.contains(id)) {
+            ++accounts.held;
+          } else if (row.Int(1) > 0) {
+            ++accounts.listed;
+          } else {
+            w.patrons.push_back(id);
+            ++accounts.due;
+          }
+          return Status::Ok();
+        }));
+    return Status::Ok();
+  }));
+  return w;
+}
+
+StatusOr<RetentionPlan> Retention::Plan(const Actor& actor) {
+  ScheduleVersion current;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    auto v = CurrentVersion(tx);
+    if (v.status().code() == StatusCode::kNotFound) {
+      return FailedPrecondition("no retention schedule is in force: the Director signs one first");
+    }
+    RETURN_IF_ERROR(v.status());
+    current = *v;
+    return Status::Ok();
+  }));
+  RetentionPlan plan;
+  plan.schedule_version = current.version;
+  plan.today = Today();
+  ASSIGN_OR_RETURN(Work w, Survey(current.schedule, current.version, plan.today));
+  plan.counts = std::move(w.counts);
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT k.epoch FROM retention_keys k WHERE k.destroyed = 1 AND k.reclaimed = 0", {},
+        [&](const Row& row) -> Status {
+          for (const LinkTable& t : kLinkTables) {
+            ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
+                                                        t.table + " WHERE link_epoch = ?",
+                                                    {row.Text(0)}));
+            plan.awaiting_reclaim += n;
+          }
+          return Status::Ok();
+        }));
+    nlohmann::json details = {{"schedule_version", plan.schedule_version},
+                              {"counts", CountsJson(plan.counts)}};
+    return audit_->Append(tx, actor, {"retention.plan", "retention_schedule",
+                                      std::to_string(plan.schedule_version), "", details.dump()})
+        .status();
+  }));
+  return plan;
+}
+
+StatusOr<RetentionRun> Retention::Run(const Actor& actor,
+                                      const std::function<void(int64_t, int64_t)>& progress,
+                                      const std::function<void(int64_t)>& after_step) {
+  auto started = std::chrono::steady_clock::now();
+  ScheduleVersion current;
+  RetentionRun run;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    auto v = CurrentVersion(tx);
+    if (v.status().code() == StatusCode::kNotFound) {
+      return FailedPrecondition("no retention schedule is in force: the Director signs one first");
+    }
+    RETURN_IF_ERROR(v.status());
+    current = *v;
+    // An unfinished run (the process ended during it) is finished by this one.
+    std::optional<RetentionRun> open;
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT id, schedule_version, run_day, started_at, counts, milliseconds FROM "
+        "retention_runs WHERE finished_at IS NULL ORDER BY id LIMIT 1",
+        {}, [&](const Row& row) -> Status {
+          RetentionRun r;
+          r.id = row.Int(0);
+          r.schedule_version = row.Int(1);
+          ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
+          ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
+          r.counts = CountsFromJson(current.schedule, row.Text(4));
+          r.seconds = static_cast<double>(row.Int(5)) / 1000;
+          open = std::move(r);
+          return Status::Ok();
+        }));
+    if (open) {
+      run = *open;
+      run.schedule_version = current.version;
+      return Status::Ok();
+    }
+    run.schedule_version = current.version;
+    run.day = Today();
+    run.started_at = clock_->Now();
+    run.counts = CountsFromJson(current.schedule, "{}");
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO retention_runs (schedule_version, run_day, started_at) VALUES (?, ?, ?)",
+        {run.schedule_version, FormatDate(run.day), FormatInstant(run.started_at)}));
+    ASSIGN_OR_RETURN(run.id, tx.QueryInt("SELECT max(id) FROM retention_runs"));
+    return audit_->Append(tx, actor, {"retention.run.start", "retention_run",
+                                      std::to_string(run.id), "",
+                                      nlohmann::json{{"schedule_version", run.schedule_version}}
+                                          .dump()})
+        .status();
+  }));
+  auto save_counts = [&](Transaction& tx) {
+    return tx.Exec("UPDATE retention_runs SET schedule_version = ?, counts = ? WHERE id = ?",
+                   {run.schedule_version, CountsJson(run.counts).dump(), run.id});
+  };
+
+  // Keys noted by an earlier attempt whose destruction went through but was not yet marked.
+  std::vector<std::pair<std::string, std::string>> noted;  // key name, category
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT key_name, category FROM retention_keys WHERE destroyed = 0", {},
+                   [&](const Row& row) {
+                     noted.emplace_back(row.Text(0), row.Text(1));
+                     return Status::Ok();
+                   });
+  }));
+  for (const auto& [name, category] : noted) {
+    if (!vault_->keyring().WasDestroyed(name)) continue;
+    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(int64_t links, tx.QueryInt("SELECT links FROM retention_keys WHERE "
+                                                  "key_name = ?",
+                                                  {name}));
+      RETURN_IF_ERROR(tx.Exec("UPDATE retention_keys SET destroyed = 1, run_id = ? WHERE "
+                              "key_name = ?",
+                              {run.id, name}));
+      RetentionCount& c = CountFor(run.counts, category);
+      c.keys += 1;
+      c.due += links;
+      return save_counts(tx);
+    }));
+  }
+
+  ASSIGN_OR_RETURN(Work w, Survey(current.schedule, current.version, run.day));
+  const int64_t total = static_cast<int64_t>(w.keys.size()) +
+                        (static_cast<int64_t>(w.enews_unconfirmed.size() +
+                                              w.enews_unsubscribed.size()) +
+                         kRowBatch - 1) / kRowBatch +
+                        static_cast<int64_t>(w.patrons.size());
+  int64_t step = 0;
+  auto stepped = [&]() {
+    ++step;
+    if (progress) progress(step, total);
+    if (after_step) after_step(step);
+  };
+  // Held counts are what the run found held at the end, not a sum over attempts.
+  for (RetentionCount& c : run.counts) {
+    c.held = CountFor(w.counts, c.category).held;
+    c.listed = CountFor(w.counts, c.category).listed;
+  }
+
+  // 1. Epoch keys: move held links out, note the key, destroy it, mark it.
+  for (const Work::Key& k : w.keys) {
+    int64_t links = 0;
+    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(std::vector<LegalHold> holds, ActiveHolds(tx));
+      int64_t moved = 0;
+      RETURN_IF_ERROR(MoveHeldLinks(tx, k.key.epoch, holds, &moved));
+      for (const LinkTable& t : kLinkTables) {
+        ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
+                                                    " WHERE link_epoch = ?",
+                                                {k.key.epoch}));
+        links += n;
+      }
+      return tx.Exec(
+          "INSERT INTO retention_keys (key_name, epoch, category, run_id, links) "
+          "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_name) DO UPDATE SET links = excluded.links, "
+          "run_id = excluded.run_id",
+          {k.key.name, k.key.epoch, k.category, run.id, links});
+    }));
+    RETURN_IF_ERROR(vault_->keyring().Destroy({k.key.name}));
+    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+      RETURN_IF_ERROR(
+          tx.Exec("UPDATE retention_keys SET destroyed = 1 WHERE key_name = ?", {k.key.name}));
+      RetentionCount& c = CountFor(run.counts, k.category);
+      c.keys += 1;
+      c.due += links;
+      return save_counts(tx);
+    }));
+    stepped();
+  }
+
+  // 2. eNews addresses, in batches.
+  for (auto [ids, category] :
+       {std::pair{&w.enews_unconfirmed, "enews_unconfirmed"},
+        std::pair{&w.enews_unsubscribed, "enews_unsubscribed"}}) {
+    for (size_t at = 0; at < ids->size(); at += kRowBatch) {
+      RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+        int64_t removed = 0;
+        for (size_t i = at; i < std::min(ids->size(), at + kRowBatch); ++i) {
+          RETURN_IF_ERROR(tx.Exec("DELETE FROM enews_subscriptions WHERE id = ?", {(*ids)[i]}));
+          removed += tx.changes();
+        }
+        CountFor(run.counts, category).due += removed;
+        return save_counts(tx);
+      }));
+      stepped();
+    }
+  }
+
+  // 3. Patron accounts: crypto-shredding, one patron at a time (each its own audit entry).
+  for (int64_t id : w.patrons) {
+    RetentionCount& accounts = CountFor(run.counts, "patron_account");
+    accounts.due += 1;  // counted in the deletion's own transaction
+    Status s = circulation_->DeletePatron(actor, id, save_counts);
+    if (!s.ok()) accounts.due -= 1;
+    if (s.code() == StatusCode::kNotFound) continue;  // gone meanwhile
+    if (s.code() == StatusCode::kFailedPrecondition) continue;  // borrowed meanwhile
+    RETURN_IF_ERROR(s);
+    stepped();
+  }
+
+  // 4. Done: one audit entry with the counts, the destroyed keys, the version and the time.
+  run.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    run.destroyed_keys.clear();
+    RETURN_IF_ERROR(tx.Exec("SELECT key_name FROM retention_keys WHERE run_id = ? AND "
+                            "destroyed = 1 ORDER BY key_name",
+                            {run.id}, [&](const Row& row) {
+                              run.destroyed_keys.push_back(row.Text(0));
+                              return Status::Ok();
+                            }));
+    run.finished_at = clock_->Now();
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE retention_runs SET finished_at = ?, counts = ?, milliseconds = ?, "
+        "schedule_version = ? WHERE id = ?",
+        {FormatInstant(*run.finished_at), CountsJson(run.counts).dump(),
+         static_cast<int64_t>(run.seconds * 1000), run.schedule_version, run.id}));
+    nlohmann::json details = {{"schedule_version", run.schedule_version},
+                              {"counts", CountsJson(run.counts)},
+                              {"destroyed_keys", run.destroyed_keys},
+                              {"seconds", run.seconds}};
+    return audit_->Append(tx, actor, {"retention.run", "retention_run", std::to_string(run.id),
+                                      "", details.dump()})
+        .status();
+  }));
+  if (progress) progress(total, total);
+  return run;
+}
+
+StatusOr<std::vector<RetentionRun>> Retention::Runs(const Actor& actor, int limit) {
+  std::vector<RetentionRun> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    std::map<int64_t, RetentionSchedule> schedules;
+    RETURN_IF_ERROR(tx.Exec("SELECT version, document FROM retention_schedules", {},
+                            [&](const Row& row) {
+                              auto s = ParseSchedule(row.Text(1));
+                              if (s.ok()) schedules[row.Int(0)] = *s;
+                              return Status::Ok();
+                            }));
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT id, schedule_version, run_day, started_at, finished_at, counts, milliseconds "
+        "FROM retention_runs ORDER BY id DESC LIMIT ?",
+        {int64_t{std::clamp(limit, 1, 1000)}}, [&](const Row& row) -> Status {
+          RetentionRun r;
+          r.id = row.Int(0);
+          r.schedule_version = row.Int(1);
+          ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
+          ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
+          if (!row.IsNull(4)) {
+          ASSIGN_OR_RETURN(r.finished_at, ParseInstant(row.Text(4)));
+        }
+          r.counts = CountsFromJson(schedules[r.schedule_version], row.Text(5));
+          r.seconds = static_cast<double>(row.Int(6)) / 1000;
+          out.push_back(std::move(r));
+          return Status::Ok();
+        }));
+    for (RetentionRun& r : out) {
+      RETURN_IF_ERROR(tx.Exec("SELECT key_name FROM retention_keys WHERE run_id = ? AND "
+                              "destroyed = 1 ORDER BY key_name",
+                              {r.id}, [&](const Row& row) {
+                                r.destroyed_keys.push_back(row.Text(0));
+                                return Status::Ok();
+                              }));
+    }
+    return audit_->Append(tx, actor, {"retention.run.history", "retention_run", "", "", "{}"})
+        .status();
+  }));
+  return out;
+}
+
+StatusOr<int64_t> Retention::Reclaim(int64_t max_rows) {
+  int64_t cleared = 0;
+  std::vector<std::string> epochs;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT epoch FROM retention_keys WHERE destroyed = 1 AND reclaimed = 0 "
+                   "ORDER BY key_name LIMIT 64",
+                   {}, [&](const Row& row) {
+                     epochs.push_back(row.Text(0));
+                     return Status::Ok();
+                   });
+  }));
+  for (const std::string& epoch : epochs) {
+    if (cleared >= max_rows) break;
+    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+      int64_t left = 0;
+      for (const LinkTable& t : kLinkTables) {
+        int64_t room = max_rows - cleared;
+        if (room > 0) {
+          std::string sql = std::string("UPDATE ") + t.table +
+                            " SET patron_link = NULL, link_epoch = NULL" +
+                            (t.tagged ? ", link_tag = NULL" : "") + " WHERE id IN (SELECT id FROM " +
+                            t.table + " WHERE link_epoch = ? LIMIT ?)";
+          RETURN_IF_ERROR(tx.Exec(sql, {epoch, room}));
+          cleared += tx.changes();
+        }
+        ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
+                                                    " WHERE link_epoch = ?",
+                                                {epoch}));
+        left += n;
+      }
+      if (left == 0) {
+        RETURN_IF_ERROR(tx.Exec("UPDATE retention_keys SET reclaimed = 1 WHERE epoch = ?", {epoch}));
+      }
+      return Status::Ok();
+    }));
+  }
+  return cleared;
+}
+
+StatusOr<bool> Retention::RunDueToday() {
+  bool due = false;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t schedules, tx.QueryInt("SELECT count(*) FROM retention_schedules"));
+    if (schedules == 0) return Status::Ok();
+    ASSIGN_OR_RETURN(int64_t done, tx.QueryInt("SELECT count(*) FROM retention_runs WHERE "
+                                               "run_day = ? AND finished_at IS NOT NULL",
+                                               {FormatDate(Today())}));
+    due = done == 0;
+    return Status::Ok();
+  }));
+  return due;
+}
+
+StatusOr<LegalHold> Retention::PlaceHold(const Actor& actor, int64_t user_id,
+                                         std::string_view password, LegalHold hold) {
+  if (hold.reason.empty() || hold.reason.size() > 2000) {
+    return InvalidArgument("a legal hold needs a reason (1 to 2000 characters)");
+  }
+  if (hold.from && hold.to && *hold.to < *hold.from) {
+    return InvalidArgument("a legal hold's range ends before it starts");
+  }
+  int64_t id = 0;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t exists, tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?",
+                                                 {hold.patron_id}));
+    if (exists == 0) return NotFound("no such patron");
+    ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM legal_holds"));
+    return Status::Ok();
+  }));
+  std::string statement = "carrel legal hold\n" + library_id_ + "\nhold " + std::to_string(id) +
+                          "\npatron " + std::to_string(hold.patron_id) + "\nfrom " +
+                          (hold.from ? FormatDate(*hold.from) : "-") + "\nto " +
+                          (hold.to ? FormatDate(*hold.to) : "-") + "\nreason " + hold.reason;
+  ASSIGN_OR_RETURN(auto signed_by, DirectorSigns(user_id, password, statement));
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/legal_holds"));
+  hold.id = id;
+  hold.placed_at = clock_->Now();
+  hold.placed_by = actor.id;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO legal_holds (id, patron_id, from_day, to_day, reason, case_id, placed_by, "
+        "placed_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, hold.patron_id, hold.from ? Value(FormatDate(*hold.from)) : Value(),
+         hold.to ? Value(FormatDate(*hold.to)) : Value(),
+         Blob{Vault::Seal(*key, "legal_holds", "reason", id, hold.reason)}, hold.case_id,
+         hold.placed_by, FormatInstant(hold.placed_at), Blob{signed_by.second}}));
+    return audit_->Append(tx, actor, {"legal_hold.place", "legal_hold", std::to_string(id),
+                                      hold.case_id,
+                                      nlohmann::json{{"patron", hold.patron_id}}.dump()})
+        .status();
+  }));
+  return hold;
+}
+
+Status Retention::ReleaseHold(const Actor& actor, int64_t user_id, std::string_view password,
+                              int64_t hold_id) {
+  std::string statement = "carrel legal hold release\n" + library_id_ + "\nhold " +
+                          std::to_string(hold_id);
+  ASSIGN_OR_RETURN(auto signed_by, DirectorSigns(user_id, password, statement));
+  (void)signed_by;
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE legal_holds SET released_by = ?, released_at = ? WHERE id = ? AND "
+        "released_at IS NULL",
+        {actor.id, FormatInstant(clock_->Now()), hold_id}));
+    if (tx.changes() == 0) return NotFound("no standing legal hold with that number");
+    return audit_->Append(tx, actor, {"legal_hold.release", "legal_hold",
+                                      std::to_string(hold_id), "", "{}"})
+        .status();
+  });
+}
+
+StatusOr<std::vector<LegalHold>> Retention::Holds(const Actor& actor, bool include_released) {
+  std::vector<LegalHold> out;
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/legal_holds"));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        std::string("SELECT id, patron_id, from_day, to_day, reason, case_id, placed_at, "
+                    "placed_by, released_at FROM legal_holds") +
+            (include_released ? "" : " WHERE released_at IS NULL") + " ORDER BY id",
+        {}, [&](const Row& row) -> Status {
+          LegalHold h;
+          h.id = row.Int(0);
+          h.patron_id = row.Int(1);
+          if (!row.IsNull(2)) {
+          ASSIGN_OR_RETURN(h.from, ParseDate(row.Text(2)));
+        }
+          if (!row.IsNull(3)) {
+          ASSIGN_OR_RETURN(h.to, ParseDate(row.Text(3)));
+        }
+          ASSIGN_OR_RETURN(h.reason, Vault::Open(*key, "legal_holds", "reason", h.id,
+                                                 row.BytesView(4)));
+          h.case_id = row.Text(5);
+          ASSIGN_OR_RETURN(h.placed_at, ParseInstant(row.Text(6)));
+          h.placed_by = row.Text(7);
+          h.released = !row.IsNull(8);
+          out.push_back(std::move(h));
+          return Status::Ok();
+        }));
+    return audit_->Append(tx, actor, {"legal_hold.list", "legal_hold", "", "", "{}"}).status();
+  }));
+  return out;
+}
+
+StatusOr<std::vector<AccountToSettle>> Retention::AccountsToSettle(const Actor& actor) {
+  ScheduleVersion current;
+  std::vector<AccountToSettle> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(current, CurrentVersion(tx));
+    std::string cutoff = FormatDate(AddDays(Today(), -current.schedule.Days("patron_account")));
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id), "
+        "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
+        "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
+        {cutoff, cutoff}, [&](const Row& row) {
+          if (row.Int(1) + row.Int(2) > 0) out.push_back({row.Int(0), row.Int(1), row.Int(2)});
+          return Status::Ok();
+        }));
+    return audit_->Append(tx, actor, {"retention.accounts.view", "patron", "", "",
+                                      nlohmann::json{{"results", out.size()}}.dump()})
+        .status();
+  }));
+  return out;
+}
+
+}  // namespace carrel
