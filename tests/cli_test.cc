@@ -151,3 +151,78 @@ TEST(CliTest, ServeAnswersOverHttpAndStopsCleanly) {
 
 }  // namespace
 }  // namespace carrel::testing
+
+namespace carrel::testing {
+namespace {
+
+// The Director's password as `carrel init` printed it.
+std::string InitPassword(const std::string& init_out, const std::string& user) {
+  std::string marker = "user " + user + " ";
+  size_t at = init_out.find(marker);
+  if (at == std::string::npos) return "";
+  at = init_out.find("password: ", at) + 10;
+  return init_out.substr(at, init_out.find('\n', at) - at);
+}
+
+TEST(RetentionCliTest, TheDirectorSignsThenPlansAndRunsAreCountsOnly) {
+  TempDir dir;
+  std::string data = (dir / "lib").string();
+  auto init = RunCarrel({"init", "--data", data});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  std::string director_pw = InitPassword(init.out, "director");
+  ASSERT_FALSE(director_pw.empty()) << init.out;
+
+  // Before the Director signs: nothing is deleted, and the commands say so in one line.
+  auto show = RunCarrel({"retention", "show", "--data", data});
+  EXPECT_EQ(show.exit_code, 0);
+  EXPECT_NE(show.out.find("No retention schedule is in force"), std::string::npos) << show.out;
+  auto plan = RunCarrel({"retention", "plan", "--data", data});
+  EXPECT_EQ(plan.exit_code, 1);
+  ExpectOneErrorLine(plan);
+
+  // The administrator cannot sign; a wrong password cannot; a bad file is refused plainly.
+  auto admin = RunCarrelWithInput({"retention", "sign", "--data", data, "--username", "admin",
+                                   "--reason", "mine"},
+                                  InitPassword(init.out, "admin") + "\n");
+  EXPECT_EQ(admin.exit_code, 1);
+  ExpectOneErrorLine(admin);
+  auto wrong = RunCarrelWithInput({"retention", "sign", "--data", data, "--username", "director",
+                                   "--reason", "adopted"},
+                                  "not-the-password\n");
+  EXPECT_EQ(wrong.exit_code, 1);
+  ExpectOneErrorLine(wrong);
+  std::ofstream(dir / "bad.json") << "{\"format\":\"carrel-retention-schedule/1\",\"rules\":[]}";
+  auto bad = RunCarrelWithInput({"retention", "sign", "--data", data, "--username", "director",
+                                 "--reason", "adopted", "--file", (dir / "bad.json").string()},
+                                director_pw + "\n");
+  EXPECT_EQ(bad.exit_code, 1);
+  ExpectOneErrorLine(bad);
+
+  auto sign = RunCarrelWithInput({"retention", "sign", "--data", data, "--username", "director",
+                                  "--reason", "adopted by the Director"},
+                                 director_pw + "\n");
+  ASSERT_EQ(sign.exit_code, 0) << sign.err;
+  EXPECT_NE(sign.out.find("version 1 is in force"), std::string::npos);
+  show = RunCarrel({"retention", "show", "--data", data});
+  EXPECT_NE(show.out.find("version 1, signed by director"), std::string::npos) << show.out;
+
+  ASSERT_EQ(RunCarrel({"demo", "seed", "--data", data, "--patrons", "50", "--items", "100",
+                       "--loans", "300"})
+                .exit_code,
+            0);
+  plan = RunCarrel({"retention", "plan", "--data", data});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("loan_link"), std::string::npos);
+  auto run = RunCarrel({"retention", "run", "--data", data});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("keys destroyed"), std::string::npos);
+  auto history = RunCarrel({"retention", "history", "--data", data});
+  EXPECT_EQ(history.exit_code, 0);
+  EXPECT_NE(history.out.find("finished"), std::string::npos) << history.out;
+  auto holds = RunCarrel({"retention", "hold", "list", "--data", data});
+  EXPECT_EQ(holds.exit_code, 0);
+  EXPECT_NE(holds.out.find("no legal holds"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace carrel::testing

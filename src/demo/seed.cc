@@ -333,11 +333,20 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
   }
   if (options.demo_accounts) {
     Actor seeder{"system/demo-seed", "system"};
+    int64_t director = 0;
     for (auto [name, role] : {std::pair{"desk", Role::kStaff}, {"demo-director", Role::kDirector},
                               {"counsel", Role::kCounsel}, {"trustee", Role::kBoard},
                               {"demo-admin", Role::kAdmin}}) {
-      RETURN_IF_ERROR(library.accounts().AddUser(seeder, name, role, kDemoPassword).status());
+      ASSIGN_OR_RETURN(User user, library.accounts().AddUser(seeder, name, role, kDemoPassword));
+      if (role == Role::kDirector) director = user.id;
     }
+    // The demo Director adopts the profile's schedule, so the demo library deletes on schedule
+    // from the start (a real library's Director signs their own: carrel retention sign).
+    RETURN_IF_ERROR(library.retention()
+                        .SignSchedule({"user/" + std::to_string(director), "director"}, director,
+                                      kDemoPassword, ScheduleFromProfile(library.profile()),
+                                      "the demo profile's schedule, adopted for the demonstration")
+                        .status());
     for (int64_t i = 0; i < std::min<int64_t>(5, options.patrons); ++i) {
       RETURN_IF_ERROR(library.accounts().SetPatronPin(seeder, patron_ids[i], kDemoPin));
     }

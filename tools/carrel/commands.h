@@ -12,6 +12,8 @@ int Fail(const Status& status);
 
 // A new password: typed twice without echo on a terminal, or one line of stdin.
 StatusOr<std::string> ReadNewPassword();
+// An existing password (for signing): typed once without echo, or one line of stdin.
+StatusOr<std::string> ReadPassword(const char* prompt);
 // 20 random characters for first-time accounts.
 std::string RandomPassword();
 

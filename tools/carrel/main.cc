@@ -19,6 +19,7 @@
 #include "carrel/server.h"
 #include "tools/carrel/client.h"
 #include "tools/carrel/commands.h"
+#include "tools/carrel/retention_commands.h"
 
 namespace {
 
@@ -133,6 +134,36 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
       }
     }
   });
+  // Retention on its own (DESIGN §6): once a library day, when the library is closed, the
+  // signed schedule is applied (a missed day is caught up by the next run, which finds all that
+  // is due); dead ciphertext is cleared in small batches in between, never holding the writer
+  // for long.
+  std::thread keeper([&] {
+    carrel::Library& lib = **library;
+    std::unique_lock<std::mutex> lock(mu);
+    std::chrono::milliseconds pause(30000);
+    while (!cv.wait_for(lock, pause, [&] { return stopping; })) {
+      pause = std::chrono::milliseconds(30000);
+      lock.unlock();
+      if (!lib.calendar().IsLibraryOpen(lib.clock().Now())) {
+        auto due = lib.retention().RunDueToday();
+        if (due.ok() && *due) {
+          auto run = lib.retention().Run(carrel::SystemActor("retention"));
+          if (run.ok()) {
+            std::fprintf(stderr, "carrel: retention run %lld: %zu keys destroyed in %.2fs\n",
+                         static_cast<long long>(run->id), run->destroyed_keys.size(),
+                         run->seconds);
+          } else {
+            std::fprintf(stderr, "carrel: retention run failed: %s\n",
+                         run.status().message().c_str());
+          }
+        }
+      }
+      auto cleared = lib.retention().Reclaim(500);
+      if (cleared.ok() && *cleared > 0) pause = std::chrono::milliseconds(200);  // more to clear
+      lock.lock();
+    }
+  });
   Status s = server.Serve();
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -140,6 +171,7 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
   }
   cv.notify_all();
   signer.join();
+  keeper.join();
   (void)(*library)->SignAuditHead();  // the final head covers everything served
   g_server = nullptr;
   if (!s.ok()) return Fail(s);
@@ -250,6 +282,8 @@ int main(int argc, char** argv) {
 
   carrel::cli::ClientCommands client;  // login, whoami, patron, item, checkout... via the API
   client.Register(&app);
+  carrel::cli::RetentionCommands retention;  // the schedule, runs and legal holds
+  retention.Register(&app);
 
   try {
     app.parse(argc, argv);
@@ -387,5 +421,6 @@ int main(int argc, char** argv) {
   if (audit_prove->parsed()) return carrel::cli::AuditProve(data, index, size, from_head);
   if (audit_check->parsed()) return carrel::cli::AuditVerifyProof(vkey, proof_file);
   if (std::optional<int> code = client.RunParsed()) return *code;
+  if (std::optional<int> code = retention.RunParsed()) return *code;
   return kExitUsage;
 }

@@ -46,6 +46,13 @@ StatusOr<std::string> ReadNewPassword() {
   return line;
 }
 
+StatusOr<std::string> ReadPassword(const char* prompt) {
+  if (isatty(STDIN_FILENO) == 1) return ReadLineNoEcho(prompt);
+  std::string line;
+  if (!std::getline(std::cin, line)) return InvalidArgument("no password on standard input");
+  return line;
+}
+
 std::string RandomPassword() {
   static constexpr char kAlphabet[] = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY345679";
   std::string out;
