@@ -1,6 +1,8 @@
 // Accounts, sessions, signing and the authorization table over real HTTP on loopback.
 
 #include <gtest/gtest.h>
+
+#include "carrel/encoding.h"
 #include <httplib.h>
 #include <sodium.h>
 
@@ -395,6 +397,69 @@ TEST_F(ApiAuthTest, OpenApiDocumentMatchesTheRouteTable) {
         << r.action;
   }
   EXPECT_EQ(documented, routed);
+}
+
+TEST_F(ApiAuthTest, RetentionScheduleIsSignedByTheDirectorAlone) {
+  Library& lib = *lib_.library;
+  json schedule = json::parse(ScheduleDocument(ScheduleFromProfile(lib.profile())));
+  json body = {{"schedule", schedule}, {"reason", "adopted"}, {"password", kPassword}};
+  // Nobody else can, even with their own right password.
+  for (const char* who : {"staff1", "counsel1", "board1", "admin1"}) {
+    auto res = Call("POST", "/api/v1/retention/schedules", LoginUser(who), body.dump());
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 403) << who;
+  }
+  std::string director = LoginUser("director1");
+  // Not without the password again, and not a malformed schedule.
+  json no_password = body;
+  no_password["password"] = "wrong password!";
+  EXPECT_EQ(Call("POST", "/api/v1/retention/schedules", director, no_password.dump())->status, 403);
+  json bad = body;
+  bad["schedule"]["rules"] = json::array();
+  EXPECT_EQ(Call("POST", "/api/v1/retention/schedules", director, bad.dump())->status, 400);
+  EXPECT_EQ(Call("GET", "/api/v1/retention/plan", director)->status, 409);  // none signed yet
+
+  auto signed_res = Call("POST", "/api/v1/retention/schedules", director, body.dump());
+  ASSERT_TRUE(signed_res);
+  ASSERT_EQ(signed_res->status, 201) << signed_res->body;
+  json v = json::parse(signed_res->body);
+  EXPECT_EQ(v["version"], 1);
+  // Anyone on the staff can read it and check the signature with the Director's public key.
+  auto read = Call("GET", "/api/v1/retention/schedule", LoginUser("staff1"));
+  ASSERT_EQ(read->status, 200);
+  json current = json::parse(read->body);
+  auto pk = Base64Decode(current["public_key"].get<std::string>());
+  auto sig = Base64Decode(current["signature"].get<std::string>());
+  ASSERT_TRUE(pk.ok() && sig.ok());
+  EXPECT_TRUE(Accounts::VerifySignature(
+      *pk, lib.retention().SignedMessage(1, current["document"].get<std::string>(), "adopted"),
+      *sig));
+  // The Board reads plans and runs; the administrator runs; counts only, no patron data.
+  auto plan = Call("GET", "/api/v1/retention/plan", LoginUser("board1"));
+  ASSERT_EQ(plan->status, 200) << plan->body;
+  EXPECT_EQ(plan->body.find("Patron "), std::string::npos);
+  auto run = Call("POST", "/api/v1/retention/runs", LoginUser("admin1"));
+  ASSERT_EQ(run->status, 201) << run->body;
+  auto runs = Call("GET", "/api/v1/retention/runs", LoginUser("board1"));
+  ASSERT_EQ(runs->status, 200);
+  EXPECT_EQ(json::parse(runs->body)["runs"].size(), 1u);
+  // Legal holds: the Director, with the password; counsel can see them.
+  json hold = {{"patron_id", patron_ids_["P-A"]}, {"reason", "court order"},
+               {"password", kPassword}};
+  auto placed = Call("POST", "/api/v1/legal-holds", director, hold.dump());
+  ASSERT_EQ(placed->status, 201) << placed->body;
+  int64_t hold_id = json::parse(placed->body)["id"];
+  auto listed = Call("GET", "/api/v1/legal-holds", LoginUser("counsel1"));
+  ASSERT_EQ(listed->status, 200);
+  EXPECT_EQ(json::parse(listed->body)["holds"].size(), 1u);
+  EXPECT_EQ(Call("POST", "/api/v1/legal-holds/" + std::to_string(hold_id) + "/release", director,
+                 json{{"password", "wrong password!"}}.dump())
+                ->status,
+            403);
+  EXPECT_EQ(Call("POST", "/api/v1/legal-holds/" + std::to_string(hold_id) + "/release", director,
+                 json{{"password", kPassword}}.dump())
+                ->status,
+            200);
 }
 
 }  // namespace

@@ -619,6 +619,146 @@ uint32_t AccessBit(Role role) {
   return 0;
 }
 
+// ---- retention ---------------------------------------------------------------------------
+
+json CountsToJson(const std::vector<RetentionCount>& counts) {
+  json out = json::array();
+  for (const RetentionCount& c : counts) {
+    out.push_back({{"category", c.category}, {"days", c.days}, {"remove", c.due},
+                   {"held", c.held}, {"listed", c.listed}, {"keys", c.keys}});
+  }
+  return out;
+}
+
+json VersionJson(const ScheduleVersion& v) {
+  json rules = json::array();
+  for (const RetentionCategory& cat : RetentionCategories()) {
+    rules.push_back({{"category", cat.name}, {"trigger", cat.trigger},
+                     {"description", cat.description}, {"days", v.schedule.Days(cat.name)}});
+  }
+  return {{"version", v.version},       {"rules", rules},
+          {"document", v.document},     {"signed_by", v.signer},
+          {"reason", v.reason},         {"signed_at", FormatInstant(v.signed_at)},
+          {"public_key", Base64Encode(v.public_key)},
+          {"signature", Base64Encode(v.signature)}};
+}
+
+json RunJson(const RetentionRun& r) {
+  return {{"id", r.id},
+          {"schedule_version", r.schedule_version},
+          {"day", FormatDate(r.day)},
+          {"started_at", FormatInstant(r.started_at)},
+          {"finished_at", r.finished_at ? json(FormatInstant(*r.finished_at)) : json(nullptr)},
+          {"counts", CountsToJson(r.counts)},
+          {"destroyed_keys", r.destroyed_keys},
+          {"seconds", r.seconds}};
+}
+
+StatusOr<ApiResponse> GetRetentionSchedule(ApiContext& c) {
+  ASSIGN_OR_RETURN(ScheduleVersion v, c.library.retention().Current(c.actor));
+  return JsonResponse(VersionJson(v));
+}
+
+StatusOr<ApiResponse> RetentionHistory(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto versions, c.library.retention().History(c.actor));
+  json out = json::array();
+  for (const ScheduleVersion& v : versions) out.push_back(VersionJson(v));
+  return JsonResponse({{"versions", out}});
+}
+
+// The Director signs a new version with their password in the same request (step-up).
+StatusOr<ApiResponse> SignRetentionSchedule(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"schedule", "reason", "password"}));
+  if (!c.body.contains("schedule") || !c.body["schedule"].is_object()) {
+    return InvalidArgument("schedule must be an object with format and rules");
+  }
+  ASSIGN_OR_RETURN(RetentionSchedule schedule, ParseSchedule(c.body["schedule"].dump()));
+  ASSIGN_OR_RETURN(std::string reason, StringField(c.body, "reason", true, 2000));
+  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  ASSIGN_OR_RETURN(ScheduleVersion v, c.library.retention().SignSchedule(
+                                          c.actor, c.principal->id, password, schedule, reason));
+  return JsonResponse(VersionJson(v), 201);
+}
+
+StatusOr<ApiResponse> GetRetentionPlan(ApiContext& c) {
+  ASSIGN_OR_RETURN(RetentionPlan plan, c.library.retention().Plan(c.actor));
+  return JsonResponse({{"schedule_version", plan.schedule_version},
+                       {"day", FormatDate(plan.today)},
+                       {"counts", CountsToJson(plan.counts)},
+                       {"awaiting_reclaim", plan.awaiting_reclaim}});
+}
+
+StatusOr<ApiResponse> RetentionRunNow(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {}));
+  ASSIGN_OR_RETURN(RetentionRun run, c.library.retention().Run(c.actor));
+  return JsonResponse(RunJson(run), 201);
+}
+
+StatusOr<ApiResponse> RetentionRuns(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto runs, c.library.retention().Runs(c.actor));
+  json out = json::array();
+  for (const RetentionRun& r : runs) out.push_back(RunJson(r));
+  return JsonResponse({{"runs", out}});
+}
+
+StatusOr<ApiResponse> AccountsToSettle(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto accounts, c.library.retention().AccountsToSettle(c.actor));
+  json out = json::array();
+  for (const AccountToSettle& a : accounts) {
+    out.push_back({{"patron_id", a.patron_id}, {"items_out", a.items_out},
+                   {"fines_owed", a.fines_owed}});
+  }
+  return JsonResponse({{"accounts", out}});
+}
+
+json HoldJson(const LegalHold& h) {
+  return {{"id", h.id},
+          {"patron_id", h.patron_id},
+          {"from", h.from ? json(FormatDate(*h.from)) : json(nullptr)},
+          {"to", h.to ? json(FormatDate(*h.to)) : json(nullptr)},
+          {"reason", h.reason},
+          {"case_id", h.case_id},
+          {"placed_at", FormatInstant(h.placed_at)},
+          {"placed_by", h.placed_by},
+          {"released", h.released}};
+}
+
+StatusOr<ApiResponse> ListLegalHolds(ApiContext& c) {
+  bool all = QueryParam(c.request, "all") == "true";
+  ASSIGN_OR_RETURN(auto holds, c.library.retention().Holds(c.actor, all));
+  json out = json::array();
+  for (const LegalHold& h : holds) out.push_back(HoldJson(h));
+  return JsonResponse({{"holds", out}});
+}
+
+StatusOr<ApiResponse> PlaceLegalHold(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"patron_id", "from", "to", "reason", "password"}));
+  if (!c.body.contains("patron_id") || !c.body["patron_id"].is_number_integer()) {
+    return InvalidArgument("patron_id must be a number");
+  }
+  LegalHold hold;
+  hold.patron_id = c.body["patron_id"].get<int64_t>();
+  for (auto [key, field] : {std::pair{"from", &hold.from}, std::pair{"to", &hold.to}}) {
+    ASSIGN_OR_RETURN(std::string text, StringField(c.body, key, false, 10));
+    if (text.empty()) continue;
+    ASSIGN_OR_RETURN(Date d, ParseDate(text));
+    *field = d;
+  }
+  ASSIGN_OR_RETURN(hold.reason, StringField(c.body, "reason", true, 2000));
+  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  ASSIGN_OR_RETURN(LegalHold placed, c.library.retention().PlaceHold(c.actor, c.principal->id,
+                                                                     password, hold));
+  return JsonResponse(HoldJson(placed), 201);
+}
+
+StatusOr<ApiResponse> ReleaseLegalHold(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"password"}));
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  RETURN_IF_ERROR(c.library.retention().ReleaseHold(c.actor, c.principal->id, password, id));
+  return JsonResponse({{"id", id}, {"released", true}});
+}
+
 const std::vector<Route>& RouteTable() {
   static const std::vector<Route> routes = {
       // method, path, action, who, mutates, handler, summary
@@ -701,6 +841,27 @@ const std::vector<Route>& RouteTable() {
        "Delete my reading history now"},
       {"GET", "/api/v1/me/export", "me.export", kPatronSelf, false, MyExport,
        "Everything the library holds about me, as JSON"},
+
+      {"GET", "/api/v1/retention/schedule", "retention.schedule", kAnyUser, false,
+       GetRetentionSchedule, "The retention schedule in force, with its signature"},
+      {"GET", "/api/v1/retention/schedules", "retention.schedules", kAnyUser, false,
+       RetentionHistory, "Every version of the retention schedule: who signed, when and why"},
+      {"POST", "/api/v1/retention/schedules", "retention.schedule.sign", kDirector, true,
+       SignRetentionSchedule, "Sign a new schedule version (the Director; needs the password)"},
+      {"GET", "/api/v1/retention/plan", "retention.plan", kDirector | kBoard | kAdmin, false,
+       GetRetentionPlan, "What a run would remove now: counts per category, held counts"},
+      {"POST", "/api/v1/retention/runs", "retention.run", kDirector | kAdmin, true,
+       RetentionRunNow, "Run retention now (the server also runs it daily when closed)"},
+      {"GET", "/api/v1/retention/runs", "retention.runs", kDirector | kBoard | kAdmin, false,
+       RetentionRuns, "Past retention runs: counts, destroyed keys, schedule version"},
+      {"GET", "/api/v1/retention/accounts", "retention.accounts", kDesk, false, AccountsToSettle,
+       "Expired, inactive accounts kept only for items out or fines owed"},
+      {"GET", "/api/v1/legal-holds", "legal_hold.list", kDirector | kCounsel | kBoard, false,
+       ListLegalHolds, "Legal holds (standing; ?all=true for released too)"},
+      {"POST", "/api/v1/legal-holds", "legal_hold.place", kDirector, true, PlaceLegalHold,
+       "Place a legal hold on a patron's records (the Director; needs the password)"},
+      {"POST", "/api/v1/legal-holds/{id}/release", "legal_hold.release", kDirector, true,
+       ReleaseLegalHold, "Release a legal hold (the Director; needs the password)"},
 
       {"GET", "/api/v1/audit/entries", "audit.entries", kDirector | kBoard, false, AuditEntries,
        "Audit entries by time, actor, object or case, paged by sequence number"},
