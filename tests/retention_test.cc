@@ -360,6 +360,39 @@ TEST_F(RetentionTest, ABackupMadeBeforeARunCannotRevealWhatTheRunDestroyed) {
   (void)reader;
 }
 
+TEST_F(RetentionTest, TheServerRunsOnceADayWhileClosedAndCatchesUpAfterDowntime) {
+  SignDefault();
+  AddPatron("P-1");
+  AddItem("I-1");
+  int64_t first = LendAndReturn("I-1", "P-1", D(2026, 12, 1));
+  int64_t second = LendAndReturn("I-1", "P-1", D(2026, 12, 2));
+  const Calendar& cal = lib().calendar();
+  auto tick = [&](Instant t) {
+    lib_.clock.Set(t);
+    auto r = retention().RunIfDue(SystemActor("retention"));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && r->has_value();
+  };
+  // Open hours on 12-03: nothing runs, however often the server looks.
+  Instant open = Instant(D(2026, 12, 3)) + hours(15);
+  ASSERT_TRUE(cal.IsLibraryOpen(open));
+  EXPECT_FALSE(tick(open));
+  EXPECT_NE(LinkOf(first), std::nullopt);
+  // Closed that night: one run, and only one.
+  Instant night = Instant(D(2026, 12, 4)) + hours(4);  // 23:00 local on 12-03
+  ASSERT_FALSE(cal.IsLibraryOpen(night));
+  EXPECT_TRUE(tick(night));
+  EXPECT_FALSE(tick(night + std::chrono::minutes(30)));
+  EXPECT_EQ(LinkOf(first), std::nullopt);
+  EXPECT_EQ(LinkOf(second), std::nullopt);
+  // Down for a week, then the first closed moment runs once and catches up.
+  AddItem("I-2");
+  int64_t later = LendAndReturn("I-2", "P-1", D(2026, 12, 5));
+  EXPECT_NE(LinkOf(later), std::nullopt);
+  EXPECT_TRUE(tick(Instant(D(2026, 12, 13)) + hours(4)));
+  EXPECT_EQ(LinkOf(later), std::nullopt);
+}
+
 // A run killed anywhere, 50 times over: never a held link lost, never a key noted destroyed
 // that is not, never a due link readable under a destroyed key; the next run finishes the job
 // and its counts are the plan's.

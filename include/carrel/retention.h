@@ -155,6 +155,10 @@ class Retention {
   // The library day a run judges by, and whether a run is due (none finished for it yet).
   Date Today() const;
   StatusOr<bool> RunDueToday();
+  // What the server does now and then: runs retention when the library is closed and no run
+  // has finished this library day (after downtime, the one run catches up on everything due).
+  // nullopt when nothing was due.
+  StatusOr<std::optional<RetentionRun>> RunIfDue(const Actor& actor);
 
   // Legal holds: placed and released by the Director, with their password (step-up); the
   // statement is signed like a schedule. (Request cases will place holds of their own.)

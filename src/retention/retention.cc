@@ -975,6 +975,14 @@ StatusOr<bool> Retention::RunDueToday() {
   return due;
 }
 
+StatusOr<std::optional<RetentionRun>> Retention::RunIfDue(const Actor& actor) {
+  if (calendar_->IsLibraryOpen(clock_->Now())) return std::optional<RetentionRun>();
+  ASSIGN_OR_RETURN(bool due, RunDueToday());
+  if (!due) return std::optional<RetentionRun>();
+  ASSIGN_OR_RETURN(RetentionRun run, Run(actor));
+  return std::optional<RetentionRun>(std::move(run));
+}
+
 StatusOr<LegalHold> Retention::PlaceHold(const Actor& actor, int64_t user_id,
                                          std::string_view password, LegalHold hold) {
   if (hold.reason.empty() || hold.reason.size() > 2000) {

@@ -145,19 +145,14 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
     while (!cv.wait_for(lock, pause, [&] { return stopping; })) {
       pause = std::chrono::milliseconds(30000);
       lock.unlock();
-      if (!lib.calendar().IsLibraryOpen(lib.clock().Now())) {
-        auto due = lib.retention().RunDueToday();
-        if (due.ok() && *due) {
-          auto run = lib.retention().Run(carrel::SystemActor("retention"));
-          if (run.ok()) {
-            std::fprintf(stderr, "carrel: retention run %lld: %zu keys destroyed in %.2fs\n",
-                         static_cast<long long>(run->id), run->destroyed_keys.size(),
-                         run->seconds);
-          } else {
-            std::fprintf(stderr, "carrel: retention run failed: %s\n",
-                         run.status().message().c_str());
-          }
-        }
+      auto run = lib.retention().RunIfDue(carrel::SystemActor("retention"));
+      if (!run.ok()) {
+        std::fprintf(stderr, "carrel: retention run failed: %s\n",
+                     run.status().message().c_str());
+      } else if (run->has_value()) {
+        std::fprintf(stderr, "carrel: retention run %lld: %zu keys destroyed in %.2fs\n",
+                     static_cast<long long>((*run)->id), (*run)->destroyed_keys.size(),
+                     (*run)->seconds);
       }
       auto cleared = lib.retention().Reclaim(500);
       if (cleared.ok() && *cleared > 0) pause = std::chrono::milliseconds(200);  // more to clear
