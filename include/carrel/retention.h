@@ -110,6 +110,7 @@ struct RetentionRun {
   std::vector<RetentionCount> counts;
   std::vector<std::string> destroyed_keys;
   double seconds = 0;
+  double key_seconds = 0;  // of which destroying keys in the keyring (this invocation only)
 };
 
 // A patron account past its period that cannot go yet: staff settle it first.

@@ -86,6 +86,7 @@ namespace {
 constexpr char kScheduleFormat[] = "carrel-retention-schedule/1";
 constexpr int kMaxDays = 36500;
 constexpr int64_t kRowBatch = 500;
+constexpr size_t kKeyBatch = 64;  // epoch keys destroyed per keyring transaction
 
 // Tables holding sealed patron links, with the column giving each row's trigger day.
 struct LinkTable {
@@ -775,7 +776,8 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
   }
 
   ASSIGN_OR_RETURN(Work w, Survey(current.schedule, current.version, run.day));
-  const int64_t total = static_cast<int64_t>(w.keys.size()) +
+  const int64_t total = (static_cast<int64_t>(w.keys.size()) + static_cast<int64_t>(kKeyBatch) - 1) /
+                            static_cast<int64_t>(kKeyBatch) +
                         (static_cast<int64_t>(w.enews_unconfirmed.size() +
                                               w.enews_unsubscribed.size()) +
                          kRowBatch - 1) / kRowBatch +
@@ -792,32 +794,42 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
     c.listed = CountFor(w.counts, c.category).listed;
   }
 
-  // 1. Epoch keys: move held links out, note the key, destroy it, mark it.
-  for (const Work::Key& k : w.keys) {
-    int64_t links = 0;
+  // 1. Epoch keys, a batch at a time: move held links out and note the keys (one transaction),
+  //    destroy them (one keyring transaction), mark and count them (one transaction).
+  for (size_t at = 0; at < w.keys.size(); at += kKeyBatch) {
+    const size_t end = std::min(w.keys.size(), at + kKeyBatch);
+    std::vector<int64_t> links(end - at, 0);
+    std::vector<std::string> names;
     RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
       ASSIGN_OR_RETURN(std::vector<LegalHold> holds, ActiveHolds(tx));
-      int64_t moved = 0;
-      RETURN_IF_ERROR(MoveHeldLinks(tx, k.key.epoch, holds, &moved));
-      for (const LinkTable& t : kLinkTables) {
-        ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
-                                                    " WHERE link_epoch = ?",
-                                                {k.key.epoch}));
-        links += n;
+      for (size_t i = at; i < end; ++i) {
+        const Work::Key& k = w.keys[i];
+        int64_t moved = 0;
+        RETURN_IF_ERROR(MoveHeldLinks(tx, k.key.epoch, holds, &moved));
+        // Past days gain no links, so what the survey counted, less what moved, is under it.
+        links[i - at] = k.links - moved;
+        RETURN_IF_ERROR(tx.Exec(
+            "INSERT INTO retention_keys (key_name, epoch, category, run_id, links) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_name) DO UPDATE SET "
+            "links = excluded.links, run_id = excluded.run_id",
+            {k.key.name, k.key.epoch, k.category, run.id, links[i - at]}));
+        names.push_back(k.key.name);
       }
-      return tx.Exec(
-          "INSERT INTO retention_keys (key_name, epoch, category, run_id, links) "
-          "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_name) DO UPDATE SET links = excluded.links, "
-          "run_id = excluded.run_id",
-          {k.key.name, k.key.epoch, k.category, run.id, links});
+      return Status::Ok();
     }));
-    RETURN_IF_ERROR(vault_->keyring().Destroy({k.key.name}));
+    auto destroy_start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(vault_->keyring().Destroy(names));
+    run.key_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - destroy_start).count();
     RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-      RETURN_IF_ERROR(
-          tx.Exec("UPDATE retention_keys SET destroyed = 1 WHERE key_name = ?", {k.key.name}));
-      RetentionCount& c = CountFor(run.counts, k.category);
-      c.keys += 1;
-      c.due += links;
+      for (size_t i = at; i < end; ++i) {
+        const Work::Key& k = w.keys[i];
+        RETURN_IF_ERROR(
+            tx.Exec("UPDATE retention_keys SET destroyed = 1 WHERE key_name = ?", {k.key.name}));
+        RetentionCount& c = CountFor(run.counts, k.category);
+        c.keys += 1;
+        c.due += links[i - at];
+      }
       return save_counts(tx);
     }));
     stepped();
