@@ -5,6 +5,7 @@
 //   carrel_scale_bench audit-log --dir DIR --json FILE      measures verification (builds if
 //                                                           needed); leaves the log in DIR
 //   carrel_scale_bench audit-verify --dir DIR --json FILE   times VerifyAuditLog alone
+//   carrel_scale_bench retention --dir DIR --json FILE      retention of a year of links
 // The two builds are separate commands so that scripts/bench.sh can run them side by side.
 // Progress goes to stderr, figures to FILE. Exits non-zero when a measurement cannot be made.
 
@@ -20,7 +21,8 @@ namespace {
 int Usage() {
   std::fprintf(stderr,
                "usage: carrel_scale_bench "
-               "lookup-seed|lookup|audit-build|audit-log|audit-verify --dir DIR --json FILE\n");
+               "lookup-seed|lookup|audit-build|audit-log|audit-verify|retention --dir DIR --json "
+               "FILE\n");
   return 2;
 }
 
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
     figures = carrel::bench::RunAuditLogBench(dir);
   } else if (what == "audit-verify") {
     figures = carrel::bench::RunAuditVerifyOnly(dir);
+  } else if (what == "retention") {
+    figures = carrel::bench::RunRetentionBench(dir);
   } else {
     return Usage();
   }

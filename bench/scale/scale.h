@@ -30,4 +30,9 @@ StatusOr<nlohmann::json> RunAuditLogBench(const std::filesystem::path& dir);
 // rebuilding the log).
 StatusOr<nlohmann::json> RunAuditVerifyOnly(const std::filesystem::path& dir);
 
+// Retention over CARREL_BENCH_RETENTION_ROWS returned loans (default 10,000,000) in a library
+// created in `dir`/lib: one SQL UPDATE on a copy next to carrel's run, then the background
+// reclaim and circulation latency during it.
+StatusOr<nlohmann::json> RunRetentionBench(const std::filesystem::path& dir);
+
 }  // namespace carrel::bench

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -119,6 +120,11 @@ struct AccountToSettle {
   int64_t items_out = 0;
   int64_t fines_owed = 0;
 };
+
+// Background reclaim: rows cleared per transaction, and the pause between batches while more
+// remain, so that a reclaim never holds the database long enough to stall the desk.
+inline constexpr int64_t kReclaimBatchRows = 200;
+inline constexpr std::chrono::milliseconds kReclaimPause{20};
 
 class Retention {
  public:

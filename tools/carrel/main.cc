@@ -154,8 +154,8 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
                      static_cast<long long>((*run)->id), (*run)->destroyed_keys.size(),
                      (*run)->seconds);
       }
-      auto cleared = lib.retention().Reclaim(500);
-      if (cleared.ok() && *cleared > 0) pause = std::chrono::milliseconds(200);  // more to clear
+      auto cleared = lib.retention().Reclaim(carrel::kReclaimBatchRows);
+      if (cleared.ok() && *cleared > 0) pause = carrel::kReclaimPause;  // more to clear
       lock.lock();
     }
   });

@@ -186,7 +186,7 @@ int RetentionCommands::Run() {
   Progress reclaim("reclaiming", plan->awaiting_reclaim);
   int64_t cleared = 0;
   for (;;) {
-    auto n = (*lib)->retention().Reclaim(5000);
+    auto n = (*lib)->retention().Reclaim(kReclaimBatchRows);
     if (!n.ok()) return Fail(n.status());
     if (*n == 0) break;
     cleared += *n;
