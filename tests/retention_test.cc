@@ -248,6 +248,39 @@ TEST_F(RetentionTest, EachRuleHoldsToTheSecond) {
   EXPECT_TRUE(lib().keyring().WasDestroyed(Vault::PatronKeyName(gone_reader)));
 }
 
+TEST_F(RetentionTest, HoldAndSessionLinksHoldToTheSecondToo) {
+  SignDefault();  // hold_link 0 days, session_link 1 day
+  const Calendar& cal = lib().calendar();
+  const Date d0 = D(2026, 12, 1);
+  AddPatron("P-1");
+  AddPatron("P-2");
+  AddItem("I-1");
+  SetDay(d0);
+  ASSERT_TRUE(circ().Checkout(testing::kStaff, "I-1", "P-1").ok());
+  auto hold = circ().PlaceHold(testing::kStaff, "I-1", "P-2");
+  ASSERT_TRUE(hold.ok()) << hold.status().ToString();
+  ASSERT_TRUE(circ().CancelHold(testing::kStaff, hold->id).ok());
+  auto session = circ().StartComputerSession(testing::kStaff, "P-2", "PC-1");
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  ASSERT_TRUE(circ().EndComputerSession(testing::kStaff, session->id).ok());
+  Keyring& keys = lib().keyring();
+  const std::string hold_key = Vault::EpochKeyName("hold", d0);
+  const std::string session_key = Vault::EpochKeyName("session", d0);
+  ASSERT_FALSE(keys.WasDestroyed(hold_key));
+  ASSERT_FALSE(keys.WasDestroyed(session_key));
+  Instant hold_edge = LocalMidnight(cal, d0 + std::chrono::days(1));
+  RunAt(hold_edge - seconds(1));
+  EXPECT_FALSE(keys.WasDestroyed(hold_key));
+  RunAt(hold_edge);
+  EXPECT_TRUE(keys.WasDestroyed(hold_key));
+  EXPECT_FALSE(keys.WasDestroyed(session_key));
+  Instant session_edge = LocalMidnight(cal, d0 + std::chrono::days(2));
+  RunAt(session_edge - seconds(1));
+  EXPECT_FALSE(keys.WasDestroyed(session_key));
+  RunAt(session_edge);
+  EXPECT_TRUE(keys.WasDestroyed(session_key));
+}
+
 TEST_F(RetentionTest, PlansCountWithoutPiiAndRunsAgreeWithThem) {
   SignDefault();
   AddPatron("P-1");
