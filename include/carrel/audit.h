@@ -166,6 +166,8 @@ class AuditLog {
 extern const char kAuditSchema[];
 // Library schema version 4: the log's search indexes built on the fields of its entries.
 extern const char kAuditDerivedIndexes[];
+// Library schema version 6: the tree nodes in a table without rowids.
+extern const char kAuditNodesWithoutRowid[];
 
 }  // namespace carrel
 

@@ -25,7 +25,9 @@ class AuditLogTest : public ::testing::Test {
     auto store = OpenSqliteStore(dir_ / "audit.db", options);
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
-    ASSERT_TRUE(store_->Migrate({{1, "audit", kAuditSchema}, {2, "indexes", kAuditDerivedIndexes}})
+    ASSERT_TRUE(store_->Migrate({{1, "audit", kAuditSchema},
+                                 {2, "indexes", kAuditDerivedIndexes},
+                                 {3, "nodes", kAuditNodesWithoutRowid}})
                     .ok());
     log_ = std::make_unique<AuditLog>(&clock_, "2010-09-15");
   }
@@ -421,8 +423,9 @@ TEST(AuditSchemaTest, LogsWrittenBeforeTheDerivedIndexesMigrateIntact) {
     RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes VALUES (1, 1, ?)", {blob(level1[1])}));
     return tx.Exec("INSERT INTO audit_nodes VALUES (2, 0, ?)", {blob(level2)});
   }).ok());
-  Status migrated = (*store)->Migrate(
-      {{1, "audit", kAuditSchema}, {2, "indexes", kAuditDerivedIndexes}});
+  Status migrated = (*store)->Migrate({{1, "audit", kAuditSchema},
+                                      {2, "indexes", kAuditDerivedIndexes},
+                                      {3, "nodes", kAuditNodesWithoutRowid}});
   ASSERT_TRUE(migrated.ok()) << migrated.ToString();
   AuditLog log(&clock, "2010-09-15");
   ASSERT_TRUE(WithWriteTransaction(**store, [&](Transaction& tx) {

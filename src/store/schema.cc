@@ -148,6 +148,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {3, "accounts and sessions", kAccountsSchema},
       {4, "audit log indexed on its entries", kAuditDerivedIndexes},
       {5, "retention schedules, runs and legal holds", kRetentionSchema},
+      {6, "audit tree nodes without rowids", kAuditNodesWithoutRowid},
   };
   return migrations;
 }
