@@ -466,10 +466,13 @@ StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
   const Status expired = Unauthenticated("the session has expired or was ended; log in again");
   if (token.empty() || token.size() > 128) return expired;
   std::optional<Principal> out;
+  std::string created, seen;
   Instant now = clock_->Now();
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    std::string created, seen;
-    RETURN_IF_ERROR(tx.Exec(
+  // Most requests only read the session: a read transaction, which waits for no writer's
+  // commit. A write follows only to end an expired session or slide the idle expiry (at most
+  // once a minute).
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    return tx.Exec(
         "SELECT s.user_id, s.patron_id, s.role, s.csrf_token, s.created_at, s.last_seen_at, "
         "u.username, coalesce(u.disabled, 0) FROM sessions s LEFT JOIN users u "
         "ON u.id = s.user_id WHERE s.token_hash = ?",
@@ -488,23 +491,25 @@ StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
           p.username = row.Text(6);
           if (row.Int(7) == 0) out = p;
           return Status::Ok();
-        }));
-    if (!out) return Status::Ok();
-    auto created_at = ParseInstant(created);
-    auto seen_at = ParseInstant(seen);
-    if (!created_at.ok() || !seen_at.ok() || now - *seen_at > policy_.idle ||
-        now - *created_at > policy_.absolute) {
-      out.reset();
-      return tx.Exec("DELETE FROM sessions WHERE token_hash = ?", {TokenHash(token)});
-    }
-    // Slide the idle expiry, at most once a minute.
-    if (now - *seen_at >= std::chrono::minutes(1)) {
-      RETURN_IF_ERROR(tx.Exec("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
-                              {FormatInstant(now), TokenHash(token)}));
-    }
-    return Status::Ok();
+        });
   }));
   if (!out) return expired;
+  auto created_at = ParseInstant(created);
+  auto seen_at = ParseInstant(seen);
+  if (!created_at.ok() || !seen_at.ok() || now - *seen_at > policy_.idle ||
+      now - *created_at > policy_.absolute) {
+    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+      return tx.Exec("DELETE FROM sessions WHERE token_hash = ?", {TokenHash(token)});
+    }));
+    return expired;
+  }
+  if (now - *seen_at >= std::chrono::minutes(1)) {
+    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+      return tx.Exec("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND "
+                     "last_seen_at < ?",
+                     {FormatInstant(now), TokenHash(token), FormatInstant(now)});
+    }));
+  }
   return *out;
 }
 

@@ -333,11 +333,12 @@ StatusOr<std::pair<User, std::string>> Retention::DirectorSigns(int64_t user_id,
   return std::make_pair(*user, signature);
 }
 
-StatusOr<ScheduleVersion> Retention::CurrentVersion(Transaction& tx) {
-  std::optional<ScheduleVersion> v;
+// Schedule versions as stored, oldest first; `order` picks which ("... LIMIT 1" for the newest).
+static StatusOr<std::vector<ScheduleVersion>> ReadVersions(Transaction& tx, const char* order) {
+  std::vector<ScheduleVersion> out;
   RETURN_IF_ERROR(tx.Exec(
-      "SELECT version, document, signed_by, signer, public_key, signature, reason, signed_at "
-      "FROM retention_schedules ORDER BY version DESC LIMIT 1",
+      std::string("SELECT version, document, signed_by, signer, public_key, signature, reason, "
+                  "signed_at FROM retention_schedules ") + order,
       {}, [&](const Row& row) -> Status {
         ScheduleVersion s;
         s.version = row.Int(0);
@@ -348,18 +349,27 @@ StatusOr<ScheduleVersion> Retention::CurrentVersion(Transaction& tx) {
         s.signature = row.Bytes(5);
         s.reason = row.Text(6);
         ASSIGN_OR_RETURN(s.signed_at, ParseInstant(row.Text(7)));
-        v = std::move(s);
+        auto parsed = ParseSchedule(s.document);
+        if (parsed.ok()) s.schedule = *parsed;
+        out.push_back(std::move(s));
         return Status::Ok();
       }));
-  if (!v) return NotFound("no retention schedule has been signed yet");
+  return out;
+}
+
+StatusOr<ScheduleVersion> Retention::CurrentVersion(Transaction& tx) {
+  ASSIGN_OR_RETURN(std::vector<ScheduleVersion> newest,
+                   ReadVersions(tx, "ORDER BY version DESC LIMIT 1"));
+  if (newest.empty()) return NotFound("no retention schedule has been signed yet");
+  ScheduleVersion& v = newest.front();
   // Trust nothing stored: the signature must cover exactly this version.
-  if (!Accounts::VerifySignature(v->public_key, SignedMessage(v->version, v->document, v->reason),
-                                 v->signature)) {
-    return DataLoss("the retention schedule in force (version " + std::to_string(v->version) +
+  if (!Accounts::VerifySignature(v.public_key, SignedMessage(v.version, v.document, v.reason),
+                                 v.signature)) {
+    return DataLoss("the retention schedule in force (version " + std::to_string(v.version) +
                     ") does not carry a valid signature");
   }
-  ASSIGN_OR_RETURN(v->schedule, ParseSchedule(v->document));
-  return *v;
+  ASSIGN_OR_RETURN(v.schedule, ParseSchedule(v.document));
+  return v;
 }
 
 StatusOr<ScheduleVersion> Retention::Current(const Actor& actor) {
@@ -376,24 +386,7 @@ StatusOr<ScheduleVersion> Retention::Current(const Actor& actor) {
 StatusOr<std::vector<ScheduleVersion>> Retention::History(const Actor& actor) {
   std::vector<ScheduleVersion> out;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT version, document, signed_by, signer, public_key, signature, reason, signed_at "
-        "FROM retention_schedules ORDER BY version",
-        {}, [&](const Row& row) -> Status {
-          ScheduleVersion s;
-          s.version = row.Int(0);
-          s.document = row.Text(1);
-          s.signed_by = row.Int(2);
-          s.signer = row.Text(3);
-          s.public_key = row.Bytes(4);
-          s.signature = row.Bytes(5);
-          s.reason = row.Text(6);
-          ASSIGN_OR_RETURN(s.signed_at, ParseInstant(row.Text(7)));
-          auto parsed = ParseSchedule(s.document);
-          if (parsed.ok()) s.schedule = *parsed;
-          out.push_back(std::move(s));
-          return Status::Ok();
-        }));
+    ASSIGN_OR_RETURN(out, ReadVersions(tx, "ORDER BY version"));
     return audit_->Append(tx, actor, {"retention.schedule.history", "retention_schedule", "", "",
                                       "{}"})
         .status();
