@@ -440,11 +440,15 @@ StatusOr<ScheduleVersion> Retention::SignSchedule(const Actor& actor, int64_t us
   return v;
 }
 
-StatusOr<std::vector<LegalHold>> Retention::ActiveHolds(Transaction& tx) {
+// Legal holds as stored, in order; `where` selects which. The sealed reason is opened only when
+// `reason_key` is given (listing them), not when retention only needs their scope.
+static StatusOr<std::vector<LegalHold>> ReadHolds(Transaction& tx, const char* where,
+                                                  const SecretKey* reason_key) {
   std::vector<LegalHold> out;
   RETURN_IF_ERROR(tx.Exec(
-      "SELECT id, patron_id, from_day, to_day, case_id, placed_at, placed_by FROM legal_holds "
-      "WHERE released_at IS NULL ORDER BY id",
+      std::string("SELECT id, patron_id, from_day, to_day, reason, case_id, placed_at, "
+                  "placed_by, released_at FROM legal_holds ") +
+          where + " ORDER BY id",
       {}, [&](const Row& row) -> Status {
         LegalHold h;
         h.id = row.Int(0);
@@ -455,13 +459,22 @@ StatusOr<std::vector<LegalHold>> Retention::ActiveHolds(Transaction& tx) {
         if (!row.IsNull(3)) {
           ASSIGN_OR_RETURN(h.to, ParseDate(row.Text(3)));
         }
-        h.case_id = row.Text(4);
-        ASSIGN_OR_RETURN(h.placed_at, ParseInstant(row.Text(5)));
-        h.placed_by = row.Text(6);
+        if (reason_key != nullptr) {
+          ASSIGN_OR_RETURN(h.reason, Vault::Open(*reason_key, "legal_holds", "reason", h.id,
+                                                 row.BytesView(4)));
+        }
+        h.case_id = row.Text(5);
+        ASSIGN_OR_RETURN(h.placed_at, ParseInstant(row.Text(6)));
+        h.placed_by = row.Text(7);
+        h.released = !row.IsNull(8);
         out.push_back(std::move(h));
         return Status::Ok();
       }));
   return out;
+}
+
+StatusOr<std::vector<LegalHold>> Retention::ActiveHolds(Transaction& tx) {
+  return ReadHolds(tx, "WHERE released_at IS NULL", nullptr);
 }
 
 namespace {
@@ -1051,29 +1064,8 @@ StatusOr<std::vector<LegalHold>> Retention::Holds(const Actor& actor, bool inclu
   std::vector<LegalHold> out;
   ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/legal_holds"));
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        std::string("SELECT id, patron_id, from_day, to_day, reason, case_id, placed_at, "
-                    "placed_by, released_at FROM legal_holds") +
-            (include_released ? "" : " WHERE released_at IS NULL") + " ORDER BY id",
-        {}, [&](const Row& row) -> Status {
-          LegalHold h;
-          h.id = row.Int(0);
-          h.patron_id = row.Int(1);
-          if (!row.IsNull(2)) {
-          ASSIGN_OR_RETURN(h.from, ParseDate(row.Text(2)));
-        }
-          if (!row.IsNull(3)) {
-          ASSIGN_OR_RETURN(h.to, ParseDate(row.Text(3)));
-        }
-          ASSIGN_OR_RETURN(h.reason, Vault::Open(*key, "legal_holds", "reason", h.id,
-                                                 row.BytesView(4)));
-          h.case_id = row.Text(5);
-          ASSIGN_OR_RETURN(h.placed_at, ParseInstant(row.Text(6)));
-          h.placed_by = row.Text(7);
-          h.released = !row.IsNull(8);
-          out.push_back(std::move(h));
-          return Status::Ok();
-        }));
+    ASSIGN_OR_RETURN(out, ReadHolds(tx, include_released ? "" : "WHERE released_at IS NULL",
+                                    key.get()));
     return audit_->Append(tx, actor, {"legal_hold.list", "legal_hold", "", "", "{}"}).status();
   }));
   return out;
