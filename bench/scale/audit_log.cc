@@ -126,7 +126,8 @@ Status BuildLog(const fs::path& db, int64_t entries, nlohmann::json* out) {
   RETURN_IF_ERROR(store->Migrate({{1, "audit", kAuditSchema},
                                   {2, "audit indexes", kAuditDerivedIndexes},
                                   {3, "audit nodes", kAuditNodesWithoutRowid},
-                                  {4, "library_meta", kMetaSchema}}));
+                                  {4, "audit time", kAuditTimeBySequence},
+                                  {5, "library_meta", kMetaSchema}}));
   const NoteVerifier verifier = VerifierFromSeed(SigningSeed(), kOrigin);
   RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) {
     return tx.Exec("INSERT INTO library_meta (key, value) VALUES ('audit_verifier_key', ?)",

@@ -168,6 +168,9 @@ extern const char kAuditSchema[];
 extern const char kAuditDerivedIndexes[];
 // Library schema version 6: the tree nodes in a table without rowids.
 extern const char kAuditNodesWithoutRowid[];
+// Library schema version 7: no time index; time ranges are found by binary search on the
+// sequence, entry times never decreasing.
+extern const char kAuditTimeBySequence[];
 
 }  // namespace carrel
 

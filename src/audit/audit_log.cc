@@ -97,6 +97,13 @@ CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql";
 
+// Version 7: no time index. Entries are appended in time order (an entry's time is never
+// earlier than the one before it), so a time range is found by binary search over the sequence
+// numbers, and an append writes one index page fewer.
+const char kAuditTimeBySequence[] = R"sql(
+DROP INDEX audit_log_time;
+)sql";
+
 namespace {
 
 // carrel_audit_field(entry, k): field k of an encoded entry (0 time, 1 actor id, 2 action,
@@ -167,6 +174,34 @@ StatusOr<int64_t> LogSize(Transaction& tx) {
   return tx.QueryInt("SELECT coalesce(max(seq) + 1, 0) FROM audit_log");
 }
 
+StatusOr<Instant> EntryTime(Transaction& tx, int64_t seq) {
+  std::optional<Instant> t;
+  RETURN_IF_ERROR(tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {seq},
+                          [&](const Row& row) -> Status {
+                            ASSIGN_OR_RETURN(auto e, ViewAuditEntry(row.BytesView(0)));
+                            t = Instant(std::chrono::seconds(e.time));
+                            return Status::Ok();
+                          }));
+  if (!t) return DataLoss("audit entry " + std::to_string(seq) + " is missing");
+  return *t;
+}
+
+// The first sequence number in [0, size] whose entry's time is at or after `t` (size when
+// none is): a binary search, as entry times never decrease along the log.
+StatusOr<int64_t> FirstAtOrAfter(Transaction& tx, Instant t, int64_t size) {
+  int64_t lo = 0, hi = size;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    ASSIGN_OR_RETURN(Instant at, EntryTime(tx, mid));
+    if (at < t) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
 }  // namespace
 
 // The most recent node at each level, valid for a log of `size` entries: what an append
@@ -175,6 +210,7 @@ StatusOr<int64_t> LogSize(Transaction& tx) {
 struct AuditLog::RightEdge {
   int64_t size = -1;
   std::map<int, std::pair<int64_t, Hash>> last;  // level -> (idx, hash)
+  Instant last_time{};                           // the time of the latest entry
 };
 
 AuditLog::AuditLog(const Clock* clock, std::string policy_version)
@@ -192,9 +228,25 @@ void AuditLog::set_policy_version(std::string version) {
 StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const AuditEvent& event) {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(int64_t seq, LogSize(tx));
+  RightEdge& edge = *edge_;
+  if (edge.size != seq) {
+    // First append, or the transaction of an earlier append rolled back: reload.
+    edge = RightEdge{};
+    for (int level = 0; (int64_t{1} << level) <= seq; ++level) {
+      int64_t count = seq >> level;  // complete nodes at this level
+      if (count == 0) break;
+      ASSIGN_OR_RETURN(Hash h, ReadNode(tx, level, count - 1));
+      edge.last[level] = {count - 1, h};
+    }
+    if (seq > 0) {
+      ASSIGN_OR_RETURN(edge.last_time, EntryTime(tx, seq - 1));
+    }
+  }
   AuditEntry e;
   e.seq = seq;
-  e.time = clock_->Now();
+  // Times never decrease along the log (time searches rely on it): if the system clock steps
+  // back, entries carry the latest time already recorded until the clock passes it again.
+  e.time = seq > 0 ? std::max(clock_->Now(), edge.last_time) : clock_->Now();
   e.actor_id = actor.id;
   e.actor_role = actor.role;
   e.action = event.action;
@@ -208,17 +260,6 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_log (seq, entry, leaf_hash) VALUES (?, ?, ?)",
                           {seq, Blob{bytes}, ToBlob(leaf)}));
 
-  RightEdge& edge = *edge_;
-  if (edge.size != seq) {
-    // First append, or the transaction of an earlier append rolled back: reload.
-    edge = RightEdge{};
-    for (int level = 0; (int64_t{1} << level) <= seq; ++level) {
-      int64_t count = seq >> level;  // complete nodes at this level
-      if (count == 0) break;
-      ASSIGN_OR_RETURN(Hash h, ReadNode(tx, level, count - 1));
-      edge.last[level] = {count - 1, h};
-    }
-  }
   int64_t idx = seq;
   int level = 0;
   Hash h = leaf;
@@ -239,6 +280,7 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
                             {int64_t{level}, idx, ToBlob(h)}));
   }
   edge.last[level] = {idx, h};
+  edge.last_time = e.time;
   edge.size = seq + 1;
   return seq;
 }
@@ -376,9 +418,19 @@ StatusOr<std::vector<AuditEntry>> AuditLog::Find(Transaction& tx, const AuditQue
     sql += clause;
     params.push_back(std::move(v));
   };
+  // A time range is a range of sequence numbers.
+  if (q.from || q.to) {
+    ASSIGN_OR_RETURN(int64_t size, LogSize(tx));
+    if (q.from) {
+      ASSIGN_OR_RETURN(int64_t first, FirstAtOrAfter(tx, *q.from, size));
+      where(" AND seq >= ?", first);
+    }
+    if (q.to) {
+      ASSIGN_OR_RETURN(int64_t end, FirstAtOrAfter(tx, *q.to, size));
+      where(" AND seq < ?", end);
+    }
+  }
   // Each clause is spelled as its index is, so that SQLite uses the index.
-  if (q.from) where(" AND carrel_audit_field(entry, 0) >= ?", int64_t{q.from->time_since_epoch().count()});
-  if (q.to) where(" AND carrel_audit_field(entry, 0) < ?", int64_t{q.to->time_since_epoch().count()});
   if (!q.actor_id.empty()) where(" AND carrel_audit_field(entry, 1) = ?", q.actor_id);
   if (!q.object_type.empty()) where(" AND carrel_audit_field(entry, 3) = ?", q.object_type);
   if (!q.object_id.empty()) where(" AND carrel_audit_field(entry, 4) = ?", q.object_id);

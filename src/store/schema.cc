@@ -149,6 +149,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {4, "audit log indexed on its entries", kAuditDerivedIndexes},
       {5, "retention schedules, runs and legal holds", kRetentionSchema},
       {6, "audit tree nodes without rowids", kAuditNodesWithoutRowid},
+      {7, "audit time ranges by sequence", kAuditTimeBySequence},
   };
   return migrations;
 }
