@@ -10,6 +10,7 @@
 #include "carrel/circulation.h"
 #include "carrel/clock.h"
 #include "carrel/profile.h"
+#include "carrel/requests.h"
 #include "carrel/retention.h"
 #include "carrel/status.h"
 #include "carrel/store.h"
@@ -44,6 +45,7 @@ class Library {
   AuditLog& audit() { return *audit_; }
   Accounts& accounts() { return *accounts_; }
   Retention& retention() { return *retention_; }
+  Requests& requests() { return *requests_; }
 
   // Records an operation on the library's files (init, backup, restore, key rotation, seed)
   // as its own audit entry.
@@ -105,6 +107,7 @@ class Library {
   std::unique_ptr<Circulation> circulation_;
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<Retention> retention_;
+  std::unique_ptr<Requests> requests_;
 };
 
 // Initializes libsodium once; call before using crypto or randomness. Thread-safe.

@@ -66,7 +66,22 @@ struct Profile {
   // [statute]
   std::string statute_citation;  // "Conn. Gen. Stat. § 11-25(b)"
   std::string statute_summary;
+  // What may allow a release of confidential records (LawfulBasisNames()); Connecticut's
+  // statute: a court order or the patron's written permission.
+  std::vector<std::string> lawful_bases = {"court_order", "patron_permission"};
+  // The kinds of legal process that are court orders (LegalProcessNames()). Any other process
+  // (a subpoena, say) unlocks nothing until counsel records that a court order compels
+  // production.
+  std::vector<std::string> court_orders = {"court_order", "search_warrant", "fisa_order"};
+
+  // [requests]: a command run when a request arrives, with the case reference as its last
+  // argument (never anything else); empty: the in-app inbox only.
+  std::vector<std::string> notify_command;
 };
+
+// Bases a profile may list as lawful for a release, and kinds of legal process.
+const std::vector<std::string_view>& LawfulBasisNames();
+const std::vector<std::string_view>& LegalProcessNames();
 
 // The retention categories a profile's [retention] table may name (the retention engine's
 // categories, in its order).

@@ -174,6 +174,15 @@ class Retention {
   Status ReleaseHold(const Actor& actor, int64_t user_id, std::string_view password,
                      int64_t hold_id);
   StatusOr<std::vector<LegalHold>> Holds(const Actor& actor, bool include_released);
+  // Holds a request case places when it is opened with a scope, inside the case's own
+  // transaction (the case record is the written statement), and releases when the Director
+  // closes it saying so. `reason_key` seals the reason: HoldReasonKey().
+  StatusOr<std::shared_ptr<const SecretKey>> HoldReasonKey();
+  Status PlaceCaseHold(Transaction& tx, const Actor& actor, const SecretKey& reason_key,
+                       const std::string& case_id, int64_t patron_id, std::optional<Date> from,
+                       std::optional<Date> to);
+  StatusOr<int64_t> ReleaseCaseHolds(Transaction& tx, const Actor& actor,
+                                     const std::string& case_id);
   // Accounts past their period that are kept because items are out or fines owed.
   StatusOr<std::vector<AccountToSettle>> AccountsToSettle(const Actor& actor);
 

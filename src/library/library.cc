@@ -42,7 +42,10 @@ Library::Library(fs::path dir, Profile profile, Calendar calendar, const Clock* 
       accounts_(std::make_unique<Accounts>(store_.get(), audit_.get(), vault_.get(), clock_)),
       retention_(std::make_unique<Retention>(store_.get(), vault_.get(), audit_.get(),
                                              accounts_.get(), circulation_.get(), &calendar_,
-                                             clock_, library_id_)) {}
+                                             clock_, library_id_)),
+      requests_(std::make_unique<Requests>(store_.get(), vault_.get(), audit_.get(),
+                                           accounts_.get(), circulation_.get(), retention_.get(),
+                                           &profile_, &calendar_, clock_, library_id_)) {}
 
 Actor OperatorActor() {
   struct passwd* pw = getpwuid(geteuid());

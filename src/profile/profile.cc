@@ -97,13 +97,14 @@ class ProfileParser {
     }
     Profile p;
     RETURN_IF_ERROR(CheckKeys(root, "", {"library", "hours", "circulation", "policy", "statute",
-                                         "retention"}));
+                                         "retention", "requests"}));
     RETURN_IF_ERROR(ParseLibrary(root, &p));
     RETURN_IF_ERROR(ParseHours(root, &p));
     RETURN_IF_ERROR(ParseCirculation(root, &p));
     RETURN_IF_ERROR(ParsePolicy(root, &p));
     RETURN_IF_ERROR(ParseStatute(root, &p));
     RETURN_IF_ERROR(ParseRetention(root, &p));
+    RETURN_IF_ERROR(ParseRequests(root, &p));
     return p;
   }
 
@@ -415,9 +416,55 @@ class ProfileParser {
   Status ParseStatute(const toml::table& root, Profile* p) const {
     constexpr std::string_view kName = "[statute]";
     ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "statute"));
-    RETURN_IF_ERROR(CheckKeys(*t, kName, {"citation", "summary"}));
+    RETURN_IF_ERROR(CheckKeys(*t, kName, {"citation", "summary", "lawful_bases", "court_orders"}));
     ASSIGN_OR_RETURN(p->statute_citation, RequireString(*t, kName, "citation"));
     ASSIGN_OR_RETURN(p->statute_summary, RequireString(*t, kName, "summary"));
+    ASSIGN_OR_RETURN(p->lawful_bases, Words(*t, kName, "lawful_bases", LawfulBasisNames(),
+                                            p->lawful_bases));
+    ASSIGN_OR_RETURN(p->court_orders, Words(*t, kName, "court_orders", LegalProcessNames(),
+                                            p->court_orders));
+    return Status::Ok();
+  }
+
+  // An optional array of words, each one of `known`; `fallback` when the key is absent.
+  StatusOr<std::vector<std::string>> Words(const toml::table& t, std::string_view table_name,
+                                           std::string_view key,
+                                           const std::vector<std::string_view>& known,
+                                           std::vector<std::string> fallback) const {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return fallback;
+    const toml::array* array = node->as_array();
+    if (array == nullptr) return ErrorAt(*node, Where(table_name, key) + " must be an array");
+    std::vector<std::string> out;
+    for (const toml::node& item : *array) {
+      ASSIGN_OR_RETURN(std::string word, StringValue(item, Where(table_name, key)));
+      if (std::find(known.begin(), known.end(), word) == known.end()) {
+        std::string list;
+        for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        return ErrorAt(item, "unknown value '" + word + "' in " + Where(table_name, key) +
+                                 " (one of: " + list + ")");
+      }
+      if (std::find(out.begin(), out.end(), word) == out.end()) out.push_back(word);
+    }
+    return out;
+  }
+
+  // Optional: how the Director is told of a new request besides the in-app inbox.
+  Status ParseRequests(const toml::table& root, Profile* p) const {
+    constexpr std::string_view kName = "[requests]";
+    const toml::node* node = root.get("requests");
+    if (node == nullptr) return Status::Ok();
+    const toml::table* t = node->as_table();
+    if (t == nullptr) return ErrorAt(*node, "[requests] must be a table");
+    RETURN_IF_ERROR(CheckKeys(*t, kName, {"notify_command"}));
+    if (const toml::node* cmd = t->get("notify_command")) {
+      const toml::array* array = cmd->as_array();
+      if (array == nullptr) return ErrorAt(*cmd, "notify_command in [requests] must be an array");
+      for (const toml::node& word : *array) {
+        ASSIGN_OR_RETURN(std::string w, StringValue(word, "notify_command in [requests]"));
+        p->notify_command.push_back(std::move(w));
+      }
+    }
     return Status::Ok();
   }
 
@@ -444,6 +491,18 @@ class ProfileParser {
 };
 
 }  // namespace
+
+const std::vector<std::string_view>& LawfulBasisNames() {
+  static const std::vector<std::string_view> names = {"court_order", "patron_permission"};
+  return names;
+}
+
+const std::vector<std::string_view>& LegalProcessNames() {
+  static const std::vector<std::string_view> names = {
+      "none",          "subpoena",   "court_order", "search_warrant", "national_security_letter",
+      "fisa_order",    "other"};
+  return names;
+}
 
 const std::vector<std::string_view>& RetentionCategoryNames() {
   static const std::vector<std::string_view> names = {

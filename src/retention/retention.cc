@@ -1060,6 +1060,45 @@ Status Retention::ReleaseHold(const Actor& actor, int64_t user_id, std::string_v
   });
 }
 
+StatusOr<std::shared_ptr<const SecretKey>> Retention::HoldReasonKey() {
+  return vault_->keyring().GetOrCreate("field/legal_holds");
+}
+
+Status Retention::PlaceCaseHold(Transaction& tx, const Actor& actor, const SecretKey& reason_key,
+                                const std::string& case_id, int64_t patron_id,
+                                std::optional<Date> from, std::optional<Date> to) {
+  ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM legal_holds"));
+  std::string reason = "records in the scope of request " + case_id;
+  RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO legal_holds (id, patron_id, from_day, to_day, reason, case_id, placed_by, "
+      "placed_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {id, patron_id, from ? Value(FormatDate(*from)) : Value(),
+       to ? Value(FormatDate(*to)) : Value(),
+       Blob{Vault::Seal(reason_key, "legal_holds", "reason", id, reason)}, case_id, actor.id,
+       FormatInstant(clock_->Now()), Blob{}}));
+  return audit_->Append(tx, actor, {"legal_hold.place", "legal_hold", std::to_string(id), case_id,
+                                    nlohmann::json{{"patron", patron_id}}.dump()})
+      .status();
+}
+
+StatusOr<int64_t> Retention::ReleaseCaseHolds(Transaction& tx, const Actor& actor,
+                                              const std::string& case_id) {
+  std::vector<int64_t> ids;
+  RETURN_IF_ERROR(tx.Exec("SELECT id FROM legal_holds WHERE case_id = ? AND released_at IS NULL",
+                          {case_id}, [&](const Row& row) {
+                            ids.push_back(row.Int(0));
+                            return Status::Ok();
+                          }));
+  for (int64_t id : ids) {
+    RETURN_IF_ERROR(tx.Exec("UPDATE legal_holds SET released_by = ?, released_at = ? WHERE id = ?",
+                            {actor.id, FormatInstant(clock_->Now()), id}));
+    RETURN_IF_ERROR(audit_->Append(tx, actor, {"legal_hold.release", "legal_hold",
+                                               std::to_string(id), case_id, "{}"})
+                        .status());
+  }
+  return static_cast<int64_t>(ids.size());
+}
+
 StatusOr<std::vector<LegalHold>> Retention::Holds(const Actor& actor, bool include_released) {
   std::vector<LegalHold> out;
   ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/legal_holds"));

@@ -2,6 +2,7 @@
 
 #include "carrel/accounts.h"
 #include "carrel/audit.h"
+#include "carrel/requests.h"
 #include "carrel/retention.h"
 
 namespace carrel {
@@ -150,6 +151,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {5, "retention schedules, runs and legal holds", kRetentionSchema},
       {6, "audit tree nodes without rowids", kAuditNodesWithoutRowid},
       {7, "audit time ranges by sequence", kAuditTimeBySequence},
+      {8, "requests, appointments, permissions and inboxes", kRequestsSchema},
   };
   return migrations;
 }

@@ -1,0 +1,336 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "carrel/accounts.h"
+#include "carrel/audit.h"
+#include "carrel/calendar.h"
+#include "carrel/circulation.h"
+#include "carrel/clock.h"
+#include "carrel/profile.h"
+#include "carrel/retention.h"
+#include "carrel/status.h"
+#include "carrel/store.h"
+#include "carrel/vault.h"
+
+namespace carrel {
+
+// Requests for confidential information (policy §4, DESIGN §7): every request is a case that
+// moves through one transition table; nothing leaves the library without the Director's (or
+// an appointed designee's) signed written authorization on a basis the profile allows.
+// docs/requests.md shows the table as a diagram.
+
+// Who may take a step. A designee is a user acting under a valid written appointment.
+enum CaseActor : uint32_t {
+  kCaseStaff = 1u << 0,
+  kCaseDirector = 1u << 1,
+  kCaseDesignee = 1u << 2,
+  kCaseCounsel = 1u << 3,  // the counsel assigned to the case only
+};
+
+// Request types, as bits so that a transition can name the types it applies to.
+enum CaseType : uint32_t {
+  kLawEnforcement = 1u << 0,
+  kMedia = 1u << 1,
+  kPatronAccess = 1u << 2,
+  kThirdParty = 1u << 3,
+};
+inline constexpr uint32_t kAllCaseTypes = kLawEnforcement | kMedia | kPatronAccess | kThirdParty;
+std::string_view CaseTypeName(CaseType type);
+StatusOr<CaseType> ParseCaseType(std::string_view name);
+
+// One row of the transition table: in `from` (any of them), `actors` may take `action` on a
+// case of one of `types`, if `precondition` holds (checked in code, described here); the case
+// moves to `to` ("" when the step records something and the state stays, "*" when the step
+// itself decides, as refer_to_counsel does).
+struct CaseTransition {
+  std::string_view action;
+  std::vector<std::string_view> from;  // empty: a new case
+  std::string_view to;
+  uint32_t types;
+  uint32_t actors;
+  bool signed_step;  // step-up: the actor's password signs a written statement
+  std::string_view precondition;
+};
+const std::vector<CaseTransition>& CaseTransitions();
+// Every state a case can be in, in the order of the workflow.
+const std::vector<std::string_view>& CaseStates();
+
+// What an intake records. The requester's identity and what is asked are sealed at rest under
+// the case's own key; card barcodes are resolved to pseudonymous patron ids without telling
+// the person at the desk whether any matched.
+struct CaseIntake {
+  std::string type = "law_enforcement";
+  // Requester.
+  std::string agency, name, badge, contact, callback_number, callback_source, arrived_by;
+  // What is asked.
+  std::string asked;
+  std::vector<std::string> card_barcodes;
+  std::vector<std::string> categories;  // DisclosureCategories()
+  std::optional<Date> from, to;
+  // Legal process presented.
+  std::string process = "none";  // LegalProcessNames()
+  std::string issuing_authority;
+  std::optional<Date> process_date, return_date;
+  bool nondisclosure_order = false;
+  std::optional<Date> nondisclosure_expires, nondisclosure_review;
+};
+
+// Categories of records a scope can name and a disclosure can contain.
+const std::vector<std::string_view>& DisclosureCategories();
+
+// An exact scope: patrons (by pseudonymous id), categories, an optional date range.
+struct CaseScope {
+  std::vector<int64_t> patron_ids;  // sorted, unique
+  std::vector<std::string> categories;
+  std::optional<Date> from, to;
+  nlohmann::json ToJson() const;
+  static StatusOr<CaseScope> FromJson(const nlohmann::json& j);
+  // Whether every patron, category and day of `inner` lies inside this scope.
+  bool Covers(const CaseScope& inner) const;
+};
+
+struct CaseSummary {
+  int64_t id = 0;
+  std::string reference;  // "R-2026-0001", the case id on audit entries
+  std::string type;
+  std::string state;
+  std::string process;
+  std::string outcome;  // release | partial | refuse | declined | media_statement | ...
+  Instant received_at{};
+  int64_t counsel_id = 0;
+  bool nondisclosure_order = false;
+  std::optional<Date> return_date;
+};
+
+struct CaseEvent {
+  Instant at{};
+  std::string actor;  // actor id
+  std::string action;
+  std::string from_state, to_state;
+  int64_t appointment_id = 0;  // the appointment a designee relied on
+};
+
+struct CaseDocument {
+  int64_t id = 0;
+  std::string kind;      // "process", "permission_form", "warrant_inventory", ...
+  std::string filename;
+  std::string sha256;    // hex, of the document as received
+  int64_t bytes = 0;
+};
+
+struct CounselAdvice {
+  int64_t id = 0;
+  int64_t counsel_id = 0;
+  Instant at{};
+  bool proper_form = false;
+  bool enforceable = false;
+  bool court_order_compels = false;
+  std::string recommendation;  // comply | narrow | challenge | refuse
+  std::optional<CaseScope> recommended_scope;
+  std::string advice;  // counsel's words, sealed at rest
+};
+
+struct CaseDecision {
+  int64_t id = 0;
+  std::string outcome;  // release | partial | refuse
+  std::string basis;    // court_order | patron_permission | patron_self | "" for refuse
+  CaseScope scope;
+  int64_t advice_id = 0;
+  int64_t permission_id = 0;
+  std::string policy_version;
+  int64_t signed_by = 0;
+  int64_t appointment_id = 0;
+  std::string document;    // the signed JSON
+  std::string public_key;  // the signer's, at signing
+  std::string signature;
+  Instant signed_at{};
+};
+
+// A disclosure package: what was built from the signed scope, and its chain of custody.
+struct Disclosure {
+  int64_t id = 0;
+  int64_t decision_id = 0;
+  std::string manifest;  // JSON: files and their SHA-256, decision, requested vs produced
+  std::string signature;  // Ed25519 of the preparer over the manifest
+  int64_t signed_by = 0;
+  Instant prepared_at{};
+  std::optional<Instant> delivered_at, acknowledged_at;
+  std::string delivered_to, delivered_how;  // sealed at rest
+};
+
+// The whole case as the Director, a designee or its counsel sees it.
+struct CaseFile {
+  CaseSummary summary;
+  CaseIntake intake;
+  std::vector<CaseEvent> events;
+  std::vector<CaseDocument> documents;
+  std::vector<CounselAdvice> advice;
+  std::vector<CaseDecision> decisions;
+  std::optional<Disclosure> disclosure;
+  std::string consultation;   // the Director's record of consulting counsel
+  std::string media_statement;
+  nlohmann::json warrant;     // officers, time, items seized, devices
+};
+
+// A designee's written appointment, signed by the Director.
+struct Appointment {
+  int64_t id = 0;
+  int64_t designee_id = 0;
+  std::string scope = "absence";  // "standing" | "absence" (only while the Director is absent)
+  Instant valid_from{}, valid_to{};
+  int64_t signed_by = 0;
+  std::string statement;
+  std::string signature;
+  std::optional<Instant> revoked_at;
+};
+
+struct Absence {
+  int64_t id = 0;
+  Instant from{}, to{};
+  std::string recorded_by;
+};
+
+// A patron's written permission to release their records.
+struct PatronPermission {
+  int64_t id = 0;
+  int64_t patron_id = 0;
+  std::string recipient;  // to whom (sealed under the patron's key)
+  std::vector<std::string> categories;
+  std::optional<Date> from, to;  // the records' dates
+  Date valid_until{};
+  std::string method;  // "portal" (PIN re-entered) | "paper" (staff recorded a signed form)
+  std::string scan_sha256;
+  Instant signed_at{};
+  std::optional<Instant> revoked_at;
+};
+
+struct InboxItem {
+  int64_t id = 0;
+  std::string case_reference;
+  std::string kind;  // "new_request", "warrant_executed", "counsel_assigned", ...
+  Instant created_at{};
+  bool read = false;
+};
+
+// Who is acting on a case, resolved from the principal: the Director, a designee (and the
+// appointment relied on), counsel, or staff.
+struct CaseActorInfo {
+  Actor actor;
+  int64_t user_id = 0;
+  uint32_t as = 0;  // one CaseActor bit
+  int64_t appointment_id = 0;
+};
+
+class Requests {
+ public:
+  // Pointers are not owned and must outlive this object. Thread-safe.
+  Requests(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
+           Circulation* circulation, Retention* retention, const Profile* profile,
+           const Calendar* calendar, const Clock* clock, std::string library_id);
+
+  // The role a user acts in on cases now: kCaseDirector, kCaseDesignee (with a valid
+  // appointment, and the Director absent when its scope says so), kCaseCounsel or kCaseStaff.
+  StatusOr<CaseActorInfo> ResolveActor(int64_t user_id);
+  // Whether `user_id` holds a valid appointment now (the API's designee bit).
+  StatusOr<bool> IsActingDesignee(int64_t user_id);
+
+  // Appointments and absences: the Director alone, appointments signed (step-up).
+  StatusOr<Appointment> Appoint(int64_t director_id, std::string_view password,
+                                int64_t designee_id, std::string_view scope, Instant from,
+                                Instant to);
+  Status RevokeAppointment(int64_t director_id, std::string_view password, int64_t id);
+  StatusOr<std::vector<Appointment>> Appointments(const Actor& actor);
+  StatusOr<Absence> RecordAbsence(int64_t director_id, Instant from, Instant to);
+  StatusOr<std::vector<Absence>> Absences(const Actor& actor);
+
+  // Intake: any staff. Places legal holds on the patrons in scope, notifies the Director and
+  // acting designees, and returns the new case (its reference only is shown to staff).
+  StatusOr<CaseSummary> Intake(int64_t user_id, const CaseIntake& intake);
+
+  // One step of the table with its payload (fields per action, docs/requests.md). `password`
+  // for signed steps. Refusals are audited too, naming the rule that refused.
+  StatusOr<CaseSummary> Act(int64_t user_id, std::string_view reference, std::string_view action,
+                            const nlohmann::json& payload, std::string_view password);
+
+  StatusOr<std::vector<CaseSummary>> List(int64_t user_id);
+  StatusOr<CaseFile> Get(int64_t user_id, std::string_view reference);
+
+  // Documents (scans), sealed under the case key, SHA-256 recorded.
+  StatusOr<CaseDocument> AddDocument(int64_t user_id, std::string_view reference,
+                                     std::string_view kind, std::string_view filename,
+                                     std::string_view content);
+  StatusOr<std::pair<CaseDocument, std::string>> ReadDocument(int64_t user_id,
+                                                              std::string_view reference,
+                                                              int64_t document_id);
+
+  // The decline letter (printable HTML) of a declined case.
+  StatusOr<std::string> DeclineLetter(int64_t user_id, std::string_view reference);
+  // A file of the disclosure package ("disclosure.json", "disclosure.html", "manifest.json",
+  // "manifest.sig"), after checking the decision's signature, the manifest's signature, every
+  // file's hash and that the decision's scope covers every record. Each download is audited.
+  StatusOr<std::string> DisclosureFile(int64_t user_id, std::string_view reference,
+                                       std::string_view name);
+
+  // Patron permissions: signed in the portal (the PIN again) or recorded from a signed paper
+  // form with its scan.
+  StatusOr<PatronPermission> GrantPermission(const Actor& actor, int64_t patron_id,
+                                             PatronPermission permission,
+                                             std::string_view scan);
+  Status RevokePermission(const Actor& actor, int64_t patron_id, int64_t permission_id);
+  StatusOr<std::vector<PatronPermission>> Permissions(const Actor& actor, int64_t patron_id);
+
+  StatusOr<std::vector<InboxItem>> Inbox(int64_t user_id);
+  Status MarkRead(int64_t user_id, int64_t item_id);
+
+  // Test hook: called with the case reference when the profile's notify command would run.
+  void set_notifier(std::function<void(const std::string&)> notifier) {
+    notifier_ = std::move(notifier);
+  }
+
+ private:
+  // A case as read for one step: its row, and its intake, requested scope and notes unsealed.
+  struct Loaded {
+    int64_t id = 0;
+    CaseSummary summary;
+    CaseIntake intake;
+    CaseScope requested;
+    nlohmann::json notes;
+    std::shared_ptr<const SecretKey> key;
+  };
+  StatusOr<Loaded> Load(Transaction& tx, std::string_view reference);
+  Status Refuse(const CaseActorInfo& who, std::string_view reference, std::string_view action,
+                const Status& why);
+  Status CheckAppointment(Transaction& tx, int64_t user_id, Instant now, int64_t* appointment);
+  Status Notify(Transaction& tx, const std::string& reference, std::string_view kind,
+                uint32_t whom, int64_t user_id);
+  StatusOr<nlohmann::json> CollectRecords(const Actor& actor, const CaseScope& scope,
+                                          nlohmann::json* produced);
+  StatusOr<std::string> VerifyDecision(Transaction& tx, const CaseDecision& decision);
+  void RunNotifyCommand(const std::string& reference);
+
+  Store* store_;
+  Vault* vault_;
+  AuditLog* audit_;
+  Accounts* accounts_;
+  Circulation* circulation_;
+  Retention* retention_;
+  const Profile* profile_;
+  const Calendar* calendar_;
+  const Clock* clock_;
+  std::string library_id_;
+  std::function<void(const std::string&)> notifier_;
+};
+
+// The requests schema, part of the library migrations (version 8).
+extern const char kRequestsSchema[];
+
+}  // namespace carrel

@@ -1,0 +1,1213 @@
+#include "carrel/requests.h"
+
+#include <sodium.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "carrel/encoding.h"
+#include "carrel/library.h"
+#include "requests/render.h"
+
+extern char** environ;
+
+namespace carrel {
+
+using json = nlohmann::json;
+
+const char kRequestsSchema[] = R"sql(
+CREATE TABLE cases (
+  id INTEGER PRIMARY KEY,
+  reference TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  state TEXT NOT NULL,
+  process TEXT NOT NULL,
+  outcome TEXT NOT NULL DEFAULT '',
+  received_at TEXT NOT NULL,
+  received_by INTEGER NOT NULL,
+  counsel_id INTEGER NOT NULL DEFAULT 0,
+  nondisclosure INTEGER NOT NULL DEFAULT 0,
+  return_date TEXT,
+  intake BLOB NOT NULL,
+  scope BLOB NOT NULL,
+  notes BLOB NOT NULL,
+  closed_at TEXT
+);
+
+CREATE TABLE case_events (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases (id),
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  appointment_id INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX case_events_case ON case_events (case_id, id);
+CREATE TRIGGER case_events_no_update BEFORE UPDATE ON case_events
+  BEGIN SELECT RAISE(ABORT, 'a case event is never edited'); END;
+
+CREATE TABLE case_documents (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases (id),
+  kind TEXT NOT NULL,
+  filename BLOB NOT NULL,
+  sha256 TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  content BLOB NOT NULL,
+  added_at TEXT NOT NULL,
+  added_by TEXT NOT NULL
+);
+CREATE INDEX case_documents_case ON case_documents (case_id);
+
+CREATE TABLE counsel_advice (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases (id),
+  counsel_id INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  proper_form INTEGER NOT NULL,
+  enforceable INTEGER NOT NULL,
+  court_order_compels INTEGER NOT NULL,
+  recommendation TEXT NOT NULL,
+  body BLOB NOT NULL
+);
+CREATE INDEX counsel_advice_case ON counsel_advice (case_id);
+CREATE TRIGGER counsel_advice_no_update BEFORE UPDATE ON counsel_advice
+  BEGIN SELECT RAISE(ABORT, 'advice is never edited: record new advice'); END;
+
+CREATE TABLE case_decisions (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases (id),
+  outcome TEXT NOT NULL,
+  document BLOB NOT NULL,
+  signed_by INTEGER NOT NULL,
+  appointment_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  signed_at TEXT NOT NULL
+);
+CREATE INDEX case_decisions_case ON case_decisions (case_id);
+CREATE TRIGGER case_decisions_no_update BEFORE UPDATE ON case_decisions
+  BEGIN SELECT RAISE(ABORT, 'a signed decision is never edited'); END;
+
+CREATE TABLE disclosures (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL UNIQUE REFERENCES cases (id),
+  decision_id INTEGER NOT NULL REFERENCES case_decisions (id),
+  manifest BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  signed_by INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  files BLOB NOT NULL,
+  prepared_at TEXT NOT NULL,
+  delivery BLOB,
+  delivered_at TEXT,
+  acknowledged_at TEXT
+);
+
+CREATE TABLE appointments (
+  id INTEGER PRIMARY KEY,
+  designee_id INTEGER NOT NULL,
+  scope TEXT NOT NULL CHECK (scope IN ('standing', 'absence')),
+  valid_from TEXT NOT NULL,
+  valid_to TEXT NOT NULL,
+  signed_by INTEGER NOT NULL,
+  statement TEXT NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  revoked_at TEXT,
+  revoked_by TEXT,
+  revocation BLOB
+);
+CREATE INDEX appointments_designee ON appointments (designee_id);
+
+CREATE TABLE director_absences (
+  id INTEGER PRIMARY KEY,
+  from_at TEXT NOT NULL,
+  to_at TEXT NOT NULL,
+  recorded_by TEXT NOT NULL,
+  recorded_at TEXT NOT NULL
+);
+
+CREATE TABLE patron_permissions (
+  id INTEGER PRIMARY KEY,
+  patron_id INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  valid_until TEXT NOT NULL,
+  method TEXT NOT NULL CHECK (method IN ('portal', 'paper')),
+  scan_sha256 TEXT NOT NULL,
+  scan BLOB,
+  signed_at TEXT NOT NULL,
+  revoked_at TEXT
+);
+CREATE INDEX patron_permissions_patron ON patron_permissions (patron_id);
+
+CREATE TABLE inbox (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  case_reference TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  read_at TEXT
+);
+CREATE INDEX inbox_user ON inbox (user_id, id);
+)sql";
+
+namespace {
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : digest) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+std::string CaseKeyName(int64_t case_id) { return "case/" + std::to_string(case_id); }
+
+json DateJson(const std::optional<Date>& d) { return d ? json(FormatDate(*d)) : json(nullptr); }
+
+StatusOr<std::optional<Date>> DateFrom(const json& j, std::string_view key) {
+  if (!j.contains(key) || j[key].is_null()) return std::optional<Date>();
+  if (!j[key].is_string()) return InvalidArgument(std::string(key) + " must be a date");
+  ASSIGN_OR_RETURN(Date d, ParseDate(j[key].get<std::string>()));
+  return std::optional<Date>(d);
+}
+
+StatusOr<std::vector<std::string>> Words(const json& j, std::string_view key, size_t max_items) {
+  std::vector<std::string> out;
+  if (!j.contains(key) || j[key].is_null()) return out;
+  if (!j[key].is_array() || j[key].size() > max_items) {
+    return InvalidArgument(std::string(key) + " must be a list of at most " +
+                           std::to_string(max_items) + " strings");
+  }
+  for (const json& w : j[key]) {
+    if (!w.is_string() || w.get<std::string>().empty() || w.get<std::string>().size() > 200) {
+      return InvalidArgument(std::string(key) + " must hold non-empty strings");
+    }
+    out.push_back(w.get<std::string>());
+  }
+  return out;
+}
+
+Status CheckCategories(const std::vector<std::string>& categories) {
+  for (const std::string& c : categories) {
+    const auto& known = DisclosureCategories();
+    if (std::find(known.begin(), known.end(), c) == known.end()) {
+      return InvalidArgument("unknown record category '" + c +
+                             "' (patron, loans, loan_history, holds, fines)");
+    }
+  }
+  return Status::Ok();
+}
+
+bool Contains(const std::vector<std::string_view>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+bool Contains(const std::vector<std::string>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+std::string SealJson(const SecretKey& key, std::string_view table, std::string_view column,
+                     int64_t row, const json& value) {
+  return Vault::Seal(key, table, column, row, value.dump());
+}
+
+StatusOr<json> OpenJson(const SecretKey& key, std::string_view table, std::string_view column,
+                        int64_t row, std::string_view sealed) {
+  ASSIGN_OR_RETURN(std::string plain, Vault::Open(key, table, column, row, sealed));
+  json j = json::parse(plain, nullptr, false);
+  if (j.is_discarded()) return DataLoss("a sealed case field does not parse");
+  return j;
+}
+
+json IntakeJson(const CaseIntake& in) {
+  return {{"type", in.type},
+          {"requester",
+           {{"agency", in.agency},
+            {"name", in.name},
+            {"badge", in.badge},
+            {"contact", in.contact},
+            {"callback_number", in.callback_number},
+            {"callback_source", in.callback_source},
+            {"arrived_by", in.arrived_by}}},
+          {"asked", in.asked},
+          {"card_barcodes", in.card_barcodes},
+          {"categories", in.categories},
+          {"from", DateJson(in.from)},
+          {"to", DateJson(in.to)},
+          {"process",
+           {{"kind", in.process},
+            {"issuing_authority", in.issuing_authority},
+            {"date", DateJson(in.process_date)},
+            {"return_date", DateJson(in.return_date)},
+            {"nondisclosure_order", in.nondisclosure_order},
+            {"nondisclosure_expires", DateJson(in.nondisclosure_expires)},
+            {"nondisclosure_review", DateJson(in.nondisclosure_review)}}}};
+}
+
+StatusOr<CaseIntake> IntakeFromJson(const json& j) {
+  CaseIntake in;
+  in.type = j.value("type", "");
+  const json& r = j["requester"];
+  in.agency = r.value("agency", "");
+  in.name = r.value("name", "");
+  in.badge = r.value("badge", "");
+  in.contact = r.value("contact", "");
+  in.callback_number = r.value("callback_number", "");
+  in.callback_source = r.value("callback_source", "");
+  in.arrived_by = r.value("arrived_by", "");
+  in.asked = j.value("asked", "");
+  in.card_barcodes = j.value("card_barcodes", std::vector<std::string>{});
+  in.categories = j.value("categories", std::vector<std::string>{});
+  ASSIGN_OR_RETURN(in.from, DateFrom(j, "from"));
+  ASSIGN_OR_RETURN(in.to, DateFrom(j, "to"));
+  const json& p = j["process"];
+  in.process = p.value("kind", "none");
+  in.issuing_authority = p.value("issuing_authority", "");
+  ASSIGN_OR_RETURN(in.process_date, DateFrom(p, "date"));
+  ASSIGN_OR_RETURN(in.return_date, DateFrom(p, "return_date"));
+  in.nondisclosure_order = p.value("nondisclosure_order", false);
+  ASSIGN_OR_RETURN(in.nondisclosure_expires, DateFrom(p, "nondisclosure_expires"));
+  ASSIGN_OR_RETURN(in.nondisclosure_review, DateFrom(p, "nondisclosure_review"));
+  return in;
+}
+
+std::string_view ActorWord(uint32_t as) {
+  switch (as) {
+    case kCaseDirector: return "director";
+    case kCaseDesignee: return "designee";
+    case kCaseCounsel: return "counsel";
+    default: return "staff";
+  }
+}
+
+}  // namespace
+
+// ---- scopes -------------------------------------------------------------------------------
+
+json CaseScope::ToJson() const {
+  return {{"patrons", patron_ids},
+          {"categories", categories},
+          {"from", DateJson(from)},
+          {"to", DateJson(to)}};
+}
+
+StatusOr<CaseScope> CaseScope::FromJson(const json& j) {
+  if (!j.is_object()) return InvalidArgument("a scope must be an object");
+  CaseScope s;
+  if (j.contains("patrons")) {
+    if (!j["patrons"].is_array()) return InvalidArgument("scope patrons must be a list of ids");
+    for (const json& p : j["patrons"]) {
+      if (!p.is_number_integer()) return InvalidArgument("scope patrons must be a list of ids");
+      s.patron_ids.push_back(p.get<int64_t>());
+    }
+  }
+  std::sort(s.patron_ids.begin(), s.patron_ids.end());
+  s.patron_ids.erase(std::unique(s.patron_ids.begin(), s.patron_ids.end()), s.patron_ids.end());
+  ASSIGN_OR_RETURN(s.categories, Words(j, "categories", 16));
+  RETURN_IF_ERROR(CheckCategories(s.categories));
+  std::sort(s.categories.begin(), s.categories.end());
+  s.categories.erase(std::unique(s.categories.begin(), s.categories.end()), s.categories.end());
+  ASSIGN_OR_RETURN(s.from, DateFrom(j, "from"));
+  ASSIGN_OR_RETURN(s.to, DateFrom(j, "to"));
+  if (s.from && s.to && *s.to < *s.from) return InvalidArgument("the scope ends before it starts");
+  return s;
+}
+
+bool CaseScope::Covers(const CaseScope& inner) const {
+  for (int64_t p : inner.patron_ids) {
+    if (!std::binary_search(patron_ids.begin(), patron_ids.end(), p)) return false;
+  }
+  for (const std::string& c : inner.categories) {
+    if (!Contains(categories, c)) return false;
+  }
+  if (from && (!inner.from || *inner.from < *from)) return false;
+  if (to && (!inner.to || *inner.to > *to)) return false;
+  return true;
+}
+
+// ---- the case as loaded for one step -------------------------------------------------------
+
+Requests::Requests(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
+                   Circulation* circulation, Retention* retention, const Profile* profile,
+                   const Calendar* calendar, const Clock* clock, std::string library_id)
+    : store_(store),
+      vault_(vault),
+      audit_(audit),
+      accounts_(accounts),
+      circulation_(circulation),
+      retention_(retention),
+      profile_(profile),
+      calendar_(calendar),
+      clock_(clock),
+      library_id_(std::move(library_id)) {}
+
+namespace {
+
+CaseSummary SummaryFromRow(const Row& row) {
+  // id, reference, type, state, process, outcome, received_at, counsel_id, nondisclosure,
+  // return_date
+  CaseSummary s;
+  s.id = row.Int(0);
+  s.reference = row.Text(1);
+  s.type = row.Text(2);
+  s.state = row.Text(3);
+  s.process = row.Text(4);
+  s.outcome = row.Text(5);
+  if (auto t = ParseInstant(row.Text(6)); t.ok()) s.received_at = *t;
+  s.counsel_id = row.Int(7);
+  s.nondisclosure_order = row.Int(8) != 0;
+  if (!row.IsNull(9)) {
+    if (auto d = ParseDate(row.Text(9)); d.ok()) s.return_date = *d;
+  }
+  return s;
+}
+
+constexpr char kSummaryColumns[] =
+    "id, reference, type, state, process, outcome, received_at, counsel_id, nondisclosure, "
+    "return_date";
+
+}  // namespace
+
+StatusOr<Requests::Loaded> Requests::Load(Transaction& tx, std::string_view reference) {
+  std::optional<Loaded> out;
+  std::string intake_sealed, scope_sealed, notes_sealed;
+  RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kSummaryColumns +
+                              ", intake, scope, notes FROM cases WHERE reference = ?",
+                          {std::string(reference)}, [&](const Row& row) {
+                            Loaded l;
+                            l.summary = SummaryFromRow(row);
+                            l.id = l.summary.id;
+                            intake_sealed = row.Bytes(10);
+                            scope_sealed = row.Bytes(11);
+                            notes_sealed = row.Bytes(12);
+                            out = std::move(l);
+                            return Status::Ok();
+                          }));
+  if (!out) return NotFound("no request with that reference");
+  ASSIGN_OR_RETURN(out->key, vault_->keyring().Get(CaseKeyName(out->id)));
+  ASSIGN_OR_RETURN(json intake, OpenJson(*out->key, "cases", "intake", out->id, intake_sealed));
+  ASSIGN_OR_RETURN(out->intake, IntakeFromJson(intake));
+  ASSIGN_OR_RETURN(json scope, OpenJson(*out->key, "cases", "scope", out->id, scope_sealed));
+  ASSIGN_OR_RETURN(out->requested, CaseScope::FromJson(scope));
+  ASSIGN_OR_RETURN(out->notes, OpenJson(*out->key, "cases", "notes", out->id, notes_sealed));
+  return std::move(*out);
+}
+
+// ---- who is acting -----------------------------------------------------------------------
+
+Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant now,
+                                  int64_t* appointment) {
+  std::string at = FormatInstant(now);
+  ASSIGN_OR_RETURN(int64_t absent,
+                   tx.QueryInt("SELECT count(*) FROM director_absences WHERE from_at <= ? AND "
+                               "to_at > ?",
+                               {at, at}));
+  *appointment = 0;
+  std::string refusal = "no valid written appointment";
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, scope FROM appointments WHERE designee_id = ? AND revoked_at IS NULL AND "
+      "valid_from <= ? AND valid_to > ? ORDER BY scope DESC, id",
+      {user_id, at, at}, [&](const Row& row) {
+        if (*appointment != 0) return Status::Ok();
+        if (row.Text(1) == "standing" || absent > 0) {
+          *appointment = row.Int(0);
+        } else {
+          refusal = "the appointment covers the Director's absence only, and the Director is "
+                    "present";
+        }
+        return Status::Ok();
+      }));
+  if (*appointment == 0) return PermissionDenied(refusal);
+  return Status::Ok();
+}
+
+StatusOr<CaseActorInfo> Requests::ResolveActor(int64_t user_id) {
+  ASSIGN_OR_RETURN(User user, accounts_->GetUser(user_id));
+  if (user.disabled) return PermissionDenied("the account is disabled");
+  CaseActorInfo who;
+  who.user_id = user_id;
+  who.actor = Actor{"user/" + std::to_string(user_id), std::string(RoleName(user.role))};
+  switch (user.role) {
+    case Role::kDirector: who.as = kCaseDirector; return who;
+    case Role::kCounsel: who.as = kCaseCounsel; return who;
+    case Role::kStaff: break;
+    default: return PermissionDenied("your role takes no part in requests");
+  }
+  who.as = kCaseStaff;
+  int64_t appointment = 0;
+  Status valid = WithReadTransaction(*store_, [&](Transaction& tx) {
+    return CheckAppointment(tx, user_id, clock_->Now(), &appointment);
+  });
+  if (valid.ok()) {
+    who.as = kCaseDesignee;
+    who.appointment_id = appointment;
+    who.actor.role = "designee";
+  }
+  return who;
+}
+
+StatusOr<bool> Requests::IsActingDesignee(int64_t user_id) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  return who.as == kCaseDesignee;
+}
+
+Status Requests::Refuse(const CaseActorInfo& who, std::string_view reference,
+                        std::string_view action, const Status& why) {
+  // The refusal is on the log with the step and the kind of refusal, never with case data.
+  Status logged = WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return audit_
+        ->Append(tx, who.actor,
+                 {"request.refused", "case", std::string(reference), std::string(reference),
+                  json{{"action", action},
+                       {"as", ActorWord(who.as)},
+                       {"code", std::string(StatusCodeName(why.code()))},
+                       {"appointment", who.appointment_id}}
+                      .dump()})
+        .status();
+  });
+  if (!logged.ok()) return logged;
+  return why;
+}
+
+// ---- appointments and absences ------------------------------------------------------------
+
+StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view password,
+                                        int64_t designee_id, std::string_view scope, Instant from,
+                                        Instant to) {
+  ASSIGN_OR_RETURN(User director, accounts_->GetUser(director_id));
+  if (director.role != Role::kDirector || director.disabled) {
+    return PermissionDenied("only the Director appoints designees");
+  }
+  if (scope != "standing" && scope != "absence") {
+    return InvalidArgument("scope must be standing or absence");
+  }
+  if (to <= from) return InvalidArgument("an appointment must end after it starts");
+  auto designee = accounts_->GetUser(designee_id);
+  if (!designee.ok() || designee->role != Role::kStaff || designee->disabled) {
+    return InvalidArgument("a designee must be an active staff user");
+  }
+  Appointment a;
+  a.designee_id = designee_id;
+  a.scope = std::string(scope);
+  a.valid_from = from;
+  a.valid_to = to;
+  a.signed_by = director_id;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(a.id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM appointments"));
+    return Status::Ok();
+  }));
+  a.statement = json{{"type", "carrel designee appointment"},
+                     {"library", library_id_},
+                     {"appointment", a.id},
+                     {"designee", designee_id},
+                     {"designee_username", designee->username},
+                     {"scope", a.scope},
+                     {"valid_from", FormatInstant(from)},
+                     {"valid_to", FormatInstant(to)},
+                     {"policy_version", profile_->policy_version}}
+                    .dump();
+  ASSIGN_OR_RETURN(a.signature, accounts_->Sign(director_id, password, a.statement));
+  Actor actor{"user/" + std::to_string(director_id), "director"};
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO appointments (id, designee_id, scope, valid_from, valid_to, signed_by, "
+        "statement, public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {a.id, designee_id, a.scope, FormatInstant(from), FormatInstant(to), director_id,
+         a.statement, Blob{director.signing_public_key}, Blob{a.signature}}));
+    return audit_
+        ->Append(tx, actor, {"appointment.sign", "appointment", std::to_string(a.id), "",
+                             json{{"designee", designee_id}, {"scope", a.scope}}.dump()})
+        .status();
+  }));
+  return a;
+}
+
+Status Requests::RevokeAppointment(int64_t director_id, std::string_view password, int64_t id) {
+  ASSIGN_OR_RETURN(User director, accounts_->GetUser(director_id));
+  if (director.role != Role::kDirector || director.disabled) {
+    return PermissionDenied("only the Director revokes appointments");
+  }
+  std::string statement = json{{"type", "carrel designee appointment revocation"},
+                               {"library", library_id_},
+                               {"appointment", id},
+                               {"at", FormatInstant(clock_->Now())}}
+                              .dump();
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(director_id, password, statement));
+  Actor actor{"user/" + std::to_string(director_id), "director"};
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE appointments SET revoked_at = ?, revoked_by = ?, revocation = ? WHERE id = ? AND "
+        "revoked_at IS NULL",
+        {FormatInstant(clock_->Now()), actor.id, Blob{statement + "\n" + signature}, id}));
+    if (tx.changes() == 0) return NotFound("no standing appointment with that number");
+    return audit_->Append(tx, actor, {"appointment.revoke", "appointment", std::to_string(id), "",
+                                      "{}"})
+        .status();
+  });
+}
+
+StatusOr<std::vector<Appointment>> Requests::Appointments(const Actor& actor) {
+  std::vector<Appointment> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT id, designee_id, scope, valid_from, valid_to, signed_by, statement, signature, "
+        "revoked_at FROM appointments ORDER BY id",
+        {}, [&](const Row& row) -> Status {
+          Appointment a;
+          a.id = row.Int(0);
+          a.designee_id = row.Int(1);
+          a.scope = row.Text(2);
+          ASSIGN_OR_RETURN(a.valid_from, ParseInstant(row.Text(3)));
+          ASSIGN_OR_RETURN(a.valid_to, ParseInstant(row.Text(4)));
+          a.signed_by = row.Int(5);
+          a.statement = row.Text(6);
+          a.signature = row.Bytes(7);
+          if (!row.IsNull(8)) {
+            ASSIGN_OR_RETURN(Instant r, ParseInstant(row.Text(8)));
+            a.revoked_at = r;
+          }
+          out.push_back(std::move(a));
+          return Status::Ok();
+        }));
+    return audit_->Append(tx, actor, {"appointment.list", "appointment", "", "", "{}"}).status();
+  }));
+  return out;
+}
+
+StatusOr<Absence> Requests::RecordAbsence(int64_t director_id, Instant from, Instant to) {
+  ASSIGN_OR_RETURN(User director, accounts_->GetUser(director_id));
+  if (director.role != Role::kDirector || director.disabled) {
+    return PermissionDenied("only the Director records the Director's absences");
+  }
+  if (to <= from) return InvalidArgument("an absence must end after it starts");
+  Absence a;
+  a.from = from;
+  a.to = to;
+  a.recorded_by = "user/" + std::to_string(director_id);
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO director_absences (from_at, to_at, recorded_by, recorded_at) VALUES "
+        "(?, ?, ?, ?)",
+        {FormatInstant(from), FormatInstant(to), a.recorded_by, FormatInstant(clock_->Now())}));
+    ASSIGN_OR_RETURN(a.id, tx.QueryInt("SELECT max(id) FROM director_absences"));
+    return audit_
+        ->Append(tx, Actor{a.recorded_by, "director"},
+                 {"absence.record", "absence", std::to_string(a.id), "",
+                  json{{"from", FormatInstant(from)}, {"to", FormatInstant(to)}}.dump()})
+        .status();
+  }));
+  return a;
+}
+
+StatusOr<std::vector<Absence>> Requests::Absences(const Actor& actor) {
+  std::vector<Absence> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("SELECT id, from_at, to_at, recorded_by FROM director_absences "
+                            "ORDER BY from_at",
+                            {}, [&](const Row& row) -> Status {
+                              Absence a;
+                              a.id = row.Int(0);
+                              ASSIGN_OR_RETURN(a.from, ParseInstant(row.Text(1)));
+                              ASSIGN_OR_RETURN(a.to, ParseInstant(row.Text(2)));
+                              a.recorded_by = row.Text(3);
+                              out.push_back(a);
+                              return Status::Ok();
+                            }));
+    return audit_->Append(tx, actor, {"absence.list", "absence", "", "", "{}"}).status();
+  }));
+  return out;
+}
+
+// ---- notifications ------------------------------------------------------------------------
+
+Status Requests::Notify(Transaction& tx, const std::string& reference, std::string_view kind,
+                        uint32_t whom, int64_t user_id) {
+  std::set<int64_t> users;
+  if (user_id != 0) users.insert(user_id);
+  std::string now = FormatInstant(clock_->Now());
+  if ((whom & kCaseDirector) != 0) {
+    RETURN_IF_ERROR(tx.Exec("SELECT id FROM users WHERE role = 'director' AND disabled = 0", {},
+                            [&](const Row& row) {
+                              users.insert(row.Int(0));
+                              return Status::Ok();
+                            }));
+  }
+  if ((whom & kCaseDesignee) != 0) {
+    std::vector<int64_t> designees;
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT DISTINCT designee_id FROM appointments WHERE revoked_at IS NULL AND "
+        "valid_from <= ? AND valid_to > ?",
+        {now, now}, [&](const Row& row) {
+          designees.push_back(row.Int(0));
+          return Status::Ok();
+        }));
+    for (int64_t d : designees) {
+      int64_t appointment = 0;
+      if (CheckAppointment(tx, d, clock_->Now(), &appointment).ok()) users.insert(d);
+    }
+  }
+  if ((whom & kCaseCounsel) != 0 && user_id == 0) {
+    RETURN_IF_ERROR(tx.Exec("SELECT id FROM users WHERE role = 'counsel' AND disabled = 0", {},
+                            [&](const Row& row) {
+                              users.insert(row.Int(0));
+                              return Status::Ok();
+                            }));
+  }
+  for (int64_t u : users) {
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO inbox (user_id, case_reference, kind, created_at) VALUES (?, ?, ?, ?)",
+        {u, reference, std::string(kind), now}));
+  }
+  return Status::Ok();
+}
+
+void Requests::RunNotifyCommand(const std::string& reference) {
+  if (notifier_) {
+    notifier_(reference);
+    return;
+  }
+  if (profile_->notify_command.empty()) return;
+  // The command gets the case reference and nothing else; it runs on its own, so a slow or
+  // failing hook never holds up the desk.
+  std::vector<std::string> argv = profile_->notify_command;
+  argv.push_back(reference);
+  std::thread([argv]() {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) == 0) {
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  }).detach();
+}
+
+// ---- intake -------------------------------------------------------------------------------
+
+StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  if (who.as == kCaseCounsel) {
+    return Refuse(who, "", "intake", PermissionDenied("counsel does not take requests in"));
+  }
+  ASSIGN_OR_RETURN(CaseType type, ParseCaseType(in.type));
+  if (!Contains(LegalProcessNames(), in.process)) {
+    return InvalidArgument("process must be one of none, subpoena, court_order, search_warrant, "
+                           "national_security_letter, fisa_order, other");
+  }
+  if (in.asked.empty() || in.asked.size() > 4000) {
+    return InvalidArgument("say what is asked (1 to 4000 characters)");
+  }
+  if ((type == kLawEnforcement || type == kThirdParty) && in.agency.empty() && in.name.empty()) {
+    return InvalidArgument("record who is asking: agency or name");
+  }
+  if (type == kLawEnforcement && in.callback_number.empty()) {
+    return InvalidArgument(
+        "record a call-back number for the agency, taken from an independent directory");
+  }
+  if (in.card_barcodes.size() > 100) return InvalidArgument("at most 100 card barcodes");
+  RETURN_IF_ERROR(CheckCategories(in.categories));
+  if (in.from && in.to && *in.to < *in.from) return InvalidArgument("the dates end before they start");
+  if (type == kPatronAccess && in.card_barcodes.size() != 1) {
+    return InvalidArgument("a patron-access request names the one patron asking");
+  }
+  if (in.nondisclosure_order && !in.nondisclosure_review) {
+    return InvalidArgument("a nondisclosure order needs its review date");
+  }
+
+  // Card barcodes become pseudonymous patron ids (through the blind index, confirmed by
+  // decryption, on carrel's own account); whether any matched is never told to the person at
+  // the desk.
+  CaseScope requested;
+  const Actor resolver = SystemActor("request-intake");
+  for (const std::string& card : in.card_barcodes) {
+    auto p = circulation_->FindPatronByBarcode(resolver, card);
+    if (p.ok()) {
+      requested.patron_ids.push_back(p->id);
+    } else if (p.status().code() != StatusCode::kNotFound &&
+               p.status().code() != StatusCode::kInvalidArgument) {
+      return p.status();
+    }
+  }
+  std::sort(requested.patron_ids.begin(), requested.patron_ids.end());
+  requested.patron_ids.erase(std::unique(requested.patron_ids.begin(), requested.patron_ids.end()),
+                             requested.patron_ids.end());
+  requested.categories = in.categories.empty()
+                             ? std::vector<std::string>(DisclosureCategories().begin(),
+                                                        DisclosureCategories().end())
+                             : in.categories;
+  std::sort(requested.categories.begin(), requested.categories.end());
+  requested.from = in.from;
+  requested.to = in.to;
+
+  ASSIGN_OR_RETURN(auto hold_key, retention_->HoldReasonKey());
+  Instant now = clock_->Now();
+  int64_t id = 0;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM cases"));
+    return Status::Ok();
+  }));
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(CaseKeyName(id)));
+  CaseSummary s;
+  s.id = id;
+  Date today = calendar_->LocalDate(now);
+  auto ymd = std::chrono::year_month_day(today);
+  char reference[32];
+  std::snprintf(reference, sizeof reference, "R-%d-%04lld", static_cast<int>(ymd.year()),
+                static_cast<long long>(id));
+  s.reference = reference;
+  s.type = in.type;
+  s.state = "received";
+  s.process = in.process;
+  s.received_at = now;
+  s.nondisclosure_order = in.nondisclosure_order;
+  s.return_date = in.return_date;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO cases (id, reference, type, state, process, received_at, received_by, "
+        "nondisclosure, return_date, intake, scope, notes) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, s.reference, s.type, s.state, s.process, FormatInstant(now), user_id,
+         int64_t{in.nondisclosure_order ? 1 : 0},
+         in.return_date ? Value(FormatDate(*in.return_date)) : Value(),
+         Blob{SealJson(*key, "cases", "intake", id, IntakeJson(in))},
+         Blob{SealJson(*key, "cases", "scope", id, requested.ToJson())},
+         Blob{SealJson(*key, "cases", "notes", id, json::object())}}));
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
+        "appointment_id) VALUES (?, ?, ?, 'intake', '', 'received', ?)",
+        {id, FormatInstant(now), who.actor.id, who.appointment_id}));
+    // Records in scope are held from the moment the request arrives.
+    for (int64_t patron : requested.patron_ids) {
+      RETURN_IF_ERROR(retention_->PlaceCaseHold(tx, who.actor, *hold_key, s.reference, patron,
+                                                in.from, in.to));
+    }
+    RETURN_IF_ERROR(Notify(tx, s.reference, "new_request", kCaseDirector | kCaseDesignee, 0));
+    return audit_
+        ->Append(tx, who.actor,
+                 {"request.intake", "case", s.reference, s.reference,
+                  json{{"type", s.type},
+                       {"process", s.process},
+                       {"to", "received"},
+                       {"appointment", who.appointment_id}}
+                      .dump()})
+        .status();
+  }));
+  RunNotifyCommand(s.reference);
+  return s;
+}
+
+// ---- reading cases ------------------------------------------------------------------------
+
+StatusOr<std::vector<CaseSummary>> Requests::List(int64_t user_id) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  if (who.as == kCaseStaff) {
+    return Refuse(who, "", "list", PermissionDenied("staff take requests in and refer them; "
+                                                    "cases are for the Director"));
+  }
+  std::vector<CaseSummary> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    std::string sql = std::string("SELECT ") + kSummaryColumns + " FROM cases";
+    std::vector<Value> params;
+    if (who.as == kCaseCounsel) {
+      sql += " WHERE counsel_id = ?";
+      params.push_back(user_id);
+    }
+    sql += " ORDER BY id DESC";
+    RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) {
+      out.push_back(SummaryFromRow(row));
+      return Status::Ok();
+    }));
+    return audit_->Append(tx, who.actor, {"request.list", "case", "", "", "{}"}).status();
+  }));
+  return out;
+}
+
+namespace {
+
+// Whether `who` may see the case at all: the Director, an acting designee, or its counsel.
+Status MaySee(const CaseActorInfo& who, const CaseSummary& s) {
+  if (who.as == kCaseDirector || who.as == kCaseDesignee) return Status::Ok();
+  if (who.as == kCaseCounsel && s.counsel_id == who.user_id) return Status::Ok();
+  if (who.as == kCaseCounsel) return PermissionDenied("counsel sees only the cases assigned to them");
+  return PermissionDenied("staff take requests in and refer them; cases are for the Director");
+}
+
+}  // namespace
+
+StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CaseFile f;
+  Status seen = Status::Ok();
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+    seen = MaySee(who, l.summary);
+    if (!seen.ok()) return Status::Ok();
+    f.summary = l.summary;
+    f.intake = l.intake;
+    f.consultation = l.notes.value("consultation", "");
+    f.media_statement = l.notes.value("media_statement", "");
+    f.warrant = l.notes.value("warrant", json());
+    RETURN_IF_ERROR(tx.Exec("SELECT at, actor, action, from_state, to_state, appointment_id FROM "
+                            "case_events WHERE case_id = ? ORDER BY id",
+                            {l.id}, [&](const Row& row) -> Status {
+                              CaseEvent e;
+                              ASSIGN_OR_RETURN(e.at, ParseInstant(row.Text(0)));
+                              e.actor = row.Text(1);
+                              e.action = row.Text(2);
+                              e.from_state = row.Text(3);
+                              e.to_state = row.Text(4);
+                              e.appointment_id = row.Int(5);
+                              f.events.push_back(e);
+                              return Status::Ok();
+                            }));
+    RETURN_IF_ERROR(tx.Exec("SELECT id, kind, filename, sha256, bytes FROM case_documents WHERE "
+                            "case_id = ? ORDER BY id",
+                            {l.id}, [&](const Row& row) -> Status {
+                              CaseDocument d;
+                              d.id = row.Int(0);
+                              d.kind = row.Text(1);
+                              ASSIGN_OR_RETURN(d.filename,
+                                               Vault::Open(*l.key, "case_documents", "filename",
+                                                           d.id, row.BytesView(2)));
+                              d.sha256 = row.Text(3);
+                              d.bytes = row.Int(4);
+                              f.documents.push_back(d);
+                              return Status::Ok();
+                            }));
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT id, counsel_id, at, proper_form, enforceable, court_order_compels, "
+        "recommendation, body FROM counsel_advice WHERE case_id = ? ORDER BY id",
+        {l.id}, [&](const Row& row) -> Status {
+          CounselAdvice a;
+          a.id = row.Int(0);
+          a.counsel_id = row.Int(1);
+          ASSIGN_OR_RETURN(a.at, ParseInstant(row.Text(2)));
+          a.proper_form = row.Int(3) != 0;
+          a.enforceable = row.Int(4) != 0;
+          a.court_order_compels = row.Int(5) != 0;
+          a.recommendation = row.Text(6);
+          ASSIGN_OR_RETURN(json body,
+                           OpenJson(*l.key, "counsel_advice", "body", a.id, row.BytesView(7)));
+          a.advice = body.value("advice", "");
+          if (body.contains("recommended_scope") && !body["recommended_scope"].is_null()) {
+            ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(body["recommended_scope"]));
+            a.recommended_scope = rs;
+          }
+          f.advice.push_back(std::move(a));
+          return Status::Ok();
+        }));
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT id, document, signed_by, appointment_id, public_key, signature, signed_at FROM "
+        "case_decisions WHERE case_id = ? ORDER BY id",
+        {l.id}, [&](const Row& row) -> Status {
+          CaseDecision d;
+          d.id = row.Int(0);
+          ASSIGN_OR_RETURN(d.document,
+                           Vault::Open(*l.key, "case_decisions", "document", d.id, row.BytesView(1)));
+          d.signed_by = row.Int(2);
+          d.appointment_id = row.Int(3);
+          d.public_key = row.Bytes(4);
+          d.signature = row.Bytes(5);
+          ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(6)));
+          json doc = json::parse(d.document, nullptr, false);
+          if (doc.is_object()) {
+            d.outcome = doc.value("outcome", "");
+            d.basis = doc.value("basis", "");
+            d.advice_id = doc.value("advice", int64_t{0});
+            d.permission_id = doc.value("permission", int64_t{0});
+            d.policy_version = doc.value("policy_version", "");
+            if (doc.contains("scope")) {
+              if (auto sc = CaseScope::FromJson(doc["scope"]); sc.ok()) d.scope = *sc;
+            }
+          }
+          f.decisions.push_back(std::move(d));
+          return Status::Ok();
+        }));
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT id, decision_id, manifest, signature, signed_by, prepared_at, delivery, "
+        "delivered_at, acknowledged_at FROM disclosures WHERE case_id = ?",
+        {l.id}, [&](const Row& row) -> Status {
+          Disclosure d;
+          d.id = row.Int(0);
+          d.decision_id = row.Int(1);
+          ASSIGN_OR_RETURN(d.manifest,
+                           Vault::Open(*l.key, "disclosures", "manifest", d.id, row.BytesView(2)));
+          d.signature = row.Bytes(3);
+          d.signed_by = row.Int(4);
+          ASSIGN_OR_RETURN(d.prepared_at, ParseInstant(row.Text(5)));
+          if (!row.IsNull(6)) {
+            ASSIGN_OR_RETURN(json delivery,
+                             OpenJson(*l.key, "disclosures", "delivery", d.id, row.BytesView(6)));
+            d.delivered_to = delivery.value("to", "");
+            d.delivered_how = delivery.value("how", "");
+          }
+          if (!row.IsNull(7)) {
+            ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(7)));
+            d.delivered_at = t;
+          }
+          if (!row.IsNull(8)) {
+            ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(8)));
+            d.acknowledged_at = t;
+          }
+          f.disclosure = std::move(d);
+          return Status::Ok();
+        }));
+    return audit_
+        ->Append(tx, who.actor,
+                 {"request.view", "case", std::string(reference), std::string(reference),
+                  json{{"appointment", who.appointment_id}}.dump()})
+        .status();
+  }));
+  if (!seen.ok()) return Refuse(who, reference, "view", seen);
+  return f;
+}
+
+// ---- documents ----------------------------------------------------------------------------
+
+StatusOr<CaseDocument> Requests::AddDocument(int64_t user_id, std::string_view reference,
+                                             std::string_view kind, std::string_view filename,
+                                             std::string_view content) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  if (kind.empty() || kind.size() > 40 || filename.empty() || filename.size() > 200) {
+    return InvalidArgument("a document needs a kind (up to 40 characters) and a file name");
+  }
+  if (content.empty()) return InvalidArgument("the document is empty");
+  CaseDocument d;
+  d.kind = std::string(kind);
+  d.filename = std::string(filename);
+  d.sha256 = Sha256Hex(content);
+  d.bytes = static_cast<int64_t>(content.size());
+  Status allowed = Status::Ok();
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+    // Staff add the papers they were handed while the case is new; later, the Director, a
+    // designee or the case's counsel.
+    if (who.as == kCaseStaff) {
+      allowed = l.summary.state == "received" || l.summary.state == "warrant_executed"
+                    ? Status::Ok()
+                    : PermissionDenied("staff add documents only while a request is new");
+    } else {
+      allowed = MaySee(who, l.summary);
+    }
+    if (!allowed.ok()) return Status::Ok();
+    if (l.summary.state == "closed") {
+      allowed = FailedPrecondition("the case is closed");
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(d.id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_documents"));
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO case_documents (id, case_id, kind, filename, sha256, bytes, content, "
+        "added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {d.id, l.id, d.kind, Blob{Vault::Seal(*l.key, "case_documents", "filename", d.id, filename)},
+         d.sha256, d.bytes, Blob{Vault::Seal(*l.key, "case_documents", "content", d.id, content)},
+         FormatInstant(clock_->Now()), who.actor.id}));
+    return audit_
+        ->Append(tx, who.actor,
+                 {"request.document.add", "case_document", std::to_string(d.id),
+                  std::string(reference),
+                  json{{"kind", d.kind}, {"sha256", d.sha256}, {"bytes", d.bytes}}.dump()})
+        .status();
+  }));
+  if (!allowed.ok()) return Refuse(who, reference, "add_document", allowed);
+  return d;
+}
+
+StatusOr<std::pair<CaseDocument, std::string>> Requests::ReadDocument(int64_t user_id,
+                                                                      std::string_view reference,
+                                                                      int64_t document_id) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  std::optional<std::pair<CaseDocument, std::string>> out;
+  Status allowed = Status::Ok();
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+    allowed = MaySee(who, l.summary);
+    if (!allowed.ok()) return Status::Ok();
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT id, kind, filename, sha256, bytes, content FROM case_documents WHERE id = ? AND "
+        "case_id = ?",
+        {document_id, l.id}, [&](const Row& row) -> Status {
+          CaseDocument d;
+          d.id = row.Int(0);
+          d.kind = row.Text(1);
+          ASSIGN_OR_RETURN(d.filename, Vault::Open(*l.key, "case_documents", "filename", d.id,
+                                                   row.BytesView(2)));
+          d.sha256 = row.Text(3);
+          d.bytes = row.Int(4);
+          ASSIGN_OR_RETURN(std::string content, Vault::Open(*l.key, "case_documents", "content",
+                                                            d.id, row.BytesView(5)));
+          if (Sha256Hex(content) != d.sha256) {
+            return DataLoss("the stored document does not match its recorded SHA-256");
+          }
+          out = std::make_pair(std::move(d), std::move(content));
+          return Status::Ok();
+        }));
+    if (!out) return NotFound("no such document in this case");
+    return audit_
+        ->Append(tx, who.actor, {"request.document.read", "case_document",
+                                 std::to_string(document_id), std::string(reference), "{}"})
+        .status();
+  }));
+  if (!allowed.ok()) return Refuse(who, reference, "read_document", allowed);
+  return std::move(*out);
+}
+
+// ---- patron permissions --------------------------------------------------------------------
+
+StatusOr<PatronPermission> Requests::GrantPermission(const Actor& actor, int64_t patron_id,
+                                                     PatronPermission p, std::string_view scan) {
+  if (p.recipient.empty() || p.recipient.size() > 400) {
+    return InvalidArgument("say to whom the records may go (1 to 400 characters)");
+  }
+  if (p.categories.empty()) return InvalidArgument("name the records the permission covers");
+  RETURN_IF_ERROR(CheckCategories(p.categories));
+  if (p.from && p.to && *p.to < *p.from) return InvalidArgument("the dates end before they start");
+  Date today = calendar_->LocalDate(clock_->Now());
+  if (p.valid_until < today) return InvalidArgument("the permission would already have expired");
+  if (p.method == "paper" && scan.empty()) {
+    return InvalidArgument("a paper permission is recorded with the scan of the signed form");
+  }
+  std::sort(p.categories.begin(), p.categories.end());
+  p.patron_id = patron_id;
+  p.signed_at = clock_->Now();
+  p.scan_sha256 = scan.empty() ? "" : Sha256Hex(scan);
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t exists,
+                     tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));
+    if (exists == 0) return NotFound("no such patron");
+    ASSIGN_OR_RETURN(p.id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM patron_permissions"));
+    json body = {{"type", "carrel patron permission"},
+                 {"library", library_id_},
+                 {"permission", p.id},
+                 {"patron", patron_id},
+                 {"recipient", p.recipient},
+                 {"categories", p.categories},
+                 {"from", DateJson(p.from)},
+                 {"to", DateJson(p.to)},
+                 {"valid_until", FormatDate(p.valid_until)},
+                 {"method", p.method},
+                 {"signed_at", FormatInstant(p.signed_at)}};
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO patron_permissions (id, patron_id, body, valid_until, method, scan_sha256, "
+        "scan, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        {p.id, patron_id, Blob{SealJson(*key, "patron_permissions", "body", p.id, body)},
+         FormatDate(p.valid_until), p.method, p.scan_sha256,
+         scan.empty() ? Value() : Value(Blob{Vault::Seal(*key, "patron_permissions", "scan", p.id, scan)}),
+         FormatInstant(p.signed_at)}));
+    return audit_
+        ->Append(tx, actor, {"permission.grant", "patron_permission", std::to_string(p.id), "",
+                             json{{"patron", patron_id}, {"method", p.method}}.dump()})
+        .status();
+  }));
+  return p;
+}
+
+Status Requests::RevokePermission(const Actor& actor, int64_t patron_id, int64_t permission_id) {
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE patron_permissions SET revoked_at = ? WHERE id = ? AND patron_id = ? AND "
+        "revoked_at IS NULL",
+        {FormatInstant(clock_->Now()), permission_id, patron_id}));
+    if (tx.changes() == 0) return NotFound("no standing permission with that number");
+    return audit_->Append(tx, actor, {"permission.revoke", "patron_permission",
+                                      std::to_string(permission_id), "",
+                                      json{{"patron", patron_id}}.dump()})
+        .status();
+  });
+}
+
+namespace {
+
+StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const SecretKey& key,
+                                                        const std::string& where,
+                                                        const std::vector<Value>& params) {
+  std::vector<PatronPermission> out;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, patron_id, body, method, scan_sha256, revoked_at FROM patron_permissions " +
+          where + " ORDER BY id",
+      params, [&](const Row& row) -> Status {
+        PatronPermission p;
+        p.id = row.Int(0);
+        p.patron_id = row.Int(1);
+        ASSIGN_OR_RETURN(json body, OpenJson(key, "patron_permissions", "body", p.id,
+                                             row.BytesView(2)));
+        if (body.value("patron", int64_t{-1}) != p.patron_id ||
+            body.value("permission", int64_t{-1}) != p.id) {
+          return DataLoss("a stored permission does not match its row");
+        }
+        p.recipient = body.value("recipient", "");
+        p.categories = body.value("categories", std::vector<std::string>{});
+        ASSIGN_OR_RETURN(p.from, DateFrom(body, "from"));
+        ASSIGN_OR_RETURN(p.to, DateFrom(body, "to"));
+        ASSIGN_OR_RETURN(p.valid_until, ParseDate(body.value("valid_until", "")));
+        ASSIGN_OR_RETURN(p.signed_at, ParseInstant(body.value("signed_at", "")));
+        p.method = row.Text(3);
+        p.scan_sha256 = row.Text(4);
+        if (!row.IsNull(5)) {
+          ASSIGN_OR_RETURN(Instant r, ParseInstant(row.Text(5)));
+          p.revoked_at = r;
+        }
+        out.push_back(std::move(p));
+        return Status::Ok();
+      }));
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<PatronPermission>> Requests::Permissions(const Actor& actor,
+                                                              int64_t patron_id) {
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
+  std::vector<PatronPermission> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, ReadPermissions(tx, *key, "WHERE patron_id = ?", {patron_id}));
+    return audit_->Append(tx, actor, {"permission.list", "patron", std::to_string(patron_id), "",
+                                      "{}"})
+        .status();
+  }));
+  return out;
+}
+
+// ---- inbox --------------------------------------------------------------------------------
+
+StatusOr<std::vector<InboxItem>> Requests::Inbox(int64_t user_id) {
+  std::vector<InboxItem> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT id, case_reference, kind, created_at, read_at FROM inbox WHERE "
+                   "user_id = ? ORDER BY id DESC LIMIT 200",
+                   {user_id}, [&](const Row& row) -> Status {
+                     InboxItem i;
+                     i.id = row.Int(0);
+                     i.case_reference = row.Text(1);
+                     i.kind = row.Text(2);
+                     ASSIGN_OR_RETURN(i.created_at, ParseInstant(row.Text(3)));
+                     i.read = !row.IsNull(4);
+                     out.push_back(std::move(i));
+                     return Status::Ok();
+                   });
+  }));
+  return out;
+}
+
+Status Requests::MarkRead(int64_t user_id, int64_t item_id) {
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("UPDATE inbox SET read_at = ? WHERE id = ? AND user_id = ? AND "
+                            "read_at IS NULL",
+                            {FormatInstant(clock_->Now()), item_id, user_id}));
+    if (tx.changes() == 0) return NotFound("no unread item with that number in your inbox");
+    return Status::Ok();
+  });
+}
+
+}  // namespace carrel

@@ -1,0 +1,867 @@
+// Requests::Act: one step of the transition table, its preconditions and its effects; the
+// signed decision, the disclosure package built from it and checked again at every download;
+// the decline letter.
+
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "carrel/encoding.h"
+#include "carrel/library.h"
+#include "carrel/requests.h"
+#include "requests/render.h"
+
+namespace carrel {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : digest) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+bool Has(const std::vector<std::string>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+bool Has(const std::vector<std::string_view>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+StatusOr<std::string> Field(const json& j, std::string_view key, bool required, size_t max) {
+  if (!j.contains(key) || j[key].is_null() || (j[key].is_string() && j[key].get<std::string>().empty())) {
+    if (required) return InvalidArgument(std::string(key) + " is required");
+    return std::string();
+  }
+  if (!j[key].is_string()) return InvalidArgument(std::string(key) + " must be a string");
+  std::string s = j[key].get<std::string>();
+  if (s.size() > max) {
+    return InvalidArgument(std::string(key) + " is longer than " + std::to_string(max) +
+                           " characters");
+  }
+  return s;
+}
+
+StatusOr<bool> Bool(const json& j, std::string_view key) {
+  if (!j.contains(key) || j[key].is_null()) return false;
+  if (!j[key].is_boolean()) return InvalidArgument(std::string(key) + " must be true or false");
+  return j[key].get<bool>();
+}
+
+StatusOr<int64_t> Id(const json& j, std::string_view key) {
+  if (!j.contains(key) || j[key].is_null()) return int64_t{0};
+  if (!j[key].is_number_integer() || j[key].get<int64_t>() < 0) {
+    return InvalidArgument(std::string(key) + " must be a number");
+  }
+  return j[key].get<int64_t>();
+}
+
+Status OnlyKeys(const json& j, std::initializer_list<std::string_view> keys) {
+  if (!j.is_object()) return InvalidArgument("the step's details must be an object");
+  for (const auto& [k, v] : j.items()) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
+      return InvalidArgument("unknown field '" + k + "' for this step");
+    }
+  }
+  return Status::Ok();
+}
+
+bool InRange(Date d, const CaseScope& s) {
+  if (s.from && d < *s.from) return false;
+  if (s.to && d > *s.to) return false;
+  return true;
+}
+
+// Every record of a package lies inside `scope`: its patron, its category, its day.
+Status CheckRecordsCovered(const json& package, const CaseScope& scope) {
+  if (!package.contains("records") || !package["records"].is_array()) {
+    return DataLoss("the disclosure has no list of records");
+  }
+  for (const json& r : package["records"]) {
+    int64_t patron = r.value("patron", int64_t{-1});
+    std::string category = r.value("category", "");
+    if (!std::binary_search(scope.patron_ids.begin(), scope.patron_ids.end(), patron) ||
+        !Has(scope.categories, category)) {
+      return PermissionDenied("the disclosure holds a record outside the signed scope");
+    }
+    std::string day = r.value("date", "");
+    if (!day.empty()) {
+      auto d = ParseDate(day);
+      if (!d.ok() || !InRange(*d, scope)) {
+        return PermissionDenied("the disclosure holds a record outside the signed dates");
+      }
+    } else if (category != "patron") {
+      return PermissionDenied("the disclosure holds an undated record");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---- the signed decision ------------------------------------------------------------------
+
+// The decision's document if its signature verifies under the key the signer holds in
+// carrel, and the signer was the Director or a designee under an appointment valid when they
+// signed; kPermissionDenied otherwise.
+StatusOr<std::string> Requests::VerifyDecision(Transaction& tx, const CaseDecision& d) {
+  auto signer = accounts_->GetUser(d.signed_by);
+  if (!signer.ok() || signer->signing_public_key != d.public_key ||
+      !Accounts::VerifySignature(d.public_key, d.document, d.signature)) {
+    return PermissionDenied("the decision's signature does not verify");
+  }
+  json doc = json::parse(d.document, nullptr, false);
+  if (!doc.is_object() || doc.value("signer", int64_t{-1}) != d.signed_by ||
+      doc.value("appointment", int64_t{-1}) != d.appointment_id ||
+      doc.value("library", "") != library_id_) {
+    return PermissionDenied("the decision's document does not match its record");
+  }
+  if (signer->role == Role::kDirector) return d.document;
+  std::string at = FormatInstant(d.signed_at);
+  ASSIGN_OR_RETURN(int64_t valid,
+                   tx.QueryInt("SELECT count(*) FROM appointments WHERE id = ? AND designee_id = ? "
+                               "AND valid_from <= ? AND valid_to > ? AND (revoked_at IS NULL OR "
+                               "revoked_at > ?)",
+                               {d.appointment_id, d.signed_by, at, at, at}));
+  if (valid == 0) return PermissionDenied("the decision's signer held no valid appointment");
+  return d.document;
+}
+
+namespace {
+
+struct StepPlan {
+  std::string to;                 // next state
+  std::optional<std::string> outcome;
+  std::optional<int64_t> counsel_id;
+  json notes_patch = json::object();
+  json audit = json::object();
+  uint32_t notify = 0;            // whom to tell (CaseActor bits)
+  int64_t notify_user = 0;
+  std::string notify_kind;
+  // Extra writes inside the step's transaction.
+  std::function<Status(Transaction&, const SecretKey&, int64_t case_id)> write;
+};
+
+}  // namespace
+
+StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
+                                    std::string_view action, const json& payload,
+                                    std::string_view password) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  const CaseTransition* t = nullptr;
+  for (const CaseTransition& row : CaseTransitions()) {
+    if (row.action == action && !row.from.empty()) t = &row;
+  }
+  if (t == nullptr) return InvalidArgument("there is no step called '" + std::string(action) + "'");
+  if ((t->actors & who.as) == 0) {
+    std::string why = who.as == kCaseStaff
+                          ? "staff take requests in and refer them to the Director; only the "
+                            "Director or a designee appointed in writing acts on them"
+                          : who.as == kCaseCounsel
+                                ? "counsel advises; the Director or a designee decides"
+                                : "only the counsel assigned to the case records advice";
+    return Refuse(who, reference, action, PermissionDenied(why));
+  }
+  std::optional<Loaded> loaded;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+    loaded = std::move(l);
+    return Status::Ok();
+  }));
+  Loaded& l = *loaded;
+  const std::string state = l.summary.state;
+  if (who.as == kCaseCounsel && l.summary.counsel_id != user_id) {
+    return Refuse(who, reference, action,
+                  PermissionDenied("counsel acts only on the cases assigned to them"));
+  }
+  ASSIGN_OR_RETURN(CaseType type, ParseCaseType(l.summary.type));
+  if ((t->types & type) == 0) {
+    return Refuse(who, reference, action,
+                  FailedPrecondition("a " + l.summary.type + " request has no step '" +
+                                     std::string(action) + "'"));
+  }
+  if (!Has(t->from, state)) {
+    return Refuse(who, reference, action,
+                  FailedPrecondition("the case is " + state + "; '" + std::string(action) +
+                                     "' is not a step from there"));
+  }
+  auto refuse = [&](const Status& why) { return Refuse(who, reference, action, why); };
+  const bool court_order_process = Has(profile_->court_orders, l.summary.process);
+
+  StepPlan plan;
+  plan.to = std::string(t->to);
+  Instant now = clock_->Now();
+  Date today = calendar_->LocalDate(now);
+
+  if (action == "acknowledge") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {}));
+    plan.to = state == "received" ? "referred" : state;
+    plan.notes_patch["acknowledged_at"] = FormatInstant(now);
+  } else if (action == "consult_counsel") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"counsel_id", "consultation"}));
+    ASSIGN_OR_RETURN(int64_t counsel, Id(payload, "counsel_id"));
+    ASSIGN_OR_RETURN(std::string consultation, Field(payload, "consultation", true, 4000));
+    auto c = accounts_->GetUser(counsel);
+    if (!c.ok() || c->role != Role::kCounsel || c->disabled) {
+      return InvalidArgument("counsel_id must name an active counsel user");
+    }
+    plan.counsel_id = counsel;
+    plan.notes_patch["consultation"] = consultation;
+    plan.notify_user = counsel;
+    plan.notify_kind = "counsel_assigned";
+    plan.audit["counsel"] = counsel;
+  } else if (action == "decline") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"explanation"}));
+    ASSIGN_OR_RETURN(std::string explanation, Field(payload, "explanation", false, 4000));
+    if (l.summary.process != "none") {
+      return refuse(FailedPrecondition(
+          "legal process was presented: refer it to counsel instead of declining"));
+    }
+    plan.outcome = "declined";
+    plan.notes_patch["declined_at"] = FormatInstant(now);
+    if (!explanation.empty()) plan.notes_patch["explanation"] = explanation;
+  } else if (action == "refer_to_counsel") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"counsel_id"}));
+    ASSIGN_OR_RETURN(int64_t counsel, Id(payload, "counsel_id"));
+    if (l.summary.process == "none") {
+      return refuse(FailedPrecondition("no legal process was presented: decline, with the letter"));
+    }
+    if (counsel != 0) {
+      auto c = accounts_->GetUser(counsel);
+      if (!c.ok() || c->role != Role::kCounsel || c->disabled) {
+        return InvalidArgument("counsel_id must name an active counsel user");
+      }
+      plan.counsel_id = counsel;
+    } else if (l.summary.counsel_id == 0) {
+      return refuse(FailedPrecondition("assign counsel first (counsel_id)"));
+    }
+    plan.to = court_order_process ? "counsel_review" : "counsel_determination_required";
+    plan.notify_user = counsel != 0 ? counsel : l.summary.counsel_id;
+    plan.notify_kind = "counsel_review";
+  } else if (action == "advise") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"proper_form", "enforceable", "court_order_compels",
+                                       "recommendation", "advice", "recommended_scope"}));
+    ASSIGN_OR_RETURN(bool proper_form, Bool(payload, "proper_form"));
+    ASSIGN_OR_RETURN(bool enforceable, Bool(payload, "enforceable"));
+    ASSIGN_OR_RETURN(bool compels, Bool(payload, "court_order_compels"));
+    ASSIGN_OR_RETURN(std::string recommendation, Field(payload, "recommendation", true, 20));
+    ASSIGN_OR_RETURN(std::string advice, Field(payload, "advice", true, 20000));
+    if (recommendation != "comply" && recommendation != "narrow" &&
+        recommendation != "challenge" && recommendation != "refuse") {
+      return InvalidArgument("recommendation must be comply, narrow, challenge or refuse");
+    }
+    json body = {{"advice", advice}, {"recommended_scope", nullptr}};
+    if (payload.contains("recommended_scope") && !payload["recommended_scope"].is_null()) {
+      ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(payload["recommended_scope"]));
+      body["recommended_scope"] = rs.ToJson();
+    }
+    plan.to = state == "counsel_determination_required" && compels ? "counsel_review" : state;
+    plan.audit["recommendation"] = recommendation;
+    plan.audit["court_order_compels"] = compels;
+    plan.notify = kCaseDirector | kCaseDesignee;
+    plan.notify_kind = "advice_recorded";
+    plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+      ASSIGN_OR_RETURN(int64_t id,
+                       tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM counsel_advice"));
+      return tx.Exec(
+          "INSERT INTO counsel_advice (id, case_id, counsel_id, at, proper_form, enforceable, "
+          "court_order_compels, recommendation, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {id, case_id, user_id, FormatInstant(now), int64_t{proper_form}, int64_t{enforceable},
+           int64_t{compels}, recommendation,
+           Blob{Vault::Seal(key, "counsel_advice", "body", id, body.dump())}});
+    };
+  } else if (action == "decide") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"outcome", "basis", "scope", "advice_id", "permission_id"}));
+    ASSIGN_OR_RETURN(std::string outcome, Field(payload, "outcome", true, 20));
+    ASSIGN_OR_RETURN(std::string basis, Field(payload, "basis", false, 40));
+    ASSIGN_OR_RETURN(int64_t advice_id, Id(payload, "advice_id"));
+    ASSIGN_OR_RETURN(int64_t permission_id, Id(payload, "permission_id"));
+    if (outcome != "release" && outcome != "partial" && outcome != "refuse") {
+      return InvalidArgument("outcome must be release, partial or refuse");
+    }
+    if (password.empty()) return InvalidArgument("a decision is signed: give your password");
+    if (type != kPatronAccess && state == "referred") {
+      return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
+    }
+    // The advice relied on, if any, must be this case's.
+    std::optional<CounselAdvice> advice;
+    int64_t advice_count = 0;
+    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(advice_count, tx.QueryInt("SELECT count(*) FROM counsel_advice WHERE "
+                                                 "case_id = ?",
+                                                 {l.id}));
+      if (advice_id == 0) return Status::Ok();
+      return tx.Exec("SELECT id, recommendation, court_order_compels FROM counsel_advice WHERE "
+                     "id = ? AND case_id = ?",
+                     {advice_id, l.id}, [&](const Row& row) {
+                       CounselAdvice a;
+                       a.id = row.Int(0);
+                       a.recommendation = row.Text(1);
+                       a.court_order_compels = row.Int(2) != 0;
+                       advice = a;
+                       return Status::Ok();
+                     });
+    }));
+    if (advice_id != 0 && !advice) return refuse(NotFound("no such advice on this case"));
+    CaseScope scope;
+    if (outcome != "refuse") {
+      json sj = payload.contains("scope") ? payload["scope"] : json::object();
+      if (!sj.is_object()) return InvalidArgument("scope must be an object");
+      // The Director names the scope by categories, dates and (optionally) a subset of the
+      // card barcodes asked about; patrons outside the request cannot be added.
+      json parsed = {{"categories", sj.value("categories", json::array())},
+                     {"from", sj.value("from", json(nullptr))},
+                     {"to", sj.value("to", json(nullptr))}};
+      ASSIGN_OR_RETURN(scope, CaseScope::FromJson(parsed));
+      scope.patron_ids = l.requested.patron_ids;
+      if (sj.contains("card_barcodes")) {
+        if (!sj["card_barcodes"].is_array()) return InvalidArgument("card_barcodes must be a list");
+        std::vector<int64_t> chosen;
+        for (const json& card : sj["card_barcodes"]) {
+          if (!card.is_string()) return InvalidArgument("card_barcodes must be a list");
+          if (!Has(l.intake.card_barcodes, card.get<std::string>())) {
+            return refuse(FailedPrecondition("the scope names a card the request did not ask about"));
+          }
+          auto p = circulation_->FindPatronByBarcode(SystemActor("request-decision"),
+                                                     card.get<std::string>());
+          if (p.ok()) chosen.push_back(p->id);
+        }
+        std::sort(chosen.begin(), chosen.end());
+        chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
+        scope.patron_ids = chosen;
+      }
+      if (scope.categories.empty()) return InvalidArgument("name the categories released");
+      if (!l.requested.Covers(scope)) {
+        return refuse(FailedPrecondition("the scope reaches beyond what was asked"));
+      }
+      // The basis.
+      if (basis == "patron_self") {
+        if (type != kPatronAccess) {
+          return refuse(FailedPrecondition("only a patron's own request is answered on patron_self"));
+        }
+      } else if (type == kPatronAccess) {
+        return refuse(FailedPrecondition("a patron-access request is answered on patron_self"));
+      } else if (!Has(profile_->lawful_bases, basis)) {
+        return refuse(FailedPrecondition("the profile allows no release on the basis '" + basis +
+                                         "' (" + profile_->statute_citation + ")"));
+      } else if (basis == "court_order") {
+        if (state != "counsel_review") {
+          return refuse(FailedPrecondition(
+              "no court order is established: counsel must record that one compels production"));
+        }
+        if (!advice) return refuse(FailedPrecondition("name the counsel advice relied on"));
+        if (!court_order_process && !advice->court_order_compels) {
+          return refuse(FailedPrecondition(
+              "the process is not a court order and counsel has not recorded that one compels "
+              "production"));
+        }
+        if (advice->recommendation != "comply" && advice->recommendation != "narrow") {
+          return refuse(FailedPrecondition("the advice relied on does not recommend release"));
+        }
+      } else if (basis == "patron_permission") {
+        if (permission_id == 0) return InvalidArgument("name the patron's permission");
+        if (scope.patron_ids.size() != 1) {
+          return refuse(FailedPrecondition("a patron's permission covers that patron only"));
+        }
+        std::optional<PatronPermission> permission;
+        ASSIGN_OR_RETURN(auto all, Permissions(SystemActor("request-decision"), scope.patron_ids[0]));
+        for (const PatronPermission& p : all) {
+          if (p.id == permission_id) permission = p;
+        }
+        if (!permission) return refuse(NotFound("no such permission from this patron"));
+        if (permission->revoked_at) return refuse(FailedPrecondition("the permission was revoked"));
+        if (permission->valid_until < today) {
+          return refuse(FailedPrecondition("the permission has expired"));
+        }
+        CaseScope allowed;
+        allowed.patron_ids = {permission->patron_id};
+        allowed.categories = permission->categories;
+        allowed.from = permission->from;
+        allowed.to = permission->to;
+        if (!allowed.Covers(scope)) {
+          return refuse(FailedPrecondition("the scope reaches beyond the patron's permission"));
+        }
+      } else {
+        return refuse(FailedPrecondition("a release needs a basis"));
+      }
+    } else {
+      basis.clear();
+      if (type != kPatronAccess && advice_count == 0) {
+        return refuse(FailedPrecondition("decide on counsel's advice: none is recorded"));
+      }
+    }
+    json document = {{"type", "carrel release decision"},
+                     {"library", library_id_},
+                     {"case", l.summary.reference},
+                     {"outcome", outcome},
+                     {"basis", basis},
+                     {"scope", scope.ToJson()},
+                     {"advice", advice_id},
+                     {"permission", permission_id},
+                     {"policy_version", profile_->policy_version},
+                     {"signer", user_id},
+                     {"appointment", who.appointment_id},
+                     {"signed_at", FormatInstant(now)}};
+    std::string text = document.dump();
+    ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password, text));
+    ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
+    plan.outcome = outcome;
+    plan.audit["outcome"] = outcome;
+    plan.audit["basis"] = basis;
+    plan.audit["document_sha256"] = Sha256Hex(text);
+    int64_t appointment = who.appointment_id;
+    plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+      ASSIGN_OR_RETURN(int64_t id,
+                       tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_decisions"));
+      return tx.Exec(
+          "INSERT INTO case_decisions (id, case_id, outcome, document, signed_by, appointment_id, "
+          "public_key, signature, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {id, case_id, outcome, Blob{Vault::Seal(key, "case_decisions", "document", id, text)},
+           user_id, appointment, Blob{signer.signing_public_key}, Blob{signature},
+           FormatInstant(now)});
+    };
+  } else if (action == "prepare_disclosure") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {}));
+    if (password.empty()) return InvalidArgument("a disclosure is signed: give your password");
+    // The latest decision, verified.
+    std::optional<CaseDecision> decision;
+    Status verified = Status::Ok();
+    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+      RETURN_IF_ERROR(tx.Exec(
+          "SELECT id, document, signed_by, appointment_id, public_key, signature, signed_at FROM "
+          "case_decisions WHERE case_id = ? ORDER BY id DESC LIMIT 1",
+          {l.id}, [&](const Row& row) -> Status {
+            CaseDecision d;
+            d.id = row.Int(0);
+            auto doc = Vault::Open(*l.key, "case_decisions", "document", d.id, row.BytesView(1));
+            if (!doc.ok()) {
+              verified = PermissionDenied("the decision's document does not open");
+              return Status::Ok();
+            }
+            d.document = *doc;
+            d.signed_by = row.Int(2);
+            d.appointment_id = row.Int(3);
+            d.public_key = row.Bytes(4);
+            d.signature = row.Bytes(5);
+            ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(6)));
+            decision = d;
+            return Status::Ok();
+          }));
+      if (!decision) return Status::Ok();
+      if (verified.ok()) verified = VerifyDecision(tx, *decision).status();
+      return Status::Ok();
+    }));
+    if (!decision) return refuse(FailedPrecondition("no signed decision on this case"));
+    if (!verified.ok()) return refuse(verified);
+    json doc = json::parse(decision->document);
+    std::string outcome = doc.value("outcome", "");
+    if (outcome != "release" && outcome != "partial") {
+      return refuse(FailedPrecondition("the decision releases nothing"));
+    }
+    ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(doc["scope"]));
+    json produced;
+    ASSIGN_OR_RETURN(json records, CollectRecords(who.actor, scope, &produced));
+    json package = {{"case", l.summary.reference},
+                    {"library", profile_->name},
+                    {"decision", decision->id},
+                    {"outcome", outcome},
+                    {"basis", doc.value("basis", "")},
+                    {"policy_version", doc.value("policy_version", "")},
+                    {"prepared_at", FormatInstant(now)},
+                    {"scope", scope.ToJson()},
+                    {"requested",
+                     {{"card_barcodes", l.intake.card_barcodes},
+                      {"categories", l.intake.categories},
+                      {"from", l.intake.from ? json(FormatDate(*l.intake.from)) : json(nullptr)},
+                      {"to", l.intake.to ? json(FormatDate(*l.intake.to)) : json(nullptr)}}},
+                    {"produced", produced},
+                    {"no_records", records.empty()},
+                    {"records", records}};
+    RETURN_IF_ERROR(CheckRecordsCovered(package, scope));
+    std::string disclosure_json = package.dump(2);
+    std::string disclosure_html = DisclosureHtml(*profile_, package);
+    json manifest = {{"type", "carrel disclosure manifest"},
+                     {"library", library_id_},
+                     {"case", l.summary.reference},
+                     {"decision", decision->id},
+                     {"decision_sha256", Sha256Hex(decision->document)},
+                     {"files",
+                      {{{"name", "disclosure.json"},
+                        {"sha256", Sha256Hex(disclosure_json)},
+                        {"bytes", disclosure_json.size()}},
+                       {{"name", "disclosure.html"},
+                        {"sha256", Sha256Hex(disclosure_html)},
+                        {"bytes", disclosure_html.size()}}}},
+                     {"records", records.size()},
+                     {"no_records", records.empty()},
+                     {"prepared_by", user_id},
+                     {"prepared_at", FormatInstant(now)}};
+    std::string manifest_text = manifest.dump(2);
+    ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password, manifest_text));
+    ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
+    json files = {{"disclosure.json", disclosure_json}, {"disclosure.html", disclosure_html}};
+    int64_t decision_id = decision->id;
+    plan.audit["records"] = records.size();
+    plan.audit["manifest_sha256"] = Sha256Hex(manifest_text);
+    plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+      ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
+      return tx.Exec(
+          "INSERT INTO disclosures (id, case_id, decision_id, manifest, signature, signed_by, "
+          "public_key, files, prepared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {id, case_id, decision_id,
+           Blob{Vault::Seal(key, "disclosures", "manifest", id, manifest_text)}, Blob{signature},
+           user_id, Blob{signer.signing_public_key},
+           Blob{Vault::Seal(key, "disclosures", "files", id, files.dump())}, FormatInstant(now)});
+    };
+  } else if (action == "deliver") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"to", "how", "at"}));
+    ASSIGN_OR_RETURN(std::string to, Field(payload, "to", true, 400));
+    ASSIGN_OR_RETURN(std::string how, Field(payload, "how", true, 400));
+    ASSIGN_OR_RETURN(std::string at_text, Field(payload, "at", false, 40));
+    Instant at = now;
+    if (!at_text.empty()) {
+      ASSIGN_OR_RETURN(at, ParseInstant(at_text));
+    }
+    json delivery = {{"to", to}, {"how", how}};
+    plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+      ASSIGN_OR_RETURN(int64_t id,
+                       tx.QueryInt("SELECT id FROM disclosures WHERE case_id = ?", {case_id}));
+      return tx.Exec("UPDATE disclosures SET delivery = ?, delivered_at = ? WHERE id = ?",
+                     {Blob{Vault::Seal(key, "disclosures", "delivery", id, delivery.dump())},
+                      FormatInstant(at), id});
+    };
+  } else if (action == "acknowledge_receipt") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"at"}));
+    ASSIGN_OR_RETURN(std::string at_text, Field(payload, "at", false, 40));
+    Instant at = now;
+    if (!at_text.empty()) {
+      ASSIGN_OR_RETURN(at, ParseInstant(at_text));
+    }
+    plan.to = state;
+    plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
+      return tx.Exec("UPDATE disclosures SET acknowledged_at = ? WHERE case_id = ?",
+                     {FormatInstant(at), case_id});
+    };
+  } else if (action == "respond_media") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"statement"}));
+    ASSIGN_OR_RETURN(std::string statement, Field(payload, "statement", true, 4000));
+    plan.outcome = "media_statement";
+    plan.notes_patch["media_statement"] = statement;
+  } else if (action == "execute_warrant") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"officers", "executed_at", "items_seized", "devices",
+                                       "notes"}));
+    if (l.summary.process != "search_warrant") {
+      return refuse(FailedPrecondition("only a search warrant is executed on the spot"));
+    }
+    if (!payload.contains("officers") || !payload["officers"].is_array() ||
+        payload["officers"].empty()) {
+      return InvalidArgument("name the officers who executed the warrant");
+    }
+    ASSIGN_OR_RETURN(std::string executed_at, Field(payload, "executed_at", true, 40));
+    RETURN_IF_ERROR(ParseInstant(executed_at).status());
+    std::vector<std::string> seized;
+    if (payload.contains("items_seized")) {
+      if (!payload["items_seized"].is_array()) return InvalidArgument("items_seized must be a list");
+      for (const json& b : payload["items_seized"]) {
+        if (!b.is_string()) return InvalidArgument("items_seized must be a list of barcodes");
+        seized.push_back(b.get<std::string>());
+      }
+    }
+    for (const std::string& barcode : seized) {
+      RETURN_IF_ERROR(circulation_->MarkItemMissing(who.actor, barcode));
+    }
+    plan.notes_patch["warrant"] = payload;
+    plan.notify = kCaseDirector | kCaseDesignee | kCaseCounsel;
+    plan.notify_kind = "warrant_executed";
+    plan.audit["items_seized"] = seized.size();
+  } else if (action == "close") {
+    RETURN_IF_ERROR(OnlyKeys(payload, {"release_holds"}));
+    ASSIGN_OR_RETURN(bool release_holds, Bool(payload, "release_holds"));
+    if (state == "decided" && l.summary.outcome != "refuse") {
+      return refuse(FailedPrecondition("a release is closed once it was delivered"));
+    }
+    if (release_holds && who.as != kCaseDirector) {
+      return refuse(PermissionDenied("only the Director releases a case's legal holds"));
+    }
+    plan.audit["release_holds"] = release_holds;
+    Actor actor = who.actor;
+    std::string ref = l.summary.reference;
+    plan.write = [=, this](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
+      RETURN_IF_ERROR(tx.Exec("UPDATE cases SET closed_at = ? WHERE id = ?",
+                              {FormatInstant(now), case_id}));
+      if (!release_holds) return Status::Ok();
+      return retention_->ReleaseCaseHolds(tx, actor, ref).status();
+    };
+  } else {
+    return InvalidArgument("there is no step called '" + std::string(action) + "'");
+  }
+
+  // The step, its event and its audit entry commit together, or not at all.
+  CaseSummary after = l.summary;
+  after.state = plan.to;
+  if (plan.outcome) after.outcome = *plan.outcome;
+  if (plan.counsel_id) after.counsel_id = *plan.counsel_id;
+  json notes = l.notes;
+  for (const auto& [k, v] : plan.notes_patch.items()) notes[k] = v;
+  Status changed = Status::Ok();
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t same, tx.QueryInt("SELECT count(*) FROM cases WHERE id = ? AND "
+                                               "state = ?",
+                                               {l.id, state}));
+    if (same == 0) {
+      changed = FailedPrecondition("the case moved on meanwhile; look again");
+      return Status::Ok();
+    }
+    if (plan.write) RETURN_IF_ERROR(plan.write(tx, *l.key, l.id));
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE cases SET state = ?, outcome = ?, counsel_id = ?, notes = ? WHERE id = ?",
+        {after.state, after.outcome, after.counsel_id,
+         Blob{Vault::Seal(*l.key, "cases", "notes", l.id, notes.dump())}, l.id}));
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
+        "appointment_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        {l.id, FormatInstant(now), who.actor.id, std::string(action), state, after.state,
+         who.appointment_id}));
+    if (!plan.notify_kind.empty()) {
+      RETURN_IF_ERROR(Notify(tx, after.reference, plan.notify_kind, plan.notify, plan.notify_user));
+    }
+    json details = plan.audit;
+    details["from"] = state;
+    details["to"] = after.state;
+    details["appointment"] = who.appointment_id;
+    return audit_
+        ->Append(tx, who.actor,
+                 {"request." + std::string(action), "case", after.reference, after.reference,
+                  details.dump()})
+        .status();
+  }));
+  if (!changed.ok()) return refuse(changed);
+  return after;
+}
+
+// ---- records for a disclosure -------------------------------------------------------------
+
+StatusOr<json> Requests::CollectRecords(const Actor& actor, const CaseScope& scope,
+                                        json* produced) {
+  json records = json::array();
+  *produced = json::array();
+  for (int64_t patron : scope.patron_ids) {
+    json counts = json::object();
+    auto add = [&](const std::string& category, std::optional<Date> day, json fields) {
+      if (day && !InRange(*day, scope)) return;
+      fields["patron"] = patron;
+      fields["category"] = category;
+      if (day) fields["date"] = FormatDate(*day);
+      records.push_back(std::move(fields));
+      counts[category] = counts.value(category, 0) + 1;
+    };
+    auto item_fields = [&](int64_t item_id) {
+      auto item = circulation_->GetItem(item_id);
+      if (!item.ok()) return json{{"item", item_id}};
+      return json{{"item_barcode", item->barcode}, {"title", item->title}};
+    };
+    auto has = [&](std::string_view c) { return Has(scope.categories, c); };
+    if (has("patron")) {
+      auto p = circulation_->GetPatron(actor, patron);
+      if (p.ok()) {
+        add("patron", std::nullopt, {{"name", p->name}, {"card_barcode", p->card_barcode}});
+      } else if (p.status().code() != StatusCode::kNotFound) {
+        return p.status();
+      }
+    }
+    if (has("loans")) {
+      ASSIGN_OR_RETURN(auto loans, circulation_->ActiveLoans(actor, patron));
+      for (const Loan& loan : loans) {
+        json f = item_fields(loan.item_id);
+        f["checked_out_on"] = FormatDate(loan.checked_out_on);
+        f["due_on"] = FormatDate(loan.due_on);
+        add("loans", loan.checked_out_on, f);
+      }
+    }
+    if (has("loan_history")) {
+      ASSIGN_OR_RETURN(auto history, circulation_->PatronHistory(actor, patron));
+      for (const ReturnedLoan& r : history) {
+        json f = item_fields(r.item_id);
+        f["checked_out_on"] = FormatDate(r.checked_out_on);
+        f["returned_on"] = FormatDate(r.returned_on);
+        add("loan_history", r.returned_on, f);
+      }
+    }
+    if (has("holds")) {
+      ASSIGN_OR_RETURN(auto holds, circulation_->PatronHolds(actor, patron));
+      for (const Hold& h : holds) {
+        json f = item_fields(h.item_id);
+        f["status"] = std::string(HoldStatusName(h.status));
+        add("holds", calendar_->LocalDate(h.placed_at), f);
+      }
+    }
+    if (has("fines")) {
+      ASSIGN_OR_RETURN(auto fines, circulation_->PatronFines(actor, patron));
+      for (const Fine& fine : fines) {
+        add("fines", fine.accrued_on,
+            {{"amount_cents", fine.amount_cents},
+             {"status", std::string(FineStatusName(fine.status))}});
+      }
+    }
+    produced->push_back({{"patron", patron}, {"records", counts}});
+  }
+  return records;
+}
+
+// ---- documents out ------------------------------------------------------------------------
+
+StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view reference,
+                                               std::string_view name) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  if (name != "disclosure.json" && name != "disclosure.html" && name != "manifest.json" &&
+      name != "manifest.sig") {
+    return NotFound("a package holds disclosure.json, disclosure.html, manifest.json and "
+                    "manifest.sig");
+  }
+  if (who.as != kCaseDirector && who.as != kCaseDesignee) {
+    return Refuse(who, reference, "download_disclosure",
+                  PermissionDenied("only the Director or a designee handles a disclosure"));
+  }
+  std::string out;
+  Status refused = Status::Ok();
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+    std::optional<CaseDecision> decision;
+    std::string manifest_text, files_text, manifest_signature, preparer_key;
+    int64_t preparer = 0, disclosure_id = 0;
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT d.id, d.manifest, d.signature, d.signed_by, d.public_key, d.files, c.id, "
+        "c.document, c.signed_by, c.appointment_id, c.public_key, c.signature, c.signed_at "
+        "FROM disclosures d JOIN case_decisions c ON c.id = d.decision_id WHERE d.case_id = ?",
+        {l.id}, [&](const Row& row) -> Status {
+          disclosure_id = row.Int(0);
+          auto m = Vault::Open(*l.key, "disclosures", "manifest", disclosure_id, row.BytesView(1));
+          auto f = Vault::Open(*l.key, "disclosures", "files", disclosure_id, row.BytesView(5));
+          CaseDecision d;
+          d.id = row.Int(6);
+          auto doc = Vault::Open(*l.key, "case_decisions", "document", d.id, row.BytesView(7));
+          if (!m.ok() || !f.ok() || !doc.ok()) {
+            refused = PermissionDenied("the package or its decision does not open");
+            return Status::Ok();
+          }
+          manifest_text = *m;
+          files_text = *f;
+          manifest_signature = row.Bytes(2);
+          preparer = row.Int(3);
+          preparer_key = row.Bytes(4);
+          d.document = *doc;
+          d.signed_by = row.Int(8);
+          d.appointment_id = row.Int(9);
+          d.public_key = row.Bytes(10);
+          d.signature = row.Bytes(11);
+          ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(12)));
+          decision = d;
+          return Status::Ok();
+        }));
+    if (!refused.ok()) return Status::Ok();
+    if (!decision) return NotFound("no disclosure package has been prepared for this case");
+    auto verified = VerifyDecision(tx, *decision);
+    if (!verified.ok()) {
+      refused = verified.status();
+      return Status::Ok();
+    }
+    auto signer = accounts_->GetUser(preparer);
+    if (!signer.ok() || signer->signing_public_key != preparer_key ||
+        !Accounts::VerifySignature(preparer_key, manifest_text, manifest_signature)) {
+      refused = PermissionDenied("the manifest's signature does not verify");
+      return Status::Ok();
+    }
+    json manifest = json::parse(manifest_text, nullptr, false);
+    json files = json::parse(files_text, nullptr, false);
+    json doc = json::parse(decision->document, nullptr, false);
+    if (manifest.is_discarded() || files.is_discarded() || doc.is_discarded() ||
+        manifest.value("decision", int64_t{-1}) != decision->id ||
+        manifest.value("decision_sha256", "") != Sha256Hex(decision->document) ||
+        manifest.value("case", "") != l.summary.reference) {
+      refused = PermissionDenied("the manifest does not match the signed decision");
+      return Status::Ok();
+    }
+    for (const json& file : manifest["files"]) {
+      std::string fname = file.value("name", "");
+      if (!files.contains(fname) || Sha256Hex(files[fname].get<std::string>()) !=
+                                        file.value("sha256", "")) {
+        refused = PermissionDenied("a file of the package does not match the manifest");
+        return Status::Ok();
+      }
+    }
+    auto scope = CaseScope::FromJson(doc["scope"]);
+    json package = json::parse(files.value("disclosure.json", ""), nullptr, false);
+    if (!scope.ok() || package.is_discarded()) {
+      refused = PermissionDenied("the package does not parse");
+      return Status::Ok();
+    }
+    Status covered = CheckRecordsCovered(package, *scope);
+    if (!covered.ok()) {
+      refused = covered;
+      return Status::Ok();
+    }
+    if (name == "manifest.json") {
+      out = manifest_text;
+    } else if (name == "manifest.sig") {
+      out = json{{"algorithm", "Ed25519"},
+                 {"signed_by", preparer},
+                 {"public_key", Base64Encode(preparer_key)},
+                 {"signature", Base64Encode(manifest_signature)}}
+                .dump(2);
+    } else {
+      out = files[std::string(name)].get<std::string>();
+    }
+    return audit_
+        ->Append(tx, who.actor,
+                 {"request.disclosure.download", "disclosure", std::to_string(disclosure_id),
+                  l.summary.reference,
+                  json{{"file", name}, {"appointment", who.appointment_id}}.dump()})
+        .status();
+  }));
+  if (!refused.ok()) return Refuse(who, reference, "download_disclosure", refused);
+  return out;
+}
+
+StatusOr<std::string> Requests::DeclineLetter(int64_t user_id, std::string_view reference) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  std::string out;
+  Status refused = Status::Ok();
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+    if (who.as != kCaseDirector && who.as != kCaseDesignee &&
+        !(who.as == kCaseCounsel && l.summary.counsel_id == user_id)) {
+      refused = PermissionDenied("the letter is the Director's");
+      return Status::Ok();
+    }
+    if (l.summary.outcome != "declined") {
+      refused = FailedPrecondition("the case was not declined");
+      return Status::Ok();
+    }
+    std::string addressee = l.intake.agency;
+    if (!l.intake.name.empty()) {
+      addressee = l.intake.name + (addressee.empty() ? "" : ", " + addressee);
+    }
+    Instant declined = clock_->Now();
+    if (l.notes.contains("declined_at")) {
+      if (auto t = ParseInstant(l.notes["declined_at"].get<std::string>()); t.ok()) declined = *t;
+    }
+    out = DeclineLetterHtml(*profile_, l.summary.reference, calendar_->LocalDate(declined),
+                            addressee);
+    return audit_
+        ->Append(tx, who.actor,
+                 {"request.letter", "case", l.summary.reference, l.summary.reference, "{}"})
+        .status();
+  }));
+  if (!refused.ok()) return Refuse(who, reference, "decline_letter", refused);
+  return out;
+}
+
+}  // namespace carrel
