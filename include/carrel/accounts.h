@@ -82,6 +82,10 @@ class Accounts {
   // that the account is locked until a time (kResourceExhausted).
   StatusOr<Session> LoginUser(std::string_view username, std::string_view password);
   StatusOr<Session> LoginPatron(std::string_view card_barcode, std::string_view pin);
+  // Step-up for a patron in the portal: their PIN again, before they sign something (a
+  // permission to release their records). kPermissionDenied for a wrong PIN; repeated
+  // failures lock the card as failed logins do.
+  Status CheckPatronPin(int64_t patron_id, std::string_view pin);
   // The principal of a live session, sliding its idle expiry; kUnauthenticated otherwise.
   StatusOr<Principal> Authenticate(std::string_view token);
   Status Logout(std::string_view token);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,10 @@ enum Access : uint32_t {
   kCounsel = 1u << 4,
   kBoard = 1u << 5,
   kAdmin = 1u << 6,
+  // A staff user acting under a valid written appointment of the Director (and, for an
+  // absence-only appointment, while the Director is recorded absent). The dispatcher checks
+  // the appointment before granting this bit; the request core checks it again.
+  kDesignee = 1u << 7,
 };
 inline constexpr uint32_t kAnyUser = kStaff | kDirector | kCounsel | kBoard | kAdmin;
 inline constexpr uint32_t kAnyone = kAnonymous | kPatronSelf | kAnyUser;
@@ -40,6 +45,7 @@ struct Route {
   bool mutates;
   RouteHandler handler;
   std::string_view summary;  // one line, also in docs/openapi.yaml
+  size_t max_body = 0;       // bytes; 0: the server's default limit
 };
 
 const std::vector<Route>& RouteTable();

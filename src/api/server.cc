@@ -5,6 +5,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "api/request_routes.h"
 #include "api/routes.h"
 #include "carrel/server.h"
 
@@ -146,7 +147,8 @@ ApiServer::ApiServer(Library* library, ServerOptions options) : impl_(std::make_
     ApiResponse p = ProblemResponse(res.status, "", detail, req.path);
     res.set_content(p.body, p.content_type);
   });
-  impl_->http->set_payload_max_length(impl_->options.max_body_bytes);
+  impl_->http->set_payload_max_length(
+      std::max(impl_->options.max_body_bytes, kDocumentBodyBytes));
   impl_->http->set_tcp_nodelay(true);  // small JSON answers must not wait for delayed ACKs
   impl_->http->set_read_timeout(10, 0);
   impl_->http->set_write_timeout(10, 0);
@@ -202,6 +204,12 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
   }
   Actor actor = principal ? principal->actor() : Actor{"anonymous", "public"};
   uint32_t bit = principal ? AccessBit(principal->role) : kAnonymous;
+  if ((route->allowed & bit) == 0 && (route->allowed & kDesignee) != 0 && principal &&
+      principal->kind == Principal::Kind::kUser && principal->role == Role::kStaff) {
+    // A staff user may be acting as the Director's designee: only under a valid appointment.
+    auto acting = library.requests().IsActingDesignee(principal->id);
+    if (acting.ok() && *acting) bit |= kDesignee;
+  }
   if ((route->allowed & bit) == 0) {
     // Every refusal is on the log: who tried what, never with what data.
     Status logged = library.RecordOperation(
@@ -237,7 +245,8 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
   matched.path_params = std::move(params);
   ApiContext ctx{library, matched, principal, actor, nlohmann::json::object(), token, this};
   if (writes && !request.body.empty()) {
-    if (request.body.size() > impl_->options.max_body_bytes) {
+    if (request.body.size() >
+        (route->max_body != 0 ? route->max_body : impl_->options.max_body_bytes)) {
       return ProblemResponse(413, "", "the request body is too large", request.path);
     }
     if (JsonDepth(request.body) > impl_->options.max_json_depth) {

@@ -427,6 +427,24 @@ StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_vie
   return FinishLogin(subject, ok, principal, kNotAccepted);
 }
 
+Status Accounts::CheckPatronPin(int64_t patron_id, std::string_view pin) {
+  std::string subject = "patron-pin:" + std::to_string(patron_id);
+  std::string hash;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(CheckLock(tx, subject));
+    return tx.Exec("SELECT pin_hash FROM patrons WHERE id = ?", {patron_id}, [&](const Row& row) {
+      hash = row.Text(0);
+      return Status::Ok();
+    });
+  }));
+  bool ok = !hash.empty() && pin.size() <= 12 && CheckSecret(hash, pin);
+  if (ok) return Status::Ok();
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return RecordFailure(tx, subject);
+  }));
+  return PermissionDenied("the PIN was not accepted");
+}
+
 StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::string_view pin) {
   const Status not_accepted = Unauthenticated("the card number or PIN was not accepted");
   if (card_barcode.empty() || card_barcode.size() > 64 || pin.size() > 12) return not_accepted;

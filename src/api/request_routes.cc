@@ -1,0 +1,432 @@
+// Handlers of the request workflow's routes (rows in routes.cc). Every step of the transition
+// table has its own route; the core (Requests) checks the step, its preconditions and the
+// designee's appointment again, and audits each step and each refusal.
+
+#include "api/request_routes.h"
+
+#include "carrel/encoding.h"
+
+namespace carrel {
+
+namespace {
+
+json ScopeJson(const CaseScope& s) { return s.ToJson(); }
+
+json SummaryJson(const CaseSummary& s) {
+  return {{"reference", s.reference},
+          {"type", s.type},
+          {"state", s.state},
+          {"process", s.process},
+          {"outcome", s.outcome},
+          {"received_at", FormatInstant(s.received_at)},
+          {"counsel_id", s.counsel_id},
+          {"nondisclosure_order", s.nondisclosure_order},
+          {"return_date", s.return_date ? json(FormatDate(*s.return_date)) : json(nullptr)}};
+}
+
+StatusOr<std::optional<Date>> BodyDate(const json& body, std::string_view key) {
+  ASSIGN_OR_RETURN(std::string text, StringField(body, key, false, 10));
+  if (text.empty()) return std::optional<Date>();
+  ASSIGN_OR_RETURN(Date d, ParseDate(text));
+  return std::optional<Date>(d);
+}
+
+StatusOr<std::vector<std::string>> BodyWords(const json& body, std::string_view key,
+                                             size_t max_items) {
+  std::vector<std::string> out;
+  if (!body.contains(key) || body[key].is_null()) return out;
+  if (!body[key].is_array() || body[key].size() > max_items) {
+    return InvalidArgument(std::string(key) + " must be a list of at most " +
+                           std::to_string(max_items) + " strings");
+  }
+  for (const json& w : body[key]) {
+    if (!w.is_string() || w.get<std::string>().empty() || w.get<std::string>().size() > 200) {
+      return InvalidArgument(std::string(key) + " must hold non-empty strings");
+    }
+    out.push_back(w.get<std::string>());
+  }
+  return out;
+}
+
+std::string Reference(const ApiContext& c) { return c.request.path_params[0]; }
+
+// A step: the body is the step's payload, less the password a signed step carries.
+StatusOr<ApiResponse> Step(ApiContext& c, std::string_view action) {
+  json payload = c.body.is_object() ? c.body : json::object();
+  std::string password;
+  if (payload.contains("password")) {
+    ASSIGN_OR_RETURN(password, StringField(payload, "password", true, 1024));
+    payload.erase("password");
+  }
+  ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Act(c.principal->id, Reference(c), action,
+                                                           payload, password));
+  return JsonResponse(SummaryJson(s));
+}
+
+json AppointmentJson(const Appointment& a) {
+  return {{"id", a.id},
+          {"designee_id", a.designee_id},
+          {"scope", a.scope},
+          {"valid_from", FormatInstant(a.valid_from)},
+          {"valid_to", FormatInstant(a.valid_to)},
+          {"signed_by", a.signed_by},
+          {"statement", a.statement},
+          {"signature", Base64Encode(a.signature)},
+          {"revoked_at", a.revoked_at ? json(FormatInstant(*a.revoked_at)) : json(nullptr)}};
+}
+
+json PermissionJson(const PatronPermission& p) {
+  return {{"id", p.id},
+          {"recipient", p.recipient},
+          {"categories", p.categories},
+          {"from", p.from ? json(FormatDate(*p.from)) : json(nullptr)},
+          {"to", p.to ? json(FormatDate(*p.to)) : json(nullptr)},
+          {"valid_until", FormatDate(p.valid_until)},
+          {"method", p.method},
+          {"scan_sha256", p.scan_sha256},
+          {"signed_at", FormatInstant(p.signed_at)},
+          {"revoked_at", p.revoked_at ? json(FormatInstant(*p.revoked_at)) : json(nullptr)}};
+}
+
+StatusOr<PatronPermission> PermissionFromBody(const json& body) {
+  PatronPermission p;
+  ASSIGN_OR_RETURN(p.recipient, StringField(body, "recipient", true, 400));
+  ASSIGN_OR_RETURN(p.categories, BodyWords(body, "categories", 8));
+  ASSIGN_OR_RETURN(p.from, BodyDate(body, "from"));
+  ASSIGN_OR_RETURN(p.to, BodyDate(body, "to"));
+  ASSIGN_OR_RETURN(std::string until, StringField(body, "valid_until", true, 10));
+  ASSIGN_OR_RETURN(p.valid_until, ParseDate(until));
+  return p;
+}
+
+}  // namespace
+
+StatusOr<ApiResponse> RequestIntake(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(
+      c.body, {"type", "agency", "name", "badge", "contact", "callback_number", "callback_source",
+               "arrived_by", "asked", "card_barcodes", "categories", "from", "to", "process",
+               "issuing_authority", "process_date", "return_date", "nondisclosure_order",
+               "nondisclosure_expires", "nondisclosure_review"}));
+  CaseIntake in;
+  ASSIGN_OR_RETURN(in.type, StringField(c.body, "type", true, 20));
+  for (auto [key, field] :
+       {std::pair{"agency", &in.agency}, {"name", &in.name}, {"badge", &in.badge},
+        {"contact", &in.contact}, {"callback_number", &in.callback_number},
+        {"callback_source", &in.callback_source}, {"arrived_by", &in.arrived_by},
+        {"issuing_authority", &in.issuing_authority}}) {
+    ASSIGN_OR_RETURN(*field, StringField(c.body, key, false, 400));
+  }
+  ASSIGN_OR_RETURN(in.asked, StringField(c.body, "asked", true, 4000));
+  ASSIGN_OR_RETURN(in.card_barcodes, BodyWords(c.body, "card_barcodes", 100));
+  ASSIGN_OR_RETURN(in.categories, BodyWords(c.body, "categories", 8));
+  ASSIGN_OR_RETURN(in.from, BodyDate(c.body, "from"));
+  ASSIGN_OR_RETURN(in.to, BodyDate(c.body, "to"));
+  ASSIGN_OR_RETURN(std::string process, StringField(c.body, "process", false, 40));
+  if (!process.empty()) in.process = process;
+  ASSIGN_OR_RETURN(in.process_date, BodyDate(c.body, "process_date"));
+  ASSIGN_OR_RETURN(in.return_date, BodyDate(c.body, "return_date"));
+  ASSIGN_OR_RETURN(in.nondisclosure_order, BoolField(c.body, "nondisclosure_order", false));
+  ASSIGN_OR_RETURN(in.nondisclosure_expires, BodyDate(c.body, "nondisclosure_expires"));
+  ASSIGN_OR_RETURN(in.nondisclosure_review, BodyDate(c.body, "nondisclosure_review"));
+  ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Intake(c.principal->id, in));
+  // What the person at the desk sees: the reference and the script. Nothing about any patron.
+  return JsonResponse(
+      {{"reference", s.reference},
+       {"state", s.state},
+       {"script",
+        "Thank you. I must refer your request to the Library Director, who handles all "
+        "requests for the library's confidential information. I cannot release any "
+        "information myself. The Director (or the Director's designee) will contact you at "
+        "the number you gave."},
+       {"release", "nothing: no record may leave without the Director's written authorization"},
+       {"notified", "the Library Director and any designee acting for the Director"}},
+      201);
+}
+
+StatusOr<ApiResponse> RequestList(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto cases, c.library.requests().List(c.principal->id));
+  json out = json::array();
+  for (const CaseSummary& s : cases) out.push_back(SummaryJson(s));
+  return JsonResponse({{"requests", out}});
+}
+
+StatusOr<ApiResponse> RequestView(ApiContext& c) {
+  ASSIGN_OR_RETURN(CaseFile f, c.library.requests().Get(c.principal->id, Reference(c)));
+  json out = SummaryJson(f.summary);
+  const CaseIntake& in = f.intake;
+  out["requester"] = {{"agency", in.agency},       {"name", in.name},
+                      {"badge", in.badge},         {"contact", in.contact},
+                      {"callback_number", in.callback_number},
+                      {"callback_source", in.callback_source},
+                      {"arrived_by", in.arrived_by}};
+  out["asked"] = {{"text", in.asked},
+                  {"card_barcodes", in.card_barcodes},
+                  {"categories", in.categories},
+                  {"from", in.from ? json(FormatDate(*in.from)) : json(nullptr)},
+                  {"to", in.to ? json(FormatDate(*in.to)) : json(nullptr)}};
+  out["legal_process"] = {
+      {"kind", in.process},
+      {"issuing_authority", in.issuing_authority},
+      {"date", in.process_date ? json(FormatDate(*in.process_date)) : json(nullptr)},
+      {"return_date", in.return_date ? json(FormatDate(*in.return_date)) : json(nullptr)},
+      {"nondisclosure_order", in.nondisclosure_order},
+      {"nondisclosure_expires",
+       in.nondisclosure_expires ? json(FormatDate(*in.nondisclosure_expires)) : json(nullptr)},
+      {"nondisclosure_review",
+       in.nondisclosure_review ? json(FormatDate(*in.nondisclosure_review)) : json(nullptr)}};
+  out["consultation"] = f.consultation;
+  out["media_statement"] = f.media_statement;
+  out["warrant"] = f.warrant;
+  json events = json::array();
+  for (const CaseEvent& e : f.events) {
+    events.push_back({{"at", FormatInstant(e.at)}, {"actor", e.actor}, {"action", e.action},
+                      {"from", e.from_state}, {"to", e.to_state},
+                      {"appointment", e.appointment_id}});
+  }
+  out["events"] = events;
+  json documents = json::array();
+  for (const CaseDocument& d : f.documents) {
+    documents.push_back({{"id", d.id}, {"kind", d.kind}, {"filename", d.filename},
+                         {"sha256", d.sha256}, {"bytes", d.bytes}});
+  }
+  out["documents"] = documents;
+  json advice = json::array();
+  for (const CounselAdvice& a : f.advice) {
+    advice.push_back({{"id", a.id},
+                      {"counsel_id", a.counsel_id},
+                      {"at", FormatInstant(a.at)},
+                      {"proper_form", a.proper_form},
+                      {"enforceable", a.enforceable},
+                      {"court_order_compels", a.court_order_compels},
+                      {"recommendation", a.recommendation},
+                      {"recommended_scope",
+                       a.recommended_scope ? ScopeJson(*a.recommended_scope) : json(nullptr)},
+                      {"advice", a.advice}});
+  }
+  out["advice"] = advice;
+  json decisions = json::array();
+  for (const CaseDecision& d : f.decisions) {
+    decisions.push_back({{"id", d.id},
+                         {"outcome", d.outcome},
+                         {"basis", d.basis},
+                         {"scope", ScopeJson(d.scope)},
+                         {"advice_id", d.advice_id},
+                         {"permission_id", d.permission_id},
+                         {"policy_version", d.policy_version},
+                         {"signed_by", d.signed_by},
+                         {"appointment_id", d.appointment_id},
+                         {"signed_at", FormatInstant(d.signed_at)},
+                         {"document", d.document},
+                         {"public_key", Base64Encode(d.public_key)},
+                         {"signature", Base64Encode(d.signature)}});
+  }
+  out["decisions"] = decisions;
+  if (f.disclosure) {
+    const Disclosure& d = *f.disclosure;
+    out["disclosure"] = {
+        {"id", d.id},
+        {"decision_id", d.decision_id},
+        {"prepared_at", FormatInstant(d.prepared_at)},
+        {"signed_by", d.signed_by},
+        {"delivered_to", d.delivered_to},
+        {"delivered_how", d.delivered_how},
+        {"delivered_at", d.delivered_at ? json(FormatInstant(*d.delivered_at)) : json(nullptr)},
+        {"acknowledged_at",
+         d.acknowledged_at ? json(FormatInstant(*d.acknowledged_at)) : json(nullptr)},
+        {"files", {"disclosure.json", "disclosure.html", "manifest.json", "manifest.sig"}}};
+  } else {
+    out["disclosure"] = nullptr;
+  }
+  return JsonResponse(out);
+}
+
+StatusOr<ApiResponse> RequestAcknowledge(ApiContext& c) { return Step(c, "acknowledge"); }
+StatusOr<ApiResponse> RequestConsultCounsel(ApiContext& c) { return Step(c, "consult_counsel"); }
+StatusOr<ApiResponse> RequestDecline(ApiContext& c) { return Step(c, "decline"); }
+StatusOr<ApiResponse> RequestReferToCounsel(ApiContext& c) { return Step(c, "refer_to_counsel"); }
+StatusOr<ApiResponse> RequestAdvise(ApiContext& c) { return Step(c, "advise"); }
+StatusOr<ApiResponse> RequestDecide(ApiContext& c) { return Step(c, "decide"); }
+StatusOr<ApiResponse> RequestPrepareDisclosure(ApiContext& c) {
+  return Step(c, "prepare_disclosure");
+}
+StatusOr<ApiResponse> RequestDeliver(ApiContext& c) { return Step(c, "deliver"); }
+StatusOr<ApiResponse> RequestReceipt(ApiContext& c) { return Step(c, "acknowledge_receipt"); }
+StatusOr<ApiResponse> RequestMediaResponse(ApiContext& c) { return Step(c, "respond_media"); }
+StatusOr<ApiResponse> RequestWarrant(ApiContext& c) { return Step(c, "execute_warrant"); }
+StatusOr<ApiResponse> RequestClose(ApiContext& c) { return Step(c, "close"); }
+
+StatusOr<ApiResponse> RequestAddDocument(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"kind", "filename", "content_base64"}));
+  ASSIGN_OR_RETURN(std::string kind, StringField(c.body, "kind", true, 40));
+  ASSIGN_OR_RETURN(std::string filename, StringField(c.body, "filename", true, 200));
+  ASSIGN_OR_RETURN(std::string encoded,
+                   StringField(c.body, "content_base64", true, kDocumentBodyBytes));
+  ASSIGN_OR_RETURN(std::string content, Base64Decode(encoded));
+  ASSIGN_OR_RETURN(CaseDocument d, c.library.requests().AddDocument(
+                                       c.principal->id, Reference(c), kind, filename, content));
+  return JsonResponse({{"id", d.id}, {"kind", d.kind}, {"sha256", d.sha256}, {"bytes", d.bytes}},
+                      201);
+}
+
+StatusOr<ApiResponse> RequestReadDocument(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 1));
+  ASSIGN_OR_RETURN(auto doc, c.library.requests().ReadDocument(c.principal->id, Reference(c), id));
+  ApiResponse r{200, "application/octet-stream", std::move(doc.second), {}, false};
+  return r;
+}
+
+StatusOr<ApiResponse> RequestLetter(ApiContext& c) {
+  ASSIGN_OR_RETURN(std::string html,
+                   c.library.requests().DeclineLetter(c.principal->id, Reference(c)));
+  return ApiResponse{200, "text/html; charset=utf-8", std::move(html), {}, false};
+}
+
+StatusOr<ApiResponse> RequestDisclosureFile(ApiContext& c) {
+  std::string name = c.request.path_params[1];
+  ASSIGN_OR_RETURN(std::string content,
+                   c.library.requests().DisclosureFile(c.principal->id, Reference(c), name));
+  std::string type = name.ends_with(".html") ? "text/html; charset=utf-8" : "application/json";
+  return ApiResponse{200, type, std::move(content), {}, false};
+}
+
+StatusOr<ApiResponse> RequestSteps(ApiContext&) {
+  json rows = json::array();
+  for (const CaseTransition& t : CaseTransitions()) {
+    json types = json::array(), who = json::array();
+    for (CaseType ty : {kLawEnforcement, kMedia, kPatronAccess, kThirdParty}) {
+      if ((t.types & ty) != 0) types.push_back(CaseTypeName(ty));
+    }
+    for (auto [bit, name] : {std::pair{kCaseStaff, "staff"}, {kCaseDirector, "director"},
+                             {kCaseDesignee, "designee"}, {kCaseCounsel, "counsel"}}) {
+      if ((t.actors & bit) != 0) who.push_back(name);
+    }
+    rows.push_back({{"action", t.action},
+                    {"from", t.from},
+                    {"to", t.to},
+                    {"types", types},
+                    {"who", who},
+                    {"signed", t.signed_step},
+                    {"precondition", t.precondition}});
+  }
+  return JsonResponse({{"states", CaseStates()}, {"steps", rows}});
+}
+
+StatusOr<ApiResponse> InboxList(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto items, c.library.requests().Inbox(c.principal->id));
+  json out = json::array();
+  for (const InboxItem& i : items) {
+    out.push_back({{"id", i.id}, {"case", i.case_reference}, {"kind", i.kind},
+                   {"created_at", FormatInstant(i.created_at)}, {"read", i.read}});
+  }
+  return JsonResponse({{"items", out}});
+}
+
+StatusOr<ApiResponse> InboxRead(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(c.library.requests().MarkRead(c.principal->id, id));
+  return JsonResponse({{"id", id}, {"read", true}});
+}
+
+StatusOr<ApiResponse> AppointmentList(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto list, c.library.requests().Appointments(c.actor));
+  json out = json::array();
+  for (const Appointment& a : list) out.push_back(AppointmentJson(a));
+  return JsonResponse({{"appointments", out}});
+}
+
+StatusOr<ApiResponse> AppointmentSign(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"designee_id", "scope", "valid_from", "valid_to",
+                                         "password"}));
+  if (!c.body.contains("designee_id") || !c.body["designee_id"].is_number_integer()) {
+    return InvalidArgument("designee_id must be a user id");
+  }
+  ASSIGN_OR_RETURN(std::string scope, StringField(c.body, "scope", true, 20));
+  ASSIGN_OR_RETURN(std::string from_text, StringField(c.body, "valid_from", true, 40));
+  ASSIGN_OR_RETURN(std::string to_text, StringField(c.body, "valid_to", true, 40));
+  ASSIGN_OR_RETURN(Instant from, ParseInstant(from_text));
+  ASSIGN_OR_RETURN(Instant to, ParseInstant(to_text));
+  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  ASSIGN_OR_RETURN(Appointment a, c.library.requests().Appoint(
+                                      c.principal->id, password,
+                                      c.body["designee_id"].get<int64_t>(), scope, from, to));
+  return JsonResponse(AppointmentJson(a), 201);
+}
+
+StatusOr<ApiResponse> AppointmentRevoke(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"password"}));
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  RETURN_IF_ERROR(c.library.requests().RevokeAppointment(c.principal->id, password, id));
+  return JsonResponse({{"id", id}, {"revoked", true}});
+}
+
+StatusOr<ApiResponse> AbsenceList(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto list, c.library.requests().Absences(c.actor));
+  json out = json::array();
+  for (const Absence& a : list) {
+    out.push_back({{"id", a.id}, {"from", FormatInstant(a.from)}, {"to", FormatInstant(a.to)},
+                   {"recorded_by", a.recorded_by}});
+  }
+  return JsonResponse({{"absences", out}});
+}
+
+StatusOr<ApiResponse> AbsenceRecord(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"from", "to"}));
+  ASSIGN_OR_RETURN(std::string from_text, StringField(c.body, "from", true, 40));
+  ASSIGN_OR_RETURN(std::string to_text, StringField(c.body, "to", true, 40));
+  ASSIGN_OR_RETURN(Instant from, ParseInstant(from_text));
+  ASSIGN_OR_RETURN(Instant to, ParseInstant(to_text));
+  ASSIGN_OR_RETURN(Absence a, c.library.requests().RecordAbsence(c.principal->id, from, to));
+  return JsonResponse({{"id", a.id}, {"from", FormatInstant(a.from)}, {"to", FormatInstant(a.to)}},
+                      201);
+}
+
+StatusOr<ApiResponse> MyPermissions(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto list, c.library.requests().Permissions(c.actor, c.principal->id));
+  json out = json::array();
+  for (const PatronPermission& p : list) out.push_back(PermissionJson(p));
+  return JsonResponse({{"permissions", out}});
+}
+
+// The patron signs in the portal: their PIN again.
+StatusOr<ApiResponse> GrantMyPermission(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"recipient", "categories", "from", "to", "valid_until",
+                                         "pin"}));
+  ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
+  ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "pin", true, 12));
+  RETURN_IF_ERROR(c.library.accounts().CheckPatronPin(c.principal->id, pin));
+  p.method = "portal";
+  ASSIGN_OR_RETURN(PatronPermission granted,
+                   c.library.requests().GrantPermission(c.actor, c.principal->id, p, ""));
+  return JsonResponse(PermissionJson(granted), 201);
+}
+
+StatusOr<ApiResponse> RevokeMyPermission(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(c.library.requests().RevokePermission(c.actor, c.principal->id, id));
+  return JsonResponse({{"id", id}, {"revoked", true}});
+}
+
+// Staff record a permission the patron signed on paper, with the scan.
+StatusOr<ApiResponse> RecordPaperPermission(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"recipient", "categories", "from", "to", "valid_until",
+                                         "scan_base64"}));
+  ASSIGN_OR_RETURN(int64_t patron, IdParam(c.request, 0));
+  ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
+  ASSIGN_OR_RETURN(std::string encoded, StringField(c.body, "scan_base64", true, kDocumentBodyBytes));
+  ASSIGN_OR_RETURN(std::string scan, Base64Decode(encoded));
+  p.method = "paper";
+  ASSIGN_OR_RETURN(PatronPermission granted,
+                   c.library.requests().GrantPermission(c.actor, patron, p, scan));
+  return JsonResponse(PermissionJson(granted), 201);
+}
+
+StatusOr<ApiResponse> PatronPermissions(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t patron, IdParam(c.request, 0));
+  ASSIGN_OR_RETURN(auto list, c.library.requests().Permissions(c.actor, patron));
+  json out = json::array();
+  for (const PatronPermission& p : list) out.push_back(PermissionJson(p));
+  return JsonResponse({{"permissions", out}});
+}
+
+}  // namespace carrel
