@@ -30,7 +30,8 @@ class ApiAuthTest : public ::testing::Test {
     Actor setup{"os/test", "operator"};
     for (auto [name, role] : {std::pair{"staff1", Role::kStaff}, {"director1", Role::kDirector},
                               {"counsel1", Role::kCounsel}, {"board1", Role::kBoard},
-                              {"admin1", Role::kAdmin}, {"spare1", Role::kStaff}}) {
+                              {"admin1", Role::kAdmin}, {"spare1", Role::kStaff},
+                              {"deputy1", Role::kStaff}, {"standby1", Role::kStaff}}) {
       auto u = lib.accounts().AddUser(setup, name, role, kPassword);
       ASSERT_TRUE(u.ok()) << u.status().ToString();
       user_ids_[name] = u->id;
@@ -125,7 +126,19 @@ TEST_F(ApiAuthTest, AuthorizationMatrix) {
       {"counsel", kCounsel, [&] { return LoginUser("counsel1"); }},
       {"board", kBoard, [&] { return LoginUser("board1"); }},
       {"admin", kAdmin, [&] { return LoginUser("admin1"); }},
+      // A designee appointed in writing, and one appointed only for the Director's absence
+      // while the Director is present: staff, nothing more.
+      {"designee", kStaff | kDesignee, [&] { return LoginUser("deputy1"); }},
+      {"designee (Director present)", kStaff, [&] { return LoginUser("standby1"); }},
   };
+  Instant now = lib_.clock.Now();
+  for (auto [who, scope] : {std::pair{"deputy1", "standing"}, {"standby1", "absence"}}) {
+    auto appointed = lib_.library->requests().Appoint(user_ids_["director1"], kPassword,
+                                                      user_ids_[who], scope,
+                                                      now - std::chrono::hours(1),
+                                                      now + std::chrono::hours(24 * 30));
+    ASSERT_TRUE(appointed.ok()) << appointed.status().ToString();
+  }
   int checked = 0;
   for (Caller& caller : callers) {
     std::string token = caller.login();
