@@ -1,0 +1,205 @@
+// Two requests end to end over real HTTP on loopback, as the people involved would take them:
+// an officer with no legal process, declined with the letter; and a court order taken to
+// counsel, partly released, packaged, delivered and acknowledged. The audit log verifies at the
+// end of each.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+#include "carrel/library.h"
+#include "carrel/server.h"
+#include "tests/support/temp_dir.h"
+
+namespace carrel {
+namespace {
+
+using json = nlohmann::json;
+constexpr char kPassword[] = "http-requests-password";
+
+class RequestsHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Library& lib = *lib_.library;
+    for (auto [name, role] : {std::pair{"desk", Role::kStaff}, {"director", Role::kDirector},
+                              {"counsel", Role::kCounsel}}) {
+      auto u = lib.accounts().AddUser(OperatorActor(), name, role, kPassword);
+      ASSERT_TRUE(u.ok());
+      ids_[name] = u->id;
+    }
+    NewPatron p;
+    p.card_barcode = "P-100";
+    p.name = "Patron One Hundred";
+    p.expires_on = Date(std::chrono::year(2030) / 1 / 1);
+    ASSERT_TRUE(lib.circulation().AddPatron(testing::kStaff, p).ok());
+    ASSERT_TRUE(lib.circulation().AddItem(testing::kStaff, {"B-1", "A Title", "An Author", "C", "book"}).ok());
+    ASSERT_TRUE(lib.circulation().Checkout(testing::kStaff, "B-1", "P-100").ok());
+    lib.requests().set_notifier([](const std::string&) {});
+    ServerOptions options;
+    options.login_per_minute = 1000;
+    server_ = std::make_unique<ApiServer>(&lib, options);
+    auto port = server_->Bind("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok());
+    thread_ = std::thread([this] { (void)server_->Serve(); });
+    http_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
+    for (int i = 0; i < 100 && !http_->Get("/healthz"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    for (const char* who : {"desk", "director", "counsel"}) {
+      auto res = http_->Post("/api/v1/session",
+                             json{{"username", who}, {"password", kPassword}}.dump(),
+                             "application/json");
+      ASSERT_TRUE(res && res->status == 201);
+      tokens_[who] = json::parse(res->body)["token"];
+    }
+  }
+  void TearDown() override {
+    server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // A call that must succeed with `want`; returns the body.
+  std::string Call(const std::string& who, const std::string& method, const std::string& path,
+                   const json& body = json::object(), int want = 200) {
+    httplib::Headers h{{"Authorization", "Bearer " + tokens_[who]}};
+    auto res = method == "GET" ? http_->Get(path, h)
+                               : http_->Post(path, h, body.dump(), "application/json");
+    EXPECT_TRUE(res) << method << " " << path;
+    if (!res) return "";
+    EXPECT_EQ(res->status, want) << who << " " << method << " " << path << ": " << res->body;
+    return res->body;
+  }
+  json Json(const std::string& who, const std::string& method, const std::string& path,
+            const json& body = json::object(), int want = 200) {
+    std::string text = Call(who, method, path, body, want);
+    json j = json::parse(text, nullptr, false);
+    return j.is_discarded() ? json() : j;
+  }
+
+  void ExpectLogIntact() {
+    auto verifier = lib_.library->AuditVerifier();
+    ASSERT_TRUE(verifier.ok());
+    auto v = VerifyAuditLog(lib_.library->store(), *verifier, std::nullopt);
+    ASSERT_TRUE(v.ok());
+    EXPECT_TRUE(v->intact) << v->problem;
+  }
+
+  testing::TestLibrary lib_;
+  std::map<std::string, int64_t> ids_;
+  std::map<std::string, std::string> tokens_;
+  std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<httplib::Client> http_;
+  std::thread thread_;
+};
+
+TEST_F(RequestsHttpTest, NoProcessIsDeclinedWithTheLetter) {
+  json intake = Json("desk", "POST", "/api/v1/requests",
+                     {{"type", "law_enforcement"},
+                      {"agency", "State Police"},
+                      {"name", "Detective on the case"},
+                      {"badge", "4411"},
+                      {"callback_number", "555-0199"},
+                      {"callback_source", "the agency's published switchboard"},
+                      {"arrived_by", "in person at the desk"},
+                      {"asked", "what a patron borrowed"},
+                      {"card_barcodes", {"P-100"}}},
+                     201);
+  std::string ref = intake["reference"];
+  // The desk sees the script and the reference, nothing about any patron.
+  EXPECT_NE(intake["script"].get<std::string>().find("Library Director"), std::string::npos);
+  EXPECT_EQ(intake.dump().find("Patron One"), std::string::npos);
+  EXPECT_EQ(intake.dump().find("patron_id"), std::string::npos);
+  Call("desk", "GET", "/api/v1/requests/" + ref, json::object(), 403);
+  json inbox = Json("director", "GET", "/api/v1/inbox");
+  ASSERT_EQ(inbox["items"].size(), 1u);
+  EXPECT_EQ(inbox["items"][0]["case"], ref);
+  Json("director", "POST", "/api/v1/requests/" + ref + "/acknowledge");
+  Json("director", "POST", "/api/v1/requests/" + ref + "/consult-counsel",
+       {{"counsel_id", ids_["counsel"]}, {"consultation", "spoke with counsel by phone"}});
+  json declined = Json("director", "POST", "/api/v1/requests/" + ref + "/decline",
+                       {{"explanation", "explained the policy and the statute"}});
+  EXPECT_EQ(declined["state"], "declined");
+  std::string letter = Call("director", "GET", "/api/v1/requests/" + ref + "/letter");
+  EXPECT_NE(letter.find(lib_.library->profile().name), std::string::npos);
+  EXPECT_NE(letter.find(lib_.library->profile().statute_citation), std::string::npos);
+  EXPECT_NE(letter.find(ref), std::string::npos);
+  EXPECT_EQ(letter.find("Patron One"), std::string::npos);
+  json closed = Json("director", "POST", "/api/v1/requests/" + ref + "/close",
+                     {{"release_holds", true}});
+  EXPECT_EQ(closed["state"], "closed");
+  ExpectLogIntact();
+}
+
+TEST_F(RequestsHttpTest, ACourtOrderGoesToCounselAndIsPartlyReleasedDeliveredAndAcknowledged) {
+  json intake = Json("desk", "POST", "/api/v1/requests",
+                     {{"type", "law_enforcement"},
+                      {"agency", "State Police"},
+                      {"name", "Detective on the case"},
+                      {"callback_number", "555-0199"},
+                      {"callback_source", "the agency's published switchboard"},
+                      {"asked", "loans and holds of one card"},
+                      {"card_barcodes", {"P-100"}},
+                      {"categories", {"loans", "holds", "patron"}},
+                      {"process", "court_order"},
+                      {"issuing_authority", "Superior Court"},
+                      {"return_date", "2026-12-20"}},
+                     201);
+  std::string ref = intake["reference"];
+  std::string base = "/api/v1/requests/" + ref;
+  Json("desk", "POST", base + "/documents",
+       {{"kind", "process"}, {"filename", "order.pdf"}, {"content_base64", "JVBERi0xLjQK"}}, 201);
+  Json("director", "POST", base + "/acknowledge");
+  Json("director", "POST", base + "/consult-counsel",
+       {{"counsel_id", ids_["counsel"]}, {"consultation", "sent the order to counsel"}});
+  EXPECT_EQ(Json("director", "POST", base + "/refer-to-counsel")["state"], "counsel_review");
+  json file = Json("counsel", "GET", base);
+  ASSERT_EQ(file["documents"].size(), 1u);
+  EXPECT_EQ(Call("counsel", "GET", base + "/documents/" + file["documents"][0]["id"].dump()),
+            "%PDF-1.4\n");
+  Json("counsel", "POST", base + "/advice",
+       {{"proper_form", true},
+        {"enforceable", true},
+        {"court_order_compels", true},
+        {"recommendation", "narrow"},
+        {"advice", "The order is valid; produce the current loans only."}});
+  int64_t advice = Json("director", "GET", base)["advice"][0]["id"];
+  // Without the password nothing is signed.
+  Call("director", "POST", base + "/decision",
+       {{"outcome", "partial"}, {"basis", "court_order"}, {"advice_id", advice},
+        {"scope", {{"categories", {"loans"}}}}},
+       400);
+  json decided = Json("director", "POST", base + "/decision",
+                      {{"outcome", "partial"},
+                       {"basis", "court_order"},
+                       {"advice_id", advice},
+                       {"scope", {{"categories", {"loans"}}}},
+                       {"password", kPassword}});
+  EXPECT_EQ(decided["state"], "decided");
+  Json("director", "POST", base + "/disclosure", {{"password", kPassword}});
+  json package = json::parse(Call("director", "GET", base + "/disclosure/disclosure.json"));
+  ASSERT_EQ(package["records"].size(), 1u);
+  EXPECT_EQ(package["records"][0]["category"], "loans");
+  EXPECT_EQ(package["records"][0]["item_barcode"], "B-1");
+  EXPECT_EQ(package.dump().find("Patron One"), std::string::npos) << "the name was not released";
+  std::string html = Call("director", "GET", base + "/disclosure/disclosure.html");
+  EXPECT_NE(html.find("A Title"), std::string::npos);
+  json manifest = json::parse(Call("director", "GET", base + "/disclosure/manifest.json"));
+  EXPECT_EQ(manifest["files"].size(), 2u);
+  json sig = json::parse(Call("director", "GET", base + "/disclosure/manifest.sig"));
+  EXPECT_EQ(sig["algorithm"], "Ed25519");
+  Call("counsel", "GET", base + "/disclosure/manifest.json", json::object(), 403);
+  Json("director", "POST", base + "/delivery",
+       {{"to", "Detective on the case"}, {"how", "sealed envelope, by hand"}});
+  json done = Json("director", "POST", base + "/receipt");
+  EXPECT_EQ(done["state"], "released");
+  json view = Json("director", "GET", base);
+  EXPECT_FALSE(view["disclosure"]["acknowledged_at"].is_null());
+  EXPECT_EQ(view["disclosure"]["delivered_how"], "sealed envelope, by hand");
+  Json("director", "POST", base + "/close");
+  ExpectLogIntact();
+}
+
+}  // namespace
+}  // namespace carrel
