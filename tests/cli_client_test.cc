@@ -353,5 +353,43 @@ TEST_F(CliClientTest, BadArgumentsAndAddresses) {
   ExpectFailureLine(RunCarrel({"checkin", "--item", "1"}), "not logged in");
 }
 
+
+TEST_F(CliClientTest, RequestsTakenInAndStepsTakenFromTheCommandLine) {
+  ASSERT_EQ(LoginDesk().exit_code, 0);
+  std::filesystem::path intake = config_->path() / "intake.json";
+  {
+    std::ofstream f(intake);
+    f << R"({"type": "law_enforcement", "agency": "County Police", "name": "Officer",
+             "callback_number": "555-0100", "callback_source": "county directory",
+             "asked": "who borrowed a book", "process": "none"})";
+  }
+  CommandResult in = RunCarrel({"request", "intake", "--file", intake.string()});
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  EXPECT_NE(in.out.find("Library Director"), std::string::npos) << in.out;
+  CommandResult in_json = RunCarrel({"request", "intake", "--file", intake.string(), "--json"});
+  ASSERT_EQ(in_json.exit_code, 0) << in_json.err;
+  std::string ref = ParseOut(in_json).value("reference", "");
+  ASSERT_FALSE(ref.empty());
+  // The desk can take requests in, and that is all.
+  CommandResult denied = RunCarrel({"request", "act", ref, "acknowledge"});
+  EXPECT_NE(denied.exit_code, 0);
+  EXPECT_EQ(std::count(denied.err.begin(), denied.err.end(), '\n'), 1) << denied.err;
+  CommandResult bad = RunCarrel({"request", "act", ref, "levitate"});
+  EXPECT_NE(bad.exit_code, 0);
+  ASSERT_EQ(Login("demo-director", kDemoPassword).exit_code, 0);
+  CommandResult steps = RunCarrel({"request", "steps"});
+  ASSERT_EQ(steps.exit_code, 0) << steps.err;
+  EXPECT_NE(steps.out.find("refer_to_counsel"), std::string::npos);
+  CommandResult ack = RunCarrel({"request", "act", ref, "acknowledge", "--json"});
+  ASSERT_EQ(ack.exit_code, 0) << ack.err;
+  EXPECT_EQ(ParseOut(ack).value("state", ""), "referred");
+  CommandResult list = RunCarrel({"request", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(ref), std::string::npos);
+  CommandResult show = RunCarrel({"request", "show", ref});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("acknowledge"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace carrel::testing

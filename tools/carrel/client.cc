@@ -550,6 +550,34 @@ void ClientCommands::Register(CLI::App* app) {
   item_find_ = item->add_subcommand("find", "Show an item by its barcode");
   item_find_->add_option("BARCODE", item_, "Item barcode")->required();
   AddCommon(item_find_, &server_, &json_);
+
+  auto* request = app->add_subcommand(
+      "request", "Requests for confidential information (policy §4), through the server");
+  request->require_subcommand(1);
+  request_steps_ = request->add_subcommand("steps", "Print the workflow's transition table");
+  AddCommon(request_steps_, &server_, &json_);
+  request_list_ = request->add_subcommand("list", "List requests (counsel: their own cases)");
+  AddCommon(request_list_, &server_, &json_);
+  request_show_ = request->add_subcommand("show", "Show one request's file");
+  request_show_->add_option("REFERENCE", reference_, "The request's reference")->required();
+  AddCommon(request_show_, &server_, &json_);
+  request_intake_ = request->add_subcommand(
+      "intake", "Take a request in from a JSON file (fields as POST /api/v1/requests; - for "
+                "stdin); prints the reference and the script for the desk");
+  request_intake_->add_option("--file", file_, "The intake as JSON")->required();
+  AddCommon(request_intake_, &server_, &json_);
+  request_act_ = request->add_subcommand(
+      "act", "Take one step of the workflow (carrel request steps lists them)");
+  request_act_->add_option("REFERENCE", reference_, "The request's reference")->required();
+  request_act_->add_option("STEP", step_, "acknowledge, consult_counsel, decline, "
+                                          "refer_to_counsel, advise, decide, prepare_disclosure, "
+                                          "deliver, acknowledge_receipt, respond_media, "
+                                          "execute_warrant, close")
+      ->required();
+  request_act_->add_option("--file", file_, "The step's details as JSON (- for stdin)");
+  request_act_->add_flag("--sign", sign_, "A signed step: ask for the password (decide, "
+                                          "prepare_disclosure)");
+  AddCommon(request_act_, &server_, &json_);
 }
 
 std::optional<int> ClientCommands::RunParsed() {
@@ -564,7 +592,12 @@ std::optional<int> ClientCommands::RunParsed() {
       {checkin_, &ClientCommands::Checkin},
       {renew_, &ClientCommands::Renew},
       {item_add_, &ClientCommands::ItemAdd},
-      {item_find_, &ClientCommands::ItemFind}};
+      {item_find_, &ClientCommands::ItemFind},
+      {request_steps_, &ClientCommands::RequestSteps},
+      {request_list_, &ClientCommands::RequestList},
+      {request_show_, &ClientCommands::RequestShow},
+      {request_intake_, &ClientCommands::RequestIntake},
+      {request_act_, &ClientCommands::RequestAct}};
   for (const auto& [command, run] : commands) {
     if (command != nullptr && command->parsed()) return (this->*run)();
   }
@@ -703,6 +736,123 @@ int ClientCommands::ItemAdd() {
 int ClientCommands::ItemFind() {
   return Run(server_, json_, "GET", "/api/v1/items/" + PathSegment(item_), std::nullopt,
              [](const Json& reply, const std::string&) { PrintFields(reply, kItemFields); });
+}
+
+namespace {
+
+// A JSON object from a file, or from stdin for "-".
+StatusOr<Json> ReadJsonFile(const std::string& file) {
+  std::string text;
+  if (file == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::FILE* f = std::fopen(file.c_str(), "rb");
+    if (f == nullptr) return NotFound("cannot read " + file);
+    char buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;) text.append(buffer, n);
+    std::fclose(f);
+  }
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument(file + " is not a JSON object");
+  return j;
+}
+
+// The route of each step of the workflow.
+std::optional<std::string> StepPath(const std::string& step) {
+  static const std::pair<const char*, const char*> kSteps[] = {
+      {"acknowledge", "acknowledge"},         {"consult_counsel", "consult-counsel"},
+      {"decline", "decline"},                 {"refer_to_counsel", "refer-to-counsel"},
+      {"advise", "advice"},                   {"decide", "decision"},
+      {"prepare_disclosure", "disclosure"},   {"deliver", "delivery"},
+      {"acknowledge_receipt", "receipt"},     {"respond_media", "media-response"},
+      {"execute_warrant", "warrant"},         {"close", "close"}};
+  for (const auto& [name, path] : kSteps) {
+    if (step == name) return std::string(path);
+  }
+  return std::nullopt;
+}
+
+void PrintCase(const Json& reply) {
+  PrintFields(reply, {{"reference", "reference"},
+                      {"type", "type"},
+                      {"state", "state"},
+                      {"process", "process"},
+                      {"outcome", "outcome"},
+                      {"received", "received_at"}});
+}
+
+}  // namespace
+
+int ClientCommands::RequestSteps() {
+  return Run(server_, json_, "GET", "/api/v1/request-steps", std::nullopt,
+             [](const Json& reply, const std::string&) {
+               std::vector<std::vector<std::string>> rows;
+               for (const Json& s : reply["steps"]) {
+                 std::string from, who;
+                 for (const Json& f : s["from"]) from += (from.empty() ? "" : ",") + f.get<std::string>();
+                 for (const Json& w : s["who"]) who += (who.empty() ? "" : ",") + w.get<std::string>();
+                 rows.push_back({s["action"].get<std::string>(), from.empty() ? "(new)" : from,
+                                 s["to"].get<std::string>(), who,
+                                 s["signed"].get<bool>() ? "signed" : ""});
+               }
+               PrintTable({"STEP", "FROM", "TO", "WHO", ""}, rows);
+             });
+}
+
+int ClientCommands::RequestList() {
+  return Run(server_, json_, "GET", "/api/v1/requests", std::nullopt,
+             [](const Json& reply, const std::string&) {
+               std::vector<std::vector<std::string>> rows;
+               for (const Json& r : reply["requests"]) {
+                 rows.push_back({r["reference"].get<std::string>(), r["type"].get<std::string>(),
+                                 r["state"].get<std::string>(), r["process"].get<std::string>(),
+                                 r["outcome"].get<std::string>()});
+               }
+               PrintTable({"REFERENCE", "TYPE", "STATE", "PROCESS", "OUTCOME"}, rows);
+             });
+}
+
+int ClientCommands::RequestShow() {
+  return Run(server_, json_, "GET", "/api/v1/requests/" + PathSegment(reference_), std::nullopt,
+             [](const Json& reply, const std::string&) {
+               PrintCase(reply);
+               for (const Json& e : reply["events"]) {
+                 std::printf("  %s  %-20s %s -> %s  (%s)\n", e["at"].get<std::string>().c_str(),
+                             e["action"].get<std::string>().c_str(),
+                             e["from"].get<std::string>().c_str(),
+                             e["to"].get<std::string>().c_str(),
+                             e["actor"].get<std::string>().c_str());
+               }
+             });
+}
+
+int ClientCommands::RequestIntake() {
+  auto body = ReadJsonFile(file_);
+  if (!body.ok()) return Fail(body.status());
+  return Run(server_, json_, "POST", "/api/v1/requests", *body,
+             [](const Json& reply, const std::string&) {
+               std::printf("reference  %s\n\n%s\n", reply["reference"].get<std::string>().c_str(),
+                           reply["script"].get<std::string>().c_str());
+             });
+}
+
+int ClientCommands::RequestAct() {
+  std::optional<std::string> path = StepPath(step_);
+  if (!path) return Fail(InvalidArgument("there is no step called '" + step_ + "'"));
+  Json body = Json::object();
+  if (!file_.empty()) {
+    auto read = ReadJsonFile(file_);
+    if (!read.ok()) return Fail(read.status());
+    body = *read;
+  }
+  if (sign_) {
+    auto password = ReadPassword("Password (to sign): ");
+    if (!password.ok()) return Fail(password.status());
+    body["password"] = *password;
+  }
+  return Run(server_, json_, "POST",
+             "/api/v1/requests/" + PathSegment(reference_) + "/" + *path, body,
+             [](const Json& reply, const std::string&) { PrintCase(reply); });
 }
 
 }  // namespace carrel::cli

@@ -49,6 +49,11 @@ class ClientCommands {
   int Renew();
   int ItemAdd();
   int ItemFind();
+  int RequestSteps();
+  int RequestList();
+  int RequestShow();
+  int RequestIntake();
+  int RequestAct();
 
   CLI::App* login_ = nullptr;
   CLI::App* logout_ = nullptr;
@@ -61,6 +66,11 @@ class ClientCommands {
   CLI::App* renew_ = nullptr;
   CLI::App* item_add_ = nullptr;
   CLI::App* item_find_ = nullptr;
+  CLI::App* request_steps_ = nullptr;
+  CLI::App* request_list_ = nullptr;
+  CLI::App* request_show_ = nullptr;
+  CLI::App* request_intake_ = nullptr;
+  CLI::App* request_act_ = nullptr;
 
   // Option values; each subcommand binds the ones it takes.
   std::string server_;
@@ -79,6 +89,10 @@ class ClientCommands {
   std::string author_;
   std::string call_number_;
   std::string item_type_;
+  std::string reference_;
+  std::string step_;
+  std::string file_;
+  bool sign_ = false;
 };
 
 }  // namespace carrel::cli
