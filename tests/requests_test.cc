@@ -527,6 +527,39 @@ TEST_F(RequestsTest, MediaRequestsNeverDisclose) {
             StatusCode::kNotFound);
 }
 
+TEST_F(RequestsTest, APatronsOwnRequestIsAnsweredFromTheirOwnRecords) {
+  std::string ref = Intake("none", {"P-A"}, "patron_access");
+  ASSERT_TRUE(Act("director1", ref, "acknowledge").ok());
+  json decide = {{"outcome", "release"},
+                 {"basis", "court_order"},
+                 {"scope", {{"categories", {"patron", "loans", "loan_history"}}}}};
+  // Only the patron's own request is the basis here.
+  EXPECT_EQ(Act("director1", ref, "decide", decide, kPassword).status().code(),
+            StatusCode::kFailedPrecondition);
+  decide["basis"] = "patron_self";
+  auto s = Act("director1", ref, "decide", decide, kPassword);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_TRUE(Act("director1", ref, "prepare_disclosure", json::object(), kPassword).ok());
+  auto file = requests().DisclosureFile(U("director1"), ref, "disclosure.json");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  json package = json::parse(*file);
+  std::multiset<std::string> categories;
+  for (const json& r : package["records"]) {
+    EXPECT_EQ(r["patron"], patrons_["P-A"]);
+    categories.insert(r["category"].get<std::string>());
+  }
+  EXPECT_EQ(categories.count("patron"), 1u);
+  EXPECT_EQ(categories.count("loans"), 1u);
+  EXPECT_EQ(categories.count("loan_history"), 1u);
+  EXPECT_NE(file->find("Patron P-A"), std::string::npos);
+  // patron_self answers a patron's own request only.
+  std::string police = Intake("court_order");
+  ToCounselConsulted(police);
+  ASSERT_TRUE(Act("director1", police, "refer_to_counsel").ok());
+  EXPECT_EQ(Act("director1", police, "decide", decide, kPassword).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
 TEST_F(RequestsTest, HeldRecordsSurviveRetentionUntilTheDirectorReleasesTheHold) {
   auto v = lib().retention().SignSchedule(Actor{"user/" + std::to_string(U("director1")), "director"},
                                           U("director1"), kPassword,
