@@ -7,11 +7,11 @@
 #include "carrel/requests.h"
 
 #include <gtest/gtest.h>
-#include <sodium.h>
 
 #include <set>
 
 #include "api/routes.h"
+#include "carrel/encoding.h"
 #include "carrel/library.h"
 #include "tests/support/temp_dir.h"
 
@@ -367,16 +367,7 @@ TEST_F(RequestsTest, NoDisclosureWithoutAVerifiedSignedAuthorizationCoveringEver
                                  {"date", FormatDate(D(2026, 12, 1))}});
   files["disclosure.json"] = tampered.dump(2);
   json m = json::parse(manifest_text);
-  unsigned char digest[32];
-  std::string body = files["disclosure.json"].get<std::string>();
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(body.data()), body.size());
-  std::string hex;
-  for (unsigned char c : digest) {
-    static const char* h = "0123456789abcdef";
-    hex += h[c >> 4];
-    hex += h[c & 15];
-  }
-  m["files"][0]["sha256"] = hex;
+  m["files"][0]["sha256"] = Sha256Hex(files["disclosure.json"].get<std::string>());
   std::string new_manifest = m.dump(2);
   auto resigned = lib().accounts().Sign(U("director1"), kPassword, new_manifest);
   ASSERT_TRUE(resigned.ok());

@@ -14,5 +14,7 @@ std::string Base64Encode(std::string_view bytes);
 StatusOr<std::string> Base64Decode(std::string_view text);
 // Lower-case hex.
 std::string HexEncode(std::string_view bytes);
+// SHA-256 of `bytes`, in lower-case hex (how carrel records the digest of a document).
+std::string Sha256Hex(std::string_view bytes);
 
 }  // namespace carrel

@@ -309,7 +309,12 @@ class Requests {
   StatusOr<Loaded> Load(Transaction& tx, std::string_view reference);
   Status Refuse(const CaseActorInfo& who, std::string_view reference, std::string_view action,
                 const Status& why);
-  Status CheckAppointment(Transaction& tx, int64_t user_id, Instant now, int64_t* appointment);
+  // Whether `user_id` held a valid appointment at `when` (not revoked by then, and for an
+  // absence appointment, the Director recorded absent then); `only`, when set, names the one
+  // appointment that counts. Sets `appointment` to the one relied on.
+  Status CheckAppointment(Transaction& tx, int64_t user_id, Instant when, int64_t* appointment,
+                          int64_t only = 0);
+  StatusOr<User> ActiveDirector(int64_t user_id, std::string_view refusal);
   Status Notify(Transaction& tx, const std::string& reference, std::string_view kind,
                 uint32_t whom, int64_t user_id);
   StatusOr<nlohmann::json> CollectRecords(const Actor& actor, const CaseScope& scope,

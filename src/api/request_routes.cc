@@ -5,6 +5,7 @@
 #include "api/request_routes.h"
 
 #include "carrel/encoding.h"
+#include "requests/fields.h"
 
 namespace carrel {
 
@@ -21,31 +22,7 @@ json SummaryJson(const CaseSummary& s) {
           {"received_at", FormatInstant(s.received_at)},
           {"counsel_id", s.counsel_id},
           {"nondisclosure_order", s.nondisclosure_order},
-          {"return_date", s.return_date ? json(FormatDate(*s.return_date)) : json(nullptr)}};
-}
-
-StatusOr<std::optional<Date>> BodyDate(const json& body, std::string_view key) {
-  ASSIGN_OR_RETURN(std::string text, StringField(body, key, false, 10));
-  if (text.empty()) return std::optional<Date>();
-  ASSIGN_OR_RETURN(Date d, ParseDate(text));
-  return std::optional<Date>(d);
-}
-
-StatusOr<std::vector<std::string>> BodyWords(const json& body, std::string_view key,
-                                             size_t max_items) {
-  std::vector<std::string> out;
-  if (!body.contains(key) || body[key].is_null()) return out;
-  if (!body[key].is_array() || body[key].size() > max_items) {
-    return InvalidArgument(std::string(key) + " must be a list of at most " +
-                           std::to_string(max_items) + " strings");
-  }
-  for (const json& w : body[key]) {
-    if (!w.is_string() || w.get<std::string>().empty() || w.get<std::string>().size() > 200) {
-      return InvalidArgument(std::string(key) + " must hold non-empty strings");
-    }
-    out.push_back(w.get<std::string>());
-  }
-  return out;
+          {"return_date", DateJson(s.return_date)}};
 }
 
 std::string Reference(const ApiContext& c) { return c.request.path_params[0]; }
@@ -79,8 +56,8 @@ json PermissionJson(const PatronPermission& p) {
   return {{"id", p.id},
           {"recipient", p.recipient},
           {"categories", p.categories},
-          {"from", p.from ? json(FormatDate(*p.from)) : json(nullptr)},
-          {"to", p.to ? json(FormatDate(*p.to)) : json(nullptr)},
+          {"from", DateJson(p.from)},
+          {"to", DateJson(p.to)},
           {"valid_until", FormatDate(p.valid_until)},
           {"method", p.method},
           {"scan_sha256", p.scan_sha256},
@@ -91,9 +68,9 @@ json PermissionJson(const PatronPermission& p) {
 StatusOr<PatronPermission> PermissionFromBody(const json& body) {
   PatronPermission p;
   ASSIGN_OR_RETURN(p.recipient, StringField(body, "recipient", true, 400));
-  ASSIGN_OR_RETURN(p.categories, BodyWords(body, "categories", 8));
-  ASSIGN_OR_RETURN(p.from, BodyDate(body, "from"));
-  ASSIGN_OR_RETURN(p.to, BodyDate(body, "to"));
+  ASSIGN_OR_RETURN(p.categories, JsonWords(body, "categories", 8));
+  ASSIGN_OR_RETURN(p.from, JsonDate(body, "from"));
+  ASSIGN_OR_RETURN(p.to, JsonDate(body, "to"));
   ASSIGN_OR_RETURN(std::string until, StringField(body, "valid_until", true, 10));
   ASSIGN_OR_RETURN(p.valid_until, ParseDate(until));
   return p;
@@ -117,17 +94,17 @@ StatusOr<ApiResponse> RequestIntake(ApiContext& c) {
     ASSIGN_OR_RETURN(*field, StringField(c.body, key, false, 400));
   }
   ASSIGN_OR_RETURN(in.asked, StringField(c.body, "asked", true, 4000));
-  ASSIGN_OR_RETURN(in.card_barcodes, BodyWords(c.body, "card_barcodes", 100));
-  ASSIGN_OR_RETURN(in.categories, BodyWords(c.body, "categories", 8));
-  ASSIGN_OR_RETURN(in.from, BodyDate(c.body, "from"));
-  ASSIGN_OR_RETURN(in.to, BodyDate(c.body, "to"));
+  ASSIGN_OR_RETURN(in.card_barcodes, JsonWords(c.body, "card_barcodes", 100));
+  ASSIGN_OR_RETURN(in.categories, JsonWords(c.body, "categories", 8));
+  ASSIGN_OR_RETURN(in.from, JsonDate(c.body, "from"));
+  ASSIGN_OR_RETURN(in.to, JsonDate(c.body, "to"));
   ASSIGN_OR_RETURN(std::string process, StringField(c.body, "process", false, 40));
   if (!process.empty()) in.process = process;
-  ASSIGN_OR_RETURN(in.process_date, BodyDate(c.body, "process_date"));
-  ASSIGN_OR_RETURN(in.return_date, BodyDate(c.body, "return_date"));
+  ASSIGN_OR_RETURN(in.process_date, JsonDate(c.body, "process_date"));
+  ASSIGN_OR_RETURN(in.return_date, JsonDate(c.body, "return_date"));
   ASSIGN_OR_RETURN(in.nondisclosure_order, BoolField(c.body, "nondisclosure_order", false));
-  ASSIGN_OR_RETURN(in.nondisclosure_expires, BodyDate(c.body, "nondisclosure_expires"));
-  ASSIGN_OR_RETURN(in.nondisclosure_review, BodyDate(c.body, "nondisclosure_review"));
+  ASSIGN_OR_RETURN(in.nondisclosure_expires, JsonDate(c.body, "nondisclosure_expires"));
+  ASSIGN_OR_RETURN(in.nondisclosure_review, JsonDate(c.body, "nondisclosure_review"));
   ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Intake(c.principal->id, in));
   // What the person at the desk sees: the reference and the script. Nothing about any patron.
   return JsonResponse(
@@ -162,18 +139,18 @@ StatusOr<ApiResponse> RequestView(ApiContext& c) {
   out["asked"] = {{"text", in.asked},
                   {"card_barcodes", in.card_barcodes},
                   {"categories", in.categories},
-                  {"from", in.from ? json(FormatDate(*in.from)) : json(nullptr)},
-                  {"to", in.to ? json(FormatDate(*in.to)) : json(nullptr)}};
+                  {"from", DateJson(in.from)},
+                  {"to", DateJson(in.to)}};
   out["legal_process"] = {
       {"kind", in.process},
       {"issuing_authority", in.issuing_authority},
-      {"date", in.process_date ? json(FormatDate(*in.process_date)) : json(nullptr)},
-      {"return_date", in.return_date ? json(FormatDate(*in.return_date)) : json(nullptr)},
+      {"date", DateJson(in.process_date)},
+      {"return_date", DateJson(in.return_date)},
       {"nondisclosure_order", in.nondisclosure_order},
       {"nondisclosure_expires",
-       in.nondisclosure_expires ? json(FormatDate(*in.nondisclosure_expires)) : json(nullptr)},
+       DateJson(in.nondisclosure_expires)},
       {"nondisclosure_review",
-       in.nondisclosure_review ? json(FormatDate(*in.nondisclosure_review)) : json(nullptr)}};
+       DateJson(in.nondisclosure_review)}};
   out["consultation"] = f.consultation;
   out["media_statement"] = f.media_statement;
   out["warrant"] = f.warrant;

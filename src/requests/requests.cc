@@ -1,6 +1,5 @@
 #include "carrel/requests.h"
 
-#include <sodium.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -10,6 +9,7 @@
 
 #include "carrel/encoding.h"
 #include "carrel/library.h"
+#include "requests/fields.h"
 #include "requests/render.h"
 
 extern char** environ;
@@ -159,44 +159,7 @@ CREATE INDEX inbox_user ON inbox (user_id, id);
 
 namespace {
 
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : digest) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
-
 std::string CaseKeyName(int64_t case_id) { return "case/" + std::to_string(case_id); }
-
-json DateJson(const std::optional<Date>& d) { return d ? json(FormatDate(*d)) : json(nullptr); }
-
-StatusOr<std::optional<Date>> DateFrom(const json& j, std::string_view key) {
-  if (!j.contains(key) || j[key].is_null()) return std::optional<Date>();
-  if (!j[key].is_string()) return InvalidArgument(std::string(key) + " must be a date");
-  ASSIGN_OR_RETURN(Date d, ParseDate(j[key].get<std::string>()));
-  return std::optional<Date>(d);
-}
-
-StatusOr<std::vector<std::string>> Words(const json& j, std::string_view key, size_t max_items) {
-  std::vector<std::string> out;
-  if (!j.contains(key) || j[key].is_null()) return out;
-  if (!j[key].is_array() || j[key].size() > max_items) {
-    return InvalidArgument(std::string(key) + " must be a list of at most " +
-                           std::to_string(max_items) + " strings");
-  }
-  for (const json& w : j[key]) {
-    if (!w.is_string() || w.get<std::string>().empty() || w.get<std::string>().size() > 200) {
-      return InvalidArgument(std::string(key) + " must hold non-empty strings");
-    }
-    out.push_back(w.get<std::string>());
-  }
-  return out;
-}
 
 Status CheckCategories(const std::vector<std::string>& categories) {
   for (const std::string& c : categories) {
@@ -207,13 +170,6 @@ Status CheckCategories(const std::vector<std::string>& categories) {
     }
   }
   return Status::Ok();
-}
-
-bool Contains(const std::vector<std::string_view>& list, std::string_view v) {
-  return std::find(list.begin(), list.end(), v) != list.end();
-}
-bool Contains(const std::vector<std::string>& list, std::string_view v) {
-  return std::find(list.begin(), list.end(), v) != list.end();
 }
 
 std::string SealJson(const SecretKey& key, std::string_view table, std::string_view column,
@@ -268,16 +224,16 @@ StatusOr<CaseIntake> IntakeFromJson(const json& j) {
   in.asked = j.value("asked", "");
   in.card_barcodes = j.value("card_barcodes", std::vector<std::string>{});
   in.categories = j.value("categories", std::vector<std::string>{});
-  ASSIGN_OR_RETURN(in.from, DateFrom(j, "from"));
-  ASSIGN_OR_RETURN(in.to, DateFrom(j, "to"));
+  ASSIGN_OR_RETURN(in.from, JsonDate(j, "from"));
+  ASSIGN_OR_RETURN(in.to, JsonDate(j, "to"));
   const json& p = j["process"];
   in.process = p.value("kind", "none");
   in.issuing_authority = p.value("issuing_authority", "");
-  ASSIGN_OR_RETURN(in.process_date, DateFrom(p, "date"));
-  ASSIGN_OR_RETURN(in.return_date, DateFrom(p, "return_date"));
+  ASSIGN_OR_RETURN(in.process_date, JsonDate(p, "date"));
+  ASSIGN_OR_RETURN(in.return_date, JsonDate(p, "return_date"));
   in.nondisclosure_order = p.value("nondisclosure_order", false);
-  ASSIGN_OR_RETURN(in.nondisclosure_expires, DateFrom(p, "nondisclosure_expires"));
-  ASSIGN_OR_RETURN(in.nondisclosure_review, DateFrom(p, "nondisclosure_review"));
+  ASSIGN_OR_RETURN(in.nondisclosure_expires, JsonDate(p, "nondisclosure_expires"));
+  ASSIGN_OR_RETURN(in.nondisclosure_review, JsonDate(p, "nondisclosure_review"));
   return in;
 }
 
@@ -313,12 +269,12 @@ StatusOr<CaseScope> CaseScope::FromJson(const json& j) {
   }
   std::sort(s.patron_ids.begin(), s.patron_ids.end());
   s.patron_ids.erase(std::unique(s.patron_ids.begin(), s.patron_ids.end()), s.patron_ids.end());
-  ASSIGN_OR_RETURN(s.categories, Words(j, "categories", 16));
+  ASSIGN_OR_RETURN(s.categories, JsonWords(j, "categories", 16));
   RETURN_IF_ERROR(CheckCategories(s.categories));
   std::sort(s.categories.begin(), s.categories.end());
   s.categories.erase(std::unique(s.categories.begin(), s.categories.end()), s.categories.end());
-  ASSIGN_OR_RETURN(s.from, DateFrom(j, "from"));
-  ASSIGN_OR_RETURN(s.to, DateFrom(j, "to"));
+  ASSIGN_OR_RETURN(s.from, JsonDate(j, "from"));
+  ASSIGN_OR_RETURN(s.to, JsonDate(j, "to"));
   if (s.from && s.to && *s.to < *s.from) return InvalidArgument("the scope ends before it starts");
   return s;
 }
@@ -328,7 +284,7 @@ bool CaseScope::Covers(const CaseScope& inner) const {
     if (!std::binary_search(patron_ids.begin(), patron_ids.end(), p)) return false;
   }
   for (const std::string& c : inner.categories) {
-    if (!Contains(categories, c)) return false;
+    if (!Has(categories, c)) return false;
   }
   if (from && (!inner.from || *inner.from < *from)) return false;
   if (to && (!inner.to || *inner.to > *to)) return false;
@@ -405,9 +361,9 @@ StatusOr<Requests::Loaded> Requests::Load(Transaction& tx, std::string_view refe
 
 // ---- who is acting -----------------------------------------------------------------------
 
-Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant now,
-                                  int64_t* appointment) {
-  std::string at = FormatInstant(now);
+Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant when,
+                                  int64_t* appointment, int64_t only) {
+  std::string at = FormatInstant(when);
   ASSIGN_OR_RETURN(int64_t absent,
                    tx.QueryInt("SELECT count(*) FROM director_absences WHERE from_at <= ? AND "
                                "to_at > ?",
@@ -415,10 +371,10 @@ Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant now,
   *appointment = 0;
   std::string refusal = "no valid written appointment";
   RETURN_IF_ERROR(tx.Exec(
-      "SELECT id, scope FROM appointments WHERE designee_id = ? AND revoked_at IS NULL AND "
-      "valid_from <= ? AND valid_to > ? ORDER BY scope DESC, id",
-      {user_id, at, at}, [&](const Row& row) {
-        if (*appointment != 0) return Status::Ok();
+      "SELECT id, scope FROM appointments WHERE designee_id = ? AND valid_from <= ? AND "
+      "valid_to > ? AND (revoked_at IS NULL OR revoked_at > ?) ORDER BY scope DESC, id",
+      {user_id, at, at, at}, [&](const Row& row) {
+        if (*appointment != 0 || (only != 0 && row.Int(0) != only)) return Status::Ok();
         if (row.Text(1) == "standing" || absent > 0) {
           *appointment = row.Int(0);
         } else {
@@ -481,13 +437,18 @@ Status Requests::Refuse(const CaseActorInfo& who, std::string_view reference,
 
 // ---- appointments and absences ------------------------------------------------------------
 
+StatusOr<User> Requests::ActiveDirector(int64_t user_id, std::string_view refusal) {
+  auto user = accounts_->GetUser(user_id);
+  if (!user.ok() || user->role != Role::kDirector || user->disabled) {
+    return PermissionDenied(std::string(refusal));
+  }
+  return *user;
+}
+
 StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view password,
                                         int64_t designee_id, std::string_view scope, Instant from,
                                         Instant to) {
-  ASSIGN_OR_RETURN(User director, accounts_->GetUser(director_id));
-  if (director.role != Role::kDirector || director.disabled) {
-    return PermissionDenied("only the Director appoints designees");
-  }
+  ASSIGN_OR_RETURN(User director, ActiveDirector(director_id, "only the Director appoints designees"));
   if (scope != "standing" && scope != "absence") {
     return InvalidArgument("scope must be standing or absence");
   }
@@ -533,10 +494,7 @@ StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view pa
 }
 
 Status Requests::RevokeAppointment(int64_t director_id, std::string_view password, int64_t id) {
-  ASSIGN_OR_RETURN(User director, accounts_->GetUser(director_id));
-  if (director.role != Role::kDirector || director.disabled) {
-    return PermissionDenied("only the Director revokes appointments");
-  }
+  ASSIGN_OR_RETURN(User director, ActiveDirector(director_id, "only the Director revokes appointments"));
   std::string statement = json{{"type", "carrel designee appointment revocation"},
                                {"library", library_id_},
                                {"appointment", id},
@@ -585,10 +543,7 @@ StatusOr<std::vector<Appointment>> Requests::Appointments(const Actor& actor) {
 }
 
 StatusOr<Absence> Requests::RecordAbsence(int64_t director_id, Instant from, Instant to) {
-  ASSIGN_OR_RETURN(User director, accounts_->GetUser(director_id));
-  if (director.role != Role::kDirector || director.disabled) {
-    return PermissionDenied("only the Director records the Director's absences");
-  }
+  ASSIGN_OR_RETURN(User director, ActiveDirector(director_id, "only the Director records the Director's absences"));
   if (to <= from) return InvalidArgument("an absence must end after it starts");
   Absence a;
   a.from = from;
@@ -701,7 +656,7 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
     return Refuse(who, "", "intake", PermissionDenied("counsel does not take requests in"));
   }
   ASSIGN_OR_RETURN(CaseType type, ParseCaseType(in.type));
-  if (!Contains(LegalProcessNames(), in.process)) {
+  if (!Has(LegalProcessNames(), in.process)) {
     return InvalidArgument("process must be one of none, subpoena, court_order, search_warrant, "
                            "national_security_letter, fisa_order, other");
   }
@@ -1148,8 +1103,8 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
         }
         p.recipient = body.value("recipient", "");
         p.categories = body.value("categories", std::vector<std::string>{});
-        ASSIGN_OR_RETURN(p.from, DateFrom(body, "from"));
-        ASSIGN_OR_RETURN(p.to, DateFrom(body, "to"));
+        ASSIGN_OR_RETURN(p.from, JsonDate(body, "from"));
+        ASSIGN_OR_RETURN(p.to, JsonDate(body, "to"));
         ASSIGN_OR_RETURN(p.valid_until, ParseDate(body.value("valid_until", "")));
         ASSIGN_OR_RETURN(p.signed_at, ParseInstant(body.value("signed_at", "")));
         p.method = row.Text(3);

@@ -2,13 +2,12 @@
 // signed decision, the disclosure package built from it and checked again at every download;
 // the decline letter.
 
-#include <sodium.h>
-
 #include <algorithm>
 
 #include "carrel/encoding.h"
 #include "carrel/library.h"
 #include "carrel/requests.h"
+#include "requests/fields.h"
 #include "requests/render.h"
 
 namespace carrel {
@@ -16,63 +15,6 @@ namespace carrel {
 using json = nlohmann::json;
 
 namespace {
-
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : digest) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
-
-bool Has(const std::vector<std::string>& list, std::string_view v) {
-  return std::find(list.begin(), list.end(), v) != list.end();
-}
-bool Has(const std::vector<std::string_view>& list, std::string_view v) {
-  return std::find(list.begin(), list.end(), v) != list.end();
-}
-
-StatusOr<std::string> Field(const json& j, std::string_view key, bool required, size_t max) {
-  if (!j.contains(key) || j[key].is_null() || (j[key].is_string() && j[key].get<std::string>().empty())) {
-    if (required) return InvalidArgument(std::string(key) + " is required");
-    return std::string();
-  }
-  if (!j[key].is_string()) return InvalidArgument(std::string(key) + " must be a string");
-  std::string s = j[key].get<std::string>();
-  if (s.size() > max) {
-    return InvalidArgument(std::string(key) + " is longer than " + std::to_string(max) +
-                           " characters");
-  }
-  return s;
-}
-
-StatusOr<bool> Bool(const json& j, std::string_view key) {
-  if (!j.contains(key) || j[key].is_null()) return false;
-  if (!j[key].is_boolean()) return InvalidArgument(std::string(key) + " must be true or false");
-  return j[key].get<bool>();
-}
-
-StatusOr<int64_t> Id(const json& j, std::string_view key) {
-  if (!j.contains(key) || j[key].is_null()) return int64_t{0};
-  if (!j[key].is_number_integer() || j[key].get<int64_t>() < 0) {
-    return InvalidArgument(std::string(key) + " must be a number");
-  }
-  return j[key].get<int64_t>();
-}
-
-Status OnlyKeys(const json& j, std::initializer_list<std::string_view> keys) {
-  if (!j.is_object()) return InvalidArgument("the step's details must be an object");
-  for (const auto& [k, v] : j.items()) {
-    if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-      return InvalidArgument("unknown field '" + k + "' for this step");
-    }
-  }
-  return Status::Ok();
-}
 
 bool InRange(Date d, const CaseScope& s) {
   if (s.from && d < *s.from) return false;
@@ -125,13 +67,11 @@ StatusOr<std::string> Requests::VerifyDecision(Transaction& tx, const CaseDecisi
     return PermissionDenied("the decision's document does not match its record");
   }
   if (signer->role == Role::kDirector) return d.document;
-  std::string at = FormatInstant(d.signed_at);
-  ASSIGN_OR_RETURN(int64_t valid,
-                   tx.QueryInt("SELECT count(*) FROM appointments WHERE id = ? AND designee_id = ? "
-                               "AND valid_from <= ? AND valid_to > ? AND (revoked_at IS NULL OR "
-                               "revoked_at > ?)",
-                               {d.appointment_id, d.signed_by, at, at, at}));
-  if (valid == 0) return PermissionDenied("the decision's signer held no valid appointment");
+  int64_t relied_on = 0;
+  if (!CheckAppointment(tx, d.signed_by, d.signed_at, &relied_on, d.appointment_id).ok() ||
+      d.appointment_id == 0) {
+    return PermissionDenied("the decision's signer held no valid appointment");
+  }
   return d.document;
 }
 
@@ -202,13 +142,13 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
   Date today = calendar_->LocalDate(now);
 
   if (action == "acknowledge") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {}));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {}));
     plan.to = state == "received" ? "referred" : state;
     plan.notes_patch["acknowledged_at"] = FormatInstant(now);
   } else if (action == "consult_counsel") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"counsel_id", "consultation"}));
-    ASSIGN_OR_RETURN(int64_t counsel, Id(payload, "counsel_id"));
-    ASSIGN_OR_RETURN(std::string consultation, Field(payload, "consultation", true, 4000));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"counsel_id", "consultation"}));
+    ASSIGN_OR_RETURN(int64_t counsel, JsonId(payload, "counsel_id"));
+    ASSIGN_OR_RETURN(std::string consultation, JsonText(payload, "consultation", true, 4000));
     auto c = accounts_->GetUser(counsel);
     if (!c.ok() || c->role != Role::kCounsel || c->disabled) {
       return InvalidArgument("counsel_id must name an active counsel user");
@@ -219,8 +159,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.notify_kind = "counsel_assigned";
     plan.audit["counsel"] = counsel;
   } else if (action == "decline") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"explanation"}));
-    ASSIGN_OR_RETURN(std::string explanation, Field(payload, "explanation", false, 4000));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"explanation"}));
+    ASSIGN_OR_RETURN(std::string explanation, JsonText(payload, "explanation", false, 4000));
     if (l.summary.process != "none") {
       return refuse(FailedPrecondition(
           "legal process was presented: refer it to counsel instead of declining"));
@@ -229,8 +169,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.notes_patch["declined_at"] = FormatInstant(now);
     if (!explanation.empty()) plan.notes_patch["explanation"] = explanation;
   } else if (action == "refer_to_counsel") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"counsel_id"}));
-    ASSIGN_OR_RETURN(int64_t counsel, Id(payload, "counsel_id"));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"counsel_id"}));
+    ASSIGN_OR_RETURN(int64_t counsel, JsonId(payload, "counsel_id"));
     if (l.summary.process == "none") {
       return refuse(FailedPrecondition("no legal process was presented: decline, with the letter"));
     }
@@ -247,13 +187,13 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.notify_user = counsel != 0 ? counsel : l.summary.counsel_id;
     plan.notify_kind = "counsel_review";
   } else if (action == "advise") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"proper_form", "enforceable", "court_order_compels",
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"proper_form", "enforceable", "court_order_compels",
                                        "recommendation", "advice", "recommended_scope"}));
-    ASSIGN_OR_RETURN(bool proper_form, Bool(payload, "proper_form"));
-    ASSIGN_OR_RETURN(bool enforceable, Bool(payload, "enforceable"));
-    ASSIGN_OR_RETURN(bool compels, Bool(payload, "court_order_compels"));
-    ASSIGN_OR_RETURN(std::string recommendation, Field(payload, "recommendation", true, 20));
-    ASSIGN_OR_RETURN(std::string advice, Field(payload, "advice", true, 20000));
+    ASSIGN_OR_RETURN(bool proper_form, JsonFlag(payload, "proper_form"));
+    ASSIGN_OR_RETURN(bool enforceable, JsonFlag(payload, "enforceable"));
+    ASSIGN_OR_RETURN(bool compels, JsonFlag(payload, "court_order_compels"));
+    ASSIGN_OR_RETURN(std::string recommendation, JsonText(payload, "recommendation", true, 20));
+    ASSIGN_OR_RETURN(std::string advice, JsonText(payload, "advice", true, 20000));
     if (recommendation != "comply" && recommendation != "narrow" &&
         recommendation != "challenge" && recommendation != "refuse") {
       return InvalidArgument("recommendation must be comply, narrow, challenge or refuse");
@@ -279,11 +219,11 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
            Blob{Vault::Seal(key, "counsel_advice", "body", id, body.dump())}});
     };
   } else if (action == "decide") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"outcome", "basis", "scope", "advice_id", "permission_id"}));
-    ASSIGN_OR_RETURN(std::string outcome, Field(payload, "outcome", true, 20));
-    ASSIGN_OR_RETURN(std::string basis, Field(payload, "basis", false, 40));
-    ASSIGN_OR_RETURN(int64_t advice_id, Id(payload, "advice_id"));
-    ASSIGN_OR_RETURN(int64_t permission_id, Id(payload, "permission_id"));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"outcome", "basis", "scope", "advice_id", "permission_id"}));
+    ASSIGN_OR_RETURN(std::string outcome, JsonText(payload, "outcome", true, 20));
+    ASSIGN_OR_RETURN(std::string basis, JsonText(payload, "basis", false, 40));
+    ASSIGN_OR_RETURN(int64_t advice_id, JsonId(payload, "advice_id"));
+    ASSIGN_OR_RETURN(int64_t permission_id, JsonId(payload, "permission_id"));
     if (outcome != "release" && outcome != "partial" && outcome != "refuse") {
       return InvalidArgument("outcome must be release, partial or refuse");
     }
@@ -429,7 +369,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
            FormatInstant(now)});
     };
   } else if (action == "prepare_disclosure") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {}));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {}));
     if (password.empty()) return InvalidArgument("a disclosure is signed: give your password");
     // The latest decision, verified.
     std::optional<CaseDecision> decision;
@@ -480,8 +420,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                     {"requested",
                      {{"card_barcodes", l.intake.card_barcodes},
                       {"categories", l.intake.categories},
-                      {"from", l.intake.from ? json(FormatDate(*l.intake.from)) : json(nullptr)},
-                      {"to", l.intake.to ? json(FormatDate(*l.intake.to)) : json(nullptr)}}},
+                      {"from", DateJson(l.intake.from)},
+                      {"to", DateJson(l.intake.to)}}},
                     {"produced", produced},
                     {"no_records", records.empty()},
                     {"records", records}};
@@ -522,10 +462,10 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
            Blob{Vault::Seal(key, "disclosures", "files", id, files.dump())}, FormatInstant(now)});
     };
   } else if (action == "deliver") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"to", "how", "at"}));
-    ASSIGN_OR_RETURN(std::string to, Field(payload, "to", true, 400));
-    ASSIGN_OR_RETURN(std::string how, Field(payload, "how", true, 400));
-    ASSIGN_OR_RETURN(std::string at_text, Field(payload, "at", false, 40));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"to", "how", "at"}));
+    ASSIGN_OR_RETURN(std::string to, JsonText(payload, "to", true, 400));
+    ASSIGN_OR_RETURN(std::string how, JsonText(payload, "how", true, 400));
+    ASSIGN_OR_RETURN(std::string at_text, JsonText(payload, "at", false, 40));
     Instant at = now;
     if (!at_text.empty()) {
       ASSIGN_OR_RETURN(at, ParseInstant(at_text));
@@ -539,8 +479,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                       FormatInstant(at), id});
     };
   } else if (action == "acknowledge_receipt") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"at"}));
-    ASSIGN_OR_RETURN(std::string at_text, Field(payload, "at", false, 40));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"at"}));
+    ASSIGN_OR_RETURN(std::string at_text, JsonText(payload, "at", false, 40));
     Instant at = now;
     if (!at_text.empty()) {
       ASSIGN_OR_RETURN(at, ParseInstant(at_text));
@@ -551,12 +491,12 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                      {FormatInstant(at), case_id});
     };
   } else if (action == "respond_media") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"statement"}));
-    ASSIGN_OR_RETURN(std::string statement, Field(payload, "statement", true, 4000));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"statement"}));
+    ASSIGN_OR_RETURN(std::string statement, JsonText(payload, "statement", true, 4000));
     plan.outcome = "media_statement";
     plan.notes_patch["media_statement"] = statement;
   } else if (action == "execute_warrant") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"officers", "executed_at", "items_seized", "devices",
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"officers", "executed_at", "items_seized", "devices",
                                        "notes"}));
     if (l.summary.process != "search_warrant") {
       return refuse(FailedPrecondition("only a search warrant is executed on the spot"));
@@ -565,7 +505,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
         payload["officers"].empty()) {
       return InvalidArgument("name the officers who executed the warrant");
     }
-    ASSIGN_OR_RETURN(std::string executed_at, Field(payload, "executed_at", true, 40));
+    ASSIGN_OR_RETURN(std::string executed_at, JsonText(payload, "executed_at", true, 40));
     RETURN_IF_ERROR(ParseInstant(executed_at).status());
     std::vector<std::string> seized;
     if (payload.contains("items_seized")) {
@@ -583,8 +523,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.notify_kind = "warrant_executed";
     plan.audit["items_seized"] = seized.size();
   } else if (action == "close") {
-    RETURN_IF_ERROR(OnlyKeys(payload, {"release_holds"}));
-    ASSIGN_OR_RETURN(bool release_holds, Bool(payload, "release_holds"));
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"release_holds"}));
+    ASSIGN_OR_RETURN(bool release_holds, JsonFlag(payload, "release_holds"));
     if (state == "decided" && l.summary.outcome != "refuse") {
       return refuse(FailedPrecondition("a release is closed once it was delivered"));
     }
