@@ -307,6 +307,9 @@ class Requests {
     std::shared_ptr<const SecretKey> key;
   };
   StatusOr<Loaded> Load(Transaction& tx, std::string_view reference);
+  // The case's signed decisions, oldest first, their statements unsealed (kDataLoss if one
+  // does not open).
+  static StatusOr<std::vector<CaseDecision>> ReadDecisions(Transaction& tx, const Loaded& l);
   Status Refuse(const CaseActorInfo& who, std::string_view reference, std::string_view action,
                 const Status& why);
   // Whether `user_id` held a valid appointment at `when` (not revoked by then, and for an

@@ -800,6 +800,38 @@ Status MaySee(const CaseActorInfo& who, const CaseSummary& s) {
 
 }  // namespace
 
+StatusOr<std::vector<CaseDecision>> Requests::ReadDecisions(Transaction& tx, const Loaded& l) {
+  std::vector<CaseDecision> out;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, document, signed_by, appointment_id, public_key, signature, signed_at FROM "
+      "case_decisions WHERE case_id = ? ORDER BY id",
+      {l.id}, [&](const Row& row) -> Status {
+        CaseDecision d;
+        d.id = row.Int(0);
+        ASSIGN_OR_RETURN(d.document,
+                         Vault::Open(*l.key, "case_decisions", "document", d.id, row.BytesView(1)));
+        d.signed_by = row.Int(2);
+        d.appointment_id = row.Int(3);
+        d.public_key = row.Bytes(4);
+        d.signature = row.Bytes(5);
+        ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(6)));
+        json doc = json::parse(d.document, nullptr, false);
+        if (doc.is_object()) {
+          d.outcome = doc.value("outcome", "");
+          d.basis = doc.value("basis", "");
+          d.advice_id = doc.value("advice", int64_t{0});
+          d.permission_id = doc.value("permission", int64_t{0});
+          d.policy_version = doc.value("policy_version", "");
+          if (doc.contains("scope")) {
+            if (auto sc = CaseScope::FromJson(doc["scope"]); sc.ok()) d.scope = *sc;
+          }
+        }
+        out.push_back(std::move(d));
+        return Status::Ok();
+      }));
+  return out;
+}
+
 StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
   ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   CaseFile f;
@@ -862,33 +894,7 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
           f.advice.push_back(std::move(a));
           return Status::Ok();
         }));
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT id, document, signed_by, appointment_id, public_key, signature, signed_at FROM "
-        "case_decisions WHERE case_id = ? ORDER BY id",
-        {l.id}, [&](const Row& row) -> Status {
-          CaseDecision d;
-          d.id = row.Int(0);
-          ASSIGN_OR_RETURN(d.document,
-                           Vault::Open(*l.key, "case_decisions", "document", d.id, row.BytesView(1)));
-          d.signed_by = row.Int(2);
-          d.appointment_id = row.Int(3);
-          d.public_key = row.Bytes(4);
-          d.signature = row.Bytes(5);
-          ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(6)));
-          json doc = json::parse(d.document, nullptr, false);
-          if (doc.is_object()) {
-            d.outcome = doc.value("outcome", "");
-            d.basis = doc.value("basis", "");
-            d.advice_id = doc.value("advice", int64_t{0});
-            d.permission_id = doc.value("permission", int64_t{0});
-            d.policy_version = doc.value("policy_version", "");
-            if (doc.contains("scope")) {
-              if (auto sc = CaseScope::FromJson(doc["scope"]); sc.ok()) d.scope = *sc;
-            }
-          }
-          f.decisions.push_back(std::move(d));
-          return Status::Ok();
-        }));
+    ASSIGN_OR_RETURN(f.decisions, ReadDecisions(tx, l));
     RETURN_IF_ERROR(tx.Exec(
         "SELECT id, decision_id, manifest, signature, signed_by, prepared_at, delivery, "
         "delivered_at, acknowledged_at FROM disclosures WHERE case_id = ?",

@@ -375,28 +375,14 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     std::optional<CaseDecision> decision;
     Status verified = Status::Ok();
     RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-      RETURN_IF_ERROR(tx.Exec(
-          "SELECT id, document, signed_by, appointment_id, public_key, signature, signed_at FROM "
-          "case_decisions WHERE case_id = ? ORDER BY id DESC LIMIT 1",
-          {l.id}, [&](const Row& row) -> Status {
-            CaseDecision d;
-            d.id = row.Int(0);
-            auto doc = Vault::Open(*l.key, "case_decisions", "document", d.id, row.BytesView(1));
-            if (!doc.ok()) {
-              verified = PermissionDenied("the decision's document does not open");
-              return Status::Ok();
-            }
-            d.document = *doc;
-            d.signed_by = row.Int(2);
-            d.appointment_id = row.Int(3);
-            d.public_key = row.Bytes(4);
-            d.signature = row.Bytes(5);
-            ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(6)));
-            decision = d;
-            return Status::Ok();
-          }));
-      if (!decision) return Status::Ok();
-      if (verified.ok()) verified = VerifyDecision(tx, *decision).status();
+      auto decisions = ReadDecisions(tx, l);
+      if (!decisions.ok()) {
+        verified = PermissionDenied("the decision's document does not open");
+        return Status::Ok();
+      }
+      if (decisions->empty()) return Status::Ok();
+      decision = decisions->back();
+      verified = VerifyDecision(tx, *decision).status();
       return Status::Ok();
     }));
     if (!decision) return refuse(FailedPrecondition("no signed decision on this case"));
@@ -676,19 +662,17 @@ StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view
     ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
     std::optional<CaseDecision> decision;
     std::string manifest_text, files_text, manifest_signature, preparer_key;
-    int64_t preparer = 0, disclosure_id = 0;
+    int64_t preparer = 0, disclosure_id = 0, decision_id = 0;
+    bool prepared = false;
     RETURN_IF_ERROR(tx.Exec(
-        "SELECT d.id, d.manifest, d.signature, d.signed_by, d.public_key, d.files, c.id, "
-        "c.document, c.signed_by, c.appointment_id, c.public_key, c.signature, c.signed_at "
-        "FROM disclosures d JOIN case_decisions c ON c.id = d.decision_id WHERE d.case_id = ?",
+        "SELECT id, manifest, signature, signed_by, public_key, files, decision_id "
+        "FROM disclosures WHERE case_id = ?",
         {l.id}, [&](const Row& row) -> Status {
+          prepared = true;
           disclosure_id = row.Int(0);
           auto m = Vault::Open(*l.key, "disclosures", "manifest", disclosure_id, row.BytesView(1));
           auto f = Vault::Open(*l.key, "disclosures", "files", disclosure_id, row.BytesView(5));
-          CaseDecision d;
-          d.id = row.Int(6);
-          auto doc = Vault::Open(*l.key, "case_decisions", "document", d.id, row.BytesView(7));
-          if (!m.ok() || !f.ok() || !doc.ok()) {
+          if (!m.ok() || !f.ok()) {
             refused = PermissionDenied("the package or its decision does not open");
             return Status::Ok();
           }
@@ -697,15 +681,19 @@ StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view
           manifest_signature = row.Bytes(2);
           preparer = row.Int(3);
           preparer_key = row.Bytes(4);
-          d.document = *doc;
-          d.signed_by = row.Int(8);
-          d.appointment_id = row.Int(9);
-          d.public_key = row.Bytes(10);
-          d.signature = row.Bytes(11);
-          ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(12)));
-          decision = d;
+          decision_id = row.Int(6);
           return Status::Ok();
         }));
+    if (prepared && refused.ok()) {
+      auto decisions = ReadDecisions(tx, l);
+      if (!decisions.ok()) {
+        refused = PermissionDenied("the package or its decision does not open");
+      } else {
+        for (const CaseDecision& d : *decisions) {
+          if (d.id == decision_id) decision = d;
+        }
+      }
+    }
     if (!refused.ok()) return Status::Ok();
     if (!decision) return NotFound("no disclosure package has been prepared for this case");
     auto verified = VerifyDecision(tx, *decision);
