@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "api/routes.h"
 #include "carrel/encoding.h"
@@ -636,6 +638,30 @@ TEST_F(RequestsTest, EveryStepAndEveryRefusalIsOnTheAuditLogWithThePolicyVersion
   }
   EXPECT_EQ(actions.count("request.refused"), 2u);
   EXPECT_GE(actions.count("legal_hold.place"), 1u);
+}
+
+TEST_F(RequestsTest, DesksTakingRequestsInAtOnceGetTheirOwnCases) {
+  std::vector<std::thread> desks;
+  std::mutex mu;
+  std::vector<std::string> refs;
+  for (int t = 0; t < 4; ++t) {
+    desks.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        std::string ref = Intake("none", {"P-B"});
+        std::lock_guard<std::mutex> lock(mu);
+        refs.push_back(ref);
+      }
+    });
+  }
+  for (std::thread& d : desks) d.join();
+  std::set<std::string> distinct(refs.begin(), refs.end());
+  EXPECT_EQ(distinct.size(), 20u);
+  EXPECT_EQ(distinct.count(""), 0u);
+  for (const std::string& ref : distinct) {
+    auto f = requests().Get(U("director1"), ref);
+    ASSERT_TRUE(f.ok()) << ref << ": " << f.status().ToString();
+    EXPECT_EQ(f->events.size(), 1u);
+  }
 }
 
 TEST_F(RequestsTest, BadInputIsRefusedAndWritesNothing) {

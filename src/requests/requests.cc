@@ -707,27 +707,24 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
 
   ASSIGN_OR_RETURN(auto hold_key, retention_->HoldReasonKey());
   Instant now = clock_->Now();
-  int64_t id = 0;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM cases"));
-    return Status::Ok();
-  }));
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(CaseKeyName(id)));
+  // The case number is taken inside the transaction that writes the case, so desks taking
+  // requests in at the same moment get numbers of their own. The case key is created there
+  // too (a rolled-back intake leaves an unused key that the next case of that number takes).
   CaseSummary s;
-  s.id = id;
-  Date today = calendar_->LocalDate(now);
-  auto ymd = std::chrono::year_month_day(today);
-  char reference[32];
-  std::snprintf(reference, sizeof reference, "R-%d-%04lld", static_cast<int>(ymd.year()),
-                static_cast<long long>(id));
-  s.reference = reference;
   s.type = in.type;
   s.state = "received";
   s.process = in.process;
   s.received_at = now;
   s.nondisclosure_order = in.nondisclosure_order;
   s.return_date = in.return_date;
+  const int year = static_cast<int>(std::chrono::year_month_day(calendar_->LocalDate(now)).year());
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM cases"));
+    ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(CaseKeyName(id)));
+    char reference[32];
+    std::snprintf(reference, sizeof reference, "R-%d-%04lld", year, static_cast<long long>(id));
+    s.id = id;
+    s.reference = reference;
     RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO cases (id, reference, type, state, process, received_at, received_by, "
         "nondisclosure, return_date, intake, scope, notes) VALUES "
@@ -758,8 +755,7 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
                       .dump()})
         .status();
   }));
-  RunNotifyCommand(s.reference);
-  return s;
+  RunNotifyCommand(s.reference);  return s;
 }
 
 // ---- reading cases ------------------------------------------------------------------------
