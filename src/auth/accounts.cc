@@ -430,7 +430,8 @@ StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_vie
 Status Accounts::CheckPatronPin(int64_t patron_id, std::string_view pin) {
   std::string subject = "patron-pin:" + std::to_string(patron_id);
   std::string hash;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  // Reading the lock and the hash commits nothing; only a failure is written.
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(CheckLock(tx, subject));
     return tx.Exec("SELECT pin_hash FROM patrons WHERE id = ?", {patron_id}, [&](const Row& row) {
       hash = row.Text(0);
