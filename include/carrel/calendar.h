@@ -64,6 +64,11 @@ class Calendar {
   // Due date for a loan of `loan_days` days starting at t: local date + days, moved forward
   // to the next open day. Falls back to the unmoved date if no open day exists.
   Date DueDate(Instant checkout, int loan_days) const;
+  // How long the library was open in [from, to).
+  std::chrono::seconds OpenTimeBetween(Instant from, Instant to) const;
+  // The instant by which the library will have been open for `span` after `from` (far in the
+  // future when it never opens).
+  Instant AfterOpenTime(Instant from, std::chrono::seconds span) const;
 
  private:
   std::optional<OpeningPeriod> PeriodOn(const WeekHours& week, Date d) const;

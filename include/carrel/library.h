@@ -9,6 +9,7 @@
 #include "carrel/calendar.h"
 #include "carrel/circulation.h"
 #include "carrel/clock.h"
+#include "carrel/governance.h"
 #include "carrel/profile.h"
 #include "carrel/requests.h"
 #include "carrel/retention.h"
@@ -46,6 +47,7 @@ class Library {
   Accounts& accounts() { return *accounts_; }
   Retention& retention() { return *retention_; }
   Requests& requests() { return *requests_; }
+  Governance& governance() { return *governance_; }
 
   // Records an operation on the library's files (init, backup, restore, key rotation, seed)
   // as its own audit entry.
@@ -107,6 +109,7 @@ class Library {
   std::unique_ptr<Circulation> circulation_;
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<Retention> retention_;
+  std::unique_ptr<Governance> governance_;
   std::unique_ptr<Requests> requests_;
 };
 

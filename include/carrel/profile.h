@@ -77,6 +77,21 @@ struct Profile {
   // [requests]: a command run when a request arrives, with the case reference as its last
   // argument (never anything else); empty: the in-app inbox only.
   std::vector<std::string> notify_command;
+  // Whether a patron is told when their records are released (once no nondisclosure order
+  // forbids it), and a command run for each notice that goes out, with the notice's reference
+  // as its last argument (the notice itself is in the patron's portal).
+  bool notify_patrons = false;
+  std::vector<std::string> patron_notice_command;
+  // A request not acknowledged within this many hours of opening time is overdue.
+  int acknowledge_within_open_hours = 2;
+  // Return dates and nondisclosure review dates show in the inbox this many days ahead.
+  int deadline_warning_days = 7;
+
+  // [transparency]: national-security process is reported in bands of this width ("0-249"),
+  // and a case under an active nondisclosure order is left out ("exclude") or counted only in
+  // bands ("band").
+  int national_security_band = 250;
+  std::string under_nondisclosure = "exclude";
 };
 
 // Bases a profile may list as lawful for a release, and kinds of legal process.

@@ -15,6 +15,7 @@
 #include "carrel/calendar.h"
 #include "carrel/circulation.h"
 #include "carrel/clock.h"
+#include "carrel/governance.h"
 #include "carrel/profile.h"
 #include "carrel/retention.h"
 #include "carrel/status.h"
@@ -153,6 +154,7 @@ struct CaseDecision {
   std::string public_key;  // the signer's, at signing
   std::string signature;
   Instant signed_at{};
+  std::optional<BoardRuling> ruling;  // the Board's, when it affirmed or reversed this decision
 };
 
 // A disclosure package: what was built from the signed scope, and its chain of custody.
@@ -167,6 +169,20 @@ struct Disclosure {
   std::string delivered_to, delivered_how;  // sealed at rest
 };
 
+// A notice to a patron that records about them were released. Queued when the package is
+// delivered (where the profile says patrons are notified) and sent only when no nondisclosure
+// order forbids it; the text is sealed under the patron's key and read in their portal.
+struct PatronNotice {
+  int64_t id = 0;
+  std::string reference;  // "N-...": random, what the outbound hook is given
+  std::string case_reference;
+  int64_t patron_id = 0;
+  std::string state;  // "queued" | "sent"
+  Instant queued_at{};
+  std::optional<Instant> sent_at;
+  std::string text;  // for the patron's own view only
+};
+
 // The whole case as the Director, a designee or its counsel sees it.
 struct CaseFile {
   CaseSummary summary;
@@ -179,6 +195,18 @@ struct CaseFile {
   std::string consultation;   // the Director's record of consulting counsel
   std::string media_statement;
   nlohmann::json warrant;     // officers, time, items seized, devices
+  std::optional<BoardRuling> decline_ruling;  // the Board's ruling on a decline
+  std::vector<PatronNotice> notices;       // notices to patrons of the release
+};
+
+// Something a role must act on by a date: the inbox's deadlines, computed when asked.
+struct Deadline {
+  std::string kind;  // "return_date", "nondisclosure_review", "nondisclosure_expires",
+                     // "acknowledge", "advice_due", "board_review_open", "policy_vote_open"
+  std::string case_reference;
+  int64_t subject_id = 0;  // a review or proposal number where there is no case
+  std::string due;         // a date or an instant
+  bool overdue = false;
 };
 
 // A designee's written appointment, signed by the Director.
@@ -191,6 +219,7 @@ struct Appointment {
   std::string statement;
   std::string signature;
   std::optional<Instant> revoked_at;
+  std::optional<BoardRuling> ruling;  // a reversal ends the appointment when it is made
 };
 
 struct Absence {
@@ -234,7 +263,8 @@ class Requests {
  public:
   // Pointers are not owned and must outlive this object. Thread-safe.
   Requests(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
-           Circulation* circulation, Retention* retention, const Profile* profile,
+           Circulation* circulation, Retention* retention, Governance* governance,
+           const Profile* profile,
            const Calendar* calendar, const Clock* clock, std::string library_id);
 
   // The role a user acts in on cases now: kCaseDirector, kCaseDesignee (with a valid
@@ -289,11 +319,26 @@ class Requests {
   StatusOr<std::vector<PatronPermission>> Permissions(const Actor& actor, int64_t patron_id);
 
   StatusOr<std::vector<InboxItem>> Inbox(int64_t user_id);
+  // What the user's role must act on, with dates: return dates and nondisclosure reviews (the
+  // Director and acting designees), requests not acknowledged within the profile's opening
+  // hours, advice awaited (the assigned counsel), reviews and votes open (the Board).
+  StatusOr<std::vector<Deadline>> Deadlines(int64_t user_id);
+
+  // Sends every queued patron notice no nondisclosure order forbids any longer (an order that
+  // has expired, or was lifted), through the profile's patron_notice_command. The server runs
+  // it on its own; returns how many went out.
+  StatusOr<int64_t> SendDueNotices();
+  // A patron's own notices, sent ones only.
+  StatusOr<std::vector<PatronNotice>> MyNotices(const Actor& actor, int64_t patron_id);
   Status MarkRead(int64_t user_id, int64_t item_id);
 
   // Test hook: called with the case reference when the profile's notify command would run.
   void set_notifier(std::function<void(const std::string&)> notifier) {
     notifier_ = std::move(notifier);
+  }
+  // Test hook: called with the notice reference when a patron notice goes out.
+  void set_patron_notifier(std::function<void(const std::string&)> notifier) {
+    patron_notifier_ = std::move(notifier);
   }
 
  private:
@@ -324,6 +369,10 @@ class Requests {
                                           nlohmann::json* produced);
   StatusOr<std::string> VerifyDecision(Transaction& tx, const CaseDecision& decision);
   void RunNotifyCommand(const std::string& reference);
+  // Queues a notice for each patron in the released scope (in the deliver step's transaction).
+  Status QueueNotices(Transaction& tx, const Loaded& l, const CaseDecision& decision,
+                      Instant now);
+  StatusOr<std::vector<PatronNotice>> CaseNotices(Transaction& tx, int64_t case_id);
 
   Store* store_;
   Vault* vault_;
@@ -331,14 +380,19 @@ class Requests {
   Accounts* accounts_;
   Circulation* circulation_;
   Retention* retention_;
+  Governance* governance_;
   const Profile* profile_;
   const Calendar* calendar_;
   const Clock* clock_;
   std::string library_id_;
   std::function<void(const std::string&)> notifier_;
+  std::function<void(const std::string&)> patron_notifier_;
 };
 
-// The requests schema, part of the library migrations (version 8).
+// The requests schema, part of the library migrations (version 8), and its second part
+// (version 10): nondisclosure dates in the clear, patron notices, counts for the transparency
+// report.
 extern const char kRequestsSchema[];
+extern const char kNoticesSchema[];
 
 }  // namespace carrel

@@ -85,6 +85,39 @@ Instant Calendar::NextLibraryClosing(Instant t) const {
   return zone_.FromLocal(LocalMidnight(d) + std::chrono::minutes(period->close_minute));
 }
 
+std::chrono::seconds Calendar::OpenTimeBetween(Instant from, Instant to) const {
+  std::chrono::seconds total{0};
+  Instant t = from;
+  while (t < to) {
+    if (IsLibraryOpen(t)) {
+      Instant close = std::min(NextLibraryClosing(t), to);
+      total += close - t;
+      t = close;
+    } else {
+      std::optional<Instant> next = NextLibraryOpening(t);
+      if (!next || *next >= to) break;
+      t = *next;
+    }
+  }
+  return total;
+}
+
+Instant Calendar::AfterOpenTime(Instant from, std::chrono::seconds span) const {
+  Instant t = from;
+  while (true) {
+    if (IsLibraryOpen(t)) {
+      Instant close = NextLibraryClosing(t);
+      if (close - t >= span) return t + span;
+      span -= close - t;
+      t = close;
+    } else {
+      std::optional<Instant> next = NextLibraryOpening(t);
+      if (!next) return from + std::chrono::days(3650);
+      t = *next;
+    }
+  }
+}
+
 Date Calendar::DueDate(Instant checkout, int loan_days) const {
   Date due = LocalDate(checkout) + std::chrono::days(loan_days);
   return NextOpenDay(due).value_or(due);

@@ -43,9 +43,12 @@ Library::Library(fs::path dir, Profile profile, Calendar calendar, const Clock* 
       retention_(std::make_unique<Retention>(store_.get(), vault_.get(), audit_.get(),
                                              accounts_.get(), circulation_.get(), &calendar_,
                                              clock_, library_id_)),
+      governance_(std::make_unique<Governance>(store_.get(), vault_.get(), audit_.get(),
+                                               accounts_.get(), &profile_, clock_, library_id_)),
       requests_(std::make_unique<Requests>(store_.get(), vault_.get(), audit_.get(),
                                            accounts_.get(), circulation_.get(), retention_.get(),
-                                           &profile_, &calendar_, clock_, library_id_)) {}
+                                           governance_.get(), &profile_, &calendar_, clock_,
+                                           library_id_)) {}
 
 Actor OperatorActor() {
   struct passwd* pw = getpwuid(geteuid());
@@ -214,6 +217,8 @@ StatusOr<std::unique_ptr<Library>> Library::Open(
   std::unique_ptr<Library> library(new Library(dir, std::move(profile), std::move(calendar),
                                                clock, std::move(store), std::move(keyring),
                                                std::move(library_id)));
+  // The policy version in force is the newest on record (the profile's history the first time).
+  RETURN_IF_ERROR(library->governance().Load());
   // The log's public key sits beside the log, so `carrel audit verify` needs no secret.
   ASSIGN_OR_RETURN(NoteVerifier verifier, library->AuditVerifier());
   RETURN_IF_ERROR(WithWriteTransaction(library->store(), [&](Transaction& tx) {

@@ -97,7 +97,7 @@ class ProfileParser {
     }
     Profile p;
     RETURN_IF_ERROR(CheckKeys(root, "", {"library", "hours", "circulation", "policy", "statute",
-                                         "retention", "requests"}));
+                                         "retention", "requests", "transparency"}));
     RETURN_IF_ERROR(ParseLibrary(root, &p));
     RETURN_IF_ERROR(ParseHours(root, &p));
     RETURN_IF_ERROR(ParseCirculation(root, &p));
@@ -105,6 +105,7 @@ class ProfileParser {
     RETURN_IF_ERROR(ParseStatute(root, &p));
     RETURN_IF_ERROR(ParseRetention(root, &p));
     RETURN_IF_ERROR(ParseRequests(root, &p));
+    RETURN_IF_ERROR(ParseTransparency(root, &p));
     return p;
   }
 
@@ -456,14 +457,60 @@ class ProfileParser {
     if (node == nullptr) return Status::Ok();
     const toml::table* t = node->as_table();
     if (t == nullptr) return ErrorAt(*node, "[requests] must be a table");
-    RETURN_IF_ERROR(CheckKeys(*t, kName, {"notify_command"}));
-    if (const toml::node* cmd = t->get("notify_command")) {
-      const toml::array* array = cmd->as_array();
-      if (array == nullptr) return ErrorAt(*cmd, "notify_command in [requests] must be an array");
-      for (const toml::node& word : *array) {
-        ASSIGN_OR_RETURN(std::string w, StringValue(word, "notify_command in [requests]"));
-        p->notify_command.push_back(std::move(w));
+    RETURN_IF_ERROR(CheckKeys(*t, kName,
+                              {"notify_command", "notify_patrons", "patron_notice_command",
+                               "acknowledge_within_open_hours", "deadline_warning_days"}));
+    RETURN_IF_ERROR(CommandValue(*t, "notify_command", &p->notify_command));
+    RETURN_IF_ERROR(CommandValue(*t, "patron_notice_command", &p->patron_notice_command));
+    if (const toml::node* n = t->get("notify_patrons")) {
+      if (!n->is_boolean()) return ErrorAt(*n, "notify_patrons in [requests] must be true or false");
+      p->notify_patrons = n->as_boolean()->get();
+    }
+    if (const toml::node* n = t->get("acknowledge_within_open_hours")) {
+      ASSIGN_OR_RETURN(int64_t hours,
+                       IntValue(*n, "acknowledge_within_open_hours in [requests]", 1, 168));
+      p->acknowledge_within_open_hours = static_cast<int>(hours);
+    }
+    if (const toml::node* n = t->get("deadline_warning_days")) {
+      ASSIGN_OR_RETURN(int64_t days, IntValue(*n, "deadline_warning_days in [requests]", 0, 90));
+      p->deadline_warning_days = static_cast<int>(days);
+    }
+    return Status::Ok();
+  }
+
+  Status CommandValue(const toml::table& t, std::string_view key,
+                      std::vector<std::string>* out) const {
+    const toml::node* cmd = t.get(key);
+    if (cmd == nullptr) return Status::Ok();
+    std::string what = std::string(key) + " in [requests]";
+    const toml::array* array = cmd->as_array();
+    if (array == nullptr) return ErrorAt(*cmd, what + " must be an array");
+    for (const toml::node& word : *array) {
+      ASSIGN_OR_RETURN(std::string w, StringValue(word, what));
+      out->push_back(std::move(w));
+    }
+    return Status::Ok();
+  }
+
+  Status ParseTransparency(const toml::table& root, Profile* p) const {
+    constexpr std::string_view kName = "[transparency]";
+    const toml::node* node = root.get("transparency");
+    if (node == nullptr) return Status::Ok();
+    const toml::table* t = node->as_table();
+    if (t == nullptr) return ErrorAt(*node, "[transparency] must be a table");
+    RETURN_IF_ERROR(CheckKeys(*t, kName, {"national_security_band", "under_nondisclosure"}));
+    if (const toml::node* n = t->get("national_security_band")) {
+      ASSIGN_OR_RETURN(int64_t band,
+                       IntValue(*n, "national_security_band in [transparency]", 1, 1000));
+      p->national_security_band = static_cast<int>(band);
+    }
+    if (const toml::node* n = t->get("under_nondisclosure")) {
+      ASSIGN_OR_RETURN(std::string how, StringValue(*n, "under_nondisclosure in [transparency]"));
+      if (how != "exclude" && how != "band") {
+        return ErrorAt(*n, "under_nondisclosure in [transparency] must be \"exclude\" or "
+                           "\"band\"");
       }
+      p->under_nondisclosure = how;
     }
     return Status::Ok();
   }

@@ -55,8 +55,8 @@ std::string PolicyLawEnforcementSection(std::string_view text) {
   return section;
 }
 
-std::string DeclineLetterHtml(const Profile& profile, std::string_view reference, Date date,
-                              std::string_view addressee) {
+std::string DeclineLetterHtml(const Profile& profile, const PolicyVersion& policy,
+                              std::string_view reference, Date date, std::string_view addressee) {
   std::string out = Head("Request " + std::string(reference) + ": records not available");
   out += LibraryBlock(profile);
   out += "<p>" + HtmlEscape(FormatDate(date)) + "</p>\n";
@@ -65,8 +65,7 @@ std::string DeclineLetterHtml(const Profile& profile, std::string_view reference
   out += "<h1>The library's confidential records are not available on this request</h1>\n";
   out += "<p>" + HtmlEscape(profile.name) +
          " keeps the records that identify its patrons confidential. Under its " +
-         HtmlEscape(profile.policy_title) + " (version of " +
-         HtmlEscape(profile.policy_version) + ") and under " +
+         HtmlEscape(policy.title) + " (version of " + HtmlEscape(policy.label) + ") and under " +
          HtmlEscape(profile.statute_citation) +
          ", they are not available without the production of a valid subpoena or court order, "
          "and the library releases them only as the law and its policy allow. No records were "
@@ -74,7 +73,7 @@ std::string DeclineLetterHtml(const Profile& profile, std::string_view reference
   out += "<h2>The law</h2>\n<p><strong>" + HtmlEscape(profile.statute_citation) + "</strong>: " +
          HtmlEscape(profile.statute_summary) + "</p>\n";
   out += "<h2>The library's policy</h2>\n<pre>" +
-         HtmlEscape(PolicyLawEnforcementSection(profile.policy_text)) + "</pre>\n";
+         HtmlEscape(PolicyLawEnforcementSection(policy.text.value_or(""))) + "</pre>\n";
   out += "<p style=\"margin-top:3em\">______________________________<br>Library Director, or the "
          "Director's designee appointed in writing</p>\n";
   out += "</body></html>\n";

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "carrel/clock.h"
+#include "carrel/governance.h"
 #include "carrel/profile.h"
 
 namespace carrel {
@@ -22,8 +23,8 @@ std::string PolicyLawEnforcementSection(std::string_view policy_text);
 // The letter the Director gives an agent who presented no subpoena or court order: the
 // library's name and address, the date, the case reference, the policy's §4 in the version in
 // force, and the statute.
-std::string DeclineLetterHtml(const Profile& profile, std::string_view reference, Date date,
-                              std::string_view addressee);
+std::string DeclineLetterHtml(const Profile& profile, const PolicyVersion& policy,
+                              std::string_view reference, Date date, std::string_view addressee);
 
 // disclosure.html: the same records as disclosure.json, for reading and printing.
 std::string DisclosureHtml(const Profile& profile, const nlohmann::json& package);

@@ -294,14 +294,16 @@ bool CaseScope::Covers(const CaseScope& inner) const {
 // ---- the case as loaded for one step -------------------------------------------------------
 
 Requests::Requests(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
-                   Circulation* circulation, Retention* retention, const Profile* profile,
-                   const Calendar* calendar, const Clock* clock, std::string library_id)
+                   Circulation* circulation, Retention* retention, Governance* governance,
+                   const Profile* profile, const Calendar* calendar, const Clock* clock,
+                   std::string library_id)
     : store_(store),
       vault_(vault),
       audit_(audit),
       accounts_(accounts),
       circulation_(circulation),
       retention_(retention),
+      governance_(governance),
       profile_(profile),
       calendar_(calendar),
       clock_(clock),
@@ -372,8 +374,10 @@ Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant when
   std::string refusal = "no valid written appointment";
   RETURN_IF_ERROR(tx.Exec(
       "SELECT id, scope FROM appointments WHERE designee_id = ? AND valid_from <= ? AND "
-      "valid_to > ? AND (revoked_at IS NULL OR revoked_at > ?) ORDER BY scope DESC, id",
-      {user_id, at, at, at}, [&](const Row& row) {
+      "valid_to > ? AND (revoked_at IS NULL OR revoked_at > ?) AND id NOT IN (SELECT subject_id "
+      "FROM board_reviews WHERE subject = 'appointment' AND outcome = 'reverse' AND decided_at "
+      "<= ?) ORDER BY scope DESC, id",
+      {user_id, at, at, at, at}, [&](const Row& row) {
         if (*appointment != 0 || (only != 0 && row.Int(0) != only)) return Status::Ok();
         if (row.Text(1) == "standing" || absent > 0) {
           *appointment = row.Int(0);
@@ -463,8 +467,10 @@ StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view pa
   a.valid_from = from;
   a.valid_to = to;
   a.signed_by = director_id;
+  std::string version;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(a.id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM appointments"));
+    ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
     return Status::Ok();
   }));
   a.statement = json{{"type", "carrel designee appointment"},
@@ -475,7 +481,7 @@ StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view pa
                      {"scope", a.scope},
                      {"valid_from", FormatInstant(from)},
                      {"valid_to", FormatInstant(to)},
-                     {"policy_version", profile_->policy_version}}
+                     {"policy_version", version}}
                     .dump();
   ASSIGN_OR_RETURN(a.signature, accounts_->Sign(director_id, password, a.statement));
   Actor actor{"user/" + std::to_string(director_id), "director"};
@@ -537,6 +543,9 @@ StatusOr<std::vector<Appointment>> Requests::Appointments(const Actor& actor) {
           out.push_back(std::move(a));
           return Status::Ok();
         }));
+    for (Appointment& a : out) {
+      ASSIGN_OR_RETURN(a.ruling, Governance::RulingOn(tx, "appointment", a.id));
+    }
     return audit_->Append(tx, actor, {"appointment.list", "appointment", "", "", "{}"}).status();
   }));
   return out;
@@ -727,14 +736,20 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
     s.reference = reference;
     RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO cases (id, reference, type, state, process, received_at, received_by, "
-        "nondisclosure, return_date, intake, scope, notes) VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "nondisclosure, return_date, intake, scope, notes, nondisclosure_expires, "
+        "nondisclosure_review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {id, s.reference, s.type, s.state, s.process, FormatInstant(now), user_id,
          int64_t{in.nondisclosure_order ? 1 : 0},
          in.return_date ? Value(FormatDate(*in.return_date)) : Value(),
          Blob{SealJson(*key, "cases", "intake", id, IntakeJson(in))},
          Blob{SealJson(*key, "cases", "scope", id, requested.ToJson())},
-         Blob{SealJson(*key, "cases", "notes", id, json::object())}}));
+         Blob{SealJson(*key, "cases", "notes", id, json::object())},
+         in.nondisclosure_order && in.nondisclosure_expires
+             ? Value(FormatDate(*in.nondisclosure_expires))
+             : Value(),
+         in.nondisclosure_order && in.nondisclosure_review
+             ? Value(FormatDate(*in.nondisclosure_review))
+             : Value()}));
     RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
         "appointment_id) VALUES (?, ?, ?, 'intake', '', 'received', ?)",
@@ -825,6 +840,9 @@ StatusOr<std::vector<CaseDecision>> Requests::ReadDecisions(Transaction& tx, con
         out.push_back(std::move(d));
         return Status::Ok();
       }));
+  for (CaseDecision& d : out) {
+    ASSIGN_OR_RETURN(d.ruling, Governance::RulingOn(tx, "decision", d.id));
+  }
   return out;
 }
 
@@ -920,6 +938,8 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
           f.disclosure = std::move(d);
           return Status::Ok();
         }));
+    ASSIGN_OR_RETURN(f.decline_ruling, Governance::RulingOn(tx, "decline", l.id));
+    ASSIGN_OR_RETURN(f.notices, CaseNotices(tx, l.id));
     return audit_
         ->Append(tx, who.actor,
                  {"request.view", "case", std::string(reference), std::string(reference),

@@ -55,6 +55,11 @@ Status CheckRecordsCovered(const json& package, const CaseScope& scope) {
 // carrel, and the signer was the Director or a designee under an appointment valid when they
 // signed; kPermissionDenied otherwise.
 StatusOr<std::string> Requests::VerifyDecision(Transaction& tx, const CaseDecision& d) {
+  ASSIGN_OR_RETURN(std::optional<BoardRuling> ruling, Governance::RulingOn(tx, "decision", d.id));
+  if (ruling && ruling->outcome == "reverse") {
+    return PermissionDenied("the Board of Trustees reversed this decision (review " +
+                            std::to_string(ruling->review_id) + ")");
+  }
   auto signer = accounts_->GetUser(d.signed_by);
   if (!signer.ok() || signer->signing_public_key != d.public_key ||
       !Accounts::VerifySignature(d.public_key, d.document, d.signature)) {
@@ -138,6 +143,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
 
   StepPlan plan;
   plan.to = std::string(t->to);
+  bool after_commit_notices = action == "deliver";
   Instant now = clock_->Now();
   Date today = calendar_->LocalDate(now);
 
@@ -145,6 +151,11 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     RETURN_IF_ERROR(JsonOnlyKeys(payload, {}));
     plan.to = state == "received" ? "referred" : state;
     plan.notes_patch["acknowledged_at"] = FormatInstant(now);
+    plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
+      return tx.Exec("UPDATE cases SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS "
+                     "NULL",
+                     {FormatInstant(now), case_id});
+    };
   } else if (action == "consult_counsel") {
     RETURN_IF_ERROR(JsonOnlyKeys(payload, {"counsel_id", "consultation"}));
     ASSIGN_OR_RETURN(int64_t counsel, JsonId(payload, "counsel_id"));
@@ -230,6 +241,30 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     if (password.empty()) return InvalidArgument("a decision is signed: give your password");
     if (type != kPatronAccess && state == "referred") {
       return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
+    }
+    // A case already decided (or declined) is decided again only after the Board reversed it.
+    std::string version;
+    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
+      return Status::Ok();
+    }));
+    if (state == "decided" || state == "disclosure_prepared" || state == "declined") {
+      std::optional<BoardRuling> ruling;
+      RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+        if (state == "declined") {
+          ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decline", l.id));
+          return Status::Ok();
+        }
+        ASSIGN_OR_RETURN(int64_t last, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
+                                                   "case_decisions WHERE case_id = ?",
+                                                   {l.id}));
+        ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decision", last));
+        return Status::Ok();
+      }));
+      if (!ruling || ruling->outcome != "reverse") {
+        return refuse(FailedPrecondition("the case is " + state + "; it is decided again only "
+                                         "after the Board of Trustees reverses it"));
+      }
     }
     // The advice relied on, if any, must be this case's.
     std::optional<CounselAdvice> advice;
@@ -346,7 +381,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                      {"scope", scope.ToJson()},
                      {"advice", advice_id},
                      {"permission", permission_id},
-                     {"policy_version", profile_->policy_version},
+                     {"policy_version", version},
                      {"signer", user_id},
                      {"appointment", who.appointment_id},
                      {"signed_at", FormatInstant(now)}};
@@ -363,10 +398,10 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                        tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_decisions"));
       return tx.Exec(
           "INSERT INTO case_decisions (id, case_id, outcome, document, signed_by, appointment_id, "
-          "public_key, signature, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "public_key, signature, signed_at, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {id, case_id, outcome, Blob{Vault::Seal(key, "case_decisions", "document", id, text)},
            user_id, appointment, Blob{signer.signing_public_key}, Blob{signature},
-           FormatInstant(now)});
+           FormatInstant(now), version});
     };
   } else if (action == "prepare_disclosure") {
     RETURN_IF_ERROR(JsonOnlyKeys(payload, {}));
@@ -435,17 +470,19 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
     json files = {{"disclosure.json", disclosure_json}, {"disclosure.html", disclosure_html}};
     int64_t decision_id = decision->id;
+    int64_t record_count = static_cast<int64_t>(records.size());
     plan.audit["records"] = records.size();
     plan.audit["manifest_sha256"] = Sha256Hex(manifest_text);
     plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
       ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
       return tx.Exec(
           "INSERT INTO disclosures (id, case_id, decision_id, manifest, signature, signed_by, "
-          "public_key, files, prepared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "public_key, files, prepared_at, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {id, case_id, decision_id,
            Blob{Vault::Seal(key, "disclosures", "manifest", id, manifest_text)}, Blob{signature},
            user_id, Blob{signer.signing_public_key},
-           Blob{Vault::Seal(key, "disclosures", "files", id, files.dump())}, FormatInstant(now)});
+           Blob{Vault::Seal(key, "disclosures", "files", id, files.dump())}, FormatInstant(now),
+           record_count});
     };
   } else if (action == "deliver") {
     RETURN_IF_ERROR(JsonOnlyKeys(payload, {"to", "how", "at"}));
@@ -457,13 +494,46 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
       ASSIGN_OR_RETURN(at, ParseInstant(at_text));
     }
     json delivery = {{"to", to}, {"how", how}};
-    plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+    const Loaded* loaded_case = &l;
+    plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
       ASSIGN_OR_RETURN(int64_t id,
                        tx.QueryInt("SELECT id FROM disclosures WHERE case_id = ?", {case_id}));
-      return tx.Exec("UPDATE disclosures SET delivery = ?, delivered_at = ? WHERE id = ?",
-                     {Blob{Vault::Seal(key, "disclosures", "delivery", id, delivery.dump())},
-                      FormatInstant(at), id});
+      ASSIGN_OR_RETURN(int64_t decision_id,
+                       tx.QueryInt("SELECT decision_id FROM disclosures WHERE id = ?", {id}));
+      RETURN_IF_ERROR(tx.Exec("UPDATE disclosures SET delivery = ?, delivered_at = ? WHERE id = ?",
+                              {Blob{Vault::Seal(key, "disclosures", "delivery", id,
+                                                delivery.dump())},
+                               FormatInstant(at), id}));
+      // The patrons whose records went out are told, once no nondisclosure order forbids it.
+      ASSIGN_OR_RETURN(auto decisions, ReadDecisions(tx, *loaded_case));
+      for (const CaseDecision& d : decisions) {
+        if (d.id == decision_id) return QueueNotices(tx, *loaded_case, d, at);
+      }
+      return Status::Ok();
     };
+  } else if (action == "nondisclosure") {
+    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"order", "expires", "review"}));
+    if (!payload.contains("order") || !payload["order"].is_boolean()) {
+      return InvalidArgument("say whether a nondisclosure order is in force: order true or false");
+    }
+    bool order = payload["order"].get<bool>();
+    ASSIGN_OR_RETURN(std::optional<Date> expires, JsonDate(payload, "expires"));
+    ASSIGN_OR_RETURN(std::optional<Date> review, JsonDate(payload, "review"));
+    if (!order && (expires || review)) {
+      return InvalidArgument("a lifted order has no expiry or review date");
+    }
+    plan.to = state;
+    plan.audit["order"] = order;
+    plan.audit["expires"] = DateJson(expires);
+    plan.audit["review"] = DateJson(review);
+    plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
+      return tx.Exec(
+          "UPDATE cases SET nondisclosure = ?, nondisclosure_expires = ?, nondisclosure_review = "
+          "? WHERE id = ?",
+          {int64_t{order ? 1 : 0}, expires ? Value(FormatDate(*expires)) : Value(),
+           review ? Value(FormatDate(*review)) : Value(), case_id});
+    };
+    after_commit_notices = true;
   } else if (action == "acknowledge_receipt") {
     RETURN_IF_ERROR(JsonOnlyKeys(payload, {"at"}));
     ASSIGN_OR_RETURN(std::string at_text, JsonText(payload, "at", false, 40));
@@ -570,6 +640,10 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
         .status();
   }));
   if (!changed.ok()) return refuse(changed);
+  if (after_commit_notices) {
+    // Notices no order holds back go out now; the rest wait for the order to end.
+    (void)SendDueNotices();
+  }
   return after;
 }
 
@@ -781,8 +855,9 @@ StatusOr<std::string> Requests::DeclineLetter(int64_t user_id, std::string_view 
     if (l.notes.contains("declined_at")) {
       if (auto t = ParseInstant(l.notes["declined_at"].get<std::string>()); t.ok()) declined = *t;
     }
-    out = DeclineLetterHtml(*profile_, l.summary.reference, calendar_->LocalDate(declined),
-                            addressee);
+    ASSIGN_OR_RETURN(PolicyVersion policy, Governance::InForceAt(tx, declined));
+    out = DeclineLetterHtml(*profile_, policy, l.summary.reference,
+                            calendar_->LocalDate(declined), addressee);
     return audit_
         ->Append(tx, who.actor,
                  {"request.letter", "case", l.summary.reference, l.summary.reference, "{}"})

@@ -40,18 +40,27 @@ const std::vector<CaseTransition>& CaseTransitions() {
        "the counsel assigned to the case; advice that a court order compels production moves a "
        "case needing a determination to counsel_review"},
       {"decide",
-       {"referred", "counsel_consulted", "counsel_review", "counsel_determination_required"},
+       {"referred", "counsel_consulted", "counsel_review", "counsel_determination_required",
+        "declined", "decided", "disclosure_prepared"},
        "decided", kLegal | kPatronAccess, kHead, true,
        "a release needs a basis the profile allows: a court order (counsel_review, with "
        "counsel's advice relied on) or the patron's valid written permission covering the "
        "scope; a patron-access release needs the patron's own request; a refusal needs "
-       "counsel's advice; the scope lies within what was asked"},
+       "counsel's advice; the scope lies within what was asked; a declined or decided case is "
+       "decided again only after the Board of Trustees reversed the decline or decision"},
       {"prepare_disclosure", {"decided"}, "disclosure_prepared", kLegal | kPatronAccess, kHead,
        true, "the decision is a release or partial release whose signature verifies"},
       {"deliver", {"disclosure_prepared"}, "released", kLegal | kPatronAccess, kHead, false,
        "none: records to whom, how and when the package went"},
       {"acknowledge_receipt", {"released"}, "", kLegal | kPatronAccess, kHead, false,
        "none: records the recipient's acknowledgement"},
+      {"nondisclosure",
+       {"received", "warrant_executed", "referred", "counsel_consulted", "declined",
+        "counsel_review", "counsel_determination_required", "decided", "disclosure_prepared",
+        "released", "closed"},
+       "", kLegal, kHead, false,
+       "none: records the order in force (or lifted), its expiry and its review date; queued "
+       "patron notices go out once no order forbids them"},
       {"respond_media", {"referred"}, "closed", kMedia, kHead, false,
        "none: the Director's statement under the Media Policy; no step of a media case can "
        "disclose a record"},

@@ -359,8 +359,12 @@ static StatusOr<std::vector<ScheduleVersion>> ReadVersions(Transaction& tx, cons
 
 StatusOr<ScheduleVersion> Retention::CurrentVersion(Transaction& tx) {
   ASSIGN_OR_RETURN(std::vector<ScheduleVersion> newest,
-                   ReadVersions(tx, "ORDER BY version DESC LIMIT 1"));
-  if (newest.empty()) return NotFound("no retention schedule has been signed yet");
+                   ReadVersions(tx,
+                                "WHERE version NOT IN (SELECT subject_id FROM board_reviews "
+                                "WHERE subject = 'retention_schedule' AND outcome = 'reverse') "
+                                "ORDER BY version DESC LIMIT 1"));
+  // A version the Board of Trustees reversed is never applied: the one before it stays in force.
+  if (newest.empty()) return NotFound("no retention schedule in force has been signed yet");
   ScheduleVersion& v = newest.front();
   // Trust nothing stored: the signature must cover exactly this version.
   if (!Accounts::VerifySignature(v.public_key, SignedMessage(v.version, v.document, v.reason),

@@ -2,6 +2,7 @@
 
 #include "carrel/accounts.h"
 #include "carrel/audit.h"
+#include "carrel/governance.h"
 #include "carrel/requests.h"
 #include "carrel/retention.h"
 
@@ -152,6 +153,8 @@ const std::vector<Migration>& LibraryMigrations() {
       {6, "audit tree nodes without rowids", kAuditNodesWithoutRowid},
       {7, "audit time ranges by sequence", kAuditTimeBySequence},
       {8, "requests, appointments, permissions and inboxes", kRequestsSchema},
+      {9, "policy versions, amendments and Board reviews", kGovernanceSchema},
+      {10, "nondisclosure dates, patron notices, disclosure counts", kNoticesSchema},
   };
   return migrations;
 }

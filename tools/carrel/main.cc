@@ -154,6 +154,12 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
                      static_cast<long long>((*run)->id), (*run)->destroyed_keys.size(),
                      (*run)->seconds);
       }
+      // Patron notices whose nondisclosure order has ended go out.
+      auto notices = lib.requests().SendDueNotices();
+      if (!notices.ok()) {
+        std::fprintf(stderr, "carrel: patron notices not sent: %s\n",
+                     notices.status().message().c_str());
+      }
       auto cleared = lib.retention().Reclaim(carrel::kReclaimBatchRows);
       if (cleared.ok() && *cleared > 0) pause = carrel::kReclaimPause;  // more to clear
       lock.lock();

@@ -1,0 +1,196 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "carrel/accounts.h"
+#include "carrel/audit.h"
+#include "carrel/clock.h"
+#include "carrel/profile.h"
+#include "carrel/status.h"
+#include "carrel/store.h"
+#include "carrel/vault.h"
+
+namespace carrel {
+
+// The Board of Trustees' part (policy §5 and §6, DESIGN §8): the policy as versioned documents
+// amended by the Board's vote, and the Board's review of every decision taken under the policy.
+
+// One version of the policy. Versions are never edited; the newest is the one in force.
+struct PolicyVersion {
+  int64_t id = 0;
+  std::string label;  // "2010-09-15": the date it took effect (a suffix when two share a day)
+  std::string event;  // "adopted" | "amended" | "re-endorsed"
+  Date effective_on{};
+  std::string title;
+  std::optional<std::string> text;  // nullopt: the library has no copy of this version's text
+  std::string sha256;               // of the text, hex; "" without one
+  std::string note;
+  int64_t proposal_id = 0;          // the Board proposal adopted; 0 for history from the profile
+  nlohmann::json vote;              // the recorded vote, for a version the Board adopted here
+  Instant recorded_at{};
+};
+
+// One line of a readable diff: ' ' unchanged, '-' removed, '+' added.
+struct DiffLine {
+  char op = ' ';
+  std::string text;
+};
+// A line diff (longest common subsequence) of two texts.
+std::vector<DiffLine> DiffLines(std::string_view before, std::string_view after);
+
+struct BoardBallot {
+  int64_t member_id = 0;
+  std::string member;  // username
+  std::string vote;    // "for" | "against" | "abstain"
+  Instant cast_at{};
+  std::string statement;  // the signed ballot
+  std::string signature;
+};
+
+// An amendment (or re-endorsement) put to the Board.
+struct PolicyProposal {
+  int64_t id = 0;
+  std::string event;  // "amended" | "re-endorsed"
+  std::string title;
+  std::string text;
+  std::string summary;  // what it changes, in words
+  int64_t proposed_by = 0;
+  Instant proposed_at{};
+  int64_t base_version_id = 0;  // the version in force when proposed
+  std::string state;            // "open" | "adopted" | "not_adopted"
+  std::optional<Date> meeting_date;
+  std::optional<Instant> closed_at;
+  std::string version_label;    // the version it became, once adopted
+  std::vector<BoardBallot> ballots;
+};
+
+// What can be reviewed: a signed decision on a request (release, partial, refusal), a decline,
+// a retention schedule version, a designee appointment.
+inline constexpr std::string_view kReviewSubjects[] = {"decision", "decline", "retention_schedule",
+                                                       "appointment"};
+
+// The Board's final word on a subject, shown wherever the subject is shown.
+struct BoardRuling {
+  int64_t review_id = 0;
+  std::string outcome;  // "affirm" | "reverse" | "comment"
+  Instant decided_at{};
+};
+
+struct ReviewComment {
+  int64_t id = 0;
+  int64_t author_id = 0;
+  std::string author;  // username
+  Instant at{};
+  std::string text;  // sealed at rest
+};
+
+struct BoardReview {
+  int64_t id = 0;
+  std::string subject;
+  int64_t subject_id = 0;
+  std::string case_reference;  // for decisions and declines
+  int64_t opened_by = 0;
+  Instant opened_at{};
+  std::string reason;  // sealed at rest
+  std::string outcome;  // "" while open
+  std::string explanation;  // sealed at rest
+  std::string statement;    // the signed ruling
+  std::string signature;
+  int64_t decided_by = 0;
+  std::optional<Instant> decided_at;
+  std::vector<ReviewComment> comments;
+};
+
+// One entry of what the Board can review, without patron data: a decision's scope is shown as
+// counts.
+struct Reviewable {
+  std::string subject;
+  int64_t subject_id = 0;
+  std::string case_reference;
+  std::string what;  // "release", "partial", "refuse", "decline", "retention schedule", ...
+  Instant at{};
+  int64_t by = 0;  // the user who signed or took it
+  std::string policy_version;
+  nlohmann::json detail;
+  int64_t open_review = 0;
+  std::optional<BoardRuling> ruling;  // the last final ruling
+};
+
+class Governance {
+ public:
+  // Pointers are not owned and must outlive this object. Thread-safe.
+  Governance(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
+             const Profile* profile, const Clock* clock, std::string library_id);
+
+  // Records the profile's policy history as the first versions when the library has none, and
+  // sets the audit log's version in force to the newest.
+  Status Load();
+
+  // ---- the policy (§1, §6) ----
+  StatusOr<PolicyVersion> Current();
+  // The label of the version in force, read in `tx` (what a signed decision records).
+  static StatusOr<std::string> VersionInForce(Transaction& tx);
+  // The version in force at `t` (the first on record when `t` precedes them all).
+  static StatusOr<PolicyVersion> InForceAt(Transaction& tx, Instant t);
+  StatusOr<std::vector<PolicyVersion>> History();
+  StatusOr<PolicyVersion> Version(std::string_view label);
+  // What `label` changed from the version before it. kFailedPrecondition when either text is
+  // not on file.
+  StatusOr<std::vector<DiffLine>> Changes(std::string_view label);
+
+  // Board members only. A proposal is voted on by signed ballots (one per member, password
+  // again), then closed by a member (signed): adopted when more of those voting are for than
+  // against, the new version in force at once.
+  StatusOr<PolicyProposal> Propose(int64_t member_id, std::string_view event,
+                                   std::string_view title, std::string_view text,
+                                   std::string_view summary);
+  StatusOr<PolicyProposal> Vote(int64_t member_id, std::string_view password, int64_t proposal,
+                                std::string_view vote);
+  StatusOr<PolicyProposal> CloseVote(int64_t member_id, std::string_view password,
+                                     int64_t proposal, Date meeting_date);
+  StatusOr<std::vector<PolicyProposal>> Proposals(int64_t user_id);
+  StatusOr<PolicyProposal> Proposal(int64_t user_id, int64_t proposal);
+
+  // ---- review of decisions (§5) ----
+  StatusOr<std::vector<Reviewable>> ReviewableItems(int64_t member_id);
+  StatusOr<BoardReview> OpenReview(int64_t member_id, std::string_view subject, int64_t subject_id,
+                                   std::string_view reason);
+  StatusOr<BoardReview> AddComment(int64_t member_id, int64_t review, std::string_view text);
+  // affirm | reverse | comment, signed by the member (password again). Final: an affirmed or
+  // reversed subject is not reviewed again.
+  StatusOr<BoardReview> Rule(int64_t member_id, std::string_view password, int64_t review,
+                             std::string_view outcome, std::string_view explanation);
+  StatusOr<std::vector<BoardReview>> Reviews(int64_t member_id);
+  StatusOr<BoardReview> Review(int64_t member_id, int64_t review);
+
+  // The final ruling (affirm or reverse) on a subject, read in `tx`; nullopt when none.
+  static StatusOr<std::optional<BoardRuling>> RulingOn(Transaction& tx, std::string_view subject,
+                                                       int64_t subject_id);
+
+ private:
+  StatusOr<User> Member(int64_t user_id, std::string_view refusal);
+  StatusOr<PolicyProposal> ReadProposal(Transaction& tx, int64_t id);
+  StatusOr<BoardReview> ReadReview(Transaction& tx, int64_t id, bool with_comments);
+  StatusOr<BoardReview> LoadReview(int64_t id);
+  Actor MemberActor(int64_t id) const { return Actor{"user/" + std::to_string(id), "board"}; }
+
+  Store* store_;
+  Vault* vault_;
+  AuditLog* audit_;
+  Accounts* accounts_;
+  const Profile* profile_;
+  const Clock* clock_;
+  std::string library_id_;
+};
+
+// The governance schema, part of the library migrations (version 9).
+extern const char kGovernanceSchema[];
+
+}  // namespace carrel

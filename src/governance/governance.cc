@@ -1,0 +1,954 @@
+// The Board of Trustees' part of the policy: versions and amendments (§6), review of
+// decisions (§5). docs/governance.md describes both.
+
+#include "carrel/governance.h"
+
+#include <algorithm>
+#include <set>
+
+#include "carrel/encoding.h"
+
+namespace carrel {
+
+using json = nlohmann::json;
+
+const char kGovernanceSchema[] = R"sql(
+-- Every version of the policy the library has adopted. The newest is in force. A version the
+-- library has no copy of keeps body NULL.
+CREATE TABLE policy_versions (
+  id INTEGER PRIMARY KEY,
+  label TEXT NOT NULL UNIQUE,
+  event TEXT NOT NULL CHECK (event IN ('adopted', 'amended', 're-endorsed')),
+  effective_on TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT,
+  sha256 TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  proposal_id INTEGER NOT NULL DEFAULT 0,
+  vote TEXT NOT NULL DEFAULT '{}',
+  recorded_at TEXT NOT NULL
+);
+CREATE TRIGGER policy_versions_no_update BEFORE UPDATE ON policy_versions
+  BEGIN SELECT RAISE(ABORT, 'a policy version is never edited: the Board adopts a new one'); END;
+CREATE TRIGGER policy_versions_no_delete BEFORE DELETE ON policy_versions
+  BEGIN SELECT RAISE(ABORT, 'a policy version is never deleted'); END;
+
+CREATE TABLE policy_proposals (
+  id INTEGER PRIMARY KEY,
+  event TEXT NOT NULL CHECK (event IN ('amended', 're-endorsed')),
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  proposed_by INTEGER NOT NULL,
+  proposed_at TEXT NOT NULL,
+  base_version INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'adopted', 'not_adopted')),
+  meeting_date TEXT,
+  closed_at TEXT,
+  closed_by INTEGER,
+  closing TEXT,
+  closing_public_key BLOB,
+  closing_signature BLOB,
+  version_label TEXT NOT NULL DEFAULT ''
+);
+
+-- One signed ballot per member per proposal.
+CREATE TABLE policy_ballots (
+  proposal_id INTEGER NOT NULL REFERENCES policy_proposals (id),
+  member_id INTEGER NOT NULL,
+  vote TEXT NOT NULL CHECK (vote IN ('for', 'against', 'abstain')),
+  cast_at TEXT NOT NULL,
+  statement TEXT NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (proposal_id, member_id)
+);
+CREATE TRIGGER policy_ballots_no_update BEFORE UPDATE ON policy_ballots
+  BEGIN SELECT RAISE(ABORT, 'a ballot is never changed'); END;
+
+-- The Board's reviews. The reason, comments and explanation are sealed (they may speak of a
+-- case); a ruling, once made, is final.
+CREATE TABLE board_reviews (
+  id INTEGER PRIMARY KEY,
+  subject TEXT NOT NULL
+    CHECK (subject IN ('decision', 'decline', 'retention_schedule', 'appointment')),
+  subject_id INTEGER NOT NULL,
+  case_reference TEXT NOT NULL DEFAULT '',
+  opened_by INTEGER NOT NULL,
+  opened_at TEXT NOT NULL,
+  reason BLOB NOT NULL,
+  outcome TEXT NOT NULL DEFAULT '' CHECK (outcome IN ('', 'affirm', 'reverse', 'comment')),
+  explanation BLOB,
+  statement TEXT,
+  public_key BLOB,
+  signature BLOB,
+  decided_by INTEGER,
+  decided_at TEXT
+);
+CREATE INDEX board_reviews_subject ON board_reviews (subject, subject_id);
+CREATE TRIGGER board_reviews_final BEFORE UPDATE ON board_reviews WHEN OLD.outcome <> ''
+  BEGIN SELECT RAISE(ABORT, 'a ruling of the Board is final'); END;
+CREATE TRIGGER board_reviews_no_delete BEFORE DELETE ON board_reviews
+  BEGIN SELECT RAISE(ABORT, 'a review is never deleted'); END;
+
+CREATE TABLE review_comments (
+  id INTEGER PRIMARY KEY,
+  review_id INTEGER NOT NULL REFERENCES board_reviews (id),
+  author_id INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  body BLOB NOT NULL
+);
+CREATE INDEX review_comments_review ON review_comments (review_id, id);
+)sql";
+
+namespace {
+
+constexpr char kReviewKey[] = "board/reviews";
+constexpr size_t kMaxPolicyBytes = 256 * 1024;
+constexpr size_t kMaxDiffCells = 4'000'000;
+
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+bool Known(std::string_view v, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), v) != names.end();
+}
+
+std::string Label(Transaction& tx, Date day, Status* status) {
+  std::string base = FormatDate(day);
+  for (int n = 1;; ++n) {
+    std::string label = n == 1 ? base : base + "-" + std::to_string(n);
+    auto taken = tx.QueryInt("SELECT count(*) FROM policy_versions WHERE label = ?", {label});
+    if (!taken.ok()) {
+      *status = taken.status();
+      return "";
+    }
+    if (*taken == 0) return label;
+  }
+}
+
+PolicyVersion VersionFromRow(const Row& row) {
+  // id, label, event, effective_on, title, body, sha256, note, proposal_id, vote, recorded_at
+  PolicyVersion v;
+  v.id = row.Int(0);
+  v.label = row.Text(1);
+  v.event = row.Text(2);
+  if (auto d = ParseDate(row.Text(3)); d.ok()) v.effective_on = *d;
+  v.title = row.Text(4);
+  if (!row.IsNull(5)) v.text = row.Text(5);
+  v.sha256 = row.Text(6);
+  v.note = row.Text(7);
+  v.proposal_id = row.Int(8);
+  v.vote = json::parse(row.Text(9), nullptr, false);
+  if (v.vote.is_discarded()) v.vote = json::object();
+  if (auto t = ParseInstant(row.Text(10)); t.ok()) v.recorded_at = *t;
+  return v;
+}
+
+constexpr char kVersionColumns[] =
+    "id, label, event, effective_on, title, body, sha256, note, proposal_id, vote, recorded_at";
+
+StatusOr<std::vector<PolicyVersion>> ReadVersions(Transaction& tx, std::string_view where,
+                                                  std::initializer_list<Value> params) {
+  std::vector<PolicyVersion> out;
+  RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kVersionColumns + " FROM policy_versions " +
+                              std::string(where),
+                          params, [&](const Row& row) {
+                            out.push_back(VersionFromRow(row));
+                            return Status::Ok();
+                          }));
+  return out;
+}
+
+}  // namespace
+
+std::vector<DiffLine> DiffLines(std::string_view before, std::string_view after) {
+  std::vector<std::string_view> a = SplitLines(before), b = SplitLines(after);
+  size_t head = 0;
+  while (head < a.size() && head < b.size() && a[head] == b[head]) ++head;
+  size_t tail = 0;
+  while (tail < a.size() - head && tail < b.size() - head &&
+         a[a.size() - 1 - tail] == b[b.size() - 1 - tail]) {
+    ++tail;
+  }
+  std::vector<DiffLine> out;
+  for (size_t i = 0; i < head; ++i) out.push_back({' ', std::string(a[i])});
+  size_t n = a.size() - head - tail, m = b.size() - head - tail;
+  if (n * m > kMaxDiffCells) {
+    // Too large to align line by line: everything between is replaced.
+    for (size_t i = 0; i < n; ++i) out.push_back({'-', std::string(a[head + i])});
+    for (size_t j = 0; j < m; ++j) out.push_back({'+', std::string(b[head + j])});
+  } else {
+    // lcs[i][j]: the longest common subsequence of a[head+i..] and b[head+j..].
+    std::vector<uint32_t> lcs((n + 1) * (m + 1), 0);
+    auto at = [&](size_t i, size_t j) -> uint32_t& { return lcs[i * (m + 1) + j]; };
+    for (size_t i = n; i-- > 0;) {
+      for (size_t j = m; j-- > 0;) {
+        at(i, j) = a[head + i] == b[head + j] ? at(i + 1, j + 1) + 1
+                                              : std::max(at(i + 1, j), at(i, j + 1));
+      }
+    }
+    size_t i = 0, j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && a[head + i] == b[head + j]) {
+        out.push_back({' ', std::string(a[head + i])});
+        ++i;
+        ++j;
+      } else if (j < m && (i == n || at(i, j + 1) >= at(i + 1, j))) {
+        out.push_back({'+', std::string(b[head + j])});
+        ++j;
+      } else {
+        out.push_back({'-', std::string(a[head + i])});
+        ++i;
+      }
+    }
+  }
+  for (size_t i = a.size() - tail; i < a.size(); ++i) out.push_back({' ', std::string(a[i])});
+  return out;
+}
+
+Governance::Governance(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
+                       const Profile* profile, const Clock* clock, std::string library_id)
+    : store_(store),
+      vault_(vault),
+      audit_(audit),
+      accounts_(accounts),
+      profile_(profile),
+      clock_(clock),
+      library_id_(std::move(library_id)) {}
+
+Status Governance::Load() {
+  std::string in_force;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t count, tx.QueryInt("SELECT count(*) FROM policy_versions"));
+    if (count == 0) {
+      // The profile's history: the document on file is the newest version's text, and a
+      // re-endorsement left the text it re-endorsed unchanged, so that version has it too.
+      const auto& history = profile_->policy_history;
+      std::vector<std::optional<std::string>> texts(history.size());
+      if (!history.empty()) texts.back() = profile_->policy_text;
+      for (size_t i = history.size(); i-- > 1;) {
+        if (history[i].event == "re-endorsed" && texts[i]) texts[i - 1] = texts[i];
+      }
+      std::string now = FormatInstant(clock_->Now());
+      for (size_t i = 0; i < history.size(); ++i) {
+        const PolicyEvent& e = history[i];
+        std::string label =
+            i + 1 == history.size() ? profile_->policy_version : FormatDate(e.date);
+        std::string note = e.note;
+        if (!texts[i]) {
+          note += std::string(note.empty() ? "" : " ") +
+                  "(The library holds no copy of this version's text.)";
+        }
+        Value body = texts[i] ? Value(*texts[i]) : Value(std::monostate{});
+        RETURN_IF_ERROR(tx.Exec(
+            "INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, note, "
+            "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            {label, e.event, FormatDate(e.date), profile_->policy_title, body,
+             texts[i] ? Sha256Hex(*texts[i]) : std::string(), note, now}));
+      }
+      if (history.empty()) {
+        RETURN_IF_ERROR(tx.Exec(
+            "INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, "
+            "recorded_at) VALUES (?, 'adopted', ?, ?, ?, ?, ?)",
+            {profile_->policy_version, FormatDate(Date{}), profile_->policy_title,
+             profile_->policy_text, Sha256Hex(profile_->policy_text), now}));
+      }
+    }
+    ASSIGN_OR_RETURN(in_force, VersionInForce(tx));
+    return Status::Ok();
+  }));
+  audit_->set_policy_version(in_force);
+  return Status::Ok();
+}
+
+StatusOr<std::string> Governance::VersionInForce(Transaction& tx) {
+  std::string label;
+  RETURN_IF_ERROR(tx.Exec("SELECT label FROM policy_versions ORDER BY id DESC LIMIT 1", {},
+                          [&](const Row& row) {
+                            label = row.Text(0);
+                            return Status::Ok();
+                          }));
+  if (label.empty()) return FailedPrecondition("the library has no policy version on record");
+  return label;
+}
+
+StatusOr<PolicyVersion> Governance::InForceAt(Transaction& tx, Instant t) {
+  ASSIGN_OR_RETURN(std::vector<PolicyVersion> v,
+                   ReadVersions(tx, "WHERE recorded_at <= ? ORDER BY id DESC LIMIT 1",
+                                {FormatInstant(t)}));
+  if (v.empty()) {
+    ASSIGN_OR_RETURN(v, ReadVersions(tx, "ORDER BY id LIMIT 1", {}));
+  }
+  if (v.empty()) return FailedPrecondition("the library has no policy version on record");
+  return std::move(v.front());
+}
+
+StatusOr<PolicyVersion> Governance::Current() {
+  std::vector<PolicyVersion> v;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(v, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
+    return Status::Ok();
+  }));
+  if (v.empty()) return FailedPrecondition("the library has no policy version on record");
+  return std::move(v.front());
+}
+
+StatusOr<std::vector<PolicyVersion>> Governance::History() {
+  std::vector<PolicyVersion> v;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(v, ReadVersions(tx, "ORDER BY id", {}));
+    return Status::Ok();
+  }));
+  return v;
+}
+
+StatusOr<PolicyVersion> Governance::Version(std::string_view label) {
+  std::vector<PolicyVersion> v;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(v, ReadVersions(tx, "WHERE label = ?", {std::string(label)}));
+    return Status::Ok();
+  }));
+  if (v.empty()) return NotFound("no policy version with that label");
+  return std::move(v.front());
+}
+
+StatusOr<std::vector<DiffLine>> Governance::Changes(std::string_view label) {
+  std::vector<PolicyVersion> v;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(v, ReadVersions(tx,
+                                     "WHERE id <= (SELECT id FROM policy_versions WHERE label = ?) "
+                                     "ORDER BY id DESC LIMIT 2",
+                                     {std::string(label)}));
+    return Status::Ok();
+  }));
+  if (v.empty() || v.front().label != label) return NotFound("no policy version with that label");
+  if (v.size() == 1) {
+    if (!v[0].text) return FailedPrecondition("the library holds no copy of that version's text");
+    return DiffLines("", *v[0].text);
+  }
+  if (!v[0].text || !v[1].text) {
+    return FailedPrecondition("the library holds no copy of the text of " +
+                              (v[0].text ? v[1].label : v[0].label) + ": no comparison");
+  }
+  return DiffLines(*v[1].text, *v[0].text);
+}
+
+// ---- proposals and votes ------------------------------------------------------------------
+
+StatusOr<User> Governance::Member(int64_t user_id, std::string_view refusal) {
+  auto user = accounts_->GetUser(user_id);
+  if (!user.ok() || user->role != Role::kBoard || user->disabled) {
+    return PermissionDenied(std::string(refusal));
+  }
+  return *user;
+}
+
+StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
+  std::optional<PolicyProposal> p;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, event, title, body, summary, proposed_by, proposed_at, base_version, state, "
+      "meeting_date, closed_at, version_label FROM policy_proposals WHERE id = ?",
+      {id}, [&](const Row& row) -> Status {
+        PolicyProposal q;
+        q.id = row.Int(0);
+        q.event = row.Text(1);
+        q.title = row.Text(2);
+        q.text = row.Text(3);
+        q.summary = row.Text(4);
+        q.proposed_by = row.Int(5);
+        ASSIGN_OR_RETURN(q.proposed_at, ParseInstant(row.Text(6)));
+        q.base_version_id = row.Int(7);
+        q.state = row.Text(8);
+        if (!row.IsNull(9)) {
+          ASSIGN_OR_RETURN(Date d, ParseDate(row.Text(9)));
+          q.meeting_date = d;
+        }
+        if (!row.IsNull(10)) {
+          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(10)));
+          q.closed_at = t;
+        }
+        q.version_label = row.Text(11);
+        p = std::move(q);
+        return Status::Ok();
+      }));
+  if (!p) return NotFound("no proposal with that number");
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT b.member_id, u.username, b.vote, b.cast_at, b.statement, b.signature FROM "
+      "policy_ballots b LEFT JOIN users u ON u.id = b.member_id WHERE b.proposal_id = ? "
+      "ORDER BY b.cast_at, b.member_id",
+      {id}, [&](const Row& row) -> Status {
+        BoardBallot b;
+        b.member_id = row.Int(0);
+        b.member = row.Text(1);
+        b.vote = row.Text(2);
+        ASSIGN_OR_RETURN(b.cast_at, ParseInstant(row.Text(3)));
+        b.statement = row.Text(4);
+        b.signature = row.Bytes(5);
+        p->ballots.push_back(std::move(b));
+        return Status::Ok();
+      }));
+  return std::move(*p);
+}
+
+StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, std::string_view event,
+                                             std::string_view title, std::string_view text,
+                                             std::string_view summary) {
+  RETURN_IF_ERROR(Member(member_id, "only a member of the Board of Trustees proposes an "
+                                    "amendment of the policy")
+                      .status());
+  if (!Known(event, {"amended", "re-endorsed"})) {
+    return InvalidArgument("event must be amended or re-endorsed");
+  }
+  if (title.empty() || title.size() > 300) return InvalidArgument("title must be 1-300 characters");
+  if (text.empty() || text.size() > kMaxPolicyBytes) {
+    return InvalidArgument("the policy text must be 1 byte to 256 KiB");
+  }
+  if (summary.empty() || summary.size() > 4000) {
+    return InvalidArgument("summary (what the proposal changes) must be 1-4000 characters");
+  }
+  int64_t id = 0;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    std::vector<PolicyVersion> current;
+    ASSIGN_OR_RETURN(current, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
+    if (current.empty()) return FailedPrecondition("the library has no policy version on record");
+    const PolicyVersion& base = current.front();
+    if (event == "re-endorsed" && (!base.text || *base.text != text)) {
+      return InvalidArgument("a re-endorsement keeps the text in force unchanged");
+    }
+    if (event == "amended" && base.text && *base.text == text && base.title == title) {
+      return InvalidArgument("the amendment changes nothing: propose a re-endorsement instead");
+    }
+    ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM policy_proposals"));
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO policy_proposals (id, event, title, body, summary, proposed_by, "
+        "proposed_at, base_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, std::string(event), std::string(title), std::string(text), std::string(summary),
+         member_id, FormatInstant(clock_->Now()), base.id}));
+    return audit_
+        ->Append(tx, MemberActor(member_id),
+                 {"policy.propose", "policy_proposal", std::to_string(id), "",
+                  json{{"event", event}, {"base", base.label}, {"sha256", Sha256Hex(text)}}
+                      .dump()})
+        .status();
+  }));
+  return Proposal(member_id, id);
+}
+
+StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view password,
+                                          int64_t proposal, std::string_view vote) {
+  ASSIGN_OR_RETURN(User member, Member(member_id, "only a member of the Board of Trustees votes "
+                                                  "on the policy"));
+  if (!Known(vote, {"for", "against", "abstain"})) {
+    return InvalidArgument("vote must be for, against or abstain");
+  }
+  std::optional<PolicyProposal> p;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
+    return Status::Ok();
+  }));
+  if (p->state != "open") return FailedPrecondition("the vote on this proposal is closed");
+  std::string at = FormatInstant(clock_->Now());
+  std::string statement = json{{"type", "carrel policy ballot"},
+                               {"library", library_id_},
+                               {"proposal", proposal},
+                               {"text_sha256", Sha256Hex(p->text)},
+                               {"title", p->title},
+                               {"member", member_id},
+                               {"vote", vote},
+                               {"at", at}}
+                              .dump();
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, statement));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(std::string state,
+                     [&]() -> StatusOr<std::string> {
+                       std::string s;
+                       RETURN_IF_ERROR(tx.Exec("SELECT state FROM policy_proposals WHERE id = ?",
+                                               {proposal}, [&](const Row& row) {
+                                                 s = row.Text(0);
+                                                 return Status::Ok();
+                                               }));
+                       return s;
+                     }());
+    if (state != "open") return FailedPrecondition("the vote on this proposal is closed");
+    Status s = tx.Exec(
+        "INSERT INTO policy_ballots (proposal_id, member_id, vote, cast_at, statement, "
+        "public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        {proposal, member_id, std::string(vote), at, statement, Blob{member.signing_public_key},
+         Blob{signature}});
+    if (s.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists("you have already voted on this proposal; a ballot is not changed");
+    }
+    RETURN_IF_ERROR(s);
+    return audit_
+        ->Append(tx, MemberActor(member_id),
+                 {"policy.vote", "policy_proposal", std::to_string(proposal), "",
+                  json{{"vote", vote}}.dump()})
+        .status();
+  }));
+  return Proposal(member_id, proposal);
+}
+
+StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_view password,
+                                               int64_t proposal, Date meeting_date) {
+  ASSIGN_OR_RETURN(User member, Member(member_id, "only a member of the Board of Trustees "
+                                                  "records the outcome of a vote"));
+  std::optional<PolicyProposal> p;
+  std::vector<PolicyVersion> base;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
+    ASSIGN_OR_RETURN(base, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
+    return Status::Ok();
+  }));
+  if (p->state != "open") return FailedPrecondition("the vote on this proposal is closed");
+  if (p->ballots.empty()) return FailedPrecondition("no member has voted on this proposal");
+  if (base.empty() || base.front().id != p->base_version_id) {
+    return FailedPrecondition("the policy was amended after this proposal was made: propose "
+                              "again on the text now in force");
+  }
+  if (meeting_date < base.front().effective_on || meeting_date > std::chrono::floor<std::chrono::days>(clock_->Now())) {
+    return InvalidArgument("the date of the vote must lie between the version in force and "
+                           "today");
+  }
+  json tally = {{"for", json::array()}, {"against", json::array()}, {"abstain", json::array()}};
+  for (const BoardBallot& b : p->ballots) tally[b.vote].push_back(b.member);
+  size_t yes = tally["for"].size(), no = tally["against"].size();
+  // A majority of those voting: abstentions are not votes cast either way.
+  bool adopted = yes > no;
+  tally["meeting_date"] = FormatDate(meeting_date);
+  tally["majority_of_those_voting"] = adopted;
+  tally["closed_by"] = member.username;
+  std::string at = FormatInstant(clock_->Now());
+  std::string statement = json{{"type", "carrel policy vote"},
+                               {"library", library_id_},
+                               {"proposal", proposal},
+                               {"text_sha256", Sha256Hex(p->text)},
+                               {"tally", tally},
+                               {"outcome", adopted ? "adopted" : "not_adopted"},
+                               {"at", at}}
+                              .dump();
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, statement));
+  std::string label;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(std::string in_force, VersionInForce(tx));
+    ASSIGN_OR_RETURN(int64_t current, tx.QueryInt("SELECT max(id) FROM policy_versions"));
+    if (current != p->base_version_id) {
+      return FailedPrecondition("the policy was amended after this proposal was made: propose "
+                                "again on the text now in force");
+    }
+    if (adopted) {
+      Status st;
+      label = Label(tx, meeting_date, &st);
+      RETURN_IF_ERROR(st);
+      RETURN_IF_ERROR(tx.Exec(
+          "INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, note, "
+          "proposal_id, vote, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {label, p->event, FormatDate(meeting_date), p->title, p->text, Sha256Hex(p->text),
+           p->summary, proposal, tally.dump(), at}));
+    }
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE policy_proposals SET state = ?, meeting_date = ?, closed_at = ?, closed_by = ?, "
+        "closing = ?, closing_public_key = ?, closing_signature = ?, version_label = ? WHERE "
+        "id = ? AND state = 'open'",
+        {std::string(adopted ? "adopted" : "not_adopted"), FormatDate(meeting_date), at,
+         member_id, statement, Blob{member.signing_public_key}, Blob{signature}, label,
+         proposal}));
+    if (tx.changes() == 0) return FailedPrecondition("the vote on this proposal is closed");
+    return audit_
+        ->Append(tx, MemberActor(member_id),
+                 {adopted ? "policy.adopt" : "policy.not_adopted", "policy_proposal",
+                  std::to_string(proposal), "",
+                  json{{"for", yes},
+                       {"against", no},
+                       {"abstain", tally["abstain"].size()},
+                       {"version", label},
+                       {"replaces", in_force}}
+                      .dump()})
+        .status();
+  }));
+  // The new version is in force at once: every entry and decision from now on records it.
+  if (adopted) audit_->set_policy_version(label);
+  return Proposal(member_id, proposal);
+}
+
+StatusOr<std::vector<PolicyProposal>> Governance::Proposals(int64_t user_id) {
+  RETURN_IF_ERROR(Member(user_id, "proposals are the Board's").status());
+  std::vector<PolicyProposal> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    std::vector<int64_t> ids;
+    RETURN_IF_ERROR(tx.Exec("SELECT id FROM policy_proposals ORDER BY id", {},
+                            [&](const Row& row) {
+                              ids.push_back(row.Int(0));
+                              return Status::Ok();
+                            }));
+    for (int64_t id : ids) {
+      ASSIGN_OR_RETURN(PolicyProposal p, ReadProposal(tx, id));
+      out.push_back(std::move(p));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<PolicyProposal> Governance::Proposal(int64_t user_id, int64_t proposal) {
+  RETURN_IF_ERROR(Member(user_id, "proposals are the Board's").status());
+  std::optional<PolicyProposal> p;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
+    return Status::Ok();
+  }));
+  return std::move(*p);
+}
+
+// ---- review of decisions ------------------------------------------------------------------
+
+StatusOr<std::optional<BoardRuling>> Governance::RulingOn(Transaction& tx, std::string_view subject,
+                                                          int64_t subject_id) {
+  std::optional<BoardRuling> ruling;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, outcome, decided_at FROM board_reviews WHERE subject = ? AND subject_id = ? "
+      "AND outcome IN ('affirm', 'reverse') ORDER BY id DESC LIMIT 1",
+      {std::string(subject), subject_id}, [&](const Row& row) -> Status {
+        BoardRuling r;
+        r.review_id = row.Int(0);
+        r.outcome = row.Text(1);
+        ASSIGN_OR_RETURN(r.decided_at, ParseInstant(row.Text(2)));
+        ruling = r;
+        return Status::Ok();
+      }));
+  return ruling;
+}
+
+StatusOr<std::vector<Reviewable>> Governance::ReviewableItems(int64_t member_id) {
+  RETURN_IF_ERROR(Member(member_id, "only the Board of Trustees reviews decisions").status());
+  std::vector<Reviewable> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    // Signed decisions: what, when, by whom, on what basis; the scope as counts only.
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT d.id, c.reference, d.outcome, d.signed_at, d.signed_by, d.appointment_id, "
+        "c.type, c.process, d.policy_version FROM case_decisions d JOIN cases c ON c.id = "
+        "d.case_id ORDER BY d.id",
+        {}, [&](const Row& row) -> Status {
+          Reviewable r;
+          r.subject = "decision";
+          r.subject_id = row.Int(0);
+          r.case_reference = row.Text(1);
+          r.what = row.Text(2);
+          ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(3)));
+          r.by = row.Int(4);
+          r.detail = {{"appointment", row.Int(5)},
+                      {"request_type", row.Text(6)},
+                      {"process", row.Text(7)}};
+          r.policy_version = row.Text(8);
+          out.push_back(std::move(r));
+          return Status::Ok();
+        }));
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT c.id, c.reference, e.at, e.actor, e.appointment_id, c.type FROM cases c JOIN "
+        "case_events e ON e.case_id = c.id AND e.action = 'decline' ORDER BY c.id",
+        {}, [&](const Row& row) -> Status {
+          Reviewable r;
+          r.subject = "decline";
+          r.subject_id = row.Int(0);
+          r.case_reference = row.Text(1);
+          r.what = "decline";
+          ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(2)));
+          std::string actor = row.Text(3);
+          if (actor.starts_with("user/")) r.by = std::atoll(actor.c_str() + 5);
+          r.detail = {{"appointment", row.Int(4)}, {"request_type", row.Text(5)}};
+          out.push_back(std::move(r));
+          return Status::Ok();
+        }));
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT version, signed_at, signed_by, reason FROM retention_schedules ORDER BY version",
+        {}, [&](const Row& row) -> Status {
+          Reviewable r;
+          r.subject = "retention_schedule";
+          r.subject_id = row.Int(0);
+          r.what = "retention schedule version " + std::to_string(row.Int(0));
+          ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(1)));
+          r.by = row.Int(2);
+          r.detail = {{"reason", row.Text(3)}};
+          out.push_back(std::move(r));
+          return Status::Ok();
+        }));
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT a.id, a.statement, a.signed_by, a.scope, a.valid_from, a.valid_to, a.revoked_at "
+        "FROM appointments a ORDER BY a.id",
+        {}, [&](const Row& row) -> Status {
+          Reviewable r;
+          r.subject = "appointment";
+          r.subject_id = row.Int(0);
+          r.what = "designee appointment (" + row.Text(3) + ")";
+          json statement = json::parse(row.Text(1), nullptr, false);
+          r.by = row.Int(2);
+          r.at = {};
+          if (auto from = ParseInstant(row.Text(4)); from.ok()) r.at = *from;
+          r.detail = {{"designee", statement.is_object() ? statement.value("designee_username", "")
+                                                         : std::string()},
+                      {"valid_from", row.Text(4)},
+                      {"valid_to", row.Text(5)},
+                      {"revoked_at", row.IsNull(6) ? json(nullptr) : json(row.Text(6))}};
+          if (statement.is_object()) r.policy_version = statement.value("policy_version", "");
+          out.push_back(std::move(r));
+          return Status::Ok();
+        }));
+    for (Reviewable& r : out) {
+      ASSIGN_OR_RETURN(r.ruling, RulingOn(tx, r.subject, r.subject_id));
+      RETURN_IF_ERROR(tx.Exec(
+          "SELECT id FROM board_reviews WHERE subject = ? AND subject_id = ? AND outcome = ''",
+          {r.subject, r.subject_id}, [&](const Row& row) {
+            r.open_review = row.Int(0);
+            return Status::Ok();
+          }));
+    }
+    return Status::Ok();
+  }));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return audit_
+        ->Append(tx, MemberActor(member_id),
+                 {"board.decisions", "library", std::to_string(out.size()), "", "{}"})
+        .status();
+  }));
+  return out;
+}
+
+StatusOr<BoardReview> Governance::OpenReview(int64_t member_id, std::string_view subject,
+                                             int64_t subject_id, std::string_view reason) {
+  RETURN_IF_ERROR(Member(member_id, "only the Board of Trustees reviews decisions").status());
+  if (std::find(std::begin(kReviewSubjects), std::end(kReviewSubjects), subject) ==
+      std::end(kReviewSubjects)) {
+    return InvalidArgument("subject must be decision, decline, retention_schedule or appointment");
+  }
+  if (reason.size() > 8000) return InvalidArgument("the reason is longer than 8000 characters");
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
+  int64_t id = 0;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    std::string reference;
+    bool exists = false;
+    auto found = [&](const Row& row) {
+      exists = true;
+      if (row.size() > 0) reference = row.Text(0);
+      return Status::Ok();
+    };
+    if (subject == "decision") {
+      RETURN_IF_ERROR(tx.Exec("SELECT c.reference FROM case_decisions d JOIN cases c ON c.id = "
+                              "d.case_id WHERE d.id = ?",
+                              {subject_id}, found));
+    } else if (subject == "decline") {
+      RETURN_IF_ERROR(tx.Exec("SELECT c.reference FROM cases c WHERE c.id = ? AND EXISTS "
+                              "(SELECT 1 FROM case_events e WHERE e.case_id = c.id AND "
+                              "e.action = 'decline')",
+                              {subject_id}, found));
+    } else if (subject == "retention_schedule") {
+      RETURN_IF_ERROR(tx.Exec("SELECT '' FROM retention_schedules WHERE version = ?",
+                              {subject_id}, found));
+    } else {
+      RETURN_IF_ERROR(tx.Exec("SELECT '' FROM appointments WHERE id = ?", {subject_id}, found));
+    }
+    if (!exists) return NotFound("nothing of that kind with that number to review");
+    ASSIGN_OR_RETURN(auto ruling, RulingOn(tx, subject, subject_id));
+    if (ruling) {
+      return FailedPrecondition("the Board has already ruled on this (review " +
+                                std::to_string(ruling->review_id) + "): its ruling is final");
+    }
+    ASSIGN_OR_RETURN(int64_t open,
+                     tx.QueryInt("SELECT count(*) FROM board_reviews WHERE subject = ? AND "
+                                 "subject_id = ? AND outcome = ''",
+                                 {std::string(subject), subject_id}));
+    if (open > 0) return AlreadyExists("a review of this is already open");
+    ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM board_reviews"));
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO board_reviews (id, subject, subject_id, case_reference, opened_by, "
+        "opened_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        {id, std::string(subject), subject_id, reference, member_id,
+         FormatInstant(clock_->Now()),
+         Blob{Vault::Seal(*key, "board_reviews", "reason", id, reason)}}));
+    return audit_
+        ->Append(tx, MemberActor(member_id),
+                 {"board.review.open", "board_review", std::to_string(id), reference,
+                  json{{"subject", subject}, {"subject_id", subject_id}}.dump()})
+        .status();
+  }));
+  return LoadReview(id);
+}
+
+StatusOr<BoardReview> Governance::AddComment(int64_t member_id, int64_t review,
+                                             std::string_view text) {
+  RETURN_IF_ERROR(Member(member_id, "only the Board of Trustees comments on a review").status());
+  if (text.empty() || text.size() > 8000) {
+    return InvalidArgument("a comment must be 1-8000 characters");
+  }
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(BoardReview r, ReadReview(tx, review, false));
+    if (!r.outcome.empty()) return FailedPrecondition("the review is closed: its ruling is final");
+    ASSIGN_OR_RETURN(int64_t id,
+                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM review_comments"));
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO review_comments (id, review_id, author_id, at, body) VALUES (?, ?, ?, ?, ?)",
+        {id, review, member_id, FormatInstant(clock_->Now()),
+         Blob{Vault::Seal(*key, "review_comments", "body", id, text)}}));
+    return audit_
+        ->Append(tx, MemberActor(member_id),
+                 {"board.review.comment", "board_review", std::to_string(review),
+                  r.case_reference, json{{"comment", id}}.dump()})
+        .status();
+  }));
+  return LoadReview(review);
+}
+
+StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view password,
+                                       int64_t review, std::string_view outcome,
+                                       std::string_view explanation) {
+  ASSIGN_OR_RETURN(User member, Member(member_id, "only the Board of Trustees rules on a review"));
+  if (!Known(outcome, {"affirm", "reverse", "comment"})) {
+    return InvalidArgument("outcome must be affirm, reverse or comment");
+  }
+  if (explanation.empty() || explanation.size() > 8000) {
+    return InvalidArgument("the ruling needs an explanation of 1-8000 characters");
+  }
+  std::optional<BoardReview> r;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(r, ReadReview(tx, review, false));
+    return Status::Ok();
+  }));
+  if (!r->outcome.empty()) return FailedPrecondition("the review is closed: its ruling is final");
+  std::string at = FormatInstant(clock_->Now());
+  std::string statement = json{{"type", "carrel board ruling"},
+                               {"library", library_id_},
+                               {"review", review},
+                               {"subject", r->subject},
+                               {"subject_id", r->subject_id},
+                               {"case", r->case_reference},
+                               {"outcome", outcome},
+                               {"explanation_sha256", Sha256Hex(explanation)},
+                               {"member", member_id},
+                               {"at", at}}
+                              .dump();
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, statement));
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE board_reviews SET outcome = ?, explanation = ?, statement = ?, public_key = ?, "
+        "signature = ?, decided_by = ?, decided_at = ? WHERE id = ? AND outcome = ''",
+        {std::string(outcome),
+         Blob{Vault::Seal(*key, "board_reviews", "explanation", review, explanation)}, statement,
+         Blob{member.signing_public_key}, Blob{signature}, member_id, at, review}));
+    if (tx.changes() == 0) return FailedPrecondition("the review is closed: its ruling is final");
+    return audit_
+        ->Append(tx, MemberActor(member_id),
+                 {"board.review.rule", "board_review", std::to_string(review), r->case_reference,
+                  json{{"subject", r->subject}, {"subject_id", r->subject_id},
+                       {"outcome", outcome}}
+                      .dump()})
+        .status();
+  }));
+  return LoadReview(review);
+}
+
+StatusOr<BoardReview> Governance::ReadReview(Transaction& tx, int64_t id, bool with_comments) {
+  std::optional<BoardReview> out;
+  std::string reason, explanation;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, subject, subject_id, case_reference, opened_by, opened_at, reason, outcome, "
+      "explanation, statement, signature, decided_by, decided_at FROM board_reviews WHERE id = ?",
+      {id}, [&](const Row& row) -> Status {
+        BoardReview r;
+        r.id = row.Int(0);
+        r.subject = row.Text(1);
+        r.subject_id = row.Int(2);
+        r.case_reference = row.Text(3);
+        r.opened_by = row.Int(4);
+        ASSIGN_OR_RETURN(r.opened_at, ParseInstant(row.Text(5)));
+        reason = row.Bytes(6);
+        r.outcome = row.Text(7);
+        explanation = row.Bytes(8);
+        r.statement = row.Text(9);
+        r.signature = row.Bytes(10);
+        r.decided_by = row.Int(11);
+        if (!row.IsNull(12)) {
+          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(12)));
+          r.decided_at = t;
+        }
+        out = std::move(r);
+        return Status::Ok();
+      }));
+  if (!out) return NotFound("no review with that number");
+  if (!with_comments) return std::move(*out);
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
+  ASSIGN_OR_RETURN(out->reason, Vault::Open(*key, "board_reviews", "reason", id, reason));
+  if (!explanation.empty()) {
+    ASSIGN_OR_RETURN(out->explanation,
+                     Vault::Open(*key, "board_reviews", "explanation", id, explanation));
+  }
+  std::vector<std::pair<ReviewComment, std::string>> sealed;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT c.id, c.author_id, u.username, c.at, c.body FROM review_comments c LEFT JOIN "
+      "users u ON u.id = c.author_id WHERE c.review_id = ? ORDER BY c.id",
+      {id}, [&](const Row& row) -> Status {
+        ReviewComment c;
+        c.id = row.Int(0);
+        c.author_id = row.Int(1);
+        c.author = row.Text(2);
+        ASSIGN_OR_RETURN(c.at, ParseInstant(row.Text(3)));
+        sealed.emplace_back(std::move(c), row.Bytes(4));
+        return Status::Ok();
+      }));
+  for (auto& [c, body] : sealed) {
+    ASSIGN_OR_RETURN(c.text, Vault::Open(*key, "review_comments", "body", c.id, body));
+    out->comments.push_back(std::move(c));
+  }
+  return std::move(*out);
+}
+
+StatusOr<std::vector<BoardReview>> Governance::Reviews(int64_t member_id) {
+  RETURN_IF_ERROR(Member(member_id, "reviews are the Board's").status());
+  std::vector<BoardReview> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    std::vector<int64_t> ids;
+    RETURN_IF_ERROR(tx.Exec("SELECT id FROM board_reviews ORDER BY id", {}, [&](const Row& row) {
+      ids.push_back(row.Int(0));
+      return Status::Ok();
+    }));
+    for (int64_t id : ids) {
+      ASSIGN_OR_RETURN(BoardReview r, ReadReview(tx, id, false));
+      out.push_back(std::move(r));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<BoardReview> Governance::LoadReview(int64_t review) {
+  std::optional<BoardReview> r;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(r, ReadReview(tx, review, true));
+    return Status::Ok();
+  }));
+  return std::move(*r);
+}
+
+StatusOr<BoardReview> Governance::Review(int64_t member_id, int64_t review) {
+  RETURN_IF_ERROR(Member(member_id, "reviews are the Board's").status());
+  ASSIGN_OR_RETURN(BoardReview r, LoadReview(review));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return audit_
+        ->Append(tx, MemberActor(member_id),
+                 {"board.review.view", "board_review", std::to_string(review), r.case_reference,
+                  "{}"})
+        .status();
+  }));
+  return r;
+}
+
+}  // namespace carrel

@@ -1,0 +1,294 @@
+// Requests, part 2: nondisclosure orders and the notices they hold back, and the deadlines each
+// role sees in its inbox (docs/requests.md, "Nondisclosure orders and patron notice").
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <sodium.h>
+
+#include <thread>
+
+#include "carrel/encoding.h"
+#include "carrel/library.h"
+#include "requests/fields.h"
+
+extern char** environ;
+
+namespace carrel {
+
+using json = nlohmann::json;
+
+const char kNoticesSchema[] = R"sql(
+-- A nondisclosure order's dates are kept in the clear beside the sealed intake, so that
+-- notices and inbox deadlines can be found without opening every case.
+ALTER TABLE cases ADD COLUMN nondisclosure_expires TEXT;
+ALTER TABLE cases ADD COLUMN nondisclosure_review TEXT;
+ALTER TABLE cases ADD COLUMN acknowledged_at TEXT;
+-- The policy version a decision was signed under (also inside the signed document), and how
+-- many records a package held (the transparency report counts "no records").
+ALTER TABLE case_decisions ADD COLUMN policy_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE disclosures ADD COLUMN records INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE patron_notices (
+  id INTEGER PRIMARY KEY,
+  reference TEXT NOT NULL UNIQUE,
+  case_id INTEGER NOT NULL REFERENCES cases (id),
+  patron_id INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'sent')),
+  queued_at TEXT NOT NULL,
+  sent_at TEXT
+);
+CREATE INDEX patron_notices_queued ON patron_notices (state) WHERE state = 'queued';
+CREATE INDEX patron_notices_patron ON patron_notices (patron_id);
+)sql";
+
+namespace {
+
+// "N-" and 16 random hex digits: says nothing about the patron or the case.
+std::string NoticeReference() {
+  unsigned char bytes[8];
+  randombytes_buf(bytes, sizeof bytes);
+  return "N-" + HexEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+// A nondisclosure order forbids notice on `today` when it is recorded and has not expired (an
+// order without an expiry date holds until the Director records it lifted).
+constexpr char kOrderInForce[] =
+    "(c.nondisclosure = 1 AND (c.nondisclosure_expires IS NULL OR c.nondisclosure_expires > ?))";
+
+void RunHook(const std::vector<std::string>& command, const std::string& argument) {
+  if (command.empty()) return;
+  std::vector<std::string> argv = command;
+  argv.push_back(argument);
+  std::thread([argv]() {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) == 0) {
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  }).detach();
+}
+
+}  // namespace
+
+Status Requests::QueueNotices(Transaction& tx, const Loaded& l, const CaseDecision& decision,
+                              Instant now) {
+  if (!profile_->notify_patrons) return Status::Ok();
+  std::string categories;
+  for (const std::string& c : decision.scope.categories) {
+    categories += (categories.empty() ? "" : ", ") + c;
+  }
+  std::string requester = l.intake.agency.empty() ? "a requester" : l.intake.agency;
+  for (int64_t patron : decision.scope.patron_ids) {
+    auto key = vault_->keyring().Get(Vault::PatronKeyName(patron));
+    if (!key.ok()) continue;  // the patron's records are gone: there is no one to tell
+    std::string text =
+        profile_->name + " released records about you on " +
+        FormatDate(calendar_->LocalDate(now)) + " (" + categories +
+        (decision.scope.from ? ", from " + FormatDate(*decision.scope.from) : "") +
+        (decision.scope.to ? ", to " + FormatDate(*decision.scope.to) : "") + ") to " +
+        requester + ", on the basis of " +
+        (decision.basis == "court_order" ? std::string("a court order") :
+         decision.basis == "patron_permission" ? std::string("your written permission")
+                                               : std::string("your own request")) +
+        ". Request reference " + l.summary.reference + ". Ask the Library Director for details.";
+    ASSIGN_OR_RETURN(int64_t id,
+                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM patron_notices"));
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO patron_notices (id, reference, case_id, patron_id, body, state, queued_at) "
+        "VALUES (?, ?, ?, ?, ?, 'queued', ?)",
+        {id, NoticeReference(), l.id, patron,
+         Blob{Vault::Seal(**key, "patron_notices", "body", id, text)}, FormatInstant(now)}));
+  }
+  return Status::Ok();
+}
+
+StatusOr<int64_t> Requests::SendDueNotices() {
+  Instant now = clock_->Now();
+  std::string today = FormatDate(calendar_->LocalDate(now));
+  std::vector<std::pair<std::string, std::string>> sent;  // notice, case
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    sent.clear();
+    std::vector<std::tuple<int64_t, std::string, std::string>> due;
+    RETURN_IF_ERROR(tx.Exec(
+        std::string("SELECT n.id, n.reference, c.reference FROM patron_notices n JOIN cases c "
+                    "ON c.id = n.case_id WHERE n.state = 'queued' AND NOT ") +
+            kOrderInForce + " ORDER BY n.id",
+        {today}, [&](const Row& row) {
+          due.emplace_back(row.Int(0), row.Text(1), row.Text(2));
+          return Status::Ok();
+        }));
+    for (const auto& [id, reference, case_reference] : due) {
+      RETURN_IF_ERROR(tx.Exec("UPDATE patron_notices SET state = 'sent', sent_at = ? WHERE id = ?",
+                              {FormatInstant(now), id}));
+      RETURN_IF_ERROR(audit_
+                          ->Append(tx, SystemActor("notices"),
+                                   {"notice.send", "notice", reference, case_reference, "{}"})
+                          .status());
+      sent.emplace_back(reference, case_reference);
+    }
+    return Status::Ok();
+  }));
+  for (const auto& [reference, case_reference] : sent) {
+    if (patron_notifier_) {
+      patron_notifier_(reference);
+    } else {
+      RunHook(profile_->patron_notice_command, reference);
+    }
+  }
+  return static_cast<int64_t>(sent.size());
+}
+
+StatusOr<std::vector<PatronNotice>> Requests::CaseNotices(Transaction& tx, int64_t case_id) {
+  std::vector<PatronNotice> out;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT n.id, n.reference, c.reference, n.patron_id, n.state, n.queued_at, n.sent_at FROM "
+      "patron_notices n JOIN cases c ON c.id = n.case_id WHERE n.case_id = ? ORDER BY n.id",
+      {case_id}, [&](const Row& row) -> Status {
+        PatronNotice n;
+        n.id = row.Int(0);
+        n.reference = row.Text(1);
+        n.case_reference = row.Text(2);
+        n.patron_id = row.Int(3);
+        n.state = row.Text(4);
+        ASSIGN_OR_RETURN(n.queued_at, ParseInstant(row.Text(5)));
+        if (!row.IsNull(6)) {
+          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(6)));
+          n.sent_at = t;
+        }
+        out.push_back(std::move(n));
+        return Status::Ok();
+      }));
+  return out;
+}
+
+StatusOr<std::vector<PatronNotice>> Requests::MyNotices(const Actor& actor, int64_t patron_id) {
+  std::vector<PatronNotice> out;
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    out.clear();
+    std::vector<std::string> bodies;
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT n.id, n.reference, n.state, n.queued_at, n.sent_at, n.body FROM patron_notices "
+        "n WHERE n.patron_id = ? AND n.state = 'sent' ORDER BY n.id",
+        {patron_id}, [&](const Row& row) -> Status {
+          PatronNotice n;
+          n.id = row.Int(0);
+          n.reference = row.Text(1);
+          n.patron_id = patron_id;
+          n.state = row.Text(2);
+          ASSIGN_OR_RETURN(n.queued_at, ParseInstant(row.Text(3)));
+          ASSIGN_OR_RETURN(Instant sent, ParseInstant(row.Text(4)));
+          n.sent_at = sent;
+          bodies.push_back(row.Bytes(5));
+          out.push_back(std::move(n));
+          return Status::Ok();
+        }));
+    for (size_t i = 0; i < out.size(); ++i) {
+      ASSIGN_OR_RETURN(out[i].text,
+                       Vault::Open(*key, "patron_notices", "body", out[i].id, bodies[i]));
+    }
+    return audit_
+        ->Append(tx, actor, {"patron.notices", "patron", std::to_string(patron_id), "",
+                             json{{"count", out.size()}}.dump()})
+        .status();
+  }));
+  return out;
+}
+
+// ---- deadlines ------------------------------------------------------------------------------
+
+StatusOr<std::vector<Deadline>> Requests::Deadlines(int64_t user_id) {
+  ASSIGN_OR_RETURN(User user, accounts_->GetUser(user_id));
+  if (user.disabled) return PermissionDenied("the account is disabled");
+  Instant now = clock_->Now();
+  Date today = calendar_->LocalDate(now);
+  std::string horizon = FormatDate(today + std::chrono::days(profile_->deadline_warning_days));
+  std::vector<Deadline> out;
+  bool head = user.role == Role::kDirector;
+  if (user.role == Role::kStaff) {
+    ASSIGN_OR_RETURN(bool designee, IsActingDesignee(user_id));
+    head = designee;
+  }
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    if (head) {
+      // Return dates of process on open cases, within the warning window or past.
+      RETURN_IF_ERROR(tx.Exec(
+          "SELECT reference, return_date FROM cases WHERE closed_at IS NULL AND return_date IS "
+          "NOT NULL AND return_date <= ? ORDER BY return_date, id",
+          {horizon}, [&](const Row& row) -> Status {
+            ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
+            out.push_back({"return_date", row.Text(0), 0, row.Text(1), due < today});
+            return Status::Ok();
+          }));
+      // Nondisclosure orders: their review dates and expiries (an expiry releases held notices).
+      RETURN_IF_ERROR(tx.Exec(
+          "SELECT reference, nondisclosure_review, nondisclosure_expires FROM cases WHERE "
+          "nondisclosure = 1 AND ((nondisclosure_review IS NOT NULL AND nondisclosure_review <= "
+          "?) OR (nondisclosure_expires IS NOT NULL AND nondisclosure_expires <= ? AND "
+          "nondisclosure_expires >= ?)) ORDER BY id",
+          {horizon, horizon, FormatDate(today - std::chrono::days(1))},
+          [&](const Row& row) -> Status {
+            if (!row.IsNull(1) && row.Text(1) <= horizon) {
+              ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
+              out.push_back({"nondisclosure_review", row.Text(0), 0, row.Text(1), due < today});
+            }
+            if (!row.IsNull(2) && row.Text(2) <= horizon) {
+              out.push_back({"nondisclosure_expires", row.Text(0), 0, row.Text(2), false});
+            }
+            return Status::Ok();
+          }));
+      // Requests not acknowledged within the profile's hours of opening time.
+      auto allowed = std::chrono::hours(profile_->acknowledge_within_open_hours);
+      RETURN_IF_ERROR(tx.Exec(
+          "SELECT reference, received_at FROM cases WHERE state IN ('received', "
+          "'warrant_executed') AND acknowledged_at IS NULL ORDER BY id",
+          {}, [&](const Row& row) -> Status {
+            ASSIGN_OR_RETURN(Instant received, ParseInstant(row.Text(1)));
+            auto open = calendar_->OpenTimeBetween(received, now);
+            Instant due = calendar_->AfterOpenTime(received, allowed);
+            out.push_back({"acknowledge", row.Text(0), 0, FormatInstant(due), open >= allowed});
+            return Status::Ok();
+          }));
+    }
+    if (user.role == Role::kCounsel) {
+      RETURN_IF_ERROR(tx.Exec(
+          "SELECT reference, return_date FROM cases WHERE counsel_id = ? AND state IN "
+          "('counsel_review', 'counsel_determination_required', 'warrant_executed') ORDER BY id",
+          {user_id}, [&](const Row& row) -> Status {
+            bool overdue = false;
+            if (!row.IsNull(1)) {
+              ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
+              overdue = due < today;
+            }
+            out.push_back({"advice_due", row.Text(0), 0, row.Text(1), overdue});
+            return Status::Ok();
+          }));
+    }
+    if (user.role == Role::kBoard) {
+      RETURN_IF_ERROR(tx.Exec(
+          "SELECT id, case_reference, opened_at FROM board_reviews WHERE outcome = '' ORDER BY id",
+          {}, [&](const Row& row) {
+            out.push_back({"board_review_open", row.Text(1), row.Int(0), row.Text(2), false});
+            return Status::Ok();
+          }));
+      RETURN_IF_ERROR(tx.Exec(
+          "SELECT p.id, p.proposed_at, (SELECT count(*) FROM policy_ballots b WHERE "
+          "b.proposal_id = p.id AND b.member_id = ?) FROM policy_proposals p WHERE p.state = "
+          "'open' ORDER BY p.id",
+          {user_id}, [&](const Row& row) {
+            out.push_back({row.Int(2) == 0 ? "policy_vote_open" : "policy_vote_to_close", "",
+                           row.Int(0), row.Text(1), false});
+            return Status::Ok();
+          }));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+}  // namespace carrel
