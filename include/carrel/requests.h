@@ -85,6 +85,9 @@ struct CaseIntake {
   std::optional<Date> nondisclosure_expires, nondisclosure_review;
 };
 
+// The outcomes the transparency report counts, in its order.
+const std::vector<std::string_view>& TransparencyOutcomes();
+
 // Categories of records a scope can name and a disclosure can contain.
 const std::vector<std::string_view>& DisclosureCategories();
 
@@ -328,6 +331,11 @@ class Requests {
   // has expired, or was lifted), through the profile's patron_notice_command. The server runs
   // it on its own; returns how many went out.
   StatusOr<int64_t> SendDueNotices();
+  // The public transparency report (GET /api/v1/transparency): per year of receipt, counts by
+  // request type, process and outcome (TransparencyOutcomes()), national-security process in
+  // bands of the profile's width, cases under a nondisclosure order in force left out or banded
+  // as the profile says. No patron, requester or case reference appears in it.
+  StatusOr<nlohmann::json> Transparency();
   // A patron's own notices, sent ones only.
   StatusOr<std::vector<PatronNotice>> MyNotices(const Actor& actor, int64_t patron_id);
   Status MarkRead(int64_t user_id, int64_t item_id);

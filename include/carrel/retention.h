@@ -13,6 +13,7 @@
 #include "carrel/calendar.h"
 #include "carrel/circulation.h"
 #include "carrel/clock.h"
+#include "carrel/governance.h"
 #include "carrel/profile.h"
 #include "carrel/status.h"
 #include "carrel/store.h"
@@ -70,6 +71,7 @@ struct ScheduleVersion {
   Instant signed_at{};
   std::string public_key;   // the signer's Ed25519 public key at signing
   std::string signature;    // Ed25519 over SignedMessage
+  std::optional<BoardRuling> ruling;  // the Board's; a reversed version is never applied
 };
 
 // A legal hold: the records of one patron (optionally within a date range of their trigger

@@ -4,6 +4,8 @@
 
 #include "api/request_routes.h"
 
+#include "api/governance_routes.h"
+
 #include "carrel/encoding.h"
 #include "requests/fields.h"
 
@@ -49,7 +51,8 @@ json AppointmentJson(const Appointment& a) {
           {"signed_by", a.signed_by},
           {"statement", a.statement},
           {"signature", Base64Encode(a.signature)},
-          {"revoked_at", a.revoked_at ? json(FormatInstant(*a.revoked_at)) : json(nullptr)}};
+          {"revoked_at", a.revoked_at ? json(FormatInstant(*a.revoked_at)) : json(nullptr)},
+          {"board_ruling", RulingJson(a.ruling)}};
 }
 
 json PermissionJson(const PatronPermission& p) {
@@ -195,9 +198,20 @@ StatusOr<ApiResponse> RequestView(ApiContext& c) {
                          {"signed_at", FormatInstant(d.signed_at)},
                          {"document", d.document},
                          {"public_key", Base64Encode(d.public_key)},
-                         {"signature", Base64Encode(d.signature)}});
+                         {"signature", Base64Encode(d.signature)},
+                         {"board_ruling", RulingJson(d.ruling)}});
   }
   out["decisions"] = decisions;
+  out["decline_board_ruling"] = RulingJson(f.decline_ruling);
+  json notices = json::array();
+  for (const PatronNotice& n : f.notices) {
+    notices.push_back({{"reference", n.reference},
+                       {"patron", n.patron_id},
+                       {"state", n.state},
+                       {"queued_at", FormatInstant(n.queued_at)},
+                       {"sent_at", n.sent_at ? json(FormatInstant(*n.sent_at)) : json(nullptr)}});
+  }
+  out["patron_notices"] = notices;
   if (f.disclosure) {
     const Disclosure& d = *f.disclosure;
     out["disclosure"] = {
@@ -231,6 +245,7 @@ StatusOr<ApiResponse> RequestReceipt(ApiContext& c) { return Step(c, "acknowledg
 StatusOr<ApiResponse> RequestMediaResponse(ApiContext& c) { return Step(c, "respond_media"); }
 StatusOr<ApiResponse> RequestWarrant(ApiContext& c) { return Step(c, "execute_warrant"); }
 StatusOr<ApiResponse> RequestClose(ApiContext& c) { return Step(c, "close"); }
+StatusOr<ApiResponse> RequestNondisclosure(ApiContext& c) { return Step(c, "nondisclosure"); }
 
 StatusOr<ApiResponse> RequestAddDocument(ApiContext& c) {
   RETURN_IF_ERROR(RequireObject(c.body, {"kind", "filename", "content_base64"}));
@@ -295,7 +310,16 @@ StatusOr<ApiResponse> InboxList(ApiContext& c) {
     out.push_back({{"id", i.id}, {"case", i.case_reference}, {"kind", i.kind},
                    {"created_at", FormatInstant(i.created_at)}, {"read", i.read}});
   }
-  return JsonResponse({{"items", out}});
+  ASSIGN_OR_RETURN(auto deadlines, c.library.requests().Deadlines(c.principal->id));
+  json due = json::array();
+  for (const Deadline& d : deadlines) {
+    due.push_back({{"kind", d.kind},
+                   {"case", d.case_reference},
+                   {"subject_id", d.subject_id},
+                   {"due", d.due},
+                   {"overdue", d.overdue}});
+  }
+  return JsonResponse({{"items", out}, {"deadlines", due}});
 }
 
 StatusOr<ApiResponse> InboxRead(ApiContext& c) {

@@ -24,6 +24,7 @@ StatusOr<ApiResponse> RequestReceipt(ApiContext& c);
 StatusOr<ApiResponse> RequestMediaResponse(ApiContext& c);
 StatusOr<ApiResponse> RequestWarrant(ApiContext& c);
 StatusOr<ApiResponse> RequestClose(ApiContext& c);
+StatusOr<ApiResponse> RequestNondisclosure(ApiContext& c);
 StatusOr<ApiResponse> RequestAddDocument(ApiContext& c);
 StatusOr<ApiResponse> RequestReadDocument(ApiContext& c);
 StatusOr<ApiResponse> RequestLetter(ApiContext& c);

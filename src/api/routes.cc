@@ -1,5 +1,6 @@
 #include "api/routes.h"
 
+#include "api/governance_routes.h"
 #include "api/request_routes.h"
 
 #include "carrel/encoding.h"
@@ -50,22 +51,6 @@ StatusOr<ApiResponse> Hours(ApiContext& c) {
   auto next = cal.NextLibraryOpening(now);
   body["next_opening"] = next ? ordered(FormatInstant(*next)) : ordered(nullptr);
   return Ordered(body);
-}
-
-StatusOr<ApiResponse> Policy(ApiContext& c) {
-  const Profile& p = c.library.profile();
-  ordered history = ordered::array();
-  for (const PolicyEvent& e : p.policy_history) {
-    history.push_back({{"event", e.event}, {"date", FormatDate(e.date)}, {"note", e.note}});
-  }
-  return Ordered({
-      {"library", p.name},
-      {"title", p.policy_title},
-      {"version", p.policy_version},
-      {"text", p.policy_text},
-      {"history", history},
-      {"statute", {{"citation", p.statute_citation}, {"summary", p.statute_summary}}},
-  });
 }
 
 StatusOr<ApiResponse> OpenApi(ApiContext& c) {
@@ -642,7 +627,8 @@ json VersionJson(const ScheduleVersion& v) {
           {"document", v.document},     {"signed_by", v.signer},
           {"reason", v.reason},         {"signed_at", FormatInstant(v.signed_at)},
           {"public_key", Base64Encode(v.public_key)},
-          {"signature", Base64Encode(v.signature)}};
+          {"signature", Base64Encode(v.signature)},
+          {"board_ruling", RulingJson(v.ruling)}};
 }
 
 json RunJson(const RetentionRun& r) {
@@ -767,8 +753,18 @@ const std::vector<Route>& RouteTable() {
       {"GET", "/healthz", "health.check", kAnyone, false, Healthz, "Liveness and database check"},
       {"GET", "/api/v1/hours", "calendar.hours", kAnyone, false, Hours,
        "This week's hours; whether the library and the café are open now"},
-      {"GET", "/api/v1/policy", "policy.current", kAnyone, false, Policy,
-       "The privacy policy in force, its history and the state statute"},
+      {"GET", "/api/v1/policy", "policy.current", kAnyone, false, PolicyCurrent,
+       "The policy in force (public): its text, version, history and the statute"},
+      {"GET", "/api/v1/policy/versions", "policy.versions", kAnyone, false, PolicyVersions,
+       "Every version of the policy: adopted, amended, re-endorsed, with the Board's vote"},
+      {"GET", "/api/v1/policy/versions/{label}", "policy.version", kAnyone, false,
+       PolicyVersionText, "One version of the policy with its text (when on file)"},
+      {"GET", "/api/v1/policy/versions/{label}/changes", "policy.version.changes", kAnyone, false,
+       PolicyVersionChanges, "What a version changed from the one before it (a line diff)"},
+      {"GET", "/api/v1/transparency", "transparency.report", kAnyone, false, TransparencyJson,
+       "The public transparency report: requests per year by type, process and outcome"},
+      {"GET", "/api/v1/transparency.html", "transparency.page", kAnyone, false, TransparencyPage,
+       "The transparency report as a printable page"},
       {"GET", "/api/v1/openapi.yaml", "api.describe", kAnyone, false, OpenApi,
        "This API's OpenAPI 3.1 document"},
 
@@ -905,6 +901,10 @@ const std::vector<Route>& RouteTable() {
       {"POST", "/api/v1/requests/{ref}/warrant", "request.execute_warrant",
        kStaff | kDirector | kDesignee, true, RequestWarrant,
        "Record a search warrant executed on the spot: officers, time, what was taken"},
+      {"POST", "/api/v1/requests/{ref}/nondisclosure", "request.nondisclosure",
+       kDirector | kDesignee, true, RequestNondisclosure,
+       "Record a nondisclosure order's state, expiry and review date (lifting it sends held "
+       "notices)"},
       {"POST", "/api/v1/requests/{ref}/close", "request.close", kDirector | kDesignee, true,
        RequestClose, "Close a case (releasing its legal holds is the Director's call)"},
       {"GET", "/api/v1/requests/{ref}/letter", "request.letter",
@@ -918,7 +918,7 @@ const std::vector<Route>& RouteTable() {
        "A document of the case, checked against its SHA-256"},
 
       {"GET", "/api/v1/inbox", "inbox.list", kAnyUser, false, InboxList,
-       "My inbox: requests and steps that need me"},
+       "My inbox: requests and steps that need me, and the deadlines my role must meet"},
       {"POST", "/api/v1/inbox/{id}/read", "inbox.read", kAnyUser, true, InboxRead,
        "Mark an inbox item read"},
       {"GET", "/api/v1/appointments", "appointment.list", kDirector | kDesignee | kBoard, false,
@@ -942,6 +942,35 @@ const std::vector<Route>& RouteTable() {
       {"POST", "/api/v1/patrons/{id}/permissions", "patron.permission.record", kDesk, true,
        RecordPaperPermission, "Record a permission the patron signed on paper, with its scan",
        kDocumentBodyBytes},
+
+      // The Board of Trustees (policy §5, §6): review of every decision, amendments by vote.
+      {"GET", "/api/v1/board/decisions", "board.decisions", kBoard, false, BoardDecisions,
+       "Every decision the Board may review: releases, refusals, declines, retention schedules, "
+       "appointments, with any ruling"},
+      {"GET", "/api/v1/board/reviews", "board.review.list", kBoard, false, BoardReviewList,
+       "The Board's reviews, open and ruled"},
+      {"POST", "/api/v1/board/reviews", "board.review.open", kBoard, true, BoardReviewOpen,
+       "Open a review of a decision, decline, retention schedule or appointment"},
+      {"GET", "/api/v1/board/reviews/{id}", "board.review.view", kBoard, false, BoardReviewView,
+       "One review with its reason, comments and ruling"},
+      {"POST", "/api/v1/board/reviews/{id}/comments", "board.review.comment", kBoard, true,
+       BoardReviewComment, "Comment on an open review"},
+      {"POST", "/api/v1/board/reviews/{id}/ruling", "board.review.rule", kBoard, true,
+       BoardReviewRule, "Rule on a review: affirm, reverse or comment (needs the password)"},
+      {"GET", "/api/v1/policy/proposals", "policy.proposal.list", kBoard, false, ProposalList,
+       "Proposed amendments and re-endorsements, with their ballots"},
+      {"POST", "/api/v1/policy/proposals", "policy.proposal.create", kBoard, true,
+       ProposalCreate, "Propose an amended policy text (or a re-endorsement)"},
+      {"GET", "/api/v1/policy/proposals/{id}", "policy.proposal.view", kBoard, false,
+       ProposalView, "One proposal with its text and ballots"},
+      {"POST", "/api/v1/policy/proposals/{id}/ballots", "policy.proposal.vote", kBoard, true,
+       ProposalVote, "Cast a signed ballot: for, against or abstain (needs the password)"},
+      {"POST", "/api/v1/policy/proposals/{id}/close", "policy.proposal.close", kBoard, true,
+       ProposalClose,
+       "Close the vote: adopted by a majority of those voting, in force at once (needs the "
+       "password)"},
+      {"GET", "/api/v1/me/notices", "me.notices", kPatronSelf, false, MyNotices,
+       "Notices that records about me were released"},
 
       {"GET", "/api/v1/audit/entries", "audit.entries", kDirector | kBoard, false, AuditEntries,
        "Audit entries by time, actor, object or case, paged by sequence number"},

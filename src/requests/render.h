@@ -26,6 +26,9 @@ std::string PolicyLawEnforcementSection(std::string_view policy_text);
 std::string DeclineLetterHtml(const Profile& profile, const PolicyVersion& policy,
                               std::string_view reference, Date date, std::string_view addressee);
 
+// The transparency report as a printable page.
+std::string TransparencyHtml(const nlohmann::json& report);
+
 // disclosure.html: the same records as disclosure.json, for reading and printing.
 std::string DisclosureHtml(const Profile& profile, const nlohmann::json& package);
 

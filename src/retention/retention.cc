@@ -354,6 +354,9 @@ static StatusOr<std::vector<ScheduleVersion>> ReadVersions(Transaction& tx, cons
         out.push_back(std::move(s));
         return Status::Ok();
       }));
+  for (ScheduleVersion& s : out) {
+    ASSIGN_OR_RETURN(s.ruling, Governance::RulingOn(tx, "retention_schedule", s.version));
+  }
   return out;
 }
 

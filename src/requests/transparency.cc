@@ -1,0 +1,190 @@
+// The public transparency report (DESIGN §7): counts per year by request type, process and
+// outcome, national-security process only in bands, nothing about any patron or requester.
+
+#include <map>
+
+#include "carrel/requests.h"
+#include "requests/render.h"
+
+namespace carrel {
+
+using json = nlohmann::json;
+
+namespace {
+
+bool NationalSecurity(std::string_view process) {
+  return process == "national_security_letter" || process == "fisa_order";
+}
+
+// "0-249" for a count under a band of 250, "250-499" above it, and so on.
+std::string Band(int64_t count, int width) {
+  int64_t low = count / width * width;
+  return std::to_string(low) + "-" + std::to_string(low + width - 1);
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& TransparencyOutcomes() {
+  static const std::vector<std::string_view> outcomes = {
+      "declined_no_process", "defective_process", "refused", "no_records", "partial", "full",
+      "media_statement",     "pending",           "closed_without_decision"};
+  return outcomes;
+}
+
+StatusOr<json> Requests::Transparency() {
+  struct Case {
+    int64_t id;
+    std::string type, process, outcome, state;
+    Instant received;
+    bool order_in_force;
+    bool defective_advice;
+    int64_t records;  // -1: no package
+    int64_t last_decision;
+  };
+  std::vector<Case> cases;
+  Instant now = clock_->Now();
+  std::string today = FormatDate(calendar_->LocalDate(now));
+  std::string version;
+  std::map<int64_t, int64_t> reversals_per_case;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
+    RETURN_IF_ERROR(tx.Exec(
+        "SELECT c.id, c.type, c.process, c.outcome, c.state, c.received_at, "
+        "(c.nondisclosure = 1 AND (c.nondisclosure_expires IS NULL OR c.nondisclosure_expires > "
+        "?)), EXISTS (SELECT 1 FROM counsel_advice a WHERE a.case_id = c.id AND (a.proper_form = "
+        "0 OR a.enforceable = 0)), coalesce((SELECT d.records FROM disclosures d WHERE d.case_id "
+        "= c.id), -1), coalesce((SELECT max(id) FROM case_decisions k WHERE k.case_id = c.id), 0) "
+        "FROM cases c ORDER BY c.id",
+        {today}, [&](const Row& row) -> Status {
+          Case c;
+          c.id = row.Int(0);
+          c.type = row.Text(1);
+          c.process = row.Text(2);
+          c.outcome = row.Text(3);
+          c.state = row.Text(4);
+          ASSIGN_OR_RETURN(c.received, ParseInstant(row.Text(5)));
+          c.order_in_force = row.Int(6) != 0;
+          c.defective_advice = row.Int(7) != 0;
+          c.records = row.Int(8);
+          c.last_decision = row.Int(9);
+          cases.push_back(std::move(c));
+          return Status::Ok();
+        }));
+    return tx.Exec(
+        "SELECT d.case_id, count(*) FROM board_reviews r JOIN case_decisions d ON r.subject = "
+        "'decision' AND d.id = r.subject_id WHERE r.outcome = 'reverse' GROUP BY d.case_id",
+        {}, [&](const Row& row) {
+          reversals_per_case[row.Int(0)] = row.Int(1);
+          return Status::Ok();
+        });
+  }));
+  const int band = profile_->national_security_band;
+  const bool band_orders = profile_->under_nondisclosure == "band";
+  struct Year {
+    std::map<std::string, int64_t> type, process, outcome;
+    int64_t requests = 0, nsl = 0, fisa = 0, withheld = 0, reversals = 0;
+  };
+  std::map<int, Year> years;
+  for (const Case& c : cases) {
+    int year = static_cast<int>(
+        std::chrono::year_month_day(calendar_->LocalDate(c.received)).year());
+    Year& y = years[year];
+    if (NationalSecurity(c.process)) {
+      (c.process == "fisa_order" ? y.fisa : y.nsl) += 1;
+      continue;
+    }
+    if (c.order_in_force) {
+      // Counted only as the profile allows: left out, or in a band of its own.
+      if (band_orders) ++y.withheld;
+      continue;
+    }
+    ++y.requests;
+    ++y.type[c.type];
+    ++y.process[c.process];
+    std::string outcome;
+    if (c.outcome == "declined") {
+      outcome = "declined_no_process";
+    } else if (c.outcome == "refuse") {
+      outcome = c.defective_advice ? "defective_process" : "refused";
+    } else if (c.outcome == "release" || c.outcome == "partial") {
+      outcome = c.records == 0 ? "no_records" : c.outcome == "release" ? "full" : "partial";
+    } else if (c.outcome == "media_statement") {
+      outcome = "media_statement";
+    } else {
+      outcome = c.state == "closed" ? "closed_without_decision" : "pending";
+    }
+    ++y.outcome[outcome];
+    if (auto it = reversals_per_case.find(c.id); it != reversals_per_case.end()) {
+      y.reversals += it->second;
+    }
+  }
+  json out_years = json::array();
+  for (auto& [year, y] : years) {
+    json by_type = json::object(), by_process = json::object(), by_outcome = json::object();
+    for (CaseType t : {kLawEnforcement, kMedia, kPatronAccess, kThirdParty}) {
+      by_type[std::string(CaseTypeName(t))] = y.type[std::string(CaseTypeName(t))];
+    }
+    for (std::string_view p : LegalProcessNames()) {
+      if (!NationalSecurity(p)) by_process[std::string(p)] = y.process[std::string(p)];
+    }
+    for (std::string_view o : TransparencyOutcomes()) by_outcome[std::string(o)] = y.outcome[std::string(o)];
+    json ns = {{"national_security_letters", Band(y.nsl, band)},
+               {"fisa_orders", Band(y.fisa, band)}};
+    if (band_orders) ns["under_nondisclosure_order"] = Band(y.withheld, band);
+    out_years.push_back({{"year", year},
+                         {"requests", y.requests},
+                         {"by_type", by_type},
+                         {"by_process", by_process},
+                         {"by_outcome", by_outcome},
+                         {"board_reversals", y.reversals},
+                         {"in_bands", ns}});
+  }
+  return json{{"library", profile_->name},
+              {"policy_version", version},
+              {"generated_at", FormatInstant(now)},
+              {"band_width", band},
+              {"under_nondisclosure", profile_->under_nondisclosure},
+              {"notes",
+               "Counts of requests for confidential patron information received each year. "
+               "National security letters and FISA orders are reported only in bands. Requests "
+               "under a nondisclosure order still in force are " +
+                   std::string(band_orders ? "counted only in a band of their own"
+                                           : "left out until the order ends") +
+                   ". No patron or requester is identified."},
+              {"years", out_years}};
+}
+
+std::string TransparencyHtml(const json& report) {
+  std::string out =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Transparency "
+      "report</title>\n<style>body{font-family:serif;max-width:48em;margin:2em auto}"
+      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #999;padding:.2em "
+      ".6em;text-align:left}th{background:#eee}@media print{body{margin:0}}</style>"
+      "</head><body>\n";
+  out += "<h1>" + HtmlEscape(report.value("library", "")) + ": transparency report</h1>\n";
+  out += "<p>" + HtmlEscape(report.value("notes", "")) + "</p>\n";
+  out += "<p>Policy version " + HtmlEscape(report.value("policy_version", "")) +
+         "; generated " + HtmlEscape(report.value("generated_at", "")) + ".</p>\n";
+  auto table = [&](const std::string& title, const json& counts) {
+    out += "<table><tr><th>" + HtmlEscape(title) + "</th><th>count</th></tr>\n";
+    for (const auto& [k, v] : counts.items()) {
+      out += "<tr><td>" + HtmlEscape(k) + "</td><td>" +
+             HtmlEscape(v.is_string() ? v.get<std::string>() : v.dump()) + "</td></tr>\n";
+    }
+    out += "</table>\n";
+  };
+  for (const json& y : report["years"]) {
+    out += "<h2>" + std::to_string(y.value("year", 0)) + "</h2>\n<p>Requests counted: " +
+           std::to_string(y.value("requests", 0)) + "; decisions reversed by the Board: " +
+           std::to_string(y.value("board_reversals", 0)) + "</p>\n";
+    table("request type", y["by_type"]);
+    table("legal process", y["by_process"]);
+    table("outcome", y["by_outcome"]);
+    table("in bands", y["in_bands"]);
+  }
+  if (report["years"].empty()) out += "<p>No requests have been received.</p>\n";
+  out += "</body></html>\n";
+  return out;
+}
+
+}  // namespace carrel
