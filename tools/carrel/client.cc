@@ -23,12 +23,11 @@
 #include <utility>
 #include <vector>
 
+#include "tools/carrel/client_support.h"
 #include "tools/carrel/commands.h"
 
 namespace carrel::cli {
 namespace {
-
-using Json = nlohmann::ordered_json;
 
 constexpr int kTimeoutSeconds = 10;
 constexpr char kCredentialsFile[] = "credentials.json";
@@ -108,6 +107,8 @@ void PrintFields(const Json& object, const std::vector<Field>& fields) {
   }
 }
 
+}  // namespace
+
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(header.size());
@@ -127,6 +128,8 @@ void PrintTable(const std::vector<std::string>& header,
   line(header);
   for (const auto& row : rows) line(row);
 }
+
+namespace {
 
 const std::vector<Field> kPatronFields = {{"id", "id"},
                                           {"card", "card_barcode"},
@@ -149,6 +152,8 @@ const std::vector<Field> kLoanFields = {{"loan", "id"},
                                         {"due", "due_on"},
                                         {"renewals", "renewals"}};
 
+}  // namespace
+
 // Percent-encodes one path segment (a barcode in /items/{barcode}).
 std::string PathSegment(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -163,6 +168,8 @@ std::string PathSegment(std::string_view text) {
   }
   return out;
 }
+
+namespace {
 
 // Today's local date plus two years (29 February becomes 28 February).
 std::string TwoYearsFromToday() {
@@ -388,6 +395,8 @@ StatusOr<Credentials> CurrentSession(const std::string& server_flag) {
   return credentials;
 }
 
+}  // namespace
+
 // One authenticated call, then the answer as JSON (--json) or for people.
 int Run(const std::string& server_flag, bool json, const std::string& method,
         const std::string& path, const std::optional<Json>& body,
@@ -408,8 +417,6 @@ void AddCommon(CLI::App* command, std::string* server, bool* json) {
   command->add_option("--server", *server, "Server URL (default: the one logged in to)");
   command->add_flag("--json", *json, "Print the server's JSON answer");
 }
-
-}  // namespace
 
 StatusOr<std::filesystem::path> CredentialsPath() {
   auto env = [](const char* name) {
@@ -572,7 +579,7 @@ void ClientCommands::Register(CLI::App* app) {
   request_act_->add_option("STEP", step_, "acknowledge, consult_counsel, decline, "
                                           "refer_to_counsel, advise, decide, prepare_disclosure, "
                                           "deliver, acknowledge_receipt, respond_media, "
-                                          "execute_warrant, close")
+                                          "execute_warrant, nondisclosure, close")
       ->required();
   request_act_->add_option("--file", file_, "The step's details as JSON (- for stdin)");
   request_act_->add_flag("--sign", sign_, "A signed step: ask for the password (decide, "
@@ -738,8 +745,6 @@ int ClientCommands::ItemFind() {
              [](const Json& reply, const std::string&) { PrintFields(reply, kItemFields); });
 }
 
-namespace {
-
 // A JSON object from a file, or from stdin for "-".
 StatusOr<Json> ReadJsonFile(const std::string& file) {
   std::string text;
@@ -757,6 +762,8 @@ StatusOr<Json> ReadJsonFile(const std::string& file) {
   return j;
 }
 
+namespace {
+
 // The route of each step of the workflow.
 std::optional<std::string> StepPath(const std::string& step) {
   static const std::pair<const char*, const char*> kSteps[] = {
@@ -765,7 +772,8 @@ std::optional<std::string> StepPath(const std::string& step) {
       {"advise", "advice"},                   {"decide", "decision"},
       {"prepare_disclosure", "disclosure"},   {"deliver", "delivery"},
       {"acknowledge_receipt", "receipt"},     {"respond_media", "media-response"},
-      {"execute_warrant", "warrant"},         {"close", "close"}};
+      {"execute_warrant", "warrant"},         {"close", "close"},
+      {"nondisclosure", "nondisclosure"}};
   for (const auto& [name, path] : kSteps) {
     if (step == name) return std::string(path);
   }

@@ -17,6 +17,7 @@
 #include "carrel/library.h"
 #include "carrel/progress.h"
 #include "carrel/server.h"
+#include "tools/carrel/board_client.h"
 #include "tools/carrel/client.h"
 #include "tools/carrel/commands.h"
 #include "tools/carrel/retention_commands.h"
@@ -283,6 +284,8 @@ int main(int argc, char** argv) {
 
   carrel::cli::ClientCommands client;  // login, whoami, patron, item, checkout... via the API
   client.Register(&app);
+  carrel::cli::BoardCommands board;  // policy and board, via the API
+  board.Register(&app);
   carrel::cli::RetentionCommands retention;  // the schedule, runs and legal holds
   retention.Register(&app);
 
@@ -422,6 +425,7 @@ int main(int argc, char** argv) {
   if (audit_prove->parsed()) return carrel::cli::AuditProve(data, index, size, from_head);
   if (audit_check->parsed()) return carrel::cli::AuditVerifyProof(vkey, proof_file);
   if (std::optional<int> code = client.RunParsed()) return *code;
+  if (std::optional<int> code = board.RunParsed()) return *code;
   if (std::optional<int> code = retention.RunParsed()) return *code;
   return kExitUsage;
 }
