@@ -169,3 +169,28 @@ TEST(CalendarCustomTest, FromProfileRefusesAnUnknownZone) {
 
 }  // namespace
 }  // namespace carrel
+
+namespace carrel {
+namespace {
+
+TEST_F(CalendarTest, OpenTimeCountsOnlyTheHoursTheLibraryIsOpen) {
+  // Monday 23 November 2026, 20:30 in Westport (open until 21:00), to Tuesday 10:00 (opens 9:00):
+  // half an hour on Monday evening and an hour on Tuesday morning.
+  Instant monday_evening = At("2026-11-24T01:30:00Z");
+  Instant tuesday_morning = At("2026-11-24T15:00:00Z");
+  EXPECT_EQ(westport().OpenTimeBetween(monday_evening, tuesday_morning), std::chrono::minutes(90));
+  EXPECT_EQ(westport().OpenTimeBetween(tuesday_morning, monday_evening), std::chrono::seconds(0));
+  // Two open hours after Monday 20:30 fall at Tuesday 10:30.
+  EXPECT_EQ(westport().AfterOpenTime(monday_evening, std::chrono::hours(2)),
+            At("2026-11-24T15:30:00Z"));
+  // Thanksgiving (26 November) is closed: from Wednesday 20:00 to Friday 10:00 the library is
+  // open one hour on Wednesday and one on Friday.
+  EXPECT_EQ(westport().OpenTimeBetween(At("2026-11-26T01:00:00Z"), At("2026-11-27T15:00:00Z")),
+            std::chrono::hours(2));
+  // A moment inside opening hours counts at once.
+  EXPECT_EQ(westport().AfterOpenTime(tuesday_morning, std::chrono::hours(1)),
+            At("2026-11-24T16:00:00Z"));
+}
+
+}  // namespace
+}  // namespace carrel
