@@ -1,6 +1,7 @@
-// Two requests end to end over real HTTP on loopback, as the people involved would take them:
-// an officer with no legal process, declined with the letter; and a court order taken to
-// counsel, partly released, packaged, delivered and acknowledged. The audit log verifies at the
+// Requests end to end over real HTTP on loopback, as the people involved would take them: an
+// officer with no legal process, declined with the letter; a court order taken to counsel,
+// partly released, packaged, delivered and acknowledged; and a release the Board of Trustees
+// reverses on review before the Board amends the policy by vote. The audit log verifies at the
 // end of each.
 
 #include <gtest/gtest.h>
@@ -24,7 +25,8 @@ class RequestsHttpTest : public ::testing::Test {
   void SetUp() override {
     Library& lib = *lib_.library;
     for (auto [name, role] : {std::pair{"desk", Role::kStaff}, {"director", Role::kDirector},
-                              {"counsel", Role::kCounsel}}) {
+                              {"counsel", Role::kCounsel}, {"trustee1", Role::kBoard},
+                              {"trustee2", Role::kBoard}, {"trustee3", Role::kBoard}}) {
       auto u = lib.accounts().AddUser(OperatorActor(), name, role, kPassword);
       ASSERT_TRUE(u.ok());
       ids_[name] = u->id;
@@ -47,7 +49,7 @@ class RequestsHttpTest : public ::testing::Test {
     for (int i = 0; i < 100 && !http_->Get("/healthz"); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    for (const char* who : {"desk", "director", "counsel"}) {
+    for (const char* who : {"desk", "director", "counsel", "trustee1", "trustee2", "trustee3"}) {
       auto res = http_->Post("/api/v1/session",
                              json{{"username", who}, {"password", kPassword}}.dump(),
                              "application/json");
@@ -63,7 +65,8 @@ class RequestsHttpTest : public ::testing::Test {
   // A call that must succeed with `want`; returns the body.
   std::string Call(const std::string& who, const std::string& method, const std::string& path,
                    const json& body = json::object(), int want = 200) {
-    httplib::Headers h{{"Authorization", "Bearer " + tokens_[who]}};
+    httplib::Headers h;
+    if (!who.empty()) h.emplace("Authorization", "Bearer " + tokens_[who]);  // "": the public
     auto res = method == "GET" ? http_->Get(path, h)
                                : http_->Post(path, h, body.dump(), "application/json");
     EXPECT_TRUE(res) << method << " " << path;
@@ -198,6 +201,121 @@ TEST_F(RequestsHttpTest, ACourtOrderGoesToCounselAndIsPartlyReleasedDeliveredAnd
   EXPECT_FALSE(view["disclosure"]["acknowledged_at"].is_null());
   EXPECT_EQ(view["disclosure"]["delivered_how"], "sealed envelope, by hand");
   Json("director", "POST", base + "/close");
+  ExpectLogIntact();
+}
+
+TEST_F(RequestsHttpTest, TheBoardReversesAReleaseAndAmendsThePolicyByVote) {
+  // A court order, released in part on counsel's advice.
+  json intake = Json("desk", "POST", "/api/v1/requests",
+                     {{"type", "law_enforcement"},
+                      {"agency", "State Police"},
+                      {"name", "Detective on the case"},
+                      {"callback_number", "555-0199"},
+                      {"callback_source", "the agency's published switchboard"},
+                      {"asked", "loans of one card"},
+                      {"card_barcodes", {"P-100"}},
+                      {"categories", {"loans"}},
+                      {"process", "court_order"}},
+                     201);
+  std::string ref = intake["reference"];
+  std::string base = "/api/v1/requests/" + ref;
+  Json("director", "POST", base + "/acknowledge");
+  Json("director", "POST", base + "/consult-counsel",
+       {{"counsel_id", ids_["counsel"]}, {"consultation", "sent the order to counsel"}});
+  Json("director", "POST", base + "/refer-to-counsel");
+  Json("counsel", "POST", base + "/advice",
+       {{"proper_form", true}, {"enforceable", true}, {"court_order_compels", true},
+        {"recommendation", "comply"}, {"advice", "The order is valid."}});
+  int64_t advice = Json("director", "GET", base)["advice"][0]["id"];
+  Json("director", "POST", base + "/decision",
+       {{"outcome", "partial"}, {"basis", "court_order"}, {"advice_id", advice},
+        {"scope", {{"categories", {"loans"}}}}, {"password", kPassword}});
+
+  // The Board sees the decision (no patron in it) and reviews it.
+  Call("director", "GET", "/api/v1/board/decisions", json::object(), 403);
+  json decisions = Json("trustee1", "GET", "/api/v1/board/decisions");
+  int64_t decision = 0;
+  for (const json& d : decisions["decisions"]) {
+    if (d["subject"] == "decision" && d["case"] == ref) decision = d["subject_id"];
+  }
+  ASSERT_NE(decision, 0);
+  EXPECT_EQ(decisions.dump().find("P-100"), std::string::npos);
+  json review = Json("trustee1", "POST", "/api/v1/board/reviews",
+                     {{"subject", "decision"}, {"subject_id", decision},
+                      {"reason", "a trustee asked to see it"}},
+                     201);
+  std::string path = "/api/v1/board/reviews/" + review["id"].dump();
+  Json("trustee2", "POST", path + "/comments", {{"text", "loans only, as counsel said"}}, 201);
+  Call("director", "POST", path + "/ruling",
+       {{"outcome", "affirm"}, {"explanation", "mine"}, {"password", kPassword}}, 403);
+  Call("trustee3", "POST", path + "/ruling", {{"outcome", "reverse"}, {"explanation", "no"}}, 400);
+  json ruled = Json("trustee3", "POST", path + "/ruling",
+                    {{"outcome", "reverse"},
+                     {"explanation", "the order was stayed on appeal"},
+                     {"password", kPassword}});
+  EXPECT_EQ(ruled["outcome"], "reverse");
+  EXPECT_EQ(ruled["comments"].size(), 1u);
+  // The reversal is on the decision, and nothing can be packaged from it.
+  json file = Json("director", "GET", base);
+  EXPECT_EQ(file["decisions"][0]["board_ruling"]["outcome"], "reverse");
+  Call("director", "POST", base + "/disclosure", {{"password", kPassword}}, 403);
+  Call("trustee1", "POST", path + "/ruling",
+       {{"outcome", "affirm"}, {"explanation", "again"}, {"password", kPassword}}, 409);
+  json again = Json("director", "POST", base + "/decision",
+                    {{"outcome", "refuse"}, {"password", kPassword}});
+  EXPECT_EQ(again["outcome"], "refuse");
+
+  // An amendment, proposed and adopted by a majority of those voting.
+  json policy = Json("", "GET", "/api/v1/policy");
+  EXPECT_EQ(policy["version"], "2010-09-15");
+  std::string text = policy["text"];
+  std::string amended = text + (text.ends_with("\n") ? "" : "\n") +
+                        "Patrons are told of any release once the law allows.\n";
+  Call("director", "POST", "/api/v1/policy/proposals",
+       {{"title", policy["title"]}, {"text", amended}, {"summary", "notice"}}, 403);
+  json proposal = Json("trustee1", "POST", "/api/v1/policy/proposals",
+                       {{"title", policy["title"]},
+                        {"text", amended},
+                        {"summary", "tells patrons of releases"}},
+                       201);
+  std::string ppath = "/api/v1/policy/proposals/" + proposal["id"].dump();
+  Json("trustee1", "POST", ppath + "/ballots", {{"vote", "for"}, {"password", kPassword}});
+  Json("trustee2", "POST", ppath + "/ballots", {{"vote", "for"}, {"password", kPassword}});
+  Json("trustee3", "POST", ppath + "/ballots", {{"vote", "against"}, {"password", kPassword}});
+  Call("director", "POST", ppath + "/ballots", {{"vote", "for"}, {"password", kPassword}}, 403);
+  json inbox = Json("trustee1", "GET", "/api/v1/inbox");
+  EXPECT_EQ(inbox["deadlines"][0]["kind"], "policy_vote_to_close");
+  json adopted = Json("trustee1", "POST", ppath + "/close",
+                      {{"meeting_date", "2026-12-01"}, {"password", kPassword}});
+  EXPECT_EQ(adopted["state"], "adopted");
+  EXPECT_EQ(adopted["version"], "2026-12-01");
+  // Public at once, with its history and what changed.
+  policy = Json("", "GET", "/api/v1/policy");
+  EXPECT_EQ(policy["version"], "2026-12-01");
+  EXPECT_EQ(policy["text"], amended);
+  ASSERT_EQ(policy["history"].size(), 4u);
+  EXPECT_EQ(policy["history"][0]["event"], "adopted");
+  EXPECT_EQ(policy["history"][0]["date"], "2003-05-12");
+  EXPECT_EQ(policy["history"][1]["date"], "2007-10-17");
+  EXPECT_EQ(policy["history"][2]["event"], "re-endorsed");
+  EXPECT_EQ(policy["history"][3]["event"], "amended");
+  json versions = Json("", "GET", "/api/v1/policy/versions");
+  EXPECT_EQ(versions["versions"][3]["vote"]["for"].size(), 2u);
+  EXPECT_EQ(versions["versions"][3]["vote"]["against"].size(), 1u);
+  json changes = Json("", "GET", "/api/v1/policy/versions/2026-12-01/changes");
+  EXPECT_EQ(changes["lines_added"], 1);
+  EXPECT_EQ(changes["lines_removed"], 0);
+  // The public report counts the case and the reversal, naming nobody.
+  json report = Json("", "GET", "/api/v1/transparency");
+  EXPECT_EQ(report["policy_version"], "2026-12-01");
+  EXPECT_EQ(report["years"][0]["board_reversals"], 1);
+  EXPECT_EQ(report["years"][0]["by_outcome"]["defective_process"].get<int>() +
+                report["years"][0]["by_outcome"]["refused"].get<int>(),
+            1);
+  EXPECT_EQ(report.dump().find("P-100"), std::string::npos);
+  EXPECT_EQ(report.dump().find(ref), std::string::npos);
+  std::string page = Call("", "GET", "/api/v1/transparency.html");
+  EXPECT_NE(page.find("transparency report"), std::string::npos);
   ExpectLogIntact();
 }
 
