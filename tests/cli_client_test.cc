@@ -391,5 +391,68 @@ TEST_F(CliClientTest, RequestsTakenInAndStepsTakenFromTheCommandLine) {
   EXPECT_NE(show.out.find("acknowledge"), std::string::npos);
 }
 
+TEST_F(CliClientTest, TheBoardReviewsAndAmendsFromTheCommandLine) {
+  ASSERT_EQ(Login("trustee", kDemoPassword).exit_code, 0);
+  CommandResult history = RunCarrel({"policy", "history"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  for (const char* date : {"2003-05-12", "2007-10-17", "2010-09-15"}) {
+    EXPECT_NE(history.out.find(date), std::string::npos) << history.out;
+  }
+  CommandResult same = RunCarrel({"policy", "diff", "2010-09-15"});
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.out.find("unchanged"), std::string::npos) << same.out;
+  // The demo's signed retention schedule is among what the Board may review.
+  CommandResult decisions = RunCarrel({"board", "decisions"});
+  ASSERT_EQ(decisions.exit_code, 0) << decisions.err;
+  EXPECT_NE(decisions.out.find("retention_schedule"), std::string::npos) << decisions.out;
+  CommandResult opened = RunCarrel({"board", "review", "open", "retention_schedule", "1",
+                                    "--reason", "the annual look at the schedule", "--json"});
+  ASSERT_EQ(opened.exit_code, 0) << opened.err;
+  std::string review = std::to_string(ParseOut(opened).value("id", 0));
+  ASSERT_EQ(RunCarrel({"board", "review", "comment", review, "--text", "reasonable"}).exit_code, 0);
+  CommandResult ruled = RunCarrelWithInput(
+      {"board", "review", "rule", review, "comment", "--explanation", "noted, no change"},
+      std::string(kDemoPassword) + "\n");
+  ASSERT_EQ(ruled.exit_code, 0) << ruled.err;
+  EXPECT_NE(ruled.out.find("comment at"), std::string::npos) << ruled.out;
+  CommandResult again = RunCarrelWithInput(
+      {"board", "review", "rule", review, "affirm", "--explanation", "twice"},
+      std::string(kDemoPassword) + "\n");
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_EQ(std::count(again.err.begin(), again.err.end(), '\n'), 1) << again.err;
+
+  // An amendment: proposed from a file, voted, adopted (one trustee in the demo: one vote).
+  CommandResult current = RunCarrel({"policy", "show", "--json"});
+  ASSERT_EQ(current.exit_code, 0) << current.err;
+  std::string text = ParseOut(current).value("text", "");
+  std::filesystem::path amended = config_->path() / "amended.txt";
+  {
+    std::ofstream f(amended);
+    f << text << (text.ends_with("\n") ? "" : "\n") << "Notice of releases is given.\n";
+  }
+  CommandResult proposed =
+      RunCarrel({"policy", "propose", "--text", amended.string(), "--title", "Privacy Policy",
+                 "--summary", "notice of releases", "--json"});
+  ASSERT_EQ(proposed.exit_code, 0) << proposed.err;
+  std::string id = std::to_string(ParseOut(proposed).value("id", 0));
+  CommandResult voted =
+      RunCarrelWithInput({"policy", "vote", id, "for"}, std::string(kDemoPassword) + "\n");
+  ASSERT_EQ(voted.exit_code, 0) << voted.err;
+  std::string today = FormatDate(std::chrono::floor<std::chrono::days>(
+      std::chrono::system_clock::now()));
+  CommandResult closed = RunCarrelWithInput({"policy", "close", id, "--meeting-date", today},
+                                            std::string(kDemoPassword) + "\n");
+  ASSERT_EQ(closed.exit_code, 0) << closed.err;
+  EXPECT_NE(closed.out.find("adopted"), std::string::npos) << closed.out;
+  CommandResult diff = RunCarrel({"policy", "diff", today});
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  EXPECT_EQ(diff.out, "+ Notice of releases is given.\n");
+  // The desk cannot vote.
+  ASSERT_EQ(LoginDesk().exit_code, 0);
+  CommandResult desk = RunCarrelWithInput({"policy", "vote", id, "for"},
+                                          std::string(kDemoPassword) + "\n");
+  EXPECT_NE(desk.exit_code, 0);
+}
+
 }  // namespace
 }  // namespace carrel::testing
