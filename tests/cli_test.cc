@@ -121,6 +121,25 @@ TEST(CliTest, DemoSeedFillsAnEmptyLibraryOnce) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("seeded 200 patrons"), std::string::npos) << r.out;
   EXPECT_TRUE(r.err.empty()) << "no progress bar when stderr is not a terminal: " << r.err;
+  {
+    // The demo's requests went through the workflow: one declined, one partly released and
+    // delivered (its patron told), one new.
+    auto lib = Library::Open(data, SystemClock());
+    ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+    auto report = (*lib)->requests().Transparency();
+    ASSERT_TRUE(report.ok());
+    const auto& outcomes = (*report)["years"][0]["by_outcome"];
+    EXPECT_EQ(outcomes["declined_no_process"], 1);
+    EXPECT_EQ(outcomes["partial"].get<int>() + outcomes["no_records"].get<int>(), 1);
+    EXPECT_EQ(outcomes["pending"], 1);
+    int64_t sent = 0;
+    ASSERT_TRUE(WithReadTransaction((*lib)->store(), [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(sent, tx.QueryInt("SELECT count(*) FROM patron_notices WHERE state = "
+                                         "'sent'"));
+      return Status::Ok();
+    }).ok());
+    EXPECT_EQ(sent, 1);
+  }
   auto again = RunCarrel({"demo", "seed", "--data", data, "--patrons", "10"});
   EXPECT_EQ(again.exit_code, 1);
   ExpectOneErrorLine(again);

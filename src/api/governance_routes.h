@@ -1,10 +1,14 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
 
 #include "api/context.h"
 
 namespace carrel {
+
+// The largest body a proposal may carry: a policy text of up to 256 KiB, escaped as JSON.
+inline constexpr size_t kPolicyBodyBytes = 1024 * 1024;
 
 // The Board's ruling on something, as every view of that thing shows it (null when none).
 json RulingJson(const std::optional<BoardRuling>& ruling);

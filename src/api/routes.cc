@@ -960,7 +960,7 @@ const std::vector<Route>& RouteTable() {
       {"GET", "/api/v1/policy/proposals", "policy.proposal.list", kBoard, false, ProposalList,
        "Proposed amendments and re-endorsements, with their ballots"},
       {"POST", "/api/v1/policy/proposals", "policy.proposal.create", kBoard, true,
-       ProposalCreate, "Propose an amended policy text (or a re-endorsement)"},
+       ProposalCreate, "Propose an amended policy text (or a re-endorsement)", kPolicyBodyBytes},
       {"GET", "/api/v1/policy/proposals/{id}", "policy.proposal.view", kBoard, false,
        ProposalView, "One proposal with its text and ballots"},
       {"POST", "/api/v1/policy/proposals/{id}/ballots", "policy.proposal.vote", kBoard, true,

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "carrel/progress.h"
+#include "carrel/requests.h"
 #include "circulation/sealed_records.h"
 
 namespace carrel {
@@ -87,6 +88,68 @@ class BatchWriter {
   int64_t count_ = 0;
   std::unique_ptr<Transaction> tx_;
 };
+
+
+// Three requests, so that every role has something to see: one declined for want of process
+// (with its letter), one court order partly released on counsel's advice and delivered (the
+// patron with card 21000000000002 is told, and their portal shows it), one just taken in and
+// awaiting the Director's acknowledgement. Each goes through the workflow's own steps.
+Status SeedDemoRequests(Library& library, int64_t desk, int64_t director, int64_t counsel,
+                        const std::string& card) {
+  Requests& requests = library.requests();
+  auto intake = [&](const std::string& process, std::vector<std::string> cards,
+                    const std::string& asked) -> StatusOr<std::string> {
+    CaseIntake in;
+    in.agency = "Westport Police Department";
+    in.name = "Detective (demo)";
+    in.callback_number = "203-555-0100";
+    in.callback_source = "the department's published number";
+    in.arrived_by = "in person at the desk";
+    in.asked = asked;
+    in.card_barcodes = std::move(cards);
+    in.categories = {"loans", "loan_history"};
+    in.process = process;
+    if (process != "none") in.issuing_authority = "Superior Court (demo)";
+    ASSIGN_OR_RETURN(CaseSummary s, requests.Intake(desk, in));
+    return s.reference;
+  };
+  auto act = [&](int64_t who, const std::string& ref, const std::string& action,
+                 const nlohmann::json& payload, std::string_view password = "") {
+    return requests.Act(who, ref, action, payload, password).status();
+  };
+  ASSIGN_OR_RETURN(std::string declined, intake("none", {card}, "what a patron borrowed"));
+  RETURN_IF_ERROR(act(director, declined, "acknowledge", nlohmann::json::object()));
+  RETURN_IF_ERROR(act(director, declined, "consult_counsel",
+                      {{"counsel_id", counsel}, {"consultation", "telephoned counsel at once"}}));
+  RETURN_IF_ERROR(act(director, declined, "decline",
+                      {{"explanation", "no subpoena or court order was produced"}}));
+
+  ASSIGN_OR_RETURN(std::string released,
+                   intake("court_order", {card}, "loans of one card over the past year"));
+  RETURN_IF_ERROR(act(director, released, "acknowledge", nlohmann::json::object()));
+  RETURN_IF_ERROR(act(director, released, "consult_counsel",
+                      {{"counsel_id", counsel}, {"consultation", "sent the order to counsel"}}));
+  RETURN_IF_ERROR(act(director, released, "refer_to_counsel", nlohmann::json::object()));
+  RETURN_IF_ERROR(act(counsel, released, "advise",
+                      {{"proper_form", true},
+                       {"enforceable", true},
+                       {"court_order_compels", true},
+                       {"recommendation", "narrow"},
+                       {"advice", "The order is valid; produce the current loans only."}}));
+  ASSIGN_OR_RETURN(CaseFile file, requests.Get(director, released));
+  RETURN_IF_ERROR(act(director, released, "decide",
+                      {{"outcome", "partial"},
+                       {"basis", "court_order"},
+                       {"advice_id", file.advice.back().id},
+                       {"scope", {{"categories", {"loans"}}}}},
+                      kDemoPassword));
+  RETURN_IF_ERROR(act(director, released, "prepare_disclosure", nlohmann::json::object(),
+                      kDemoPassword));
+  RETURN_IF_ERROR(act(director, released, "deliver",
+                      {{"to", "Detective (demo)"}, {"how", "sealed envelope, by hand"}}));
+
+  return intake("subpoena", {}, "the sign-in sheets of the computer room").status();
+}
 
 }  // namespace
 
@@ -333,12 +396,14 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
   }
   if (options.demo_accounts) {
     Actor seeder{"system/demo-seed", "system"};
-    int64_t director = 0;
+    int64_t director = 0, desk = 0, counsel = 0;
     for (auto [name, role] : {std::pair{"desk", Role::kStaff}, {"demo-director", Role::kDirector},
                               {"counsel", Role::kCounsel}, {"trustee", Role::kBoard},
                               {"demo-admin", Role::kAdmin}}) {
       ASSIGN_OR_RETURN(User user, library.accounts().AddUser(seeder, name, role, kDemoPassword));
       if (role == Role::kDirector) director = user.id;
+      if (role == Role::kStaff) desk = user.id;
+      if (role == Role::kCounsel) counsel = user.id;
     }
     // The demo Director adopts the profile's schedule, so the demo library deletes on schedule
     // from the start (a real library's Director signs their own: carrel retention sign).
@@ -349,6 +414,9 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
                         .status());
     for (int64_t i = 0; i < std::min<int64_t>(5, options.patrons); ++i) {
       RETURN_IF_ERROR(library.accounts().SetPatronPin(seeder, patron_ids[i], kDemoPin));
+    }
+    if (options.patrons >= 3) {
+      RETURN_IF_ERROR(SeedDemoRequests(library, desk, director, counsel, PatronBarcode(2)));
     }
   }
   report.seconds =

@@ -515,7 +515,8 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
     return FailedPrecondition("the policy was amended after this proposal was made: propose "
                               "again on the text now in force");
   }
-  if (meeting_date < base.front().effective_on || meeting_date > std::chrono::floor<std::chrono::days>(clock_->Now())) {
+  Date today = std::chrono::floor<std::chrono::days>(clock_->Now());
+  if (meeting_date < base.front().effective_on || meeting_date > today) {
     return InvalidArgument("the date of the vote must lie between the version in force and "
                            "today");
   }
@@ -544,6 +545,14 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
     if (current != p->base_version_id) {
       return FailedPrecondition("the policy was amended after this proposal was made: propose "
                                 "again on the text now in force");
+    }
+    // The tally signed is the tally recorded: a ballot cast meanwhile means closing again.
+    ASSIGN_OR_RETURN(int64_t ballots, tx.QueryInt("SELECT count(*) FROM policy_ballots WHERE "
+                                                  "proposal_id = ?",
+                                                  {proposal}));
+    if (ballots != static_cast<int64_t>(p->ballots.size())) {
+      return FailedPrecondition("a ballot was cast while the vote was being closed: close it "
+                                "again");
     }
     if (adopted) {
       Status st;
@@ -703,6 +712,11 @@ StatusOr<std::vector<Reviewable>> Governance::ReviewableItems(int64_t member_id)
           return Status::Ok();
         }));
     for (Reviewable& r : out) {
+      if (r.subject == "decline" || r.subject == "retention_schedule") {
+        // Signed or taken under the version in force then.
+        ASSIGN_OR_RETURN(PolicyVersion then, InForceAt(tx, r.at));
+        r.policy_version = then.label;
+      }
       ASSIGN_OR_RETURN(r.ruling, RulingOn(tx, r.subject, r.subject_id));
       RETURN_IF_ERROR(tx.Exec(
           "SELECT id FROM board_reviews WHERE subject = ? AND subject_id = ? AND outcome = ''",

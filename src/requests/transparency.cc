@@ -127,7 +127,9 @@ StatusOr<json> Requests::Transparency() {
     for (std::string_view p : LegalProcessNames()) {
       if (!NationalSecurity(p)) by_process[std::string(p)] = y.process[std::string(p)];
     }
-    for (std::string_view o : TransparencyOutcomes()) by_outcome[std::string(o)] = y.outcome[std::string(o)];
+    for (std::string_view o : TransparencyOutcomes()) {
+      by_outcome[std::string(o)] = y.outcome[std::string(o)];
+    }
     json ns = {{"national_security_letters", Band(y.nsl, band)},
                {"fisa_orders", Band(y.fisa, band)}};
     if (band_orders) ns["under_nondisclosure_order"] = Band(y.withheld, band);

@@ -824,6 +824,20 @@ int ClientCommands::RequestShow() {
   return Run(server_, json_, "GET", "/api/v1/requests/" + PathSegment(reference_), std::nullopt,
              [](const Json& reply, const std::string&) {
                PrintCase(reply);
+               // Each signed decision, and the Board's ruling on it wherever it is shown.
+               if (reply.contains("decisions")) {
+                 for (const Json& d : reply["decisions"]) {
+                   std::string ruling;
+                   if (d.contains("board_ruling") && d["board_ruling"].is_object()) {
+                     ruling = "  (Board: " + StringAt(d["board_ruling"], "outcome") + ", review " +
+                              Dump(d["board_ruling"]["review"]) + ")";
+                   }
+                   std::printf("decision %s: %s %s, policy version %s%s\n",
+                               Dump(d["id"]).c_str(), StringAt(d, "outcome").c_str(),
+                               StringAt(d, "signed_at").c_str(),
+                               StringAt(d, "policy_version").c_str(), ruling.c_str());
+                 }
+               }
                for (const Json& e : reply["events"]) {
                  std::printf("  %s  %-20s %s -> %s  (%s)\n", e["at"].get<std::string>().c_str(),
                              e["action"].get<std::string>().c_str(),
