@@ -334,6 +334,41 @@ TEST_F(GovernanceTest, AReversalIsFinalAndShownWhereverTheDecisionIsShown) {
   EXPECT_EQ(CountRows("review_comments WHERE instr(body, 'narrow') > 0"), 0);
 }
 
+TEST_F(GovernanceTest, AReversedReleaseIsNotDeliveredNorCountedAndMayBeDecidedAnew) {
+  std::string ref = DecidedCase();
+  ASSERT_TRUE(Act("director1", ref, "prepare_disclosure", json::object(), kPassword).ok());
+  auto review = gov().OpenReview(U("board1"), "decision", DecisionId(ref), "");
+  ASSERT_TRUE(review.ok());
+  ASSERT_TRUE(gov().Rule(U("board1"), kPassword, review->id, "reverse", "stayed on appeal").ok());
+  // The package prepared is never delivered nor served, and the release is not reported as one.
+  EXPECT_EQ(Act("director1", ref, "deliver", {{"to", "the clerk"}, {"how", "by hand"}})
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(requests().DisclosureFile(U("director1"), ref, "disclosure.json").status().code(),
+            StatusCode::kPermissionDenied);
+  auto report = requests().Transparency();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ((*report)["years"][0]["by_outcome"]["partial"], 0);
+  EXPECT_EQ((*report)["years"][0]["by_outcome"]["pending"], 1);
+  EXPECT_EQ((*report)["years"][0]["board_reversals"], 1);
+  // Decided anew (on the loans only), packaged and delivered: the new package is the one in play.
+  auto f = requests().Get(U("director1"), ref);
+  ASSERT_TRUE(f.ok());
+  auto again = Act("director1", ref, "decide", Release(f->advice.back().id, {"loans"}), kPassword);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_TRUE(Act("director1", ref, "prepare_disclosure", json::object(), kPassword).ok());
+  ASSERT_TRUE(Act("director1", ref, "deliver", {{"to", "the clerk"}, {"how", "by hand"}}).ok());
+  auto package = requests().DisclosureFile(U("director1"), ref, "disclosure.json");
+  ASSERT_TRUE(package.ok()) << package.status().ToString();
+  for (const json& r : json::parse(*package)["records"]) EXPECT_EQ(r["category"], "loans");
+  f = requests().Get(U("director1"), ref);
+  ASSERT_TRUE(f.ok() && f->disclosure.has_value());
+  EXPECT_EQ(f->disclosure->decision_id, f->decisions.back().id);
+  EXPECT_EQ(CountRows("disclosures"), 2);  // the first package stays on record
+  EXPECT_EQ((*requests().Transparency())["years"][0]["by_outcome"]["partial"], 1);
+}
+
 TEST_F(GovernanceTest, AReversedAppointmentEndsAndAReversedScheduleIsSetAside) {
   Instant now = lib_.clock.Now();
   auto appointment = requests().Appoint(U("director1"), kPassword, U("deputy1"), "standing",

@@ -402,5 +402,7 @@ class Requests {
 // report.
 extern const char kRequestsSchema[];
 extern const char kNoticesSchema[];
+// Version 11: a package per decision (a case may have several after a Board reversal).
+extern const char kDisclosuresPerDecisionSchema[];
 
 }  // namespace carrel

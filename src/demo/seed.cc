@@ -91,7 +91,7 @@ class BatchWriter {
 
 
 // Three requests, so that every role has something to see: one declined for want of process
-// (with its letter), one court order partly released on counsel's advice and delivered (the
+// (with its letter) and closed, its legal hold released, one court order partly released on counsel's advice and delivered (the
 // patron with card 21000000000002 is told, and their portal shows it), one just taken in and
 // awaiting the Director's acknowledgement. Each goes through the workflow's own steps.
 Status SeedDemoRequests(Library& library, int64_t desk, int64_t director, int64_t counsel,
@@ -123,6 +123,7 @@ Status SeedDemoRequests(Library& library, int64_t desk, int64_t director, int64_
                       {{"counsel_id", counsel}, {"consultation", "telephoned counsel at once"}}));
   RETURN_IF_ERROR(act(director, declined, "decline",
                       {{"explanation", "no subpoena or court order was produced"}}));
+  RETURN_IF_ERROR(act(director, declined, "close", {{"release_holds", true}}));
 
   ASSIGN_OR_RETURN(std::string released,
                    intake("court_order", {card}, "loans of one card over the past year"));

@@ -101,6 +101,18 @@ CREATE TABLE review_comments (
 CREATE INDEX review_comments_review ON review_comments (review_id, id);
 )sql";
 
+const char kProposalsFixedSchema[] = R"sql(
+-- What the Board votes on never changes under the ballots, and a closed vote stays closed.
+CREATE TRIGGER policy_proposals_text_fixed BEFORE UPDATE OF event, title, body, summary,
+  proposed_by, proposed_at, base_version ON policy_proposals
+  BEGIN SELECT RAISE(ABORT, 'the text of a proposal is never changed: propose again'); END;
+CREATE TRIGGER policy_proposals_closed_final BEFORE UPDATE ON policy_proposals
+  WHEN OLD.state <> 'open'
+  BEGIN SELECT RAISE(ABORT, 'a closed vote is final'); END;
+CREATE TRIGGER policy_proposals_no_delete BEFORE DELETE ON policy_proposals
+  BEGIN SELECT RAISE(ABORT, 'a proposal is never deleted'); END;
+)sql";
+
 namespace {
 
 constexpr char kReviewKey[] = "board/reviews";
@@ -240,10 +252,23 @@ Status Governance::Load() {
         if (history[i].event == "re-endorsed" && texts[i]) texts[i - 1] = texts[i];
       }
       std::string now = FormatInstant(clock_->Now());
+      // Labels are the events' dates, the newest the profile's version label; two events on
+      // one day get "-2", "-3".
+      std::vector<std::string> labels(history.size());
+      std::set<std::string> taken;
+      if (!history.empty()) {
+        labels.back() = profile_->policy_version;
+        taken.insert(labels.back());
+      }
+      for (size_t i = 0; i + 1 < history.size(); ++i) {
+        std::string base = FormatDate(history[i].date);
+        labels[i] = base;
+        for (int n = 2; taken.count(labels[i]) > 0; ++n) labels[i] = base + "-" + std::to_string(n);
+        taken.insert(labels[i]);
+      }
       for (size_t i = 0; i < history.size(); ++i) {
         const PolicyEvent& e = history[i];
-        std::string label =
-            i + 1 == history.size() ? profile_->policy_version : FormatDate(e.date);
+        const std::string& label = labels[i];
         std::string note = e.note;
         if (!texts[i]) {
           note += std::string(note.empty() ? "" : " ") +
@@ -287,7 +312,9 @@ StatusOr<PolicyVersion> Governance::InForceAt(Transaction& tx, Instant t) {
                    ReadVersions(tx, "WHERE recorded_at <= ? ORDER BY id DESC LIMIT 1",
                                 {FormatInstant(t)}));
   if (v.empty()) {
-    ASSIGN_OR_RETURN(v, ReadVersions(tx, "ORDER BY id LIMIT 1", {}));
+    // Before any version was recorded here (a library that kept its policy in the profile
+    // only): the profile's version in force, the newest the Board did not adopt in carrel.
+    ASSIGN_OR_RETURN(v, ReadVersions(tx, "WHERE proposal_id = 0 ORDER BY id DESC LIMIT 1", {}));
   }
   if (v.empty()) return FailedPrecondition("the library has no policy version on record");
   return std::move(v.front());
@@ -511,6 +538,16 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
   }));
   if (p->state != "open") return FailedPrecondition("the vote on this proposal is closed");
   if (p->ballots.empty()) return FailedPrecondition("no member has voted on this proposal");
+  // Every ballot counted was cast on exactly this text, by a member's own key.
+  for (const BoardBallot& b : p->ballots) {
+    json ballot = json::parse(b.statement, nullptr, false);
+    auto voter = accounts_->GetUser(b.member_id);
+    if (!ballot.is_object() || ballot.value("text_sha256", "") != Sha256Hex(p->text) ||
+        ballot.value("vote", "") != b.vote || !voter.ok() ||
+        !Accounts::VerifySignature(voter->signing_public_key, b.statement, b.signature)) {
+      return DataLoss("a ballot on this proposal does not verify: the vote cannot be closed");
+    }
+  }
   if (base.empty() || base.front().id != p->base_version_id) {
     return FailedPrecondition("the policy was amended after this proposal was made: propose "
                               "again on the text now in force");
@@ -532,6 +569,9 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
   std::string statement = json{{"type", "carrel policy vote"},
                                {"library", library_id_},
                                {"proposal", proposal},
+                               {"event", p->event},
+                               {"title", p->title},
+                               {"replaces", base.front().label},
                                {"text_sha256", Sha256Hex(p->text)},
                                {"tally", tally},
                                {"outcome", adopted ? "adopted" : "not_adopted"},

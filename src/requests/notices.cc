@@ -43,6 +43,34 @@ CREATE INDEX patron_notices_queued ON patron_notices (state) WHERE state = 'queu
 CREATE INDEX patron_notices_patron ON patron_notices (patron_id);
 )sql";
 
+const char kDisclosuresPerDecisionSchema[] = R"sql(
+-- A package belongs to one decision, and a case may have more than one: after the Board
+-- reverses a release, a package prepared for it stays on record and a new decision may have
+-- its own. The newest package of a case is the one in play.
+CREATE TABLE disclosures_by_decision (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases (id),
+  decision_id INTEGER NOT NULL UNIQUE REFERENCES case_decisions (id),
+  manifest BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  signed_by INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  files BLOB NOT NULL,
+  prepared_at TEXT NOT NULL,
+  delivery BLOB,
+  delivered_at TEXT,
+  acknowledged_at TEXT,
+  records INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO disclosures_by_decision (id, case_id, decision_id, manifest, signature, signed_by,
+  public_key, files, prepared_at, delivery, delivered_at, acknowledged_at, records)
+  SELECT id, case_id, decision_id, manifest, signature, signed_by, public_key, files,
+         prepared_at, delivery, delivered_at, acknowledged_at, records FROM disclosures;
+DROP TABLE disclosures;
+ALTER TABLE disclosures_by_decision RENAME TO disclosures;
+CREATE INDEX disclosures_case ON disclosures (case_id, id);
+)sql";
+
 namespace {
 
 // "N-" and 16 random hex digits: says nothing about the patron or the case.

@@ -911,7 +911,8 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
     ASSIGN_OR_RETURN(f.decisions, ReadDecisions(tx, l));
     RETURN_IF_ERROR(tx.Exec(
         "SELECT id, decision_id, manifest, signature, signed_by, prepared_at, delivery, "
-        "delivered_at, acknowledged_at FROM disclosures WHERE case_id = ?",
+        "delivered_at, acknowledged_at FROM disclosures WHERE case_id = ? ORDER BY id DESC "
+        "LIMIT 1",
         {l.id}, [&](const Row& row) -> Status {
           Disclosure d;
           d.id = row.Int(0);

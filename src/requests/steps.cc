@@ -244,11 +244,17 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     }
     // A case already decided (or declined) is decided again only after the Board reversed it.
     std::string version;
+    int64_t last_seen = 0;  // the case's newest decision when this one was checked
     RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
       ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
+      ASSIGN_OR_RETURN(last_seen, tx.QueryInt("SELECT coalesce(max(id), 0) FROM case_decisions "
+                                              "WHERE case_id = ?",
+                                              {l.id}));
       return Status::Ok();
     }));
-    if (state == "decided" || state == "disclosure_prepared" || state == "declined") {
+    const bool reconsidering =
+        state == "decided" || state == "disclosure_prepared" || state == "declined";
+    if (reconsidering) {
       std::optional<BoardRuling> ruling;
       RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
         if (state == "declined") {
@@ -328,7 +334,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
         return refuse(FailedPrecondition("the profile allows no release on the basis '" + basis +
                                          "' (" + profile_->statute_citation + ")"));
       } else if (basis == "court_order") {
-        if (state != "counsel_review") {
+        // Established in counsel_review (or before the Board's reversal sent the case back).
+        if (state != "counsel_review" && !reconsidering) {
           return refuse(FailedPrecondition(
               "no court order is established: counsel must record that one compels production"));
         }
@@ -394,6 +401,18 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.audit["document_sha256"] = Sha256Hex(text);
     int64_t appointment = who.appointment_id;
     plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+      // What was checked still holds: no other decision came in meanwhile (a case decided again
+      // after a reversal keeps its state), and the policy version signed is still in force.
+      ASSIGN_OR_RETURN(int64_t newest, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
+                                                   "case_decisions WHERE case_id = ?",
+                                                   {case_id}));
+      if (newest != last_seen) {
+        return FailedPrecondition("another decision was signed on this case meanwhile; look again");
+      }
+      ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
+      if (in_force != version) {
+        return FailedPrecondition("the Board amended the policy while you signed; sign again");
+      }
       ASSIGN_OR_RETURN(int64_t id,
                        tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_decisions"));
       return tx.Exec(
@@ -474,6 +493,10 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.audit["records"] = records.size();
     plan.audit["manifest_sha256"] = Sha256Hex(manifest_text);
     plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+      ASSIGN_OR_RETURN(auto ruling, Governance::RulingOn(tx, "decision", decision_id));
+      if (ruling && ruling->outcome == "reverse") {
+        return PermissionDenied("the Board of Trustees reversed this decision meanwhile");
+      }
       ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
       return tx.Exec(
           "INSERT INTO disclosures (id, case_id, decision_id, manifest, signature, signed_by, "
@@ -495,11 +518,29 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     }
     json delivery = {{"to", to}, {"how", how}};
     const Loaded* loaded_case = &l;
+    // Nothing goes out on a decision the Board reversed.
+    std::optional<BoardRuling> reversed;
+    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(int64_t decision_id,
+                       tx.QueryInt("SELECT decision_id FROM disclosures WHERE case_id = ? ORDER BY "
+                                   "id DESC LIMIT 1",
+                                   {l.id}));
+      ASSIGN_OR_RETURN(reversed, Governance::RulingOn(tx, "decision", decision_id));
+      return Status::Ok();
+    }));
+    if (reversed && reversed->outcome == "reverse") {
+      return refuse(PermissionDenied("the Board of Trustees reversed the decision (review " +
+                                     std::to_string(reversed->review_id) + "): nothing goes out"));
+    }
     plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-      ASSIGN_OR_RETURN(int64_t id,
-                       tx.QueryInt("SELECT id FROM disclosures WHERE case_id = ?", {case_id}));
+      ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT max(id) FROM disclosures WHERE case_id = ?",
+                                               {case_id}));
       ASSIGN_OR_RETURN(int64_t decision_id,
                        tx.QueryInt("SELECT decision_id FROM disclosures WHERE id = ?", {id}));
+      ASSIGN_OR_RETURN(auto ruling, Governance::RulingOn(tx, "decision", decision_id));
+      if (ruling && ruling->outcome == "reverse") {
+        return PermissionDenied("the Board of Trustees reversed the decision meanwhile");
+      }
       RETURN_IF_ERROR(tx.Exec("UPDATE disclosures SET delivery = ?, delivered_at = ? WHERE id = ?",
                               {Blob{Vault::Seal(key, "disclosures", "delivery", id,
                                                 delivery.dump())},
@@ -543,7 +584,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     }
     plan.to = state;
     plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
-      return tx.Exec("UPDATE disclosures SET acknowledged_at = ? WHERE case_id = ?",
+      return tx.Exec("UPDATE disclosures SET acknowledged_at = ? WHERE id = (SELECT max(id) FROM "
+                     "disclosures WHERE case_id = ?)",
                      {FormatInstant(at), case_id});
     };
   } else if (action == "respond_media") {
@@ -740,7 +782,7 @@ StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view
     bool prepared = false;
     RETURN_IF_ERROR(tx.Exec(
         "SELECT id, manifest, signature, signed_by, public_key, files, decision_id "
-        "FROM disclosures WHERE case_id = ?",
+        "FROM disclosures WHERE case_id = ? ORDER BY id DESC LIMIT 1",
         {l.id}, [&](const Row& row) -> Status {
           prepared = true;
           disclosure_id = row.Int(0);

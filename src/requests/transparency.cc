@@ -1,6 +1,7 @@
 // The public transparency report (DESIGN §7): counts per year by request type, process and
 // outcome, national-security process only in bands, nothing about any patron or requester.
 
+#include <algorithm>
 #include <map>
 
 #include "carrel/requests.h"
@@ -40,12 +41,14 @@ StatusOr<json> Requests::Transparency() {
     bool defective_advice;
     int64_t records;  // -1: no package
     int64_t last_decision;
+    bool last_reversed;  // the Board reversed the newest decision, and no other came since
   };
   std::vector<Case> cases;
   Instant now = clock_->Now();
   std::string today = FormatDate(calendar_->LocalDate(now));
   std::string version;
   std::map<int64_t, int64_t> reversals_per_case;
+  Instant created = now;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
     RETURN_IF_ERROR(tx.Exec(
@@ -53,8 +56,10 @@ StatusOr<json> Requests::Transparency() {
         "(c.nondisclosure = 1 AND (c.nondisclosure_expires IS NULL OR c.nondisclosure_expires > "
         "?)), EXISTS (SELECT 1 FROM counsel_advice a WHERE a.case_id = c.id AND (a.proper_form = "
         "0 OR a.enforceable = 0)), coalesce((SELECT d.records FROM disclosures d WHERE d.case_id "
-        "= c.id), -1), coalesce((SELECT max(id) FROM case_decisions k WHERE k.case_id = c.id), 0) "
-        "FROM cases c ORDER BY c.id",
+        "= c.id ORDER BY d.id DESC LIMIT 1), -1), coalesce((SELECT max(id) FROM case_decisions k "
+        "WHERE k.case_id = c.id), 0), EXISTS (SELECT 1 FROM board_reviews r WHERE r.subject = "
+        "'decision' AND r.outcome = 'reverse' AND r.subject_id = (SELECT max(id) FROM "
+        "case_decisions k WHERE k.case_id = c.id)) FROM cases c ORDER BY c.id",
         {today}, [&](const Row& row) -> Status {
           Case c;
           c.id = row.Int(0);
@@ -67,9 +72,17 @@ StatusOr<json> Requests::Transparency() {
           c.defective_advice = row.Int(7) != 0;
           c.records = row.Int(8);
           c.last_decision = row.Int(9);
+          c.last_reversed = row.Int(10) != 0;
           cases.push_back(std::move(c));
           return Status::Ok();
         }));
+    // Every year from the library's first to this one is listed, whatever it held, so that
+    // a year's presence says nothing about requests that are not counted.
+    RETURN_IF_ERROR(tx.Exec("SELECT value FROM library_meta WHERE key = 'created_at'", {},
+                            [&](const Row& row) {
+                              if (auto t = ParseInstant(row.Text(0)); t.ok()) created = *t;
+                              return Status::Ok();
+                            }));
     return tx.Exec(
         "SELECT d.case_id, count(*) FROM board_reviews r JOIN case_decisions d ON r.subject = "
         "'decision' AND d.id = r.subject_id WHERE r.outcome = 'reverse' GROUP BY d.case_id",
@@ -84,11 +97,15 @@ StatusOr<json> Requests::Transparency() {
     std::map<std::string, int64_t> type, process, outcome;
     int64_t requests = 0, nsl = 0, fisa = 0, withheld = 0, reversals = 0;
   };
+  auto year_of = [&](Instant t) {
+    return static_cast<int>(std::chrono::year_month_day(calendar_->LocalDate(t)).year());
+  };
   std::map<int, Year> years;
+  int first = year_of(created), last = year_of(now);
+  for (const Case& c : cases) first = std::min(first, year_of(c.received));
+  for (int year = first; year <= last; ++year) years[year];
   for (const Case& c : cases) {
-    int year = static_cast<int>(
-        std::chrono::year_month_day(calendar_->LocalDate(c.received)).year());
-    Year& y = years[year];
+    Year& y = years[year_of(c.received)];
     if (NationalSecurity(c.process)) {
       (c.process == "fisa_order" ? y.fisa : y.nsl) += 1;
       continue;
@@ -106,6 +123,8 @@ StatusOr<json> Requests::Transparency() {
       outcome = "declined_no_process";
     } else if (c.outcome == "refuse") {
       outcome = c.defective_advice ? "defective_process" : "refused";
+    } else if ((c.outcome == "release" || c.outcome == "partial") && c.last_reversed) {
+      outcome = c.state == "closed" ? "closed_without_decision" : "pending";  // to be decided again
     } else if (c.outcome == "release" || c.outcome == "partial") {
       outcome = c.records == 0 ? "no_records" : c.outcome == "release" ? "full" : "partial";
     } else if (c.outcome == "media_statement") {

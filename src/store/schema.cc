@@ -155,6 +155,8 @@ const std::vector<Migration>& LibraryMigrations() {
       {8, "requests, appointments, permissions and inboxes", kRequestsSchema},
       {9, "policy versions, amendments and Board reviews", kGovernanceSchema},
       {10, "nondisclosure dates, patron notices, disclosure counts", kNoticesSchema},
+      {11, "a disclosure package per decision", kDisclosuresPerDecisionSchema},
+      {12, "proposals fixed under their ballots", kProposalsFixedSchema},
   };
   return migrations;
 }
