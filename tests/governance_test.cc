@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "carrel/encoding.h"
 #include "tests/support/requests_fixture.h"
 
@@ -608,6 +611,37 @@ TEST_F(GovernanceTest, TheTransparencyReportMatchesTheCasesExactlyAndNamesNoPatr
   EXPECT_EQ((*requests().Transparency())["years"][0]["requests"], 6);
   lib_.clock.Advance(days(2));
   EXPECT_EQ((*requests().Transparency())["years"][0]["requests"], 7);
+}
+
+// A profile whose history has two events on one day, and whose version label repeats an
+// earlier date: every version still gets its own label and the library opens.
+TEST(GovernanceLoadTest, HistoryEventsOnOneDayGetTheirOwnLabels) {
+  testing::TempDir dir;
+  std::filesystem::path source = testing::WestportProfile();
+  std::ifstream in(source);
+  std::stringstream toml;
+  toml << in.rdbuf();
+  std::string text = toml.str();
+  size_t at = text.find("version = \"2010-09-15\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, std::string("version = \"2010-09-15\"").size(), "version = \"2007-10-17\"");
+  at = text.find("date = \"2010-09-15\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, std::string("date = \"2010-09-15\"").size(), "date = \"2007-10-17\"");
+  std::filesystem::create_directories(dir / "profile");
+  std::ofstream(dir / "profile" / "library.toml") << text;
+  std::filesystem::copy_file(source.parent_path() / "policy.txt", dir / "profile" / "policy.txt");
+  ASSERT_TRUE(Library::Init(dir / "lib", dir / "profile" / "library.toml").ok());
+  FakeClock clock(testing::DefaultTestTime());
+  auto lib = Library::Open(dir / "lib", &clock);
+  ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+  auto history = (*lib)->governance().History();
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[0].label, "2003-05-12");
+  EXPECT_EQ((*history)[1].label, "2007-10-17-2");
+  EXPECT_EQ((*history)[2].label, "2007-10-17");  // the version in force keeps the profile's label
+  EXPECT_EQ((*lib)->governance().Current()->label, "2007-10-17");
 }
 
 }  // namespace
