@@ -364,7 +364,9 @@ TEST_F(GovernanceTest, AReversedReleaseIsNotDeliveredNorCountedAndMayBeDecidedAn
   ASSERT_TRUE(Act("director1", ref, "deliver", {{"to", "the clerk"}, {"how", "by hand"}}).ok());
   auto package = requests().DisclosureFile(U("director1"), ref, "disclosure.json");
   ASSERT_TRUE(package.ok()) << package.status().ToString();
-  for (const json& r : json::parse(*package)["records"]) EXPECT_EQ(r["category"], "loans");
+  json records = json::parse(*package)["records"];
+  ASSERT_FALSE(records.empty());
+  for (const json& r : records) EXPECT_EQ(r["category"], "loans");
   f = requests().Get(U("director1"), ref);
   ASSERT_TRUE(f.ok() && f->disclosure.has_value());
   EXPECT_EQ(f->disclosure->decision_id, f->decisions.back().id);
