@@ -319,5 +319,55 @@ TEST_F(RequestsHttpTest, TheBoardReversesAReleaseAndAmendsThePolicyByVote) {
   ExpectLogIntact();
 }
 
+TEST_F(RequestsHttpTest, BadInputToTheBoardGetsProblemDetailsAndWritesNothing) {
+  auto count = [&](const char* table) {
+    int64_t n = 0;
+    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(n, tx.QueryInt(std::string("SELECT count(*) FROM ") + table));
+      return Status::Ok();
+    }).ok());
+    return n;
+  };
+  auto refused = [&](const std::string& path, const json& body, int want) {
+    httplib::Headers h{{"Authorization", "Bearer " + tokens_["trustee1"]}};
+    auto res = http_->Post(path, h, body.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, want) << path << " " << body.dump() << ": " << res->body;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/problem+json");
+    json problem = json::parse(res->body, nullptr, false);
+    ASSERT_TRUE(problem.is_object());
+    EXPECT_FALSE(problem.value("detail", "").empty());
+  };
+  refused("/api/v1/board/reviews", {{"subject", "decision"}, {"subject_id", 1}, {"extra", 1}}, 400);
+  refused("/api/v1/board/reviews", {{"subject", "patron"}, {"subject_id", 1}}, 400);
+  refused("/api/v1/board/reviews", {{"subject", "decision"}, {"subject_id", -3}}, 400);
+  refused("/api/v1/board/reviews", {{"subject", "decision"}, {"subject_id", 424242}}, 404);
+  refused("/api/v1/policy/proposals", {{"title", "T"}, {"text", ""}, {"summary", "s"}}, 400);
+  refused("/api/v1/policy/proposals",
+          {{"event", "repealed"}, {"title", "T"}, {"text", "x"}, {"summary", "s"}}, 400);
+  json policy = Json("", "GET", "/api/v1/policy");
+  refused("/api/v1/policy/proposals",
+          {{"title", policy["title"]}, {"text", policy["text"]}, {"summary", "no change"}}, 400);
+  json proposal = Json("trustee1", "POST", "/api/v1/policy/proposals",
+                       {{"title", policy["title"]},
+                        {"text", policy["text"].get<std::string>() + "\nOne more line.\n"},
+                        {"summary", "one line"}},
+                       201);
+  std::string ppath = "/api/v1/policy/proposals/" + proposal["id"].dump();
+  refused(ppath + "/ballots", {{"vote", "maybe"}, {"password", kPassword}}, 400);
+  refused(ppath + "/ballots", {{"vote", "for"}}, 400);
+  refused(ppath + "/close", {{"meeting_date", "the 1st"}, {"password", kPassword}}, 400);
+  refused(ppath + "/close", {{"meeting_date", "2026-12-01"}, {"password", kPassword}}, 409);
+  refused("/api/v1/policy/proposals/nine/ballots", {{"vote", "for"}, {"password", kPassword}},
+          400);
+  refused("/api/v1/board/reviews/77/ruling",
+          {{"outcome", "reverse"}, {"explanation", "x"}, {"password", kPassword}}, 404);
+  EXPECT_EQ(count("policy_proposals"), 1);
+  EXPECT_EQ(count("policy_ballots"), 0);
+  EXPECT_EQ(count("board_reviews"), 0);
+  EXPECT_EQ(count("policy_versions"), 3);
+  ExpectLogIntact();
+}
+
 }  // namespace
 }  // namespace carrel
