@@ -70,6 +70,9 @@ class Accounts {
                          std::string_view password);
   StatusOr<std::vector<User>> ListUsers(const Actor& by);
   StatusOr<User> GetUser(int64_t id);
+  // The user, when they hold `role` and are not disabled; otherwise kPermissionDenied with
+  // `refusal` (the Director's steps, the Board's).
+  StatusOr<User> ActiveInRole(int64_t id, Role role, std::string_view refusal);
   // Disabling ends every session of the user at once.
   Status SetDisabled(const Actor& by, int64_t user_id, bool disabled);
   // Requires the old password; reseals the signing key under the new one.

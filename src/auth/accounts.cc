@@ -258,6 +258,14 @@ StatusOr<std::vector<User>> Accounts::ListUsers(const Actor& by) {
   return out;
 }
 
+StatusOr<User> Accounts::ActiveInRole(int64_t id, Role role, std::string_view refusal) {
+  auto user = GetUser(id);
+  if (!user.ok() || user->role != role || user->disabled) {
+    return PermissionDenied(std::string(refusal));
+  }
+  return *user;
+}
+
 StatusOr<User> Accounts::GetUser(int64_t id) {
   std::optional<User> out;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {

@@ -373,11 +373,7 @@ StatusOr<std::vector<DiffLine>> Governance::Changes(std::string_view label) {
 // ---- proposals and votes ------------------------------------------------------------------
 
 StatusOr<User> Governance::Member(int64_t user_id, std::string_view refusal) {
-  auto user = accounts_->GetUser(user_id);
-  if (!user.ok() || user->role != Role::kBoard || user->disabled) {
-    return PermissionDenied(std::string(refusal));
-  }
-  return *user;
+  return accounts_->ActiveInRole(user_id, Role::kBoard, refusal);
 }
 
 StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {

@@ -35,6 +35,15 @@ Status JsonOnlyKeys(const nlohmann::json& j, std::initializer_list<std::string_v
 // A date, or null.
 nlohmann::json DateJson(const std::optional<Date>& d);
 
+// Runs an outbound hook from the profile (a command and its arguments) with `argument` appended
+// and nothing else, on its own thread, so that a slow or failing hook never holds anyone up.
+void RunOutboundHook(const std::vector<std::string>& command, const std::string& argument);
+
+// SQL: whether the nondisclosure order of case row `c` is in force on the day bound to `?` (an
+// order without an expiry holds until it is recorded lifted).
+inline constexpr char kOrderInForceSql[] =
+    "(c.nondisclosure = 1 AND (c.nondisclosure_expires IS NULL OR c.nondisclosure_expires > ?))";
+
 bool Has(const std::vector<std::string>& list, std::string_view v);
 bool Has(const std::vector<std::string_view>& list, std::string_view v);
 

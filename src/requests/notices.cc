@@ -1,18 +1,11 @@
 // Requests, part 2: nondisclosure orders and the notices they hold back, and the deadlines each
 // role sees in its inbox (docs/requests.md, "Nondisclosure orders and patron notice").
 
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <sodium.h>
-
-#include <thread>
 
 #include "carrel/encoding.h"
 #include "carrel/library.h"
 #include "requests/fields.h"
-
-extern char** environ;
 
 namespace carrel {
 
@@ -80,27 +73,6 @@ std::string NoticeReference() {
   return "N-" + HexEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
-// A nondisclosure order forbids notice on `today` when it is recorded and has not expired (an
-// order without an expiry date holds until the Director records it lifted).
-constexpr char kOrderInForce[] =
-    "(c.nondisclosure = 1 AND (c.nondisclosure_expires IS NULL OR c.nondisclosure_expires > ?))";
-
-void RunHook(const std::vector<std::string>& command, const std::string& argument) {
-  if (command.empty()) return;
-  std::vector<std::string> argv = command;
-  argv.push_back(argument);
-  std::thread([argv]() {
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) == 0) {
-      int status = 0;
-      waitpid(pid, &status, 0);
-    }
-  }).detach();
-}
-
 }  // namespace
 
 Status Requests::QueueNotices(Transaction& tx, const Loaded& l, const CaseDecision& decision,
@@ -145,7 +117,7 @@ StatusOr<int64_t> Requests::SendDueNotices() {
     RETURN_IF_ERROR(tx.Exec(
         std::string("SELECT n.id, n.reference, c.reference FROM patron_notices n JOIN cases c "
                     "ON c.id = n.case_id WHERE n.state = 'queued' AND NOT ") +
-            kOrderInForce + " ORDER BY n.id",
+            kOrderInForceSql + " ORDER BY n.id",
         {today}, [&](const Row& row) {
           due.emplace_back(row.Int(0), row.Text(1), row.Text(2));
           return Status::Ok();
@@ -165,7 +137,7 @@ StatusOr<int64_t> Requests::SendDueNotices() {
     if (patron_notifier_) {
       patron_notifier_(reference);
     } else {
-      RunHook(profile_->patron_notice_command, reference);
+      RunOutboundHook(profile_->patron_notice_command, reference);
     }
   }
   return static_cast<int64_t>(sent.size());

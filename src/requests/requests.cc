@@ -1,8 +1,5 @@
 #include "carrel/requests.h"
 
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <set>
 #include <thread>
@@ -11,8 +8,6 @@
 #include "carrel/library.h"
 #include "requests/fields.h"
 #include "requests/render.h"
-
-extern char** environ;
 
 namespace carrel {
 
@@ -442,11 +437,7 @@ Status Requests::Refuse(const CaseActorInfo& who, std::string_view reference,
 // ---- appointments and absences ------------------------------------------------------------
 
 StatusOr<User> Requests::ActiveDirector(int64_t user_id, std::string_view refusal) {
-  auto user = accounts_->GetUser(user_id);
-  if (!user.ok() || user->role != Role::kDirector || user->disabled) {
-    return PermissionDenied(std::string(refusal));
-  }
-  return *user;
+  return accounts_->ActiveInRole(user_id, Role::kDirector, refusal);
 }
 
 StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view password,
@@ -640,21 +631,8 @@ void Requests::RunNotifyCommand(const std::string& reference) {
     notifier_(reference);
     return;
   }
-  if (profile_->notify_command.empty()) return;
-  // The command gets the case reference and nothing else; it runs on its own, so a slow or
-  // failing hook never holds up the desk.
-  std::vector<std::string> argv = profile_->notify_command;
-  argv.push_back(reference);
-  std::thread([argv]() {
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) == 0) {
-      int status = 0;
-      waitpid(pid, &status, 0);
-    }
-  }).detach();
+  // The command gets the case reference and nothing else.
+  RunOutboundHook(profile_->notify_command, reference);
 }
 
 // ---- intake -------------------------------------------------------------------------------

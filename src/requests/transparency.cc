@@ -5,6 +5,7 @@
 #include <map>
 
 #include "carrel/requests.h"
+#include "requests/fields.h"
 #include "requests/render.h"
 
 namespace carrel {
@@ -52,10 +53,10 @@ StatusOr<json> Requests::Transparency() {
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
     RETURN_IF_ERROR(tx.Exec(
-        "SELECT c.id, c.type, c.process, c.outcome, c.state, c.received_at, "
-        "(c.nondisclosure = 1 AND (c.nondisclosure_expires IS NULL OR c.nondisclosure_expires > "
-        "?)), EXISTS (SELECT 1 FROM counsel_advice a WHERE a.case_id = c.id AND (a.proper_form = "
-        "0 OR a.enforceable = 0)), coalesce((SELECT d.records FROM disclosures d WHERE d.case_id "
+        std::string("SELECT c.id, c.type, c.process, c.outcome, c.state, c.received_at, ") +
+            kOrderInForceSql +
+            ", EXISTS (SELECT 1 FROM counsel_advice a WHERE a.case_id = c.id AND (a.proper_form "
+            "= 0 OR a.enforceable = 0)), coalesce((SELECT d.records FROM disclosures d WHERE d.case_id "
         "= c.id ORDER BY d.id DESC LIMIT 1), -1), coalesce((SELECT max(id) FROM case_decisions k "
         "WHERE k.case_id = c.id), 0), EXISTS (SELECT 1 FROM board_reviews r WHERE r.subject = "
         "'decision' AND r.outcome = 'reverse' AND r.subject_id = (SELECT max(id) FROM "

@@ -325,12 +325,11 @@ std::string Retention::SignedMessage(int64_t version, std::string_view document,
 StatusOr<std::pair<User, std::string>> Retention::DirectorSigns(int64_t user_id,
                                                                 std::string_view password,
                                                                 std::string_view message) {
-  auto user = accounts_->GetUser(user_id);
-  if (!user.ok() || user->role != Role::kDirector || user->disabled) {
-    return PermissionDenied("only the Director may sign the retention schedule and legal holds");
-  }
+  ASSIGN_OR_RETURN(User user, accounts_->ActiveInRole(user_id, Role::kDirector,
+                                                      "only the Director may sign the retention "
+                                                      "schedule and legal holds"));
   ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password, message));
-  return std::make_pair(*user, signature);
+  return std::make_pair(user, signature);
 }
 
 // Schedule versions as stored, oldest first; `order` picks which ("... LIMIT 1" for the newest).
