@@ -173,6 +173,8 @@ class Governance {
   // The final ruling (affirm or reverse) on a subject, read in `tx`; nullopt when none.
   static StatusOr<std::optional<BoardRuling>> RulingOn(Transaction& tx, std::string_view subject,
                                                        int64_t subject_id);
+  // kPermissionDenied, naming the review, when the Board reversed the subject; read in `tx`.
+  static Status CheckNotReversed(Transaction& tx, std::string_view subject, int64_t subject_id);
 
  private:
   StatusOr<User> Member(int64_t user_id, std::string_view refusal);

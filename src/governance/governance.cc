@@ -673,6 +673,16 @@ StatusOr<std::optional<BoardRuling>> Governance::RulingOn(Transaction& tx, std::
   return ruling;
 }
 
+Status Governance::CheckNotReversed(Transaction& tx, std::string_view subject,
+                                    int64_t subject_id) {
+  ASSIGN_OR_RETURN(std::optional<BoardRuling> ruling, RulingOn(tx, subject, subject_id));
+  if (ruling && ruling->outcome == "reverse") {
+    return PermissionDenied("the Board of Trustees reversed this " + std::string(subject) +
+                            " (review " + std::to_string(ruling->review_id) + ")");
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<Reviewable>> Governance::ReviewableItems(int64_t member_id) {
   RETURN_IF_ERROR(Member(member_id, "only the Board of Trustees reviews decisions").status());
   std::vector<Reviewable> out;

@@ -55,11 +55,7 @@ Status CheckRecordsCovered(const json& package, const CaseScope& scope) {
 // carrel, and the signer was the Director or a designee under an appointment valid when they
 // signed; kPermissionDenied otherwise.
 StatusOr<std::string> Requests::VerifyDecision(Transaction& tx, const CaseDecision& d) {
-  ASSIGN_OR_RETURN(std::optional<BoardRuling> ruling, Governance::RulingOn(tx, "decision", d.id));
-  if (ruling && ruling->outcome == "reverse") {
-    return PermissionDenied("the Board of Trustees reversed this decision (review " +
-                            std::to_string(ruling->review_id) + ")");
-  }
+  RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", d.id));
   auto signer = accounts_->GetUser(d.signed_by);
   if (!signer.ok() || signer->signing_public_key != d.public_key ||
       !Accounts::VerifySignature(d.public_key, d.document, d.signature)) {
@@ -493,10 +489,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.audit["records"] = records.size();
     plan.audit["manifest_sha256"] = Sha256Hex(manifest_text);
     plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-      ASSIGN_OR_RETURN(auto ruling, Governance::RulingOn(tx, "decision", decision_id));
-      if (ruling && ruling->outcome == "reverse") {
-        return PermissionDenied("the Board of Trustees reversed this decision meanwhile");
-      }
+      RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", decision_id));  // meanwhile
       ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
       return tx.Exec(
           "INSERT INTO disclosures (id, case_id, decision_id, manifest, signature, signed_by, "
@@ -519,28 +512,22 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     json delivery = {{"to", to}, {"how", how}};
     const Loaded* loaded_case = &l;
     // Nothing goes out on a decision the Board reversed.
-    std::optional<BoardRuling> reversed;
+    Status not_reversed = Status::Ok();
     RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
       ASSIGN_OR_RETURN(int64_t decision_id,
                        tx.QueryInt("SELECT decision_id FROM disclosures WHERE case_id = ? ORDER BY "
                                    "id DESC LIMIT 1",
                                    {l.id}));
-      ASSIGN_OR_RETURN(reversed, Governance::RulingOn(tx, "decision", decision_id));
+      not_reversed = Governance::CheckNotReversed(tx, "decision", decision_id);
       return Status::Ok();
     }));
-    if (reversed && reversed->outcome == "reverse") {
-      return refuse(PermissionDenied("the Board of Trustees reversed the decision (review " +
-                                     std::to_string(reversed->review_id) + "): nothing goes out"));
-    }
+    if (!not_reversed.ok()) return refuse(not_reversed);
     plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
       ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT max(id) FROM disclosures WHERE case_id = ?",
                                                {case_id}));
       ASSIGN_OR_RETURN(int64_t decision_id,
                        tx.QueryInt("SELECT decision_id FROM disclosures WHERE id = ?", {id}));
-      ASSIGN_OR_RETURN(auto ruling, Governance::RulingOn(tx, "decision", decision_id));
-      if (ruling && ruling->outcome == "reverse") {
-        return PermissionDenied("the Board of Trustees reversed the decision meanwhile");
-      }
+      RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", decision_id));  // meanwhile
       RETURN_IF_ERROR(tx.Exec("UPDATE disclosures SET delivery = ?, delivered_at = ? WHERE id = ?",
                               {Blob{Vault::Seal(key, "disclosures", "delivery", id,
                                                 delivery.dump())},
