@@ -1,11 +1,13 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "carrel/library.h"
@@ -20,16 +22,25 @@ struct ApiRequest {
   std::vector<std::string> path_params;  // captures of the route's pattern
   std::multimap<std::string, std::string> query;
   std::map<std::string, std::string> headers;  // names lower-cased
-  std::string remote_address;
+  std::string remote_address;  // the client's: behind a trusted proxy, the one it names
+  std::string scheme = "http";  // "https" when the client used TLS, to carrel or to the proxy
   std::string body;
 };
 
 struct ApiResponse {
+  ApiResponse() = default;
+  ApiResponse(int status_code, std::string type, std::string text)
+      : status(status_code), content_type(std::move(type)), body(std::move(text)) {}
+
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::string set_cookie;   // a session token to set as the session cookie
   bool clear_cookie = false;
+  // A printable document of carrel's own with inline styles (and no script): its
+  // Content-Security-Policy allows inline style.
+  bool inline_styles = false;
+  std::vector<std::pair<std::string, std::string>> headers;  // any further headers
 };
 
 // Maps a Status to its HTTP status code, in one place (STYLE: one status -> HTTP mapping).
@@ -46,8 +57,19 @@ struct ServerOptions {
   // Attempts per minute per address on login and on public writes (eNews).
   int login_per_minute = 20;
   int public_writes_per_minute = 30;
-  bool tls = false;  // cookies get Secure
+  bool tls = false;
   std::string tls_cert_file, tls_key_file;
+  // Peers (CIDR blocks) believed about the client they forward for (Forwarded,
+  // X-Forwarded-For, X-Forwarded-Proto); everyone else is the client.
+  std::vector<std::string> trusted_proxies;
+  // Transport limits (see docs/deployment.md): deadlines, rates and caps.
+  std::chrono::milliseconds head_timeout{10000};  // the whole request head
+  std::chrono::milliseconds idle_timeout{5000};   // a kept-alive connection between requests
+  size_t min_bytes_per_second = 16 * 1024;        // bodies in, answers out
+  size_t max_connections = 2048;                  // in all; beyond, 503 at once
+  size_t max_connections_per_client = 128;        // per client address
+  int workers = 64;                               // threads running handlers
+  int io_threads = 2;                             // threads doing socket work
   // Sends an eNews confirmation token to its address (the outbound hook; tests capture it).
   std::function<void(const std::string& email, const std::string& token)> deliver_confirmation;
 };
@@ -62,11 +84,15 @@ class ApiServer {
   // Dispatches without a socket.
   ApiResponse Handle(const ApiRequest& request);
 
-  // Binds host:port (port 0 picks a free one); returns the bound port.
+  // Binds host:port (port 0 picks a free one); returns the bound port. Fails with one line
+  // for an address in use, a certificate or key that does not load, a bad proxy block.
   StatusOr<int> Bind(const std::string& host, int port);
   // Serves until Stop(). REQUIRES: Bind succeeded.
   Status Serve();
+  // Safe from any thread (not from a signal handler).
   void Stop();
+  // Open connections now.
+  size_t open_connections() const;
 
   const std::string& openapi_yaml() const;
   void DeliverConfirmation(const std::string& email, const std::string& token);

@@ -4,8 +4,14 @@
 
 namespace carrel {
 
+ApiResponse HtmlDocument(std::string html) {
+  ApiResponse r{200, "text/html; charset=utf-8", std::move(html)};
+  r.inline_styles = true;
+  return r;
+}
+
 ApiResponse JsonResponse(const json& body, int status) {
-  return ApiResponse{status, "application/json", body.dump(), {}, false};
+  return ApiResponse{status, "application/json", body.dump()};
 }
 
 Status RequireObject(const json& body, std::initializer_list<std::string_view> allowed) {

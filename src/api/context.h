@@ -28,6 +28,9 @@ struct ApiContext {
 using json = nlohmann::json;
 
 ApiResponse JsonResponse(const json& body, int status = 200);
+// A printable page of carrel's own (a letter, a package's HTML, the report): inline styles,
+// no script.
+ApiResponse HtmlDocument(std::string html);
 
 // Body validation: an object holding only `allowed` keys (the message names an unknown one).
 Status RequireObject(const json& body, std::initializer_list<std::string_view> allowed);

@@ -269,7 +269,7 @@ StatusOr<ApiResponse> TransparencyJson(ApiContext& c) {
 
 StatusOr<ApiResponse> TransparencyPage(ApiContext& c) {
   ASSIGN_OR_RETURN(json report, c.library.requests().Transparency());
-  return ApiResponse{200, "text/html; charset=utf-8", TransparencyHtml(report), {}, false};
+  return HtmlDocument(TransparencyHtml(report));
 }
 
 StatusOr<ApiResponse> MyNotices(ApiContext& c) {

@@ -49,7 +49,7 @@ ApiResponse ProblemResponse(int http_status, std::string_view title, std::string
       {"detail", detail},
       {"instance", instance},
   };
-  return ApiResponse{http_status, "application/problem+json", body.dump(), {}, false};
+  return ApiResponse{http_status, "application/problem+json", body.dump()};
 }
 
 ApiResponse ProblemResponse(const Status& status, std::string_view instance) {

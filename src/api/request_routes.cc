@@ -263,22 +263,22 @@ StatusOr<ApiResponse> RequestAddDocument(ApiContext& c) {
 StatusOr<ApiResponse> RequestReadDocument(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 1));
   ASSIGN_OR_RETURN(auto doc, c.library.requests().ReadDocument(c.principal->id, Reference(c), id));
-  ApiResponse r{200, "application/octet-stream", std::move(doc.second), {}, false};
+  ApiResponse r{200, "application/octet-stream", std::move(doc.second)};
   return r;
 }
 
 StatusOr<ApiResponse> RequestLetter(ApiContext& c) {
   ASSIGN_OR_RETURN(std::string html,
                    c.library.requests().DeclineLetter(c.principal->id, Reference(c)));
-  return ApiResponse{200, "text/html; charset=utf-8", std::move(html), {}, false};
+  return HtmlDocument(std::move(html));
 }
 
 StatusOr<ApiResponse> RequestDisclosureFile(ApiContext& c) {
   std::string name = c.request.path_params[1];
   ASSIGN_OR_RETURN(std::string content,
                    c.library.requests().DisclosureFile(c.principal->id, Reference(c), name));
-  std::string type = name.ends_with(".html") ? "text/html; charset=utf-8" : "application/json";
-  return ApiResponse{200, type, std::move(content), {}, false};
+  if (name.ends_with(".html")) return HtmlDocument(std::move(content));
+  return ApiResponse{200, "application/json", std::move(content)};
 }
 
 StatusOr<ApiResponse> RequestSteps(ApiContext&) {

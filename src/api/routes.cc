@@ -11,7 +11,7 @@ namespace {
 using ordered = nlohmann::ordered_json;
 
 ApiResponse Ordered(const ordered& body) {
-  return ApiResponse{200, "application/json", body.dump(), {}, false};
+  return ApiResponse{200, "application/json", body.dump()};
 }
 
 // ---- public ------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ StatusOr<ApiResponse> Hours(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> OpenApi(ApiContext& c) {
-  return ApiResponse{200, "application/yaml", c.server->openapi_yaml(), {}, false};
+  return ApiResponse{200, "application/yaml", c.server->openapi_yaml()};
 }
 
 // ---- session -----------------------------------------------------------------------------

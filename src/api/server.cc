@@ -1,10 +1,10 @@
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <mutex>
 #include <unordered_map>
 
+#include "api/http_listener.h"
 #include "api/request_routes.h"
 #include "api/routes.h"
 #include "carrel/server.h"
@@ -70,7 +70,9 @@ std::string TokenFrom(const ApiRequest& request, bool* via_cookie) {
   auto cookie = request.headers.find("cookie");
   if (cookie == request.headers.end()) return {};
   std::string_view all = cookie->second;
-  std::string prefix = std::string(kCookie) + "=";
+  // Over HTTPS only the __Host- cookie counts (a plain-HTTP cookie could have been planted
+  // by anyone on the path); over plain HTTP the bare one.
+  std::string prefix = std::string(request.scheme == "https" ? "__Host-" : "") + kCookie + "=";
   for (size_t at = 0; at < all.size();) {
     size_t end = all.find(';', at);
     if (end == std::string_view::npos) end = all.size();
@@ -89,10 +91,64 @@ std::string TokenFrom(const ApiRequest& request, bool* via_cookie) {
 
 extern const char kOpenApiYaml[];
 
+namespace {
+
+// The session cookie. Over HTTPS it is __Host- prefixed (Secure, Path=/, no Domain: a browser
+// then keeps it to exactly this origin). A browser refuses __Host- without Secure, so plain
+// HTTP (loopback, for trying carrel out) uses the bare name.
+constexpr char kHostCookie[] = "__Host-carrel_session";
+
+std::string SessionCookie(const std::string& value, bool https, bool clear) {
+  std::string cookie = std::string(https ? kHostCookie : kCookie) + "=" + value + "; Path=/";
+  if (clear) cookie += "; Max-Age=0";
+  cookie += "; HttpOnly; SameSite=Strict";
+  if (https) cookie += "; Secure";
+  return cookie;
+}
+
+// Headers on every answer, whatever produced it.
+void AddCommonHeaders(bool https, bool inline_styles, HttpAnswer* answer) {
+  answer->headers.emplace_back("Cache-Control", "no-store");
+  answer->headers.emplace_back("X-Content-Type-Options", "nosniff");
+  answer->headers.emplace_back("Referrer-Policy", "no-referrer");
+  answer->headers.emplace_back(
+      "Content-Security-Policy",
+      inline_styles ? "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                      "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+                    : "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                      "form-action 'self'");
+  if (https) {
+    answer->headers.emplace_back("Strict-Transport-Security", "max-age=63072000");
+  }
+}
+
+HttpAnswer ToAnswer(const ApiRequest& request, ApiResponse response) {
+  bool https = request.scheme == "https";
+  HttpAnswer answer;
+  answer.status = response.status;
+  answer.headers.emplace_back("Content-Type", response.content_type);
+  AddCommonHeaders(https, response.inline_styles, &answer);
+  if (!response.set_cookie.empty()) {
+    answer.headers.emplace_back("Set-Cookie", SessionCookie(response.set_cookie, https, false));
+  } else if (response.clear_cookie) {
+    answer.headers.emplace_back("Set-Cookie", SessionCookie("", https, true));
+  }
+  if (response.status == 429 || response.status == 503) {
+    bool given = false;
+    for (const auto& h : response.headers) given = given || h.first == "Retry-After";
+    if (!given) answer.headers.emplace_back("Retry-After", response.status == 429 ? "60" : "1");
+  }
+  for (auto& h : response.headers) answer.headers.push_back(std::move(h));
+  answer.body = std::move(response.body);
+  return answer;
+}
+
+}  // namespace
+
 struct ApiServer::Impl {
   Library* library;
   ServerOptions options;
-  std::unique_ptr<httplib::Server> http;
+  std::unique_ptr<HttpListener> http;
   RateLimiter limiter;
   std::string openapi = kOpenApiYaml;
 };
@@ -100,60 +156,6 @@ struct ApiServer::Impl {
 ApiServer::ApiServer(Library* library, ServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->library = library;
   impl_->options = std::move(options);
-  if (impl_->options.tls) {
-    impl_->http = std::make_unique<httplib::SSLServer>(impl_->options.tls_cert_file.c_str(),
-                                                       impl_->options.tls_key_file.c_str());
-  } else {
-    impl_->http = std::make_unique<httplib::Server>();
-  }
-  auto dispatch = [this](const httplib::Request& req, httplib::Response& res) {
-    ApiRequest request;
-    request.method = req.method;
-    request.path = req.path;
-    request.body = req.body;
-    request.remote_address = req.remote_addr;
-    for (const auto& [k, v] : req.params) request.query.emplace(k, v);
-    for (const auto& [k, v] : req.headers) {
-      std::string name = k;
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request.headers[name] = v;
-    }
-    ApiResponse response = Handle(request);
-    res.status = response.status;
-    res.set_content(response.body, response.content_type);
-    res.set_header("Cache-Control", "no-store");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    std::string secure = impl_->options.tls ? "; Secure" : "";
-    if (!response.set_cookie.empty()) {
-      res.set_header("Set-Cookie", std::string(kCookie) + "=" + response.set_cookie +
-                                       "; Path=/; HttpOnly; SameSite=Strict" + secure);
-    } else if (response.clear_cookie) {
-      res.set_header("Set-Cookie", std::string(kCookie) +
-                                       "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + secure);
-    }
-  };
-  for (const char* pattern : {".*"}) {
-    impl_->http->Get(pattern, dispatch);
-    impl_->http->Post(pattern, dispatch);
-    impl_->http->Put(pattern, dispatch);
-    impl_->http->Patch(pattern, dispatch);
-    impl_->http->Delete(pattern, dispatch);
-  }
-  // Errors raised by the HTTP layer itself (oversized bodies, bad requests) as problem details.
-  impl_->http->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    std::string detail = res.status == 413 ? "the request body is too large"
-                                           : "the request could not be read";
-    ApiResponse p = ProblemResponse(res.status, "", detail, req.path);
-    res.set_content(p.body, p.content_type);
-  });
-  impl_->http->set_payload_max_length(
-      std::max(impl_->options.max_body_bytes, kDocumentBodyBytes));
-  impl_->http->set_tcp_nodelay(true);  // small JSON answers must not wait for delayed ACKs
-  impl_->http->set_read_timeout(10, 0);
-  impl_->http->set_write_timeout(10, 0);
-  impl_->http->set_idle_interval(0, 100000);
-  impl_->http->set_keep_alive_timeout(5);
 }
 
 ApiServer::~ApiServer() { Stop(); }
@@ -272,22 +274,54 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
 }
 
 StatusOr<int> ApiServer::Bind(const std::string& host, int port) {
-  int bound = port == 0 ? impl_->http->bind_to_any_port(host)
-                        : (impl_->http->bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
-    return Unavailable("cannot listen on " + host + ":" + std::to_string(port) +
-                       " (address in use or not available)");
+  const ServerOptions& o = impl_->options;
+  HttpListener::Options options;
+  options.tls = o.tls;
+  options.tls_cert_file = o.tls_cert_file;
+  options.tls_key_file = o.tls_key_file;
+  for (const std::string& cidr : o.trusted_proxies) {
+    auto range = AddressRange::Parse(cidr);
+    if (!range.ok()) return range.status().WithContext("trusted proxy");
+    options.trusted_proxies.push_back(*std::move(range));
   }
-  return bound;
+  ListenerLimits& limits = options.limits;
+  limits.head_timeout = o.head_timeout;
+  limits.idle_timeout = o.idle_timeout;
+  limits.min_bytes_per_second = std::max<size_t>(1, o.min_bytes_per_second);
+  limits.max_connections = o.max_connections;
+  limits.max_connections_per_client = o.max_connections_per_client;
+  limits.workers = o.workers;
+  limits.io_threads = o.io_threads;
+  size_t default_body = o.max_body_bytes;
+  impl_->http = std::make_unique<HttpListener>(
+      std::move(options),
+      [this](ApiRequest& request) { return ToAnswer(request, Handle(request)); },
+      [](const ApiRequest& request, int status, std::string_view detail) {
+        return ToAnswer(request, ProblemResponse(status, "", detail, request.path));
+      },
+      [default_body](std::string_view method, std::string_view path) -> size_t {
+        std::vector<std::string> ignored;
+        for (const Route& r : RouteTable()) {
+          if (r.method == method && MatchRoute(r.pattern, path, &ignored)) {
+            return r.max_body != 0 ? r.max_body : default_body;
+          }
+        }
+        return default_body;  // refused by the dispatcher, unread beyond this
+      });
+  return impl_->http->Bind(host, port);
 }
 
 Status ApiServer::Serve() {
-  if (!impl_->http->listen_after_bind()) return Unavailable("the server stopped unexpectedly");
-  return Status::Ok();
+  if (!impl_->http) return FailedPrecondition("the server is not bound to an address");
+  return impl_->http->Serve();
 }
 
 void ApiServer::Stop() {
-  if (impl_->http->is_running()) impl_->http->stop();
+  if (impl_->http) impl_->http->Stop();
+}
+
+size_t ApiServer::open_connections() const {
+  return impl_->http ? impl_->http->open_connections() : 0;
 }
 
 }  // namespace carrel

@@ -139,9 +139,12 @@ Status Library::Init(const fs::path& dir, const fs::path& profile_file) {
   randombytes_buf(id, sizeof id);
   char hex[33];
   sodium_bin2hex(hex, sizeof hex, id, sizeof id);
-  // The master key lives beside the database, never in it; CARREL_MASTER_KEY replaces it.
+  // The master key lives beside the database, never in it; CARREL_MASTER_KEY (or a file named
+  // by CARREL_MASTER_KEY_FILE) replaces it.
   const char* env_key = std::getenv("CARREL_MASTER_KEY");
-  if (s.ok() && (env_key == nullptr || *env_key == '\0')) {
+  const char* env_file = std::getenv("CARREL_MASTER_KEY_FILE");
+  if (s.ok() && (env_key == nullptr || *env_key == '\0') &&
+      (env_file == nullptr || *env_file == '\0')) {
     s = CreateMasterKeyFile(MasterKeyPath(dir));
     made_key = s.ok();
   }

@@ -147,8 +147,13 @@ Status CreateMasterKeyFile(const fs::path& file) {
 StatusOr<MasterKeys> LoadMasterKeys(const fs::path& dir) {
   const char* env = std::getenv("CARREL_MASTER_KEY");
   std::optional<SecretKey> current;
+  // A file named by CARREL_MASTER_KEY_FILE: a systemd credential, say, kept outside the data
+  // directory and readable by the service alone.
+  const char* env_file = std::getenv("CARREL_MASTER_KEY_FILE");
   if (env != nullptr && *env != '\0') {
     ASSIGN_OR_RETURN(current, DecodeKeyBase64(env, "CARREL_MASTER_KEY"));
+  } else if (env_file != nullptr && *env_file != '\0') {
+    ASSIGN_OR_RETURN(current, ReadKeyFile(env_file));
   } else {
     ASSIGN_OR_RETURN(current, ReadKeyFile(MasterKeyPath(dir)));
   }

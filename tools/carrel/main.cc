@@ -1,6 +1,7 @@
 // The carrel command: a thin layer over the core library. Every failure prints one line
 // "carrel: <reason>" on stderr and exits non-zero; no patron data is ever printed in errors.
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -33,12 +34,6 @@ using carrel::cli::Fail;
 // The demo profile of the source tree this binary was built from; --profile names another.
 std::filesystem::path DefaultProfile() { return CARREL_DEFAULT_PROFILE; }
 
-carrel::ApiServer* g_server = nullptr;
-
-void OnSignal(int) {
-  if (g_server != nullptr) g_server->Stop();
-}
-
 Status ParseListen(const std::string& listen, std::string* host, int* port) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
@@ -57,7 +52,25 @@ Status ParseListen(const std::string& listen, std::string* host, int* port) {
 struct ServeFlags {
   std::string tls_cert, tls_key;
   bool insecure_http = false;
+  std::vector<std::string> trusted_proxies;
+  size_t max_connections = 2048;
+  size_t max_connections_per_client = 128;
 };
+
+// Each connection is a descriptor: raise the soft limit to the hard one, and keep the
+// connection cap below what is left after the files the server itself opens.
+size_t FitToDescriptors(size_t wanted) {
+  constexpr rlim_t kReserve = 128;
+  struct rlimit files = {};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return wanted;
+  if (files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &files);
+    (void)getrlimit(RLIMIT_NOFILE, &files);
+  }
+  if (files.rlim_cur == RLIM_INFINITY || files.rlim_cur > wanted + kReserve) return wanted;
+  return files.rlim_cur > kReserve ? static_cast<size_t>(files.rlim_cur - kReserve) : 1;
+}
 
 bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -81,20 +94,36 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
         "without TLS carrel listens on loopback only; give --tls-cert and --tls-key, or "
         "--insecure-http behind a reverse proxy that terminates TLS"));
   }
+  if (flags.max_connections_per_client == 0 || flags.max_connections == 0) {
+    return Fail(carrel::InvalidArgument("connection caps must be at least 1"));
+  }
   auto library = carrel::Library::Open(data, carrel::SystemClock());
+  // The key is in the keyring's memory now: hooks and children must not inherit it.
+  unsetenv("CARREL_MASTER_KEY");
   if (!library.ok()) return Fail(library.status());
   carrel::ServerOptions options;
   options.tls = tls;
   options.tls_cert_file = flags.tls_cert;
   options.tls_key_file = flags.tls_key;
+  options.trusted_proxies = flags.trusted_proxies;
+  options.max_connections = FitToDescriptors(flags.max_connections);
+  options.max_connections_per_client =
+      std::min(flags.max_connections_per_client, options.max_connections);
   carrel::ApiServer server(library->get(), options);
   auto bound = server.Bind(host, port);
   if (!bound.ok()) return Fail(bound.status());
-  g_server = &server;
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  // SIGINT and SIGTERM are taken by one thread that stops the server; every other thread
+  // (created below, after the mask) leaves them blocked.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    server.Stop();
+  });
   std::printf("carrel: serving %s at %s://%s:%d/ (Ctrl-C stops)\n",
               (*library)->profile().name.c_str(), tls ? "https" : "http", host.c_str(), *bound);
   if (!tls) {
@@ -175,7 +204,10 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
   signer.join();
   keeper.join();
   (void)(*library)->SignAuditHead();  // the final head covers everything served
-  g_server = nullptr;
+  if (stopper.joinable()) {
+    pthread_kill(stopper.native_handle(), SIGTERM);  // Serve ended on its own: end the waiter
+    stopper.join();
+  }
   if (!s.ok()) return Fail(s);
   std::printf("carrel: stopped\n");
   return 0;
@@ -204,6 +236,15 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-key", serve_flags.tls_key, "PEM private key for --tls-cert");
   serve->add_flag("--insecure-http", serve_flags.insecure_http,
                   "Plain HTTP on a non-loopback address (behind a TLS reverse proxy)");
+  serve->add_option("--trusted-proxy", serve_flags.trusted_proxies,
+                    "CIDR block of a reverse proxy whose Forwarded / X-Forwarded-For / "
+                    "X-Forwarded-Proto are believed (repeatable)");
+  serve->add_option("--max-connections", serve_flags.max_connections,
+                    "Open connections in all; more are refused at once with 503")
+      ->capture_default_str();
+  serve->add_option("--max-connections-per-client", serve_flags.max_connections_per_client,
+                    "Open connections per client address")
+      ->capture_default_str();
 
   std::string role_name, username;
   auto* user = app.add_subcommand("user", "User accounts");
