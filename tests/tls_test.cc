@@ -3,6 +3,13 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -46,6 +53,8 @@ TEST(TlsTest, ServesHttpsAndMarksCookiesSecure) {
   ASSERT_TRUE(login);
   EXPECT_EQ(login->status, 201);
   EXPECT_NE(login->get_header_value("Set-Cookie").find("; Secure"), std::string::npos);
+  EXPECT_EQ(login->get_header_value("Set-Cookie").rfind("__Host-carrel_session=", 0), 0u);
+  EXPECT_EQ(login->get_header_value("Strict-Transport-Security"), "max-age=63072000");
   // Plain HTTP to the HTTPS port gets nowhere.
   httplib::Client plain("127.0.0.1", *port);
   auto res = plain.Get("/healthz");
@@ -64,6 +73,52 @@ TEST(TlsTest, PlainHttpStaysOnLoopbackUnlessAsked) {
   auto half = testing::RunCarrel({"serve", "--data", data, "--tls-cert", "x.pem"});
   EXPECT_EQ(half.exit_code, 1);
   EXPECT_NE(half.err.find("both --tls-cert and --tls-key"), std::string::npos) << half.err;
+}
+
+// Bad input at start: one line on stderr, a non-zero exit, and no server left running.
+TEST(TlsTest, ServeRefusesABadStartInOneLine) {
+  testing::TempDir dir;
+  std::string data = (dir / "lib").string();
+  ASSERT_EQ(testing::RunCarrel({"init", "--data", data}).exit_code, 0);
+  auto one_line = [](const testing::CommandResult& r, std::string_view words) {
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("carrel: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(words), std::string::npos) << r.err;
+  };
+  // A port in use.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string busy = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  one_line(testing::RunCarrel({"serve", "--data", data, "--listen", busy}), "cannot listen on");
+  close(fd);
+  // A certificate that does not load, and a key that does not.
+  std::string junk = (dir / "junk.pem").string();
+  std::FILE* f = std::fopen(junk.c_str(), "w");
+  std::fputs("not a certificate\n", f);
+  std::fclose(f);
+  one_line(testing::RunCarrel({"serve", "--data", data, "--listen", "127.0.0.1:0", "--tls-cert",
+                               junk, "--tls-key", junk}),
+           "cannot load the TLS certificate");
+  one_line(testing::RunCarrel({"serve", "--data", data, "--listen", "127.0.0.1:0", "--tls-cert",
+                               (dir / "missing.pem").string(), "--tls-key", junk}),
+           "cannot load the TLS certificate");
+  // A proxy block that is not one.
+  one_line(testing::RunCarrel({"serve", "--data", data, "--listen", "127.0.0.1:0",
+                               "--trusted-proxy", "10.0.0.0/99"}),
+           "trusted proxy: '10.0.0.0/99' has a prefix length");
+  one_line(testing::RunCarrel({"serve", "--data", data, "--listen", "127.0.0.1:0",
+                               "--trusted-proxy", "proxy.example"}),
+           "is not an address block");
+  one_line(testing::RunCarrel({"serve", "--data", data, "--listen", "127.0.0.1:0",
+                               "--max-connections-per-client", "0"}),
+           "connection caps must be at least 1");
 }
 
 }  // namespace

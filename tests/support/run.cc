@@ -83,12 +83,13 @@ CommandResult RunCarrelWithInput(const std::vector<std::string>& args, std::stri
   return Run(args, fds[0]);
 }
 
-ServeProcess::ServeProcess(const std::string& data_dir) {
+ServeProcess::ServeProcess(const std::string& data_dir, const std::vector<std::string>& extra) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return;
   std::vector<std::string> storage;
-  std::vector<char*> argv =
-      Argv({"serve", "--data", data_dir, "--listen", "127.0.0.1:0"}, &storage);
+  std::vector<std::string> args = {"serve", "--data", data_dir, "--listen", "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<char*> argv = Argv(args, &storage);
   pid_ = fork();
   if (pid_ == 0) {
     close(pipe_fds[0]);

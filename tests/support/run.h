@@ -23,8 +23,9 @@ CommandResult RunCarrelWithInput(const std::vector<std::string>& args, std::stri
 // A `carrel serve` running in the background on a free loopback port.
 class ServeProcess {
  public:
-  // Starts `carrel serve --data DIR --listen 127.0.0.1:0` and waits for its "serving" line.
-  explicit ServeProcess(const std::string& data_dir);
+  // Starts `carrel serve --data DIR --listen 127.0.0.1:0 EXTRA...` and waits for its
+  // "serving" line.
+  explicit ServeProcess(const std::string& data_dir, const std::vector<std::string>& extra = {});
   ~ServeProcess();  // SIGTERM, then wait
 
   bool started() const { return port_ > 0; }
