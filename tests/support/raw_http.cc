@@ -129,8 +129,11 @@ std::string HeaderOf(std::string_view answer, std::string_view name) {
 }
 
 int StatusOf(std::string_view answer) {
-  if (answer.substr(0, 5) != "HTTP/" || answer.size() < 12) return 0;
-  return std::atoi(std::string(answer.substr(9, 3)).c_str());
+  // "HTTP/1.1 200 OK", or "HTTP/2 200" as curl prints an HTTP/2 answer.
+  if (answer.substr(0, 5) != "HTTP/") return 0;
+  size_t space = answer.find(' ');
+  if (space == std::string_view::npos || answer.size() < space + 4) return 0;
+  return std::atoi(std::string(answer.substr(space + 1, 3)).c_str());
 }
 
 void RaiseFileLimit() {
