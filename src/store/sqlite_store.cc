@@ -368,8 +368,11 @@ class SqliteStore : public Store {
   Status Settle(std::unique_lock<std::mutex>& lock, uint64_t batch) {
     ++batch_members_;
     if (arriving_.load() > 0 && batch_members_ < kMaxBatch) {
-      // The next writer joins the batch and commits it, or hands it on in turn.
-      cv_.wait(lock, [&] { return finished_ >= batch; });
+      // The next writer joins the batch and commits it, or hands it on in turn. The wait is
+      // on a lock of its own, so that members waking up do not queue for the writer's.
+      lock.unlock();
+      std::unique_lock<std::mutex> done(done_mu_);
+      done_cv_.wait(done, [&] { return finished_ >= batch; });
       auto failed = failures_.find(batch);
       return failed == failures_.end() ? Status::Ok() : failed->second;
     }
@@ -440,17 +443,21 @@ class SqliteStore : public Store {
     } else if (!writer_->autocommit()) {
       (void)writer_->Simple("ROLLBACK");
     }
-    if (!result.ok()) {
-      failures_.emplace(batch_, result);
-      // Members wake within a batch or two; older outcomes are of no use to anyone.
-      while (!failures_.empty() && failures_.begin()->first + 1024 < batch_) {
-        failures_.erase(failures_.begin());
+    {
+      std::lock_guard<std::mutex> done(done_mu_);
+      if (!result.ok()) {
+        failures_.emplace(batch_, result);
+        // Members wake within a batch or two; older outcomes are of no use to anyone.
+        while (!failures_.empty() && failures_.begin()->first + 1024 < batch_) {
+          failures_.erase(failures_.begin());
+        }
       }
+      finished_ = batch_;
     }
-    finished_ = batch_;
+    done_cv_.notify_all();
     batch_open_ = false;
     batch_members_ = 0;
-    cv_.notify_all();
+    if (exclusive_waiting_ > 0) cv_.notify_all();  // a checkpoint or backup waits for this
     return result;
   }
 
@@ -466,6 +473,9 @@ class SqliteStore : public Store {
   int exclusive_waiting_ = 0;  // checkpoints and backups waiting for the batch to end
   int batch_members_ = 0;      // write transactions released into the open batch
   uint64_t batch_ = 0;         // number of the open batch, or of the last one
+
+  std::mutex done_mu_;  // the outcomes below, which members of a batch wait for
+  std::condition_variable done_cv_;
   uint64_t finished_ = 0;      // number of the last batch committed or failed
   std::map<uint64_t, Status> failures_;  // recent failed batches, for their waiting members
 

@@ -55,6 +55,7 @@ struct ServeFlags {
   std::vector<std::string> trusted_proxies;
   size_t max_connections = 2048;
   size_t max_connections_per_client = 128;
+  int workers = 0;  // 0: the server's default
 };
 
 // Each connection is a descriptor: raise the soft limit to the hard one, and keep the
@@ -109,6 +110,7 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
   options.max_connections = FitToDescriptors(flags.max_connections);
   options.max_connections_per_client =
       std::min(flags.max_connections_per_client, options.max_connections);
+  if (flags.workers > 0) options.workers = flags.workers;
   carrel::ApiServer server(library->get(), options);
   auto bound = server.Bind(host, port);
   if (!bound.ok()) return Fail(bound.status());
@@ -245,6 +247,9 @@ int main(int argc, char** argv) {
   serve->add_option("--max-connections-per-client", serve_flags.max_connections_per_client,
                     "Open connections per client address")
       ->capture_default_str();
+  serve->add_option("--workers", serve_flags.workers,
+                    "Threads that run requests (default 64); sockets never hold one")
+      ->check(CLI::Range(1, 256));
 
   std::string role_name, username;
   auto* user = app.add_subcommand("user", "User accounts");
