@@ -57,6 +57,16 @@ RawConnection::RawConnection(RawConnection&& other) noexcept
   other.fd_ = -1;
 }
 
+RawConnection& RawConnection::operator=(RawConnection&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.fd_;
+    pending_ = std::move(other.pending_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
 bool RawConnection::Send(std::string_view bytes) {
   while (!bytes.empty()) {
     if (fd_ < 0) return false;

@@ -13,7 +13,7 @@ class RawConnection {
   RawConnection(const std::string& source, int port);
   ~RawConnection();
   RawConnection(RawConnection&& other) noexcept;
-  RawConnection& operator=(RawConnection&&) = delete;
+  RawConnection& operator=(RawConnection&& other) noexcept;
 
   bool connected() const { return fd_ >= 0; }
   // Sends all of `bytes`; false once the server has closed the connection.
