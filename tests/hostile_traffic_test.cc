@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "carrel/server.h"
+#include "carrel/store.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/temp_dir.h"
 
@@ -317,6 +318,36 @@ TEST_F(HostileTrafficTest, ATrustedProxyNamesTheClientAndNobodyElseDoes) {
   EXPECT_EQ(StatusOf(RawRequest("127.0.0.10", port_,
                                 Login("staff1", "bad", "X-Forwarded-For: 198.51.100.9\r\n"))),
             401);
+  // Refusals are audited under a keyed pseudonym of the client the proxy names: two clients,
+  // two pseudonyms, and no address anywhere in the log.
+  for (const char* client : {"198.51.100.20", "198.51.100.21", "198.51.100.20"}) {
+    std::string get = std::string("GET /api/v1/patrons/1 HTTP/1.1\r\nHost: c\r\nConnection: "
+                                  "close\r\nX-Forwarded-For: ") + client + "\r\n\r\n";
+    EXPECT_EQ(StatusOf(RawRequest("127.0.0.10", port_, get)), 401);
+  }
+  std::vector<std::string> denials;
+  std::string whole_log;
+  ASSERT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) {
+                return tx.Exec("SELECT entry FROM audit_log ORDER BY seq", {},
+                               [&](const Row& row) {
+                                 std::string entry = row.Bytes(0);
+                                 whole_log += entry;
+                                 if (entry.find("access.denied") != std::string::npos) {
+                                   size_t at = entry.find("\"client\":\"");
+                                   denials.push_back(at == std::string::npos
+                                                         ? ""
+                                                         : entry.substr(at + 10, 16));
+                                 }
+                                 return Status::Ok();
+                               });
+              }).ok());
+  ASSERT_EQ(denials.size(), 3u);
+  EXPECT_EQ(denials[0].size(), 16u);
+  EXPECT_NE(denials[0], denials[1]);
+  EXPECT_EQ(denials[0], denials[2]);
+  EXPECT_EQ(whole_log.find("198.51.100"), std::string::npos);
+  EXPECT_EQ(whole_log.find("127.0.0.10"), std::string::npos);
+
   // An untrusted client cannot dodge its own limit by naming others.
   for (int i = 0; i < 3; ++i) {
     std::string spoof = "X-Forwarded-For: 203.0.113." + std::to_string(i) + "\r\n";

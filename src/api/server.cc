@@ -7,7 +7,9 @@
 #include "api/http_listener.h"
 #include "api/request_routes.h"
 #include "api/routes.h"
+#include "carrel/encoding.h"
 #include "carrel/server.h"
+#include "carrel/vault.h"
 
 namespace carrel {
 namespace {
@@ -213,10 +215,17 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
     if (acting.ok() && *acting) bit |= kDesignee;
   }
   if ((route->allowed & bit) == 0) {
-    // Every refusal is on the log: who tried what, never with what data.
+    // Every refusal is on the log: who tried what, never with what data. The client's address
+    // (behind a trusted proxy, the one it names) is kept as a keyed pseudonym only, so that
+    // refusals from one client can be told apart without the log holding any address.
+    std::string client;
+    if (auto pseudonym = library.vault().BlindIndex("client_address", request.remote_address);
+        pseudonym.ok()) {
+      client = HexEncode(*pseudonym);
+    }
     Status logged = library.RecordOperation(
         actor, {"access.denied", "route", std::string(route->action), "",
-                R"({"method":")" + request.method + R"("})"});
+                R"({"method":")" + request.method + R"(","client":")" + client + R"("})"});
     if (!logged.ok()) spdlog::error("cannot record a denied access: {}", logged.ToString());
     if (!principal) {
       return ProblemResponse(401, "", "log in to do this", request.path);
