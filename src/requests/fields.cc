@@ -1,12 +1,6 @@
 #include "requests/fields.h"
 
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <thread>
-
-extern char** environ;
 
 namespace carrel {
 
@@ -83,22 +77,6 @@ bool Has(const std::vector<std::string>& list, std::string_view v) {
 
 bool Has(const std::vector<std::string_view>& list, std::string_view v) {
   return std::find(list.begin(), list.end(), v) != list.end();
-}
-
-void RunOutboundHook(const std::vector<std::string>& command, const std::string& argument) {
-  if (command.empty()) return;
-  std::vector<std::string> argv = command;
-  argv.push_back(argument);
-  std::thread([argv]() {
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) == 0) {
-      int status = 0;
-      waitpid(pid, &status, 0);
-    }
-  }).detach();
 }
 
 }  // namespace carrel

@@ -35,10 +35,6 @@ Status JsonOnlyKeys(const nlohmann::json& j, std::initializer_list<std::string_v
 // A date, or null.
 nlohmann::json DateJson(const std::optional<Date>& d);
 
-// Runs an outbound hook from the profile (a command and its arguments) with `argument` appended
-// and nothing else, on its own thread, so that a slow or failing hook never holds anyone up.
-void RunOutboundHook(const std::vector<std::string>& command, const std::string& argument);
-
 // SQL: whether the nondisclosure order of case row `c` is in force on the day bound to `?` (an
 // order without an expiry holds until it is recorded lifted).
 inline constexpr char kOrderInForceSql[] =

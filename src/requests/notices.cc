@@ -6,6 +6,7 @@
 #include "carrel/encoding.h"
 #include "carrel/library.h"
 #include "requests/fields.h"
+#include "util/outbound_hook.h"
 
 namespace carrel {
 

@@ -8,15 +8,20 @@
 // synchronous=FULL). A write that fails rolls back its own savepoint and nothing else.
 //
 // Reads go through a pool of further connections and see only committed data (WAL
-// snapshots), so they never wait for a writer's fsync.
+// snapshots), so they never wait for a writer's fsync. Checkpoints run on a thread of their
+// own, never inside a writer's commit.
 
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "carrel/store.h"
@@ -156,7 +161,13 @@ class Connection {
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
     // Touching the schema reads the header: a file that is not a database fails here.
     RETURN_IF_ERROR(Simple("SELECT count(*) FROM sqlite_master"));
-    if (writer && !options.read_only) RETURN_IF_ERROR(Simple("PRAGMA journal_mode=WAL"));
+    if (writer && !options.read_only) {
+      RETURN_IF_ERROR(Simple("PRAGMA journal_mode=WAL"));
+      RETURN_IF_ERROR(Simple("PRAGMA wal_autocheckpoint=0"));  // the store's own thread does it
+    }
+    // Page caches: the one writer's holds the hot pages of every write (indexes, the audit
+    // tree); each reader's is smaller, as there are several.
+    RETURN_IF_ERROR(Simple(writer ? "PRAGMA cache_size=-65536" : "PRAGMA cache_size=-8192"));
     RETURN_IF_ERROR(Simple("PRAGMA synchronous=FULL"));
     RETURN_IF_ERROR(Simple("PRAGMA foreign_keys=ON"));
     // Sorts and temporary tables stay in memory: no temporary files on disk, ever.
@@ -260,7 +271,28 @@ class SqliteStore : public Store {
       : file_(std::move(file)),
         flags_(flags),
         options_(options),
-        writer_(std::move(writer)) {}
+        writer_(std::move(writer)) {
+    if (!options_.read_only) {
+      // Checkpoints copy the WAL into the database and fsync it: done by SQLite inside a
+      // commit, they would stall every writer waiting on that commit. They run on a thread
+      // and a connection of their own instead (PASSIVE: never blocking readers or writers),
+      // woken when a commit leaves the WAL longer than kCheckpointPages.
+      sqlite3_wal_hook(writer_->db(), &SqliteStore::OnWalCommit, this);
+      checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    }
+  }
+
+  ~SqliteStore() override {
+    if (checkpointer_.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(ck_mu_);
+        ck_stop_ = true;
+      }
+      ck_cv_.notify_all();
+      checkpointer_.join();
+    }
+    if (!options_.read_only) sqlite3_wal_hook(writer_->db(), nullptr, nullptr);
+  }
 
   StatusOr<std::unique_ptr<Transaction>> Begin(TransactionMode mode) override {
     if (mode == TransactionMode::kRead) {
@@ -414,6 +446,50 @@ class SqliteStore : public Store {
 
  private:
   static constexpr int kMaxBatch = 32;
+  static constexpr int kCheckpointPages = 1000;  // as SQLite's own automatic checkpoints
+
+  static int OnWalCommit(void* self, sqlite3*, const char*, int pages) {
+    if (pages >= kCheckpointPages) {
+      auto* store = static_cast<SqliteStore*>(self);
+      {
+        std::lock_guard<std::mutex> lock(store->ck_mu_);
+        store->ck_wanted_ = true;
+      }
+      store->ck_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void CheckpointLoop() {
+    // Signals are for the program's own threads, never this one.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    std::unique_ptr<Connection> conn;
+    std::unique_lock<std::mutex> lock(ck_mu_);
+    while (true) {
+      ck_cv_.wait(lock, [&] { return ck_stop_ || ck_wanted_; });
+      if (ck_stop_) return;
+      ck_wanted_ = false;
+      lock.unlock();
+      if (!conn) {
+        auto opened = Connection::Open(file_, flags_ & ~SQLITE_OPEN_CREATE);
+        if (opened.ok()) {
+          conn = std::move(opened).value();
+          sqlite3_busy_timeout(conn->db(), options_.busy_timeout_ms);
+          // The checkpoint fsyncs the WAL before copying it and the database after.
+          (void)conn->Simple("PRAGMA synchronous=FULL");
+        }
+      }
+      if (conn) {
+        (void)sqlite3_wal_checkpoint_v2(conn->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                        nullptr);
+      }
+      // At most ten a second, however fast the WAL grows while readers hold it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      lock.lock();
+    }
+  }
   static constexpr size_t kMaxIdleReaders = 16;
 
   // Holds the writer connection with no batch open, for work that must see or copy committed
@@ -473,6 +549,12 @@ class SqliteStore : public Store {
   int exclusive_waiting_ = 0;  // checkpoints and backups waiting for the batch to end
   int batch_members_ = 0;      // write transactions released into the open batch
   uint64_t batch_ = 0;         // number of the open batch, or of the last one
+
+  std::thread checkpointer_;
+  std::mutex ck_mu_;  // the checkpointer's wake-up
+  std::condition_variable ck_cv_;
+  bool ck_wanted_ = false;
+  bool ck_stop_ = false;
 
   std::mutex done_mu_;  // the outcomes below, which members of a batch wait for
   std::condition_variable done_cv_;

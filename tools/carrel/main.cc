@@ -2,11 +2,16 @@
 // "carrel: <reason>" on stderr and exits non-zero; no patron data is ever printed in errors.
 
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <sodium.h>
+
+#include <cstring>
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -83,6 +88,14 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
   setrlimit(RLIMIT_CORE, &no_core);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
+  // SIGINT and SIGTERM are taken by one thread that stops the server (below); every thread,
+  // including those the library starts when it opens, leaves them blocked.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   std::string host;
   int port = 0;
   if (Status s = ParseListen(listen, &host, &port); !s.ok()) return Fail(s);
@@ -99,8 +112,12 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
     return Fail(carrel::InvalidArgument("connection caps must be at least 1"));
   }
   auto library = carrel::Library::Open(data, carrel::SystemClock());
-  // The key is in the keyring's memory now: hooks and children must not inherit it.
-  unsetenv("CARREL_MASTER_KEY");
+  // The key is in the keyring's memory now: its text is wiped where the environment keeps it
+  // (also what /proc/PID/environ shows) and the variable removed, so nothing inherits it.
+  if (char* key = std::getenv("CARREL_MASTER_KEY"); key != nullptr) {
+    sodium_memzero(key, std::strlen(key));
+    unsetenv("CARREL_MASTER_KEY");
+  }
   if (!library.ok()) return Fail(library.status());
   carrel::ServerOptions options;
   options.tls = tls;
@@ -114,16 +131,11 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
   carrel::ApiServer server(library->get(), options);
   auto bound = server.Bind(host, port);
   if (!bound.ok()) return Fail(bound.status());
-  // SIGINT and SIGTERM are taken by one thread that stops the server; every other thread
-  // (created below, after the mask) leaves them blocked.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::atomic<bool> stop_signalled{false};
   std::thread stopper([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
+    stop_signalled = true;
     server.Stop();
   });
   std::printf("carrel: serving %s at %s://%s:%d/ (Ctrl-C stops)\n",
@@ -206,10 +218,9 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
   signer.join();
   keeper.join();
   (void)(*library)->SignAuditHead();  // the final head covers everything served
-  if (stopper.joinable()) {
-    pthread_kill(stopper.native_handle(), SIGTERM);  // Serve ended on its own: end the waiter
-    stopper.join();
-  }
+  // Serve ended on its own: wake the waiting thread (the signal stays blocked everywhere else).
+  if (!stop_signalled.load()) kill(getpid(), SIGTERM);
+  stopper.join();
   if (!s.ok()) return Fail(s);
   std::printf("carrel: stopped\n");
   return 0;
