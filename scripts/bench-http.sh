@@ -17,9 +17,10 @@ items=$3
 patrons=$4
 out=$5
 seconds=${CARREL_BENCH_HTTP_SECONDS:-20}
-# The paced load: the closed-loop rate at 64 connections that the issue measured before the
-# server moved to Boost.Beast (cpp-httplib 0.11.4, 2,170 requests/s).
-paced_rate=${CARREL_BENCH_HTTP_PACED_RATE:-2170}
+# Paced loads at 64 connections: 10 and 17 requests a second per connection, and 2,170 in all,
+# the closed-loop rate at 64 connections measured before the server moved to Boost.Beast
+# (cpp-httplib 0.11.4).
+paced_rates=${CARREL_BENCH_HTTP_PACED_RATES:-640 1085 2170}
 work=$(mktemp -d "${TMPDIR:-/tmp}/carrel-bench-http.XXXXXX")
 serve_pid=
 cleanup() {
@@ -44,7 +45,7 @@ start_server() {
   done
   sleep 2
   token=$(curl -s -X POST "http://127.0.0.1:$port/api/v1/session" \
-    -d '{"username":"desk","password":"westport-demo-2026"}' |
+    -H 'Content-Type: application/json' -d '{"username":"desk","password":"westport-demo-2026"}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 }
 
@@ -58,7 +59,9 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$serve_pid/status"; }
 
 circulation() {  # NAME THREADS [RATE]
   local name=$1 threads=$2 rate=${3:-0}
-  echo "bench: http $name: $threads connections, ${rate:-closed loop} requests/s, $seconds s" >&2
+  local pace="closed loop"
+  [ "$rate" != 0 ] && pace="$rate requests/s"
+  echo "bench: http $name: $threads connections, $pace, $seconds s" >&2
   "$build/carrel_http_load" --port "$port" --token "$token" --threads "$threads" \
     --rate "$rate" --seconds "$seconds" --items "$items" --patrons "$patrons" --logins 0 \
     >"$work/$name.json"
@@ -77,7 +80,9 @@ start_server "$build/carrel" "$library"
 rss_idle=$(rss_kib)
 circulation closed-8 8
 circulation closed-64 64
-circulation paced-64 64 "$paced_rate"
+for rate in $paced_rates; do
+  circulation "paced-64-$rate" 64 "$rate"
+done
 rss_load=$(rss_kib)
 echo "bench: http slow: 1,000 slow connections from 10 addresses, GET /api/v1/hours 50/s" >&2
 "$build/carrel_http_load" --port "$port" --slow 1000 --slow-sources 10 --rate 50 \
@@ -90,16 +95,19 @@ echo "bench: http logins" >&2
 stop_server
 
 WORK="$work" OUT="$out" RSS_IDLE="$rss_idle" RSS_LOAD="$rss_load" RSS_SLOW="$rss_slow" \
-PACED_RATE="$paced_rate" SECONDS_EACH="$seconds" python3 - <<'PYTHON'
+PACED_RATES="$paced_rates" SECONDS_EACH="$seconds" python3 - <<'PYTHON'
 import json
 import os
 
 env = os.environ
 work = env["WORK"]
-figures = {"seconds_each": float(env["SECONDS_EACH"]), "paced_rate": float(env["PACED_RATE"]),
+figures = {"seconds_each": float(env["SECONDS_EACH"]),
+           "paced_rates": [float(r) for r in env["PACED_RATES"].split()],
            "rss_idle_kib": float(env["RSS_IDLE"]), "rss_load_kib": float(env["RSS_LOAD"]),
            "rss_slow_kib": float(env["RSS_SLOW"])}
-for name in ("closed-8", "closed-64", "paced-64", "slow", "logins", "baseline-8", "baseline-64"):
+names = ["closed-8", "closed-64", "slow", "logins", "baseline-8", "baseline-64"]
+names += [f"paced-64-{r}" for r in env["PACED_RATES"].split()]
+for name in names:
     path = os.path.join(work, name + ".json")
     if os.path.exists(path):
         with open(path) as f:

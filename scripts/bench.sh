@@ -8,7 +8,8 @@
 # (1024) MiB SQLite page cache; retention, CARREL_BENCH_RETENTION_ROWS (10000000) returned
 # loans. Scratch data goes under $TMPDIR (default /tmp). CARREL_BENCH_PARTS=http measures the
 # HTTP section alone and puts it in place in the document; CARREL_BENCH_BASELINE=BINARY also
-# runs the HTTP closed loads against an earlier carrel, for comparison.
+# runs the HTTP closed loads against an earlier carrel, for comparison (name it in the document
+# with CARREL_BENCH_BASELINE_NAME, e.g. "carrel-1a6fe2d", never a path of this machine).
 # Exits non-zero when a benchmark fails to run; a missed target is reported in the document.
 set -euo pipefail
 
@@ -59,7 +60,7 @@ if [ "${CARREL_BENCH_PARTS:-all}" = http ]; then
     --benchmark_repetitions=9 --benchmark_out="$work/bare.json" --benchmark_out_format=json \
     >/dev/null
   BENCH_HTTP_JSON="$work/http.json" BENCH_BARE_JSON="$work/bare.json" BENCH_OUT="$out" \
-  BENCH_SCRIPTS="$root/scripts" \
+  BENCH_SCRIPTS="$root/scripts" BENCH_BASELINE="${CARREL_BENCH_BASELINE_NAME:-}" \
   BENCH_SOURCE="$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
   BENCH_DATE="$(date -Iseconds)" BENCH_LOAD="$(cut -d ' ' -f 1-3 /proc/loadavg)" \
   BENCH_LIBRARY="$patrons patrons, $items items, $loans returned loans" python3 - <<'PYTHON'
@@ -77,7 +78,10 @@ with open(env["BENCH_BARE_JSON"]) as f:
     run = json.load(f)
 median = [b for b in run["benchmarks"] if b.get("aggregate_name") == "median"][0]
 bare = median["items_per_second"]
-note = (f"This section alone was measured again by `CARREL_BENCH_PARTS=http make bench` on "
+command = "CARREL_BENCH_PARTS=http make bench"
+if env.get("BENCH_BASELINE"):
+    command = f"CARREL_BENCH_BASELINE={env['BENCH_BASELINE']} " + command
+note = (f"This section alone was measured again by `{command}` on "
         f"{env['BENCH_DATE']} at `{env['BENCH_SOURCE']}` (library: {env['BENCH_LIBRARY']}; load "
         f"average at the end {env['BENCH_LOAD']}), with the bare durable single-row transaction "
         f"measured in that run ({bare:,.0f}/s, median of 9); the other sections are from the "

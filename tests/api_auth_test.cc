@@ -334,6 +334,22 @@ TEST_F(ApiAuthTest, RepeatedFailuresLockTheAccount) {
   EXPECT_NE(LoginUser("staff1"), "");
 }
 
+// A page elsewhere can make a browser post a form or text/plain without asking first; such a
+// login (login CSRF) is refused before any password is checked.
+TEST_F(ApiAuthTest, LoginTakesJsonOnly) {
+  std::string body = json{{"username", "staff1"}, {"password", kPassword}}.dump();
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}) {
+    auto res = client_->Post("/api/v1/session", body, type);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 415) << type;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/problem+json");
+    EXPECT_EQ(res->get_header_value("Set-Cookie"), "");
+  }
+  auto ok = client_->Post("/api/v1/session", body, "application/json; charset=utf-8");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 201);
+}
+
 TEST_F(ApiAuthTest, CookieSessionsNeedTheCsrfToken) {
   auto res = client_->Post("/api/v1/session",
                            json{{"username", "staff1"}, {"password", kPassword}}.dump(),
@@ -348,6 +364,13 @@ TEST_F(ApiAuthTest, CookieSessionsNeedTheCsrfToken) {
   auto without = client_->Post("/api/v1/items", httplib::Headers{{"Cookie", pair}}, body,
                                "application/json");
   EXPECT_EQ(without->status, 403);
+  std::string wrong = csrf;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  for (const std::string& bad : {wrong, csrf.substr(0, csrf.size() - 1), csrf + "x", std::string()}) {
+    auto res = client_->Post("/api/v1/items", httplib::Headers{{"Cookie", pair}, {"X-CSRF-Token", bad}},
+                             body, "application/json");
+    EXPECT_EQ(res->status, 403);
+  }
   EXPECT_FALSE(lib_.library->circulation().FindItemByBarcode("I-2").ok());
   auto with = client_->Post("/api/v1/items", httplib::Headers{{"Cookie", pair}, {"X-CSRF-Token", csrf}},
                             body, "application/json");

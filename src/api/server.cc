@@ -1,3 +1,4 @@
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -235,9 +236,21 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
   bool writes = request.method != "GET";
   if (principal && via_cookie && writes) {
     auto csrf = request.headers.find("x-csrf-token");
-    if (csrf == request.headers.end() || csrf->second != principal->csrf_token) {
+    // Compared in constant time: how long a refusal takes says nothing about the token.
+    if (csrf == request.headers.end() || csrf->second.size() != principal->csrf_token.size() ||
+        sodium_memcmp(csrf->second.data(), principal->csrf_token.data(),
+                      principal->csrf_token.size()) != 0) {
       return ProblemResponse(403, "", "a browser request that changes anything needs the "
                                       "X-CSRF-Token header of its session", request.path);
+    }
+  }
+  if (route->action == "session.login") {
+    // A browser form can post text/plain or a URL-encoded form across sites without asking;
+    // only JSON, which needs a preflight, can log anyone in (no login CSRF).
+    auto type = request.headers.find("content-type");
+    if (type == request.headers.end() || type->second.rfind("application/json", 0) != 0) {
+      return ProblemResponse(415, "", "log in with a JSON body (Content-Type: application/json)",
+                             request.path);
     }
   }
   if (route->action == "session.login" &&
