@@ -92,6 +92,10 @@ struct Profile {
   // bands ("band").
   int national_security_band = 250;
   std::string under_nondisclosure = "exclude";
+
+  // [audit]: a command run with each new signed tree head (the checkpoint note, public) as its
+  // last argument, to keep it somewhere the server cannot change; empty: none.
+  std::vector<std::string> witness_command;
 };
 
 // Bases a profile may list as lawful for a release, and kinds of legal process.

@@ -555,6 +555,46 @@ StatusOr<ApiResponse> AuditHead(ApiContext& c) {
                        {"verifier_key", v.ToString()}});
 }
 
+// Public: the latest signed head, for witnesses outside the server. Reads only (anonymous
+// traffic never grows the log), and names nothing but sizes and hashes.
+StatusOr<ApiResponse> AuditCheckpoint(ApiContext& c) {
+  std::optional<Checkpoint> head;
+  RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(head, c.library.audit().LatestHead(tx));
+    return Status::Ok();
+  }));
+  return JsonResponse(
+      {{"size", head->size}, {"root", HashBase64(head->root)}, {"checkpoint", head->note}});
+}
+
+StatusOr<int64_t> TreeSizeParam(const ApiRequest& request, std::string_view key) {
+  std::string s = QueryParam(request, key);
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return InvalidArgument(std::string(key) + " must be a whole number");
+  }
+  return std::stoll(s);
+}
+
+// Public: a consistency proof between two signed sizes (hashes only), so that a witness can
+// check that the log only grew since the head it kept.
+StatusOr<ApiResponse> AuditConsistency(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t from, TreeSizeParam(c.request, "from"));
+  ASSIGN_OR_RETURN(int64_t to, TreeSizeParam(c.request, "to"));
+  json proof = json::array();
+  RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Checkpoint latest, c.library.audit().LatestHead(tx));
+    if (to > latest.size) {
+      return InvalidArgument("to is beyond the latest signed head (size " +
+                             std::to_string(latest.size) + ")");
+    }
+    if (from > to) return InvalidArgument("from must not be greater than to");
+    ASSIGN_OR_RETURN(auto hashes, c.library.audit().ConsistencyProof(tx, from, to));
+    for (const Hash& h : hashes) proof.push_back(HashBase64(h));
+    return Status::Ok();
+  }));
+  return JsonResponse({{"from", from}, {"to", to}, {"consistency_proof", proof}});
+}
+
 StatusOr<ApiResponse> AuditProof(ApiContext& c) {
   auto number = [&](std::string_view key, int64_t* out) -> Status {
     std::string s = QueryParam(c.request, key);
@@ -978,6 +1018,11 @@ const std::vector<Route>& RouteTable() {
        "Sign and return the current tree head"},
       {"GET", "/api/v1/audit/proof", "audit.proof", kDirector | kBoard, false, AuditProof,
        "Inclusion (index) and/or consistency (from) proof for a tree size"},
+      {"GET", "/api/v1/audit/checkpoint", "audit.checkpoint", kAnyone, false, AuditCheckpoint,
+       "The latest signed tree head (public, for witnesses)"},
+      {"GET", "/api/v1/audit/consistency", "audit.consistency", kAnyone, false,
+       AuditConsistency,
+       "Consistency proof between two tree sizes up to the latest signed head (public)"},
   };
   return routes;
 }

@@ -97,7 +97,7 @@ class ProfileParser {
     }
     Profile p;
     RETURN_IF_ERROR(CheckKeys(root, "", {"library", "hours", "circulation", "policy", "statute",
-                                         "retention", "requests", "transparency"}));
+                                         "retention", "requests", "transparency", "audit"}));
     RETURN_IF_ERROR(ParseLibrary(root, &p));
     RETURN_IF_ERROR(ParseHours(root, &p));
     RETURN_IF_ERROR(ParseCirculation(root, &p));
@@ -106,6 +106,7 @@ class ProfileParser {
     RETURN_IF_ERROR(ParseRetention(root, &p));
     RETURN_IF_ERROR(ParseRequests(root, &p));
     RETURN_IF_ERROR(ParseTransparency(root, &p));
+    RETURN_IF_ERROR(ParseAudit(root, &p));
     return p;
   }
 
@@ -448,6 +449,16 @@ class ProfileParser {
       if (std::find(out.begin(), out.end(), word) == out.end()) out.push_back(word);
     }
     return out;
+  }
+
+  // Optional: where each new signed head of the audit log is sent.
+  Status ParseAudit(const toml::table& root, Profile* p) const {
+    const toml::node* node = root.get("audit");
+    if (node == nullptr) return Status::Ok();
+    const toml::table* t = node->as_table();
+    if (t == nullptr) return ErrorAt(*node, "[audit] must be a table");
+    RETURN_IF_ERROR(CheckKeys(*t, "[audit]", {"witness_command"}));
+    return CommandValue(*t, "witness_command", &p->witness_command);
   }
 
   // Optional: how the Director is told of a new request besides the in-app inbox.

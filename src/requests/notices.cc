@@ -6,7 +6,7 @@
 #include "carrel/encoding.h"
 #include "carrel/library.h"
 #include "requests/fields.h"
-#include "util/outbound_hook.h"
+#include "carrel/outbound_hook.h"
 
 namespace carrel {
 

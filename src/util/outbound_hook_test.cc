@@ -1,4 +1,4 @@
-#include "util/outbound_hook.h"
+#include "carrel/outbound_hook.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

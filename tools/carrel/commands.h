@@ -22,5 +22,8 @@ int AuditHead(const std::string& data);
 int AuditVerify(const std::string& data, const std::string& from_head, const std::string& vkey);
 int AuditProve(const std::string& data, int64_t index, int64_t size, const std::string& from_head);
 int AuditVerifyProof(const std::string& vkey, const std::string& proof_file);
+// Fetches URL's public checkpoint, checks it with VKEY and against the head kept in STORE
+// (a rollback or a fork fails with one line), then keeps it.
+int AuditWitness(const std::string& url, const std::string& vkey, const std::string& store);
 
 }  // namespace carrel::cli

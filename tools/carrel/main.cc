@@ -23,6 +23,7 @@
 #include "carrel/library.h"
 #include "carrel/progress.h"
 #include "carrel/server.h"
+#include "carrel/outbound_hook.h"
 #include "tools/carrel/board_client.h"
 #include "tools/carrel/client.h"
 #include "tools/carrel/commands.h"
@@ -170,6 +171,10 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
       if (!counted.ok() || !due) continue;
       auto head = lib.SignAuditHead();
       if (head.ok()) {
+        // Each new head also goes where the server cannot change it (public: no PII).
+        if (head->size != signed_size) {
+          carrel::RunOutboundHook(lib.profile().witness_command, head->note);
+        }
         signed_size = head->size;
         last = std::chrono::steady_clock::now();
       } else {
@@ -333,6 +338,15 @@ int main(int argc, char** argv) {
   audit_prove->add_option("--index", index, "Sequence number of the entry to prove");
   audit_prove->add_option("--size", size, "Tree size of a stored signed head (default: now)");
   audit_prove->add_option("--from-head", from_head, "Earlier signed head for a consistency proof");
+  std::string witness_url, witness_store;
+  auto* audit_witness = audit->add_subcommand(
+      "witness", "Keep the server's signed heads elsewhere and check that the log only grew");
+  audit_witness->add_option("--url", witness_url, "The server, e.g. https://library.example.org")
+      ->required();
+  audit_witness->add_option("--key", vkey, "The log's verifier key, as carrel init printed it")
+      ->required();
+  audit_witness->add_option("--store", witness_store, "Directory for the heads this witness keeps")
+      ->required();
   auto* audit_check = audit->add_subcommand(
       "verify-proof", "Check a proof with nothing but the log's public key");
   audit_check->add_option("--key", vkey, "The log's verifier key (carrel audit key)")->required();
@@ -481,6 +495,9 @@ int main(int argc, char** argv) {
   if (audit_verify->parsed()) return carrel::cli::AuditVerify(data, from_head, vkey);
   if (audit_prove->parsed()) return carrel::cli::AuditProve(data, index, size, from_head);
   if (audit_check->parsed()) return carrel::cli::AuditVerifyProof(vkey, proof_file);
+  if (audit_witness->parsed()) {
+    return carrel::cli::AuditWitness(witness_url, vkey, witness_store);
+  }
   if (std::optional<int> code = client.RunParsed()) return *code;
   if (std::optional<int> code = board.RunParsed()) return *code;
   if (std::optional<int> code = retention.RunParsed()) return *code;
