@@ -86,8 +86,12 @@ struct Keyring::Impl {
   std::string next_id;  // empty unless rotating
   std::string library_id;
   const Clock* clock;
-  std::mutex mu;  // guards cache
+  std::mutex mu;  // guards cache and destructions
   std::map<std::string, std::shared_ptr<const SecretKey>, std::less<>> cache;
+  // Counts Destroy calls, before and after their commit. A key loaded while the count moved
+  // may have been read before its destruction committed: it is neither cached nor returned,
+  // and the load starts again.
+  uint64_t destructions = 0;
 
   const SecretKey* KekById(std::string_view id) const {
     if (id == current_id) return &keys.current;
@@ -123,6 +127,7 @@ struct Keyring::Impl {
   }
 
   StatusOr<std::shared_ptr<const SecretKey>> Load(std::string_view name, bool create);
+  StatusOr<std::shared_ptr<const SecretKey>> LoadUncached(std::string_view name, bool create);
 };
 
 Keyring::Keyring(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -200,11 +205,26 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::filesystem::path& fi
 
 StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::Load(std::string_view name,
                                                                bool create) {
-  {
+  while (true) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = cache.find(name);
+      if (it != cache.end()) return it->second;
+      seen = destructions;
+    }
+    auto loaded = LoadUncached(name, create);
+    if (!loaded.ok()) return loaded;
     std::lock_guard<std::mutex> lock(mu);
-    auto it = cache.find(name);
-    if (it != cache.end()) return it->second;
+    if (destructions != seen) continue;  // a destruction may have raced this read
+    if (cache.size() >= kCacheLimit) cache.clear();
+    cache.emplace(std::string(name), *loaded);
+    return loaded;
   }
+}
+
+StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::LoadUncached(std::string_view name,
+                                                                       bool create) {
   std::string kek_id, wrapped;
   bool destroyed = false;
   auto read = [&](Transaction& tx) -> Status {
@@ -254,9 +274,6 @@ StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::Load(std::string_view 
     }
     key = std::make_shared<const SecretKey>(std::move(plain));
   }
-  std::lock_guard<std::mutex> lock(mu);
-  if (cache.size() >= kCacheLimit) cache.clear();
-  cache.emplace(std::string(name), key);
   return key;
 }
 
@@ -311,10 +328,12 @@ bool Keyring::WasDestroyed(std::string_view name) {
 }
 
 Status Keyring::Destroy(const std::vector<std::string>& names) {
-  {
+  auto forget = [&] {
     std::lock_guard<std::mutex> lock(impl_->mu);
+    ++impl_->destructions;
     for (const std::string& n : names) impl_->cache.erase(n);
-  }
+  };
+  forget();
   Instant now = impl_->clock->Now();
   RETURN_IF_ERROR(WithWriteTransaction(*impl_->store, [&](Transaction& tx) -> Status {
     for (const std::string& n : names) {
@@ -326,6 +345,7 @@ Status Keyring::Destroy(const std::vector<std::string>& names) {
     }
     return Status::Ok();
   }));
+  forget();  // again: nothing read before the commit stays cached
   // secure_delete zeroed the freed pages in the database; now empty the WAL that still holds
   // the pages as they were.
   return impl_->store->Checkpoint();

@@ -4,7 +4,11 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
+#include <vector>
 #include <fstream>
 
 #include "carrel/library.h"
@@ -94,6 +98,34 @@ TEST_F(VaultTest, DestroyedKeysNeverComeBack) {
   EXPECT_EQ(keyring_->GetOrCreate("epoch/2026-12-01").status().code(),
             StatusCode::kFailedPrecondition);
   EXPECT_TRUE(keyring_->Destroy({"epoch/2026-12-01"}).ok());  // idempotent
+}
+
+// A key being destroyed while other threads load it: once Destroy has returned, no thread gets
+// the key, from the database or from the cache, however the loads and the destruction
+// interleaved.
+TEST_F(VaultTest, AKeyDestroyedWhileOthersLoadItIsNotCached) {
+  for (int round = 0; round < 40; ++round) {
+    std::string name = "epoch/race-" + std::to_string(round);
+    ASSERT_TRUE(keyring_->GetOrCreate(name).ok());
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> loaders;
+    for (int t = 0; t < 2; ++t) {
+      loaders.emplace_back([&] {
+        while (!stop.load()) {
+          // Once Destroy has emptied the cache, each load reads the keyring: the race is
+          // between that read and the commit of the destruction.
+          (void)keyring_->Get(name);
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200 * (round % 5)));
+    ASSERT_TRUE(keyring_->Destroy({name}).ok());
+    auto after = keyring_->Get(name);
+    stop = true;
+    for (std::thread& t : loaders) t.join();
+    EXPECT_EQ(after.status().code(), StatusCode::kNotFound) << name;
+    EXPECT_EQ(keyring_->Get(name).status().code(), StatusCode::kNotFound) << name;
+  }
 }
 
 TEST_F(VaultTest, BulkCreationSkipsTakenAndDestroyedNames) {
