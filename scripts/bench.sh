@@ -141,7 +141,12 @@ TMPDIR="$work" "$build/carrel_scale_bench" audit-log --dir "$work/audit" --json 
 # Whole process: `carrel audit verify` over that log, wall clock from start to exit.
 echo "bench: carrel audit verify --data (the $audit_entries-entry log)" >&2
 verify_start=$(date +%s.%N)
-"$build/carrel" audit verify --data "$work/audit" >"$work/verify.txt" 2>"$work/verify.err" || {
+# The verifier key comes from outside the data directory in real use; the benchmark's log was
+# built here, so its own copy is the right key.
+audit_vkey=$(sqlite3 "$work/audit/carrel.db" \
+  "SELECT value FROM library_meta WHERE key = 'audit_verifier_key'")
+"$build/carrel" audit verify --data "$work/audit" --key "$audit_vkey" >"$work/verify.txt" \
+  2>"$work/verify.err" || {
   cat "$work/verify.err" >&2
   echo "bench: carrel audit verify failed on the benchmark's log" >&2
   exit 1

@@ -143,7 +143,7 @@ TEST(AuditCliTest, HeadKeyVerifyAndProofs) {
   auto head = testing::RunCarrel({"audit", "head", "--data", data});
   ASSERT_EQ(head.exit_code, 0) << head.err;
   std::ofstream(dir / "head1.txt") << head.out;
-  auto verify = testing::RunCarrel({"audit", "verify", "--data", data});
+  auto verify = testing::RunCarrel({"audit", "verify", "--data", data, "--key", vkey});
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
   EXPECT_NE(verify.out.find("intact"), std::string::npos) << verify.out;
 
@@ -151,8 +151,8 @@ TEST(AuditCliTest, HeadKeyVerifyAndProofs) {
   ASSERT_EQ(testing::RunCarrel({"backup", "--data", data, "--out", (dir / "b.db").string()})
                 .exit_code,
             0);
-  auto later = testing::RunCarrel(
-      {"audit", "verify", "--data", data, "--from-head", (dir / "head1.txt").string()});
+  auto later = testing::RunCarrel({"audit", "verify", "--data", data, "--key", vkey,
+                                   "--from-head", (dir / "head1.txt").string()});
   EXPECT_EQ(later.exit_code, 0) << later.err;
   auto proof = testing::RunCarrel({"audit", "prove", "--data", data, "--index", "1",
                                    "--from-head", (dir / "head1.txt").string()});
@@ -164,8 +164,8 @@ TEST(AuditCliTest, HeadKeyVerifyAndProofs) {
 
   // Bad input: a head that does not parse, a proof for a size beyond the log.
   std::ofstream(dir / "junk.txt") << "not a checkpoint\n";
-  auto junk = testing::RunCarrel(
-      {"audit", "verify", "--data", data, "--from-head", (dir / "junk.txt").string()});
+  auto junk = testing::RunCarrel({"audit", "verify", "--data", data, "--key", vkey,
+                                  "--from-head", (dir / "junk.txt").string()});
   EXPECT_EQ(junk.exit_code, 1);
   EXPECT_EQ(std::count(junk.err.begin(), junk.err.end(), '\n'), 1) << junk.err;
   auto far = testing::RunCarrel({"audit", "prove", "--data", data, "--index", "1", "--size",
@@ -183,6 +183,8 @@ TEST(AuditCliTest, VerifyNamesTheFirstBadEntry) {
                 .exit_code,
             0);
   ASSERT_EQ(testing::RunCarrel({"audit", "head", "--data", data}).exit_code, 0);
+  auto key = testing::RunCarrel({"audit", "key", "--data", data});
+  std::string vkey = key.out.substr(0, key.out.find('\n'));
   {
     auto store = OpenSqliteStore(dir / "lib" / "carrel.db", {});
     ASSERT_TRUE(store.ok());
@@ -191,10 +193,57 @@ TEST(AuditCliTest, VerifyNamesTheFirstBadEntry) {
       return tx.Exec("UPDATE audit_log SET entry = entry || x'00' WHERE seq = 1");
     }).ok());
   }
-  auto r = testing::RunCarrel({"audit", "verify", "--data", data});
+  auto r = testing::RunCarrel({"audit", "verify", "--data", data, "--key", vkey});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("entry 1"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("altered"), std::string::npos) << r.err;
+}
+
+// Verification trusts only a key from outside the data directory it checks: whoever could
+// rewrite the log could rewrite a key stored beside it.
+TEST(AuditCliTest, VerifyTrustsOnlyAKeyFromOutsideTheDataDirectory) {
+  testing::TempDir dir;
+  std::string data = (dir / "lib").string();
+  auto init = testing::RunCarrel({"init", "--data", data});
+  ASSERT_EQ(init.exit_code, 0);
+  const std::string label = "audit log key: ";
+  size_t at = init.out.find(label);
+  ASSERT_NE(at, std::string::npos);
+  std::string vkey = init.out.substr(at + label.size(), init.out.find('\n', at) - at - label.size());
+  ASSERT_EQ(testing::RunCarrel({"audit", "head", "--data", data}).exit_code, 0);
+
+  auto none = testing::RunCarrel({"audit", "verify", "--data", data});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_EQ(none.err,
+            "carrel: audit verify needs the log's verifier key from outside the data directory: "
+            "--key VKEY, --key-file FILE, or [audit] verifier_key_file in the profile\n");
+  std::ofstream(dir / "lib" / "vkey.txt") << vkey << "\n";
+  auto inside = testing::RunCarrel(
+      {"audit", "verify", "--data", data, "--key-file", (dir / "lib" / "vkey.txt").string()});
+  EXPECT_EQ(inside.exit_code, 1);
+  EXPECT_NE(inside.err.find("is inside the data directory"), std::string::npos) << inside.err;
+  std::ofstream(dir / "vkey.txt") << vkey << "\n";
+  auto outside = testing::RunCarrel(
+      {"audit", "verify", "--data", data, "--key-file", (dir / "vkey.txt").string()});
+  EXPECT_EQ(outside.exit_code, 0) << outside.err;
+
+  // The insider swaps the key stored beside the log for one of their own: verification with the
+  // library's real key is unmoved, and their key does not verify the heads.
+  auto other = testing::RunCarrel({"init", "--data", (dir / "other").string()});
+  at = other.out.find(label);
+  std::string their_key =
+      other.out.substr(at + label.size(), other.out.find('\n', at) - at - label.size());
+  {
+    auto store = OpenSqliteStore(dir / "lib" / "carrel.db", {});
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(WithWriteTransaction(**store, [&](Transaction& tx) {
+      return tx.Exec("UPDATE library_meta SET value = ? WHERE key = 'audit_verifier_key'",
+                     {their_key});
+    }).ok());
+  }
+  EXPECT_EQ(testing::RunCarrel({"audit", "verify", "--data", data, "--key", vkey}).exit_code, 0);
+  EXPECT_EQ(testing::RunCarrel({"audit", "verify", "--data", data, "--key", their_key}).exit_code,
+            1);
 }
 
 }  // namespace

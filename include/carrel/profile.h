@@ -96,6 +96,9 @@ struct Profile {
   // [audit]: a command run with each new signed tree head (the checkpoint note, public) as its
   // last argument, to keep it somewhere the server cannot change; empty: none.
   std::vector<std::string> witness_command;
+  // A file outside the data directory holding the log's verifier key, for `carrel audit
+  // verify` (which never trusts the copy in the data directory).
+  std::string verifier_key_file;
 };
 
 // Bases a profile may list as lawful for a release, and kinds of legal process.

@@ -457,7 +457,10 @@ class ProfileParser {
     if (node == nullptr) return Status::Ok();
     const toml::table* t = node->as_table();
     if (t == nullptr) return ErrorAt(*node, "[audit] must be a table");
-    RETURN_IF_ERROR(CheckKeys(*t, "[audit]", {"witness_command"}));
+    RETURN_IF_ERROR(CheckKeys(*t, "[audit]", {"witness_command", "verifier_key_file"}));
+    if (const toml::node* n = t->get("verifier_key_file")) {
+      ASSIGN_OR_RETURN(p->verifier_key_file, StringValue(*n, "verifier_key_file in [audit]"));
+    }
     return CommandValue(*t, "witness_command", &p->witness_command);
   }
 

@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -11,12 +13,14 @@
 #include "carrel/audit.h"
 #include "carrel/encoding.h"
 #include "carrel/library.h"
+#include "carrel/profile.h"
 #include "carrel/progress.h"
 #include "tools/carrel/commands.h"
 
 namespace carrel::cli {
 namespace {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 
 StatusOr<std::string> ReadText(const std::string& path, std::string_view what) {
@@ -44,18 +48,32 @@ StatusOr<std::vector<Hash>> ParseHashList(const json& list) {
   return out;
 }
 
-// The verifier key stored beside the log at init: verification needs no secret.
-StatusOr<std::string> StoredVerifierKey(Store& store) {
-  std::string vkey;
-  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) {
-    return tx.Exec("SELECT value FROM library_meta WHERE key = 'audit_verifier_key'", {},
-                   [&](const Row& row) {
-                     vkey = row.Text(0);
-                     return Status::Ok();
-                   });
-  }));
-  if (vkey.empty()) return FailedPrecondition("the library has no audit log key yet");
-  return vkey;
+// The verifier key from a file outside the data directory: --key-file, or the profile's
+// [audit] verifier_key_file.
+StatusOr<std::string> VerifierKeyFromOutside(const std::string& data, std::string file) {
+  if (file.empty()) {
+    auto profile = LoadProfile(Library::ProfilePath(data));
+    if (profile.ok()) file = profile->verifier_key_file;
+  }
+  if (file.empty()) {
+    return FailedPrecondition(
+        "audit verify needs the log's verifier key from outside the data directory: --key "
+        "VKEY, --key-file FILE, or [audit] verifier_key_file in the profile");
+  }
+  std::error_code ec;
+  fs::path where = fs::weakly_canonical(file, ec);
+  fs::path dir = fs::weakly_canonical(data, ec);
+  auto [d, w] = std::mismatch(dir.begin(), dir.end(), where.begin(), where.end());
+  if (d == dir.end()) {
+    return FailedPrecondition("the verifier key file " + file +
+                              " is inside the data directory; keep it where whoever holds the "
+                              "data cannot change it");
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadText(file, "verifier key file"));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
 }
 
 }  // namespace
@@ -86,18 +104,21 @@ int AuditHead(const std::string& data) {
   return 0;
 }
 
-int AuditVerify(const std::string& data, const std::string& from_head, const std::string& vkey_arg) {
+int AuditVerify(const std::string& data, const std::string& from_head, const std::string& vkey_arg,
+                const std::string& key_file) {
   if (Status s = InitCrypto(); !s.ok()) return Fail(s);
   SqliteOptions options;
   options.read_only = true;
   options.mmap_bytes = kScanMmapBytes;
   auto store = OpenSqliteStore(Library::DatabasePath(data), options);
   if (!store.ok()) return Fail(store.status());
+  // Never the key stored in the data directory being checked: whoever could rewrite the log
+  // could rewrite that key too.
   std::string vkey = vkey_arg;
   if (vkey.empty()) {
-    auto stored = StoredVerifierKey(**store);
-    if (!stored.ok()) return Fail(stored.status());
-    vkey = *stored;
+    auto outside = VerifierKeyFromOutside(data, key_file);
+    if (!outside.ok()) return Fail(outside.status());
+    vkey = *outside;
   }
   auto verifier = NoteVerifier::Parse(vkey);
   if (!verifier.ok()) return Fail(verifier.status());

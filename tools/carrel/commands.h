@@ -19,7 +19,8 @@ std::string RandomPassword();
 
 int AuditKey(const std::string& data);
 int AuditHead(const std::string& data);
-int AuditVerify(const std::string& data, const std::string& from_head, const std::string& vkey);
+int AuditVerify(const std::string& data, const std::string& from_head, const std::string& vkey,
+                const std::string& key_file);
 int AuditProve(const std::string& data, int64_t index, int64_t size, const std::string& from_head);
 int AuditVerifyProof(const std::string& vkey, const std::string& proof_file);
 // Fetches URL's public checkpoint, checks it with VKEY and against the head kept in STORE

@@ -329,7 +329,10 @@ int main(int argc, char** argv) {
   audit_verify->add_option("--data", data, "The library's data directory")->required();
   audit_verify->add_option("--from-head", from_head,
                            "An earlier signed head the log must be consistent with");
-  audit_verify->add_option("--key", vkey, "Verifier key to trust instead of the stored one");
+  std::string vkey_file;
+  audit_verify->add_option("--key", vkey, "The log's verifier key, as carrel init printed it");
+  audit_verify->add_option("--key-file", vkey_file,
+                           "A file outside the data directory holding the verifier key");
   int64_t index = -1, size = 0;
   auto* audit_prove = audit->add_subcommand(
       "prove", "Write a proof (JSON) that an entry is in the log and/or that the log grew "
@@ -492,7 +495,7 @@ int main(int argc, char** argv) {
   }
   if (audit_key->parsed()) return carrel::cli::AuditKey(data);
   if (audit_head->parsed()) return carrel::cli::AuditHead(data);
-  if (audit_verify->parsed()) return carrel::cli::AuditVerify(data, from_head, vkey);
+  if (audit_verify->parsed()) return carrel::cli::AuditVerify(data, from_head, vkey, vkey_file);
   if (audit_prove->parsed()) return carrel::cli::AuditProve(data, index, size, from_head);
   if (audit_check->parsed()) return carrel::cli::AuditVerifyProof(vkey, proof_file);
   if (audit_witness->parsed()) {
