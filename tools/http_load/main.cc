@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
   if (o.slow > 0) return RunSlow(o);
   std::atomic<long long> issued{0}, errors{0}, next_item{1};
   std::mutex mu;
-  std::vector<double> latencies_ms;
+  std::vector<double> latencies_ms, lateness_ms;
   auto deadline = Clock::now() + std::chrono::duration<double>(o.seconds);
   auto started = Clock::now();
   std::vector<std::thread> workers;
@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
       client.set_connection_timeout(5, 0);
       client.set_read_timeout(10, 0);
       httplib::Headers headers = {{"Authorization", "Bearer " + o.token}};
-      std::vector<double> mine;
+      std::vector<double> mine, late;
       long long patron = 1 + t * (o.patrons / o.threads);
       // Paced: this connection's k-th request is due at start + offset + k * period.
       auto period = std::chrono::duration<double>(o.rate > 0 ? o.threads / o.rate : 0);
@@ -193,6 +193,8 @@ int main(int argc, char** argv) {
         auto t0 = Clock::now();
         if (o.rate > 0) {
           std::this_thread::sleep_until(next_due);
+          // How late this client itself woke: part of the latency that is not the server's.
+          late.push_back(std::chrono::duration<double, std::milli>(Clock::now() - next_due).count());
           t0 = next_due;
           next_due += std::chrono::duration_cast<Clock::duration>(period);
         }
@@ -233,6 +235,7 @@ int main(int argc, char** argv) {
       }
       std::lock_guard<std::mutex> lock(mu);
       latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+      lateness_ms.insert(lateness_ms.end(), late.begin(), late.end());
     });
   }
   for (auto& w : workers) w.join();
@@ -246,6 +249,7 @@ int main(int argc, char** argv) {
               {"requests_per_second", static_cast<double>(latencies_ms.size()) / seconds},
               {"p50_ms", Percentile(latencies_ms, 0.50)},
               {"p99_ms", Percentile(latencies_ms, 0.99)}};
+  if (o.rate > 0) out["client_late_p99_ms"] = Percentile(lateness_ms, 0.99);
   if (o.logins > 0 && !o.username.empty()) {
     httplib::Client client("127.0.0.1", o.port);
     std::vector<double> login_ms;
