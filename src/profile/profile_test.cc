@@ -232,6 +232,28 @@ TEST_F(ProfileTest, UnknownKeysAreNamed) {
   ExpectRefusedAt(extra, 55, "unknown key 'branding'");
 }
 
+TEST_F(ProfileTest, AuditTableNamesWitnessAndVerifierKey) {
+  std::vector<std::string> lines = kValidLines;
+  lines.push_back("[audit]");
+  lines.push_back("witness_command = [\"/usr/local/bin/keep-head\", \"--to\", \"trustees\"]");
+  lines.push_back("verifier_key_file = \"/etc/carrel/verifier.key\"");
+  StatusOr<Profile> p = Parse(lines);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->witness_command,
+            (std::vector<std::string>{"/usr/local/bin/keep-head", "--to", "trustees"}));
+  EXPECT_EQ(p->verifier_key_file, "/etc/carrel/verifier.key");
+  std::vector<std::string> unknown = kValidLines;
+  unknown.push_back("[audit]");
+  unknown.push_back("sign_every = 10");
+  ExpectRefusedAt(unknown, static_cast<int>(unknown.size()),
+                  "unknown key 'sign_every' in [audit]");
+  std::vector<std::string> wrong = kValidLines;
+  wrong.push_back("[audit]");
+  wrong.push_back("witness_command = \"not an array\"");
+  StatusOr<Profile> q = Parse(wrong);
+  EXPECT_FALSE(q.ok());
+}
+
 TEST_F(ProfileTest, WrongTypes) {
   ExpectRefusedAt(With(2, "name = 42"), 2, "name in [library] must be a string, not an integer");
   ExpectRefusedAt(With(3, "address = \"1 Main St\""), 3, "must be an array");
