@@ -596,16 +596,7 @@ StatusOr<ApiResponse> AuditConsistency(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> AuditProof(ApiContext& c) {
-  auto number = [&](std::string_view key, int64_t* out) -> Status {
-    std::string s = QueryParam(c.request, key);
-    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
-      return InvalidArgument(std::string(key) + " must be a whole number");
-    }
-    *out = std::stoll(s);
-    return Status::Ok();
-  };
-  int64_t size = 0;
-  RETURN_IF_ERROR(number("size", &size));
+  ASSIGN_OR_RETURN(int64_t size, TreeSizeParam(c.request, "size"));
   json out = {{"size", size}};
   RETURN_IF_ERROR(WithWriteTransaction(c.library.store(), [&](Transaction& tx) -> Status {
     auto hashes = [](const std::vector<Hash>& v) {
@@ -614,15 +605,13 @@ StatusOr<ApiResponse> AuditProof(ApiContext& c) {
       return a;
     };
     if (!QueryParam(c.request, "index").empty()) {
-      int64_t index = 0;
-      RETURN_IF_ERROR(number("index", &index));
+      ASSIGN_OR_RETURN(int64_t index, TreeSizeParam(c.request, "index"));
       ASSIGN_OR_RETURN(auto path, c.library.audit().InclusionProof(tx, index, size));
       out["index"] = index;
       out["inclusion_path"] = hashes(path);
     }
     if (!QueryParam(c.request, "from").empty()) {
-      int64_t from = 0;
-      RETURN_IF_ERROR(number("from", &from));
+      ASSIGN_OR_RETURN(int64_t from, TreeSizeParam(c.request, "from"));
       ASSIGN_OR_RETURN(auto proof, c.library.audit().ConsistencyProof(tx, from, size));
       out["from"] = from;
       out["consistency_proof"] = hashes(proof);
@@ -1025,6 +1014,17 @@ const std::vector<Route>& RouteTable() {
        "Consistency proof between two tree sizes up to the latest signed head (public)"},
   };
   return routes;
+}
+
+const Route* FindRoute(std::string_view method, std::string_view path,
+                       std::vector<std::string>* params, bool* path_known) {
+  if (path_known != nullptr) *path_known = false;
+  for (const Route& r : RouteTable()) {
+    if (!MatchRoute(r.pattern, path, params)) continue;
+    if (path_known != nullptr) *path_known = true;
+    if (r.method == method) return &r;
+  }
+  return nullptr;
 }
 
 bool MatchRoute(std::string_view pattern, std::string_view path,

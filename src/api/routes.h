@@ -53,4 +53,9 @@ const std::vector<Route>& RouteTable();
 // Matches `path` against `pattern`; on success fills `params` with the captured segments.
 bool MatchRoute(std::string_view pattern, std::string_view path, std::vector<std::string>* params);
 
+// The route for `method` and `path`, with its captures in `params`; nullptr when there is
+// none, and then `path_known` says whether the path exists for another method.
+const Route* FindRoute(std::string_view method, std::string_view path,
+                       std::vector<std::string>* params, bool* path_known = nullptr);
+
 }  // namespace carrel

@@ -177,16 +177,8 @@ void ApiServer::DeliverConfirmation(const std::string& email, const std::string&
 ApiResponse ApiServer::Handle(const ApiRequest& request) {
   Library& library = *impl_->library;
   std::vector<std::string> params;
-  const Route* route = nullptr;
   bool path_known = false;
-  for (const Route& r : RouteTable()) {
-    if (!MatchRoute(r.pattern, request.path, &params)) continue;
-    path_known = true;
-    if (r.method == request.method) {
-      route = &r;
-      break;
-    }
-  }
+  const Route* route = FindRoute(request.method, request.path, &params, &path_known);
   if (route == nullptr) {
     if (path_known) {
       return ProblemResponse(405, "", "the method " + request.method + " is not allowed here",
@@ -323,12 +315,9 @@ StatusOr<int> ApiServer::Bind(const std::string& host, int port) {
       },
       [default_body](std::string_view method, std::string_view path) -> size_t {
         std::vector<std::string> ignored;
-        for (const Route& r : RouteTable()) {
-          if (r.method == method && MatchRoute(r.pattern, path, &ignored)) {
-            return r.max_body != 0 ? r.max_body : default_body;
-          }
-        }
-        return default_body;  // refused by the dispatcher, unread beyond this
+        const Route* r = FindRoute(method, path, &ignored);
+        // No route: refused by the dispatcher, and read no further than the default.
+        return r != nullptr && r->max_body != 0 ? r->max_body : default_body;
       });
   return impl_->http->Bind(host, port);
 }
