@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <random>
 
 #include "carrel/library.h"
@@ -462,16 +463,9 @@ TEST_F(RetentionTest, KilledRunsNeverHalfDeleteAndTheNextRunFinishes) {
   const fs::path pristine = lib_.dir / "pristine";
   fs::copy(data, pristine, fs::copy_options::recursive);
 
-  std::mt19937 rng(20261129);
-  int killed_midway = 0;
-  for (int round = 0; round < 50; ++round) {
-    fs::remove_all(data);
-    fs::copy(pristine, data, fs::copy_options::recursive);
-    int stop_after = std::uniform_int_distribution<int>(1, 30)(rng);
-    int kill_after_us = std::uniform_int_distribution<int>(0, 60000)(rng);
-    bool by_signal = round % 2 == 1;
+  // A run in a child process, which leaves at its step `stop_after` or is killed by the caller.
+  auto run_in_child = [&](int stop_after, bool by_signal) {
     pid_t child = fork();
-    ASSERT_GE(child, 0);
     if (child == 0) {
       FakeClock clock(run_time);
       auto opened = Library::Open(data, &clock);
@@ -482,6 +476,36 @@ TEST_F(RetentionTest, KilledRunsNeverHalfDeleteAndTheNextRunFinishes) {
                                             });
       _exit(run.ok() ? 0 : 4);
     }
+    return child;
+  };
+  // How long a whole run takes here, so that the signals land across the whole of a run
+  // however fast the machine is.
+  int64_t whole_run_us = 0;
+  {
+    fs::remove_all(data);
+    fs::copy(pristine, data, fs::copy_options::recursive);
+    auto started = std::chrono::steady_clock::now();
+    pid_t child = run_in_child(0, false);
+    ASSERT_GE(child, 0);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    whole_run_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
+  }
+
+  std::mt19937 rng(20261129);
+  int killed_midway = 0;
+  for (int round = 0; round < 50; ++round) {
+    fs::remove_all(data);
+    fs::copy(pristine, data, fs::copy_options::recursive);
+    int stop_after = std::uniform_int_distribution<int>(1, 3)(rng);  // a run here has three steps
+    int kill_after_us =
+        static_cast<int>(std::uniform_int_distribution<int64_t>(0, whole_run_us)(rng));
+    bool by_signal = round % 2 == 1;
+    pid_t child = run_in_child(stop_after, by_signal);
+    ASSERT_GE(child, 0);
     if (by_signal) {
       usleep(static_cast<useconds_t>(kill_after_us));
       kill(child, SIGKILL);

@@ -87,6 +87,11 @@ class Store {
 
   virtual StatusOr<std::unique_ptr<Transaction>> Begin(TransactionMode mode) = 0;
 
+  // Runs `body` in a write transaction and commits it if body returns OK; on any error
+  // nothing of it is kept. `body` may run on another thread (the caller waits for it); it
+  // must not begin a write transaction of its own. The default is Begin, body, Commit.
+  virtual Status Write(const std::function<Status(Transaction&)>& body);
+
   // Applies migrations not yet applied; refuses a database newer than `migrations` knows.
   virtual Status Migrate(const std::vector<Migration>& migrations) = 0;
   virtual StatusOr<int> SchemaVersion() = 0;

@@ -7,6 +7,15 @@
 // after the commit that holds its work, so every answered write is durable (WAL with
 // synchronous=FULL). A write that fails rolls back its own savepoint and nothing else.
 //
+// Store::Write queues its body. The caller that finds nobody writing becomes the combiner:
+// it runs the queued bodies (its own among them) one after another in a batch, commits them
+// together, wakes their callers, and hands the role to the next caller in the queue once its
+// own body is done. A caller thus sleeps at most once and is woken once, instead of many
+// threads taking turns at the writer's lock (under load, that turn taking cost more than the
+// writes), and with nobody else writing a body runs at once on its caller's thread.
+// Begin(kWrite) takes the same lock directly, for callers that hold a transaction open across
+// their own code (the demo seeder, tests).
+//
 // Reads go through a pool of further connections and see only committed data (WAL
 // snapshots), so they never wait for a writer's fsync. Checkpoints run on a thread of their
 // own, never inside a writer's commit.
@@ -18,6 +27,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -264,6 +275,19 @@ class SqliteWriteTransaction : public SqliteTransaction {
   uint64_t batch_;
 };
 
+// A queued body's transaction: a savepoint the combiner releases or rolls back once the body
+// returns.
+class SqliteBatchedTransaction : public SqliteTransaction {
+ public:
+  explicit SqliteBatchedTransaction(Connection* conn) : SqliteTransaction(conn) {}
+  Status Commit() override { return FailedPrecondition("the combiner commits this transaction"); }
+  void Finish() { done_ = true; }
+};
+
+// The store this thread is combining writes for: its bodies must not wait for it. (A body may
+// write to another store, such as the key store, through that store's own queue.)
+thread_local const SqliteStore* combining_for = nullptr;
+
 class SqliteStore : public Store {
  public:
   SqliteStore(std::filesystem::path file, int flags, SqliteOptions options,
@@ -322,6 +346,26 @@ class SqliteStore : public Store {
     }
     return std::unique_ptr<Transaction>(
         new SqliteWriteTransaction(this, writer_.get(), std::move(lock), batch_));
+  }
+
+  Status Write(const std::function<Status(Transaction&)>& body) override {
+    if (combining_for == this) {
+      return Internal("a write transaction began inside another on the same database");
+    }
+    if (options_.read_only) return Store::Write(body);  // refused at Begin
+    WriteJob job;
+    job.body = &body;
+    {
+      std::unique_lock<std::mutex> q(q_mu_);
+      queue_.push_back(&job);
+      if (combining_) {
+        job.cv.wait(q, [&] { return job.done || job.combine; });
+        if (job.done) return std::move(job.result);
+      }
+      combining_ = true;
+    }
+    Combine(job);
+    return std::move(job.result);
   }
 
   Status Migrate(const std::vector<Migration>& migrations) override;
@@ -492,6 +536,106 @@ class SqliteStore : public Store {
   }
   static constexpr size_t kMaxIdleReaders = 16;
 
+  struct WriteJob {
+    const std::function<Status(Transaction&)>* body = nullptr;
+    Status result;
+    bool done = false;
+    bool combine = false;  // the caller is to take over as the combiner
+    std::condition_variable cv;
+  };
+
+  // Runs batches of queued bodies until `own` is done, then hands the role on to the first
+  // caller still queued (or ends it when none is).
+  void Combine(WriteJob& own) {
+    // A body this thread runs may combine for another store in turn, and come back.
+    const SqliteStore* outer = combining_for;
+    combining_for = this;
+    std::vector<WriteJob*> batch;
+    std::vector<Status> outcomes;
+    for (;;) {
+      RunBatch(batch, outcomes);
+      std::lock_guard<std::mutex> q(q_mu_);
+      if (!own.done) continue;
+      if (queue_.empty()) {
+        combining_ = false;
+      } else {
+        queue_.front()->combine = true;
+        queue_.front()->cv.notify_one();
+      }
+      break;
+    }
+    combining_for = outer;
+  }
+
+  // Takes queued bodies as they come (up to kMaxBatch), runs each in a savepoint of one batch,
+  // commits the batch, and gives each its outcome.
+  void RunBatch(std::vector<WriteJob*>& batch, std::vector<Status>& outcomes) {
+    batch.clear();
+    outcomes.clear();
+    arriving_.fetch_add(1);
+    std::unique_lock<std::mutex> lock(mu_);
+    arriving_.fetch_sub(1);
+    cv_.wait(lock, [&] { return batch_open_ || exclusive_waiting_ == 0; });
+    Status begun = Status::Ok();
+    if (!batch_open_) {
+      begun = writer_->Simple("BEGIN IMMEDIATE");
+      if (begun.ok()) {
+        batch_open_ = true;
+        batch_members_ = 0;
+        ++batch_;
+      }
+    }
+    while (batch.size() < static_cast<size_t>(kMaxBatch)) {
+      WriteJob* job = nullptr;
+      {
+        std::lock_guard<std::mutex> q(q_mu_);
+        if (queue_.empty()) break;
+        job = queue_.front();
+        queue_.pop_front();
+      }
+      batch.push_back(job);
+      outcomes.push_back(begun.ok() ? RunBody(*job->body) : begun);
+      if (begun.ok() && writer_->autocommit()) {
+        // SQLite rolled the whole batch back (I/O error, full disk): all of it failed.
+        begun = Unavailable("the database rolled back a transaction after an error");
+        for (Status& o : outcomes) o = begun;
+      }
+    }
+    Status committed = begun;
+    if (batch_open_) {
+      Status ended = FinishBatch(lock, begun);
+      if (committed.ok()) committed = std::move(ended);
+    }
+    lock.unlock();
+    std::lock_guard<std::mutex> q(q_mu_);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->result = outcomes[i].ok() ? committed : std::move(outcomes[i]);
+      batch[i]->done = true;
+      batch[i]->cv.notify_one();
+    }
+  }
+
+  // One body in a savepoint of the open batch; its changes are undone if it fails.
+  Status RunBody(const std::function<Status(Transaction&)>& body) {
+    RETURN_IF_ERROR(writer_->Simple("SAVEPOINT carrel_write"));
+    SqliteBatchedTransaction tx(writer_.get());
+    Status s;
+    try {
+      s = body(tx);
+    } catch (const std::exception&) {
+      s = Internal("a write transaction failed unexpectedly");
+    }
+    tx.Finish();
+    if (writer_->autocommit()) return s.ok() ? Unavailable("the database rolled back a transaction") : s;
+    if (s.ok()) s = writer_->Simple("RELEASE carrel_write");
+    if (!s.ok() && !writer_->autocommit()) {
+      (void)writer_->Simple("ROLLBACK TO carrel_write");
+      (void)writer_->Simple("RELEASE carrel_write");
+    }
+    ++batch_members_;
+    return s;
+  }
+
   // Holds the writer connection with no batch open, for work that must see or copy committed
   // data only (checkpoints, backups).
   class Exclusive {
@@ -563,6 +707,10 @@ class SqliteStore : public Store {
 
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Connection>> readers_;
+
+  std::mutex q_mu_;  // the queue below and its jobs' outcomes
+  std::deque<WriteJob*> queue_;
+  bool combining_ = false;  // a caller is running the queue
 };
 
 SqliteReadTransaction::~SqliteReadTransaction() {
@@ -734,10 +882,14 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& fi
       std::make_unique<SqliteStore>(file, flags, options, std::move(writer)));
 }
 
-Status WithWriteTransaction(Store& store, const std::function<Status(Transaction&)>& body) {
-  ASSIGN_OR_RETURN(auto tx, store.Begin(TransactionMode::kWrite));
+Status Store::Write(const std::function<Status(Transaction&)>& body) {
+  ASSIGN_OR_RETURN(auto tx, Begin(TransactionMode::kWrite));
   RETURN_IF_ERROR(body(*tx));
   return tx->Commit();
+}
+
+Status WithWriteTransaction(Store& store, const std::function<Status(Transaction&)>& body) {
+  return store.Write(body);
 }
 
 Status WithReadTransaction(Store& store, const std::function<Status(Transaction&)>& body) {
