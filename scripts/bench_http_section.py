@@ -102,13 +102,19 @@ def section(http, bare_durable, note=""):
         f"Login (Argon2id at libsodium's interactive limits), median of 10: "
         f"{logins.get('login_p50_ms', 0):.0f} ms.",
         "",
-        "Why the 64-connection p99 is what it is: write transactions are serialized on "
-        "SQLite's one writer (group commit shares the fsync, not the work inside a "
-        "transaction), so a closed load of 64 connections queues about 64 transactions' work "
-        "in front of each request; and every request in flight waits out any slow commit "
-        "(an fsync that takes tens of milliseconds now and then), after which the queue "
-        "drains at the writer's pace. The nearer the paced rate is to saturation, the longer "
-        "that takes: the rows above show how the tail grows with the rate.",
+        "Why the closed 64-connection p99 is what it is: write transactions are "
+        "serialized on SQLite's one writer. Since c9730e8 they are combined (the first "
+        "caller to find nobody writing runs every queued transaction in one batch and one"
+        " commit, then hands the role on), so the fsync and the thread handoffs are "
+        "shared, but the work inside each transaction is not: a closed load of 64 "
+        "connections keeps about 64 transactions' work in front of each request, so its "
+        "mean latency is 64 divided by the rate, and every request in flight waits out "
+        "any slow commit (an fsync that takes tens of milliseconds now and then). A p99 "
+        "under 20 ms with 64 requests always outstanding would need about twice this rate"
+        " from the same two cores, shared with the load generator. A paced load at the "
+        "previous server's saturation rate (2,170/s) is the fair comparison of latency, "
+        "and it is the row to read: the rows above show how the tail grows as the rate "
+        "nears saturation.",
         "",
     ]
     return lines
