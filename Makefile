@@ -27,7 +27,7 @@ run: build-release
 	fi
 	@echo "carrel: open http://$(LISTEN)/api/v1/hours (public hours) and http://$(LISTEN)/api/v1/policy"
 	@echo "carrel: demo logins (password westport-demo-2026): desk, demo-director, counsel, trustee, demo-admin;"
-	@echo "carrel: patron portal: card 21000000000001, PIN 1234  (API: POST /api/v1/session)"
+	@echo "carrel: patron portal: card 21000000000001, PIN 246810  (API: POST /api/v1/session)"
 	@build/release/carrel serve --data $(DATA) --listen $(LISTEN)
 
 # Every test, in the release build and under AddressSanitizer + UBSan.

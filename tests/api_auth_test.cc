@@ -20,6 +20,7 @@ namespace {
 
 using nlohmann::json;
 constexpr char kPassword[] = "correct horse battery";
+constexpr char kPatronPin[] = "432198";
 
 Date D(int y, int m, int d) { return Date(std::chrono::year(y) / m / d); }
 
@@ -44,7 +45,10 @@ class ApiAuthTest : public ::testing::Test {
       auto added = lib.circulation().AddPatron(testing::kStaff, p);
       ASSERT_TRUE(added.ok());
       patron_ids_[card] = added->id;
-      ASSERT_TRUE(lib.accounts().SetPatronPin(setup, added->id, "4321").ok());
+      ASSERT_TRUE(lib.accounts()
+                      .SetPatronPin(setup, added->id, kPatronPin,
+                                    Accounts::PinOrigin::kChosenByPatron)
+                      .ok());
     }
     ASSERT_TRUE(lib.circulation().AddItem(testing::kStaff, {"I-1", "T", "A", "C", "book"}).ok());
     ServerOptions options;
@@ -75,7 +79,7 @@ class ApiAuthTest : public ::testing::Test {
     return json::parse(res->body)["token"];
   }
   std::string LoginPatron(const std::string& card) {
-    auto res = client_->Post("/api/v1/session", json{{"card_barcode", card}, {"pin", "4321"}}.dump(),
+    auto res = client_->Post("/api/v1/session", json{{"card_barcode", card}, {"pin", kPatronPin}}.dump(),
                              "application/json");
     if (!res || res->status != 201) return "";
     return json::parse(res->body)["token"];
@@ -149,7 +153,7 @@ TEST_F(ApiAuthTest, AuthorizationMatrix) {
       // Concrete paths: patron A's record, a spare user and patron for destructive routes.
       std::string path(route.pattern);
       bool destructive = route.action == "patron.delete" || route.action == "user.disable" ||
-                         route.action == "user.enable";
+                         route.action == "user.enable" || route.action == "patron.pin_reset";
       auto fill = [&](const std::string& name, const std::string& value) {
         size_t at = path.find("{" + name + "}");
         if (at != std::string::npos) path.replace(at, name.size() + 2, value);
@@ -438,6 +442,108 @@ TEST_F(ApiAuthTest, OpenApiDocumentMatchesTheRouteTable) {
         << r.action;
   }
   EXPECT_EQ(documented, routed);
+}
+
+// A clerk may not become a patron: there is no route to set a PIN, a reset gives the clerk a
+// one-time code for the patron (not a PIN), and a PIN not chosen by the patron opens loans and
+// holds but not the reading history, the export, notices or permissions.
+TEST_F(ApiAuthTest, StaffCannotBecomeAPatron) {
+  const std::string a = std::to_string(patron_ids_["P-A"]);
+  std::string staff = LoginUser("staff1");
+  // The old way in is gone, for every method.
+  for (const char* method : {"PUT", "POST", "PATCH"}) {
+    auto res = Call(method, "/api/v1/patrons/" + a + "/pin", staff, R"({"pin":"999999"})");
+    ASSERT_TRUE(res);
+    EXPECT_TRUE(res->status == 404 || res->status == 405) << method << " " << res->status;
+  }
+  auto audit_count = [&](const std::string& action) {
+    int64_t n = -1;
+    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
+                                      "carrel_audit_field(entry, 2) = ?",
+                                      {action}));
+      return Status::Ok();
+    }).ok());
+    return n;
+  };
+
+  // A reset ends the patron's sessions at once; the code is not a PIN and opens nothing.
+  std::string patron = LoginPatron("P-A");
+  ASSERT_EQ(Call("GET", "/api/v1/me/history", patron)->status, 409);  // opted out, but allowed
+  auto started = Call("POST", "/api/v1/patrons/" + a + "/pin-reset", staff);
+  ASSERT_EQ(started->status, 201) << started->body;
+  std::string code = json::parse(started->body)["code"];
+  ASSERT_EQ(code.size(), 9u);
+  EXPECT_EQ(audit_count("patron.pin_reset.start"), 1);
+  EXPECT_EQ(started->body.find("Patron P-A"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/api/v1/me", patron)->status, 401) << "the patron's session ended";
+  auto login_with = [&](const std::string& pin) {
+    return client_->Post("/api/v1/session", json{{"card_barcode", "P-A"}, {"pin", pin}}.dump(),
+                         "application/json")
+        ->status;
+  };
+  EXPECT_EQ(login_with(code), 401) << "a code is not a PIN";
+
+  auto finish = [&](const std::string& card, const std::string& c, const std::string& pin) {
+    return client_->Post("/api/v1/pin-reset",
+                         json{{"card_barcode", card}, {"code", c}, {"new_pin", pin}}.dump(),
+                         "application/json");
+  };
+  // Bad input writes nothing; a wrong code or another card's is refused alike.
+  EXPECT_EQ(finish("P-A", code, "1234")->status, 400) << "shorter than the profile's minimum";
+  EXPECT_EQ(finish("P-A", code, "12ab56")->status, 400);
+  EXPECT_EQ(finish("P-A", "ZZZZ-ZZZZ", "246802")->status, 401);
+  EXPECT_EQ(finish("P-B", code, "246802")->status, 401);
+  EXPECT_EQ(login_with(kPatronPin), 201) << "the old PIN works until the code is used";
+  // The patron uses it (in lower case, without the hyphen): once.
+  std::string typed = code.substr(0, 4) + code.substr(5);
+  for (char& ch : typed) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto used = finish("P-A", typed, "246802");
+  ASSERT_EQ(used->status, 200) << used->body;
+  EXPECT_EQ(finish("P-A", code, "135791")->status, 401) << "single use";
+  EXPECT_EQ(login_with(kPatronPin), 401) << "the old PIN is gone";
+  EXPECT_EQ(login_with("246802"), 201);
+  EXPECT_EQ(audit_count("patron.pin_reset.finish"), 1);
+
+  // A code expires after 15 minutes.
+  auto again = Call("POST", "/api/v1/patrons/" + a + "/pin-reset", staff);
+  ASSERT_EQ(again->status, 201);
+  lib_.clock.Advance(std::chrono::minutes(16));
+  staff = LoginUser("staff1");
+  EXPECT_EQ(finish("P-A", json::parse(again->body)["code"], "864200")->status, 401);
+  EXPECT_EQ(login_with("246802"), 201);
+
+  // A PIN set for the patron (by the seeder, or before this rule) opens loans, not history,
+  // export, notices or permissions, until the patron chooses one of at least six digits.
+  const std::string b = std::to_string(patron_ids_["P-B"]);
+  ASSERT_TRUE(lib_.library->accounts().SetPatronPin(testing::kStaff, patron_ids_["P-B"], "1234").ok());
+  auto login_b = client_->Post("/api/v1/session",
+                               json{{"card_barcode", "P-B"}, {"pin", "1234"}}.dump(),
+                               "application/json");
+  ASSERT_EQ(login_b->status, 201);
+  std::string pb = json::parse(login_b->body)["token"];
+  EXPECT_EQ(Call("GET", "/api/v1/me/loans", pb)->status, 200);
+  for (auto [method, path] : {std::pair{"GET", "/api/v1/me/history"},
+                              {"PUT", "/api/v1/me/history"},
+                              {"DELETE", "/api/v1/me/history"},
+                              {"GET", "/api/v1/me/export"},
+                              {"GET", "/api/v1/me/notices"},
+                              {"GET", "/api/v1/me/permissions"},
+                              {"POST", "/api/v1/me/permissions"}}) {
+    auto res = Call(method, path, pb, R"({"keep_history":true})");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 403) << method << " " << path;
+    EXPECT_NE(res->body.find("choose a PIN of your own"), std::string::npos) << res->body;
+  }
+  EXPECT_EQ(Call("PUT", "/api/v1/me/pin", pb, R"({"current_pin":"1234","new_pin":"12345"})")->status,
+            400);
+  EXPECT_EQ(Call("PUT", "/api/v1/me/pin", pb, R"({"current_pin":"9999","new_pin":"123456"})")->status,
+            403);
+  EXPECT_EQ(Call("PUT", "/api/v1/me/pin", pb, R"({"current_pin":"1234","new_pin":"975310"})")->status,
+            200);
+  EXPECT_EQ(Call("GET", "/api/v1/me/export", pb)->status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/me/permissions", pb)->status, 200);
+  (void)b;
 }
 
 TEST_F(ApiAuthTest, RetentionScheduleIsSignedByTheDirectorAlone) {

@@ -256,11 +256,18 @@ TEST_F(CliClientTest, PatronSessionMayNotSearchPatrons) {
       RunCarrel({"patron", "add", "--card", card, "--name", "Pat Portal", "--json"});
   ASSERT_EQ(added.exit_code, 0) << added.err;
   int64_t id = ParseOut(added).value("id", int64_t{0});
-  std::string desk_token = json::parse(FileText(TokenFile()), nullptr, false).value("token", "");
+  // The desk prints a reset code; the patron chooses the PIN with it.
+  CommandResult slip = RunCarrel({"patron", "pin-reset", std::to_string(id)});
+  ASSERT_EQ(slip.exit_code, 0) << slip.err;
+  EXPECT_NE(slip.out.find("PIN reset code: "), std::string::npos) << slip.out;
+  CommandResult reset = RunCarrel({"patron", "pin-reset", std::to_string(id), "--json"});
+  ASSERT_EQ(reset.exit_code, 0) << reset.err;
+  std::string code = ParseOut(reset).value("code", "");
+  ASSERT_EQ(code.size(), 9u) << reset.out;
   httplib::Client http("127.0.0.1", server_->port());
-  httplib::Headers bearer = {{"Authorization", "Bearer " + desk_token}};
-  auto pin = http.Put("/api/v1/patrons/" + std::to_string(id) + "/pin", bearer,
-                      json{{"pin", kDemoPin}}.dump(), "application/json");
+  auto pin = http.Post("/api/v1/pin-reset",
+                       json{{"card_barcode", card}, {"code", code}, {"new_pin", kDemoPin}}.dump(),
+                       "application/json");
   ASSERT_TRUE(pin);
   ASSERT_EQ(pin->status, 200) << pin->body;
 

@@ -52,6 +52,12 @@ struct Session {
   Principal principal;
 };
 
+struct PinReset {
+  std::string code;  // "ABCD-EFGH": shown once, stored only as a hash
+  Instant expires_at{};
+};
+inline constexpr std::chrono::seconds kPinResetValidity{15 * 60};
+
 struct SessionPolicy {
   std::chrono::seconds idle{30 * 60};
   std::chrono::seconds absolute{12 * 60 * 60};
@@ -78,8 +84,30 @@ class Accounts {
   // Requires the old password; reseals the signing key under the new one.
   Status ChangePassword(int64_t user_id, std::string_view old_password,
                         std::string_view new_password);
-  // Patron PIN for the portal: 4-12 digits.
-  Status SetPatronPin(const Actor& by, int64_t patron_id, std::string_view pin);
+  // A patron's PIN set directly: 4-12 digits. Staff never do this (they start a reset
+  // instead); it is for the demo seeder and for tests. A PIN not chosen by the patron opens
+  // loans and holds only (RequireChosenPin).
+  enum class PinOrigin { kSetForPatron, kChosenByPatron };
+  Status SetPatronPin(const Actor& by, int64_t patron_id, std::string_view pin,
+                      PinOrigin origin = PinOrigin::kSetForPatron);
+
+  // A PIN reset started at the desk: a one-time code, shown once (printed on a slip for the
+  // patron), valid kPinResetValidity. It replaces any earlier code of the patron's and ends
+  // every session of theirs; the current PIN keeps working until the code is used.
+  StatusOr<PinReset> StartPinReset(const Actor& by, int64_t patron_id);
+  // The patron sets their own PIN with the code (once). A wrong or expired code is
+  // kUnauthenticated and counts as a failed login of the card. Ends every session of theirs.
+  Status FinishPinReset(std::string_view card_barcode, std::string_view code,
+                        std::string_view new_pin, int min_pin_length);
+  // The patron, logged in, changes their PIN (the current one again, counted as a login
+  // failure when wrong). Ends their other sessions.
+  Status ChangePatronPin(int64_t patron_id, std::string_view current_pin,
+                         std::string_view new_pin, int min_pin_length,
+                         std::string_view keep_session_token);
+  // OK when the patron chose their PIN themselves and it has at least `min_pin_length`
+  // digits; kPermissionDenied (saying what to do) otherwise. Guards the reading history, the
+  // export, notices and permissions.
+  Status RequireChosenPin(int64_t patron_id, int min_pin_length);
 
   // Logins. A failure says only that the credentials were not accepted (kUnauthenticated), or
   // that the account is locked until a time (kResourceExhausted).
@@ -108,6 +136,8 @@ class Accounts {
                                 const Principal& principal, const Status& refusal);
   Status RecordFailure(Transaction& tx, const std::string& subject);
   Status CheckLock(Transaction& tx, const std::string& subject);
+  // The failure counter's name for a card: its blind index, never the number.
+  StatusOr<std::string> CardSubject(std::string_view card_barcode);
 
   Store* store_;
   AuditLog* audit_;
@@ -118,5 +148,7 @@ class Accounts {
 
 // The accounts schema (users, sessions, login failures), part of the library migrations.
 extern const char kAccountsSchema[];
+// Version 13: chosen PINs and reset codes.
+extern const char kPinResetSchema[];
 
 }  // namespace carrel

@@ -15,12 +15,13 @@ struct SeedOptions {
   uint64_t seed = 1;
   bool progress = true;  // draw progress bars when stderr is a terminal
   // Demo logins (desk, demo-director, counsel, trustee, demo-admin) with kDemoPassword, and
-  // PIN kDemoPin on the first five patrons' cards. Never on a real library.
+  // PIN kDemoPin on the first five patrons' cards, as if each patron had chosen it (so the
+  // portal's history and permissions open in the tour). Never on a real library.
   bool demo_accounts = true;
 };
 
 inline constexpr char kDemoPassword[] = "westport-demo-2026";
-inline constexpr char kDemoPin[] = "1234";
+inline constexpr char kDemoPin[] = "246810";
 
 struct SeedReport {
   int64_t patrons = 0;

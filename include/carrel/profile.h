@@ -93,6 +93,11 @@ struct Profile {
   int national_security_band = 250;
   std::string under_nondisclosure = "exclude";
 
+  // [patrons]: the fewest digits of a PIN a patron chooses. A shorter PIN (or one set before
+  // this rule, or at the desk) still works for loans and holds, but not for the reading
+  // history, the export, notices or permissions until the patron chooses a new one.
+  int min_pin_length = 6;
+
   // [audit]: a command run with each new signed tree head (the checkpoint note, public) as its
   // last argument, to keep it somewhere the server cannot change; empty: none.
   std::vector<std::string> witness_command;

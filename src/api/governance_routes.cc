@@ -273,6 +273,8 @@ StatusOr<ApiResponse> TransparencyPage(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> MyNotices(ApiContext& c) {
+  RETURN_IF_ERROR(c.library.accounts().RequireChosenPin(c.principal->id,
+                                                        c.library.profile().min_pin_length));
   ASSIGN_OR_RETURN(auto list, c.library.requests().MyNotices(c.actor, c.principal->id));
   json out = json::array();
   for (const PatronNotice& n : list) {

@@ -383,6 +383,8 @@ StatusOr<ApiResponse> AbsenceRecord(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> MyPermissions(ApiContext& c) {
+  RETURN_IF_ERROR(c.library.accounts().RequireChosenPin(c.principal->id,
+                                                        c.library.profile().min_pin_length));
   ASSIGN_OR_RETURN(auto list, c.library.requests().Permissions(c.actor, c.principal->id));
   json out = json::array();
   for (const PatronPermission& p : list) out.push_back(PermissionJson(p));
@@ -391,6 +393,8 @@ StatusOr<ApiResponse> MyPermissions(ApiContext& c) {
 
 // The patron signs in the portal: their PIN again.
 StatusOr<ApiResponse> GrantMyPermission(ApiContext& c) {
+  RETURN_IF_ERROR(c.library.accounts().RequireChosenPin(c.principal->id,
+                                                        c.library.profile().min_pin_length));
   RETURN_IF_ERROR(RequireObject(c.body, {"recipient", "categories", "from", "to", "valid_until",
                                          "pin"}));
   ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
@@ -403,6 +407,8 @@ StatusOr<ApiResponse> GrantMyPermission(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> RevokeMyPermission(ApiContext& c) {
+  RETURN_IF_ERROR(c.library.accounts().RequireChosenPin(c.principal->id,
+                                                        c.library.profile().min_pin_length));
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   RETURN_IF_ERROR(c.library.requests().RevokePermission(c.actor, c.principal->id, id));
   return JsonResponse({{"id", id}, {"revoked", true}});

@@ -260,12 +260,27 @@ StatusOr<ApiResponse> DeletePatron(ApiContext& c) {
   return JsonResponse({{"id", id}, {"deleted", true}});
 }
 
-StatusOr<ApiResponse> SetPin(ApiContext& c) {
+// Staff never choose or learn a PIN: they start a reset, whose one-time code goes to the
+// patron on a slip, and the patron chooses the PIN with it.
+StatusOr<ApiResponse> StartPinReset(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {"pin"}));
-  ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "pin", true, 12));
-  RETURN_IF_ERROR(c.library.accounts().SetPatronPin(c.actor, id, pin));
-  return JsonResponse({{"id", id}, {"pin_set", true}});
+  RETURN_IF_ERROR(RequireObject(c.body, {}));
+  ASSIGN_OR_RETURN(PinReset reset, c.library.accounts().StartPinReset(c.actor, id));
+  return JsonResponse({{"id", id},
+                       {"code", reset.code},
+                       {"expires_at", FormatInstant(reset.expires_at)},
+                       {"min_pin_length", c.library.profile().min_pin_length}},
+                      201);
+}
+
+StatusOr<ApiResponse> FinishPinReset(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"card_barcode", "code", "new_pin"}));
+  ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
+  ASSIGN_OR_RETURN(std::string code, StringField(c.body, "code", true, 32));
+  ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "new_pin", true, 12));
+  RETURN_IF_ERROR(c.library.accounts().FinishPinReset(card, code, pin,
+                                                      c.library.profile().min_pin_length));
+  return JsonResponse({{"pin_set", true}});
 }
 
 StatusOr<ApiResponse> PatronLoans(ApiContext& c) {
@@ -440,7 +455,24 @@ StatusOr<ApiResponse> MyFines(ApiContext& c) {
   return JsonResponse({{"fines", out}});
 }
 
+// The reading history, the export, notices and permissions open only with a PIN the patron
+// chose themselves (not one set at the desk), at least the profile's minimum length.
+Status RequireChosenPin(ApiContext& c) {
+  return c.library.accounts().RequireChosenPin(c.principal->id,
+                                               c.library.profile().min_pin_length);
+}
+
+StatusOr<ApiResponse> ChangeMyPin(ApiContext& c) {
+  RETURN_IF_ERROR(RequireObject(c.body, {"current_pin", "new_pin"}));
+  ASSIGN_OR_RETURN(std::string current, StringField(c.body, "current_pin", true, 12));
+  ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "new_pin", true, 12));
+  RETURN_IF_ERROR(c.library.accounts().ChangePatronPin(
+      c.principal->id, current, pin, c.library.profile().min_pin_length, c.session_token));
+  return JsonResponse({{"pin_set", true}});
+}
+
 StatusOr<ApiResponse> MyHistory(ApiContext& c) {
+  RETURN_IF_ERROR(RequireChosenPin(c));
   ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
   if (!p.history_opt_in) {
     return FailedPrecondition("you have not chosen to keep a reading history");
@@ -456,6 +488,7 @@ StatusOr<ApiResponse> MyHistory(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> SetMyHistoryOptIn(ApiContext& c) {
+  RETURN_IF_ERROR(RequireChosenPin(c));
   RETURN_IF_ERROR(RequireObject(c.body, {"keep_history"}));
   if (!c.body.contains("keep_history")) return InvalidArgument("field \"keep_history\" is required");
   ASSIGN_OR_RETURN(bool keep, BoolField(c.body, "keep_history", false));
@@ -465,6 +498,7 @@ StatusOr<ApiResponse> SetMyHistoryOptIn(ApiContext& c) {
 
 StatusOr<ApiResponse> DeleteMyHistory(ApiContext& c) {
   // Turning the history off deletes it; the patron may turn it on again afterwards.
+  RETURN_IF_ERROR(RequireChosenPin(c));
   ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
   RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, false));
   if (p.history_opt_in) {
@@ -474,6 +508,7 @@ StatusOr<ApiResponse> DeleteMyHistory(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> MyExport(ApiContext& c) {
+  RETURN_IF_ERROR(RequireChosenPin(c));
   Circulation& circ = c.library.circulation();
   int64_t id = c.principal->id;
   ASSIGN_OR_RETURN(Patron p, circ.GetPatron(c.actor, id));
@@ -825,8 +860,10 @@ const std::vector<Route>& RouteTable() {
        "Change a patron record"},
       {"DELETE", "/api/v1/patrons/{id}", "patron.delete", kDesk, true, DeletePatron,
        "Delete a patron (crypto-shredding)"},
-      {"PUT", "/api/v1/patrons/{id}/pin", "patron.pin", kDesk, true, SetPin,
-       "Set the patron's portal PIN"},
+      {"POST", "/api/v1/patrons/{id}/pin-reset", "patron.pin_reset", kDesk, true, StartPinReset,
+       "Start a PIN reset: a one-time code for the patron, valid 15 minutes"},
+      {"POST", "/api/v1/pin-reset", "pin_reset.finish", kAnyone, true, FinishPinReset,
+       "Choose a new PIN with the card number and a reset code from the desk"},
       {"GET", "/api/v1/patrons/{id}/loans", "patron.loans", kDesk, false, PatronLoans,
        "A patron's active loans"},
 
@@ -857,6 +894,8 @@ const std::vector<Route>& RouteTable() {
        "Unsubscribe with the token in any newsletter"},
 
       {"GET", "/api/v1/me", "me.view", kPatronSelf, false, Me, "My patron record"},
+      {"PUT", "/api/v1/me/pin", "me.pin", kPatronSelf, true, ChangeMyPin,
+       "Choose a new PIN (the current one again)"},
       {"GET", "/api/v1/me/loans", "me.loans", kPatronSelf, false, MyLoans, "My loans"},
       {"GET", "/api/v1/me/holds", "me.holds", kPatronSelf, false, MyHolds, "My holds"},
       {"GET", "/api/v1/me/fines", "me.fines", kPatronSelf, false, MyFines, "What I owe"},

@@ -46,6 +46,18 @@ CREATE TABLE login_failures (
 ALTER TABLE patrons ADD COLUMN pin_hash TEXT;
 )sql";
 
+// Version 13: whether a patron chose their PIN (and its length, for the profile's minimum),
+// and one-time reset codes started at the desk.
+const char kPinResetSchema[] = R"sql(
+ALTER TABLE patrons ADD COLUMN pin_chosen INTEGER NOT NULL DEFAULT 0 CHECK (pin_chosen IN (0, 1));
+ALTER TABLE patrons ADD COLUMN pin_length INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE pin_resets (
+  patron_id INTEGER PRIMARY KEY REFERENCES patrons (id) ON DELETE CASCADE,
+  code_hash TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+)sql";
+
 namespace {
 
 constexpr size_t kSecretKey = crypto_sign_SECRETKEYBYTES;
@@ -334,18 +346,178 @@ Status Accounts::ChangePassword(int64_t user_id, std::string_view old_password,
   });
 }
 
-Status Accounts::SetPatronPin(const Actor& by, int64_t patron_id, std::string_view pin) {
-  if (pin.size() < 4 || pin.size() > 12 ||
+namespace {
+
+Status CheckPinShape(std::string_view pin, int min_length) {
+  if (pin.size() < static_cast<size_t>(min_length) || pin.size() > 12 ||
       pin.find_first_not_of("0123456789") != std::string_view::npos) {
-    return InvalidArgument("a PIN is 4 to 12 digits");
+    return InvalidArgument("a PIN is " + std::to_string(min_length) + " to 12 digits");
   }
+  return Status::Ok();
+}
+
+// Reset codes: eight characters from an alphabet without look-alikes (0/O, 1/I/L), shown as
+// two groups of four; typed back in any case, with or without the hyphen.
+constexpr std::string_view kCodeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+std::string NewResetCode() {
+  std::string code;
+  for (int i = 0; i < 8; ++i) {
+    if (i == 4) code += '-';
+    code += kCodeAlphabet[randombytes_uniform(static_cast<uint32_t>(kCodeAlphabet.size()))];
+  }
+  return code;
+}
+
+std::string NormalizeResetCode(std::string_view typed) {
+  std::string out;
+  for (char c : typed) {
+    if (c == '-' || c == ' ') continue;
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (out.size() != 8) return "";
+  return out.substr(0, 4) + "-" + out.substr(4);
+}
+
+}  // namespace
+
+Status Accounts::SetPatronPin(const Actor& by, int64_t patron_id, std::string_view pin,
+                              PinOrigin origin) {
+  RETURN_IF_ERROR(CheckPinShape(pin, 4));
   ASSIGN_OR_RETURN(std::string hash, HashSecret(pin));
+  bool chosen = origin == PinOrigin::kChosenByPatron;
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("UPDATE patrons SET pin_hash = ? WHERE id = ?", {hash, patron_id}));
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE patrons SET pin_hash = ?, pin_chosen = ?, pin_length = ? WHERE id = ?",
+        {hash, int64_t{chosen ? 1 : 0}, static_cast<int64_t>(pin.size()), patron_id}));
     if (tx.changes() == 0) return NotFound("no such patron");
     return audit_->Append(tx, by, {"patron.pin_set", "patron", std::to_string(patron_id), "", "{}"})
         .status();
   });
+}
+
+StatusOr<PinReset> Accounts::StartPinReset(const Actor& by, int64_t patron_id) {
+  PinReset reset;
+  reset.code = NewResetCode();
+  reset.expires_at = clock_->Now() + kPinResetValidity;
+  ASSIGN_OR_RETURN(std::string hash, HashSecret(reset.code));
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t found,
+                     tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));
+    if (found == 0) return NotFound("no such patron");
+    // Codes past their time are of no use to anyone.
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM pin_resets WHERE expires_at <= ?",
+                            {FormatInstant(clock_->Now())}));
+    // One code at a time: a new one replaces any earlier one.
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO pin_resets (patron_id, code_hash, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (patron_id) DO UPDATE SET code_hash = excluded.code_hash, "
+        "expires_at = excluded.expires_at",
+        {patron_id, hash, FormatInstant(reset.expires_at)}));
+    // Whoever holds a session of the patron's now holds it no longer.
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ?", {patron_id}));
+    return audit_->Append(tx, by, {"patron.pin_reset.start", "patron", std::to_string(patron_id),
+                                    "", "{}"})
+        .status();
+  }));
+  return reset;
+}
+
+Status Accounts::FinishPinReset(std::string_view card_barcode, std::string_view code,
+                                std::string_view new_pin, int min_pin_length) {
+  const Status not_accepted =
+      Unauthenticated("the card number or reset code was not accepted, or the code has expired");
+  RETURN_IF_ERROR(CheckPinShape(new_pin, min_pin_length));
+  if (card_barcode.empty() || card_barcode.size() > 64 || code.size() > 32) return not_accepted;
+  std::string normalized = NormalizeResetCode(code);
+  ASSIGN_OR_RETURN(std::string subject, CardSubject(card_barcode));
+  SealedRecords records(vault_);
+  int64_t patron_id = 0;
+  std::string hash, expires;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(CheckLock(tx, subject));
+    auto patron = records.FindPatronByBarcode(tx, card_barcode);
+    if (!patron.ok()) {
+      return patron.status().code() == StatusCode::kNotFound ? Status::Ok() : patron.status();
+    }
+    patron_id = patron->id;
+    return tx.Exec("SELECT code_hash, expires_at FROM pin_resets WHERE patron_id = ?",
+                   {patron_id}, [&](const Row& row) {
+                     hash = row.Text(0);
+                     expires = row.Text(1);
+                     return Status::Ok();
+                   });
+  }));
+  static const std::string kDummy = *HashSecret("AAAA-AAAA");
+  bool ok = CheckSecret(hash.empty() ? kDummy : hash, normalized) && !hash.empty() &&
+            !normalized.empty() && FormatInstant(clock_->Now()) < expires;
+  if (!ok) {
+    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+      return RecordFailure(tx, subject);
+    }));
+    return not_accepted;
+  }
+  ASSIGN_OR_RETURN(std::string pin_hash, HashSecret(new_pin));
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    // Single use: the code goes in the same transaction as the PIN it set.
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM pin_resets WHERE patron_id = ? AND code_hash = ?",
+                            {patron_id, hash}));
+    if (tx.changes() == 0) return not_accepted;  // used by a request that came first
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE patrons SET pin_hash = ?, pin_chosen = 1, pin_length = ? WHERE id = ?",
+        {pin_hash, static_cast<int64_t>(new_pin.size()), patron_id}));
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ?", {patron_id}));
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
+    return audit_->Append(tx, {"patron/" + std::to_string(patron_id), "patron"},
+                          {"patron.pin_reset.finish", "patron", std::to_string(patron_id), "",
+                           "{}"})
+        .status();
+  });
+}
+
+Status Accounts::ChangePatronPin(int64_t patron_id, std::string_view current_pin,
+                                 std::string_view new_pin, int min_pin_length,
+                                 std::string_view keep_session_token) {
+  RETURN_IF_ERROR(CheckPinShape(new_pin, min_pin_length));
+  RETURN_IF_ERROR(CheckPatronPin(patron_id, current_pin));
+  ASSIGN_OR_RETURN(std::string hash, HashSecret(new_pin));
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE patrons SET pin_hash = ?, pin_chosen = 1, pin_length = ? WHERE id = ?",
+        {hash, static_cast<int64_t>(new_pin.size()), patron_id}));
+    if (tx.changes() == 0) return NotFound("no such patron");
+    // Any other session (another device, or someone else) ends with the old PIN.
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ? AND token_hash <> ?",
+                            {patron_id, TokenHash(keep_session_token)}));
+    return audit_->Append(tx, {"patron/" + std::to_string(patron_id), "patron"},
+                          {"patron.pin_change", "patron", std::to_string(patron_id), "", "{}"})
+        .status();
+  });
+}
+
+Status Accounts::RequireChosenPin(int64_t patron_id, int min_pin_length) {
+  int64_t chosen = 0, length = 0;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT pin_chosen, pin_length FROM patrons WHERE id = ?", {patron_id},
+                   [&](const Row& row) {
+                     chosen = row.Int(0);
+                     length = row.Int(1);
+                     return Status::Ok();
+                   });
+  }));
+  if (chosen == 1 && length >= min_pin_length) return Status::Ok();
+  return PermissionDenied("choose a PIN of your own first (at least " +
+                          std::to_string(min_pin_length) +
+                          " digits): a PIN set at the desk, or a shorter one, opens loans and "
+                          "holds but not your reading history, export, notices or permissions");
+}
+
+StatusOr<std::string> Accounts::CardSubject(std::string_view card_barcode) {
+  ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("card_barcode",
+                                                      NormalizeBarcode(card_barcode)));
+  char hex[17];
+  sodium_bin2hex(hex, sizeof hex, reinterpret_cast<const unsigned char*>(bi.data()), 8);
+  return std::string("card:") + hex;
 }
 
 Status Accounts::CheckLock(Transaction& tx, const std::string& subject) {
@@ -458,11 +630,7 @@ StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::stri
   const Status not_accepted = Unauthenticated("the card number or PIN was not accepted");
   if (card_barcode.empty() || card_barcode.size() > 64 || pin.size() > 12) return not_accepted;
   SealedRecords records(vault_);
-  ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("card_barcode",
-                                                      NormalizeBarcode(card_barcode)));
-  char hex[17];
-  sodium_bin2hex(hex, sizeof hex, reinterpret_cast<const unsigned char*>(bi.data()), 8);
-  std::string subject = std::string("card:") + hex;
+  ASSIGN_OR_RETURN(std::string subject, CardSubject(card_barcode));
   std::string hash;
   int64_t patron_id = 0;
   bool expired = false;

@@ -414,7 +414,8 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
                                       "the demo profile's schedule, adopted for the demonstration")
                         .status());
     for (int64_t i = 0; i < std::min<int64_t>(5, options.patrons); ++i) {
-      RETURN_IF_ERROR(library.accounts().SetPatronPin(seeder, patron_ids[i], kDemoPin));
+      RETURN_IF_ERROR(library.accounts().SetPatronPin(seeder, patron_ids[i], kDemoPin,
+                                                      Accounts::PinOrigin::kChosenByPatron));
     }
     if (options.patrons >= 3) {
       RETURN_IF_ERROR(SeedDemoRequests(library, desk, director, counsel, PatronBarcode(2)));

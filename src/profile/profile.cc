@@ -97,7 +97,8 @@ class ProfileParser {
     }
     Profile p;
     RETURN_IF_ERROR(CheckKeys(root, "", {"library", "hours", "circulation", "policy", "statute",
-                                         "retention", "requests", "transparency", "audit"}));
+                                         "retention", "requests", "transparency", "audit",
+                                         "patrons"}));
     RETURN_IF_ERROR(ParseLibrary(root, &p));
     RETURN_IF_ERROR(ParseHours(root, &p));
     RETURN_IF_ERROR(ParseCirculation(root, &p));
@@ -107,6 +108,7 @@ class ProfileParser {
     RETURN_IF_ERROR(ParseRequests(root, &p));
     RETURN_IF_ERROR(ParseTransparency(root, &p));
     RETURN_IF_ERROR(ParseAudit(root, &p));
+    RETURN_IF_ERROR(ParsePatrons(root, &p));
     return p;
   }
 
@@ -462,6 +464,20 @@ class ProfileParser {
       ASSIGN_OR_RETURN(p->verifier_key_file, StringValue(*n, "verifier_key_file in [audit]"));
     }
     return CommandValue(*t, "witness_command", &p->witness_command);
+  }
+
+  // Optional: patrons' PINs.
+  Status ParsePatrons(const toml::table& root, Profile* p) const {
+    const toml::node* node = root.get("patrons");
+    if (node == nullptr) return Status::Ok();
+    const toml::table* t = node->as_table();
+    if (t == nullptr) return ErrorAt(*node, "[patrons] must be a table");
+    RETURN_IF_ERROR(CheckKeys(*t, "[patrons]", {"min_pin_length"}));
+    if (const toml::node* n = t->get("min_pin_length")) {
+      ASSIGN_OR_RETURN(int64_t digits, IntValue(*n, "min_pin_length in [patrons]", 4, 12));
+      p->min_pin_length = static_cast<int>(digits);
+    }
+    return Status::Ok();
   }
 
   // Optional: how the Director is told of a new request besides the in-app inbox.

@@ -254,6 +254,29 @@ TEST_F(ProfileTest, AuditTableNamesWitnessAndVerifierKey) {
   EXPECT_FALSE(q.ok());
 }
 
+TEST_F(ProfileTest, PatronsTableSetsTheShortestPinAPatronChooses) {
+  StatusOr<Profile> plain = Parse(kValidLines);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->min_pin_length, 6);
+  std::vector<std::string> lines = kValidLines;
+  lines.push_back("[patrons]");
+  lines.push_back("min_pin_length = 8");
+  StatusOr<Profile> p = Parse(lines);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->min_pin_length, 8);
+  for (const char* bad : {"min_pin_length = 3", "min_pin_length = 13", "min_pin_length = \"6\"",
+                          "pin_length = 6"}) {
+    std::vector<std::string> wrong = kValidLines;
+    wrong.push_back("[patrons]");
+    wrong.push_back(bad);
+    StatusOr<Profile> q = Parse(wrong);
+    EXPECT_FALSE(q.ok()) << bad;
+    EXPECT_NE(q.status().message().find(":" + std::to_string(wrong.size()) + ":"),
+              std::string::npos)
+        << q.status().message();
+  }
+}
+
 TEST_F(ProfileTest, WrongTypes) {
   ExpectRefusedAt(With(2, "name = 42"), 2, "name in [library] must be a string, not an integer");
   ExpectRefusedAt(With(3, "address = \"1 Main St\""), 3, "must be an array");

@@ -157,6 +157,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {10, "nondisclosure dates, patron notices, disclosure counts", kNoticesSchema},
       {11, "a disclosure package per decision", kDisclosuresPerDecisionSchema},
       {12, "proposals fixed under their ballots", kProposalsFixedSchema},
+      {13, "patron-chosen PINs and one-time reset codes", kPinResetSchema},
   };
   return migrations;
 }

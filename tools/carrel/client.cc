@@ -518,6 +518,10 @@ void ClientCommands::Register(CLI::App* app) {
   patron_show_ = patron->add_subcommand("show", "Show a patron record");
   patron_show_->add_option("ID", patron_id_, "The patron's id")->required();
   AddCommon(patron_show_, &server_, &json_);
+  patron_pin_reset_ = patron->add_subcommand(
+      "pin-reset", "Start a PIN reset: prints a one-time code for the patron (valid 15 minutes)");
+  patron_pin_reset_->add_option("ID", patron_id_, "The patron's id")->required();
+  AddCommon(patron_pin_reset_, &server_, &json_);
   patron_add_ = patron->add_subcommand("add", "Register a patron");
   patron_add_->add_option("--card", card_, "Card barcode")->required();
   patron_add_->add_option("--name", name_, "Full name")->required();
@@ -594,6 +598,7 @@ std::optional<int> ClientCommands::RunParsed() {
       {whoami_, &ClientCommands::WhoAmI},
       {patron_find_, &ClientCommands::PatronFind},
       {patron_show_, &ClientCommands::PatronShow},
+      {patron_pin_reset_, &ClientCommands::PatronPinReset},
       {patron_add_, &ClientCommands::PatronAdd},
       {checkout_, &ClientCommands::Checkout},
       {checkin_, &ClientCommands::Checkin},
@@ -695,6 +700,21 @@ int ClientCommands::PatronFind() {
 int ClientCommands::PatronShow() {
   return Run(server_, json_, "GET", "/api/v1/patrons/" + std::to_string(patron_id_), std::nullopt,
              [](const Json& reply, const std::string&) { PrintFields(reply, kPatronFields); });
+}
+
+// The slip for the patron: the code, when it stops working, and where to use it. The code is
+// the patron's to use; staff never choose or learn the PIN itself.
+int ClientCommands::PatronPinReset() {
+  return Run(server_, json_, "POST",
+             "/api/v1/patrons/" + std::to_string(patron_id_) + "/pin-reset", Json::object(),
+             [](const Json& reply, const std::string&) {
+               std::cout << "PIN reset code: " << reply.value("code", "") << "\n"
+                         << "valid until:    " << reply.value("expires_at", "") << " (UTC)\n"
+                         << "The patron chooses a new PIN of at least "
+                         << reply.value("min_pin_length", 6)
+                         << " digits with this code and their card number (POST "
+                            "/api/v1/pin-reset). Their sessions have ended.\n";
+             });
 }
 
 int ClientCommands::PatronAdd() {

@@ -43,6 +43,7 @@ class ClientCommands {
   int WhoAmI();
   int PatronFind();
   int PatronShow();
+  int PatronPinReset();
   int PatronAdd();
   int Checkout();
   int Checkin();
@@ -60,6 +61,7 @@ class ClientCommands {
   CLI::App* whoami_ = nullptr;
   CLI::App* patron_find_ = nullptr;
   CLI::App* patron_show_ = nullptr;
+  CLI::App* patron_pin_reset_ = nullptr;
   CLI::App* patron_add_ = nullptr;
   CLI::App* checkout_ = nullptr;
   CLI::App* checkin_ = nullptr;
