@@ -546,6 +546,133 @@ TEST_F(ApiAuthTest, StaffCannotBecomeAPatron) {
   (void)b;
 }
 
+// The administrator creates and disables accounts, but cannot make one that reaches patron
+// data or signs: staff and counsel accounts wait for the Director (or a designee), Director
+// and Board accounts for a majority of the Board, and a password set for an account is good
+// only for choosing a new one.
+TEST_F(ApiAuthTest, TheAdministratorCannotMakeAnAccountThatReachesPatrons) {
+  Library& lib = *lib_.library;
+  for (const char* name : {"board2", "board3"}) {
+    ASSERT_TRUE(lib.accounts().AddUser({"os/test", "operator"}, name, Role::kBoard, kPassword).ok());
+  }
+  Instant now = lib_.clock.Now();
+  ASSERT_TRUE(lib.requests()
+                  .Appoint(user_ids_["director1"], kPassword, user_ids_["deputy1"], "standing",
+                           now - std::chrono::hours(1), now + std::chrono::hours(24 * 30))
+                  .ok());
+  auto audit_count = [&](const std::string& action) {
+    int64_t n = -1;
+    EXPECT_TRUE(WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
+                                      "carrel_audit_field(entry, 2) = ?",
+                                      {action}));
+      return Status::Ok();
+    }).ok());
+    return n;
+  };
+  const std::string initial = "an initial password";
+  std::string admin = LoginUser("admin1");
+  auto create = [&](const std::string& name, const std::string& role) -> int64_t {
+    auto res = Call("POST", "/api/v1/users", admin,
+                    json{{"username", name}, {"role", role}, {"password", initial}}.dump());
+    EXPECT_EQ(res->status, 201) << res->body;
+    json v = json::parse(res->body);
+    EXPECT_EQ(v["pending"], role != "admin") << role;
+    EXPECT_EQ(v["must_change_password"], true);
+    return v["id"];
+  };
+  auto approve = [&](const std::string& token, int64_t id, const std::string& password = kPassword) {
+    return Call("POST", "/api/v1/users/" + std::to_string(id) + "/approve", token,
+                json{{"password", password}}.dump());
+  };
+  const std::string search = R"({"card_barcode":"P-A"})";
+
+  // A staff account made by the administrator: no login until approved.
+  int64_t clerk = create("clerk9", "staff");
+  EXPECT_EQ(LoginUser("clerk9", initial), "");
+  // The administrator may not approve it, or see the list; nor may the Board, a designee only
+  // for the Director's absence, or the clerk's own colleagues.
+  int64_t denials = Denials();
+  EXPECT_EQ(approve(admin, clerk)->status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/users/pending", admin)->status, 403);
+  EXPECT_EQ(Denials(), denials + 2);
+  EXPECT_EQ(approve(LoginUser("board1"), clerk)->status, 403);
+  EXPECT_EQ(approve(LoginUser("standby1"), clerk)->status, 403);
+  EXPECT_EQ(approve(LoginUser("staff1"), clerk)->status, 403);
+  EXPECT_EQ(audit_count("user.approve.refused"), 1) << "the Board member's try";
+  // The Director sees it waiting, and signs the approval with their password.
+  std::string director = LoginUser("director1");
+  auto pending = Call("GET", "/api/v1/users/pending", director);
+  ASSERT_EQ(pending->status, 200);
+  EXPECT_NE(pending->body.find("clerk9"), std::string::npos);
+  EXPECT_EQ(approve(director, clerk, "not my password")->status, 403);
+  EXPECT_EQ(audit_count("user.approve.refused"), 2);
+  auto approved = approve(director, clerk);
+  ASSERT_EQ(approved->status, 200) << approved->body;
+  EXPECT_EQ(json::parse(approved->body)["active"], true);
+  EXPECT_EQ(audit_count("user.approve"), 1);
+
+  // Approved, the initial password logs in for one thing only: choosing a new one.
+  std::string clerk_token = LoginUser("clerk9", initial);
+  ASSERT_FALSE(clerk_token.empty());
+  auto refused = Call("POST", "/api/v1/patrons/search", clerk_token, search);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_NE(refused->body.find("change your password first"), std::string::npos);
+  EXPECT_EQ(refused->body.find("Patron P-A"), std::string::npos);
+  EXPECT_EQ(Call("POST", "/api/v1/session/signature", clerk_token,
+                 json{{"statement", "x"}, {"password", initial}}.dump())
+                ->status,
+            403);
+  auto who = Call("GET", "/api/v1/session", clerk_token);
+  ASSERT_EQ(who->status, 200);
+  EXPECT_EQ(json::parse(who->body)["must_change_password"], true);
+  ASSERT_EQ(Call("POST", "/api/v1/session/password", clerk_token,
+                 json{{"password", initial}, {"new_password", "the clerk's own password"}}.dump())
+                ->status,
+            200);
+  EXPECT_EQ(Call("POST", "/api/v1/patrons/search", clerk_token, search)->status, 200);
+  EXPECT_EQ(LoginUser("clerk9", initial), "") << "the initial password is gone";
+
+  // A second Director: the Director cannot approve it, nor can one Board member alone.
+  int64_t rival = create("director2", "director");
+  EXPECT_EQ(approve(director, rival)->status, 403);
+  auto one = approve(LoginUser("board1"), rival);
+  ASSERT_EQ(one->status, 200) << one->body;
+  EXPECT_EQ(json::parse(one->body)["active"], false);
+  EXPECT_EQ(json::parse(one->body)["needed"], 2);
+  EXPECT_EQ(approve(LoginUser("board1"), rival)->status, 409) << "one vote per member";
+  EXPECT_EQ(LoginUser("director2", initial), "");
+  auto two = approve(LoginUser("board2"), rival);
+  ASSERT_EQ(two->status, 200);
+  EXPECT_EQ(json::parse(two->body)["active"], true);
+  EXPECT_NE(LoginUser("director2", initial), "");
+
+  // Disabling the real Director and enabling them again leaves them waiting for the Board.
+  const std::string d1 = std::to_string(user_ids_["director1"]);
+  ASSERT_EQ(Call("POST", "/api/v1/users/" + d1 + "/disable", admin)->status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/users/pending", director)->status, 401) << "sessions end";
+  auto enabled = Call("POST", "/api/v1/users/" + d1 + "/enable", admin);
+  ASSERT_EQ(enabled->status, 200);
+  EXPECT_EQ(json::parse(enabled->body)["pending"], true);
+  EXPECT_EQ(LoginUser("director1"), "");
+  ASSERT_EQ(approve(LoginUser("board1"), user_ids_["director1"])->status, 200);
+  ASSERT_EQ(approve(LoginUser("board3"), user_ids_["director1"])->status, 200);
+  EXPECT_NE(LoginUser("director1"), "");
+
+  // A designee whose standing appointment covers it approves a counsel account.
+  int64_t lawyer = create("counsel9", "counsel");
+  auto by_deputy = approve(LoginUser("deputy1"), lawyer);
+  ASSERT_EQ(by_deputy->status, 200) << by_deputy->body;
+  EXPECT_EQ(json::parse(by_deputy->body)["active"], true);
+  // Nobody approves their own account; an administrator's account needs no approval (it
+  // reaches no patron data) but its password is good for a change only.
+  int64_t admin2 = create("admin9", "admin");
+  (void)admin2;
+  std::string admin9 = LoginUser("admin9", initial);
+  ASSERT_FALSE(admin9.empty());
+  EXPECT_EQ(Call("GET", "/api/v1/users", admin9)->status, 403);
+}
+
 TEST_F(ApiAuthTest, RetentionScheduleIsSignedByTheDirectorAlone) {
   Library& lib = *lib_.library;
   json schedule = json::parse(ScheduleDocument(ScheduleFromProfile(lib.profile())));

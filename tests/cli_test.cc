@@ -191,6 +191,17 @@ TEST(RetentionCliTest, TheDirectorSignsThenPlansAndRunsAreCountsOnly) {
   ASSERT_EQ(init.exit_code, 0) << init.err;
   std::string director_pw = InitPassword(init.out, "director");
   ASSERT_FALSE(director_pw.empty()) << init.out;
+  // The printed password is good for choosing a new one, nothing else.
+  auto early = RunCarrelWithInput({"retention", "sign", "--data", data, "--username", "director",
+                                   "--reason", "adopted"},
+                                  director_pw + "\n");
+  EXPECT_EQ(early.exit_code, 1);
+  ExpectOneErrorLine(early);
+  EXPECT_NE(early.err.find("choose a new password first"), std::string::npos) << early.err;
+  auto changed = RunCarrelWithInput({"user", "password", "--data", data, "--username", "director"},
+                                    director_pw + "\nthe director's own password\n");
+  ASSERT_EQ(changed.exit_code, 0) << changed.err;
+  director_pw = "the director's own password";
 
   // Before the Director signs: nothing is deleted, and the commands say so in one line.
   auto show = RunCarrel({"retention", "show", "--data", data});

@@ -113,7 +113,8 @@ TEST(DeploymentTest, CarrelBehindNginxSeesTheClientTheSchemeAndNothingForged) {
   std::string data = (dir / "library").string();
   ASSERT_EQ(testing::RunCarrel({"init", "--data", data}).exit_code, 0);
   EXPECT_FALSE(std::filesystem::exists(dir / "library" / "master.key"));
-  ASSERT_EQ(testing::RunCarrelWithInput({"user", "add", "--data", data, "--role", "staff",
+  // An account of the administrator's kind, which needs no approval to log in.
+  ASSERT_EQ(testing::RunCarrelWithInput({"user", "add", "--data", data, "--role", "admin",
                                          "--username", "deskclerk"},
                                         "a long desk password\n")
                 .exit_code,

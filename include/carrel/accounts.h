@@ -32,6 +32,30 @@ struct User {
   Role role = Role::kStaff;
   bool disabled = false;
   std::string signing_public_key;  // 32 bytes; empty for the administrator
+  bool pending = false;                // awaits approval before it can log in
+  bool must_change_password = false;  // its password was set for it: good for a change only
+};
+
+// How a new account starts. The defaults (active, password kept) are for the library's own
+// code: the demo seeder and tests. Accounts made by the administrator or on the command line
+// need approval when their role reaches patron data or signs (staff, counsel, director,
+// board), and always a new password at the first login.
+struct NewUserOptions {
+  bool needs_approval = false;
+  bool must_change_password = false;
+};
+
+// Whether an account of `role` needs approval to become active (or active again).
+bool NeedsApproval(Role role);
+
+// The first line of every account approval's signed statement (its purpose).
+inline constexpr char kApprovalContext[] = "carrel/account-approval/v1";
+
+// One approval given (or Board vote cast) for a pending account.
+struct ApprovalResult {
+  bool active = false;  // the account is now approved
+  int votes = 0;        // Board votes so far (director and board accounts)
+  int needed = 0;       // votes that make a majority of the active Board
 };
 
 // Who is making a request.
@@ -42,6 +66,7 @@ struct Principal {
   Role role = Role::kStaff;
   std::string username;  // users only
   std::string csrf_token;
+  bool must_change_password = false;  // users only: may do nothing but change it
   Actor actor() const;
 };
 
@@ -73,15 +98,27 @@ class Accounts {
 
   // Users. Usernames: 3-32 of [a-z0-9._-]. Passwords: at least 10 characters.
   StatusOr<User> AddUser(const Actor& by, std::string_view username, Role role,
-                         std::string_view password);
+                         std::string_view password, NewUserOptions options = {});
+  // Accounts awaiting approval (for the Director, designees and the Board).
+  StatusOr<std::vector<User>> PendingUsers(const Actor& by);
+  // Approves a pending account with the approver's signature (their password again). Staff
+  // and counsel accounts: the Director, or a designee (`acting_designee`: the caller checked
+  // the appointment). Director and Board accounts: a majority of the active Board, each
+  // member signing a vote; while the Board has no active member, the Director approves Board
+  // accounts (the first Board). Nobody approves their own account. kPermissionDenied for an
+  // approver who may not, or a wrong password.
+  StatusOr<ApprovalResult> Approve(int64_t approver_id, std::string_view password,
+                                   int64_t user_id, bool acting_designee);
   StatusOr<std::vector<User>> ListUsers(const Actor& by);
   StatusOr<User> GetUser(int64_t id);
   // The user, when they hold `role` and are not disabled; otherwise kPermissionDenied with
   // `refusal` (the Director's steps, the Board's).
   StatusOr<User> ActiveInRole(int64_t id, Role role, std::string_view refusal);
-  // Disabling ends every session of the user at once.
+  // Disabling ends every session of the user at once. Enabling an account whose role needs
+  // approval leaves it pending until it is approved again.
   Status SetDisabled(const Actor& by, int64_t user_id, bool disabled);
-  // Requires the old password; reseals the signing key under the new one.
+  // Requires the old password; reseals the signing key under the new one, and ends the
+  // must-change state of an account whose password was set for it.
   Status ChangePassword(int64_t user_id, std::string_view old_password,
                         std::string_view new_password);
   // A patron's PIN set directly: 4-12 digits. Staff never do this (they start a reset
@@ -150,5 +187,7 @@ class Accounts {
 extern const char kAccountsSchema[];
 // Version 13: chosen PINs and reset codes.
 extern const char kPinResetSchema[];
+// Version 14: account approvals and first-login password changes.
+extern const char kApprovalSchema[];
 
 }  // namespace carrel

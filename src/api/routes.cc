@@ -64,7 +64,8 @@ json SessionJson(const Session& s) {
           {"csrf_token", s.csrf_token},
           {"expires_at", FormatInstant(s.expires_at)},
           {"role", RoleName(s.principal.role)},
-          {"id", s.principal.id}};
+          {"id", s.principal.id},
+          {"must_change_password", s.principal.must_change_password}};
 }
 
 StatusOr<ApiResponse> Login(ApiContext& c) {
@@ -96,7 +97,8 @@ StatusOr<ApiResponse> WhoAmI(ApiContext& c) {
   return JsonResponse({{"kind", p.kind == Principal::Kind::kPatron ? "patron" : "user"},
                        {"id", p.id},
                        {"role", RoleName(p.role)},
-                       {"username", p.username}});
+                       {"username", p.username},
+                       {"must_change_password", p.must_change_password}});
 }
 
 StatusOr<ApiResponse> ChangePassword(ApiContext& c) {
@@ -145,9 +147,41 @@ StatusOr<ApiResponse> ListUsers(ApiContext& c) {
     out.push_back({{"id", u.id},
                    {"username", u.username},
                    {"role", RoleName(u.role)},
-                   {"disabled", u.disabled}});
+                   {"disabled", u.disabled},
+                   {"pending", u.pending},
+                   {"must_change_password", u.must_change_password}});
   }
   return JsonResponse({{"users", out}});
+}
+
+// Accounts awaiting approval, for those who approve them.
+StatusOr<ApiResponse> PendingUsers(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto users, c.library.accounts().PendingUsers(c.actor));
+  json out = json::array();
+  for (const User& u : users) {
+    out.push_back({{"id", u.id},
+                   {"username", u.username},
+                   {"role", RoleName(u.role)},
+                   {"approved_by", NeedsApproval(u.role) && (u.role == Role::kDirector ||
+                                                             u.role == Role::kBoard)
+                                       ? "a majority of the Board"
+                                       : "the Director or a designee"}});
+  }
+  return JsonResponse({{"users", out}});
+}
+
+// A signed approval (or Board vote): the approver's password again.
+StatusOr<ApiResponse> ApproveUser(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(RequireObject(c.body, {"password"}));
+  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  bool designee = false;
+  if (c.principal->role == Role::kStaff) {
+    ASSIGN_OR_RETURN(designee, c.library.requests().IsActingDesignee(c.principal->id));
+  }
+  ASSIGN_OR_RETURN(ApprovalResult r,
+                   c.library.accounts().Approve(c.principal->id, password, id, designee));
+  return JsonResponse({{"id", id}, {"active", r.active}, {"votes", r.votes}, {"needed", r.needed}});
 }
 
 StatusOr<ApiResponse> CreateUser(ApiContext& c) {
@@ -156,8 +190,19 @@ StatusOr<ApiResponse> CreateUser(ApiContext& c) {
   ASSIGN_OR_RETURN(std::string role_name, StringField(c.body, "role", true, 16));
   ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
   ASSIGN_OR_RETURN(Role role, ParseRole(role_name));
-  ASSIGN_OR_RETURN(User u, c.library.accounts().AddUser(c.actor, username, role, password));
-  return JsonResponse({{"id", u.id}, {"username", u.username}, {"role", RoleName(u.role)}}, 201);
+  // The password is good for one change at the first login; an account that reaches patron
+  // data or signs is active only once approved (not by the administrator).
+  NewUserOptions options;
+  options.needs_approval = true;
+  options.must_change_password = true;
+  ASSIGN_OR_RETURN(User u,
+                   c.library.accounts().AddUser(c.actor, username, role, password, options));
+  return JsonResponse({{"id", u.id},
+                       {"username", u.username},
+                       {"role", RoleName(u.role)},
+                       {"pending", u.pending},
+                       {"must_change_password", u.must_change_password}},
+                      201);
 }
 
 StatusOr<ApiResponse> DisableUser(ApiContext& c) {
@@ -169,7 +214,8 @@ StatusOr<ApiResponse> DisableUser(ApiContext& c) {
 StatusOr<ApiResponse> EnableUser(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   RETURN_IF_ERROR(c.library.accounts().SetDisabled(c.actor, id, false));
-  return JsonResponse({{"id", id}, {"disabled", false}});
+  ASSIGN_OR_RETURN(User u, c.library.accounts().GetUser(id));
+  return JsonResponse({{"id", id}, {"disabled", false}, {"pending", u.pending}});
 }
 
 // ---- patrons -----------------------------------------------------------------------------
@@ -849,6 +895,10 @@ const std::vector<Route>& RouteTable() {
       {"POST", "/api/v1/users", "user.create", kAdmin, true, CreateUser, "Create a user account"},
       {"POST", "/api/v1/users/{id}/disable", "user.disable", kAdmin, true, DisableUser,
        "Disable a user; their sessions end at once"},
+      {"GET", "/api/v1/users/pending", "user.pending", kDirector | kDesignee | kBoard, false,
+       PendingUsers, "Accounts awaiting approval"},
+      {"POST", "/api/v1/users/{id}/approve", "user.approve", kDirector | kDesignee | kBoard, true,
+       ApproveUser, "Approve an account, or vote for it as a Board member (password again)"},
       {"POST", "/api/v1/users/{id}/enable", "user.enable", kAdmin, true, EnableUser,
        "Enable a user again"},
 

@@ -225,6 +225,18 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
     }
     return ProblemResponse(403, "", "your role may not do this", request.path);
   }
+  if (principal && principal->must_change_password && route->action != "session.password" &&
+      route->action != "session.whoami" && route->action != "session.logout") {
+    // A password set for the account (by the administrator, or printed on the command line)
+    // is good for one thing: choosing a new one.
+    Status logged = library.RecordOperation(
+        actor, {"access.denied", "route", std::string(route->action), "",
+                R"({"method":")" + request.method + R"(","reason":"password_change_due"})"});
+    if (!logged.ok()) spdlog::error("cannot record a denied access: {}", logged.ToString());
+    return ProblemResponse(403, "", "change your password first (POST /api/v1/session/password): "
+                                    "the one this account was given is good for that only",
+                           request.path);
+  }
   bool writes = request.method != "GET";
   if (principal && via_cookie && writes) {
     auto csrf = request.headers.find("x-csrf-token");

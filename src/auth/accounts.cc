@@ -58,6 +58,27 @@ CREATE TABLE pin_resets (
 );
 )sql";
 
+// Version 14: an account whose role reaches patron data or signs is active only once approved
+// (existing accounts were made before this rule and stay approved); a password set for an
+// account is good for one change only. Each approval, or Board vote, is a signed statement.
+const char kApprovalSchema[] = R"sql(
+ALTER TABLE users ADD COLUMN approval TEXT NOT NULL DEFAULT 'approved'
+  CHECK (approval IN ('pending', 'approved'));
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0
+  CHECK (must_change_password IN (0, 1));
+CREATE TABLE account_approvals (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  round INTEGER NOT NULL,
+  approver_id INTEGER NOT NULL REFERENCES users (id),
+  statement TEXT NOT NULL,
+  signature BLOB NOT NULL,
+  approved_at TEXT NOT NULL,
+  UNIQUE (user_id, round, approver_id)
+);
+ALTER TABLE users ADD COLUMN approval_round INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 namespace {
 
 constexpr size_t kSecretKey = crypto_sign_SECRETKEYBYTES;
@@ -207,8 +228,13 @@ Accounts::Accounts(Store* store, AuditLog* audit, Vault* vault, const Clock* clo
                    SessionPolicy policy)
     : store_(store), audit_(audit), vault_(vault), clock_(clock), policy_(policy) {}
 
+bool NeedsApproval(Role role) {
+  return role == Role::kStaff || role == Role::kCounsel || role == Role::kDirector ||
+         role == Role::kBoard;
+}
+
 StatusOr<User> Accounts::AddUser(const Actor& by, std::string_view username, Role role,
-                                 std::string_view password) {
+                                 std::string_view password, NewUserOptions options) {
   RETURN_IF_ERROR(CheckUsername(username));
   RETURN_IF_ERROR(CheckPassword(password));
   if (role == Role::kPatron) return InvalidArgument("patrons have cards, not user accounts");
@@ -216,6 +242,8 @@ StatusOr<User> Accounts::AddUser(const Actor& by, std::string_view username, Rol
   User user;
   user.username = std::string(username);
   user.role = role;
+  user.pending = options.needs_approval && NeedsApproval(role);
+  user.must_change_password = options.must_change_password;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM users"));
     user.id = id;
@@ -229,15 +257,19 @@ StatusOr<User> Accounts::AddUser(const Actor& by, std::string_view username, Rol
     }
     Status s = tx.Exec(
         "INSERT INTO users (id, username, role, password_hash, signing_public_key, "
-        "signing_secret_sealed, signing_salt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "signing_secret_sealed, signing_salt, created_at, approval, must_change_password) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {id, user.username, std::string(RoleName(role)), hash, pub, sealed, salt,
-         FormatInstant(clock_->Now())});
+         FormatInstant(clock_->Now()), std::string(user.pending ? "pending" : "approved"),
+         int64_t{user.must_change_password ? 1 : 0}});
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("a user with that username already exists");
     }
     RETURN_IF_ERROR(s);
     return audit_->Append(tx, by, {"user.create", "user", std::to_string(id), "",
-                                    R"({"role":")" + std::string(RoleName(role)) + R"("})"})
+                                    R"({"role":")" + std::string(RoleName(role)) +
+                                        R"(","pending":)" + (user.pending ? "true" : "false") +
+                                        "}"})
         .status();
   }));
   return user;
@@ -251,15 +283,20 @@ StatusOr<User> ReadUser(const Row& row) {
   ASSIGN_OR_RETURN(u.role, ParseRole(row.Text(2)));
   u.disabled = row.Int(3) != 0;
   u.signing_public_key = row.Bytes(4);
+  u.pending = row.Text(5) != "approved";
+  u.must_change_password = row.Int(6) != 0;
   return u;
 }
+
+constexpr char kUserColumns[] =
+    "id, username, role, disabled, signing_public_key, approval, must_change_password";
 }  // namespace
 
 StatusOr<std::vector<User>> Accounts::ListUsers(const Actor& by) {
   std::vector<User> out;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(
-        "SELECT id, username, role, disabled, signing_public_key FROM users ORDER BY id", {},
+        std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id", {},
         [&](const Row& row) -> Status {
           ASSIGN_OR_RETURN(User u, ReadUser(row));
           out.push_back(std::move(u));
@@ -272,7 +309,7 @@ StatusOr<std::vector<User>> Accounts::ListUsers(const Actor& by) {
 
 StatusOr<User> Accounts::ActiveInRole(int64_t id, Role role, std::string_view refusal) {
   auto user = GetUser(id);
-  if (!user.ok() || user->role != role || user->disabled) {
+  if (!user.ok() || user->role != role || user->disabled || user->pending) {
     return PermissionDenied(std::string(refusal));
   }
   return *user;
@@ -281,8 +318,7 @@ StatusOr<User> Accounts::ActiveInRole(int64_t id, Role role, std::string_view re
 StatusOr<User> Accounts::GetUser(int64_t id) {
   std::optional<User> out;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
-    return tx.Exec("SELECT id, username, role, disabled, signing_public_key FROM users "
-                   "WHERE id = ?",
+    return tx.Exec(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?",
                    {id}, [&](const Row& row) -> Status {
                      ASSIGN_OR_RETURN(out, ReadUser(row));
                      return Status::Ok();
@@ -294,9 +330,21 @@ StatusOr<User> Accounts::GetUser(int64_t id) {
 
 Status Accounts::SetDisabled(const Actor& by, int64_t user_id, bool disabled) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    std::string role;
+    RETURN_IF_ERROR(tx.Exec("SELECT role FROM users WHERE id = ?", {user_id}, [&](const Row& r) {
+      role = r.Text(0);
+      return Status::Ok();
+    }));
+    if (role.empty()) return NotFound("no such user");
+    ASSIGN_OR_RETURN(Role r, ParseRole(role));
     RETURN_IF_ERROR(tx.Exec("UPDATE users SET disabled = ? WHERE id = ?",
                             {int64_t{disabled ? 1 : 0}, user_id}));
-    if (tx.changes() == 0) return NotFound("no such user");
+    if (!disabled && NeedsApproval(r)) {
+      // Active again only once approved again, as a new account would be.
+      RETURN_IF_ERROR(tx.Exec("UPDATE users SET approval = 'pending', approval_round = "
+                              "approval_round + 1 WHERE id = ?",
+                              {user_id}));
+    }
     if (disabled) RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE user_id = ?", {user_id}));
     return audit_->Append(tx, by, {disabled ? "user.disable" : "user.enable", "user",
                                     std::to_string(user_id), "", "{}"})
@@ -338,7 +386,8 @@ Status Accounts::ChangePassword(int64_t user_id, std::string_view old_password,
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(
         "UPDATE users SET password_hash = ?, signing_secret_sealed = coalesce(?, "
-        "signing_secret_sealed), signing_salt = coalesce(?, signing_salt) WHERE id = ?",
+        "signing_secret_sealed), signing_salt = coalesce(?, signing_salt), "
+        "must_change_password = 0 WHERE id = ?",
         {new_hash, new_sealed, new_salt, user_id}));
     return audit_->Append(tx, {"user/" + std::to_string(user_id), "user"},
                           {"user.password_change", "user", std::to_string(user_id), "", "{}"})
@@ -590,12 +639,15 @@ StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_vie
   bool disabled = false;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(CheckLock(tx, subject));
-    return tx.Exec("SELECT id, role, password_hash, disabled FROM users WHERE username = ?",
+    return tx.Exec("SELECT id, role, password_hash, disabled, approval, must_change_password "
+                   "FROM users WHERE username = ?",
                    {std::string(username)}, [&](const Row& row) -> Status {
                      principal.id = row.Int(0);
                      ASSIGN_OR_RETURN(principal.role, ParseRole(row.Text(1)));
                      hash = row.Text(2);
-                     disabled = row.Int(3) != 0;
+                     // An account awaiting approval is refused as a disabled one is.
+                     disabled = row.Int(3) != 0 || row.Text(4) != "approved";
+                     principal.must_change_password = row.Int(5) != 0;
                      return Status::Ok();
                    });
   }));
@@ -669,7 +721,8 @@ StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     return tx.Exec(
         "SELECT s.user_id, s.patron_id, s.role, s.csrf_token, s.created_at, s.last_seen_at, "
-        "u.username, coalesce(u.disabled, 0) FROM sessions s LEFT JOIN users u "
+        "u.username, coalesce(u.disabled, 0) + (coalesce(u.approval, 'approved') <> "
+        "'approved'), coalesce(u.must_change_password, 0) FROM sessions s LEFT JOIN users u "
         "ON u.id = s.user_id WHERE s.token_hash = ?",
         {TokenHash(token)}, [&](const Row& row) -> Status {
           Principal p;
@@ -684,6 +737,7 @@ StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
           created = row.Text(4);
           seen = row.Text(5);
           p.username = row.Text(6);
+          p.must_change_password = row.Int(8) != 0;
           if (row.Int(7) == 0) out = p;
           return Status::Ok();
         });
@@ -727,15 +781,21 @@ Status Accounts::Logout(std::string_view token) {
 StatusOr<std::string> Accounts::Sign(int64_t user_id, std::string_view password,
                                      std::string_view message) {
   std::string sealed, salt;
+  bool must_change = false;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
-    return tx.Exec("SELECT signing_secret_sealed, signing_salt FROM users WHERE id = ? AND "
-                   "disabled = 0",
+    return tx.Exec("SELECT signing_secret_sealed, signing_salt, must_change_password FROM users "
+                   "WHERE id = ? AND disabled = 0 AND approval = 'approved'",
                    {user_id}, [&](const Row& row) {
                      sealed = row.Bytes(0);
                      salt = row.Bytes(1);
+                     must_change = row.Int(2) != 0;
                      return Status::Ok();
                    });
   }));
+  if (must_change) {
+    // The password this account was given is good for choosing a new one, nothing else.
+    return PermissionDenied("choose a new password first; nothing was signed");
+  }
   if (sealed.empty()) return PermissionDenied("this account holds no signing key");
   if (password.empty() || password.size() > 1024) {
     return PermissionDenied("signing needs your password again");
@@ -751,6 +811,110 @@ StatusOr<std::string> Accounts::Sign(int64_t user_id, std::string_view password,
                        message.size(), sk);
   sodium_memzero(sk, sizeof sk);
   return std::string(reinterpret_cast<char*>(sig), sizeof sig);
+}
+
+StatusOr<std::vector<User>> Accounts::PendingUsers(const Actor& by) {
+  std::vector<User> out;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kUserColumns +
+                                " FROM users WHERE approval = 'pending' AND disabled = 0 "
+                                "ORDER BY id",
+                            {}, [&](const Row& row) -> Status {
+                              ASSIGN_OR_RETURN(User u, ReadUser(row));
+                              out.push_back(std::move(u));
+                              return Status::Ok();
+                            }));
+    return audit_->Append(tx, by, {"user.pending.list", "user", "", "", "{}"}).status();
+  }));
+  return out;
+}
+
+StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view password,
+                                           int64_t user_id, bool acting_designee) {
+  ASSIGN_OR_RETURN(User approver, GetUser(approver_id));
+  auto target = GetUser(user_id);
+  if (!target.ok()) return NotFound("no such user");
+  Actor actor{"user/" + std::to_string(approver_id), std::string(RoleName(approver.role))};
+  // Every attempt is on the log, refused or not.
+  auto refuse = [&](const std::string& why) -> Status {
+    Status logged = WithWriteTransaction(*store_, [&](Transaction& tx) {
+      return audit_->Append(tx, actor, {"user.approve.refused", "user", std::to_string(user_id),
+                                        "", "{}"})
+          .status();
+    });
+    RETURN_IF_ERROR(logged);
+    return PermissionDenied(why);
+  };
+  if (!target->pending || target->disabled) {
+    return FailedPrecondition("the account is not awaiting approval");
+  }
+  if (user_id == approver_id) return refuse("nobody approves their own account");
+  if (approver.disabled || approver.pending) return refuse("your account may not approve");
+  bool by_board = target->role == Role::kDirector || target->role == Role::kBoard;
+  int64_t board_members = 0;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(board_members,
+                     tx.QueryInt("SELECT count(*) FROM users WHERE role = 'board' AND "
+                                 "disabled = 0 AND approval = 'approved'"));
+    return Status::Ok();
+  }));
+  if (by_board) {
+    bool first_board = target->role == Role::kBoard && board_members == 0;
+    if (first_board ? approver.role != Role::kDirector : approver.role != Role::kBoard) {
+      return refuse(target->role == Role::kDirector
+                        ? "a Director's account is approved by a majority of the Board"
+                        : "a Board member's account is approved by a majority of the Board");
+    }
+  } else if (approver.role != Role::kDirector &&
+             !(approver.role == Role::kStaff && acting_designee)) {
+    return refuse("a staff or counsel account is approved by the Director or a designee");
+  }
+  // The approval is the approver's own signed statement, bound to this purpose and account.
+  Instant now = clock_->Now();
+  std::string statement = std::string(kApprovalContext) + "\nuser: " + std::to_string(user_id) +
+                          "\nusername: " + target->username +
+                          "\nrole: " + std::string(RoleName(target->role)) +
+                          "\napproved_at: " + FormatInstant(now) + "\n";
+  auto signature = Sign(approver_id, password, statement);
+  if (!signature.ok()) return refuse("the password was not accepted; nothing was approved");
+  ApprovalResult result;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t round,
+                     tx.QueryInt("SELECT approval_round FROM users WHERE id = ? AND "
+                                 "approval = 'pending' AND disabled = 0",
+                                 {user_id}));
+    Status s = tx.Exec(
+        "INSERT INTO account_approvals (user_id, round, approver_id, statement, signature, "
+        "approved_at) VALUES (?, ?, ?, ?, ?, ?)",
+        {user_id, round, approver_id, statement, Blob{*signature}, FormatInstant(now)});
+    if (s.code() == StatusCode::kAlreadyExists) {
+      return FailedPrecondition("you have already approved this account");
+    }
+    RETURN_IF_ERROR(s);
+    if (by_board && board_members > 0) {
+      // Votes of members still active on the Board, in this round.
+      ASSIGN_OR_RETURN(int64_t votes,
+                       tx.QueryInt("SELECT count(*) FROM account_approvals a JOIN users u ON "
+                                   "u.id = a.approver_id WHERE a.user_id = ? AND a.round = ? "
+                                   "AND u.role = 'board' AND u.disabled = 0 AND "
+                                   "u.approval = 'approved'",
+                                   {user_id, round}));
+      result.votes = static_cast<int>(votes);
+      result.needed = static_cast<int>(board_members / 2 + 1);
+      result.active = votes * 2 > board_members;
+    } else {
+      result.active = true;
+    }
+    if (result.active) {
+      RETURN_IF_ERROR(tx.Exec("UPDATE users SET approval = 'approved' WHERE id = ?", {user_id}));
+    }
+    return audit_->Append(tx, actor, {result.active ? "user.approve" : "user.approve.vote",
+                                      "user", std::to_string(user_id), "",
+                                      R"({"role":")" + std::string(RoleName(target->role)) +
+                                          R"("})"})
+        .status();
+  }));
+  return result;
 }
 
 bool Accounts::VerifySignature(std::string_view public_key, std::string_view message,

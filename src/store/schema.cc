@@ -158,6 +158,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {11, "a disclosure package per decision", kDisclosuresPerDecisionSchema},
       {12, "proposals fixed under their ballots", kProposalsFixedSchema},
       {13, "patron-chosen PINs and one-time reset codes", kPinResetSchema},
+      {14, "account approvals and first-login password changes", kApprovalSchema},
   };
   return migrations;
 }

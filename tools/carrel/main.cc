@@ -276,6 +276,12 @@ int main(int argc, char** argv) {
   user_add->add_option("--role", role_name, "staff, director, counsel, board or admin")->required();
   user_add->add_option("--username", username, "3-32 of a-z 0-9 . _ -")->required();
 
+  auto* user_password = user->add_subcommand(
+      "password", "Change a user's password: the current one, then the new one (typed twice on "
+                  "a terminal; two lines on stdin)");
+  user_password->add_option("--data", data, "The library's data directory")->required();
+  user_password->add_option("--username", username, "The user")->required();
+
   auto* demo = app.add_subcommand("demo", "Demonstration data");
   demo->require_subcommand(1);
   carrel::SeedOptions seed;
@@ -388,18 +394,23 @@ int main(int argc, char** argv) {
     if (!s.ok() || !verifier.ok()) return Fail(s.ok() ? verifier.status() : s);
     // The first administrator and the Director, with one-time passwords shown only here.
     std::string admin_pw = carrel::cli::RandomPassword(), director_pw = carrel::cli::RandomPassword();
+    // Each password is good for one change, at the first login. The first Director needs no
+    // approval: there is nobody yet to give it.
+    carrel::NewUserOptions first;
+    first.must_change_password = true;
     auto admin = (*library)->accounts().AddUser(carrel::OperatorActor(), "admin",
-                                                carrel::Role::kAdmin, admin_pw);
+                                                carrel::Role::kAdmin, admin_pw, first);
     if (!admin.ok()) return Fail(admin.status());
     auto director = (*library)->accounts().AddUser(carrel::OperatorActor(), "director",
-                                                   carrel::Role::kDirector, director_pw);
+                                                   carrel::Role::kDirector, director_pw, first);
     if (!director.ok()) return Fail(director.status());
     auto head = (*library)->SignAuditHead();
     if (!head.ok()) return Fail(head.status());
     std::printf("carrel: created a library in %s\n", data.c_str());
     std::printf("carrel: user admin (administrator), password: %s\n", admin_pw.c_str());
     std::printf("carrel: user director (Library Director), password: %s\n", director_pw.c_str());
-    std::printf("carrel: these passwords are shown once; change them after the first login\n");
+    std::printf("carrel: these passwords are shown once, and are good only for choosing a new "
+                "one at the first login\n");
     std::printf("carrel: audit log key: %s\n", verifier->ToString().c_str());
     std::printf("carrel: keep that key, and the signed heads, where the server cannot change them\n");
     return 0;
@@ -412,10 +423,37 @@ int main(int argc, char** argv) {
     if (!password.ok()) return Fail(password.status());
     auto library = carrel::Library::Open(data, carrel::SystemClock());
     if (!library.ok()) return Fail(library.status());
-    auto added = (*library)->accounts().AddUser(carrel::OperatorActor(), username, *role, *password);
+    // As through the API: a new password at the first login, and approval first for a role
+    // that reaches patron data or signs.
+    carrel::NewUserOptions options;
+    options.needs_approval = true;
+    options.must_change_password = true;
+    auto added = (*library)->accounts().AddUser(carrel::OperatorActor(), username, *role,
+                                                *password, options);
     if (!added.ok()) return Fail(added.status());
-    std::printf("carrel: created %s user %s (id %lld)\n", role_name.c_str(), username.c_str(),
-                static_cast<long long>(added->id));
+    std::printf("carrel: created %s user %s (id %lld)%s\n", role_name.c_str(), username.c_str(),
+                static_cast<long long>(added->id),
+                added->pending ? "; it can log in once approved (carrel's users/pending list)" : "");
+    std::printf("carrel: the password is good only for choosing a new one at the first login\n");
+    return 0;
+  }
+  if (user_password->parsed()) {
+    auto current = carrel::cli::ReadPassword("Current password: ");
+    if (!current.ok()) return Fail(current.status());
+    auto fresh = carrel::cli::ReadNewPassword();
+    if (!fresh.ok()) return Fail(fresh.status());
+    auto library = carrel::Library::Open(data, carrel::SystemClock());
+    if (!library.ok()) return Fail(library.status());
+    auto users = (*library)->accounts().ListUsers(carrel::OperatorActor());
+    if (!users.ok()) return Fail(users.status());
+    int64_t id = 0;
+    for (const carrel::User& u : *users) {
+      if (u.username == username) id = u.id;
+    }
+    if (id == 0) return Fail(carrel::NotFound("no user " + username));
+    carrel::Status s = (*library)->accounts().ChangePassword(id, *current, *fresh);
+    if (!s.ok()) return Fail(s);
+    std::printf("carrel: the password of %s is changed\n", username.c_str());
     return 0;
   }
   if (seed_cmd->parsed()) {
