@@ -343,6 +343,63 @@ TEST_F(ApiAuthTest, RepeatedFailuresLockTheAccount) {
   EXPECT_NE(LoginUser("staff1"), "");
 }
 
+// A password or PIN asked again (to sign, to change a password, to sign a permission) is
+// guessed no faster than at login: the same count and lock, each failure on the log; and the
+// count is kept under a keyed hash, never the typed name or card, and goes when its window ends.
+TEST_F(ApiAuthTest, StepUpFailuresCountWithLoginsUnderKeyedNames) {
+  Library& lib = *lib_.library;
+  auto count = [&](const std::string& sql) {
+    int64_t n = -1;
+    EXPECT_TRUE(WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
+      return Status::Ok();
+    }).ok());
+    return n;
+  };
+  std::string director = LoginUser("director1");
+  json sign = {{"statement", "a statement"}, {"password", "a guess at it"}};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Call("POST", "/api/v1/session/signature", director, sign.dump())->status, 403);
+  }
+  json change = {{"password", "another guess"}, {"new_password", "a new password here"}};
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Call("POST", "/api/v1/session/password", director, change.dump())->status, 403);
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE carrel_audit_field(entry, 2) = "
+                  "'auth.step_up.failed'"),
+            5);
+  // Five failures in all: the account is locked for logins and signatures alike.
+  auto locked = client_->Post("/api/v1/session",
+                              json{{"username", "director1"}, {"password", kPassword}}.dump(),
+                              "application/json");
+  EXPECT_EQ(locked->status, 429);
+  sign["password"] = kPassword;
+  EXPECT_EQ(Call("POST", "/api/v1/session/signature", director, sign.dump())->status, 429);
+
+  // A patron's PIN asked again counts with the card's logins.
+  std::string patron = LoginPatron("P-A");
+  json permission = {{"recipient", "my attorney"}, {"categories", {"loans"}},
+                     {"valid_until", "2027-06-30"}, {"pin", "000000"}};
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Call("POST", "/api/v1/me/permissions", patron, permission.dump())->status, 403);
+  }
+  EXPECT_EQ(client_
+                ->Post("/api/v1/session", json{{"card_barcode", "P-A"}, {"pin", kPatronPin}}.dump(),
+                       "application/json")
+                ->status,
+            429);
+  // Nothing typed is kept: no username, no card number.
+  EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE subject LIKE '%director1%' OR "
+                  "subject LIKE '%P-A%'"),
+            0);
+  EXPECT_EQ(count("SELECT count(*) FROM login_failures"), 2);
+  // When the locks and their windows have passed, the next failure clears the old rows.
+  lib_.clock.Advance(std::chrono::minutes(31));
+  EXPECT_EQ(LoginUser("staff1", "not the password"), "");
+  EXPECT_EQ(count("SELECT count(*) FROM login_failures"), 1);
+  EXPECT_NE(LoginUser("director1"), "");
+}
+
 // A page elsewhere can make a browser post a form or text/plain without asking first; such a
 // login (login CSRF) is refused before any password is checked.
 TEST_F(ApiAuthTest, LoginTakesJsonOnly) {

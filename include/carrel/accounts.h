@@ -173,8 +173,13 @@ class Accounts {
                                 const Principal& principal, const Status& refusal);
   Status RecordFailure(Transaction& tx, const std::string& subject);
   Status CheckLock(Transaction& tx, const std::string& subject);
-  // The failure counter's name for a card: its blind index, never the number.
+  // The failure counter's name for a card or a username: a keyed hash, never the text.
   StatusOr<std::string> CardSubject(std::string_view card_barcode);
+  StatusOr<std::string> UserSubject(std::string_view username);
+  // A password asked again (to sign, or to change it) that was wrong: counted with the
+  // account's failed logins and put on the log.
+  Status RecordStepUpFailure(int64_t user_id, std::string_view what);
+  Status CheckUserLock(int64_t user_id);
 
   Store* store_;
   AuditLog* audit_;
@@ -189,5 +194,7 @@ extern const char kAccountsSchema[];
 extern const char kPinResetSchema[];
 // Version 14: account approvals and first-login password changes.
 extern const char kApprovalSchema[];
+// Version 15: failed logins under keyed hashes only.
+extern const char kLoginFailuresKeyedSchema[];
 
 }  // namespace carrel

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "carrel/encoding.h"
 #include "carrel/vault.h"
 #include "circulation/sealed_records.h"
 
@@ -77,6 +78,14 @@ CREATE TABLE account_approvals (
   UNIQUE (user_id, round, approver_id)
 );
 ALTER TABLE users ADD COLUMN approval_round INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+// Version 15: failures are counted under a keyed hash of the username or card (never the
+// typed text: a mistyped card number or email would otherwise land here), and rows go when
+// their window ends. Rows kept under the old names are dropped.
+const char kLoginFailuresKeyedSchema[] = R"sql(
+DELETE FROM login_failures;
+ALTER TABLE login_failures ADD COLUMN last_failed_at TEXT;
 )sql";
 
 namespace {
@@ -366,7 +375,10 @@ Status Accounts::ChangePassword(int64_t user_id, std::string_view old_password,
                      return Status::Ok();
                    });
   }));
-  if (hash.empty() || !CheckSecret(hash, old_password)) {
+  if (hash.empty()) return PermissionDenied("the current password was not accepted");
+  RETURN_IF_ERROR(CheckUserLock(user_id));
+  if (!CheckSecret(hash, old_password)) {
+    RETURN_IF_ERROR(RecordStepUpFailure(user_id, "password_change"));
     return PermissionDenied("the current password was not accepted");
   }
   ASSIGN_OR_RETURN(std::string new_hash, HashSecret(new_password));
@@ -561,6 +573,29 @@ Status Accounts::RequireChosenPin(int64_t patron_id, int min_pin_length) {
                           "holds but not your reading history, export, notices or permissions");
 }
 
+Status Accounts::CheckUserLock(int64_t user_id) {
+  ASSIGN_OR_RETURN(User user, GetUser(user_id));
+  ASSIGN_OR_RETURN(std::string subject, UserSubject(user.username));
+  return WithReadTransaction(*store_, [&](Transaction& tx) { return CheckLock(tx, subject); });
+}
+
+Status Accounts::RecordStepUpFailure(int64_t user_id, std::string_view what) {
+  ASSIGN_OR_RETURN(User user, GetUser(user_id));
+  ASSIGN_OR_RETURN(std::string subject, UserSubject(user.username));
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(RecordFailure(tx, subject));
+    return audit_->Append(tx, {"user/" + std::to_string(user_id), std::string(RoleName(user.role))},
+                          {"auth.step_up.failed", "user", std::to_string(user_id), "",
+                           R"({"for":")" + std::string(what) + R"("})"})
+        .status();
+  });
+}
+
+StatusOr<std::string> Accounts::UserSubject(std::string_view username) {
+  ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("login_subject", username));
+  return "user:" + HexEncode(bi);
+}
+
 StatusOr<std::string> Accounts::CardSubject(std::string_view card_barcode) {
   ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("card_barcode",
                                                       NormalizeBarcode(card_barcode)));
@@ -584,10 +619,18 @@ Status Accounts::CheckLock(Transaction& tx, const std::string& subject) {
 }
 
 Status Accounts::RecordFailure(Transaction& tx, const std::string& subject) {
+  Instant now = clock_->Now();
+  // Rows whose window has ended (no lock in force, no failure within the lockout period) are
+  // of no use to anyone.
   RETURN_IF_ERROR(tx.Exec(
-      "INSERT INTO login_failures (subject, failures) VALUES (?, 1) "
-      "ON CONFLICT (subject) DO UPDATE SET failures = failures + 1",
-      {subject}));
+      "DELETE FROM login_failures WHERE coalesce(locked_until, '') < ? AND "
+      "coalesce(last_failed_at, '') < ?",
+      {FormatInstant(now), FormatInstant(now - policy_.lockout)}));
+  RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO login_failures (subject, failures, last_failed_at) VALUES (?, 1, ?) "
+      "ON CONFLICT (subject) DO UPDATE SET failures = failures + 1, "
+      "last_failed_at = excluded.last_failed_at",
+      {subject, FormatInstant(now)}));
   ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT failures FROM login_failures WHERE subject = ?",
                                           {subject}));
   if (n >= policy_.max_failures) {
@@ -633,7 +676,7 @@ StatusOr<Session> Accounts::FinishLogin(const std::string& subject, bool accepte
 
 StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_view password) {
   if (username.empty() || username.size() > 64 || password.size() > 1024) return kNotAccepted;
-  std::string subject = "user:" + std::string(username);
+  ASSIGN_OR_RETURN(std::string subject, UserSubject(username));
   std::string hash;
   Principal principal;
   bool disabled = false;
@@ -660,15 +703,19 @@ StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_vie
 }
 
 Status Accounts::CheckPatronPin(int64_t patron_id, std::string_view pin) {
-  std::string subject = "patron-pin:" + std::to_string(patron_id);
-  std::string hash;
-  // Reading the lock and the hash commits nothing; only a failure is written.
+  // The same count as the card's logins: a PIN asked again is guessed no faster.
+  std::string subject, hash;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(CheckLock(tx, subject));
-    return tx.Exec("SELECT pin_hash FROM patrons WHERE id = ?", {patron_id}, [&](const Row& row) {
-      hash = row.Text(0);
-      return Status::Ok();
-    });
+    RETURN_IF_ERROR(tx.Exec("SELECT pin_hash, card_bi FROM patrons WHERE id = ?", {patron_id},
+                            [&](const Row& row) {
+                              hash = row.Text(0);
+                              std::string bi = row.Bytes(1);
+                              subject = "card:" + HexEncode(bi.substr(0, 8));
+                              return Status::Ok();
+                            }));
+    if (subject.empty()) return NotFound("no such patron");
+    // Reading the lock and the hash commits nothing; only a failure is written.
+    return CheckLock(tx, subject);
   }));
   bool ok = !hash.empty() && pin.size() <= 12 && CheckSecret(hash, pin);
   if (ok) return Status::Ok();
@@ -800,10 +847,13 @@ StatusOr<std::string> Accounts::Sign(int64_t user_id, std::string_view password,
   if (password.empty() || password.size() > 1024) {
     return PermissionDenied("signing needs your password again");
   }
+  // A password asked again is guessed no faster than at login: the same count, the same lock.
+  RETURN_IF_ERROR(CheckUserLock(user_id));
   ASSIGN_OR_RETURN(SecretKey key, PasswordKey(password, salt));
   unsigned char sk[kSecretKey];
   if (!UnsealSigningKey(user_id, key, sealed, sk)) {
     sodium_memzero(sk, sizeof sk);
+    RETURN_IF_ERROR(RecordStepUpFailure(user_id, "signature"));
     return PermissionDenied("the password was not accepted; nothing was signed");
   }
   unsigned char sig[crypto_sign_BYTES];

@@ -159,6 +159,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {12, "proposals fixed under their ballots", kProposalsFixedSchema},
       {13, "patron-chosen PINs and one-time reset codes", kPinResetSchema},
       {14, "account approvals and first-login password changes", kApprovalSchema},
+      {15, "failed logins under keyed hashes", kLoginFailuresKeyedSchema},
   };
   return migrations;
 }
