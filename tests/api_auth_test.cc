@@ -338,9 +338,73 @@ TEST_F(ApiAuthTest, RepeatedFailuresLockTheAccount) {
                               "application/json");
   ASSERT_TRUE(locked);
   EXPECT_EQ(locked->status, 429);
-  EXPECT_NE(locked->body.find("locked until"), std::string::npos);
+  EXPECT_NE(locked->body.find("try again after"), std::string::npos);
   lib_.clock.Advance(std::chrono::minutes(16));
   EXPECT_NE(LoginUser("staff1"), "");
+}
+
+// Waits grow with each failure, per account and client, per account, and per client; someone
+// who keeps guessing the Director's password from elsewhere slows themselves down, not the
+// Director (who waits a minute at most); a client spraying many accounts is stopped; and many
+// failures across the library raise an alarm in the Director's and administrator's inboxes.
+TEST_F(ApiAuthTest, BackOffSlowsGuessersWithoutLockingTheOwnerOut) {
+  Accounts& accounts = lib_.library->accounts();
+  const std::string attacker = "198.51.100.7", office = "203.0.113.9";
+  auto code = [](const StatusOr<Session>& s) { return s.ok() ? StatusCode::kOk : s.status().code(); };
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(code(accounts.LoginUser("director1", "a guess", attacker)),
+              StatusCode::kUnauthenticated);
+  }
+  // Right after: the account waits a second for everyone, the guesser thirty.
+  EXPECT_EQ(code(accounts.LoginUser("director1", kPassword, office)),
+            StatusCode::kResourceExhausted);
+  lib_.clock.Advance(std::chrono::seconds(2));
+  EXPECT_EQ(code(accounts.LoginUser("director1", kPassword, office)), StatusCode::kOk);
+  EXPECT_EQ(code(accounts.LoginUser("director1", kPassword, attacker)),
+            StatusCode::kResourceExhausted)
+      << "the guesser's own wait holds even with the right password";
+  // One guess each time the guesser's wait ends, for hours: their waits double up to fifteen
+  // minutes, and the Director never waits more than a minute after the latest guess.
+  int guesses = 0;
+  for (int round = 0; round < 12; ++round) {
+    for (int tries = 0; tries < 200; ++tries) {
+      auto r = accounts.LoginUser("director1", "another guess", attacker);
+      if (code(r) == StatusCode::kUnauthenticated) {
+        ++guesses;
+        break;
+      }
+      ASSERT_EQ(code(r), StatusCode::kResourceExhausted);
+      lib_.clock.Advance(std::chrono::seconds(15));
+    }
+    lib_.clock.Advance(std::chrono::seconds(61));
+    EXPECT_EQ(code(accounts.LoginUser("director1", kPassword, office)), StatusCode::kOk)
+        << "round " << round;
+  }
+  EXPECT_GE(guesses, 10);
+
+  // Spraying: twenty accounts from one client, and the client waits, for any account; another
+  // client does not.
+  const std::string sprayer = "192.0.2.44";
+  for (int i = 0; i < 20; ++i) {
+    (void)accounts.LoginUser("nobody" + std::to_string(i), "a guess", sprayer);
+  }
+  EXPECT_EQ(code(accounts.LoginUser("staff1", kPassword, sprayer)), StatusCode::kResourceExhausted);
+  EXPECT_EQ(code(accounts.LoginUser("staff1", kPassword, office)), StatusCode::kOk);
+
+  // The alarm: a hundred failures within an hour, from anywhere.
+  lib_.clock.Advance(std::chrono::hours(2));
+  for (int i = 0; i < static_cast<int>(kFailureAlarmPerHour); ++i) {
+    (void)accounts.LoginUser("visitor" + std::to_string(i), "a guess",
+                             "10.9." + std::to_string(i / 200) + "." + std::to_string(i % 200));
+  }
+  for (const char* who : {"director1", "admin1"}) {
+    std::string token = LoginUser(who);
+    auto inbox = Call("GET", "/api/v1/inbox", token);
+    ASSERT_EQ(inbox->status, 200);
+    EXPECT_NE(inbox->body.find("failed_logins_alarm"), std::string::npos) << who;
+  }
+  EXPECT_EQ(Call("GET", "/api/v1/inbox", LoginUser("staff1"))->body.find("failed_logins_alarm"),
+            std::string::npos);
 }
 
 // A password or PIN asked again (to sign, to change a password, to sign a permission) is
@@ -392,11 +456,14 @@ TEST_F(ApiAuthTest, StepUpFailuresCountWithLoginsUnderKeyedNames) {
   EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE subject LIKE '%director1%' OR "
                   "subject LIKE '%P-A%'"),
             0);
-  EXPECT_EQ(count("SELECT count(*) FROM login_failures"), 2);
-  // When the locks and their windows have passed, the next failure clears the old rows.
+  // The director's account, the patron's card (the library-wide hourly count aside).
+  EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE subject NOT LIKE 'rate:%'"), 2);
+  // When the locks and their windows have passed, the next failure clears the old rows: what
+  // is left is staff1's account, staff1 from this client, and this client.
   lib_.clock.Advance(std::chrono::minutes(31));
   EXPECT_EQ(LoginUser("staff1", "not the password"), "");
-  EXPECT_EQ(count("SELECT count(*) FROM login_failures"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE subject NOT LIKE 'rate:%'"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE subject LIKE 'rate:%'"), 1);
   EXPECT_NE(LoginUser("director1"), "");
 }
 

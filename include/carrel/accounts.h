@@ -86,9 +86,17 @@ inline constexpr std::chrono::seconds kPinResetValidity{15 * 60};
 struct SessionPolicy {
   std::chrono::seconds idle{30 * 60};
   std::chrono::seconds absolute{12 * 60 * 60};
-  int max_failures = 5;                       // per account, then locked
+  // Failures allowed before waits begin. Then each failure doubles the wait: from one client,
+  // 30 s up to `lockout`; for the account from anywhere, 1 s up to a minute (so that nobody's
+  // guessing locks the owner out for long); one client across accounts after 20, up to
+  // `lockout`. A window with no failure for `lockout` starts the count again.
+  int max_failures = 5;
   std::chrono::seconds lockout{15 * 60};
 };
+
+// Failed logins and step-ups across the library within one hour that raise the alarm in the
+// Director's and the administrator's inboxes.
+inline constexpr int64_t kFailureAlarmPerHour = 100;
 
 class Accounts {
  public:
@@ -135,7 +143,8 @@ class Accounts {
   // The patron sets their own PIN with the code (once). A wrong or expired code is
   // kUnauthenticated and counts as a failed login of the card. Ends every session of theirs.
   Status FinishPinReset(std::string_view card_barcode, std::string_view code,
-                        std::string_view new_pin, int min_pin_length);
+                        std::string_view new_pin, int min_pin_length,
+                        std::string_view client = {});
   // The patron, logged in, changes their PIN (the current one again, counted as a login
   // failure when wrong). Ends their other sessions.
   Status ChangePatronPin(int64_t patron_id, std::string_view current_pin,
@@ -148,8 +157,12 @@ class Accounts {
 
   // Logins. A failure says only that the credentials were not accepted (kUnauthenticated), or
   // that the account is locked until a time (kResourceExhausted).
-  StatusOr<Session> LoginUser(std::string_view username, std::string_view password);
-  StatusOr<Session> LoginPatron(std::string_view card_barcode, std::string_view pin);
+  // `client` is the client's address (after trusted proxies), or empty when there is none:
+  // failures back off per account, per account and address, and per address.
+  StatusOr<Session> LoginUser(std::string_view username, std::string_view password,
+                              std::string_view client = {});
+  StatusOr<Session> LoginPatron(std::string_view card_barcode, std::string_view pin,
+                                std::string_view client = {});
   // Step-up for a patron in the portal: their PIN again, before they sign something (a
   // permission to release their records). kPermissionDenied for a wrong PIN; repeated
   // failures lock the card as failed logins do.
@@ -169,10 +182,16 @@ class Accounts {
   StatusOr<Session> StartSession(Transaction& tx, Principal principal);
   // The end of a login whose credentials were checked: a failure counts towards locking
   // `subject` out and returns `refusal`; a success clears the failures and starts a session.
-  StatusOr<Session> FinishLogin(const std::string& subject, bool accepted,
+  StatusOr<Session> FinishLogin(const std::vector<std::string>& subjects, bool accepted,
                                 const Principal& principal, const Status& refusal);
   Status RecordFailure(Transaction& tx, const std::string& subject);
+  Status RecordFailures(Transaction& tx, const std::vector<std::string>& subjects);
   Status CheckLock(Transaction& tx, const std::string& subject);
+  Status CheckLocks(Transaction& tx, const std::vector<std::string>& subjects);
+  // The names a login's failures count under: the account, and with a client address the
+  // account from that address and the address itself.
+  StatusOr<std::vector<std::string>> LoginSubjects(const std::string& account,
+                                                   std::string_view client);
   // The failure counter's name for a card or a username: a keyed hash, never the text.
   StatusOr<std::string> CardSubject(std::string_view card_barcode);
   StatusOr<std::string> UserSubject(std::string_view username);

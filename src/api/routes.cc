@@ -74,11 +74,13 @@ StatusOr<ApiResponse> Login(ApiContext& c) {
   if (c.body.contains("card_barcode")) {
     ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
     ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "pin", true, 12));
-    ASSIGN_OR_RETURN(session, c.library.accounts().LoginPatron(card, pin));
+    ASSIGN_OR_RETURN(session,
+                     c.library.accounts().LoginPatron(card, pin, c.request.remote_address));
   } else {
     ASSIGN_OR_RETURN(std::string user, StringField(c.body, "username", true, 64));
     ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
-    ASSIGN_OR_RETURN(session, c.library.accounts().LoginUser(user, password));
+    ASSIGN_OR_RETURN(session,
+                     c.library.accounts().LoginUser(user, password, c.request.remote_address));
   }
   ApiResponse r = JsonResponse(SessionJson(*session), 201);
   r.set_cookie = session->token;
@@ -324,8 +326,8 @@ StatusOr<ApiResponse> FinishPinReset(ApiContext& c) {
   ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
   ASSIGN_OR_RETURN(std::string code, StringField(c.body, "code", true, 32));
   ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "new_pin", true, 12));
-  RETURN_IF_ERROR(c.library.accounts().FinishPinReset(card, code, pin,
-                                                      c.library.profile().min_pin_length));
+  RETURN_IF_ERROR(c.library.accounts().FinishPinReset(
+      card, code, pin, c.library.profile().min_pin_length, c.request.remote_address));
   return JsonResponse({{"pin_set", true}});
 }
 

@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cstring>
 
 #include "carrel/encoding.h"
@@ -485,18 +487,20 @@ StatusOr<PinReset> Accounts::StartPinReset(const Actor& by, int64_t patron_id) {
 }
 
 Status Accounts::FinishPinReset(std::string_view card_barcode, std::string_view code,
-                                std::string_view new_pin, int min_pin_length) {
+                                std::string_view new_pin, int min_pin_length,
+                                std::string_view client) {
   const Status not_accepted =
       Unauthenticated("the card number or reset code was not accepted, or the code has expired");
   RETURN_IF_ERROR(CheckPinShape(new_pin, min_pin_length));
   if (card_barcode.empty() || card_barcode.size() > 64 || code.size() > 32) return not_accepted;
   std::string normalized = NormalizeResetCode(code);
   ASSIGN_OR_RETURN(std::string subject, CardSubject(card_barcode));
+  ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(subject, client));
   SealedRecords records(vault_);
   int64_t patron_id = 0;
   std::string hash, expires;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(CheckLock(tx, subject));
+    RETURN_IF_ERROR(CheckLocks(tx, subjects));
     auto patron = records.FindPatronByBarcode(tx, card_barcode);
     if (!patron.ok()) {
       return patron.status().code() == StatusCode::kNotFound ? Status::Ok() : patron.status();
@@ -514,7 +518,7 @@ Status Accounts::FinishPinReset(std::string_view card_barcode, std::string_view 
             !normalized.empty() && FormatInstant(clock_->Now()) < expires;
   if (!ok) {
     RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
-      return RecordFailure(tx, subject);
+      return RecordFailures(tx, subjects);
     }));
     return not_accepted;
   }
@@ -583,7 +587,7 @@ Status Accounts::RecordStepUpFailure(int64_t user_id, std::string_view what) {
   ASSIGN_OR_RETURN(User user, GetUser(user_id));
   ASSIGN_OR_RETURN(std::string subject, UserSubject(user.username));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(RecordFailure(tx, subject));
+    RETURN_IF_ERROR(RecordFailures(tx, {subject}));
     return audit_->Append(tx, {"user/" + std::to_string(user_id), std::string(RoleName(user.role))},
                           {"auth.step_up.failed", "user", std::to_string(user_id), "",
                            R"({"for":")" + std::string(what) + R"("})"})
@@ -604,6 +608,38 @@ StatusOr<std::string> Accounts::CardSubject(std::string_view card_barcode) {
   return std::string("card:") + hex;
 }
 
+// Failed attempts are counted under several names at once, each with its own back-off:
+//   user:<keyed hash> / card:<keyed hash>  the account from anywhere: short waits (at most a
+//                                           minute), so that guessing from many addresses is
+//                                           slowed, yet nobody else's failures lock its owner out;
+//   pair:<account>@<address>               the account from one client: long waits (up to the
+//                                           lockout), for whoever keeps guessing it;
+//   addr:<address>                         one client, any account: for spraying many accounts;
+//   rate:<hour>                            the whole library, for the alarm; never a wait.
+// Addresses are keyed hashes (the pseudonym the audit log uses), never the address itself.
+namespace {
+
+struct Backoff {
+  int64_t free;                // failures allowed before the first wait
+  std::chrono::seconds first;  // the first wait; each further failure doubles it
+  std::chrono::seconds cap;
+};
+
+Backoff BackoffFor(std::string_view subject, const SessionPolicy& policy) {
+  if (subject.starts_with("pair:")) return {policy.max_failures, std::chrono::seconds(30), policy.lockout};
+  if (subject.starts_with("addr:")) return {20, std::chrono::seconds(1), policy.lockout};
+  if (subject.starts_with("rate:")) return {INT64_MAX, {}, {}};
+  return {policy.max_failures, std::chrono::seconds(1), std::chrono::seconds(60)};
+}
+
+std::chrono::seconds WaitAfter(int64_t failures, const Backoff& b) {
+  if (failures < b.free) return std::chrono::seconds(0);
+  int64_t doublings = std::min<int64_t>(failures - b.free, 20);
+  return std::min(b.cap, b.first * (int64_t{1} << doublings));
+}
+
+}  // namespace
+
 Status Accounts::CheckLock(Transaction& tx, const std::string& subject) {
   std::string until;
   RETURN_IF_ERROR(tx.Exec("SELECT locked_until FROM login_failures WHERE subject = ?", {subject},
@@ -612,16 +648,20 @@ Status Accounts::CheckLock(Transaction& tx, const std::string& subject) {
                             return Status::Ok();
                           }));
   if (!until.empty() && FormatInstant(clock_->Now()) < until) {
-    return ResourceExhausted("too many failed logins: the account is locked until " + until +
-                             " (UTC)");
+    return ResourceExhausted("too many failed attempts: try again after " + until + " (UTC)");
   }
+  return Status::Ok();
+}
+
+Status Accounts::CheckLocks(Transaction& tx, const std::vector<std::string>& subjects) {
+  for (const std::string& subject : subjects) RETURN_IF_ERROR(CheckLock(tx, subject));
   return Status::Ok();
 }
 
 Status Accounts::RecordFailure(Transaction& tx, const std::string& subject) {
   Instant now = clock_->Now();
-  // Rows whose window has ended (no lock in force, no failure within the lockout period) are
-  // of no use to anyone.
+  // Rows whose window has ended (no wait in force, no failure within the lockout period) are
+  // of no use to anyone: the count starts again.
   RETURN_IF_ERROR(tx.Exec(
       "DELETE FROM login_failures WHERE coalesce(locked_until, '') < ? AND "
       "coalesce(last_failed_at, '') < ?",
@@ -633,12 +673,47 @@ Status Accounts::RecordFailure(Transaction& tx, const std::string& subject) {
       {subject, FormatInstant(now)}));
   ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT failures FROM login_failures WHERE subject = ?",
                                           {subject}));
-  if (n >= policy_.max_failures) {
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE login_failures SET failures = 0, locked_until = ? WHERE subject = ?",
-        {FormatInstant(clock_->Now() + policy_.lockout), subject}));
+  std::chrono::seconds wait = WaitAfter(n, BackoffFor(subject, policy_));
+  if (wait.count() > 0) {
+    RETURN_IF_ERROR(tx.Exec("UPDATE login_failures SET locked_until = ? WHERE subject = ?",
+                            {FormatInstant(now + wait), subject}));
   }
   return Status::Ok();
+}
+
+Status Accounts::RecordFailures(Transaction& tx, const std::vector<std::string>& subjects) {
+  for (const std::string& subject : subjects) RETURN_IF_ERROR(RecordFailure(tx, subject));
+  // The library-wide count: past the alarm's threshold within an hour, the Director and the
+  // administrator hear of it in their inboxes (once an hour).
+  std::string hour = FormatInstant(clock_->Now()).substr(0, 13);
+  std::string rate = "rate:" + hour;
+  RETURN_IF_ERROR(RecordFailure(tx, rate));
+  ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT failures FROM login_failures WHERE subject = ?",
+                                          {rate}));
+  if (n == kFailureAlarmPerHour) {
+    RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO inbox (user_id, case_reference, kind, created_at) SELECT id, ?, "
+        "'failed_logins_alarm', ? FROM users WHERE role IN ('director', 'admin') AND "
+        "disabled = 0 AND approval = 'approved'",
+        {hour + ":00Z", FormatInstant(clock_->Now())}));
+    RETURN_IF_ERROR(audit_->Append(tx, {"carrel", "system"},
+                                   {"auth.failure_alarm", "library", "", "",
+                                    R"({"failures_this_hour":)" + std::to_string(n) + "}"})
+                        .status());
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> Accounts::LoginSubjects(const std::string& account,
+                                                           std::string_view client) {
+  std::vector<std::string> subjects = {account};
+  if (!client.empty()) {
+    ASSIGN_OR_RETURN(std::string pseudonym, vault_->BlindIndex("client_address", client));
+    std::string address = HexEncode(pseudonym);
+    subjects.push_back("pair:" + account + "@" + address);
+    subjects.push_back("addr:" + address);
+  }
+  return subjects;
 }
 
 StatusOr<Session> Accounts::StartSession(Transaction& tx, Principal principal) {
@@ -661,12 +736,17 @@ StatusOr<Session> Accounts::StartSession(Transaction& tx, Principal principal) {
   return session;
 }
 
-StatusOr<Session> Accounts::FinishLogin(const std::string& subject, bool accepted,
+StatusOr<Session> Accounts::FinishLogin(const std::vector<std::string>& subjects, bool accepted,
                                         const Principal& principal, const Status& refusal) {
   std::optional<Session> session;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    if (!accepted) return RecordFailure(tx, subject);
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
+    if (!accepted) return RecordFailures(tx, subjects);
+    // The account's counts start again; the client's own count across accounts does not (a
+    // valid login of one's own does not buy more guesses at others').
+    for (const std::string& subject : subjects) {
+      if (subject.starts_with("addr:")) continue;
+      RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
+    }
     ASSIGN_OR_RETURN(session, StartSession(tx, principal));
     return Status::Ok();
   }));
@@ -674,14 +754,16 @@ StatusOr<Session> Accounts::FinishLogin(const std::string& subject, bool accepte
   return std::move(*session);
 }
 
-StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_view password) {
+StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_view password,
+                                      std::string_view client) {
   if (username.empty() || username.size() > 64 || password.size() > 1024) return kNotAccepted;
-  ASSIGN_OR_RETURN(std::string subject, UserSubject(username));
+  ASSIGN_OR_RETURN(std::string account, UserSubject(username));
+  ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(account, client));
   std::string hash;
   Principal principal;
   bool disabled = false;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(CheckLock(tx, subject));
+    RETURN_IF_ERROR(CheckLocks(tx, subjects));
     return tx.Exec("SELECT id, role, password_hash, disabled, approval, must_change_password "
                    "FROM users WHERE username = ?",
                    {std::string(username)}, [&](const Row& row) -> Status {
@@ -699,7 +781,7 @@ StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_vie
   bool ok = CheckSecret(hash.empty() ? kDummy : hash, password) && !hash.empty() && !disabled;
   principal.kind = Principal::Kind::kUser;
   principal.username = std::string(username);
-  return FinishLogin(subject, ok, principal, kNotAccepted);
+  return FinishLogin(subjects, ok, principal, kNotAccepted);
 }
 
 Status Accounts::CheckPatronPin(int64_t patron_id, std::string_view pin) {
@@ -720,22 +802,24 @@ Status Accounts::CheckPatronPin(int64_t patron_id, std::string_view pin) {
   bool ok = !hash.empty() && pin.size() <= 12 && CheckSecret(hash, pin);
   if (ok) return Status::Ok();
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
-    return RecordFailure(tx, subject);
+    return RecordFailures(tx, {subject});
   }));
   return PermissionDenied("the PIN was not accepted");
 }
 
-StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::string_view pin) {
+StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::string_view pin,
+                                        std::string_view client) {
   const Status not_accepted = Unauthenticated("the card number or PIN was not accepted");
   if (card_barcode.empty() || card_barcode.size() > 64 || pin.size() > 12) return not_accepted;
   SealedRecords records(vault_);
-  ASSIGN_OR_RETURN(std::string subject, CardSubject(card_barcode));
+  ASSIGN_OR_RETURN(std::string account, CardSubject(card_barcode));
+  ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(account, client));
   std::string hash;
   int64_t patron_id = 0;
   bool expired = false;
   Date today = Date(std::chrono::floor<std::chrono::days>(clock_->Now()));
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(CheckLock(tx, subject));
+    RETURN_IF_ERROR(CheckLocks(tx, subjects));
     auto patron = records.FindPatronByBarcode(tx, card_barcode);
     if (!patron.ok()) {
       return patron.status().code() == StatusCode::kNotFound ? Status::Ok() : patron.status();
@@ -753,7 +837,7 @@ StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::stri
   principal.kind = Principal::Kind::kPatron;
   principal.id = patron_id;
   principal.role = Role::kPatron;
-  return FinishLogin(subject, ok, principal, not_accepted);
+  return FinishLogin(subjects, ok, principal, not_accepted);
 }
 
 StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
