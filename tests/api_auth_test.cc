@@ -220,15 +220,15 @@ TEST_F(ApiAuthTest, TheAdministratorReadsNoPatronData) {
 TEST_F(ApiAuthTest, SignaturesNeedThePasswordEvenWithEveryKeyOnTheServer) {
   Accounts& accounts = lib_.library->accounts();
   int64_t director = user_ids_["director1"];
-  auto sig = accounts.Sign(director, kPassword, "release case 7, scope S");
+  auto sig = accounts.Sign(director, kPassword, SignedPurpose::kSessionProof, "release case 7, scope S");
   ASSERT_TRUE(sig.ok());
   auto user = accounts.GetUser(director);
   ASSERT_TRUE(user.ok());
-  EXPECT_TRUE(Accounts::VerifySignature(user->signing_public_key, "release case 7, scope S", *sig));
-  EXPECT_FALSE(Accounts::VerifySignature(user->signing_public_key, "release case 8, scope S", *sig));
-  EXPECT_EQ(accounts.Sign(director, "wrong password!", "x").status().code(),
+  EXPECT_TRUE(Accounts::VerifySignature(user->signing_public_key, SignedPurpose::kSessionProof, "release case 7, scope S", *sig));
+  EXPECT_FALSE(Accounts::VerifySignature(user->signing_public_key, SignedPurpose::kSessionProof, "release case 8, scope S", *sig));
+  EXPECT_EQ(accounts.Sign(director, "wrong password!", SignedPurpose::kSessionProof, "x").status().code(),
             StatusCode::kPermissionDenied);
-  EXPECT_EQ(accounts.Sign(director, "", "x").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(accounts.Sign(director, "", SignedPurpose::kSessionProof, "x").status().code(), StatusCode::kPermissionDenied);
 
   // Holding the database, the keyring and the master key is not enough: no key the server
   // has opens the sealed signing key.
@@ -273,8 +273,8 @@ TEST_F(ApiAuthTest, StepUpSigningOverHttpAndPasswordChangeReseals) {
                       json{{"password", kPassword}, {"new_password", "a brand new passphrase"}}.dump());
   ASSERT_EQ(changed->status, 200) << changed->body;
   Accounts& accounts = lib_.library->accounts();
-  EXPECT_FALSE(accounts.Sign(user_ids_["director1"], kPassword, "x").ok());
-  EXPECT_TRUE(accounts.Sign(user_ids_["director1"], "a brand new passphrase", "x").ok());
+  EXPECT_FALSE(accounts.Sign(user_ids_["director1"], kPassword, SignedPurpose::kSessionProof, "x").ok());
+  EXPECT_TRUE(accounts.Sign(user_ids_["director1"], "a brand new passphrase", SignedPurpose::kSessionProof, "x").ok());
 }
 
 TEST_F(ApiAuthTest, BadInputGetsProblemDetailsAndChangesNothing) {
@@ -465,6 +465,130 @@ TEST_F(ApiAuthTest, StepUpFailuresCountWithLoginsUnderKeyedNames) {
   EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE subject NOT LIKE 'rate:%'"), 3);
   EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE subject LIKE 'rate:%'"), 1);
   EXPECT_NE(LoginUser("director1"), "");
+}
+
+// Strangers cannot grow the append-only log as fast as they can send: refusals of callers
+// nobody knows (no session, a dead token, failed logins and the waits after them) are written
+// as the first of each kind on a route in a minute and then one counted entry for the rest of
+// that minute. Refusals of known callers (a cookie request without its CSRF token) are each
+// on the log under their name.
+TEST_F(ApiAuthTest, StrangersCannotGrowTheLogFasterThanAMinuteAtATime) {
+  Library& lib = *lib_.library;
+  auto anonymous_entries = [&] {
+    std::vector<AuditEntry> out;
+    EXPECT_TRUE(WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
+      AuditQuery q;
+      q.actor_id = "anonymous";
+      q.limit = 1000;
+      ASSIGN_OR_RETURN(out, lib.audit().Find(tx, q));
+      return Status::Ok();
+    }).ok());
+    return out;
+  };
+  size_t before = anonymous_entries().size();
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(Call("GET", "/api/v1/me/loans", "")->status, 401);
+    EXPECT_EQ(Call("GET", "/api/v1/me/loans", "made-up-token-" + std::to_string(i))->status, 401);
+  }
+  // Failed logins: five hashed and refused, then the account's wait refuses the rest at once.
+  int refused = 0, waited = 0;
+  for (int i = 0; i < 40; ++i) {
+    auto res = client_->Post("/api/v1/session",
+                             json{{"username", "staff1"}, {"password", "a guess"}}.dump(),
+                             "application/json");
+    if (res->status == 401) ++refused;
+    if (res->status == 429) ++waited;
+  }
+  EXPECT_EQ(refused + waited, 40);
+  EXPECT_GT(waited, 0);
+  std::vector<AuditEntry> during = anonymous_entries();
+  EXPECT_EQ(during.size() - before, 4u) << "one entry for each route and kind so far";
+
+  // The minute ends: the next refusal writes the counts of the rest.
+  lib_.clock.Advance(std::chrono::minutes(1));
+  EXPECT_EQ(Call("GET", "/api/v1/me/loans", "")->status, 401);
+  std::vector<AuditEntry> after = anonymous_entries();
+  std::map<std::string, int64_t> counted;
+  for (size_t i = before; i < after.size(); ++i) {
+    json details = json::parse(after[i].details);
+    EXPECT_EQ(details.size(), 2u) << after[i].details << ": a count and a minute, nothing else";
+    counted[after[i].action + " " + after[i].object_id] += details["count"].get<int64_t>();
+  }
+  EXPECT_EQ(counted["access.denied me.loans"], 201);
+  EXPECT_EQ(counted["session.invalid me.loans"], 200);
+  EXPECT_EQ(counted["auth.failed session.login"], refused);
+  EXPECT_EQ(counted["auth.backoff session.login"], waited);
+  EXPECT_LE(after.size() - before, 9u);
+
+  // A known caller's refusal is theirs: a cookie write without its CSRF token.
+  auto login = client_->Post("/api/v1/session",
+                             json{{"username", "director1"}, {"password", kPassword}}.dump(),
+                             "application/json");
+  ASSERT_EQ(login->status, 201);
+  std::string cookie = login->get_header_value("Set-Cookie");
+  auto forged = client_->Post("/api/v1/items", httplib::Headers{{"Cookie", cookie.substr(0, cookie.find(';'))}},
+                              R"({"barcode":"I-9","title":"T","item_type":"book"})",
+                              "application/json");
+  EXPECT_EQ(forged->status, 403);
+  int64_t csrf = -1;
+  ASSERT_TRUE(WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(csrf, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
+                                       "carrel_audit_field(entry, 2) = 'access.csrf_refused'"));
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(csrf, 1);
+}
+
+// Subscribing to the eNews answers the same whether or not the address is already there, so
+// the answer does not tell a stranger who subscribes; only a new address is sent a message.
+TEST_F(ApiAuthTest, TheENewsDoesNotSayWhoSubscribes) {
+  std::string body = R"({"email":"reader@example.org"})";
+  auto first = Call("POST", "/api/v1/enews/subscribe", "", body);
+  ASSERT_EQ(first->status, 202);
+  EXPECT_FALSE(last_token_.empty());
+  last_token_.clear();
+  auto second = Call("POST", "/api/v1/enews/subscribe", "", R"({"email":" Reader@Example.org "})");
+  EXPECT_EQ(second->status, first->status);
+  EXPECT_EQ(second->body, first->body);
+  EXPECT_TRUE(last_token_.empty()) << "nothing sent for an address already there";
+  auto other = Call("POST", "/api/v1/enews/subscribe", "", R"({"email":"someone@example.org"})");
+  EXPECT_EQ(other->body, first->body);
+  EXPECT_FALSE(last_token_.empty());
+}
+
+// Signatures are domain-separated: each purpose signs behind its own context line, so text a
+// user signs through /session/signature (even a decision document, word for word) verifies as
+// nothing but a session proof, and no purpose's signature verifies as another's.
+TEST_F(ApiAuthTest, NothingSignedForOnePurposeVerifiesAsAnother) {
+  Accounts& accounts = lib_.library->accounts();
+  const std::vector<SignedPurpose> purposes = {
+      SignedPurpose::kDecision,    SignedPurpose::kDisclosure, SignedPurpose::kAppointment,
+      SignedPurpose::kRuling,      SignedPurpose::kBallot,     SignedPurpose::kBallotClose,
+      SignedPurpose::kSchedule,    SignedPurpose::kLegalHold,  SignedPurpose::kApproval,
+      SignedPurpose::kSessionProof};
+  const std::string decision = R"({"case":"R-2026-0001","outcome":"release","scope":{}})";
+  auto res = Call("POST", "/api/v1/session/signature", LoginUser("director1"),
+                  json{{"statement", decision}, {"password", kPassword}}.dump());
+  ASSERT_EQ(res->status, 201) << res->body;
+  json v = json::parse(res->body);
+  EXPECT_EQ(v["signed_context"], "carrel/session-proof/v1");
+  std::string pk = *Base64Decode(v["public_key"].get<std::string>());
+  std::string sig = *Base64Decode(v["signature"].get<std::string>());
+  for (SignedPurpose p : purposes) {
+    EXPECT_EQ(Accounts::VerifySignature(pk, p, decision, sig), p == SignedPurpose::kSessionProof)
+        << PurposeContext(p);
+  }
+  std::set<std::string> contexts;
+  for (SignedPurpose signed_as : purposes) {
+    contexts.insert(std::string(PurposeContext(signed_as)));
+    auto s = accounts.Sign(user_ids_["director1"], kPassword, signed_as, decision);
+    ASSERT_TRUE(s.ok());
+    for (SignedPurpose checked_as : purposes) {
+      EXPECT_EQ(Accounts::VerifySignature(pk, checked_as, decision, *s), signed_as == checked_as)
+          << PurposeContext(signed_as) << " as " << PurposeContext(checked_as);
+    }
+  }
+  EXPECT_EQ(contexts.size(), purposes.size());
 }
 
 // A page elsewhere can make a browser post a form or text/plain without asking first; such a
@@ -830,8 +954,8 @@ TEST_F(ApiAuthTest, RetentionScheduleIsSignedByTheDirectorAlone) {
   auto sig = Base64Decode(current["signature"].get<std::string>());
   ASSERT_TRUE(pk.ok() && sig.ok());
   EXPECT_TRUE(Accounts::VerifySignature(
-      *pk, lib.retention().SignedMessage(1, current["document"].get<std::string>(), "adopted"),
-      *sig));
+      *pk, SignedPurpose::kSchedule,
+      lib.retention().SignedMessage(1, current["document"].get<std::string>(), "adopted"), *sig));
   // The Board reads plans and runs; the administrator runs; counts only, no patron data.
   auto plan = Call("GET", "/api/v1/retention/plan", LoginUser("board1"));
   ASSERT_EQ(plan->status, 200) << plan->body;

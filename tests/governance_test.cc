@@ -279,8 +279,8 @@ TEST_F(GovernanceTest, AReversalIsFinalAndShownWhereverTheDecisionIsShown) {
   // The ruling is signed by the member's own key.
   auto member = lib().accounts().GetUser(U("board3"));
   ASSERT_TRUE(member.ok());
-  EXPECT_TRUE(Accounts::VerifySignature(member->signing_public_key, ruled->statement,
-                                        ruled->signature));
+  EXPECT_TRUE(Accounts::VerifySignature(member->signing_public_key, SignedPurpose::kRuling,
+                                        ruled->statement, ruled->signature));
 
   // Shown on the decision in the case file and in the Board's list.
   auto f = requests().Get(U("director1"), ref);

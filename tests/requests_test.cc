@@ -244,7 +244,8 @@ TEST_F(RequestsTest, NoDisclosureWithoutAVerifiedSignedAuthorizationCoveringEver
   json m = json::parse(manifest_text);
   m["files"][0]["sha256"] = Sha256Hex(files["disclosure.json"].get<std::string>());
   std::string new_manifest = m.dump(2);
-  auto resigned = lib().accounts().Sign(U("director1"), kPassword, new_manifest);
+  auto resigned = lib().accounts().Sign(U("director1"), kPassword, SignedPurpose::kDisclosure,
+                                        new_manifest);
   ASSERT_TRUE(resigned.ok());
   ASSERT_TRUE(WithWriteTransaction(lib().store(), [&](Transaction& tx) {
     return tx.Exec("UPDATE disclosures SET files = ?, manifest = ?, signature = ? WHERE id = ?",

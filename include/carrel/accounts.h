@@ -48,8 +48,23 @@ struct NewUserOptions {
 // Whether an account of `role` needs approval to become active (or active again).
 bool NeedsApproval(Role role);
 
-// The first line of every account approval's signed statement (its purpose).
-inline constexpr char kApprovalContext[] = "carrel/account-approval/v1";
+// What a signature is for. A statement is signed, and verified, behind a line naming its
+// purpose ("carrel/decision/v1", newline, then the statement), so that nothing signed for one
+// purpose verifies as another: in particular, text a user signs through /session/signature
+// (whatever it says) is never a decision, an appointment or a ballot.
+enum class SignedPurpose {
+  kDecision,      // a release decision on a request
+  kDisclosure,    // the manifest of a disclosure package
+  kAppointment,   // a designee's appointment, or its revocation
+  kRuling,        // a Board review's ruling
+  kBallot,        // a Board member's vote
+  kBallotClose,   // the closing tally of a vote
+  kSchedule,      // a retention schedule
+  kLegalHold,     // a legal hold placed or released
+  kApproval,      // an account approved (or a Board vote for one)
+  kSessionProof,  // anything else a user signs through /session/signature
+};
+std::string_view PurposeContext(SignedPurpose purpose);
 
 // One approval given (or Board vote cast) for a pending account.
 struct ApprovalResult {
@@ -173,10 +188,10 @@ class Accounts {
 
   // Step-up signing: the user's password unseals their secret key for this one signature.
   // kPermissionDenied for a wrong password (no session is affected).
-  StatusOr<std::string> Sign(int64_t user_id, std::string_view password,
+  StatusOr<std::string> Sign(int64_t user_id, std::string_view password, SignedPurpose purpose,
                              std::string_view message);
-  static bool VerifySignature(std::string_view public_key, std::string_view message,
-                              std::string_view signature);
+  static bool VerifySignature(std::string_view public_key, SignedPurpose purpose,
+                              std::string_view message, std::string_view signature);
 
  private:
   StatusOr<Session> StartSession(Transaction& tx, Principal principal);

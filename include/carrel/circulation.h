@@ -216,7 +216,10 @@ class Circulation {
                                                  std::string_view station);
   Status EndComputerSession(const Actor& actor, int64_t session_id);
 
-  // eNews: Subscribe returns the confirmation token to mail out (only its hash is stored).
+  // eNews: Subscribe returns the confirmation token to mail out (only its hash is stored), or
+  // an empty token when the address is already subscribed or awaiting confirmation (nothing
+  // to send; the public answer is the same). Addresses not confirmed within 48 hours are
+  // deleted (from the third day), whatever the retention schedule says.
   StatusOr<std::string> Subscribe(const Actor& actor, std::string_view email);
   Status ConfirmSubscription(const Actor& actor, std::string_view token);
   Status Unsubscribe(const Actor& actor, std::string_view token);
@@ -229,6 +232,8 @@ class Circulation {
   Status UnlinkRow(Transaction& tx, std::string_view table, int64_t row, int64_t patron_id,
                    Date day);
   Status PassItemOn(Transaction& tx, int64_t item_id, Date today);
+  // Deletes eNews addresses left unconfirmed past 48 hours.
+  Status ExpireUnconfirmed(Transaction& tx);
   // Appends an audit entry within `tx`; object_id 0 means none.
   Status Audit(Transaction& tx, const Actor& actor, std::string_view action,
                std::string_view object_type, int64_t object_id, std::string details = "{}");

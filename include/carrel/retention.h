@@ -195,6 +195,7 @@ class Retention {
   StatusOr<std::vector<LegalHold>> ActiveHolds(Transaction& tx);
   // Checks that `user_id` is the Director and signs `message` with their password.
   StatusOr<std::pair<User, std::string>> DirectorSigns(int64_t user_id, std::string_view password,
+                                                       SignedPurpose purpose,
                                                        std::string_view message);
   Status MoveHeldLinks(Transaction& tx, const std::string& epoch,
                        const std::vector<LegalHold>& holds, int64_t* moved);

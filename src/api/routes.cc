@@ -116,13 +116,18 @@ StatusOr<ApiResponse> SignStatement(ApiContext& c) {
   RETURN_IF_ERROR(RequireObject(c.body, {"statement", "password"}));
   ASSIGN_OR_RETURN(std::string statement, StringField(c.body, "statement", true, 16384));
   ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
-  ASSIGN_OR_RETURN(std::string sig, c.library.accounts().Sign(c.principal->id, password, statement));
+  // Signed as a session proof: whatever the text says, it is never a decision or any other
+  // statement carrel acts on (verify it behind the line "carrel/session-proof/v1").
+  ASSIGN_OR_RETURN(std::string sig, c.library.accounts().Sign(c.principal->id, password,
+                                                              SignedPurpose::kSessionProof,
+                                                              statement));
   ASSIGN_OR_RETURN(User user, c.library.accounts().GetUser(c.principal->id));
   RETURN_IF_ERROR(c.library.RecordOperation(c.actor, {"signature.create", "user",
                                                       std::to_string(user.id), "", "{}"}));
   return JsonResponse({{"signature", Base64Encode(sig)},
                        {"public_key", Base64Encode(user.signing_public_key)},
-                       {"algorithm", "Ed25519"}},
+                       {"algorithm", "Ed25519"},
+                       {"signed_context", PurposeContext(SignedPurpose::kSessionProof)}},
                       201);
 }
 
@@ -456,8 +461,9 @@ StatusOr<ApiResponse> Subscribe(ApiContext& c) {
   RETURN_IF_ERROR(RequireObject(c.body, {"email"}));
   ASSIGN_OR_RETURN(std::string email, StringField(c.body, "email", true, 254));
   ASSIGN_OR_RETURN(std::string token, c.library.circulation().Subscribe(c.actor, email));
-  // The confirmation goes to the address, never back to the requester.
-  c.server->DeliverConfirmation(email, token);
+  // The confirmation goes to the address, never back to the requester; the answer is the
+  // same whether or not the address was already there.
+  if (!token.empty()) c.server->DeliverConfirmation(email, token);
   return JsonResponse({{"status", "a confirmation message was sent to the address"}}, 202);
 }
 

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -40,6 +41,55 @@ class RateLimiter {
   };
   std::mutex mu_;
   std::unordered_map<std::string, Window> windows_;
+};
+
+// Refusals of callers nobody knows (no session, a dead token, a failed login), counted so
+// that strangers cannot grow the append-only log as fast as they can send: the first of each
+// kind on a route in a minute is written at once, the rest of that minute as one entry with
+// their count once the minute is over (at the next refusal after it, or when the server
+// stops). At most two entries per route, kind and minute, however much is sent.
+class RefusalTally {
+ public:
+  struct Entry {
+    std::string action;  // the route's
+    std::string kind;    // "access.denied", "session.invalid", "session.login.failed", ...
+    std::string minute;  // "2026-12-02T10:28"
+    int64_t count = 0;
+  };
+
+  // Counts one refusal; returns the entries due now (written by the caller, outside the lock).
+  std::vector<Entry> Count(std::string_view action, std::string_view kind,
+                           const std::string& minute) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<Entry> due;
+    if (minute != minute_) {
+      due = TakeLocked();
+      minute_ = minute;
+    }
+    int64_t& n = counts_[{std::string(action), std::string(kind)}];
+    if (n++ == 0) due.push_back({std::string(action), std::string(kind), minute_, 1});
+    return due;
+  }
+
+  // Whatever is counted and not yet written.
+  std::vector<Entry> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return TakeLocked();
+  }
+
+ private:
+  std::vector<Entry> TakeLocked() {
+    std::vector<Entry> out;
+    for (const auto& [key, n] : counts_) {
+      if (n > 1) out.push_back({key.first, key.second, minute_, n - 1});
+    }
+    counts_.clear();
+    return out;
+  }
+
+  std::mutex mu_;
+  std::string minute_;
+  std::map<std::pair<std::string, std::string>, int64_t> counts_;
 };
 
 // Nesting depth of a JSON text (brackets outside strings); cheap, before parsing.
@@ -153,7 +203,23 @@ struct ApiServer::Impl {
   ServerOptions options;
   std::unique_ptr<HttpListener> http;
   RateLimiter limiter;
+  RefusalTally refusals;
   std::string openapi = kOpenApiYaml;
+
+  // One anonymous refusal, counted (see RefusalTally).
+  void CountRefusal(std::string_view action, std::string_view kind) {
+    std::string minute = FormatInstant(library->clock().Now()).substr(0, 16);
+    Write(refusals.Count(action, kind, minute));
+  }
+  void Write(const std::vector<RefusalTally::Entry>& entries) {
+    for (const RefusalTally::Entry& e : entries) {
+      Status logged = library->RecordOperation(
+          {"anonymous", "public"},
+          {e.kind, "route", e.action, "",
+           R"({"count":)" + std::to_string(e.count) + R"(,"minute":")" + e.minute + R"("})"});
+      if (!logged.ok()) spdlog::error("cannot record refusals: {}", logged.ToString());
+    }
+  }
 };
 
 ApiServer::ApiServer(Library* library, ServerOptions options) : impl_(std::make_unique<Impl>()) {
@@ -196,6 +262,8 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
     if (authenticated.ok()) {
       principal = *authenticated;
     } else if ((route->allowed & kAnonymous) == 0) {
+      // An expired, ended or made-up token: counted, as every refusal of a stranger is.
+      impl_->CountRefusal(route->action, "session.invalid");
       return ProblemResponse(authenticated.status(), request.path);
     }
   }
@@ -207,10 +275,15 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
     auto acting = library.requests().IsActingDesignee(principal->id);
     if (acting.ok() && *acting) bit |= kDesignee;
   }
+  if ((route->allowed & bit) == 0 && !principal) {
+    impl_->CountRefusal(route->action, "access.denied");
+    return ProblemResponse(401, "", "log in to do this", request.path);
+  }
   if ((route->allowed & bit) == 0) {
-    // Every refusal is on the log: who tried what, never with what data. The client's address
-    // (behind a trusted proxy, the one it names) is kept as a keyed pseudonym only, so that
-    // refusals from one client can be told apart without the log holding any address.
+    // Every refusal of a known caller is on the log: who tried what, never with what data.
+    // The client's address (behind a trusted proxy, the one it names) is kept as a keyed
+    // pseudonym only, so that refusals from one client can be told apart without the log
+    // holding any address.
     std::string client;
     if (auto pseudonym = library.vault().BlindIndex("client_address", request.remote_address);
         pseudonym.ok()) {
@@ -220,9 +293,6 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
         actor, {"access.denied", "route", std::string(route->action), "",
                 R"({"method":")" + request.method + R"(","client":")" + client + R"("})"});
     if (!logged.ok()) spdlog::error("cannot record a denied access: {}", logged.ToString());
-    if (!principal) {
-      return ProblemResponse(401, "", "log in to do this", request.path);
-    }
     return ProblemResponse(403, "", "your role may not do this", request.path);
   }
   if (principal && principal->must_change_password && route->action != "session.password" &&
@@ -244,6 +314,10 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
     if (csrf == request.headers.end() || csrf->second.size() != principal->csrf_token.size() ||
         sodium_memcmp(csrf->second.data(), principal->csrf_token.data(),
                       principal->csrf_token.size()) != 0) {
+      Status logged = library.RecordOperation(
+          actor, {"access.csrf_refused", "route", std::string(route->action), "",
+                  R"({"method":")" + request.method + R"("})"});
+      if (!logged.ok()) spdlog::error("cannot record a refused request: {}", logged.ToString());
       return ProblemResponse(403, "", "a browser request that changes anything needs the "
                                       "X-CSRF-Token header of its session", request.path);
     }
@@ -289,6 +363,15 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
     }
   }
   StatusOr<ApiResponse> response = route->handler(ctx);
+  if (!response.ok() && !principal) {
+    // Failed logins, reset codes and the waits after them, counted.
+    StatusCode code = response.status().code();
+    if (code == StatusCode::kUnauthenticated) {
+      impl_->CountRefusal(route->action, "auth.failed");
+    } else if (code == StatusCode::kResourceExhausted) {
+      impl_->CountRefusal(route->action, "auth.backoff");
+    }
+  }
   if (!response.ok()) {
     if (HttpStatusFor(response.status().code()) >= 500) {
       // The message names no patron data; it is the operator's lead to the cause.
@@ -341,6 +424,7 @@ Status ApiServer::Serve() {
 
 void ApiServer::Stop() {
   if (impl_->http) impl_->http->Stop();
+  impl_->Write(impl_->refusals.Take());
 }
 
 size_t ApiServer::open_connections() const {

@@ -801,8 +801,12 @@ Status Accounts::CheckPatronPin(int64_t patron_id, std::string_view pin) {
   }));
   bool ok = !hash.empty() && pin.size() <= 12 && CheckSecret(hash, pin);
   if (ok) return Status::Ok();
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
-    return RecordFailures(tx, {subject});
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(RecordFailures(tx, {subject}));
+    return audit_->Append(tx, {"patron/" + std::to_string(patron_id), "patron"},
+                          {"auth.step_up.failed", "patron", std::to_string(patron_id), "",
+                           R"({"for":"pin"})"})
+        .status();
   }));
   return PermissionDenied("the PIN was not accepted");
 }
@@ -909,8 +913,30 @@ Status Accounts::Logout(std::string_view token) {
   });
 }
 
+std::string_view PurposeContext(SignedPurpose purpose) {
+  switch (purpose) {
+    case SignedPurpose::kDecision: return "carrel/decision/v1";
+    case SignedPurpose::kDisclosure: return "carrel/disclosure-manifest/v1";
+    case SignedPurpose::kAppointment: return "carrel/appointment/v1";
+    case SignedPurpose::kRuling: return "carrel/board-ruling/v1";
+    case SignedPurpose::kBallot: return "carrel/ballot/v1";
+    case SignedPurpose::kBallotClose: return "carrel/ballot-close/v1";
+    case SignedPurpose::kSchedule: return "carrel/retention-schedule/v1";
+    case SignedPurpose::kLegalHold: return "carrel/legal-hold/v1";
+    case SignedPurpose::kApproval: return "carrel/account-approval/v1";
+    case SignedPurpose::kSessionProof: return "carrel/session-proof/v1";
+  }
+  return "carrel/unknown";
+}
+
+namespace {
+std::string SignedBytes(SignedPurpose purpose, std::string_view message) {
+  return std::string(PurposeContext(purpose)) + "\n" + std::string(message);
+}
+}  // namespace
+
 StatusOr<std::string> Accounts::Sign(int64_t user_id, std::string_view password,
-                                     std::string_view message) {
+                                     SignedPurpose purpose, std::string_view message) {
   std::string sealed, salt;
   bool must_change = false;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
@@ -941,8 +967,9 @@ StatusOr<std::string> Accounts::Sign(int64_t user_id, std::string_view password,
     return PermissionDenied("the password was not accepted; nothing was signed");
   }
   unsigned char sig[crypto_sign_BYTES];
-  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()),
-                       message.size(), sk);
+  std::string bytes = SignedBytes(purpose, message);
+  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(bytes.data()),
+                       bytes.size(), sk);
   sodium_memzero(sk, sizeof sk);
   return std::string(reinterpret_cast<char*>(sig), sizeof sig);
 }
@@ -1005,11 +1032,11 @@ StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view
   }
   // The approval is the approver's own signed statement, bound to this purpose and account.
   Instant now = clock_->Now();
-  std::string statement = std::string(kApprovalContext) + "\nuser: " + std::to_string(user_id) +
+  std::string statement = "carrel account approval\nuser: " + std::to_string(user_id) +
                           "\nusername: " + target->username +
                           "\nrole: " + std::string(RoleName(target->role)) +
                           "\napproved_at: " + FormatInstant(now) + "\n";
-  auto signature = Sign(approver_id, password, statement);
+  auto signature = Sign(approver_id, password, SignedPurpose::kApproval, statement);
   if (!signature.ok()) return refuse("the password was not accepted; nothing was approved");
   ApprovalResult result;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -1051,13 +1078,14 @@ StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view
   return result;
 }
 
-bool Accounts::VerifySignature(std::string_view public_key, std::string_view message,
-                               std::string_view signature) {
+bool Accounts::VerifySignature(std::string_view public_key, SignedPurpose purpose,
+                               std::string_view message, std::string_view signature) {
+  std::string bytes = SignedBytes(purpose, message);
   return public_key.size() == crypto_sign_PUBLICKEYBYTES &&
          signature.size() == crypto_sign_BYTES &&
          crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
-                                     reinterpret_cast<const unsigned char*>(message.data()),
-                                     message.size(),
+                                     reinterpret_cast<const unsigned char*>(bytes.data()),
+                                     bytes.size(),
                                      reinterpret_cast<const unsigned char*>(public_key.data())) ==
              0;
 }

@@ -1048,9 +1048,10 @@ StatusOr<std::string> Circulation::Subscribe(const Actor& actor, std::string_vie
   randombytes_buf(bytes, sizeof bytes);
   std::string token = Hex(bytes, sizeof bytes);
   ASSIGN_OR_RETURN(std::string email_bi, records_->EmailIndex(email));
+  bool taken = false;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(ExpireUnconfirmed(tx));
     // The blind index is truncated: confirm each live candidate on its decrypted address.
-    bool taken = false;
     RETURN_IF_ERROR(tx.Exec(
         "SELECT id, email FROM enews_subscriptions WHERE email_bi = ? AND "
         "status <> 'unsubscribed'",
@@ -1060,7 +1061,9 @@ StatusOr<std::string> Circulation::Subscribe(const Actor& actor, std::string_vie
           taken = taken || other == email;
           return Status::Ok();
         }));
-    if (taken) return AlreadyExists("that address is already subscribed or awaiting confirmation");
+    // Already there: nothing changes and nothing is sent, and the caller is answered as for a
+    // new address, so that the answer does not tell who subscribes.
+    if (taken) return Status::Ok();
     ASSIGN_OR_RETURN(int64_t id,
                      tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM enews_subscriptions"));
     ASSIGN_OR_RETURN(std::string sealed, records_->SealSubscriptionEmail(id, email));
@@ -1070,10 +1073,29 @@ StatusOr<std::string> Circulation::Subscribe(const Actor& actor, std::string_vie
         {Int(id), Blob{email_bi}, Blob{sealed}, Text(TokenHash(token)), DateValue(Today())}));
     return Audit(tx, actor, "enews.subscribe", "enews_subscription", id);
   }));
+  if (taken) return std::string();
   return token;
 }
 
+// An address never confirmed is kept no longer than it takes to answer: from the third day
+// after it was given (created_on is a date), 48 hours have surely passed, and it goes.
+Status Circulation::ExpireUnconfirmed(Transaction& tx) {
+  RETURN_IF_ERROR(tx.Exec("DELETE FROM enews_subscriptions WHERE status = 'pending' AND "
+                          "created_on <= ?",
+                          {DateValue(Today() - std::chrono::days(3))}));
+  if (tx.changes() > 0) {
+    RETURN_IF_ERROR(Audit(tx, {"carrel", "system"}, "enews.expire_unconfirmed",
+                          "enews_subscription", 0,
+                          R"({"deleted":)" + std::to_string(tx.changes()) + "}"));
+  }
+  return Status::Ok();
+}
+
 Status Circulation::ConfirmSubscription(const Actor& actor, std::string_view token) {
+  // Expired addresses go first, in a transaction of their own (a refusal below keeps that).
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return ExpireUnconfirmed(tx);
+  }));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(
         "UPDATE enews_subscriptions SET status = 'confirmed', confirmed_on = ? "

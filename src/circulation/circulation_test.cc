@@ -297,13 +297,37 @@ TEST_F(CirculationTest, ComputerSessionsOnePerStationAndPatron) {
 TEST_F(CirculationTest, EnewsConfirmAndUnsubscribe) {
   auto token = circ().Subscribe(testing::kStaff, "  Reader@Example.org ");
   ASSERT_TRUE(token.ok());
-  EXPECT_EQ(circ().Subscribe(testing::kStaff, "reader@example.org").status().code(), StatusCode::kAlreadyExists);
+  // Again: no new token to send, and no error to tell a stranger the address is there.
+  auto again = circ().Subscribe(testing::kStaff, "reader@example.org");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, "");
   EXPECT_EQ(circ().ConfirmSubscription(testing::kStaff, "not-a-token").code(), StatusCode::kNotFound);
   ASSERT_TRUE(circ().ConfirmSubscription(testing::kStaff, *token).ok());
   ASSERT_TRUE(circ().Unsubscribe(testing::kStaff, *token).ok());
   EXPECT_EQ(circ().Unsubscribe(testing::kStaff, *token).code(), StatusCode::kNotFound);
   EXPECT_TRUE(circ().Subscribe(testing::kStaff, "reader@example.org").ok());  // may come back later
   EXPECT_EQ(circ().Subscribe(testing::kStaff, "not an address").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CirculationTest, UnconfirmedAddressesGoAfterFortyEightHours) {
+  SetDay(D(2026, 12, 1));
+  auto token = circ().Subscribe(testing::kStaff, "late@example.org");
+  ASSERT_TRUE(token.ok());
+  auto count = [&] {
+    int64_t n = -1;
+    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM enews_subscriptions"));
+      return Status::Ok();
+    }).ok());
+    return n;
+  };
+  // Within 48 hours it can still be confirmed; after them it is gone, and its token with it.
+  SetDay(D(2026, 12, 3));
+  ASSERT_TRUE(circ().Subscribe(testing::kStaff, "other@example.org").ok());
+  EXPECT_EQ(count(), 2);
+  SetDay(D(2026, 12, 4));
+  EXPECT_EQ(circ().ConfirmSubscription(testing::kStaff, *token).code(), StatusCode::kNotFound);
+  EXPECT_EQ(count(), 1);
 }
 
 TEST_F(CirculationTest, LastActivityMovesWithUse) {

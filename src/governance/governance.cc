@@ -490,7 +490,8 @@ StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view pa
                                {"vote", vote},
                                {"at", at}}
                               .dump();
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, statement));
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, SignedPurpose::kBallot,
+                                                          statement));
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(std::string state,
                      [&]() -> StatusOr<std::string> {
@@ -540,7 +541,8 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
     auto voter = accounts_->GetUser(b.member_id);
     if (!ballot.is_object() || ballot.value("text_sha256", "") != Sha256Hex(p->text) ||
         ballot.value("vote", "") != b.vote || !voter.ok() ||
-        !Accounts::VerifySignature(voter->signing_public_key, b.statement, b.signature)) {
+        !Accounts::VerifySignature(voter->signing_public_key, SignedPurpose::kBallot, b.statement,
+                                   b.signature)) {
       return DataLoss("a ballot on this proposal does not verify: the vote cannot be closed");
     }
   }
@@ -573,7 +575,8 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
                                {"outcome", adopted ? "adopted" : "not_adopted"},
                                {"at", at}}
                               .dump();
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, statement));
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, SignedPurpose::kBallotClose,
+                                                          statement));
   std::string label;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(std::string in_force, VersionInForce(tx));
@@ -895,7 +898,8 @@ StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view passw
                                {"member", member_id},
                                {"at", at}}
                               .dump();
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, statement));
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, SignedPurpose::kRuling,
+                                                          statement));
   ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(

@@ -475,7 +475,8 @@ StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view pa
                      {"valid_to", FormatInstant(to)},
                      {"policy_version", version}}
                     .dump();
-  ASSIGN_OR_RETURN(a.signature, accounts_->Sign(director_id, password, a.statement));
+  ASSIGN_OR_RETURN(a.signature, accounts_->Sign(director_id, password,
+                                                SignedPurpose::kAppointment, a.statement));
   Actor actor{"user/" + std::to_string(director_id), "director"};
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(
@@ -498,7 +499,8 @@ Status Requests::RevokeAppointment(int64_t director_id, std::string_view passwor
                                {"appointment", id},
                                {"at", FormatInstant(clock_->Now())}}
                               .dump();
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(director_id, password, statement));
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(director_id, password,
+                                                          SignedPurpose::kAppointment, statement));
   Actor actor{"user/" + std::to_string(director_id), "director"};
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(

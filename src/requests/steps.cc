@@ -58,7 +58,8 @@ StatusOr<std::string> Requests::VerifyDecision(Transaction& tx, const CaseDecisi
   RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", d.id));
   auto signer = accounts_->GetUser(d.signed_by);
   if (!signer.ok() || signer->signing_public_key != d.public_key ||
-      !Accounts::VerifySignature(d.public_key, d.document, d.signature)) {
+      !Accounts::VerifySignature(d.public_key, SignedPurpose::kDecision, d.document,
+                                 d.signature)) {
     return PermissionDenied("the decision's signature does not verify");
   }
   json doc = json::parse(d.document, nullptr, false);
@@ -389,7 +390,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                      {"appointment", who.appointment_id},
                      {"signed_at", FormatInstant(now)}};
     std::string text = document.dump();
-    ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password, text));
+    ASSIGN_OR_RETURN(std::string signature,
+                     accounts_->Sign(user_id, password, SignedPurpose::kDecision, text));
     ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
     plan.outcome = outcome;
     plan.audit["outcome"] = outcome;
@@ -481,7 +483,9 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                      {"prepared_by", user_id},
                      {"prepared_at", FormatInstant(now)}};
     std::string manifest_text = manifest.dump(2);
-    ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password, manifest_text));
+    ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password,
+                                                            SignedPurpose::kDisclosure,
+                                                            manifest_text));
     ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
     json files = {{"disclosure.json", disclosure_json}, {"disclosure.html", disclosure_html}};
     int64_t decision_id = decision->id;
@@ -806,7 +810,8 @@ StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view
     }
     auto signer = accounts_->GetUser(preparer);
     if (!signer.ok() || signer->signing_public_key != preparer_key ||
-        !Accounts::VerifySignature(preparer_key, manifest_text, manifest_signature)) {
+        !Accounts::VerifySignature(preparer_key, SignedPurpose::kDisclosure, manifest_text,
+                                   manifest_signature)) {
       refused = PermissionDenied("the manifest's signature does not verify");
       return Status::Ok();
     }

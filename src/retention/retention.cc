@@ -324,11 +324,12 @@ std::string Retention::SignedMessage(int64_t version, std::string_view document,
 
 StatusOr<std::pair<User, std::string>> Retention::DirectorSigns(int64_t user_id,
                                                                 std::string_view password,
+                                                                SignedPurpose purpose,
                                                                 std::string_view message) {
   ASSIGN_OR_RETURN(User user, accounts_->ActiveInRole(user_id, Role::kDirector,
                                                       "only the Director may sign the retention "
                                                       "schedule and legal holds"));
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password, message));
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password, purpose, message));
   return std::make_pair(user, signature);
 }
 
@@ -369,7 +370,8 @@ StatusOr<ScheduleVersion> Retention::CurrentVersion(Transaction& tx) {
   if (newest.empty()) return NotFound("no retention schedule in force has been signed yet");
   ScheduleVersion& v = newest.front();
   // Trust nothing stored: the signature must cover exactly this version.
-  if (!Accounts::VerifySignature(v.public_key, SignedMessage(v.version, v.document, v.reason),
+  if (!Accounts::VerifySignature(v.public_key, SignedPurpose::kSchedule,
+                                 SignedMessage(v.version, v.document, v.reason),
                                  v.signature)) {
     return DataLoss("the retention schedule in force (version " + std::to_string(v.version) +
                     ") does not carry a valid signature");
@@ -415,7 +417,7 @@ StatusOr<ScheduleVersion> Retention::SignSchedule(const Actor& actor, int64_t us
                      tx.QueryInt("SELECT coalesce(max(version), 0) + 1 FROM retention_schedules"));
     return Status::Ok();
   }));
-  ASSIGN_OR_RETURN(auto signed_by, DirectorSigns(user_id, password,
+  ASSIGN_OR_RETURN(auto signed_by, DirectorSigns(user_id, password, SignedPurpose::kSchedule,
                                                  SignedMessage(version, document, reason)));
   ScheduleVersion v;
   v.version = version;
@@ -1027,7 +1029,8 @@ StatusOr<LegalHold> Retention::PlaceHold(const Actor& actor, int64_t user_id,
                           "\npatron " + std::to_string(hold.patron_id) + "\nfrom " +
                           (hold.from ? FormatDate(*hold.from) : "-") + "\nto " +
                           (hold.to ? FormatDate(*hold.to) : "-") + "\nreason " + hold.reason;
-  ASSIGN_OR_RETURN(auto signed_by, DirectorSigns(user_id, password, statement));
+  ASSIGN_OR_RETURN(auto signed_by,
+                   DirectorSigns(user_id, password, SignedPurpose::kLegalHold, statement));
   ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/legal_holds"));
   hold.id = id;
   hold.placed_at = clock_->Now();
@@ -1052,7 +1055,8 @@ Status Retention::ReleaseHold(const Actor& actor, int64_t user_id, std::string_v
                               int64_t hold_id) {
   std::string statement = "carrel legal hold release\n" + library_id_ + "\nhold " +
                           std::to_string(hold_id);
-  ASSIGN_OR_RETURN(auto signed_by, DirectorSigns(user_id, password, statement));
+  ASSIGN_OR_RETURN(auto signed_by,
+                   DirectorSigns(user_id, password, SignedPurpose::kLegalHold, statement));
   (void)signed_by;
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(
