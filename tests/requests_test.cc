@@ -464,6 +464,40 @@ TEST_F(RequestsTest, HeldRecordsSurviveRetentionUntilTheDirectorReleasesTheHold)
   EXPECT_TRUE(holds->empty());
 }
 
+// A clerk cannot keep records from their deletion by filing requests alone: the holds a
+// clerk's intake places lapse after the profile's days unless the Director or a designee
+// confirms them, which any step they take on the case does.
+TEST_F(RequestsTest, AClerksHoldLapsesUnlessTheDirectorActsOnTheCase) {
+  Actor director{"user/" + std::to_string(U("director1")), "director"};
+  ASSERT_TRUE(lib().retention()
+                  .SignSchedule(director, U("director1"), kPassword,
+                                ScheduleFromProfile(lib().profile()), "demo")
+                  .ok());
+  std::string confirmed = Intake("none", {"P-A"});
+  std::string lapsing = Intake("none", {"P-B"});
+  ASSERT_TRUE(Act("director1", confirmed, "acknowledge").ok());
+  auto history_sizes = [&] {
+    auto a = lib().circulation().PatronHistory(testing::kStaff, patrons_["P-A"]);
+    auto b = lib().circulation().PatronHistory(testing::kStaff, patrons_["P-B"]);
+    EXPECT_TRUE(a.ok() && b.ok());
+    return std::pair<size_t, size_t>(a.ok() ? a->size() : 99, b.ok() ? b->size() : 99);
+  };
+  // Within the profile's days both hold.
+  lib_.clock.Set(testing::DefaultTestTime() + hours(24 * 3));
+  ASSERT_TRUE(lib().retention().Run(director).ok());
+  EXPECT_EQ(history_sizes(), (std::pair<size_t, size_t>(1, 1)));
+  // After them, only the hold the Director confirmed does.
+  lib_.clock.Set(testing::DefaultTestTime() +
+                 hours(24 * (lib().profile().intake_hold_days + 2)));
+  ASSERT_TRUE(lib().retention().Run(director).ok());
+  EXPECT_EQ(history_sizes(), (std::pair<size_t, size_t>(1, 0)));
+  std::multiset<std::string> confirmed_actions, lapsing_actions;
+  for (const AuditEntry& e : CaseEntries(confirmed)) confirmed_actions.insert(e.action);
+  for (const AuditEntry& e : CaseEntries(lapsing)) lapsing_actions.insert(e.action);
+  EXPECT_EQ(confirmed_actions.count("legal_hold.confirm"), 1u);
+  EXPECT_EQ(lapsing_actions.count("legal_hold.confirm"), 0u);
+}
+
 TEST_F(RequestsTest, ASearchWarrantIsRecordedAndGoesToCounsel) {
   std::string ref = Intake("search_warrant");
   auto s = Act("staff1", ref, "execute_warrant",

@@ -82,6 +82,9 @@ struct Profile {
   // as its last argument (the notice itself is in the patron's portal).
   bool notify_patrons = false;
   std::vector<std::string> patron_notice_command;
+  // Legal holds a clerk's intake places lapse after this many days unless the Director or a
+  // designee confirms them by acting on the case.
+  int intake_hold_days = 14;
   // A request not acknowledged within this many hours of opening time is overdue.
   int acknowledge_within_open_hours = 2;
   // Return dates and nondisclosure review dates show in the inbox this many days ahead.

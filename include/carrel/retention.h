@@ -180,9 +180,13 @@ class Retention {
   // transaction (the case record is the written statement), and releases when the Director
   // closes it saying so. `reason_key` seals the reason: HoldReasonKey().
   StatusOr<std::shared_ptr<const SecretKey>> HoldReasonKey();
+  // A hold placed by a clerk's intake (`expires_on` set) lapses after that day unless the
+  // Director or a designee confirms it (ConfirmCaseHolds, on any step they take on the case),
+  // so that no clerk can keep records from their deletion by filing a request alone.
   Status PlaceCaseHold(Transaction& tx, const Actor& actor, const SecretKey& reason_key,
                        const std::string& case_id, int64_t patron_id, std::optional<Date> from,
-                       std::optional<Date> to);
+                       std::optional<Date> to, std::optional<Date> expires_on = std::nullopt);
+  Status ConfirmCaseHolds(Transaction& tx, const Actor& actor, const std::string& case_id);
   StatusOr<int64_t> ReleaseCaseHolds(Transaction& tx, const Actor& actor,
                                      const std::string& case_id);
   // Accounts past their period that are kept because items are out or fines owed.
@@ -212,5 +216,7 @@ class Retention {
 
 // The retention schema, part of the library migrations (version 5).
 extern const char kRetentionSchema[];
+// Version 16: intake holds that lapse unless confirmed.
+extern const char kIntakeHoldsSchema[];
 
 }  // namespace carrel

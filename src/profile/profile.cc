@@ -489,7 +489,8 @@ class ProfileParser {
     if (t == nullptr) return ErrorAt(*node, "[requests] must be a table");
     RETURN_IF_ERROR(CheckKeys(*t, kName,
                               {"notify_command", "notify_patrons", "patron_notice_command",
-                               "acknowledge_within_open_hours", "deadline_warning_days"}));
+                               "acknowledge_within_open_hours", "deadline_warning_days",
+                               "intake_hold_days"}));
     RETURN_IF_ERROR(CommandValue(*t, "notify_command", &p->notify_command));
     RETURN_IF_ERROR(CommandValue(*t, "patron_notice_command", &p->patron_notice_command));
     if (const toml::node* n = t->get("notify_patrons")) {
@@ -500,6 +501,10 @@ class ProfileParser {
       ASSIGN_OR_RETURN(int64_t hours,
                        IntValue(*n, "acknowledge_within_open_hours in [requests]", 1, 168));
       p->acknowledge_within_open_hours = static_cast<int>(hours);
+    }
+    if (const toml::node* n = t->get("intake_hold_days")) {
+      ASSIGN_OR_RETURN(int64_t days, IntValue(*n, "intake_hold_days in [requests]", 1, 365));
+      p->intake_hold_days = static_cast<int>(days);
     }
     if (const toml::node* n = t->get("deadline_warning_days")) {
       ASSIGN_OR_RETURN(int64_t days, IntValue(*n, "deadline_warning_days in [requests]", 0, 90));

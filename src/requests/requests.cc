@@ -735,10 +735,16 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
         "INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
         "appointment_id) VALUES (?, ?, ?, 'intake', '', 'received', ?)",
         {id, FormatInstant(now), who.actor.id, who.appointment_id}));
-    // Records in scope are held from the moment the request arrives.
+    // Records in scope are held from the moment the request arrives. A clerk's hold lapses
+    // after the profile's days unless the Director or a designee confirms it by acting on the
+    // case; theirs stand until the case is closed.
+    std::optional<Date> lapses;
+    if (who.as == kCaseStaff) {
+      lapses = calendar_->LocalDate(now) + std::chrono::days(profile_->intake_hold_days);
+    }
     for (int64_t patron : requested.patron_ids) {
       RETURN_IF_ERROR(retention_->PlaceCaseHold(tx, who.actor, *hold_key, s.reference, patron,
-                                                in.from, in.to));
+                                                in.from, in.to, lapses));
     }
     RETURN_IF_ERROR(Notify(tx, s.reference, "new_request", kCaseDirector | kCaseDesignee, 0));
     return audit_

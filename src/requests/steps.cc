@@ -650,6 +650,10 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
       return Status::Ok();
     }
     if (plan.write) RETURN_IF_ERROR(plan.write(tx, *l.key, l.id));
+    if (who.as == kCaseDirector || who.as == kCaseDesignee) {
+      // Acting on the case confirms the holds a clerk's intake placed.
+      RETURN_IF_ERROR(retention_->ConfirmCaseHolds(tx, who.actor, l.summary.reference));
+    }
     RETURN_IF_ERROR(tx.Exec(
         "UPDATE cases SET state = ?, outcome = ?, counsel_id = ?, notes = ? WHERE id = ?",
         {after.state, after.outcome, after.counsel_id,

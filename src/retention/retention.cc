@@ -81,6 +81,13 @@ CREATE INDEX computer_sessions_epoch ON computer_sessions (link_epoch)
   WHERE link_epoch IS NOT NULL;
 )sql";
 
+// Version 16: holds a clerk's intake placed lapse unless the Director or a designee confirms.
+const char kIntakeHoldsSchema[] = R"sql(
+ALTER TABLE legal_holds ADD COLUMN expires_on TEXT;
+ALTER TABLE legal_holds ADD COLUMN confirmed_by TEXT;
+ALTER TABLE legal_holds ADD COLUMN confirmed_at TEXT;
+)sql";
+
 namespace {
 
 constexpr char kScheduleFormat[] = "carrel-retention-schedule/1";
@@ -482,7 +489,12 @@ static StatusOr<std::vector<LegalHold>> ReadHolds(Transaction& tx, const char* w
 }
 
 StatusOr<std::vector<LegalHold>> Retention::ActiveHolds(Transaction& tx) {
-  return ReadHolds(tx, "WHERE released_at IS NULL", nullptr);
+  // A hold a clerk's intake placed lapses on its day unless the Director or a designee has
+  // confirmed it by acting on the case.
+  std::string today = FormatDate(calendar_->LocalDate(clock_->Now()));
+  std::string where = "WHERE released_at IS NULL AND (expires_on IS NULL OR confirmed_at IS NOT "
+                      "NULL OR expires_on >= '" + today + "')";
+  return ReadHolds(tx, where.c_str(), nullptr);
 }
 
 namespace {
@@ -1076,19 +1088,42 @@ StatusOr<std::shared_ptr<const SecretKey>> Retention::HoldReasonKey() {
 
 Status Retention::PlaceCaseHold(Transaction& tx, const Actor& actor, const SecretKey& reason_key,
                                 const std::string& case_id, int64_t patron_id,
-                                std::optional<Date> from, std::optional<Date> to) {
+                                std::optional<Date> from, std::optional<Date> to,
+                                std::optional<Date> expires_on) {
   ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM legal_holds"));
   std::string reason = "records in the scope of request " + case_id;
   RETURN_IF_ERROR(tx.Exec(
       "INSERT INTO legal_holds (id, patron_id, from_day, to_day, reason, case_id, placed_by, "
-      "placed_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "placed_at, signature, expires_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {id, patron_id, from ? Value(FormatDate(*from)) : Value(),
        to ? Value(FormatDate(*to)) : Value(),
        Blob{Vault::Seal(reason_key, "legal_holds", "reason", id, reason)}, case_id, actor.id,
-       FormatInstant(clock_->Now()), Blob{}}));
+       FormatInstant(clock_->Now()), Blob{},
+       expires_on ? Value(FormatDate(*expires_on)) : Value()}));
+  nlohmann::json details = {{"patron", patron_id}};
+  if (expires_on) details["unless_confirmed_by"] = FormatDate(*expires_on);
   return audit_->Append(tx, actor, {"legal_hold.place", "legal_hold", std::to_string(id), case_id,
-                                    nlohmann::json{{"patron", patron_id}}.dump()})
+                                    details.dump()})
       .status();
+}
+
+Status Retention::ConfirmCaseHolds(Transaction& tx, const Actor& actor,
+                                   const std::string& case_id) {
+  std::vector<int64_t> ids;
+  RETURN_IF_ERROR(tx.Exec("SELECT id FROM legal_holds WHERE case_id = ? AND released_at IS NULL "
+                          "AND expires_on IS NOT NULL AND confirmed_at IS NULL",
+                          {case_id}, [&](const Row& row) {
+                            ids.push_back(row.Int(0));
+                            return Status::Ok();
+                          }));
+  for (int64_t id : ids) {
+    RETURN_IF_ERROR(tx.Exec("UPDATE legal_holds SET confirmed_by = ?, confirmed_at = ? WHERE id = ?",
+                            {actor.id, FormatInstant(clock_->Now()), id}));
+    RETURN_IF_ERROR(audit_->Append(tx, actor, {"legal_hold.confirm", "legal_hold",
+                                               std::to_string(id), case_id, "{}"})
+                        .status());
+  }
+  return Status::Ok();
 }
 
 StatusOr<int64_t> Retention::ReleaseCaseHolds(Transaction& tx, const Actor& actor,

@@ -160,6 +160,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {13, "patron-chosen PINs and one-time reset codes", kPinResetSchema},
       {14, "account approvals and first-login password changes", kApprovalSchema},
       {15, "failed logins under keyed hashes", kLoginFailuresKeyedSchema},
+      {16, "intake holds lapse unless confirmed", kIntakeHoldsSchema},
   };
   return migrations;
 }
