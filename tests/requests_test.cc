@@ -308,6 +308,24 @@ TEST_F(RequestsTest, ThePatronsSignedPermissionIsABasisUntilRevokedOrExpired) {
   auto paper = requests().GrantPermission(testing::kStaff, patrons_["P-A"], p, "%PDF-scan");
   ASSERT_TRUE(paper.ok());
   EXPECT_EQ(paper->scan_sha256.size(), 64u);
+
+  // A clerk's paper permission is no basis for release until the Director (or a designee)
+  // has looked at the scan and confirmed it, naming the scan they checked.
+  decide["permission_id"] = paper->id;
+  EXPECT_EQ(Act("director1", other, "decide", decide, kPassword).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(requests().PermissionScan(U("staff1"), paper->id).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(requests().ConfirmPermission(U("staff1"), paper->id, paper->scan_sha256).code(),
+            StatusCode::kPermissionDenied);
+  auto scan = requests().PermissionScan(U("director1"), paper->id);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(*scan, "%PDF-scan");
+  EXPECT_EQ(requests().ConfirmPermission(U("director1"), paper->id, std::string(64, '0')).code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(requests().ConfirmPermission(U("director1"), paper->id, Sha256Hex(*scan)).ok());
+  auto released = Act("director1", other, "decide", decide, kPassword);
+  ASSERT_TRUE(released.ok()) << released.status().ToString();
 }
 
 TEST_F(RequestsTest, ADesigneeActsOnlyUnderAValidAppointment) {

@@ -243,6 +243,9 @@ struct PatronPermission {
   std::string scan_sha256;
   Instant signed_at{};
   std::optional<Instant> revoked_at;
+  // A paper permission is no basis for a release until the Director or a designee confirms it
+  // against the scan; a portal one (the patron's own PIN) needs no confirmation.
+  std::optional<Instant> confirmed_at;
 };
 
 struct InboxItem {
@@ -319,6 +322,11 @@ class Requests {
                                              PatronPermission permission,
                                              std::string_view scan);
   Status RevokePermission(const Actor& actor, int64_t patron_id, int64_t permission_id);
+  // The scan of a paper permission, for the Director or a designee acting now (audited).
+  StatusOr<std::string> PermissionScan(int64_t user_id, int64_t permission_id);
+  // The Director or a designee confirms a paper permission against its scan, naming the
+  // scan's SHA-256 they checked; until then it is no basis for a release.
+  Status ConfirmPermission(int64_t user_id, int64_t permission_id, std::string_view scan_sha256);
   StatusOr<std::vector<PatronPermission>> Permissions(const Actor& actor, int64_t patron_id);
 
   StatusOr<std::vector<InboxItem>> Inbox(int64_t user_id);
@@ -401,6 +409,8 @@ class Requests {
 // (version 10): nondisclosure dates in the clear, patron notices, counts for the transparency
 // report.
 extern const char kRequestsSchema[];
+// Version 17: paper permissions confirmed against their scans.
+extern const char kPermissionConfirmationSchema[];
 extern const char kNoticesSchema[];
 // Version 11: a package per decision (a case may have several after a Board reversal).
 extern const char kDisclosuresPerDecisionSchema[];

@@ -65,7 +65,9 @@ json PermissionJson(const PatronPermission& p) {
           {"method", p.method},
           {"scan_sha256", p.scan_sha256},
           {"signed_at", FormatInstant(p.signed_at)},
-          {"revoked_at", p.revoked_at ? json(FormatInstant(*p.revoked_at)) : json(nullptr)}};
+          {"revoked_at", p.revoked_at ? json(FormatInstant(*p.revoked_at)) : json(nullptr)},
+          {"confirmed_at", p.confirmed_at ? json(FormatInstant(*p.confirmed_at)) : json(nullptr)},
+          {"basis_for_release", p.method != "paper" || p.confirmed_at.has_value()}};
 }
 
 StatusOr<PatronPermission> PermissionFromBody(const json& body) {
@@ -426,6 +428,22 @@ StatusOr<ApiResponse> RecordPaperPermission(ApiContext& c) {
   ASSIGN_OR_RETURN(PatronPermission granted,
                    c.library.requests().GrantPermission(c.actor, patron, p, scan));
   return JsonResponse(PermissionJson(granted), 201);
+}
+
+// The Director or a designee checks a paper permission's scan, then confirms it.
+StatusOr<ApiResponse> PermissionScan(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  ASSIGN_OR_RETURN(std::string scan, c.library.requests().PermissionScan(c.principal->id, id));
+  return JsonResponse({{"id", id}, {"scan_base64", Base64Encode(scan)},
+                       {"scan_sha256", Sha256Hex(scan)}});
+}
+
+StatusOr<ApiResponse> ConfirmPermission(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  RETURN_IF_ERROR(RequireObject(c.body, {"scan_sha256"}));
+  ASSIGN_OR_RETURN(std::string sha, StringField(c.body, "scan_sha256", true, 64));
+  RETURN_IF_ERROR(c.library.requests().ConfirmPermission(c.principal->id, id, sha));
+  return JsonResponse({{"id", id}, {"confirmed", true}});
 }
 
 StatusOr<ApiResponse> PatronPermissions(ApiContext& c) {

@@ -42,5 +42,7 @@ StatusOr<ApiResponse> GrantMyPermission(ApiContext& c);
 StatusOr<ApiResponse> RevokeMyPermission(ApiContext& c);
 StatusOr<ApiResponse> RecordPaperPermission(ApiContext& c);
 StatusOr<ApiResponse> PatronPermissions(ApiContext& c);
+StatusOr<ApiResponse> PermissionScan(ApiContext& c);
+StatusOr<ApiResponse> ConfirmPermission(ApiContext& c);
 
 }  // namespace carrel

@@ -1068,6 +1068,11 @@ const std::vector<Route>& RouteTable() {
       {"POST", "/api/v1/patrons/{id}/permissions", "patron.permission.record", kDesk, true,
        RecordPaperPermission, "Record a permission the patron signed on paper, with its scan",
        kDocumentBodyBytes},
+      {"GET", "/api/v1/permissions/{id}/scan", "permission.scan", kDirector | kDesignee, false,
+       PermissionScan, "The scan of a paper permission, to check before confirming it"},
+      {"POST", "/api/v1/permissions/{id}/confirm", "permission.confirm", kDirector | kDesignee,
+       true, ConfirmPermission,
+       "Confirm a paper permission against its scan (until then it is no basis for release)"},
 
       // The Board of Trustees (policy §5, §6): review of every decision, amendments by vote.
       {"GET", "/api/v1/board/decisions", "board.decisions", kBoard, false, BoardDecisions,

@@ -153,6 +153,12 @@ CREATE TABLE inbox (
 CREATE INDEX inbox_user ON inbox (user_id, id);
 )sql";
 
+// Version 17: paper permissions confirmed against their scans.
+const char kPermissionConfirmationSchema[] = R"sql(
+ALTER TABLE patron_permissions ADD COLUMN confirmed_by TEXT;
+ALTER TABLE patron_permissions ADD COLUMN confirmed_at TEXT;
+)sql";
+
 namespace {
 
 std::string CaseKeyName(int64_t case_id) { return "case/" + std::to_string(case_id); }
@@ -1099,7 +1105,8 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
                                                         const std::vector<Value>& params) {
   std::vector<PatronPermission> out;
   RETURN_IF_ERROR(tx.Exec(
-      "SELECT id, patron_id, body, method, scan_sha256, revoked_at FROM patron_permissions " +
+      "SELECT id, patron_id, body, method, scan_sha256, revoked_at, confirmed_at FROM "
+      "patron_permissions " +
           where + " ORDER BY id",
       params, [&](const Row& row) -> Status {
         PatronPermission p;
@@ -1123,6 +1130,10 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
           ASSIGN_OR_RETURN(Instant r, ParseInstant(row.Text(5)));
           p.revoked_at = r;
         }
+        if (!row.IsNull(6)) {
+          ASSIGN_OR_RETURN(Instant c, ParseInstant(row.Text(6)));
+          p.confirmed_at = c;
+        }
         out.push_back(std::move(p));
         return Status::Ok();
       }));
@@ -1130,6 +1141,78 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
 }
 
 }  // namespace
+
+namespace {
+// The patron a permission belongs to (its row names the patron, a pseudonymous id).
+StatusOr<int64_t> PermissionPatron(Store& store, int64_t permission_id, std::string* method) {
+  int64_t patron = 0;
+  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) {
+    return tx.Exec("SELECT patron_id, method FROM patron_permissions WHERE id = ?",
+                   {permission_id}, [&](const Row& row) {
+                     patron = row.Int(0);
+                     *method = row.Text(1);
+                     return Status::Ok();
+                   });
+  }));
+  if (patron == 0) return NotFound("no such permission");
+  return patron;
+}
+}  // namespace
+
+StatusOr<std::string> Requests::PermissionScan(int64_t user_id, int64_t permission_id) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  if (who.as != kCaseDirector && who.as != kCaseDesignee) {
+    return PermissionDenied("only the Director or a designee acting now checks a permission's scan");
+  }
+  std::string method;
+  ASSIGN_OR_RETURN(int64_t patron, PermissionPatron(*store_, permission_id, &method));
+  if (method != "paper") return FailedPrecondition("a permission given in the portal has no scan");
+  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron)));
+  std::string scan;
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("SELECT scan FROM patron_permissions WHERE id = ?", {permission_id},
+                            [&](const Row& row) -> Status {
+                              ASSIGN_OR_RETURN(scan, Vault::Open(*key, "patron_permissions",
+                                                                 "scan", permission_id,
+                                                                 row.BytesView(0)));
+                              return Status::Ok();
+                            }));
+    return audit_->Append(tx, who.actor, {"permission.scan.view", "patron_permission",
+                                          std::to_string(permission_id), "",
+                                          json{{"patron", patron}}.dump()})
+        .status();
+  }));
+  return scan;
+}
+
+Status Requests::ConfirmPermission(int64_t user_id, int64_t permission_id,
+                                   std::string_view scan_sha256) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  if (who.as != kCaseDirector && who.as != kCaseDesignee) {
+    return PermissionDenied("only the Director or a designee acting now confirms a permission");
+  }
+  std::string method;
+  ASSIGN_OR_RETURN(int64_t patron, PermissionPatron(*store_, permission_id, &method));
+  if (method != "paper") {
+    return FailedPrecondition("a permission given in the portal needs no confirmation");
+  }
+  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(
+        "UPDATE patron_permissions SET confirmed_by = ?, confirmed_at = ? WHERE id = ? AND "
+        "scan_sha256 = ? AND revoked_at IS NULL AND confirmed_at IS NULL",
+        {who.actor.id, FormatInstant(clock_->Now()), permission_id, std::string(scan_sha256)}));
+    if (tx.changes() == 0) {
+      return FailedPrecondition("nothing confirmed: the scan's SHA-256 does not match, or the "
+                                "permission was revoked or is already confirmed");
+    }
+    return audit_->Append(tx, who.actor, {"permission.confirm", "patron_permission",
+                                          std::to_string(permission_id), "",
+                                          json{{"appointment", who.appointment_id},
+                                               {"patron", patron}}
+                                              .dump()})
+        .status();
+  });
+}
 
 StatusOr<std::vector<PatronPermission>> Requests::Permissions(const Actor& actor,
                                                               int64_t patron_id) {

@@ -357,6 +357,11 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
         }
         if (!permission) return refuse(NotFound("no such permission from this patron"));
         if (permission->revoked_at) return refuse(FailedPrecondition("the permission was revoked"));
+        if (permission->method == "paper" && !permission->confirmed_at) {
+          return refuse(FailedPrecondition(
+              "a paper permission is no basis for a release until the Director or a designee "
+              "has confirmed it against its scan"));
+        }
         if (permission->valid_until < today) {
           return refuse(FailedPrecondition("the permission has expired"));
         }

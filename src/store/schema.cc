@@ -161,6 +161,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {14, "account approvals and first-login password changes", kApprovalSchema},
       {15, "failed logins under keyed hashes", kLoginFailuresKeyedSchema},
       {16, "intake holds lapse unless confirmed", kIntakeHoldsSchema},
+      {17, "paper permissions confirmed against their scans", kPermissionConfirmationSchema},
   };
   return migrations;
 }
