@@ -277,6 +277,24 @@ TEST_F(ProfileTest, PatronsTableSetsTheShortestPinAPatronChooses) {
   }
 }
 
+TEST_F(ProfileTest, IntakeHoldsLapseAfterTheProfilesDays) {
+  StatusOr<Profile> plain = Parse(kValidLines);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->intake_hold_days, 14);
+  std::vector<std::string> lines = kValidLines;
+  lines.push_back("[requests]");
+  lines.push_back("intake_hold_days = 30");
+  StatusOr<Profile> p = Parse(lines);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->intake_hold_days, 30);
+  for (const char* bad : {"intake_hold_days = 0", "intake_hold_days = 366"}) {
+    std::vector<std::string> wrong = kValidLines;
+    wrong.push_back("[requests]");
+    wrong.push_back(bad);
+    EXPECT_FALSE(Parse(wrong).ok()) << bad;
+  }
+}
+
 TEST_F(ProfileTest, WrongTypes) {
   ExpectRefusedAt(With(2, "name = 42"), 2, "name in [library] must be a string, not an integer");
   ExpectRefusedAt(With(3, "address = \"1 Main St\""), 3, "must be an array");
