@@ -138,5 +138,40 @@ TEST_F(AuditWitnessTest, BadInputIsOneLine) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// The server hands each new signed head to the profile's witness command (the checkpoint note
+// as its last argument, nothing else), including the final one when it stops.
+TEST(AuditWitnessCommandTest, TheServerHandsItsHeadsToTheWitnessCommand) {
+  testing::TempDir dir;
+  fs::path profile_dir = dir / "profile";
+  fs::copy(fs::path(CARREL_SOURCE_DIR) / "profiles" / "westport", profile_dir,
+           fs::copy_options::recursive);
+  fs::path kept = dir / "kept-head.txt";
+  {
+    std::ofstream out(profile_dir / "library.toml", std::ios::app);
+    out << "\n[audit]\nwitness_command = [\"/bin/sh\", \"-c\", \"printf '%s' \\\"$1\\\" > "
+        << kept.string() << "\", \"witness\"]\n";
+  }
+  std::string data = (dir / "lib").string();
+  CommandResult init =
+      RunCarrel({"init", "--data", data, "--profile", (profile_dir / "library.toml").string()});
+  ASSERT_EQ(init.exit_code, 0) << init.err << init.out;
+  {
+    testing::ServeProcess serve(data);
+    ASSERT_TRUE(serve.started());
+    EXPECT_EQ(serve.Stop(), 0);
+  }
+  std::ifstream in(kept);
+  std::string note((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(note.empty()) << "the witness command was not run";
+  EXPECT_EQ(note.rfind("carrel/", 0), 0u) << note;
+  // What it kept is the log's own signed head, as the server signed it last.
+  CommandResult head = RunCarrel({"audit", "head", "--data", data});
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  EXPECT_GT(HeadSize(note), 0);
+  EXPECT_GE(HeadSize(head.out), HeadSize(note));
+  EXPECT_EQ(note.substr(0, note.find('\n')), head.out.substr(0, head.out.find('\n')))
+      << "the same log origin";
+}
+
 }  // namespace
 }  // namespace carrel

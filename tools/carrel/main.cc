@@ -153,9 +153,9 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
+  int64_t signed_size = -1;  // of the last head handed to the witness command
   std::thread signer([&] {
     carrel::Library& lib = **library;
-    int64_t signed_size = -1;
     auto last = std::chrono::steady_clock::now();
     std::unique_lock<std::mutex> lock(mu);
     while (!cv.wait_for(lock, std::chrono::seconds(2), [&] { return stopping; })) {
@@ -222,7 +222,13 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
   cv.notify_all();
   signer.join();
   keeper.join();
-  (void)(*library)->SignAuditHead();  // the final head covers everything served
+  // The final head covers everything served, and goes to the witness like every other.
+  auto final_head = (*library)->SignAuditHead();
+  if (final_head.ok() && final_head->size != signed_size) {
+    // Waited for: the process is about to end.
+    (void)carrel::RunOutboundHookAndWait((*library)->profile().witness_command,
+                                         final_head->note);
+  }
   // Serve ended on its own: wake the waiting thread (the signal stays blocked everywhere else).
   if (!stop_signalled.load()) kill(getpid(), SIGTERM);
   stopper.join();
