@@ -7,6 +7,8 @@
 #include <sodium.h>
 
 #include <nlohmann/json.hpp>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -982,6 +984,75 @@ TEST_F(ApiAuthTest, RetentionScheduleIsSignedByTheDirectorAlone) {
                  json{{"password", kPassword}}.dump())
                 ->status,
             200);
+}
+
+// When the library sends reset codes itself (the profile's pin_reset_command), the desk starts
+// a reset and never sees the code: it goes to the command on standard input, with the address
+// to send it to, and the patron uses it.
+TEST(PinResetDeliveryTest, TheDeskNeverSeesACodeTheLibrarySends) {
+  testing::TestLibrary lib;
+  std::filesystem::path sent = lib.dir / "sent.json";
+  {
+    std::ofstream profile(Library::ProfilePath(lib.dir / "lib"), std::ios::app);
+    profile << "\n[patrons]\npin_reset_command = [\"/bin/sh\", \"-c\", \"cat > "
+            << sent.string() << ".part && mv " << sent.string() << ".part " << sent.string()
+            << "\", \"deliver\"]\n";
+  }
+  lib.library.reset();
+  auto reopened = Library::Open(lib.dir / "lib", &lib.clock);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  lib.library = std::move(reopened).value();
+  ASSERT_TRUE(lib.library->accounts()
+                  .AddUser({"os/test", "operator"}, "desk1", Role::kStaff, kPassword)
+                  .ok());
+  NewPatron with_email;
+  with_email.card_barcode = "P-MAIL";
+  with_email.name = "Patron by mail";
+  with_email.email = "reader@example.org";
+  with_email.expires_on = D(2028, 1, 1);
+  auto reader = lib.circulation().AddPatron(testing::kStaff, with_email);
+  ASSERT_TRUE(reader.ok());
+  NewPatron unreachable = with_email;
+  unreachable.card_barcode = "P-NONE";
+  unreachable.email.clear();
+  auto nobody = lib.circulation().AddPatron(testing::kStaff, unreachable);
+  ASSERT_TRUE(nobody.ok());
+
+  ApiServer server(lib.library.get(), ServerOptions{});
+  auto port = server.Bind("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok());
+  std::thread serving([&] { (void)server.Serve(); });
+  httplib::Client client("127.0.0.1", *port);
+  auto login = client.Post("/api/v1/session",
+                           json{{"username", "desk1"}, {"password", kPassword}}.dump(),
+                           "application/json");
+  ASSERT_TRUE(login && login->status == 201);
+  httplib::Headers bearer = {
+      {"Authorization", "Bearer " + json::parse(login->body)["token"].get<std::string>()}};
+  auto started = client.Post("/api/v1/patrons/" + std::to_string(reader->id) + "/pin-reset",
+                             bearer, "{}", "application/json");
+  ASSERT_TRUE(started);
+  EXPECT_EQ(started->status, 201) << started->body;
+  json answer = json::parse(started->body);
+  EXPECT_EQ(answer["sent"], true);
+  EXPECT_FALSE(answer.contains("code")) << "the desk never sees it";
+  auto refused = client.Post("/api/v1/patrons/" + std::to_string(nobody->id) + "/pin-reset",
+                             bearer, "{}", "application/json");
+  EXPECT_EQ(refused->status, 409) << "no address to send it to";
+  for (int i = 0; i < 200 && !std::filesystem::exists(sent); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::ifstream in(sent);
+  json message = json::parse(in, nullptr, false);
+  ASSERT_TRUE(message.is_object());
+  EXPECT_EQ(message["email"], "reader@example.org");
+  std::string code = message["code"];
+  auto used = client.Post("/api/v1/pin-reset",
+                          json{{"card_barcode", "P-MAIL"}, {"code", code}, {"new_pin", "258013"}}.dump(),
+                          "application/json");
+  EXPECT_EQ(used->status, 200) << used->body;
+  server.Stop();
+  serving.join();
 }
 
 }  // namespace

@@ -18,4 +18,10 @@ void RunOutboundHook(const std::vector<std::string>& command, const std::string&
 // The same, waiting for the hook to end; returns its exit status (-1 when it could not start).
 int RunOutboundHookAndWait(const std::vector<std::string>& command, const std::string& argument);
 
+// The same with `input` on the hook's standard input (when not empty) instead of /dev/null:
+// for what must reach the hook but not the process list, such as a PIN reset code and the
+// address it goes to. Waits for the hook.
+int RunOutboundHookWithInput(const std::vector<std::string>& command, const std::string& argument,
+                             const std::string& input);
+
 }  // namespace carrel

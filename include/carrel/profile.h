@@ -100,6 +100,11 @@ struct Profile {
   // this rule, or at the desk) still works for loans and holds, but not for the reading
   // history, the export, notices or permissions until the patron chooses a new one.
   int min_pin_length = 6;
+  // A command that delivers PIN reset codes to patrons (by email or text message): run with
+  // "pin-reset" as its last argument and a JSON object on its standard input (code,
+  // expires_at, and the patron's name, email and phone). When set, the desk never sees a
+  // code; when empty, the code is shown once, to print on a slip for the patron.
+  std::vector<std::string> pin_reset_command;
 
   // [audit]: a command run with each new signed tree head (the checkpoint note, public) as its
   // last argument, to keep it somewhere the server cannot change; empty: none.

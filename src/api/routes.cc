@@ -1,9 +1,11 @@
 #include "api/routes.h"
 
+#include <thread>
+
 #include "api/governance_routes.h"
 #include "api/request_routes.h"
-
 #include "carrel/encoding.h"
+#include "carrel/outbound_hook.h"
 
 namespace carrel {
 namespace {
@@ -318,6 +320,29 @@ StatusOr<ApiResponse> DeletePatron(ApiContext& c) {
 StatusOr<ApiResponse> StartPinReset(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   RETURN_IF_ERROR(RequireObject(c.body, {}));
+  const std::vector<std::string>& deliver = c.library.profile().pin_reset_command;
+  if (!deliver.empty()) {
+    // The library sends codes itself: the desk starts the reset and never sees the code.
+    ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, id));
+    if (p.email.empty() && p.phone.empty()) {
+      return FailedPrecondition("the patron has no email or phone to send a code to; add one "
+                                "to their record first");
+    }
+    ASSIGN_OR_RETURN(PinReset reset, c.library.accounts().StartPinReset(c.actor, id));
+    json message = {{"code", reset.code},
+                    {"expires_at", FormatInstant(reset.expires_at)},
+                    {"name", p.name},
+                    {"email", p.email},
+                    {"phone", p.phone}};
+    std::thread([deliver, input = message.dump()] {
+      (void)RunOutboundHookWithInput(deliver, "pin-reset", input);
+    }).detach();
+    return JsonResponse({{"id", id},
+                         {"sent", true},
+                         {"expires_at", FormatInstant(reset.expires_at)},
+                         {"min_pin_length", c.library.profile().min_pin_length}},
+                        201);
+  }
   ASSIGN_OR_RETURN(PinReset reset, c.library.accounts().StartPinReset(c.actor, id));
   return JsonResponse({{"id", id},
                        {"code", reset.code},

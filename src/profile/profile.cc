@@ -472,7 +472,8 @@ class ProfileParser {
     if (node == nullptr) return Status::Ok();
     const toml::table* t = node->as_table();
     if (t == nullptr) return ErrorAt(*node, "[patrons] must be a table");
-    RETURN_IF_ERROR(CheckKeys(*t, "[patrons]", {"min_pin_length"}));
+    RETURN_IF_ERROR(CheckKeys(*t, "[patrons]", {"min_pin_length", "pin_reset_command"}));
+    RETURN_IF_ERROR(CommandValue(*t, "pin_reset_command", &p->pin_reset_command));
     if (const toml::node* n = t->get("min_pin_length")) {
       ASSIGN_OR_RETURN(int64_t digits, IntValue(*n, "min_pin_length in [patrons]", 4, 12));
       p->min_pin_length = static_cast<int>(digits);

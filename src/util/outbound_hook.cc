@@ -17,7 +17,19 @@ constexpr char kHookPath[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 }  // namespace
 
 int RunOutboundHookAndWait(const std::vector<std::string>& command, const std::string& argument) {
+  return RunOutboundHookWithInput(command, argument, "");
+}
+
+int RunOutboundHookWithInput(const std::vector<std::string>& command, const std::string& argument,
+                             const std::string& input) {
   if (command.empty()) return -1;
+  // What the hook reads on its standard input, when there is any: a pipe, never an argument
+  // (arguments are visible to every user of the machine).
+  int pipe_fds[2] = {-1, -1};
+  if (!input.empty() && pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    spdlog::warn("outbound hook {} could not start", command.front());
+    return -1;
+  }
   std::vector<std::string> argv = command;
   argv.push_back(argument);
   std::vector<char*> args;
@@ -29,7 +41,11 @@ int RunOutboundHookAndWait(const std::vector<std::string>& command, const std::s
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (input.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[0], 0);
+  }
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   // Every other descriptor is closed in the child, whether or not it was opened close-on-exec.
@@ -37,6 +53,18 @@ int RunOutboundHookAndWait(const std::vector<std::string>& command, const std::s
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), env);
   posix_spawn_file_actions_destroy(&actions);
+  if (!input.empty()) {
+    close(pipe_fds[0]);
+    if (rc == 0) {
+      size_t written = 0;
+      while (written < input.size()) {
+        ssize_t n = write(pipe_fds[1], input.data() + written, input.size() - written);
+        if (n <= 0) break;  // the hook went away without reading: its exit status says so
+        written += static_cast<size_t>(n);
+      }
+    }
+    close(pipe_fds[1]);
+  }
   if (rc != 0) {
     spdlog::warn("outbound hook {} could not start", command.front());
     return -1;

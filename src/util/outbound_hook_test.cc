@@ -67,6 +67,26 @@ TEST(OutboundHookTest, AHookGetsItsArgumentAndNothingElse) {
   EXPECT_EQ(Slurp(out + ".stdin"), "/dev/null\n");
 }
 
+// What must reach a hook but not the process list (a PIN reset code and where it goes) comes
+// on its standard input; the arguments stay what they were, and nothing else leaks in.
+TEST(OutboundHookTest, InputGoesOnStandardInputNotTheArguments) {
+  testing::TempDir dir;
+  std::string out = (dir / "seen").string();
+  std::string input = R"({"code":"ABCD-EFGH","email":"reader@example.org"})";
+  int status = RunOutboundHookWithInput(
+      {"/bin/sh", "-c", "cat > \"$1.in\"; echo \"$*\" > \"$1.args\"; ls /proc/self/fd > \"$1.fds\"",
+       "hook"},
+      out, input);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(Slurp(out + ".in"), input);
+  EXPECT_EQ(Slurp(out + ".args").find("ABCD"), std::string::npos);
+  // 0, 1, 2 and the descriptor ls opens to read the directory: no pipe end left over.
+  std::istringstream fds(Slurp(out + ".fds"));
+  int count = 0;
+  for (std::string fd; std::getline(fds, fd);) ++count;
+  EXPECT_LE(count, 4);
+}
+
 TEST(OutboundHookTest, AMissingCommandIsReportedNotFatal) {
   EXPECT_EQ(RunOutboundHookAndWait({"/nonexistent/hook"}, "x"), -1);
   EXPECT_EQ(RunOutboundHookAndWait({}, "x"), -1);
