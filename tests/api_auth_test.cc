@@ -1055,5 +1055,32 @@ TEST(PinResetDeliveryTest, TheDeskNeverSeesACodeTheLibrarySends) {
   serving.join();
 }
 
+// The first Board: while the Board has no active member, the Director approves Board accounts;
+// from the first member on, only the Board does.
+TEST(AccountApprovalTest, TheDirectorSeatsTheFirstBoardMemberAndNoMore) {
+  testing::TestLibrary lib;
+  Accounts& accounts = lib.library->accounts();
+  Actor op{"os/test", "operator"};
+  auto director = accounts.AddUser(op, "director9", Role::kDirector, kPassword);
+  ASSERT_TRUE(director.ok());
+  NewUserOptions pending;
+  pending.needs_approval = true;
+  auto first = accounts.AddUser(op, "trustee1", Role::kBoard, kPassword, pending);
+  auto second = accounts.AddUser(op, "trustee2", Role::kBoard, kPassword, pending);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_TRUE(first->pending);
+  auto seated = accounts.Approve(director->id, kPassword, first->id, false);
+  ASSERT_TRUE(seated.ok()) << seated.status().ToString();
+  EXPECT_TRUE(seated->active);
+  EXPECT_EQ(accounts.Approve(director->id, kPassword, second->id, false).status().code(),
+            StatusCode::kPermissionDenied);
+  auto by_board = accounts.Approve(first->id, kPassword, second->id, false);
+  ASSERT_TRUE(by_board.ok()) << by_board.status().ToString();
+  EXPECT_TRUE(by_board->active);
+  EXPECT_EQ(accounts.Approve(first->id, kPassword, first->id, false).status().code(),
+            StatusCode::kFailedPrecondition)
+      << "already approved";
+}
+
 }  // namespace
 }  // namespace carrel
