@@ -75,7 +75,15 @@ echo "bench: carrel retention run (before the loads)" >&2
 "$build/carrel" retention run --data "$library" >/dev/null
 
 if [ -n "${CARREL_BENCH_BASELINE:-}" ]; then
-  cp -a "$library" "$work/baseline-library"
+  # The earlier carrel seeds a library of its own (same profile, sizes and seed, so the same
+  # data): its schema may be older than this carrel's, and it refuses a newer database.
+  echo "bench: seeding the baseline's own library with $CARREL_BENCH_BASELINE" >&2
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  "$CARREL_BENCH_BASELINE" init --data "$work/baseline-library" \
+    --profile "$root/profiles/westport/library.toml" >/dev/null
+  "$CARREL_BENCH_BASELINE" demo seed --data "$work/baseline-library" --patrons "$patrons" \
+    --items "$items" --loans "${CARREL_BENCH_LOANS:-1000000}" >/dev/null
+  "$CARREL_BENCH_BASELINE" retention run --data "$work/baseline-library" >/dev/null
   start_server "$CARREL_BENCH_BASELINE" "$work/baseline-library"
   circulation baseline-8 8
   circulation baseline-64 64

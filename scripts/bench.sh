@@ -23,6 +23,7 @@ out="$root/docs/BENCHMARKS.md"
 patrons=${CARREL_BENCH_PATRONS:-100000}
 items=${CARREL_BENCH_ITEMS:-200000}
 loans=${CARREL_BENCH_LOANS:-1000000}
+export CARREL_BENCH_LOANS=$loans  # scripts/bench-http.sh seeds a baseline's library alike
 lookup_patrons=${CARREL_BENCH_LOOKUP_PATRONS:-1000000}
 lookups=${CARREL_BENCH_LOOKUPS:-20000}
 audit_entries=${CARREL_BENCH_AUDIT_ENTRIES:-10000000}
