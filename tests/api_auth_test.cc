@@ -98,15 +98,18 @@ class ApiAuthTest : public ::testing::Test {
     return client_->Post(path, headers, body, "application/json");
   }
 
-  int64_t Denials() {
+  // Entries on the audit log with this action.
+  int64_t AuditCount(const std::string& action) {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE carrel_audit_field(entry, 2) = "
-                                       "'access.denied'"));
+      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
+                                      "carrel_audit_field(entry, 2) = ?",
+                                      {action}));
       return Status::Ok();
     }).ok());
     return n;
   }
+  int64_t Denials() { return AuditCount("access.denied"); }
 
   testing::TestLibrary lib_;
   std::map<std::string, int64_t> user_ids_, patron_ids_;
@@ -532,13 +535,7 @@ TEST_F(ApiAuthTest, StrangersCannotGrowTheLogFasterThanAMinuteAtATime) {
                               R"({"barcode":"I-9","title":"T","item_type":"book"})",
                               "application/json");
   EXPECT_EQ(forged->status, 403);
-  int64_t csrf = -1;
-  ASSERT_TRUE(WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(csrf, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
-                                       "carrel_audit_field(entry, 2) = 'access.csrf_refused'"));
-    return Status::Ok();
-  }).ok());
-  EXPECT_EQ(csrf, 1);
+  EXPECT_EQ(AuditCount("access.csrf_refused"), 1);
 }
 
 // Subscribing to the eNews answers the same whether or not the address is already there, so
@@ -706,16 +703,6 @@ TEST_F(ApiAuthTest, StaffCannotBecomeAPatron) {
     ASSERT_TRUE(res);
     EXPECT_TRUE(res->status == 404 || res->status == 405) << method << " " << res->status;
   }
-  auto audit_count = [&](const std::string& action) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
-                                      "carrel_audit_field(entry, 2) = ?",
-                                      {action}));
-      return Status::Ok();
-    }).ok());
-    return n;
-  };
 
   // A reset ends the patron's sessions at once; the code is not a PIN and opens nothing.
   std::string patron = LoginPatron("P-A");
@@ -724,7 +711,7 @@ TEST_F(ApiAuthTest, StaffCannotBecomeAPatron) {
   ASSERT_EQ(started->status, 201) << started->body;
   std::string code = json::parse(started->body)["code"];
   ASSERT_EQ(code.size(), 9u);
-  EXPECT_EQ(audit_count("patron.pin_reset.start"), 1);
+  EXPECT_EQ(AuditCount("patron.pin_reset.start"), 1);
   EXPECT_EQ(started->body.find("Patron P-A"), std::string::npos);
   EXPECT_EQ(Call("GET", "/api/v1/me", patron)->status, 401) << "the patron's session ended";
   auto login_with = [&](const std::string& pin) {
@@ -753,7 +740,7 @@ TEST_F(ApiAuthTest, StaffCannotBecomeAPatron) {
   EXPECT_EQ(finish("P-A", code, "135791")->status, 401) << "single use";
   EXPECT_EQ(login_with(kPatronPin), 401) << "the old PIN is gone";
   EXPECT_EQ(login_with("246802"), 201);
-  EXPECT_EQ(audit_count("patron.pin_reset.finish"), 1);
+  EXPECT_EQ(AuditCount("patron.pin_reset.finish"), 1);
 
   // A code expires after 15 minutes.
   auto again = Call("POST", "/api/v1/patrons/" + a + "/pin-reset", staff);
@@ -810,16 +797,6 @@ TEST_F(ApiAuthTest, TheAdministratorCannotMakeAnAccountThatReachesPatrons) {
                   .Appoint(user_ids_["director1"], kPassword, user_ids_["deputy1"], "standing",
                            now - std::chrono::hours(1), now + std::chrono::hours(24 * 30))
                   .ok());
-  auto audit_count = [&](const std::string& action) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
-                                      "carrel_audit_field(entry, 2) = ?",
-                                      {action}));
-      return Status::Ok();
-    }).ok());
-    return n;
-  };
   const std::string initial = "an initial password";
   std::string admin = LoginUser("admin1");
   auto create = [&](const std::string& name, const std::string& role) -> int64_t {
@@ -849,18 +826,18 @@ TEST_F(ApiAuthTest, TheAdministratorCannotMakeAnAccountThatReachesPatrons) {
   EXPECT_EQ(approve(LoginUser("board1"), clerk)->status, 403);
   EXPECT_EQ(approve(LoginUser("standby1"), clerk)->status, 403);
   EXPECT_EQ(approve(LoginUser("staff1"), clerk)->status, 403);
-  EXPECT_EQ(audit_count("user.approve.refused"), 1) << "the Board member's try";
+  EXPECT_EQ(AuditCount("user.approve.refused"), 1) << "the Board member's try";
   // The Director sees it waiting, and signs the approval with their password.
   std::string director = LoginUser("director1");
   auto pending = Call("GET", "/api/v1/users/pending", director);
   ASSERT_EQ(pending->status, 200);
   EXPECT_NE(pending->body.find("clerk9"), std::string::npos);
   EXPECT_EQ(approve(director, clerk, "not my password")->status, 403);
-  EXPECT_EQ(audit_count("user.approve.refused"), 2);
+  EXPECT_EQ(AuditCount("user.approve.refused"), 2);
   auto approved = approve(director, clerk);
   ASSERT_EQ(approved->status, 200) << approved->body;
   EXPECT_EQ(json::parse(approved->body)["active"], true);
-  EXPECT_EQ(audit_count("user.approve"), 1);
+  EXPECT_EQ(AuditCount("user.approve"), 1);
 
   // Approved, the initial password logs in for one thing only: choosing a new one.
   std::string clerk_token = LoginUser("clerk9", initial);

@@ -199,7 +199,8 @@ class Accounts {
   // `subject` out and returns `refusal`; a success clears the failures and starts a session.
   StatusOr<Session> FinishLogin(const std::vector<std::string>& subjects, bool accepted,
                                 const Principal& principal, const Status& refusal);
-  Status RecordFailure(Transaction& tx, const std::string& subject);
+  // Counts one failure under `subject` and starts its wait; returns the count so far.
+  StatusOr<int64_t> RecordFailure(Transaction& tx, const std::string& subject);
   Status RecordFailures(Transaction& tx, const std::vector<std::string>& subjects);
   Status CheckLock(Transaction& tx, const std::string& subject);
   Status CheckLocks(Transaction& tx, const std::vector<std::string>& subjects);

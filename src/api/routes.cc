@@ -149,32 +149,31 @@ StatusOr<ApiResponse> SigningKeys(ApiContext& c) {
 
 // ---- users (administrator) ---------------------------------------------------------------
 
+json UserJson(const User& u) {
+  return {{"id", u.id},
+          {"username", u.username},
+          {"role", RoleName(u.role)},
+          {"disabled", u.disabled},
+          {"pending", u.pending},
+          {"must_change_password", u.must_change_password}};
+}
+
 StatusOr<ApiResponse> ListUsers(ApiContext& c) {
   ASSIGN_OR_RETURN(auto users, c.library.accounts().ListUsers(c.actor));
   json out = json::array();
-  for (const User& u : users) {
-    out.push_back({{"id", u.id},
-                   {"username", u.username},
-                   {"role", RoleName(u.role)},
-                   {"disabled", u.disabled},
-                   {"pending", u.pending},
-                   {"must_change_password", u.must_change_password}});
-  }
+  for (const User& u : users) out.push_back(UserJson(u));
   return JsonResponse({{"users", out}});
 }
 
-// Accounts awaiting approval, for those who approve them.
+// Accounts awaiting approval, for those who approve them, saying who may.
 StatusOr<ApiResponse> PendingUsers(ApiContext& c) {
   ASSIGN_OR_RETURN(auto users, c.library.accounts().PendingUsers(c.actor));
   json out = json::array();
   for (const User& u : users) {
-    out.push_back({{"id", u.id},
-                   {"username", u.username},
-                   {"role", RoleName(u.role)},
-                   {"approved_by", NeedsApproval(u.role) && (u.role == Role::kDirector ||
-                                                             u.role == Role::kBoard)
-                                       ? "a majority of the Board"
-                                       : "the Director or a designee"}});
+    json j = UserJson(u);
+    bool by_board = u.role == Role::kDirector || u.role == Role::kBoard;
+    j["approved_by"] = by_board ? "a majority of the Board" : "the Director or a designee";
+    out.push_back(std::move(j));
   }
   return JsonResponse({{"users", out}});
 }

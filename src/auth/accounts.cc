@@ -600,12 +600,17 @@ StatusOr<std::string> Accounts::UserSubject(std::string_view username) {
   return "user:" + HexEncode(bi);
 }
 
+namespace {
+// A card's failure counter is named by the card's blind index (as stored in patrons.card_bi).
+std::string CardSubjectOf(std::string_view card_bi) {
+  return "card:" + HexEncode(card_bi.substr(0, 8));
+}
+}  // namespace
+
 StatusOr<std::string> Accounts::CardSubject(std::string_view card_barcode) {
   ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("card_barcode",
                                                       NormalizeBarcode(card_barcode)));
-  char hex[17];
-  sodium_bin2hex(hex, sizeof hex, reinterpret_cast<const unsigned char*>(bi.data()), 8);
-  return std::string("card:") + hex;
+  return CardSubjectOf(bi);
 }
 
 // Failed attempts are counted under several names at once, each with its own back-off:
@@ -658,7 +663,23 @@ Status Accounts::CheckLocks(Transaction& tx, const std::vector<std::string>& sub
   return Status::Ok();
 }
 
-Status Accounts::RecordFailure(Transaction& tx, const std::string& subject) {
+StatusOr<int64_t> Accounts::RecordFailure(Transaction& tx, const std::string& subject) {
+  Instant now = clock_->Now();
+  ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(
+                                  "INSERT INTO login_failures (subject, failures, last_failed_at) "
+                                  "VALUES (?, 1, ?) ON CONFLICT (subject) DO UPDATE SET "
+                                  "failures = failures + 1, last_failed_at = "
+                                  "excluded.last_failed_at RETURNING failures",
+                                  {subject, FormatInstant(now)}));
+  std::chrono::seconds wait = WaitAfter(n, BackoffFor(subject, policy_));
+  if (wait.count() > 0) {
+    RETURN_IF_ERROR(tx.Exec("UPDATE login_failures SET locked_until = ? WHERE subject = ?",
+                            {FormatInstant(now + wait), subject}));
+  }
+  return n;
+}
+
+Status Accounts::RecordFailures(Transaction& tx, const std::vector<std::string>& subjects) {
   Instant now = clock_->Now();
   // Rows whose window has ended (no wait in force, no failure within the lockout period) are
   // of no use to anyone: the count starts again.
@@ -666,30 +687,11 @@ Status Accounts::RecordFailure(Transaction& tx, const std::string& subject) {
       "DELETE FROM login_failures WHERE coalesce(locked_until, '') < ? AND "
       "coalesce(last_failed_at, '') < ?",
       {FormatInstant(now), FormatInstant(now - policy_.lockout)}));
-  RETURN_IF_ERROR(tx.Exec(
-      "INSERT INTO login_failures (subject, failures, last_failed_at) VALUES (?, 1, ?) "
-      "ON CONFLICT (subject) DO UPDATE SET failures = failures + 1, "
-      "last_failed_at = excluded.last_failed_at",
-      {subject, FormatInstant(now)}));
-  ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT failures FROM login_failures WHERE subject = ?",
-                                          {subject}));
-  std::chrono::seconds wait = WaitAfter(n, BackoffFor(subject, policy_));
-  if (wait.count() > 0) {
-    RETURN_IF_ERROR(tx.Exec("UPDATE login_failures SET locked_until = ? WHERE subject = ?",
-                            {FormatInstant(now + wait), subject}));
-  }
-  return Status::Ok();
-}
-
-Status Accounts::RecordFailures(Transaction& tx, const std::vector<std::string>& subjects) {
-  for (const std::string& subject : subjects) RETURN_IF_ERROR(RecordFailure(tx, subject));
+  for (const std::string& subject : subjects) RETURN_IF_ERROR(RecordFailure(tx, subject).status());
   // The library-wide count: past the alarm's threshold within an hour, the Director and the
   // administrator hear of it in their inboxes (once an hour).
-  std::string hour = FormatInstant(clock_->Now()).substr(0, 13);
-  std::string rate = "rate:" + hour;
-  RETURN_IF_ERROR(RecordFailure(tx, rate));
-  ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT failures FROM login_failures WHERE subject = ?",
-                                          {rate}));
+  std::string hour = FormatInstant(now).substr(0, 13);
+  ASSIGN_OR_RETURN(int64_t n, RecordFailure(tx, "rate:" + hour));
   if (n == kFailureAlarmPerHour) {
     RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO inbox (user_id, case_reference, kind, created_at) SELECT id, ?, "
@@ -762,7 +764,9 @@ StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_vie
   std::string hash;
   Principal principal;
   bool disabled = false;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  // Reading the waits, the account and its hash commits nothing: a read transaction, which
+  // never waits for the writer. Only the outcome is written, in FinishLogin.
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(CheckLocks(tx, subjects));
     return tx.Exec("SELECT id, role, password_hash, disabled, approval, must_change_password "
                    "FROM users WHERE username = ?",
@@ -791,8 +795,7 @@ Status Accounts::CheckPatronPin(int64_t patron_id, std::string_view pin) {
     RETURN_IF_ERROR(tx.Exec("SELECT pin_hash, card_bi FROM patrons WHERE id = ?", {patron_id},
                             [&](const Row& row) {
                               hash = row.Text(0);
-                              std::string bi = row.Bytes(1);
-                              subject = "card:" + HexEncode(bi.substr(0, 8));
+                              subject = CardSubjectOf(row.Bytes(1));
                               return Status::Ok();
                             }));
     if (subject.empty()) return NotFound("no such patron");
@@ -822,7 +825,9 @@ StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::stri
   int64_t patron_id = 0;
   bool expired = false;
   Date today = Date(std::chrono::floor<std::chrono::days>(clock_->Now()));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  // Reading the waits, the account and its hash commits nothing: a read transaction, which
+  // never waits for the writer. Only the outcome is written, in FinishLogin.
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(CheckLocks(tx, subjects));
     auto patron = records.FindPatronByBarcode(tx, card_barcode);
     if (!patron.ok()) {
