@@ -6,7 +6,7 @@ DATA ?= var/library
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: run test bench deps build-release build-asan clean format
+.PHONY: run test bench deps build-release build-asan clean format openapi
 
 deps:
 	@scripts/install-deps.sh
@@ -37,6 +37,10 @@ test: build-release build-asan
 
 bench: build-release
 	@scripts/bench.sh build/release
+
+# Writes docs/openapi.yaml from the route table (a test fails while the copy is stale).
+openapi: build-release
+	@build/release/carrel openapi > docs/openapi.yaml
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')

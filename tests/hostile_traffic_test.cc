@@ -14,6 +14,7 @@
 #include "carrel/server.h"
 #include "carrel/store.h"
 #include "tests/support/raw_http.h"
+#include "tests/support/contract_check.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -41,7 +42,8 @@ class HostileTrafficTest : public ::testing::Test {
  protected:
   void Start(ServerOptions options) {
     testing::RaiseFileLimit();
-    server_ = std::make_unique<ApiServer>(lib_.library.get(), std::move(options));
+    server_ = std::make_unique<ApiServer>(lib_.library.get(),
+                                          testing::ContractChecked(std::move(options)));
     auto port = server_->Bind("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status().ToString();
     port_ = *port;

@@ -8,6 +8,7 @@
 
 #include "api/routes.h"
 #include "carrel/server.h"
+#include "tests/support/contract_check.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -18,7 +19,7 @@ using nlohmann::json;
 class HttpApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ApiServer>(lib_.library.get());
+    server_ = std::make_unique<ApiServer>(lib_.library.get(), testing::ContractChecked());
     auto port = server_->Bind("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status().ToString();
     port_ = *port;
@@ -88,7 +89,7 @@ TEST_F(HttpApiTest, UnknownPathsAndMethodsGetProblemDetails) {
   EXPECT_EQ(res->get_header_value("Content-Type"), "application/problem+json");
   json body = json::parse(res->body);
   EXPECT_EQ(body["status"], 404);
-  EXPECT_EQ(body["title"], "Not Found");
+  EXPECT_EQ(body["title"], "Not found");
   EXPECT_FALSE(body["detail"].get<std::string>().empty());
 
   auto post = client_->Post("/api/v1/hours", "{}", "application/json");

@@ -12,6 +12,7 @@
 
 #include "carrel/library.h"
 #include "carrel/server.h"
+#include "tests/support/contract_check.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -41,7 +42,7 @@ class RequestsHttpTest : public ::testing::Test {
     lib.requests().set_notifier([](const std::string&) {});
     ServerOptions options;
     options.login_per_minute = 1000;
-    server_ = std::make_unique<ApiServer>(&lib, options);
+    server_ = std::make_unique<ApiServer>(&lib, testing::ContractChecked(options));
     auto port = server_->Bind("127.0.0.1", 0);
     ASSERT_TRUE(port.ok());
     thread_ = std::thread([this] { (void)server_->Serve(); });

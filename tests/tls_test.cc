@@ -16,6 +16,7 @@
 
 #include "carrel/server.h"
 #include "tests/support/run.h"
+#include "tests/support/contract_check.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -35,7 +36,7 @@ TEST(TlsTest, ServesHttpsAndMarksCookiesSecure) {
   options.tls = true;
   options.tls_cert_file = cert;
   options.tls_key_file = key;
-  ApiServer server(lib.library.get(), options);
+  ApiServer server(lib.library.get(), testing::ContractChecked(options));
   auto port = server.Bind("127.0.0.1", 0);
   ASSERT_TRUE(port.ok());
   std::thread thread([&] { (void)server.Serve(); });

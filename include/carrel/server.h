@@ -15,6 +15,8 @@
 
 namespace carrel {
 
+struct Route;
+
 // A request as the route handlers see it: no sockets, so handlers are tested directly.
 struct ApiRequest {
   std::string method;
@@ -72,7 +74,15 @@ struct ServerOptions {
   int io_threads = 2;                             // threads doing socket work
   // Sends an eNews confirmation token to its address (the outbound hook; tests capture it).
   std::function<void(const std::string& email, const std::string& token)> deliver_confirmation;
+  // When set, every answer is checked against its route's declared contract (the tests set
+  // it); a breach is reported here (the route's action, the status, what is wrong) and the
+  // client gets a server error in place of the answer.
+  std::function<void(std::string_view action, int status, const std::string& what)>
+      contract_breach;
 };
+
+// The API's OpenAPI 3.1 document (YAML), written from the route table and its contracts.
+const std::string& OpenApiDocument();
 
 // The carrel HTTP API over a Library. Routes come from one table (api/routes.cc); the
 // dispatcher applies authentication, authorization, CSRF, limits and the audit of denials.
@@ -98,6 +108,8 @@ class ApiServer {
   void DeliverConfirmation(const std::string& email, const std::string& token);
 
  private:
+  ApiResponse Dispatch(const ApiRequest& request, const Route** route);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,7 +1,5 @@
 #include "api/context.h"
 
-#include <set>
-
 namespace carrel {
 
 ApiResponse HtmlDocument(std::string html) {
@@ -12,45 +10,6 @@ ApiResponse HtmlDocument(std::string html) {
 
 ApiResponse JsonResponse(const json& body, int status) {
   return ApiResponse{status, "application/json", body.dump()};
-}
-
-Status RequireObject(const json& body, std::initializer_list<std::string_view> allowed) {
-  if (!body.is_object()) return InvalidArgument("the request body must be a JSON object");
-  for (const auto& [key, value] : body.items()) {
-    bool known = false;
-    for (std::string_view a : allowed) known = known || a == key;
-    if (!known) {
-      // Field names are the API's own words, never patron data; cap the length anyway.
-      return InvalidArgument("unknown field \"" + key.substr(0, 40) + "\"");
-    }
-  }
-  return Status::Ok();
-}
-
-StatusOr<std::string> StringField(const json& body, std::string_view key, bool required,
-                                  size_t max) {
-  auto it = body.find(std::string(key));
-  if (it == body.end() || it->is_null()) {
-    if (required) return InvalidArgument("field \"" + std::string(key) + "\" is required");
-    return std::string();
-  }
-  if (!it->is_string()) {
-    return InvalidArgument("field \"" + std::string(key) + "\" must be a string");
-  }
-  std::string value = it->get<std::string>();
-  if (value.size() > max) {
-    return InvalidArgument("field \"" + std::string(key) + "\" is too long");
-  }
-  return value;
-}
-
-StatusOr<bool> BoolField(const json& body, std::string_view key, bool fallback) {
-  auto it = body.find(std::string(key));
-  if (it == body.end() || it->is_null()) return fallback;
-  if (!it->is_boolean()) {
-    return InvalidArgument("field \"" + std::string(key) + "\" must be true or false");
-  }
-  return it->get<bool>();
 }
 
 StatusOr<int64_t> IdParam(const ApiRequest& request, size_t index) {

@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,8 +9,11 @@
 #include "carrel/accounts.h"
 #include "carrel/library.h"
 #include "carrel/server.h"
+#include "util/json_schema.h"
 
 namespace carrel {
+
+struct Route;
 
 // What a handler gets: the library, the request, who is asking (already authorized by the
 // route table), and the parsed JSON body.
@@ -23,6 +25,7 @@ struct ApiContext {
   nlohmann::json body;
   std::string session_token;  // the token the request was authenticated with, if any
   ApiServer* server = nullptr;
+  const Route* route = nullptr;  // the row being served
 };
 
 using json = nlohmann::json;
@@ -32,13 +35,16 @@ ApiResponse JsonResponse(const json& body, int status = 200);
 // no script.
 ApiResponse HtmlDocument(std::string html);
 
-// Body validation: an object holding only `allowed` keys (the message names an unknown one).
-Status RequireObject(const json& body, std::initializer_list<std::string_view> allowed);
-StatusOr<std::string> StringField(const json& body, std::string_view key, bool required = true,
-                                  size_t max = 1024);
-StatusOr<bool> BoolField(const json& body, std::string_view key, bool fallback);
+// Path and query parameters, already checked against the route's contract.
 StatusOr<int64_t> IdParam(const ApiRequest& request, size_t index);
 std::string QueryParam(const ApiRequest& request, std::string_view key);
+// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
+std::string QueryEscape(std::string_view s);
+
+// A list answer, one page of `items` (each a JSON object with the route's cursor member) after
+// the `after` cursor given in the query, with the next page's path; kInvalidArgument for a
+// cursor that names no entry.
+StatusOr<ApiResponse> ListPage(const ApiContext& c, nlohmann::json items);
 
 json PatronJson(const Patron& p);
 json LoanJson(const Loan& l);

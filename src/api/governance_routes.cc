@@ -121,7 +121,7 @@ StatusOr<ApiResponse> PolicyVersions(ApiContext& c) {
   ASSIGN_OR_RETURN(auto history, c.library.governance().History());
   json out = json::array();
   for (const PolicyVersion& v : history) out.push_back(VersionSummaryJson(v));
-  return JsonResponse({{"versions", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> PolicyVersionText(ApiContext& c) {
@@ -155,16 +155,15 @@ StatusOr<ApiResponse> ProposalList(ApiContext& c) {
   ASSIGN_OR_RETURN(auto list, c.library.governance().Proposals(c.principal->id));
   json out = json::array();
   for (const PolicyProposal& p : list) out.push_back(ProposalJson(p));
-  return JsonResponse({{"proposals", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> ProposalCreate(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"event", "title", "text", "summary"}));
-  ASSIGN_OR_RETURN(std::string event, StringField(c.body, "event", false, 20));
+  std::string event = TextOf(c.body, "event");
   if (event.empty()) event = "amended";
-  ASSIGN_OR_RETURN(std::string title, StringField(c.body, "title", true, 300));
-  ASSIGN_OR_RETURN(std::string text, StringField(c.body, "text", true, 256 * 1024));
-  ASSIGN_OR_RETURN(std::string summary, StringField(c.body, "summary", true, 4000));
+  std::string title = TextOf(c.body, "title");
+  std::string text = TextOf(c.body, "text");
+  std::string summary = TextOf(c.body, "summary");
   ASSIGN_OR_RETURN(PolicyProposal p, c.library.governance().Propose(c.principal->id, event, title,
                                                                      text, summary));
   return JsonResponse(ProposalJson(p), 201);
@@ -178,9 +177,8 @@ StatusOr<ApiResponse> ProposalView(ApiContext& c) {
 
 StatusOr<ApiResponse> ProposalVote(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {"vote", "password"}));
-  ASSIGN_OR_RETURN(std::string vote, StringField(c.body, "vote", true, 20));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string vote = TextOf(c.body, "vote");
+  std::string password = TextOf(c.body, "password");
   ASSIGN_OR_RETURN(PolicyProposal p,
                    c.library.governance().Vote(c.principal->id, password, id, vote));
   return JsonResponse(ProposalJson(p));
@@ -188,10 +186,9 @@ StatusOr<ApiResponse> ProposalVote(ApiContext& c) {
 
 StatusOr<ApiResponse> ProposalClose(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {"meeting_date", "password"}));
-  ASSIGN_OR_RETURN(std::string date_text, StringField(c.body, "meeting_date", true, 10));
+  std::string date_text = TextOf(c.body, "meeting_date");
   ASSIGN_OR_RETURN(Date date, ParseDate(date_text));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string password = TextOf(c.body, "password");
   ASSIGN_OR_RETURN(PolicyProposal p,
                    c.library.governance().CloseVote(c.principal->id, password, id, date));
   return JsonResponse(ProposalJson(p));
@@ -214,22 +211,20 @@ StatusOr<ApiResponse> BoardDecisions(ApiContext& c) {
                    {"open_review", r.open_review},
                    {"board_ruling", RulingJson(r.ruling)}});
   }
-  return JsonResponse({{"decisions", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> BoardReviewList(ApiContext& c) {
   ASSIGN_OR_RETURN(auto list, c.library.governance().Reviews(c.principal->id));
   json out = json::array();
   for (const BoardReview& r : list) out.push_back(ReviewJson(r));
-  return JsonResponse({{"reviews", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> BoardReviewOpen(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"subject", "subject_id", "reason"}));
-  ASSIGN_OR_RETURN(std::string subject, StringField(c.body, "subject", true, 40));
-  ASSIGN_OR_RETURN(int64_t subject_id, JsonId(c.body, "subject_id"));
-  if (subject_id == 0) return InvalidArgument("subject_id must name what is reviewed");
-  ASSIGN_OR_RETURN(std::string reason, StringField(c.body, "reason", false, 8000));
+  std::string subject = TextOf(c.body, "subject");
+  int64_t subject_id = IntOf(c.body, "subject_id");
+  std::string reason = TextOf(c.body, "reason");
   ASSIGN_OR_RETURN(BoardReview r, c.library.governance().OpenReview(c.principal->id, subject,
                                                                      subject_id, reason));
   return JsonResponse(ReviewJson(r), 201);
@@ -243,18 +238,16 @@ StatusOr<ApiResponse> BoardReviewView(ApiContext& c) {
 
 StatusOr<ApiResponse> BoardReviewComment(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {"text"}));
-  ASSIGN_OR_RETURN(std::string text, StringField(c.body, "text", true, 8000));
+  std::string text = TextOf(c.body, "text");
   ASSIGN_OR_RETURN(BoardReview r, c.library.governance().AddComment(c.principal->id, id, text));
   return JsonResponse(ReviewJson(r), 201);
 }
 
 StatusOr<ApiResponse> BoardReviewRule(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {"outcome", "explanation", "password"}));
-  ASSIGN_OR_RETURN(std::string outcome, StringField(c.body, "outcome", true, 20));
-  ASSIGN_OR_RETURN(std::string explanation, StringField(c.body, "explanation", true, 8000));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string outcome = TextOf(c.body, "outcome");
+  std::string explanation = TextOf(c.body, "explanation");
+  std::string password = TextOf(c.body, "password");
   ASSIGN_OR_RETURN(BoardReview r, c.library.governance().Rule(c.principal->id, password, id,
                                                                outcome, explanation));
   return JsonResponse(ReviewJson(r));
@@ -282,7 +275,7 @@ StatusOr<ApiResponse> MyNotices(ApiContext& c) {
                    {"sent_at", n.sent_at ? json(FormatInstant(*n.sent_at)) : json(nullptr)},
                    {"text", n.text}});
   }
-  return JsonResponse({{"notices", out}});
+  return ListPage(c, std::move(out));
 }
 
 }  // namespace carrel

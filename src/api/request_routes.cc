@@ -31,12 +31,9 @@ std::string Reference(const ApiContext& c) { return c.request.path_params[0]; }
 
 // A step: the body is the step's payload, less the password a signed step carries.
 StatusOr<ApiResponse> Step(ApiContext& c, std::string_view action) {
-  json payload = c.body.is_object() ? c.body : json::object();
-  std::string password;
-  if (payload.contains("password")) {
-    ASSIGN_OR_RETURN(password, StringField(payload, "password", true, 1024));
-    payload.erase("password");
-  }
+  json payload = c.body;
+  std::string password = TextOf(payload, "password");
+  payload.erase("password");
   ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Act(c.principal->id, Reference(c), action,
                                                            payload, password));
   return JsonResponse(SummaryJson(s));
@@ -72,11 +69,11 @@ json PermissionJson(const PatronPermission& p) {
 
 StatusOr<PatronPermission> PermissionFromBody(const json& body) {
   PatronPermission p;
-  ASSIGN_OR_RETURN(p.recipient, StringField(body, "recipient", true, 400));
-  ASSIGN_OR_RETURN(p.categories, JsonWords(body, "categories", 8));
-  ASSIGN_OR_RETURN(p.from, JsonDate(body, "from"));
-  ASSIGN_OR_RETURN(p.to, JsonDate(body, "to"));
-  ASSIGN_OR_RETURN(std::string until, StringField(body, "valid_until", true, 10));
+  p.recipient = TextOf(body, "recipient");
+  p.categories = WordsOf(body, "categories");
+  p.from = DateOf(body, "from");
+  p.to = DateOf(body, "to");
+  std::string until = TextOf(body, "valid_until");
   ASSIGN_OR_RETURN(p.valid_until, ParseDate(until));
   return p;
 }
@@ -84,32 +81,27 @@ StatusOr<PatronPermission> PermissionFromBody(const json& body) {
 }  // namespace
 
 StatusOr<ApiResponse> RequestIntake(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(
-      c.body, {"type", "agency", "name", "badge", "contact", "callback_number", "callback_source",
-               "arrived_by", "asked", "card_barcodes", "categories", "from", "to", "process",
-               "issuing_authority", "process_date", "return_date", "nondisclosure_order",
-               "nondisclosure_expires", "nondisclosure_review"}));
   CaseIntake in;
-  ASSIGN_OR_RETURN(in.type, StringField(c.body, "type", true, 20));
+  in.type = TextOf(c.body, "type");
   for (auto [key, field] :
        {std::pair{"agency", &in.agency}, {"name", &in.name}, {"badge", &in.badge},
         {"contact", &in.contact}, {"callback_number", &in.callback_number},
         {"callback_source", &in.callback_source}, {"arrived_by", &in.arrived_by},
         {"issuing_authority", &in.issuing_authority}}) {
-    ASSIGN_OR_RETURN(*field, StringField(c.body, key, false, 400));
+    *field = TextOf(c.body, key);
   }
-  ASSIGN_OR_RETURN(in.asked, StringField(c.body, "asked", true, 4000));
-  ASSIGN_OR_RETURN(in.card_barcodes, JsonWords(c.body, "card_barcodes", 100));
-  ASSIGN_OR_RETURN(in.categories, JsonWords(c.body, "categories", 8));
-  ASSIGN_OR_RETURN(in.from, JsonDate(c.body, "from"));
-  ASSIGN_OR_RETURN(in.to, JsonDate(c.body, "to"));
-  ASSIGN_OR_RETURN(std::string process, StringField(c.body, "process", false, 40));
+  in.asked = TextOf(c.body, "asked");
+  in.card_barcodes = WordsOf(c.body, "card_barcodes");
+  in.categories = WordsOf(c.body, "categories");
+  in.from = DateOf(c.body, "from");
+  in.to = DateOf(c.body, "to");
+  std::string process = TextOf(c.body, "process");
   if (!process.empty()) in.process = process;
-  ASSIGN_OR_RETURN(in.process_date, JsonDate(c.body, "process_date"));
-  ASSIGN_OR_RETURN(in.return_date, JsonDate(c.body, "return_date"));
-  ASSIGN_OR_RETURN(in.nondisclosure_order, BoolField(c.body, "nondisclosure_order", false));
-  ASSIGN_OR_RETURN(in.nondisclosure_expires, JsonDate(c.body, "nondisclosure_expires"));
-  ASSIGN_OR_RETURN(in.nondisclosure_review, JsonDate(c.body, "nondisclosure_review"));
+  in.process_date = DateOf(c.body, "process_date");
+  in.return_date = DateOf(c.body, "return_date");
+  in.nondisclosure_order = FlagOf(c.body, "nondisclosure_order", false);
+  in.nondisclosure_expires = DateOf(c.body, "nondisclosure_expires");
+  in.nondisclosure_review = DateOf(c.body, "nondisclosure_review");
   ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Intake(c.principal->id, in));
   // What the person at the desk sees: the reference and the script. Nothing about any patron.
   return JsonResponse(
@@ -129,7 +121,7 @@ StatusOr<ApiResponse> RequestList(ApiContext& c) {
   ASSIGN_OR_RETURN(auto cases, c.library.requests().List(c.principal->id));
   json out = json::array();
   for (const CaseSummary& s : cases) out.push_back(SummaryJson(s));
-  return JsonResponse({{"requests", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> RequestView(ApiContext& c) {
@@ -250,11 +242,9 @@ StatusOr<ApiResponse> RequestClose(ApiContext& c) { return Step(c, "close"); }
 StatusOr<ApiResponse> RequestNondisclosure(ApiContext& c) { return Step(c, "nondisclosure"); }
 
 StatusOr<ApiResponse> RequestAddDocument(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"kind", "filename", "content_base64"}));
-  ASSIGN_OR_RETURN(std::string kind, StringField(c.body, "kind", true, 40));
-  ASSIGN_OR_RETURN(std::string filename, StringField(c.body, "filename", true, 200));
-  ASSIGN_OR_RETURN(std::string encoded,
-                   StringField(c.body, "content_base64", true, kDocumentBodyBytes));
+  std::string kind = TextOf(c.body, "kind");
+  std::string filename = TextOf(c.body, "filename");
+  std::string encoded = TextOf(c.body, "content_base64");
   ASSIGN_OR_RETURN(std::string content, Base64Decode(encoded));
   ASSIGN_OR_RETURN(CaseDocument d, c.library.requests().AddDocument(
                                        c.principal->id, Reference(c), kind, filename, content));
@@ -334,21 +324,16 @@ StatusOr<ApiResponse> AppointmentList(ApiContext& c) {
   ASSIGN_OR_RETURN(auto list, c.library.requests().Appointments(c.actor));
   json out = json::array();
   for (const Appointment& a : list) out.push_back(AppointmentJson(a));
-  return JsonResponse({{"appointments", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> AppointmentSign(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"designee_id", "scope", "valid_from", "valid_to",
-                                         "password"}));
-  if (!c.body.contains("designee_id") || !c.body["designee_id"].is_number_integer()) {
-    return InvalidArgument("designee_id must be a user id");
-  }
-  ASSIGN_OR_RETURN(std::string scope, StringField(c.body, "scope", true, 20));
-  ASSIGN_OR_RETURN(std::string from_text, StringField(c.body, "valid_from", true, 40));
-  ASSIGN_OR_RETURN(std::string to_text, StringField(c.body, "valid_to", true, 40));
+  std::string scope = TextOf(c.body, "scope");
+  std::string from_text = TextOf(c.body, "valid_from");
+  std::string to_text = TextOf(c.body, "valid_to");
   ASSIGN_OR_RETURN(Instant from, ParseInstant(from_text));
   ASSIGN_OR_RETURN(Instant to, ParseInstant(to_text));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string password = TextOf(c.body, "password");
   ASSIGN_OR_RETURN(Appointment a, c.library.requests().Appoint(
                                       c.principal->id, password,
                                       c.body["designee_id"].get<int64_t>(), scope, from, to));
@@ -356,9 +341,8 @@ StatusOr<ApiResponse> AppointmentSign(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> AppointmentRevoke(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"password"}));
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string password = TextOf(c.body, "password");
   RETURN_IF_ERROR(c.library.requests().RevokeAppointment(c.principal->id, password, id));
   return JsonResponse({{"id", id}, {"revoked", true}});
 }
@@ -370,13 +354,12 @@ StatusOr<ApiResponse> AbsenceList(ApiContext& c) {
     out.push_back({{"id", a.id}, {"from", FormatInstant(a.from)}, {"to", FormatInstant(a.to)},
                    {"recorded_by", a.recorded_by}});
   }
-  return JsonResponse({{"absences", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> AbsenceRecord(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"from", "to"}));
-  ASSIGN_OR_RETURN(std::string from_text, StringField(c.body, "from", true, 40));
-  ASSIGN_OR_RETURN(std::string to_text, StringField(c.body, "to", true, 40));
+  std::string from_text = TextOf(c.body, "from");
+  std::string to_text = TextOf(c.body, "to");
   ASSIGN_OR_RETURN(Instant from, ParseInstant(from_text));
   ASSIGN_OR_RETURN(Instant to, ParseInstant(to_text));
   ASSIGN_OR_RETURN(Absence a, c.library.requests().RecordAbsence(c.principal->id, from, to));
@@ -390,17 +373,15 @@ StatusOr<ApiResponse> MyPermissions(ApiContext& c) {
   ASSIGN_OR_RETURN(auto list, c.library.requests().Permissions(c.actor, c.principal->id));
   json out = json::array();
   for (const PatronPermission& p : list) out.push_back(PermissionJson(p));
-  return JsonResponse({{"permissions", out}});
+  return ListPage(c, std::move(out));
 }
 
 // The patron signs in the portal: their PIN again.
 StatusOr<ApiResponse> GrantMyPermission(ApiContext& c) {
   RETURN_IF_ERROR(c.library.accounts().RequireChosenPin(c.principal->id,
                                                         c.library.profile().min_pin_length));
-  RETURN_IF_ERROR(RequireObject(c.body, {"recipient", "categories", "from", "to", "valid_until",
-                                         "pin"}));
   ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
-  ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "pin", true, 12));
+  std::string pin = TextOf(c.body, "pin");
   RETURN_IF_ERROR(c.library.accounts().CheckPatronPin(c.principal->id, pin));
   p.method = "portal";
   ASSIGN_OR_RETURN(PatronPermission granted,
@@ -418,11 +399,9 @@ StatusOr<ApiResponse> RevokeMyPermission(ApiContext& c) {
 
 // Staff record a permission the patron signed on paper, with the scan.
 StatusOr<ApiResponse> RecordPaperPermission(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"recipient", "categories", "from", "to", "valid_until",
-                                         "scan_base64"}));
   ASSIGN_OR_RETURN(int64_t patron, IdParam(c.request, 0));
   ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
-  ASSIGN_OR_RETURN(std::string encoded, StringField(c.body, "scan_base64", true, kDocumentBodyBytes));
+  std::string encoded = TextOf(c.body, "scan_base64");
   ASSIGN_OR_RETURN(std::string scan, Base64Decode(encoded));
   p.method = "paper";
   ASSIGN_OR_RETURN(PatronPermission granted,
@@ -440,8 +419,7 @@ StatusOr<ApiResponse> PermissionScan(ApiContext& c) {
 
 StatusOr<ApiResponse> ConfirmPermission(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {"scan_sha256"}));
-  ASSIGN_OR_RETURN(std::string sha, StringField(c.body, "scan_sha256", true, 64));
+  std::string sha = TextOf(c.body, "scan_sha256");
   RETURN_IF_ERROR(c.library.requests().ConfirmPermission(c.principal->id, id, sha));
   return JsonResponse({{"id", id}, {"confirmed", true}});
 }
@@ -451,7 +429,7 @@ StatusOr<ApiResponse> PatronPermissions(ApiContext& c) {
   ASSIGN_OR_RETURN(auto list, c.library.requests().Permissions(c.actor, patron));
   json out = json::array();
   for (const PatronPermission& p : list) out.push_back(PermissionJson(p));
-  return JsonResponse({{"permissions", out}});
+  return ListPage(c, std::move(out));
 }
 
 }  // namespace carrel

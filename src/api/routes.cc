@@ -4,6 +4,8 @@
 
 #include "api/governance_routes.h"
 #include "api/request_routes.h"
+#include "api/schemas.h"
+#include "requests/fields.h"
 #include "carrel/encoding.h"
 #include "carrel/outbound_hook.h"
 
@@ -55,9 +57,11 @@ StatusOr<ApiResponse> Hours(ApiContext& c) {
   return Ordered(body);
 }
 
-StatusOr<ApiResponse> OpenApi(ApiContext& c) {
-  return ApiResponse{200, "application/yaml", c.server->openapi_yaml()};
+StatusOr<ApiResponse> OpenApi(ApiContext&) {
+  return ApiResponse{200, "application/yaml", OpenApiYaml()};
 }
+
+StatusOr<ApiResponse> ApiDocs(ApiContext&) { return HtmlDocument(ApiReferenceHtml()); }
 
 // ---- session -----------------------------------------------------------------------------
 
@@ -71,16 +75,15 @@ json SessionJson(const Session& s) {
 }
 
 StatusOr<ApiResponse> Login(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"username", "password", "card_barcode", "pin"}));
   std::optional<Session> session;
-  if (c.body.contains("card_barcode")) {
-    ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
-    ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "pin", true, 12));
+  if (Given(c.body, "card_barcode")) {
+    std::string card = TextOf(c.body, "card_barcode");
+    std::string pin = TextOf(c.body, "pin");
     ASSIGN_OR_RETURN(session,
                      c.library.accounts().LoginPatron(card, pin, c.request.remote_address));
   } else {
-    ASSIGN_OR_RETURN(std::string user, StringField(c.body, "username", true, 64));
-    ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+    std::string user = TextOf(c.body, "username");
+    std::string password = TextOf(c.body, "password");
     ASSIGN_OR_RETURN(session,
                      c.library.accounts().LoginUser(user, password, c.request.remote_address));
   }
@@ -106,18 +109,16 @@ StatusOr<ApiResponse> WhoAmI(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> ChangePassword(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"password", "new_password"}));
-  ASSIGN_OR_RETURN(std::string old_pw, StringField(c.body, "password"));
-  ASSIGN_OR_RETURN(std::string new_pw, StringField(c.body, "new_password"));
+  std::string old_pw = TextOf(c.body, "password");
+  std::string new_pw = TextOf(c.body, "new_password");
   RETURN_IF_ERROR(c.library.accounts().ChangePassword(c.principal->id, old_pw, new_pw));
   return JsonResponse({{"status", "password changed; signing key resealed"}});
 }
 
 // Step-up signing of a statement: the password is asked again in the same request.
 StatusOr<ApiResponse> SignStatement(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"statement", "password"}));
-  ASSIGN_OR_RETURN(std::string statement, StringField(c.body, "statement", true, 16384));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string statement = TextOf(c.body, "statement");
+  std::string password = TextOf(c.body, "password");
   // Signed as a session proof: whatever the text says, it is never a decision or any other
   // statement carrel acts on (verify it behind the line "carrel/session-proof/v1").
   ASSIGN_OR_RETURN(std::string sig, c.library.accounts().Sign(c.principal->id, password,
@@ -144,7 +145,7 @@ StatusOr<ApiResponse> SigningKeys(ApiContext& c) {
                    {"public_key", Base64Encode(u.signing_public_key)},
                    {"disabled", u.disabled}});
   }
-  return JsonResponse({{"keys", out}});
+  return ListPage(c, std::move(out));
 }
 
 // ---- users (administrator) ---------------------------------------------------------------
@@ -162,7 +163,7 @@ StatusOr<ApiResponse> ListUsers(ApiContext& c) {
   ASSIGN_OR_RETURN(auto users, c.library.accounts().ListUsers(c.actor));
   json out = json::array();
   for (const User& u : users) out.push_back(UserJson(u));
-  return JsonResponse({{"users", out}});
+  return ListPage(c, std::move(out));
 }
 
 // Accounts awaiting approval, for those who approve them, saying who may.
@@ -175,14 +176,13 @@ StatusOr<ApiResponse> PendingUsers(ApiContext& c) {
     j["approved_by"] = by_board ? "a majority of the Board" : "the Director or a designee";
     out.push_back(std::move(j));
   }
-  return JsonResponse({{"users", out}});
+  return ListPage(c, std::move(out));
 }
 
 // A signed approval (or Board vote): the approver's password again.
 StatusOr<ApiResponse> ApproveUser(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {"password"}));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string password = TextOf(c.body, "password");
   bool designee = false;
   if (c.principal->role == Role::kStaff) {
     ASSIGN_OR_RETURN(designee, c.library.requests().IsActingDesignee(c.principal->id));
@@ -193,10 +193,9 @@ StatusOr<ApiResponse> ApproveUser(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> CreateUser(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"username", "role", "password"}));
-  ASSIGN_OR_RETURN(std::string username, StringField(c.body, "username", true, 64));
-  ASSIGN_OR_RETURN(std::string role_name, StringField(c.body, "role", true, 16));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string username = TextOf(c.body, "username");
+  std::string role_name = TextOf(c.body, "role");
+  std::string password = TextOf(c.body, "password");
   ASSIGN_OR_RETURN(Role role, ParseRole(role_name));
   // The password is good for one change at the first login; an account that reaches patron
   // data or signs is active only once approved (not by the administrator).
@@ -229,18 +228,15 @@ StatusOr<ApiResponse> EnableUser(ApiContext& c) {
 // ---- patrons -----------------------------------------------------------------------------
 
 StatusOr<NewPatron> ReadNewPatron(const json& body) {
-  RETURN_IF_ERROR(RequireObject(body, {"card_barcode", "name", "email", "phone",
-                                       "postal_address", "juvenile", "expires_on",
-                                       "history_opt_in"}));
   NewPatron p;
-  ASSIGN_OR_RETURN(p.card_barcode, StringField(body, "card_barcode", true, 64));
-  ASSIGN_OR_RETURN(p.name, StringField(body, "name"));
-  ASSIGN_OR_RETURN(p.email, StringField(body, "email", false));
-  ASSIGN_OR_RETURN(p.phone, StringField(body, "phone", false));
-  ASSIGN_OR_RETURN(p.postal_address, StringField(body, "postal_address", false));
-  ASSIGN_OR_RETURN(p.juvenile, BoolField(body, "juvenile", false));
-  ASSIGN_OR_RETURN(p.history_opt_in, BoolField(body, "history_opt_in", false));
-  ASSIGN_OR_RETURN(std::string expires, StringField(body, "expires_on", true, 10));
+  p.card_barcode = TextOf(body, "card_barcode");
+  p.name = TextOf(body, "name");
+  p.email = TextOf(body, "email");
+  p.phone = TextOf(body, "phone");
+  p.postal_address = TextOf(body, "postal_address");
+  p.juvenile = FlagOf(body, "juvenile", false);
+  p.history_opt_in = FlagOf(body, "history_opt_in", false);
+  std::string expires = TextOf(body, "expires_on");
   ASSIGN_OR_RETURN(p.expires_on, ParseDate(expires));
   return p;
 }
@@ -253,28 +249,25 @@ StatusOr<ApiResponse> CreatePatron(ApiContext& c) {
 
 // Searches take their terms in the body, never in the URL, which proxies and logs keep.
 StatusOr<ApiResponse> SearchPatrons(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"card_barcode", "email", "name"}));
   std::vector<Patron> found;
-  if (c.body.contains("card_barcode")) {
-    ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
+  if (Given(c.body, "card_barcode")) {
+    std::string card = TextOf(c.body, "card_barcode");
     auto p = c.library.circulation().FindPatronByBarcode(c.actor, card);
     if (p.ok()) {
       found.push_back(*p);
     } else if (p.status().code() != StatusCode::kNotFound) {
       return p.status();
     }
-  } else if (c.body.contains("email")) {
-    ASSIGN_OR_RETURN(std::string email, StringField(c.body, "email", true, 254));
+  } else if (Given(c.body, "email")) {
+    std::string email = TextOf(c.body, "email");
     ASSIGN_OR_RETURN(found, c.library.circulation().FindPatronsByEmail(c.actor, email));
-  } else if (c.body.contains("name")) {
-    ASSIGN_OR_RETURN(std::string name, StringField(c.body, "name"));
-    ASSIGN_OR_RETURN(found, c.library.circulation().FindPatronsByName(c.actor, name));
   } else {
-    return InvalidArgument("search by one of card_barcode, email or name");
+    std::string name = TextOf(c.body, "name");
+    ASSIGN_OR_RETURN(found, c.library.circulation().FindPatronsByName(c.actor, name));
   }
   json out = json::array();
   for (const Patron& p : found) out.push_back(PatronJson(p));
-  return JsonResponse({{"patrons", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> GetPatron(ApiContext& c) {
@@ -285,22 +278,17 @@ StatusOr<ApiResponse> GetPatron(ApiContext& c) {
 
 StatusOr<ApiResponse> UpdatePatron(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {"name", "email", "phone", "postal_address", "juvenile",
-                                         "expires_on"}));
   PatronChanges changes;
   for (auto [key, field] : {std::pair{"name", &changes.name}, {"email", &changes.email},
                             {"phone", &changes.phone}, {"postal_address", &changes.postal_address}}) {
-    if (c.body.contains(key)) {
-      ASSIGN_OR_RETURN(std::string v, StringField(c.body, key, true));
-      *field = v;
-    }
+    if (Given(c.body, key)) *field = TextOf(c.body, key);
   }
-  if (c.body.contains("juvenile")) {
-    ASSIGN_OR_RETURN(bool v, BoolField(c.body, "juvenile", false));
+  if (Given(c.body, "juvenile")) {
+    bool v = FlagOf(c.body, "juvenile", false);
     changes.juvenile = v;
   }
-  if (c.body.contains("expires_on")) {
-    ASSIGN_OR_RETURN(std::string v, StringField(c.body, "expires_on", true, 10));
+  if (Given(c.body, "expires_on")) {
+    std::string v = TextOf(c.body, "expires_on");
     ASSIGN_OR_RETURN(Date d, ParseDate(v));
     changes.expires_on = d;
   }
@@ -318,7 +306,6 @@ StatusOr<ApiResponse> DeletePatron(ApiContext& c) {
 // patron on a slip, and the patron chooses the PIN with it.
 StatusOr<ApiResponse> StartPinReset(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {}));
   const std::vector<std::string>& deliver = c.library.profile().pin_reset_command;
   if (!deliver.empty()) {
     // The library sends codes itself: the desk starts the reset and never sees the code.
@@ -351,10 +338,9 @@ StatusOr<ApiResponse> StartPinReset(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> FinishPinReset(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"card_barcode", "code", "new_pin"}));
-  ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
-  ASSIGN_OR_RETURN(std::string code, StringField(c.body, "code", true, 32));
-  ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "new_pin", true, 12));
+  std::string card = TextOf(c.body, "card_barcode");
+  std::string code = TextOf(c.body, "code");
+  std::string pin = TextOf(c.body, "new_pin");
   RETURN_IF_ERROR(c.library.accounts().FinishPinReset(
       card, code, pin, c.library.profile().min_pin_length, c.request.remote_address));
   return JsonResponse({{"pin_set", true}});
@@ -365,19 +351,18 @@ StatusOr<ApiResponse> PatronLoans(ApiContext& c) {
   ASSIGN_OR_RETURN(auto loans, c.library.circulation().ActiveLoans(c.actor, id));
   json out = json::array();
   for (const Loan& l : loans) out.push_back(LoanJson(l));
-  return JsonResponse({{"loans", out}});
+  return ListPage(c, std::move(out));
 }
 
 // ---- items -------------------------------------------------------------------------------
 
 StatusOr<ApiResponse> CreateItem(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"barcode", "title", "author", "call_number", "item_type"}));
   NewItem item;
-  ASSIGN_OR_RETURN(item.barcode, StringField(c.body, "barcode", true, 64));
-  ASSIGN_OR_RETURN(item.title, StringField(c.body, "title"));
-  ASSIGN_OR_RETURN(item.author, StringField(c.body, "author", false));
-  ASSIGN_OR_RETURN(item.call_number, StringField(c.body, "call_number", false));
-  ASSIGN_OR_RETURN(item.item_type, StringField(c.body, "item_type", true, 32));
+  item.barcode = TextOf(c.body, "barcode");
+  item.title = TextOf(c.body, "title");
+  item.author = TextOf(c.body, "author");
+  item.call_number = TextOf(c.body, "call_number");
+  item.item_type = TextOf(c.body, "item_type");
   ASSIGN_OR_RETURN(Item added, c.library.circulation().AddItem(c.actor, item));
   return JsonResponse(ItemJson(added), 201);
 }
@@ -390,12 +375,11 @@ StatusOr<ApiResponse> GetItem(ApiContext& c) {
 
 StatusOr<ApiResponse> UpdateItem(ApiContext& c) {
   if (c.request.path_params.empty()) return InvalidArgument("missing item barcode");
-  RETURN_IF_ERROR(RequireObject(c.body, {"title", "author", "call_number", "item_type"}));
   NewItem changes;
-  ASSIGN_OR_RETURN(changes.title, StringField(c.body, "title", false));
-  ASSIGN_OR_RETURN(changes.author, StringField(c.body, "author", false));
-  ASSIGN_OR_RETURN(changes.call_number, StringField(c.body, "call_number", false));
-  ASSIGN_OR_RETURN(changes.item_type, StringField(c.body, "item_type", false, 32));
+  changes.title = TextOf(c.body, "title");
+  changes.author = TextOf(c.body, "author");
+  changes.call_number = TextOf(c.body, "call_number");
+  changes.item_type = TextOf(c.body, "item_type");
   ASSIGN_OR_RETURN(Item item,
                    c.library.circulation().UpdateItem(c.actor, c.request.path_params[0], changes));
   return JsonResponse(ItemJson(item));
@@ -410,16 +394,14 @@ StatusOr<ApiResponse> WithdrawItem(ApiContext& c) {
 // ---- loans, holds, fines, computer sessions ----------------------------------------------
 
 StatusOr<ApiResponse> Checkout(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"item_barcode", "card_barcode"}));
-  ASSIGN_OR_RETURN(std::string item, StringField(c.body, "item_barcode", true, 64));
-  ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
+  std::string item = TextOf(c.body, "item_barcode");
+  std::string card = TextOf(c.body, "card_barcode");
   ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Checkout(c.actor, item, card));
   return JsonResponse(LoanJson(loan), 201);
 }
 
 StatusOr<ApiResponse> Checkin(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"item_barcode"}));
-  ASSIGN_OR_RETURN(std::string item, StringField(c.body, "item_barcode", true, 64));
+  std::string item = TextOf(c.body, "item_barcode");
   ASSIGN_OR_RETURN(CheckinResult r, c.library.circulation().Checkin(c.actor, item));
   return JsonResponse({{"returned_on", FormatDate(r.returned_on)},
                        {"overdue_days", r.overdue_days},
@@ -428,16 +410,14 @@ StatusOr<ApiResponse> Checkin(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> Renew(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"item_barcode"}));
-  ASSIGN_OR_RETURN(std::string item, StringField(c.body, "item_barcode", true, 64));
+  std::string item = TextOf(c.body, "item_barcode");
   ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Renew(c.actor, item));
   return JsonResponse(LoanJson(loan));
 }
 
 StatusOr<ApiResponse> PlaceHold(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"item_barcode", "card_barcode"}));
-  ASSIGN_OR_RETURN(std::string item, StringField(c.body, "item_barcode", true, 64));
-  ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
+  std::string item = TextOf(c.body, "item_barcode");
+  std::string card = TextOf(c.body, "card_barcode");
   ASSIGN_OR_RETURN(Hold hold, c.library.circulation().PlaceHold(c.actor, item, card));
   return JsonResponse(HoldJson(hold), 201);
 }
@@ -456,17 +436,15 @@ StatusOr<ApiResponse> PayFine(ApiContext& c) {
 
 StatusOr<ApiResponse> WaiveFine(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(RequireObject(c.body, {"reason"}));
-  ASSIGN_OR_RETURN(std::string reason, StringField(c.body, "reason", true, 32));
+  std::string reason = TextOf(c.body, "reason");
   ASSIGN_OR_RETURN(WaiverReason r, ParseWaiverReason(reason));
   RETURN_IF_ERROR(c.library.circulation().WaiveFine(c.actor, id, r));
   return JsonResponse({{"id", id}, {"status", "waived"}});
 }
 
 StatusOr<ApiResponse> StartComputerSession(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"card_barcode", "station"}));
-  ASSIGN_OR_RETURN(std::string card, StringField(c.body, "card_barcode", true, 64));
-  ASSIGN_OR_RETURN(std::string station, StringField(c.body, "station", true, 32));
+  std::string card = TextOf(c.body, "card_barcode");
+  std::string station = TextOf(c.body, "station");
   ASSIGN_OR_RETURN(ComputerSession s,
                    c.library.circulation().StartComputerSession(c.actor, card, station));
   return JsonResponse({{"id", s.id}, {"station", s.station}, {"started_at", FormatInstant(s.started_at)}},
@@ -482,8 +460,7 @@ StatusOr<ApiResponse> EndComputerSession(ApiContext& c) {
 // ---- eNews (public) ----------------------------------------------------------------------
 
 StatusOr<ApiResponse> Subscribe(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"email"}));
-  ASSIGN_OR_RETURN(std::string email, StringField(c.body, "email", true, 254));
+  std::string email = TextOf(c.body, "email");
   ASSIGN_OR_RETURN(std::string token, c.library.circulation().Subscribe(c.actor, email));
   // The confirmation goes to the address, never back to the requester; the answer is the
   // same whether or not the address was already there.
@@ -492,15 +469,13 @@ StatusOr<ApiResponse> Subscribe(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> ConfirmSubscription(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"token"}));
-  ASSIGN_OR_RETURN(std::string token, StringField(c.body, "token", true, 128));
+  std::string token = TextOf(c.body, "token");
   RETURN_IF_ERROR(c.library.circulation().ConfirmSubscription(c.actor, token));
   return JsonResponse({{"status", "confirmed"}});
 }
 
 StatusOr<ApiResponse> Unsubscribe(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"token"}));
-  ASSIGN_OR_RETURN(std::string token, StringField(c.body, "token", true, 128));
+  std::string token = TextOf(c.body, "token");
   RETURN_IF_ERROR(c.library.circulation().Unsubscribe(c.actor, token));
   return JsonResponse({{"status", "unsubscribed"}});
 }
@@ -516,21 +491,21 @@ StatusOr<ApiResponse> MyLoans(ApiContext& c) {
   ASSIGN_OR_RETURN(auto loans, c.library.circulation().ActiveLoans(c.actor, c.principal->id));
   json out = json::array();
   for (const Loan& l : loans) out.push_back(LoanJson(l));
-  return JsonResponse({{"loans", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> MyHolds(ApiContext& c) {
   ASSIGN_OR_RETURN(auto holds, c.library.circulation().PatronHolds(c.actor, c.principal->id));
   json out = json::array();
   for (const Hold& h : holds) out.push_back(HoldJson(h));
-  return JsonResponse({{"holds", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> MyFines(ApiContext& c) {
   ASSIGN_OR_RETURN(auto fines, c.library.circulation().PatronFines(c.actor, c.principal->id));
   json out = json::array();
   for (const Fine& f : fines) out.push_back(FineJson(f));
-  return JsonResponse({{"fines", out}});
+  return ListPage(c, std::move(out));
 }
 
 // The reading history, the export, notices and permissions open only with a PIN the patron
@@ -541,9 +516,8 @@ Status RequireChosenPin(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> ChangeMyPin(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"current_pin", "new_pin"}));
-  ASSIGN_OR_RETURN(std::string current, StringField(c.body, "current_pin", true, 12));
-  ASSIGN_OR_RETURN(std::string pin, StringField(c.body, "new_pin", true, 12));
+  std::string current = TextOf(c.body, "current_pin");
+  std::string pin = TextOf(c.body, "new_pin");
   RETURN_IF_ERROR(c.library.accounts().ChangePatronPin(
       c.principal->id, current, pin, c.library.profile().min_pin_length, c.session_token));
   return JsonResponse({{"pin_set", true}});
@@ -562,14 +536,12 @@ StatusOr<ApiResponse> MyHistory(ApiContext& c) {
                    {"checked_out_on", FormatDate(r.checked_out_on)},
                    {"returned_on", FormatDate(r.returned_on)}});
   }
-  return JsonResponse({{"history", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> SetMyHistoryOptIn(ApiContext& c) {
   RETURN_IF_ERROR(RequireChosenPin(c));
-  RETURN_IF_ERROR(RequireObject(c.body, {"keep_history"}));
-  if (!c.body.contains("keep_history")) return InvalidArgument("field \"keep_history\" is required");
-  ASSIGN_OR_RETURN(bool keep, BoolField(c.body, "keep_history", false));
+  bool keep = FlagOf(c.body, "keep_history", false);
   RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, keep));
   return JsonResponse({{"keep_history", keep}});
 }
@@ -655,7 +627,17 @@ StatusOr<ApiResponse> AuditEntries(ApiContext& c) {
                    {"policy_version", e.policy_version},
                    {"details", json::parse(e.details, nullptr, false)}});
   }
-  return JsonResponse({{"entries", out}});
+  // Paged by sequence number, as every list is paged (ListPage), but by the log's own index.
+  json next = nullptr;
+  if (static_cast<int>(entries.size()) == q.limit) {
+    std::string link = c.request.path + "?";
+    for (const auto& [key, value] : c.request.query) {
+      if (key != "after" && key != "limit") link += key + "=" + QueryEscape(value) + "&";
+    }
+    next = link + "after=" + std::to_string(entries.back().seq) + "&limit=" +
+           std::to_string(q.limit);
+  }
+  return JsonResponse({{"entries", out}, {"next", next}});
 }
 
 StatusOr<ApiResponse> AuditHead(ApiContext& c) {
@@ -793,18 +775,14 @@ StatusOr<ApiResponse> RetentionHistory(ApiContext& c) {
   ASSIGN_OR_RETURN(auto versions, c.library.retention().History(c.actor));
   json out = json::array();
   for (const ScheduleVersion& v : versions) out.push_back(VersionJson(v));
-  return JsonResponse({{"versions", out}});
+  return ListPage(c, std::move(out));
 }
 
 // The Director signs a new version with their password in the same request (step-up).
 StatusOr<ApiResponse> SignRetentionSchedule(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"schedule", "reason", "password"}));
-  if (!c.body.contains("schedule") || !c.body["schedule"].is_object()) {
-    return InvalidArgument("schedule must be an object with format and rules");
-  }
   ASSIGN_OR_RETURN(RetentionSchedule schedule, ParseSchedule(c.body["schedule"].dump()));
-  ASSIGN_OR_RETURN(std::string reason, StringField(c.body, "reason", true, 2000));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string reason = TextOf(c.body, "reason");
+  std::string password = TextOf(c.body, "password");
   ASSIGN_OR_RETURN(ScheduleVersion v, c.library.retention().SignSchedule(
                                           c.actor, c.principal->id, password, schedule, reason));
   return JsonResponse(VersionJson(v), 201);
@@ -819,7 +797,6 @@ StatusOr<ApiResponse> GetRetentionPlan(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> RetentionRunNow(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {}));
   ASSIGN_OR_RETURN(RetentionRun run, c.library.retention().Run(c.actor));
   return JsonResponse(RunJson(run), 201);
 }
@@ -828,7 +805,7 @@ StatusOr<ApiResponse> RetentionRuns(ApiContext& c) {
   ASSIGN_OR_RETURN(auto runs, c.library.retention().Runs(c.actor));
   json out = json::array();
   for (const RetentionRun& r : runs) out.push_back(RunJson(r));
-  return JsonResponse({{"runs", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> AccountsToSettle(ApiContext& c) {
@@ -838,7 +815,7 @@ StatusOr<ApiResponse> AccountsToSettle(ApiContext& c) {
     out.push_back({{"patron_id", a.patron_id}, {"items_out", a.items_out},
                    {"fines_owed", a.fines_owed}});
   }
-  return JsonResponse({{"accounts", out}});
+  return ListPage(c, std::move(out));
 }
 
 json HoldJson(const LegalHold& h) {
@@ -858,287 +835,410 @@ StatusOr<ApiResponse> ListLegalHolds(ApiContext& c) {
   ASSIGN_OR_RETURN(auto holds, c.library.retention().Holds(c.actor, all));
   json out = json::array();
   for (const LegalHold& h : holds) out.push_back(HoldJson(h));
-  return JsonResponse({{"holds", out}});
+  return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> PlaceLegalHold(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"patron_id", "from", "to", "reason", "password"}));
-  if (!c.body.contains("patron_id") || !c.body["patron_id"].is_number_integer()) {
-    return InvalidArgument("patron_id must be a number");
-  }
   LegalHold hold;
   hold.patron_id = c.body["patron_id"].get<int64_t>();
   for (auto [key, field] : {std::pair{"from", &hold.from}, std::pair{"to", &hold.to}}) {
-    ASSIGN_OR_RETURN(std::string text, StringField(c.body, key, false, 10));
+    std::string text = TextOf(c.body, key);
     if (text.empty()) continue;
     ASSIGN_OR_RETURN(Date d, ParseDate(text));
     *field = d;
   }
-  ASSIGN_OR_RETURN(hold.reason, StringField(c.body, "reason", true, 2000));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  hold.reason = TextOf(c.body, "reason");
+  std::string password = TextOf(c.body, "password");
   ASSIGN_OR_RETURN(LegalHold placed, c.library.retention().PlaceHold(c.actor, c.principal->id,
                                                                      password, hold));
   return JsonResponse(HoldJson(placed), 201);
 }
 
 StatusOr<ApiResponse> ReleaseLegalHold(ApiContext& c) {
-  RETURN_IF_ERROR(RequireObject(c.body, {"password"}));
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(std::string password, StringField(c.body, "password", true, 1024));
+  std::string password = TextOf(c.body, "password");
   RETURN_IF_ERROR(c.library.retention().ReleaseHold(c.actor, c.principal->id, password, id));
   return JsonResponse({{"id", id}, {"released", true}});
 }
 
 const std::vector<Route>& RouteTable() {
-  static const std::vector<Route> routes = {
+  // Built once: each row with its contract (api/schemas.h), checked before its handler runs.
+  static const std::vector<Route> routes = [] {
+  using namespace schema;
+  const ApiSchemas& S = Schemas();
+  SchemaRef text = Text(0, 0);
+  SchemaRef flag = Boolean();
+  SchemaRef count = Integer(0);
+  SchemaRef when = Timestamp();
+  SchemaRef id_status = Object({Req("id", Id()), Req("status", text)});
+  return std::vector<Route>{
       // method, path, action, who, mutates, handler, summary
-      {"GET", "/healthz", "health.check", kAnyone, false, Healthz, "Liveness and database check"},
+      {"GET", "/healthz", "health.check", kAnyone, false, Healthz, "Liveness and database check",
+       Gives().Ok(S.health)},
       {"GET", "/api/v1/hours", "calendar.hours", kAnyone, false, Hours,
-       "This week's hours; whether the library and the café are open now"},
+       "This week's hours; whether the library and the café are open now",
+       Gives().Ok(S.hours)},
       {"GET", "/api/v1/policy", "policy.current", kAnyone, false, PolicyCurrent,
-       "The policy in force (public): its text, version, history and the statute"},
+       "The policy in force (public): its text, version, history and the statute",
+       Gives().Ok(S.policy)},
       {"GET", "/api/v1/policy/versions", "policy.versions", kAnyone, false, PolicyVersions,
-       "Every version of the policy: adopted, amended, re-endorsed, with the Board's vote"},
+       "Every version of the policy: adopted, amended, re-endorsed, with the Board's vote",
+       Gives().List("versions", S.policy_version, "label")},
       {"GET", "/api/v1/policy/versions/{label}", "policy.version", kAnyone, false,
-       PolicyVersionText, "One version of the policy with its text (when on file)"},
+       PolicyVersionText, "One version of the policy with its text (when on file)",
+       Gives().Ok(S.policy_version)},
       {"GET", "/api/v1/policy/versions/{label}/changes", "policy.version.changes", kAnyone, false,
-       PolicyVersionChanges, "What a version changed from the one before it (a line diff)"},
+       PolicyVersionChanges, "What a version changed from the one before it (a line diff)",
+       Gives().Ok(S.policy_changes)},
       {"GET", "/api/v1/transparency", "transparency.report", kAnyone, false, TransparencyJson,
-       "The public transparency report: requests per year by type, process and outcome"},
+       "The public transparency report: requests per year by type, process and outcome",
+       Gives().Ok(S.transparency)},
       {"GET", "/api/v1/transparency.html", "transparency.page", kAnyone, false, TransparencyPage,
-       "The transparency report as a printable page"},
+       "The transparency report as a printable page",
+       Gives().Document("text/html", "The report as a printable page")},
       {"GET", "/api/v1/openapi.yaml", "api.describe", kAnyone, false, OpenApi,
-       "This API's OpenAPI 3.1 document"},
+       "This API's OpenAPI 3.1 document",
+       Gives().Document("application/yaml", "This document")},
+      {"GET", "/api/docs", "api.reference", kAnyone, false, ApiDocs,
+       "This API's reference, to read in a browser (rendered from the OpenAPI document)",
+       Gives().Document("text/html", "The reference")},
 
       {"POST", "/api/v1/session", "session.login", kAnyone, true, Login,
-       "Log in with username and password, or card barcode and PIN"},
+       "Log in with username and password, or card barcode and PIN",
+       Takes(S.login).Created(S.session)},
       {"GET", "/api/v1/session", "session.whoami", kPatronSelf | kAnyUser, false, WhoAmI,
-       "Who the session belongs to"},
+       "Who the session belongs to",
+       Gives().Ok(S.principal)},
       {"DELETE", "/api/v1/session", "session.logout", kPatronSelf | kAnyUser, true, Logout,
-       "End the session"},
+       "End the session",
+       Gives().Ok(S.status_text)},
       {"POST", "/api/v1/session/password", "session.password", kAnyUser, true, ChangePassword,
-       "Change one's password (reseals the signing key)"},
+       "Change one's password (reseals the signing key)",
+       Takes(S.change_password).Ok(S.status_text)},
       {"POST", "/api/v1/session/signature", "session.sign", kStaff | kDirector | kCounsel | kBoard,
-       true, SignStatement, "Sign a statement with one's own key; needs the password again"},
+       true, SignStatement, "Sign a statement with one's own key; needs the password again",
+       Takes(S.sign_statement).Created(S.signature)},
       {"GET", "/api/v1/signing-keys", "keys.list", kAnyUser, false, SigningKeys,
-       "Public signing keys of every user, for verification"},
+       "Public signing keys of every user, for verification",
+       Gives().List("keys", S.signing_key, "user_id")},
 
-      {"GET", "/api/v1/users", "user.list", kAdmin, false, ListUsers, "List user accounts"},
-      {"POST", "/api/v1/users", "user.create", kAdmin, true, CreateUser, "Create a user account"},
+      {"GET", "/api/v1/users", "user.list", kAdmin, false, ListUsers, "List user accounts",
+       Gives().List("users", S.user)},
+      {"POST", "/api/v1/users", "user.create", kAdmin, true, CreateUser, "Create a user account",
+       Takes(S.create_user).Created(Object({Req("id", Id()), Req("username", text), Req("role", text), Req("pending", flag), Req("must_change_password", flag)}))},
       {"POST", "/api/v1/users/{id}/disable", "user.disable", kAdmin, true, DisableUser,
-       "Disable a user; their sessions end at once"},
+       "Disable a user; their sessions end at once",
+       Gives().Ok(Object({Req("id", Id()), Req("disabled", flag)}))},
       {"GET", "/api/v1/users/pending", "user.pending", kDirector | kDesignee | kBoard, false,
-       PendingUsers, "Accounts awaiting approval"},
+       PendingUsers, "Accounts awaiting approval",
+       Gives().List("users", S.user)},
       {"POST", "/api/v1/users/{id}/approve", "user.approve", kDirector | kDesignee | kBoard, true,
-       ApproveUser, "Approve an account, or vote for it as a Board member (password again)"},
+       ApproveUser, "Approve an account, or vote for it as a Board member (password again)",
+       Takes(S.password_only).Ok(Object({Req("id", Id()), Req("active", flag), Req("votes", count), Req("needed", count)}))},
       {"POST", "/api/v1/users/{id}/enable", "user.enable", kAdmin, true, EnableUser,
-       "Enable a user again"},
+       "Enable a user again",
+       Gives().Ok(Object({Req("id", Id()), Req("disabled", flag), Req("pending", flag)}))},
 
-      {"POST", "/api/v1/patrons", "patron.create", kDesk, true, CreatePatron, "Register a patron"},
+      {"POST", "/api/v1/patrons", "patron.create", kDesk, true, CreatePatron, "Register a patron",
+       Takes(S.new_patron).Created(S.patron)},
       {"POST", "/api/v1/patrons/search", "patron.search", kDesk, false, SearchPatrons,
-       "Find patrons by card barcode, email or full name (terms in the body)"},
-      {"GET", "/api/v1/patrons/{id}", "patron.view", kDesk, false, GetPatron, "A patron record"},
+       "Find patrons by card barcode, email or full name (terms in the body)",
+       Takes(S.patron_search).List("patrons", S.patron)},
+      {"GET", "/api/v1/patrons/{id}", "patron.view", kDesk, false, GetPatron, "A patron record",
+       Gives().Ok(S.patron)},
       {"PATCH", "/api/v1/patrons/{id}", "patron.update", kDesk, true, UpdatePatron,
-       "Change a patron record"},
+       "Change a patron record",
+       Takes(S.patron_changes).Ok(S.patron)},
       {"DELETE", "/api/v1/patrons/{id}", "patron.delete", kDesk, true, DeletePatron,
-       "Delete a patron (crypto-shredding)"},
+       "Delete a patron (crypto-shredding)",
+       Gives().Ok(Object({Req("id", Id()), Req("deleted", flag)}))},
       {"POST", "/api/v1/patrons/{id}/pin-reset", "patron.pin_reset", kDesk, true, StartPinReset,
-       "Start a PIN reset: a one-time code for the patron, valid 15 minutes"},
+       "Start a PIN reset: a one-time code for the patron, valid 15 minutes",
+       Gives().Created(Object({Req("id", Id()), Opt("sent", flag), Opt("code", text), Req("expires_at", when), Req("min_pin_length", count)}), "The code for the slip, or `sent` where the library sends codes itself")},
       {"POST", "/api/v1/pin-reset", "pin_reset.finish", kAnyone, true, FinishPinReset,
-       "Choose a new PIN with the card number and a reset code from the desk"},
+       "Choose a new PIN with the card number and a reset code from the desk",
+       Takes(S.pin_reset_finish).Ok(Object({Req("pin_set", flag)}))},
       {"GET", "/api/v1/patrons/{id}/loans", "patron.loans", kDesk, false, PatronLoans,
-       "A patron's active loans"},
+       "A patron's active loans",
+       Gives().List("loans", S.loan)},
 
-      {"POST", "/api/v1/items", "item.create", kDesk, true, CreateItem, "Add an item"},
-      {"GET", "/api/v1/items/{barcode}", "item.view", kDesk, false, GetItem, "An item"},
+      {"POST", "/api/v1/items", "item.create", kDesk, true, CreateItem, "Add an item",
+       Takes(S.new_item).Created(S.item)},
+      {"GET", "/api/v1/items/{barcode}", "item.view", kDesk, false, GetItem, "An item",
+       Gives().Ok(S.item)},
       {"PATCH", "/api/v1/items/{barcode}", "item.update", kDesk, true, UpdateItem,
-       "Change an item's catalogue data"},
+       "Change an item's catalogue data",
+       Takes(S.item_changes).Ok(S.item)},
       {"POST", "/api/v1/items/{barcode}/withdraw", "item.withdraw", kDesk, true, WithdrawItem,
-       "Withdraw an item from circulation"},
+       "Withdraw an item from circulation",
+       Gives().Ok(Object({Req("barcode", text), Req("status", text)}))},
 
-      {"POST", "/api/v1/loans", "loan.checkout", kDesk, true, Checkout, "Check an item out"},
-      {"POST", "/api/v1/loans/checkin", "loan.checkin", kDesk, true, Checkin, "Check an item in"},
-      {"POST", "/api/v1/loans/renew", "loan.renew", kDesk, true, Renew, "Renew a loan"},
-      {"POST", "/api/v1/holds", "hold.place", kDesk, true, PlaceHold, "Place a hold"},
-      {"DELETE", "/api/v1/holds/{id}", "hold.cancel", kDesk, true, CancelHold, "Cancel a hold"},
-      {"POST", "/api/v1/fines/{id}/pay", "fine.pay", kDesk, true, PayFine, "Record a payment"},
-      {"POST", "/api/v1/fines/{id}/waive", "fine.waive", kDesk, true, WaiveFine, "Waive a fine"},
+      {"POST", "/api/v1/loans", "loan.checkout", kDesk, true, Checkout, "Check an item out",
+       Takes(S.checkout).Created(S.loan)},
+      {"POST", "/api/v1/loans/checkin", "loan.checkin", kDesk, true, Checkin, "Check an item in",
+       Takes(S.item_barcode).Ok(Object({Req("returned_on", CalendarDate()), Req("overdue_days", count), Req("fine_cents", count), Req("to_hold_shelf", flag)}))},
+      {"POST", "/api/v1/loans/renew", "loan.renew", kDesk, true, Renew, "Renew a loan",
+       Takes(S.item_barcode).Ok(S.loan)},
+      {"POST", "/api/v1/holds", "hold.place", kDesk, true, PlaceHold, "Place a hold",
+       Takes(S.place_hold).Created(S.hold)},
+      {"DELETE", "/api/v1/holds/{id}", "hold.cancel", kDesk, true, CancelHold, "Cancel a hold",
+       Gives().Ok(id_status)},
+      {"POST", "/api/v1/fines/{id}/pay", "fine.pay", kDesk, true, PayFine, "Record a payment",
+       Gives().Ok(id_status)},
+      {"POST", "/api/v1/fines/{id}/waive", "fine.waive", kDesk, true, WaiveFine, "Waive a fine",
+       Takes(S.waive).Ok(id_status)},
       {"POST", "/api/v1/computer-sessions", "computer_session.start", kDesk, true,
-       StartComputerSession, "Start a public-computer session"},
+       StartComputerSession, "Start a public-computer session",
+       Takes(S.computer_session).Created(Object({Req("id", Id()), Req("station", text), Req("started_at", when)}))},
       {"POST", "/api/v1/computer-sessions/{id}/end", "computer_session.end", kDesk, true,
-       EndComputerSession, "End a public-computer session"},
+       EndComputerSession, "End a public-computer session",
+       Gives().Ok(id_status)},
 
       {"POST", "/api/v1/enews/subscribe", "enews.subscribe", kAnyone, true, Subscribe,
-       "Subscribe to the eNews (a confirmation is sent to the address)"},
+       "Subscribe to the eNews (a confirmation is sent to the address)",
+       Takes(S.subscribe).Accepted(S.status_text)},
       {"POST", "/api/v1/enews/confirm", "enews.confirm", kAnyone, true, ConfirmSubscription,
-       "Confirm a subscription with the emailed token"},
+       "Confirm a subscription with the emailed token",
+       Takes(S.token).Ok(S.status_text)},
       {"POST", "/api/v1/enews/unsubscribe", "enews.unsubscribe", kAnyone, true, Unsubscribe,
-       "Unsubscribe with the token in any newsletter"},
+       "Unsubscribe with the token in any newsletter",
+       Takes(S.token).Ok(S.status_text)},
 
-      {"GET", "/api/v1/me", "me.view", kPatronSelf, false, Me, "My patron record"},
+      {"GET", "/api/v1/me", "me.view", kPatronSelf, false, Me, "My patron record",
+       Gives().Ok(S.patron)},
       {"PUT", "/api/v1/me/pin", "me.pin", kPatronSelf, true, ChangeMyPin,
-       "Choose a new PIN (the current one again)"},
-      {"GET", "/api/v1/me/loans", "me.loans", kPatronSelf, false, MyLoans, "My loans"},
-      {"GET", "/api/v1/me/holds", "me.holds", kPatronSelf, false, MyHolds, "My holds"},
-      {"GET", "/api/v1/me/fines", "me.fines", kPatronSelf, false, MyFines, "What I owe"},
+       "Choose a new PIN (the current one again)",
+       Takes(S.change_pin).Ok(Object({Req("pin_set", flag)}))},
+      {"GET", "/api/v1/me/loans", "me.loans", kPatronSelf, false, MyLoans, "My loans",
+       Gives().List("loans", S.loan)},
+      {"GET", "/api/v1/me/holds", "me.holds", kPatronSelf, false, MyHolds, "My holds",
+       Gives().List("holds", S.hold)},
+      {"GET", "/api/v1/me/fines", "me.fines", kPatronSelf, false, MyFines, "What I owe",
+       Gives().List("fines", S.fine)},
       {"GET", "/api/v1/me/history", "me.history", kPatronSelf, false, MyHistory,
-       "My reading history, if I chose to keep one"},
+       "My reading history, if I chose to keep one",
+       Gives().List("history", S.returned_loan, "")},
       {"PUT", "/api/v1/me/history", "me.history.choice", kPatronSelf, true, SetMyHistoryOptIn,
-       "Keep a reading history or not (turning it off deletes it)"},
+       "Keep a reading history or not (turning it off deletes it)",
+       Takes(S.keep_history).Ok(Object({Req("keep_history", flag)}))},
       {"DELETE", "/api/v1/me/history", "me.history.delete", kPatronSelf, true, DeleteMyHistory,
-       "Delete my reading history now"},
+       "Delete my reading history now",
+       Gives().Ok(Object({Req("history", Enum({"deleted"}))}))},
       {"GET", "/api/v1/me/export", "me.export", kPatronSelf, false, MyExport,
-       "Everything the library holds about me, as JSON"},
+       "Everything the library holds about me, as JSON",
+       Gives().Ok(Object({Req("patron", S.patron), Req("loans", Array(S.loan)), Req("holds", Array(S.hold)), Req("fines", Array(S.fine)), Req("history", Array(S.returned_loan)), Req("exported_at", when)}))},
 
       {"GET", "/api/v1/retention/schedule", "retention.schedule", kAnyUser, false,
-       GetRetentionSchedule, "The retention schedule in force, with its signature"},
+       GetRetentionSchedule, "The retention schedule in force, with its signature",
+       Gives().Ok(S.schedule_version)},
       {"GET", "/api/v1/retention/schedules", "retention.schedules", kAnyUser, false,
-       RetentionHistory, "Every version of the retention schedule: who signed, when and why"},
+       RetentionHistory, "Every version of the retention schedule: who signed, when and why",
+       Gives().List("versions", S.schedule_version, "version")},
       {"POST", "/api/v1/retention/schedules", "retention.schedule.sign", kDirector, true,
-       SignRetentionSchedule, "Sign a new schedule version (the Director; needs the password)"},
+       SignRetentionSchedule, "Sign a new schedule version (the Director; needs the password)",
+       Takes(S.sign_schedule).Created(S.schedule_version)},
       {"GET", "/api/v1/retention/plan", "retention.plan", kDirector | kBoard | kAdmin, false,
-       GetRetentionPlan, "What a run would remove now: counts per category, held counts"},
+       GetRetentionPlan, "What a run would remove now: counts per category, held counts",
+       Gives().Ok(Object({Req("schedule_version", Id()), Req("day", CalendarDate()), Req("counts", Array(S.retention_count)), Req("awaiting_reclaim", count)}))},
       {"POST", "/api/v1/retention/runs", "retention.run", kDirector | kAdmin, true,
-       RetentionRunNow, "Run retention now (the server also runs it daily when closed)"},
+       RetentionRunNow, "Run retention now (the server also runs it daily when closed)",
+       Gives().Created(S.retention_run)},
       {"GET", "/api/v1/retention/runs", "retention.runs", kDirector | kBoard | kAdmin, false,
-       RetentionRuns, "Past retention runs: counts, destroyed keys, schedule version"},
+       RetentionRuns, "Past retention runs: counts, destroyed keys, schedule version",
+       Gives().List("runs", S.retention_run)},
       {"GET", "/api/v1/retention/accounts", "retention.accounts", kDesk, false, AccountsToSettle,
-       "Expired, inactive accounts kept only for items out or fines owed"},
+       "Expired, inactive accounts kept only for items out or fines owed",
+       Gives().List("accounts", Object({Req("patron_id", Id()), Req("items_out", count), Req("fines_owed", count)}), "patron_id")},
       {"GET", "/api/v1/legal-holds", "legal_hold.list", kDirector | kCounsel | kBoard, false,
-       ListLegalHolds, "Legal holds (standing; ?all=true for released too)"},
+       ListLegalHolds, "Legal holds (standing; ?all=true for released too)",
+       Gives().Query("all", Boolean(), "true: released holds too").List("holds", S.legal_hold)},
       {"POST", "/api/v1/legal-holds", "legal_hold.place", kDirector, true, PlaceLegalHold,
-       "Place a legal hold on a patron's records (the Director; needs the password)"},
+       "Place a legal hold on a patron's records (the Director; needs the password)",
+       Takes(S.place_legal_hold).Created(S.legal_hold)},
       {"POST", "/api/v1/legal-holds/{id}/release", "legal_hold.release", kDirector, true,
-       ReleaseLegalHold, "Release a legal hold (the Director; needs the password)"},
+       ReleaseLegalHold, "Release a legal hold (the Director; needs the password)",
+       Takes(S.password_only).Ok(Object({Req("id", Id()), Req("released", flag)}))},
 
       // Requests for confidential information (policy §4): intake by any staff, every other
       // step by the Director or a designee under a valid appointment, advice by counsel.
       {"GET", "/api/v1/request-steps", "request.steps", kAnyUser, false, RequestSteps,
-       "The request workflow's transition table: states, steps, who may take them"},
+       "The request workflow's transition table: states, steps, who may take them",
+       Gives().Ok(Object({Req("states", Array(text)), Req("steps", Array(S.case_step))}))},
       {"POST", "/api/v1/requests", "request.intake", kStaff | kDirector | kDesignee, true,
-       RequestIntake, "Take a request in: who asks, what, under what process (staff)"},
+       RequestIntake, "Take a request in: who asks, what, under what process (staff)",
+       Takes(CaseIntakeSchema()).Created(Object({Req("reference", text), Req("state", text), Req("script", text), Req("release", text), Req("notified", text)}), "The reference and what to say to the requester; nothing about any patron")},
       {"GET", "/api/v1/requests", "request.list", kDirector | kDesignee | kCounsel, false,
-       RequestList, "Requests (counsel: only the cases assigned to them)"},
+       RequestList, "Requests (counsel: only the cases assigned to them)",
+       Gives().List("requests", S.case_summary, "reference")},
       {"GET", "/api/v1/requests/{ref}", "request.view", kDirector | kDesignee | kCounsel, false,
-       RequestView, "One request's file: intake, events, documents, advice, decisions"},
+       RequestView, "One request's file: intake, events, documents, advice, decisions",
+       Gives().Ok(S.case_file)},
       {"POST", "/api/v1/requests/{ref}/acknowledge", "request.acknowledge",
-       kDirector | kDesignee, true, RequestAcknowledge, "Acknowledge a referred request"},
+       kDirector | kDesignee, true, RequestAcknowledge, "Acknowledge a referred request",
+       Takes(StepBodySchema("acknowledge")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/consult-counsel", "request.consult_counsel",
        kDirector | kDesignee, true, RequestConsultCounsel,
-       "Assign counsel and record the consultation"},
+       "Assign counsel and record the consultation",
+       Takes(StepBodySchema("consult_counsel")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/decline", "request.decline", kDirector | kDesignee, true,
-       RequestDecline, "Decline a request that came with no legal process"},
+       RequestDecline, "Decline a request that came with no legal process",
+       Takes(StepBodySchema("decline")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/refer-to-counsel", "request.refer_to_counsel",
        kDirector | kDesignee, true, RequestReferToCounsel,
-       "Refer the legal process presented to counsel for review"},
+       "Refer the legal process presented to counsel for review",
+       Takes(StepBodySchema("refer_to_counsel")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/advice", "request.advise", kCounsel, true, RequestAdvise,
-       "Record counsel's written advice (the case's counsel only)"},
+       "Record counsel's written advice (the case's counsel only)",
+       Takes(StepBodySchema("advise")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/decision", "request.decide", kDirector | kDesignee, true,
-       RequestDecide, "Sign a release, partial release or refusal (needs the password)"},
+       RequestDecide, "Sign a release, partial release or refusal (needs the password)",
+       Takes(StepBodySchema("decide")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/disclosure", "request.prepare_disclosure",
        kDirector | kDesignee, true, RequestPrepareDisclosure,
-       "Build and sign the disclosure package from the signed scope (needs the password)"},
+       "Build and sign the disclosure package from the signed scope (needs the password)",
+       Takes(StepBodySchema("prepare_disclosure")).Ok(S.case_summary)},
       {"GET", "/api/v1/requests/{ref}/disclosure/{file}", "request.disclosure.download",
        kDirector | kDesignee, false, RequestDisclosureFile,
-       "A file of the disclosure package, checked against the signed decision"},
+       "A file of the disclosure package, checked against the signed decision",
+       Gives().Document("application/json", "disclosure.json, manifest.json or manifest.sig").Document("text/html", "disclosure.html")},
       {"POST", "/api/v1/requests/{ref}/delivery", "request.deliver", kDirector | kDesignee, true,
-       RequestDeliver, "Record the package's delivery: to whom, how, when"},
+       RequestDeliver, "Record the package's delivery: to whom, how, when",
+       Takes(StepBodySchema("deliver")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/receipt", "request.acknowledge_receipt",
-       kDirector | kDesignee, true, RequestReceipt, "Record the recipient's acknowledgement"},
+       kDirector | kDesignee, true, RequestReceipt, "Record the recipient's acknowledgement",
+       Takes(StepBodySchema("acknowledge_receipt")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/media-response", "request.respond_media",
        kDirector | kDesignee, true, RequestMediaResponse,
-       "Record the statement given to the press (discloses nothing)"},
+       "Record the statement given to the press (discloses nothing)",
+       Takes(StepBodySchema("respond_media")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/warrant", "request.execute_warrant",
        kStaff | kDirector | kDesignee, true, RequestWarrant,
-       "Record a search warrant executed on the spot: officers, time, what was taken"},
+       "Record a search warrant executed on the spot: officers, time, what was taken",
+       Takes(StepBodySchema("execute_warrant")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/nondisclosure", "request.nondisclosure",
        kDirector | kDesignee, true, RequestNondisclosure,
        "Record a nondisclosure order's state, expiry and review date (lifting it sends held "
-       "notices)"},
+       "notices)",
+       Takes(StepBodySchema("nondisclosure")).Ok(S.case_summary)},
       {"POST", "/api/v1/requests/{ref}/close", "request.close", kDirector | kDesignee, true,
-       RequestClose, "Close a case (releasing its legal holds is the Director's call)"},
+       RequestClose, "Close a case (releasing its legal holds is the Director's call)",
+       Takes(StepBodySchema("close")).Ok(S.case_summary)},
       {"GET", "/api/v1/requests/{ref}/letter", "request.letter",
        kDirector | kDesignee | kCounsel, false, RequestLetter,
-       "The decline letter of a declined request (printable HTML)"},
+       "The decline letter of a declined request (printable HTML)",
+       Gives().Document("text/html", "The decline letter, printable")},
       {"POST", "/api/v1/requests/{ref}/documents", "request.document.add",
        kStaff | kDirector | kDesignee | kCounsel, true, RequestAddDocument,
-       "Attach a scanned document (stored encrypted, SHA-256 recorded)", kDocumentBodyBytes},
+       "Attach a scanned document (stored encrypted, SHA-256 recorded)",
+       Takes(S.add_document).Created(Object({Req("id", Id()), Req("kind", text), Req("sha256", text), Req("bytes", count)})).Limit(kDocumentBodyBytes)},
       {"GET", "/api/v1/requests/{ref}/documents/{id}", "request.document.read",
        kDirector | kDesignee | kCounsel, false, RequestReadDocument,
-       "A document of the case, checked against its SHA-256"},
+       "A document of the case, checked against its SHA-256",
+       Gives().Document("application/octet-stream", "The document, as scanned")},
 
       {"GET", "/api/v1/inbox", "inbox.list", kAnyUser, false, InboxList,
-       "My inbox: requests and steps that need me, and the deadlines my role must meet"},
+       "My inbox: requests and steps that need me, and the deadlines my role must meet",
+       Gives().Ok(S.inbox)},
       {"POST", "/api/v1/inbox/{id}/read", "inbox.read", kAnyUser, true, InboxRead,
-       "Mark an inbox item read"},
+       "Mark an inbox item read",
+       Gives().Ok(Object({Req("id", Id()), Req("read", flag)}))},
       {"GET", "/api/v1/appointments", "appointment.list", kDirector | kDesignee | kBoard, false,
-       AppointmentList, "Designee appointments, with their signed statements"},
+       AppointmentList, "Designee appointments, with their signed statements",
+       Gives().List("appointments", S.appointment)},
       {"POST", "/api/v1/appointments", "appointment.sign", kDirector, true, AppointmentSign,
-       "Appoint a designee in writing (the Director; needs the password)"},
+       "Appoint a designee in writing (the Director; needs the password)",
+       Takes(S.appoint).Created(S.appointment)},
       {"POST", "/api/v1/appointments/{id}/revoke", "appointment.revoke", kDirector, true,
-       AppointmentRevoke, "Revoke an appointment (the Director; needs the password)"},
+       AppointmentRevoke, "Revoke an appointment (the Director; needs the password)",
+       Takes(S.password_only).Ok(Object({Req("id", Id()), Req("revoked", flag)}))},
       {"GET", "/api/v1/absences", "absence.list", kDirector | kDesignee | kBoard, false,
-       AbsenceList, "The Director's recorded absences"},
+       AbsenceList, "The Director's recorded absences",
+       Gives().List("absences", S.absence)},
       {"POST", "/api/v1/absences", "absence.record", kDirector, true, AbsenceRecord,
-       "Record an absence of the Director"},
+       "Record an absence of the Director",
+       Takes(S.absence_record).Created(S.absence)},
       {"GET", "/api/v1/me/permissions", "me.permissions", kPatronSelf, false, MyPermissions,
-       "My written permissions to release my records"},
+       "My written permissions to release my records",
+       Gives().List("permissions", S.permission)},
       {"POST", "/api/v1/me/permissions", "me.permission.grant", kPatronSelf, true,
-       GrantMyPermission, "Sign a permission to release my records (needs the PIN again)"},
+       GrantMyPermission, "Sign a permission to release my records (needs the PIN again)",
+       Takes(S.grant_permission).Created(S.permission)},
       {"POST", "/api/v1/me/permissions/{id}/revoke", "me.permission.revoke", kPatronSelf, true,
-       RevokeMyPermission, "Revoke one of my permissions"},
+       RevokeMyPermission, "Revoke one of my permissions",
+       Gives().Ok(Object({Req("id", Id()), Req("revoked", flag)}))},
       {"GET", "/api/v1/patrons/{id}/permissions", "patron.permissions", kDesk, false,
-       PatronPermissions, "A patron's written permissions"},
+       PatronPermissions, "A patron's written permissions",
+       Gives().List("permissions", S.permission)},
       {"POST", "/api/v1/patrons/{id}/permissions", "patron.permission.record", kDesk, true,
        RecordPaperPermission, "Record a permission the patron signed on paper, with its scan",
-       kDocumentBodyBytes},
+       Takes(S.paper_permission).Created(S.permission).Limit(kDocumentBodyBytes)},
       {"GET", "/api/v1/permissions/{id}/scan", "permission.scan", kDirector | kDesignee, false,
-       PermissionScan, "The scan of a paper permission, to check before confirming it"},
+       PermissionScan, "The scan of a paper permission, to check before confirming it",
+       Gives().Ok(Object({Req("id", Id()), Req("scan_base64", Base64(0)), Req("scan_sha256", text)}))},
       {"POST", "/api/v1/permissions/{id}/confirm", "permission.confirm", kDirector | kDesignee,
        true, ConfirmPermission,
-       "Confirm a paper permission against its scan (until then it is no basis for release)"},
+       "Confirm a paper permission against its scan (until then it is no basis for release)",
+       Takes(S.confirm_permission).Ok(Object({Req("id", Id()), Req("confirmed", flag)}))},
 
       // The Board of Trustees (policy §5, §6): review of every decision, amendments by vote.
       {"GET", "/api/v1/board/decisions", "board.decisions", kBoard, false, BoardDecisions,
        "Every decision the Board may review: releases, refusals, declines, retention schedules, "
-       "appointments, with any ruling"},
+       "appointments, with any ruling",
+       Gives().List("decisions", S.reviewable, "")},
       {"GET", "/api/v1/board/reviews", "board.review.list", kBoard, false, BoardReviewList,
-       "The Board's reviews, open and ruled"},
+       "The Board's reviews, open and ruled",
+       Gives().List("reviews", S.review)},
       {"POST", "/api/v1/board/reviews", "board.review.open", kBoard, true, BoardReviewOpen,
-       "Open a review of a decision, decline, retention schedule or appointment"},
+       "Open a review of a decision, decline, retention schedule or appointment",
+       Takes(S.open_review).Created(S.review)},
       {"GET", "/api/v1/board/reviews/{id}", "board.review.view", kBoard, false, BoardReviewView,
-       "One review with its reason, comments and ruling"},
+       "One review with its reason, comments and ruling",
+       Gives().Ok(S.review)},
       {"POST", "/api/v1/board/reviews/{id}/comments", "board.review.comment", kBoard, true,
-       BoardReviewComment, "Comment on an open review"},
+       BoardReviewComment, "Comment on an open review",
+       Takes(S.comment).Created(S.review)},
       {"POST", "/api/v1/board/reviews/{id}/ruling", "board.review.rule", kBoard, true,
-       BoardReviewRule, "Rule on a review: affirm, reverse or comment (needs the password)"},
+       BoardReviewRule, "Rule on a review: affirm, reverse or comment (needs the password)",
+       Takes(S.rule).Ok(S.review)},
       {"GET", "/api/v1/policy/proposals", "policy.proposal.list", kBoard, false, ProposalList,
-       "Proposed amendments and re-endorsements, with their ballots"},
+       "Proposed amendments and re-endorsements, with their ballots",
+       Gives().List("proposals", S.proposal)},
       {"POST", "/api/v1/policy/proposals", "policy.proposal.create", kBoard, true,
-       ProposalCreate, "Propose an amended policy text (or a re-endorsement)", kPolicyBodyBytes},
+       ProposalCreate, "Propose an amended policy text (or a re-endorsement)",
+       Takes(S.propose).Created(S.proposal).Limit(kPolicyBodyBytes)},
       {"GET", "/api/v1/policy/proposals/{id}", "policy.proposal.view", kBoard, false,
-       ProposalView, "One proposal with its text and ballots"},
+       ProposalView, "One proposal with its text and ballots",
+       Gives().Ok(S.proposal)},
       {"POST", "/api/v1/policy/proposals/{id}/ballots", "policy.proposal.vote", kBoard, true,
-       ProposalVote, "Cast a signed ballot: for, against or abstain (needs the password)"},
+       ProposalVote, "Cast a signed ballot: for, against or abstain (needs the password)",
+       Takes(S.vote).Ok(S.proposal)},
       {"POST", "/api/v1/policy/proposals/{id}/close", "policy.proposal.close", kBoard, true,
        ProposalClose,
        "Close the vote: adopted by a majority of those voting, in force at once (needs the "
-       "password)"},
+       "password)",
+       Takes(S.close_vote).Ok(S.proposal)},
       {"GET", "/api/v1/me/notices", "me.notices", kPatronSelf, false, MyNotices,
-       "Notices that records about me were released"},
+       "Notices that records about me were released",
+       Gives().List("notices", Object({Req("reference", text), Req("sent_at", Nullable(Timestamp())), Req("text", text)}), "")},
 
       {"GET", "/api/v1/audit/entries", "audit.entries", kDirector | kBoard, false, AuditEntries,
-       "Audit entries by time, actor, object or case, paged by sequence number"},
+       "Audit entries by time, actor, object or case, paged by sequence number",
+       Gives().Query("actor", Text(200), "Entries by this actor (user/3, patron/12, operator)").Query("object_type", Text(64), "Entries about this kind of record").Query("object_id", Text(200), "Entries about this record").Query("case", Text(40), "Entries of this request").List("entries", S.audit_entry, "seq")},
       {"GET", "/api/v1/audit/head", "audit.head", kDirector | kBoard, false, AuditHead,
-       "Sign and return the current tree head"},
+       "Sign and return the current tree head",
+       Gives().Ok(Object({Req("size", count), Req("root", text), Req("checkpoint", text), Req("verifier_key", text)}))},
       {"GET", "/api/v1/audit/proof", "audit.proof", kDirector | kBoard, false, AuditProof,
-       "Inclusion (index) and/or consistency (from) proof for a tree size"},
+       "Inclusion (index) and/or consistency (from) proof for a tree size",
+       Gives().Query("size", count, "The tree size the proofs are for", true).Query("index", count, "An entry (0-based) to prove included").Query("from", count, "An earlier size to prove consistent").Ok(Object({Req("size", count), Opt("index", count), Opt("inclusion_path", Array(text)), Opt("from", count), Opt("consistency_proof", Array(text))}))},
       {"GET", "/api/v1/audit/checkpoint", "audit.checkpoint", kAnyone, false, AuditCheckpoint,
-       "The latest signed tree head (public, for witnesses)"},
+       "The latest signed tree head (public, for witnesses)",
+       Gives().Ok(Object({Req("size", count), Req("root", text), Req("checkpoint", text)}))},
       {"GET", "/api/v1/audit/consistency", "audit.consistency", kAnyone, false,
        AuditConsistency,
-       "Consistency proof between two tree sizes up to the latest signed head (public)"},
+       "Consistency proof between two tree sizes up to the latest signed head (public)",
+       Gives().Query("from", count, "The earlier tree size", true).Query("to", count, "The later tree size", true).Ok(Object({Req("from", count), Req("to", count), Req("consistency_proof", Array(text))}))},
   };
+  }();
   return routes;
 }
 

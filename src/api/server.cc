@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "api/http_listener.h"
+#include "api/problem.h"
 #include "api/request_routes.h"
 #include "api/routes.h"
 #include "carrel/encoding.h"
@@ -142,8 +143,6 @@ std::string TokenFrom(const ApiRequest& request, bool* via_cookie) {
 
 }  // namespace
 
-extern const char kOpenApiYaml[];
-
 namespace {
 
 // The session cookie. Over HTTPS it is __Host- prefixed (Secure, Path=/, no Domain: a browser
@@ -196,6 +195,29 @@ HttpAnswer ToAnswer(const ApiRequest& request, ApiResponse response) {
   return answer;
 }
 
+// A handler's refusal as problem details, its kind told by the route where the status alone
+// does not say it: a failed login, a refused signature.
+bool TakesPassword(const Route& route) {
+  if (route.contract.body == nullptr) return false;
+  for (const SchemaProperty& p : route.contract.body->properties) {
+    if (p.name == "password" && p.required) return true;
+  }
+  return false;
+}
+
+ApiResponse RefusalFor(const Route& route, const Status& status, std::string_view instance) {
+  ApiResponse r = ProblemResponse(status, instance);
+  const bool login = route.action == "session.login" || route.action == "pin_reset.finish";
+  if (status.code() == StatusCode::kUnauthenticated && login) {
+    return Problem("login-failed", 401, status.message(), instance);
+  }
+  if (status.code() == StatusCode::kPermissionDenied && TakesPassword(route) &&
+      route.action != "session.password") {
+    return Problem("signature-refused", 403, status.message(), instance);
+  }
+  return r;
+}
+
 }  // namespace
 
 struct ApiServer::Impl {
@@ -204,7 +226,6 @@ struct ApiServer::Impl {
   std::unique_ptr<HttpListener> http;
   RateLimiter limiter;
   RefusalTally refusals;
-  std::string openapi = kOpenApiYaml;
 
   // One anonymous refusal, counted (see RefusalTally).
   void CountRefusal(std::string_view action, std::string_view kind) {
@@ -229,7 +250,9 @@ ApiServer::ApiServer(Library* library, ServerOptions options) : impl_(std::make_
 
 ApiServer::~ApiServer() { Stop(); }
 
-const std::string& ApiServer::openapi_yaml() const { return impl_->openapi; }
+const std::string& ApiServer::openapi_yaml() const { return OpenApiYaml(); }
+
+const std::string& OpenApiDocument() { return OpenApiYaml(); }
 
 void ApiServer::DeliverConfirmation(const std::string& email, const std::string& token) {
   if (impl_->options.deliver_confirmation) {
@@ -241,10 +264,24 @@ void ApiServer::DeliverConfirmation(const std::string& email, const std::string&
 }
 
 ApiResponse ApiServer::Handle(const ApiRequest& request) {
+  const Route* route = nullptr;
+  ApiResponse response = Dispatch(request, &route);
+  if (impl_->options.contract_breach && route != nullptr) {
+    std::string breach = CheckResponse(*route, response);
+    if (!breach.empty()) {
+      impl_->options.contract_breach(route->action, response.status, breach);
+      return Problem("server-error", 500, "the answer broke the API contract", request.path);
+    }
+  }
+  return response;
+}
+
+ApiResponse ApiServer::Dispatch(const ApiRequest& request, const Route** matched_route) {
   Library& library = *impl_->library;
   std::vector<std::string> params;
   bool path_known = false;
   const Route* route = FindRoute(request.method, request.path, &params, &path_known);
+  *matched_route = route;
   if (route == nullptr) {
     if (path_known) {
       return ProblemResponse(405, "", "the method " + request.method + " is not allowed here",
@@ -277,7 +314,7 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
   }
   if ((route->allowed & bit) == 0 && !principal) {
     impl_->CountRefusal(route->action, "access.denied");
-    return ProblemResponse(401, "", "log in to do this", request.path);
+    return Problem("login-needed", 401, "log in to do this", request.path);
   }
   if ((route->allowed & bit) == 0) {
     // Every refusal of a known caller is on the log: who tried what, never with what data.
@@ -303,9 +340,10 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
         actor, {"access.denied", "route", std::string(route->action), "",
                 R"({"method":")" + request.method + R"(","reason":"password_change_due"})"});
     if (!logged.ok()) spdlog::error("cannot record a denied access: {}", logged.ToString());
-    return ProblemResponse(403, "", "change your password first (POST /api/v1/session/password): "
-                                    "the one this account was given is good for that only",
-                           request.path);
+    return Problem("password-change-due", 403,
+                   "change your password first (POST /api/v1/session/password): the one this "
+                   "account was given is good for that only",
+                   request.path);
   }
   bool writes = request.method != "GET";
   if (principal && via_cookie && writes) {
@@ -318,8 +356,10 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
           actor, {"access.csrf_refused", "route", std::string(route->action), "",
                   R"({"method":")" + request.method + R"("})"});
       if (!logged.ok()) spdlog::error("cannot record a refused request: {}", logged.ToString());
-      return ProblemResponse(403, "", "a browser request that changes anything needs the "
-                                      "X-CSRF-Token header of its session", request.path);
+      return Problem("csrf-token-missing", 403,
+                     "a browser request that changes anything needs the X-CSRF-Token header of "
+                     "its session",
+                     request.path);
     }
   }
   if (route->action == "session.login") {
@@ -345,10 +385,11 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
 
   ApiRequest matched = request;
   matched.path_params = std::move(params);
-  ApiContext ctx{library, matched, principal, actor, nlohmann::json::object(), token, this};
-  if (writes && !request.body.empty()) {
-    if (request.body.size() >
-        (route->max_body != 0 ? route->max_body : impl_->options.max_body_bytes)) {
+  ApiContext ctx{library, matched, principal, actor, nlohmann::json::object(), token, this, route};
+  const bool has_body = writes && !request.body.empty();
+  if (has_body) {
+    if (request.body.size() > (route->contract.max_body != 0 ? route->contract.max_body
+                                                              : impl_->options.max_body_bytes)) {
       return ProblemResponse(413, "", "the request body is too large", request.path);
     }
     if (JsonDepth(request.body) > impl_->options.max_json_depth) {
@@ -361,6 +402,12 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
     if (!ctx.body.is_object()) {
       return ProblemResponse(400, "", "the request body must be a JSON object", request.path);
     }
+  }
+  // The route's contract, checked before its handler runs: handlers get checked input.
+  std::vector<FieldError> errors;
+  CheckRequest(*route, matched, ctx.body, has_body, &errors);
+  if (!errors.empty()) {
+    return Problem("invalid-input", 400, DescribeErrors(errors), request.path, &errors);
   }
   StatusOr<ApiResponse> response = route->handler(ctx);
   if (!response.ok() && !principal) {
@@ -377,7 +424,7 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
       // The message names no patron data; it is the operator's lead to the cause.
       spdlog::error("{} {}: {}", route->method, route->action, response.status().ToString());
     }
-    return ProblemResponse(response.status(), request.path);
+    return RefusalFor(*route, response.status(), request.path);
   }
   return std::move(response).value();
 }
@@ -412,7 +459,7 @@ StatusOr<int> ApiServer::Bind(const std::string& host, int port) {
         std::vector<std::string> ignored;
         const Route* r = FindRoute(method, path, &ignored);
         // No route: refused by the dispatcher, and read no further than the default.
-        return r != nullptr && r->max_body != 0 ? r->max_body : default_body;
+        return r != nullptr && r->contract.max_body != 0 ? r->contract.max_body : default_body;
       });
   return impl_->http->Bind(host, port);
 }

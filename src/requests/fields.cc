@@ -1,72 +1,133 @@
 #include "requests/fields.h"
 
 #include <algorithm>
+#include <map>
+
+#include "carrel/profile.h"
+#include "carrel/requests.h"
 
 namespace carrel {
 
 using json = nlohmann::json;
 
-StatusOr<std::string> JsonText(const json& j, std::string_view key, bool required, size_t max) {
-  if (!j.contains(key) || j[key].is_null() ||
-      (j[key].is_string() && j[key].get<std::string>().empty())) {
-    if (required) return InvalidArgument(std::string(key) + " is required");
-    return std::string();
-  }
-  if (!j[key].is_string()) return InvalidArgument(std::string(key) + " must be a string");
-  std::string s = j[key].get<std::string>();
-  if (s.size() > max) {
-    return InvalidArgument(std::string(key) + " is longer than " + std::to_string(max) +
-                           " characters");
-  }
+namespace {
+
+using namespace schema;
+
+SchemaRef Scope() {
+  static SchemaRef s = Named(
+      "CaseScope",
+      Object({Opt("patrons", Array(Id(), 100)),
+              Opt("categories", Array(EnumOf(std::vector<std::string>(
+                                          DisclosureCategories().begin(),
+                                          DisclosureCategories().end())),
+                                      16)),
+              Opt("from", CalendarDate()), Opt("to", CalendarDate())}),
+      "Which records: the patrons (ids), the categories of record, and the period");
   return s;
 }
 
-StatusOr<bool> JsonFlag(const json& j, std::string_view key) {
-  if (!j.contains(key) || j[key].is_null()) return false;
-  if (!j[key].is_boolean()) return InvalidArgument(std::string(key) + " must be true or false");
-  return j[key].get<bool>();
+SchemaRef Words(size_t max_items, size_t max_length = 200) {
+  return Array(Text(max_length), max_items);
 }
 
-StatusOr<int64_t> JsonId(const json& j, std::string_view key) {
-  if (!j.contains(key) || j[key].is_null()) return int64_t{0};
-  if (!j[key].is_number_integer() || j[key].get<int64_t>() < 0) {
-    return InvalidArgument(std::string(key) + " must be a number");
-  }
-  return j[key].get<int64_t>();
+// What a decision releases: categories and dates, and optionally some of the cards asked
+// about (never a patron outside the request).
+SchemaRef DecisionScope() {
+  static SchemaRef s = Named(
+      "DecisionScope",
+      Object({Opt("categories", Array(EnumOf(std::vector<std::string>(
+                                          DisclosureCategories().begin(),
+                                          DisclosureCategories().end())),
+                                      16)),
+              Opt("from", CalendarDate()), Opt("to", CalendarDate()),
+              Opt("card_barcodes", Words(100, 64))}),
+      "What a decision releases: the categories, the period, and optionally some of the "
+      "cards the request asked about");
+  return s;
 }
 
-StatusOr<std::optional<Date>> JsonDate(const json& j, std::string_view key) {
-  if (!j.contains(key) || j[key].is_null()) return std::optional<Date>();
-  if (!j[key].is_string()) return InvalidArgument(std::string(key) + " must be a date");
-  ASSIGN_OR_RETURN(Date d, ParseDate(j[key].get<std::string>()));
-  return std::optional<Date>(d);
+const std::map<std::string, SchemaRef, std::less<>>& StepPayloads() {
+  static const auto* steps = new std::map<std::string, SchemaRef, std::less<>>{
+      {"acknowledge", Object({})},
+      {"consult_counsel", Object({Req("counsel_id", Id()), Req("consultation", Text(4000))})},
+      {"decline", Object({Opt("explanation", Text(4000))})},
+      {"refer_to_counsel", Object({Opt("counsel_id", Id())})},
+      {"advise", Object({Opt("proper_form", Boolean()), Opt("enforceable", Boolean()),
+                         Opt("court_order_compels", Boolean()),
+                         Req("recommendation", Enum({"comply", "narrow", "challenge", "refuse"})),
+                         Req("advice", Text(20000)), Opt("recommended_scope", Scope())})},
+      {"decide", Object({Req("outcome", Enum({"release", "partial", "refuse"})),
+                         Opt("basis", Text(40)), Opt("scope", DecisionScope()),
+                         Opt("advice_id", Id()),
+                         Opt("permission_id", Id())})},
+      {"prepare_disclosure", Object({})},
+      {"deliver", Object({Req("to", Text(400)), Req("how", Text(400)), Opt("at", Timestamp())})},
+      {"acknowledge_receipt", Object({Opt("at", Timestamp())})},
+      {"respond_media", Object({Req("statement", Text(4000))})},
+      {"execute_warrant",
+       Object({Req("officers", Words(20)), Req("executed_at", Timestamp()),
+               Opt("items_seized", Words(200, 64)), Opt("devices", Words(50)),
+               Opt("notes", Text(4000))})},
+      {"nondisclosure", Object({Req("order", Boolean()), Opt("expires", CalendarDate()),
+                                Opt("review", CalendarDate())})},
+      {"close", Object({Opt("release_holds", Boolean())})},
+  };
+  return *steps;
 }
 
-StatusOr<std::vector<std::string>> JsonWords(const json& j, std::string_view key,
-                                             size_t max_items) {
-  std::vector<std::string> out;
-  if (!j.contains(key) || j[key].is_null()) return out;
-  if (!j[key].is_array() || j[key].size() > max_items) {
-    return InvalidArgument(std::string(key) + " must be a list of at most " +
-                           std::to_string(max_items) + " strings");
-  }
-  for (const json& w : j[key]) {
-    if (!w.is_string() || w.get<std::string>().empty() || w.get<std::string>().size() > 200) {
-      return InvalidArgument(std::string(key) + " must hold non-empty strings");
-    }
-    out.push_back(w.get<std::string>());
-  }
-  return out;
+}  // namespace
+
+SchemaRef StepPayloadSchema(std::string_view action) {
+  auto it = StepPayloads().find(action);
+  return it == StepPayloads().end() ? nullptr : it->second;
 }
 
-Status JsonOnlyKeys(const json& j, std::initializer_list<std::string_view> keys) {
-  if (!j.is_object()) return InvalidArgument("the step's details must be an object");
-  for (const auto& [k, v] : j.items()) {
-    if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-      return InvalidArgument("unknown field '" + k + "' for this step");
-    }
-  }
-  return Status::Ok();
+SchemaRef CaseScopeSchema() { return Scope(); }
+
+SchemaRef CaseIntakeSchema() {
+  static SchemaRef s = Named(
+      "CaseIntake",
+      Object({Req("type", Enum({"law_enforcement", "media", "patron_access", "third_party"})),
+              Opt("agency", Text(400)), Opt("name", Text(400)), Opt("badge", Text(400)),
+              Opt("contact", Text(400)), Opt("callback_number", Text(400)),
+              Opt("callback_source", Text(400)), Opt("arrived_by", Text(400)),
+              Req("asked", Text(4000)), Opt("card_barcodes", Words(100, 64)),
+              Opt("categories", Array(EnumOf(std::vector<std::string>(
+                                          DisclosureCategories().begin(),
+                                          DisclosureCategories().end())),
+                                      8)),
+              Opt("from", CalendarDate()), Opt("to", CalendarDate()),
+              Opt("process", EnumOf(std::vector<std::string>(LegalProcessNames().begin(),
+                                                           LegalProcessNames().end()))),
+              Opt("issuing_authority", Text(400)), Opt("process_date", CalendarDate()),
+              Opt("return_date", CalendarDate()), Opt("nondisclosure_order", Boolean()),
+              Opt("nondisclosure_expires", CalendarDate()), Opt("nondisclosure_review", CalendarDate())}),
+      "A request as taken in at the desk: who asks, what, under what legal process");
+  return s;
+}
+
+SchemaRef PermissionTermsSchema() {
+  static SchemaRef s = Object(
+      {Req("recipient", Text(400)),
+       Opt("categories", Array(EnumOf(std::vector<std::string>(DisclosureCategories().begin(),
+                                                              DisclosureCategories().end())),
+                               8)),
+       Opt("from", CalendarDate()), Opt("to", CalendarDate()), Req("valid_until", CalendarDate())});
+  return s;
+}
+
+Status CheckAgainst(SchemaRef schema, const json& value) {
+  std::vector<FieldError> errors;
+  if (CheckJson(schema, value, &errors, 5)) return Status::Ok();
+  return InvalidArgument(DescribeErrors(errors));
+}
+
+std::optional<Date> DateOf(const json& j, std::string_view key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  auto d = ParseDate(it->get<std::string>());
+  return d.ok() ? std::optional<Date>(*d) : std::nullopt;
 }
 
 json DateJson(const std::optional<Date>& d) { return d ? json(FormatDate(*d)) : json(nullptr); }

@@ -7,7 +7,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,23 +14,23 @@
 
 #include "carrel/clock.h"
 #include "carrel/status.h"
+#include "util/json_schema.h"
 
 namespace carrel {
 
-// A string field; absent, null or "" reads as "" (kInvalidArgument when `required`).
-StatusOr<std::string> JsonText(const nlohmann::json& j, std::string_view key, bool required,
-                               size_t max);
-// A boolean field; absent or null reads as false.
-StatusOr<bool> JsonFlag(const nlohmann::json& j, std::string_view key);
-// A non-negative integer id; absent or null reads as 0.
-StatusOr<int64_t> JsonId(const nlohmann::json& j, std::string_view key);
-// A YYYY-MM-DD field; absent or null reads as nullopt.
-StatusOr<std::optional<Date>> JsonDate(const nlohmann::json& j, std::string_view key);
-// A list of at most `max_items` non-empty strings of at most 200 characters.
-StatusOr<std::vector<std::string>> JsonWords(const nlohmann::json& j, std::string_view key,
-                                             size_t max_items);
-// An object holding no key but `keys`.
-Status JsonOnlyKeys(const nlohmann::json& j, std::initializer_list<std::string_view> keys);
+// What each step of the workflow carries (its payload), the intake, a scope and a patron's
+// permission: the one contract of each, checked by the API before a handler runs and by the
+// core again for any other caller (util/json_schema.h).
+SchemaRef StepPayloadSchema(std::string_view action);  // nullptr for an unknown step
+SchemaRef CaseIntakeSchema();
+SchemaRef CaseScopeSchema();
+SchemaRef PermissionTermsSchema();  // recipient, categories, from, to, valid_until
+
+// Checks `value` against `schema`; kInvalidArgument naming the first few bad fields.
+Status CheckAgainst(SchemaRef schema, const nlohmann::json& value);
+
+// A YYYY-MM-DD field already checked; absent or null reads as nullopt.
+std::optional<Date> DateOf(const nlohmann::json& j, std::string_view key);
 // A date, or null.
 nlohmann::json DateJson(const std::optional<Date>& d);
 

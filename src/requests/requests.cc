@@ -226,16 +226,16 @@ StatusOr<CaseIntake> IntakeFromJson(const json& j) {
   in.asked = j.value("asked", "");
   in.card_barcodes = j.value("card_barcodes", std::vector<std::string>{});
   in.categories = j.value("categories", std::vector<std::string>{});
-  ASSIGN_OR_RETURN(in.from, JsonDate(j, "from"));
-  ASSIGN_OR_RETURN(in.to, JsonDate(j, "to"));
+  in.from = DateOf(j, "from");
+  in.to = DateOf(j, "to");
   const json& p = j["process"];
   in.process = p.value("kind", "none");
   in.issuing_authority = p.value("issuing_authority", "");
-  ASSIGN_OR_RETURN(in.process_date, JsonDate(p, "date"));
-  ASSIGN_OR_RETURN(in.return_date, JsonDate(p, "return_date"));
+  in.process_date = DateOf(p, "date");
+  in.return_date = DateOf(p, "return_date");
   in.nondisclosure_order = p.value("nondisclosure_order", false);
-  ASSIGN_OR_RETURN(in.nondisclosure_expires, JsonDate(p, "nondisclosure_expires"));
-  ASSIGN_OR_RETURN(in.nondisclosure_review, JsonDate(p, "nondisclosure_review"));
+  in.nondisclosure_expires = DateOf(p, "nondisclosure_expires");
+  in.nondisclosure_review = DateOf(p, "nondisclosure_review");
   return in;
 }
 
@@ -260,23 +260,18 @@ json CaseScope::ToJson() const {
 }
 
 StatusOr<CaseScope> CaseScope::FromJson(const json& j) {
-  if (!j.is_object()) return InvalidArgument("a scope must be an object");
+  RETURN_IF_ERROR(CheckAgainst(CaseScopeSchema(), j));
   CaseScope s;
-  if (j.contains("patrons")) {
-    if (!j["patrons"].is_array()) return InvalidArgument("scope patrons must be a list of ids");
-    for (const json& p : j["patrons"]) {
-      if (!p.is_number_integer()) return InvalidArgument("scope patrons must be a list of ids");
-      s.patron_ids.push_back(p.get<int64_t>());
-    }
+  if (Given(j, "patrons")) {
+    for (const json& p : j["patrons"]) s.patron_ids.push_back(p.get<int64_t>());
   }
   std::sort(s.patron_ids.begin(), s.patron_ids.end());
   s.patron_ids.erase(std::unique(s.patron_ids.begin(), s.patron_ids.end()), s.patron_ids.end());
-  ASSIGN_OR_RETURN(s.categories, JsonWords(j, "categories", 16));
-  RETURN_IF_ERROR(CheckCategories(s.categories));
+  s.categories = WordsOf(j, "categories");
   std::sort(s.categories.begin(), s.categories.end());
   s.categories.erase(std::unique(s.categories.begin(), s.categories.end()), s.categories.end());
-  ASSIGN_OR_RETURN(s.from, JsonDate(j, "from"));
-  ASSIGN_OR_RETURN(s.to, JsonDate(j, "to"));
+  s.from = DateOf(j, "from");
+  s.to = DateOf(j, "to");
   if (s.from && s.to && *s.to < *s.from) return InvalidArgument("the scope ends before it starts");
   return s;
 }
@@ -1120,8 +1115,8 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
         }
         p.recipient = body.value("recipient", "");
         p.categories = body.value("categories", std::vector<std::string>{});
-        ASSIGN_OR_RETURN(p.from, JsonDate(body, "from"));
-        ASSIGN_OR_RETURN(p.to, JsonDate(body, "to"));
+        p.from = DateOf(body, "from");
+        p.to = DateOf(body, "to");
         ASSIGN_OR_RETURN(p.valid_until, ParseDate(body.value("valid_until", "")));
         ASSIGN_OR_RETURN(p.signed_at, ParseInstant(body.value("signed_at", "")));
         p.method = row.Text(3);

@@ -138,6 +138,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
   auto refuse = [&](const Status& why) { return Refuse(who, reference, action, why); };
   const bool court_order_process = Has(profile_->court_orders, l.summary.process);
 
+  // The step's contract (the same one the API checks first): for any caller.
+  RETURN_IF_ERROR(CheckAgainst(StepPayloadSchema(action), payload));
   StepPlan plan;
   plan.to = std::string(t->to);
   bool after_commit_notices = action == "deliver";
@@ -145,7 +147,6 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
   Date today = calendar_->LocalDate(now);
 
   if (action == "acknowledge") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {}));
     plan.to = state == "received" ? "referred" : state;
     plan.notes_patch["acknowledged_at"] = FormatInstant(now);
     plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
@@ -154,9 +155,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                      {FormatInstant(now), case_id});
     };
   } else if (action == "consult_counsel") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"counsel_id", "consultation"}));
-    ASSIGN_OR_RETURN(int64_t counsel, JsonId(payload, "counsel_id"));
-    ASSIGN_OR_RETURN(std::string consultation, JsonText(payload, "consultation", true, 4000));
+    int64_t counsel = IntOf(payload, "counsel_id");
+    std::string consultation = TextOf(payload, "consultation");
     auto c = accounts_->GetUser(counsel);
     if (!c.ok() || c->role != Role::kCounsel || c->disabled) {
       return InvalidArgument("counsel_id must name an active counsel user");
@@ -167,8 +167,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.notify_kind = "counsel_assigned";
     plan.audit["counsel"] = counsel;
   } else if (action == "decline") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"explanation"}));
-    ASSIGN_OR_RETURN(std::string explanation, JsonText(payload, "explanation", false, 4000));
+    std::string explanation = TextOf(payload, "explanation");
     if (l.summary.process != "none") {
       return refuse(FailedPrecondition(
           "legal process was presented: refer it to counsel instead of declining"));
@@ -177,8 +176,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.notes_patch["declined_at"] = FormatInstant(now);
     if (!explanation.empty()) plan.notes_patch["explanation"] = explanation;
   } else if (action == "refer_to_counsel") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"counsel_id"}));
-    ASSIGN_OR_RETURN(int64_t counsel, JsonId(payload, "counsel_id"));
+    int64_t counsel = IntOf(payload, "counsel_id");
     if (l.summary.process == "none") {
       return refuse(FailedPrecondition("no legal process was presented: decline, with the letter"));
     }
@@ -195,17 +193,11 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.notify_user = counsel != 0 ? counsel : l.summary.counsel_id;
     plan.notify_kind = "counsel_review";
   } else if (action == "advise") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"proper_form", "enforceable", "court_order_compels",
-                                       "recommendation", "advice", "recommended_scope"}));
-    ASSIGN_OR_RETURN(bool proper_form, JsonFlag(payload, "proper_form"));
-    ASSIGN_OR_RETURN(bool enforceable, JsonFlag(payload, "enforceable"));
-    ASSIGN_OR_RETURN(bool compels, JsonFlag(payload, "court_order_compels"));
-    ASSIGN_OR_RETURN(std::string recommendation, JsonText(payload, "recommendation", true, 20));
-    ASSIGN_OR_RETURN(std::string advice, JsonText(payload, "advice", true, 20000));
-    if (recommendation != "comply" && recommendation != "narrow" &&
-        recommendation != "challenge" && recommendation != "refuse") {
-      return InvalidArgument("recommendation must be comply, narrow, challenge or refuse");
-    }
+    bool proper_form = FlagOf(payload, "proper_form");
+    bool enforceable = FlagOf(payload, "enforceable");
+    bool compels = FlagOf(payload, "court_order_compels");
+    std::string recommendation = TextOf(payload, "recommendation");
+    std::string advice = TextOf(payload, "advice");
     json body = {{"advice", advice}, {"recommended_scope", nullptr}};
     if (payload.contains("recommended_scope") && !payload["recommended_scope"].is_null()) {
       ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(payload["recommended_scope"]));
@@ -227,14 +219,10 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
            Blob{Vault::Seal(key, "counsel_advice", "body", id, body.dump())}});
     };
   } else if (action == "decide") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"outcome", "basis", "scope", "advice_id", "permission_id"}));
-    ASSIGN_OR_RETURN(std::string outcome, JsonText(payload, "outcome", true, 20));
-    ASSIGN_OR_RETURN(std::string basis, JsonText(payload, "basis", false, 40));
-    ASSIGN_OR_RETURN(int64_t advice_id, JsonId(payload, "advice_id"));
-    ASSIGN_OR_RETURN(int64_t permission_id, JsonId(payload, "permission_id"));
-    if (outcome != "release" && outcome != "partial" && outcome != "refuse") {
-      return InvalidArgument("outcome must be release, partial or refuse");
-    }
+    std::string outcome = TextOf(payload, "outcome");
+    std::string basis = TextOf(payload, "basis");
+    int64_t advice_id = IntOf(payload, "advice_id");
+    int64_t permission_id = IntOf(payload, "permission_id");
     if (password.empty()) return InvalidArgument("a decision is signed: give your password");
     if (type != kPatronAccess && state == "referred") {
       return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
@@ -426,7 +414,6 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
            FormatInstant(now), version});
     };
   } else if (action == "prepare_disclosure") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {}));
     if (password.empty()) return InvalidArgument("a disclosure is signed: give your password");
     // The latest decision, verified.
     std::optional<CaseDecision> decision;
@@ -510,10 +497,9 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
            record_count});
     };
   } else if (action == "deliver") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"to", "how", "at"}));
-    ASSIGN_OR_RETURN(std::string to, JsonText(payload, "to", true, 400));
-    ASSIGN_OR_RETURN(std::string how, JsonText(payload, "how", true, 400));
-    ASSIGN_OR_RETURN(std::string at_text, JsonText(payload, "at", false, 40));
+    std::string to = TextOf(payload, "to");
+    std::string how = TextOf(payload, "how");
+    std::string at_text = TextOf(payload, "at");
     Instant at = now;
     if (!at_text.empty()) {
       ASSIGN_OR_RETURN(at, ParseInstant(at_text));
@@ -549,13 +535,9 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
       return Status::Ok();
     };
   } else if (action == "nondisclosure") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"order", "expires", "review"}));
-    if (!payload.contains("order") || !payload["order"].is_boolean()) {
-      return InvalidArgument("say whether a nondisclosure order is in force: order true or false");
-    }
-    bool order = payload["order"].get<bool>();
-    ASSIGN_OR_RETURN(std::optional<Date> expires, JsonDate(payload, "expires"));
-    ASSIGN_OR_RETURN(std::optional<Date> review, JsonDate(payload, "review"));
+    bool order = FlagOf(payload, "order");
+    std::optional<Date> expires = DateOf(payload, "expires");
+    std::optional<Date> review = DateOf(payload, "review");
     if (!order && (expires || review)) {
       return InvalidArgument("a lifted order has no expiry or review date");
     }
@@ -572,8 +554,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     };
     after_commit_notices = true;
   } else if (action == "acknowledge_receipt") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"at"}));
-    ASSIGN_OR_RETURN(std::string at_text, JsonText(payload, "at", false, 40));
+    std::string at_text = TextOf(payload, "at");
     Instant at = now;
     if (!at_text.empty()) {
       ASSIGN_OR_RETURN(at, ParseInstant(at_text));
@@ -585,30 +566,17 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                      {FormatInstant(at), case_id});
     };
   } else if (action == "respond_media") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"statement"}));
-    ASSIGN_OR_RETURN(std::string statement, JsonText(payload, "statement", true, 4000));
+    std::string statement = TextOf(payload, "statement");
     plan.outcome = "media_statement";
     plan.notes_patch["media_statement"] = statement;
   } else if (action == "execute_warrant") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"officers", "executed_at", "items_seized", "devices",
-                                       "notes"}));
     if (l.summary.process != "search_warrant") {
       return refuse(FailedPrecondition("only a search warrant is executed on the spot"));
     }
-    if (!payload.contains("officers") || !payload["officers"].is_array() ||
-        payload["officers"].empty()) {
+    if (WordsOf(payload, "officers").empty()) {
       return InvalidArgument("name the officers who executed the warrant");
     }
-    ASSIGN_OR_RETURN(std::string executed_at, JsonText(payload, "executed_at", true, 40));
-    RETURN_IF_ERROR(ParseInstant(executed_at).status());
-    std::vector<std::string> seized;
-    if (payload.contains("items_seized")) {
-      if (!payload["items_seized"].is_array()) return InvalidArgument("items_seized must be a list");
-      for (const json& b : payload["items_seized"]) {
-        if (!b.is_string()) return InvalidArgument("items_seized must be a list of barcodes");
-        seized.push_back(b.get<std::string>());
-      }
-    }
+    std::vector<std::string> seized = WordsOf(payload, "items_seized");
     for (const std::string& barcode : seized) {
       RETURN_IF_ERROR(circulation_->MarkItemMissing(who.actor, barcode));
     }
@@ -617,8 +585,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     plan.notify_kind = "warrant_executed";
     plan.audit["items_seized"] = seized.size();
   } else if (action == "close") {
-    RETURN_IF_ERROR(JsonOnlyKeys(payload, {"release_holds"}));
-    ASSIGN_OR_RETURN(bool release_holds, JsonFlag(payload, "release_holds"));
+    bool release_holds = FlagOf(payload, "release_holds");
     if (state == "decided" && l.summary.outcome != "refuse") {
       return refuse(FailedPrecondition("a release is closed once it was delivered"));
     }

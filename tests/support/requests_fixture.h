@@ -107,10 +107,11 @@ class RequestsTest : public ::testing::Test {
   }
 
   json Release(int64_t advice_id, std::vector<std::string> categories = {"loans", "loan_history"}) {
-    return {{"outcome", "partial"},
-            {"basis", "court_order"},
-            {"advice_id", advice_id},
-            {"scope", {{"categories", categories}}}};
+    json decision = {{"outcome", "partial"},
+                     {"basis", "court_order"},
+                     {"scope", {{"categories", categories}}}};
+    if (advice_id != 0) decision["advice_id"] = advice_id;  // absent: no advice named
+    return decision;
   }
 
   // A court-order case decided for a partial release.

@@ -49,6 +49,9 @@ CommandResult Run(const std::vector<std::string>& args, int stdin_fd) {
     dup2(stdin_fd, 0);
     dup2(out, 1);
     dup2(err, 2);
+    // A server the tests start checks each answer against the API contract (its breach is
+    // logged and answered as a server error, which fails the test that caused it).
+    setenv("CARREL_CHECK_CONTRACT", "1", 1);
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -94,6 +97,9 @@ ServeProcess::ServeProcess(const std::string& data_dir, const std::vector<std::s
   if (pid_ == 0) {
     close(pipe_fds[0]);
     dup2(pipe_fds[1], 1);
+    // A server the tests start checks each answer against the API contract (its breach is
+    // logged and answered as a server error, which fails the test that caused it).
+    setenv("CARREL_CHECK_CONTRACT", "1", 1);
     execv(argv[0], argv.data());
     _exit(127);
   }
