@@ -32,6 +32,7 @@ run: build-release
 
 # Every test, in the release build and under AddressSanitizer + UBSan.
 test: build-release build-asan
+	@scripts/lint-openapi.sh
 	@ctest --preset release -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)
 

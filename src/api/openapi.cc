@@ -182,10 +182,9 @@ ordered Operation(const Route& r, std::vector<SchemaRef>* named) {
     resp["content"] = {{s.content_type, media}};
     responses[code] = resp;
   }
-  const bool has_input = k.body != nullptr || !k.query.empty() ||
-                         r.pattern.find('{') != std::string_view::npos;
   const bool login = r.action == "session.login" || r.action == "pin_reset.finish";
-  if (has_input || r.mutates) responses["400"] = ProblemRef();
+  // Any route refuses a query parameter it does not take.
+  responses["400"] = ProblemRef();
   if ((r.allowed & kAnonymous) == 0 || login) responses["401"] = ProblemRef();
   if ((r.allowed & kAnonymous) == 0) responses["403"] = ProblemRef();
   if (r.pattern.find('{') != std::string_view::npos) responses["404"] = ProblemRef();

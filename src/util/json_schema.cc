@@ -414,7 +414,9 @@ ordered ToJsonSchema(SchemaRef s, std::string_view ref_prefix, std::vector<Schem
       break;
   }
   if (!s->example.is_null()) out["examples"] = ordered::array({s->example});
-  return s->nullable && !type.empty() ? WithNull(out) : out;
+  // A shared component is written without null; where it may be null, its reference says so.
+  const bool component = expand_root && !s->name.empty();
+  return s->nullable && !type.empty() && !component ? WithNull(out) : out;
 }
 
 json ExampleOf(SchemaRef s) {

@@ -81,7 +81,8 @@ bool CheckJson(SchemaRef schema, const nlohmann::json& value, std::vector<FieldE
 std::string DescribeErrors(const std::vector<FieldError>& errors);
 
 // JSON Schema (2020-12, as OpenAPI 3.1 reads it) for `schema`. Named schemas other than the
-// root become {"$ref": ref_prefix + name}; `named` collects them, for a components section.
+// root become {"$ref": ref_prefix + name}; `named` collects them, for a components section. A
+// named root is written as its component: without null, which its references add.
 nlohmann::ordered_json ToJsonSchema(SchemaRef schema, std::string_view ref_prefix,
                                     std::vector<SchemaRef>* named, bool expand_root = true);
 
