@@ -358,10 +358,11 @@ TEST_P(StoreConformanceTest, QueuedAndHeldWritersMixAndKeepTheirOwnOutcomes) {
             if (i % 5 == 2) return tx.Exec("INSERT INTO things (name, size) VALUES (?, -1)",
                                            {name + "-bad"});
             if (i % 11 == 4) {
+              // A write begun inside the body joins it (a savepoint), whatever thread runs it.
               Status nested = WithWriteTransaction(*store_, [](Transaction&) {
                 return Status::Ok();
               });
-              EXPECT_EQ(nested.code(), StatusCode::kInternal);
+              EXPECT_TRUE(nested.ok()) << nested.ToString();
               RETURN_IF_ERROR(WithWriteTransaction(**other, [&](Transaction& o) {
                 return o.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name});
               }));
@@ -407,6 +408,63 @@ TEST(SqliteStoreTest, NotADatabaseIsDataLoss) {
   std::ofstream(dir / "junk.db") << std::string(4096, 'j');
   auto store = OpenSqliteStore(dir / "junk.db", {});
   EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace carrel
+
+namespace carrel {
+namespace {
+
+// A transaction begun inside a write body joins it: a nested write is a savepoint that its own
+// failure undoes alone, a nested read sees what the body wrote, and all of it commits (or not)
+// with the outer body. The API runs a handler this way when it must record the handler's
+// answer in the same commit as its work (Idempotency-Key).
+TEST_P(StoreConformanceTest, TransactionsBegunInsideABodyJoinIt) {
+  Status outer = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES ('outer', 1)"));
+    // A nested write that fails loses its own work only.
+    Status failed = WithWriteTransaction(*store_, [](Transaction& inner) -> Status {
+      RETURN_IF_ERROR(inner.Exec("INSERT INTO things (name, size) VALUES ('lost', 1)"));
+      return inner.Exec("INSERT INTO things (name, size) VALUES ('bad', -1)");
+    });
+    EXPECT_EQ(failed.code(), StatusCode::kFailedPrecondition);
+    // One that succeeds is kept, and a read begun inside sees both it and the outer row.
+    EXPECT_TRUE(WithWriteTransaction(*store_, [](Transaction& inner) {
+      return inner.Exec("INSERT INTO things (name, size) VALUES ('kept', 1)");
+    }).ok());
+    int64_t seen = -1;
+    EXPECT_TRUE(WithReadTransaction(*store_, [&](Transaction& read) -> Status {
+      ASSIGN_OR_RETURN(seen, read.QueryInt("SELECT count(*) FROM things"));
+      return Status::Ok();
+    }).ok());
+    EXPECT_EQ(seen, 2);
+    // A transaction held open inside the body is a savepoint too.
+    auto held = store_->Begin(TransactionMode::kWrite);
+    EXPECT_TRUE(held.ok());
+    if (held.ok()) {
+      EXPECT_TRUE((*held)->Exec("INSERT INTO things (name, size) VALUES ('held', 1)").ok());
+      EXPECT_TRUE((*held)->Commit().ok());
+    }
+    auto dropped = store_->Begin(TransactionMode::kWrite);
+    EXPECT_TRUE(dropped.ok());
+    if (dropped.ok()) {
+      EXPECT_TRUE((*dropped)->Exec("INSERT INTO things (name, size) VALUES ('dropped', 1)").ok());
+      dropped->reset();  // ended without a commit: undone
+    }
+    return Status::Ok();
+  });
+  ASSERT_TRUE(outer.ok()) << outer.ToString();
+  EXPECT_EQ(CountThings(), 3) << "outer, kept and held";
+  // When the outer body fails, what its nested writes did goes with it.
+  Status failed = WithWriteTransaction(*store_, [&](Transaction&) -> Status {
+    EXPECT_TRUE(WithWriteTransaction(*store_, [](Transaction& inner) {
+      return inner.Exec("INSERT INTO things (name, size) VALUES ('gone', 1)");
+    }).ok());
+    return FailedPrecondition("the outer body changed its mind");
+  });
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(CountThings(), 3);
 }
 
 }  // namespace

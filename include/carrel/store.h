@@ -88,8 +88,11 @@ class Store {
   virtual StatusOr<std::unique_ptr<Transaction>> Begin(TransactionMode mode) = 0;
 
   // Runs `body` in a write transaction and commits it if body returns OK; on any error
-  // nothing of it is kept. `body` may run on another thread (the caller waits for it); it
-  // must not begin a write transaction of its own. The default is Begin, body, Commit.
+  // nothing of it is kept. `body` may run on another thread (the caller waits for it). A
+  // transaction `body` begins on the same store joins it: a write (Write or Begin(kWrite)) is
+  // a savepoint that its own failure undoes alone, a read sees what `body` wrote so far, and
+  // all of it is durable when the outer transaction commits. The default is Begin, body,
+  // Commit.
   virtual Status Write(const std::function<Status(Transaction&)>& body);
 
   // Applies migrations not yet applied; refuses a database newer than `migrations` knows.

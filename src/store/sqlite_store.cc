@@ -284,9 +284,36 @@ class SqliteBatchedTransaction : public SqliteTransaction {
   void Finish() { done_ = true; }
 };
 
-// The store this thread is combining writes for: its bodies must not wait for it. (A body may
-// write to another store, such as the key store, through that store's own queue.)
+// A transaction begun inside a running body, on the writer connection: a savepoint of its own
+// (a nested write, released or rolled back with the body still running), or a read that sees
+// what the body and the batch wrote so far.
+class SqliteNestedTransaction : public SqliteTransaction {
+ public:
+  SqliteNestedTransaction(Connection* conn, std::string savepoint)
+      : SqliteTransaction(conn), savepoint_(std::move(savepoint)) {}
+  ~SqliteNestedTransaction() override {
+    if (!done_ && !savepoint_.empty() && !conn_->autocommit()) {
+      (void)conn_->Simple(("ROLLBACK TO " + savepoint_).c_str());
+      (void)conn_->Simple(("RELEASE " + savepoint_).c_str());
+    }
+  }
+  Status Commit() override {
+    if (done_) return FailedPrecondition("the transaction already ended");
+    done_ = true;
+    if (savepoint_.empty()) return Status::Ok();
+    return conn_->Simple(("RELEASE " + savepoint_).c_str());
+  }
+
+ private:
+  std::string savepoint_;  // "": a read
+};
+
+// The store this thread is combining writes for, while one of its bodies runs: a transaction
+// that body begins on the same store joins it (Begin, Write), rather than waiting for a batch
+// the body itself holds open. (A body may write to another store, such as the key store,
+// through that store's own queue.)
 thread_local const SqliteStore* combining_for = nullptr;
+thread_local int nested_depth = 0;
 
 class SqliteStore : public Store {
  public:
@@ -319,6 +346,15 @@ class SqliteStore : public Store {
   }
 
   StatusOr<std::unique_ptr<Transaction>> Begin(TransactionMode mode) override {
+    if (combining_for == this) {
+      // Inside a body of this store's batch: read what it wrote, or write in a savepoint.
+      if (mode == TransactionMode::kRead) {
+        return std::unique_ptr<Transaction>(new SqliteNestedTransaction(writer_.get(), ""));
+      }
+      std::string savepoint = "carrel_nested_" + std::to_string(nested_depth);
+      RETURN_IF_ERROR(writer_->Simple(("SAVEPOINT " + savepoint).c_str()));
+      return std::unique_ptr<Transaction>(new SqliteNestedTransaction(writer_.get(), savepoint));
+    }
     if (mode == TransactionMode::kRead) {
       ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, TakeReader());
       Status s = conn->Simple("BEGIN");
@@ -349,9 +385,7 @@ class SqliteStore : public Store {
   }
 
   Status Write(const std::function<Status(Transaction&)>& body) override {
-    if (combining_for == this) {
-      return Internal("a write transaction began inside another on the same database");
-    }
+    if (combining_for == this) return WriteNested(body);
     if (options_.read_only) return Store::Write(body);  // refused at Begin
     WriteJob job;
     job.body = &body;
@@ -613,6 +647,30 @@ class SqliteStore : public Store {
       batch[i]->done = true;
       batch[i]->cv.notify_one();
     }
+  }
+
+  // A write begun by a body of this store's batch: a savepoint inside that body, kept or
+  // undone on its own; durable when the batch commits.
+  Status WriteNested(const std::function<Status(Transaction&)>& body) {
+    std::string savepoint = "carrel_nested_" + std::to_string(nested_depth);
+    RETURN_IF_ERROR(writer_->Simple(("SAVEPOINT " + savepoint).c_str()));
+    ++nested_depth;
+    SqliteBatchedTransaction tx(writer_.get());
+    Status s;
+    try {
+      s = body(tx);
+    } catch (const std::exception&) {
+      s = Internal("a write transaction failed unexpectedly");
+    }
+    --nested_depth;
+    tx.Finish();
+    if (writer_->autocommit()) return s.ok() ? Unavailable("the database rolled back a transaction") : s;
+    if (s.ok()) s = writer_->Simple(("RELEASE " + savepoint).c_str());
+    if (!s.ok() && !writer_->autocommit()) {
+      (void)writer_->Simple(("ROLLBACK TO " + savepoint).c_str());
+      (void)writer_->Simple(("RELEASE " + savepoint).c_str());
+    }
+    return s;
   }
 
   // One body in a savepoint of the open batch; its changes are undone if it fails.
