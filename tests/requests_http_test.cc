@@ -174,12 +174,22 @@ TEST_F(RequestsHttpTest, ACourtOrderGoesToCounselAndIsPartlyReleasedDeliveredAnd
        {{"outcome", "partial"}, {"basis", "court_order"}, {"advice_id", advice},
         {"scope", {{"categories", {"loans"}}}}},
        400);
-  json decided = Json("director", "POST", base + "/decision",
-                      {{"outcome", "partial"},
-                       {"basis", "court_order"},
-                       {"advice_id", advice},
-                       {"scope", {{"categories", {"loans"}}}},
-                       {"password", kPassword}});
+  // Signed with an Idempotency-Key: the retry gets the first answer, one decision is on file.
+  json decision = {{"outcome", "partial"},
+                   {"basis", "court_order"},
+                   {"advice_id", advice},
+                   {"scope", {{"categories", {"loans"}}}},
+                   {"password", kPassword}};
+  httplib::Headers keyed = {{"Authorization", "Bearer " + tokens_["director"]},
+                            {"Idempotency-Key", "decision-of-the-director-0001"}};
+  auto first = http_->Post(base + "/decision", keyed, decision.dump(), "application/json");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200) << first->body;
+  auto retry = http_->Post(base + "/decision", keyed, decision.dump(), "application/json");
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry->body, first->body);
+  EXPECT_EQ(Json("director", "GET", base)["decisions"].size(), 1u);
+  json decided = json::parse(first->body);
   EXPECT_EQ(decided["state"], "decided");
   Json("director", "POST", base + "/disclosure", {{"password", kPassword}});
   json package = json::parse(Call("director", "GET", base + "/disclosure/disclosure.json"));

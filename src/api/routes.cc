@@ -934,13 +934,15 @@ const std::vector<Route>& RouteTable() {
        Gives().List("users", S.user)},
       {"POST", "/api/v1/users/{id}/approve", "user.approve", kDirector | kDesignee | kBoard, true,
        ApproveUser, "Approve an account, or vote for it as a Board member (password again)",
-       Takes(S.password_only).Ok(Object({Req("id", Id()), Req("active", flag), Req("votes", count), Req("needed", count)}))},
+       Takes(S.password_only).Ok(Object({Req("id", Id()), Req("active", flag), Req("votes", count), Req("needed", count)}))
+           .Idempotent()},
       {"POST", "/api/v1/users/{id}/enable", "user.enable", kAdmin, true, EnableUser,
        "Enable a user again",
        Gives().Ok(Object({Req("id", Id()), Req("disabled", flag), Req("pending", flag)}))},
 
       {"POST", "/api/v1/patrons", "patron.create", kDesk, true, CreatePatron, "Register a patron",
-       Takes(S.new_patron).Created(S.patron)},
+       Takes(S.new_patron).Created(S.patron)
+           .Idempotent()},
       {"POST", "/api/v1/patrons/search", "patron.search", kDesk, false, SearchPatrons,
        "Find patrons by card barcode, email or full name (terms in the body)",
        Takes(S.patron_search).List("patrons", S.patron)},
@@ -974,19 +976,25 @@ const std::vector<Route>& RouteTable() {
        Gives().Ok(Object({Req("barcode", text), Req("status", text)}))},
 
       {"POST", "/api/v1/loans", "loan.checkout", kDesk, true, Checkout, "Check an item out",
-       Takes(S.checkout).Created(S.loan)},
+       Takes(S.checkout).Created(S.loan)
+           .Idempotent()},
       {"POST", "/api/v1/loans/checkin", "loan.checkin", kDesk, true, Checkin, "Check an item in",
-       Takes(S.item_barcode).Ok(Object({Req("returned_on", CalendarDate()), Req("overdue_days", count), Req("fine_cents", count), Req("to_hold_shelf", flag)}))},
+       Takes(S.item_barcode).Ok(Object({Req("returned_on", CalendarDate()), Req("overdue_days", count), Req("fine_cents", count), Req("to_hold_shelf", flag)}))
+           .Idempotent()},
       {"POST", "/api/v1/loans/renew", "loan.renew", kDesk, true, Renew, "Renew a loan",
-       Takes(S.item_barcode).Ok(S.loan)},
+       Takes(S.item_barcode).Ok(S.loan)
+           .Idempotent()},
       {"POST", "/api/v1/holds", "hold.place", kDesk, true, PlaceHold, "Place a hold",
-       Takes(S.place_hold).Created(S.hold)},
+       Takes(S.place_hold).Created(S.hold)
+           .Idempotent()},
       {"DELETE", "/api/v1/holds/{id}", "hold.cancel", kDesk, true, CancelHold, "Cancel a hold",
        Gives().Ok(id_status)},
       {"POST", "/api/v1/fines/{id}/pay", "fine.pay", kDesk, true, PayFine, "Record a payment",
-       Gives().Ok(id_status)},
+       Gives().Ok(id_status)
+           .Idempotent()},
       {"POST", "/api/v1/fines/{id}/waive", "fine.waive", kDesk, true, WaiveFine, "Waive a fine",
-       Takes(S.waive).Ok(id_status)},
+       Takes(S.waive).Ok(id_status)
+           .Idempotent()},
       {"POST", "/api/v1/computer-sessions", "computer_session.start", kDesk, true,
        StartComputerSession, "Start a public-computer session",
        Takes(S.computer_session).Created(Object({Req("id", Id()), Req("station", text), Req("started_at", when)}))},
@@ -1066,7 +1074,8 @@ const std::vector<Route>& RouteTable() {
        Gives().Ok(Object({Req("states", Array(text)), Req("steps", Array(S.case_step))}))},
       {"POST", "/api/v1/requests", "request.intake", kStaff | kDirector | kDesignee, true,
        RequestIntake, "Take a request in: who asks, what, under what process (staff)",
-       Takes(CaseIntakeSchema()).Created(Object({Req("reference", text), Req("state", text), Req("script", text), Req("release", text), Req("notified", text)}), "The reference and what to say to the requester; nothing about any patron")},
+       Takes(CaseIntakeSchema()).Created(Object({Req("reference", text), Req("state", text), Req("script", text), Req("release", text), Req("notified", text)}), "The reference and what to say to the requester; nothing about any patron")
+           .Idempotent()},
       {"GET", "/api/v1/requests", "request.list", kDirector | kDesignee | kCounsel, false,
        RequestList, "Requests (counsel: only the cases assigned to them)",
        Gives().List("requests", S.case_summary, "reference")},
@@ -1075,54 +1084,67 @@ const std::vector<Route>& RouteTable() {
        Gives().Ok(S.case_file)},
       {"POST", "/api/v1/requests/{ref}/acknowledge", "request.acknowledge",
        kDirector | kDesignee, true, RequestAcknowledge, "Acknowledge a referred request",
-       Takes(StepBodySchema("acknowledge")).Ok(S.case_summary)},
+       Takes(StepBodySchema("acknowledge")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/consult-counsel", "request.consult_counsel",
        kDirector | kDesignee, true, RequestConsultCounsel,
        "Assign counsel and record the consultation",
-       Takes(StepBodySchema("consult_counsel")).Ok(S.case_summary)},
+       Takes(StepBodySchema("consult_counsel")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/decline", "request.decline", kDirector | kDesignee, true,
        RequestDecline, "Decline a request that came with no legal process",
-       Takes(StepBodySchema("decline")).Ok(S.case_summary)},
+       Takes(StepBodySchema("decline")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/refer-to-counsel", "request.refer_to_counsel",
        kDirector | kDesignee, true, RequestReferToCounsel,
        "Refer the legal process presented to counsel for review",
-       Takes(StepBodySchema("refer_to_counsel")).Ok(S.case_summary)},
+       Takes(StepBodySchema("refer_to_counsel")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/advice", "request.advise", kCounsel, true, RequestAdvise,
        "Record counsel's written advice (the case's counsel only)",
-       Takes(StepBodySchema("advise")).Ok(S.case_summary)},
+       Takes(StepBodySchema("advise")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/decision", "request.decide", kDirector | kDesignee, true,
        RequestDecide, "Sign a release, partial release or refusal (needs the password)",
-       Takes(StepBodySchema("decide")).Ok(S.case_summary)},
+       Takes(StepBodySchema("decide")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/disclosure", "request.prepare_disclosure",
        kDirector | kDesignee, true, RequestPrepareDisclosure,
        "Build and sign the disclosure package from the signed scope (needs the password)",
-       Takes(StepBodySchema("prepare_disclosure")).Ok(S.case_summary)},
+       Takes(StepBodySchema("prepare_disclosure")).Ok(S.case_summary)
+           .Idempotent()},
       {"GET", "/api/v1/requests/{ref}/disclosure/{file}", "request.disclosure.download",
        kDirector | kDesignee, false, RequestDisclosureFile,
        "A file of the disclosure package, checked against the signed decision",
        Gives().Document("application/json", "disclosure.json, manifest.json or manifest.sig").Document("text/html", "disclosure.html")},
       {"POST", "/api/v1/requests/{ref}/delivery", "request.deliver", kDirector | kDesignee, true,
        RequestDeliver, "Record the package's delivery: to whom, how, when",
-       Takes(StepBodySchema("deliver")).Ok(S.case_summary)},
+       Takes(StepBodySchema("deliver")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/receipt", "request.acknowledge_receipt",
        kDirector | kDesignee, true, RequestReceipt, "Record the recipient's acknowledgement",
-       Takes(StepBodySchema("acknowledge_receipt")).Ok(S.case_summary)},
+       Takes(StepBodySchema("acknowledge_receipt")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/media-response", "request.respond_media",
        kDirector | kDesignee, true, RequestMediaResponse,
        "Record the statement given to the press (discloses nothing)",
-       Takes(StepBodySchema("respond_media")).Ok(S.case_summary)},
+       Takes(StepBodySchema("respond_media")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/warrant", "request.execute_warrant",
        kStaff | kDirector | kDesignee, true, RequestWarrant,
        "Record a search warrant executed on the spot: officers, time, what was taken",
-       Takes(StepBodySchema("execute_warrant")).Ok(S.case_summary)},
+       Takes(StepBodySchema("execute_warrant")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/nondisclosure", "request.nondisclosure",
        kDirector | kDesignee, true, RequestNondisclosure,
        "Record a nondisclosure order's state, expiry and review date (lifting it sends held "
        "notices)",
-       Takes(StepBodySchema("nondisclosure")).Ok(S.case_summary)},
+       Takes(StepBodySchema("nondisclosure")).Ok(S.case_summary)
+           .Idempotent()},
       {"POST", "/api/v1/requests/{ref}/close", "request.close", kDirector | kDesignee, true,
        RequestClose, "Close a case (releasing its legal holds is the Director's call)",
-       Takes(StepBodySchema("close")).Ok(S.case_summary)},
+       Takes(StepBodySchema("close")).Ok(S.case_summary)
+           .Idempotent()},
       {"GET", "/api/v1/requests/{ref}/letter", "request.letter",
        kDirector | kDesignee | kCounsel, false, RequestLetter,
        "The decline letter of a declined request (printable HTML)",
@@ -1190,7 +1212,8 @@ const std::vector<Route>& RouteTable() {
        Gives().List("reviews", S.review)},
       {"POST", "/api/v1/board/reviews", "board.review.open", kBoard, true, BoardReviewOpen,
        "Open a review of a decision, decline, retention schedule or appointment",
-       Takes(S.open_review).Created(S.review)},
+       Takes(S.open_review).Created(S.review)
+           .Idempotent()},
       {"GET", "/api/v1/board/reviews/{id}", "board.review.view", kBoard, false, BoardReviewView,
        "One review with its reason, comments and ruling",
        Gives().Ok(S.review)},
@@ -1199,7 +1222,8 @@ const std::vector<Route>& RouteTable() {
        Takes(S.comment).Created(S.review)},
       {"POST", "/api/v1/board/reviews/{id}/ruling", "board.review.rule", kBoard, true,
        BoardReviewRule, "Rule on a review: affirm, reverse or comment (needs the password)",
-       Takes(S.rule).Ok(S.review)},
+       Takes(S.rule).Ok(S.review)
+           .Idempotent()},
       {"GET", "/api/v1/policy/proposals", "policy.proposal.list", kBoard, false, ProposalList,
        "Proposed amendments and re-endorsements, with their ballots",
        Gives().List("proposals", S.proposal)},
@@ -1211,12 +1235,14 @@ const std::vector<Route>& RouteTable() {
        Gives().Ok(S.proposal)},
       {"POST", "/api/v1/policy/proposals/{id}/ballots", "policy.proposal.vote", kBoard, true,
        ProposalVote, "Cast a signed ballot: for, against or abstain (needs the password)",
-       Takes(S.vote).Ok(S.proposal)},
+       Takes(S.vote).Ok(S.proposal)
+           .Idempotent()},
       {"POST", "/api/v1/policy/proposals/{id}/close", "policy.proposal.close", kBoard, true,
        ProposalClose,
        "Close the vote: adopted by a majority of those voting, in force at once (needs the "
        "password)",
-       Takes(S.close_vote).Ok(S.proposal)},
+       Takes(S.close_vote).Ok(S.proposal)
+           .Idempotent()},
       {"GET", "/api/v1/me/notices", "me.notices", kPatronSelf, false, MyNotices,
        "Notices that records about me were released",
        Gives().List("notices", Object({Req("reference", text), Req("sent_at", Nullable(Timestamp())), Req("text", text)}), "")},

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "api/http_listener.h"
+#include "api/idempotency.h"
 #include "api/problem.h"
 #include "api/request_routes.h"
 #include "api/routes.h"
@@ -409,24 +410,37 @@ ApiResponse ApiServer::Dispatch(const ApiRequest& request, const Route** matched
   if (!errors.empty()) {
     return Problem("invalid-input", 400, DescribeErrors(errors), request.path, &errors);
   }
-  StatusOr<ApiResponse> response = route->handler(ctx);
-  if (!response.ok() && !principal) {
+  auto run = [&]() -> ApiResponse {
+    StatusOr<ApiResponse> response = route->handler(ctx);
+    if (!response.ok() && !principal) {
     // Failed logins, reset codes and the waits after them, counted.
-    StatusCode code = response.status().code();
-    if (code == StatusCode::kUnauthenticated) {
-      impl_->CountRefusal(route->action, "auth.failed");
-    } else if (code == StatusCode::kResourceExhausted) {
-      impl_->CountRefusal(route->action, "auth.backoff");
+      StatusCode code = response.status().code();
+      if (code == StatusCode::kUnauthenticated) {
+        impl_->CountRefusal(route->action, "auth.failed");
+      } else if (code == StatusCode::kResourceExhausted) {
+        impl_->CountRefusal(route->action, "auth.backoff");
+      }
     }
-  }
-  if (!response.ok()) {
-    if (HttpStatusFor(response.status().code()) >= 500) {
-      // The message names no patron data; it is the operator's lead to the cause.
-      spdlog::error("{} {}: {}", route->method, route->action, response.status().ToString());
+    if (!response.ok()) {
+      if (HttpStatusFor(response.status().code()) >= 500) {
+        // The message names no patron data; it is the operator's lead to the cause.
+        spdlog::error("{} {}: {}", route->method, route->action, response.status().ToString());
+      }
+      return RefusalFor(*route, response.status(), request.path);
     }
-    return RefusalFor(*route, response.status(), request.path);
+    return std::move(response).value();
+  };
+  auto key = request.headers.find("idempotency-key");
+  if (key == request.headers.end() || !writes) return run();
+  if (!route->contract.idempotent || !principal || !ValidIdempotencyKey(key->second)) {
+    std::vector<FieldError> bad = {
+        {"Idempotency-Key",
+         route->contract.idempotent ? "must be 16 to 128 visible characters"
+                                    : "is not taken by this route (retrying it is not safe)",
+         true}};
+    return Problem("invalid-input", 400, DescribeErrors(bad), request.path, &bad);
   }
-  return std::move(response).value();
+  return RunIdempotent(library, principal->actor().id, route->action, key->second, matched, run);
 }
 
 StatusOr<int> ApiServer::Bind(const std::string& host, int port) {

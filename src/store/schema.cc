@@ -5,6 +5,7 @@
 #include "carrel/governance.h"
 #include "carrel/requests.h"
 #include "carrel/retention.h"
+#include "carrel/server.h"
 
 namespace carrel {
 namespace {
@@ -162,6 +163,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {15, "failed logins under keyed hashes", kLoginFailuresKeyedSchema},
       {16, "intake holds lapse unless confirmed", kIntakeHoldsSchema},
       {17, "paper permissions confirmed against their scans", kPermissionConfirmationSchema},
+      {18, "answers kept for retries under an Idempotency-Key", kIdempotencySchema},
   };
   return migrations;
 }
