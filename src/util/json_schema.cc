@@ -317,10 +317,13 @@ ordered WithNull(ordered s) {
   return s;
 }
 
+// One entry per name: a nullable copy of a component is the component (its references add null).
 void AddNamed(SchemaRef s, std::vector<SchemaRef>* named) {
   if (named == nullptr) return;
-  for (SchemaRef n : *named) {
-    if (n == s) return;
+  for (SchemaRef& n : *named) {
+    if (n->name != s->name) continue;
+    if (n->nullable && !s->nullable) n = s;
+    return;
   }
   named->push_back(s);
 }

@@ -405,6 +405,19 @@ int Run(const std::string& server_flag, bool json, const std::string& method,
   if (!session.ok()) return Fail(session.status());
   auto reply = CallApi(session->server, session->token, method, path, body);
   if (!reply.ok()) return Fail(reply.status());
+  // A list comes a page at a time (its `next` link); the command shows all of it.
+  for (int page = 0; method == "GET" && reply->is_object() && reply->contains("next") &&
+                     (*reply)["next"].is_string() && page < 100000;
+       ++page) {
+    auto more = CallApi(session->server, session->token, "GET", (*reply)["next"].get<std::string>());
+    if (!more.ok()) return Fail(more.status());
+    for (auto& [key, value] : more->items()) {
+      if (value.is_array() && (*reply)[key].is_array()) {
+        for (Json& entry : value) (*reply)[key].push_back(std::move(entry));
+      }
+    }
+    (*reply)["next"] = (*more)["next"];
+  }
   if (json) {
     std::printf("%s\n", Dump(*reply, 2).c_str());
   } else {
