@@ -60,6 +60,10 @@ if [ "${CARREL_BENCH_PARTS:-all}" = http ]; then
   TMPDIR="$work" "$build/carrel_bench" --benchmark_filter='^BM_BareDurableTransaction' \
     --benchmark_repetitions=9 --benchmark_out="$work/bare.json" --benchmark_out_format=json \
     >/dev/null
+  echo "bench: $build/carrel_bench (the API contract checks)" >&2
+  "$build/carrel_bench" --benchmark_filter='^BM_Validate' --benchmark_repetitions=9 \
+    --benchmark_out="$work/contract.json" --benchmark_out_format=json >/dev/null
+  BENCH_CONTRACT_JSON="$work/contract.json" \
   BENCH_HTTP_JSON="$work/http.json" BENCH_BARE_JSON="$work/bare.json" BENCH_OUT="$out" \
   BENCH_SCRIPTS="$root/scripts" BENCH_BASELINE="${CARREL_BENCH_BASELINE_NAME:-}" \
   BENCH_SOURCE="$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
@@ -72,6 +76,7 @@ import sys
 env = os.environ
 sys.path.insert(0, env["BENCH_SCRIPTS"])
 from bench_http_section import section, splice  # noqa: E402
+import bench_contract_section as contract  # noqa: E402
 
 with open(env["BENCH_HTTP_JSON"]) as f:
     http = json.load(f)
@@ -89,9 +94,15 @@ note = (f"This section alone was measured again by `{command}` on "
         "whole run above.")
 with open(env["BENCH_OUT"]) as f:
     document = f.read()
+with open(env["BENCH_CONTRACT_JSON"]) as f:
+    checks = json.load(f)["benchmarks"]
+document = splice(document, section(http, bare, note))
+document = contract.splice(document, contract.section(
+    checks, f"Measured by `{command}` on {env['BENCH_DATE']} at `{env['BENCH_SOURCE']}` "
+            "(median of 9)."))
 with open(env["BENCH_OUT"], "w") as f:
-    f.write(splice(document, section(http, bare, note)))
-print(f"bench: wrote the HTTP section of {env['BENCH_OUT']}", file=sys.stderr)
+    f.write(document)
+print(f"bench: wrote the HTTP and contract sections of {env['BENCH_OUT']}", file=sys.stderr)
 PYTHON
   exit 0
 fi
@@ -223,6 +234,7 @@ with open(env["BENCH_HTTP_JSON"]) as f:
     http = json.load(f)
 sys.path.insert(0, env["BENCH_SCRIPTS"])
 from bench_http_section import section as http_section  # noqa: E402
+from bench_contract_section import section as contract_section  # noqa: E402
 with open(env["BENCH_JSON"]) as f:
     run = json.load(f)
 with open(env["BENCH_RETENTION_JSON"]) as f:
@@ -652,7 +664,7 @@ lines = [
     f"{retention['circulation_during_reclaim']['median_us'] / 1000:.2f} ms / "
     f"{retention['circulation_during_reclaim']['p99_us'] / 1000:.2f} ms |",
     "",
-] + http_section(http, bare_durable) + [
+] + contract_section(run["benchmarks"]) + http_section(http, bare_durable) + [
     "## Reading these figures",
     "",
     "Every circulation figure waits on fsync, so it moves with the disk, the file system and "
