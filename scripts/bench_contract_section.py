@@ -55,6 +55,6 @@ def splice(document, lines):
     if HEADING in document:
         start = document.index(HEADING)
         end = document.index("\n## ", start + len(HEADING)) + 1
-        return document[:start] + "\n".join(lines) + document[end:]
+        return document[:start] + "\n".join(lines) + "\n" + document[end:]
     at = document.index("## The HTTP API under load")
-    return document[:at] + "\n".join(lines) + document[at:]
+    return document[:at] + "\n".join(lines) + "\n" + document[at:]
