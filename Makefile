@@ -30,10 +30,12 @@ run: build-release
 	@echo "carrel: patron portal: card 21000000000001, PIN 246810  (API: POST /api/v1/session)"
 	@build/release/carrel serve --data $(DATA) --listen $(LISTEN)
 
-# Every test, in the release build and under AddressSanitizer + UBSan.
+# Every test: the C++ tests in the release build and under AddressSanitizer + UBSan, the OpenAPI
+# document's lint, and the web UI in Chromium (release build).
 test: build-release build-asan
 	@scripts/lint-openapi.sh
 	@ctest --preset release -j $(JOBS)
+	@scripts/browser-tests.sh
 	@ctest --preset asan -j $(JOBS)
 
 bench: build-release

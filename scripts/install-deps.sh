@@ -8,6 +8,7 @@ packages=(
   libspdlog-dev libtomlplusplus-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev nginx
   tzdata sqlite3 curl openssl
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

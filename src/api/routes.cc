@@ -44,6 +44,7 @@ StatusOr<ApiResponse> Hours(ApiContext& c) {
   }
   ordered body = {
       {"library", profile.name},
+      {"address", profile.address_lines},
       {"time_zone", profile.time_zone},
       {"now", FormatInstant(now)},
       {"today", FormatDate(today)},
@@ -105,7 +106,10 @@ StatusOr<ApiResponse> WhoAmI(ApiContext& c) {
                        {"id", p.id},
                        {"role", RoleName(p.role)},
                        {"username", p.username},
-                       {"must_change_password", p.must_change_password}});
+                       {"must_change_password", p.must_change_password},
+                       // A page reloaded in a browser keeps its cookie but not the token it
+                       // was given at login; only this origin can read it here.
+                       {"csrf_token", p.csrf_token}});
 }
 
 StatusOr<ApiResponse> ChangePassword(ApiContext& c) {

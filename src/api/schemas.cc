@@ -91,10 +91,12 @@ ApiSchemas Build() {
       "A new session: the bearer token (also set as an HttpOnly cookie) and the CSRF token a "
       "browser sends with every change");
   s.principal = Object({Req("kind", Enum({"patron", "user"})), Req("id", id), Req("role", role),
-                        Req("username", text), Req("must_change_password", flag)});
+                        Req("username", text), Req("must_change_password", flag),
+                        Req("csrf_token", text)});
   s.week_hours = Map(text);
   s.health = Object({Req("status", Enum({"ok"})), Req("version", text)});
-  s.hours = Object({Req("library", text), Req("time_zone", text), Req("now", when),
+  s.hours = Object({Req("library", text), Req("address", Array(text)),
+                    Req("time_zone", text), Req("now", when),
                     Req("today", date), Req("library_open", flag), Req("cafe_open", flag),
                     Req("hours", Object({Req("library", s.week_hours),
                                          Req("cafe", s.week_hours)})),

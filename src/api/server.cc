@@ -11,6 +11,7 @@
 #include "api/problem.h"
 #include "api/request_routes.h"
 #include "api/routes.h"
+#include "api/web_ui.h"
 #include "carrel/encoding.h"
 #include "carrel/server.h"
 #include "carrel/vault.h"
@@ -159,9 +160,10 @@ std::string SessionCookie(const std::string& value, bool https, bool clear) {
   return cookie;
 }
 
-// Headers on every answer, whatever produced it.
-void AddCommonHeaders(bool https, bool inline_styles, HttpAnswer* answer) {
-  answer->headers.emplace_back("Cache-Control", "no-store");
+// Headers on every answer, whatever produced it. Nothing is kept in a cache unless the answer
+// says it may be (the web UI's files).
+void AddCommonHeaders(bool https, bool inline_styles, bool cache_given, HttpAnswer* answer) {
+  if (!cache_given) answer->headers.emplace_back("Cache-Control", "no-store");
   answer->headers.emplace_back("X-Content-Type-Options", "nosniff");
   answer->headers.emplace_back("Referrer-Policy", "no-referrer");
   answer->headers.emplace_back(
@@ -180,7 +182,9 @@ HttpAnswer ToAnswer(const ApiRequest& request, ApiResponse response) {
   HttpAnswer answer;
   answer.status = response.status;
   answer.headers.emplace_back("Content-Type", response.content_type);
-  AddCommonHeaders(https, response.inline_styles, &answer);
+  bool cache_given = false;
+  for (const auto& h : response.headers) cache_given = cache_given || h.first == "Cache-Control";
+  AddCommonHeaders(https, response.inline_styles, cache_given, &answer);
   if (!response.set_cookie.empty()) {
     answer.headers.emplace_back("Set-Cookie", SessionCookie(response.set_cookie, https, false));
   } else if (response.clear_cookie) {
@@ -279,6 +283,8 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
 
 ApiResponse ApiServer::Dispatch(const ApiRequest& request, const Route** matched_route) {
   Library& library = *impl_->library;
+  *matched_route = nullptr;
+  if (std::optional<ApiResponse> page = WebUiFile(request)) return *std::move(page);
   std::vector<std::string> params;
   bool path_known = false;
   const Route* route = FindRoute(request.method, request.path, &params, &path_known);

@@ -1,0 +1,128 @@
+// carrel's web UI: one page that draws each screen from the JSON API. Screens are chosen by the
+// part of the address after "#", which never holds anything about a patron.
+
+import { get, del, setCsrf } from './lib/api.js';
+import { h, fill, focusHeading } from './lib/dom.js';
+import * as publicPages from './pages/public.js';
+import * as login from './pages/login.js';
+
+const main = document.getElementById('main');
+const shell = document.getElementById('shell');
+
+// Who is signed in: { kind, id, role, username } or null. Kept in memory only.
+export const session = { who: null, library: '', timeZone: undefined };
+
+const routes = [
+  [/^#?\/?$/, publicPages.home],
+  [/^#\/policy$/, publicPages.policy],
+  [/^#\/policy\/([^/]+)$/, publicPages.policyVersion],
+  [/^#\/transparency$/, publicPages.transparency],
+  [/^#\/enews$/, publicPages.enews],
+  [/^#\/enews\/(confirm|unsubscribe)$/, publicPages.enewsToken],
+  [/^#\/login$/, login.staffLogin],
+  [/^#\/login\/patron$/, login.patronLogin],
+  [/^#\/pin$/, login.pinReset],
+  [/^#\/password$/, login.changePassword],
+];
+
+// Registers the screens of another part of the UI (the portal, the desk).
+export function addRoutes(more) { routes.unshift(...more); }
+
+export function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+async function render() {
+  const hash = location.hash || '#/';
+  for (const [pattern, page] of routes) {
+    const m = hash.match(pattern);
+    if (!m) continue;
+    fill(main, h('p', { class: 'loading', role: 'status' }, 'Loading\u2026'));
+    let view;
+    try {
+      view = await page(...m.slice(1).map(decodeURIComponent));
+    } catch (err) {
+      view = h('section', {}, h('h1', {}, 'Something went wrong'), h('p', {}, 'This page could not be shown. Try again, or go back to the home page.'));
+      console.error(err);
+    }
+    fill(main, view);
+    focusHeading(main);
+    drawShell();
+    return;
+  }
+  fill(main, h('section', {}, h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Go to the home page'))));
+  focusHeading(main);
+}
+
+function roleWords(who) {
+  if (!who) return '';
+  if (who.kind === 'patron') return 'Patron';
+  return { staff: 'Front desk', director: 'Library Director', counsel: 'Legal counsel', board: 'Board of Trustees', admin: 'Administrator' }[who.role] || who.role;
+}
+
+function has(hash) { return routes.some(([pattern]) => pattern.test(hash)); }
+
+export function homeFor(who) {
+  if (!who) return '#/';
+  if (who.must_change_password) return '#/password';
+  if (who.kind === 'patron' && has('#/me')) return '#/me';
+  if ((who.role === 'staff' || who.role === 'director') && has('#/desk')) return '#/desk';
+  return '#/';
+}
+
+function drawShell() {
+  const who = session.who;
+  const links = [
+    ['#/', 'Home'], ['#/policy', 'Privacy policy'], ['#/transparency', 'Transparency report'], ['#/enews', 'eNews'],
+  ];
+  if (who && who.kind === 'patron' && has('#/me')) links.push(['#/me', 'My account']);
+  if (who && (who.role === 'staff' || who.role === 'director') && has('#/desk')) links.push(['#/desk', 'Front desk']);
+  const here = location.hash || '#/';
+  fill(shell,
+    h('div', { class: 'bar' },
+      h('a', { class: 'brand', href: '#/' }, session.library || 'Library'),
+      h('nav', { 'aria-label': 'Main' }, h('ul', {}, links.map(([href, text]) =>
+        h('li', {}, h('a', { href, 'aria-current': here === href ? 'page' : null }, text))))),
+      h('div', { class: 'who' }, who
+        ? [h('span', {}, `${roleWords(who)}: ${who.kind === 'patron' ? 'signed in' : who.username}`),
+          h('button', { type: 'button', class: 'link', onclick: logout }, 'Log out')]
+        : h('a', { href: '#/login' }, 'Log in'))));
+}
+
+async function logout() {
+  await del('/api/v1/session');
+  session.who = null;
+  setCsrf('');
+  go('#/');
+}
+
+// Signs the page in with a new session (from a login form).
+export function signedIn(who, csrf) {
+  session.who = who;
+  setCsrf(csrf);
+  go(homeFor(who));
+}
+
+export function signedOut() {
+  session.who = null;
+  setCsrf('');
+}
+
+async function start() {
+  const [me, hours] = await Promise.all([get('/api/v1/session'), get('/api/v1/hours')]);
+  if (hours.ok) {
+    session.library = hours.data.library;
+    session.timeZone = hours.data.time_zone;
+    document.title = hours.data.library;
+  }
+  if (me.ok) {
+    session.who = me.data;
+    setCsrf(me.data.csrf_token);
+  }
+  window.addEventListener('hashchange', render);
+  drawShell();
+  await render();
+}
+
+start();
