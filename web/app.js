@@ -5,6 +5,7 @@ import { get, del, setCsrf } from './lib/api.js';
 import { h, fill, focusHeading } from './lib/dom.js';
 import * as publicPages from './pages/public.js';
 import * as login from './pages/login.js';
+import * as portal from './pages/portal.js';
 
 const main = document.getElementById('main');
 const shell = document.getElementById('shell');
@@ -23,6 +24,7 @@ const routes = [
   [/^#\/login\/patron$/, login.patronLogin],
   [/^#\/pin$/, login.pinReset],
   [/^#\/password$/, login.changePassword],
+  ...portal.routes,
 ];
 
 // Registers the screens of another part of the UI (the portal, the desk).

@@ -180,6 +180,10 @@ class Circulation {
   StatusOr<Item> AddItem(const Actor& actor, const NewItem& item);
   StatusOr<Item> GetItem(int64_t id);
   StatusOr<Item> FindItemByBarcode(std::string_view barcode);
+  // The public catalogue: items not withdrawn whose title, author or call number holds every
+  // word of `terms` (case-insensitive), by title, at most `limit`. No patron data, and the terms
+  // are neither logged nor audited (what someone looks for is their own business).
+  StatusOr<std::vector<Item>> SearchCatalogue(std::string_view terms, int limit);
   // Changes catalogue data; fields left empty keep their value.
   StatusOr<Item> UpdateItem(const Actor& actor, std::string_view barcode, const NewItem& changes);
   // Takes an item out of circulation; refused while it is on loan.

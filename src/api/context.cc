@@ -39,20 +39,32 @@ json PatronJson(const Patron& p) {
           {"last_activity_on", FormatDate(p.last_activity_on)}};
 }
 
-json LoanJson(const Loan& l) {
-  return {{"id", l.id},
-          {"item_id", l.item_id},
-          {"patron_id", l.patron_id},
-          {"checked_out_on", FormatDate(l.checked_out_on)},
-          {"due_on", FormatDate(l.due_on)},
-          {"renewals", l.renewals}};
+namespace {
+void AddItem(Circulation& circulation, int64_t item_id, json* out) {
+  auto item = circulation.GetItem(item_id);
+  (*out)["item_barcode"] = item.ok() ? item->barcode : "";
+  (*out)["title"] = item.ok() ? item->title : "";
+  (*out)["author"] = item.ok() ? item->author : "";
+}
+}  // namespace
+
+json LoanJson(Circulation& circulation, const Loan& l) {
+  json out = {{"id", l.id},
+              {"item_id", l.item_id},
+              {"patron_id", l.patron_id},
+              {"checked_out_on", FormatDate(l.checked_out_on)},
+              {"due_on", FormatDate(l.due_on)},
+              {"renewals", l.renewals}};
+  AddItem(circulation, l.item_id, &out);
+  return out;
 }
 
-json HoldJson(const Hold& h) {
+json HoldJson(Circulation& circulation, const Hold& h) {
   json out = {{"id", h.id},
               {"item_id", h.item_id},
               {"status", HoldStatusName(h.status)},
               {"placed_at", FormatInstant(h.placed_at)}};
+  AddItem(circulation, h.item_id, &out);
   out["ready_until"] = h.ready_until ? json(FormatDate(*h.ready_until)) : json(nullptr);
   return out;
 }

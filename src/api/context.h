@@ -47,8 +47,10 @@ std::string QueryEscape(std::string_view s);
 StatusOr<ApiResponse> ListPage(const ApiContext& c, nlohmann::json items);
 
 json PatronJson(const Patron& p);
-json LoanJson(const Loan& l);
-json HoldJson(const Hold& h);
+// A loan or hold with its item's barcode, title and author (catalogue data, not patron data;
+// read through `circulation`).
+json LoanJson(Circulation& circulation, const Loan& l);
+json HoldJson(Circulation& circulation, const Hold& h);
 json FineJson(const Fine& f);
 json ItemJson(const Item& i);
 

@@ -37,6 +37,7 @@ const std::vector<Area>& Areas() {
       {"/api/v1/patrons", "Patrons"},
       {"/api/v1/pin-reset", "Patrons"},
       {"/api/v1/items", "Circulation"},
+      {"/api/v1/catalogue", "Catalogue"},
       {"/api/v1/loans", "Circulation"},
       {"/api/v1/holds", "Circulation"},
       {"/api/v1/fines", "Circulation"},
@@ -65,6 +66,7 @@ const std::vector<std::pair<std::string_view, std::string_view>>& TagDescription
                                 "the Board)."},
       {"Patrons", "Patron records at the desk: every read and change is on the audit log."},
       {"Circulation", "Items, loans, holds, fines and public-computer sessions."},
+      {"Catalogue", "Public: searching what the library holds; the terms are kept nowhere."},
       {"eNews", "Public: subscribing to the newsletter, confirmed by email."},
       {"Patron portal", "A patron's own record: loans, holds, fines, the reading history they "
                         "chose to keep, an export, their permissions and notices."},

@@ -354,7 +354,7 @@ StatusOr<ApiResponse> PatronLoans(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   ASSIGN_OR_RETURN(auto loans, c.library.circulation().ActiveLoans(c.actor, id));
   json out = json::array();
-  for (const Loan& l : loans) out.push_back(LoanJson(l));
+  for (const Loan& l : loans) out.push_back(LoanJson(c.library.circulation(), l));
   return ListPage(c, std::move(out));
 }
 
@@ -401,7 +401,7 @@ StatusOr<ApiResponse> Checkout(ApiContext& c) {
   std::string item = TextOf(c.body, "item_barcode");
   std::string card = TextOf(c.body, "card_barcode");
   ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Checkout(c.actor, item, card));
-  return JsonResponse(LoanJson(loan), 201);
+  return JsonResponse(LoanJson(c.library.circulation(), loan), 201);
 }
 
 StatusOr<ApiResponse> Checkin(ApiContext& c) {
@@ -416,14 +416,14 @@ StatusOr<ApiResponse> Checkin(ApiContext& c) {
 StatusOr<ApiResponse> Renew(ApiContext& c) {
   std::string item = TextOf(c.body, "item_barcode");
   ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Renew(c.actor, item));
-  return JsonResponse(LoanJson(loan));
+  return JsonResponse(LoanJson(c.library.circulation(), loan));
 }
 
 StatusOr<ApiResponse> PlaceHold(ApiContext& c) {
   std::string item = TextOf(c.body, "item_barcode");
   std::string card = TextOf(c.body, "card_barcode");
   ASSIGN_OR_RETURN(Hold hold, c.library.circulation().PlaceHold(c.actor, item, card));
-  return JsonResponse(HoldJson(hold), 201);
+  return JsonResponse(HoldJson(c.library.circulation(), hold), 201);
 }
 
 StatusOr<ApiResponse> CancelHold(ApiContext& c) {
@@ -494,14 +494,14 @@ StatusOr<ApiResponse> Me(ApiContext& c) {
 StatusOr<ApiResponse> MyLoans(ApiContext& c) {
   ASSIGN_OR_RETURN(auto loans, c.library.circulation().ActiveLoans(c.actor, c.principal->id));
   json out = json::array();
-  for (const Loan& l : loans) out.push_back(LoanJson(l));
+  for (const Loan& l : loans) out.push_back(LoanJson(c.library.circulation(), l));
   return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> MyHolds(ApiContext& c) {
   ASSIGN_OR_RETURN(auto holds, c.library.circulation().PatronHolds(c.actor, c.principal->id));
   json out = json::array();
-  for (const Hold& h : holds) out.push_back(HoldJson(h));
+  for (const Hold& h : holds) out.push_back(HoldJson(c.library.circulation(), h));
   return ListPage(c, std::move(out));
 }
 
@@ -509,6 +509,48 @@ StatusOr<ApiResponse> MyFines(ApiContext& c) {
   ASSIGN_OR_RETURN(auto fines, c.library.circulation().PatronFines(c.actor, c.principal->id));
   json out = json::array();
   for (const Fine& f : fines) out.push_back(FineJson(f));
+  return ListPage(c, std::move(out));
+}
+
+// The patron's own renewals and holds: only on their own loans and holds.
+StatusOr<ApiResponse> RenewMyLoan(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  Circulation& circ = c.library.circulation();
+  ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(c.actor, c.principal->id));
+  for (const Loan& l : loans) {
+    if (l.id != id) continue;
+    ASSIGN_OR_RETURN(Item item, circ.GetItem(l.item_id));
+    ASSIGN_OR_RETURN(Loan renewed, circ.Renew(c.actor, item.barcode));
+    return JsonResponse(LoanJson(circ, renewed));
+  }
+  return NotFound("you have no such loan");
+}
+
+StatusOr<ApiResponse> PlaceMyHold(ApiContext& c) {
+  Circulation& circ = c.library.circulation();
+  ASSIGN_OR_RETURN(Patron me, circ.GetPatron(c.actor, c.principal->id));
+  ASSIGN_OR_RETURN(Hold hold, circ.PlaceHold(c.actor, TextOf(c.body, "item_barcode"),
+                                             me.card_barcode));
+  return JsonResponse(HoldJson(circ, hold), 201);
+}
+
+StatusOr<ApiResponse> CancelMyHold(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  ASSIGN_OR_RETURN(auto holds, c.library.circulation().PatronHolds(c.actor, c.principal->id));
+  for (const Hold& h : holds) {
+    if (h.id != id) continue;
+    RETURN_IF_ERROR(c.library.circulation().CancelHold(c.actor, id));
+    return JsonResponse({{"id", id}, {"status", "cancelled"}});
+  }
+  return NotFound("you have no such hold");
+}
+
+// The public catalogue (no patron data); the terms travel in the body and are kept nowhere.
+StatusOr<ApiResponse> SearchCatalogue(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto items,
+                   c.library.circulation().SearchCatalogue(TextOf(c.body, "terms"), 1000));
+  json out = json::array();
+  for (const Item& i : items) out.push_back(ItemJson(i));
   return ListPage(c, std::move(out));
 }
 
@@ -527,6 +569,16 @@ StatusOr<ApiResponse> ChangeMyPin(ApiContext& c) {
   return JsonResponse({{"pin_set", true}});
 }
 
+// A returned loan in the patron's own history, with its title (catalogue data).
+json ReturnedLoanJson(Library& library, const ReturnedLoan& r) {
+  auto item = library.circulation().GetItem(r.item_id);
+  return {{"item_id", r.item_id},
+          {"title", item.ok() ? item->title : ""},
+          {"author", item.ok() ? item->author : ""},
+          {"checked_out_on", FormatDate(r.checked_out_on)},
+          {"returned_on", FormatDate(r.returned_on)}};
+}
+
 StatusOr<ApiResponse> MyHistory(ApiContext& c) {
   RETURN_IF_ERROR(RequireChosenPin(c));
   ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
@@ -535,11 +587,7 @@ StatusOr<ApiResponse> MyHistory(ApiContext& c) {
   }
   ASSIGN_OR_RETURN(auto history, c.library.circulation().PatronHistory(c.actor, c.principal->id));
   json out = json::array();
-  for (const ReturnedLoan& r : history) {
-    out.push_back({{"item_id", r.item_id},
-                   {"checked_out_on", FormatDate(r.checked_out_on)},
-                   {"returned_on", FormatDate(r.returned_on)}});
-  }
+  for (const ReturnedLoan& r : history) out.push_back(ReturnedLoanJson(c.library, r));
   return ListPage(c, std::move(out));
 }
 
@@ -574,15 +622,11 @@ StatusOr<ApiResponse> MyExport(ApiContext& c) {
               {"holds", json::array()},
               {"fines", json::array()},
               {"history", json::array()}};
-  for (const Loan& l : loans) out["loans"].push_back(LoanJson(l));
-  for (const Hold& h : holds) out["holds"].push_back(HoldJson(h));
+  for (const Loan& l : loans) out["loans"].push_back(LoanJson(c.library.circulation(), l));
+  for (const Hold& h : holds) out["holds"].push_back(HoldJson(c.library.circulation(), h));
   for (const Fine& f : fines) out["fines"].push_back(FineJson(f));
   ASSIGN_OR_RETURN(auto history, circ.PatronHistory(c.actor, id));
-  for (const ReturnedLoan& r : history) {
-    out["history"].push_back({{"item_id", r.item_id},
-                              {"checked_out_on", FormatDate(r.checked_out_on)},
-                              {"returned_on", FormatDate(r.returned_on)}});
-  }
+  for (const ReturnedLoan& r : history) out["history"].push_back(ReturnedLoanJson(c.library, r));
   out["exported_at"] = FormatInstant(c.library.clock().Now());
   return JsonResponse(out);
 }
@@ -1027,6 +1071,16 @@ const std::vector<Route>& RouteTable() {
        Gives().List("holds", S.hold)},
       {"GET", "/api/v1/me/fines", "me.fines", kPatronSelf, false, MyFines, "What I owe",
        Gives().List("fines", S.fine)},
+      {"POST", "/api/v1/me/loans/{id}/renew", "me.loan.renew", kPatronSelf, true, RenewMyLoan,
+       "Renew one of my loans", Gives().Ok(S.loan).Idempotent()},
+      {"POST", "/api/v1/me/holds", "me.hold.place", kPatronSelf, true, PlaceMyHold,
+       "Place a hold on an item for myself", Takes(S.item_barcode).Created(S.hold).Idempotent()},
+      {"DELETE", "/api/v1/me/holds/{id}", "me.hold.cancel", kPatronSelf, true, CancelMyHold,
+       "Cancel one of my holds", Gives().Ok(id_status)},
+      {"POST", "/api/v1/catalogue/search", "catalogue.search", kAnyone, false, SearchCatalogue,
+       "Search the catalogue by title, author or call number (the terms in the body, kept "
+       "nowhere)",
+       Takes(Object({Req("terms", Text(200))})).List("items", S.item)},
       {"GET", "/api/v1/me/history", "me.history", kPatronSelf, false, MyHistory,
        "My reading history, if I chose to keep one",
        Gives().List("history", S.returned_loan, "")},

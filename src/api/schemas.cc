@@ -65,13 +65,15 @@ ApiSchemas Build() {
   s.loan = Named("Loan",
                  Object({Req("id", id), Req("item_id", id), Req("patron_id", id),
                          Req("checked_out_on", date), Req("due_on", date),
-                         Req("renewals", count)}),
+                         Req("renewals", count), Req("item_barcode", text), Req("title", text),
+                         Req("author", text)}),
                  "A loan that is out");
   s.hold = Named("Hold",
                  Object({Req("id", id), Req("item_id", id),
                          Req("status", Enum({"waiting", "ready", "fulfilled", "cancelled",
                                              "expired"})),
-                         Req("placed_at", when), Req("ready_until", maybe_date)}));
+                         Req("placed_at", when), Req("ready_until", maybe_date),
+                         Req("item_barcode", text), Req("title", text), Req("author", text)}));
   s.fine = Named("Fine", Object({Req("id", id), Req("amount_cents", count),
                                  Req("accrued_on", date),
                                  Req("status", Enum({"owed", "paid", "waived"}))}));
@@ -266,8 +268,8 @@ ApiSchemas Build() {
                                          Req("board_reversals", count),
                                          Req("in_bands", Map(text))})))}),
       "Requests per year by type, process and outcome; national security counts in bands");
-  s.returned_loan = Object({Req("item_id", id), Req("checked_out_on", date),
-                            Req("returned_on", date)});
+  s.returned_loan = Object({Req("item_id", id), Req("title", text), Req("author", text),
+                            Req("checked_out_on", date), Req("returned_on", date)});
   s.signing_key = Object({Req("user_id", id), Req("username", text), Req("role", role),
                           Req("public_key", base64), Req("disabled", flag)});
   s.status_text = Object({Req("status", text)});

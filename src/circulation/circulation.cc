@@ -587,6 +587,42 @@ StatusOr<Item> Circulation::GetItem(int64_t id) {
   return std::move(*out);
 }
 
+StatusOr<std::vector<Item>> Circulation::SearchCatalogue(std::string_view terms, int limit) {
+  std::vector<std::string> words;
+  for (size_t at = 0; at < terms.size() && words.size() < 8;) {
+    size_t end = terms.find(' ', at);
+    if (end == std::string_view::npos) end = terms.size();
+    if (end > at) words.emplace_back(terms.substr(at, end - at));
+    at = end + 1;
+  }
+  std::vector<Item> out;
+  if (words.empty()) return out;
+  std::string sql =
+      "SELECT id, barcode, title, author, call_number, item_type, status FROM items WHERE "
+      "status != 'withdrawn'";
+  std::vector<Value> params;
+  for (const std::string& w : words) {
+    std::string pattern = "%";
+    for (char c : w) {
+      if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
+      pattern.push_back(c);
+    }
+    pattern.push_back('%');
+    sql += " AND (title LIKE ? ESCAPE '\\' OR author LIKE ? ESCAPE '\\' OR call_number LIKE ? "
+           "ESCAPE '\\')";
+    for (int i = 0; i < 3; ++i) params.push_back(Text(pattern));
+  }
+  sql += " ORDER BY title, id LIMIT ?";
+  params.push_back(Int(limit));
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec(sql, params, [&](const Row& row) {
+      out.push_back(ReadItem(row));
+      return Status::Ok();
+    });
+  }));
+  return out;
+}
+
 StatusOr<Item> Circulation::FindItemByBarcode(std::string_view barcode) {
   std::optional<Item> out;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {

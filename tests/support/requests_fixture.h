@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -54,7 +55,11 @@ class RequestsTest : public ::testing::Test {
     ASSERT_TRUE(lib().circulation().Checkout(kStaff, "I-2", "P-A").ok());
     ASSERT_TRUE(lib().circulation().Checkout(kStaff, "I-3", "P-B").ok());
     ASSERT_TRUE(lib().circulation().Checkin(kStaff, "I-3").ok());
-    requests().set_notifier([this](const std::string& ref) { notified_.push_back(ref); });
+    // Desks may take requests in at once (a test does, from several threads).
+    requests().set_notifier([this](const std::string& ref) {
+      std::lock_guard<std::mutex> lock(notified_mu_);
+      notified_.push_back(ref);
+    });
   }
 
   Library& lib() { return *lib_.library; }
@@ -148,6 +153,7 @@ class RequestsTest : public ::testing::Test {
 
   TestLibrary lib_;
   std::map<std::string, int64_t> users_, patrons_;
+  std::mutex notified_mu_;
   std::vector<std::string> notified_;
 };
 

@@ -89,7 +89,7 @@ export async function openPage(browser, base, { width = 1280, height = 900 } = {
   page.on('pageerror', (e) => problems.push(`exception: ${e.message}`));
   page.on('requestfailed', (r) => problems.push(`failed: ${r.url()}`));
   page.check = () => {
-    const elsewhere = requests.filter((u) => !u.startsWith(base + '/') && !u.startsWith('data:'));
+    const elsewhere = requests.filter((u) => !u.startsWith(base + '/') && !u.startsWith(`blob:${base}/`));
     assert.deepEqual(elsewhere, [], 'the page asked another host');
     assert.deepEqual(problems, [], 'the page reported errors');
   };

@@ -1,0 +1,120 @@
+// The patron portal in a real browser: a patron logs in, renews a loan, chooses to keep a
+// reading history, downloads their data, gives a permission and revokes it; every screen
+// accessible, nothing asked of any other host.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { startLibrary, startBrowser, openPage, assertAccessible, heading, demo } from './harness.mjs';
+
+let library;
+let browser;
+
+async function api(method, path, token, body) {
+  const res = await fetch(library.base + path, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+before(async () => {
+  library = await startLibrary();
+  browser = await startBrowser();
+  // The desk lends the demo patron two items the catalogue shows available.
+  const desk = (await api('POST', '/api/v1/session', null, { username: 'desk', password: demo.password })).body.token;
+  const found = await api('POST', '/api/v1/catalogue/search', null, { terms: 'e' });
+  const available = found.body.items.filter((i) => i.status === 'available').slice(0, 2);
+  assert.equal(available.length, 2);
+  for (const item of available) {
+    const lent = await api('POST', '/api/v1/loans', desk, { item_barcode: item.barcode, card_barcode: demo.card });
+    assert.equal(lent.status, 201, JSON.stringify(lent.body));
+  }
+});
+
+after(async () => {
+  await browser?.close();
+  await library?.stop();
+});
+
+async function loggedIn() {
+  const page = await openPage(browser, library.base);
+  await page.goto(library.base + '/#/login/patron');
+  await heading(page, 'My account');
+  await page.fill('input[name=card_barcode]', demo.card);
+  await page.fill('input[name=pin]', demo.pin);
+  await page.keyboard.press('Enter');
+  await heading(page, 'Hello');
+  return page;
+}
+
+test('a patron sees their loans with titles and renews one', async () => {
+  const page = await loggedIn();
+  const rows = page.locator('table.list tbody tr');
+  assert.ok(await rows.count() >= 2);
+  await assertAccessible(page, 'the portal overview');
+  // Keyboard: reach the first Renew button and press it.
+  await page.locator('table.list button').first().focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /Renewed:|not renewed/.test(document.querySelector('.live')?.textContent || ''));
+  assert.match(await page.textContent('.live'), /Renewed: .+, now due /);
+  page.check();
+  await page.context_.close();
+});
+
+test('a patron keeps a reading history, downloads their data, and gives then revokes a permission', async () => {
+  const page = await loggedIn();
+  await page.click('nav.subnav >> text=Reading history');
+  await heading(page, 'Reading history');
+  const state = await page.textContent('.state');
+  if (/do not keep/.test(state)) {
+    await page.click('text=Keep my reading history');
+    await page.waitForFunction(() => /You keep a reading history/.test(document.querySelector('.state')?.textContent || ''));
+  }
+  await assertAccessible(page, 'the reading history');
+
+  await page.click('nav.subnav >> text=My data');
+  await heading(page, 'My data');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download my data')]);
+  const saved = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(saved.patron.card_barcode, demo.card);
+  assert.ok(saved.loans.length >= 2);
+  assert.equal(download.suggestedFilename(), 'my-library-data.json');
+  await assertAccessible(page, 'my data');
+
+  await page.click('nav.subnav >> text=Permissions I gave');
+  await heading(page, 'Permissions I gave');
+  await page.fill('input[name=recipient]', 'My attorney');
+  await page.selectOption('select[name=categories]', 'loans');
+  await page.fill('input[name=valid_until]', '2027-06-30');
+  await page.fill('input[name=pin]', demo.pin);
+  await page.click('text=Give this permission');
+  await page.waitForSelector('button:has-text("Revoke")');
+  await assertAccessible(page, 'the permissions');
+  await page.click('button:has-text("Revoke")');
+  await page.waitForSelector('.permissions em');
+  assert.match(await page.textContent('.permissions'), /My attorney[\s\S]*Revoked/);
+  page.check();
+  await page.context_.close();
+});
+
+test('a wrong date on a permission is shown beside its field, and nothing is saved', async () => {
+  const page = await loggedIn();
+  await page.click('nav.subnav >> text=Permissions I gave');
+  await heading(page, 'Permissions I gave');
+  const before = await page.locator('.permissions li').count();
+  await page.fill('input[name=recipient]', 'A neighbour');
+  await page.fill('input[name=valid_until]', 'next June');
+  await page.fill('input[name=pin]', demo.pin);
+  await page.click('text=Give this permission');
+  await page.waitForSelector('.field-error:not([hidden])');
+  assert.match(await page.textContent('.field-error:not([hidden])'), /Until \(YYYY-MM-DD\): must be a date/);
+  assert.equal(await page.locator('input[name=valid_until]').getAttribute('aria-invalid'), 'true');
+  await assertAccessible(page, 'a refused permission');
+  await page.reload();
+  await heading(page, 'Permissions I gave');
+  assert.equal(await page.locator('.permissions li').count(), before);
+  page.check();
+  await page.context_.close();
+});
