@@ -6,7 +6,7 @@ DATA ?= var/library
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: run test bench deps build-release build-asan clean format openapi
+.PHONY: run test bench deps build-release build-asan clean format openapi screenshots
 
 deps:
 	@scripts/install-deps.sh
@@ -40,6 +40,10 @@ test: build-release build-asan
 
 bench: build-release
 	@scripts/bench.sh build/release
+
+# A PNG of each main screen of the web UI, in docs/screenshots/ (the README shows them).
+screenshots: build-release
+	@scripts/browser-tests.sh --screenshots
 
 # Writes docs/openapi.yaml from the route table (a test fails while the copy is stale).
 openapi: build-release

@@ -19,4 +19,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   echo "$want" > "$stamp"
 fi
-CARREL_BINARY="$root/build/release/carrel" node --test --test-concurrency=1 tests/
+export CARREL_BINARY="$root/build/release/carrel"
+if [ "${1:-}" = --screenshots ]; then
+  exec node tests/screenshots.mjs
+fi
+node --test --test-concurrency=1 tests/*.test.mjs

@@ -6,6 +6,7 @@ import { h, fill, focusHeading } from './lib/dom.js';
 import * as publicPages from './pages/public.js';
 import * as login from './pages/login.js';
 import * as portal from './pages/portal.js';
+import * as deskPages from './pages/desk.js';
 
 const main = document.getElementById('main');
 const shell = document.getElementById('shell');
@@ -25,6 +26,7 @@ const routes = [
   [/^#\/pin$/, login.pinReset],
   [/^#\/password$/, login.changePassword],
   ...portal.routes,
+  ...deskPages.routes,
 ];
 
 // Registers the screens of another part of the UI (the portal, the desk).

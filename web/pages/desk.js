@@ -1,0 +1,281 @@
+// The front desk, keyboard first: a barcode scanner types and presses Enter. Check out (card,
+// then items one after another), check in, renew, register a patron, start a PIN reset, and on
+// every screen the one action for "someone asks for patron information". The desk clears itself
+// after ten minutes without a key or a click.
+
+import { get, post, newKey } from '../lib/api.js';
+import { h, fill, shortDate, longDate, money } from '../lib/dom.js';
+import { buildForm, notice } from '../lib/forms.js';
+import { session, go } from '../app.js';
+import { caseTypes, processes } from '../lib/words.js';
+
+const tabs = [
+  ['#/desk', 'Check out', 'Alt+O'],
+  ['#/desk/checkin', 'Check in', 'Alt+I'],
+  ['#/desk/renew', 'Renew', 'Alt+R'],
+  ['#/desk/register', 'Register a patron', ''],
+  ['#/desk/pin', 'PIN reset', ''],
+];
+
+const refusals = {
+  'wrong-state': 'Not possible now',
+  'not-found': 'Not found',
+  'invalid-input': 'Check what was typed',
+};
+
+function desk(title, ...content) {
+  const who = session.who;
+  if (!who || !(who.role === 'staff' || who.role === 'director')) {
+    return h('section', { class: 'narrow' }, h('h1', {}, 'Front desk'),
+      h('p', {}, 'Please ', h('a', { href: '#/login' }, 'log in'), ' with a desk account first.'));
+  }
+  armIdleTimer();
+  const here = location.hash;
+  return h('div', { class: 'desk' },
+    h('div', { class: 'desk-bar' },
+      h('nav', { 'aria-label': 'Desk' }, h('ul', {}, tabs.map(([href, text, key]) =>
+        h('li', {}, h('a', { href, 'aria-current': here === href ? 'page' : null, 'aria-keyshortcuts': key || null }, text,
+          key ? h('span', { class: 'key' }, ` (${key})`) : null))))),
+      h('a', { class: 'button danger', href: '#/desk/request' }, 'Someone asks for patron information')),
+    h('section', {}, h('h1', {}, title), ...content));
+}
+
+// A problem as one plain line for a scanned barcode.
+function reason(answer) {
+  const p = answer.problem || {};
+  const text = p.detail || refusals[(p.type || '').split('problem-')[1]] || 'Not done';
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
+}
+
+// A field that keeps the focus: scan, Enter, the next scan.
+function scanField(label, id, onScan) {
+  const input = h('input', { id, name: id, autocomplete: 'off', inputmode: 'text', spellcheck: 'false' });
+  const form = h('form', { class: 'scan', novalidate: true },
+    h('label', { for: id }, label), input, h('button', { type: 'submit' }, 'Enter'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const value = input.value.trim();
+    if (!value) return;
+    input.value = '';
+    await onScan(value);
+    input.focus();
+  });
+  setTimeout(() => input.focus(), 0);
+  return form;
+}
+
+// ---- check out -----------------------------------------------------------------------------
+
+async function checkout() {
+  const summary = h('div', { class: 'patron-summary', 'aria-live': 'polite' });
+  const lines = h('ol', { class: 'scanned', 'aria-live': 'polite' });
+  const area = h('div');
+  let card = '';
+  const lent = [];
+  const itemStep = () => scanField('Scan or type an item barcode', 'item', async (barcode) => {
+    const answer = await post('/api/v1/loans', { item_barcode: barcode, card_barcode: card }, { idempotencyKey: newKey() });
+    if (answer.ok) {
+      lent.push(answer.data);
+      lines.append(h('li', { class: 'ok' }, h('strong', {}, answer.data.title), ` \u2014 due ${longDate(answer.data.due_on)}`));
+    } else {
+      lines.append(h('li', { class: 'refused' }, `${barcode}: not lent. ${reason(answer)}`));
+    }
+  });
+  const done = h('button', {
+    type: 'button',
+    onclick: () => {
+      if (lent.length) printSlip(lent);
+      go('#/desk');
+    },
+  }, 'Done');
+  const cardStep = scanField('Scan or type the patron\u2019s card', 'card', async (value) => {
+    const found = await post('/api/v1/patrons/search', { card_barcode: value });
+    const patron = found.ok ? found.data.patrons[0] : null;
+    if (!patron) {
+      fill(summary, notice('error', found.ok ? 'No patron has that card.' : reason(found)));
+      return;
+    }
+    card = value;
+    const loans = await get(`/api/v1/patrons/${patron.id}/loans`);
+    const expired = patron.expires_on < new Date().toISOString().slice(0, 10);
+    fill(summary, h('dl', {},
+      h('dt', {}, 'Patron'), h('dd', {}, patron.name),
+      h('dt', {}, 'Card valid until'), h('dd', { class: expired ? 'warn' : null }, longDate(patron.expires_on), expired ? ' (expired: renew the card before lending)' : ''),
+      h('dt', {}, 'Items out'), h('dd', {}, loans.ok ? String(loans.data.loans.length) : '?')));
+    fill(area, itemStep(), lines, done);
+  });
+  fill(area, cardStep);
+  return desk('Check out', summary, area);
+}
+
+function printSlip(loans) {
+  const slip = h('div', { class: 'slip' },
+    h('p', {}, session.library), h('p', {}, `Checked out ${shortDate(new Date().toISOString().slice(0, 10))}`),
+    h('ul', {}, loans.map((l) => h('li', {}, `${l.title}: due ${shortDate(l.due_on)}`))));
+  document.body.append(slip);
+  document.body.classList.add('printing');
+  window.print();
+  document.body.classList.remove('printing');
+  slip.remove();
+}
+
+// ---- check in ------------------------------------------------------------------------------
+
+async function checkin() {
+  const lines = h('ol', { class: 'scanned', 'aria-live': 'polite' });
+  const field = scanField('Scan or type an item barcode', 'item', async (barcode) => {
+    const answer = await post('/api/v1/loans/checkin', { item_barcode: barcode }, { idempotencyKey: newKey() });
+    const item = await get(`/api/v1/items/${encodeURIComponent(barcode)}`);
+    const title = item.ok ? item.data.title : barcode;
+    if (!answer.ok) {
+      lines.append(h('li', { class: 'refused' }, `${title}: ${reason(answer)}`));
+      return;
+    }
+    const r = answer.data;
+    lines.append(h('li', { class: r.to_hold_shelf ? 'hold' : 'ok' },
+      h('strong', {}, title), ' \u2014 returned',
+      r.overdue_days ? `, ${r.overdue_days} days late` : '',
+      r.fine_cents ? `, fine ${money(r.fine_cents)}` : '',
+      r.to_hold_shelf ? h('span', { class: 'trap' }, '. Put it on the hold shelf for pickup.') : '.'));
+  });
+  return desk('Check in', field, lines);
+}
+
+// ---- renew ---------------------------------------------------------------------------------
+
+async function renew() {
+  const lines = h('ol', { class: 'scanned', 'aria-live': 'polite' });
+  const field = scanField('Scan or type an item barcode', 'item', async (barcode) => {
+    const answer = await post('/api/v1/loans/renew', { item_barcode: barcode }, { idempotencyKey: newKey() });
+    lines.append(answer.ok
+      ? h('li', { class: 'ok' }, h('strong', {}, answer.data.title), ` \u2014 now due ${longDate(answer.data.due_on)}`)
+      : h('li', { class: 'refused' }, `${barcode}: not renewed. ${reason(answer)}`));
+  });
+  return desk('Renew', field, lines);
+}
+
+// ---- register a patron -----------------------------------------------------------------------
+
+async function register() {
+  const done = h('div', { 'aria-live': 'polite' });
+  const nextYear = new Date();
+  nextYear.setFullYear(nextYear.getFullYear() + 3);
+  const form = buildForm({
+    fields: [
+      { name: 'card_barcode', label: 'Card number', required: true, hint: 'Scan the new card.' },
+      { name: 'name', label: 'Full name', required: true, autocomplete: 'off' },
+      { name: 'email', label: 'Email', type: 'email', hint: 'Optional.' },
+      { name: 'phone', label: 'Phone', type: 'tel', hint: 'Optional.' },
+      { name: 'postal_address', label: 'Postal address', type: 'textarea', rows: 3, hint: 'Optional.' },
+      { name: 'juvenile', label: 'Under 18', type: 'checkbox' },
+      { name: 'expires_on', label: 'Card valid until (YYYY-MM-DD)', required: true, value: nextYear.toISOString().slice(0, 10) },
+    ],
+    submitLabel: 'Register',
+    onSubmit: async (values, { showProblem }) => {
+      const body = { card_barcode: values.card_barcode, name: values.name, juvenile: values.juvenile, expires_on: values.expires_on };
+      for (const k of ['email', 'phone', 'postal_address']) if (values[k]) body[k] = values[k];
+      const answer = await post('/api/v1/patrons', body, { idempotencyKey: newKey() });
+      if (!answer.ok) return showProblem(answer.problem);
+      form.reset();
+      fill(done, notice('success', `Registered: ${answer.data.name}, card ${answer.data.card_barcode}. `,
+        'Start a ', h('a', { href: '#/desk/pin' }, 'PIN reset'), ' so that the patron can choose a PIN.'));
+    },
+  });
+  return desk('Register a patron', h('p', {}, 'Only what the library keeps: no date of birth, no ID number.'), form, done);
+}
+
+// ---- PIN reset -------------------------------------------------------------------------------
+
+async function pinReset() {
+  const done = h('div', { 'aria-live': 'polite' });
+  const form = buildForm({
+    fields: [{ name: 'card_barcode', label: 'The patron\u2019s card', required: true }],
+    submitLabel: 'Start a PIN reset',
+    onSubmit: async (values, { showProblem }) => {
+      const found = await post('/api/v1/patrons/search', { card_barcode: values.card_barcode });
+      if (!found.ok) return showProblem(found.problem);
+      const patron = found.data.patrons[0];
+      if (!patron) return showProblem({ title: 'Not found', detail: 'No patron has that card.' });
+      const answer = await post(`/api/v1/patrons/${patron.id}/pin-reset`);
+      if (!answer.ok) return showProblem(answer.problem);
+      form.reset();
+      fill(done, answer.data.sent
+        ? notice('success', 'A reset code was sent to the patron. It is good until ', new Date(answer.data.expires_at).toLocaleTimeString(), '.')
+        : notice('success', 'Give the patron this code on paper: ', h('strong', { class: 'code' }, answer.data.code),
+          `. With it they choose a new PIN of at least ${answer.data.min_pin_length} digits, on this site under \u201cMy account\u201d. It is good for 15 minutes. Staff never choose or see the PIN.`));
+    },
+  });
+  return desk('PIN reset', form, done);
+}
+
+// ---- someone asks for patron information ---------------------------------------------------
+
+async function request() {
+  const done = h('div', { 'aria-live': 'polite' });
+  const form = buildForm({
+    fields: [
+      { name: 'type', label: 'Who is asking', type: 'select', required: true, options: Object.entries(caseTypes) },
+      { name: 'agency', label: 'Agency or organization' },
+      { name: 'name', label: 'Their name' },
+      { name: 'badge', label: 'Badge or ID number' },
+      { name: 'callback_number', label: 'Number to call them back', hint: 'For police: the agency’s number, not one the caller gives.' },
+      { name: 'callback_source', label: 'Where that number comes from', hint: 'For example: the county’s published directory.' },
+      { name: 'arrived_by', label: 'How they asked', hint: 'In person, by phone, by email\u2026' },
+      { name: 'asked', label: 'What they asked for', type: 'textarea', required: true },
+      { name: 'process', label: 'Legal papers they showed', type: 'select', options: Object.entries(processes) },
+      { name: 'issuing_authority', label: 'Court or authority that issued them' },
+    ],
+    submitLabel: 'Refer to the Director',
+    onSubmit: async (values, { showProblem }) => {
+      const body = { type: values.type, asked: values.asked };
+      for (const k of ['agency', 'name', 'badge', 'callback_number', 'callback_source', 'arrived_by', 'process', 'issuing_authority']) if (values[k]) body[k] = values[k];
+      const answer = await post('/api/v1/requests', body, { idempotencyKey: newKey() });
+      if (!answer.ok) return showProblem(answer.problem);
+      form.remove();
+      fill(done, notice('success', h('p', {}, `Referred to the Director as ${answer.data.reference}. Release nothing.`),
+        h('p', {}, 'Say to the person asking:'), h('blockquote', {}, answer.data.script)));
+    },
+  });
+  return desk('Someone asks for patron information',
+    h('div', { class: 'script' },
+      h('p', {}, h('strong', {}, 'Do not look anything up, and release nothing.'), ' The library\u2019s policy sends every request for patron information to the Library Director at once. Write down who is asking and what for, and refer it.')),
+    form, done);
+}
+
+// ---- idle and shortcuts -------------------------------------------------------------------------
+
+let idleTimer = null;
+let idleMinutes = 10;
+function armIdleTimer() {
+  if (idleTimer) return;
+  const reset = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (location.hash.startsWith('#/desk')) {
+        go('#/desk');
+        window.dispatchEvent(new Event('hashchange'));
+      }
+      reset();
+    }, idleMinutes * 60 * 1000);
+  };
+  for (const ev of ['keydown', 'pointerdown']) document.addEventListener(ev, reset, { passive: true });
+  reset();
+}
+
+document.addEventListener('keydown', (event) => {
+  if (!event.altKey || !location.hash.startsWith('#/desk')) return;
+  const target = { o: '#/desk', i: '#/desk/checkin', r: '#/desk/renew' }[event.key.toLowerCase()];
+  if (target) {
+    event.preventDefault();
+    go(target);
+  }
+});
+
+export const routes = [
+  [/^#\/desk$/, checkout],
+  [/^#\/desk\/checkin$/, checkin],
+  [/^#\/desk\/renew$/, renew],
+  [/^#\/desk\/register$/, register],
+  [/^#\/desk\/pin$/, pinReset],
+  [/^#\/desk\/request$/, request],
+];

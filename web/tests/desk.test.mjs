@@ -1,0 +1,140 @@
+// The front desk in a real browser, as a scanner drives it (it types and presses Enter): three
+// items checked out one after another, one checked in with a hold trapped, a patron registered
+// after a refusal shown beside its fields, and a police request taken in without any lookup.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startLibrary, startBrowser, openPage, assertAccessible, heading, demo } from './harness.mjs';
+
+let library;
+let browser;
+let desk;
+let available = [];
+
+async function api(method, path, token, body) {
+  const res = await fetch(library.base + path, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+before(async () => {
+  library = await startLibrary();
+  browser = await startBrowser();
+  desk = (await api('POST', '/api/v1/session', null, { username: 'desk', password: demo.password })).body.token;
+  const found = await api('POST', '/api/v1/catalogue/search', null, { terms: 'e' });
+  available = found.body.items.filter((i) => i.status === 'available');
+  assert.ok(available.length >= 5);
+});
+
+after(async () => {
+  await browser?.close();
+  await library?.stop();
+});
+
+async function atDesk() {
+  const page = await openPage(browser, library.base);
+  await page.goto(library.base + '/#/login');
+  await heading(page, 'Staff log in');
+  await page.fill('input[name=username]', 'desk');
+  await page.fill('input[name=password]', demo.password);
+  await page.keyboard.press('Enter');
+  await heading(page, 'Check out');
+  return page;
+}
+
+test('the desk checks out three items by scanning, one after another', async () => {
+  const page = await atDesk();
+  await assertAccessible(page, 'the checkout screen');
+  // The scanner types into whatever has the focus, then Enter.
+  await page.keyboard.type('21000000000002');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.patron-summary dl');
+  for (const item of available.slice(0, 3)) {
+    await page.keyboard.type(item.barcode);
+    await page.keyboard.press('Enter');
+  }
+  await page.waitForFunction(() => document.querySelectorAll('.scanned li').length === 3);
+  const lines = await page.locator('.scanned li').allTextContents();
+  for (const [i, item] of available.slice(0, 3).entries()) {
+    assert.ok(lines[i].includes(item.title) && /due /.test(lines[i]), lines[i]);
+  }
+  // The same item again is refused in words, and the focus stays in the field.
+  await page.keyboard.type(available[0].barcode);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.scanned li.refused');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'item');
+  await assertAccessible(page, 'a checkout in progress');
+  page.check();
+  await page.context_.close();
+});
+
+test('a check-in traps a hold for the hold shelf', async () => {
+  const item = available[3];
+  assert.equal((await api('POST', '/api/v1/loans', desk, { item_barcode: item.barcode, card_barcode: '21000000000003' })).status, 201);
+  assert.equal((await api('POST', '/api/v1/holds', desk, { item_barcode: item.barcode, card_barcode: '21000000000004' })).status, 201);
+  const page = await atDesk();
+  await page.keyboard.press('Alt+I');
+  await heading(page, 'Check in');
+  await page.waitForFunction(() => document.activeElement?.id === 'item');
+  await page.keyboard.type(item.barcode);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.scanned li.hold');
+  assert.match(await page.textContent('.scanned li.hold'), /Put it on the hold shelf for pickup/);
+  await assertAccessible(page, 'a check-in');
+  page.check();
+  await page.context_.close();
+});
+
+test('registering a patron shows refusals beside the fields and saves nothing, then registers', async () => {
+  const page = await atDesk();
+  await page.click('text=Register a patron');
+  await heading(page, 'Register a patron');
+  await page.fill('input[name=card_barcode]', '21999999999999');
+  await page.fill('input[name=email]', 'not-an-address');
+  await page.fill('input[name=expires_on]', '31/12/2029');
+  await page.click('button:has-text("Register")');
+  await page.waitForSelector('.form-summary:not([hidden])');
+  const errors = await page.locator('.field-error:not([hidden])').allTextContents();
+  assert.ok(errors.some((e) => /Full name: must not be empty|Full name: is required/.test(e)), errors.join('|'));
+  assert.ok(errors.some((e) => /Email: must be an email address/.test(e)), errors.join('|'));
+  assert.ok(errors.some((e) => /must be a date/.test(e)), errors.join('|'));
+  await assertAccessible(page, 'a refused registration');
+  const none = await api('POST', '/api/v1/patrons/search', desk, { card_barcode: '21999999999999' });
+  assert.equal(none.body.patrons.length, 0, 'nothing saved');
+  await page.fill('input[name=name]', 'Avery New');
+  await page.fill('input[name=email]', 'avery@example.org');
+  await page.fill('input[name=expires_on]', '2029-12-31');
+  await page.click('button:has-text("Register")');
+  await page.waitForSelector('.notice.success');
+  assert.match(await page.textContent('.notice.success'), /Registered: Avery New/);
+  page.check();
+  await page.context_.close();
+});
+
+test('a police request is taken in with the script, and no patron is looked up', async () => {
+  const page = await atDesk();
+  await page.click('text=Someone asks for patron information');
+  await heading(page, 'Someone asks for patron information');
+  assert.match(await page.textContent('.script'), /release nothing/i);
+  await assertAccessible(page, 'the request intake');
+  const before = page.requests.length;
+  await page.selectOption('select[name=type]', 'law_enforcement');
+  await page.fill('input[name=agency]', 'County Police');
+  await page.fill('input[name=name]', 'Officer on duty');
+  await page.fill('input[name=callback_number]', '555-0100');
+  await page.fill('input[name=callback_source]', 'the county\u2019s published directory');
+  await page.fill('textarea[name=asked]', 'Who borrowed a book last week');
+  await page.selectOption('select[name=process]', 'none');
+  await page.click('button:has-text("Refer to the Director")');
+  await page.waitForSelector('.notice.success');
+  const text = await page.textContent('.notice.success');
+  assert.match(text, /Referred to the Director as R-\d{4}-\d+/);
+  assert.match(text, /I must refer your request to the Library Director/);
+  const asked = page.requests.slice(before).map((u) => new URL(u).pathname);
+  assert.ok(!asked.some((p) => p.startsWith('/api/v1/patrons')), asked.join(' '));
+  page.check();
+  await page.context_.close();
+});
