@@ -43,6 +43,34 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/carrel-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+# CARREL_BENCH_PARTS=web: the web UI's section alone (Chromium), put in place in the document.
+if [ "${CARREL_BENCH_PARTS:-all}" = web ]; then
+  echo "bench: the web UI in Chromium" >&2
+  "$root/scripts/browser-tests.sh" --bench >"$work/web.json"
+  BENCH_WEB_JSON="$work/web.json" BENCH_OUT="$out" BENCH_SCRIPTS="$root/scripts" \
+  BENCH_SOURCE="$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
+  BENCH_DATE="$(date -Iseconds)" python3 - <<'PYTHON'
+import json
+import os
+import sys
+
+env = os.environ
+sys.path.insert(0, env["BENCH_SCRIPTS"])
+import bench_web_section as web  # noqa: E402
+
+with open(env["BENCH_WEB_JSON"]) as f:
+    fig = json.load(f)
+with open(env["BENCH_OUT"]) as f:
+    document = f.read()
+note = (f"Measured by `CARREL_BENCH_PARTS=web make bench` on {env['BENCH_DATE']} at "
+        f"`{env['BENCH_SOURCE']}`.")
+with open(env["BENCH_OUT"], "w") as f:
+    f.write(web.splice(document, web.section(fig, note)))
+print(f"bench: wrote the web UI section of {env['BENCH_OUT']}", file=sys.stderr)
+PYTHON
+  exit 0
+fi
+
 # Whole process: a fresh library seeded by the CLI (encryption and audit on, as always), wall
 # clock from start to exit.
 echo "bench: carrel demo seed --patrons $patrons --items $items --loans $loans" >&2
@@ -117,6 +145,10 @@ fi
 # load, slow clients.
 "$root/scripts/bench-http.sh" "$build" "$work/seeded" "$items" "$patrons" "$work/http.json"
 rm -rf "$work/seeded"
+
+# The web UI in Chromium (web/tests/bench.mjs): scan-to-confirmation at the desk, first load.
+echo "bench: the web UI in Chromium" >&2
+"$root/scripts/browser-tests.sh" --bench >"$work/web.json"
 
 # In-process and bare SQLite suites: console output to the terminal, figures to JSON. The
 # repetitions run in random order so that a slow spell of the disk does not land on one
@@ -221,7 +253,7 @@ BENCH_SEED_START="$seed_start" \
 BENCH_SEED_END="$seed_end" \
 BENCH_SEED_DB_BYTES="$seed_db_bytes" \
 BENCH_SEED_REPORT="$(cat "$work/seed.txt")" \
-BENCH_HTTP_JSON="$work/http.json" \
+BENCH_HTTP_JSON="$work/http.json" BENCH_WEB_JSON="$work/web.json" \
 BENCH_SCRIPTS="$root/scripts" \
 BENCH_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
 BENCH_NPROC="$(nproc)" \
@@ -242,6 +274,9 @@ with open(env["BENCH_HTTP_JSON"]) as f:
 sys.path.insert(0, env["BENCH_SCRIPTS"])
 from bench_http_section import section as http_section  # noqa: E402
 from bench_contract_section import section as contract_section  # noqa: E402
+from bench_web_section import section as web_section  # noqa: E402
+with open(env["BENCH_WEB_JSON"]) as f:
+    web = json.load(f)
 with open(env["BENCH_JSON"]) as f:
     run = json.load(f)
 with open(env["BENCH_RETENTION_JSON"]) as f:
@@ -671,7 +706,7 @@ lines = [
     f"{retention['circulation_during_reclaim']['median_us'] / 1000:.2f} ms / "
     f"{retention['circulation_during_reclaim']['p99_us'] / 1000:.2f} ms |",
     "",
-] + contract_section(run["benchmarks"]) + http_section(http, bare_durable) + [
+] + contract_section(run["benchmarks"]) + http_section(http, bare_durable) + web_section(web) + [
     "## Reading these figures",
     "",
     "Every circulation figure waits on fsync, so it moves with the disk, the file system and "

@@ -23,4 +23,7 @@ export CARREL_BINARY="$root/build/release/carrel"
 if [ "${1:-}" = --screenshots ]; then
   exec node tests/screenshots.mjs
 fi
+if [ "${1:-}" = --bench ]; then
+  exec node tests/bench.mjs
+fi
 node --test --test-concurrency=1 tests/*.test.mjs

@@ -358,6 +358,15 @@ StatusOr<ApiResponse> PatronLoans(ApiContext& c) {
   return ListPage(c, std::move(out));
 }
 
+// What a patron owes, for the desk that takes the payment or waives it.
+StatusOr<ApiResponse> PatronFines(ApiContext& c) {
+  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  ASSIGN_OR_RETURN(auto fines, c.library.circulation().PatronFines(c.actor, id));
+  json out = json::array();
+  for (const Fine& f : fines) out.push_back(FineJson(f));
+  return ListPage(c, std::move(out));
+}
+
 // ---- items -------------------------------------------------------------------------------
 
 StatusOr<ApiResponse> CreateItem(ApiContext& c) {
@@ -1012,6 +1021,8 @@ const std::vector<Route>& RouteTable() {
        "A patron's active loans",
        Gives().List("loans", S.loan)},
 
+      {"GET", "/api/v1/patrons/{id}/fines", "patron.fines", kDesk, false, PatronFines,
+       "What a patron owes", Gives().List("fines", S.fine)},
       {"POST", "/api/v1/items", "item.create", kDesk, true, CreateItem, "Add an item",
        Takes(S.new_item).Created(S.item)},
       {"GET", "/api/v1/items/{barcode}", "item.view", kDesk, false, GetItem, "An item",

@@ -13,8 +13,10 @@ const tabs = [
   ['#/desk', 'Check out', 'Alt+O'],
   ['#/desk/checkin', 'Check in', 'Alt+I'],
   ['#/desk/renew', 'Renew', 'Alt+R'],
+  ['#/desk/fines', 'Fines', ''],
   ['#/desk/register', 'Register a patron', ''],
   ['#/desk/pin', 'PIN reset', ''],
+  ['#/desk/items', 'Items', ''],
 ];
 
 const refusals = {
@@ -96,12 +98,14 @@ async function checkout() {
       return;
     }
     card = value;
-    const loans = await get(`/api/v1/patrons/${patron.id}/loans`);
+    const [loans, fines] = await Promise.all([get(`/api/v1/patrons/${patron.id}/loans`), get(`/api/v1/patrons/${patron.id}/fines`)]);
+    const owed = fines.ok ? fines.data.fines.filter((f) => f.status === 'owed').reduce((n, f) => n + f.amount_cents, 0) : 0;
     const expired = patron.expires_on < new Date().toISOString().slice(0, 10);
     fill(summary, h('dl', {},
       h('dt', {}, 'Patron'), h('dd', {}, patron.name),
       h('dt', {}, 'Card valid until'), h('dd', { class: expired ? 'warn' : null }, longDate(patron.expires_on), expired ? ' (expired: renew the card before lending)' : ''),
-      h('dt', {}, 'Items out'), h('dd', {}, loans.ok ? String(loans.data.loans.length) : '?')));
+      h('dt', {}, 'Items out'), h('dd', {}, loans.ok ? String(loans.data.loans.length) : '?'),
+      h('dt', {}, 'Owes'), h('dd', { class: owed ? 'warn' : null }, owed ? `${money(owed)} (see Fines)` : 'Nothing')));
     fill(area, itemStep(), lines, done);
   });
   fill(area, cardStep);
@@ -152,6 +156,79 @@ async function renew() {
       : h('li', { class: 'refused' }, `${barcode}: not renewed. ${reason(answer)}`));
   });
   return desk('Renew', field, lines);
+}
+
+// ---- fines ---------------------------------------------------------------------------------
+
+const waiverWords = [
+  ['staff_discretion', 'Staff discretion'],
+  ['return_dispute', 'The patron says it was returned'],
+  ['hardship', 'Hardship'],
+  ['system_error', 'A mistake of the system'],
+];
+
+async function fines() {
+  const area = h('div', { 'aria-live': 'polite' });
+  const show = async (patron) => {
+    const list = await get(`/api/v1/patrons/${patron.id}/fines`);
+    if (!list.ok) return fill(area, notice('error', reason(list)));
+    const owed = list.data.fines.filter((f) => f.status === 'owed');
+    fill(area, h('h2', {}, `${patron.name} owes ${money(owed.reduce((n, f) => n + f.amount_cents, 0))}`),
+      owed.length ? h('ul', { class: 'fines' }, owed.map((f) => {
+        const why = h('select', { 'aria-label': `Reason to waive the fine of ${money(f.amount_cents)}` },
+          waiverWords.map(([v, t]) => h('option', { value: v }, t)));
+        const act = async (path, body, done) => {
+          const r = await post(path, body, { idempotencyKey: newKey() });
+          if (!r.ok) return fill(area, notice('error', reason(r)));
+          await show(patron);
+          area.prepend(notice('success', done));
+        };
+        return h('li', {}, `${money(f.amount_cents)}, since ${longDate(f.accrued_on)} `,
+          h('button', { type: 'button', onclick: () => act(`/api/v1/fines/${f.id}/pay`, {}, `Payment of ${money(f.amount_cents)} recorded.`) }, 'Record payment'),
+          ' ', why, ' ',
+          h('button', { type: 'button', class: 'secondary', onclick: () => act(`/api/v1/fines/${f.id}/waive`, { reason: why.value }, `Fine of ${money(f.amount_cents)} waived.`) }, 'Waive'));
+      })) : h('p', {}, 'Nothing owed.'));
+  };
+  const field = scanField('Scan or type the patron\u2019s card', 'card', async (value) => {
+    const found = await post('/api/v1/patrons/search', { card_barcode: value });
+    const patron = found.ok ? found.data.patrons[0] : null;
+    if (!patron) return fill(area, notice('error', found.ok ? 'No patron has that card.' : reason(found)));
+    await show(patron);
+  });
+  return desk('Fines', field, area);
+}
+
+// ---- items ---------------------------------------------------------------------------------
+
+async function items() {
+  const added = h('div', { 'aria-live': 'polite' });
+  const form = buildForm({
+    fields: [
+      { name: 'barcode', label: 'Item barcode', required: true },
+      { name: 'title', label: 'Title', required: true },
+      { name: 'author', label: 'Author' },
+      { name: 'call_number', label: 'Call number' },
+      { name: 'item_type', label: 'Kind of item', type: 'select', required: true,
+        options: [['book', 'Book'], ['dvd', 'DVD'], ['audiobook', 'Audiobook'], ['magazine', 'Magazine'], ['equipment', 'Equipment']] },
+    ],
+    submitLabel: 'Add the item',
+    onSubmit: async (values, { showProblem }) => {
+      const body = { barcode: values.barcode, title: values.title, item_type: values.item_type };
+      if (values.author) body.author = values.author;
+      if (values.call_number) body.call_number = values.call_number;
+      const answer = await post('/api/v1/items', body);
+      if (!answer.ok) return showProblem(answer.problem);
+      form.reset();
+      fill(added, notice('success', `Added: ${answer.data.title} (${answer.data.barcode}).`));
+    },
+  });
+  const withdrawn = h('ol', { class: 'scanned', 'aria-live': 'polite' });
+  const withdraw = scanField('Withdraw an item: scan or type its barcode', 'withdraw', async (barcode) => {
+    const answer = await post(`/api/v1/items/${encodeURIComponent(barcode)}/withdraw`);
+    withdrawn.append(answer.ok ? h('li', { class: 'ok' }, `${barcode}: withdrawn from circulation.`)
+      : h('li', { class: 'refused' }, `${barcode}: not withdrawn. ${reason(answer)}`));
+  });
+  return desk('Items', h('h2', {}, 'Add an item'), form, added, h('h2', {}, 'Withdraw an item'), withdraw, withdrawn);
 }
 
 // ---- register a patron -----------------------------------------------------------------------
@@ -278,4 +355,6 @@ export const routes = [
   [/^#\/desk\/register$/, register],
   [/^#\/desk\/pin$/, pinReset],
   [/^#\/desk\/request$/, request],
+  [/^#\/desk\/fines$/, fines],
+  [/^#\/desk\/items$/, items],
 ];

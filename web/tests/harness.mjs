@@ -25,11 +25,11 @@ function run(args) {
 }
 
 // A seeded library and its server; stop() ends both.
-export async function startLibrary() {
+export async function startLibrary({ items = 60 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'carrel-web-'));
   const data = join(dir, 'lib');
   run(['init', '--data', data]);
-  run(['demo', 'seed', '--data', data, '--patrons', '30', '--items', '60', '--loans', '200', '--seed', '11']);
+  run(['demo', 'seed', '--data', data, '--patrons', '30', '--items', String(items), '--loans', '200', '--seed', '11']);
   const server = spawn(carrel, ['serve', '--data', data, '--listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CARREL_CHECK_CONTRACT: '1' },
