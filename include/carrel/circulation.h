@@ -209,6 +209,8 @@ class Circulation {
   StatusOr<int> ExpireHolds(const Actor& actor);
   StatusOr<std::vector<Hold>> HoldQueue(const Actor& actor, int64_t item_id);
   StatusOr<std::vector<Hold>> PatronHolds(const Actor& actor, int64_t patron_id);
+  // The hold shelf: holds ready for pickup, soonest deadline first (audited: they name patrons).
+  StatusOr<std::vector<Hold>> ReadyHolds(const Actor& actor);
 
   // Fines. A settled fine's link is sealed and no longer listed.
   StatusOr<std::vector<Fine>> PatronFines(const Actor& actor, int64_t patron_id);
@@ -219,6 +221,8 @@ class Circulation {
   StatusOr<ComputerSession> StartComputerSession(const Actor& actor, std::string_view patron_barcode,
                                                  std::string_view station);
   Status EndComputerSession(const Actor& actor, int64_t session_id);
+  // Sessions not yet ended, by station (the patron is not named).
+  StatusOr<std::vector<ComputerSession>> OpenComputerSessions();
 
   // eNews: Subscribe returns the confirmation token to mail out (only its hash is stored), or
   // an empty token when the address is already subscribed or awaiting confirmation (nothing

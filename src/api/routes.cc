@@ -435,6 +435,33 @@ StatusOr<ApiResponse> PlaceHold(ApiContext& c) {
   return JsonResponse(HoldJson(c.library.circulation(), hold), 201);
 }
 
+// The hold shelf, for the desk: who each ready item waits for (their name and the end of their
+// card's number, to match the slip), by pickup deadline.
+StatusOr<ApiResponse> HoldShelf(ApiContext& c) {
+  Circulation& circ = c.library.circulation();
+  ASSIGN_OR_RETURN(auto holds, circ.ReadyHolds(c.actor));
+  json out = json::array();
+  for (const Hold& h : holds) {
+    json j = HoldJson(circ, h);
+    auto patron = circ.GetPatron(c.actor, h.patron_id);
+    j["patron_name"] = patron.ok() ? patron->name : "";
+    j["card_last4"] = patron.ok() && patron->card_barcode.size() >= 4
+                          ? patron->card_barcode.substr(patron->card_barcode.size() - 4)
+                          : "";
+    out.push_back(std::move(j));
+  }
+  return ListPage(c, std::move(out));
+}
+
+StatusOr<ApiResponse> OpenComputerSessions(ApiContext& c) {
+  ASSIGN_OR_RETURN(auto sessions, c.library.circulation().OpenComputerSessions());
+  json out = json::array();
+  for (const ComputerSession& s : sessions) {
+    out.push_back({{"id", s.id}, {"station", s.station}, {"started_at", FormatInstant(s.started_at)}});
+  }
+  return ListPage(c, std::move(out));
+}
+
 StatusOr<ApiResponse> CancelHold(ApiContext& c) {
   ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   RETURN_IF_ERROR(c.library.circulation().CancelHold(c.actor, id));
@@ -1046,6 +1073,13 @@ const std::vector<Route>& RouteTable() {
       {"POST", "/api/v1/holds", "hold.place", kDesk, true, PlaceHold, "Place a hold",
        Takes(S.place_hold).Created(S.hold)
            .Idempotent()},
+      {"GET", "/api/v1/holds/shelf", "hold.shelf", kDesk, false, HoldShelf,
+       "The hold shelf: items ready for pickup, for whom, until when",
+       Gives().List("holds", Extend(S.hold, {Req("patron_name", text), Req("card_last4", text)}))},
+      {"GET", "/api/v1/computer-sessions", "computer_session.list", kDesk, false,
+       OpenComputerSessions, "Public-computer sessions not yet ended, by station",
+       Gives().List("sessions", Object({Req("id", Id()), Req("station", text),
+                                        Req("started_at", when)}))},
       {"DELETE", "/api/v1/holds/{id}", "hold.cancel", kDesk, true, CancelHold, "Cancel a hold",
        Gives().Ok(id_status)},
       {"POST", "/api/v1/fines/{id}/pay", "fine.pay", kDesk, true, PayFine, "Record a payment",

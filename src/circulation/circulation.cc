@@ -995,6 +995,30 @@ StatusOr<std::vector<Hold>> Circulation::PatronHolds(const Actor& actor, int64_t
                             {Int(patron_id)}, ReadHold, "patron.holds.view", "patron", patron_id);
 }
 
+StatusOr<std::vector<Hold>> Circulation::ReadyHolds(const Actor& actor) {
+  return AuditedQuery<Hold>(actor,
+                            "SELECT id, item_id, patron_id, status, placed_at, ready_until FROM "
+                            "holds WHERE status = 'ready' ORDER BY ready_until, id",
+                            {}, ReadHold, "holds.shelf.view", "hold", 0);
+}
+
+StatusOr<std::vector<ComputerSession>> Circulation::OpenComputerSessions() {
+  std::vector<ComputerSession> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT id, station, started_at FROM computer_sessions WHERE ended_at IS NULL "
+                   "ORDER BY station",
+                   {}, [&](const Row& row) {
+                     ComputerSession s;
+                     s.id = row.Int(0);
+                     s.station = row.Text(1);
+                     s.started_at = InstantColumn(row, 2);
+                     out.push_back(std::move(s));
+                     return Status::Ok();
+                   });
+  }));
+  return out;
+}
+
 StatusOr<std::vector<Fine>> Circulation::PatronFines(const Actor& actor, int64_t patron_id) {
   return AuditedQuery<Fine>(actor,
                             "SELECT id, patron_id, loan_history_id, amount_cents, "

@@ -14,6 +14,8 @@ const tabs = [
   ['#/desk/checkin', 'Check in', 'Alt+I'],
   ['#/desk/renew', 'Renew', 'Alt+R'],
   ['#/desk/fines', 'Fines', ''],
+  ['#/desk/shelf', 'Hold shelf', ''],
+  ['#/desk/computers', 'Computers', ''],
   ['#/desk/register', 'Register a patron', ''],
   ['#/desk/pin', 'PIN reset', ''],
   ['#/desk/items', 'Items', ''],
@@ -198,6 +200,54 @@ async function fines() {
   return desk('Fines', field, area);
 }
 
+// ---- the hold shelf ------------------------------------------------------------------------
+
+async function shelf() {
+  const list = await get('/api/v1/holds/shelf?limit=1000');
+  if (!list.ok) return desk('Hold shelf', notice('error', reason(list)));
+  const holds = list.data.holds;
+  return desk('Hold shelf',
+    h('p', {}, 'Items waiting for pickup, the soonest deadline first. A hold not picked up by its date passes to the next patron in line.'),
+    holds.length ? h('table', { class: 'list' },
+      h('thead', {}, h('tr', {}, ['Item', 'For', 'Card ends', 'Pick up by'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, holds.map((x) => h('tr', {},
+        h('td', {}, h('strong', {}, x.title), h('br'), h('span', { class: 'meta' }, x.item_barcode)),
+        h('td', {}, x.patron_name), h('td', {}, x.card_last4), h('td', {}, x.ready_until ? longDate(x.ready_until) : '')))))
+      : h('p', {}, 'Nothing is waiting on the hold shelf.'));
+}
+
+// ---- public computers ---------------------------------------------------------------------------
+
+async function computers() {
+  const live = h('div', { 'aria-live': 'polite' });
+  const open = await get('/api/v1/computer-sessions');
+  const list = open.ok && open.data.sessions.length
+    ? h('ul', { class: 'sessions' }, open.data.sessions.map((s) => h('li', {},
+      `Station ${s.station}, since ${new Date(s.started_at).toLocaleTimeString('en-US', { timeZone: session.timeZone, hour: 'numeric', minute: '2-digit' })} `,
+      h('button', {
+        type: 'button', class: 'secondary', 'aria-label': `End the session on station ${s.station}`,
+        onclick: async () => {
+          const r = await post(`/api/v1/computer-sessions/${s.id}/end`);
+          if (!r.ok) return fill(live, notice('error', reason(r)));
+          go('#/desk/computers');
+        },
+      }, 'End'))))
+    : h('p', {}, 'No computer is in use.');
+  const form = buildForm({
+    fields: [
+      { name: 'card_barcode', label: 'The patron\u2019s card', required: true },
+      { name: 'station', label: 'Station', required: true, hint: 'The number on the computer.' },
+    ],
+    submitLabel: 'Start a session',
+    onSubmit: async (values, { showProblem }) => {
+      const r = await post('/api/v1/computer-sessions', values);
+      if (!r.ok) return showProblem(r.problem);
+      go('#/desk/computers');
+    },
+  });
+  return desk('Public computers', live, h('h2', {}, 'In use'), list, h('h2', {}, 'Start a session'), form);
+}
+
 // ---- items ---------------------------------------------------------------------------------
 
 async function items() {
@@ -357,4 +407,6 @@ export const routes = [
   [/^#\/desk\/request$/, request],
   [/^#\/desk\/fines$/, fines],
   [/^#\/desk\/items$/, items],
+  [/^#\/desk\/shelf$/, shelf],
+  [/^#\/desk\/computers$/, computers],
 ];

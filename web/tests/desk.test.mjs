@@ -138,3 +138,28 @@ test('a police request is taken in with the script, and no patron is looked up',
   page.check();
   await page.context_.close();
 });
+
+test('the hold shelf lists what waits for whom; computers are started and ended at the desk', async () => {
+  const item = available[4];
+  assert.equal((await api('POST', '/api/v1/loans', desk, { item_barcode: item.barcode, card_barcode: '21000000000005' })).status, 201);
+  assert.equal((await api('POST', '/api/v1/holds', desk, { item_barcode: item.barcode, card_barcode: '21000000000006' })).status, 201);
+  assert.equal((await api('POST', '/api/v1/loans/checkin', desk, { item_barcode: item.barcode })).status, 200);
+  const page = await atDesk();
+  await page.click('text=Hold shelf');
+  await heading(page, 'Hold shelf');
+  const row = page.locator('table.list tbody tr', { hasText: item.title });
+  assert.equal(await row.count(), 1);
+  assert.match(await row.textContent(), /0006/);
+  await assertAccessible(page, 'the hold shelf');
+  await page.click('nav >> text=Computers');
+  await heading(page, 'Public computers');
+  await page.fill('input[name=card_barcode]', '21000000000007');
+  await page.fill('input[name=station]', '3');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('button[aria-label="End the session on station 3"]');
+  await assertAccessible(page, 'the public computers');
+  await page.click('button[aria-label="End the session on station 3"]');
+  await page.waitForSelector('text=No computer is in use.');
+  page.check();
+  await page.context_.close();
+});
