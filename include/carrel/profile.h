@@ -49,6 +49,8 @@ struct Profile {
   std::map<std::string, int> loan_days;  // item type -> loan period in days (>= 1)
   int renewal_limit = 0;
   int hold_pickup_days = 7;
+  // The web UI's desk screens clear themselves after this many minutes without a key or click.
+  int desk_idle_minutes = 10;
   int64_t fine_per_day_cents = 0;
   int64_t fine_cap_cents = 0;  // per loan
 

@@ -109,7 +109,8 @@ StatusOr<ApiResponse> WhoAmI(ApiContext& c) {
                        {"must_change_password", p.must_change_password},
                        // A page reloaded in a browser keeps its cookie but not the token it
                        // was given at login; only this origin can read it here.
-                       {"csrf_token", p.csrf_token}});
+                       {"csrf_token", p.csrf_token},
+                       {"desk_idle_minutes", c.library.profile().desk_idle_minutes}});
 }
 
 StatusOr<ApiResponse> ChangePassword(ApiContext& c) {
@@ -396,6 +397,12 @@ StatusOr<ApiResponse> UpdateItem(ApiContext& c) {
   ASSIGN_OR_RETURN(Item item,
                    c.library.circulation().UpdateItem(c.actor, c.request.path_params[0], changes));
   return JsonResponse(ItemJson(item));
+}
+
+// An item that cannot be found on the shelf: its loan, if any, ends without a fine.
+StatusOr<ApiResponse> MarkItemMissing(ApiContext& c) {
+  RETURN_IF_ERROR(c.library.circulation().MarkItemMissing(c.actor, c.request.path_params[0]));
+  return JsonResponse({{"barcode", c.request.path_params[0]}, {"status", "missing"}});
 }
 
 StatusOr<ApiResponse> WithdrawItem(ApiContext& c) {
@@ -1057,6 +1064,9 @@ const std::vector<Route>& RouteTable() {
       {"PATCH", "/api/v1/items/{barcode}", "item.update", kDesk, true, UpdateItem,
        "Change an item's catalogue data",
        Takes(S.item_changes).Ok(S.item)},
+      {"POST", "/api/v1/items/{barcode}/missing", "item.missing", kDesk, true, MarkItemMissing,
+       "Mark an item missing (a loan on it ends without a fine)",
+       Gives().Ok(Object({Req("barcode", text), Req("status", text)}))},
       {"POST", "/api/v1/items/{barcode}/withdraw", "item.withdraw", kDesk, true, WithdrawItem,
        "Withdraw an item from circulation",
        Gives().Ok(Object({Req("barcode", text), Req("status", text)}))},

@@ -94,7 +94,8 @@ ApiSchemas Build() {
       "browser sends with every change");
   s.principal = Object({Req("kind", Enum({"patron", "user"})), Req("id", id), Req("role", role),
                         Req("username", text), Req("must_change_password", flag),
-                        Req("csrf_token", text)});
+                        Req("csrf_token", text),
+                        Req("desk_idle_minutes", Integer(1, 240))});
   s.week_hours = Map(text);
   s.health = Object({Req("status", Enum({"ok"})), Req("version", text)});
   s.hours = Object({Req("library", text), Req("address", Array(text)),

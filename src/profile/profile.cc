@@ -318,7 +318,7 @@ class ProfileParser {
     ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "circulation"));
     RETURN_IF_ERROR(CheckKeys(*t, kName,
                               {"renewal_limit", "hold_pickup_days", "fine_per_day_cents",
-                               "fine_cap_cents", "loan_days"}));
+                               "fine_cap_cents", "loan_days", "desk_idle_minutes"}));
     ASSIGN_OR_RETURN(int64_t renewals, RequireInt(*t, kName, "renewal_limit", 0, kMaxRenewals));
     ASSIGN_OR_RETURN(int64_t pickup, RequireInt(*t, kName, "hold_pickup_days", 1, kMaxPickupDays));
     ASSIGN_OR_RETURN(p->fine_per_day_cents,
@@ -326,6 +326,10 @@ class ProfileParser {
     ASSIGN_OR_RETURN(p->fine_cap_cents, RequireInt(*t, kName, "fine_cap_cents", 0, kMaxCents));
     p->renewal_limit = static_cast<int>(renewals);
     p->hold_pickup_days = static_cast<int>(pickup);
+    if (const toml::node* n = t->get("desk_idle_minutes")) {
+      ASSIGN_OR_RETURN(int64_t minutes, IntValue(*n, "desk_idle_minutes in [circulation]", 1, 240));
+      p->desk_idle_minutes = static_cast<int>(minutes);
+    }
 
     ASSIGN_OR_RETURN(const toml::table* loans, RequireTable(*t, kName, "loan_days"));
     if (loans->empty()) {

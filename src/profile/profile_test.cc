@@ -384,3 +384,35 @@ TEST_F(ProfileTest, LoadProfileNamesTheFileInMessages) {
 
 }  // namespace
 }  // namespace carrel
+
+namespace carrel {
+namespace {
+
+TEST(ProfileDeskTest, TheDeskIdleTimeIsTenMinutesUnlessTheProfileSaysOtherwise) {
+  const std::string dir = std::string(CARREL_SOURCE_DIR) + "/profiles/westport";
+  std::string text;
+  {
+    std::ifstream in(dir + "/library.toml");
+    std::stringstream s;
+    s << in.rdbuf();
+    text = s.str();
+  }
+  auto parse = [&](const std::string& body) { return ParseProfile(body, "library.toml", dir); };
+  auto plain = parse(text);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->desk_idle_minutes, 10);
+  auto with = [&](const std::string& line) {
+    std::string out = text;
+    out.replace(out.find("[circulation]\n"), 14, "[circulation]\n" + line + "\n");
+    return out;
+  };
+  auto three = parse(with("desk_idle_minutes = 3"));
+  ASSERT_TRUE(three.ok()) << three.status().ToString();
+  EXPECT_EQ(three->desk_idle_minutes, 3);
+  for (const char* bad : {"desk_idle_minutes = 0", "desk_idle_minutes = 241"}) {
+    EXPECT_FALSE(parse(with(bad)).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace carrel

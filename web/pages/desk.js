@@ -52,7 +52,7 @@ function reason(answer) {
 }
 
 // A field that keeps the focus: scan, Enter, the next scan.
-function scanField(label, id, onScan) {
+function scanField(label, id, onScan, { autofocus = true } = {}) {
   const input = h('input', { id, name: id, autocomplete: 'off', inputmode: 'text', spellcheck: 'false' });
   const form = h('form', { class: 'scan', novalidate: true },
     h('label', { for: id }, label), input, h('button', { type: 'submit' }, 'Enter'));
@@ -64,7 +64,7 @@ function scanField(label, id, onScan) {
     await onScan(value);
     input.focus();
   });
-  setTimeout(() => input.focus(), 0);
+  if (autofocus) setTimeout(() => input.focus(), 0);
   return form;
 }
 
@@ -272,13 +272,20 @@ async function items() {
       fill(added, notice('success', `Added: ${answer.data.title} (${answer.data.barcode}).`));
     },
   });
+  const missing = h('ol', { class: 'scanned', 'aria-live': 'polite' });
+  const lost = scanField('Mark an item missing: scan or type its barcode', 'missing', async (barcode) => {
+    const answer = await post(`/api/v1/items/${encodeURIComponent(barcode)}/missing`);
+    missing.append(answer.ok ? h('li', { class: 'ok' }, `${barcode}: marked missing.`)
+      : h('li', { class: 'refused' }, `${barcode}: not marked. ${reason(answer)}`));
+  }, { autofocus: false });
   const withdrawn = h('ol', { class: 'scanned', 'aria-live': 'polite' });
   const withdraw = scanField('Withdraw an item: scan or type its barcode', 'withdraw', async (barcode) => {
     const answer = await post(`/api/v1/items/${encodeURIComponent(barcode)}/withdraw`);
     withdrawn.append(answer.ok ? h('li', { class: 'ok' }, `${barcode}: withdrawn from circulation.`)
       : h('li', { class: 'refused' }, `${barcode}: not withdrawn. ${reason(answer)}`));
-  });
-  return desk('Items', h('h2', {}, 'Add an item'), form, added, h('h2', {}, 'Withdraw an item'), withdraw, withdrawn);
+  }, { autofocus: false });
+  return desk('Items', h('h2', {}, 'Add an item'), form, added, h('h2', {}, 'Withdraw an item'), withdraw, withdrawn,
+    h('h2', {}, 'Mark an item missing'), lost, missing);
 }
 
 // ---- register a patron -----------------------------------------------------------------------
@@ -372,9 +379,9 @@ async function request() {
 // ---- idle and shortcuts -------------------------------------------------------------------------
 
 let idleTimer = null;
-let idleMinutes = 10;
 function armIdleTimer() {
   if (idleTimer) return;
+  const idleMinutes = session.who?.desk_idle_minutes || 10;  // the profile's, from the session
   const reset = () => {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {

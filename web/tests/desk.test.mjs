@@ -163,3 +163,25 @@ test('the hold shelf lists what waits for whom; computers are started and ended 
   page.check();
   await page.context_.close();
 });
+
+test('items are added, marked missing and withdrawn at the desk; the desk knows its idle time', async () => {
+  const page = await atDesk();
+  assert.equal(await page.evaluate(async () => (await (await fetch('/api/v1/session')).json()).desk_idle_minutes), 10);
+  await page.click('nav >> text=Items');
+  await heading(page, 'Items');
+  await page.fill('input[name=barcode]', 'NEW-0001');
+  await page.fill('input[name=title]', 'A Brand New Book');
+  await page.click('button:has-text("Add the item")');
+  await page.waitForSelector('text=Added: A Brand New Book (NEW-0001).');
+  await assertAccessible(page, 'the items screen');
+  await page.fill('#missing', 'NEW-0001');
+  await page.press('#missing', 'Enter');
+  await page.waitForSelector('text=NEW-0001: marked missing.');
+  await page.fill('#withdraw', 'NEW-0001');
+  await page.press('#withdraw', 'Enter');
+  await page.waitForSelector('text=NEW-0001: withdrawn from circulation.');
+  const item = await api('GET', '/api/v1/items/NEW-0001', desk);
+  assert.equal(item.body.status, 'withdrawn');
+  page.check();
+  await page.context_.close();
+});
