@@ -34,6 +34,12 @@ after(async () => {
   await library?.stop();
 });
 
+// Keyboard only: the control gets the focus and Enter activates it, as Tab and Enter would.
+async function press(page, selector) {
+  await page.locator(selector).first().focus();
+  await page.keyboard.press('Enter');
+}
+
 async function atDesk() {
   const page = await openPage(browser, library.base);
   await page.goto(library.base + '/#/login');
@@ -90,12 +96,12 @@ test('a check-in traps a hold for the hold shelf', async () => {
 
 test('registering a patron shows refusals beside the fields and saves nothing, then registers', async () => {
   const page = await atDesk();
-  await page.click('text=Register a patron');
+  await press(page, 'text=Register a patron');
   await heading(page, 'Register a patron');
   await page.fill('input[name=card_barcode]', '21999999999999');
   await page.fill('input[name=email]', 'not-an-address');
   await page.fill('input[name=expires_on]', '31/12/2029');
-  await page.click('button:has-text("Register")');
+  await press(page, 'button:has-text("Register")');
   await page.waitForSelector('.form-summary:not([hidden])');
   const errors = await page.locator('.field-error:not([hidden])').allTextContents();
   assert.ok(errors.some((e) => /Full name: must not be empty|Full name: is required/.test(e)), errors.join('|'));
@@ -107,7 +113,7 @@ test('registering a patron shows refusals beside the fields and saves nothing, t
   await page.fill('input[name=name]', 'Avery New');
   await page.fill('input[name=email]', 'avery@example.org');
   await page.fill('input[name=expires_on]', '2029-12-31');
-  await page.click('button:has-text("Register")');
+  await press(page, 'button:has-text("Register")');
   await page.waitForSelector('.notice.success');
   assert.match(await page.textContent('.notice.success'), /Registered: Avery New/);
   page.check();
@@ -116,7 +122,7 @@ test('registering a patron shows refusals beside the fields and saves nothing, t
 
 test('a police request is taken in with the script, and no patron is looked up', async () => {
   const page = await atDesk();
-  await page.click('text=Someone asks for patron information');
+  await press(page, 'text=Someone asks for patron information');
   await heading(page, 'Someone asks for patron information');
   assert.match(await page.textContent('.script'), /release nothing/i);
   await assertAccessible(page, 'the request intake');
@@ -128,7 +134,7 @@ test('a police request is taken in with the script, and no patron is looked up',
   await page.fill('input[name=callback_source]', 'the county\u2019s published directory');
   await page.fill('textarea[name=asked]', 'Who borrowed a book last week');
   await page.selectOption('select[name=process]', 'none');
-  await page.click('button:has-text("Refer to the Director")');
+  await press(page, 'button:has-text("Refer to the Director")');
   await page.waitForSelector('.notice.success');
   const text = await page.textContent('.notice.success');
   assert.match(text, /Referred to the Director as R-\d{4}-\d+/);
@@ -145,20 +151,20 @@ test('the hold shelf lists what waits for whom; computers are started and ended 
   assert.equal((await api('POST', '/api/v1/holds', desk, { item_barcode: item.barcode, card_barcode: '21000000000006' })).status, 201);
   assert.equal((await api('POST', '/api/v1/loans/checkin', desk, { item_barcode: item.barcode })).status, 200);
   const page = await atDesk();
-  await page.click('text=Hold shelf');
+  await press(page, 'text=Hold shelf');
   await heading(page, 'Hold shelf');
   const row = page.locator('table.list tbody tr', { hasText: item.title });
   assert.equal(await row.count(), 1);
   assert.match(await row.textContent(), /0006/);
   await assertAccessible(page, 'the hold shelf');
-  await page.click('nav >> text=Computers');
+  await press(page, 'nav >> text=Computers');
   await heading(page, 'Public computers');
   await page.fill('input[name=card_barcode]', '21000000000007');
   await page.fill('input[name=station]', '3');
   await page.keyboard.press('Enter');
   await page.waitForSelector('button[aria-label="End the session on station 3"]');
   await assertAccessible(page, 'the public computers');
-  await page.click('button[aria-label="End the session on station 3"]');
+  await press(page, 'button[aria-label="End the session on station 3"]');
   await page.waitForSelector('text=No computer is in use.');
   page.check();
   await page.context_.close();
@@ -167,11 +173,11 @@ test('the hold shelf lists what waits for whom; computers are started and ended 
 test('items are added, marked missing and withdrawn at the desk; the desk knows its idle time', async () => {
   const page = await atDesk();
   assert.equal(await page.evaluate(async () => (await (await fetch('/api/v1/session')).json()).desk_idle_minutes), 10);
-  await page.click('nav >> text=Items');
+  await press(page, 'nav >> text=Items');
   await heading(page, 'Items');
   await page.fill('input[name=barcode]', 'NEW-0001');
   await page.fill('input[name=title]', 'A Brand New Book');
-  await page.click('button:has-text("Add the item")');
+  await press(page, 'button:has-text("Add the item")');
   await page.waitForSelector('text=Added: A Brand New Book (NEW-0001).');
   await assertAccessible(page, 'the items screen');
   await page.fill('#missing', 'NEW-0001');
@@ -182,6 +188,39 @@ test('items are added, marked missing and withdrawn at the desk; the desk knows 
   await page.waitForSelector('text=NEW-0001: withdrawn from circulation.');
   const item = await api('GET', '/api/v1/items/NEW-0001', desk);
   assert.equal(item.body.status, 'withdrawn');
+  page.check();
+  await page.context_.close();
+});
+
+test('a fine from an overdue return is paid at the desk', async () => {
+  // An overdue loan of the demo library, returned: it leaves a fine.
+  const today = new Date().toISOString().slice(0, 10);
+  let card = null;
+  for (let n = 1; n <= 30 && !card; ++n) {
+    const c = `2100${String(n).padStart(10, '0')}`;
+    const found = await api('POST', '/api/v1/patrons/search', desk, { card_barcode: c });
+    const patron = found.body.patrons[0];
+    if (!patron) continue;
+    const loans = await api('GET', `/api/v1/patrons/${patron.id}/loans`, desk);
+    for (const loan of loans.body.loans) {
+      if (loan.due_on >= today) continue;
+      const back = await api('POST', '/api/v1/loans/checkin', desk, { item_barcode: loan.item_barcode });
+      if (back.body.fine_cents > 0) { card = c; break; }
+    }
+  }
+  assert.ok(card, 'the demo library has an overdue loan with a fine');
+  const page = await atDesk();
+  await press(page, 'nav >> text=Fines');
+  await heading(page, 'Fines');
+  await page.waitForFunction(() => document.activeElement?.id === 'card');
+  await page.keyboard.type(card);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('ul.fines li');
+  await assertAccessible(page, 'a patron\u2019s fines');
+  const before = await page.locator('ul.fines li').count();
+  await press(page, 'button:has-text("Record payment")');
+  await page.waitForSelector('text=recorded.');
+  assert.equal(await page.locator('ul.fines li').count(), before - 1);
   page.check();
   await page.context_.close();
 });

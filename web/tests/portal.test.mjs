@@ -38,6 +38,12 @@ after(async () => {
   await library?.stop();
 });
 
+// Keyboard only: the control gets the focus and Enter activates it, as Tab and Enter would.
+async function press(page, selector) {
+  await page.locator(selector).first().focus();
+  await page.keyboard.press('Enter');
+}
+
 async function loggedIn() {
   const page = await openPage(browser, library.base);
   await page.goto(library.base + '/#/login/patron');
@@ -65,34 +71,34 @@ test('a patron sees their loans with titles and renews one', async () => {
 
 test('a patron keeps a reading history, downloads their data, and gives then revokes a permission', async () => {
   const page = await loggedIn();
-  await page.click('nav.subnav >> text=Reading history');
+  await press(page, 'nav.subnav >> text=Reading history');
   await heading(page, 'Reading history');
   const state = await page.textContent('.state');
   if (/do not keep/.test(state)) {
-    await page.click('text=Keep my reading history');
+    await press(page, 'text=Keep my reading history');
     await page.waitForFunction(() => /You keep a reading history/.test(document.querySelector('.state')?.textContent || ''));
   }
   await assertAccessible(page, 'the reading history');
 
-  await page.click('nav.subnav >> text=My data');
+  await press(page, 'nav.subnav >> text=My data');
   await heading(page, 'My data');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download my data')]);
+  const [download] = await Promise.all([page.waitForEvent('download'), press(page, 'text=Download my data')]);
   const saved = JSON.parse(readFileSync(await download.path(), 'utf8'));
   assert.equal(saved.patron.card_barcode, demo.card);
   assert.ok(saved.loans.length >= 2);
   assert.equal(download.suggestedFilename(), 'my-library-data.json');
   await assertAccessible(page, 'my data');
 
-  await page.click('nav.subnav >> text=Permissions I gave');
+  await press(page, 'nav.subnav >> text=Permissions I gave');
   await heading(page, 'Permissions I gave');
   await page.fill('input[name=recipient]', 'My attorney');
   await page.selectOption('select[name=categories]', 'loans');
   await page.fill('input[name=valid_until]', '2027-06-30');
   await page.fill('input[name=pin]', demo.pin);
-  await page.click('text=Give this permission');
+  await press(page, 'text=Give this permission');
   await page.waitForSelector('button:has-text("Revoke")');
   await assertAccessible(page, 'the permissions');
-  await page.click('button:has-text("Revoke")');
+  await press(page, 'button:has-text("Revoke")');
   await page.waitForSelector('.permissions em');
   assert.match(await page.textContent('.permissions'), /My attorney[\s\S]*Revoked/);
   page.check();
@@ -101,13 +107,13 @@ test('a patron keeps a reading history, downloads their data, and gives then rev
 
 test('a wrong date on a permission is shown beside its field, and nothing is saved', async () => {
   const page = await loggedIn();
-  await page.click('nav.subnav >> text=Permissions I gave');
+  await press(page, 'nav.subnav >> text=Permissions I gave');
   await heading(page, 'Permissions I gave');
   const before = await page.locator('.permissions li').count();
   await page.fill('input[name=recipient]', 'A neighbour');
   await page.fill('input[name=valid_until]', 'next June');
   await page.fill('input[name=pin]', demo.pin);
-  await page.click('text=Give this permission');
+  await press(page, 'text=Give this permission');
   await page.waitForSelector('.field-error:not([hidden])');
   assert.match(await page.textContent('.field-error:not([hidden])'), /Until \(YYYY-MM-DD\): must be a date/);
   assert.equal(await page.locator('input[name=valid_until]').getAttribute('aria-invalid'), 'true');
