@@ -224,3 +224,24 @@ test('a fine from an overdue return is paid at the desk', async () => {
   page.check();
   await page.context_.close();
 });
+
+test('the desk clears itself after the idle time: the patron on screen is gone', async () => {
+  const page = await openPage(browser, library.base);
+  await page.clock.install();
+  await page.goto(library.base + '/#/login');
+  await heading(page, 'Staff log in');
+  await page.fill('input[name=username]', 'desk');
+  await page.fill('input[name=password]', demo.password);
+  await page.keyboard.press('Enter');
+  await heading(page, 'Check out');
+  await page.waitForFunction(() => document.activeElement?.id === 'card');
+  await page.keyboard.type('21000000000002');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.patron-summary dl');
+  await page.clock.fastForward('09:00');
+  assert.equal(await page.locator('.patron-summary dl').count(), 1, 'still there after nine minutes');
+  await page.clock.fastForward('02:00');
+  await page.waitForFunction(() => !document.querySelector('.patron-summary dl') && document.getElementById('card'));
+  page.check();
+  await page.context_.close();
+});
