@@ -124,3 +124,31 @@ test('a wrong date on a permission is shown beside its field, and nothing is sav
   page.check();
   await page.context_.close();
 });
+
+test('a patron finds a title in the catalogue, places a hold on it and cancels it, by keyboard', async () => {
+  const page = await loggedIn();
+  await page.locator('input[name=terms]').focus();
+  await page.keyboard.type('e');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.results li');
+  // An item that is out now to someone else (a hold waits for it).
+  const mine = await page.locator('table.list tbody strong').allTextContents();
+  let out = null;
+  let title = '';
+  for (const row of await page.locator('.results li', { hasText: 'out now' }).all()) {
+    title = await row.locator('strong').textContent();
+    if (!mine.includes(title)) { out = row; break; }
+  }
+  assert.ok(out, 'an item out to someone else');
+  await out.locator('button').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /Hold placed|No hold placed/.test(document.body.textContent));
+  assert.match(await page.textContent('main'), new RegExp(`Hold placed: ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`));
+  await assertAccessible(page, 'a hold placed');
+  const cancel = page.locator(`button[aria-label="Cancel the hold on ${title}"]`);
+  await cancel.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((t) => document.body.textContent.includes(`Cancelled the hold on ${t}.`), title);
+  page.check();
+  await page.context_.close();
+});
