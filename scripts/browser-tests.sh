@@ -8,17 +8,7 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "carrel: the browser tests need Debian's chromium (scripts/install-deps.sh installs it)" >&2
   exit 1
 fi
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "carrel: the browser tests need Node.js 20 or later with npm" >&2
-  exit 1
-fi
-# Installed from the lockfile; again only when it changed.
-stamp=node_modules/.carrel-lock-sha256
-want=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
-  echo "$want" > "$stamp"
-fi
+"$root/scripts/npm-install-locked.sh" "$root/web"
 export CARREL_BINARY="$root/build/release/carrel"
 if [ "${1:-}" = --screenshots ]; then
   exec node tests/screenshots.mjs

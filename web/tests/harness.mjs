@@ -113,3 +113,13 @@ export async function assertAccessible(page, what) {
 export async function heading(page, text) {
   await page.waitForFunction((t) => document.querySelector('main h1')?.textContent.includes(t), text, { timeout: 10000 });
 }
+
+// One call of the JSON API from the test itself (setting up what a screen then shows).
+export async function apiCall(base, method, path, token, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}

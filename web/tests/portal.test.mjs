@@ -5,19 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startLibrary, startBrowser, openPage, assertAccessible, heading, demo } from './harness.mjs';
+import { startLibrary, startBrowser, openPage, assertAccessible, heading, demo, apiCall } from './harness.mjs';
 
 let library;
 let browser;
 
-async function api(method, path, token, body) {
-  const res = await fetch(library.base + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
+const api = (method, path, token, body) => apiCall(library.base, method, path, token, body);
 
 before(async () => {
   library = await startLibrary();
