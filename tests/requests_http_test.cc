@@ -27,7 +27,8 @@ class RequestsHttpTest : public ::testing::Test {
     Library& lib = *lib_.library;
     for (auto [name, role] : {std::pair{"desk", Role::kStaff}, {"director", Role::kDirector},
                               {"counsel", Role::kCounsel}, {"trustee1", Role::kBoard},
-                              {"trustee2", Role::kBoard}, {"trustee3", Role::kBoard}}) {
+                              {"trustee2", Role::kBoard}, {"trustee3", Role::kBoard},
+                              {"admin", Role::kAdmin}}) {
       auto u = lib.accounts().AddUser(OperatorActor(), name, role, kPassword);
       ASSERT_TRUE(u.ok());
       ids_[name] = u->id;
@@ -50,7 +51,8 @@ class RequestsHttpTest : public ::testing::Test {
     for (int i = 0; i < 100 && !http_->Get("/healthz"); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    for (const char* who : {"desk", "director", "counsel", "trustee1", "trustee2", "trustee3"}) {
+    for (const char* who :
+         {"desk", "director", "counsel", "trustee1", "trustee2", "trustee3", "admin"}) {
       auto res = http_->Post("/api/v1/session",
                              json{{"username", who}, {"password", kPassword}}.dump(),
                              "application/json");
@@ -213,6 +215,90 @@ TEST_F(RequestsHttpTest, ACourtOrderGoesToCounselAndIsPartlyReleasedDeliveredAnd
   EXPECT_EQ(view["disclosure"]["delivered_how"], "sealed envelope, by hand");
   Json("director", "POST", base + "/close");
   ExpectLogIntact();
+}
+
+// Before signing, the Director sees how many records the scope would release, per category:
+// counts only, never for a scope wider than the request, and only the Director or a designee.
+TEST_F(RequestsHttpTest, TheDirectorCountsAScopeBeforeSigningAndNeverBeyondTheRequest) {
+  json intake = Json("desk", "POST", "/api/v1/requests",
+                     {{"type", "law_enforcement"},
+                      {"agency", "State Police"},
+                      {"callback_number", "555-0199"},
+                      {"callback_source", "the agency's published switchboard"},
+                      {"asked", "loans of one card"},
+                      {"card_barcodes", {"P-100"}},
+                      {"categories", {"loans", "patron"}},
+                      {"process", "court_order"}},
+                     201);
+  std::string base = "/api/v1/requests/" + intake["reference"].get<std::string>();
+  json counted = Json("director", "POST", base + "/decision/counts",
+                      {{"scope", {{"categories", {"loans", "patron"}}}}});
+  EXPECT_EQ(counted["patrons"], 1);
+  EXPECT_EQ(counted["records"], 2);
+  EXPECT_EQ(counted["counts"]["loans"], 1);
+  EXPECT_EQ(counted["counts"]["patron"], 1);
+  EXPECT_EQ(counted.dump().find("Patron One"), std::string::npos);
+  // A card the request did not name, or a category it did not ask for: refused, not counted.
+  Call("director", "POST", base + "/decision/counts",
+       {{"scope", {{"categories", {"loans"}}, {"card_barcodes", {"P-999"}}}}}, 409);
+  Call("director", "POST", base + "/decision/counts", {{"scope", {{"categories", {"fines"}}}}},
+       409);
+  for (const char* who : {"desk", "counsel", "trustee1", "admin"}) {
+    Call(who, "POST", base + "/decision/counts", {{"scope", {{"categories", {"loans"}}}}}, 403);
+  }
+  // The count is on the log, as counts; each step of the case names the policy in force.
+  json entries = Json("director", "GET",
+                      "/api/v1/audit/entries?case=" + intake["reference"].get<std::string>());
+  int counts_logged = 0;
+  for (const json& e : entries["entries"]) {
+    if (e["action"] != "request.count_scope") continue;
+    ++counts_logged;
+    EXPECT_EQ(e.dump().find("Patron One"), std::string::npos);
+  }
+  EXPECT_EQ(counts_logged, 1);
+  json file = Json("director", "GET", base);
+  ASSERT_FALSE(file["events"].empty());
+  for (const json& e : file["events"]) EXPECT_FALSE(e["policy_version"].get<std::string>().empty());
+  ExpectLogIntact();
+}
+
+// The administrator sees how the server stands, and a draft retention schedule's effect can be
+// weighed before the Director signs it; neither says anything about a patron.
+TEST_F(RequestsHttpTest, TheServersStandingAndADraftSchedulesPlanAreShownWithoutPatronData) {
+  json status = Json("admin", "GET", "/api/v1/system");
+  EXPECT_GT(status["audit"]["size"].get<int64_t>(), 0);
+  EXPECT_TRUE(status["last_backup"].is_null());
+  EXPECT_GT(status["disk"]["total_bytes"].get<int64_t>(), 0);
+  EXPECT_GT(status["disk"]["data_bytes"].get<int64_t>(), 0);
+  Json("director", "GET", "/api/v1/system");
+  Json("trustee1", "GET", "/api/v1/system");
+  Call("desk", "GET", "/api/v1/system", json::object(), 403);
+  Call("counsel", "GET", "/api/v1/system", json::object(), 403);
+  ASSERT_TRUE(lib_.library->RecordOperation(OperatorActor(),
+                                            {"library.backup", "library", "", "", "{}"}).ok());
+  EXPECT_FALSE(Json("admin", "GET", "/api/v1/system")["last_backup"].is_null());
+
+  json rules = json::array();
+  for (const char* category : {"loan_link", "hold_link", "fine_link", "session_link",
+                               "enews_unconfirmed", "enews_unsubscribed", "patron_account",
+                               "reading_history", "case_file"}) {
+    rules.push_back({{"category", category},
+                     {"days", std::string_view(category) == "reading_history" ? 0 : 30}});
+  }
+  json draft = {{"schedule", {{"format", "carrel-retention-schedule/1"}, {"rules", rules}}}};
+  Call("admin", "POST", "/api/v1/retention/plan", draft, 409);  // none signed yet
+  json schedule = draft["schedule"];
+  Json("director", "POST", "/api/v1/retention/schedules",
+       {{"schedule", schedule}, {"reason", "the first"}, {"password", kPassword}}, 201);
+  json plan = Json("director", "POST", "/api/v1/retention/plan", draft);
+  EXPECT_EQ(plan["schedule_version"], 2);
+  Call("director", "POST", "/api/v1/retention/plan",
+       {{"schedule", {{"format", "carrel-retention-schedule/1"},
+                      {"rules", {{{"category", "no_such_category"}, {"days", 1}}}}}}},
+       400);
+  Call("desk", "POST", "/api/v1/retention/plan", draft, 403);
+  EXPECT_EQ(Json("director", "GET", "/api/v1/retention/schedule")["version"], 1)
+      << "a plan signs nothing";
 }
 
 TEST_F(RequestsHttpTest, TheBoardReversesAReleaseAndAmendsThePolicyByVote) {

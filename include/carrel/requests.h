@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -121,6 +122,14 @@ struct CaseEvent {
   std::string action;
   std::string from_state, to_state;
   int64_t appointment_id = 0;  // the appointment a designee relied on
+  std::string policy_version;  // in force when the step was taken ("" before migration 19)
+};
+
+// What a decision's scope would release, counted before it is signed.
+struct ScopeCount {
+  int64_t patrons = 0;
+  int64_t records = 0;
+  std::map<std::string, int64_t> counts;  // per category
 };
 
 struct CaseDocument {
@@ -308,6 +317,11 @@ class Requests {
                                                               std::string_view reference,
                                                               int64_t document_id);
 
+  // How many records a decision naming `scope` (the decide step's scope: categories, dates,
+  // some of the cards asked about) would release, per category, before it is signed: the
+  // Director or a designee only, counts only, audited. kFailedPrecondition beyond the request.
+  StatusOr<ScopeCount> CountScope(int64_t user_id, std::string_view reference,
+                                  const nlohmann::json& scope);
   // The decline letter (printable HTML) of a declined case.
   StatusOr<std::string> DeclineLetter(int64_t user_id, std::string_view reference);
   // A file of the disclosure package ("disclosure.json", "disclosure.html", "manifest.json",
@@ -381,6 +395,7 @@ class Requests {
   StatusOr<User> ActiveDirector(int64_t user_id, std::string_view refusal);
   Status Notify(Transaction& tx, const std::string& reference, std::string_view kind,
                 uint32_t whom, int64_t user_id);
+  StatusOr<CaseScope> DecisionScopeOf(const Loaded& l, const nlohmann::json& scope);
   StatusOr<nlohmann::json> CollectRecords(const Actor& actor, const CaseScope& scope,
                                           nlohmann::json* produced);
   StatusOr<std::string> VerifyDecision(Transaction& tx, const CaseDecision& decision);
@@ -411,6 +426,8 @@ class Requests {
 extern const char kRequestsSchema[];
 // Version 17: paper permissions confirmed against their scans.
 extern const char kPermissionConfirmationSchema[];
+// Version 19: the policy version in force on each case event.
+extern const char kCaseEventPolicySchema[];
 extern const char kNoticesSchema[];
 // Version 11: a package per decision (a case may have several after a Board reversal).
 extern const char kDisclosuresPerDecisionSchema[];

@@ -148,8 +148,10 @@ class Retention {
   std::string SignedMessage(int64_t version, std::string_view document,
                             std::string_view reason) const;
 
-  // Counts only, no PII. kFailedPrecondition when no schedule is in force.
-  StatusOr<RetentionPlan> Plan(const Actor& actor);
+  // Counts only, no PII. kFailedPrecondition when no schedule is in force. With `draft`, what
+  // a run would remove under that schedule instead (before the Director signs it); the plan's
+  // schedule_version is then the version the draft would become.
+  StatusOr<RetentionPlan> Plan(const Actor& actor, const RetentionSchedule* draft = nullptr);
   // Removes what the plan lists. Idempotent and crash-safe: every step is atomic, an
   // unfinished run is finished by the next one, and a key is destroyed only after the held
   // links under it were moved out. `progress` (done, total steps) is called now and then;

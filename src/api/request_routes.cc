@@ -155,7 +155,7 @@ StatusOr<ApiResponse> RequestView(ApiContext& c) {
   for (const CaseEvent& e : f.events) {
     events.push_back({{"at", FormatInstant(e.at)}, {"actor", e.actor}, {"action", e.action},
                       {"from", e.from_state}, {"to", e.to_state},
-                      {"appointment", e.appointment_id}});
+                      {"appointment", e.appointment_id}, {"policy_version", e.policy_version}});
   }
   out["events"] = events;
   json documents = json::array();
@@ -257,6 +257,14 @@ StatusOr<ApiResponse> RequestReadDocument(ApiContext& c) {
   ASSIGN_OR_RETURN(auto doc, c.library.requests().ReadDocument(c.principal->id, Reference(c), id));
   ApiResponse r{200, "application/octet-stream", std::move(doc.second)};
   return r;
+}
+
+StatusOr<ApiResponse> RequestScopeCounts(ApiContext& c) {
+  ASSIGN_OR_RETURN(ScopeCount counted, c.library.requests().CountScope(
+                                           c.principal->id, Reference(c), c.body["scope"]));
+  return JsonResponse({{"patrons", counted.patrons},
+                       {"records", counted.records},
+                       {"counts", counted.counts}});
 }
 
 StatusOr<ApiResponse> RequestLetter(ApiContext& c) {

@@ -28,6 +28,7 @@ StatusOr<ApiResponse> RequestNondisclosure(ApiContext& c);
 StatusOr<ApiResponse> RequestAddDocument(ApiContext& c);
 StatusOr<ApiResponse> RequestReadDocument(ApiContext& c);
 StatusOr<ApiResponse> RequestLetter(ApiContext& c);
+StatusOr<ApiResponse> RequestScopeCounts(ApiContext& c);
 StatusOr<ApiResponse> RequestDisclosureFile(ApiContext& c);
 StatusOr<ApiResponse> RequestSteps(ApiContext& c);
 StatusOr<ApiResponse> InboxList(ApiContext& c);

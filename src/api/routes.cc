@@ -1,5 +1,6 @@
 #include "api/routes.h"
 
+#include <filesystem>
 #include <thread>
 
 #include "api/governance_routes.h"
@@ -25,6 +26,68 @@ StatusOr<ApiResponse> Healthz(ApiContext& c) {
     return tx.QueryInt("SELECT 1").status();
   }));
   return JsonResponse({{"status", "ok"}, {"version", CARREL_VERSION}});
+}
+
+// What the administrator watches (DESIGN: the administrator runs the server and sees no
+// patron): the audit log's size and its latest signed head, the last retention run, the last
+// backups (from the log's own entries) and the disk the data directory lives on.
+StatusOr<ApiResponse> SystemStatus(ApiContext& c) {
+  json audit, last_run = nullptr, last_backup = nullptr, last_keys = nullptr;
+  RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(auto head, c.library.audit().Head(tx));
+    audit = {{"size", head.first}, {"signed_size", 0}, {"signed_at", nullptr}};
+    RETURN_IF_ERROR(tx.Exec("SELECT size, signed_at FROM audit_heads ORDER BY size DESC LIMIT 1",
+                            {}, [&](const Row& row) {
+                              audit["signed_size"] = row.Int(0);
+                              audit["signed_at"] = row.Text(1);
+                              return Status::Ok();
+                            }));
+    RETURN_IF_ERROR(tx.Exec("SELECT id, run_day, started_at, finished_at FROM retention_runs "
+                            "ORDER BY id DESC LIMIT 1",
+                            {}, [&](const Row& row) {
+                              last_run = {{"id", row.Int(0)},
+                                          {"day", row.Text(1)},
+                                          {"started_at", row.Text(2)},
+                                          {"finished_at", row.IsNull(3) ? json(nullptr)
+                                                                        : json(row.Text(3))}};
+                              return Status::Ok();
+                            }));
+    // Backups are operations on the library's files, logged as such (few: init, seed,
+    // backups, restores, key rotations).
+    AuditQuery q;
+    q.object_type = "library";
+    q.limit = 1000;
+    for (;;) {
+      ASSIGN_OR_RETURN(auto page, c.library.audit().Find(tx, q));
+      for (const AuditEntry& e : page) {
+        if (e.action == "library.backup") last_backup = FormatInstant(e.time);
+        if (e.action == "keyring.backup") last_keys = FormatInstant(e.time);
+      }
+      if (static_cast<int>(page.size()) < q.limit) break;
+      q.after_seq = page.back().seq;
+    }
+    return Status::Ok();
+  }));
+  std::error_code ec;
+  std::filesystem::space_info space = std::filesystem::space(c.library.dir(), ec);
+  int64_t data_bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(c.library.dir(), ec)) {
+    std::error_code size_ec;
+    if (entry.is_regular_file(size_ec)) {
+      auto n = entry.file_size(size_ec);
+      if (!size_ec) data_bytes += static_cast<int64_t>(n);
+    }
+  }
+  return JsonResponse({{"version", CARREL_VERSION},
+                       {"library", c.library.profile().name},
+                       {"now", FormatInstant(c.library.clock().Now())},
+                       {"audit", audit},
+                       {"last_retention_run", last_run},
+                       {"last_backup", last_backup},
+                       {"last_keyring_backup", last_keys},
+                       {"disk", {{"free_bytes", ec ? 0 : static_cast<int64_t>(space.available)},
+                                 {"total_bytes", ec ? 0 : static_cast<int64_t>(space.capacity)},
+                                 {"data_bytes", data_bytes}}}});
 }
 
 ordered WeekJson(const WeekHours& week) {
@@ -887,6 +950,15 @@ StatusOr<ApiResponse> GetRetentionPlan(ApiContext& c) {
                        {"awaiting_reclaim", plan.awaiting_reclaim}});
 }
 
+StatusOr<ApiResponse> DraftRetentionPlan(ApiContext& c) {
+  ASSIGN_OR_RETURN(RetentionSchedule draft, ParseSchedule(c.body["schedule"].dump()));
+  ASSIGN_OR_RETURN(RetentionPlan plan, c.library.retention().Plan(c.actor, &draft));
+  return JsonResponse({{"schedule_version", plan.schedule_version},
+                       {"day", FormatDate(plan.today)},
+                       {"counts", CountsToJson(plan.counts)},
+                       {"awaiting_reclaim", plan.awaiting_reclaim}});
+}
+
 StatusOr<ApiResponse> RetentionRunNow(ApiContext& c) {
   ASSIGN_OR_RETURN(RetentionRun run, c.library.retention().Run(c.actor));
   return JsonResponse(RunJson(run), 201);
@@ -966,6 +1038,11 @@ const std::vector<Route>& RouteTable() {
       // method, path, action, who, mutates, handler, summary
       {"GET", "/healthz", "health.check", kAnyone, false, Healthz, "Liveness and database check",
        Gives().Ok(S.health)},
+      {"GET", "/api/v1/system", "system.status", kAdmin | kDirector | kBoard, false,
+       SystemStatus,
+       "How the server stands: latest signed audit head, last retention run, last backups, "
+       "disk space",
+       Gives().Ok(S.system_status)},
       {"GET", "/api/v1/hours", "calendar.hours", kAnyone, false, Hours,
        "This week's hours; whether the library and the café are open now",
        Gives().Ok(S.hours)},
@@ -1160,7 +1237,11 @@ const std::vector<Route>& RouteTable() {
        Takes(S.sign_schedule).Created(S.schedule_version)},
       {"GET", "/api/v1/retention/plan", "retention.plan", kDirector | kBoard | kAdmin, false,
        GetRetentionPlan, "What a run would remove now: counts per category, held counts",
-       Gives().Ok(Object({Req("schedule_version", Id()), Req("day", CalendarDate()), Req("counts", Array(S.retention_count)), Req("awaiting_reclaim", count)}))},
+       Gives().Ok(S.retention_plan)},
+      {"POST", "/api/v1/retention/plan", "retention.plan.draft", kDirector | kBoard | kAdmin,
+       false, DraftRetentionPlan,
+       "What a run would remove today under a draft schedule, before it is signed",
+       Takes(S.draft_schedule).Ok(S.retention_plan)},
       {"POST", "/api/v1/retention/runs", "retention.run", kDirector | kAdmin, true,
        RetentionRunNow, "Run retention now (the server also runs it daily when closed)",
        Gives().Created(S.retention_run)},
@@ -1221,6 +1302,11 @@ const std::vector<Route>& RouteTable() {
        RequestDecide, "Sign a release, partial release or refusal (needs the password)",
        Takes(StepBodySchema("decide")).Ok(S.case_summary)
            .Idempotent()},
+      {"POST", "/api/v1/requests/{ref}/decision/counts", "request.count_scope",
+       kDirector | kDesignee, false, RequestScopeCounts,
+       "How many records a decision's scope would release, per category, before signing "
+       "(counts only; never beyond what was asked)",
+       Takes(Object({Req("scope", DecisionScopeSchema())})).Ok(S.scope_counts)},
       {"POST", "/api/v1/requests/{ref}/disclosure", "request.prepare_disclosure",
        kDirector | kDesignee, true, RequestPrepareDisclosure,
        "Build and sign the disclosure package from the signed scope (needs the password)",

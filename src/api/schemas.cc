@@ -98,6 +98,23 @@ ApiSchemas Build() {
                         Req("desk_idle_minutes", Integer(1, 240))});
   s.week_hours = Map(text);
   s.health = Object({Req("status", Enum({"ok"})), Req("version", text)});
+  s.system_status = Named(
+      "SystemStatus",
+      Object({Req("version", text), Req("library", text), Req("now", when),
+              Req("audit", Object({Req("size", count), Req("signed_size", count),
+                                   Req("signed_at", maybe_when)})),
+              Req("last_retention_run",
+                  Nullable(Object({Req("id", id), Req("day", date), Req("started_at", when),
+                                   Req("finished_at", maybe_when)}))),
+              Req("last_backup", maybe_when), Req("last_keyring_backup", maybe_when),
+              Req("disk", Object({Req("free_bytes", count), Req("total_bytes", count),
+                                  Req("data_bytes", count)}))}),
+      "How the server stands: the audit log's latest signed head, the last retention run, the "
+      "last backups and disk space; nothing about any patron");
+  s.scope_counts = Named(
+      "ScopeCounts",
+      Object({Req("patrons", count), Req("records", count), Req("counts", Map(count))}),
+      "How many records a decision's scope would release, per category: counts only");
   s.hours = Object({Req("library", text), Req("address", Array(text)),
                     Req("time_zone", text), Req("now", when),
                     Req("today", date), Req("library_open", flag), Req("cafe_open", flag),
@@ -160,6 +177,11 @@ ApiSchemas Build() {
               Req("board_ruling", s.ruling)}));
   s.retention_count = Object({Req("category", text), Req("days", count), Req("remove", count),
                               Req("held", count), Req("listed", count), Req("keys", count)});
+  s.retention_plan = Named(
+      "RetentionPlan",
+      Object({Req("schedule_version", id), Req("day", date),
+              Req("counts", Array(s.retention_count)), Req("awaiting_reclaim", count)}),
+      "What a run would remove today, per category: counts only");
   s.retention_run = Named(
       "RetentionRun",
       Object({Req("id", id), Req("schedule_version", id), Req("day", date),
@@ -204,7 +226,8 @@ ApiSchemas Build() {
               Req("warrant", Any()),
               Req("events", Array(Object({Req("at", when), Req("actor", text),
                                           Req("action", text), Req("from", text),
-                                          Req("to", text), Req("appointment", maybe_id)}))),
+                                          Req("to", text), Req("appointment", maybe_id),
+                                          Req("policy_version", text)}))),
               Req("documents", Array(Object({Req("id", id), Req("kind", text),
                                              Req("filename", text), Req("sha256", text),
                                              Req("bytes", count)}))),
@@ -327,15 +350,18 @@ ApiSchemas Build() {
   s.token = Object({Req("token", Text(128))});
   s.change_pin = Object({Req("current_pin", pin), Req("new_pin", pin)});
   s.keep_history = Object({Req("keep_history", Boolean())});
+  SchemaRef schedule_body = Named(
+      "RetentionScheduleDraft",
+      Object({Req("format", Enum({"carrel-retention-schedule/1"})),
+              Req("rules", Array(Object({Req("category", Text(64)),
+                                         Req("days", Integer(0, 36500)),
+                                         Opt("trigger", Text(400, 0)),
+                                         Opt("description", Text(2000, 0))}),
+                                 64))}),
+      "A retention schedule: how many days each category of record is kept");
   s.sign_schedule = Object(
-      {Req("schedule",
-           Object({Req("format", Enum({"carrel-retention-schedule/1"})),
-                   Req("rules", Array(Object({Req("category", Text(64)),
-                                              Req("days", Integer(0, 36500)),
-                                              Opt("trigger", Text(400, 0)),
-                                              Opt("description", Text(2000, 0))}),
-                                      64))})),
-       Req("reason", Text(2000)), Req("password", s.password)});
+      {Req("schedule", schedule_body), Req("reason", Text(2000)), Req("password", s.password)});
+  s.draft_schedule = Object({Req("schedule", schedule_body)});
   s.place_legal_hold = Object({Req("patron_id", Id()), Opt("from", CalendarDate()), Opt("to", CalendarDate()),
                                Req("reason", Text(2000)), Req("password", s.password)});
   s.appoint = Object({Req("designee_id", Id()), Req("scope", Enum({"standing", "absence"})),

@@ -15,13 +15,13 @@ struct ApiSchemas {
   SchemaRef case_summary, case_file, appointment, absence, permission, inbox, case_step;
   SchemaRef audit_entry, transparency, returned_loan, signing_key;
   // Small answers.
-  SchemaRef health, hours, policy, policy_changes, status_text, id_done;
+  SchemaRef health, system_status, scope_counts, retention_plan, hours, policy, policy_changes, status_text, id_done;
 
   // Request bodies.
   SchemaRef login, change_password, sign_statement, signature, create_user, password_only;
   SchemaRef new_patron, patron_search, patron_changes, pin_reset_finish, new_item, item_changes;
   SchemaRef checkout, item_barcode, place_hold, waive, computer_session, subscribe, token;
-  SchemaRef change_pin, keep_history, sign_schedule, place_legal_hold, appoint, absence_record;
+  SchemaRef change_pin, keep_history, sign_schedule, draft_schedule, place_legal_hold, appoint, absence_record;
   SchemaRef grant_permission, paper_permission, confirm_permission, add_document;
   SchemaRef propose, vote, close_vote, open_review, comment, rule;
   SchemaRef empty;  // {}

@@ -85,6 +85,8 @@ SchemaRef StepPayloadSchema(std::string_view action) {
 
 SchemaRef CaseScopeSchema() { return Scope(); }
 
+SchemaRef DecisionScopeSchema() { return DecisionScope(); }
+
 SchemaRef CaseIntakeSchema() {
   static SchemaRef s = Named(
       "CaseIntake",

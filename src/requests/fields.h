@@ -24,6 +24,8 @@ namespace carrel {
 SchemaRef StepPayloadSchema(std::string_view action);  // nullptr for an unknown step
 SchemaRef CaseIntakeSchema();
 SchemaRef CaseScopeSchema();
+// What a decision releases (the decide step's `scope`).
+SchemaRef DecisionScopeSchema();
 SchemaRef PermissionTermsSchema();  // recipient, categories, from, to, valid_until
 
 // Checks `value` against `schema`; kInvalidArgument naming the first few bad fields.

@@ -159,6 +159,12 @@ ALTER TABLE patron_permissions ADD COLUMN confirmed_by TEXT;
 ALTER TABLE patron_permissions ADD COLUMN confirmed_at TEXT;
 )sql";
 
+// Version 19: each step of a case records the policy version in force when it was taken
+// (events before this version show none).
+const char kCaseEventPolicySchema[] = R"sql(
+ALTER TABLE case_events ADD COLUMN policy_version TEXT NOT NULL DEFAULT '';
+)sql";
+
 namespace {
 
 std::string CaseKeyName(int64_t case_id) { return "case/" + std::to_string(case_id); }
@@ -716,6 +722,7 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
     std::snprintf(reference, sizeof reference, "R-%d-%04lld", year, static_cast<long long>(id));
     s.id = id;
     s.reference = reference;
+    ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
     RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO cases (id, reference, type, state, process, received_at, received_by, "
         "nondisclosure, return_date, intake, scope, notes, nondisclosure_expires, "
@@ -734,8 +741,8 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
              : Value()}));
     RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
-        "appointment_id) VALUES (?, ?, ?, 'intake', '', 'received', ?)",
-        {id, FormatInstant(now), who.actor.id, who.appointment_id}));
+        "appointment_id, policy_version) VALUES (?, ?, ?, 'intake', '', 'received', ?, ?)",
+        {id, FormatInstant(now), who.actor.id, who.appointment_id, in_force}));
     // Records in scope are held from the moment the request arrives. A clerk's hold lapses
     // after the profile's days unless the Director or a designee confirms it by acting on the
     // case; theirs stand until the case is closed.
@@ -847,8 +854,8 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
     f.consultation = l.notes.value("consultation", "");
     f.media_statement = l.notes.value("media_statement", "");
     f.warrant = l.notes.value("warrant", json());
-    RETURN_IF_ERROR(tx.Exec("SELECT at, actor, action, from_state, to_state, appointment_id FROM "
-                            "case_events WHERE case_id = ? ORDER BY id",
+    RETURN_IF_ERROR(tx.Exec("SELECT at, actor, action, from_state, to_state, appointment_id, "
+                            "policy_version FROM case_events WHERE case_id = ? ORDER BY id",
                             {l.id}, [&](const Row& row) -> Status {
                               CaseEvent e;
                               ASSIGN_OR_RETURN(e.at, ParseInstant(row.Text(0)));
@@ -857,6 +864,7 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
                               e.from_state = row.Text(3);
                               e.to_state = row.Text(4);
                               e.appointment_id = row.Int(5);
+                              e.policy_version = row.Text(6);
                               f.events.push_back(e);
                               return Status::Ok();
                             }));

@@ -280,34 +280,13 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     CaseScope scope;
     if (outcome != "refuse") {
       json sj = payload.contains("scope") ? payload["scope"] : json::object();
-      if (!sj.is_object()) return InvalidArgument("scope must be an object");
-      // The Director names the scope by categories, dates and (optionally) a subset of the
-      // card barcodes asked about; patrons outside the request cannot be added.
-      json parsed = {{"categories", sj.value("categories", json::array())},
-                     {"from", sj.value("from", json(nullptr))},
-                     {"to", sj.value("to", json(nullptr))}};
-      ASSIGN_OR_RETURN(scope, CaseScope::FromJson(parsed));
-      scope.patron_ids = l.requested.patron_ids;
-      if (sj.contains("card_barcodes")) {
-        if (!sj["card_barcodes"].is_array()) return InvalidArgument("card_barcodes must be a list");
-        std::vector<int64_t> chosen;
-        for (const json& card : sj["card_barcodes"]) {
-          if (!card.is_string()) return InvalidArgument("card_barcodes must be a list");
-          if (!Has(l.intake.card_barcodes, card.get<std::string>())) {
-            return refuse(FailedPrecondition("the scope names a card the request did not ask about"));
-          }
-          auto p = circulation_->FindPatronByBarcode(SystemActor("request-decision"),
-                                                     card.get<std::string>());
-          if (p.ok()) chosen.push_back(p->id);
-        }
-        std::sort(chosen.begin(), chosen.end());
-        chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
-        scope.patron_ids = chosen;
+      auto chosen = DecisionScopeOf(l, sj);
+      if (!chosen.ok()) {
+        return chosen.status().code() == StatusCode::kFailedPrecondition ? refuse(chosen.status())
+                                                                          : chosen.status();
       }
+      scope = *chosen;
       if (scope.categories.empty()) return InvalidArgument("name the categories released");
-      if (!l.requested.Covers(scope)) {
-        return refuse(FailedPrecondition("the scope reaches beyond what was asked"));
-      }
       // The basis.
       if (basis == "patron_self") {
         if (type != kPatronAccess) {
@@ -630,11 +609,12 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
         "UPDATE cases SET state = ?, outcome = ?, counsel_id = ?, notes = ? WHERE id = ?",
         {after.state, after.outcome, after.counsel_id,
          Blob{Vault::Seal(*l.key, "cases", "notes", l.id, notes.dump())}, l.id}));
+    ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
     RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
-        "appointment_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "appointment_id, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         {l.id, FormatInstant(now), who.actor.id, std::string(action), state, after.state,
-         who.appointment_id}));
+         who.appointment_id, in_force}));
     if (!plan.notify_kind.empty()) {
       RETURN_IF_ERROR(Notify(tx, after.reference, plan.notify_kind, plan.notify, plan.notify_user));
     }
@@ -723,6 +703,78 @@ StatusOr<json> Requests::CollectRecords(const Actor& actor, const CaseScope& sco
     produced->push_back({{"patron", patron}, {"records", counts}});
   }
   return records;
+}
+
+// The scope a decision names: categories and dates, and optionally some of the cards the
+// request asked about (never another patron); kFailedPrecondition when it reaches beyond what
+// was asked.
+StatusOr<CaseScope> Requests::DecisionScopeOf(const Loaded& l, const json& sj) {
+  if (!sj.is_object()) return InvalidArgument("scope must be an object");
+  json parsed = {{"categories", sj.value("categories", json::array())},
+                 {"from", sj.value("from", json(nullptr))},
+                 {"to", sj.value("to", json(nullptr))}};
+  ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(parsed));
+  scope.patron_ids = l.requested.patron_ids;
+  if (sj.contains("card_barcodes")) {
+    if (!sj["card_barcodes"].is_array()) return InvalidArgument("card_barcodes must be a list");
+    std::vector<int64_t> chosen;
+    for (const json& card : sj["card_barcodes"]) {
+      if (!card.is_string()) return InvalidArgument("card_barcodes must be a list");
+      if (!Has(l.intake.card_barcodes, card.get<std::string>())) {
+        return FailedPrecondition("the scope names a card the request did not ask about");
+      }
+      auto p = circulation_->FindPatronByBarcode(SystemActor("request-decision"),
+                                                 card.get<std::string>());
+      if (p.ok()) chosen.push_back(p->id);
+    }
+    std::sort(chosen.begin(), chosen.end());
+    chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
+    scope.patron_ids = chosen;
+  }
+  if (!l.requested.Covers(scope)) {
+    return FailedPrecondition("the scope reaches beyond what was asked");
+  }
+  return scope;
+}
+
+StatusOr<ScopeCount> Requests::CountScope(int64_t user_id, std::string_view reference,
+                                          const json& scope_json) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  if (who.as != kCaseDirector && who.as != kCaseDesignee) {
+    return Refuse(who, reference, "count_scope",
+                  PermissionDenied("only the Director or a designee weighs a decision's scope"));
+  }
+  std::optional<Loaded> loaded;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+    loaded = std::move(l);
+    return Status::Ok();
+  }));
+  if (loaded->summary.type == "media") {
+    return Refuse(who, reference, "count_scope",
+                  FailedPrecondition("no step of a media request discloses a record"));
+  }
+  auto scope = DecisionScopeOf(*loaded, scope_json);
+  if (!scope.ok()) {
+    return scope.status().code() == StatusCode::kFailedPrecondition
+               ? Refuse(who, reference, "count_scope", scope.status())
+               : scope.status();
+  }
+  ScopeCount out;
+  out.patrons = static_cast<int64_t>(scope->patron_ids.size());
+  for (const std::string& c : scope->categories) out.counts[c] = 0;
+  json produced;
+  ASSIGN_OR_RETURN(json records, CollectRecords(who.actor, *scope,
+                                                &produced));
+  for (const json& r : records) ++out.counts[r.value("category", "")];
+  out.records = static_cast<int64_t>(records.size());
+  json details = {{"patrons", out.patrons}, {"records", out.records}, {"counts", out.counts}};
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    return audit_->Append(tx, who.actor, {"request.count_scope", "case", loaded->summary.reference,
+                                          loaded->summary.reference, details.dump()})
+        .status();
+  }));
+  return out;
 }
 
 // ---- documents out ------------------------------------------------------------------------

@@ -686,7 +686,7 @@ StatusOr<Retention::Work> Retention::Survey(const RetentionSchedule& schedule, i
   return w;
 }
 
-StatusOr<RetentionPlan> Retention::Plan(const Actor& actor) {
+StatusOr<RetentionPlan> Retention::Plan(const Actor& actor, const RetentionSchedule* draft) {
   ScheduleVersion current;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     auto v = CurrentVersion(tx);
@@ -698,9 +698,10 @@ StatusOr<RetentionPlan> Retention::Plan(const Actor& actor) {
     return Status::Ok();
   }));
   RetentionPlan plan;
-  plan.schedule_version = current.version;
+  plan.schedule_version = draft != nullptr ? current.version + 1 : current.version;
   plan.today = Today();
-  ASSIGN_OR_RETURN(Work w, Survey(current.schedule, current.version, plan.today));
+  ASSIGN_OR_RETURN(Work w, Survey(draft != nullptr ? *draft : current.schedule,
+                                  plan.schedule_version, plan.today));
   plan.counts = std::move(w.counts);
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(
@@ -715,6 +716,7 @@ StatusOr<RetentionPlan> Retention::Plan(const Actor& actor) {
           return Status::Ok();
         }));
     nlohmann::json details = {{"schedule_version", plan.schedule_version},
+                              {"draft", draft != nullptr},
                               {"counts", CountsJson(plan.counts)}};
     return audit_->Append(tx, actor, {"retention.plan", "retention_schedule",
                                       std::to_string(plan.schedule_version), "", details.dump()})

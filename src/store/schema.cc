@@ -164,6 +164,7 @@ const std::vector<Migration>& LibraryMigrations() {
       {16, "intake holds lapse unless confirmed", kIntakeHoldsSchema},
       {17, "paper permissions confirmed against their scans", kPermissionConfirmationSchema},
       {18, "answers kept for retries under an Idempotency-Key", kIdempotencySchema},
+      {19, "the policy version in force on each step of a case", kCaseEventPolicySchema},
   };
   return migrations;
 }
