@@ -7,6 +7,12 @@ import * as publicPages from './pages/public.js';
 import * as login from './pages/login.js';
 import * as portal from './pages/portal.js';
 import * as deskPages from './pages/desk.js';
+import * as cases from './pages/cases.js';
+import * as office from './pages/office.js';
+import * as board from './pages/board.js';
+import * as admin from './pages/admin.js';
+import * as audit from './pages/audit.js';
+import { menuFor, forgetPeople } from './lib/staff.js';
 
 const main = document.getElementById('main');
 const shell = document.getElementById('shell');
@@ -27,6 +33,11 @@ const routes = [
   [/^#\/password$/, login.changePassword],
   ...portal.routes,
   ...deskPages.routes,
+  ...cases.routes,
+  ...office.routes,
+  ...board.routes,
+  ...admin.routes,
+  ...audit.routes,
 ];
 
 // Registers the screens of another part of the UI (the portal, the desk).
@@ -62,6 +73,7 @@ async function render() {
 function roleWords(who) {
   if (!who) return '';
   if (who.kind === 'patron') return 'Patron';
+  if (who.role === 'staff' && who.designee) return 'Designee of the Director';
   return { staff: 'Front desk', director: 'Library Director', counsel: 'Legal counsel', board: 'Board of Trustees', admin: 'Administrator' }[who.role] || who.role;
 }
 
@@ -71,7 +83,9 @@ export function homeFor(who) {
   if (!who) return '#/';
   if (who.must_change_password) return '#/password';
   if (who.kind === 'patron' && has('#/me')) return '#/me';
-  if ((who.role === 'staff' || who.role === 'director') && has('#/desk')) return '#/desk';
+  if (who.role === 'admin') return '#/admin';
+  if (who.role === 'director' || who.role === 'counsel' || who.role === 'board' || who.designee) return '#/office';
+  if (who.role === 'staff' && has('#/desk')) return '#/desk';
   return '#/';
 }
 
@@ -81,7 +95,9 @@ function drawShell() {
     ['#/', 'Home'], ['#/policy', 'Privacy policy'], ['#/transparency', 'Transparency report'], ['#/enews', 'eNews'],
   ];
   if (who && who.kind === 'patron' && has('#/me')) links.push(['#/me', 'My account']);
-  if (who && (who.role === 'staff' || who.role === 'director') && has('#/desk')) links.push(['#/desk', 'Front desk']);
+  if (who && who.role === 'staff' && !who.designee && has('#/desk')) links.push(['#/desk', 'Front desk']);
+  const menu = menuFor(who);
+  if (menu.length) links.push([menu[0][0], who.role === 'admin' ? 'Administration' : 'My work']);
   const here = location.hash || '#/';
   fill(shell,
     h('div', { class: 'bar' },
@@ -98,19 +114,30 @@ async function logout() {
   await del('/api/v1/session');
   session.who = null;
   setCsrf('');
+  forgetPeople();
   go('#/');
 }
 
 // Signs the page in with a new session (from a login form).
-export function signedIn(who, csrf) {
+export async function signedIn(who, csrf) {
   session.who = who;
   setCsrf(csrf);
+  await noteDesignee(who);
   go(homeFor(who));
+}
+
+// A member of staff acts as the Director's designee only while an appointment is in force; the
+// API answers them on the designee's routes only then.
+async function noteDesignee(who) {
+  if (!who || who.kind !== 'user' || who.role !== 'staff') return;
+  const probe = await get('/api/v1/appointments?limit=1');
+  who.designee = probe.ok;
 }
 
 export function signedOut() {
   session.who = null;
   setCsrf('');
+  forgetPeople();
 }
 
 async function start() {
@@ -123,6 +150,7 @@ async function start() {
   if (me.ok) {
     session.who = me.data;
     setCsrf(me.data.csrf_token);
+    await noteDesignee(session.who);
   }
   window.addEventListener('hashchange', render);
   drawShell();

@@ -759,6 +759,12 @@ StatusOr<ApiResponse> AuditEntries(ApiContext& c) {
     if (!number(limit, &n) || n < 1 || n > 1000) return InvalidArgument("limit must be 1 to 1000");
     q.limit = static_cast<int>(n);
   }
+  for (auto [key, field] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
+    std::string text = QueryParam(c.request, key);
+    if (text.empty()) continue;
+    ASSIGN_OR_RETURN(Instant t, ParseInstant(text));
+    *field = t;
+  }
   q.actor_id = QueryParam(c.request, "actor");
   q.object_type = QueryParam(c.request, "object_type");
   q.object_id = QueryParam(c.request, "object_id");
@@ -779,7 +785,8 @@ StatusOr<ApiResponse> AuditEntries(ApiContext& c) {
                    {"object_id", e.object_id},
                    {"case_id", e.case_id},
                    {"policy_version", e.policy_version},
-                   {"details", json::parse(e.details, nullptr, false)}});
+                   {"details", json::parse(e.details, nullptr, false)},
+                   {"entry", Base64Encode(EncodeAuditEntry(e))}});
   }
   // Paged by sequence number, as every list is paged (ListPage), but by the log's own index.
   json next = nullptr;
@@ -1448,7 +1455,7 @@ const std::vector<Route>& RouteTable() {
 
       {"GET", "/api/v1/audit/entries", "audit.entries", kDirector | kBoard, false, AuditEntries,
        "Audit entries by time, actor, object or case, paged by sequence number",
-       Gives().Query("actor", Text(200), "Entries by this actor (user/3, patron/12, operator)").Query("object_type", Text(64), "Entries about this kind of record").Query("object_id", Text(200), "Entries about this record").Query("case", Text(40), "Entries of this request").List("entries", S.audit_entry, "seq")},
+       Gives().Query("from", Timestamp(), "Entries at or after this time").Query("to", Timestamp(), "Entries before this time").Query("actor", Text(200), "Entries by this actor (user/3, patron/12, operator)").Query("object_type", Text(64), "Entries about this kind of record").Query("object_id", Text(200), "Entries about this record").Query("case", Text(40), "Entries of this request").List("entries", S.audit_entry, "seq")},
       {"GET", "/api/v1/audit/head", "audit.head", kDirector | kBoard, false, AuditHead,
        "Sign and return the current tree head",
        Gives().Ok(Object({Req("size", count), Req("root", text), Req("checkpoint", text), Req("verifier_key", text)}))},

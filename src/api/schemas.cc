@@ -279,7 +279,10 @@ ApiSchemas Build() {
       "AuditEntry",
       Object({Req("seq", count), Req("time", when), Req("actor_id", text), Req("actor_role", text),
               Req("action", text), Req("object_type", text), Req("object_id", text),
-              Req("case_id", text), Req("policy_version", text), Req("details", Any())}),
+              Req("case_id", text), Req("policy_version", text), Req("details", Any()),
+              Req("entry", Described(base64, "The entry's canonical bytes (its leaf hash is "
+                                             "SHA-256 of 0x00 and these), for verifying it "
+                                             "against a signed checkpoint"))}),
       "One entry of the tamper-evident log: who did what to which record, never its content");
   SchemaRef counts = Map(count);
   s.transparency = Named(

@@ -168,8 +168,9 @@ void AddCommonHeaders(bool https, bool inline_styles, bool cache_given, HttpAnsw
   answer->headers.emplace_back("Referrer-Policy", "no-referrer");
   answer->headers.emplace_back(
       "Content-Security-Policy",
+      // A printable page of carrel's own may be shown inside the web UI (same origin only).
       inline_styles ? "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-                      "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+                      "frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
                     : "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
                       "form-action 'self'");
   if (https) {
