@@ -262,6 +262,53 @@ TEST_F(RequestsHttpTest, TheDirectorCountsAScopeBeforeSigningAndNeverBeyondTheRe
   ExpectLogIntact();
 }
 
+// Records delivered cannot be called back, but the Board may still reverse the decision that
+// released them; only then is the case decided again, and its record shows both.
+TEST_F(RequestsHttpTest, ADeliveredReleaseIsDecidedAgainOnlyAfterTheBoardReversesIt) {
+  json intake = Json("desk", "POST", "/api/v1/requests",
+                     {{"type", "law_enforcement"},
+                      {"agency", "State Police"},
+                      {"callback_number", "555-0199"},
+                      {"callback_source", "the agency's published switchboard"},
+                      {"asked", "loans of one card"},
+                      {"card_barcodes", {"P-100"}},
+                      {"categories", {"loans"}},
+                      {"process", "court_order"}},
+                     201);
+  std::string ref = intake["reference"];
+  std::string base = "/api/v1/requests/" + ref;
+  Json("director", "POST", base + "/acknowledge");
+  Json("director", "POST", base + "/consult-counsel",
+       {{"counsel_id", ids_["counsel"]}, {"consultation", "sent the order"}});
+  Json("director", "POST", base + "/refer-to-counsel");
+  Json("counsel", "POST", base + "/advice",
+       {{"court_order_compels", true}, {"recommendation", "comply"}, {"advice", "Valid."}});
+  int64_t advice = Json("director", "GET", base)["advice"][0]["id"];
+  json decide = {{"outcome", "partial"}, {"basis", "court_order"}, {"advice_id", advice},
+                 {"scope", {{"categories", {"loans"}}}}, {"password", kPassword}};
+  Json("director", "POST", base + "/decision", decide);
+  Json("director", "POST", base + "/disclosure", {{"password", kPassword}});
+  EXPECT_EQ(Json("director", "POST", base + "/delivery", {{"to", "the officer"}, {"how", "by hand"}})["state"],
+            "released");
+  // Not reversed: no second decision.
+  Call("director", "POST", base + "/decision", {{"outcome", "refuse"}, {"password", kPassword}}, 409);
+  int64_t decision = Json("director", "GET", base)["decisions"][0]["id"];
+  json review = Json("trustee1", "POST", "/api/v1/board/reviews",
+                     {{"subject", "decision"}, {"subject_id", decision}, {"reason", "too wide"}}, 201);
+  Json("trustee2", "POST", "/api/v1/board/reviews/" + review["id"].dump() + "/ruling",
+       {{"outcome", "reverse"}, {"explanation", "the order was stayed"}, {"password", kPassword}});
+  EXPECT_EQ(Json("director", "POST", base + "/decision",
+                 {{"outcome", "refuse"}, {"password", kPassword}})["state"],
+            "decided");
+  json file = Json("director", "GET", base);
+  ASSERT_EQ(file["decisions"].size(), 2u);
+  EXPECT_EQ(file["decisions"][0]["board_ruling"]["outcome"], "reverse");
+  EXPECT_EQ(file["decisions"][1]["outcome"], "refuse");
+  EXPECT_FALSE(file["disclosure"]["delivered_at"].is_null()) << "the delivery stays on record";
+  Json("director", "POST", base + "/close");
+  ExpectLogIntact();
+}
+
 // The administrator sees how the server stands, and a draft retention schedule's effect can be
 // weighed before the Director signs it; neither says anything about a patron.
 TEST_F(RequestsHttpTest, TheServersStandingAndADraftSchedulesPlanAreShownWithoutPatronData) {

@@ -237,8 +237,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                                               {l.id}));
       return Status::Ok();
     }));
-    const bool reconsidering =
-        state == "decided" || state == "disclosure_prepared" || state == "declined";
+    const bool reconsidering = state == "decided" || state == "disclosure_prepared" ||
+                               state == "released" || state == "declined";
     if (reconsidering) {
       std::optional<BoardRuling> ruling;
       RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {

@@ -41,13 +41,14 @@ const std::vector<CaseTransition>& CaseTransitions() {
        "case needing a determination to counsel_review"},
       {"decide",
        {"referred", "counsel_consulted", "counsel_review", "counsel_determination_required",
-        "declined", "decided", "disclosure_prepared"},
+        "declined", "decided", "disclosure_prepared", "released"},
        "decided", kLegal | kPatronAccess, kHead, true,
        "a release needs a basis the profile allows: a court order (counsel_review, with "
        "counsel's advice relied on) or the patron's valid written permission covering the "
        "scope; a patron-access release needs the patron's own request; a refusal needs "
-       "counsel's advice; the scope lies within what was asked; a declined or decided case is "
-       "decided again only after the Board of Trustees reversed the decline or decision"},
+       "counsel's advice; the scope lies within what was asked; a declined, decided or released "
+       "case is decided again only after the Board of Trustees reversed the decline or "
+       "decision"},
       {"prepare_disclosure", {"decided"}, "disclosure_prepared", kLegal | kPatronAccess, kHead,
        true, "the decision is a release or partial release whose signature verifies"},
       {"deliver", {"disclosure_prepared"}, "released", kLegal | kPatronAccess, kHead, false,

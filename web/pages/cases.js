@@ -70,7 +70,7 @@ export async function caseFile(reference) {
   }
   const f = answer.data;
   const role = myCaseRole();
-  const allowed = table.filter((s) => s.from.includes(f.state) && s.types.includes(f.type) && s.who.includes(role));
+  const allowed = table.filter((s) => s.from.includes(f.state) && s.types.includes(f.type) && s.who.includes(role) && applies(s, f));
   const stepArea = h('div', { class: 'step-area' });
   const result = h('div', { 'aria-live': 'polite' });
   return officePage(caseRoles, `Request ${f.reference}`,
@@ -113,6 +113,29 @@ export async function caseFile(reference) {
     letterSection(f),
     documentSection(f, role),
     noticeSection(f));
+}
+
+// The preconditions the table states in words that the case file already answers, so that a
+// step the server would refuse is not offered (the server checks them all again).
+function applies(step, f) {
+  const last = f.decisions[f.decisions.length - 1];
+  const reversed = (ruling) => ruling && ruling.outcome === 'reverse';
+  switch (step.action) {
+    case 'decide':
+      if (f.state === 'declined') return reversed(f.decline_board_ruling);
+      if (['decided', 'disclosure_prepared', 'released'].includes(f.state)) return Boolean(last) && reversed(last.board_ruling);
+      return true;
+    case 'prepare_disclosure':
+      return Boolean(last) && last.outcome !== 'refuse' && !reversed(last.board_ruling);
+    case 'close':
+      return f.state !== 'decided' || (Boolean(last) && (last.outcome === 'refuse' || reversed(last.board_ruling)));
+    case 'decline':
+      return f.process === 'none';
+    case 'refer_to_counsel':
+      return f.process !== 'none';
+    default:
+      return true;
+  }
 }
 
 function requestSection(f) {

@@ -356,13 +356,17 @@ async function request() {
       { name: 'callback_source', label: 'Where that number comes from', hint: 'For example: the county’s published directory.' },
       { name: 'arrived_by', label: 'How they asked', hint: 'In person, by phone, by email\u2026' },
       { name: 'asked', label: 'What they asked for', type: 'textarea', required: true },
+      { name: 'card_barcodes', label: 'Library card numbers they named (one per line)', type: 'textarea', rows: 2, hint: 'Copy them from their papers. Do not look anyone up.' },
       { name: 'process', label: 'Legal papers they showed', type: 'select', options: Object.entries(processes) },
       { name: 'issuing_authority', label: 'Court or authority that issued them' },
+      { name: 'return_date', label: 'Date the papers must be answered by', type: 'date' },
     ],
     submitLabel: 'Refer to the Director',
     onSubmit: async (values, { showProblem }) => {
       const body = { type: values.type, asked: values.asked };
-      for (const k of ['agency', 'name', 'badge', 'callback_number', 'callback_source', 'arrived_by', 'process', 'issuing_authority']) if (values[k]) body[k] = values[k];
+      for (const k of ['agency', 'name', 'badge', 'callback_number', 'callback_source', 'arrived_by', 'process', 'issuing_authority', 'return_date']) if (values[k]) body[k] = values[k];
+      const cards = values.card_barcodes.split('\n').map((c) => c.trim()).filter(Boolean);
+      if (cards.length) body.card_barcodes = cards;
       const answer = await post('/api/v1/requests', body, { idempotencyKey: newKey() });
       if (!answer.ok) return showProblem(answer.problem);
       form.remove();
