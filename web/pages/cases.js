@@ -131,6 +131,8 @@ function applies(step, f) {
       return f.state !== 'decided' || (Boolean(last) && (last.outcome === 'refuse' || reversed(last.board_ruling)));
     case 'decline':
       return f.process === 'none';
+    case 'execute_warrant':
+      return f.process === 'search_warrant';
     case 'refer_to_counsel':
       return f.process !== 'none';
     default:
@@ -146,7 +148,7 @@ function requestSection(f) {
       ['Agency', r.agency], ['Name', r.name], ['Badge or ID', r.badge], ['Contact', r.contact],
       ['Call-back number', r.callback_number], ['Where that number comes from', r.callback_source],
       ['How they asked', r.arrived_by], ['What they asked for', f.asked.text],
-      ['Records asked about', f.asked.categories.map((c) => word(recordCategories, c)).join('; ')],
+      ['Records asked about', f.asked.categories.length ? f.asked.categories.map((c) => word(recordCategories, c)).join('; ') : 'Not said: every kind of record'],
       ['Cards named', f.asked.card_barcodes.length ? `${f.asked.card_barcodes.length}` : 'None'],
       ['Period', f.asked.from || f.asked.to ? `${f.asked.from ? longDate(f.asked.from) : 'any time'} to ${f.asked.to ? longDate(f.asked.to) : 'now'}` : ''],
       ['Consultation with counsel', f.consultation],
@@ -486,7 +488,9 @@ function decideForm(step, f, after) {
   const advice = f.advice.map((a) => [String(a.id), `Advice ${a.id} (${when(a.at)})`]);
   const counts = h('div', { class: 'counts', 'aria-live': 'polite' });
   let counted = null;  // the scope last counted, as sent
-  const catBoxes = f.asked.categories.map((c) => h('div', { class: 'field checkbox' },
+  // A request that named no category asked for every kind of record.
+  const asked = f.asked.categories.length ? f.asked.categories : Object.keys(recordCategories);
+  const catBoxes = asked.map((c) => h('div', { class: 'field checkbox' },
     h('input', { type: 'checkbox', id: `cat-${c}`, name: 'category', value: c, checked: true }),
     h('label', { for: `cat-${c}` }, word(recordCategories, c))));
   const cardBoxes = f.asked.card_barcodes.map((card, i) => h('div', { class: 'field checkbox' },

@@ -28,7 +28,8 @@ function run(args) {
 export async function startLibrary({ items = 60 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'carrel-web-'));
   const data = join(dir, 'lib');
-  run(['init', '--data', data]);
+  const init = run(['init', '--data', data]);
+  const auditKey = (init.match(/audit log key: (\S+)/) || [])[1];
   run(['demo', 'seed', '--data', data, '--patrons', '30', '--items', String(items), '--loans', '200', '--seed', '11']);
   const server = spawn(carrel, ['serve', '--data', data, '--listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,6 +50,7 @@ export async function startLibrary({ items = 60 } = {}) {
   return {
     base,
     data,
+    auditKey,
     serverLog: () => errors,
     async stop() {
       server.kill('SIGTERM');
@@ -122,4 +124,77 @@ export async function apiCall(base, method, path, token, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+// An API session of a demo account, made once per server (the server allows few log-ins a
+// minute from one address).
+const tokens = new Map();
+export async function tokenFor(base, username) {
+  const key = `${base} ${username}`;
+  if (!tokens.has(key)) {
+    const answer = await apiCall(base, 'POST', '/api/v1/session', null, { username, password: demo.password });
+    assert.equal(answer.status, 201, JSON.stringify(answer.body));
+    tokens.set(key, answer.body.token);
+  }
+  return tokens.get(key);
+}
+
+// A new account as the library makes one: the administrator creates it, the Director (staff,
+// counsel) or a trustee (Director, Board) approves it, and its holder chooses a password at the
+// first log-in. Answers { id, token }.
+export async function newAccount(base, username, role, password = `${username}-chosen-password`) {
+  const login = async (name, pw) => (await apiCall(base, 'POST', '/api/v1/session', null, { username: name, password: pw })).body;
+  const admin = { token: await tokenFor(base, 'demo-admin') };
+  const first = `${username}-first-password`;
+  const created = await apiCall(base, 'POST', '/api/v1/users', admin.token, { username, role, password: first });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const approver = { token: await tokenFor(base, role === 'board' || role === 'director' ? 'trustee' : 'demo-director') };
+  const approved = await apiCall(base, 'POST', `/api/v1/users/${created.body.id}/approve`, approver.token, { password: demo.password });
+  assert.equal(approved.status, 200, JSON.stringify(approved.body));
+  const session = await login(username, first);
+  const changed = await apiCall(base, 'POST', '/api/v1/session/password', session.token, { password: first, new_password: password });
+  assert.equal(changed.status, 200, JSON.stringify(changed.body));
+  return { id: created.body.id, token: (await login(username, password)).token, password };
+}
+
+// Keyboard only: a control gets the focus and a key acts on it, as Tab then Enter or Space would.
+export async function press(page, locator) {
+  await locator.focus();
+  await page.keyboard.press('Enter');
+}
+export async function tick(page, locator) {
+  await locator.focus();
+  await page.keyboard.press('Space');
+}
+// A select moved by the arrow keys until it shows `value`.
+export async function choose(page, locator, value) {
+  await locator.focus();
+  await page.keyboard.press('Home');
+  for (let i = 0; i < 30 && (await locator.inputValue()) !== value; i += 1) await page.keyboard.press('ArrowDown');
+  assert.equal(await locator.inputValue(), value);
+}
+
+// Logs a member of staff in through the login screen; answers their page.
+export async function staffPage(browser, base, username, password = demo.password) {
+  const page = await openPage(browser, base);
+  await page.goto(`${base}/#/login`);
+  await heading(page, 'Staff log in');
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.keyboard.press('Enter');
+  try {
+    await page.waitForFunction(() => !document.querySelector('main h1')?.textContent.includes('log in'), null, { timeout: 10000 });
+  } catch (err) {
+    throw new Error(`${username} could not log in: ${await page.locator('main').textContent()}`);
+  }
+  return page;
+}
+
+// Signs in the password dialog, by keyboard: the focus is on the password when it opens.
+export async function sign(page, password = demo.password) {
+  await page.waitForSelector('dialog.sign[open]');
+  await assertAccessible(page, 'the signature dialog');
+  await page.keyboard.type(password);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('dialog.sign', { state: 'detached' });
 }
