@@ -48,8 +48,12 @@ export function go(hash) {
   else location.hash = hash;
 }
 
+// Screens are drawn from answers that arrive in any order: only the latest one asked for is shown.
+let drawing = 0;
+
 async function render() {
   const hash = location.hash || '#/';
+  const mine = ++drawing;
   for (const [pattern, page] of routes) {
     const m = hash.match(pattern);
     if (!m) continue;
@@ -61,6 +65,7 @@ async function render() {
       view = h('section', {}, h('h1', {}, 'Something went wrong'), h('p', {}, 'This page could not be shown. Try again, or go back to the home page.'));
       console.error(err);
     }
+    if (mine !== drawing) return;
     fill(main, view);
     focusHeading(main);
     drawShell();

@@ -14,6 +14,11 @@ import {
 
 const board = ['board'];
 
+// Today in the library's own time zone, as YYYY-MM-DD.
+function today() {
+  return new Date().toLocaleDateString('en-CA', { timeZone: session.timeZone });
+}
+
 function reload(event) {
   event?.preventDefault?.();
   window.dispatchEvent(new HashChangeEvent('hashchange'));
@@ -231,7 +236,7 @@ export async function amendment(id) {
       }));
     }
     parts.push(h('h2', {}, 'Close the vote'), buildForm({
-      fields: [{ name: 'meeting_date', label: 'Date of the Board meeting', type: 'date', required: true }],
+      fields: [{ name: 'meeting_date', label: 'Date of the Board meeting', type: 'date', required: true, value: today() }],
       submitLabel: 'Close the vote',
       onSubmit: async (v, { showProblem }) => {
         const password = await askPassword('Close the vote', h('p', {}, `With ${tally.for} for and ${tally.against} against, the proposal is ${tally.for > tally.against ? 'adopted and in force at once' : 'not adopted'}.`));

@@ -142,15 +142,22 @@ export async function tokenFor(base, username) {
 // A new account as the library makes one: the administrator creates it, the Director (staff,
 // counsel) or a trustee (Director, Board) approves it, and its holder chooses a password at the
 // first log-in. Answers { id, token }.
-export async function newAccount(base, username, role, password = `${username}-chosen-password`) {
+export async function newAccount(base, username, role, { password = `${username}-chosen-password`, approvers } = {}) {
   const login = async (name, pw) => (await apiCall(base, 'POST', '/api/v1/session', null, { username: name, password: pw })).body;
   const admin = { token: await tokenFor(base, 'demo-admin') };
   const first = `${username}-first-password`;
   const created = await apiCall(base, 'POST', '/api/v1/users', admin.token, { username, role, password: first });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const approver = { token: await tokenFor(base, role === 'board' || role === 'director' ? 'trustee' : 'demo-director') };
-  const approved = await apiCall(base, 'POST', `/api/v1/users/${created.body.id}/approve`, approver.token, { password: demo.password });
-  assert.equal(approved.status, 200, JSON.stringify(approved.body));
+  // A Board resolution may need more than one trustee's vote: each approver votes until it passes.
+  const voters = approvers || [{ token: await tokenFor(base, role === 'board' || role === 'director' ? 'trustee' : 'demo-director'), password: demo.password }];
+  let active = false;
+  for (const voter of voters) {
+    const approved = await apiCall(base, 'POST', `/api/v1/users/${created.body.id}/approve`, voter.token, { password: voter.password });
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    active = approved.body.active;
+    if (active) break;
+  }
+  assert.ok(active, `${username} was not approved by the votes given`);
   const session = await login(username, first);
   const changed = await apiCall(base, 'POST', '/api/v1/session/password', session.token, { password: first, new_password: password });
   assert.equal(changed.status, 200, JSON.stringify(changed.body));
@@ -197,4 +204,15 @@ export async function sign(page, password = demo.password) {
   await page.keyboard.type(password);
   await page.keyboard.press('Enter');
   await page.waitForSelector('dialog.sign', { state: 'detached' });
+}
+
+// Waits for a success notice holding `text`; on failure says what the page shows instead.
+export async function expectDone(page, text, timeout = 15000) {
+  const done = page.locator('.notice.success', { hasText: text });
+  try {
+    await done.first().waitFor({ timeout });
+  } catch {
+    throw new Error(`no notice "${text}"; the page shows: ${(await page.locator('main').innerText()).slice(0, 1500)}`);
+  }
+  return done.first();
 }
