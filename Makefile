@@ -25,9 +25,10 @@ run: build-release
 	  build/release/carrel init --data $(DATA) && \
 	  build/release/carrel demo seed --data $(DATA) --patrons 5000 --items 20000 --loans 200000; \
 	fi
-	@echo "carrel: open http://$(LISTEN)/api/v1/hours (public hours) and http://$(LISTEN)/api/v1/policy"
+	@echo "carrel: open http://$(LISTEN)/ in a browser (the API's reference: http://$(LISTEN)/api/docs)"
 	@echo "carrel: demo logins (password westport-demo-2026): desk, demo-director, counsel, trustee, demo-admin;"
-	@echo "carrel: patron portal: card 21000000000001, PIN 246810  (API: POST /api/v1/session)"
+	@echo "carrel: patron portal: card 21000000000001, PIN 246810"
+	@echo "carrel: audit log key: $$(build/release/carrel audit key --data $(DATA))"
 	@build/release/carrel serve --data $(DATA) --listen $(LISTEN)
 
 # Every test: the C++ tests in the release build and under AddressSanitizer + UBSan, the OpenAPI

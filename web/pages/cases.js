@@ -124,7 +124,8 @@ function applies(step, f) {
     case 'decide':
       if (f.state === 'declined') return reversed(f.decline_board_ruling);
       if (['decided', 'disclosure_prepared', 'released'].includes(f.state)) return Boolean(last) && reversed(last.board_ruling);
-      return true;
+      // Counsel is consulted before any decision, except on a patron's own request.
+      return !(f.state === 'referred' && f.type !== 'patron_access');
     case 'prepare_disclosure':
       return Boolean(last) && last.outcome !== 'refuse' && !reversed(last.board_ruling);
     case 'close':
