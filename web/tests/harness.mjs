@@ -89,7 +89,10 @@ export async function openPage(browser, base, { width = 1280, height = 900 } = {
     if (r.status() >= 500 || (r.status() >= 400 && !api)) problems.push(`${r.status()}: ${r.url()}`);
   });
   page.on('pageerror', (e) => problems.push(`exception: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()}`));
+  // A request cut short because the page moved on (net::ERR_ABORTED) is no fault of the page.
+  page.on('requestfailed', (r) => {
+    if (!/ERR_ABORTED/.test(r.failure()?.errorText || '')) problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.check = () => {
     const elsewhere = requests.filter((u) => !u.startsWith(base + '/') && !u.startsWith(`blob:${base}/`));
     assert.deepEqual(elsewhere, [], 'the page asked another host');
