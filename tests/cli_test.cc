@@ -169,6 +169,29 @@ TEST(CliTest, ServeAnswersOverHttpAndStopsCleanly) {
   EXPECT_EQ(server.Stop(), 0);
 }
 
+// The log-in rate per client address is the operator's to set (a library behind one address
+// may need more); past it, 429 at once.
+TEST(CliTest, ServeTakesTheLoginRateAndRefusesANonsenseOne) {
+  TempDir dir;
+  std::string data = (dir / "lib").string();
+  ASSERT_EQ(RunCarrel({"init", "--data", data}).exit_code, 0);
+  CommandResult zero = RunCarrel({"serve", "--data", data, "--logins-per-minute", "0"});
+  EXPECT_NE(zero.exit_code, 0);
+  EXPECT_NE(zero.err.find("logins-per-minute"), std::string::npos) << zero.err;
+  ServeProcess server(data, {"--logins-per-minute", "2"});
+  ASSERT_TRUE(server.started());
+  httplib::Client client("127.0.0.1", server.port());
+  std::vector<int> statuses;
+  for (int i = 0; i < 3; ++i) {
+    auto res = client.Post("/api/v1/session", R"({"username":"nobody","password":"wrong password"})",
+                           "application/json");
+    ASSERT_TRUE(res);
+    statuses.push_back(res->status);
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{401, 401, 429}));
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace carrel::testing
 

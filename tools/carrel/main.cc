@@ -63,6 +63,7 @@ struct ServeFlags {
   size_t max_connections = 2048;
   size_t max_connections_per_client = 128;
   int workers = 0;  // 0: the server's default
+  int logins_per_minute = 20;
 };
 
 // Each connection is a descriptor: raise the soft limit to the hard one, and keep the
@@ -130,6 +131,7 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
   options.max_connections_per_client =
       std::min(flags.max_connections_per_client, options.max_connections);
   if (flags.workers > 0) options.workers = flags.workers;
+  options.login_per_minute = flags.logins_per_minute;
   if (const char* check = std::getenv("CARREL_CHECK_CONTRACT"); check && std::string(check) == "1") {
     // The tests' servers check every answer against the API contract; a breach is logged
     // (the route and what is wrong, never the answer) and answered as a server error.
@@ -277,6 +279,10 @@ int main(int argc, char** argv) {
   serve->add_option("--max-connections-per-client", serve_flags.max_connections_per_client,
                     "Open connections per client address")
       ->capture_default_str();
+  serve->add_option("--logins-per-minute", serve_flags.logins_per_minute,
+                    "Log-in attempts a minute from one client address (more get 429)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   serve->add_option("--workers", serve_flags.workers,
                     "Threads that run requests (default 64); sockets never hold one")
       ->check(CLI::Range(1, 256));

@@ -371,12 +371,45 @@ async function request() {
       if (!answer.ok) return showProblem(answer.problem);
       form.remove();
       fill(done, notice('success', h('p', {}, `Referred to the Director as ${answer.data.reference}. Release nothing.`),
-        h('p', {}, 'Say to the person asking:'), h('blockquote', {}, answer.data.script)));
+        h('p', {}, 'Say to the person asking:'), h('blockquote', {}, answer.data.script)),
+      values.process === 'search_warrant' ? warrantForm(answer.data.reference) : null);
     },
   });
   return desk('Someone asks for patron information',
     h('div', { class: 'script' },
       h('p', {}, h('strong', {}, 'Do not look anything up, and release nothing.'), ' The library\u2019s policy sends every request for patron information to the Library Director at once. Write down who is asking and what for, and refer it.')),
+    form, done);
+}
+
+// A search warrant is executed on the spot: the officers do not wait for the Director. The desk
+// records who came, when, and what they took.
+function warrantForm(reference) {
+  const done = h('div', { 'aria-live': 'polite' });
+  const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const form = buildForm({
+    fields: [
+      { name: 'officers', label: 'Officers present, with their badge numbers (one per line)', type: 'textarea', required: true },
+      { name: 'executed_at', label: 'When it was executed', type: 'datetime-local', required: true, value: now },
+      { name: 'items_seized', label: 'Items they took (one barcode per line)', type: 'textarea' },
+      { name: 'devices', label: 'Computers or devices they took or copied (one per line)', type: 'textarea' },
+      { name: 'notes', label: 'Anything else the Director should know', type: 'textarea' },
+    ],
+    submitLabel: 'Record the warrant',
+    onSubmit: async (v, { showProblem }) => {
+      const body = { officers: lines(v.officers), executed_at: new Date(v.executed_at).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+      if (v.items_seized) body.items_seized = lines(v.items_seized);
+      if (v.devices) body.devices = lines(v.devices);
+      if (v.notes) body.notes = v.notes;
+      const answer = await post(`/api/v1/requests/${encodeURIComponent(reference)}/warrant`, body, { idempotencyKey: newKey() });
+      if (!answer.ok) return showProblem(answer.problem);
+      form.remove();
+      fill(done, notice('success', `The warrant is recorded on ${reference}. The Director has been told.`));
+    },
+  });
+  return h('section', { 'aria-labelledby': 'warrant-h' },
+    h('h2', { id: 'warrant-h' }, 'A search warrant executed now'),
+    h('p', {}, 'Do not stand in the officers’ way. Ask for a copy of the warrant and its inventory, and write down what they take.'),
     form, done);
 }
 

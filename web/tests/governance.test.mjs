@@ -46,6 +46,26 @@ test('the Director edits the retention schedule, sees what it would remove, then
   const now = await apiCall(library.base, 'GET', '/api/v1/retention/schedule', await tokenFor(library.base, 'demo-director'));
   assert.equal(now.body.version, 2);
   assert.equal(now.body.rules.find((r) => r.category === 'fine_link').days, 60);
+
+  // A legal hold placed on one card's records, then released; each signed.
+  await page.goto(`${library.base}/#/`);
+  await page.goto(`${library.base}/#/retention`);
+  await heading(page, 'Retention');
+  await press(page, page.locator('summary', { hasText: 'Place a legal hold' }));
+  await page.getByLabel('The patron\u2019s card number').fill('21000000000003');
+  await page.getByLabel('Why', { exact: false }).last().fill('A lawsuit names this patron; counsel asked us to keep everything.');
+  await press(page, page.getByRole('button', { name: 'Place the hold' }));
+  await sign(page);
+  const placed = await expectDone(page, 'is placed');
+  const id = (await placed.textContent()).match(/Legal hold (\d+)/)[1];
+  await press(page, placed.locator('a'));
+  await heading(page, 'Retention');
+  const row = page.locator('tr', { hasText: 'A lawsuit names this patron' });
+  assert.match(await row.textContent(), /Standing/);
+  assert.ok(!page.url().includes('21000000000003'));
+  await press(page, row.getByRole('button', { name: 'Release' }));
+  await sign(page);
+  await expectDone(page, `Legal hold ${id} is released`);
   page.check();
   await page.context_.close();
 });

@@ -94,6 +94,17 @@ test('a court order goes from the desk to counsel, is partly released, reversed 
   await step(director, 'Acknowledge the request');
   await submitStep(director);
   assert.match(await stepDone(director, reference), /acknowledged by the director/i);
+  // The order's scan, attached (stored encrypted) and read back against its SHA-256.
+  await press(director, director.locator('summary', { hasText: 'Attach a document' }));
+  await director.getByLabel('Scanned file').setInputFiles({ name: 'court-order.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 the order\n') });
+  await press(director, director.getByRole('button', { name: 'Attach the document' }));
+  await director.locator('.notice.success', { hasText: 'stored encrypted' }).waitFor();
+  await openCase(director, reference);
+  const [scan] = await Promise.all([
+    director.waitForEvent('download'),
+    press(director, director.getByRole('button', { name: 'court-order.pdf' })),
+  ]);
+  assert.equal(scan.suggestedFilename(), 'court-order.pdf');
   await step(director, 'Consult legal counsel');
   await director.getByLabel('What you asked counsel').fill('Is the order valid and how far must we go?');
   await submitStep(director);
@@ -176,6 +187,9 @@ test('a court order goes from the desk to counsel, is partly released, reversed 
   await press(trustee, row.getByRole('button', { name: 'Open the review' }));
   await heading(trustee, 'Review ');
   await assertAccessible(trustee, 'an open review');
+  await trustee.getByLabel('Your comment').fill('The order was stayed on appeal; counsel confirms.');
+  await press(trustee, trustee.getByRole('button', { name: 'Add my comment' }));
+  await trustee.locator('ol.comments li', { hasText: 'stayed on appeal' }).waitFor();
   await choose(trustee, trustee.getByLabel('Ruling'), 'reverse');
   await trustee.getByLabel('The Board\u2019s explanation').fill('The order was stayed on appeal before the release.');
   await press(trustee, trustee.getByRole('button', { name: 'Sign the ruling' }));
@@ -304,4 +318,70 @@ test('a designee acts only inside the appointment: outside it, no request and no
   await assertAccessible(page, 'a case inside the appointment');
   page.check();
   await page.context_.close();
+});
+
+test('the desk records a search warrant executed on the spot; the Director finds it on the case', async () => {
+  const desk = await staffPage(browser, library.base, 'desk');
+  await desk.goto(`${library.base}/#/desk/request`);
+  await heading(desk, 'Someone asks for patron information');
+  await desk.getByLabel('Agency or organization').fill('Federal agents');
+  await desk.getByLabel('Number to call them back').fill('203-555-0111');
+  await desk.getByLabel('Where that number comes from').fill('the field office\u2019s published number');
+  await desk.getByLabel('What they asked for').fill('the public computers\u2019 hard drives');
+  await choose(desk, desk.getByLabel('Legal papers they showed'), 'search_warrant');
+  await press(desk, desk.getByRole('button', { name: 'Refer to the Director' }));
+  const reference = (await desk.locator('.notice.success').first().textContent()).match(/R-\d{4}-\d{4}/)[0];
+  await desk.getByLabel(/^Officers present/).fill('Agent A, badge 101\nAgent B, badge 102');
+  await desk.getByLabel(/^Computers or devices/).fill('public computer 3');
+  await assertAccessible(desk, 'the warrant form at the desk');
+  await press(desk, desk.getByRole('button', { name: 'Record the warrant' }));
+  await desk.locator('.notice.success', { hasText: 'The warrant is recorded' }).waitFor();
+  desk.check();
+  await desk.context_.close();
+
+  const director = await staffPage(browser, library.base, 'demo-director');
+  await openCase(director, reference);
+  assert.match(await director.locator('.facts').first().textContent(), /Search warrant executed on the spot/);
+  assert.match(await director.locator('.timeline').textContent(), /Search warrant executed/);
+  director.check();
+  await director.context_.close();
+});
+
+test('the Director appoints a designee in writing and revokes the appointment', async () => {
+  const deputy = await newAccount(library.base, 'stand-in', 'staff');
+  const director = await staffPage(browser, library.base, 'demo-director');
+  await director.goto(`${library.base}/#/appointments`);
+  await heading(director, 'Designees');
+  await choose(director, director.getByLabel('Staff member'), String(deputy.id));
+  await choose(director, director.getByLabel('When they may act'), 'standing');
+  const local = (ms) => new Date(ms - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await director.locator('input[name=valid_from]').fill(local(Date.now() - 60e3));
+  await director.locator('input[name=valid_to]').fill(local(Date.now() + 7 * 86400e3));
+  await press(director, director.getByRole('button', { name: 'Sign the appointment' }));
+  await sign(director);
+  await director.locator('.notice.success', { hasText: 'signed' }).waitFor();
+  await director.goto(`${library.base}/#/`);
+  await director.goto(`${library.base}/#/appointments`);
+  await heading(director, 'Designees');
+  const row = director.locator('tr', { hasText: 'stand-in' });
+  assert.match(await row.textContent(), /In force/);
+  await assertAccessible(director, 'the appointments');
+
+  let page = await staffPage(browser, library.base, 'stand-in', deputy.password);
+  await heading(page, 'Inbox');
+  assert.match(await page.locator('.shell').textContent(), /Designee of the Director/);
+  await page.context_.close();
+
+  await press(director, row.getByRole('button', { name: 'Revoke' }));
+  await sign(director);
+  await director.locator('.notice.success', { hasText: 'revoked' }).waitFor();
+  page = await staffPage(browser, library.base, 'stand-in', deputy.password);
+  await heading(page, 'Check out');
+  await page.goto(`${library.base}/#/cases`);
+  await heading(page, 'Requests for patron information');
+  assert.match(await page.locator('main').textContent(), /not part of your role/);
+  page.check();
+  await page.context_.close();
+  director.check();
+  await director.context_.close();
 });
