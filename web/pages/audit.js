@@ -11,13 +11,11 @@ import { buildForm, notice } from '../lib/forms.js';
 import { officePage, loadPeople, personName, stamp, refusal, scroller } from '../lib/staff.js';
 
 const readers = ['director', 'board'];
-const keyStore = 'carrel.audit-verifier-key';  // a public key only; never anything about a patron
 
+// The key given on this page, kept in memory only: the reader pastes it, or loads the file they
+// saved it in once (the page keeps nothing in browser storage).
 let verifierKey = '';
-function savedKey() {
-  if (verifierKey) return verifierKey;
-  try { return localStorage.getItem(keyStore) || ''; } catch { return ''; }
-}
+function savedKey() { return verifierKey; }
 
 // ---- bytes and hashes ---------------------------------------------------------------------------
 
@@ -132,16 +130,37 @@ export async function auditLog() {
   const keyForm = buildForm({
     fields: [
       { name: 'key', label: 'The log\u2019s verifier key', value: savedKey(), hint: 'The key the library printed when it was set up, kept by the Board. The page checks the server\u2019s signature with this key, not with one the server offers.' },
-      { name: 'remember', label: 'Remember this key in this browser (it is public; nothing else is kept)', type: 'checkbox', value: Boolean(savedKey()) },
     ],
     submitLabel: 'Use this key',
     onSubmit: async (v, { showProblem }) => {
       if (!v.key) return showProblem({ errors: [{ pointer: '/key', detail: 'paste the verifier key' }] });
       verifierKey = v.key;
-      try { if (v.remember) localStorage.setItem(keyStore, v.key); else localStorage.removeItem(keyStore); } catch { /* storage off */ }
       fill(summary, notice('success', 'The key is set. Search the log to check its entries.'));
     },
   });
+  // Kept by the reader, not the browser: saved once as a file, loaded from it next time.
+  const keyFile = h('input', { type: 'file', id: 'audit-key-file', accept: '.txt,text/plain' });
+  keyFile.addEventListener('change', async () => {
+    const chosen = keyFile.files[0];
+    if (!chosen) return;
+    const text = (await chosen.text()).trim().split('\n').pop().trim();
+    keyForm.controls.key.control.value = text;
+    keyForm.requestSubmit();
+  });
+  const saveKey = h('button', {
+    type: 'button', class: 'secondary',
+    onclick: () => {
+      const text = keyForm.controls.key.control.value.trim();
+      if (!text) return;
+      const url = URL.createObjectURL(new Blob([`${text}\n`], { type: 'text/plain' }));
+      const a = h('a', { href: url, download: 'audit-log-key.txt' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    },
+  }, 'Save the key as a file');
+  keyForm.append(h('div', { class: 'field' }, h('label', { for: keyFile.id }, 'Or load the key from the file you saved it in'), keyFile), h('p', {}, saveKey));
   const actors = [['', 'Anyone'], ['operator', 'The server operator'], ...[...people.values()].map((p) => [`user/${p.user_id}`, `${p.username} (${p.role})`])];
   const search = buildForm({
     fields: [
