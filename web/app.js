@@ -132,11 +132,11 @@ export async function signedIn(who, csrf) {
 }
 
 // A member of staff acts as the Director's designee only while an appointment is in force; the
-// API answers them on the designee's routes only then.
+// session says so (the login's own answer does not).
 async function noteDesignee(who) {
-  if (!who || who.kind !== 'user' || who.role !== 'staff') return;
-  const probe = await get('/api/v1/appointments?limit=1');
-  who.designee = probe.ok;
+  if (!who || who.kind !== 'user' || who.role !== 'staff' || who.designee !== undefined) return;
+  const me = await get('/api/v1/session');
+  who.designee = me.ok && me.data.designee === true;
 }
 
 export function signedOut() {

@@ -165,7 +165,15 @@ StatusOr<ApiResponse> Logout(ApiContext& c) {
 
 StatusOr<ApiResponse> WhoAmI(ApiContext& c) {
   const Principal& p = *c.principal;
+  // A member of staff acts for the Director only while an appointment is in force (and, for an
+  // absence appointment, while the Director is recorded absent): the UI shows the request
+  // screens then, and only then.
+  bool designee = false;
+  if (p.kind == Principal::Kind::kUser && p.role == Role::kStaff) {
+    ASSIGN_OR_RETURN(designee, c.library.requests().IsActingDesignee(p.id));
+  }
   return JsonResponse({{"kind", p.kind == Principal::Kind::kPatron ? "patron" : "user"},
+                       {"designee", designee},
                        {"id", p.id},
                        {"role", RoleName(p.role)},
                        {"username", p.username},

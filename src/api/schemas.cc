@@ -95,7 +95,9 @@ ApiSchemas Build() {
   s.principal = Object({Req("kind", Enum({"patron", "user"})), Req("id", id), Req("role", role),
                         Req("username", text), Req("must_change_password", flag),
                         Req("csrf_token", text),
-                        Req("desk_idle_minutes", Integer(1, 240))});
+                        Req("desk_idle_minutes", Integer(1, 240)),
+                        Req("designee", Described(flag, "A member of staff acting now as the "
+                                                        "Director's designee"))});
   s.week_hours = Map(text);
   s.health = Object({Req("status", Enum({"ok"})), Req("version", text)});
   s.system_status = Named(
