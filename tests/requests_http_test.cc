@@ -84,6 +84,30 @@ class RequestsHttpTest : public ::testing::Test {
     return j.is_discarded() ? json() : j;
   }
 
+  // A request from the State Police taken in at the desk (the fields in `what` added); its
+  // reference.
+  std::string TakeIn(const json& what) {
+    json body = {{"type", "law_enforcement"},
+                 {"agency", "State Police"},
+                 {"callback_number", "555-0199"},
+                 {"callback_source", "the agency's published switchboard"}};
+    body.update(what);
+    return Json("desk", "POST", "/api/v1/requests", body, 201)["reference"];
+  }
+  // A court order for card P-100's loans, taken to counsel, who advises compliance; the
+  // advice's id.
+  int64_t CourtOrderAdvised(const std::string& ref) {
+    std::string base = "/api/v1/requests/" + ref;
+    Json("director", "POST", base + "/acknowledge");
+    Json("director", "POST", base + "/consult-counsel",
+         {{"counsel_id", ids_["counsel"]}, {"consultation", "sent the order to counsel"}});
+    Json("director", "POST", base + "/refer-to-counsel");
+    Json("counsel", "POST", base + "/advice",
+         {{"proper_form", true}, {"enforceable", true}, {"court_order_compels", true},
+          {"recommendation", "comply"}, {"advice", "The order is valid."}});
+    return Json("director", "GET", base)["advice"][0]["id"];
+  }
+
   void ExpectLogIntact() {
     auto verifier = lib_.library->AuditVerifier();
     ASSERT_TRUE(verifier.ok());
@@ -220,17 +244,11 @@ TEST_F(RequestsHttpTest, ACourtOrderGoesToCounselAndIsPartlyReleasedDeliveredAnd
 // Before signing, the Director sees how many records the scope would release, per category:
 // counts only, never for a scope wider than the request, and only the Director or a designee.
 TEST_F(RequestsHttpTest, TheDirectorCountsAScopeBeforeSigningAndNeverBeyondTheRequest) {
-  json intake = Json("desk", "POST", "/api/v1/requests",
-                     {{"type", "law_enforcement"},
-                      {"agency", "State Police"},
-                      {"callback_number", "555-0199"},
-                      {"callback_source", "the agency's published switchboard"},
-                      {"asked", "loans of one card"},
-                      {"card_barcodes", {"P-100"}},
-                      {"categories", {"loans", "patron"}},
-                      {"process", "court_order"}},
-                     201);
-  std::string base = "/api/v1/requests/" + intake["reference"].get<std::string>();
+  std::string ref = TakeIn({{"asked", "loans of one card"},
+                            {"card_barcodes", {"P-100"}},
+                            {"categories", {"loans", "patron"}},
+                            {"process", "court_order"}});
+  std::string base = "/api/v1/requests/" + ref;
   json counted = Json("director", "POST", base + "/decision/counts",
                       {{"scope", {{"categories", {"loans", "patron"}}}}});
   EXPECT_EQ(counted["patrons"], 1);
@@ -247,8 +265,7 @@ TEST_F(RequestsHttpTest, TheDirectorCountsAScopeBeforeSigningAndNeverBeyondTheRe
     Call(who, "POST", base + "/decision/counts", {{"scope", {{"categories", {"loans"}}}}}, 403);
   }
   // The count is on the log, as counts; each step of the case names the policy in force.
-  json entries = Json("director", "GET",
-                      "/api/v1/audit/entries?case=" + intake["reference"].get<std::string>());
+  json entries = Json("director", "GET", "/api/v1/audit/entries?case=" + ref);
   int counts_logged = 0;
   for (const json& e : entries["entries"]) {
     if (e["action"] != "request.count_scope") continue;
@@ -265,25 +282,12 @@ TEST_F(RequestsHttpTest, TheDirectorCountsAScopeBeforeSigningAndNeverBeyondTheRe
 // Records delivered cannot be called back, but the Board may still reverse the decision that
 // released them; only then is the case decided again, and its record shows both.
 TEST_F(RequestsHttpTest, ADeliveredReleaseIsDecidedAgainOnlyAfterTheBoardReversesIt) {
-  json intake = Json("desk", "POST", "/api/v1/requests",
-                     {{"type", "law_enforcement"},
-                      {"agency", "State Police"},
-                      {"callback_number", "555-0199"},
-                      {"callback_source", "the agency's published switchboard"},
-                      {"asked", "loans of one card"},
-                      {"card_barcodes", {"P-100"}},
-                      {"categories", {"loans"}},
-                      {"process", "court_order"}},
-                     201);
-  std::string ref = intake["reference"];
+  std::string ref = TakeIn({{"asked", "loans of one card"},
+                            {"card_barcodes", {"P-100"}},
+                            {"categories", {"loans"}},
+                            {"process", "court_order"}});
   std::string base = "/api/v1/requests/" + ref;
-  Json("director", "POST", base + "/acknowledge");
-  Json("director", "POST", base + "/consult-counsel",
-       {{"counsel_id", ids_["counsel"]}, {"consultation", "sent the order"}});
-  Json("director", "POST", base + "/refer-to-counsel");
-  Json("counsel", "POST", base + "/advice",
-       {{"court_order_compels", true}, {"recommendation", "comply"}, {"advice", "Valid."}});
-  int64_t advice = Json("director", "GET", base)["advice"][0]["id"];
+  int64_t advice = CourtOrderAdvised(ref);
   json decide = {{"outcome", "partial"}, {"basis", "court_order"}, {"advice_id", advice},
                  {"scope", {{"categories", {"loans"}}}}, {"password", kPassword}};
   Json("director", "POST", base + "/decision", decide);
@@ -350,27 +354,13 @@ TEST_F(RequestsHttpTest, TheServersStandingAndADraftSchedulesPlanAreShownWithout
 
 TEST_F(RequestsHttpTest, TheBoardReversesAReleaseAndAmendsThePolicyByVote) {
   // A court order, released in part on counsel's advice.
-  json intake = Json("desk", "POST", "/api/v1/requests",
-                     {{"type", "law_enforcement"},
-                      {"agency", "State Police"},
-                      {"name", "Detective on the case"},
-                      {"callback_number", "555-0199"},
-                      {"callback_source", "the agency's published switchboard"},
-                      {"asked", "loans of one card"},
-                      {"card_barcodes", {"P-100"}},
-                      {"categories", {"loans"}},
-                      {"process", "court_order"}},
-                     201);
-  std::string ref = intake["reference"];
+  std::string ref = TakeIn({{"name", "Detective on the case"},
+                            {"asked", "loans of one card"},
+                            {"card_barcodes", {"P-100"}},
+                            {"categories", {"loans"}},
+                            {"process", "court_order"}});
   std::string base = "/api/v1/requests/" + ref;
-  Json("director", "POST", base + "/acknowledge");
-  Json("director", "POST", base + "/consult-counsel",
-       {{"counsel_id", ids_["counsel"]}, {"consultation", "sent the order to counsel"}});
-  Json("director", "POST", base + "/refer-to-counsel");
-  Json("counsel", "POST", base + "/advice",
-       {{"proper_form", true}, {"enforceable", true}, {"court_order_compels", true},
-        {"recommendation", "comply"}, {"advice", "The order is valid."}});
-  int64_t advice = Json("director", "GET", base)["advice"][0]["id"];
+  int64_t advice = CourtOrderAdvised(ref);
   Json("director", "POST", base + "/decision",
        {{"outcome", "partial"}, {"basis", "court_order"}, {"advice_id", advice},
         {"scope", {{"categories", {"loans"}}}}, {"password", kPassword}});

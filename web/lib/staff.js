@@ -3,7 +3,7 @@
 // before anything is signed, and small pieces of page.
 
 import { get, all } from './api.js';
-import { h, fill, localTime } from './dom.js';
+import { h, fill } from './dom.js';
 import { session } from '../app.js';
 
 // The screens each role reaches, in the order they use them.
@@ -69,8 +69,11 @@ export function personName(actor) {
   return String(actor);
 }
 
+// An instant in the library's time zone, with its year: "December 2, 2026 at 11:01 AM".
 export function when(instant) {
-  return instant ? localTime(instant, session.timeZone) : '';
+  return instant ? new Date(instant).toLocaleString('en-US', {
+    timeZone: session.timeZone, year: 'numeric', month: 'long', day: 'numeric', hour: 'numeric', minute: '2-digit',
+  }) : '';
 }
 
 // The same, short, to the second: "Dec 2, 2026, 10:23:46 AM" (for the audit log's rows).

@@ -168,10 +168,10 @@ function iso(local) { return local ? new Date(local).toISOString().replace(/\.\d
 // ---- retention ---------------------------------------------------------------------------------
 
 function keptWords(rule) {
-  if (rule.days === 0) return `Deleted at once, at ${rule.trigger || 'the event'}`;
+  if (rule.days === 0) return `Deleted at once${rule.trigger ? ` (${rule.trigger})` : ''}`;
   const years = rule.days % 365 === 0 ? rule.days / 365 : 0;
   const span = years ? `${years} ${years === 1 ? 'year' : 'years'}` : `${rule.days} ${rule.days === 1 ? 'day' : 'days'}`;
-  return `Kept ${span} after ${rule.trigger || 'the event'}, then deleted`;
+  return `Kept ${span}${rule.trigger ? ` from ${rule.trigger}` : ''}, then deleted`;
 }
 
 export async function retention() {
@@ -186,9 +186,11 @@ export async function retention() {
   if (current.ok) {
     const v = current.data;
     parts.push(h('h2', {}, `The schedule in force (version ${v.version})`),
-      h('p', {}, `Signed by ${v.signed_by} ${when(v.signed_at)}. Why: ${v.reason}`,
+      h('p', {}, `Signed by ${v.signed_by} ${when(v.signed_at)}.`,
         v.board_ruling ? ` The Board ${word(rulings, v.board_ruling.outcome).toLowerCase()} it.` : ''),
-      scroller('The schedule', h('table', { class: 'list' }, h('caption', {}, 'What is kept, for how long, and why'),
+      h('p', {}, h('strong', {}, 'Why: '), v.reason),
+      h('p', {}, 'The policy keeps a record only as long as the library needs it; each period below starts from the event named.'),
+      scroller('The schedule', h('table', { class: 'list' }, h('caption', {}, 'What is kept, and for how long'),
         h('thead', {}, h('tr', {}, ['Records', 'How long', 'What they are'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, v.rules.map((r) => h('tr', {}, h('th', { scope: 'row' }, word(retentionCategories, r.category)), h('td', {}, keptWords(r)), h('td', {}, r.description)))))));
     if (director) parts.push(scheduleEditor(v, status));

@@ -4,33 +4,22 @@
 // administrator creates and the Director approves; the audit log checked in the browser against
 // the key printed at set-up, and a tampered proof caught; the printable pages printed.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startLibrary, startBrowser, assertAccessible, heading, demo, apiCall, newAccount, press, choose,
+  world, assertAccessible, heading, demo, apiCall, newAccount, press, choose,
   staffPage, sign, tokenFor, expectDone,
 } from './harness.mjs';
 
-let library;
-let browser;
-
-before(async () => {
-  library = await startLibrary();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await library?.stop();
-});
+const w = world();
 
 test('the Director edits the retention schedule, sees what it would remove, then signs it', async () => {
-  const page = await staffPage(browser, library.base, 'demo-director');
-  await page.goto(`${library.base}/#/retention`);
+  const page = await staffPage(w.browser, w.library.base, 'demo-director');
+  await page.goto(`${w.library.base}/#/retention`);
   await heading(page, 'Retention');
   await assertAccessible(page, 'the retention schedule');
-  const table = await page.locator('table', { hasText: 'What is kept, for how long, and why' }).textContent();
-  assert.match(table, /Who owed a fine.*Kept 30 days after payment or waiver, then deleted/);
+  const table = await page.locator('table', { hasText: 'What is kept, and for how long' }).textContent();
+  assert.match(table, /Who owed a fine.*Kept 30 days from payment or waiver, then deleted/);
   await press(page, page.locator('summary', { hasText: 'Change the schedule' }));
   await page.getByLabel(/^Who owed a fine/).fill('60');
   await page.getByLabel('Why the schedule changes').fill('The auditors asked for two months of settled fines.');
@@ -43,13 +32,13 @@ test('the Director edits the retention schedule, sees what it would remove, then
   await press(page, page.getByRole('button', { name: 'Sign the new schedule' }));
   await sign(page);
   await page.locator('.notice.success', { hasText: 'Version 2 of the schedule is signed' }).waitFor();
-  const now = await apiCall(library.base, 'GET', '/api/v1/retention/schedule', await tokenFor(library.base, 'demo-director'));
+  const now = await apiCall(w.library.base, 'GET', '/api/v1/retention/schedule', await tokenFor(w.library.base, 'demo-director'));
   assert.equal(now.body.version, 2);
   assert.equal(now.body.rules.find((r) => r.category === 'fine_link').days, 60);
 
   // A legal hold placed on one card's records, then released; each signed.
-  await page.goto(`${library.base}/#/`);
-  await page.goto(`${library.base}/#/retention`);
+  await page.goto(`${w.library.base}/#/`);
+  await page.goto(`${w.library.base}/#/retention`);
   await heading(page, 'Retention');
   await press(page, page.locator('summary', { hasText: 'Place a legal hold' }));
   await page.getByLabel('The patron\u2019s card number').fill('21000000000003');
@@ -71,12 +60,12 @@ test('the Director edits the retention schedule, sees what it would remove, then
 });
 
 test('three trustees adopt an amendment proposed beside the text in force', async () => {
-  const second = await newAccount(library.base, 'trustee-two', 'board');
-  const third = await newAccount(library.base, 'trustee-three', 'board', {
-    approvers: [{ token: await tokenFor(library.base, 'trustee'), password: demo.password }, second],
+  const second = await newAccount(w.library.base, 'trustee-two', 'board');
+  const third = await newAccount(w.library.base, 'trustee-three', 'board', {
+    approvers: [{ token: await tokenFor(w.library.base, 'trustee'), password: demo.password }, second],
   });
-  const first = await staffPage(browser, library.base, 'trustee');
-  await first.goto(`${library.base}/#/board/amendments`);
+  const first = await staffPage(w.browser, w.library.base, 'trustee');
+  await first.goto(`${w.library.base}/#/board/amendments`);
   await heading(first, 'Policy amendments');
   await assertAccessible(first, 'the amendments');
   await press(first, first.locator('summary', { hasText: 'Propose an amendment' }));
@@ -95,11 +84,11 @@ test('three trustees adopt an amendment proposed beside the text in force', asyn
 
   const voters = [
     [first, 'for', demo.password],
-    [await staffPage(browser, library.base, 'trustee-two', second.password), 'for', second.password],
-    [await staffPage(browser, library.base, 'trustee-three', third.password), 'against', third.password],
+    [await staffPage(w.browser, w.library.base, 'trustee-two', second.password), 'for', second.password],
+    [await staffPage(w.browser, w.library.base, 'trustee-three', third.password), 'against', third.password],
   ];
   for (const [page, vote, password] of voters) {
-    await page.goto(`${library.base}/#/board/amendments/${proposal}`);
+    await page.goto(`${w.library.base}/#/board/amendments/${proposal}`);
     await heading(page, `Proposal ${proposal}`);
     await choose(page, page.getByLabel('Your vote'), vote);
     await press(page, page.getByRole('button', { name: 'Sign my ballot' }));
@@ -108,8 +97,8 @@ test('three trustees adopt an amendment proposed beside the text in force', asyn
     page.check();
     if (page !== first) await page.context_.close();
   }
-  await first.goto(`${library.base}/#/board`);
-  await first.goto(`${library.base}/#/board/amendments/${proposal}`);
+  await first.goto(`${w.library.base}/#/board`);
+  await first.goto(`${w.library.base}/#/board/amendments/${proposal}`);
   await heading(first, `Proposal ${proposal}`);
   assert.match(await first.locator('main').textContent(), /2 for, 1 against, 0 abstaining/);
   await assertAccessible(first, 'a proposal with its ballots');
@@ -117,14 +106,14 @@ test('three trustees adopt an amendment proposed beside the text in force', asyn
   await press(first, first.getByRole('button', { name: 'Close the vote' }));
   await sign(first);
   await expectDone(first, 'Adopted');
-  const policy = await apiCall(library.base, 'GET', '/api/v1/policy');
+  const policy = await apiCall(w.library.base, 'GET', '/api/v1/policy');
   assert.ok(policy.body.text.includes(added));
   first.check();
   await first.context_.close();
 });
 
 test('the administrator creates a staff account that the Director approves; the administrator sees no patron', async () => {
-  const admin = await staffPage(browser, library.base, 'demo-admin');
+  const admin = await staffPage(w.browser, w.library.base, 'demo-admin');
   await heading(admin, 'User accounts');
   await assertAccessible(admin, 'the user accounts');
   await admin.getByLabel('Username').fill('new-clerk');
@@ -137,17 +126,17 @@ test('the administrator creates a staff account that the Director approves; the 
   await admin.getByLabel('A first password').fill('short');
   await press(admin, admin.getByRole('button', { name: 'Create the account' }));
   await admin.locator('.form-summary').waitFor();
-  await admin.goto(`${library.base}/#/admin/server`);
+  await admin.goto(`${w.library.base}/#/admin/server`);
   await heading(admin, 'Server');
   await assertAccessible(admin, 'the server\u2019s standing');
   const standing = await admin.locator('main').textContent();
   assert.match(standing, /Audit log\d+ entries/);
   assert.match(standing, /Last backup of the dataNone recorded/);
   // Nothing about any patron on any administrator screen, nor in what the screens asked for.
-  const patrons = await apiCall(library.base, 'POST', '/api/v1/patrons/search', await tokenFor(library.base, 'desk'), { card_barcode: demo.card });
+  const patrons = await apiCall(w.library.base, 'POST', '/api/v1/patrons/search', await tokenFor(w.library.base, 'desk'), { card_barcode: demo.card });
   const name = patrons.body.patrons[0].name;
   for (const hash of ['#/admin', '#/admin/server']) {
-    await admin.goto(`${library.base}/${hash}`);
+    await admin.goto(`${w.library.base}/${hash}`);
     await admin.waitForTimeout(300);
     assert.ok(!(await admin.locator('body').textContent()).includes(name));
   }
@@ -155,8 +144,8 @@ test('the administrator creates a staff account that the Director approves; the 
   admin.check();
   await admin.context_.close();
 
-  const director = await staffPage(browser, library.base, 'demo-director');
-  await director.goto(`${library.base}/#/approvals`);
+  const director = await staffPage(w.browser, w.library.base, 'demo-director');
+  await director.goto(`${w.library.base}/#/approvals`);
   await heading(director, 'Accounts to approve');
   await assertAccessible(director, 'the accounts to approve');
   const line = director.locator('ul.approvals li', { hasText: 'new-clerk' });
@@ -166,21 +155,21 @@ test('the administrator creates a staff account that the Director approves; the 
   await expectDone(director, 'new-clerk is approved');
   director.check();
   await director.context_.close();
-  const login = await apiCall(library.base, 'POST', '/api/v1/session', null, { username: 'new-clerk', password: 'a-first-password-for-the-clerk' });
+  const login = await apiCall(w.library.base, 'POST', '/api/v1/session', null, { username: 'new-clerk', password: 'a-first-password-for-the-clerk' });
   assert.equal(login.status, 201);
 });
 
 test('a trustee checks the audit log in the browser with the key printed at set-up, and a tampered proof is caught', async () => {
-  assert.ok(library.auditKey, 'init printed the audit log key');
-  const page = await staffPage(browser, library.base, 'trustee');
-  await page.goto(`${library.base}/#/audit`);
+  assert.ok(w.library.auditKey, 'init printed the audit log key');
+  const page = await staffPage(w.browser, w.library.base, 'trustee');
+  await page.goto(`${w.library.base}/#/audit`);
   await heading(page, 'Audit log');
   // The key as the trustee saved it once, in a file of their own.
   await page.getByLabel('Or load the key from the file you saved it in').setInputFiles({
-    name: 'audit-log-key.txt', mimeType: 'text/plain', buffer: Buffer.from(`${library.auditKey}\n`),
+    name: 'audit-log-key.txt', mimeType: 'text/plain', buffer: Buffer.from(`${w.library.auditKey}\n`),
   });
   await page.locator('.notice.success', { hasText: 'The key is set' }).waitFor();
-  assert.equal(await page.getByLabel('The log\u2019s verifier key').inputValue(), library.auditKey);
+  assert.equal(await page.getByLabel('The log\u2019s verifier key').inputValue(), w.library.auditKey);
   await press(page, page.getByRole('button', { name: 'Search the log' }));
   const verified = page.locator('.notice.success', { hasText: 'Checked in this browser' });
   await verified.waitFor({ timeout: 20000 });
@@ -188,14 +177,14 @@ test('a trustee checks the audit log in the browser with the key printed at set-
   await assertAccessible(page, 'the audit log, verified');
 
   // Another key than the library's: nothing verifies.
-  const other = library.auditKey.replace(/\+[0-9a-f]{8}\+/, '+00000000+');
+  const other = w.library.auditKey.replace(/\+[0-9a-f]{8}\+/, '+00000000+');
   await page.getByLabel('The log\u2019s verifier key').fill(other);
   await press(page, page.getByRole('button', { name: 'Use this key' }));
   await press(page, page.getByRole('button', { name: 'Search the log' }));
   await page.locator('.notice', { hasText: 'The log does not verify' }).waitFor({ timeout: 20000 });
 
   // The right key, and a server that alters one proof: that entry is flagged.
-  await page.getByLabel('The log\u2019s verifier key').fill(library.auditKey);
+  await page.getByLabel('The log\u2019s verifier key').fill(w.library.auditKey);
   await press(page, page.getByRole('button', { name: 'Use this key' }));
   await page.route('**/api/v1/audit/proof?*', async (route) => {
     const res = await route.fetch();
@@ -226,10 +215,10 @@ test('a trustee checks the audit log in the browser with the key printed at set-
 });
 
 test('the decline letter, a signed decision, the disclosure manifest and the transparency report print cleanly', async () => {
-  const page = await staffPage(browser, library.base, 'demo-director');
+  const page = await staffPage(w.browser, w.library.base, 'demo-director');
   // The demo's declined request and its letter, as printed.
   const letter = await page.context().newPage();
-  await letter.goto(`${library.base}/api/v1/requests/R-2026-0001/letter`);
+  await letter.goto(`${w.library.base}/api/v1/requests/R-2026-0001/letter`);
   await letter.emulateMedia({ media: 'print' });
   const letterText = await letter.locator('body').innerText();
   assert.match(letterText, /R-2026-0001/);
@@ -237,7 +226,7 @@ test('the decline letter, a signed decision, the disclosure manifest and the tra
   await letter.close();
 
   // A signed decision printed alone: the page's menus, forms and other sections are not printed.
-  await page.goto(`${library.base}/#/cases/R-2026-0002`);
+  await page.goto(`${w.library.base}/#/cases/R-2026-0002`);
   await heading(page, 'Request R-2026-0002');
   await page.emulateMedia({ media: 'print' });
   const decision = page.locator('.decisions article').first();
@@ -264,7 +253,7 @@ test('the decline letter, a signed decision, the disclosure manifest and the tra
 
   // The transparency report, public, as printed.
   const report = await page.context().newPage();
-  await report.goto(`${library.base}/#/transparency`);
+  await report.goto(`${w.library.base}/#/transparency`);
   await heading(report, 'Transparency');
   await report.emulateMedia({ media: 'print' });
   assert.equal(await report.locator('.shell').isVisible(), false);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -59,6 +60,21 @@ export async function startLibrary({ items = 60 } = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// A test file's world: its own library and a browser, started before its tests and stopped after
+// them. The fields are set once the tests run.
+export function world(options) {
+  const w = { library: null, browser: null };
+  before(async () => {
+    w.library = await startLibrary(options);
+    w.browser = await startBrowser();
+  });
+  after(async () => {
+    await w.browser?.close();
+    await w.library?.stop();
+  });
+  return w;
 }
 
 export async function startBrowser() {

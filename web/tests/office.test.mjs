@@ -5,32 +5,21 @@
 // Director decides anew. Then what must not be reachable: another counsel's case, and a
 // designee's steps outside the appointment. Axe-core on every screen.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startLibrary, startBrowser, openPage, assertAccessible, heading, demo, apiCall, newAccount,
+  world, openPage, assertAccessible, heading, demo, apiCall, newAccount,
   press, tick, choose, staffPage, sign, tokenFor,
 } from './harness.mjs';
 
-let library;
-let browser;
-
-before(async () => {
-  library = await startLibrary();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await library?.stop();
-});
+const w = world();
 
 const card = '21000000000002';
 
 async function openCase(page, reference) {
   // By way of another screen, so that a case already open is drawn afresh.
-  await page.goto(`${library.base}/#/`);
-  await page.goto(`${library.base}/#/cases/${reference}`);
+  await page.goto(`${w.library.base}/#/`);
+  await page.goto(`${w.library.base}/#/cases/${reference}`);
   await heading(page, `Request ${reference}`);
 }
 
@@ -65,8 +54,8 @@ function assertNoPatronInAddresses(page) {
 
 test('a court order goes from the desk to counsel, is partly released, reversed by the Board and decided anew', async () => {
   // The desk takes it in, looking nothing up.
-  const desk = await staffPage(browser, library.base, 'desk');
-  await desk.goto(`${library.base}/#/desk/request`);
+  const desk = await staffPage(w.browser, w.library.base, 'desk');
+  await desk.goto(`${w.library.base}/#/desk/request`);
   await heading(desk, 'Someone asks for patron information');
   await desk.getByLabel('Agency or organization').fill('State Police');
   await desk.getByLabel('Their name').fill('Detective on the case');
@@ -83,7 +72,7 @@ test('a court order goes from the desk to counsel, is partly released, reversed 
   desk.check();
 
   // The Director: the inbox names it; acknowledge, consult counsel, refer.
-  const director = await staffPage(browser, library.base, 'demo-director');
+  const director = await staffPage(w.browser, w.library.base, 'demo-director');
   await heading(director, 'Inbox');
   await assertAccessible(director, 'the Director\u2019s inbox');
   await press(director, director.locator('.deadlines a', { hasText: reference }).first());
@@ -114,9 +103,9 @@ test('a court order goes from the desk to counsel, is partly released, reversed 
   assert.match(await stepDone(director, reference), /court order to review/);
 
   // Counsel advises on their case.
-  const counsel = await staffPage(browser, library.base, 'counsel');
+  const counsel = await staffPage(w.browser, w.library.base, 'counsel');
   await heading(counsel, 'Inbox');
-  await counsel.goto(`${library.base}/#/cases`);
+  await counsel.goto(`${w.library.base}/#/cases`);
   await heading(counsel, 'My cases');
   await assertAccessible(counsel, 'counsel\u2019s cases');
   await press(counsel, counsel.getByRole('link', { name: reference }));
@@ -177,8 +166,8 @@ test('a court order goes from the desk to counsel, is partly released, reversed 
   await assertAccessible(director, 'a released case');
 
   // A trustee opens a review of the decision and reverses it with a signed ruling.
-  const trustee = await staffPage(browser, library.base, 'trustee');
-  await trustee.goto(`${library.base}/#/board`);
+  const trustee = await staffPage(w.browser, w.library.base, 'trustee');
+  await trustee.goto(`${w.library.base}/#/board`);
   await heading(trustee, 'Decisions to review');
   await assertAccessible(trustee, 'the decisions to review');
   const row = trustee.locator('tr', { hasText: reference }).filter({ hasText: 'Release decision' });
@@ -212,8 +201,8 @@ test('a court order goes from the desk to counsel, is partly released, reversed 
 });
 
 test('a step the workflow refuses says why and changes nothing; a decline prints its letter', async () => {
-  const director = await staffPage(browser, library.base, 'demo-director');
-  const intake = await apiCall(library.base, 'POST', '/api/v1/requests', await tokenFor(library.base, 'desk'),
+  const director = await staffPage(w.browser, w.library.base, 'demo-director');
+  const intake = await apiCall(w.library.base, 'POST', '/api/v1/requests', await tokenFor(w.library.base, 'desk'),
     { type: 'law_enforcement', agency: 'County Sheriff', callback_number: '203-555-0100', callback_source: 'the county directory', asked: 'anything on one card', process: 'none' });
   const reference = intake.body.reference;
   await openCase(director, reference);
@@ -236,7 +225,7 @@ test('a step the workflow refuses says why and changes nothing; a decline prints
   const summary = director.locator('.step-area .form-summary');
   await summary.waitFor();
   assert.match(await summary.textContent(), /counsel's advice: none is recorded/);
-  const seen = await apiCall(library.base, 'GET', `/api/v1/requests/${reference}`, await tokenFor(library.base, 'demo-director'));
+  const seen = await apiCall(w.library.base, 'GET', `/api/v1/requests/${reference}`, await tokenFor(w.library.base, 'demo-director'));
   assert.equal(seen.body.decisions.length, 0);
   assert.equal(seen.body.state, 'counsel_consulted');
   // Cancelling the dialog sends nothing.
@@ -257,21 +246,21 @@ test('a step the workflow refuses says why and changes nothing; a decline prints
 });
 
 test('counsel cannot open another counsel\u2019s case, and sees no step on it', async () => {
-  const other = await newAccount(library.base, 'second-counsel', 'counsel');
-  const director = await tokenFor(library.base, 'demo-director');
-  const desk = await tokenFor(library.base, 'desk');
-  const intake = await apiCall(library.base, 'POST', '/api/v1/requests', desk,
+  const other = await newAccount(w.library.base, 'second-counsel', 'counsel');
+  const director = await tokenFor(w.library.base, 'demo-director');
+  const desk = await tokenFor(w.library.base, 'desk');
+  const intake = await apiCall(w.library.base, 'POST', '/api/v1/requests', desk,
     { type: 'law_enforcement', agency: 'State Police', callback_number: '203-555-0199', callback_source: 'the state directory', asked: 'one card', card_barcodes: [card], process: 'subpoena' });
   const reference = intake.body.reference;
   const base = `/api/v1/requests/${reference}`;
-  assert.equal((await apiCall(library.base, 'POST', `${base}/acknowledge`, director, {})).status, 200);
-  const keys = await apiCall(library.base, 'GET', '/api/v1/signing-keys', director);
+  assert.equal((await apiCall(w.library.base, 'POST', `${base}/acknowledge`, director, {})).status, 200);
+  const keys = await apiCall(w.library.base, 'GET', '/api/v1/signing-keys', director);
   const first = keys.body.keys.find((k) => k.username === 'counsel').user_id;
-  assert.equal((await apiCall(library.base, 'POST', `${base}/consult-counsel`, director, { counsel_id: first, consultation: 'a subpoena' })).status, 200);
+  assert.equal((await apiCall(w.library.base, 'POST', `${base}/consult-counsel`, director, { counsel_id: first, consultation: 'a subpoena' })).status, 200);
 
-  const page = await staffPage(browser, library.base, 'second-counsel', other.password);
+  const page = await staffPage(w.browser, w.library.base, 'second-counsel', other.password);
   await heading(page, 'Inbox');
-  await page.goto(`${library.base}/#/cases`);
+  await page.goto(`${w.library.base}/#/cases`);
   await heading(page, 'My cases');
   assert.equal(await page.getByRole('link', { name: reference }).count(), 0);
   await openCase(page, reference);
@@ -284,20 +273,20 @@ test('counsel cannot open another counsel\u2019s case, and sees no step on it', 
 });
 
 test('a designee acts only inside the appointment: outside it, no request and no signing step', async () => {
-  const deputy = await newAccount(library.base, 'deputy', 'staff');
-  const director = await tokenFor(library.base, 'demo-director');
-  const desk = await tokenFor(library.base, 'desk');
-  const intake = await apiCall(library.base, 'POST', '/api/v1/requests', desk,
+  const deputy = await newAccount(w.library.base, 'deputy', 'staff');
+  const director = await tokenFor(w.library.base, 'demo-director');
+  const desk = await tokenFor(w.library.base, 'desk');
+  const intake = await apiCall(w.library.base, 'POST', '/api/v1/requests', desk,
     { type: 'media', name: 'A reporter', contact: 'newsroom switchboard', asked: 'who borrowed a book' });
   const reference = intake.body.reference;
   const now = Date.now();
   const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
   // An appointment for absences only, and the Director is not absent: it gives nothing now.
-  const appointed = await apiCall(library.base, 'POST', '/api/v1/appointments', director,
+  const appointed = await apiCall(w.library.base, 'POST', '/api/v1/appointments', director,
     { designee_id: deputy.id, scope: 'absence', valid_from: iso(now - 3600e3), valid_to: iso(now + 86400e3), password: demo.password });
   assert.equal(appointed.status, 201, JSON.stringify(appointed.body));
 
-  let page = await staffPage(browser, library.base, 'deputy', deputy.password);
+  let page = await staffPage(w.browser, w.library.base, 'deputy', deputy.password);
   await heading(page, 'Check out');
   assert.ok(!(await page.locator('.shell').textContent()).includes('My work'));
   await openCase(page, reference);
@@ -308,9 +297,9 @@ test('a designee acts only inside the appointment: outside it, no request and no
   await page.context_.close();
 
   // Recorded absent now: the same designee sees the request and its steps.
-  const absent = await apiCall(library.base, 'POST', '/api/v1/absences', director, { from: iso(now - 60e3), to: iso(now + 3600e3) });
+  const absent = await apiCall(w.library.base, 'POST', '/api/v1/absences', director, { from: iso(now - 60e3), to: iso(now + 3600e3) });
   assert.equal(absent.status, 201, JSON.stringify(absent.body));
-  page = await staffPage(browser, library.base, 'deputy', deputy.password);
+  page = await staffPage(w.browser, w.library.base, 'deputy', deputy.password);
   await heading(page, 'Inbox');
   await openCase(page, reference);
   const steps = await page.locator('ul.steps button').allTextContents();
@@ -321,8 +310,8 @@ test('a designee acts only inside the appointment: outside it, no request and no
 });
 
 test('the desk records a search warrant executed on the spot; the Director finds it on the case', async () => {
-  const desk = await staffPage(browser, library.base, 'desk');
-  await desk.goto(`${library.base}/#/desk/request`);
+  const desk = await staffPage(w.browser, w.library.base, 'desk');
+  await desk.goto(`${w.library.base}/#/desk/request`);
   await heading(desk, 'Someone asks for patron information');
   await desk.getByLabel('Agency or organization').fill('Federal agents');
   await desk.getByLabel('Number to call them back').fill('203-555-0111');
@@ -339,7 +328,7 @@ test('the desk records a search warrant executed on the spot; the Director finds
   desk.check();
   await desk.context_.close();
 
-  const director = await staffPage(browser, library.base, 'demo-director');
+  const director = await staffPage(w.browser, w.library.base, 'demo-director');
   await openCase(director, reference);
   assert.match(await director.locator('.facts').first().textContent(), /Search warrant executed on the spot/);
   assert.match(await director.locator('.timeline').textContent(), /Search warrant executed/);
@@ -348,9 +337,9 @@ test('the desk records a search warrant executed on the spot; the Director finds
 });
 
 test('the Director appoints a designee in writing and revokes the appointment', async () => {
-  const deputy = await newAccount(library.base, 'stand-in', 'staff');
-  const director = await staffPage(browser, library.base, 'demo-director');
-  await director.goto(`${library.base}/#/appointments`);
+  const deputy = await newAccount(w.library.base, 'stand-in', 'staff');
+  const director = await staffPage(w.browser, w.library.base, 'demo-director');
+  await director.goto(`${w.library.base}/#/appointments`);
   await heading(director, 'Designees');
   await choose(director, director.getByLabel('Staff member'), String(deputy.id));
   await choose(director, director.getByLabel('When they may act'), 'standing');
@@ -360,14 +349,14 @@ test('the Director appoints a designee in writing and revokes the appointment', 
   await press(director, director.getByRole('button', { name: 'Sign the appointment' }));
   await sign(director);
   await director.locator('.notice.success', { hasText: 'signed' }).waitFor();
-  await director.goto(`${library.base}/#/`);
-  await director.goto(`${library.base}/#/appointments`);
+  await director.goto(`${w.library.base}/#/`);
+  await director.goto(`${w.library.base}/#/appointments`);
   await heading(director, 'Designees');
   const row = director.locator('tr', { hasText: 'stand-in' });
   assert.match(await row.textContent(), /In force/);
   await assertAccessible(director, 'the appointments');
 
-  let page = await staffPage(browser, library.base, 'stand-in', deputy.password);
+  let page = await staffPage(w.browser, w.library.base, 'stand-in', deputy.password);
   await heading(page, 'Inbox');
   assert.match(await page.locator('.shell').textContent(), /Designee of the Director/);
   await page.context_.close();
@@ -375,9 +364,9 @@ test('the Director appoints a designee in writing and revokes the appointment', 
   await press(director, row.getByRole('button', { name: 'Revoke' }));
   await sign(director);
   await director.locator('.notice.success', { hasText: 'revoked' }).waitFor();
-  page = await staffPage(browser, library.base, 'stand-in', deputy.password);
+  page = await staffPage(w.browser, w.library.base, 'stand-in', deputy.password);
   await heading(page, 'Check out');
-  await page.goto(`${library.base}/#/cases`);
+  await page.goto(`${w.library.base}/#/cases`);
   await heading(page, 'Requests for patron information');
   assert.match(await page.locator('main').textContent(), /not part of your role/);
   page.check();
