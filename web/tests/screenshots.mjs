@@ -36,6 +36,7 @@ try {
   await heading(page, 'Hello');
   await shot('portal');
   await page.click('text=Log out');
+  await heading(page, 'Westport');
   await page.goto(`${library.base}/#/login`);
   await heading(page, 'Staff log in');
   await page.fill('input[name=username]', 'desk');
