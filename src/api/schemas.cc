@@ -12,6 +12,17 @@ using ordered = nlohmann::ordered_json;
 
 namespace {
 
+// A username as accounts allow one: 3 to 32 of a-z, 0-9, '.', '_' and '-'.
+bool IsUsername(std::string_view s) {
+  if (s.size() < 3 || s.size() > 32) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool IsReference(std::string_view s) {
   // R-<year>-<number>: what Requests::Intake hands out.
   if (s.size() < 8 || s.size() > 24 || s.substr(0, 2) != "R-") return false;
@@ -312,13 +323,16 @@ ApiSchemas Build() {
       OneOf({Object({Req("username", Example(Text(64), "desk")), Req("password", Text(1024))}),
              Object({Req("card_barcode", s.card), Req("pin", Example(pin, "246810"))})}),
       "Staff log in with username and password; patrons with card barcode and PIN");
-  s.change_password = Object({Req("password", Text(1024)), Req("new_password", Text(1024))});
+  s.change_password = Object({Req("password", Text(1024)), Req("new_password", Text(1024, 10))});
   s.sign_statement = Object({Req("statement", Text(16384)), Req("password", s.password)});
   s.signature = Object({Req("signature", base64), Req("public_key", base64),
                         Req("algorithm", Enum({"Ed25519"})), Req("signed_context", text)});
-  s.create_user = Object({Req("username", Text(64)),
-                          Req("role", Enum({"staff", "director", "counsel", "board", "admin"})),
-                          Req("password", Text(1024))});
+  s.create_user = Object(
+      {Req("username", Pattern(Text(32, 3), "^[a-z0-9._-]{3,32}$", IsUsername,
+                               "must be 3 to 32 of a-z, 0-9, '.', '_' and '-'")),
+       Req("role", Enum({"staff", "director", "counsel", "board", "admin"})),
+       Req("password", Described(Text(1024, 10), "A first password, at least 10 characters, "
+                                                 "good only for choosing one's own"))});
   s.password_only = Object({Req("password", s.password)});
   s.new_patron = Named(
       "NewPatron",

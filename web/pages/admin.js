@@ -36,7 +36,7 @@ export async function users() {
     fields: [
       { name: 'username', label: 'Username', required: true },
       { name: 'role', label: 'Role', type: 'select', options: Object.entries(roles) },
-      { name: 'password', label: 'A first password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 12 characters. The person must choose their own at first log-in.' },
+      { name: 'password', label: 'A first password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 10 characters. The person must choose their own at first log-in.' },
     ],
     submitLabel: 'Create the account',
     onSubmit: async (v, { showProblem }) => {

@@ -77,7 +77,7 @@ export async function changePassword() {
   const form = buildForm({
     fields: [
       { name: 'password', label: 'Current password', type: 'password', required: true, autocomplete: 'current-password' },
-      { name: 'new_password', label: 'New password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 12 characters.' },
+      { name: 'new_password', label: 'New password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 10 characters.' },
     ],
     submitLabel: 'Change my password',
     onSubmit: async (values, { showProblem }) => {

@@ -125,7 +125,10 @@ test('the administrator creates a staff account that the Director approves; the 
   await admin.getByLabel('Username').fill('new-clerk');
   await admin.getByLabel('A first password').fill('short');
   await press(admin, admin.getByRole('button', { name: 'Create the account' }));
-  await admin.locator('.form-summary').waitFor();
+  const beside = admin.locator('.field-error:not([hidden])');
+  await beside.first().waitFor();
+  assert.match(await beside.first().textContent(), /A first password: .*at least 10/);
+  assert.equal(await admin.getByLabel('A first password').getAttribute('aria-invalid'), 'true');
   await admin.goto(`${w.library.base}/#/admin/server`);
   await heading(admin, 'Server');
   await assertAccessible(admin, 'the server\u2019s standing');
