@@ -1,11 +1,11 @@
-// Circulation throughput (DESIGN §12): checkout + checkin through carrel in-process, with and
-// without the audit log, the same statements issued straight through the SQLite C API on a copy
+// Circulation throughput (docs/design.md §12): checkout + checkin through carrel in-process, with
+// and without the audit log, the same statements issued straight through the SQLite C API on a copy
 // of the same database, and the bare durable single-row transaction rate that bounds them all.
-// Every operation is one durable transaction (WAL, synchronous=FULL), so the rates are
-// fsync-bound and best read as ratios. The bare run binds values of the same sizes but does no
-// cryptography and no auditing: decrypting patron fields, blind indexing, sealing history links,
-// reading the keyring and appending to the audit log are carrel's own work. A last benchmark
-// replays, without SQLite, the cryptography one checkout + checkin performs, to show its share.
+// Every operation is one durable transaction (WAL, synchronous=FULL), so the rates are fsync-bound
+// and best read as ratios. The bare run binds values of the same sizes but does no cryptography and
+// no auditing: decrypting patron fields, blind indexing, sealing history links, reading the keyring
+// and appending to the audit log are carrel's own work. A last benchmark replays, without SQLite,
+// the cryptography one checkout + checkin performs, to show its share.
 //
 // Sizes come from CARREL_BENCH_PATRONS, CARREL_BENCH_ITEMS and CARREL_BENCH_LOANS; the library
 // lives in a temporary directory under $TMPDIR (default /tmp), removed when the process exits.

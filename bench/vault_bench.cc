@@ -1,4 +1,4 @@
-// Field encryption and blind indexes (DESIGN §4): Vault::Seal and Vault::Open of a 256-byte
+// Field encryption and blind indexes (docs/design.md §4): Vault::Seal and Vault::Open of a 256-byte
 // field (XChaCha20-Poly1305 with associated data naming table, column and row), and the keyed
 // BLAKE2b blind index of a card barcode, both as the bare libsodium call (32-byte key, 8-byte
 // output) and through Vault::BlindIndex, which takes its key from the keyring's cache.

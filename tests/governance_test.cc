@@ -1,8 +1,8 @@
-// The Board of Trustees' part of the policy against a real library (policy §5, §6; DESIGN §7,
-// §8): only the Board reviews and amends, a vote adopts only by a majority of those voting, a
+// The Board of Trustees' part of the policy against a real library (policy §5, §6; docs/design.md
+// §7, §8): only the Board reviews and amends, a vote adopts only by a majority of those voting, a
 // reversal is final and visible wherever the decision is, notices to patrons wait for a
-// nondisclosure order to end, deadlines reach the role that must act, and the transparency
-// report matches the cases exactly without naming anyone.
+// nondisclosure order to end, deadlines reach the role that must act, and the transparency report
+// matches the cases exactly without naming anyone.
 
 #include "carrel/governance.h"
 

@@ -1,5 +1,5 @@
 // The request workflow (policy §4) against a real library: each test tries to break one of the
-// invariants of DESIGN §7 — no disclosure without a verified signed authorization covering
+// invariants of docs/design.md §7 — no disclosure without a verified signed authorization covering
 // every record, a lawful basis for every release, staff at intake only, counsel on their own
 // cases, designees only under a valid appointment, media never disclosing, held records
 // surviving retention, every step and every refusal on the audit log.

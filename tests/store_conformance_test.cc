@@ -1,5 +1,5 @@
-// One conformance suite for every Store implementation (DESIGN §10). Each engine registers a
-// factory; PostgreSQL will join SQLite here and must pass the same tests.
+// One conformance suite for every Store implementation (docs/design.md §10). Each engine registers
+// a factory; PostgreSQL will join SQLite here and must pass the same tests.
 
 #include <gtest/gtest.h>
 

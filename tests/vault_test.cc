@@ -1,4 +1,4 @@
-// Confidentiality at rest, end to end (DESIGN §4): real files, real backups, real keys.
+// Confidentiality at rest, end to end (docs/design.md §4): real files, real backups, real keys.
 
 #include <gtest/gtest.h>
 #include <sodium.h>

@@ -1,4 +1,4 @@
-// Audit log verification at scale (DESIGN §5, §12). Builds a log of realistic entries in a
+// Audit log verification at scale (docs/design.md §5, §12). Builds a log of realistic entries in a
 // scratch SQLite store of its own with AuditLog::Append (in large transactions, a signed head
 // every 1,000,000 entries), then in the same process times:
 //   - VerifyAuditLog over the whole log, as `carrel audit verify` runs it;

@@ -1,5 +1,5 @@
-// Card barcode lookup through the blind index on a large library (DESIGN §4): the barcode is
-// normalized, its keyed BLAKE2b index computed, the candidates read by the card_bi index, the
+// Card barcode lookup through the blind index on a large library (docs/design.md §4): the barcode
+// is normalized, its keyed BLAKE2b index computed, the candidates read by the card_bi index, the
 // patron's key unwrapped from the keyring (cold: random patrons of a large library are rarely in
 // the key cache) and the candidate's fields decrypted to confirm the match.
 //   (a) the lookup itself: SealedRecords::FindPatronByBarcode inside a read transaction;

@@ -1,6 +1,6 @@
-// Retention at scale (DESIGN §6, §12): a library with CARREL_BENCH_RETENTION_ROWS returned loans
-// (default 10,000,000) spread over three years; a schedule that keeps links for two years, so a
-// run removes the oldest year. Measured in one process:
+// Retention at scale (docs/design.md §6, §12): a library with CARREL_BENCH_RETENTION_ROWS returned
+// loans (default 10,000,000) spread over three years; a schedule that keeps links for two years, so
+// a run removes the oldest year. Measured in one process:
 //   - the way other library systems do it, on a byte-for-byte copy: one SQL UPDATE setting the
 //     patron link to NULL for every row returned before the cutoff (one durable transaction);
 //   - carrel's run: plan, then the run itself, of which destroying the epoch keys;

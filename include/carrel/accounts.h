@@ -15,12 +15,12 @@ namespace carrel {
 
 class Vault;
 
-// Accounts, sessions and personal signing keys (DESIGN §2). Staff, the Director, counsel, the
-// Board and the administrator have user accounts with one role each; patrons log in to the
+// Accounts, sessions and personal signing keys (docs/design.md §2). Staff, the Director, counsel,
+// the Board and the administrator have user accounts with one role each; patrons log in to the
 // portal with their card barcode and PIN. Passwords and PINs are stored as Argon2id hashes
-// (libsodium crypto_pwhash_str, interactive limits). Every user but the administrator holds
-// an Ed25519 key pair whose secret half is sealed under a key derived from the user's own
-// password, so the server cannot sign on anyone's behalf: signing asks for the password again.
+// (libsodium crypto_pwhash_str, interactive limits). Every user but the administrator holds an
+// Ed25519 key pair whose secret half is sealed under a key derived from the user's own password, so
+// the server cannot sign on anyone's behalf: signing asks for the password again.
 
 enum class Role { kStaff, kDirector, kCounsel, kBoard, kAdmin, kPatron };
 std::string_view RoleName(Role role);

@@ -16,10 +16,10 @@
 
 namespace carrel {
 
-// The tamper-evident audit log (DESIGN §5). Every access to confidential data and every change
-// is an entry, written in the same transaction as what it records (fail-closed). Entries are
-// the leaves of an RFC 9162 Merkle tree; the server signs tree heads as C2SP tlog-checkpoint
-// notes. Formats: docs/audit-log-format.md.
+// The tamper-evident audit log (docs/design.md §5). Every access to confidential data and every
+// change is an entry, written in the same transaction as what it records (fail-closed). Entries are
+// the leaves of an RFC 9162 Merkle tree; the server signs tree heads as C2SP tlog-checkpoint notes.
+// Formats: docs/audit-log-format.md.
 
 using Hash = std::array<unsigned char, 32>;
 

@@ -35,8 +35,8 @@ class TimeZone {
   std::shared_ptr<const Rules> rules_;
 };
 
-// The library's calendar (DESIGN §9): opening hours per weekday for the library and the café,
-// closed dates, and the time zone they are written in. Thread-safe (immutable).
+// The library's calendar (docs/design.md §9): opening hours per weekday for the library and the
+// café, closed dates, and the time zone they are written in. Thread-safe (immutable).
 class Calendar {
  public:
   Calendar(WeekHours library, WeekHours cafe, std::vector<Date> closed_dates, TimeZone zone);

@@ -18,12 +18,12 @@
 
 namespace carrel {
 
-// Circulation (DESIGN §3): patrons, items, loans, holds, fines, public-computer sessions and
-// eNews subscriptions. Every operation is one durable transaction; a failed operation changes
+// Circulation (docs/design.md §3): patrons, items, loans, holds, fines, public-computer sessions
+// and eNews subscriptions. Every operation is one durable transaction; a failed operation changes
 // nothing. Status messages never contain patron data (barcodes, names, emails).
 //
 // Every operation that reads or changes confidential data names its `actor` and writes an
-// audit entry in the same transaction (DESIGN §5): if the entry cannot be written, the
+// audit entry in the same transaction (docs/design.md §5): if the entry cannot be written, the
 // operation fails and returns nothing. Reads of the catalogue alone are not audited.
 
 struct NewPatron {

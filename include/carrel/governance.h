@@ -19,8 +19,9 @@
 
 namespace carrel {
 
-// The Board of Trustees' part (policy §5 and §6, DESIGN §8): the policy as versioned documents
-// amended by the Board's vote, and the Board's review of every decision taken under the policy.
+// The Board of Trustees' part (policy §5 and §6, docs/design.md §8): the policy as versioned
+// documents amended by the Board's vote, and the Board's review of every decision taken under the
+// policy.
 
 // One version of the policy. Versions are never edited; the newest is the one in force.
 struct PolicyVersion {

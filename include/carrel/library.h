@@ -66,8 +66,8 @@ class Library {
   // A consistent copy of the keyring (wrapped keys only; the master key is never in it).
   Status BackupKeys(const std::filesystem::path& out);
 
-  // What a restore found and did (DESIGN §4: backups made before a key was destroyed restore
-  // to a library in which what that key protected stays unreadable).
+  // What a restore found and did (docs/design.md §4: backups made before a key was destroyed
+  // restore to a library in which what that key protected stays unreadable).
   struct RestoreReport {
     int64_t patrons_shredded = 0;     // rows of patrons whose key had been destroyed: removed
     int64_t links_unreadable = 0;     // history, hold, fine, session links under destroyed keys

@@ -25,9 +25,9 @@
 
 namespace carrel {
 
-// Requests for confidential information (policy §4, DESIGN §7): every request is a case that
-// moves through one transition table; nothing leaves the library without the Director's (or
-// an appointed designee's) signed written authorization on a basis the profile allows.
+// Requests for confidential information (policy §4, docs/design.md §7): every request is a case
+// that moves through one transition table; nothing leaves the library without the Director's (or an
+// appointed designee's) signed written authorization on a basis the profile allows.
 // docs/requests.md shows the table as a diagram.
 
 // Who may take a step. A designee is a user acting under a valid written appointment.

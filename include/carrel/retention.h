@@ -21,11 +21,10 @@
 
 namespace carrel {
 
-// Retention (policy §3, DESIGN §6): one schedule, signed by the Director, says how long each
-// kind of record is kept after the event that ends its use; the engine deletes what is past
-// its period, never what a legal hold covers, and records every run on the audit log as
-// counts and destroyed key ids. docs/retention.md describes the categories and the demo
-// schedule's reasoning.
+// Retention (policy §3, docs/design.md §6): one schedule, signed by the Director, says how long
+// each kind of record is kept after the event that ends its use; the engine deletes what is past
+// its period, never what a legal hold covers, and records every run on the audit log as counts and
+// destroyed key ids. docs/retention.md describes the categories and the demo schedule's reasoning.
 
 // A kind of record the schedule covers. Links (the tie between a patron and a returned loan,
 // an ended hold, a settled fine, an ended computer session) go by destroying the epoch key of

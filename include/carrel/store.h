@@ -14,7 +14,7 @@
 
 namespace carrel {
 
-// The storage interface (DESIGN §10). carrel speaks a small portable SQL: `?` placeholders,
+// The storage interface (docs/design.md §10). carrel speaks a small portable SQL: `?` placeholders,
 // INTEGER/TEXT/BLOB columns, `RETURNING`, no engine-specific functions in shared queries. The
 // SQLite implementation is the embedded default; a PostgreSQL one plugs in behind the same
 // interface and must pass the same conformance suite (tests/store_conformance_test.cc).

@@ -16,7 +16,7 @@
 
 namespace carrel {
 
-// Confidentiality at rest (DESIGN §4). Three layers:
+// Confidentiality at rest (docs/design.md §4). Three layers:
 //   master key (KEK)  — outside the database: DIR/master.key (mode 0600) or CARREL_MASTER_KEY;
 //   keyring           — DIR/keyring.db, its own SQLite file: every data key wrapped by the KEK;
 //   data keys (DEKs)  — one per patron, one per epoch (day) for history links, one per blind

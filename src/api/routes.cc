@@ -28,9 +28,9 @@ StatusOr<ApiResponse> Healthz(ApiContext& c) {
   return JsonResponse({{"status", "ok"}, {"version", CARREL_VERSION}});
 }
 
-// What the administrator watches (DESIGN: the administrator runs the server and sees no
-// patron): the audit log's size and its latest signed head, the last retention run, the last
-// backups (from the log's own entries) and the disk the data directory lives on.
+// What the administrator watches (docs/design.md §2: the administrator runs the server and
+// sees no patron): the audit log's size and its latest signed head, the last retention run, the
+// last backups (from the log's own entries) and the disk the data directory lives on.
 StatusOr<ApiResponse> SystemStatus(ApiContext& c) {
   json audit, last_run = nullptr, last_backup = nullptr, last_keys = nullptr;
   RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {

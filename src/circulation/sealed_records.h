@@ -21,7 +21,7 @@ struct SealedLink {
   std::string tag;    // Vault::LinkTag under the same key: finds one patron's links
 };
 
-// How circulation reads and writes the encrypted columns (DESIGN §4): every PII field of a
+// How circulation reads and writes the encrypted columns (docs/design.md §4): every PII field of a
 // patron under that patron's key, blind indexes for lookups, links under epoch keys. The only
 // code that knows which column is sealed under which key.
 class SealedRecords {

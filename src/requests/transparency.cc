@@ -1,4 +1,4 @@
-// The public transparency report (DESIGN §7): counts per year by request type, process and
+// The public transparency report (docs/design.md §7): counts per year by request type, process and
 // outcome, national-security process only in bands, nothing about any patron or requester.
 
 #include <algorithm>

@@ -1,5 +1,5 @@
-// The retention engine (DESIGN §6): the Director's signed schedule, plans and runs, epoch-key
-// shredding of links, legal holds, reclaiming dead ciphertext.
+// The retention engine (docs/design.md §6): the Director's signed schedule, plans and runs,
+// epoch-key shredding of links, legal holds, reclaiming dead ciphertext.
 //
 // A run is a sequence of small steps, each atomic on its own: move the held links out of one
 // epoch and note the key (one data transaction), destroy the key (one keyring transaction),

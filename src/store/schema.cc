@@ -11,7 +11,7 @@ namespace carrel {
 namespace {
 
 // Dates are TEXT 'YYYY-MM-DD' and instants TEXT 'YYYY-MM-DDTHH:MM:SSZ' (UTC): both sort as
-// text and read the same on every engine. Only what circulation needs is kept (DESIGN §3):
+// text and read the same on every engine. Only what circulation needs is kept (docs/design.md §3):
 // no date of birth (a juvenile flag), dates instead of times wherever a time is not needed.
 constexpr char kV1[] = R"sql(
 CREATE TABLE library_meta (

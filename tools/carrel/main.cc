@@ -193,7 +193,7 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
       }
     }
   });
-  // Retention on its own (DESIGN §6): once a library day, when the library is closed, the
+  // Retention on its own (docs/design.md §6): once a library day, when the library is closed, the
   // signed schedule is applied (a missed day is caught up by the next run, which finds all that
   // is due); dead ciphertext is cleared in small batches in between, never holding the writer
   // for long.
