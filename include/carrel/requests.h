@@ -372,6 +372,28 @@ class Requests {
   }
 
  private:
+  // The request workflow's steps (steps.cc): one handler per row of the transition table.
+  struct StepPlan;
+  struct StepInput;
+  using StepHandler = Status (Requests::*)(const StepInput&, StepPlan&);
+  static StepHandler HandlerFor(std::string_view action);
+  Status RefuseStep(const StepInput& in, const Status& why);
+  Status CheckReleaseBasis(const StepInput& in, const std::string& basis, const CaseScope& scope,
+                           const std::optional<CounselAdvice>& advice, int64_t permission_id,
+                           bool reconsidering);
+  Status StepAcknowledge(const StepInput& in, StepPlan& plan);
+  Status StepConsultCounsel(const StepInput& in, StepPlan& plan);
+  Status StepDecline(const StepInput& in, StepPlan& plan);
+  Status StepReferToCounsel(const StepInput& in, StepPlan& plan);
+  Status StepAdvise(const StepInput& in, StepPlan& plan);
+  Status StepDecide(const StepInput& in, StepPlan& plan);
+  Status StepPrepareDisclosure(const StepInput& in, StepPlan& plan);
+  Status StepDeliver(const StepInput& in, StepPlan& plan);
+  Status StepNondisclosure(const StepInput& in, StepPlan& plan);
+  Status StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan);
+  Status StepRespondMedia(const StepInput& in, StepPlan& plan);
+  Status StepExecuteWarrant(const StepInput& in, StepPlan& plan);
+  Status StepClose(const StepInput& in, StepPlan& plan);
   // A case as read for one step: its row, and its intake, requested scope and notes unsealed.
   struct Loaded {
     int64_t id = 0;

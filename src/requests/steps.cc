@@ -79,7 +79,10 @@ StatusOr<std::string> Requests::VerifyDecision(Transaction& tx, const CaseDecisi
 
 namespace {
 
-struct StepPlan {
+
+}  // namespace
+
+struct Requests::StepPlan {
   std::string to;                 // next state
   std::optional<std::string> outcome;
   std::optional<int64_t> counsel_id;
@@ -90,9 +93,588 @@ struct StepPlan {
   std::string notify_kind;
   // Extra writes inside the step's transaction.
   std::function<Status(Transaction&, const SecretKey&, int64_t case_id)> write;
+  bool send_notices = false;  // queued patron notices go out after the commit
 };
 
-}  // namespace
+// What every step's handler is given: who acts, on which case, from which state, with what.
+struct Requests::StepInput {
+  const CaseActorInfo& who;
+  const Loaded& l;
+  const std::string& state;
+  CaseType type;
+  const json& payload;
+  std::string_view password;
+  Instant now;
+  Date today;
+  int64_t user_id;
+  std::string_view reference;
+  std::string_view action;
+  bool court_order_process;
+};
+
+// A step refused: said in the audit log as Refuse() says it.
+Status Requests::RefuseStep(const StepInput& in, const Status& why) {
+  return Refuse(in.who, in.reference, in.action, why);
+}
+
+// The handler of each step of the transition table (transitions.cc), one function per step.
+Requests::StepHandler Requests::HandlerFor(std::string_view action) {
+  static const auto* handlers = new std::map<std::string, StepHandler, std::less<>>{
+      {"acknowledge", &Requests::StepAcknowledge},
+      {"consult_counsel", &Requests::StepConsultCounsel},
+      {"decline", &Requests::StepDecline},
+      {"refer_to_counsel", &Requests::StepReferToCounsel},
+      {"advise", &Requests::StepAdvise},
+      {"decide", &Requests::StepDecide},
+      {"prepare_disclosure", &Requests::StepPrepareDisclosure},
+      {"deliver", &Requests::StepDeliver},
+      {"nondisclosure", &Requests::StepNondisclosure},
+      {"acknowledge_receipt", &Requests::StepAcknowledgeReceipt},
+      {"respond_media", &Requests::StepRespondMedia},
+      {"execute_warrant", &Requests::StepExecuteWarrant},
+      {"close", &Requests::StepClose},
+  };
+  auto it = handlers->find(action);
+  return it == handlers->end() ? nullptr : it->second;
+}
+
+Status Requests::StepAcknowledge(const StepInput& in, StepPlan& plan) {
+  const std::string& state = in.state;
+  const Instant now = in.now;
+  plan.to = state == "received" ? "referred" : state;
+  plan.notes_patch["acknowledged_at"] = FormatInstant(now);
+  plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
+    return tx.Exec("UPDATE cases SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS "
+                   "NULL",
+                   {FormatInstant(now), case_id});
+  };
+  return Status::Ok();
+}
+
+Status Requests::StepConsultCounsel(const StepInput& in, StepPlan& plan) {
+  const json& payload = in.payload;
+  int64_t counsel = IntOf(payload, "counsel_id");
+  std::string consultation = TextOf(payload, "consultation");
+  auto c = accounts_->GetUser(counsel);
+  if (!c.ok() || c->role != Role::kCounsel || c->disabled) {
+    return InvalidArgument("counsel_id must name an active counsel user");
+  }
+  plan.counsel_id = counsel;
+  plan.notes_patch["consultation"] = consultation;
+  plan.notify_user = counsel;
+  plan.notify_kind = "counsel_assigned";
+  plan.audit["counsel"] = counsel;
+  return Status::Ok();
+}
+
+Status Requests::StepDecline(const StepInput& in, StepPlan& plan) {
+  const Loaded& l = in.l;
+  const json& payload = in.payload;
+  const Instant now = in.now;
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  std::string explanation = TextOf(payload, "explanation");
+  if (l.summary.process != "none") {
+    return refuse(FailedPrecondition(
+        "legal process was presented: refer it to counsel instead of declining"));
+  }
+  plan.outcome = "declined";
+  plan.notes_patch["declined_at"] = FormatInstant(now);
+  if (!explanation.empty()) plan.notes_patch["explanation"] = explanation;
+  return Status::Ok();
+}
+
+Status Requests::StepReferToCounsel(const StepInput& in, StepPlan& plan) {
+  const Loaded& l = in.l;
+  const json& payload = in.payload;
+  const bool court_order_process = in.court_order_process;
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  int64_t counsel = IntOf(payload, "counsel_id");
+  if (l.summary.process == "none") {
+    return refuse(FailedPrecondition("no legal process was presented: decline, with the letter"));
+  }
+  if (counsel != 0) {
+    auto c = accounts_->GetUser(counsel);
+    if (!c.ok() || c->role != Role::kCounsel || c->disabled) {
+      return InvalidArgument("counsel_id must name an active counsel user");
+    }
+    plan.counsel_id = counsel;
+  } else if (l.summary.counsel_id == 0) {
+    return refuse(FailedPrecondition("assign counsel first (counsel_id)"));
+  }
+  plan.to = court_order_process ? "counsel_review" : "counsel_determination_required";
+  plan.notify_user = counsel != 0 ? counsel : l.summary.counsel_id;
+  plan.notify_kind = "counsel_review";
+  return Status::Ok();
+}
+
+Status Requests::StepAdvise(const StepInput& in, StepPlan& plan) {
+  const std::string& state = in.state;
+  const json& payload = in.payload;
+  const Instant now = in.now;
+  const int64_t user_id = in.user_id;
+  bool proper_form = FlagOf(payload, "proper_form");
+  bool enforceable = FlagOf(payload, "enforceable");
+  bool compels = FlagOf(payload, "court_order_compels");
+  std::string recommendation = TextOf(payload, "recommendation");
+  std::string advice = TextOf(payload, "advice");
+  json body = {{"advice", advice}, {"recommended_scope", nullptr}};
+  if (payload.contains("recommended_scope") && !payload["recommended_scope"].is_null()) {
+    ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(payload["recommended_scope"]));
+    body["recommended_scope"] = rs.ToJson();
+  }
+  plan.to = state == "counsel_determination_required" && compels ? "counsel_review" : state;
+  plan.audit["recommendation"] = recommendation;
+  plan.audit["court_order_compels"] = compels;
+  plan.notify = kCaseDirector | kCaseDesignee;
+  plan.notify_kind = "advice_recorded";
+  plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+    ASSIGN_OR_RETURN(int64_t id,
+                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM counsel_advice"));
+    return tx.Exec(
+        "INSERT INTO counsel_advice (id, case_id, counsel_id, at, proper_form, enforceable, "
+        "court_order_compels, recommendation, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, case_id, user_id, FormatInstant(now), int64_t{proper_form}, int64_t{enforceable},
+         int64_t{compels}, recommendation,
+         Blob{Vault::Seal(key, "counsel_advice", "body", id, body.dump())}});
+  };
+  return Status::Ok();
+}
+
+// Whether `basis` allows releasing `scope` on this case: the profile's lawful bases, a court order
+// established with counsel's advice, or the patron's own valid permission covering the scope.
+Status Requests::CheckReleaseBasis(const StepInput& in, const std::string& basis,
+                                   const CaseScope& scope,
+                                   const std::optional<CounselAdvice>& advice,
+                                   int64_t permission_id, bool reconsidering) {
+  const std::string& state = in.state;
+  const CaseType type = in.type;
+  const Date today = in.today;
+  const bool court_order_process = in.court_order_process;
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  if (basis == "patron_self") {
+    if (type != kPatronAccess) {
+      return refuse(FailedPrecondition("only a patron's own request is answered on patron_self"));
+    }
+  } else if (type == kPatronAccess) {
+    return refuse(FailedPrecondition("a patron-access request is answered on patron_self"));
+  } else if (!Has(profile_->lawful_bases, basis)) {
+    return refuse(FailedPrecondition("the profile allows no release on the basis '" + basis +
+                                     "' (" + profile_->statute_citation + ")"));
+  } else if (basis == "court_order") {
+    // Established in counsel_review (or before the Board's reversal sent the case back).
+    if (state != "counsel_review" && !reconsidering) {
+      return refuse(FailedPrecondition(
+          "no court order is established: counsel must record that one compels production"));
+    }
+    if (!advice) return refuse(FailedPrecondition("name the counsel advice relied on"));
+    if (!court_order_process && !advice->court_order_compels) {
+      return refuse(FailedPrecondition(
+          "the process is not a court order and counsel has not recorded that one compels "
+          "production"));
+    }
+    if (advice->recommendation != "comply" && advice->recommendation != "narrow") {
+      return refuse(FailedPrecondition("the advice relied on does not recommend release"));
+    }
+  } else if (basis == "patron_permission") {
+    if (permission_id == 0) return InvalidArgument("name the patron's permission");
+    if (scope.patron_ids.size() != 1) {
+      return refuse(FailedPrecondition("a patron's permission covers that patron only"));
+    }
+    std::optional<PatronPermission> permission;
+    ASSIGN_OR_RETURN(auto all, Permissions(SystemActor("request-decision"), scope.patron_ids[0]));
+    for (const PatronPermission& p : all) {
+      if (p.id == permission_id) permission = p;
+    }
+    if (!permission) return refuse(NotFound("no such permission from this patron"));
+    if (permission->revoked_at) return refuse(FailedPrecondition("the permission was revoked"));
+    if (permission->method == "paper" && !permission->confirmed_at) {
+      return refuse(FailedPrecondition(
+          "a paper permission is no basis for a release until the Director or a designee "
+          "has confirmed it against its scan"));
+    }
+    if (permission->valid_until < today) {
+      return refuse(FailedPrecondition("the permission has expired"));
+    }
+    CaseScope allowed;
+    allowed.patron_ids = {permission->patron_id};
+    allowed.categories = permission->categories;
+    allowed.from = permission->from;
+    allowed.to = permission->to;
+    if (!allowed.Covers(scope)) {
+      return refuse(FailedPrecondition("the scope reaches beyond the patron's permission"));
+    }
+  } else {
+    return refuse(FailedPrecondition("a release needs a basis"));
+  }
+  return Status::Ok();
+}
+
+Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
+  const CaseActorInfo& who = in.who;
+  const Loaded& l = in.l;
+  const std::string& state = in.state;
+  const CaseType type = in.type;
+  const json& payload = in.payload;
+  const std::string_view password = in.password;
+  const Instant now = in.now;
+  const int64_t user_id = in.user_id;
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  std::string outcome = TextOf(payload, "outcome");
+  std::string basis = TextOf(payload, "basis");
+  int64_t advice_id = IntOf(payload, "advice_id");
+  int64_t permission_id = IntOf(payload, "permission_id");
+  if (password.empty()) return InvalidArgument("a decision is signed: give your password");
+  if (type != kPatronAccess && state == "referred") {
+    return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
+  }
+  // A case already decided (or declined) is decided again only after the Board reversed it.
+  std::string version;
+  int64_t last_seen = 0;  // the case's newest decision when this one was checked
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
+    ASSIGN_OR_RETURN(last_seen, tx.QueryInt("SELECT coalesce(max(id), 0) FROM case_decisions "
+                                            "WHERE case_id = ?",
+                                            {l.id}));
+    return Status::Ok();
+  }));
+  const bool reconsidering = state == "decided" || state == "disclosure_prepared" ||
+                             state == "released" || state == "declined";
+  if (reconsidering) {
+    std::optional<BoardRuling> ruling;
+    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+      if (state == "declined") {
+        ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decline", l.id));
+        return Status::Ok();
+      }
+      ASSIGN_OR_RETURN(int64_t last, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
+                                                 "case_decisions WHERE case_id = ?",
+                                                 {l.id}));
+      ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decision", last));
+      return Status::Ok();
+    }));
+    if (!ruling || ruling->outcome != "reverse") {
+      return refuse(FailedPrecondition("the case is " + state + "; it is decided again only "
+                                       "after the Board of Trustees reverses it"));
+    }
+  }
+  // The advice relied on, if any, must be this case's.
+  std::optional<CounselAdvice> advice;
+  int64_t advice_count = 0;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(advice_count, tx.QueryInt("SELECT count(*) FROM counsel_advice WHERE "
+                                               "case_id = ?",
+                                               {l.id}));
+    if (advice_id == 0) return Status::Ok();
+    return tx.Exec("SELECT id, recommendation, court_order_compels FROM counsel_advice WHERE "
+                   "id = ? AND case_id = ?",
+                   {advice_id, l.id}, [&](const Row& row) {
+                     CounselAdvice a;
+                     a.id = row.Int(0);
+                     a.recommendation = row.Text(1);
+                     a.court_order_compels = row.Int(2) != 0;
+                     advice = a;
+                     return Status::Ok();
+                   });
+  }));
+  if (advice_id != 0 && !advice) return refuse(NotFound("no such advice on this case"));
+  CaseScope scope;
+  if (outcome != "refuse") {
+    json sj = payload.contains("scope") ? payload["scope"] : json::object();
+    auto chosen = DecisionScopeOf(l, sj);
+    if (!chosen.ok()) {
+      return chosen.status().code() == StatusCode::kFailedPrecondition ? refuse(chosen.status())
+                                                                        : chosen.status();
+    }
+    scope = *chosen;
+    if (scope.categories.empty()) return InvalidArgument("name the categories released");
+    RETURN_IF_ERROR(
+        CheckReleaseBasis(in, basis, scope, advice, permission_id, reconsidering));
+  } else {
+    basis.clear();
+    if (type != kPatronAccess && advice_count == 0) {
+      return refuse(FailedPrecondition("decide on counsel's advice: none is recorded"));
+    }
+  }
+  json document = {{"type", "carrel release decision"},
+                   {"library", library_id_},
+                   {"case", l.summary.reference},
+                   {"outcome", outcome},
+                   {"basis", basis},
+                   {"scope", scope.ToJson()},
+                   {"advice", advice_id},
+                   {"permission", permission_id},
+                   {"policy_version", version},
+                   {"signer", user_id},
+                   {"appointment", who.appointment_id},
+                   {"signed_at", FormatInstant(now)}};
+  std::string text = document.dump();
+  ASSIGN_OR_RETURN(std::string signature,
+                   accounts_->Sign(user_id, password, SignedPurpose::kDecision, text));
+  ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
+  plan.outcome = outcome;
+  plan.audit["outcome"] = outcome;
+  plan.audit["basis"] = basis;
+  plan.audit["document_sha256"] = Sha256Hex(text);
+  int64_t appointment = who.appointment_id;
+  plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+    // What was checked still holds: no other decision came in meanwhile (a case decided again
+    // after a reversal keeps its state), and the policy version signed is still in force.
+    ASSIGN_OR_RETURN(int64_t newest, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
+                                                 "case_decisions WHERE case_id = ?",
+                                                 {case_id}));
+    if (newest != last_seen) {
+      return FailedPrecondition("another decision was signed on this case meanwhile; look again");
+    }
+    ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
+    if (in_force != version) {
+      return FailedPrecondition("the Board amended the policy while you signed; sign again");
+    }
+    ASSIGN_OR_RETURN(int64_t id,
+                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_decisions"));
+    return tx.Exec(
+        "INSERT INTO case_decisions (id, case_id, outcome, document, signed_by, appointment_id, "
+        "public_key, signature, signed_at, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, case_id, outcome, Blob{Vault::Seal(key, "case_decisions", "document", id, text)},
+         user_id, appointment, Blob{signer.signing_public_key}, Blob{signature},
+         FormatInstant(now), version});
+  };
+  return Status::Ok();
+}
+
+Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
+  const CaseActorInfo& who = in.who;
+  const Loaded& l = in.l;
+  const std::string_view password = in.password;
+  const Instant now = in.now;
+  const int64_t user_id = in.user_id;
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  if (password.empty()) return InvalidArgument("a disclosure is signed: give your password");
+  // The latest decision, verified.
+  std::optional<CaseDecision> decision;
+  Status verified = Status::Ok();
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    auto decisions = ReadDecisions(tx, l);
+    if (!decisions.ok()) {
+      verified = PermissionDenied("the decision's document does not open");
+      return Status::Ok();
+    }
+    if (decisions->empty()) return Status::Ok();
+    decision = decisions->back();
+    verified = VerifyDecision(tx, *decision).status();
+    return Status::Ok();
+  }));
+  if (!decision) return refuse(FailedPrecondition("no signed decision on this case"));
+  if (!verified.ok()) return refuse(verified);
+  json doc = json::parse(decision->document);
+  std::string outcome = doc.value("outcome", "");
+  if (outcome != "release" && outcome != "partial") {
+    return refuse(FailedPrecondition("the decision releases nothing"));
+  }
+  ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(doc["scope"]));
+  json produced;
+  ASSIGN_OR_RETURN(json records, CollectRecords(who.actor, scope, &produced));
+  json package = {{"case", l.summary.reference},
+                  {"library", profile_->name},
+                  {"decision", decision->id},
+                  {"outcome", outcome},
+                  {"basis", doc.value("basis", "")},
+                  {"policy_version", doc.value("policy_version", "")},
+                  {"prepared_at", FormatInstant(now)},
+                  {"scope", scope.ToJson()},
+                  {"requested",
+                   {{"card_barcodes", l.intake.card_barcodes},
+                    {"categories", l.intake.categories},
+                    {"from", DateJson(l.intake.from)},
+                    {"to", DateJson(l.intake.to)}}},
+                  {"produced", produced},
+                  {"no_records", records.empty()},
+                  {"records", records}};
+  RETURN_IF_ERROR(CheckRecordsCovered(package, scope));
+  std::string disclosure_json = package.dump(2);
+  std::string disclosure_html = DisclosureHtml(*profile_, package);
+  json manifest = {{"type", "carrel disclosure manifest"},
+                   {"library", library_id_},
+                   {"case", l.summary.reference},
+                   {"decision", decision->id},
+                   {"decision_sha256", Sha256Hex(decision->document)},
+                   {"files",
+                    {{{"name", "disclosure.json"},
+                      {"sha256", Sha256Hex(disclosure_json)},
+                      {"bytes", disclosure_json.size()}},
+                     {{"name", "disclosure.html"},
+                      {"sha256", Sha256Hex(disclosure_html)},
+                      {"bytes", disclosure_html.size()}}}},
+                   {"records", records.size()},
+                   {"no_records", records.empty()},
+                   {"prepared_by", user_id},
+                   {"prepared_at", FormatInstant(now)}};
+  std::string manifest_text = manifest.dump(2);
+  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password,
+                                                          SignedPurpose::kDisclosure,
+                                                          manifest_text));
+  ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
+  json files = {{"disclosure.json", disclosure_json}, {"disclosure.html", disclosure_html}};
+  int64_t decision_id = decision->id;
+  int64_t record_count = static_cast<int64_t>(records.size());
+  plan.audit["records"] = records.size();
+  plan.audit["manifest_sha256"] = Sha256Hex(manifest_text);
+  plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+    RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", decision_id));  // meanwhile
+    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
+    return tx.Exec(
+        "INSERT INTO disclosures (id, case_id, decision_id, manifest, signature, signed_by, "
+        "public_key, files, prepared_at, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, case_id, decision_id,
+         Blob{Vault::Seal(key, "disclosures", "manifest", id, manifest_text)}, Blob{signature},
+         user_id, Blob{signer.signing_public_key},
+         Blob{Vault::Seal(key, "disclosures", "files", id, files.dump())}, FormatInstant(now),
+         record_count});
+  };
+  return Status::Ok();
+}
+
+Status Requests::StepDeliver(const StepInput& in, StepPlan& plan) {
+  const Loaded& l = in.l;
+  const json& payload = in.payload;
+  const Instant now = in.now;
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  std::string to = TextOf(payload, "to");
+  std::string how = TextOf(payload, "how");
+  std::string at_text = TextOf(payload, "at");
+  Instant at = now;
+  if (!at_text.empty()) {
+    ASSIGN_OR_RETURN(at, ParseInstant(at_text));
+  }
+  json delivery = {{"to", to}, {"how", how}};
+  const Loaded* loaded_case = &l;
+  // Nothing goes out on a decision the Board reversed.
+  Status not_reversed = Status::Ok();
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t decision_id,
+                     tx.QueryInt("SELECT decision_id FROM disclosures WHERE case_id = ? ORDER BY "
+                                 "id DESC LIMIT 1",
+                                 {l.id}));
+    not_reversed = Governance::CheckNotReversed(tx, "decision", decision_id);
+    return Status::Ok();
+  }));
+  if (!not_reversed.ok()) return refuse(not_reversed);
+  plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT max(id) FROM disclosures WHERE case_id = ?",
+                                             {case_id}));
+    ASSIGN_OR_RETURN(int64_t decision_id,
+                     tx.QueryInt("SELECT decision_id FROM disclosures WHERE id = ?", {id}));
+    RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", decision_id));  // meanwhile
+    RETURN_IF_ERROR(tx.Exec("UPDATE disclosures SET delivery = ?, delivered_at = ? WHERE id = ?",
+                            {Blob{Vault::Seal(key, "disclosures", "delivery", id,
+                                              delivery.dump())},
+                             FormatInstant(at), id}));
+    // The patrons whose records went out are told, once no nondisclosure order forbids it.
+    ASSIGN_OR_RETURN(auto decisions, ReadDecisions(tx, *loaded_case));
+    for (const CaseDecision& d : decisions) {
+      if (d.id == decision_id) return QueueNotices(tx, *loaded_case, d, at);
+    }
+    return Status::Ok();
+  };
+  return Status::Ok();
+}
+
+Status Requests::StepNondisclosure(const StepInput& in, StepPlan& plan) {
+  const std::string& state = in.state;
+  const json& payload = in.payload;
+  bool order = FlagOf(payload, "order");
+  std::optional<Date> expires = DateOf(payload, "expires");
+  std::optional<Date> review = DateOf(payload, "review");
+  if (!order && (expires || review)) {
+    return InvalidArgument("a lifted order has no expiry or review date");
+  }
+  plan.to = state;
+  plan.audit["order"] = order;
+  plan.audit["expires"] = DateJson(expires);
+  plan.audit["review"] = DateJson(review);
+  plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
+    return tx.Exec(
+        "UPDATE cases SET nondisclosure = ?, nondisclosure_expires = ?, nondisclosure_review = "
+        "? WHERE id = ?",
+        {int64_t{order ? 1 : 0}, expires ? Value(FormatDate(*expires)) : Value(),
+         review ? Value(FormatDate(*review)) : Value(), case_id});
+  };
+  plan.send_notices = true;
+  return Status::Ok();
+}
+
+Status Requests::StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan) {
+  const std::string& state = in.state;
+  const json& payload = in.payload;
+  const Instant now = in.now;
+  std::string at_text = TextOf(payload, "at");
+  Instant at = now;
+  if (!at_text.empty()) {
+    ASSIGN_OR_RETURN(at, ParseInstant(at_text));
+  }
+  plan.to = state;
+  plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
+    return tx.Exec("UPDATE disclosures SET acknowledged_at = ? WHERE id = (SELECT max(id) FROM "
+                   "disclosures WHERE case_id = ?)",
+                   {FormatInstant(at), case_id});
+  };
+  return Status::Ok();
+}
+
+Status Requests::StepRespondMedia(const StepInput& in, StepPlan& plan) {
+  const json& payload = in.payload;
+  std::string statement = TextOf(payload, "statement");
+  plan.outcome = "media_statement";
+  plan.notes_patch["media_statement"] = statement;
+  return Status::Ok();
+}
+
+Status Requests::StepExecuteWarrant(const StepInput& in, StepPlan& plan) {
+  const CaseActorInfo& who = in.who;
+  const Loaded& l = in.l;
+  const json& payload = in.payload;
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  if (l.summary.process != "search_warrant") {
+    return refuse(FailedPrecondition("only a search warrant is executed on the spot"));
+  }
+  if (WordsOf(payload, "officers").empty()) {
+    return InvalidArgument("name the officers who executed the warrant");
+  }
+  std::vector<std::string> seized = WordsOf(payload, "items_seized");
+  for (const std::string& barcode : seized) {
+    RETURN_IF_ERROR(circulation_->MarkItemMissing(who.actor, barcode));
+  }
+  plan.notes_patch["warrant"] = payload;
+  plan.notify = kCaseDirector | kCaseDesignee | kCaseCounsel;
+  plan.notify_kind = "warrant_executed";
+  plan.audit["items_seized"] = seized.size();
+  return Status::Ok();
+}
+
+Status Requests::StepClose(const StepInput& in, StepPlan& plan) {
+  const CaseActorInfo& who = in.who;
+  const Loaded& l = in.l;
+  const std::string& state = in.state;
+  const json& payload = in.payload;
+  const Instant now = in.now;
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  bool release_holds = FlagOf(payload, "release_holds");
+  if (state == "decided" && l.summary.outcome != "refuse") {
+    return refuse(FailedPrecondition("a release is closed once it was delivered"));
+  }
+  if (release_holds && who.as != kCaseDirector) {
+    return refuse(PermissionDenied("only the Director releases a case's legal holds"));
+  }
+  plan.audit["release_holds"] = release_holds;
+  Actor actor = who.actor;
+  std::string ref = l.summary.reference;
+  plan.write = [=, this](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
+    RETURN_IF_ERROR(tx.Exec("UPDATE cases SET closed_at = ? WHERE id = ?",
+                            {FormatInstant(now), case_id}));
+    if (!release_holds) return Status::Ok();
+    return retention_->ReleaseCaseHolds(tx, actor, ref).status();
+  };
+  return Status::Ok();
+}
 
 StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                                     std::string_view action, const json& payload,
@@ -142,447 +724,17 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
   RETURN_IF_ERROR(CheckAgainst(StepPayloadSchema(action), payload));
   StepPlan plan;
   plan.to = std::string(t->to);
-  bool after_commit_notices = action == "deliver";
   Instant now = clock_->Now();
   Date today = calendar_->LocalDate(now);
 
-  if (action == "acknowledge") {
-    plan.to = state == "received" ? "referred" : state;
-    plan.notes_patch["acknowledged_at"] = FormatInstant(now);
-    plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
-      return tx.Exec("UPDATE cases SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS "
-                     "NULL",
-                     {FormatInstant(now), case_id});
-    };
-  } else if (action == "consult_counsel") {
-    int64_t counsel = IntOf(payload, "counsel_id");
-    std::string consultation = TextOf(payload, "consultation");
-    auto c = accounts_->GetUser(counsel);
-    if (!c.ok() || c->role != Role::kCounsel || c->disabled) {
-      return InvalidArgument("counsel_id must name an active counsel user");
-    }
-    plan.counsel_id = counsel;
-    plan.notes_patch["consultation"] = consultation;
-    plan.notify_user = counsel;
-    plan.notify_kind = "counsel_assigned";
-    plan.audit["counsel"] = counsel;
-  } else if (action == "decline") {
-    std::string explanation = TextOf(payload, "explanation");
-    if (l.summary.process != "none") {
-      return refuse(FailedPrecondition(
-          "legal process was presented: refer it to counsel instead of declining"));
-    }
-    plan.outcome = "declined";
-    plan.notes_patch["declined_at"] = FormatInstant(now);
-    if (!explanation.empty()) plan.notes_patch["explanation"] = explanation;
-  } else if (action == "refer_to_counsel") {
-    int64_t counsel = IntOf(payload, "counsel_id");
-    if (l.summary.process == "none") {
-      return refuse(FailedPrecondition("no legal process was presented: decline, with the letter"));
-    }
-    if (counsel != 0) {
-      auto c = accounts_->GetUser(counsel);
-      if (!c.ok() || c->role != Role::kCounsel || c->disabled) {
-        return InvalidArgument("counsel_id must name an active counsel user");
-      }
-      plan.counsel_id = counsel;
-    } else if (l.summary.counsel_id == 0) {
-      return refuse(FailedPrecondition("assign counsel first (counsel_id)"));
-    }
-    plan.to = court_order_process ? "counsel_review" : "counsel_determination_required";
-    plan.notify_user = counsel != 0 ? counsel : l.summary.counsel_id;
-    plan.notify_kind = "counsel_review";
-  } else if (action == "advise") {
-    bool proper_form = FlagOf(payload, "proper_form");
-    bool enforceable = FlagOf(payload, "enforceable");
-    bool compels = FlagOf(payload, "court_order_compels");
-    std::string recommendation = TextOf(payload, "recommendation");
-    std::string advice = TextOf(payload, "advice");
-    json body = {{"advice", advice}, {"recommended_scope", nullptr}};
-    if (payload.contains("recommended_scope") && !payload["recommended_scope"].is_null()) {
-      ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(payload["recommended_scope"]));
-      body["recommended_scope"] = rs.ToJson();
-    }
-    plan.to = state == "counsel_determination_required" && compels ? "counsel_review" : state;
-    plan.audit["recommendation"] = recommendation;
-    plan.audit["court_order_compels"] = compels;
-    plan.notify = kCaseDirector | kCaseDesignee;
-    plan.notify_kind = "advice_recorded";
-    plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-      ASSIGN_OR_RETURN(int64_t id,
-                       tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM counsel_advice"));
-      return tx.Exec(
-          "INSERT INTO counsel_advice (id, case_id, counsel_id, at, proper_form, enforceable, "
-          "court_order_compels, recommendation, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {id, case_id, user_id, FormatInstant(now), int64_t{proper_form}, int64_t{enforceable},
-           int64_t{compels}, recommendation,
-           Blob{Vault::Seal(key, "counsel_advice", "body", id, body.dump())}});
-    };
-  } else if (action == "decide") {
-    std::string outcome = TextOf(payload, "outcome");
-    std::string basis = TextOf(payload, "basis");
-    int64_t advice_id = IntOf(payload, "advice_id");
-    int64_t permission_id = IntOf(payload, "permission_id");
-    if (password.empty()) return InvalidArgument("a decision is signed: give your password");
-    if (type != kPatronAccess && state == "referred") {
-      return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
-    }
-    // A case already decided (or declined) is decided again only after the Board reversed it.
-    std::string version;
-    int64_t last_seen = 0;  // the case's newest decision when this one was checked
-    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
-      ASSIGN_OR_RETURN(last_seen, tx.QueryInt("SELECT coalesce(max(id), 0) FROM case_decisions "
-                                              "WHERE case_id = ?",
-                                              {l.id}));
-      return Status::Ok();
-    }));
-    const bool reconsidering = state == "decided" || state == "disclosure_prepared" ||
-                               state == "released" || state == "declined";
-    if (reconsidering) {
-      std::optional<BoardRuling> ruling;
-      RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-        if (state == "declined") {
-          ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decline", l.id));
-          return Status::Ok();
-        }
-        ASSIGN_OR_RETURN(int64_t last, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
-                                                   "case_decisions WHERE case_id = ?",
-                                                   {l.id}));
-        ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decision", last));
-        return Status::Ok();
-      }));
-      if (!ruling || ruling->outcome != "reverse") {
-        return refuse(FailedPrecondition("the case is " + state + "; it is decided again only "
-                                         "after the Board of Trustees reverses it"));
-      }
-    }
-    // The advice relied on, if any, must be this case's.
-    std::optional<CounselAdvice> advice;
-    int64_t advice_count = 0;
-    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(advice_count, tx.QueryInt("SELECT count(*) FROM counsel_advice WHERE "
-                                                 "case_id = ?",
-                                                 {l.id}));
-      if (advice_id == 0) return Status::Ok();
-      return tx.Exec("SELECT id, recommendation, court_order_compels FROM counsel_advice WHERE "
-                     "id = ? AND case_id = ?",
-                     {advice_id, l.id}, [&](const Row& row) {
-                       CounselAdvice a;
-                       a.id = row.Int(0);
-                       a.recommendation = row.Text(1);
-                       a.court_order_compels = row.Int(2) != 0;
-                       advice = a;
-                       return Status::Ok();
-                     });
-    }));
-    if (advice_id != 0 && !advice) return refuse(NotFound("no such advice on this case"));
-    CaseScope scope;
-    if (outcome != "refuse") {
-      json sj = payload.contains("scope") ? payload["scope"] : json::object();
-      auto chosen = DecisionScopeOf(l, sj);
-      if (!chosen.ok()) {
-        return chosen.status().code() == StatusCode::kFailedPrecondition ? refuse(chosen.status())
-                                                                          : chosen.status();
-      }
-      scope = *chosen;
-      if (scope.categories.empty()) return InvalidArgument("name the categories released");
-      // The basis.
-      if (basis == "patron_self") {
-        if (type != kPatronAccess) {
-          return refuse(FailedPrecondition("only a patron's own request is answered on patron_self"));
-        }
-      } else if (type == kPatronAccess) {
-        return refuse(FailedPrecondition("a patron-access request is answered on patron_self"));
-      } else if (!Has(profile_->lawful_bases, basis)) {
-        return refuse(FailedPrecondition("the profile allows no release on the basis '" + basis +
-                                         "' (" + profile_->statute_citation + ")"));
-      } else if (basis == "court_order") {
-        // Established in counsel_review (or before the Board's reversal sent the case back).
-        if (state != "counsel_review" && !reconsidering) {
-          return refuse(FailedPrecondition(
-              "no court order is established: counsel must record that one compels production"));
-        }
-        if (!advice) return refuse(FailedPrecondition("name the counsel advice relied on"));
-        if (!court_order_process && !advice->court_order_compels) {
-          return refuse(FailedPrecondition(
-              "the process is not a court order and counsel has not recorded that one compels "
-              "production"));
-        }
-        if (advice->recommendation != "comply" && advice->recommendation != "narrow") {
-          return refuse(FailedPrecondition("the advice relied on does not recommend release"));
-        }
-      } else if (basis == "patron_permission") {
-        if (permission_id == 0) return InvalidArgument("name the patron's permission");
-        if (scope.patron_ids.size() != 1) {
-          return refuse(FailedPrecondition("a patron's permission covers that patron only"));
-        }
-        std::optional<PatronPermission> permission;
-        ASSIGN_OR_RETURN(auto all, Permissions(SystemActor("request-decision"), scope.patron_ids[0]));
-        for (const PatronPermission& p : all) {
-          if (p.id == permission_id) permission = p;
-        }
-        if (!permission) return refuse(NotFound("no such permission from this patron"));
-        if (permission->revoked_at) return refuse(FailedPrecondition("the permission was revoked"));
-        if (permission->method == "paper" && !permission->confirmed_at) {
-          return refuse(FailedPrecondition(
-              "a paper permission is no basis for a release until the Director or a designee "
-              "has confirmed it against its scan"));
-        }
-        if (permission->valid_until < today) {
-          return refuse(FailedPrecondition("the permission has expired"));
-        }
-        CaseScope allowed;
-        allowed.patron_ids = {permission->patron_id};
-        allowed.categories = permission->categories;
-        allowed.from = permission->from;
-        allowed.to = permission->to;
-        if (!allowed.Covers(scope)) {
-          return refuse(FailedPrecondition("the scope reaches beyond the patron's permission"));
-        }
-      } else {
-        return refuse(FailedPrecondition("a release needs a basis"));
-      }
-    } else {
-      basis.clear();
-      if (type != kPatronAccess && advice_count == 0) {
-        return refuse(FailedPrecondition("decide on counsel's advice: none is recorded"));
-      }
-    }
-    json document = {{"type", "carrel release decision"},
-                     {"library", library_id_},
-                     {"case", l.summary.reference},
-                     {"outcome", outcome},
-                     {"basis", basis},
-                     {"scope", scope.ToJson()},
-                     {"advice", advice_id},
-                     {"permission", permission_id},
-                     {"policy_version", version},
-                     {"signer", user_id},
-                     {"appointment", who.appointment_id},
-                     {"signed_at", FormatInstant(now)}};
-    std::string text = document.dump();
-    ASSIGN_OR_RETURN(std::string signature,
-                     accounts_->Sign(user_id, password, SignedPurpose::kDecision, text));
-    ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
-    plan.outcome = outcome;
-    plan.audit["outcome"] = outcome;
-    plan.audit["basis"] = basis;
-    plan.audit["document_sha256"] = Sha256Hex(text);
-    int64_t appointment = who.appointment_id;
-    plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-      // What was checked still holds: no other decision came in meanwhile (a case decided again
-      // after a reversal keeps its state), and the policy version signed is still in force.
-      ASSIGN_OR_RETURN(int64_t newest, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
-                                                   "case_decisions WHERE case_id = ?",
-                                                   {case_id}));
-      if (newest != last_seen) {
-        return FailedPrecondition("another decision was signed on this case meanwhile; look again");
-      }
-      ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
-      if (in_force != version) {
-        return FailedPrecondition("the Board amended the policy while you signed; sign again");
-      }
-      ASSIGN_OR_RETURN(int64_t id,
-                       tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_decisions"));
-      return tx.Exec(
-          "INSERT INTO case_decisions (id, case_id, outcome, document, signed_by, appointment_id, "
-          "public_key, signature, signed_at, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {id, case_id, outcome, Blob{Vault::Seal(key, "case_decisions", "document", id, text)},
-           user_id, appointment, Blob{signer.signing_public_key}, Blob{signature},
-           FormatInstant(now), version});
-    };
-  } else if (action == "prepare_disclosure") {
-    if (password.empty()) return InvalidArgument("a disclosure is signed: give your password");
-    // The latest decision, verified.
-    std::optional<CaseDecision> decision;
-    Status verified = Status::Ok();
-    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-      auto decisions = ReadDecisions(tx, l);
-      if (!decisions.ok()) {
-        verified = PermissionDenied("the decision's document does not open");
-        return Status::Ok();
-      }
-      if (decisions->empty()) return Status::Ok();
-      decision = decisions->back();
-      verified = VerifyDecision(tx, *decision).status();
-      return Status::Ok();
-    }));
-    if (!decision) return refuse(FailedPrecondition("no signed decision on this case"));
-    if (!verified.ok()) return refuse(verified);
-    json doc = json::parse(decision->document);
-    std::string outcome = doc.value("outcome", "");
-    if (outcome != "release" && outcome != "partial") {
-      return refuse(FailedPrecondition("the decision releases nothing"));
-    }
-    ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(doc["scope"]));
-    json produced;
-    ASSIGN_OR_RETURN(json records, CollectRecords(who.actor, scope, &produced));
-    json package = {{"case", l.summary.reference},
-                    {"library", profile_->name},
-                    {"decision", decision->id},
-                    {"outcome", outcome},
-                    {"basis", doc.value("basis", "")},
-                    {"policy_version", doc.value("policy_version", "")},
-                    {"prepared_at", FormatInstant(now)},
-                    {"scope", scope.ToJson()},
-                    {"requested",
-                     {{"card_barcodes", l.intake.card_barcodes},
-                      {"categories", l.intake.categories},
-                      {"from", DateJson(l.intake.from)},
-                      {"to", DateJson(l.intake.to)}}},
-                    {"produced", produced},
-                    {"no_records", records.empty()},
-                    {"records", records}};
-    RETURN_IF_ERROR(CheckRecordsCovered(package, scope));
-    std::string disclosure_json = package.dump(2);
-    std::string disclosure_html = DisclosureHtml(*profile_, package);
-    json manifest = {{"type", "carrel disclosure manifest"},
-                     {"library", library_id_},
-                     {"case", l.summary.reference},
-                     {"decision", decision->id},
-                     {"decision_sha256", Sha256Hex(decision->document)},
-                     {"files",
-                      {{{"name", "disclosure.json"},
-                        {"sha256", Sha256Hex(disclosure_json)},
-                        {"bytes", disclosure_json.size()}},
-                       {{"name", "disclosure.html"},
-                        {"sha256", Sha256Hex(disclosure_html)},
-                        {"bytes", disclosure_html.size()}}}},
-                     {"records", records.size()},
-                     {"no_records", records.empty()},
-                     {"prepared_by", user_id},
-                     {"prepared_at", FormatInstant(now)}};
-    std::string manifest_text = manifest.dump(2);
-    ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password,
-                                                            SignedPurpose::kDisclosure,
-                                                            manifest_text));
-    ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
-    json files = {{"disclosure.json", disclosure_json}, {"disclosure.html", disclosure_html}};
-    int64_t decision_id = decision->id;
-    int64_t record_count = static_cast<int64_t>(records.size());
-    plan.audit["records"] = records.size();
-    plan.audit["manifest_sha256"] = Sha256Hex(manifest_text);
-    plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-      RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", decision_id));  // meanwhile
-      ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
-      return tx.Exec(
-          "INSERT INTO disclosures (id, case_id, decision_id, manifest, signature, signed_by, "
-          "public_key, files, prepared_at, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {id, case_id, decision_id,
-           Blob{Vault::Seal(key, "disclosures", "manifest", id, manifest_text)}, Blob{signature},
-           user_id, Blob{signer.signing_public_key},
-           Blob{Vault::Seal(key, "disclosures", "files", id, files.dump())}, FormatInstant(now),
-           record_count});
-    };
-  } else if (action == "deliver") {
-    std::string to = TextOf(payload, "to");
-    std::string how = TextOf(payload, "how");
-    std::string at_text = TextOf(payload, "at");
-    Instant at = now;
-    if (!at_text.empty()) {
-      ASSIGN_OR_RETURN(at, ParseInstant(at_text));
-    }
-    json delivery = {{"to", to}, {"how", how}};
-    const Loaded* loaded_case = &l;
-    // Nothing goes out on a decision the Board reversed.
-    Status not_reversed = Status::Ok();
-    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(int64_t decision_id,
-                       tx.QueryInt("SELECT decision_id FROM disclosures WHERE case_id = ? ORDER BY "
-                                   "id DESC LIMIT 1",
-                                   {l.id}));
-      not_reversed = Governance::CheckNotReversed(tx, "decision", decision_id);
-      return Status::Ok();
-    }));
-    if (!not_reversed.ok()) return refuse(not_reversed);
-    plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-      ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT max(id) FROM disclosures WHERE case_id = ?",
-                                               {case_id}));
-      ASSIGN_OR_RETURN(int64_t decision_id,
-                       tx.QueryInt("SELECT decision_id FROM disclosures WHERE id = ?", {id}));
-      RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", decision_id));  // meanwhile
-      RETURN_IF_ERROR(tx.Exec("UPDATE disclosures SET delivery = ?, delivered_at = ? WHERE id = ?",
-                              {Blob{Vault::Seal(key, "disclosures", "delivery", id,
-                                                delivery.dump())},
-                               FormatInstant(at), id}));
-      // The patrons whose records went out are told, once no nondisclosure order forbids it.
-      ASSIGN_OR_RETURN(auto decisions, ReadDecisions(tx, *loaded_case));
-      for (const CaseDecision& d : decisions) {
-        if (d.id == decision_id) return QueueNotices(tx, *loaded_case, d, at);
-      }
-      return Status::Ok();
-    };
-  } else if (action == "nondisclosure") {
-    bool order = FlagOf(payload, "order");
-    std::optional<Date> expires = DateOf(payload, "expires");
-    std::optional<Date> review = DateOf(payload, "review");
-    if (!order && (expires || review)) {
-      return InvalidArgument("a lifted order has no expiry or review date");
-    }
-    plan.to = state;
-    plan.audit["order"] = order;
-    plan.audit["expires"] = DateJson(expires);
-    plan.audit["review"] = DateJson(review);
-    plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
-      return tx.Exec(
-          "UPDATE cases SET nondisclosure = ?, nondisclosure_expires = ?, nondisclosure_review = "
-          "? WHERE id = ?",
-          {int64_t{order ? 1 : 0}, expires ? Value(FormatDate(*expires)) : Value(),
-           review ? Value(FormatDate(*review)) : Value(), case_id});
-    };
-    after_commit_notices = true;
-  } else if (action == "acknowledge_receipt") {
-    std::string at_text = TextOf(payload, "at");
-    Instant at = now;
-    if (!at_text.empty()) {
-      ASSIGN_OR_RETURN(at, ParseInstant(at_text));
-    }
-    plan.to = state;
-    plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
-      return tx.Exec("UPDATE disclosures SET acknowledged_at = ? WHERE id = (SELECT max(id) FROM "
-                     "disclosures WHERE case_id = ?)",
-                     {FormatInstant(at), case_id});
-    };
-  } else if (action == "respond_media") {
-    std::string statement = TextOf(payload, "statement");
-    plan.outcome = "media_statement";
-    plan.notes_patch["media_statement"] = statement;
-  } else if (action == "execute_warrant") {
-    if (l.summary.process != "search_warrant") {
-      return refuse(FailedPrecondition("only a search warrant is executed on the spot"));
-    }
-    if (WordsOf(payload, "officers").empty()) {
-      return InvalidArgument("name the officers who executed the warrant");
-    }
-    std::vector<std::string> seized = WordsOf(payload, "items_seized");
-    for (const std::string& barcode : seized) {
-      RETURN_IF_ERROR(circulation_->MarkItemMissing(who.actor, barcode));
-    }
-    plan.notes_patch["warrant"] = payload;
-    plan.notify = kCaseDirector | kCaseDesignee | kCaseCounsel;
-    plan.notify_kind = "warrant_executed";
-    plan.audit["items_seized"] = seized.size();
-  } else if (action == "close") {
-    bool release_holds = FlagOf(payload, "release_holds");
-    if (state == "decided" && l.summary.outcome != "refuse") {
-      return refuse(FailedPrecondition("a release is closed once it was delivered"));
-    }
-    if (release_holds && who.as != kCaseDirector) {
-      return refuse(PermissionDenied("only the Director releases a case's legal holds"));
-    }
-    plan.audit["release_holds"] = release_holds;
-    Actor actor = who.actor;
-    std::string ref = l.summary.reference;
-    plan.write = [=, this](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
-      RETURN_IF_ERROR(tx.Exec("UPDATE cases SET closed_at = ? WHERE id = ?",
-                              {FormatInstant(now), case_id}));
-      if (!release_holds) return Status::Ok();
-      return retention_->ReleaseCaseHolds(tx, actor, ref).status();
-    };
-  } else {
+  StepInput in{who, l, state, type, payload, password, now, today, user_id, reference, action,
+               court_order_process};
+  plan.send_notices = action == "deliver";
+  StepHandler handler = HandlerFor(action);
+  if (handler == nullptr) {
     return InvalidArgument("there is no step called '" + std::string(action) + "'");
   }
+  RETURN_IF_ERROR((this->*handler)(in, plan));
 
   // The step, its event and its audit entry commit together, or not at all.
   CaseSummary after = l.summary;
@@ -629,7 +781,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
         .status();
   }));
   if (!changed.ok()) return refuse(changed);
-  if (after_commit_notices) {
+  if (plan.send_notices) {
     // Notices no order holds back go out now; the rest wait for the order to end.
     (void)SendDueNotices();
   }
