@@ -378,6 +378,7 @@ class Requests {
   using StepHandler = Status (Requests::*)(const StepInput&, StepPlan&);
   static StepHandler HandlerFor(std::string_view action);
   Status RefuseStep(const StepInput& in, const Status& why);
+  Status MayDecideAgain(const StepInput& in);
   Status CheckReleaseBasis(const StepInput& in, const std::string& basis, const CaseScope& scope,
                            const std::optional<CounselAdvice>& advice, int64_t permission_id,
                            bool reconsidering);

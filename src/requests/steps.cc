@@ -309,6 +309,30 @@ Status Requests::CheckReleaseBasis(const StepInput& in, const std::string& basis
   return Status::Ok();
 }
 
+// A case already decided, packaged, released or declined is decided again only after the Board
+// of Trustees reversed its latest decision (or its decline).
+Status Requests::MayDecideAgain(const StepInput& in) {
+  const Loaded& l = in.l;
+  const std::string& state = in.state;
+  std::optional<BoardRuling> ruling;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    if (state == "declined") {
+      ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decline", l.id));
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(int64_t last, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
+                                               "case_decisions WHERE case_id = ?",
+                                               {l.id}));
+    ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decision", last));
+    return Status::Ok();
+  }));
+  if (!ruling || ruling->outcome != "reverse") {
+    return RefuseStep(in, FailedPrecondition("the case is " + state + "; it is decided again "
+                                             "only after the Board of Trustees reverses it"));
+  }
+  return Status::Ok();
+}
+
 Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
   const CaseActorInfo& who = in.who;
   const Loaded& l = in.l;
@@ -339,24 +363,7 @@ Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
   }));
   const bool reconsidering = state == "decided" || state == "disclosure_prepared" ||
                              state == "released" || state == "declined";
-  if (reconsidering) {
-    std::optional<BoardRuling> ruling;
-    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-      if (state == "declined") {
-        ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decline", l.id));
-        return Status::Ok();
-      }
-      ASSIGN_OR_RETURN(int64_t last, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
-                                                 "case_decisions WHERE case_id = ?",
-                                                 {l.id}));
-      ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decision", last));
-      return Status::Ok();
-    }));
-    if (!ruling || ruling->outcome != "reverse") {
-      return refuse(FailedPrecondition("the case is " + state + "; it is decided again only "
-                                       "after the Board of Trustees reverses it"));
-    }
-  }
+  if (reconsidering) RETURN_IF_ERROR(MayDecideAgain(in));
   // The advice relied on, if any, must be this case's.
   std::optional<CounselAdvice> advice;
   int64_t advice_count = 0;
