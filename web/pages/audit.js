@@ -202,15 +202,15 @@ async function showPage(path, results, summary, showProblem) {
     return h('tr', {},
       h('td', { class: 'num' }, String(e.seq)), h('td', {}, stamp(e.time)),
       h('td', {}, personName(e.actor_id), h('br'), h('span', { class: 'meta' }, e.actor_role)),
-      h('td', {}, e.action, h('br'), h('span', { class: 'meta' }, `policy ${e.policy_version}`)),
+      h('td', {}, e.action, h('br'), h('span', { class: 'meta' }, `policy ${e.policy_version}`),
+        details && details !== '{}' ? h('details', {}, h('summary', {}, 'Details'), h('code', { class: 'sig' }, details)) : null),
       h('td', {}, `${e.object_type.replaceAll('_', ' ')} ${e.object_id}`, e.case_id && e.object_id !== e.case_id ? [h('br'), h('span', { class: 'meta' }, e.case_id)] : null),
-      h('td', {}, details && details !== '{}' ? h('details', {}, h('summary', {}, 'Show'), h('code', { class: 'sig' }, details)) : ''),
       cell);
   });
   const next = answer.data.next;
   fill(results,
     entries.length ? scroller('Audit entries', h('table', { class: 'list audit' }, h('caption', {}, `Entries ${entries[0].seq} to ${entries[entries.length - 1].seq}`),
-      h('thead', {}, h('tr', {}, ['#', 'When', 'Who', 'What', 'Record', 'Details', 'Checked'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['#', 'When', 'Who', 'What', 'Record', 'Checked'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows))) : h('p', { class: 'meta' }, 'No entries match.'),
     next ? h('p', {}, h('button', { type: 'button', class: 'secondary', onclick: () => showPage(next, results, summary, showProblem) }, 'Next page')) : null);
   await verify(entries, cells, summary);

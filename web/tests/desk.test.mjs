@@ -2,44 +2,24 @@
 // items checked out one after another, one checked in with a hold trapped, a patron registered
 // after a refusal shown beside its fields, and a police request taken in without any lookup.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLibrary, startBrowser, openPage, assertAccessible, heading, demo, apiCall } from './harness.mjs';
+import { world, press, loginStaff, openPage, assertAccessible, heading, demo, apiCall } from './harness.mjs';
 
-let library;
-let browser;
 let desk;
 let available = [];
 
-const api = (method, path, token, body) => apiCall(library.base, method, path, token, body);
-
-before(async () => {
-  library = await startLibrary();
-  browser = await startBrowser();
+const w = world(undefined, async () => {
   desk = (await api('POST', '/api/v1/session', null, { username: 'desk', password: demo.password })).body.token;
   const found = await api('POST', '/api/v1/catalogue/search', null, { terms: 'e' });
   available = found.body.items.filter((i) => i.status === 'available');
   assert.ok(available.length >= 5);
 });
-
-after(async () => {
-  await browser?.close();
-  await library?.stop();
-});
-
-// Keyboard only: the control gets the focus and Enter activates it, as Tab and Enter would.
-async function press(page, selector) {
-  await page.locator(selector).first().focus();
-  await page.keyboard.press('Enter');
-}
+const api = (method, path, token, body) => apiCall(w.library.base, method, path, token, body);
 
 async function atDesk() {
-  const page = await openPage(browser, library.base);
-  await page.goto(library.base + '/#/login');
-  await heading(page, 'Staff log in');
-  await page.fill('input[name=username]', 'desk');
-  await page.fill('input[name=password]', demo.password);
-  await page.keyboard.press('Enter');
+  const page = await openPage(w.browser, w.library.base);
+  await loginStaff(page, w.library.base, 'desk');
   await heading(page, 'Check out');
   return page;
 }
@@ -219,9 +199,9 @@ test('a fine from an overdue return is paid at the desk', async () => {
 });
 
 test('the desk clears itself after the idle time: the patron on screen is gone', async () => {
-  const page = await openPage(browser, library.base);
+  const page = await openPage(w.browser, w.library.base);
   await page.clock.install();
-  await page.goto(library.base + '/#/login');
+  await page.goto(w.library.base + '/#/login');
   await heading(page, 'Staff log in');
   await page.fill('input[name=username]', 'desk');
   await page.fill('input[name=password]', demo.password);

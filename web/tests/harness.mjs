@@ -64,11 +64,13 @@ export async function startLibrary({ items = 60 } = {}) {
 
 // A test file's world: its own library and a browser, started before its tests and stopped after
 // them. The fields are set once the tests run.
-export function world(options) {
+// `setup`, when given, runs once both are up (hooks of a file are not ordered among themselves).
+export function world(options, setup) {
   const w = { library: null, browser: null };
   before(async () => {
     w.library = await startLibrary(options);
     w.browser = await startBrowser();
+    if (setup) await setup(w);
   });
   after(async () => {
     await w.browser?.close();
@@ -185,7 +187,8 @@ export async function newAccount(base, username, role, { password = `${username}
 }
 
 // Keyboard only: a control gets the focus and a key acts on it, as Tab then Enter or Space would.
-export async function press(page, locator) {
+export async function press(page, target) {
+  const locator = typeof target === 'string' ? page.locator(target).first() : target;
   await locator.focus();
   await page.keyboard.press('Enter');
 }
@@ -201,9 +204,8 @@ export async function choose(page, locator, value) {
   assert.equal(await locator.inputValue(), value);
 }
 
-// Logs a member of staff in through the login screen; answers their page.
-export async function staffPage(browser, base, username, password = demo.password) {
-  const page = await openPage(browser, base);
+// Logs a member of staff in through the login screen of `page`.
+export async function loginStaff(page, base, username, password = demo.password) {
   await page.goto(`${base}/#/login`);
   await heading(page, 'Staff log in');
   await page.fill('input[name=username]', username);
@@ -214,6 +216,22 @@ export async function staffPage(browser, base, username, password = demo.passwor
   } catch (err) {
     throw new Error(`${username} could not log in: ${await page.locator('main').textContent()}`);
   }
+}
+
+// Logs the demo patron in to the portal on `page`, with card and PIN.
+export async function loginPatron(page, base) {
+  await page.goto(`${base}/#/login/patron`);
+  await heading(page, 'My account');
+  await page.fill('input[name=card_barcode]', demo.card);
+  await page.fill('input[name=pin]', demo.pin);
+  await page.keyboard.press('Enter');
+  await heading(page, 'Hello');
+}
+
+// A new page with a member of staff logged in.
+export async function staffPage(browser, base, username, password = demo.password) {
+  const page = await openPage(browser, base);
+  await loginStaff(page, base, username, password);
   return page;
 }
 

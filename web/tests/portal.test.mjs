@@ -2,19 +2,12 @@
 // reading history, downloads their data, gives a permission and revokes it; every screen
 // accessible, nothing asked of any other host.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startLibrary, startBrowser, openPage, assertAccessible, heading, demo, apiCall } from './harness.mjs';
+import { world, press, loginPatron, openPage, assertAccessible, heading, demo, apiCall } from './harness.mjs';
 
-let library;
-let browser;
-
-const api = (method, path, token, body) => apiCall(library.base, method, path, token, body);
-
-before(async () => {
-  library = await startLibrary();
-  browser = await startBrowser();
+const w = world(undefined, async () => {
   // The desk lends the demo patron two items the catalogue shows available.
   const desk = (await api('POST', '/api/v1/session', null, { username: 'desk', password: demo.password })).body.token;
   const found = await api('POST', '/api/v1/catalogue/search', null, { terms: 'e' });
@@ -26,25 +19,11 @@ before(async () => {
   }
 });
 
-after(async () => {
-  await browser?.close();
-  await library?.stop();
-});
-
-// Keyboard only: the control gets the focus and Enter activates it, as Tab and Enter would.
-async function press(page, selector) {
-  await page.locator(selector).first().focus();
-  await page.keyboard.press('Enter');
-}
+const api = (method, path, token, body) => apiCall(w.library.base, method, path, token, body);
 
 async function loggedIn() {
-  const page = await openPage(browser, library.base);
-  await page.goto(library.base + '/#/login/patron');
-  await heading(page, 'My account');
-  await page.fill('input[name=card_barcode]', demo.card);
-  await page.fill('input[name=pin]', demo.pin);
-  await page.keyboard.press('Enter');
-  await heading(page, 'Hello');
+  const page = await openPage(w.browser, w.library.base);
+  await loginPatron(page, w.library.base);
   return page;
 }
 

@@ -2,26 +2,15 @@
 // report, the eNews and the login forms; each accessible, each keyboard-only, nothing asked of
 // any other host.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLibrary, startBrowser, openPage, assertAccessible, heading, demo } from './harness.mjs';
+import { world, openPage, assertAccessible, heading, demo } from './harness.mjs';
 
-let library;
-let browser;
-
-before(async () => {
-  library = await startLibrary();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await library?.stop();
-});
+const w = world();
 
 test('the home page shows whether the library is open and the week\u2019s hours', async () => {
-  const page = await openPage(browser, library.base);
-  await page.goto(library.base + '/');
+  const page = await openPage(w.browser, w.library.base);
+  await page.goto(w.library.base + '/');
   await heading(page, 'The Westport Library');
   const text = await page.textContent('main');
   assert.match(text, /The library is (open|closed) now\./);
@@ -38,8 +27,8 @@ test('the home page shows whether the library is open and the week\u2019s hours'
 });
 
 test('the policy shows its history and what each version changed', async () => {
-  const page = await openPage(browser, library.base);
-  await page.goto(library.base + '/#/policy');
+  const page = await openPage(w.browser, w.library.base);
+  await page.goto(w.library.base + '/#/policy');
   await heading(page, 'Privacy');
   const history = await page.textContent('ol.history');
   for (const year of ['2003', '2007', '2010']) assert.ok(history.includes(year), year);
@@ -59,8 +48,8 @@ test('the policy shows its history and what each version changed', async () => {
 });
 
 test('the transparency report is in words, with a table per question', async () => {
-  const page = await openPage(browser, library.base);
-  await page.goto(library.base + '/#/transparency');
+  const page = await openPage(w.browser, w.library.base);
+  await page.goto(w.library.base + '/#/transparency');
   await heading(page, 'Transparency report');
   const text = await page.textContent('main');
   assert.match(text, /Who asked/);
@@ -72,8 +61,8 @@ test('the transparency report is in words, with a table per question', async () 
 });
 
 test('eNews sign-up shows the refusal beside the field, then thanks', async () => {
-  const page = await openPage(browser, library.base);
-  await page.goto(library.base + '/#/enews');
+  const page = await openPage(w.browser, w.library.base);
+  await page.goto(w.library.base + '/#/enews');
   await heading(page, 'eNews');
   await page.keyboard.press('Tab');  // from the heading to the field
   await page.keyboard.type('not an address');
@@ -92,8 +81,8 @@ test('eNews sign-up shows the refusal beside the field, then thanks', async () =
 });
 
 test('a patron logs in with card and PIN using the keyboard only; a wrong PIN is refused in words', async () => {
-  const page = await openPage(browser, library.base);
-  await page.goto(library.base + '/#/login/patron');
+  const page = await openPage(w.browser, w.library.base);
+  await page.goto(w.library.base + '/#/login/patron');
   await heading(page, 'My account');
   await assertAccessible(page, 'the patron login');
   await page.keyboard.press('Tab');
@@ -116,8 +105,8 @@ test('a patron logs in with card and PIN using the keyboard only; a wrong PIN is
 });
 
 test('staff log in, and the shell says who and offers log out', async () => {
-  const page = await openPage(browser, library.base);
-  await page.goto(library.base + '/#/login');
+  const page = await openPage(w.browser, w.library.base);
+  await page.goto(w.library.base + '/#/login');
   await heading(page, 'Staff log in');
   await page.fill('input[name=username]', 'desk');
   await page.fill('input[name=password]', demo.password);
@@ -133,9 +122,9 @@ test('staff log in, and the shell says who and offers log out', async () => {
 });
 
 test('every public page fits a phone-width screen and passes at 200% zoom', async () => {
-  const page = await openPage(browser, library.base, { width: 360, height: 740 });
+  const page = await openPage(w.browser, w.library.base, { width: 360, height: 740 });
   for (const [hash, title] of [['#/', 'Westport'], ['#/policy', 'Privacy'], ['#/transparency', 'Transparency'], ['#/enews', 'eNews']]) {
-    await page.goto(`${library.base}/${hash}`);
+    await page.goto(`${w.library.base}/${hash}`);
     await heading(page, title);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 1, `${hash} scrolls sideways by ${overflow}px`);

@@ -1,22 +1,11 @@
 // Every screen of the UI, as the person it is for: no WCAG 2.1 AA violation (axe-core), and no
 // sideways scrolling on a phone (360 px) or at 200% zoom (a 1280 px window shows 640 CSS px).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLibrary, startBrowser, openPage, assertAccessible, heading, demo } from './harness.mjs';
+import { world, loginStaff, loginPatron, openPage, assertAccessible, heading } from './harness.mjs';
 
-let library;
-let browser;
-
-before(async () => {
-  library = await startLibrary();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await library?.stop();
-});
+const w = world();
 
 const screens = {
   public: [['#/', 'Westport'], ['#/policy', 'Privacy'], ['#/transparency', 'Transparency'],
@@ -40,34 +29,21 @@ const screens = {
 };
 
 async function signIn(page, who) {
-  if (who === 'patron') {
-    await page.goto(library.base + '/#/login/patron');
-    await heading(page, 'My account');
-    await page.fill('input[name=card_barcode]', demo.card);
-    await page.fill('input[name=pin]', demo.pin);
-    await page.keyboard.press('Enter');
-    await heading(page, 'Hello');
-  } else if (who !== 'public') {
-    await page.goto(library.base + '/#/login');
-    await heading(page, 'Staff log in');
-    await page.fill('input[name=username]', who);
-    await page.fill('input[name=password]', demo.password);
-    await page.keyboard.press('Enter');
-    await page.waitForFunction(() => !document.querySelector('main h1')?.textContent.includes('log in'));
-  }
+  if (who === 'patron') await loginPatron(page, w.library.base);
+  else if (who !== 'public') await loginStaff(page, w.library.base, who);
 }
 
 // One log-in per person (the server allows few a minute from one address), the window resized.
 for (const [who, list] of Object.entries(screens)) {
   test(`${who} screens at 1280, 640 and 360 CSS pixels: accessible, nothing wider than the window`, async () => {
-    const page = await openPage(browser, library.base, { width: 1280, height: 800 });
+    const page = await openPage(w.browser, w.library.base, { width: 1280, height: 800 });
     await signIn(page, who);
     for (const width of [1280, 640, 360]) {
       await page.setViewportSize({ width, height: 800 });
       for (const [hash, title] of list) {
         // By way of the home page, so that each screen is drawn afresh at this width.
-        await page.goto(`${library.base}/#/`);
-        await page.goto(`${library.base}/${hash}`);
+        await page.goto(`${w.library.base}/#/`);
+        await page.goto(`${w.library.base}/${hash}`);
         await heading(page, title);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         assert.ok(overflow <= 1, `${hash} at ${width}px scrolls sideways by ${overflow}px`);

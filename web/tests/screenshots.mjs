@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLibrary, startBrowser, openPage, heading, demo } from './harness.mjs';
+import { startLibrary, startBrowser, openPage, heading, demo, loginStaff, loginPatron } from './harness.mjs';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
@@ -28,20 +28,11 @@ try {
     await heading(page, title);
     await shot(name);
   }
-  await page.goto(`${library.base}/#/login/patron`);
-  await heading(page, 'My account');
-  await page.fill('input[name=card_barcode]', demo.card);
-  await page.fill('input[name=pin]', demo.pin);
-  await page.keyboard.press('Enter');
-  await heading(page, 'Hello');
+  await loginPatron(page, library.base);
   await shot('portal');
   await page.click('text=Log out');
   await heading(page, 'Westport');
-  await page.goto(`${library.base}/#/login`);
-  await heading(page, 'Staff log in');
-  await page.fill('input[name=username]', 'desk');
-  await page.fill('input[name=password]', demo.password);
-  await page.keyboard.press('Enter');
+  await loginStaff(page, library.base, 'desk');
   await heading(page, 'Check out');
   await page.keyboard.type('21000000000002');
   await page.keyboard.press('Enter');
@@ -64,12 +55,7 @@ try {
   // administrator's accounts and server.
   const as = async (username, steps) => {
     const p = await openPage(browser, library.base, { width: 1100, height: 800 });
-    await p.goto(`${library.base}/#/login`);
-    await heading(p, 'Staff log in');
-    await p.fill('input[name=username]', username);
-    await p.fill('input[name=password]', demo.password);
-    await p.keyboard.press('Enter');
-    await p.waitForFunction(() => !document.querySelector('main h1')?.textContent.includes('log in'));
+    await loginStaff(p, library.base, username);
     for (const [hash, title, name, before] of steps) {
       await p.goto(`${library.base}/#/`);
       await p.goto(`${library.base}/${hash}`);
