@@ -313,6 +313,53 @@ TEST_F(RequestsHttpTest, ADeliveredReleaseIsDecidedAgainOnlyAfterTheBoardReverse
   ExpectLogIntact();
 }
 
+// What each role reaches by combining the steps it is allowed: the administrator creating
+// accounts it cannot make usable, the desk taking a request in and then weighing it, counsel on
+// its own case, and a designee after the appointment is revoked. None reaches a count of records.
+TEST_F(RequestsHttpTest, NoRoleCountsADecisionsRecordsByCombiningWhatItMayDo) {
+  std::string ref = TakeIn({{"asked", "loans of one card"},
+                            {"card_barcodes", {"P-100"}},
+                            {"categories", {"loans"}},
+                            {"process", "court_order"}});
+  std::string counts = "/api/v1/requests/" + ref + "/decision/counts";
+  json scope = {{"scope", {{"categories", {"loans"}}}}};
+  // The administrator makes a Director and a counsel: neither works until approved, and the
+  // administrator cannot approve them.
+  for (auto [name, role] : {std::pair{"second-director", "director"}, {"own-counsel", "counsel"}}) {
+    json made = Json("admin", "POST", "/api/v1/users",
+                     {{"username", name}, {"role", role}, {"password", "a first password here"}},
+                     201);
+    EXPECT_TRUE(made["pending"].get<bool>());
+    Call("admin", "POST", "/api/v1/users/" + made["id"].dump() + "/approve",
+         {{"password", kPassword}}, 403);
+    auto login = http_->Post("/api/v1/session",
+                             json{{"username", name}, {"password", "a first password here"}}.dump(),
+                             "application/json");
+    ASSERT_TRUE(login);
+    EXPECT_NE(login->status, 201) << name << " logged in before approval";
+  }
+  for (const char* who : {"admin", "desk", "counsel", "trustee1"}) {
+    Call(who, "POST", counts, scope, 403);
+  }
+  Call("admin", "GET", "/api/v1/requests/" + ref, json::object(), 403);
+  Call("desk", "GET", "/api/v1/requests/" + ref, json::object(), 403);
+  // The desk as a designee counts while the appointment stands, and not once it is revoked.
+  auto iso = [](Instant t) { return FormatInstant(t); };
+  Instant now = lib_.library->clock().Now();  // the library's own clock
+  json appointment = Json("director", "POST", "/api/v1/appointments",
+                          {{"designee_id", ids_["desk"]},
+                           {"scope", "standing"},
+                           {"valid_from", iso(now - std::chrono::minutes(5))},
+                           {"valid_to", iso(now + std::chrono::hours(24))},
+                           {"password", kPassword}},
+                          201);
+  Json("desk", "POST", counts, scope);
+  Json("director", "POST", "/api/v1/appointments/" + appointment["id"].dump() + "/revoke",
+       {{"password", kPassword}});
+  Call("desk", "POST", counts, scope, 403);
+  ExpectLogIntact();
+}
+
 // The administrator sees how the server stands, and a draft retention schedule's effect can be
 // weighed before the Director signs it; neither says anything about a patron.
 TEST_F(RequestsHttpTest, TheServersStandingAndADraftSchedulesPlanAreShownWithoutPatronData) {
