@@ -424,7 +424,8 @@ class SeededLibrary {
     ASSIGN_OR_RETURN(fs::path scratch, ScratchDir());
     fs::path dir = scratch / "library";
     RETURN_IF_ERROR(
-        Library::Init(dir, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml"));
+        Library::Init(dir, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
+                      OperatorActor()).status());
     ASSIGN_OR_RETURN(library_, Library::Open(dir, &clock_));
     SeedOptions options;
     options.patrons = patrons;

@@ -17,7 +17,7 @@ Date D(int y, int m, int d) { return Date(std::chrono::year(y) / m / d); }
 class FailClosedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(Library::Init(dir_ / "lib", testing::WestportProfile()).ok());
+    ASSERT_TRUE(Library::Init(dir_ / "lib", testing::WestportProfile(), OperatorActor()).ok());
     auto lib = Library::Open(dir_ / "lib", &clock_, [this](std::unique_ptr<Store> inner) {
       auto faulty =
           std::make_unique<testing::FaultyStore>(std::move(inner), "INSERT INTO audit_log");

@@ -633,7 +633,7 @@ TEST(GovernanceLoadTest, HistoryEventsOnOneDayGetTheirOwnLabels) {
   std::filesystem::create_directories(dir / "profile");
   std::ofstream(dir / "profile" / "library.toml") << text;
   std::filesystem::copy_file(source.parent_path() / "policy.txt", dir / "profile" / "policy.txt");
-  ASSERT_TRUE(Library::Init(dir / "lib", dir / "profile" / "library.toml").ok());
+  ASSERT_TRUE(Library::Init(dir / "lib", dir / "profile" / "library.toml", OperatorActor()).ok());
   FakeClock clock(testing::DefaultTestTime());
   auto lib = Library::Open(dir / "lib", &clock);
   ASSERT_TRUE(lib.ok()) << lib.status().ToString();

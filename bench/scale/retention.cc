@@ -74,7 +74,8 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
   FakeClock clock(Instant(std::chrono::sys_days(std::chrono::year(2026) / 12 / 2)) +
                   std::chrono::hours(8));
   RETURN_IF_ERROR(
-      Library::Init(data, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml"));
+      Library::Init(data, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
+                      OperatorActor()).status());
   Date today{};
   {
     ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(data, &clock));

@@ -26,6 +26,10 @@ enum class Role { kStaff, kDirector, kCounsel, kBoard, kAdmin, kPatron };
 std::string_view RoleName(Role role);
 StatusOr<Role> ParseRole(std::string_view name);  // users' roles only (not "patron")
 
+// A password set for someone else (the first accounts, a reset): 20 letters and digits that
+// cannot be misread, in groups of five, from libsodium's generator.
+std::string NewOneTimePassword();
+
 struct User {
   int64_t id = 0;
   std::string username;

@@ -131,6 +131,8 @@ class AuditLog {
   // caller must fail its transaction: nothing is recorded and nothing happened.
   StatusOr<int64_t> Append(Transaction& tx, const Actor& actor, const AuditEvent& event);
 
+  // Entries in the log.
+  StatusOr<int64_t> Size(Transaction& tx);
   // Size and root of the tree as stored.
   StatusOr<std::pair<int64_t, Hash>> Head(Transaction& tx);
   // Inclusion proof for leaf `index` in the tree of `size` leaves, and consistency proof

@@ -20,6 +20,9 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual Instant Now() const = 0;
+  // Time that only moves forward (for intervals: "a minute since the last head"), unaffected
+  // by the wall clock being set. Its zero means nothing.
+  virtual std::chrono::milliseconds Monotonic() const = 0;
 };
 
 // The real clock. Never null; lives for the whole process.
@@ -30,11 +33,22 @@ class FakeClock : public Clock {
  public:
   explicit FakeClock(Instant start) : now_(start.time_since_epoch().count()) {}
   Instant Now() const override { return Instant(std::chrono::seconds(now_.load())); }
-  void Set(Instant t) { now_.store(t.time_since_epoch().count()); }
-  void Advance(std::chrono::seconds d) { now_.fetch_add(d.count()); }
+  std::chrono::milliseconds Monotonic() const override {
+    return std::chrono::seconds(elapsed_.load());
+  }
+  // Setting the time moves monotonic time by as much, when it moves forward.
+  void Set(Instant t) {
+    int64_t before = now_.exchange(t.time_since_epoch().count());
+    if (t.time_since_epoch().count() > before) elapsed_.fetch_add(t.time_since_epoch().count() - before);
+  }
+  void Advance(std::chrono::seconds d) {
+    now_.fetch_add(d.count());
+    if (d.count() > 0) elapsed_.fetch_add(d.count());
+  }
 
  private:
   std::atomic<int64_t> now_;
+  std::atomic<int64_t> elapsed_{0};
 };
 
 // "2026-11-29" <-> Date. Parse refuses anything but a valid proleptic Gregorian YYYY-MM-DD.

@@ -24,10 +24,23 @@ namespace carrel {
 // CARREL_MASTER_KEY is set, its master key (master.key). Layout in docs/data-directory.md.
 class Library {
  public:
-  // Creates a new library in `dir` from the profile at `profile_file`. Refuses a directory that
-  // already holds a library (kAlreadyExists) and a bad profile (kInvalidArgument, with the
-  // file and line). On failure nothing is left behind in `dir` except directories it created.
-  static Status Init(const std::filesystem::path& dir, const std::filesystem::path& profile_file);
+  // What a new library starts with: its first administrator and Director, each with a one-time
+  // password (good only for choosing a new one at the first login; shown once, kept nowhere),
+  // and the audit log's public verifier key.
+  struct FirstRun {
+    std::string admin_username = "admin";
+    std::string admin_password;
+    std::string director_username = "director";
+    std::string director_password;
+    std::string audit_key;
+  };
+  // Creates a new library in `dir` from the profile at `profile_file`: its files, the
+  // "library.init" audit entry by `by`, the first accounts and a first signed head. Refuses a
+  // directory that already holds a library (kAlreadyExists) and a bad profile
+  // (kInvalidArgument, with the file and line). On failure nothing is left behind in `dir`
+  // except directories it created.
+  static StatusOr<FirstRun> Init(const std::filesystem::path& dir,
+                                 const std::filesystem::path& profile_file, const Actor& by);
 
   // Opens an existing library, running pending schema migrations. `clock` is not owned.
   // `wrap_store`, for tests, wraps the database store (e.g. to inject faults).

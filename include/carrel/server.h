@@ -5,11 +5,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "carrel/jobs.h"
 #include "carrel/library.h"
 #include "carrel/status.h"
 
@@ -74,6 +76,10 @@ struct ServerOptions {
   int io_threads = 2;                             // threads doing socket work
   // Sends an eNews confirmation token to its address (the outbound hook; tests capture it).
   std::function<void(const std::string& email, const std::string& token)> deliver_confirmation;
+  // When set, Serve() also runs the library's scheduled jobs (carrel/jobs.h) while it serves,
+  // and signs a final head when it stops. `carrel serve` sets it; tests that drive jobs with a
+  // fake clock call Jobs themselves.
+  std::optional<JobsOptions> jobs;
   // When set, every answer is checked against its route's declared contract (the tests set
   // it); a breach is reported here (the route's action, the status, what is wrong) and the
   // client gets a server error in place of the answer.

@@ -487,7 +487,14 @@ StatusOr<int> ApiServer::Bind(const std::string& host, int port) {
 
 Status ApiServer::Serve() {
   if (!impl_->http) return FailedPrecondition("the server is not bound to an address");
-  return impl_->http->Serve();
+  std::optional<Jobs> jobs;
+  if (impl_->options.jobs) {
+    jobs.emplace(impl_->library, *impl_->options.jobs);
+    jobs->Start();
+  }
+  Status served = impl_->http->Serve();
+  if (jobs) jobs->Stop();  // after the last answer: the final head covers everything served
+  return served;
 }
 
 void ApiServer::Stop() {

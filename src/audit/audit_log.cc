@@ -304,6 +304,8 @@ StatusOr<Hash> AuditLog::RootAt(Transaction& tx, int64_t size) {
   return SubtreeHash(tx, 0, size);
 }
 
+StatusOr<int64_t> AuditLog::Size(Transaction& tx) { return LogSize(tx); }
+
 StatusOr<std::pair<int64_t, Hash>> AuditLog::Head(Transaction& tx) {
   ASSIGN_OR_RETURN(int64_t size, LogSize(tx));
   if (size == 0) return FailedPrecondition("the audit log is empty");

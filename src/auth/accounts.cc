@@ -223,6 +223,16 @@ std::string_view RoleName(Role role) {
   return "staff";
 }
 
+std::string NewOneTimePassword() {
+  static constexpr char kAlphabet[] = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY345679";
+  std::string out;
+  for (int i = 0; i < 20; ++i) {
+    out.push_back(kAlphabet[randombytes_uniform(sizeof kAlphabet - 1)]);
+    if (i % 5 == 4 && i != 19) out.push_back('-');
+  }
+  return out;
+}
+
 StatusOr<Role> ParseRole(std::string_view name) {
   for (Role r : {Role::kStaff, Role::kDirector, Role::kCounsel, Role::kBoard, Role::kAdmin}) {
     if (RoleName(r) == name) return r;

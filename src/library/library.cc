@@ -93,10 +93,10 @@ StatusOr<Checkpoint> Library::SignAuditHead() {
   return std::move(*head);
 }
 
-Status Library::Init(const fs::path& dir, const fs::path& profile_file) {
+static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_file) {
   RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
-  if (fs::exists(DatabasePath(dir), ec) || fs::exists(ProfilePath(dir), ec) ||
+  if (fs::exists(Library::DatabasePath(dir), ec) || fs::exists(Library::ProfilePath(dir), ec) ||
       fs::exists(KeyringPath(dir), ec)) {
     return AlreadyExists(dir.string() + " already holds a library; carrel will not overwrite it");
   }
@@ -111,15 +111,15 @@ Status Library::Init(const fs::path& dir, const fs::path& profile_file) {
   bool made_key = false;
   auto cleanup = [&] {
     std::error_code ignored;
-    fs::remove(ProfilePath(dir), ignored);
+    fs::remove(Library::ProfilePath(dir), ignored);
     fs::remove(dir / "profile" / profile.policy_document, ignored);
     for (const char* suffix : {"", "-wal", "-shm"}) {
-      fs::remove(fs::path(DatabasePath(dir).string() + suffix), ignored);
+      fs::remove(fs::path(Library::DatabasePath(dir).string() + suffix), ignored);
       fs::remove(fs::path(KeyringPath(dir).string() + suffix), ignored);
     }
     if (made_key) fs::remove(MasterKeyPath(dir), ignored);
   };
-  fs::copy_file(profile_file, ProfilePath(dir), ec);
+  fs::copy_file(profile_file, Library::ProfilePath(dir), ec);
   if (!ec) {
     fs::copy_file(profile_file.parent_path() / profile.policy_document,
                   dir / "profile" / profile.policy_document, fs::copy_options::overwrite_existing,
@@ -132,7 +132,7 @@ Status Library::Init(const fs::path& dir, const fs::path& profile_file) {
 
   SqliteOptions options;
   options.create_if_missing = true;
-  auto store = OpenSqliteStore(DatabasePath(dir), options);
+  auto store = OpenSqliteStore(Library::DatabasePath(dir), options);
   Status s = store.status();
   if (s.ok()) s = (*store)->Migrate(LibraryMigrations());
   unsigned char id[16];
@@ -231,6 +231,46 @@ StatusOr<std::unique_ptr<Library>> Library::Open(
         {verifier.ToString()});
   }));
   return library;
+}
+
+StatusOr<Library::FirstRun> Library::Init(const fs::path& dir, const fs::path& profile_file,
+                                          const Actor& by) {
+  std::error_code ec;
+  bool had_key = fs::exists(MasterKeyPath(dir), ec);
+  RETURN_IF_ERROR(CreateLibraryFiles(dir, profile_file));
+  FirstRun first;
+  Status s = [&]() -> Status {
+    ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, SystemClock()));
+    RETURN_IF_ERROR(library->RecordOperation(by, {"library.init", "library", "", "", "{}"}));
+    // The first Director needs no approval: there is nobody yet to give it.
+    first.admin_password = NewOneTimePassword();
+    first.director_password = NewOneTimePassword();
+    NewUserOptions options;
+    options.must_change_password = true;
+    Accounts& accounts = library->accounts();
+    RETURN_IF_ERROR(
+        accounts.AddUser(by, first.admin_username, Role::kAdmin, first.admin_password, options)
+            .status());
+    RETURN_IF_ERROR(accounts
+                        .AddUser(by, first.director_username, Role::kDirector,
+                                 first.director_password, options)
+                        .status());
+    ASSIGN_OR_RETURN(NoteVerifier verifier, library->AuditVerifier());
+    first.audit_key = verifier.ToString();
+    return library->SignAuditHead().status();
+  }();
+  if (!s.ok()) {
+    // As if Init had never run: a half-made library would refuse the next Init.
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      fs::remove(fs::path(DatabasePath(dir).string() + suffix), ignored);
+      fs::remove(fs::path(KeyringPath(dir).string() + suffix), ignored);
+    }
+    fs::remove(ProfilePath(dir), ignored);
+    if (!had_key) fs::remove(MasterKeyPath(dir), ignored);
+    return s;
+  }
+  return first;
 }
 
 }  // namespace carrel

@@ -10,6 +10,10 @@ class RealClock : public Clock {
   Instant Now() const override {
     return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   }
+  std::chrono::milliseconds Monotonic() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now().time_since_epoch());
+  }
 };
 
 bool ReadDigits(std::string_view text, size_t pos, size_t n, int* out) {

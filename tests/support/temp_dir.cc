@@ -28,7 +28,7 @@ Instant DefaultTestTime() {
 }
 
 TestLibrary::TestLibrary() {
-  Status s = Library::Init(dir / "lib", WestportProfile());
+  Status s = Library::Init(dir / "lib", WestportProfile(), OperatorActor()).status();
   if (!s.ok()) {
     ADD_FAILURE() << s.ToString();
     std::abort();

@@ -15,7 +15,6 @@ StatusOr<std::string> ReadNewPassword();
 // An existing password (for signing): typed once without echo, or one line of stdin.
 StatusOr<std::string> ReadPassword(const char* prompt);
 // 20 random characters for first-time accounts.
-std::string RandomPassword();
 
 int AuditKey(const std::string& data);
 int AuditHead(const std::string& data);

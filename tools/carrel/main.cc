@@ -139,6 +139,7 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
       spdlog::error("contract breach: {} answered {}: {}", action, status, what);
     };
   }
+  options.jobs = carrel::JobsOptions();
   carrel::ApiServer server(library->get(), options);
   auto bound = server.Bind(host, port);
   if (!bound.ok()) return Fail(bound.status());
@@ -157,88 +158,9 @@ int RunServe(const std::string& data, const std::string& listen, const ServeFlag
                                               : ", as asked (--insecure-http): put TLS in front");
   }
   std::fflush(stdout);
-  // Signs a tree head every kHeadEntries entries or kHeadSeconds, whichever comes first.
-  constexpr int64_t kHeadEntries = 1000;
-  constexpr auto kHeadSeconds = std::chrono::seconds(60);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  int64_t signed_size = -1;  // of the last head handed to the witness command
-  std::thread signer([&] {
-    carrel::Library& lib = **library;
-    auto last = std::chrono::steady_clock::now();
-    std::unique_lock<std::mutex> lock(mu);
-    while (!cv.wait_for(lock, std::chrono::seconds(2), [&] { return stopping; })) {
-      int64_t size = 0;
-      Status counted = carrel::WithReadTransaction(lib.store(), [&](carrel::Transaction& tx) {
-        auto n = tx.QueryInt("SELECT coalesce(max(seq) + 1, 0) FROM audit_log");
-        if (n.ok()) size = *n;
-        return n.status();
-      });
-      bool due = size > signed_size &&
-                 (size - signed_size >= kHeadEntries ||
-                  std::chrono::steady_clock::now() - last >= kHeadSeconds);
-      if (!counted.ok() || !due) continue;
-      auto head = lib.SignAuditHead();
-      if (head.ok()) {
-        // Each new head also goes where the server cannot change it (public: no PII).
-        if (head->size != signed_size) {
-          carrel::RunOutboundHook(lib.profile().witness_command, head->note);
-        }
-        signed_size = head->size;
-        last = std::chrono::steady_clock::now();
-      } else {
-        std::fprintf(stderr, "carrel: cannot sign the audit head: %s\n",
-                     head.status().message().c_str());
-      }
-    }
-  });
-  // Retention on its own (docs/design.md §6): once a library day, when the library is closed, the
-  // signed schedule is applied (a missed day is caught up by the next run, which finds all that
-  // is due); dead ciphertext is cleared in small batches in between, never holding the writer
-  // for long.
-  std::thread keeper([&] {
-    carrel::Library& lib = **library;
-    std::unique_lock<std::mutex> lock(mu);
-    std::chrono::milliseconds pause(30000);
-    while (!cv.wait_for(lock, pause, [&] { return stopping; })) {
-      pause = std::chrono::milliseconds(30000);
-      lock.unlock();
-      auto run = lib.retention().RunIfDue(carrel::SystemActor("retention"));
-      if (!run.ok()) {
-        std::fprintf(stderr, "carrel: retention run failed: %s\n",
-                     run.status().message().c_str());
-      } else if (run->has_value()) {
-        std::fprintf(stderr, "carrel: retention run %lld: %zu keys destroyed in %.2fs\n",
-                     static_cast<long long>((*run)->id), (*run)->destroyed_keys.size(),
-                     (*run)->seconds);
-      }
-      // Patron notices whose nondisclosure order has ended go out.
-      auto notices = lib.requests().SendDueNotices();
-      if (!notices.ok()) {
-        std::fprintf(stderr, "carrel: patron notices not sent: %s\n",
-                     notices.status().message().c_str());
-      }
-      auto cleared = lib.retention().Reclaim(carrel::kReclaimBatchRows);
-      if (cleared.ok() && *cleared > 0) pause = carrel::kReclaimPause;  // more to clear
-      lock.lock();
-    }
-  });
+  // The scheduled jobs (head signing and the witness, retention, notices, reclaim) run
+  // inside the server while it serves.
   Status s = server.Serve();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    stopping = true;
-  }
-  cv.notify_all();
-  signer.join();
-  keeper.join();
-  // The final head covers everything served, and goes to the witness like every other.
-  auto final_head = (*library)->SignAuditHead();
-  if (final_head.ok() && final_head->size != signed_size) {
-    // Waited for: the process is about to end.
-    (void)carrel::RunOutboundHookAndWait((*library)->profile().witness_command,
-                                         final_head->note);
-  }
   // Serve ended on its own: wake the waiting thread (the signal stays blocked everywhere else).
   if (!stop_signalled.load()) kill(getpid(), SIGTERM);
   stopper.join();
@@ -407,34 +329,16 @@ int main(int argc, char** argv) {
   }
 
   if (init->parsed()) {
-    Status s = carrel::Library::Init(data, profile);
-    if (!s.ok()) return Fail(s);
-    auto library = carrel::Library::Open(data, carrel::SystemClock());
-    if (!library.ok()) return Fail(library.status());
-    s = (*library)->RecordOperation(carrel::OperatorActor(),
-                                    {"library.init", "library", "", "", "{}"});
-    auto verifier = (*library)->AuditVerifier();
-    if (!s.ok() || !verifier.ok()) return Fail(s.ok() ? verifier.status() : s);
-    // The first administrator and the Director, with one-time passwords shown only here.
-    std::string admin_pw = carrel::cli::RandomPassword(), director_pw = carrel::cli::RandomPassword();
-    // Each password is good for one change, at the first login. The first Director needs no
-    // approval: there is nobody yet to give it.
-    carrel::NewUserOptions first;
-    first.must_change_password = true;
-    auto admin = (*library)->accounts().AddUser(carrel::OperatorActor(), "admin",
-                                                carrel::Role::kAdmin, admin_pw, first);
-    if (!admin.ok()) return Fail(admin.status());
-    auto director = (*library)->accounts().AddUser(carrel::OperatorActor(), "director",
-                                                   carrel::Role::kDirector, director_pw, first);
-    if (!director.ok()) return Fail(director.status());
-    auto head = (*library)->SignAuditHead();
-    if (!head.ok()) return Fail(head.status());
+    auto first = carrel::Library::Init(data, profile, carrel::OperatorActor());
+    if (!first.ok()) return Fail(first.status());
     std::printf("carrel: created a library in %s\n", data.c_str());
-    std::printf("carrel: user admin (administrator), password: %s\n", admin_pw.c_str());
-    std::printf("carrel: user director (Library Director), password: %s\n", director_pw.c_str());
+    std::printf("carrel: user %s (administrator), password: %s\n",
+                first->admin_username.c_str(), first->admin_password.c_str());
+    std::printf("carrel: user %s (Library Director), password: %s\n",
+                first->director_username.c_str(), first->director_password.c_str());
     std::printf("carrel: these passwords are shown once, and are good only for choosing a new "
                 "one at the first login\n");
-    std::printf("carrel: audit log key: %s\n", verifier->ToString().c_str());
+    std::printf("carrel: audit log key: %s\n", first->audit_key.c_str());
     std::printf("carrel: keep that key, and the signed heads, where the server cannot change them\n");
     return 0;
   }

@@ -53,14 +53,4 @@ StatusOr<std::string> ReadPassword(const char* prompt) {
   return line;
 }
 
-std::string RandomPassword() {
-  static constexpr char kAlphabet[] = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY345679";
-  std::string out;
-  for (int i = 0; i < 20; ++i) {
-    out.push_back(kAlphabet[randombytes_uniform(sizeof kAlphabet - 1)]);
-    if (i % 5 == 4 && i != 19) out.push_back('-');
-  }
-  return out;
-}
-
 }  // namespace carrel::cli
