@@ -32,8 +32,10 @@ run: build-release
 	@build/release/carrel serve --data $(DATA) --listen $(LISTEN)
 
 # Every test: the C++ tests in the release build and under AddressSanitizer + UBSan, the OpenAPI
-# document's lint, and the web UI in Chromium (release build).
+# document's lint, that no module's SQL names another's tables, and the web UI in Chromium
+# (release build).
 test: build-release build-asan
+	@scripts/check-table-ownership.py
 	@scripts/lint-openapi.sh
 	@ctest --preset release -j $(JOBS)
 	@scripts/browser-tests.sh

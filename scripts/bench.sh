@@ -6,7 +6,9 @@
 # (1000000) patrons looked up CARREL_BENCH_LOOKUPS (20000) times each way; the audit log,
 # CARREL_BENCH_AUDIT_ENTRIES (10000000) entries, built through a CARREL_BENCH_AUDIT_CACHE_MIB
 # (1024) MiB SQLite page cache; retention, CARREL_BENCH_RETENTION_ROWS (10000000) returned
-# loans. Scratch data goes under $TMPDIR (default /tmp). CARREL_BENCH_PARTS=http measures the
+# loans (and, on that library, extracting one patron's records for a disclosure:
+# CARREL_BENCH_PARTS=disclosure measures that section alone). Scratch data goes under $TMPDIR
+# (default /tmp). CARREL_BENCH_PARTS=http measures the
 # HTTP section alone and puts it in place in the document; CARREL_BENCH_BASELINE=BINARY also
 # runs the HTTP closed loads against an earlier carrel, for comparison (name it in the document
 # with CARREL_BENCH_BASELINE_NAME, e.g. "carrel-1a6fe2d", never a path of this machine, and the
@@ -42,6 +44,44 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/carrel-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+
+# CARREL_BENCH_PARTS=disclosure: the retention benchmark's library (CARREL_BENCH_RETENTION_ROWS),
+# only its disclosure section put in place in the document.
+if [ "${CARREL_BENCH_PARTS:-all}" = disclosure ]; then
+  echo "bench: $build/carrel_scale_bench retention ($retention_rows returned loans), for the disclosure" >&2
+  TMPDIR="$work" "$build/carrel_scale_bench" retention --dir "$work/retention" \
+    --json "$work/retention.json"
+  rm -rf "$work/retention"
+  command="CARREL_BENCH_PARTS=disclosure make bench"
+  if [ "$retention_rows" != 10000000 ]; then
+    command="CARREL_BENCH_RETENTION_ROWS=$retention_rows $command"
+  fi
+  BENCH_RETENTION_JSON="$work/retention.json" BENCH_OUT="$out" BENCH_SCRIPTS="$root/scripts" \
+  BENCH_COMMAND="$command" \
+  BENCH_SOURCE="$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
+  BENCH_DATE="$(date -Iseconds)" python3 - <<'PYTHON'
+import json
+import os
+import sys
+
+env = os.environ
+sys.path.insert(0, env["BENCH_SCRIPTS"])
+import bench_disclosure_section as disclosure  # noqa: E402
+
+with open(env["BENCH_RETENTION_JSON"]) as f:
+    retention = json.load(f)
+with open(env["BENCH_OUT"]) as f:
+    document = f.read()
+note = (f"Measured by `{env['BENCH_COMMAND']}` on {env['BENCH_DATE']} at "
+        f"`{env['BENCH_SOURCE']}`.")
+with open(env["BENCH_OUT"], "w") as f:
+    f.write(disclosure.splice(document, disclosure.section(retention, note)))
+d = retention["disclosure"]
+print(f"bench: disclosure p99 {d['carrel']['p99_us'] / 1000:.1f} ms, bare "
+      f"{d['bare']['p99_us'] / 1000:.2f} ms; wrote {env['BENCH_OUT']}", file=sys.stderr)
+PYTHON
+  exit 0
+fi
 
 # CARREL_BENCH_PARTS=web: the web UI's section alone (Chromium), put in place in the document.
 if [ "${CARREL_BENCH_PARTS:-all}" = web ]; then
@@ -275,6 +315,7 @@ sys.path.insert(0, env["BENCH_SCRIPTS"])
 from bench_http_section import section as http_section  # noqa: E402
 from bench_contract_section import section as contract_section  # noqa: E402
 from bench_web_section import section as web_section  # noqa: E402
+from bench_disclosure_section import section as disclosure_section  # noqa: E402
 with open(env["BENCH_WEB_JSON"]) as f:
     web = json.load(f)
 with open(env["BENCH_JSON"]) as f:
@@ -706,7 +747,8 @@ lines = [
     f"{retention['circulation_during_reclaim']['median_us'] / 1000:.2f} ms / "
     f"{retention['circulation_during_reclaim']['p99_us'] / 1000:.2f} ms |",
     "",
-] + contract_section(run["benchmarks"]) + http_section(http, bare_durable) + web_section(web) + [
+] + disclosure_section(retention) + contract_section(run["benchmarks"]) + http_section(
+    http, bare_durable) + web_section(web) + [
     "## Reading these figures",
     "",
     "Every circulation figure waits on fsync, so it moves with the disk, the file system and "

@@ -7,7 +7,7 @@ packages=(
   libsqlite3-dev libsodium-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libspdlog-dev libtomlplusplus-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev nginx
-  tzdata sqlite3 curl openssl
+  tzdata sqlite3 curl openssl python3
   chromium
 )
 missing=()

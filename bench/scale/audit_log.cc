@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/schema.h"
 #include "bench/bench_support.h"
 #include "bench/scale/scale.h"
 #include "bench/scale/stats.h"
@@ -123,11 +124,8 @@ Status BuildLog(const fs::path& db, int64_t entries, nlohmann::json* out) {
   SqliteOptions options;
   options.create_if_missing = true;
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, options));
-  RETURN_IF_ERROR(store->Migrate({{1, "audit", kAuditSchema},
-                                  {2, "audit indexes", kAuditDerivedIndexes},
-                                  {3, "audit nodes", kAuditNodesWithoutRowid},
-                                  {4, "audit time", kAuditTimeBySequence},
-                                  {5, "library_meta", kMetaSchema}}));
+  RETURN_IF_ERROR(store->Migrate(AuditMigrations()));
+  RETURN_IF_ERROR(store->Migrate({{8, "library_meta", kMetaSchema}}));
   const NoteVerifier verifier = VerifierFromSeed(SigningSeed(), kOrigin);
   RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) {
     return tx.Exec("INSERT INTO library_meta (key, value) VALUES ('audit_verifier_key', ?)",

@@ -6,6 +6,8 @@
 //                                                           needed); leaves the log in DIR
 //   carrel_scale_bench audit-verify --dir DIR --json FILE   times VerifyAuditLog alone
 //   carrel_scale_bench retention --dir DIR --json FILE      retention of a year of links
+//   carrel_scale_bench disclosure --dir DIR --json FILE     one patron's records, on the library
+//                                                           a retention run left in DIR
 // The two builds are separate commands so that scripts/bench.sh can run them side by side.
 // Progress goes to stderr, figures to FILE. Exits non-zero when a measurement cannot be made.
 
@@ -21,7 +23,8 @@ namespace {
 int Usage() {
   std::fprintf(stderr,
                "usage: carrel_scale_bench "
-               "lookup-seed|lookup|audit-build|audit-log|audit-verify|retention --dir DIR --json "
+               "lookup-seed|lookup|audit-build|audit-log|audit-verify|retention|disclosure --dir DIR "
+               "--json "
                "FILE\n");
   return 2;
 }
@@ -54,6 +57,8 @@ int main(int argc, char** argv) {
     figures = carrel::bench::RunAuditLogBench(dir);
   } else if (what == "audit-verify") {
     figures = carrel::bench::RunAuditVerifyOnly(dir);
+  } else if (what == "disclosure") {
+    figures = carrel::bench::RunDisclosureOnly(dir);
   } else if (what == "retention") {
     figures = carrel::bench::RunRetentionBench(dir);
   } else {

@@ -77,6 +77,7 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
       Library::Init(data, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
                       OperatorActor()).status());
   Date today{};
+  int64_t director = 0;
   {
     ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(data, &clock));
     today = library->calendar().LocalDate(clock.Now());
@@ -92,7 +93,6 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
     out["seed_seconds"] = report.seconds;
     // The Director keeps links two years (accounts are not the subject here).
     ASSIGN_OR_RETURN(std::vector<User> users, library->accounts().ListUsers(OperatorActor()));
-    int64_t director = 0;
     for (const User& u : users) {
       if (u.username == "demo-director") director = u.id;
     }
@@ -107,6 +107,10 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
                         .status());
   }  // closing checkpoints the WAL into carrel.db
   out["db_bytes"] = fs::file_size(Library::DatabasePath(data));
+  std::fprintf(stderr, "carrel_scale_bench: extracting patrons' records for a disclosure\n");
+  ASSIGN_OR_RETURN(out["disclosure"],
+                   MeasureDisclosure(data, &clock, 20000,
+                                     {"user/" + std::to_string(director), "director"}));
   const std::string cutoff = FormatDate(today - std::chrono::days(kKeepDays));
   out["cutoff"] = cutoff;
 

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "carrel/audit.h"
+#include "carrel/clock.h"
 #include "carrel/status.h"
 
 namespace carrel::bench {
@@ -34,5 +36,12 @@ StatusOr<nlohmann::json> RunAuditVerifyOnly(const std::filesystem::path& dir);
 // created in `dir`/lib: one SQL UPDATE on a copy next to carrel's run, then the background
 // reclaim and circulation latency during it.
 StatusOr<nlohmann::json> RunRetentionBench(const std::filesystem::path& dir);
+// Within it, before the run, while the whole history is linked: one patron's records extracted
+// for a disclosure (random patrons among the first `patrons`, each on a freshly opened library
+// in `data`), next to the bare storage engine reading the same rows.
+StatusOr<nlohmann::json> MeasureDisclosure(const std::filesystem::path& data, const Clock* clock,
+                                           int64_t patrons, const Actor& director);
+// The same on a library the retention benchmark left in `dir`/lib (for iterating on it).
+StatusOr<nlohmann::json> RunDisclosureOnly(const std::filesystem::path& dir);
 
 }  // namespace carrel::bench

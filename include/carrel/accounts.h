@@ -227,13 +227,4 @@ class Accounts {
   SessionPolicy policy_;
 };
 
-// The accounts schema (users, sessions, login failures), part of the library migrations.
-extern const char kAccountsSchema[];
-// Version 13: chosen PINs and reset codes.
-extern const char kPinResetSchema[];
-// Version 14: account approvals and first-login password changes.
-extern const char kApprovalSchema[];
-// Version 15: failed logins under keyed hashes only.
-extern const char kLoginFailuresKeyedSchema[];
-
 }  // namespace carrel

@@ -91,6 +91,7 @@ struct Checkpoint {
   int64_t size = 0;
   Hash root{};
   std::string note;  // the whole signed note text
+  std::optional<Instant> signed_at;  // when a stored head was signed
 };
 
 // An Ed25519 note verifier key: "<name>+<8 hex key id>+<base64(0x01 || public key)>".
@@ -162,17 +163,6 @@ class AuditLog {
   std::string policy_version_;
   std::unique_ptr<RightEdge> edge_;  // guarded by mu_
 };
-
-// The schema of the audit tables (part of the library migrations): append-only guards as
-// triggers.
-extern const char kAuditSchema[];
-// Library schema version 4: the log's search indexes built on the fields of its entries.
-extern const char kAuditDerivedIndexes[];
-// Library schema version 6: the tree nodes in a table without rowids.
-extern const char kAuditNodesWithoutRowid[];
-// Library schema version 7: no time index; time ranges are found by binary search on the
-// sequence, entry times never decreasing.
-extern const char kAuditTimeBySequence[];
 
 }  // namespace carrel
 

@@ -193,9 +193,4 @@ class Governance {
   std::string library_id_;
 };
 
-// The governance schema, part of the library migrations (version 9).
-extern const char kGovernanceSchema[];
-// Version 12: proposals' texts fixed under their ballots, closed votes final.
-extern const char kProposalsFixedSchema[];
-
 }  // namespace carrel

@@ -443,16 +443,4 @@ class Requests {
   std::function<void(const std::string&)> patron_notifier_;
 };
 
-// The requests schema, part of the library migrations (version 8), and its second part
-// (version 10): nondisclosure dates in the clear, patron notices, counts for the transparency
-// report.
-extern const char kRequestsSchema[];
-// Version 17: paper permissions confirmed against their scans.
-extern const char kPermissionConfirmationSchema[];
-// Version 19: the policy version in force on each case event.
-extern const char kCaseEventPolicySchema[];
-extern const char kNoticesSchema[];
-// Version 11: a package per decision (a case may have several after a Board reversal).
-extern const char kDisclosuresPerDecisionSchema[];
-
 }  // namespace carrel

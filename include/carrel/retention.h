@@ -159,6 +159,9 @@ class Retention {
                              const std::function<void(int64_t, int64_t)>& progress = nullptr,
                              const std::function<void(int64_t)>& after_step = nullptr);
   StatusOr<std::vector<RetentionRun>> Runs(const Actor& actor, int limit = 50);
+  // The newest run's id, day and times (no counts, no keys), within `tx`; nullopt before the
+  // first. For the server's standing: nothing in it concerns a patron, so it is not audited.
+  StatusOr<std::optional<RetentionRun>> LatestRun(Transaction& tx);
   // Clears up to `max_rows` unreadable link ciphertexts (keys destroyed) from rows; returns how
   // many. Small batches: the server calls it in the background between circulation work.
   StatusOr<int64_t> Reclaim(int64_t max_rows);
@@ -214,10 +217,5 @@ class Retention {
   const Clock* clock_;
   std::string library_id_;
 };
-
-// The retention schema, part of the library migrations (version 5).
-extern const char kRetentionSchema[];
-// Version 16: intake holds that lapse unless confirmed.
-extern const char kIntakeHoldsSchema[];
 
 }  // namespace carrel

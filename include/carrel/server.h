@@ -87,9 +87,6 @@ struct ServerOptions {
       contract_breach;
 };
 
-// The schema of the records of answers given under an Idempotency-Key (a migration).
-extern const char kIdempotencySchema[];
-
 // The API's OpenAPI 3.1 document (YAML), written from the route table and its contracts.
 const std::string& OpenApiDocument();
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "carrel/clock.h"
@@ -103,6 +104,11 @@ class Keyring {
 
   // Names of live keys with the given prefix, e.g. "epoch/".
   StatusOr<std::vector<std::string>> LiveKeys(std::string_view prefix);
+  // Every live key with the given prefix and its name, read in one keyring transaction (keys
+  // not in the cache are unwrapped and cached): for code that needs them all, e.g. a patron's
+  // link tags under every day key.
+  StatusOr<std::vector<std::pair<std::string, std::shared_ptr<const SecretKey>>>> LiveKeysWithSecrets(
+      std::string_view prefix);
   StatusOr<int64_t> LiveKeyCount();
 
   // Rewraps keys still under the current KEK under `keys.next`, in committed batches, at most

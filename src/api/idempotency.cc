@@ -12,17 +12,6 @@
 
 namespace carrel {
 
-// Records of answers given under an Idempotency-Key (src/api/idempotency.h).
-const char kIdempotencySchema[] = R"sql(
-CREATE TABLE idempotency_keys (
-  id BLOB PRIMARY KEY,
-  request BLOB NOT NULL,
-  answer BLOB NOT NULL,
-  created_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
-)sql";
-
 namespace {
 
 // A test of the retry path stops the server here, after the commit and before the answer

@@ -36,22 +36,21 @@ StatusOr<ApiResponse> SystemStatus(ApiContext& c) {
   RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(auto head, c.library.audit().Head(tx));
     audit = {{"size", head.first}, {"signed_size", 0}, {"signed_at", nullptr}};
-    RETURN_IF_ERROR(tx.Exec("SELECT size, signed_at FROM audit_heads ORDER BY size DESC LIMIT 1",
-                            {}, [&](const Row& row) {
-                              audit["signed_size"] = row.Int(0);
-                              audit["signed_at"] = row.Text(1);
-                              return Status::Ok();
-                            }));
-    RETURN_IF_ERROR(tx.Exec("SELECT id, run_day, started_at, finished_at FROM retention_runs "
-                            "ORDER BY id DESC LIMIT 1",
-                            {}, [&](const Row& row) {
-                              last_run = {{"id", row.Int(0)},
-                                          {"day", row.Text(1)},
-                                          {"started_at", row.Text(2)},
-                                          {"finished_at", row.IsNull(3) ? json(nullptr)
-                                                                        : json(row.Text(3))}};
-                              return Status::Ok();
-                            }));
+    auto signed_head = c.library.audit().LatestHead(tx);
+    if (signed_head.ok()) {
+      audit["signed_size"] = signed_head->size;
+      if (signed_head->signed_at) audit["signed_at"] = FormatInstant(*signed_head->signed_at);
+    } else if (signed_head.status().code() != StatusCode::kNotFound) {
+      return signed_head.status();
+    }
+    ASSIGN_OR_RETURN(std::optional<RetentionRun> run, c.library.retention().LatestRun(tx));
+    if (run) {
+      last_run = {{"id", run->id},
+                  {"day", FormatDate(run->day)},
+                  {"started_at", FormatInstant(run->started_at)},
+                  {"finished_at", run->finished_at ? json(FormatInstant(*run->finished_at))
+                                                   : json(nullptr)}};
+    }
     // Backups are operations on the library's files, logged as such (few: init, seed,
     // backups, restores, key rotations).
     AuditQuery q;

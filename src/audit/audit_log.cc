@@ -5,105 +5,6 @@
 
 namespace carrel {
 
-// Leaves live in audit_log (entry and leaf hash); interior nodes of complete subtrees in
-// audit_nodes (level >= 1, index within the level). Nothing in these tables is ever updated
-// or deleted: the triggers refuse it, as a first line. The signed heads kept outside the
-// server are the real evidence.
-const char kAuditSchema[] = R"sql(
-CREATE TABLE audit_log (
-  seq INTEGER PRIMARY KEY,
-  entry BLOB NOT NULL,
-  leaf_hash BLOB NOT NULL,
-  time TEXT NOT NULL,
-  actor_id TEXT NOT NULL,
-  action TEXT NOT NULL,
-  object_type TEXT NOT NULL,
-  object_id TEXT NOT NULL,
-  case_id TEXT NOT NULL
-);
-CREATE INDEX audit_log_time ON audit_log (time);
-CREATE INDEX audit_log_actor ON audit_log (actor_id, seq);
-CREATE INDEX audit_log_object ON audit_log (object_type, object_id, seq);
-CREATE INDEX audit_log_case ON audit_log (case_id, seq) WHERE case_id <> '';
-
-CREATE TABLE audit_nodes (
-  level INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  hash BLOB NOT NULL,
-  PRIMARY KEY (level, idx)
-);
-
-CREATE TABLE audit_heads (
-  size INTEGER PRIMARY KEY,
-  root BLOB NOT NULL,
-  signed_at TEXT NOT NULL,
-  note TEXT NOT NULL
-);
-
-CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER audit_heads_no_update BEFORE UPDATE ON audit_heads
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-)sql";
-
-// Version 4 of the library schema: the search columns that repeated fields of each entry are
-// gone, and the indexes are built on the fields inside the entry itself, so the log holds no
-// second copy of anything that could disagree with the entry (and verification has nothing
-// but the entry and its leaf hash to read).
-const char kAuditDerivedIndexes[] = R"sql(
-DROP INDEX audit_log_time;
-DROP INDEX audit_log_actor;
-DROP INDEX audit_log_object;
-DROP INDEX audit_log_case;
-ALTER TABLE audit_log DROP COLUMN time;
-ALTER TABLE audit_log DROP COLUMN actor_id;
-ALTER TABLE audit_log DROP COLUMN action;
-ALTER TABLE audit_log DROP COLUMN object_type;
-ALTER TABLE audit_log DROP COLUMN object_id;
-ALTER TABLE audit_log DROP COLUMN case_id;
-CREATE INDEX audit_log_time ON audit_log (carrel_audit_field(entry, 0));
-CREATE INDEX audit_log_actor ON audit_log (carrel_audit_field(entry, 1));
-CREATE INDEX audit_log_object ON audit_log
-  (carrel_audit_field(entry, 3), carrel_audit_field(entry, 4));
-CREATE INDEX audit_log_case ON audit_log (carrel_audit_field(entry, 5))
-  WHERE carrel_audit_field(entry, 5) <> '';
-)sql";
-
-// Version 6: tree nodes in one B-tree keyed by (level, idx) instead of a rowid table plus an
-// index on the same key, so an append dirties one page fewer for the commit to write.
-const char kAuditNodesWithoutRowid[] = R"sql(
-CREATE TABLE audit_nodes_compact (
-  level INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  hash BLOB NOT NULL,
-  PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
-INSERT INTO audit_nodes_compact (level, idx, hash) SELECT level, idx, hash FROM audit_nodes;
-DROP TRIGGER audit_nodes_no_update;
-DROP TRIGGER audit_nodes_no_delete;
-DROP TABLE audit_nodes;
-ALTER TABLE audit_nodes_compact RENAME TO audit_nodes;
-CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-)sql";
-
-// Version 7: no time index. Entries are appended in time order (an entry's time is never
-// earlier than the one before it), so a time range is found by binary search over the sequence
-// numbers, and an append writes one index page fewer.
-const char kAuditTimeBySequence[] = R"sql(
-DROP INDEX audit_log_time;
-)sql";
-
 namespace {
 
 // carrel_audit_field(entry, k): field k of an encoded entry (0 time, 1 actor id, 2 action,
@@ -376,12 +277,14 @@ StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(Transaction& tx, int64_t 
 
 StatusOr<Checkpoint> AuditLog::LatestHead(Transaction& tx) {
   std::optional<Checkpoint> c;
-  RETURN_IF_ERROR(tx.Exec("SELECT size, root, note FROM audit_heads ORDER BY size DESC LIMIT 1",
-                          {}, [&](const Row& row) {
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT size, root, note, signed_at FROM audit_heads ORDER BY size DESC LIMIT 1", {},
+      [&](const Row& row) -> Status {
                             Checkpoint h;
                             h.size = row.Int(0);
                             h.root = ToHash(row.Bytes(1));
                             h.note = row.Text(2);
+                            ASSIGN_OR_RETURN(h.signed_at, ParseInstant(row.Text(3)));
                             size_t nl = h.note.find('\n');
                             h.origin = h.note.substr(0, nl);
                             c = std::move(h);

@@ -6,6 +6,7 @@
 #include <random>
 #include <sstream>
 
+#include "audit/schema.h"
 #include "audit/verify.h"
 #include "tests/support/temp_dir.h"
 
@@ -25,10 +26,7 @@ class AuditLogTest : public ::testing::Test {
     auto store = OpenSqliteStore(dir_ / "audit.db", options);
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
-    ASSERT_TRUE(store_->Migrate({{1, "audit", kAuditSchema},
-                                 {2, "indexes", kAuditDerivedIndexes},
-                                 {3, "nodes", kAuditNodesWithoutRowid},
-                                 {4, "time", kAuditTimeBySequence}})
+    ASSERT_TRUE(store_->Migrate(AuditMigrations())
                     .ok());
     log_ = std::make_unique<AuditLog>(&clock_, "2010-09-15");
   }
@@ -429,7 +427,7 @@ TEST(AuditSchemaTest, LogsWrittenBeforeTheDerivedIndexesMigrateIntact) {
   options.create_if_missing = true;
   auto store = OpenSqliteStore(dir / "audit.db", options);
   ASSERT_TRUE(store.ok());
-  ASSERT_TRUE((*store)->Migrate({{1, "audit", kAuditSchema}}).ok());
+  ASSERT_TRUE((*store)->Migrate({AuditMigrations().front()}).ok());
   // Entries as the first schema stored them, with copies of their fields in columns.
   FakeClock clock(testing::DefaultTestTime());
   for (int64_t seq = 0; seq < 5; ++seq) {
@@ -471,10 +469,7 @@ TEST(AuditSchemaTest, LogsWrittenBeforeTheDerivedIndexesMigrateIntact) {
     RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes VALUES (1, 1, ?)", {blob(level1[1])}));
     return tx.Exec("INSERT INTO audit_nodes VALUES (2, 0, ?)", {blob(level2)});
   }).ok());
-  Status migrated = (*store)->Migrate({{1, "audit", kAuditSchema},
-                                      {2, "indexes", kAuditDerivedIndexes},
-                                      {3, "nodes", kAuditNodesWithoutRowid},
-                                      {4, "time", kAuditTimeBySequence}});
+  Status migrated = (*store)->Migrate(AuditMigrations());
   ASSERT_TRUE(migrated.ok()) << migrated.ToString();
   AuditLog log(&clock, "2010-09-15");
   ASSERT_TRUE(WithWriteTransaction(**store, [&](Transaction& tx) {

@@ -285,12 +285,8 @@ StatusOr<std::optional<int64_t>> SealedRecords::OpenLink(std::string_view table,
 
 StatusOr<std::vector<std::string>> SealedRecords::LinkTags(int64_t patron_id) {
   std::vector<std::string> tags;
-  ASSIGN_OR_RETURN(auto epochs, vault_->keyring().LiveKeys("epoch/"));
-  for (const std::string& name : epochs) {
-    auto key = vault_->keyring().Get(name);
-    if (!key.ok()) continue;  // destroyed meanwhile
-    tags.push_back(Vault::LinkTag(**key, patron_id));
-  }
+  ASSIGN_OR_RETURN(auto epochs, vault_->keyring().LiveKeysWithSecrets("epoch/"));
+  for (const auto& [name, key] : epochs) tags.push_back(Vault::LinkTag(*key, patron_id));
   auto own = vault_->keyring().Get(Vault::PatronKeyName(patron_id));
   if (own.ok()) tags.push_back(Vault::LinkTag(**own, patron_id));
   return tags;

@@ -10,7 +10,7 @@
 #include <set>
 #include <unistd.h>
 
-#include "store/schema.h"
+#include "library/schema.h"
 
 namespace carrel {
 

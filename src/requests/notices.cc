@@ -12,59 +12,6 @@ namespace carrel {
 
 using json = nlohmann::json;
 
-const char kNoticesSchema[] = R"sql(
--- A nondisclosure order's dates are kept in the clear beside the sealed intake, so that
--- notices and inbox deadlines can be found without opening every case.
-ALTER TABLE cases ADD COLUMN nondisclosure_expires TEXT;
-ALTER TABLE cases ADD COLUMN nondisclosure_review TEXT;
-ALTER TABLE cases ADD COLUMN acknowledged_at TEXT;
--- The policy version a decision was signed under (also inside the signed document), and how
--- many records a package held (the transparency report counts "no records").
-ALTER TABLE case_decisions ADD COLUMN policy_version TEXT NOT NULL DEFAULT '';
-ALTER TABLE disclosures ADD COLUMN records INTEGER NOT NULL DEFAULT 0;
-
-CREATE TABLE patron_notices (
-  id INTEGER PRIMARY KEY,
-  reference TEXT NOT NULL UNIQUE,
-  case_id INTEGER NOT NULL REFERENCES cases (id),
-  patron_id INTEGER NOT NULL,
-  body BLOB NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('queued', 'sent')),
-  queued_at TEXT NOT NULL,
-  sent_at TEXT
-);
-CREATE INDEX patron_notices_queued ON patron_notices (state) WHERE state = 'queued';
-CREATE INDEX patron_notices_patron ON patron_notices (patron_id);
-)sql";
-
-const char kDisclosuresPerDecisionSchema[] = R"sql(
--- A package belongs to one decision, and a case may have more than one: after the Board
--- reverses a release, a package prepared for it stays on record and a new decision may have
--- its own. The newest package of a case is the one in play.
-CREATE TABLE disclosures_by_decision (
-  id INTEGER PRIMARY KEY,
-  case_id INTEGER NOT NULL REFERENCES cases (id),
-  decision_id INTEGER NOT NULL UNIQUE REFERENCES case_decisions (id),
-  manifest BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  signed_by INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  files BLOB NOT NULL,
-  prepared_at TEXT NOT NULL,
-  delivery BLOB,
-  delivered_at TEXT,
-  acknowledged_at TEXT,
-  records INTEGER NOT NULL DEFAULT 0
-);
-INSERT INTO disclosures_by_decision (id, case_id, decision_id, manifest, signature, signed_by,
-  public_key, files, prepared_at, delivery, delivered_at, acknowledged_at, records)
-  SELECT id, case_id, decision_id, manifest, signature, signed_by, public_key, files,
-         prepared_at, delivery, delivered_at, acknowledged_at, records FROM disclosures;
-DROP TABLE disclosures;
-ALTER TABLE disclosures_by_decision RENAME TO disclosures;
-CREATE INDEX disclosures_case ON disclosures (case_id, id);
-)sql";
-
 namespace {
 
 // "N-" and 16 random hex digits: says nothing about the patron or the case.

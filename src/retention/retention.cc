@@ -22,72 +22,6 @@
 
 namespace carrel {
 
-const char kRetentionSchema[] = R"sql(
-CREATE TABLE retention_schedules (
-  version INTEGER PRIMARY KEY,
-  document TEXT NOT NULL,
-  signed_by INTEGER NOT NULL,
-  signer TEXT NOT NULL,
-  public_key BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  reason TEXT NOT NULL,
-  signed_at TEXT NOT NULL
-);
-CREATE TRIGGER retention_schedules_no_update BEFORE UPDATE ON retention_schedules
-  BEGIN SELECT RAISE(ABORT, 'a schedule version is never edited: sign a new one'); END;
-CREATE TRIGGER retention_schedules_no_delete BEFORE DELETE ON retention_schedules
-  BEGIN SELECT RAISE(ABORT, 'a schedule version is never edited: sign a new one'); END;
-
-CREATE TABLE retention_runs (
-  id INTEGER PRIMARY KEY,
-  schedule_version INTEGER NOT NULL,
-  run_day TEXT NOT NULL,
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  counts TEXT NOT NULL DEFAULT '{}',
-  milliseconds INTEGER NOT NULL DEFAULT 0
-);
-
--- Epoch keys a run destroys: noted before, marked after, cleared from rows ("reclaimed") later.
-CREATE TABLE retention_keys (
-  key_name TEXT PRIMARY KEY,
-  epoch TEXT NOT NULL,
-  category TEXT NOT NULL,
-  run_id INTEGER NOT NULL REFERENCES retention_runs (id),
-  links INTEGER NOT NULL,
-  destroyed INTEGER NOT NULL DEFAULT 0,
-  reclaimed INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX retention_keys_reclaim ON retention_keys (reclaimed) WHERE destroyed = 1;
-
-CREATE TABLE legal_holds (
-  id INTEGER PRIMARY KEY,
-  patron_id INTEGER NOT NULL,
-  from_day TEXT,
-  to_day TEXT,
-  reason BLOB NOT NULL,
-  case_id TEXT NOT NULL DEFAULT '',
-  placed_by TEXT NOT NULL,
-  placed_at TEXT NOT NULL,
-  signature BLOB NOT NULL,
-  released_by TEXT,
-  released_at TEXT
-);
-CREATE INDEX legal_holds_active ON legal_holds (patron_id) WHERE released_at IS NULL;
-
-CREATE INDEX holds_epoch ON holds (link_epoch) WHERE link_epoch IS NOT NULL;
-CREATE INDEX fines_epoch ON fines (link_epoch) WHERE link_epoch IS NOT NULL;
-CREATE INDEX computer_sessions_epoch ON computer_sessions (link_epoch)
-  WHERE link_epoch IS NOT NULL;
-)sql";
-
-// Version 16: holds a clerk's intake placed lapse unless the Director or a designee confirms.
-const char kIntakeHoldsSchema[] = R"sql(
-ALTER TABLE legal_holds ADD COLUMN expires_on TEXT;
-ALTER TABLE legal_holds ADD COLUMN confirmed_by TEXT;
-ALTER TABLE legal_holds ADD COLUMN confirmed_at TEXT;
-)sql";
-
 namespace {
 
 constexpr char kScheduleFormat[] = "carrel-retention-schedule/1";
@@ -959,6 +893,26 @@ StatusOr<std::vector<RetentionRun>> Retention::Runs(const Actor& actor, int limi
     return audit_->Append(tx, actor, {"retention.run.history", "retention_run", "", "", "{}"})
         .status();
   }));
+  return out;
+}
+
+StatusOr<std::optional<RetentionRun>> Retention::LatestRun(Transaction& tx) {
+  std::optional<RetentionRun> out;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, schedule_version, run_day, started_at, finished_at FROM retention_runs "
+      "ORDER BY id DESC LIMIT 1",
+      {}, [&](const Row& row) -> Status {
+        RetentionRun r;
+        r.id = row.Int(0);
+        r.schedule_version = row.Int(1);
+        ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
+        ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
+        if (!row.IsNull(4)) {
+          ASSIGN_OR_RETURN(r.finished_at, ParseInstant(row.Text(4)));
+        }
+        out = std::move(r);
+        return Status::Ok();
+      }));
   return out;
 }
 

@@ -365,6 +365,55 @@ StatusOr<std::vector<std::string>> Keyring::LiveKeys(std::string_view prefix) {
   return out;
 }
 
+StatusOr<std::vector<std::pair<std::string, std::shared_ptr<const SecretKey>>>>
+Keyring::LiveKeysWithSecrets(std::string_view prefix) {
+  Impl* p = impl_.get();
+  std::string upper(prefix);
+  upper.push_back('\x7f');
+  while (true) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      seen = p->destructions;
+    }
+    std::vector<std::pair<std::string, std::shared_ptr<const SecretKey>>> out;
+    std::vector<size_t> fresh;  // of `out`, unwrapped here
+    RETURN_IF_ERROR(WithReadTransaction(*p->store, [&](Transaction& tx) -> Status {
+      return tx.Exec(
+          "SELECT name, kek_id, wrapped FROM data_keys WHERE name >= ? AND name < ? ORDER BY name",
+          {std::string(prefix), upper}, [&](const Row& row) -> Status {
+            std::string name = row.Text(0);
+            {
+              std::lock_guard<std::mutex> lock(p->mu);
+              if (auto it = p->cache.find(name); it != p->cache.end()) {
+                out.emplace_back(std::move(name), it->second);
+                return Status::Ok();
+              }
+            }
+            const SecretKey* kek = p->KekById(row.Text(1));
+            if (kek == nullptr) {
+              return PermissionDenied("a data key is wrapped by an unknown master key");
+            }
+            SecretKey plain = SecretKey::Random();
+            if (!Unwrap(*kek, Ad(p->library_id, name), row.Bytes(2),
+                        const_cast<unsigned char*>(plain.data()), SecretKey::kSize)) {
+              return DataLoss("a wrapped data key in the keyring does not authenticate");
+            }
+            fresh.push_back(out.size());
+            out.emplace_back(std::move(name), std::make_shared<const SecretKey>(std::move(plain)));
+            return Status::Ok();
+          });
+    }));
+    std::lock_guard<std::mutex> lock(p->mu);
+    if (p->destructions != seen) continue;  // a destruction may have raced this read
+    for (size_t i : fresh) {
+      if (p->cache.size() >= kCacheLimit) p->cache.clear();
+      p->cache.emplace(out[i].first, out[i].second);
+    }
+    return out;
+  }
+}
+
 StatusOr<int64_t> Keyring::LiveKeyCount() {
   int64_t n = 0;
   RETURN_IF_ERROR(WithReadTransaction(*impl_->store, [&](Transaction& tx) -> Status {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <vector>
 #include <fstream>
@@ -254,6 +255,35 @@ TEST_F(VaultTest, RotationCanStopAnywhereAndResume) {
   done->reset();
   std::filesystem::rename(dir_ / "old.key", MasterKeyPath(dir_.path()));
   EXPECT_EQ(Reopen().status().code(), StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace carrel
+
+namespace carrel {
+namespace {
+
+// All of a prefix's keys read at once are the keys one by one: none destroyed, none of another
+// prefix, the same secrets whether they were cached or unwrapped there.
+TEST_F(VaultTest, KeysOfAPrefixReadAtOnceAreTheKeysOneByOne) {
+  for (const char* name : {"epoch/2026-11-29", "epoch/2026-11-30", "epoch/2026-12-01", "patron/7"}) {
+    ASSERT_TRUE(keyring_->GetOrCreate(name).ok());
+  }
+  ASSERT_TRUE(keyring_->Destroy({"epoch/2026-11-30"}).ok());
+  auto reopened = Reopen();  // a cold cache
+  ASSERT_TRUE(reopened.ok());
+  keyring_ = std::move(reopened).value();
+  auto warm = keyring_->Get("epoch/2026-12-01");  // one of them cached already
+  ASSERT_TRUE(warm.ok());
+  auto all = keyring_->LiveKeysWithSecrets("epoch/");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].first, "epoch/2026-11-29");
+  EXPECT_EQ((*all)[1].first, "epoch/2026-12-01");
+  EXPECT_EQ((*all)[1].second, *warm) << "the cached key itself";
+  auto one = keyring_->Get("epoch/2026-11-29");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(0, std::memcmp((*one)->data(), (*all)[0].second->data(), SecretKey::kSize));
 }
 
 }  // namespace

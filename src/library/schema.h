@@ -6,8 +6,9 @@
 
 namespace carrel {
 
-// The library database's schema, as an append-only list of migrations. Every column is
-// described in docs/data-inventory.md (purpose, PII, retention category).
+// The library database's schema: every module's migrations (each in its own folder) joined
+// into one append-only sequence of versions. Every column is described in
+// docs/data-inventory.md (purpose, PII, retention category).
 const std::vector<Migration>& LibraryMigrations();
 
 // Written into library_meta at init; a database without it is not a carrel library.

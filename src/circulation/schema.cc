@@ -1,11 +1,4 @@
-#include "store/schema.h"
-
-#include "carrel/accounts.h"
-#include "carrel/audit.h"
-#include "carrel/governance.h"
-#include "carrel/requests.h"
-#include "carrel/retention.h"
-#include "carrel/server.h"
+#include "circulation/schema.h"
 
 namespace carrel {
 namespace {
@@ -13,12 +6,7 @@ namespace {
 // Dates are TEXT 'YYYY-MM-DD' and instants TEXT 'YYYY-MM-DDTHH:MM:SSZ' (UTC): both sort as
 // text and read the same on every engine. Only what circulation needs is kept (docs/design.md §3):
 // no date of birth (a juvenile flag), dates instead of times wherever a time is not needed.
-constexpr char kV1[] = R"sql(
-CREATE TABLE library_meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
-
+constexpr char kCirculationSchema[] = R"sql(
 -- Patron ids are random (not a registration order). Every PII column is a ciphertext sealed
 -- under the patron's own key (the vault); *_bi columns are blind indexes for lookups.
 CREATE TABLE patrons (
@@ -144,27 +132,9 @@ CREATE INDEX enews_email_bi ON enews_subscriptions (email_bi);
 
 }  // namespace
 
-const std::vector<Migration>& LibraryMigrations() {
+const std::vector<Migration>& CirculationMigrations() {
   static const std::vector<Migration> migrations = {
-      {1, "circulation", kV1},
-      {2, "audit log", kAuditSchema},
-      {3, "accounts and sessions", kAccountsSchema},
-      {4, "audit log indexed on its entries", kAuditDerivedIndexes},
-      {5, "retention schedules, runs and legal holds", kRetentionSchema},
-      {6, "audit tree nodes without rowids", kAuditNodesWithoutRowid},
-      {7, "audit time ranges by sequence", kAuditTimeBySequence},
-      {8, "requests, appointments, permissions and inboxes", kRequestsSchema},
-      {9, "policy versions, amendments and Board reviews", kGovernanceSchema},
-      {10, "nondisclosure dates, patron notices, disclosure counts", kNoticesSchema},
-      {11, "a disclosure package per decision", kDisclosuresPerDecisionSchema},
-      {12, "proposals fixed under their ballots", kProposalsFixedSchema},
-      {13, "patron-chosen PINs and one-time reset codes", kPinResetSchema},
-      {14, "account approvals and first-login password changes", kApprovalSchema},
-      {15, "failed logins under keyed hashes", kLoginFailuresKeyedSchema},
-      {16, "intake holds lapse unless confirmed", kIntakeHoldsSchema},
-      {17, "paper permissions confirmed against their scans", kPermissionConfirmationSchema},
-      {18, "answers kept for retries under an Idempotency-Key", kIdempotencySchema},
-      {19, "the policy version in force on each step of a case", kCaseEventPolicySchema},
+      {1, "circulation", kCirculationSchema},
   };
   return migrations;
 }

@@ -1,0 +1,95 @@
+#include "auth/schema.h"
+
+namespace carrel {
+namespace {
+
+constexpr char kAccountsSchema[] = R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('staff', 'director', 'counsel', 'board', 'admin')),
+  password_hash TEXT NOT NULL,
+  signing_public_key BLOB,
+  signing_secret_sealed BLOB,
+  signing_salt BLOB,
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  created_at TEXT NOT NULL
+);
+
+-- Sessions are found by the hash of their token; the token itself is never stored.
+CREATE TABLE sessions (
+  token_hash BLOB PRIMARY KEY,
+  user_id INTEGER REFERENCES users (id),
+  patron_id INTEGER REFERENCES patrons (id) ON DELETE CASCADE,
+  role TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  CHECK ((user_id IS NULL) <> (patron_id IS NULL))
+);
+CREATE INDEX sessions_user ON sessions (user_id) WHERE user_id IS NOT NULL;
+
+-- Failed logins per account: "user:<username>" or "card:<blind index, hex>".
+CREATE TABLE login_failures (
+  subject TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  locked_until TEXT
+);
+
+ALTER TABLE patrons ADD COLUMN pin_hash TEXT;
+)sql";
+
+// Version 13: whether a patron chose their PIN (and its length, for the profile's minimum),
+// and one-time reset codes started at the desk.
+constexpr char kPinResetSchema[] = R"sql(
+ALTER TABLE patrons ADD COLUMN pin_chosen INTEGER NOT NULL DEFAULT 0 CHECK (pin_chosen IN (0, 1));
+ALTER TABLE patrons ADD COLUMN pin_length INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE pin_resets (
+  patron_id INTEGER PRIMARY KEY REFERENCES patrons (id) ON DELETE CASCADE,
+  code_hash TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+)sql";
+
+// Version 14: an account whose role reaches patron data or signs is active only once approved
+// (existing accounts were made before this rule and stay approved); a password set for an
+// account is good for one change only. Each approval, or Board vote, is a signed statement.
+constexpr char kApprovalSchema[] = R"sql(
+ALTER TABLE users ADD COLUMN approval TEXT NOT NULL DEFAULT 'approved'
+  CHECK (approval IN ('pending', 'approved'));
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0
+  CHECK (must_change_password IN (0, 1));
+CREATE TABLE account_approvals (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  round INTEGER NOT NULL,
+  approver_id INTEGER NOT NULL REFERENCES users (id),
+  statement TEXT NOT NULL,
+  signature BLOB NOT NULL,
+  approved_at TEXT NOT NULL,
+  UNIQUE (user_id, round, approver_id)
+);
+ALTER TABLE users ADD COLUMN approval_round INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+// Version 15: failures are counted under a keyed hash of the username or card (never the
+// typed text: a mistyped card number or email would otherwise land here), and rows go when
+// their window ends. Rows kept under the old names are dropped.
+constexpr char kLoginFailuresKeyedSchema[] = R"sql(
+DELETE FROM login_failures;
+ALTER TABLE login_failures ADD COLUMN last_failed_at TEXT;
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& AccountsMigrations() {
+  static const std::vector<Migration> migrations = {
+      {3, "accounts and sessions", kAccountsSchema},
+      {13, "patron-chosen PINs and one-time reset codes", kPinResetSchema},
+      {14, "account approvals and first-login password changes", kApprovalSchema},
+      {15, "failed logins under keyed hashes", kLoginFailuresKeyedSchema},
+  };
+  return migrations;
+}
+
+}  // namespace carrel
