@@ -30,6 +30,11 @@ struct Actor {
   std::string role;  // staff, director, designee, counsel, board, admin, patron, operator, system, public
 };
 
+// The operating-system user running this process, as an audit actor ("os/<name>", operator).
+Actor OperatorActor();
+// carrel itself acting on schedule or on restore ("system/<what>", system).
+Actor SystemActor(std::string_view what);
+
 // What happened. object_id is a pseudonymous id or a count; details is a small JSON object
 // (canonical: keys sorted, no spaces) that must hold no PII.
 struct AuditEvent {

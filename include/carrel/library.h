@@ -129,9 +129,4 @@ class Library {
 // Initializes libsodium once; call before using crypto or randomness. Thread-safe.
 Status InitCrypto();
 
-// The operating-system user running this process, as an audit actor ("os/<name>", operator).
-Actor OperatorActor();
-// carrel itself acting on schedule or on restore ("system/<what>", system).
-Actor SystemActor(std::string_view what);
-
 }  // namespace carrel

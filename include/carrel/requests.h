@@ -376,6 +376,13 @@ class Requests {
   struct StepPlan;
   struct StepInput;
   using StepHandler = Status (Requests::*)(const StepInput&, StepPlan&);
+  // A row of the workflow (transitions.cc): the step as the API describes it, and its handler.
+  struct WorkflowStep {
+    CaseTransition row;
+    StepHandler handler;
+  };
+  static const std::vector<WorkflowStep>& Workflow();
+  friend const std::vector<CaseTransition>& CaseTransitions();
   static StepHandler HandlerFor(std::string_view action);
   Status RefuseStep(const StepInput& in, const Status& why);
   Status MayDecideAgain(const StepInput& in);

@@ -2,6 +2,9 @@
 
 #include "carrel/audit.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 namespace carrel {
 namespace {
 
@@ -95,5 +98,13 @@ StatusOr<AuditEntry> DecodeAuditEntry(std::string_view bytes) {
   e.details = std::string(v.details);
   return e;
 }
+
+Actor OperatorActor() {
+  struct passwd* pw = getpwuid(geteuid());
+  return Actor{std::string("os/") + (pw != nullptr ? pw->pw_name : std::to_string(geteuid())),
+               "operator"};
+}
+
+Actor SystemActor(std::string_view what) { return Actor{"system/" + std::string(what), "system"}; }
 
 }  // namespace carrel

@@ -50,14 +50,6 @@ Library::Library(fs::path dir, Profile profile, Calendar calendar, const Clock* 
                                            governance_.get(), &profile_, &calendar_, clock_,
                                            library_id_)) {}
 
-Actor OperatorActor() {
-  struct passwd* pw = getpwuid(geteuid());
-  return Actor{std::string("os/") + (pw != nullptr ? pw->pw_name : std::to_string(geteuid())),
-               "operator"};
-}
-
-Actor SystemActor(std::string_view what) { return Actor{"system/" + std::string(what), "system"}; }
-
 Status Library::RecordOperation(const Actor& actor, const AuditEvent& event) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) {
     return audit_->Append(tx, actor, event).status();

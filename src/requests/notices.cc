@@ -4,7 +4,7 @@
 #include <sodium.h>
 
 #include "carrel/encoding.h"
-#include "carrel/library.h"
+#include "carrel/requests.h"
 #include "requests/fields.h"
 #include "carrel/outbound_hook.h"
 

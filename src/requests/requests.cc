@@ -5,7 +5,6 @@
 #include <thread>
 
 #include "carrel/encoding.h"
-#include "carrel/library.h"
 #include "requests/fields.h"
 #include "carrel/outbound_hook.h"
 #include "requests/render.h"

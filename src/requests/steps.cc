@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "carrel/encoding.h"
-#include "carrel/library.h"
 #include "carrel/requests.h"
 #include "requests/fields.h"
 #include "requests/render.h"
@@ -115,27 +114,6 @@ struct Requests::StepInput {
 // A step refused: said in the audit log as Refuse() says it.
 Status Requests::RefuseStep(const StepInput& in, const Status& why) {
   return Refuse(in.who, in.reference, in.action, why);
-}
-
-// The handler of each step of the transition table (transitions.cc), one function per step.
-Requests::StepHandler Requests::HandlerFor(std::string_view action) {
-  static const auto* handlers = new std::map<std::string, StepHandler, std::less<>>{
-      {"acknowledge", &Requests::StepAcknowledge},
-      {"consult_counsel", &Requests::StepConsultCounsel},
-      {"decline", &Requests::StepDecline},
-      {"refer_to_counsel", &Requests::StepReferToCounsel},
-      {"advise", &Requests::StepAdvise},
-      {"decide", &Requests::StepDecide},
-      {"prepare_disclosure", &Requests::StepPrepareDisclosure},
-      {"deliver", &Requests::StepDeliver},
-      {"nondisclosure", &Requests::StepNondisclosure},
-      {"acknowledge_receipt", &Requests::StepAcknowledgeReceipt},
-      {"respond_media", &Requests::StepRespondMedia},
-      {"execute_warrant", &Requests::StepExecuteWarrant},
-      {"close", &Requests::StepClose},
-  };
-  auto it = handlers->find(action);
-  return it == handlers->end() ? nullptr : it->second;
 }
 
 Status Requests::StepAcknowledge(const StepInput& in, StepPlan& plan) {

@@ -1,7 +1,8 @@
 // The request workflow as one table (docs/requests.md draws it). Requests::Act looks every step
-// up here: the state it may start from, who may take it, the types it applies to, and whether
-// it is a signed written statement. The preconditions are checked in requests.cc, each named
-// here in words.
+// up here: the state it may start from, who may take it, the types it applies to, whether it is
+// a signed written statement, its precondition in words, and the handler that checks that
+// precondition and plans the step (steps.cc). Intake has no handler: a new case is made by
+// Requests::Intake.
 
 #include "carrel/requests.h"
 
@@ -17,60 +18,103 @@ const std::vector<std::string_view>& CaseStates() {
   return states;
 }
 
-const std::vector<CaseTransition>& CaseTransitions() {
-  constexpr uint32_t kHead = kCaseDirector | kCaseDesignee;  // the Director or acting designee
-  constexpr uint32_t kLegal = kLawEnforcement | kThirdParty;
-  static const std::vector<CaseTransition> table = {
-      // action, from, to, types, who, signed, precondition
-      {"intake", {}, "received", kAllCaseTypes, kCaseStaff | kHead, false,
-       "none: any staff member records what was asked and by whom; nothing is looked up"},
-      {"execute_warrant", {"received"}, "warrant_executed", kLawEnforcement, kCaseStaff | kHead,
-       false, "the process presented is a search warrant, served on the spot"},
-      {"acknowledge", {"received", "warrant_executed"}, "*", kAllCaseTypes, kHead, false,
-       "none (a warrant case stays where it is; a received case is referred)"},
-      {"consult_counsel", {"referred"}, "counsel_consulted", kLegal, kHead, false,
-       "the counsel named is an active counsel user"},
-      {"decline", {"counsel_consulted"}, "declined", kLegal, kHead, false,
-       "no legal process was presented"},
-      {"refer_to_counsel", {"counsel_consulted", "warrant_executed"}, "*", kLegal, kHead, false,
-       "legal process was presented; a court order goes to counsel_review, any other process "
-       "to counsel_determination_required"},
-      {"advise", {"counsel_review", "counsel_determination_required"}, "*", kLegal,
-       kCaseCounsel, false,
-       "the counsel assigned to the case; advice that a court order compels production moves a "
-       "case needing a determination to counsel_review"},
-      {"decide",
-       {"referred", "counsel_consulted", "counsel_review", "counsel_determination_required",
-        "declined", "decided", "disclosure_prepared", "released"},
-       "decided", kLegal | kPatronAccess, kHead, true,
-       "a release needs a basis the profile allows: a court order (counsel_review, with "
-       "counsel's advice relied on) or the patron's valid written permission covering the "
-       "scope; a patron-access release needs the patron's own request; a refusal needs "
-       "counsel's advice; the scope lies within what was asked; a declined, decided or released "
-       "case is decided again only after the Board of Trustees reversed the decline or "
-       "decision"},
-      {"prepare_disclosure", {"decided"}, "disclosure_prepared", kLegal | kPatronAccess, kHead,
-       true, "the decision is a release or partial release whose signature verifies"},
-      {"deliver", {"disclosure_prepared"}, "released", kLegal | kPatronAccess, kHead, false,
-       "none: records to whom, how and when the package went"},
-      {"acknowledge_receipt", {"released"}, "", kLegal | kPatronAccess, kHead, false,
-       "none: records the recipient's acknowledgement"},
-      {"nondisclosure",
-       {"received", "warrant_executed", "referred", "counsel_consulted", "declined",
-        "counsel_review", "counsel_determination_required", "decided", "disclosure_prepared",
-        "released", "closed"},
-       "", kLegal, kHead, false,
-       "none: records the order in force (or lifted), its expiry and its review date; queued "
-       "patron notices go out once no order forbids them"},
-      {"respond_media", {"referred"}, "closed", kMedia, kHead, false,
-       "none: the Director's statement under the Media Policy; no step of a media case can "
-       "disclose a record"},
-      {"close", {"declined", "decided", "released", "referred", "counsel_determination_required"},
-       "closed", kAllCaseTypes, kHead, false,
-       "a decided case only after a refusal; releasing the case's legal holds is for the "
-       "Director alone"},
+namespace {
+
+// What each step requires beyond its state, type and role, in words (the API shows them; each
+// is checked by the step's handler in steps.cc).
+constexpr std::string_view kIntakePre =
+    "none: any staff member records what was asked and by whom; nothing is looked up";
+constexpr std::string_view kWarrantPre =
+    "the process presented is a search warrant, served on the spot";
+constexpr std::string_view kAcknowledgePre =
+    "none (a warrant case stays where it is; a received case is referred)";
+constexpr std::string_view kConsultPre = "the counsel named is an active counsel user";
+constexpr std::string_view kDeclinePre = "no legal process was presented";
+constexpr std::string_view kReferPre =
+    "legal process was presented; a court order goes to counsel_review, any other process to "
+    "counsel_determination_required";
+constexpr std::string_view kAdvisePre =
+    "the counsel assigned to the case; advice that a court order compels production moves a "
+    "case needing a determination to counsel_review";
+constexpr std::string_view kDecidePre =
+    "a release needs a basis the profile allows: a court order (counsel_review, with counsel's "
+    "advice relied on) or the patron's valid written permission covering the scope; a "
+    "patron-access release needs the patron's own request; a refusal needs counsel's advice; "
+    "the scope lies within what was asked; a declined, decided or released case is decided "
+    "again only after the Board of Trustees reversed the decline or decision";
+constexpr std::string_view kPreparePre =
+    "the decision is a release or partial release whose signature verifies";
+constexpr std::string_view kDeliverPre = "none: records to whom, how and when the package went";
+constexpr std::string_view kReceiptPre = "none: records the recipient's acknowledgement";
+constexpr std::string_view kOrderPre =
+    "none: records the order in force (or lifted), its expiry and its review date; queued "
+    "patron notices go out once no order forbids them";
+constexpr std::string_view kMediaPre =
+    "none: the Director's statement under the Media Policy; no step of a media case can "
+    "disclose a record";
+constexpr std::string_view kClosePre =
+    "a decided case only after a refusal; releasing the case's legal holds is for the Director "
+    "alone";
+
+using States = std::vector<std::string_view>;
+const States kNew = {};
+const States kAtDesk = {"received", "warrant_executed"};
+const States kDecidable = {"referred",  "counsel_consulted", "counsel_review",
+                           "counsel_determination_required", "declined", "decided",
+                           "disclosure_prepared", "released"};
+const States kAdvisable = {"counsel_review", "counsel_determination_required"};
+const States kClosable = {"declined", "decided", "released", "referred",
+                          "counsel_determination_required"};
+const States kAnyState(CaseStates().begin(), CaseStates().end());
+
+constexpr uint32_t kHead = kCaseDirector | kCaseDesignee;  // the Director or acting designee
+constexpr uint32_t kStaffOrHead = kCaseStaff | kHead;
+constexpr uint32_t kLegal = kLawEnforcement | kThirdParty;
+constexpr uint32_t kReleasable = kLegal | kPatronAccess;
+constexpr bool kSigned = true, kPlain = false;
+
+}  // namespace
+
+// The workflow: one row per step. "to" is "*" when the handler picks the next state, "" when
+// the case stays where it is.
+const std::vector<Requests::WorkflowStep>& Requests::Workflow() {
+  using R = Requests;
+  // clang-format off: a table, one row per line
+  static const std::vector<WorkflowStep> table = {
+      // action, from, to, types, who, signed, precondition; handler
+      {{"intake", kNew, "received", kAllCaseTypes, kStaffOrHead, kPlain, kIntakePre}, nullptr},
+      {{"execute_warrant", {"received"}, "warrant_executed", kLawEnforcement, kStaffOrHead, kPlain, kWarrantPre}, &R::StepExecuteWarrant},
+      {{"acknowledge", kAtDesk, "*", kAllCaseTypes, kHead, kPlain, kAcknowledgePre}, &R::StepAcknowledge},
+      {{"consult_counsel", {"referred"}, "counsel_consulted", kLegal, kHead, kPlain, kConsultPre}, &R::StepConsultCounsel},
+      {{"decline", {"counsel_consulted"}, "declined", kLegal, kHead, kPlain, kDeclinePre}, &R::StepDecline},
+      {{"refer_to_counsel", {"counsel_consulted", "warrant_executed"}, "*", kLegal, kHead, kPlain, kReferPre}, &R::StepReferToCounsel},
+      {{"advise", kAdvisable, "*", kLegal, kCaseCounsel, kPlain, kAdvisePre}, &R::StepAdvise},
+      {{"decide", kDecidable, "decided", kReleasable, kHead, kSigned, kDecidePre}, &R::StepDecide},
+      {{"prepare_disclosure", {"decided"}, "disclosure_prepared", kReleasable, kHead, kSigned, kPreparePre}, &R::StepPrepareDisclosure},
+      {{"deliver", {"disclosure_prepared"}, "released", kReleasable, kHead, kPlain, kDeliverPre}, &R::StepDeliver},
+      {{"acknowledge_receipt", {"released"}, "", kReleasable, kHead, kPlain, kReceiptPre}, &R::StepAcknowledgeReceipt},
+      {{"nondisclosure", kAnyState, "", kLegal, kHead, kPlain, kOrderPre}, &R::StepNondisclosure},
+      {{"respond_media", {"referred"}, "closed", kMedia, kHead, kPlain, kMediaPre}, &R::StepRespondMedia},
+      {{"close", kClosable, "closed", kAllCaseTypes, kHead, kPlain, kClosePre}, &R::StepClose},
   };
+  // clang-format on
   return table;
+}
+
+const std::vector<CaseTransition>& CaseTransitions() {
+  static const std::vector<CaseTransition> rows = [] {
+    std::vector<CaseTransition> out;
+    for (const Requests::WorkflowStep& step : Requests::Workflow()) out.push_back(step.row);
+    return out;
+  }();
+  return rows;
+}
+
+Requests::StepHandler Requests::HandlerFor(std::string_view action) {
+  for (const WorkflowStep& step : Workflow()) {
+    if (step.row.action == action) return step.handler;
+  }
+  return nullptr;
 }
 
 std::string_view CaseTypeName(CaseType type) {

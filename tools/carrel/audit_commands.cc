@@ -16,6 +16,7 @@
 #include "carrel/profile.h"
 #include "carrel/progress.h"
 #include "tools/carrel/commands.h"
+#include "tools/carrel/library_commands.h"
 
 namespace carrel::cli {
 namespace {
@@ -261,6 +262,53 @@ int AuditVerifyProof(const std::string& vkey, const std::string& proof_file) {
   std::printf("carrel: proof verified against the signed head of size %lld: %s\n",
               static_cast<long long>(head->size), said.c_str());
   return 0;
+}
+
+void AuditCommands::Register(CLI::App* app) {
+  CLI::App* audit = app->add_subcommand("audit", "The tamper-evident audit log");
+  audit->require_subcommand(1);
+  const char* kData = "The library's data directory";
+  const char* kKey = "The log's verifier key, as carrel init printed it";
+  CLI::App* key = table_.Add(audit, "key", "Print the log's public verifier key",
+                             [this] { return AuditKey(data_); });
+  key->add_option("--data", data_, kData)->required();
+  CLI::App* head = table_.Add(audit, "head",
+                              "Sign and print the current tree head (a C2SP tlog-checkpoint)",
+                              [this] { return AuditHead(data_); });
+  head->add_option("--data", data_, kData)->required();
+  CLI::App* verify = table_.Add(
+      audit, "verify",
+      "Recompute every entry and the tree; check every signed head (needs no keys)",
+      [this] { return AuditVerify(data_, from_head_, vkey_, vkey_file_); });
+  verify->add_option("--data", data_, kData)->required();
+  verify->add_option("--from-head", from_head_,
+                     "An earlier signed head the log must be consistent with");
+  verify->add_option("--key", vkey_, kKey);
+  verify->add_option("--key-file", vkey_file_,
+                     "A file outside the data directory holding the verifier key");
+  CLI::App* prove = table_.Add(
+      audit, "prove",
+      "Write a proof (JSON) that an entry is in the log and/or that the log grew from an "
+      "earlier head",
+      [this] { return AuditProve(data_, index_, size_, from_head_); });
+  prove->add_option("--data", data_, kData)->required();
+  prove->add_option("--index", index_, "Sequence number of the entry to prove");
+  prove->add_option("--size", size_, "Tree size of a stored signed head (default: now)");
+  prove->add_option("--from-head", from_head_, "Earlier signed head for a consistency proof");
+  CLI::App* witness = table_.Add(
+      audit, "witness",
+      "Keep the server's signed heads elsewhere and check that the log only grew",
+      [this] { return AuditWitness(url_, vkey_, store_); });
+  witness->add_option("--url", url_, "The server, e.g. https://library.example.org")->required();
+  witness->add_option("--key", vkey_, kKey)->required();
+  witness->add_option("--store", store_, "Directory for the heads this witness keeps")
+      ->required();
+  CLI::App* check = table_.Add(audit, "verify-proof",
+                               "Check a proof with nothing but the log's public key",
+                               [this] { return AuditVerifyProof(vkey_, proof_file_); });
+  check->add_option("--key", vkey_, "The log's verifier key (carrel audit key)")->required();
+  check->add_option("--proof", proof_file_, "Proof file written by carrel audit prove")
+      ->required();
 }
 
 }  // namespace carrel::cli

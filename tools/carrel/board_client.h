@@ -9,16 +9,18 @@
 #include <optional>
 #include <string>
 
+#include "tools/carrel/commands.h"
+
 namespace carrel::cli {
 
-class BoardCommands {
+class BoardCommands : public CommandGroup {
  public:
   BoardCommands() = default;
   BoardCommands(const BoardCommands&) = delete;
   BoardCommands& operator=(const BoardCommands&) = delete;
 
-  void Register(CLI::App* app);
-  std::optional<int> RunParsed();
+  void Register(CLI::App* app) override;
+  std::optional<int> RunParsed() override;
 
  private:
   int PolicyShow();

@@ -12,6 +12,8 @@
 
 #include "carrel/status.h"
 
+#include "tools/carrel/commands.h"
+
 namespace carrel::cli {
 
 // Where `carrel login` keeps its token: $CARREL_CONFIG_DIR/credentials.json, else
@@ -23,7 +25,7 @@ StatusOr<std::filesystem::path> CredentialsPath();
 StatusOr<std::string> NormalizeServerUrl(const std::string& url);
 
 // The client subcommands, their options, and how to run the one that was given.
-class ClientCommands {
+class ClientCommands : public CommandGroup {
  public:
   ClientCommands() = default;
   ClientCommands(const ClientCommands&) = delete;
@@ -31,11 +33,11 @@ class ClientCommands {
 
   // Adds the client subcommands to `app`. The options are bound to this object, which must
   // outlive the parse.
-  void Register(CLI::App* app);
+  void Register(CLI::App* app) override;
 
   // Runs the client subcommand that was parsed and returns its exit status, or nullopt if
   // the command line named none of them.
-  std::optional<int> RunParsed();
+  std::optional<int> RunParsed() override;
 
  private:
   int Login();

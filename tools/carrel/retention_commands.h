@@ -6,11 +6,13 @@
 #include <optional>
 #include <string>
 
+#include "tools/carrel/commands.h"
+
 namespace carrel::cli {
 
 // carrel retention show|sign|plan|run|history|accounts and carrel retention hold
 // place|release|list: the Director's schedule and the retention engine, on a data directory.
-class RetentionCommands {
+class RetentionCommands : public CommandGroup {
  public:
   RetentionCommands() = default;
   RetentionCommands(const RetentionCommands&) = delete;
@@ -18,9 +20,9 @@ class RetentionCommands {
 
   // Adds the subcommands to `app`; options are bound to this object, which must outlive the
   // parse.
-  void Register(CLI::App* app);
+  void Register(CLI::App* app) override;
   // Runs the retention subcommand that was parsed, or nullopt if none was.
-  std::optional<int> RunParsed();
+  std::optional<int> RunParsed() override;
 
  private:
   int Show();

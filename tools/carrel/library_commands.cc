@@ -1,0 +1,266 @@
+// The commands that work on a data directory itself. Every failure prints one line
+// "carrel: <reason>" on stderr and exits non-zero; no patron data is ever printed in errors.
+
+#include "tools/carrel/library_commands.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "carrel/library.h"
+#include "carrel/progress.h"
+#include "carrel/server.h"
+
+namespace carrel::cli {
+namespace {
+
+// The demo profile of the source tree this binary was built from; --profile names another.
+std::string DefaultProfile() { return CARREL_DEFAULT_PROFILE; }
+
+StatusOr<std::unique_ptr<Library>> Open(const std::string& data) {
+  return Library::Open(data, SystemClock());
+}
+
+void AddDataOption(CLI::App* sub, std::string* data, const char* help) {
+  sub->add_option("--data", *data, help)->required();
+}
+
+}  // namespace
+
+void LibraryCommands::Register(CLI::App* app) {
+  profile_ = DefaultProfile();
+  const char* kData = "The library's data directory";
+  CLI::App* init = table_.Add(app, "init", "Create a new library in a data directory",
+                              [this] { return Init(); });
+  AddDataOption(init, &data_, "Data directory to create the library in");
+  init->add_option("--profile", profile_, "Library profile (TOML)")->capture_default_str();
+
+  CLI::App* serve = table_.Add(app, "serve", "Serve a library over HTTP",
+                               [this] { return Serve(); });
+  AddDataOption(serve, &data_, kData);
+  serve->add_option("--listen", serve_.listen, "HOST:PORT to listen on")->capture_default_str();
+  serve->add_option("--tls-cert", serve_.tls_cert, "PEM certificate: serve HTTPS");
+  serve->add_option("--tls-key", serve_.tls_key, "PEM private key for --tls-cert");
+  serve->add_flag("--insecure-http", serve_.insecure_http,
+                  "Plain HTTP on a non-loopback address (behind a TLS reverse proxy)");
+  serve->add_option("--trusted-proxy", serve_.trusted_proxies,
+                    "CIDR block of a reverse proxy whose Forwarded / X-Forwarded-For / "
+                    "X-Forwarded-Proto are believed (repeatable)");
+  serve->add_option("--max-connections", serve_.max_connections,
+                    "Open connections in all; more are refused at once with 503")
+      ->capture_default_str();
+  serve->add_option("--max-connections-per-client", serve_.max_connections_per_client,
+                    "Open connections per client address")
+      ->capture_default_str();
+  serve->add_option("--logins-per-minute", serve_.logins_per_minute,
+                    "Log-in attempts a minute from one client address (more get 429)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  serve->add_option("--workers", serve_.workers,
+                    "Threads that run requests (default 64); sockets never hold one")
+      ->check(CLI::Range(1, 256));
+
+  table_.Add(app, "openapi",
+             "Print the API's OpenAPI 3.1 document (YAML), written from the route table",
+             [this] { return OpenApi(); });
+
+  CLI::App* user = app->add_subcommand("user", "User accounts");
+  user->require_subcommand(1);
+  CLI::App* user_add = table_.Add(
+      user, "add", "Create a user; the password is typed twice on a terminal, or read from stdin",
+      [this] { return UserAdd(); });
+  AddDataOption(user_add, &data_, kData);
+  user_add->add_option("--role", role_, "staff, director, counsel, board or admin")->required();
+  user_add->add_option("--username", username_, "3-32 of a-z 0-9 . _ -")->required();
+  CLI::App* user_password = table_.Add(
+      user, "password",
+      "Change a user's password: the current one, then the new one (typed twice on a terminal; "
+      "two lines on stdin)",
+      [this] { return UserPassword(); });
+  AddDataOption(user_password, &data_, kData);
+  user_password->add_option("--username", username_, "The user")->required();
+
+  CLI::App* demo = app->add_subcommand("demo", "Demonstration data");
+  demo->require_subcommand(1);
+  CLI::App* seed = table_.Add(demo, "seed", "Fill an empty library with synthetic data",
+                              [this] { return Seed(); });
+  AddDataOption(seed, &data_, kData);
+  seed->add_option("--patrons", seed_.patrons, "Number of patrons")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+  seed->add_option("--items", seed_.items, "Number of items")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+  seed->add_option("--loans", seed_.history_loans, "Number of returned loans in history")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1000000000}));
+  seed->add_option("--years", seed_.years, "Years of history")
+      ->capture_default_str()->check(CLI::Range(1, 50));
+  seed->add_option("--seed", seed_.seed, "Random seed")->capture_default_str();
+
+  CLI::App* backup = table_.Add(
+      app, "backup", "Write a consistent backup of the library's data (no keys in it)",
+      [this] { return Backup(false); });
+  AddDataOption(backup, &data_, kData);
+  backup->add_option("--out", out_, "Backup file to write (must not exist)")->required();
+  CLI::App* backup_keys = table_.Add(
+      app, "backup-keys",
+      "Write a backup of the keyring (wrapped keys; keep it apart from data backups and no "
+      "longer than the shortest retention period)",
+      [this] { return Backup(true); });
+  AddDataOption(backup_keys, &data_, kData);
+  backup_keys->add_option("--out", out_, "Backup file to write (must not exist)")->required();
+
+  CLI::App* restore = table_.Add(
+      app, "restore", "Replace the library's data (and keyring) with backups; the server must "
+                      "be stopped",
+      [this] { return Restore(); });
+  AddDataOption(restore, &data_, kData);
+  restore->add_option("--from", from_, "Data backup written by carrel backup")->required();
+  restore->add_option("--keys", keys_, "Keyring backup written by carrel backup-keys");
+
+  CLI::App* keys = app->add_subcommand("keys", "Key management");
+  keys->require_subcommand(1);
+  CLI::App* rotate = table_.Add(keys, "rotate-master",
+                                "Rewrap every data key under a new master key (resumable)",
+                                [this] { return RotateMasterKey(); });
+  AddDataOption(rotate, &data_, kData);
+}
+
+int LibraryCommands::Init() {
+  auto first = Library::Init(data_, profile_, OperatorActor());
+  if (!first.ok()) return Fail(first.status());
+  std::printf("carrel: created a library in %s\n", data_.c_str());
+  std::printf("carrel: user %s (administrator), password: %s\n", first->admin_username.c_str(),
+              first->admin_password.c_str());
+  std::printf("carrel: user %s (Library Director), password: %s\n",
+              first->director_username.c_str(), first->director_password.c_str());
+  std::printf("carrel: these passwords are shown once, and are good only for choosing a new "
+              "one at the first login\n");
+  std::printf("carrel: audit log key: %s\n", first->audit_key.c_str());
+  std::printf("carrel: keep that key, and the signed heads, where the server cannot change them\n");
+  return 0;
+}
+
+int LibraryCommands::Serve() { return RunServe(data_, serve_); }
+
+int LibraryCommands::OpenApi() {
+  std::fputs(OpenApiDocument().c_str(), stdout);
+  return 0;
+}
+
+int LibraryCommands::UserAdd() {
+  auto role = ParseRole(role_);
+  if (!role.ok()) return Fail(role.status());
+  auto password = ReadNewPassword();
+  if (!password.ok()) return Fail(password.status());
+  auto library = Open(data_);
+  if (!library.ok()) return Fail(library.status());
+  // As through the API: a new password at the first login, and approval first for a role
+  // that reaches patron data or signs.
+  NewUserOptions options;
+  options.needs_approval = true;
+  options.must_change_password = true;
+  auto added =
+      (*library)->accounts().AddUser(OperatorActor(), username_, *role, *password, options);
+  if (!added.ok()) return Fail(added.status());
+  std::printf("carrel: created %s user %s (id %lld)%s\n", role_.c_str(), username_.c_str(),
+              static_cast<long long>(added->id),
+              added->pending ? "; it can log in once approved (carrel's users/pending list)" : "");
+  std::printf("carrel: the password is good only for choosing a new one at the first login\n");
+  return 0;
+}
+
+int LibraryCommands::UserPassword() {
+  auto current = ReadPassword("Current password: ");
+  if (!current.ok()) return Fail(current.status());
+  auto fresh = ReadNewPassword();
+  if (!fresh.ok()) return Fail(fresh.status());
+  auto library = Open(data_);
+  if (!library.ok()) return Fail(library.status());
+  auto users = (*library)->accounts().ListUsers(OperatorActor());
+  if (!users.ok()) return Fail(users.status());
+  int64_t id = 0;
+  for (const User& u : *users) {
+    if (u.username == username_) id = u.id;
+  }
+  if (id == 0) return Fail(NotFound("no user " + username_));
+  Status s = (*library)->accounts().ChangePassword(id, *current, *fresh);
+  if (!s.ok()) return Fail(s);
+  std::printf("carrel: the password of %s is changed\n", username_.c_str());
+  return 0;
+}
+
+int LibraryCommands::Seed() {
+  auto library = Open(data_);
+  if (!library.ok()) return Fail(library.status());
+  auto report = SeedDemoLibrary(**library, seed_);
+  if (!report.ok()) return Fail(report.status());
+  Status recorded = (*library)->RecordOperation(
+      OperatorActor(), {"library.demo_seed", "library", "", "",
+                        "{\"patrons\":" + std::to_string(report->patrons) +
+                            ",\"history_loans\":" + std::to_string(report->history_loans) + "}"});
+  if (!recorded.ok()) return Fail(recorded);
+  std::printf(
+      "carrel: seeded %lld patrons, %lld items, %lld returned loans, %lld current loans, "
+      "%lld holds, %lld fines in %.1fs\n",
+      static_cast<long long>(report->patrons), static_cast<long long>(report->items),
+      static_cast<long long>(report->history_loans), static_cast<long long>(report->active_loans),
+      static_cast<long long>(report->holds), static_cast<long long>(report->fines),
+      report->seconds);
+  if (seed_.demo_accounts) {
+    std::printf("carrel: demo logins (password %s): desk (front desk), demo-director, counsel, "
+                "trustee (Board), demo-admin; patron portal: card 21000000000001, PIN %s\n",
+                kDemoPassword, kDemoPin);
+  }
+  return 0;
+}
+
+int LibraryCommands::Backup(bool keys) {
+  auto library = Open(data_);
+  if (!library.ok()) return Fail(library.status());
+  Status s = (*library)->RecordOperation(
+      OperatorActor(), {keys ? "keyring.backup" : "library.backup", "library", "", "", "{}"});
+  if (s.ok()) s = keys ? (*library)->BackupKeys(out_) : (*library)->Backup(out_);
+  if (!s.ok()) return Fail(s);
+  std::printf("carrel: wrote %s\n", out_.c_str());
+  return 0;
+}
+
+int LibraryCommands::Restore() {
+  std::filesystem::path keys_path = keys_;
+  auto report =
+      Library::Restore(data_, from_, keys_.empty() ? nullptr : &keys_path, SystemClock());
+  if (!report.ok()) return Fail(report.status());
+  auto reopened = Open(data_);
+  if (!reopened.ok()) return Fail(reopened.status());
+  Status recorded = (*reopened)->RecordOperation(
+      OperatorActor(),
+      {"library.restore", "library", "", "",
+       "{\"patrons_shredded\":" + std::to_string(report->patrons_shredded) +
+           ",\"links_unreadable\":" + std::to_string(report->links_unreadable) + "}"});
+  if (!recorded.ok()) return Fail(recorded);
+  std::printf("carrel: restored %s; %lld patron records were crypto-shredded since the backup "
+              "and removed; %lld links are unreadable (their keys were destroyed)\n",
+              data_.c_str(), static_cast<long long>(report->patrons_shredded),
+              static_cast<long long>(report->links_unreadable));
+  return 0;
+}
+
+int LibraryCommands::RotateMasterKey() {
+  std::optional<Progress> progress;
+  auto moved = Library::RotateMasterKey(data_, SystemClock(), [&](int64_t done, int64_t total) {
+    if (!progress) progress.emplace("rewrapping keys", total);
+    progress->Set(done);
+  });
+  if (progress) progress->Finish();
+  if (!moved.ok()) return Fail(moved.status());
+  auto reopened = Open(data_);
+  if (!reopened.ok()) return Fail(reopened.status());
+  Status recorded = (*reopened)->RecordOperation(
+      OperatorActor(), {"key.rotate_master", "keyring", "", "",
+                        "{\"rewrapped\":" + std::to_string(*moved) + "}"});
+  if (!recorded.ok()) return Fail(recorded);
+  std::printf("carrel: rewrapped %lld data keys under a new master key\n",
+              static_cast<long long>(*moved));
+  return 0;
+}
+
+}  // namespace carrel::cli

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "carrel/demo.h"
+#include "tools/carrel/commands.h"
+
+namespace carrel::cli {
+
+// How `carrel serve` listens and what it lets in.
+struct ServeFlags {
+  std::string listen = "127.0.0.1:8080";
+  std::string tls_cert, tls_key;
+  bool insecure_http = false;
+  std::vector<std::string> trusted_proxies;
+  size_t max_connections = 2048;
+  size_t max_connections_per_client = 128;
+  int workers = 0;  // 0: the server's default
+  int logins_per_minute = 20;
+};
+
+// Serves the library in `data` until SIGINT or SIGTERM (serve.cc).
+int RunServe(const std::string& data, const ServeFlags& flags);
+
+// The commands that work on a data directory itself: init, serve, openapi, user add|password,
+// demo seed, backup, backup-keys, restore and keys rotate-master.
+class LibraryCommands : public CommandGroup {
+ public:
+  void Register(CLI::App* app) override;
+  std::optional<int> RunParsed() override { return table_.RunParsed(); }
+
+ private:
+  int Init();
+  int Serve();
+  int OpenApi();
+  int UserAdd();
+  int UserPassword();
+  int Seed();
+  int Backup(bool keys);
+  int Restore();
+  int RotateMasterKey();
+
+  CommandTable table_;
+  std::string data_, profile_, role_, username_, out_, from_, keys_;
+  ServeFlags serve_;
+  SeedOptions seed_;
+};
+
+// carrel audit key|head|verify|prove|witness|verify-proof (audit_commands.cc).
+class AuditCommands : public CommandGroup {
+ public:
+  void Register(CLI::App* app) override;
+  std::optional<int> RunParsed() override { return table_.RunParsed(); }
+
+ private:
+  CommandTable table_;
+  std::string data_, from_head_, vkey_, vkey_file_, proof_file_, url_, store_;
+  int64_t index_ = -1, size_ = 0;
+};
+
+}  // namespace carrel::cli

@@ -1,0 +1,161 @@
+// carrel serve: the library over HTTP(S) until SIGINT or SIGTERM, its scheduled jobs inside.
+
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "carrel/library.h"
+#include "carrel/server.h"
+#include "tools/carrel/library_commands.h"
+
+namespace carrel::cli {
+namespace {
+
+Status ParseListen(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  *host = listen.substr(0, colon);
+  const std::string digits = listen.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 ||
+      digits.find_first_not_of("0123456789") != std::string::npos || std::stoi(digits) > 65535) {
+    return InvalidArgument("--listen port must be a number from 0 to 65535");
+  }
+  *port = std::stoi(digits);
+  return Status::Ok();
+}
+
+// Each connection is a descriptor: raise the soft limit to the hard one, and keep the
+// connection cap below what is left after the files the server itself opens.
+size_t FitToDescriptors(size_t wanted) {
+  constexpr rlim_t kReserve = 128;
+  struct rlimit files = {};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return wanted;
+  if (files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &files);
+    (void)getrlimit(RLIMIT_NOFILE, &files);
+  }
+  if (files.rlim_cur == RLIM_INFINITY || files.rlim_cur > wanted + kReserve) return wanted;
+  return files.rlim_cur > kReserve ? static_cast<size_t>(files.rlim_cur - kReserve) : 1;
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// The server's options from the flags: TLS both ways or not at all, plain HTTP on loopback only
+// unless asked, caps of at least 1 and within the process's descriptors.
+StatusOr<ServerOptions> OptionsFrom(const ServeFlags& flags, const std::string& host) {
+  ServerOptions options;
+  options.tls = !flags.tls_cert.empty() || !flags.tls_key.empty();
+  if (options.tls && (flags.tls_cert.empty() || flags.tls_key.empty())) {
+    return InvalidArgument("HTTPS needs both --tls-cert and --tls-key");
+  }
+  if (!options.tls && !IsLoopback(host) && !flags.insecure_http) {
+    return InvalidArgument(
+        "without TLS carrel listens on loopback only; give --tls-cert and --tls-key, or "
+        "--insecure-http behind a reverse proxy that terminates TLS");
+  }
+  if (flags.max_connections_per_client == 0 || flags.max_connections == 0) {
+    return InvalidArgument("connection caps must be at least 1");
+  }
+  options.tls_cert_file = flags.tls_cert;
+  options.tls_key_file = flags.tls_key;
+  options.trusted_proxies = flags.trusted_proxies;
+  options.max_connections = FitToDescriptors(flags.max_connections);
+  options.max_connections_per_client =
+      std::min(flags.max_connections_per_client, options.max_connections);
+  if (flags.workers > 0) options.workers = flags.workers;
+  options.login_per_minute = flags.logins_per_minute;
+  if (const char* check = std::getenv("CARREL_CHECK_CONTRACT"); check && std::string(check) == "1") {
+    // The tests' servers check every answer against the API contract; a breach is logged
+    // (the route and what is wrong, never the answer) and answered as a server error.
+    options.contract_breach = [](std::string_view action, int status, const std::string& what) {
+      spdlog::error("contract breach: {} answered {}: {}", action, status, what);
+    };
+  }
+  // The scheduled jobs (head signing and the witness, retention, notices, reclaim) run inside
+  // the server while it serves.
+  options.jobs = JobsOptions();
+  return options;
+}
+
+// Memory of the server may hold patron data: never write it to a core file.
+void NoCoreFiles() {
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+// The master key is in the keyring's memory once the library is open: its text is wiped where
+// the environment keeps it (also what /proc/PID/environ shows) and the variable removed, so
+// nothing inherits it.
+void WipeMasterKeyFromEnvironment() {
+  if (char* key = std::getenv("CARREL_MASTER_KEY"); key != nullptr) {
+    sodium_memzero(key, std::strlen(key));
+    unsetenv("CARREL_MASTER_KEY");
+  }
+}
+
+}  // namespace
+
+int RunServe(const std::string& data, const ServeFlags& flags) {
+  NoCoreFiles();
+  // SIGINT and SIGTERM are taken by one thread that stops the server (below); every thread,
+  // including those the library starts when it opens, leaves them blocked.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::string host;
+  int port = 0;
+  if (Status s = ParseListen(flags.listen, &host, &port); !s.ok()) return Fail(s);
+  auto options = OptionsFrom(flags, host);
+  if (!options.ok()) return Fail(options.status());
+  auto library = Library::Open(data, SystemClock());
+  WipeMasterKeyFromEnvironment();
+  if (!library.ok()) return Fail(library.status());
+  ApiServer server(library->get(), *options);
+  auto bound = server.Bind(host, port);
+  if (!bound.ok()) return Fail(bound.status());
+  std::atomic<bool> stop_signalled{false};
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    stop_signalled = true;
+    server.Stop();
+  });
+  std::printf("carrel: serving %s at %s://%s:%d/ (Ctrl-C stops)\n",
+              (*library)->profile().name.c_str(), options->tls ? "https" : "http", host.c_str(),
+              *bound);
+  if (!options->tls) {
+    std::printf("carrel: plain HTTP%s\n", IsLoopback(host)
+                                              ? " on loopback only"
+                                              : ", as asked (--insecure-http): put TLS in front");
+  }
+  std::fflush(stdout);
+  Status s = server.Serve();
+  // Serve ended on its own: wake the waiting thread (the signal stays blocked everywhere else).
+  if (!stop_signalled.load()) kill(getpid(), SIGTERM);
+  stopper.join();
+  if (!s.ok()) return Fail(s);
+  std::printf("carrel: stopped\n");
+  return 0;
+}
+
+}  // namespace carrel::cli
