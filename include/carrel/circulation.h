@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -179,6 +180,9 @@ class Circulation {
   // Items.
   StatusOr<Item> AddItem(const Actor& actor, const NewItem& item);
   StatusOr<Item> GetItem(int64_t id);
+  // Many items at once, in one read transaction, keyed by id; ids that name no item are left
+  // out. (The catalogue is not patron data: not audited.)
+  StatusOr<std::map<int64_t, Item>> GetItems(const std::vector<int64_t>& ids);
   StatusOr<Item> FindItemByBarcode(std::string_view barcode);
   // The public catalogue: items not withdrawn whose title, author or call number holds every
   // word of `terms` (case-insensitive), by title, at most `limit`. No patron data, and the terms

@@ -587,6 +587,26 @@ StatusOr<Item> Circulation::GetItem(int64_t id) {
   return std::move(*out);
 }
 
+StatusOr<std::map<int64_t, Item>> Circulation::GetItems(const std::vector<int64_t>& ids) {
+  std::map<int64_t, Item> out;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    for (int64_t id : ids) {
+      if (out.contains(id)) continue;
+      auto item = QueryOne<Item>(tx,
+                                 "SELECT id, barcode, title, author, call_number, item_type, "
+                                 "status FROM items WHERE id = ?",
+                                 {Int(id)}, ReadItem, "no such item");
+      if (item.ok()) {
+        out.emplace(id, std::move(*item));
+      } else if (item.status().code() != StatusCode::kNotFound) {
+        return item.status();
+      }
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
 StatusOr<std::vector<Item>> Circulation::SearchCatalogue(std::string_view terms, int limit) {
   std::vector<std::string> words;
   for (size_t at = 0; at < terms.size() && words.size() < 8;) {

@@ -350,3 +350,26 @@ TEST_F(CirculationTest, OverdueLoansAsOfToday) {
 
 }  // namespace
 }  // namespace carrel
+
+namespace carrel {
+namespace {
+
+// Items read together are the items read one by one; an id that names none is left out, and
+// an id asked twice is read once.
+TEST_F(CirculationTest, ItemsReadTogetherAreTheItemsReadOneByOne) {
+  auto one = circ().FindItemByBarcode("I-1");
+  auto two = circ().FindItemByBarcode("I-2");
+  ASSERT_TRUE(one.ok() && two.ok());
+  auto items = circ().GetItems({two->id, 999999, one->id, two->id});
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ(items->at(one->id).barcode, "I-1");
+  EXPECT_EQ(items->at(two->id).item_type, "dvd");
+  EXPECT_FALSE(items->contains(999999));
+  auto none = circ().GetItems({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace carrel

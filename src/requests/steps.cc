@@ -46,6 +46,86 @@ Status CheckRecordsCovered(const json& package, const CaseScope& scope) {
   return Status::Ok();
 }
 
+
+// One patron's records in `scope`, appended to `records` (each with its patron, category and
+// day; loans, history and holds with their item's barcode and title, the items read together);
+// returns the count per category.
+StatusOr<json> PatronRecords(Circulation& circulation, const Calendar& calendar,
+                             const Actor& actor, const CaseScope& scope, int64_t patron,
+                             json* records) {
+  auto has = [&](std::string_view c) { return Has(scope.categories, c); };
+  std::vector<Loan> loans;
+  std::vector<ReturnedLoan> history;
+  std::vector<Hold> holds;
+  std::vector<Fine> fines;
+  std::optional<Patron> person;
+  if (has("patron")) {
+    auto p = circulation.GetPatron(actor, patron);
+    if (p.ok()) {
+      person = std::move(*p);
+    } else if (p.status().code() != StatusCode::kNotFound) {
+      return p.status();
+    }
+  }
+  if (has("loans")) {
+    ASSIGN_OR_RETURN(loans, circulation.ActiveLoans(actor, patron));
+  }
+  if (has("loan_history")) {
+    ASSIGN_OR_RETURN(history, circulation.PatronHistory(actor, patron));
+  }
+  if (has("holds")) {
+    ASSIGN_OR_RETURN(holds, circulation.PatronHolds(actor, patron));
+  }
+  if (has("fines")) {
+    ASSIGN_OR_RETURN(fines, circulation.PatronFines(actor, patron));
+  }
+  std::vector<int64_t> item_ids;
+  for (const Loan& l : loans) item_ids.push_back(l.item_id);
+  for (const ReturnedLoan& r : history) item_ids.push_back(r.item_id);
+  for (const Hold& h : holds) item_ids.push_back(h.item_id);
+  ASSIGN_OR_RETURN(auto items, circulation.GetItems(item_ids));
+
+  json counts = json::object();
+  auto add = [&](const std::string& category, std::optional<Date> day, json fields) {
+    if (day && !InRange(*day, scope)) return;
+    fields["patron"] = patron;
+    fields["category"] = category;
+    if (day) fields["date"] = FormatDate(*day);
+    records->push_back(std::move(fields));
+    counts[category] = counts.value(category, 0) + 1;
+  };
+  auto item_fields = [&](int64_t item_id) {
+    auto it = items.find(item_id);
+    if (it == items.end()) return json{{"item", item_id}};
+    return json{{"item_barcode", it->second.barcode}, {"title", it->second.title}};
+  };
+  if (person) {
+    add("patron", std::nullopt, {{"name", person->name}, {"card_barcode", person->card_barcode}});
+  }
+  for (const Loan& loan : loans) {
+    json f = item_fields(loan.item_id);
+    f["checked_out_on"] = FormatDate(loan.checked_out_on);
+    f["due_on"] = FormatDate(loan.due_on);
+    add("loans", loan.checked_out_on, f);
+  }
+  for (const ReturnedLoan& r : history) {
+    json f = item_fields(r.item_id);
+    f["checked_out_on"] = FormatDate(r.checked_out_on);
+    f["returned_on"] = FormatDate(r.returned_on);
+    add("loan_history", r.returned_on, f);
+  }
+  for (const Hold& h : holds) {
+    json f = item_fields(h.item_id);
+    f["status"] = std::string(HoldStatusName(h.status));
+    add("holds", calendar.LocalDate(h.placed_at), f);
+  }
+  for (const Fine& fine : fines) {
+    add("fines", fine.accrued_on,
+        {{"amount_cents", fine.amount_cents}, {"status", std::string(FineStatusName(fine.status))}});
+  }
+  return counts;
+}
+
 }  // namespace
 
 // ---- the signed decision ------------------------------------------------------------------
@@ -780,63 +860,8 @@ StatusOr<json> Requests::CollectRecords(const Actor& actor, const CaseScope& sco
   json records = json::array();
   *produced = json::array();
   for (int64_t patron : scope.patron_ids) {
-    json counts = json::object();
-    auto add = [&](const std::string& category, std::optional<Date> day, json fields) {
-      if (day && !InRange(*day, scope)) return;
-      fields["patron"] = patron;
-      fields["category"] = category;
-      if (day) fields["date"] = FormatDate(*day);
-      records.push_back(std::move(fields));
-      counts[category] = counts.value(category, 0) + 1;
-    };
-    auto item_fields = [&](int64_t item_id) {
-      auto item = circulation_->GetItem(item_id);
-      if (!item.ok()) return json{{"item", item_id}};
-      return json{{"item_barcode", item->barcode}, {"title", item->title}};
-    };
-    auto has = [&](std::string_view c) { return Has(scope.categories, c); };
-    if (has("patron")) {
-      auto p = circulation_->GetPatron(actor, patron);
-      if (p.ok()) {
-        add("patron", std::nullopt, {{"name", p->name}, {"card_barcode", p->card_barcode}});
-      } else if (p.status().code() != StatusCode::kNotFound) {
-        return p.status();
-      }
-    }
-    if (has("loans")) {
-      ASSIGN_OR_RETURN(auto loans, circulation_->ActiveLoans(actor, patron));
-      for (const Loan& loan : loans) {
-        json f = item_fields(loan.item_id);
-        f["checked_out_on"] = FormatDate(loan.checked_out_on);
-        f["due_on"] = FormatDate(loan.due_on);
-        add("loans", loan.checked_out_on, f);
-      }
-    }
-    if (has("loan_history")) {
-      ASSIGN_OR_RETURN(auto history, circulation_->PatronHistory(actor, patron));
-      for (const ReturnedLoan& r : history) {
-        json f = item_fields(r.item_id);
-        f["checked_out_on"] = FormatDate(r.checked_out_on);
-        f["returned_on"] = FormatDate(r.returned_on);
-        add("loan_history", r.returned_on, f);
-      }
-    }
-    if (has("holds")) {
-      ASSIGN_OR_RETURN(auto holds, circulation_->PatronHolds(actor, patron));
-      for (const Hold& h : holds) {
-        json f = item_fields(h.item_id);
-        f["status"] = std::string(HoldStatusName(h.status));
-        add("holds", calendar_->LocalDate(h.placed_at), f);
-      }
-    }
-    if (has("fines")) {
-      ASSIGN_OR_RETURN(auto fines, circulation_->PatronFines(actor, patron));
-      for (const Fine& fine : fines) {
-        add("fines", fine.accrued_on,
-            {{"amount_cents", fine.amount_cents},
-             {"status", std::string(FineStatusName(fine.status))}});
-      }
-    }
+    ASSIGN_OR_RETURN(json counts,
+                     PatronRecords(*circulation_, *calendar_, actor, scope, patron, &records));
     produced->push_back({{"patron", patron}, {"records", counts}});
   }
   return records;
