@@ -21,7 +21,8 @@ def section(retention, note=""):
         "disclosure package makes for a patron in scope of every category: the patron, current "
         "loans, the loan history (its link tags computed under every live day key, the rows found "
         "through the tag index, each link opened to confirm the patron), holds, fines, and the "
-        "item of each record, every call audited as it is when a package is made. The bare "
+        "item of each record (the items read together), every call audited as it is when a package "
+        "is made, all in one transaction with one commit. The bare "
         "storage engine then reads exactly the same history rows and items by primary key through "
         "the SQLite C API, in one read transaction: the floor, with no tag to compute, nothing to "
         "decrypt and no audit entry.",

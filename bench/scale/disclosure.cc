@@ -29,27 +29,31 @@ struct Extracted {
 };
 
 // What the package gathers for one patron, through the library's own calls, in the order the
-// package makes them (Requests::CollectRecords).
-StatusOr<Extracted> Extract(Circulation& circ, const Actor& actor, int64_t patron) {
+// package makes them and in one transaction, as it does (Requests::CollectRecords).
+StatusOr<Extracted> Extract(Store& store, Circulation& circ, const Actor& actor,
+                            int64_t patron) {
   Extracted out;
-  ASSIGN_OR_RETURN(Patron p, circ.GetPatron(actor, patron));
-  out.records += p.id == patron ? 1 : 0;
-  ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(actor, patron));
-  ASSIGN_OR_RETURN(auto history, circ.PatronHistory(actor, patron));
-  ASSIGN_OR_RETURN(auto holds, circ.PatronHolds(actor, patron));
-  ASSIGN_OR_RETURN(auto fines, circ.PatronFines(actor, patron));
-  std::vector<int64_t> ids;
-  for (const Loan& l : loans) ids.push_back(l.item_id);
-  for (const ReturnedLoan& r : history) {
-    out.history_ids.push_back(r.history_id);
-    ids.push_back(r.item_id);
-  }
-  for (const Hold& h : holds) ids.push_back(h.item_id);
-  ASSIGN_OR_RETURN(auto items, circ.GetItems(ids));
-  for (int64_t id : ids) {
-    if (items.contains(id)) out.item_ids.push_back(id);
-  }
-  out.records += static_cast<int64_t>(ids.size() + fines.size());
+  RETURN_IF_ERROR(WithWriteTransaction(store, [&](Transaction&) -> Status {
+    ASSIGN_OR_RETURN(Patron p, circ.GetPatron(actor, patron));
+    out.records += p.id == patron ? 1 : 0;
+    ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(actor, patron));
+    ASSIGN_OR_RETURN(auto history, circ.PatronHistory(actor, patron));
+    ASSIGN_OR_RETURN(auto holds, circ.PatronHolds(actor, patron));
+    ASSIGN_OR_RETURN(auto fines, circ.PatronFines(actor, patron));
+    std::vector<int64_t> ids;
+    for (const Loan& l : loans) ids.push_back(l.item_id);
+    for (const ReturnedLoan& r : history) {
+      out.history_ids.push_back(r.history_id);
+      ids.push_back(r.item_id);
+    }
+    for (const Hold& h : holds) ids.push_back(h.item_id);
+    ASSIGN_OR_RETURN(auto items, circ.GetItems(ids));
+    for (int64_t id : ids) {
+      if (items.contains(id)) out.item_ids.push_back(id);
+    }
+    out.records += static_cast<int64_t>(ids.size() + fines.size());
+    return Status::Ok();
+  }));
   return out;
 }
 
@@ -128,7 +132,7 @@ StatusOr<nlohmann::json> MeasureDisclosure(const std::filesystem::path& data, co
     }
     Circulation& circ = (*library)->circulation();
     auto start = std::chrono::steady_clock::now();
-    auto extracted = Extract(circ, director, patron);
+    auto extracted = Extract((*library)->store(), circ, director, patron);
     double us = SecondsSince(start) * 1e6;
     if (!extracted.ok()) {
       status = extracted.status();

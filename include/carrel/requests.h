@@ -383,8 +383,8 @@ class Requests {
   };
   static const std::vector<WorkflowStep>& Workflow();
   friend const std::vector<CaseTransition>& CaseTransitions();
-  static StepHandler HandlerFor(std::string_view action);
   Status RefuseStep(const StepInput& in, const Status& why);
+  StatusOr<CaseSummary> CommitStep(const StepInput& in, const StepPlan& plan);
   Status MayDecideAgain(const StepInput& in);
   Status CheckReleaseBasis(const StepInput& in, const std::string& basis, const CaseScope& scope,
                            const std::optional<CounselAdvice>& advice, int64_t permission_id,
@@ -429,6 +429,8 @@ class Requests {
   StatusOr<nlohmann::json> CollectRecords(const Actor& actor, const CaseScope& scope,
                                           nlohmann::json* produced);
   StatusOr<std::string> VerifyDecision(Transaction& tx, const CaseDecision& decision);
+  // The case's latest decision, verified; kFailedPrecondition when there is none.
+  StatusOr<CaseDecision> LatestVerifiedDecision(const Loaded& l);
   void RunNotifyCommand(const std::string& reference);
   // Queues a notice for each patron in the released scope (in the deliver step's transaction).
   Status QueueNotices(Transaction& tx, const Loaded& l, const CaseDecision& decision,

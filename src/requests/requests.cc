@@ -495,12 +495,10 @@ void Requests::RunNotifyCommand(const std::string& reference) {
 
 // ---- intake -------------------------------------------------------------------------------
 
-StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
-  if (who.as == kCaseCounsel) {
-    return Refuse(who, "", "intake", PermissionDenied("counsel does not take requests in"));
-  }
-  ASSIGN_OR_RETURN(CaseType type, ParseCaseType(in.type));
+namespace {
+
+// What an intake must hold, whoever takes it.
+Status CheckIntake(const CaseIntake& in, CaseType type) {
   if (!Has(LegalProcessNames(), in.process)) {
     return InvalidArgument("process must be one of none, subpoena, court_order, search_warrant, "
                            "national_security_letter, fisa_order, other");
@@ -524,14 +522,17 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
   if (in.nondisclosure_order && !in.nondisclosure_review) {
     return InvalidArgument("a nondisclosure order needs its review date");
   }
+  return Status::Ok();
+}
 
-  // Card barcodes become pseudonymous patron ids (through the blind index, confirmed by
-  // decryption, on carrel's own account); whether any matched is never told to the person at
-  // the desk.
+// The scope asked for. Card barcodes become pseudonymous patron ids (through the blind index,
+// confirmed by decryption, on carrel's own account); whether any matched is never told to the
+// person at the desk.
+StatusOr<CaseScope> RequestedScope(Circulation& circulation, const CaseIntake& in) {
   CaseScope requested;
   const Actor resolver = SystemActor("request-intake");
   for (const std::string& card : in.card_barcodes) {
-    auto p = circulation_->FindPatronByBarcode(resolver, card);
+    auto p = circulation.FindPatronByBarcode(resolver, card);
     if (p.ok()) {
       requested.patron_ids.push_back(p->id);
     } else if (p.status().code() != StatusCode::kNotFound &&
@@ -549,7 +550,19 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
   std::sort(requested.categories.begin(), requested.categories.end());
   requested.from = in.from;
   requested.to = in.to;
+  return requested;
+}
 
+}  // namespace
+
+StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
+  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  if (who.as == kCaseCounsel) {
+    return Refuse(who, "", "intake", PermissionDenied("counsel does not take requests in"));
+  }
+  ASSIGN_OR_RETURN(CaseType type, ParseCaseType(in.type));
+  RETURN_IF_ERROR(CheckIntake(in, type));
+  ASSIGN_OR_RETURN(CaseScope requested, RequestedScope(*circulation_, in));
   ASSIGN_OR_RETURN(auto hold_key, retention_->HoldReasonKey());
   Instant now = clock_->Now();
   // The case number is taken inside the transaction that writes the case, so desks taking
@@ -613,7 +626,8 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
                       .dump()})
         .status();
   }));
-  RunNotifyCommand(s.reference);  return s;
+  RunNotifyCommand(s.reference);
+  return s;
 }
 
 // ---- reading cases ------------------------------------------------------------------------
@@ -689,6 +703,114 @@ StatusOr<std::vector<CaseDecision>> Requests::ReadDecisions(Transaction& tx, con
   return out;
 }
 
+namespace {
+
+// The parts of a case file, each read within the viewing transaction.
+StatusOr<std::vector<CaseEvent>> ReadEvents(Transaction& tx, int64_t case_id) {
+  std::vector<CaseEvent> events;
+  RETURN_IF_ERROR(tx.Exec("SELECT at, actor, action, from_state, to_state, appointment_id, "
+                          "policy_version FROM case_events WHERE case_id = ? ORDER BY id",
+                          {case_id}, [&](const Row& row) -> Status {
+                            CaseEvent e;
+                            ASSIGN_OR_RETURN(e.at, ParseInstant(row.Text(0)));
+                            e.actor = row.Text(1);
+                            e.action = row.Text(2);
+                            e.from_state = row.Text(3);
+                            e.to_state = row.Text(4);
+                            e.appointment_id = row.Int(5);
+                            e.policy_version = row.Text(6);
+                            events.push_back(e);
+                            return Status::Ok();
+                          }));
+  return events;
+}
+
+StatusOr<std::vector<CaseDocument>> ReadDocuments(Transaction& tx, const SecretKey& key,
+                                                  int64_t case_id) {
+  std::vector<CaseDocument> documents;
+  RETURN_IF_ERROR(tx.Exec("SELECT id, kind, filename, sha256, bytes FROM case_documents WHERE "
+                          "case_id = ? ORDER BY id",
+                          {case_id}, [&](const Row& row) -> Status {
+                            CaseDocument d;
+                            d.id = row.Int(0);
+                            d.kind = row.Text(1);
+                            ASSIGN_OR_RETURN(d.filename,
+                                             Vault::Open(key, "case_documents", "filename",
+                                                         d.id, row.BytesView(2)));
+                            d.sha256 = row.Text(3);
+                            d.bytes = row.Int(4);
+                            documents.push_back(d);
+                            return Status::Ok();
+                          }));
+  return documents;
+}
+
+StatusOr<std::vector<CounselAdvice>> ReadAdvice(Transaction& tx, const SecretKey& key,
+                                                int64_t case_id) {
+  std::vector<CounselAdvice> advice;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, counsel_id, at, proper_form, enforceable, court_order_compels, "
+      "recommendation, body FROM counsel_advice WHERE case_id = ? ORDER BY id",
+      {case_id}, [&](const Row& row) -> Status {
+        CounselAdvice a;
+        a.id = row.Int(0);
+        a.counsel_id = row.Int(1);
+        ASSIGN_OR_RETURN(a.at, ParseInstant(row.Text(2)));
+        a.proper_form = row.Int(3) != 0;
+        a.enforceable = row.Int(4) != 0;
+        a.court_order_compels = row.Int(5) != 0;
+        a.recommendation = row.Text(6);
+        ASSIGN_OR_RETURN(json body,
+                         OpenJson(key, "counsel_advice", "body", a.id, row.BytesView(7)));
+        a.advice = body.value("advice", "");
+        if (body.contains("recommended_scope") && !body["recommended_scope"].is_null()) {
+          ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(body["recommended_scope"]));
+          a.recommended_scope = rs;
+        }
+        advice.push_back(std::move(a));
+        return Status::Ok();
+      }));
+  return advice;
+}
+
+StatusOr<std::optional<Disclosure>> ReadLatestDisclosure(Transaction& tx, const SecretKey& key,
+                                                         int64_t case_id) {
+  std::optional<Disclosure> disclosure;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, decision_id, manifest, signature, signed_by, prepared_at, delivery, "
+      "delivered_at, acknowledged_at FROM disclosures WHERE case_id = ? ORDER BY id DESC "
+      "LIMIT 1",
+      {case_id}, [&](const Row& row) -> Status {
+        Disclosure d;
+        d.id = row.Int(0);
+        d.decision_id = row.Int(1);
+        ASSIGN_OR_RETURN(d.manifest,
+                         Vault::Open(key, "disclosures", "manifest", d.id, row.BytesView(2)));
+        d.signature = row.Bytes(3);
+        d.signed_by = row.Int(4);
+        ASSIGN_OR_RETURN(d.prepared_at, ParseInstant(row.Text(5)));
+        if (!row.IsNull(6)) {
+          ASSIGN_OR_RETURN(json delivery,
+                           OpenJson(key, "disclosures", "delivery", d.id, row.BytesView(6)));
+          d.delivered_to = delivery.value("to", "");
+          d.delivered_how = delivery.value("how", "");
+        }
+        if (!row.IsNull(7)) {
+          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(7)));
+          d.delivered_at = t;
+        }
+        if (!row.IsNull(8)) {
+          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(8)));
+          d.acknowledged_at = t;
+        }
+        disclosure = std::move(d);
+        return Status::Ok();
+      }));
+  return disclosure;
+}
+
+}  // namespace
+
 StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
   ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   CaseFile f;
@@ -702,87 +824,11 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
     f.consultation = l.notes.value("consultation", "");
     f.media_statement = l.notes.value("media_statement", "");
     f.warrant = l.notes.value("warrant", json());
-    RETURN_IF_ERROR(tx.Exec("SELECT at, actor, action, from_state, to_state, appointment_id, "
-                            "policy_version FROM case_events WHERE case_id = ? ORDER BY id",
-                            {l.id}, [&](const Row& row) -> Status {
-                              CaseEvent e;
-                              ASSIGN_OR_RETURN(e.at, ParseInstant(row.Text(0)));
-                              e.actor = row.Text(1);
-                              e.action = row.Text(2);
-                              e.from_state = row.Text(3);
-                              e.to_state = row.Text(4);
-                              e.appointment_id = row.Int(5);
-                              e.policy_version = row.Text(6);
-                              f.events.push_back(e);
-                              return Status::Ok();
-                            }));
-    RETURN_IF_ERROR(tx.Exec("SELECT id, kind, filename, sha256, bytes FROM case_documents WHERE "
-                            "case_id = ? ORDER BY id",
-                            {l.id}, [&](const Row& row) -> Status {
-                              CaseDocument d;
-                              d.id = row.Int(0);
-                              d.kind = row.Text(1);
-                              ASSIGN_OR_RETURN(d.filename,
-                                               Vault::Open(*l.key, "case_documents", "filename",
-                                                           d.id, row.BytesView(2)));
-                              d.sha256 = row.Text(3);
-                              d.bytes = row.Int(4);
-                              f.documents.push_back(d);
-                              return Status::Ok();
-                            }));
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT id, counsel_id, at, proper_form, enforceable, court_order_compels, "
-        "recommendation, body FROM counsel_advice WHERE case_id = ? ORDER BY id",
-        {l.id}, [&](const Row& row) -> Status {
-          CounselAdvice a;
-          a.id = row.Int(0);
-          a.counsel_id = row.Int(1);
-          ASSIGN_OR_RETURN(a.at, ParseInstant(row.Text(2)));
-          a.proper_form = row.Int(3) != 0;
-          a.enforceable = row.Int(4) != 0;
-          a.court_order_compels = row.Int(5) != 0;
-          a.recommendation = row.Text(6);
-          ASSIGN_OR_RETURN(json body,
-                           OpenJson(*l.key, "counsel_advice", "body", a.id, row.BytesView(7)));
-          a.advice = body.value("advice", "");
-          if (body.contains("recommended_scope") && !body["recommended_scope"].is_null()) {
-            ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(body["recommended_scope"]));
-            a.recommended_scope = rs;
-          }
-          f.advice.push_back(std::move(a));
-          return Status::Ok();
-        }));
+    ASSIGN_OR_RETURN(f.events, ReadEvents(tx, l.id));
+    ASSIGN_OR_RETURN(f.documents, ReadDocuments(tx, *l.key, l.id));
+    ASSIGN_OR_RETURN(f.advice, ReadAdvice(tx, *l.key, l.id));
     ASSIGN_OR_RETURN(f.decisions, ReadDecisions(tx, l));
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT id, decision_id, manifest, signature, signed_by, prepared_at, delivery, "
-        "delivered_at, acknowledged_at FROM disclosures WHERE case_id = ? ORDER BY id DESC "
-        "LIMIT 1",
-        {l.id}, [&](const Row& row) -> Status {
-          Disclosure d;
-          d.id = row.Int(0);
-          d.decision_id = row.Int(1);
-          ASSIGN_OR_RETURN(d.manifest,
-                           Vault::Open(*l.key, "disclosures", "manifest", d.id, row.BytesView(2)));
-          d.signature = row.Bytes(3);
-          d.signed_by = row.Int(4);
-          ASSIGN_OR_RETURN(d.prepared_at, ParseInstant(row.Text(5)));
-          if (!row.IsNull(6)) {
-            ASSIGN_OR_RETURN(json delivery,
-                             OpenJson(*l.key, "disclosures", "delivery", d.id, row.BytesView(6)));
-            d.delivered_to = delivery.value("to", "");
-            d.delivered_how = delivery.value("how", "");
-          }
-          if (!row.IsNull(7)) {
-            ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(7)));
-            d.delivered_at = t;
-          }
-          if (!row.IsNull(8)) {
-            ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(8)));
-            d.acknowledged_at = t;
-          }
-          f.disclosure = std::move(d);
-          return Status::Ok();
-        }));
+    ASSIGN_OR_RETURN(f.disclosure, ReadLatestDisclosure(tx, *l.key, l.id));
     ASSIGN_OR_RETURN(f.decline_ruling, Governance::RulingOn(tx, "decline", l.id));
     ASSIGN_OR_RETURN(f.notices, CaseNotices(tx, l.id));
     return audit_

@@ -50,7 +50,7 @@ Status CheckRecordsCovered(const json& package, const CaseScope& scope) {
 // One patron's records in `scope`, appended to `records` (each with its patron, category and
 // day; loans, history and holds with their item's barcode and title, the items read together);
 // returns the count per category.
-StatusOr<json> PatronRecords(Circulation& circulation, const Calendar& calendar,
+StatusOr<json> PatronRecords(Store& store, Circulation& circulation, const Calendar& calendar,
                              const Actor& actor, const CaseScope& scope, int64_t patron,
                              json* records) {
   auto has = [&](std::string_view c) { return Has(scope.categories, c); };
@@ -59,31 +59,37 @@ StatusOr<json> PatronRecords(Circulation& circulation, const Calendar& calendar,
   std::vector<Hold> holds;
   std::vector<Fine> fines;
   std::optional<Patron> person;
-  if (has("patron")) {
-    auto p = circulation.GetPatron(actor, patron);
-    if (p.ok()) {
-      person = std::move(*p);
-    } else if (p.status().code() != StatusCode::kNotFound) {
-      return p.status();
+  std::map<int64_t, Item> items;
+  // One transaction (each call below joins it): the patron's records as of one moment, and
+  // their audit entries committed together, once.
+  RETURN_IF_ERROR(WithWriteTransaction(store, [&](Transaction&) -> Status {
+    if (has("patron")) {
+      auto p = circulation.GetPatron(actor, patron);
+      if (p.ok()) {
+        person = std::move(*p);
+      } else if (p.status().code() != StatusCode::kNotFound) {
+        return p.status();
+      }
     }
-  }
-  if (has("loans")) {
-    ASSIGN_OR_RETURN(loans, circulation.ActiveLoans(actor, patron));
-  }
-  if (has("loan_history")) {
-    ASSIGN_OR_RETURN(history, circulation.PatronHistory(actor, patron));
-  }
-  if (has("holds")) {
-    ASSIGN_OR_RETURN(holds, circulation.PatronHolds(actor, patron));
-  }
-  if (has("fines")) {
-    ASSIGN_OR_RETURN(fines, circulation.PatronFines(actor, patron));
-  }
-  std::vector<int64_t> item_ids;
-  for (const Loan& l : loans) item_ids.push_back(l.item_id);
-  for (const ReturnedLoan& r : history) item_ids.push_back(r.item_id);
-  for (const Hold& h : holds) item_ids.push_back(h.item_id);
-  ASSIGN_OR_RETURN(auto items, circulation.GetItems(item_ids));
+    if (has("loans")) {
+      ASSIGN_OR_RETURN(loans, circulation.ActiveLoans(actor, patron));
+    }
+    if (has("loan_history")) {
+      ASSIGN_OR_RETURN(history, circulation.PatronHistory(actor, patron));
+    }
+    if (has("holds")) {
+      ASSIGN_OR_RETURN(holds, circulation.PatronHolds(actor, patron));
+    }
+    if (has("fines")) {
+      ASSIGN_OR_RETURN(fines, circulation.PatronFines(actor, patron));
+    }
+    std::vector<int64_t> item_ids;
+    for (const Loan& l : loans) item_ids.push_back(l.item_id);
+    for (const ReturnedLoan& r : history) item_ids.push_back(r.item_id);
+    for (const Hold& h : holds) item_ids.push_back(h.item_id);
+    ASSIGN_OR_RETURN(items, circulation.GetItems(item_ids));
+    return Status::Ok();
+  }));
 
   json counts = json::object();
   auto add = [&](const std::string& category, std::optional<Date> day, json fields) {
@@ -391,107 +397,62 @@ Status Requests::MayDecideAgain(const StepInput& in) {
   return Status::Ok();
 }
 
-Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
-  const CaseActorInfo& who = in.who;
-  const Loaded& l = in.l;
-  const std::string& state = in.state;
-  const CaseType type = in.type;
-  const json& payload = in.payload;
-  const std::string_view password = in.password;
-  const Instant now = in.now;
-  const int64_t user_id = in.user_id;
-  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
-  std::string outcome = TextOf(payload, "outcome");
-  std::string basis = TextOf(payload, "basis");
-  int64_t advice_id = IntOf(payload, "advice_id");
-  int64_t permission_id = IntOf(payload, "permission_id");
-  if (password.empty()) return InvalidArgument("a decision is signed: give your password");
-  if (type != kPatronAccess && state == "referred") {
-    return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
-  }
-  // A case already decided (or declined) is decided again only after the Board reversed it.
+namespace {
+
+// What a decision is checked against, read before it is signed: the policy version in force,
+// the case's newest decision, and counsel's advice on the case (the one relied on, if any).
+struct DecisionGround {
   std::string version;
-  int64_t last_seen = 0;  // the case's newest decision when this one was checked
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
-    ASSIGN_OR_RETURN(last_seen, tx.QueryInt("SELECT coalesce(max(id), 0) FROM case_decisions "
-                                            "WHERE case_id = ?",
-                                            {l.id}));
-    return Status::Ok();
-  }));
-  const bool reconsidering = state == "decided" || state == "disclosure_prepared" ||
-                             state == "released" || state == "declined";
-  if (reconsidering) RETURN_IF_ERROR(MayDecideAgain(in));
-  // The advice relied on, if any, must be this case's.
-  std::optional<CounselAdvice> advice;
+  int64_t last_seen = 0;
   int64_t advice_count = 0;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(advice_count, tx.QueryInt("SELECT count(*) FROM counsel_advice WHERE "
-                                               "case_id = ?",
-                                               {l.id}));
+  std::optional<CounselAdvice> advice;
+};
+
+StatusOr<DecisionGround> ReadDecisionGround(Store& store, int64_t case_id, int64_t advice_id) {
+  DecisionGround g;
+  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(g.version, Governance::VersionInForce(tx));
+    ASSIGN_OR_RETURN(g.last_seen, tx.QueryInt("SELECT coalesce(max(id), 0) FROM case_decisions "
+                                              "WHERE case_id = ?",
+                                              {case_id}));
+    ASSIGN_OR_RETURN(g.advice_count,
+                     tx.QueryInt("SELECT count(*) FROM counsel_advice WHERE case_id = ?",
+                                 {case_id}));
     if (advice_id == 0) return Status::Ok();
     return tx.Exec("SELECT id, recommendation, court_order_compels FROM counsel_advice WHERE "
                    "id = ? AND case_id = ?",
-                   {advice_id, l.id}, [&](const Row& row) {
+                   {advice_id, case_id}, [&](const Row& row) {
                      CounselAdvice a;
                      a.id = row.Int(0);
                      a.recommendation = row.Text(1);
                      a.court_order_compels = row.Int(2) != 0;
-                     advice = a;
+                     g.advice = a;
                      return Status::Ok();
                    });
   }));
-  if (advice_id != 0 && !advice) return refuse(NotFound("no such advice on this case"));
-  CaseScope scope;
-  if (outcome != "refuse") {
-    json sj = payload.contains("scope") ? payload["scope"] : json::object();
-    auto chosen = DecisionScopeOf(l, sj);
-    if (!chosen.ok()) {
-      return chosen.status().code() == StatusCode::kFailedPrecondition ? refuse(chosen.status())
-                                                                        : chosen.status();
-    }
-    scope = *chosen;
-    if (scope.categories.empty()) return InvalidArgument("name the categories released");
-    RETURN_IF_ERROR(
-        CheckReleaseBasis(in, basis, scope, advice, permission_id, reconsidering));
-  } else {
-    basis.clear();
-    if (type != kPatronAccess && advice_count == 0) {
-      return refuse(FailedPrecondition("decide on counsel's advice: none is recorded"));
-    }
-  }
-  json document = {{"type", "carrel release decision"},
-                   {"library", library_id_},
-                   {"case", l.summary.reference},
-                   {"outcome", outcome},
-                   {"basis", basis},
-                   {"scope", scope.ToJson()},
-                   {"advice", advice_id},
-                   {"permission", permission_id},
-                   {"policy_version", version},
-                   {"signer", user_id},
-                   {"appointment", who.appointment_id},
-                   {"signed_at", FormatInstant(now)}};
-  std::string text = document.dump();
-  ASSIGN_OR_RETURN(std::string signature,
-                   accounts_->Sign(user_id, password, SignedPurpose::kDecision, text));
-  ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
-  plan.outcome = outcome;
-  plan.audit["outcome"] = outcome;
-  plan.audit["basis"] = basis;
-  plan.audit["document_sha256"] = Sha256Hex(text);
-  int64_t appointment = who.appointment_id;
-  plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-    // What was checked still holds: no other decision came in meanwhile (a case decided again
-    // after a reversal keeps its state), and the policy version signed is still in force.
+  return g;
+}
+
+// A signed decision as it is stored.
+struct SignedDecision {
+  std::string outcome, text, signature, public_key, version;
+  int64_t signer = 0, appointment = 0, last_seen = 0;
+  Instant signed_at{};
+};
+
+// Stores the decision inside the step's transaction, once what was checked still holds: no
+// other decision came in meanwhile (a case decided again after a reversal keeps its state),
+// and the policy version signed is still in force.
+std::function<Status(Transaction&, const SecretKey&, int64_t)> DecisionWriter(SignedDecision d) {
+  return [d = std::move(d)](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
     ASSIGN_OR_RETURN(int64_t newest, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
                                                  "case_decisions WHERE case_id = ?",
                                                  {case_id}));
-    if (newest != last_seen) {
+    if (newest != d.last_seen) {
       return FailedPrecondition("another decision was signed on this case meanwhile; look again");
     }
     ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
-    if (in_force != version) {
+    if (in_force != d.version) {
       return FailedPrecondition("the Board amended the policy while you signed; sign again");
     }
     ASSIGN_OR_RETURN(int64_t id,
@@ -499,22 +460,131 @@ Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
     return tx.Exec(
         "INSERT INTO case_decisions (id, case_id, outcome, document, signed_by, appointment_id, "
         "public_key, signature, signed_at, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {id, case_id, outcome, Blob{Vault::Seal(key, "case_decisions", "document", id, text)},
-         user_id, appointment, Blob{signer.signing_public_key}, Blob{signature},
-         FormatInstant(now), version});
+        {id, case_id, d.outcome, Blob{Vault::Seal(key, "case_decisions", "document", id, d.text)},
+         d.signer, d.appointment, Blob{d.public_key}, Blob{d.signature},
+         FormatInstant(d.signed_at), d.version});
   };
+}
+
+}  // namespace
+
+Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  std::string outcome = TextOf(in.payload, "outcome");
+  std::string basis = TextOf(in.payload, "basis");
+  int64_t advice_id = IntOf(in.payload, "advice_id");
+  int64_t permission_id = IntOf(in.payload, "permission_id");
+  if (in.password.empty()) return InvalidArgument("a decision is signed: give your password");
+  if (in.type != kPatronAccess && in.state == "referred") {
+    return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
+  }
+  ASSIGN_OR_RETURN(DecisionGround ground, ReadDecisionGround(*store_, in.l.id, advice_id));
+  // A case already decided (or declined) is decided again only after the Board reversed it.
+  const bool reconsidering = in.state == "decided" || in.state == "disclosure_prepared" ||
+                             in.state == "released" || in.state == "declined";
+  if (reconsidering) RETURN_IF_ERROR(MayDecideAgain(in));
+  // The advice relied on, if any, must be this case's.
+  if (advice_id != 0 && !ground.advice) return refuse(NotFound("no such advice on this case"));
+  CaseScope scope;
+  if (outcome != "refuse") {
+    json sj = in.payload.contains("scope") ? in.payload["scope"] : json::object();
+    auto chosen = DecisionScopeOf(in.l, sj);
+    if (!chosen.ok()) {
+      return chosen.status().code() == StatusCode::kFailedPrecondition ? refuse(chosen.status())
+                                                                        : chosen.status();
+    }
+    scope = *chosen;
+    if (scope.categories.empty()) return InvalidArgument("name the categories released");
+    RETURN_IF_ERROR(
+        CheckReleaseBasis(in, basis, scope, ground.advice, permission_id, reconsidering));
+  } else {
+    basis.clear();
+    if (in.type != kPatronAccess && ground.advice_count == 0) {
+      return refuse(FailedPrecondition("decide on counsel's advice: none is recorded"));
+    }
+  }
+  json document = {{"type", "carrel release decision"},
+                   {"library", library_id_},
+                   {"case", in.l.summary.reference},
+                   {"outcome", outcome},
+                   {"basis", basis},
+                   {"scope", scope.ToJson()},
+                   {"advice", advice_id},
+                   {"permission", permission_id},
+                   {"policy_version", ground.version},
+                   {"signer", in.user_id},
+                   {"appointment", in.who.appointment_id},
+                   {"signed_at", FormatInstant(in.now)}};
+  SignedDecision d;
+  d.outcome = outcome;
+  d.text = document.dump();
+  d.version = ground.version;
+  d.signer = in.user_id;
+  d.appointment = in.who.appointment_id;
+  d.last_seen = ground.last_seen;
+  d.signed_at = in.now;
+  ASSIGN_OR_RETURN(d.signature,
+                   accounts_->Sign(in.user_id, in.password, SignedPurpose::kDecision, d.text));
+  ASSIGN_OR_RETURN(User signer, accounts_->GetUser(in.user_id));
+  d.public_key = signer.signing_public_key;
+  plan.outcome = outcome;
+  plan.audit["outcome"] = outcome;
+  plan.audit["basis"] = basis;
+  plan.audit["document_sha256"] = Sha256Hex(d.text);
+  plan.write = DecisionWriter(std::move(d));
   return Status::Ok();
 }
 
-Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
-  const CaseActorInfo& who = in.who;
-  const Loaded& l = in.l;
-  const std::string_view password = in.password;
-  const Instant now = in.now;
-  const int64_t user_id = in.user_id;
-  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
-  if (password.empty()) return InvalidArgument("a disclosure is signed: give your password");
-  // The latest decision, verified.
+namespace {
+
+// The manifest a disclosure package is signed under: the decision it carries out, and the
+// SHA-256 and size of each file.
+json PackageManifest(std::string_view library_id, const std::string& reference,
+                     const CaseDecision& decision, const std::string& disclosure_json,
+                     const std::string& disclosure_html, size_t records, int64_t user_id,
+                     Instant now) {
+  auto file = [](const char* name, const std::string& text) {
+    return json{{"name", name}, {"sha256", Sha256Hex(text)}, {"bytes", text.size()}};
+  };
+  return {{"type", "carrel disclosure manifest"},
+          {"library", library_id},
+          {"case", reference},
+          {"decision", decision.id},
+          {"decision_sha256", Sha256Hex(decision.document)},
+          {"files", {file("disclosure.json", disclosure_json),
+                     file("disclosure.html", disclosure_html)}},
+          {"records", records},
+          {"no_records", records == 0},
+          {"prepared_by", user_id},
+          {"prepared_at", FormatInstant(now)}};
+}
+
+// A signed disclosure package as it is stored.
+struct SignedPackage {
+  int64_t decision_id = 0, signer = 0, records = 0;
+  std::string manifest, signature, public_key, files;
+  Instant prepared_at{};
+};
+
+// Stores the package inside the step's transaction, unless the Board reversed its decision
+// meanwhile.
+std::function<Status(Transaction&, const SecretKey&, int64_t)> PackageWriter(SignedPackage p) {
+  return [p = std::move(p)](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+    RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", p.decision_id));
+    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
+    return tx.Exec(
+        "INSERT INTO disclosures (id, case_id, decision_id, manifest, signature, signed_by, "
+        "public_key, files, prepared_at, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, case_id, p.decision_id,
+         Blob{Vault::Seal(key, "disclosures", "manifest", id, p.manifest)}, Blob{p.signature},
+         p.signer, Blob{p.public_key}, Blob{Vault::Seal(key, "disclosures", "files", id, p.files)},
+         FormatInstant(p.prepared_at), p.records});
+  };
+}
+
+}  // namespace
+
+StatusOr<CaseDecision> Requests::LatestVerifiedDecision(const Loaded& l) {
   std::optional<CaseDecision> decision;
   Status verified = Status::Ok();
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -528,8 +598,17 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
     verified = VerifyDecision(tx, *decision).status();
     return Status::Ok();
   }));
-  if (!decision) return refuse(FailedPrecondition("no signed decision on this case"));
-  if (!verified.ok()) return refuse(verified);
+  if (!decision) return FailedPrecondition("no signed decision on this case");
+  if (!verified.ok()) return verified;
+  return *decision;
+}
+
+Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
+  const Loaded& l = in.l;
+  auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
+  if (in.password.empty()) return InvalidArgument("a disclosure is signed: give your password");
+  auto decision = LatestVerifiedDecision(l);
+  if (!decision.ok()) return refuse(decision.status());
   json doc = json::parse(decision->document);
   std::string outcome = doc.value("outcome", "");
   if (outcome != "release" && outcome != "partial") {
@@ -537,14 +616,14 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
   }
   ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(doc["scope"]));
   json produced;
-  ASSIGN_OR_RETURN(json records, CollectRecords(who.actor, scope, &produced));
+  ASSIGN_OR_RETURN(json records, CollectRecords(in.who.actor, scope, &produced));
   json package = {{"case", l.summary.reference},
                   {"library", profile_->name},
                   {"decision", decision->id},
                   {"outcome", outcome},
                   {"basis", doc.value("basis", "")},
                   {"policy_version", doc.value("policy_version", "")},
-                  {"prepared_at", FormatInstant(now)},
+                  {"prepared_at", FormatInstant(in.now)},
                   {"scope", scope.ToJson()},
                   {"requested",
                    {{"card_barcodes", l.intake.card_barcodes},
@@ -557,44 +636,22 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
   RETURN_IF_ERROR(CheckRecordsCovered(package, scope));
   std::string disclosure_json = package.dump(2);
   std::string disclosure_html = DisclosureHtml(*profile_, package);
-  json manifest = {{"type", "carrel disclosure manifest"},
-                   {"library", library_id_},
-                   {"case", l.summary.reference},
-                   {"decision", decision->id},
-                   {"decision_sha256", Sha256Hex(decision->document)},
-                   {"files",
-                    {{{"name", "disclosure.json"},
-                      {"sha256", Sha256Hex(disclosure_json)},
-                      {"bytes", disclosure_json.size()}},
-                     {{"name", "disclosure.html"},
-                      {"sha256", Sha256Hex(disclosure_html)},
-                      {"bytes", disclosure_html.size()}}}},
-                   {"records", records.size()},
-                   {"no_records", records.empty()},
-                   {"prepared_by", user_id},
-                   {"prepared_at", FormatInstant(now)}};
-  std::string manifest_text = manifest.dump(2);
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password,
-                                                          SignedPurpose::kDisclosure,
-                                                          manifest_text));
-  ASSIGN_OR_RETURN(User signer, accounts_->GetUser(user_id));
-  json files = {{"disclosure.json", disclosure_json}, {"disclosure.html", disclosure_html}};
-  int64_t decision_id = decision->id;
-  int64_t record_count = static_cast<int64_t>(records.size());
+  SignedPackage p;
+  p.decision_id = decision->id;
+  p.signer = in.user_id;
+  p.records = static_cast<int64_t>(records.size());
+  p.manifest = PackageManifest(library_id_, l.summary.reference, *decision, disclosure_json,
+                               disclosure_html, records.size(), in.user_id, in.now)
+                   .dump(2);
+  p.prepared_at = in.now;
+  ASSIGN_OR_RETURN(p.signature, accounts_->Sign(in.user_id, in.password,
+                                                SignedPurpose::kDisclosure, p.manifest));
+  ASSIGN_OR_RETURN(User signer, accounts_->GetUser(in.user_id));
+  p.public_key = signer.signing_public_key;
+  p.files = json{{"disclosure.json", disclosure_json}, {"disclosure.html", disclosure_html}}.dump();
   plan.audit["records"] = records.size();
-  plan.audit["manifest_sha256"] = Sha256Hex(manifest_text);
-  plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-    RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", decision_id));  // meanwhile
-    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
-    return tx.Exec(
-        "INSERT INTO disclosures (id, case_id, decision_id, manifest, signature, signed_by, "
-        "public_key, files, prepared_at, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {id, case_id, decision_id,
-         Blob{Vault::Seal(key, "disclosures", "manifest", id, manifest_text)}, Blob{signature},
-         user_id, Blob{signer.signing_public_key},
-         Blob{Vault::Seal(key, "disclosures", "files", id, files.dump())}, FormatInstant(now),
-         record_count});
-  };
+  plan.audit["manifest_sha256"] = Sha256Hex(p.manifest);
+  plan.write = PackageWriter(std::move(p));
   return Status::Ok();
 }
 
@@ -745,12 +802,14 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                                     std::string_view action, const json& payload,
                                     std::string_view password) {
   ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
-  const CaseTransition* t = nullptr;
-  for (const CaseTransition& row : CaseTransitions()) {
-    if (row.action == action && !row.from.empty()) t = &row;
+  const WorkflowStep* step = nullptr;
+  for (const WorkflowStep& row : Workflow()) {
+    if (row.row.action == action && row.handler != nullptr) step = &row;
   }
-  if (t == nullptr) return InvalidArgument("there is no step called '" + std::string(action) + "'");
-  if ((t->actors & who.as) == 0) {
+  if (step == nullptr) {
+    return InvalidArgument("there is no step called '" + std::string(action) + "'");
+  }
+  if ((step->row.actors & who.as) == 0) {
     std::string why = who.as == kCaseStaff
                           ? "staff take requests in and refer them to the Director; only the "
                             "Director or a designee appointed in writing acts on them"
@@ -765,43 +824,38 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     loaded = std::move(l);
     return Status::Ok();
   }));
-  Loaded& l = *loaded;
-  const std::string state = l.summary.state;
+  const Loaded& l = *loaded;
   if (who.as == kCaseCounsel && l.summary.counsel_id != user_id) {
     return Refuse(who, reference, action,
                   PermissionDenied("counsel acts only on the cases assigned to them"));
   }
   ASSIGN_OR_RETURN(CaseType type, ParseCaseType(l.summary.type));
-  if ((t->types & type) == 0) {
-    return Refuse(who, reference, action,
-                  FailedPrecondition("a " + l.summary.type + " request has no step '" +
-                                     std::string(action) + "'"));
+  const Instant now = clock_->Now();
+  StepInput in{who,  l,       l.summary.state, type,      payload,
+               password, now, calendar_->LocalDate(now), user_id, reference, action,
+               Has(profile_->court_orders, l.summary.process)};
+  if ((step->row.types & type) == 0) {
+    return RefuseStep(in, FailedPrecondition("a " + l.summary.type + " request has no step '" +
+                                             std::string(action) + "'"));
   }
-  if (!Has(t->from, state)) {
-    return Refuse(who, reference, action,
-                  FailedPrecondition("the case is " + state + "; '" + std::string(action) +
-                                     "' is not a step from there"));
+  if (!Has(step->row.from, in.state)) {
+    return RefuseStep(in, FailedPrecondition("the case is " + in.state + "; '" +
+                                             std::string(action) + "' is not a step from there"));
   }
-  auto refuse = [&](const Status& why) { return Refuse(who, reference, action, why); };
-  const bool court_order_process = Has(profile_->court_orders, l.summary.process);
-
   // The step's contract (the same one the API checks first): for any caller.
   RETURN_IF_ERROR(CheckAgainst(StepPayloadSchema(action), payload));
   StepPlan plan;
-  plan.to = std::string(t->to);
-  Instant now = clock_->Now();
-  Date today = calendar_->LocalDate(now);
-
-  StepInput in{who, l, state, type, payload, password, now, today, user_id, reference, action,
-               court_order_process};
+  plan.to = std::string(step->row.to);
   plan.send_notices = action == "deliver";
-  StepHandler handler = HandlerFor(action);
-  if (handler == nullptr) {
-    return InvalidArgument("there is no step called '" + std::string(action) + "'");
-  }
-  RETURN_IF_ERROR((this->*handler)(in, plan));
+  RETURN_IF_ERROR((this->*(step->handler))(in, plan));
+  return CommitStep(in, plan);
+}
 
-  // The step, its event and its audit entry commit together, or not at all.
+// The step, its event and its audit entry commit together, or not at all; then any patron
+// notices no order holds back go out.
+StatusOr<CaseSummary> Requests::CommitStep(const StepInput& in, const StepPlan& plan) {
+  const Loaded& l = in.l;
+  const CaseActorInfo& who = in.who;
   CaseSummary after = l.summary;
   after.state = plan.to;
   if (plan.outcome) after.outcome = *plan.outcome;
@@ -812,7 +866,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(int64_t same, tx.QueryInt("SELECT count(*) FROM cases WHERE id = ? AND "
                                                "state = ?",
-                                               {l.id, state}));
+                                               {l.id, in.state}));
     if (same == 0) {
       changed = FailedPrecondition("the case moved on meanwhile; look again");
       return Status::Ok();
@@ -830,22 +884,22 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
         "appointment_id, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        {l.id, FormatInstant(now), who.actor.id, std::string(action), state, after.state,
-         who.appointment_id, in_force}));
+        {l.id, FormatInstant(in.now), who.actor.id, std::string(in.action), in.state,
+         after.state, who.appointment_id, in_force}));
     if (!plan.notify_kind.empty()) {
       RETURN_IF_ERROR(Notify(tx, after.reference, plan.notify_kind, plan.notify, plan.notify_user));
     }
     json details = plan.audit;
-    details["from"] = state;
+    details["from"] = in.state;
     details["to"] = after.state;
     details["appointment"] = who.appointment_id;
     return audit_
         ->Append(tx, who.actor,
-                 {"request." + std::string(action), "case", after.reference, after.reference,
+                 {"request." + std::string(in.action), "case", after.reference, after.reference,
                   details.dump()})
         .status();
   }));
-  if (!changed.ok()) return refuse(changed);
+  if (!changed.ok()) return RefuseStep(in, changed);
   if (plan.send_notices) {
     // Notices no order holds back go out now; the rest wait for the order to end.
     (void)SendDueNotices();
@@ -860,8 +914,8 @@ StatusOr<json> Requests::CollectRecords(const Actor& actor, const CaseScope& sco
   json records = json::array();
   *produced = json::array();
   for (int64_t patron : scope.patron_ids) {
-    ASSIGN_OR_RETURN(json counts,
-                     PatronRecords(*circulation_, *calendar_, actor, scope, patron, &records));
+    ASSIGN_OR_RETURN(json counts, PatronRecords(*store_, *circulation_, *calendar_, actor, scope,
+                                                patron, &records));
     produced->push_back({{"patron", patron}, {"records", counts}});
   }
   return records;

@@ -110,13 +110,6 @@ const std::vector<CaseTransition>& CaseTransitions() {
   return rows;
 }
 
-Requests::StepHandler Requests::HandlerFor(std::string_view action) {
-  for (const WorkflowStep& step : Workflow()) {
-    if (step.row.action == action) return step.handler;
-  }
-  return nullptr;
-}
-
 std::string_view CaseTypeName(CaseType type) {
   switch (type) {
     case kLawEnforcement: return "law_enforcement";
