@@ -385,6 +385,10 @@ class Requests {
   friend const std::vector<CaseTransition>& CaseTransitions();
   Status RefuseStep(const StepInput& in, const Status& why);
   StatusOr<CaseSummary> CommitStep(const StepInput& in, const StepPlan& plan);
+  Status HeadDeadlines(Transaction& tx, Instant now, std::vector<Deadline>* deadlines);
+  Status CounselDeadlines(Transaction& tx, int64_t user_id, Date today,
+                          std::vector<Deadline>* deadlines);
+  Status BoardDeadlines(Transaction& tx, int64_t user_id, std::vector<Deadline>* deadlines);
   Status MayDecideAgain(const StepInput& in);
   Status CheckReleaseBasis(const StepInput& in, const std::string& basis, const CaseScope& scope,
                            const std::optional<CounselAdvice>& advice, int64_t permission_id,

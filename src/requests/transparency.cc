@@ -33,18 +33,74 @@ const std::vector<std::string_view>& TransparencyOutcomes() {
   return outcomes;
 }
 
+namespace {
+
+// One case as the report counts it.
+struct ReportCase {
+  int64_t id;
+  std::string type, process, outcome, state;
+  Instant received;
+  bool order_in_force;
+  bool defective_advice;
+  int64_t records;  // -1: no package
+  int64_t last_decision;
+  bool last_reversed;  // the Board reversed the newest decision, and no other came since
+};
+
+// One year's counts.
+struct ReportYear {
+  std::map<std::string, int64_t> type, process, outcome;
+  int64_t requests = 0, nsl = 0, fisa = 0, withheld = 0, reversals = 0;
+};
+
+// The outcome a case is reported under.
+std::string ReportedOutcome(const ReportCase& c) {
+  std::string outcome;
+  if (c.outcome == "declined") {
+    outcome = "declined_no_process";
+  } else if (c.outcome == "refuse") {
+    outcome = c.defective_advice ? "defective_process" : "refused";
+  } else if ((c.outcome == "release" || c.outcome == "partial") && c.last_reversed) {
+    outcome = c.state == "closed" ? "closed_without_decision" : "pending";  // to be decided again
+  } else if (c.outcome == "release" || c.outcome == "partial") {
+    outcome = c.records == 0 ? "no_records" : c.outcome == "release" ? "full" : "partial";
+  } else if (c.outcome == "media_statement") {
+    outcome = "media_statement";
+  } else {
+    outcome = c.state == "closed" ? "closed_without_decision" : "pending";
+  }
+  return outcome;
+}
+
+// One year of the report: requests by type, process and outcome; national security process
+// (and, when the profile says so, requests under an order in force) only in bands.
+json YearJson(int year, ReportYear& y, int band, bool band_orders) {
+  json by_type = json::object(), by_process = json::object(), by_outcome = json::object();
+  for (CaseType t : {kLawEnforcement, kMedia, kPatronAccess, kThirdParty}) {
+    by_type[std::string(CaseTypeName(t))] = y.type[std::string(CaseTypeName(t))];
+  }
+  for (std::string_view p : LegalProcessNames()) {
+    if (!NationalSecurity(p)) by_process[std::string(p)] = y.process[std::string(p)];
+  }
+  for (std::string_view o : TransparencyOutcomes()) {
+    by_outcome[std::string(o)] = y.outcome[std::string(o)];
+  }
+  json ns = {{"national_security_letters", Band(y.nsl, band)},
+             {"fisa_orders", Band(y.fisa, band)}};
+  if (band_orders) ns["under_nondisclosure_order"] = Band(y.withheld, band);
+  return {{"year", year},
+          {"requests", y.requests},
+          {"by_type", by_type},
+          {"by_process", by_process},
+          {"by_outcome", by_outcome},
+          {"board_reversals", y.reversals},
+          {"in_bands", ns}};
+}
+
+}  // namespace
+
 StatusOr<json> Requests::Transparency() {
-  struct Case {
-    int64_t id;
-    std::string type, process, outcome, state;
-    Instant received;
-    bool order_in_force;
-    bool defective_advice;
-    int64_t records;  // -1: no package
-    int64_t last_decision;
-    bool last_reversed;  // the Board reversed the newest decision, and no other came since
-  };
-  std::vector<Case> cases;
+  std::vector<ReportCase> cases;
   Instant now = clock_->Now();
   std::string today = FormatDate(calendar_->LocalDate(now));
   std::string version;
@@ -62,7 +118,7 @@ StatusOr<json> Requests::Transparency() {
         "'decision' AND r.outcome = 'reverse' AND r.subject_id = (SELECT max(id) FROM "
         "case_decisions k WHERE k.case_id = c.id)) FROM cases c ORDER BY c.id",
         {today}, [&](const Row& row) -> Status {
-          Case c;
+          ReportCase c;
           c.id = row.Int(0);
           c.type = row.Text(1);
           c.process = row.Text(2);
@@ -94,19 +150,15 @@ StatusOr<json> Requests::Transparency() {
   }));
   const int band = profile_->national_security_band;
   const bool band_orders = profile_->under_nondisclosure == "band";
-  struct Year {
-    std::map<std::string, int64_t> type, process, outcome;
-    int64_t requests = 0, nsl = 0, fisa = 0, withheld = 0, reversals = 0;
-  };
   auto year_of = [&](Instant t) {
     return static_cast<int>(std::chrono::year_month_day(calendar_->LocalDate(t)).year());
   };
-  std::map<int, Year> years;
+  std::map<int, ReportYear> years;
   int first = year_of(created), last = year_of(now);
-  for (const Case& c : cases) first = std::min(first, year_of(c.received));
+  for (const ReportCase& c : cases) first = std::min(first, year_of(c.received));
   for (int year = first; year <= last; ++year) years[year];
-  for (const Case& c : cases) {
-    Year& y = years[year_of(c.received)];
+  for (const ReportCase& c : cases) {
+    ReportYear& y = years[year_of(c.received)];
     if (NationalSecurity(c.process)) {
       (c.process == "fisa_order" ? y.fisa : y.nsl) += 1;
       continue;
@@ -119,48 +171,14 @@ StatusOr<json> Requests::Transparency() {
     ++y.requests;
     ++y.type[c.type];
     ++y.process[c.process];
-    std::string outcome;
-    if (c.outcome == "declined") {
-      outcome = "declined_no_process";
-    } else if (c.outcome == "refuse") {
-      outcome = c.defective_advice ? "defective_process" : "refused";
-    } else if ((c.outcome == "release" || c.outcome == "partial") && c.last_reversed) {
-      outcome = c.state == "closed" ? "closed_without_decision" : "pending";  // to be decided again
-    } else if (c.outcome == "release" || c.outcome == "partial") {
-      outcome = c.records == 0 ? "no_records" : c.outcome == "release" ? "full" : "partial";
-    } else if (c.outcome == "media_statement") {
-      outcome = "media_statement";
-    } else {
-      outcome = c.state == "closed" ? "closed_without_decision" : "pending";
-    }
+    std::string outcome = ReportedOutcome(c);
     ++y.outcome[outcome];
     if (auto it = reversals_per_case.find(c.id); it != reversals_per_case.end()) {
       y.reversals += it->second;
     }
   }
   json out_years = json::array();
-  for (auto& [year, y] : years) {
-    json by_type = json::object(), by_process = json::object(), by_outcome = json::object();
-    for (CaseType t : {kLawEnforcement, kMedia, kPatronAccess, kThirdParty}) {
-      by_type[std::string(CaseTypeName(t))] = y.type[std::string(CaseTypeName(t))];
-    }
-    for (std::string_view p : LegalProcessNames()) {
-      if (!NationalSecurity(p)) by_process[std::string(p)] = y.process[std::string(p)];
-    }
-    for (std::string_view o : TransparencyOutcomes()) {
-      by_outcome[std::string(o)] = y.outcome[std::string(o)];
-    }
-    json ns = {{"national_security_letters", Band(y.nsl, band)},
-               {"fisa_orders", Band(y.fisa, band)}};
-    if (band_orders) ns["under_nondisclosure_order"] = Band(y.withheld, band);
-    out_years.push_back({{"year", year},
-                         {"requests", y.requests},
-                         {"by_type", by_type},
-                         {"by_process", by_process},
-                         {"by_outcome", by_outcome},
-                         {"board_reversals", y.reversals},
-                         {"in_bands", ns}});
-  }
+  for (auto& [year, y] : years) out_years.push_back(YearJson(year, y, band, band_orders));
   return json{{"library", profile_->name},
               {"policy_version", version},
               {"generated_at", FormatInstant(now)},
