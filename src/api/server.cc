@@ -233,6 +233,13 @@ struct ApiServer::Impl {
   RateLimiter limiter;
   RefusalTally refusals;
 
+  std::optional<ApiResponse> Admit(const ApiRequest& request, const Route& route,
+                                   const std::optional<Principal>& principal, const Actor& actor,
+                                   bool via_cookie);
+  std::optional<ApiResponse> ParseBody(const ApiRequest& request, const Route& route,
+                                       nlohmann::json* body);
+  ApiResponse Run(const Route& route, ApiContext& ctx, const std::string& path, bool stranger);
+
   // One anonymous refusal, counted (see RefusalTally).
   void CountRefusal(std::string_view action, std::string_view kind) {
     std::string minute = FormatInstant(library->clock().Now()).substr(0, 16);
@@ -282,6 +289,136 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
   return response;
 }
 
+// Whether `principal` (or a stranger) may take `route` now: its role (or an acting designee's
+// appointment), a password that must first be changed, a browser's CSRF token, the login's
+// content type, the rates. A refusal to answer, or nullopt.
+std::optional<ApiResponse> ApiServer::Impl::Admit(const ApiRequest& request, const Route& r,
+                                                  const std::optional<Principal>& principal,
+                                                  const Actor& actor, bool via_cookie) {
+  const Route* route = &r;
+  uint32_t bit = principal ? AccessBit(principal->role) : kAnonymous;
+  if ((route->allowed & bit) == 0 && (route->allowed & kDesignee) != 0 && principal &&
+      principal->kind == Principal::Kind::kUser && principal->role == Role::kStaff) {
+    // A staff user may be acting as the Director's designee: only under a valid appointment.
+    auto acting = library->requests().IsActingDesignee(principal->id);
+    if (acting.ok() && *acting) bit |= kDesignee;
+  }
+  if ((route->allowed & bit) == 0 && !principal) {
+    CountRefusal(route->action, "access.denied");
+    return Problem("login-needed", 401, "log in to do this", request.path);
+  }
+  if ((route->allowed & bit) == 0) {
+    // Every refusal of a known caller is on the log: who tried what, never with what data.
+    // The client's address (behind a trusted proxy, the one it names) is kept as a keyed
+    // pseudonym only, so that refusals from one client can be told apart without the log
+    // holding any address.
+    std::string client;
+    if (auto pseudonym = library->vault().BlindIndex("client_address", request.remote_address);
+        pseudonym.ok()) {
+      client = HexEncode(*pseudonym);
+    }
+    Status logged = library->RecordOperation(
+        actor, {"access.denied", "route", std::string(route->action), "",
+                R"({"method":")" + request.method + R"(","client":")" + client + R"("})"});
+    if (!logged.ok()) spdlog::error("cannot record a denied access: {}", logged.ToString());
+    return ProblemResponse(403, "", "your role may not do this", request.path);
+  }
+  if (principal && principal->must_change_password && route->action != "session.password" &&
+      route->action != "session.whoami" && route->action != "session.logout") {
+    // A password set for the account (by the administrator, or printed on the command line)
+    // is good for one thing: choosing a new one.
+    Status logged = library->RecordOperation(
+        actor, {"access.denied", "route", std::string(route->action), "",
+                R"({"method":")" + request.method + R"(","reason":"password_change_due"})"});
+    if (!logged.ok()) spdlog::error("cannot record a denied access: {}", logged.ToString());
+    return Problem("password-change-due", 403,
+                   "change your password first (POST /api/v1/session/password): the one this "
+                   "account was given is good for that only",
+                   request.path);
+  }
+  bool writes = request.method != "GET";
+  if (principal && via_cookie && writes) {
+    auto csrf = request.headers.find("x-csrf-token");
+    // Compared in constant time: how long a refusal takes says nothing about the token.
+    if (csrf == request.headers.end() || csrf->second.size() != principal->csrf_token.size() ||
+        sodium_memcmp(csrf->second.data(), principal->csrf_token.data(),
+                      principal->csrf_token.size()) != 0) {
+      Status logged = library->RecordOperation(
+          actor, {"access.csrf_refused", "route", std::string(route->action), "",
+                  R"({"method":")" + request.method + R"("})"});
+      if (!logged.ok()) spdlog::error("cannot record a refused request: {}", logged.ToString());
+      return Problem("csrf-token-missing", 403,
+                     "a browser request that changes anything needs the X-CSRF-Token header of "
+                     "its session",
+                     request.path);
+    }
+  }
+  if (route->action == "session.login") {
+    // A browser form can post text/plain or a URL-encoded form across sites without asking;
+    // only JSON, which needs a preflight, can log anyone in (no login CSRF).
+    auto type = request.headers.find("content-type");
+    if (type == request.headers.end() || type->second.rfind("application/json", 0) != 0) {
+      return ProblemResponse(415, "", "log in with a JSON body (Content-Type: application/json)",
+                             request.path);
+    }
+  }
+  if (route->action == "session.login" &&
+      !limiter.Allow("login|" + request.remote_address, options.login_per_minute)) {
+    return ProblemResponse(429, "", "too many login attempts from this address; wait a minute",
+                           request.path);
+  }
+  if (!principal && writes && route->action != "session.login" &&
+      !limiter.Allow("public|" + request.remote_address, options.public_writes_per_minute)) {
+    return ProblemResponse(429, "", "too many requests from this address; wait a minute",
+                           request.path);
+  }
+  return std::nullopt;
+}
+
+// The request's JSON body: within the route's size and the server's depth, an object.
+std::optional<ApiResponse> ApiServer::Impl::ParseBody(const ApiRequest& request,
+                                                      const Route& route, nlohmann::json* body) {
+  if (request.body.size() > (route.contract.max_body != 0 ? route.contract.max_body
+                                                            : options.max_body_bytes)) {
+    return ProblemResponse(413, "", "the request body is too large", request.path);
+  }
+  if (JsonDepth(request.body) > options.max_json_depth) {
+    return ProblemResponse(400, "", "the JSON body is nested too deeply", request.path);
+  }
+  *body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body->is_discarded()) {
+    return ProblemResponse(400, "", "the request body is not valid JSON", request.path);
+  }
+  if (!body->is_object()) {
+    return ProblemResponse(400, "", "the request body must be a JSON object", request.path);
+  }
+  return std::nullopt;
+}
+
+// Runs the route's handler; a failure becomes its problem answer (and a stranger's failed
+// log-in is counted).
+ApiResponse ApiServer::Impl::Run(const Route& route, ApiContext& ctx, const std::string& path,
+                                 bool stranger) {
+  StatusOr<ApiResponse> response = route.handler(ctx);
+  if (!response.ok() && stranger) {
+    // Failed logins, reset codes and the waits after them, counted.
+    StatusCode code = response.status().code();
+    if (code == StatusCode::kUnauthenticated) {
+      CountRefusal(route.action, "auth.failed");
+    } else if (code == StatusCode::kResourceExhausted) {
+      CountRefusal(route.action, "auth.backoff");
+    }
+  }
+  if (!response.ok()) {
+    if (HttpStatusFor(response.status().code()) >= 500) {
+      // The message names no patron data; it is the operator's lead to the cause.
+      spdlog::error("{} {}: {}", route.method, route.action, response.status().ToString());
+    }
+    return RefusalFor(route, response.status(), path);
+  }
+  return std::move(response).value();
+}
+
 ApiResponse ApiServer::Dispatch(const ApiRequest& request, const Route** matched_route) {
   Library& library = *impl_->library;
   *matched_route = nullptr;
@@ -313,102 +450,18 @@ ApiResponse ApiServer::Dispatch(const ApiRequest& request, const Route** matched
     }
   }
   Actor actor = principal ? principal->actor() : Actor{"anonymous", "public"};
-  uint32_t bit = principal ? AccessBit(principal->role) : kAnonymous;
-  if ((route->allowed & bit) == 0 && (route->allowed & kDesignee) != 0 && principal &&
-      principal->kind == Principal::Kind::kUser && principal->role == Role::kStaff) {
-    // A staff user may be acting as the Director's designee: only under a valid appointment.
-    auto acting = library.requests().IsActingDesignee(principal->id);
-    if (acting.ok() && *acting) bit |= kDesignee;
+  if (std::optional<ApiResponse> refused =
+          impl_->Admit(request, *route, principal, actor, via_cookie)) {
+    return *std::move(refused);
   }
-  if ((route->allowed & bit) == 0 && !principal) {
-    impl_->CountRefusal(route->action, "access.denied");
-    return Problem("login-needed", 401, "log in to do this", request.path);
-  }
-  if ((route->allowed & bit) == 0) {
-    // Every refusal of a known caller is on the log: who tried what, never with what data.
-    // The client's address (behind a trusted proxy, the one it names) is kept as a keyed
-    // pseudonym only, so that refusals from one client can be told apart without the log
-    // holding any address.
-    std::string client;
-    if (auto pseudonym = library.vault().BlindIndex("client_address", request.remote_address);
-        pseudonym.ok()) {
-      client = HexEncode(*pseudonym);
-    }
-    Status logged = library.RecordOperation(
-        actor, {"access.denied", "route", std::string(route->action), "",
-                R"({"method":")" + request.method + R"(","client":")" + client + R"("})"});
-    if (!logged.ok()) spdlog::error("cannot record a denied access: {}", logged.ToString());
-    return ProblemResponse(403, "", "your role may not do this", request.path);
-  }
-  if (principal && principal->must_change_password && route->action != "session.password" &&
-      route->action != "session.whoami" && route->action != "session.logout") {
-    // A password set for the account (by the administrator, or printed on the command line)
-    // is good for one thing: choosing a new one.
-    Status logged = library.RecordOperation(
-        actor, {"access.denied", "route", std::string(route->action), "",
-                R"({"method":")" + request.method + R"(","reason":"password_change_due"})"});
-    if (!logged.ok()) spdlog::error("cannot record a denied access: {}", logged.ToString());
-    return Problem("password-change-due", 403,
-                   "change your password first (POST /api/v1/session/password): the one this "
-                   "account was given is good for that only",
-                   request.path);
-  }
-  bool writes = request.method != "GET";
-  if (principal && via_cookie && writes) {
-    auto csrf = request.headers.find("x-csrf-token");
-    // Compared in constant time: how long a refusal takes says nothing about the token.
-    if (csrf == request.headers.end() || csrf->second.size() != principal->csrf_token.size() ||
-        sodium_memcmp(csrf->second.data(), principal->csrf_token.data(),
-                      principal->csrf_token.size()) != 0) {
-      Status logged = library.RecordOperation(
-          actor, {"access.csrf_refused", "route", std::string(route->action), "",
-                  R"({"method":")" + request.method + R"("})"});
-      if (!logged.ok()) spdlog::error("cannot record a refused request: {}", logged.ToString());
-      return Problem("csrf-token-missing", 403,
-                     "a browser request that changes anything needs the X-CSRF-Token header of "
-                     "its session",
-                     request.path);
-    }
-  }
-  if (route->action == "session.login") {
-    // A browser form can post text/plain or a URL-encoded form across sites without asking;
-    // only JSON, which needs a preflight, can log anyone in (no login CSRF).
-    auto type = request.headers.find("content-type");
-    if (type == request.headers.end() || type->second.rfind("application/json", 0) != 0) {
-      return ProblemResponse(415, "", "log in with a JSON body (Content-Type: application/json)",
-                             request.path);
-    }
-  }
-  if (route->action == "session.login" &&
-      !impl_->limiter.Allow("login|" + request.remote_address, impl_->options.login_per_minute)) {
-    return ProblemResponse(429, "", "too many login attempts from this address; wait a minute",
-                           request.path);
-  }
-  if (!principal && writes && route->action != "session.login" &&
-      !impl_->limiter.Allow("public|" + request.remote_address,
-                            impl_->options.public_writes_per_minute)) {
-    return ProblemResponse(429, "", "too many requests from this address; wait a minute",
-                           request.path);
-  }
-
+  const bool writes = request.method != "GET";
   ApiRequest matched = request;
   matched.path_params = std::move(params);
   ApiContext ctx{library, matched, principal, actor, nlohmann::json::object(), token, this, route};
   const bool has_body = writes && !request.body.empty();
   if (has_body) {
-    if (request.body.size() > (route->contract.max_body != 0 ? route->contract.max_body
-                                                              : impl_->options.max_body_bytes)) {
-      return ProblemResponse(413, "", "the request body is too large", request.path);
-    }
-    if (JsonDepth(request.body) > impl_->options.max_json_depth) {
-      return ProblemResponse(400, "", "the JSON body is nested too deeply", request.path);
-    }
-    ctx.body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    if (ctx.body.is_discarded()) {
-      return ProblemResponse(400, "", "the request body is not valid JSON", request.path);
-    }
-    if (!ctx.body.is_object()) {
-      return ProblemResponse(400, "", "the request body must be a JSON object", request.path);
+    if (std::optional<ApiResponse> bad = impl_->ParseBody(request, *route, &ctx.body)) {
+      return *std::move(bad);
     }
   }
   // The route's contract, checked before its handler runs: handlers get checked input.
@@ -418,24 +471,7 @@ ApiResponse ApiServer::Dispatch(const ApiRequest& request, const Route** matched
     return Problem("invalid-input", 400, DescribeErrors(errors), request.path, &errors);
   }
   auto run = [&]() -> ApiResponse {
-    StatusOr<ApiResponse> response = route->handler(ctx);
-    if (!response.ok() && !principal) {
-    // Failed logins, reset codes and the waits after them, counted.
-      StatusCode code = response.status().code();
-      if (code == StatusCode::kUnauthenticated) {
-        impl_->CountRefusal(route->action, "auth.failed");
-      } else if (code == StatusCode::kResourceExhausted) {
-        impl_->CountRefusal(route->action, "auth.backoff");
-      }
-    }
-    if (!response.ok()) {
-      if (HttpStatusFor(response.status().code()) >= 500) {
-        // The message names no patron data; it is the operator's lead to the cause.
-        spdlog::error("{} {}: {}", route->method, route->action, response.status().ToString());
-      }
-      return RefusalFor(*route, response.status(), request.path);
-    }
-    return std::move(response).value();
+    return impl_->Run(*route, ctx, request.path, /*stranger=*/!principal);
   };
   auto key = request.headers.find("idempotency-key");
   if (key == request.headers.end() || !writes) return run();
