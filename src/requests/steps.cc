@@ -995,6 +995,88 @@ StatusOr<ScopeCount> Requests::CountScope(int64_t user_id, std::string_view refe
 
 // ---- documents out ------------------------------------------------------------------------
 
+namespace {
+
+// The newest package of a case as stored, unsealed.
+struct StoredPackage {
+  int64_t id = 0, preparer = 0, decision_id = 0;
+  std::string manifest, files, signature, preparer_key;
+};
+
+// nullopt when no package was prepared; kPermissionDenied when the stored one does not open.
+StatusOr<std::optional<StoredPackage>> ReadStoredPackage(Transaction& tx, const SecretKey& key,
+                                                         int64_t case_id) {
+  std::optional<StoredPackage> out;
+  Status opened = Status::Ok();
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, manifest, signature, signed_by, public_key, files, decision_id "
+      "FROM disclosures WHERE case_id = ? ORDER BY id DESC LIMIT 1",
+      {case_id}, [&](const Row& row) -> Status {
+        StoredPackage p;
+        p.id = row.Int(0);
+        auto m = Vault::Open(key, "disclosures", "manifest", p.id, row.BytesView(1));
+        auto f = Vault::Open(key, "disclosures", "files", p.id, row.BytesView(5));
+        if (!m.ok() || !f.ok()) {
+          opened = PermissionDenied("the package or its decision does not open");
+          return Status::Ok();
+        }
+        p.manifest = *m;
+        p.files = *f;
+        p.signature = row.Bytes(2);
+        p.preparer = row.Int(3);
+        p.preparer_key = row.Bytes(4);
+        p.decision_id = row.Int(6);
+        out = std::move(p);
+        return Status::Ok();
+      }));
+  RETURN_IF_ERROR(opened);
+  return out;
+}
+
+// The package is what its signed decision allows: the manifest names that decision and this
+// case, every file matches the manifest, and every record lies inside the decision's scope.
+// kPermissionDenied saying what does not hold.
+Status CheckPackageAgainstDecision(const StoredPackage& p, const CaseDecision& decision,
+                                   const std::string& reference) {
+  json manifest = json::parse(p.manifest, nullptr, false);
+  json files = json::parse(p.files, nullptr, false);
+  json doc = json::parse(decision.document, nullptr, false);
+  if (manifest.is_discarded() || files.is_discarded() || doc.is_discarded() ||
+      manifest.value("decision", int64_t{-1}) != decision.id ||
+      manifest.value("decision_sha256", "") != Sha256Hex(decision.document) ||
+      manifest.value("case", "") != reference) {
+    return PermissionDenied("the manifest does not match the signed decision");
+  }
+  for (const json& file : manifest["files"]) {
+    std::string fname = file.value("name", "");
+    if (!files.contains(fname) ||
+        Sha256Hex(files[fname].get<std::string>()) != file.value("sha256", "")) {
+      return PermissionDenied("a file of the package does not match the manifest");
+    }
+  }
+  auto scope = CaseScope::FromJson(doc["scope"]);
+  json package = json::parse(files.value("disclosure.json", ""), nullptr, false);
+  if (!scope.ok() || package.is_discarded()) {
+    return PermissionDenied("the package does not parse");
+  }
+  return CheckRecordsCovered(package, *scope);
+}
+
+// One file of a checked package.
+std::string PackageFile(const StoredPackage& p, std::string_view name) {
+  if (name == "manifest.json") return p.manifest;
+  if (name == "manifest.sig") {
+    return json{{"algorithm", "Ed25519"},
+                {"signed_by", p.preparer},
+                {"public_key", Base64Encode(p.preparer_key)},
+                {"signature", Base64Encode(p.signature)}}
+        .dump(2);
+  }
+  return json::parse(p.files)[std::string(name)].get<std::string>();
+}
+
+}  // namespace
+
 StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view reference,
                                                std::string_view name) {
   ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
@@ -1009,99 +1091,42 @@ StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view
   }
   std::string out;
   Status refused = Status::Ok();
+  // Every download checks the package again: its decision's signature, the manifest's, the
+  // files against the manifest and the records against the decision's scope.
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+    auto stored = ReadStoredPackage(tx, *l.key, l.id);
     std::optional<CaseDecision> decision;
-    std::string manifest_text, files_text, manifest_signature, preparer_key;
-    int64_t preparer = 0, disclosure_id = 0, decision_id = 0;
-    bool prepared = false;
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT id, manifest, signature, signed_by, public_key, files, decision_id "
-        "FROM disclosures WHERE case_id = ? ORDER BY id DESC LIMIT 1",
-        {l.id}, [&](const Row& row) -> Status {
-          prepared = true;
-          disclosure_id = row.Int(0);
-          auto m = Vault::Open(*l.key, "disclosures", "manifest", disclosure_id, row.BytesView(1));
-          auto f = Vault::Open(*l.key, "disclosures", "files", disclosure_id, row.BytesView(5));
-          if (!m.ok() || !f.ok()) {
-            refused = PermissionDenied("the package or its decision does not open");
-            return Status::Ok();
-          }
-          manifest_text = *m;
-          files_text = *f;
-          manifest_signature = row.Bytes(2);
-          preparer = row.Int(3);
-          preparer_key = row.Bytes(4);
-          decision_id = row.Int(6);
-          return Status::Ok();
-        }));
-    if (prepared && refused.ok()) {
+    if (!stored.ok()) {
+      refused = stored.status();
+    } else if (stored->has_value()) {
       auto decisions = ReadDecisions(tx, l);
       if (!decisions.ok()) {
         refused = PermissionDenied("the package or its decision does not open");
       } else {
         for (const CaseDecision& d : *decisions) {
-          if (d.id == decision_id) decision = d;
+          if (d.id == (*stored)->decision_id) decision = d;
         }
       }
     }
     if (!refused.ok()) return Status::Ok();
     if (!decision) return NotFound("no disclosure package has been prepared for this case");
-    auto verified = VerifyDecision(tx, *decision);
-    if (!verified.ok()) {
-      refused = verified.status();
-      return Status::Ok();
-    }
-    auto signer = accounts_->GetUser(preparer);
-    if (!signer.ok() || signer->signing_public_key != preparer_key ||
-        !Accounts::VerifySignature(preparer_key, SignedPurpose::kDisclosure, manifest_text,
-                                   manifest_signature)) {
+    const StoredPackage& p = **stored;
+    refused = VerifyDecision(tx, *decision).status();
+    if (!refused.ok()) return Status::Ok();
+    auto signer = accounts_->GetUser(p.preparer);
+    if (!signer.ok() || signer->signing_public_key != p.preparer_key ||
+        !Accounts::VerifySignature(p.preparer_key, SignedPurpose::kDisclosure, p.manifest,
+                                   p.signature)) {
       refused = PermissionDenied("the manifest's signature does not verify");
       return Status::Ok();
     }
-    json manifest = json::parse(manifest_text, nullptr, false);
-    json files = json::parse(files_text, nullptr, false);
-    json doc = json::parse(decision->document, nullptr, false);
-    if (manifest.is_discarded() || files.is_discarded() || doc.is_discarded() ||
-        manifest.value("decision", int64_t{-1}) != decision->id ||
-        manifest.value("decision_sha256", "") != Sha256Hex(decision->document) ||
-        manifest.value("case", "") != l.summary.reference) {
-      refused = PermissionDenied("the manifest does not match the signed decision");
-      return Status::Ok();
-    }
-    for (const json& file : manifest["files"]) {
-      std::string fname = file.value("name", "");
-      if (!files.contains(fname) || Sha256Hex(files[fname].get<std::string>()) !=
-                                        file.value("sha256", "")) {
-        refused = PermissionDenied("a file of the package does not match the manifest");
-        return Status::Ok();
-      }
-    }
-    auto scope = CaseScope::FromJson(doc["scope"]);
-    json package = json::parse(files.value("disclosure.json", ""), nullptr, false);
-    if (!scope.ok() || package.is_discarded()) {
-      refused = PermissionDenied("the package does not parse");
-      return Status::Ok();
-    }
-    Status covered = CheckRecordsCovered(package, *scope);
-    if (!covered.ok()) {
-      refused = covered;
-      return Status::Ok();
-    }
-    if (name == "manifest.json") {
-      out = manifest_text;
-    } else if (name == "manifest.sig") {
-      out = json{{"algorithm", "Ed25519"},
-                 {"signed_by", preparer},
-                 {"public_key", Base64Encode(preparer_key)},
-                 {"signature", Base64Encode(manifest_signature)}}
-                .dump(2);
-    } else {
-      out = files[std::string(name)].get<std::string>();
-    }
+    refused = CheckPackageAgainstDecision(p, *decision, l.summary.reference);
+    if (!refused.ok()) return Status::Ok();
+    out = PackageFile(p, name);
     return audit_
         ->Append(tx, who.actor,
-                 {"request.disclosure.download", "disclosure", std::to_string(disclosure_id),
+                 {"request.disclosure.download", "disclosure", std::to_string(p.id),
                   l.summary.reference,
                   json{{"file", name}, {"appointment", who.appointment_id}}.dump()})
         .status();

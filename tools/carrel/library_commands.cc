@@ -29,12 +29,17 @@ void AddDataOption(CLI::App* sub, std::string* data, const char* help) {
 
 void LibraryCommands::Register(CLI::App* app) {
   profile_ = DefaultProfile();
-  const char* kData = "The library's data directory";
   CLI::App* init = table_.Add(app, "init", "Create a new library in a data directory",
                               [this] { return Init(); });
   AddDataOption(init, &data_, "Data directory to create the library in");
   init->add_option("--profile", profile_, "Library profile (TOML)")->capture_default_str();
+  RegisterServe(app);
+  RegisterAccountsAndDemo(app);
+  RegisterFiles(app);
+}
 
+void LibraryCommands::RegisterServe(CLI::App* app) {
+  const char* kData = "The library's data directory";
   CLI::App* serve = table_.Add(app, "serve", "Serve a library over HTTP",
                                [this] { return Serve(); });
   AddDataOption(serve, &data_, kData);
@@ -60,6 +65,11 @@ void LibraryCommands::Register(CLI::App* app) {
                     "Threads that run requests (default 64); sockets never hold one")
       ->check(CLI::Range(1, 256));
 
+}
+
+// openapi, user add|password, demo seed.
+void LibraryCommands::RegisterAccountsAndDemo(CLI::App* app) {
+  const char* kData = "The library's data directory";
   table_.Add(app, "openapi",
              "Print the API's OpenAPI 3.1 document (YAML), written from the route table",
              [this] { return OpenApi(); });
@@ -95,6 +105,11 @@ void LibraryCommands::Register(CLI::App* app) {
       ->capture_default_str()->check(CLI::Range(1, 50));
   seed->add_option("--seed", seed_.seed, "Random seed")->capture_default_str();
 
+}
+
+// backup, backup-keys, restore, keys rotate-master.
+void LibraryCommands::RegisterFiles(CLI::App* app) {
+  const char* kData = "The library's data directory";
   CLI::App* backup = table_.Add(
       app, "backup", "Write a consistent backup of the library's data (no keys in it)",
       [this] { return Backup(false); });

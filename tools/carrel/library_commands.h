@@ -35,6 +35,9 @@ class LibraryCommands : public CommandGroup {
   std::optional<int> RunParsed() override { return table_.RunParsed(); }
 
  private:
+  void RegisterServe(CLI::App* app);
+  void RegisterAccountsAndDemo(CLI::App* app);
+  void RegisterFiles(CLI::App* app);
   int Init();
   int Serve();
   int OpenApi();
