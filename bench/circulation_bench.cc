@@ -423,9 +423,10 @@ class SeededLibrary {
     ASSIGN_OR_RETURN(int64_t loans, EnvSize("CARREL_BENCH_LOANS", 1000000));
     ASSIGN_OR_RETURN(fs::path scratch, ScratchDir());
     fs::path dir = scratch / "library";
-    RETURN_IF_ERROR(
-        Library::Init(dir, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
-                      OperatorActor()).status());
+    RETURN_IF_ERROR(Library::Init(dir,
+                                  fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
+                                  OperatorActor())
+                        .status());
     ASSIGN_OR_RETURN(library_, Library::Open(dir, &clock_));
     SeedOptions options;
     options.patrons = patrons;

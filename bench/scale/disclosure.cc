@@ -30,8 +30,7 @@ struct Extracted {
 
 // What the package gathers for one patron, through the library's own calls, in the order the
 // package makes them and in one transaction, as it does (Requests::CollectRecords).
-StatusOr<Extracted> Extract(Store& store, Circulation& circ, const Actor& actor,
-                            int64_t patron) {
+StatusOr<Extracted> Extract(Store& store, Circulation& circ, const Actor& actor, int64_t patron) {
   Extracted out;
   RETURN_IF_ERROR(WithWriteTransaction(store, [&](Transaction&) -> Status {
     ASSIGN_OR_RETURN(Patron p, circ.GetPatron(actor, patron));
@@ -102,8 +101,8 @@ StatusOr<nlohmann::json> MeasureDisclosure(const std::filesystem::path& data, co
   std::vector<double> history_rows;
   int64_t records = 0;
   sqlite3* bare = nullptr;
-  if (sqlite3_open_v2(Library::DatabasePath(data).c_str(), &bare, SQLITE_OPEN_READONLY,
-                      nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(Library::DatabasePath(data).c_str(), &bare, SQLITE_OPEN_READONLY, nullptr) !=
+      SQLITE_OK) {
     sqlite3_close_v2(bare);
     return FailedPrecondition("cannot open the library's database read-only");
   }

@@ -42,9 +42,9 @@ std::string PatronBarcode(int64_t n) {
 
 StatusOr<nlohmann::json> SeedLookupLibrary(const fs::path& dir) {
   ASSIGN_OR_RETURN(int64_t patrons, EnvSize("CARREL_BENCH_LOOKUP_PATRONS", 1000000));
-  RETURN_IF_ERROR(
-      Library::Init(dir, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
-                      OperatorActor()).status());
+  RETURN_IF_ERROR(Library::Init(dir, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
+                                OperatorActor())
+                      .status());
   FakeClock clock(SystemClock()->Now());
   nlohmann::json out;
   out["patrons"] = patrons;

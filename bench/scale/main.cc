@@ -21,11 +21,12 @@
 namespace {
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage: carrel_scale_bench "
-               "lookup-seed|lookup|audit-build|audit-log|audit-verify|retention|disclosure --dir DIR "
-               "--json "
-               "FILE\n");
+  std::fprintf(
+      stderr,
+      "usage: carrel_scale_bench "
+      "lookup-seed|lookup|audit-build|audit-log|audit-verify|retention|disclosure --dir DIR "
+      "--json "
+      "FILE\n");
   return 2;
 }
 

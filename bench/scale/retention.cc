@@ -73,9 +73,10 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
   // 03:00 in Westport: the library is closed, as when the server runs retention.
   FakeClock clock(Instant(std::chrono::sys_days(std::chrono::year(2026) / 12 / 2)) +
                   std::chrono::hours(8));
-  RETURN_IF_ERROR(
-      Library::Init(data, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
-                      OperatorActor()).status());
+  RETURN_IF_ERROR(Library::Init(data,
+                                fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
+                                OperatorActor())
+                      .status());
   Date today{};
   int64_t director = 0;
   {
@@ -108,9 +109,9 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
   }  // closing checkpoints the WAL into carrel.db
   out["db_bytes"] = fs::file_size(Library::DatabasePath(data));
   std::fprintf(stderr, "carrel_scale_bench: extracting patrons' records for a disclosure\n");
-  ASSIGN_OR_RETURN(out["disclosure"],
-                   MeasureDisclosure(data, &clock, 20000,
-                                     {"user/" + std::to_string(director), "director"}));
+  ASSIGN_OR_RETURN(
+      out["disclosure"],
+      MeasureDisclosure(data, &clock, 20000, {"user/" + std::to_string(director), "director"}));
   const std::string cutoff = FormatDate(today - std::chrono::days(kKeepDays));
   out["cutoff"] = cutoff;
 

@@ -39,7 +39,8 @@ class FakeClock : public Clock {
   // Setting the time moves monotonic time by as much, when it moves forward.
   void Set(Instant t) {
     int64_t before = now_.exchange(t.time_since_epoch().count());
-    if (t.time_since_epoch().count() > before) elapsed_.fetch_add(t.time_since_epoch().count() - before);
+    if (t.time_since_epoch().count() > before)
+      elapsed_.fetch_add(t.time_since_epoch().count() - before);
   }
   void Advance(std::chrono::seconds d) {
     now_.fetch_add(d.count());

@@ -31,12 +31,12 @@ struct JobsOptions {
 
 // What one pass did.
 struct JobsPass {
-  std::optional<int64_t> head_signed;      // size of a newly signed head
-  std::optional<int64_t> retention_run;    // id of a retention run
+  std::optional<int64_t> head_signed;    // size of a newly signed head
+  std::optional<int64_t> retention_run;  // id of a retention run
   int64_t keys_destroyed = 0;
   int64_t notices_sent = 0;
   int64_t rows_reclaimed = 0;
-  bool more_to_reclaim = false;            // the next pass should come soon
+  bool more_to_reclaim = false;  // the next pass should come soon
 };
 
 class Jobs {

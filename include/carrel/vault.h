@@ -107,8 +107,8 @@ class Keyring {
   // Every live key with the given prefix and its name, read in one keyring transaction (keys
   // not in the cache are unwrapped and cached): for code that needs them all, e.g. a patron's
   // link tags under every day key.
-  StatusOr<std::vector<std::pair<std::string, std::shared_ptr<const SecretKey>>>> LiveKeysWithSecrets(
-      std::string_view prefix);
+  StatusOr<std::vector<std::pair<std::string, std::shared_ptr<const SecretKey>>>>
+  LiveKeysWithSecrets(std::string_view prefix);
   StatusOr<int64_t> LiveKeyCount();
 
   // Rewraps keys still under the current KEK under `keys.next`, in committed batches, at most

@@ -124,30 +124,80 @@ StatusOr<ApiResponse> RequestList(ApiContext& c) {
   return ListPage(c, std::move(out));
 }
 
+namespace {
+
+// The parts of a case file as the API shows them.
+void PutIntake(const CaseIntake& in, json* out) {
+  (*out)["requester"] = {{"agency", in.agency},
+                         {"name", in.name},
+                         {"badge", in.badge},
+                         {"contact", in.contact},
+                         {"callback_number", in.callback_number},
+                         {"callback_source", in.callback_source},
+                         {"arrived_by", in.arrived_by}};
+  (*out)["asked"] = {{"text", in.asked},
+                     {"card_barcodes", in.card_barcodes},
+                     {"categories", in.categories},
+                     {"from", DateJson(in.from)},
+                     {"to", DateJson(in.to)}};
+  (*out)["legal_process"] = {{"kind", in.process},
+                             {"issuing_authority", in.issuing_authority},
+                             {"date", DateJson(in.process_date)},
+                             {"return_date", DateJson(in.return_date)},
+                             {"nondisclosure_order", in.nondisclosure_order},
+                             {"nondisclosure_expires", DateJson(in.nondisclosure_expires)},
+                             {"nondisclosure_review", DateJson(in.nondisclosure_review)}};
+}
+
+json AdviceJson(const CounselAdvice& a) {
+  return {
+      {"id", a.id},
+      {"counsel_id", a.counsel_id},
+      {"at", FormatInstant(a.at)},
+      {"proper_form", a.proper_form},
+      {"enforceable", a.enforceable},
+      {"court_order_compels", a.court_order_compels},
+      {"recommendation", a.recommendation},
+      {"recommended_scope", a.recommended_scope ? ScopeJson(*a.recommended_scope) : json(nullptr)},
+      {"advice", a.advice}};
+}
+
+json DecisionJson(const CaseDecision& d) {
+  return {{"id", d.id},
+          {"outcome", d.outcome},
+          {"basis", d.basis},
+          {"scope", ScopeJson(d.scope)},
+          {"advice_id", d.advice_id},
+          {"permission_id", d.permission_id},
+          {"policy_version", d.policy_version},
+          {"signed_by", d.signed_by},
+          {"appointment_id", d.appointment_id},
+          {"signed_at", FormatInstant(d.signed_at)},
+          {"document", d.document},
+          {"public_key", Base64Encode(d.public_key)},
+          {"signature", Base64Encode(d.signature)},
+          {"board_ruling", RulingJson(d.ruling)}};
+}
+
+json DisclosureJson(const Disclosure& d) {
+  return {{"id", d.id},
+          {"decision_id", d.decision_id},
+          {"prepared_at", FormatInstant(d.prepared_at)},
+          {"signed_by", d.signed_by},
+          {"delivered_to", d.delivered_to},
+          {"delivered_how", d.delivered_how},
+          {"delivered_at", d.delivered_at ? json(FormatInstant(*d.delivered_at)) : json(nullptr)},
+          {"acknowledged_at",
+           d.acknowledged_at ? json(FormatInstant(*d.acknowledged_at)) : json(nullptr)},
+          {"files", {"disclosure.json", "disclosure.html", "manifest.json", "manifest.sig"}}};
+}
+
+}  // namespace
+
 StatusOr<ApiResponse> RequestView(ApiContext& c) {
   ASSIGN_OR_RETURN(CaseFile f, c.library.requests().Get(c.principal->id, Reference(c)));
   json out = SummaryJson(f.summary);
-  const CaseIntake& in = f.intake;
-  out["requester"] = {{"agency", in.agency},       {"name", in.name},
-                      {"badge", in.badge},         {"contact", in.contact},
-                      {"callback_number", in.callback_number},
-                      {"callback_source", in.callback_source},
-                      {"arrived_by", in.arrived_by}};
-  out["asked"] = {{"text", in.asked},
-                  {"card_barcodes", in.card_barcodes},
-                  {"categories", in.categories},
-                  {"from", DateJson(in.from)},
-                  {"to", DateJson(in.to)}};
-  out["legal_process"] = {
-      {"kind", in.process},
-      {"issuing_authority", in.issuing_authority},
-      {"date", DateJson(in.process_date)},
-      {"return_date", DateJson(in.return_date)},
-      {"nondisclosure_order", in.nondisclosure_order},
-      {"nondisclosure_expires",
-       DateJson(in.nondisclosure_expires)},
-      {"nondisclosure_review",
-       DateJson(in.nondisclosure_review)}};
+  PutIntake(f.intake, &out);
   out["consultation"] = f.consultation;
   out["media_statement"] = f.media_statement;
   out["warrant"] = f.warrant;
@@ -165,36 +215,10 @@ StatusOr<ApiResponse> RequestView(ApiContext& c) {
   }
   out["documents"] = documents;
   json advice = json::array();
-  for (const CounselAdvice& a : f.advice) {
-    advice.push_back({{"id", a.id},
-                      {"counsel_id", a.counsel_id},
-                      {"at", FormatInstant(a.at)},
-                      {"proper_form", a.proper_form},
-                      {"enforceable", a.enforceable},
-                      {"court_order_compels", a.court_order_compels},
-                      {"recommendation", a.recommendation},
-                      {"recommended_scope",
-                       a.recommended_scope ? ScopeJson(*a.recommended_scope) : json(nullptr)},
-                      {"advice", a.advice}});
-  }
+  for (const CounselAdvice& a : f.advice) advice.push_back(AdviceJson(a));
   out["advice"] = advice;
   json decisions = json::array();
-  for (const CaseDecision& d : f.decisions) {
-    decisions.push_back({{"id", d.id},
-                         {"outcome", d.outcome},
-                         {"basis", d.basis},
-                         {"scope", ScopeJson(d.scope)},
-                         {"advice_id", d.advice_id},
-                         {"permission_id", d.permission_id},
-                         {"policy_version", d.policy_version},
-                         {"signed_by", d.signed_by},
-                         {"appointment_id", d.appointment_id},
-                         {"signed_at", FormatInstant(d.signed_at)},
-                         {"document", d.document},
-                         {"public_key", Base64Encode(d.public_key)},
-                         {"signature", Base64Encode(d.signature)},
-                         {"board_ruling", RulingJson(d.ruling)}});
-  }
+  for (const CaseDecision& d : f.decisions) decisions.push_back(DecisionJson(d));
   out["decisions"] = decisions;
   out["decline_board_ruling"] = RulingJson(f.decline_ruling);
   json notices = json::array();
@@ -206,22 +230,7 @@ StatusOr<ApiResponse> RequestView(ApiContext& c) {
                        {"sent_at", n.sent_at ? json(FormatInstant(*n.sent_at)) : json(nullptr)}});
   }
   out["patron_notices"] = notices;
-  if (f.disclosure) {
-    const Disclosure& d = *f.disclosure;
-    out["disclosure"] = {
-        {"id", d.id},
-        {"decision_id", d.decision_id},
-        {"prepared_at", FormatInstant(d.prepared_at)},
-        {"signed_by", d.signed_by},
-        {"delivered_to", d.delivered_to},
-        {"delivered_how", d.delivered_how},
-        {"delivered_at", d.delivered_at ? json(FormatInstant(*d.delivered_at)) : json(nullptr)},
-        {"acknowledged_at",
-         d.acknowledged_at ? json(FormatInstant(*d.acknowledged_at)) : json(nullptr)},
-        {"files", {"disclosure.json", "disclosure.html", "manifest.json", "manifest.sig"}}};
-  } else {
-    out["disclosure"] = nullptr;
-  }
+  out["disclosure"] = f.disclosure ? DisclosureJson(*f.disclosure) : json(nullptr);
   return JsonResponse(out);
 }
 

@@ -48,8 +48,8 @@ StatusOr<ApiResponse> SystemStatus(ApiContext& c) {
       last_run = {{"id", run->id},
                   {"day", FormatDate(run->day)},
                   {"started_at", FormatInstant(run->started_at)},
-                  {"finished_at", run->finished_at ? json(FormatInstant(*run->finished_at))
-                                                   : json(nullptr)}};
+                  {"finished_at",
+                   run->finished_at ? json(FormatInstant(*run->finished_at)) : json(nullptr)}};
     }
     // Backups are operations on the library's files, logged as such (few: init, seed,
     // backups, restores, key rotations).

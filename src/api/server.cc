@@ -376,10 +376,10 @@ std::optional<ApiResponse> ApiServer::Impl::Admit(const ApiRequest& request, con
 }
 
 // The request's JSON body: within the route's size and the server's depth, an object.
-std::optional<ApiResponse> ApiServer::Impl::ParseBody(const ApiRequest& request,
-                                                      const Route& route, nlohmann::json* body) {
-  if (request.body.size() > (route.contract.max_body != 0 ? route.contract.max_body
-                                                            : options.max_body_bytes)) {
+std::optional<ApiResponse> ApiServer::Impl::ParseBody(const ApiRequest& request, const Route& route,
+                                                      nlohmann::json* body) {
+  if (request.body.size() >
+      (route.contract.max_body != 0 ? route.contract.max_body : options.max_body_bytes)) {
     return ProblemResponse(413, "", "the request body is too large", request.path);
   }
   if (JsonDepth(request.body) > options.max_json_depth) {

@@ -277,19 +277,19 @@ StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(Transaction& tx, int64_t 
 
 StatusOr<Checkpoint> AuditLog::LatestHead(Transaction& tx) {
   std::optional<Checkpoint> c;
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT size, root, note, signed_at FROM audit_heads ORDER BY size DESC LIMIT 1", {},
-      [&](const Row& row) -> Status {
-                            Checkpoint h;
-                            h.size = row.Int(0);
-                            h.root = ToHash(row.Bytes(1));
-                            h.note = row.Text(2);
-                            ASSIGN_OR_RETURN(h.signed_at, ParseInstant(row.Text(3)));
-                            size_t nl = h.note.find('\n');
-                            h.origin = h.note.substr(0, nl);
-                            c = std::move(h);
-                            return Status::Ok();
-                          }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT size, root, note, signed_at FROM audit_heads ORDER BY size DESC LIMIT 1", {},
+              [&](const Row& row) -> Status {
+                Checkpoint h;
+                h.size = row.Int(0);
+                h.root = ToHash(row.Bytes(1));
+                h.note = row.Text(2);
+                ASSIGN_OR_RETURN(h.signed_at, ParseInstant(row.Text(3)));
+                size_t nl = h.note.find('\n');
+                h.origin = h.note.substr(0, nl);
+                c = std::move(h);
+                return Status::Ok();
+              }));
   if (!c) return NotFound("no signed tree head yet");
   return *c;
 }

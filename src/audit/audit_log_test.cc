@@ -1,5 +1,3 @@
-#include "carrel/audit.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -8,6 +6,7 @@
 
 #include "audit/schema.h"
 #include "audit/verify.h"
+#include "carrel/audit.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -26,8 +25,7 @@ class AuditLogTest : public ::testing::Test {
     auto store = OpenSqliteStore(dir_ / "audit.db", options);
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
-    ASSERT_TRUE(store_->Migrate(AuditMigrations())
-                    .ok());
+    ASSERT_TRUE(store_->Migrate(AuditMigrations()).ok());
     log_ = std::make_unique<AuditLog>(&clock_, "2010-09-15");
   }
 

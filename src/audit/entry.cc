@@ -1,9 +1,9 @@
 // The canonical byte encoding of an audit entry (docs/audit-log-format.md).
 
-#include "carrel/audit.h"
-
 #include <pwd.h>
 #include <unistd.h>
+
+#include "carrel/audit.h"
 
 namespace carrel {
 namespace {

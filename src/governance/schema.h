@@ -6,9 +6,10 @@
 
 namespace carrel {
 
-// This module's part of the library database (docs/design.md §10): Policy versions, proposals and ballots, Board reviews and their comments. Its
-// tables are its own; other modules reach their data through its C++ interface. Versions
-// are the library's, one sequence for all modules (src/library/schema.cc joins them).
+// This module's part of the library database (docs/design.md §10): Policy versions, proposals and
+// ballots, Board reviews and their comments. Its tables are its own; other modules reach their data
+// through its C++ interface. Versions are the library's, one sequence for all modules
+// (src/library/schema.cc joins them).
 const std::vector<Migration>& GovernanceMigrations();
 
 }  // namespace carrel

@@ -40,8 +40,8 @@ class JobsTest : public ::testing::Test {
   }
   void Record(int n) {
     for (int i = 0; i < n; ++i) {
-      ASSERT_TRUE(lib().RecordOperation(OperatorActor(), {"library.backup", "library", "", "", "{}"})
-                      .ok());
+      ASSERT_TRUE(
+          lib().RecordOperation(OperatorActor(), {"library.backup", "library", "", "", "{}"}).ok());
     }
   }
   void SignSchedule() {

@@ -1,14 +1,13 @@
 #include "carrel/library.h"
 
-#include <sodium.h>
-
-#include <cstdlib>
 #include <pwd.h>
+#include <sodium.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <set>
-#include <unistd.h>
 
 #include "library/schema.h"
 
@@ -243,10 +242,10 @@ StatusOr<Library::FirstRun> Library::Init(const fs::path& dir, const fs::path& p
     RETURN_IF_ERROR(
         accounts.AddUser(by, first.admin_username, Role::kAdmin, first.admin_password, options)
             .status());
-    RETURN_IF_ERROR(accounts
-                        .AddUser(by, first.director_username, Role::kDirector,
-                                 first.director_password, options)
-                        .status());
+    RETURN_IF_ERROR(
+        accounts
+            .AddUser(by, first.director_username, Role::kDirector, first.director_password, options)
+            .status());
     ASSIGN_OR_RETURN(NoteVerifier verifier, library->AuditVerifier());
     first.audit_key = verifier.ToString();
     return library->SignAuditHead().status();

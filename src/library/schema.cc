@@ -26,10 +26,11 @@ CREATE TABLE IF NOT EXISTS library_meta (
 )sql";
 
 std::vector<Migration> Join() {
-  std::vector<Migration> all = {{20, "the library's own table, owned by its module", kLibraryMetaSchema}};
-  for (const auto* part : {&CirculationMigrations(), &AuditMigrations(), &AccountsMigrations(),
-                           &RetentionMigrations(), &RequestsMigrations(), &GovernanceMigrations(),
-                           &ApiMigrations()}) {
+  std::vector<Migration> all = {
+      {20, "the library's own table, owned by its module", kLibraryMetaSchema}};
+  for (const auto* part :
+       {&CirculationMigrations(), &AuditMigrations(), &AccountsMigrations(), &RetentionMigrations(),
+        &RequestsMigrations(), &GovernanceMigrations(), &ApiMigrations()}) {
     all.insert(all.end(), part->begin(), part->end());
   }
   std::sort(all.begin(), all.end(),

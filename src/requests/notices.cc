@@ -4,9 +4,9 @@
 #include <sodium.h>
 
 #include "carrel/encoding.h"
+#include "carrel/outbound_hook.h"
 #include "carrel/requests.h"
 #include "requests/fields.h"
-#include "carrel/outbound_hook.h"
 
 namespace carrel {
 
@@ -158,22 +158,21 @@ Status Requests::HeadDeadlines(Transaction& tx, Instant now, std::vector<Deadlin
   const std::string horizon =
       FormatDate(today + std::chrono::days(profile_->deadline_warning_days));
   // Return dates of process on open cases, within the warning window or past.
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT reference, return_date FROM cases WHERE closed_at IS NULL AND return_date IS "
-      "NOT NULL AND return_date <= ? ORDER BY return_date, id",
-      {horizon}, [&](const Row& row) -> Status {
-        ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
-        out.push_back({"return_date", row.Text(0), 0, row.Text(1), due < today});
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT reference, return_date FROM cases WHERE closed_at IS NULL AND return_date IS "
+              "NOT NULL AND return_date <= ? ORDER BY return_date, id",
+              {horizon}, [&](const Row& row) -> Status {
+                ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
+                out.push_back({"return_date", row.Text(0), 0, row.Text(1), due < today});
+                return Status::Ok();
+              }));
   // Nondisclosure orders: their review dates and expiries (an expiry releases held notices).
   RETURN_IF_ERROR(tx.Exec(
       "SELECT reference, nondisclosure_review, nondisclosure_expires FROM cases WHERE "
       "nondisclosure = 1 AND ((nondisclosure_review IS NOT NULL AND nondisclosure_review <= "
       "?) OR (nondisclosure_expires IS NOT NULL AND nondisclosure_expires <= ? AND "
       "nondisclosure_expires >= ?)) ORDER BY id",
-      {horizon, horizon, FormatDate(today - std::chrono::days(1))},
-      [&](const Row& row) -> Status {
+      {horizon, horizon, FormatDate(today - std::chrono::days(1))}, [&](const Row& row) -> Status {
         if (!row.IsNull(1) && row.Text(1) <= horizon) {
           ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
           out.push_back({"nondisclosure_review", row.Text(0), 0, row.Text(1), due < today});
@@ -185,16 +184,16 @@ Status Requests::HeadDeadlines(Transaction& tx, Instant now, std::vector<Deadlin
       }));
   // Requests not acknowledged within the profile's hours of opening time.
   auto allowed = std::chrono::hours(profile_->acknowledge_within_open_hours);
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT reference, received_at FROM cases WHERE state IN ('received', "
-      "'warrant_executed') AND acknowledged_at IS NULL ORDER BY id",
-      {}, [&](const Row& row) -> Status {
-        ASSIGN_OR_RETURN(Instant received, ParseInstant(row.Text(1)));
-        auto open = calendar_->OpenTimeBetween(received, now);
-        Instant due = calendar_->AfterOpenTime(received, allowed);
-        out.push_back({"acknowledge", row.Text(0), 0, FormatInstant(due), open >= allowed});
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT reference, received_at FROM cases WHERE state IN ('received', "
+              "'warrant_executed') AND acknowledged_at IS NULL ORDER BY id",
+              {}, [&](const Row& row) -> Status {
+                ASSIGN_OR_RETURN(Instant received, ParseInstant(row.Text(1)));
+                auto open = calendar_->OpenTimeBetween(received, now);
+                Instant due = calendar_->AfterOpenTime(received, allowed);
+                out.push_back({"acknowledge", row.Text(0), 0, FormatInstant(due), open >= allowed});
+                return Status::Ok();
+              }));
   return Status::Ok();
 }
 
@@ -222,20 +221,20 @@ Status Requests::BoardDeadlines(Transaction& tx, int64_t user_id,
                                 std::vector<Deadline>* deadlines) {
   std::vector<Deadline>& out = *deadlines;
   RETURN_IF_ERROR(tx.Exec(
-      "SELECT id, case_reference, opened_at FROM board_reviews WHERE outcome = '' ORDER BY id",
-      {}, [&](const Row& row) {
+      "SELECT id, case_reference, opened_at FROM board_reviews WHERE outcome = '' ORDER BY id", {},
+      [&](const Row& row) {
         out.push_back({"board_review_open", row.Text(1), row.Int(0), row.Text(2), false});
         return Status::Ok();
       }));
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT p.id, p.proposed_at, (SELECT count(*) FROM policy_ballots b WHERE "
-      "b.proposal_id = p.id AND b.member_id = ?) FROM policy_proposals p WHERE p.state = "
-      "'open' ORDER BY p.id",
-      {user_id}, [&](const Row& row) {
-        out.push_back({row.Int(2) == 0 ? "policy_vote_open" : "policy_vote_to_close", "",
-                       row.Int(0), row.Text(1), false});
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT p.id, p.proposed_at, (SELECT count(*) FROM policy_ballots b WHERE "
+              "b.proposal_id = p.id AND b.member_id = ?) FROM policy_proposals p WHERE p.state = "
+              "'open' ORDER BY p.id",
+              {user_id}, [&](const Row& row) {
+                out.push_back({row.Int(2) == 0 ? "policy_vote_open" : "policy_vote_to_close", "",
+                               row.Int(0), row.Text(1), false});
+                return Status::Ok();
+              }));
   return Status::Ok();
 }
 

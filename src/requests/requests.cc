@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "carrel/encoding.h"
-#include "requests/fields.h"
 #include "carrel/outbound_hook.h"
+#include "requests/fields.h"
 #include "requests/render.h"
 
 namespace carrel {
@@ -708,68 +708,69 @@ namespace {
 // The parts of a case file, each read within the viewing transaction.
 StatusOr<std::vector<CaseEvent>> ReadEvents(Transaction& tx, int64_t case_id) {
   std::vector<CaseEvent> events;
-  RETURN_IF_ERROR(tx.Exec("SELECT at, actor, action, from_state, to_state, appointment_id, "
-                          "policy_version FROM case_events WHERE case_id = ? ORDER BY id",
-                          {case_id}, [&](const Row& row) -> Status {
-                            CaseEvent e;
-                            ASSIGN_OR_RETURN(e.at, ParseInstant(row.Text(0)));
-                            e.actor = row.Text(1);
-                            e.action = row.Text(2);
-                            e.from_state = row.Text(3);
-                            e.to_state = row.Text(4);
-                            e.appointment_id = row.Int(5);
-                            e.policy_version = row.Text(6);
-                            events.push_back(e);
-                            return Status::Ok();
-                          }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT at, actor, action, from_state, to_state, appointment_id, "
+              "policy_version FROM case_events WHERE case_id = ? ORDER BY id",
+              {case_id}, [&](const Row& row) -> Status {
+                CaseEvent e;
+                ASSIGN_OR_RETURN(e.at, ParseInstant(row.Text(0)));
+                e.actor = row.Text(1);
+                e.action = row.Text(2);
+                e.from_state = row.Text(3);
+                e.to_state = row.Text(4);
+                e.appointment_id = row.Int(5);
+                e.policy_version = row.Text(6);
+                events.push_back(e);
+                return Status::Ok();
+              }));
   return events;
 }
 
 StatusOr<std::vector<CaseDocument>> ReadDocuments(Transaction& tx, const SecretKey& key,
                                                   int64_t case_id) {
   std::vector<CaseDocument> documents;
-  RETURN_IF_ERROR(tx.Exec("SELECT id, kind, filename, sha256, bytes FROM case_documents WHERE "
-                          "case_id = ? ORDER BY id",
-                          {case_id}, [&](const Row& row) -> Status {
-                            CaseDocument d;
-                            d.id = row.Int(0);
-                            d.kind = row.Text(1);
-                            ASSIGN_OR_RETURN(d.filename,
-                                             Vault::Open(key, "case_documents", "filename",
-                                                         d.id, row.BytesView(2)));
-                            d.sha256 = row.Text(3);
-                            d.bytes = row.Int(4);
-                            documents.push_back(d);
-                            return Status::Ok();
-                          }));
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, kind, filename, sha256, bytes FROM case_documents WHERE "
+      "case_id = ? ORDER BY id",
+      {case_id}, [&](const Row& row) -> Status {
+        CaseDocument d;
+        d.id = row.Int(0);
+        d.kind = row.Text(1);
+        ASSIGN_OR_RETURN(d.filename,
+                         Vault::Open(key, "case_documents", "filename", d.id, row.BytesView(2)));
+        d.sha256 = row.Text(3);
+        d.bytes = row.Int(4);
+        documents.push_back(d);
+        return Status::Ok();
+      }));
   return documents;
 }
 
 StatusOr<std::vector<CounselAdvice>> ReadAdvice(Transaction& tx, const SecretKey& key,
                                                 int64_t case_id) {
   std::vector<CounselAdvice> advice;
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT id, counsel_id, at, proper_form, enforceable, court_order_compels, "
-      "recommendation, body FROM counsel_advice WHERE case_id = ? ORDER BY id",
-      {case_id}, [&](const Row& row) -> Status {
-        CounselAdvice a;
-        a.id = row.Int(0);
-        a.counsel_id = row.Int(1);
-        ASSIGN_OR_RETURN(a.at, ParseInstant(row.Text(2)));
-        a.proper_form = row.Int(3) != 0;
-        a.enforceable = row.Int(4) != 0;
-        a.court_order_compels = row.Int(5) != 0;
-        a.recommendation = row.Text(6);
-        ASSIGN_OR_RETURN(json body,
-                         OpenJson(key, "counsel_advice", "body", a.id, row.BytesView(7)));
-        a.advice = body.value("advice", "");
-        if (body.contains("recommended_scope") && !body["recommended_scope"].is_null()) {
-          ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(body["recommended_scope"]));
-          a.recommended_scope = rs;
-        }
-        advice.push_back(std::move(a));
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT id, counsel_id, at, proper_form, enforceable, court_order_compels, "
+              "recommendation, body FROM counsel_advice WHERE case_id = ? ORDER BY id",
+              {case_id}, [&](const Row& row) -> Status {
+                CounselAdvice a;
+                a.id = row.Int(0);
+                a.counsel_id = row.Int(1);
+                ASSIGN_OR_RETURN(a.at, ParseInstant(row.Text(2)));
+                a.proper_form = row.Int(3) != 0;
+                a.enforceable = row.Int(4) != 0;
+                a.court_order_compels = row.Int(5) != 0;
+                a.recommendation = row.Text(6);
+                ASSIGN_OR_RETURN(json body,
+                                 OpenJson(key, "counsel_advice", "body", a.id, row.BytesView(7)));
+                a.advice = body.value("advice", "");
+                if (body.contains("recommended_scope") && !body["recommended_scope"].is_null()) {
+                  ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(body["recommended_scope"]));
+                  a.recommended_scope = rs;
+                }
+                advice.push_back(std::move(a));
+                return Status::Ok();
+              }));
   return advice;
 }
 

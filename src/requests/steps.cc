@@ -46,7 +46,6 @@ Status CheckRecordsCovered(const json& package, const CaseScope& scope) {
   return Status::Ok();
 }
 
-
 // One patron's records in `scope`, appended to `records` (each with its patron, category and
 // day; loans, history and holds with their item's barcode and title, the items read together);
 // returns the count per category.
@@ -127,7 +126,8 @@ StatusOr<json> PatronRecords(Store& store, Circulation& circulation, const Calen
   }
   for (const Fine& fine : fines) {
     add("fines", fine.accrued_on,
-        {{"amount_cents", fine.amount_cents}, {"status", std::string(FineStatusName(fine.status))}});
+        {{"amount_cents", fine.amount_cents},
+         {"status", std::string(FineStatusName(fine.status))}});
   }
   return counts;
 }
@@ -415,20 +415,21 @@ StatusOr<DecisionGround> ReadDecisionGround(Store& store, int64_t case_id, int64
     ASSIGN_OR_RETURN(g.last_seen, tx.QueryInt("SELECT coalesce(max(id), 0) FROM case_decisions "
                                               "WHERE case_id = ?",
                                               {case_id}));
-    ASSIGN_OR_RETURN(g.advice_count,
-                     tx.QueryInt("SELECT count(*) FROM counsel_advice WHERE case_id = ?",
-                                 {case_id}));
+    ASSIGN_OR_RETURN(
+        g.advice_count,
+        tx.QueryInt("SELECT count(*) FROM counsel_advice WHERE case_id = ?", {case_id}));
     if (advice_id == 0) return Status::Ok();
-    return tx.Exec("SELECT id, recommendation, court_order_compels FROM counsel_advice WHERE "
-                   "id = ? AND case_id = ?",
-                   {advice_id, case_id}, [&](const Row& row) {
-                     CounselAdvice a;
-                     a.id = row.Int(0);
-                     a.recommendation = row.Text(1);
-                     a.court_order_compels = row.Int(2) != 0;
-                     g.advice = a;
-                     return Status::Ok();
-                   });
+    return tx.Exec(
+        "SELECT id, recommendation, court_order_compels FROM counsel_advice WHERE "
+        "id = ? AND case_id = ?",
+        {advice_id, case_id}, [&](const Row& row) {
+          CounselAdvice a;
+          a.id = row.Int(0);
+          a.recommendation = row.Text(1);
+          a.court_order_compels = row.Int(2) != 0;
+          g.advice = a;
+          return Status::Ok();
+        });
   }));
   return g;
 }
@@ -461,8 +462,8 @@ std::function<Status(Transaction&, const SecretKey&, int64_t)> DecisionWriter(Si
         "INSERT INTO case_decisions (id, case_id, outcome, document, signed_by, appointment_id, "
         "public_key, signature, signed_at, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {id, case_id, d.outcome, Blob{Vault::Seal(key, "case_decisions", "document", id, d.text)},
-         d.signer, d.appointment, Blob{d.public_key}, Blob{d.signature},
-         FormatInstant(d.signed_at), d.version});
+         d.signer, d.appointment, Blob{d.public_key}, Blob{d.signature}, FormatInstant(d.signed_at),
+         d.version});
   };
 }
 
@@ -551,8 +552,8 @@ json PackageManifest(std::string_view library_id, const std::string& reference,
           {"case", reference},
           {"decision", decision.id},
           {"decision_sha256", Sha256Hex(decision.document)},
-          {"files", {file("disclosure.json", disclosure_json),
-                     file("disclosure.html", disclosure_html)}},
+          {"files",
+           {file("disclosure.json", disclosure_json), file("disclosure.html", disclosure_html)}},
           {"records", records},
           {"no_records", records == 0},
           {"prepared_by", user_id},
@@ -644,8 +645,8 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
                                disclosure_html, records.size(), in.user_id, in.now)
                    .dump(2);
   p.prepared_at = in.now;
-  ASSIGN_OR_RETURN(p.signature, accounts_->Sign(in.user_id, in.password,
-                                                SignedPurpose::kDisclosure, p.manifest));
+  ASSIGN_OR_RETURN(p.signature, accounts_->Sign(in.user_id, in.password, SignedPurpose::kDisclosure,
+                                                p.manifest));
   ASSIGN_OR_RETURN(User signer, accounts_->GetUser(in.user_id));
   p.public_key = signer.signing_public_key;
   p.files = json{{"disclosure.json", disclosure_json}, {"disclosure.html", disclosure_html}}.dump();
@@ -831,8 +832,17 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
   }
   ASSIGN_OR_RETURN(CaseType type, ParseCaseType(l.summary.type));
   const Instant now = clock_->Now();
-  StepInput in{who,  l,       l.summary.state, type,      payload,
-               password, now, calendar_->LocalDate(now), user_id, reference, action,
+  StepInput in{who,
+               l,
+               l.summary.state,
+               type,
+               payload,
+               password,
+               now,
+               calendar_->LocalDate(now),
+               user_id,
+               reference,
+               action,
                Has(profile_->court_orders, l.summary.process)};
   if ((step->row.types & type) == 0) {
     return RefuseStep(in, FailedPrecondition("a " + l.summary.type + " request has no step '" +
@@ -881,11 +891,11 @@ StatusOr<CaseSummary> Requests::CommitStep(const StepInput& in, const StepPlan& 
         {after.state, after.outcome, after.counsel_id,
          Blob{Vault::Seal(*l.key, "cases", "notes", l.id, notes.dump())}, l.id}));
     ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
-    RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
-        "appointment_id, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        {l.id, FormatInstant(in.now), who.actor.id, std::string(in.action), in.state,
-         after.state, who.appointment_id, in_force}));
+    RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
+                "appointment_id, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                {l.id, FormatInstant(in.now), who.actor.id, std::string(in.action), in.state,
+                 after.state, who.appointment_id, in_force}));
     if (!plan.notify_kind.empty()) {
       RETURN_IF_ERROR(Notify(tx, after.reference, plan.notify_kind, plan.notify, plan.notify_user));
     }
@@ -1008,27 +1018,27 @@ StatusOr<std::optional<StoredPackage>> ReadStoredPackage(Transaction& tx, const 
                                                          int64_t case_id) {
   std::optional<StoredPackage> out;
   Status opened = Status::Ok();
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT id, manifest, signature, signed_by, public_key, files, decision_id "
-      "FROM disclosures WHERE case_id = ? ORDER BY id DESC LIMIT 1",
-      {case_id}, [&](const Row& row) -> Status {
-        StoredPackage p;
-        p.id = row.Int(0);
-        auto m = Vault::Open(key, "disclosures", "manifest", p.id, row.BytesView(1));
-        auto f = Vault::Open(key, "disclosures", "files", p.id, row.BytesView(5));
-        if (!m.ok() || !f.ok()) {
-          opened = PermissionDenied("the package or its decision does not open");
-          return Status::Ok();
-        }
-        p.manifest = *m;
-        p.files = *f;
-        p.signature = row.Bytes(2);
-        p.preparer = row.Int(3);
-        p.preparer_key = row.Bytes(4);
-        p.decision_id = row.Int(6);
-        out = std::move(p);
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT id, manifest, signature, signed_by, public_key, files, decision_id "
+              "FROM disclosures WHERE case_id = ? ORDER BY id DESC LIMIT 1",
+              {case_id}, [&](const Row& row) -> Status {
+                StoredPackage p;
+                p.id = row.Int(0);
+                auto m = Vault::Open(key, "disclosures", "manifest", p.id, row.BytesView(1));
+                auto f = Vault::Open(key, "disclosures", "files", p.id, row.BytesView(5));
+                if (!m.ok() || !f.ok()) {
+                  opened = PermissionDenied("the package or its decision does not open");
+                  return Status::Ok();
+                }
+                p.manifest = *m;
+                p.files = *f;
+                p.signature = row.Bytes(2);
+                p.preparer = row.Int(3);
+                p.preparer_key = row.Bytes(4);
+                p.decision_id = row.Int(6);
+                out = std::move(p);
+                return Status::Ok();
+              }));
   RETURN_IF_ERROR(opened);
   return out;
 }
@@ -1125,10 +1135,10 @@ StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view
     if (!refused.ok()) return Status::Ok();
     out = PackageFile(p, name);
     return audit_
-        ->Append(tx, who.actor,
-                 {"request.disclosure.download", "disclosure", std::to_string(p.id),
-                  l.summary.reference,
-                  json{{"file", name}, {"appointment", who.appointment_id}}.dump()})
+        ->Append(
+            tx, who.actor,
+            {"request.disclosure.download", "disclosure", std::to_string(p.id), l.summary.reference,
+             json{{"file", name}, {"appointment", who.appointment_id}}.dump()})
         .status();
   }));
   if (!refused.ok()) return Refuse(who, reference, "download_disclosure", refused);

@@ -79,7 +79,8 @@ constexpr bool kSigned = true, kPlain = false;
 // the case stays where it is.
 const std::vector<Requests::WorkflowStep>& Requests::Workflow() {
   using R = Requests;
-  // clang-format off: a table, one row per line
+  // A table, one row per line.
+  // clang-format off
   static const std::vector<WorkflowStep> table = {
       // action, from, to, types, who, signed, precondition; handler
       {{"intake", kNew, "received", kAllCaseTypes, kStaffOrHead, kPlain, kIntakePre}, nullptr},

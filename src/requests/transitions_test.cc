@@ -37,8 +37,8 @@ TEST(WorkflowTableTest, EveryStepStartsAndEndsInAKnownState) {
 
 TEST(WorkflowTableTest, OnlyTheDirectorOrADesigneeSignsOrReleases) {
   for (const CaseTransition& t : CaseTransitions()) {
-    bool releases = t.action == "decide" || t.action == "prepare_disclosure" ||
-                    t.action == "deliver";
+    bool releases =
+        t.action == "decide" || t.action == "prepare_disclosure" || t.action == "deliver";
     if (t.signed_step || releases) {
       EXPECT_EQ(t.actors & (kCaseStaff | kCaseCounsel), 0u)
           << t.action << ": neither the desk nor counsel may take it";

@@ -85,8 +85,7 @@ json YearJson(int year, ReportYear& y, int band, bool band_orders) {
   for (std::string_view o : TransparencyOutcomes()) {
     by_outcome[std::string(o)] = y.outcome[std::string(o)];
   }
-  json ns = {{"national_security_letters", Band(y.nsl, band)},
-             {"fisa_orders", Band(y.fisa, band)}};
+  json ns = {{"national_security_letters", Band(y.nsl, band)}, {"fisa_orders", Band(y.fisa, band)}};
   if (band_orders) ns["under_nondisclosure_order"] = Band(y.withheld, band);
   return {{"year", year},
           {"requests", y.requests},
@@ -112,11 +111,13 @@ StatusOr<json> Requests::Transparency() {
         std::string("SELECT c.id, c.type, c.process, c.outcome, c.state, c.received_at, ") +
             kOrderInForceSql +
             ", EXISTS (SELECT 1 FROM counsel_advice a WHERE a.case_id = c.id AND (a.proper_form "
-            "= 0 OR a.enforceable = 0)), coalesce((SELECT d.records FROM disclosures d WHERE d.case_id "
-        "= c.id ORDER BY d.id DESC LIMIT 1), -1), coalesce((SELECT max(id) FROM case_decisions k "
-        "WHERE k.case_id = c.id), 0), EXISTS (SELECT 1 FROM board_reviews r WHERE r.subject = "
-        "'decision' AND r.outcome = 'reverse' AND r.subject_id = (SELECT max(id) FROM "
-        "case_decisions k WHERE k.case_id = c.id)) FROM cases c ORDER BY c.id",
+            "= 0 OR a.enforceable = 0)), coalesce((SELECT d.records FROM disclosures d WHERE "
+            "d.case_id "
+            "= c.id ORDER BY d.id DESC LIMIT 1), -1), coalesce((SELECT max(id) FROM case_decisions "
+            "k "
+            "WHERE k.case_id = c.id), 0), EXISTS (SELECT 1 FROM board_reviews r WHERE r.subject = "
+            "'decision' AND r.outcome = 'reverse' AND r.subject_id = (SELECT max(id) FROM "
+            "case_decisions k WHERE k.case_id = c.id)) FROM cases c ORDER BY c.id",
         {today}, [&](const Row& row) -> Status {
           ReportCase c;
           c.id = row.Int(0);

@@ -898,21 +898,21 @@ StatusOr<std::vector<RetentionRun>> Retention::Runs(const Actor& actor, int limi
 
 StatusOr<std::optional<RetentionRun>> Retention::LatestRun(Transaction& tx) {
   std::optional<RetentionRun> out;
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT id, schedule_version, run_day, started_at, finished_at FROM retention_runs "
-      "ORDER BY id DESC LIMIT 1",
-      {}, [&](const Row& row) -> Status {
-        RetentionRun r;
-        r.id = row.Int(0);
-        r.schedule_version = row.Int(1);
-        ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
-        ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
-        if (!row.IsNull(4)) {
-          ASSIGN_OR_RETURN(r.finished_at, ParseInstant(row.Text(4)));
-        }
-        out = std::move(r);
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT id, schedule_version, run_day, started_at, finished_at FROM retention_runs "
+              "ORDER BY id DESC LIMIT 1",
+              {}, [&](const Row& row) -> Status {
+                RetentionRun r;
+                r.id = row.Int(0);
+                r.schedule_version = row.Int(1);
+                ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
+                ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
+                if (!row.IsNull(4)) {
+                  ASSIGN_OR_RETURN(r.finished_at, ParseInstant(row.Text(4)));
+                }
+                out = std::move(r);
+                return Status::Ok();
+              }));
   return out;
 }
 

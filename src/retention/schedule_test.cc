@@ -33,27 +33,23 @@ TEST(ScheduleDocumentTest, ASignedDocumentReadsBackTheSame) {
 TEST(ScheduleDocumentTest, IncompleteOrImpossibleSchedulesAreRefused) {
   RetentionSchedule missing = EveryCategory(30);
   missing.rules.pop_back();
-  EXPECT_EQ(ParseSchedule(ScheduleDocument(missing)).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseSchedule(ScheduleDocument(missing)).status().code(), StatusCode::kInvalidArgument);
   // A document naming a category twice (which rule would apply?) is not a schedule.
   std::string doc = ScheduleDocument(EveryCategory(30));
   size_t first_rule = doc.find("{\"category\"");
   size_t end_of_first = doc.find('}', first_rule) + 1;
   std::string twice = doc.substr(0, end_of_first) + "," +
-                      doc.substr(first_rule, end_of_first - first_rule) +
-                      doc.substr(end_of_first);
+                      doc.substr(first_rule, end_of_first - first_rule) + doc.substr(end_of_first);
   EXPECT_EQ(ParseSchedule(twice).status().code(), StatusCode::kInvalidArgument) << twice;
   RetentionSchedule forever = EveryCategory(36501);
-  EXPECT_EQ(ParseSchedule(ScheduleDocument(forever)).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseSchedule(ScheduleDocument(forever)).status().code(), StatusCode::kInvalidArgument);
   for (const RetentionCategory& c : RetentionCategories()) {
     if (!c.immediate) continue;
     RetentionSchedule kept = EveryCategory(30);
     for (RetentionRule& r : kept.rules) {
       if (r.category == c.name) r.days = 1;
     }
-    EXPECT_EQ(ParseSchedule(ScheduleDocument(kept)).status().code(),
-              StatusCode::kInvalidArgument)
+    EXPECT_EQ(ParseSchedule(ScheduleDocument(kept)).status().code(), StatusCode::kInvalidArgument)
         << c.name << " is deleted at its trigger";
   }
   EXPECT_EQ(ParseSchedule("not json").status().code(), StatusCode::kInvalidArgument);

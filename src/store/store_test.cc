@@ -1,6 +1,8 @@
 // One conformance suite for every Store implementation (docs/design.md §10). Each engine registers
 // a factory; PostgreSQL will join SQLite here and must pass the same tests.
 
+#include "carrel/store.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +10,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include "carrel/store.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -17,8 +18,7 @@ namespace {
 struct Engine {
   std::string name;
   // Opens (creating when asked) the store called `name` under `dir`.
-  std::function<StatusOr<std::unique_ptr<Store>>(const std::filesystem::path& dir,
-                                                 bool create)>
+  std::function<StatusOr<std::unique_ptr<Store>>(const std::filesystem::path& dir, bool create)>
       open;
 };
 
@@ -33,10 +33,12 @@ std::vector<Engine> Engines() {
 }
 
 const std::vector<Migration> kMigrations = {
-    {1, "things", "CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
-                  "payload BLOB, size INTEGER CHECK (size >= 0));"},
-    {2, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, thing_id INTEGER NOT NULL "
-                 "REFERENCES things (id), body TEXT);"},
+    {1, "things",
+     "CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+     "payload BLOB, size INTEGER CHECK (size >= 0));"},
+    {2, "notes",
+     "CREATE TABLE notes (id INTEGER PRIMARY KEY, thing_id INTEGER NOT NULL "
+     "REFERENCES things (id), body TEXT);"},
 };
 
 class StoreConformanceTest : public ::testing::TestWithParam<Engine> {
@@ -51,9 +53,9 @@ class StoreConformanceTest : public ::testing::TestWithParam<Engine> {
   int64_t CountThings() {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM things"));
-      return Status::Ok();
-    }).ok());
+                  ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM things"));
+                  return Status::Ok();
+                }).ok());
     return n;
   }
 
@@ -80,16 +82,16 @@ TEST_P(StoreConformanceTest, FailedMigrationLeavesNoTrace) {
   broken.push_back({3, "broken", "CREATE TABLE good (x INTEGER); CREATE TABLE oops (;"});
   EXPECT_FALSE(store_->Migrate(broken).ok());
   EXPECT_EQ(*store_->SchemaVersion(), 2);
-  Status s = WithReadTransaction(*store_, [](Transaction& tx) {
-    return tx.Exec("SELECT count(*) FROM good");
-  });
+  Status s = WithReadTransaction(
+      *store_, [](Transaction& tx) { return tx.Exec("SELECT count(*) FROM good"); });
   EXPECT_FALSE(s.ok()) << "the half of migration 3 that ran must be rolled back";
 }
 
 TEST_P(StoreConformanceTest, CommitMakesChangesVisibleRollbackDiscardsThem) {
   ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) {
-    return tx.Exec("INSERT INTO things (name, size) VALUES (?, ?)", {std::string("a"), int64_t{1}});
-  }).ok());
+                return tx.Exec("INSERT INTO things (name, size) VALUES (?, ?)",
+                               {std::string("a"), int64_t{1}});
+              }).ok());
   {
     auto tx = store_->Begin(TransactionMode::kWrite);
     ASSERT_TRUE(tx.ok());
@@ -108,23 +110,24 @@ TEST_P(StoreConformanceTest, ValuesRoundTrip) {
   std::string bytes("\0\x01\xff binary", 10);
   int64_t id = 0;
   ASSERT_TRUE(WithWriteTransaction(*store_, [&](Transaction& tx) {
-    return tx.Exec("INSERT INTO things (name, payload, size) VALUES (?, ?, ?) RETURNING id",
-                   {std::string("é ünïcode"), Blob{bytes}, Value()}, [&](const Row& row) {
-                     id = row.Int(0);
-                     return Status::Ok();
-                   });
-  }).ok());
+                return tx.Exec(
+                    "INSERT INTO things (name, payload, size) VALUES (?, ?, ?) RETURNING id",
+                    {std::string("é ünïcode"), Blob{bytes}, Value()}, [&](const Row& row) {
+                      id = row.Int(0);
+                      return Status::Ok();
+                    });
+              }).ok());
   EXPECT_GT(id, 0);
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) {
-    return tx.Exec("SELECT name, payload, size FROM things WHERE id = ?", {id},
-                   [&](const Row& row) {
-                     EXPECT_EQ(row.Text(0), "é ünïcode");
-                     EXPECT_EQ(row.Bytes(1), bytes);
-                     EXPECT_TRUE(row.IsNull(2));
-                     EXPECT_EQ(row.Int(2), 0);
-                     return Status::Ok();
-                   });
-  }).ok());
+                return tx.Exec("SELECT name, payload, size FROM things WHERE id = ?", {id},
+                               [&](const Row& row) {
+                                 EXPECT_EQ(row.Text(0), "é ünïcode");
+                                 EXPECT_EQ(row.Bytes(1), bytes);
+                                 EXPECT_TRUE(row.IsNull(2));
+                                 EXPECT_EQ(row.Int(2), 0);
+                                 return Status::Ok();
+                               });
+              }).ok());
 }
 
 TEST_P(StoreConformanceTest, ConstraintViolationsHaveTheirOwnCodes) {
@@ -145,18 +148,18 @@ TEST_P(StoreConformanceTest, ConstraintViolationsHaveTheirOwnCodes) {
 
 TEST_P(StoreConformanceTest, ChangesCountsRowsOfTheLastStatement) {
   ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('a'), ('b'), ('c')"));
-    EXPECT_EQ(tx.changes(), 3);
-    RETURN_IF_ERROR(tx.Exec("UPDATE things SET size = 5 WHERE name <> 'a'"));
-    EXPECT_EQ(tx.changes(), 2);
-    return Status::Ok();
-  }).ok());
+                RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('a'), ('b'), ('c')"));
+                EXPECT_EQ(tx.changes(), 3);
+                RETURN_IF_ERROR(tx.Exec("UPDATE things SET size = 5 WHERE name <> 'a'"));
+                EXPECT_EQ(tx.changes(), 2);
+                return Status::Ok();
+              }).ok());
 }
 
 TEST_P(StoreConformanceTest, RowCallbackErrorStopsTheStatement) {
   ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) {
-    return tx.Exec("INSERT INTO things (name) VALUES ('a'), ('b'), ('c')");
-  }).ok());
+                return tx.Exec("INSERT INTO things (name) VALUES ('a'), ('b'), ('c')");
+              }).ok());
   int seen = 0;
   Status s = WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT name FROM things", {}, [&](const Row&) -> Status {
@@ -170,8 +173,8 @@ TEST_P(StoreConformanceTest, RowCallbackErrorStopsTheStatement) {
 
 TEST_P(StoreConformanceTest, CommittedDataSurvivesReopening) {
   ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) {
-    return tx.Exec("INSERT INTO things (name) VALUES ('durable')");
-  }).ok());
+                return tx.Exec("INSERT INTO things (name) VALUES ('durable')");
+              }).ok());
   store_.reset();
   auto reopened = GetParam().open(dir_.path(), false);
   ASSERT_TRUE(reopened.ok());
@@ -201,9 +204,9 @@ TEST_P(StoreConformanceTest, ConcurrentWritersAreSerialized) {
   // Each insert saw every earlier one: the recorded counts are exactly 0..N-1.
   int64_t distinct = 0;
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(distinct, tx.QueryInt("SELECT count(DISTINCT size) FROM things"));
-    return Status::Ok();
-  }).ok());
+                ASSIGN_OR_RETURN(distinct, tx.QueryInt("SELECT count(DISTINCT size) FROM things"));
+                return Status::Ok();
+              }).ok());
   EXPECT_EQ(distinct, kThreads * kEach);
 }
 
@@ -220,8 +223,8 @@ TEST_P(StoreConformanceTest, AFailedWriterLosesOnlyItsOwnWork) {
         std::string name = std::to_string(t) + "-" + std::to_string(i);
         Status s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
           RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
-          RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 2)",
-                                  {name + "-pair"}));
+          RETURN_IF_ERROR(
+              tx.Exec("INSERT INTO things (name, size) VALUES (?, 2)", {name + "-pair"}));
           if (fail) return FailedPrecondition("refused on purpose");
           return Status::Ok();
         });
@@ -236,11 +239,12 @@ TEST_P(StoreConformanceTest, AFailedWriterLosesOnlyItsOwnWork) {
   // Every answered write is visible, in whole, to a read that starts after it.
   int64_t unpaired = -1;
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(unpaired,
-                     tx.QueryInt("SELECT count(*) FROM things a WHERE a.size = 1 AND NOT EXISTS "
-                                 "(SELECT 1 FROM things b WHERE b.name = a.name || '-pair')"));
-    return Status::Ok();
-  }).ok());
+                ASSIGN_OR_RETURN(
+                    unpaired,
+                    tx.QueryInt("SELECT count(*) FROM things a WHERE a.size = 1 AND NOT EXISTS "
+                                "(SELECT 1 FROM things b WHERE b.name = a.name || '-pair')"));
+                return Status::Ok();
+              }).ok());
   EXPECT_EQ(unpaired, 0);
 }
 
@@ -285,11 +289,12 @@ TEST_P(StoreConformanceTest, BackupsHoldWholeTransactionsOnlyWhileWritersRun) {
     auto restored = OpenSqliteStore(copy, SqliteOptions{});
     ASSERT_TRUE(restored.ok()) << restored.status().ToString();
     int64_t singles = -1, pairs = -1;
-    ASSERT_TRUE(WithReadTransaction(**restored, [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(singles, tx.QueryInt("SELECT count(*) FROM things WHERE size = 1"));
-      ASSIGN_OR_RETURN(pairs, tx.QueryInt("SELECT count(*) FROM things WHERE size = 2"));
-      return Status::Ok();
-    }).ok());
+    ASSERT_TRUE(
+        WithReadTransaction(**restored, [&](Transaction& tx) -> Status {
+          ASSIGN_OR_RETURN(singles, tx.QueryInt("SELECT count(*) FROM things WHERE size = 1"));
+          ASSIGN_OR_RETURN(pairs, tx.QueryInt("SELECT count(*) FROM things WHERE size = 2"));
+          return Status::Ok();
+        }).ok());
     EXPECT_EQ(singles, pairs) << copy;
   }
 }
@@ -310,21 +315,21 @@ TEST(SqliteStoreTest, IsDurableWal) {
   auto store = OpenSqliteStore(dir / "d.db", options);
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE(WithReadTransaction(**store, [](Transaction& tx) -> Status {
-    std::string mode;
-    int64_t sync = -1, fk = -1;
-    RETURN_IF_ERROR(tx.Exec("PRAGMA journal_mode", {}, [&](const Row& r) {
-      mode = r.Text(0);
-      return Status::Ok();
-    }));
-    ASSIGN_OR_RETURN(sync, tx.QueryInt("PRAGMA synchronous"));
-    ASSIGN_OR_RETURN(fk, tx.QueryInt("PRAGMA foreign_keys"));
-    EXPECT_EQ(mode, "wal");
-    EXPECT_EQ(sync, 2) << "synchronous=FULL";
-    EXPECT_EQ(fk, 1);
-    ASSIGN_OR_RETURN(int64_t temp_store, tx.QueryInt("PRAGMA temp_store"));
-    EXPECT_EQ(temp_store, 2) << "no temporary files";
-    return Status::Ok();
-  }).ok());
+                std::string mode;
+                int64_t sync = -1, fk = -1;
+                RETURN_IF_ERROR(tx.Exec("PRAGMA journal_mode", {}, [&](const Row& r) {
+                  mode = r.Text(0);
+                  return Status::Ok();
+                }));
+                ASSIGN_OR_RETURN(sync, tx.QueryInt("PRAGMA synchronous"));
+                ASSIGN_OR_RETURN(fk, tx.QueryInt("PRAGMA foreign_keys"));
+                EXPECT_EQ(mode, "wal");
+                EXPECT_EQ(sync, 2) << "synchronous=FULL";
+                EXPECT_EQ(fk, 1);
+                ASSIGN_OR_RETURN(int64_t temp_store, tx.QueryInt("PRAGMA temp_store"));
+                EXPECT_EQ(temp_store, 2) << "no temporary files";
+                return Status::Ok();
+              }).ok());
 }
 
 // Queued writes (WithWriteTransaction) and writes that hold their transaction open
@@ -355,13 +360,12 @@ TEST_P(StoreConformanceTest, QueuedAndHeldWritersMixAndKeepTheirOwnOutcomes) {
           s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
             RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
             if (i % 7 == 3) throw std::runtime_error("a body that throws");
-            if (i % 5 == 2) return tx.Exec("INSERT INTO things (name, size) VALUES (?, -1)",
-                                           {name + "-bad"});
+            if (i % 5 == 2)
+              return tx.Exec("INSERT INTO things (name, size) VALUES (?, -1)", {name + "-bad"});
             if (i % 11 == 4) {
               // A write begun inside the body joins it (a savepoint), whatever thread runs it.
-              Status nested = WithWriteTransaction(*store_, [](Transaction&) {
-                return Status::Ok();
-              });
+              Status nested =
+                  WithWriteTransaction(*store_, [](Transaction&) { return Status::Ok(); });
               EXPECT_TRUE(nested.ok()) << nested.ToString();
               RETURN_IF_ERROR(WithWriteTransaction(**other, [&](Transaction& o) {
                 return o.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name});
@@ -386,19 +390,20 @@ TEST_P(StoreConformanceTest, QueuedAndHeldWritersMixAndKeepTheirOwnOutcomes) {
   EXPECT_EQ(CountThings(), kept.load());
   int64_t negative = -1, elsewhere = -1;
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(negative, tx.QueryInt("SELECT count(*) FROM things WHERE size < 0"));
-    return Status::Ok();
-  }).ok());
+                ASSIGN_OR_RETURN(negative,
+                                 tx.QueryInt("SELECT count(*) FROM things WHERE size < 0"));
+                return Status::Ok();
+              }).ok());
   ASSERT_TRUE(WithReadTransaction(**other, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(elsewhere, tx.QueryInt("SELECT count(*) FROM things"));
-    return Status::Ok();
-  }).ok());
+                ASSIGN_OR_RETURN(elsewhere, tx.QueryInt("SELECT count(*) FROM things"));
+                return Status::Ok();
+              }).ok());
   EXPECT_EQ(negative, 0);
   EXPECT_GT(elsewhere, 0);
   // Nothing is left queued or locked: one more write of each kind goes through.
   ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) {
-    return tx.Exec("INSERT INTO things (name, size) VALUES ('last', 1)");
-  }).ok());
+                return tx.Exec("INSERT INTO things (name, size) VALUES ('last', 1)");
+              }).ok());
   EXPECT_EQ(CountThings(), kept.load() + 1);
   (void)threw;
 }
@@ -431,13 +436,13 @@ TEST_P(StoreConformanceTest, TransactionsBegunInsideABodyJoinIt) {
     EXPECT_EQ(failed.code(), StatusCode::kFailedPrecondition);
     // One that succeeds is kept, and a read begun inside sees both it and the outer row.
     EXPECT_TRUE(WithWriteTransaction(*store_, [](Transaction& inner) {
-      return inner.Exec("INSERT INTO things (name, size) VALUES ('kept', 1)");
-    }).ok());
+                  return inner.Exec("INSERT INTO things (name, size) VALUES ('kept', 1)");
+                }).ok());
     int64_t seen = -1;
     EXPECT_TRUE(WithReadTransaction(*store_, [&](Transaction& read) -> Status {
-      ASSIGN_OR_RETURN(seen, read.QueryInt("SELECT count(*) FROM things"));
-      return Status::Ok();
-    }).ok());
+                  ASSIGN_OR_RETURN(seen, read.QueryInt("SELECT count(*) FROM things"));
+                  return Status::Ok();
+                }).ok());
     EXPECT_EQ(seen, 2);
     // A transaction held open inside the body is a savepoint too.
     auto held = store_->Begin(TransactionMode::kWrite);
@@ -459,8 +464,8 @@ TEST_P(StoreConformanceTest, TransactionsBegunInsideABodyJoinIt) {
   // When the outer body fails, what its nested writes did goes with it.
   Status failed = WithWriteTransaction(*store_, [&](Transaction&) -> Status {
     EXPECT_TRUE(WithWriteTransaction(*store_, [](Transaction& inner) {
-      return inner.Exec("INSERT INTO things (name, size) VALUES ('gone', 1)");
-    }).ok());
+                  return inner.Exec("INSERT INTO things (name, size) VALUES ('gone', 1)");
+                }).ok());
     return FailedPrecondition("the outer body changed its mind");
   });
   EXPECT_FALSE(failed.ok());

@@ -8,9 +8,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <thread>
 #include <vector>
-#include <fstream>
 
 #include "carrel/library.h"
 #include "tests/support/temp_dir.h"
@@ -266,7 +266,8 @@ namespace {
 // All of a prefix's keys read at once are the keys one by one: none destroyed, none of another
 // prefix, the same secrets whether they were cached or unwrapped there.
 TEST_F(VaultTest, KeysOfAPrefixReadAtOnceAreTheKeysOneByOne) {
-  for (const char* name : {"epoch/2026-11-29", "epoch/2026-11-30", "epoch/2026-12-01", "patron/7"}) {
+  for (const char* name :
+       {"epoch/2026-11-29", "epoch/2026-11-30", "epoch/2026-12-01", "patron/7"}) {
     ASSERT_TRUE(keyring_->GetOrCreate(name).ok());
   }
   ASSERT_TRUE(keyring_->Destroy({"epoch/2026-11-30"}).ok());

@@ -1,12 +1,12 @@
 // `carrel audit ...`: the log's key, signed heads, offline verification and proofs.
 
-#include <nlohmann/json.hpp>
 #include <sodium.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
@@ -272,14 +272,14 @@ void AuditCommands::Register(CLI::App* app) {
   CLI::App* key = table_.Add(audit, "key", "Print the log's public verifier key",
                              [this] { return AuditKey(data_); });
   key->add_option("--data", data_, kData)->required();
-  CLI::App* head = table_.Add(audit, "head",
-                              "Sign and print the current tree head (a C2SP tlog-checkpoint)",
-                              [this] { return AuditHead(data_); });
+  CLI::App* head =
+      table_.Add(audit, "head", "Sign and print the current tree head (a C2SP tlog-checkpoint)",
+                 [this] { return AuditHead(data_); });
   head->add_option("--data", data_, kData)->required();
-  CLI::App* verify = table_.Add(
-      audit, "verify",
-      "Recompute every entry and the tree; check every signed head (needs no keys)",
-      [this] { return AuditVerify(data_, from_head_, vkey_, vkey_file_); });
+  CLI::App* verify =
+      table_.Add(audit, "verify",
+                 "Recompute every entry and the tree; check every signed head (needs no keys)",
+                 [this] { return AuditVerify(data_, from_head_, vkey_, vkey_file_); });
   verify->add_option("--data", data_, kData)->required();
   verify->add_option("--from-head", from_head_,
                      "An earlier signed head the log must be consistent with");
@@ -296,19 +296,16 @@ void AuditCommands::Register(CLI::App* app) {
   prove->add_option("--size", size_, "Tree size of a stored signed head (default: now)");
   prove->add_option("--from-head", from_head_, "Earlier signed head for a consistency proof");
   CLI::App* witness = table_.Add(
-      audit, "witness",
-      "Keep the server's signed heads elsewhere and check that the log only grew",
+      audit, "witness", "Keep the server's signed heads elsewhere and check that the log only grew",
       [this] { return AuditWitness(url_, vkey_, store_); });
   witness->add_option("--url", url_, "The server, e.g. https://library.example.org")->required();
   witness->add_option("--key", vkey_, kKey)->required();
-  witness->add_option("--store", store_, "Directory for the heads this witness keeps")
-      ->required();
-  CLI::App* check = table_.Add(audit, "verify-proof",
-                               "Check a proof with nothing but the log's public key",
-                               [this] { return AuditVerifyProof(vkey_, proof_file_); });
+  witness->add_option("--store", store_, "Directory for the heads this witness keeps")->required();
+  CLI::App* check =
+      table_.Add(audit, "verify-proof", "Check a proof with nothing but the log's public key",
+                 [this] { return AuditVerifyProof(vkey_, proof_file_); });
   check->add_option("--key", vkey_, "The log's verifier key (carrel audit key)")->required();
-  check->add_option("--proof", proof_file_, "Proof file written by carrel audit prove")
-      ->required();
+  check->add_option("--proof", proof_file_, "Proof file written by carrel audit prove")->required();
 }
 
 }  // namespace carrel::cli

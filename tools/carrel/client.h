@@ -11,7 +11,6 @@
 #include <string>
 
 #include "carrel/status.h"
-
 #include "tools/carrel/commands.h"
 
 namespace carrel::cli {

@@ -40,8 +40,8 @@ void LibraryCommands::Register(CLI::App* app) {
 
 void LibraryCommands::RegisterServe(CLI::App* app) {
   const char* kData = "The library's data directory";
-  CLI::App* serve = table_.Add(app, "serve", "Serve a library over HTTP",
-                               [this] { return Serve(); });
+  CLI::App* serve =
+      table_.Add(app, "serve", "Serve a library over HTTP", [this] { return Serve(); });
   AddDataOption(serve, &data_, kData);
   serve->add_option("--listen", serve_.listen, "HOST:PORT to listen on")->capture_default_str();
   serve->add_option("--tls-cert", serve_.tls_cert, "PEM certificate: serve HTTPS");
@@ -51,20 +51,23 @@ void LibraryCommands::RegisterServe(CLI::App* app) {
   serve->add_option("--trusted-proxy", serve_.trusted_proxies,
                     "CIDR block of a reverse proxy whose Forwarded / X-Forwarded-For / "
                     "X-Forwarded-Proto are believed (repeatable)");
-  serve->add_option("--max-connections", serve_.max_connections,
-                    "Open connections in all; more are refused at once with 503")
+  serve
+      ->add_option("--max-connections", serve_.max_connections,
+                   "Open connections in all; more are refused at once with 503")
       ->capture_default_str();
-  serve->add_option("--max-connections-per-client", serve_.max_connections_per_client,
-                    "Open connections per client address")
+  serve
+      ->add_option("--max-connections-per-client", serve_.max_connections_per_client,
+                   "Open connections per client address")
       ->capture_default_str();
-  serve->add_option("--logins-per-minute", serve_.logins_per_minute,
-                    "Log-in attempts a minute from one client address (more get 429)")
+  serve
+      ->add_option("--logins-per-minute", serve_.logins_per_minute,
+                   "Log-in attempts a minute from one client address (more get 429)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  serve->add_option("--workers", serve_.workers,
-                    "Threads that run requests (default 64); sockets never hold one")
+  serve
+      ->add_option("--workers", serve_.workers,
+                   "Threads that run requests (default 64); sockets never hold one")
       ->check(CLI::Range(1, 256));
-
 }
 
 // openapi, user add|password, demo seed.
@@ -96,23 +99,26 @@ void LibraryCommands::RegisterAccountsAndDemo(CLI::App* app) {
                               [this] { return Seed(); });
   AddDataOption(seed, &data_, kData);
   seed->add_option("--patrons", seed_.patrons, "Number of patrons")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
   seed->add_option("--items", seed_.items, "Number of items")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
   seed->add_option("--loans", seed_.history_loans, "Number of returned loans in history")
-      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1000000000}));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000000}));
   seed->add_option("--years", seed_.years, "Years of history")
-      ->capture_default_str()->check(CLI::Range(1, 50));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 50));
   seed->add_option("--seed", seed_.seed, "Random seed")->capture_default_str();
-
 }
 
 // backup, backup-keys, restore, keys rotate-master.
 void LibraryCommands::RegisterFiles(CLI::App* app) {
   const char* kData = "The library's data directory";
-  CLI::App* backup = table_.Add(
-      app, "backup", "Write a consistent backup of the library's data (no keys in it)",
-      [this] { return Backup(false); });
+  CLI::App* backup =
+      table_.Add(app, "backup", "Write a consistent backup of the library's data (no keys in it)",
+                 [this] { return Backup(false); });
   AddDataOption(backup, &data_, kData);
   backup->add_option("--out", out_, "Backup file to write (must not exist)")->required();
   CLI::App* backup_keys = table_.Add(
@@ -123,19 +129,20 @@ void LibraryCommands::RegisterFiles(CLI::App* app) {
   AddDataOption(backup_keys, &data_, kData);
   backup_keys->add_option("--out", out_, "Backup file to write (must not exist)")->required();
 
-  CLI::App* restore = table_.Add(
-      app, "restore", "Replace the library's data (and keyring) with backups; the server must "
-                      "be stopped",
-      [this] { return Restore(); });
+  CLI::App* restore =
+      table_.Add(app, "restore",
+                 "Replace the library's data (and keyring) with backups; the server must "
+                 "be stopped",
+                 [this] { return Restore(); });
   AddDataOption(restore, &data_, kData);
   restore->add_option("--from", from_, "Data backup written by carrel backup")->required();
   restore->add_option("--keys", keys_, "Keyring backup written by carrel backup-keys");
 
   CLI::App* keys = app->add_subcommand("keys", "Key management");
   keys->require_subcommand(1);
-  CLI::App* rotate = table_.Add(keys, "rotate-master",
-                                "Rewrap every data key under a new master key (resumable)",
-                                [this] { return RotateMasterKey(); });
+  CLI::App* rotate =
+      table_.Add(keys, "rotate-master", "Rewrap every data key under a new master key (resumable)",
+                 [this] { return RotateMasterKey(); });
   AddDataOption(rotate, &data_, kData);
 }
 
@@ -147,8 +154,9 @@ int LibraryCommands::Init() {
               first->admin_password.c_str());
   std::printf("carrel: user %s (Library Director), password: %s\n",
               first->director_username.c_str(), first->director_password.c_str());
-  std::printf("carrel: these passwords are shown once, and are good only for choosing a new "
-              "one at the first login\n");
+  std::printf(
+      "carrel: these passwords are shown once, and are good only for choosing a new "
+      "one at the first login\n");
   std::printf("carrel: audit log key: %s\n", first->audit_key.c_str());
   std::printf("carrel: keep that key, and the signed heads, where the server cannot change them\n");
   return 0;
@@ -221,9 +229,10 @@ int LibraryCommands::Seed() {
       static_cast<long long>(report->holds), static_cast<long long>(report->fines),
       report->seconds);
   if (seed_.demo_accounts) {
-    std::printf("carrel: demo logins (password %s): desk (front desk), demo-director, counsel, "
-                "trustee (Board), demo-admin; patron portal: card 21000000000001, PIN %s\n",
-                kDemoPassword, kDemoPin);
+    std::printf(
+        "carrel: demo logins (password %s): desk (front desk), demo-director, counsel, "
+        "trustee (Board), demo-admin; patron portal: card 21000000000001, PIN %s\n",
+        kDemoPassword, kDemoPin);
   }
   return 0;
 }
@@ -241,8 +250,7 @@ int LibraryCommands::Backup(bool keys) {
 
 int LibraryCommands::Restore() {
   std::filesystem::path keys_path = keys_;
-  auto report =
-      Library::Restore(data_, from_, keys_.empty() ? nullptr : &keys_path, SystemClock());
+  auto report = Library::Restore(data_, from_, keys_.empty() ? nullptr : &keys_path, SystemClock());
   if (!report.ok()) return Fail(report.status());
   auto reopened = Open(data_);
   if (!reopened.ok()) return Fail(reopened.status());
@@ -252,10 +260,11 @@ int LibraryCommands::Restore() {
        "{\"patrons_shredded\":" + std::to_string(report->patrons_shredded) +
            ",\"links_unreadable\":" + std::to_string(report->links_unreadable) + "}"});
   if (!recorded.ok()) return Fail(recorded);
-  std::printf("carrel: restored %s; %lld patron records were crypto-shredded since the backup "
-              "and removed; %lld links are unreadable (their keys were destroyed)\n",
-              data_.c_str(), static_cast<long long>(report->patrons_shredded),
-              static_cast<long long>(report->links_unreadable));
+  std::printf(
+      "carrel: restored %s; %lld patron records were crypto-shredded since the backup "
+      "and removed; %lld links are unreadable (their keys were destroyed)\n",
+      data_.c_str(), static_cast<long long>(report->patrons_shredded),
+      static_cast<long long>(report->links_unreadable));
   return 0;
 }
 
@@ -270,8 +279,8 @@ int LibraryCommands::RotateMasterKey() {
   auto reopened = Open(data_);
   if (!reopened.ok()) return Fail(reopened.status());
   Status recorded = (*reopened)->RecordOperation(
-      OperatorActor(), {"key.rotate_master", "keyring", "", "",
-                        "{\"rewrapped\":" + std::to_string(*moved) + "}"});
+      OperatorActor(),
+      {"key.rotate_master", "keyring", "", "", "{\"rewrapped\":" + std::to_string(*moved) + "}"});
   if (!recorded.ok()) return Fail(recorded);
   std::printf("carrel: rewrapped %lld data keys under a new master key\n",
               static_cast<long long>(*moved));

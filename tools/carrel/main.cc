@@ -3,7 +3,6 @@
 // "carrel: <reason>" on stderr and exits non-zero; no patron data is ever printed in errors.
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <memory>
 #include <string>

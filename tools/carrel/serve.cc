@@ -80,7 +80,8 @@ StatusOr<ServerOptions> OptionsFrom(const ServeFlags& flags, const std::string& 
       std::min(flags.max_connections_per_client, options.max_connections);
   if (flags.workers > 0) options.workers = flags.workers;
   options.login_per_minute = flags.logins_per_minute;
-  if (const char* check = std::getenv("CARREL_CHECK_CONTRACT"); check && std::string(check) == "1") {
+  if (const char* check = std::getenv("CARREL_CHECK_CONTRACT");
+      check && std::string(check) == "1") {
     // The tests' servers check every answer against the API contract; a breach is logged
     // (the route and what is wrong, never the answer) and answered as a server error.
     options.contract_breach = [](std::string_view action, int status, const std::string& what) {
