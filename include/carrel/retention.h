@@ -200,6 +200,14 @@ class Retention {
   struct Work;
   StatusOr<ScheduleVersion> CurrentVersion(Transaction& tx);
   StatusOr<Work> Survey(const RetentionSchedule& schedule, int64_t version, Date today);
+  Status StartOrResumeRun(const Actor& actor, ScheduleVersion* version, RetentionRun* run);
+  Status MarkNotedKeys(RetentionRun* run);
+  Status DestroyDueKeys(const Work& w, RetentionRun* run, const std::function<void()>& stepped);
+  Status RemoveDueSubscriptions(const Work& w, RetentionRun* run,
+                                const std::function<void()>& stepped);
+  Status ShredDueAccounts(const Actor& actor, const Work& w, RetentionRun* run,
+                          const std::function<void()>& stepped);
+  Status FinishRun(const Actor& actor, RetentionRun* run);
   StatusOr<std::vector<LegalHold>> ActiveHolds(Transaction& tx);
   // Checks that `user_id` is the Director and signs `message` with their password.
   StatusOr<std::pair<User, std::string>> DirectorSigns(int64_t user_id, std::string_view password,

@@ -659,12 +659,22 @@ StatusOr<RetentionPlan> Retention::Plan(const Actor& actor, const RetentionSched
   return plan;
 }
 
-StatusOr<RetentionRun> Retention::Run(const Actor& actor,
-                                      const std::function<void(int64_t, int64_t)>& progress,
-                                      const std::function<void(int64_t)>& after_step) {
-  auto started = std::chrono::steady_clock::now();
-  ScheduleVersion current;
-  RetentionRun run;
+namespace {
+
+// A run's counts so far, saved with each of its steps.
+Status SaveRunCounts(Transaction& tx, const RetentionRun& run) {
+  return tx.Exec("UPDATE retention_runs SET schedule_version = ?, counts = ? WHERE id = ?",
+                 {run.schedule_version, CountsJson(run.counts).dump(), run.id});
+}
+
+}  // namespace
+
+// The run to carry on: an unfinished one (the process ended during it) is finished by this
+// one; otherwise a new run of the schedule in force, started and logged.
+Status Retention::StartOrResumeRun(const Actor& actor, ScheduleVersion* version,
+                                   RetentionRun* out) {
+  ScheduleVersion& current = *version;
+  RetentionRun& run = *out;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     auto v = CurrentVersion(tx);
     if (v.status().code() == StatusCode::kNotFound) {
@@ -707,12 +717,12 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
                                           .dump()})
         .status();
   }));
-  auto save_counts = [&](Transaction& tx) {
-    return tx.Exec("UPDATE retention_runs SET schedule_version = ?, counts = ? WHERE id = ?",
-                   {run.schedule_version, CountsJson(run.counts).dump(), run.id});
-  };
+  return Status::Ok();
+}
 
-  // Keys noted by an earlier attempt whose destruction went through but was not yet marked.
+// Keys noted by an earlier attempt whose destruction went through but was not yet marked.
+Status Retention::MarkNotedKeys(RetentionRun* out) {
+  RetentionRun& run = *out;
   std::vector<std::pair<std::string, std::string>> noted;  // key name, category
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT key_name, category FROM retention_keys WHERE destroyed = 0", {},
@@ -733,31 +743,18 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
       RetentionCount& c = CountFor(run.counts, category);
       c.keys += 1;
       c.due += links;
-      return save_counts(tx);
+      return SaveRunCounts(tx, run);
     }));
   }
 
-  ASSIGN_OR_RETURN(Work w, Survey(current.schedule, current.version, run.day));
-  const int64_t total = (static_cast<int64_t>(w.keys.size()) + static_cast<int64_t>(kKeyBatch) - 1) /
-                            static_cast<int64_t>(kKeyBatch) +
-                        (static_cast<int64_t>(w.enews_unconfirmed.size() +
-                                              w.enews_unsubscribed.size()) +
-                         kRowBatch - 1) / kRowBatch +
-                        static_cast<int64_t>(w.patrons.size());
-  int64_t step = 0;
-  auto stepped = [&]() {
-    ++step;
-    if (progress) progress(step, total);
-    if (after_step) after_step(step);
-  };
-  // Held counts are what the run found held at the end, not a sum over attempts.
-  for (RetentionCount& c : run.counts) {
-    c.held = CountFor(w.counts, c.category).held;
-    c.listed = CountFor(w.counts, c.category).listed;
-  }
+  return Status::Ok();
+}
 
-  // 1. Epoch keys, a batch at a time: move held links out and note the keys (one transaction),
-  //    destroy them (one keyring transaction), mark and count them (one transaction).
+// Epoch keys, a batch at a time: move held links out and note the keys (one transaction),
+// destroy them (one keyring transaction), mark and count them (one transaction).
+Status Retention::DestroyDueKeys(const Work& w, RetentionRun* out,
+                                 const std::function<void()>& stepped) {
+  RetentionRun& run = *out;
   for (size_t at = 0; at < w.keys.size(); at += kKeyBatch) {
     const size_t end = std::min(w.keys.size(), at + kKeyBatch);
     std::vector<int64_t> links(end - at, 0);
@@ -792,12 +789,18 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
         c.keys += 1;
         c.due += links[i - at];
       }
-      return save_counts(tx);
+      return SaveRunCounts(tx, run);
     }));
     stepped();
   }
 
-  // 2. eNews addresses, in batches.
+  return Status::Ok();
+}
+
+// eNews addresses past their period, in batches.
+Status Retention::RemoveDueSubscriptions(const Work& w, RetentionRun* out,
+                                         const std::function<void()>& stepped) {
+  RetentionRun& run = *out;
   for (auto [ids, category] :
        {std::pair{&w.enews_unconfirmed, "enews_unconfirmed"},
         std::pair{&w.enews_unsubscribed, "enews_unsubscribed"}}) {
@@ -809,13 +812,21 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
           removed += tx.changes();
         }
         CountFor(run.counts, category).due += removed;
-        return save_counts(tx);
+        return SaveRunCounts(tx, run);
       }));
       stepped();
     }
   }
 
-  // 3. Patron accounts: crypto-shredding, one patron at a time (each its own audit entry).
+  return Status::Ok();
+}
+
+// Patron accounts past their period: crypto-shredding, one patron at a time (each its own
+// audit entry, the run's counts saved in the deletion's own transaction).
+Status Retention::ShredDueAccounts(const Actor& actor, const Work& w, RetentionRun* out,
+                                   const std::function<void()>& stepped) {
+  RetentionRun& run = *out;
+  auto save_counts = [&run](Transaction& tx) { return SaveRunCounts(tx, run); };
   for (int64_t id : w.patrons) {
     RetentionCount& accounts = CountFor(run.counts, "patron_account");
     accounts.due += 1;  // counted in the deletion's own transaction
@@ -827,8 +838,12 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
     stepped();
   }
 
-  // 4. Done: one audit entry with the counts, the destroyed keys, the version and the time.
-  run.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return Status::Ok();
+}
+
+// Done: one audit entry with the counts, the destroyed keys, the version and the time.
+Status Retention::FinishRun(const Actor& actor, RetentionRun* out) {
+  RetentionRun& run = *out;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     run.destroyed_keys.clear();
     RETURN_IF_ERROR(tx.Exec("SELECT key_name FROM retention_keys WHERE run_id = ? AND "
@@ -851,6 +866,41 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
                                       "", details.dump()})
         .status();
   }));
+  return Status::Ok();
+}
+
+StatusOr<RetentionRun> Retention::Run(const Actor& actor,
+                                      const std::function<void(int64_t, int64_t)>& progress,
+                                      const std::function<void(int64_t)>& after_step) {
+  auto started = std::chrono::steady_clock::now();
+  ScheduleVersion current;
+  RetentionRun run;
+  RETURN_IF_ERROR(StartOrResumeRun(actor, &current, &run));
+  RETURN_IF_ERROR(MarkNotedKeys(&run));
+  ASSIGN_OR_RETURN(Work w, Survey(current.schedule, current.version, run.day));
+  const int64_t total = (static_cast<int64_t>(w.keys.size()) + static_cast<int64_t>(kKeyBatch) - 1) /
+                            static_cast<int64_t>(kKeyBatch) +
+                        (static_cast<int64_t>(w.enews_unconfirmed.size() +
+                                              w.enews_unsubscribed.size()) +
+                         kRowBatch - 1) / kRowBatch +
+                        static_cast<int64_t>(w.patrons.size());
+  int64_t step = 0;
+  auto stepped = [&]() {
+    ++step;
+    if (progress) progress(step, total);
+    if (after_step) after_step(step);
+  };
+  // Held counts are what the run found held at the end, not a sum over attempts.
+  for (RetentionCount& c : run.counts) {
+    c.held = CountFor(w.counts, c.category).held;
+    c.listed = CountFor(w.counts, c.category).listed;
+  }
+
+  RETURN_IF_ERROR(DestroyDueKeys(w, &run, stepped));
+  RETURN_IF_ERROR(RemoveDueSubscriptions(w, &run, stepped));
+  RETURN_IF_ERROR(ShredDueAccounts(actor, w, &run, stepped));
+  run.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  RETURN_IF_ERROR(FinishRun(actor, &run));
   if (progress) progress(total, total);
   return run;
 }
