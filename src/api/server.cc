@@ -239,6 +239,8 @@ struct ApiServer::Impl {
   std::optional<ApiResponse> ParseBody(const ApiRequest& request, const Route& route,
                                        nlohmann::json* body);
   ApiResponse Run(const Route& route, ApiContext& ctx, const std::string& path, bool stranger);
+  std::optional<ApiResponse> CheckCsrf(const ApiRequest& request, const Route& route,
+                                       const Principal& principal, const Actor& actor);
 
   // One anonymous refusal, counted (see RefusalTally).
   void CountRefusal(std::string_view action, std::string_view kind) {
@@ -287,6 +289,28 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
     }
   }
   return response;
+}
+
+// A browser's write must carry its session's CSRF token (compared in constant time: how long a
+// refusal takes says nothing about the token). A refusal to answer, or nullopt.
+std::optional<ApiResponse> ApiServer::Impl::CheckCsrf(const ApiRequest& request,
+                                                      const Route& route,
+                                                      const Principal& principal,
+                                                      const Actor& actor) {
+  auto csrf = request.headers.find("x-csrf-token");
+  if (csrf == request.headers.end() || csrf->second.size() != principal.csrf_token.size() ||
+      sodium_memcmp(csrf->second.data(), principal.csrf_token.data(),
+                    principal.csrf_token.size()) != 0) {
+    Status logged = library->RecordOperation(
+        actor, {"access.csrf_refused", "route", std::string(route.action), "",
+                R"({"method":")" + request.method + R"("})"});
+    if (!logged.ok()) spdlog::error("cannot record a refused request: {}", logged.ToString());
+    return Problem("csrf-token-missing", 403,
+                   "a browser request that changes anything needs the X-CSRF-Token header of "
+                   "its session",
+                   request.path);
+  }
+  return std::nullopt;
 }
 
 // Whether `principal` (or a stranger) may take `route` now: its role (or an acting designee's
@@ -338,19 +362,8 @@ std::optional<ApiResponse> ApiServer::Impl::Admit(const ApiRequest& request, con
   }
   bool writes = request.method != "GET";
   if (principal && via_cookie && writes) {
-    auto csrf = request.headers.find("x-csrf-token");
-    // Compared in constant time: how long a refusal takes says nothing about the token.
-    if (csrf == request.headers.end() || csrf->second.size() != principal->csrf_token.size() ||
-        sodium_memcmp(csrf->second.data(), principal->csrf_token.data(),
-                      principal->csrf_token.size()) != 0) {
-      Status logged = library->RecordOperation(
-          actor, {"access.csrf_refused", "route", std::string(route->action), "",
-                  R"({"method":")" + request.method + R"("})"});
-      if (!logged.ok()) spdlog::error("cannot record a refused request: {}", logged.ToString());
-      return Problem("csrf-token-missing", 403,
-                     "a browser request that changes anything needs the X-CSRF-Token header of "
-                     "its session",
-                     request.path);
+    if (std::optional<ApiResponse> refused = CheckCsrf(request, r, *principal, actor)) {
+      return refused;
     }
   }
   if (route->action == "session.login") {

@@ -46,50 +46,60 @@ Status CheckRecordsCovered(const json& package, const CaseScope& scope) {
   return Status::Ok();
 }
 
+// One patron's records in the categories of `scope`, read in one transaction (each call below
+// joins it): the records as of one moment, and their audit entries committed together, once.
+struct PatronFile {
+  std::optional<Patron> person;
+  std::vector<Loan> loans;
+  std::vector<ReturnedLoan> history;
+  std::vector<Hold> holds;
+  std::vector<Fine> fines;
+  std::map<int64_t, Item> items;  // of the loans, history and holds
+};
+
+StatusOr<PatronFile> ReadPatronFile(Store& store, Circulation& circulation, const Actor& actor,
+                                    const CaseScope& scope, int64_t patron) {
+  PatronFile f;
+  auto has = [&](std::string_view c) { return Has(scope.categories, c); };
+  RETURN_IF_ERROR(WithWriteTransaction(store, [&](Transaction&) -> Status {
+    if (has("patron")) {
+      auto p = circulation.GetPatron(actor, patron);
+      if (p.ok()) {
+        f.person = std::move(*p);
+      } else if (p.status().code() != StatusCode::kNotFound) {
+        return p.status();
+      }
+    }
+    if (has("loans")) {
+      ASSIGN_OR_RETURN(f.loans, circulation.ActiveLoans(actor, patron));
+    }
+    if (has("loan_history")) {
+      ASSIGN_OR_RETURN(f.history, circulation.PatronHistory(actor, patron));
+    }
+    if (has("holds")) {
+      ASSIGN_OR_RETURN(f.holds, circulation.PatronHolds(actor, patron));
+    }
+    if (has("fines")) {
+      ASSIGN_OR_RETURN(f.fines, circulation.PatronFines(actor, patron));
+    }
+    std::vector<int64_t> item_ids;
+    for (const Loan& l : f.loans) item_ids.push_back(l.item_id);
+    for (const ReturnedLoan& r : f.history) item_ids.push_back(r.item_id);
+    for (const Hold& h : f.holds) item_ids.push_back(h.item_id);
+    ASSIGN_OR_RETURN(f.items, circulation.GetItems(item_ids));
+    return Status::Ok();
+  }));
+  return f;
+}
+
 // One patron's records in `scope`, appended to `records` (each with its patron, category and
 // day; loans, history and holds with their item's barcode and title, the items read together);
 // returns the count per category.
 StatusOr<json> PatronRecords(Store& store, Circulation& circulation, const Calendar& calendar,
                              const Actor& actor, const CaseScope& scope, int64_t patron,
                              json* records) {
-  auto has = [&](std::string_view c) { return Has(scope.categories, c); };
-  std::vector<Loan> loans;
-  std::vector<ReturnedLoan> history;
-  std::vector<Hold> holds;
-  std::vector<Fine> fines;
-  std::optional<Patron> person;
-  std::map<int64_t, Item> items;
-  // One transaction (each call below joins it): the patron's records as of one moment, and
-  // their audit entries committed together, once.
-  RETURN_IF_ERROR(WithWriteTransaction(store, [&](Transaction&) -> Status {
-    if (has("patron")) {
-      auto p = circulation.GetPatron(actor, patron);
-      if (p.ok()) {
-        person = std::move(*p);
-      } else if (p.status().code() != StatusCode::kNotFound) {
-        return p.status();
-      }
-    }
-    if (has("loans")) {
-      ASSIGN_OR_RETURN(loans, circulation.ActiveLoans(actor, patron));
-    }
-    if (has("loan_history")) {
-      ASSIGN_OR_RETURN(history, circulation.PatronHistory(actor, patron));
-    }
-    if (has("holds")) {
-      ASSIGN_OR_RETURN(holds, circulation.PatronHolds(actor, patron));
-    }
-    if (has("fines")) {
-      ASSIGN_OR_RETURN(fines, circulation.PatronFines(actor, patron));
-    }
-    std::vector<int64_t> item_ids;
-    for (const Loan& l : loans) item_ids.push_back(l.item_id);
-    for (const ReturnedLoan& r : history) item_ids.push_back(r.item_id);
-    for (const Hold& h : holds) item_ids.push_back(h.item_id);
-    ASSIGN_OR_RETURN(items, circulation.GetItems(item_ids));
-    return Status::Ok();
-  }));
-
+  ASSIGN_OR_RETURN(PatronFile f, ReadPatronFile(store, circulation, actor, scope, patron));
+  const auto& items = f.items;
   json counts = json::object();
   auto add = [&](const std::string& category, std::optional<Date> day, json fields) {
     if (day && !InRange(*day, scope)) return;
@@ -104,27 +114,28 @@ StatusOr<json> PatronRecords(Store& store, Circulation& circulation, const Calen
     if (it == items.end()) return json{{"item", item_id}};
     return json{{"item_barcode", it->second.barcode}, {"title", it->second.title}};
   };
-  if (person) {
-    add("patron", std::nullopt, {{"name", person->name}, {"card_barcode", person->card_barcode}});
+  if (f.person) {
+    add("patron", std::nullopt,
+        {{"name", f.person->name}, {"card_barcode", f.person->card_barcode}});
   }
-  for (const Loan& loan : loans) {
+  for (const Loan& loan : f.loans) {
     json f = item_fields(loan.item_id);
     f["checked_out_on"] = FormatDate(loan.checked_out_on);
     f["due_on"] = FormatDate(loan.due_on);
     add("loans", loan.checked_out_on, f);
   }
-  for (const ReturnedLoan& r : history) {
+  for (const ReturnedLoan& r : f.history) {
     json f = item_fields(r.item_id);
     f["checked_out_on"] = FormatDate(r.checked_out_on);
     f["returned_on"] = FormatDate(r.returned_on);
     add("loan_history", r.returned_on, f);
   }
-  for (const Hold& h : holds) {
+  for (const Hold& h : f.holds) {
     json f = item_fields(h.item_id);
     f["status"] = std::string(HoldStatusName(h.status));
     add("holds", calendar.LocalDate(h.placed_at), f);
   }
-  for (const Fine& fine : fines) {
+  for (const Fine& fine : f.fines) {
     add("fines", fine.accrued_on,
         {{"amount_cents", fine.amount_cents},
          {"status", std::string(FineStatusName(fine.status))}});

@@ -53,6 +53,36 @@ struct ReportYear {
   int64_t requests = 0, nsl = 0, fisa = 0, withheld = 0, reversals = 0;
 };
 
+// Every case as the report counts it, in the order received.
+Status ReadReportCases(Transaction& tx, const std::string& today, std::vector<ReportCase>* cases) {
+  return tx.Exec(
+      std::string("SELECT c.id, c.type, c.process, c.outcome, c.state, c.received_at, ") +
+          kOrderInForceSql +
+          ", EXISTS (SELECT 1 FROM counsel_advice a WHERE a.case_id = c.id AND (a.proper_form "
+          "= 0 OR a.enforceable = 0)), coalesce((SELECT d.records FROM disclosures d WHERE "
+          "d.case_id = c.id ORDER BY d.id DESC LIMIT 1), -1), coalesce((SELECT max(id) FROM "
+          "case_decisions k WHERE k.case_id = c.id), 0), EXISTS (SELECT 1 FROM board_reviews r "
+          "WHERE r.subject = "
+          "'decision' AND r.outcome = 'reverse' AND r.subject_id = (SELECT max(id) FROM "
+          "case_decisions k WHERE k.case_id = c.id)) FROM cases c ORDER BY c.id",
+      {today}, [&](const Row& row) -> Status {
+        ReportCase c;
+        c.id = row.Int(0);
+        c.type = row.Text(1);
+        c.process = row.Text(2);
+        c.outcome = row.Text(3);
+        c.state = row.Text(4);
+        ASSIGN_OR_RETURN(c.received, ParseInstant(row.Text(5)));
+        c.order_in_force = row.Int(6) != 0;
+        c.defective_advice = row.Int(7) != 0;
+        c.records = row.Int(8);
+        c.last_decision = row.Int(9);
+        c.last_reversed = row.Int(10) != 0;
+        cases->push_back(std::move(c));
+        return Status::Ok();
+      });
+}
+
 // The outcome a case is reported under.
 std::string ReportedOutcome(const ReportCase& c) {
   std::string outcome;
@@ -107,33 +137,7 @@ StatusOr<json> Requests::Transparency() {
   Instant created = now;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
-    RETURN_IF_ERROR(tx.Exec(
-        std::string("SELECT c.id, c.type, c.process, c.outcome, c.state, c.received_at, ") +
-            kOrderInForceSql +
-            ", EXISTS (SELECT 1 FROM counsel_advice a WHERE a.case_id = c.id AND (a.proper_form "
-            "= 0 OR a.enforceable = 0)), coalesce((SELECT d.records FROM disclosures d WHERE "
-            "d.case_id "
-            "= c.id ORDER BY d.id DESC LIMIT 1), -1), coalesce((SELECT max(id) FROM case_decisions "
-            "k "
-            "WHERE k.case_id = c.id), 0), EXISTS (SELECT 1 FROM board_reviews r WHERE r.subject = "
-            "'decision' AND r.outcome = 'reverse' AND r.subject_id = (SELECT max(id) FROM "
-            "case_decisions k WHERE k.case_id = c.id)) FROM cases c ORDER BY c.id",
-        {today}, [&](const Row& row) -> Status {
-          ReportCase c;
-          c.id = row.Int(0);
-          c.type = row.Text(1);
-          c.process = row.Text(2);
-          c.outcome = row.Text(3);
-          c.state = row.Text(4);
-          ASSIGN_OR_RETURN(c.received, ParseInstant(row.Text(5)));
-          c.order_in_force = row.Int(6) != 0;
-          c.defective_advice = row.Int(7) != 0;
-          c.records = row.Int(8);
-          c.last_decision = row.Int(9);
-          c.last_reversed = row.Int(10) != 0;
-          cases.push_back(std::move(c));
-          return Status::Ok();
-        }));
+    RETURN_IF_ERROR(ReadReportCases(tx, today, &cases));
     // Every year from the library's first to this one is listed, whatever it held, so that
     // a year's presence says nothing about requests that are not counted.
     RETURN_IF_ERROR(tx.Exec("SELECT value FROM library_meta WHERE key = 'created_at'", {},
