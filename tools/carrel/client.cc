@@ -502,6 +502,14 @@ StatusOr<std::string> NormalizeServerUrl(const std::string& url) {
 }
 
 void ClientCommands::Register(CLI::App* app) {
+  RegisterSession(app);
+  RegisterPatrons(app);
+  RegisterCirculation(app);
+  RegisterRequests(app);
+}
+
+// login, logout, whoami.
+void ClientCommands::RegisterSession(CLI::App* app) {
   login_ = app->add_subcommand("login",
                                "Log in to a server and keep the session token; the "
                                "password or PIN is read without echo, or from stdin");
@@ -517,7 +525,10 @@ void ClientCommands::Register(CLI::App* app) {
 
   whoami_ = app->add_subcommand("whoami", "Show who the stored session belongs to");
   AddCommon(whoami_, &server_, &json_);
+}
 
+// patron find|show|pin-reset|add.
+void ClientCommands::RegisterPatrons(CLI::App* app) {
   auto* patron = app->add_subcommand("patron", "Patrons, through the server");
   patron->require_subcommand(1);
   patron_find_ = patron->add_subcommand(
@@ -546,7 +557,10 @@ void ClientCommands::Register(CLI::App* app) {
                           "from today)");
   patron_add_->add_flag("--juvenile", juvenile_, "A juvenile card");
   AddCommon(patron_add_, &server_, &json_);
+}
 
+// checkout, checkin, renew, item add|find.
+void ClientCommands::RegisterCirculation(CLI::App* app) {
   checkout_ = app->add_subcommand("checkout", "Check an item out to a patron");
   checkout_->add_option("--item", item_, "Item barcode")->required();
   checkout_->add_option("--card", card_, "Patron's card barcode")->required();
@@ -574,7 +588,10 @@ void ClientCommands::Register(CLI::App* app) {
   item_find_ = item->add_subcommand("find", "Show an item by its barcode");
   item_find_->add_option("BARCODE", item_, "Item barcode")->required();
   AddCommon(item_find_, &server_, &json_);
+}
 
+// request steps|list|show|intake|act.
+void ClientCommands::RegisterRequests(CLI::App* app) {
   auto* request = app->add_subcommand(
       "request", "Requests for confidential information (policy §4), through the server");
   request->require_subcommand(1);

@@ -39,6 +39,10 @@ class ClientCommands : public CommandGroup {
   std::optional<int> RunParsed() override;
 
  private:
+  void RegisterSession(CLI::App* app);
+  void RegisterPatrons(CLI::App* app);
+  void RegisterCirculation(CLI::App* app);
+  void RegisterRequests(CLI::App* app);
   int Login();
   int Logout();
   int WhoAmI();
