@@ -905,6 +905,26 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
   return run;
 }
 
+namespace {
+
+// A run's row as Runs and LatestRun read it: these columns first, in this order.
+constexpr std::string_view kRunColumns =
+    "SELECT id, schedule_version, run_day, started_at, finished_at";
+
+StatusOr<RetentionRun> RunFromRow(const Row& row) {
+  RetentionRun r;
+  r.id = row.Int(0);
+  r.schedule_version = row.Int(1);
+  ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
+  ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
+  if (!row.IsNull(4)) {
+    ASSIGN_OR_RETURN(r.finished_at, ParseInstant(row.Text(4)));
+  }
+  return r;
+}
+
+}  // namespace
+
 StatusOr<std::vector<RetentionRun>> Retention::Runs(const Actor& actor, int limit) {
   std::vector<RetentionRun> out;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -916,17 +936,10 @@ StatusOr<std::vector<RetentionRun>> Retention::Runs(const Actor& actor, int limi
                               return Status::Ok();
                             }));
     RETURN_IF_ERROR(tx.Exec(
-        "SELECT id, schedule_version, run_day, started_at, finished_at, counts, milliseconds "
-        "FROM retention_runs ORDER BY id DESC LIMIT ?",
+        std::string(kRunColumns) +
+            ", counts, milliseconds FROM retention_runs ORDER BY id DESC LIMIT ?",
         {int64_t{std::clamp(limit, 1, 1000)}}, [&](const Row& row) -> Status {
-          RetentionRun r;
-          r.id = row.Int(0);
-          r.schedule_version = row.Int(1);
-          ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
-          ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
-          if (!row.IsNull(4)) {
-          ASSIGN_OR_RETURN(r.finished_at, ParseInstant(row.Text(4)));
-        }
+          ASSIGN_OR_RETURN(RetentionRun r, RunFromRow(row));
           r.counts = CountsFromJson(schedules[r.schedule_version], row.Text(5));
           r.seconds = static_cast<double>(row.Int(6)) / 1000;
           out.push_back(std::move(r));
@@ -948,21 +961,12 @@ StatusOr<std::vector<RetentionRun>> Retention::Runs(const Actor& actor, int limi
 
 StatusOr<std::optional<RetentionRun>> Retention::LatestRun(Transaction& tx) {
   std::optional<RetentionRun> out;
-  RETURN_IF_ERROR(
-      tx.Exec("SELECT id, schedule_version, run_day, started_at, finished_at FROM retention_runs "
-              "ORDER BY id DESC LIMIT 1",
-              {}, [&](const Row& row) -> Status {
-                RetentionRun r;
-                r.id = row.Int(0);
-                r.schedule_version = row.Int(1);
-                ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
-                ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
-                if (!row.IsNull(4)) {
-                  ASSIGN_OR_RETURN(r.finished_at, ParseInstant(row.Text(4)));
-                }
-                out = std::move(r);
-                return Status::Ok();
-              }));
+  RETURN_IF_ERROR(tx.Exec(std::string(kRunColumns) +
+                              " FROM retention_runs ORDER BY id DESC LIMIT 1",
+                          {}, [&](const Row& row) -> Status {
+                            ASSIGN_OR_RETURN(out, RunFromRow(row));
+                            return Status::Ok();
+                          }));
   return out;
 }
 
