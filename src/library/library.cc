@@ -84,6 +84,21 @@ StatusOr<Checkpoint> Library::SignAuditHead() {
   return std::move(*head);
 }
 
+// Removes what Init made in `dir` (the directories stay), so that a failed Init can be run
+// again: the database, the keyring, the copied profile and policy document, and the master key
+// when Init made it.
+static void RemoveLibraryFiles(const fs::path& dir, const std::string& policy_document,
+                               bool remove_key) {
+  std::error_code ignored;
+  fs::remove(Library::ProfilePath(dir), ignored);
+  if (!policy_document.empty()) fs::remove(dir / "profile" / policy_document, ignored);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::remove(fs::path(Library::DatabasePath(dir).string() + suffix), ignored);
+    fs::remove(fs::path(KeyringPath(dir).string() + suffix), ignored);
+  }
+  if (remove_key) fs::remove(MasterKeyPath(dir), ignored);
+}
+
 static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_file) {
   RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
@@ -100,16 +115,7 @@ static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_fi
 
   // Copy the profile and its policy document so the library is self-contained.
   bool made_key = false;
-  auto cleanup = [&] {
-    std::error_code ignored;
-    fs::remove(Library::ProfilePath(dir), ignored);
-    fs::remove(dir / "profile" / profile.policy_document, ignored);
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      fs::remove(fs::path(Library::DatabasePath(dir).string() + suffix), ignored);
-      fs::remove(fs::path(KeyringPath(dir).string() + suffix), ignored);
-    }
-    if (made_key) fs::remove(MasterKeyPath(dir), ignored);
-  };
+  auto cleanup = [&] { RemoveLibraryFiles(dir, profile.policy_document, made_key); };
   fs::copy_file(profile_file, Library::ProfilePath(dir), ec);
   if (!ec) {
     fs::copy_file(profile_file.parent_path() / profile.policy_document,
@@ -252,13 +258,8 @@ StatusOr<Library::FirstRun> Library::Init(const fs::path& dir, const fs::path& p
   }();
   if (!s.ok()) {
     // As if Init had never run: a half-made library would refuse the next Init.
-    std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      fs::remove(fs::path(DatabasePath(dir).string() + suffix), ignored);
-      fs::remove(fs::path(KeyringPath(dir).string() + suffix), ignored);
-    }
-    fs::remove(ProfilePath(dir), ignored);
-    if (!had_key) fs::remove(MasterKeyPath(dir), ignored);
+    auto profile = LoadProfile(profile_file);
+    RemoveLibraryFiles(dir, profile.ok() ? profile->policy_document : "", !had_key);
     return s;
   }
   return first;
