@@ -56,30 +56,9 @@ if [ "${CARREL_BENCH_PARTS:-all}" = disclosure ]; then
   if [ "$retention_rows" != 10000000 ]; then
     command="CARREL_BENCH_RETENTION_ROWS=$retention_rows $command"
   fi
-  BENCH_RETENTION_JSON="$work/retention.json" BENCH_OUT="$out" BENCH_SCRIPTS="$root/scripts" \
-  BENCH_COMMAND="$command" \
-  BENCH_SOURCE="$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
-  BENCH_DATE="$(date -Iseconds)" python3 - <<'PYTHON'
-import json
-import os
-import sys
-
-env = os.environ
-sys.path.insert(0, env["BENCH_SCRIPTS"])
-import bench_disclosure_section as disclosure  # noqa: E402
-
-with open(env["BENCH_RETENTION_JSON"]) as f:
-    retention = json.load(f)
-with open(env["BENCH_OUT"]) as f:
-    document = f.read()
-note = (f"Measured by `{env['BENCH_COMMAND']}` on {env['BENCH_DATE']} at "
-        f"`{env['BENCH_SOURCE']}`.")
-with open(env["BENCH_OUT"], "w") as f:
-    f.write(disclosure.splice(document, disclosure.section(retention, note)))
-d = retention["disclosure"]
-print(f"bench: disclosure p99 {d['carrel']['p99_us'] / 1000:.1f} ms, bare "
-      f"{d['bare']['p99_us'] / 1000:.2f} ms; wrote {env['BENCH_OUT']}", file=sys.stderr)
-PYTHON
+  python3 "$root/scripts/bench_splice.py" bench_disclosure_section "$work/retention.json" "$out" \
+    "$command" "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
+    "$(date -Iseconds)"
   exit 0
 fi
 
@@ -87,27 +66,9 @@ fi
 if [ "${CARREL_BENCH_PARTS:-all}" = web ]; then
   echo "bench: the web UI in Chromium" >&2
   "$root/scripts/browser-tests.sh" --bench >"$work/web.json"
-  BENCH_WEB_JSON="$work/web.json" BENCH_OUT="$out" BENCH_SCRIPTS="$root/scripts" \
-  BENCH_SOURCE="$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
-  BENCH_DATE="$(date -Iseconds)" python3 - <<'PYTHON'
-import json
-import os
-import sys
-
-env = os.environ
-sys.path.insert(0, env["BENCH_SCRIPTS"])
-import bench_web_section as web  # noqa: E402
-
-with open(env["BENCH_WEB_JSON"]) as f:
-    fig = json.load(f)
-with open(env["BENCH_OUT"]) as f:
-    document = f.read()
-note = (f"Measured by `CARREL_BENCH_PARTS=web make bench` on {env['BENCH_DATE']} at "
-        f"`{env['BENCH_SOURCE']}`.")
-with open(env["BENCH_OUT"], "w") as f:
-    f.write(web.splice(document, web.section(fig, note)))
-print(f"bench: wrote the web UI section of {env['BENCH_OUT']}", file=sys.stderr)
-PYTHON
+  python3 "$root/scripts/bench_splice.py" bench_web_section "$work/web.json" "$out" \
+    "CARREL_BENCH_PARTS=web make bench" \
+    "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" "$(date -Iseconds)"
   exit 0
 fi
 
