@@ -200,6 +200,11 @@ class Retention {
   struct Work;
   StatusOr<ScheduleVersion> CurrentVersion(Transaction& tx);
   StatusOr<Work> Survey(const RetentionSchedule& schedule, int64_t version, Date today);
+  Status SurveyKeys(Transaction& tx, const RetentionSchedule& schedule, Date today,
+                    const std::vector<std::string>& live, const std::vector<LegalHold>& holds,
+                    Work* out);
+  Status SurveyRows(Transaction& tx, const RetentionSchedule& schedule, Date today,
+                    const std::vector<LegalHold>& holds, Work* out);
   Status StartOrResumeRun(const Actor& actor, ScheduleVersion* version, RetentionRun* run);
   Status MarkNotedKeys(RetentionRun* run);
   Status DestroyDueKeys(const Work& w, RetentionRun* run, const std::function<void()>& stepped);

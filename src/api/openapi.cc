@@ -110,20 +110,9 @@ std::string Method(std::string_view m) {
   return out;
 }
 
-ordered Operation(const Route& r, std::vector<SchemaRef>* named) {
+// An operation's parameters: its path's, its query's, and Idempotency-Key where retries are safe.
+ordered Parameters(const Route& r, std::vector<SchemaRef>* named) {
   const Contract& k = r.contract;
-  ordered op = ordered::object();
-  op["operationId"] = r.action;
-  op["summary"] = r.summary;
-  op["tags"] = ordered::array({TagFor(r.pattern)});
-  op["x-carrel-roles"] = Roles(r.allowed);
-  op["x-carrel-mutates"] = r.mutates;
-  if ((r.allowed & kAnonymous) != 0) {
-    op["security"] = ordered::array();
-  } else {
-    op["security"] = ordered::array({{{"bearer", ordered::array()}},
-                                     {{"cookie", ordered::array()}}});
-  }
   ordered params = ordered::array();
   for (size_t at = r.pattern.find('{'); at != std::string_view::npos;
        at = r.pattern.find('{', at + 1)) {
@@ -151,13 +140,12 @@ ordered Operation(const Route& r, std::vector<SchemaRef>* named) {
           "without the work being done twice"},
          {"schema", {{"type", "string"}, {"minLength", 16}, {"maxLength", 128}}}});
   }
-  if (!params.empty()) op["parameters"] = params;
-  if (k.body != nullptr) {
-    ordered media = {{"schema", ToJsonSchema(k.body, kRefPrefix, named, false)}};
-    nlohmann::json example = ExampleOf(k.body);
-    media["example"] = ordered::parse(example.dump());
-    op["requestBody"] = {{"required", true}, {"content", {{"application/json", media}}}};
-  }
+  return params;
+}
+
+// An operation's answers: those its contract declares, and the problems any route may give.
+ordered Responses(const Route& r, std::vector<SchemaRef>* named) {
+  const Contract& k = r.contract;
   ordered responses = ordered::object();
   for (const ResponseSpec& s : k.responses) {
     ordered resp = ordered::object();
@@ -196,6 +184,32 @@ ordered Operation(const Route& r, std::vector<SchemaRef>* named) {
   if (k.idempotent) responses["422"] = ProblemRef();
   if (r.mutates) responses["429"] = ProblemRef();
   responses["default"] = ProblemRef();
+  return responses;
+}
+
+ordered Operation(const Route& r, std::vector<SchemaRef>* named) {
+  const Contract& k = r.contract;
+  ordered op = ordered::object();
+  op["operationId"] = r.action;
+  op["summary"] = r.summary;
+  op["tags"] = ordered::array({TagFor(r.pattern)});
+  op["x-carrel-roles"] = Roles(r.allowed);
+  op["x-carrel-mutates"] = r.mutates;
+  if ((r.allowed & kAnonymous) != 0) {
+    op["security"] = ordered::array();
+  } else {
+    op["security"] = ordered::array({{{"bearer", ordered::array()}},
+                                     {{"cookie", ordered::array()}}});
+  }
+  ordered params = Parameters(r, named);
+  if (!params.empty()) op["parameters"] = params;
+  if (k.body != nullptr) {
+    ordered media = {{"schema", ToJsonSchema(k.body, kRefPrefix, named, false)}};
+    nlohmann::json example = ExampleOf(k.body);
+    media["example"] = ordered::parse(example.dump());
+    op["requestBody"] = {{"required", true}, {"content", {{"application/json", media}}}};
+  }
+  ordered responses = Responses(r, named);
   op["responses"] = responses;
   return op;
 }

@@ -928,6 +928,30 @@ StatusOr<std::vector<User>> Accounts::PendingUsers(const Actor& by) {
   return out;
 }
 
+namespace {
+
+// Why `approver` may not approve `target`'s account, or "" when they may: the Board approves a
+// Director or a trustee by majority (the Director, the very first trustee); the Director or an
+// acting designee approves staff and counsel.
+std::string ApprovalRefusal(const User& approver, const User& target, bool acting_designee,
+                            int64_t board_members) {
+  if (target.role == Role::kDirector || target.role == Role::kBoard) {
+    bool first_board = target.role == Role::kBoard && board_members == 0;
+    if (first_board ? approver.role != Role::kDirector : approver.role != Role::kBoard) {
+      return target.role == Role::kDirector
+                 ? "a Director's account is approved by a majority of the Board"
+                 : "a Board member's account is approved by a majority of the Board";
+    }
+    return "";
+  }
+  if (approver.role != Role::kDirector && !(approver.role == Role::kStaff && acting_designee)) {
+    return "a staff or counsel account is approved by the Director or a designee";
+  }
+  return "";
+}
+
+}  // namespace
+
 StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view password,
                                            int64_t user_id, bool acting_designee) {
   ASSIGN_OR_RETURN(User approver, GetUser(approver_id));
@@ -957,16 +981,9 @@ StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view
                                  "disabled = 0 AND approval = 'approved'"));
     return Status::Ok();
   }));
-  if (by_board) {
-    bool first_board = target->role == Role::kBoard && board_members == 0;
-    if (first_board ? approver.role != Role::kDirector : approver.role != Role::kBoard) {
-      return refuse(target->role == Role::kDirector
-                        ? "a Director's account is approved by a majority of the Board"
-                        : "a Board member's account is approved by a majority of the Board");
-    }
-  } else if (approver.role != Role::kDirector &&
-             !(approver.role == Role::kStaff && acting_designee)) {
-    return refuse("a staff or counsel account is approved by the Director or a designee");
+  if (std::string why = ApprovalRefusal(approver, *target, acting_designee, board_members);
+      !why.empty()) {
+    return refuse(why);
   }
   // The approval is the approver's own signed statement, bound to this purpose and account.
   Instant now = clock_->Now();

@@ -421,6 +421,36 @@ StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view pa
   return Proposal(member_id, proposal);
 }
 
+namespace {
+
+// Every ballot counted was cast on exactly the proposal's text, by a member's own key.
+Status VerifyBallots(Accounts& accounts, const PolicyProposal& p) {
+  for (const BoardBallot& b : p.ballots) {
+    json ballot = json::parse(b.statement, nullptr, false);
+    auto voter = accounts.GetUser(b.member_id);
+    if (!ballot.is_object() || ballot.value("text_sha256", "") != Sha256Hex(p.text) ||
+        ballot.value("vote", "") != b.vote || !voter.ok() ||
+        !Accounts::VerifySignature(voter->signing_public_key, SignedPurpose::kBallot, b.statement,
+                                   b.signature)) {
+      return DataLoss("a ballot on this proposal does not verify: the vote cannot be closed");
+    }
+  }
+  return Status::Ok();
+}
+
+// Who voted how, and the outcome: a majority of those voting (abstentions are not votes cast
+// either way).
+json Tally(const PolicyProposal& p, Date meeting_date, const std::string& closed_by) {
+  json tally = {{"for", json::array()}, {"against", json::array()}, {"abstain", json::array()}};
+  for (const BoardBallot& b : p.ballots) tally[b.vote].push_back(b.member);
+  tally["meeting_date"] = FormatDate(meeting_date);
+  tally["majority_of_those_voting"] = tally["for"].size() > tally["against"].size();
+  tally["closed_by"] = closed_by;
+  return tally;
+}
+
+}  // namespace
+
 StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_view password,
                                                int64_t proposal, Date meeting_date) {
   ASSIGN_OR_RETURN(User member, Member(member_id, "only a member of the Board of Trustees "
@@ -434,17 +464,7 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
   }));
   if (p->state != "open") return FailedPrecondition("the vote on this proposal is closed");
   if (p->ballots.empty()) return FailedPrecondition("no member has voted on this proposal");
-  // Every ballot counted was cast on exactly this text, by a member's own key.
-  for (const BoardBallot& b : p->ballots) {
-    json ballot = json::parse(b.statement, nullptr, false);
-    auto voter = accounts_->GetUser(b.member_id);
-    if (!ballot.is_object() || ballot.value("text_sha256", "") != Sha256Hex(p->text) ||
-        ballot.value("vote", "") != b.vote || !voter.ok() ||
-        !Accounts::VerifySignature(voter->signing_public_key, SignedPurpose::kBallot, b.statement,
-                                   b.signature)) {
-      return DataLoss("a ballot on this proposal does not verify: the vote cannot be closed");
-    }
-  }
+  RETURN_IF_ERROR(VerifyBallots(*accounts_, *p));
   if (base.empty() || base.front().id != p->base_version_id) {
     return FailedPrecondition("the policy was amended after this proposal was made: propose "
                               "again on the text now in force");
@@ -454,14 +474,9 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
     return InvalidArgument("the date of the vote must lie between the version in force and "
                            "today");
   }
-  json tally = {{"for", json::array()}, {"against", json::array()}, {"abstain", json::array()}};
-  for (const BoardBallot& b : p->ballots) tally[b.vote].push_back(b.member);
-  size_t yes = tally["for"].size(), no = tally["against"].size();
-  // A majority of those voting: abstentions are not votes cast either way.
-  bool adopted = yes > no;
-  tally["meeting_date"] = FormatDate(meeting_date);
-  tally["majority_of_those_voting"] = adopted;
-  tally["closed_by"] = member.username;
+  json tally = Tally(*p, meeting_date, member.username);
+  const bool adopted = tally["majority_of_those_voting"].get<bool>();
+  const size_t yes = tally["for"].size(), no = tally["against"].size();
   std::string at = FormatInstant(clock_->Now());
   std::string statement = json{{"type", "carrel policy vote"},
                                {"library", library_id_},
@@ -585,80 +600,103 @@ Status Governance::CheckNotReversed(Transaction& tx, std::string_view subject,
   return Status::Ok();
 }
 
+namespace {
+
+// Signed decisions: what, when, by whom, on what basis; the scope as counts only.
+Status ReviewableDecisions(Transaction& tx, std::vector<Reviewable>* out) {
+  return tx.Exec(
+      "SELECT d.id, c.reference, d.outcome, d.signed_at, d.signed_by, d.appointment_id, "
+      "c.type, c.process, d.policy_version FROM case_decisions d JOIN cases c ON c.id = "
+      "d.case_id ORDER BY d.id",
+      {}, [&](const Row& row) -> Status {
+        Reviewable r;
+        r.subject = "decision";
+        r.subject_id = row.Int(0);
+        r.case_reference = row.Text(1);
+        r.what = row.Text(2);
+        ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(3)));
+        r.by = row.Int(4);
+        r.detail = {{"appointment", row.Int(5)},
+                    {"request_type", row.Text(6)},
+                    {"process", row.Text(7)}};
+        r.policy_version = row.Text(8);
+        out->push_back(std::move(r));
+        return Status::Ok();
+      });
+}
+
+// Declines: when, by whom (a decline is not signed, it is a step of the case).
+Status ReviewableDeclines(Transaction& tx, std::vector<Reviewable>* out) {
+  return tx.Exec(
+      "SELECT c.id, c.reference, e.at, e.actor, e.appointment_id, c.type FROM cases c JOIN "
+      "case_events e ON e.case_id = c.id AND e.action = 'decline' ORDER BY c.id",
+      {}, [&](const Row& row) -> Status {
+        Reviewable r;
+        r.subject = "decline";
+        r.subject_id = row.Int(0);
+        r.case_reference = row.Text(1);
+        r.what = "decline";
+        ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(2)));
+        std::string actor = row.Text(3);
+        if (actor.starts_with("user/")) r.by = std::atoll(actor.c_str() + 5);
+        r.detail = {{"appointment", row.Int(4)}, {"request_type", row.Text(5)}};
+        out->push_back(std::move(r));
+        return Status::Ok();
+      });
+}
+
+// Retention schedule versions, as the Director signed them.
+Status ReviewableSchedules(Transaction& tx, std::vector<Reviewable>* out) {
+  return tx.Exec(
+      "SELECT version, signed_at, signed_by, reason FROM retention_schedules ORDER BY version",
+      {}, [&](const Row& row) -> Status {
+        Reviewable r;
+        r.subject = "retention_schedule";
+        r.subject_id = row.Int(0);
+        r.what = "retention schedule version " + std::to_string(row.Int(0));
+        ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(1)));
+        r.by = row.Int(2);
+        r.detail = {{"reason", row.Text(3)}};
+        out->push_back(std::move(r));
+        return Status::Ok();
+      });
+}
+
+// Designee appointments, with their period and whether they were revoked.
+Status ReviewableAppointments(Transaction& tx, std::vector<Reviewable>* out) {
+  return tx.Exec(
+      "SELECT a.id, a.statement, a.signed_by, a.scope, a.valid_from, a.valid_to, a.revoked_at "
+      "FROM appointments a ORDER BY a.id",
+      {}, [&](const Row& row) -> Status {
+        Reviewable r;
+        r.subject = "appointment";
+        r.subject_id = row.Int(0);
+        r.what = "designee appointment (" + row.Text(3) + ")";
+        json statement = json::parse(row.Text(1), nullptr, false);
+        r.by = row.Int(2);
+        r.at = {};
+        if (auto from = ParseInstant(row.Text(4)); from.ok()) r.at = *from;
+        r.detail = {{"designee", statement.is_object() ? statement.value("designee_username", "")
+                                                       : std::string()},
+                    {"valid_from", row.Text(4)},
+                    {"valid_to", row.Text(5)},
+                    {"revoked_at", row.IsNull(6) ? json(nullptr) : json(row.Text(6))}};
+        if (statement.is_object()) r.policy_version = statement.value("policy_version", "");
+        out->push_back(std::move(r));
+        return Status::Ok();
+      });
+}
+
+}  // namespace
+
 StatusOr<std::vector<Reviewable>> Governance::ReviewableItems(int64_t member_id) {
   RETURN_IF_ERROR(Member(member_id, "only the Board of Trustees reviews decisions").status());
   std::vector<Reviewable> out;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    // Signed decisions: what, when, by whom, on what basis; the scope as counts only.
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT d.id, c.reference, d.outcome, d.signed_at, d.signed_by, d.appointment_id, "
-        "c.type, c.process, d.policy_version FROM case_decisions d JOIN cases c ON c.id = "
-        "d.case_id ORDER BY d.id",
-        {}, [&](const Row& row) -> Status {
-          Reviewable r;
-          r.subject = "decision";
-          r.subject_id = row.Int(0);
-          r.case_reference = row.Text(1);
-          r.what = row.Text(2);
-          ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(3)));
-          r.by = row.Int(4);
-          r.detail = {{"appointment", row.Int(5)},
-                      {"request_type", row.Text(6)},
-                      {"process", row.Text(7)}};
-          r.policy_version = row.Text(8);
-          out.push_back(std::move(r));
-          return Status::Ok();
-        }));
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT c.id, c.reference, e.at, e.actor, e.appointment_id, c.type FROM cases c JOIN "
-        "case_events e ON e.case_id = c.id AND e.action = 'decline' ORDER BY c.id",
-        {}, [&](const Row& row) -> Status {
-          Reviewable r;
-          r.subject = "decline";
-          r.subject_id = row.Int(0);
-          r.case_reference = row.Text(1);
-          r.what = "decline";
-          ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(2)));
-          std::string actor = row.Text(3);
-          if (actor.starts_with("user/")) r.by = std::atoll(actor.c_str() + 5);
-          r.detail = {{"appointment", row.Int(4)}, {"request_type", row.Text(5)}};
-          out.push_back(std::move(r));
-          return Status::Ok();
-        }));
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT version, signed_at, signed_by, reason FROM retention_schedules ORDER BY version",
-        {}, [&](const Row& row) -> Status {
-          Reviewable r;
-          r.subject = "retention_schedule";
-          r.subject_id = row.Int(0);
-          r.what = "retention schedule version " + std::to_string(row.Int(0));
-          ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(1)));
-          r.by = row.Int(2);
-          r.detail = {{"reason", row.Text(3)}};
-          out.push_back(std::move(r));
-          return Status::Ok();
-        }));
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT a.id, a.statement, a.signed_by, a.scope, a.valid_from, a.valid_to, a.revoked_at "
-        "FROM appointments a ORDER BY a.id",
-        {}, [&](const Row& row) -> Status {
-          Reviewable r;
-          r.subject = "appointment";
-          r.subject_id = row.Int(0);
-          r.what = "designee appointment (" + row.Text(3) + ")";
-          json statement = json::parse(row.Text(1), nullptr, false);
-          r.by = row.Int(2);
-          r.at = {};
-          if (auto from = ParseInstant(row.Text(4)); from.ok()) r.at = *from;
-          r.detail = {{"designee", statement.is_object() ? statement.value("designee_username", "")
-                                                         : std::string()},
-                      {"valid_from", row.Text(4)},
-                      {"valid_to", row.Text(5)},
-                      {"revoked_at", row.IsNull(6) ? json(nullptr) : json(row.Text(6))}};
-          if (statement.is_object()) r.policy_version = statement.value("policy_version", "");
-          out.push_back(std::move(r));
-          return Status::Ok();
-        }));
+    RETURN_IF_ERROR(ReviewableDecisions(tx, &out));
+    RETURN_IF_ERROR(ReviewableDeclines(tx, &out));
+    RETURN_IF_ERROR(ReviewableSchedules(tx, &out));
+    RETURN_IF_ERROR(ReviewableAppointments(tx, &out));
     for (Reviewable& r : out) {
       if (r.subject == "decline" || r.subject == "retention_schedule") {
         // Signed or taken under the version in force then.

@@ -504,118 +504,136 @@ Status Retention::MoveHeldLinks(Transaction& tx, const std::string& epoch,
   return Status::Ok();
 }
 
+// The live epoch keys a run would destroy, with the links each seals (and those a standing
+// hold keeps).
+Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule, Date today,
+                             const std::vector<std::string>& live,
+                             const std::vector<LegalHold>& holds, Work* out) {
+  Work& w = *out;
+  int longest_link = 0;
+  for (const LinkTable& t : kLinkTables) {
+    longest_link = std::max(longest_link, schedule.Days(t.category));
+  }
+  std::set<int64_t> active_ids;
+  for (const LegalHold& h : holds) active_ids.insert(h.id);
+  for (const std::string& name : live) {
+    std::optional<EpochKey> k = ParseEpochKey(name);
+    if (!k) continue;
+    Work::Key key{*k, "", 0, 0};
+    bool due = false;
+    if (k->kind == "held") {
+      due = !active_ids.contains(k->hold_id);
+    } else if (k->kind == "day") {
+      due = AddDays(k->day, longest_link) < today;
+      key.category = "loan_link";
+    } else {
+      const LinkTable* t = TableForEpochCategory(k->kind);
+      key.category = t->category;
+      due = AddDays(k->day, schedule.Days(t->category)) < today;
+    }
+    if (!due) {
+      if (k->kind == "held") {
+        // Links a standing hold keeps: past their period (they were moved when their day's
+        // key went), so they count as held.
+        for (const LinkTable& t : kLinkTables) {
+          ASSIGN_OR_RETURN(int64_t n,
+                           tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
+                                           " WHERE link_epoch = ?",
+                                       {k->epoch}));
+          CountFor(w.counts, t.category).held += n;
+        }
+      }
+      continue;
+    }
+    std::map<std::string, int64_t> per_category;
+    for (const LinkTable& t : kLinkTables) {
+      ASSIGN_OR_RETURN(int64_t n,
+                       tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
+                                       " WHERE link_epoch = ?",
+                                   {k->epoch}));
+      per_category[t.category] += n;
+      key.links += n;
+    }
+    if (key.category.empty()) {
+      // A held key: count its links under their own categories.
+      key.category = "loan_link";
+      for (const auto& [c, n] : per_category) {
+        if (n > 0) key.category = c;
+      }
+    }
+    ASSIGN_OR_RETURN(std::vector<HeldRow> held,
+                     FindHeldRows(tx, *vault_, *calendar_, k->epoch, holds));
+    for (const HeldRow& h : held) {
+      if (HeldEpoch(h.hold_id) != k->epoch) ++key.held;
+    }
+    RetentionCount& c = CountFor(w.counts, key.category);
+    c.keys += 1;
+    c.due += key.links - key.held;
+    c.held += key.held;
+    w.keys.push_back(std::move(key));
+  }
+
+  return Status::Ok();
+}
+
+// The rows a run would delete: eNews addresses past their period, and patron accounts expired
+// and inactive for the whole period (those with loans or fines owed listed for staff instead).
+Status Retention::SurveyRows(Transaction& tx, const RetentionSchedule& schedule, Date today,
+                             const std::vector<LegalHold>& holds, Work* out) {
+  Work& w = *out;
+  auto rows = [&](const std::string& sql, const std::vector<Value>& params,
+                  std::vector<int64_t>* out) {
+    return tx.Exec(sql, params, [&](const Row& row) {
+      out->push_back(row.Int(0));
+      return Status::Ok();
+    });
+  };
+  Date unconfirmed_cutoff = AddDays(today, -schedule.Days("enews_unconfirmed"));
+  RETURN_IF_ERROR(rows("SELECT id FROM enews_subscriptions WHERE status = 'pending' AND "
+                       "created_on < ? ORDER BY id",
+                       {FormatDate(unconfirmed_cutoff)}, &w.enews_unconfirmed));
+  CountFor(w.counts, "enews_unconfirmed").due = static_cast<int64_t>(w.enews_unconfirmed.size());
+  Date unsubscribed_cutoff = AddDays(today, -schedule.Days("enews_unsubscribed"));
+  RETURN_IF_ERROR(rows("SELECT id FROM enews_subscriptions WHERE status = 'unsubscribed' AND "
+                       "unsubscribed_on < ? ORDER BY id",
+                       {FormatDate(unsubscribed_cutoff)}, &w.enews_unsubscribed));
+  CountFor(w.counts, "enews_unsubscribed").due =
+      static_cast<int64_t>(w.enews_unsubscribed.size());
+
+  // Patron accounts: expired and inactive for the whole period.
+  std::string cutoff = FormatDate(AddDays(today, -schedule.Days("patron_account")));
+  std::set<int64_t> held_patrons;
+  for (const LegalHold& h : holds) held_patrons.insert(h.patron_id);
+  RetentionCount& accounts = CountFor(w.counts, "patron_account");
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id) + "
+      "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
+      "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
+      {cutoff, cutoff}, [&](const Row& row) {
+        int64_t id = row.Int(0);
+        if (held_patrons.contains(id)) {
+          ++accounts.held;
+        } else if (row.Int(1) > 0) {
+          ++accounts.listed;
+        } else {
+          w.patrons.push_back(id);
+          ++accounts.due;
+        }
+        return Status::Ok();
+      }));
+  return Status::Ok();
+}
+
 StatusOr<Retention::Work> Retention::Survey(const RetentionSchedule& schedule, int64_t version,
                                             Date today) {
   (void)version;
   Work w;
   for (const RetentionRule& r : schedule.rules) w.counts.push_back({r.category, r.days});
-  int longest_link = 0;
-  for (const LinkTable& t : kLinkTables) longest_link = std::max(longest_link, schedule.Days(t.category));
-
   ASSIGN_OR_RETURN(std::vector<std::string> live, vault_->keyring().LiveKeys("epoch/"));
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(std::vector<LegalHold> holds, ActiveHolds(tx));
-    std::set<int64_t> active_ids;
-    for (const LegalHold& h : holds) active_ids.insert(h.id);
-    for (const std::string& name : live) {
-      std::optional<EpochKey> k = ParseEpochKey(name);
-      if (!k) continue;
-      Work::Key key{*k, "", 0, 0};
-      bool due = false;
-      if (k->kind == "held") {
-        due = !active_ids.contains(k->hold_id);
-      } else if (k->kind == "day") {
-        due = AddDays(k->day, longest_link) < today;
-        key.category = "loan_link";
-      } else {
-        const LinkTable* t = TableForEpochCategory(k->kind);
-        key.category = t->category;
-        due = AddDays(k->day, schedule.Days(t->category)) < today;
-      }
-      if (!due) {
-        if (k->kind == "held") {
-          // Links a standing hold keeps: past their period (they were moved when their day's
-          // key went), so they count as held.
-          for (const LinkTable& t : kLinkTables) {
-            ASSIGN_OR_RETURN(int64_t n,
-                             tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
-                                             " WHERE link_epoch = ?",
-                                         {k->epoch}));
-            CountFor(w.counts, t.category).held += n;
-          }
-        }
-        continue;
-      }
-      std::map<std::string, int64_t> per_category;
-      for (const LinkTable& t : kLinkTables) {
-        ASSIGN_OR_RETURN(int64_t n,
-                         tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
-                                         " WHERE link_epoch = ?",
-                                     {k->epoch}));
-        per_category[t.category] += n;
-        key.links += n;
-      }
-      if (key.category.empty()) {
-        // A held key: count its links under their own categories.
-        key.category = "loan_link";
-        for (const auto& [c, n] : per_category) {
-          if (n > 0) key.category = c;
-        }
-      }
-      ASSIGN_OR_RETURN(std::vector<HeldRow> held,
-                       FindHeldRows(tx, *vault_, *calendar_, k->epoch, holds));
-      for (const HeldRow& h : held) {
-        if (HeldEpoch(h.hold_id) != k->epoch) ++key.held;
-      }
-      RetentionCount& c = CountFor(w.counts, key.category);
-      c.keys += 1;
-      c.due += key.links - key.held;
-      c.held += key.held;
-      w.keys.push_back(std::move(key));
-    }
-
-    // eNews addresses.
-    auto rows = [&](const std::string& sql, const std::vector<Value>& params,
-                    std::vector<int64_t>* out) {
-      return tx.Exec(sql, params, [&](const Row& row) {
-        out->push_back(row.Int(0));
-        return Status::Ok();
-      });
-    };
-    Date unconfirmed_cutoff = AddDays(today, -schedule.Days("enews_unconfirmed"));
-    RETURN_IF_ERROR(rows("SELECT id FROM enews_subscriptions WHERE status = 'pending' AND "
-                         "created_on < ? ORDER BY id",
-                         {FormatDate(unconfirmed_cutoff)}, &w.enews_unconfirmed));
-    CountFor(w.counts, "enews_unconfirmed").due = static_cast<int64_t>(w.enews_unconfirmed.size());
-    Date unsubscribed_cutoff = AddDays(today, -schedule.Days("enews_unsubscribed"));
-    RETURN_IF_ERROR(rows("SELECT id FROM enews_subscriptions WHERE status = 'unsubscribed' AND "
-                         "unsubscribed_on < ? ORDER BY id",
-                         {FormatDate(unsubscribed_cutoff)}, &w.enews_unsubscribed));
-    CountFor(w.counts, "enews_unsubscribed").due =
-        static_cast<int64_t>(w.enews_unsubscribed.size());
-
-    // Patron accounts: expired and inactive for the whole period.
-    std::string cutoff = FormatDate(AddDays(today, -schedule.Days("patron_account")));
-    std::set<int64_t> held_patrons;
-    for (const LegalHold& h : holds) held_patrons.insert(h.patron_id);
-    RetentionCount& accounts = CountFor(w.counts, "patron_account");
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id) + "
-        "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
-        "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
-        {cutoff, cutoff}, [&](const Row& row) {
-          int64_t id = row.Int(0);
-          if (held_patrons.contains(id)) {
-            ++accounts.held;
-          } else if (row.Int(1) > 0) {
-            ++accounts.listed;
-          } else {
-            w.patrons.push_back(id);
-            ++accounts.due;
-          }
-          return Status::Ok();
-        }));
-    return Status::Ok();
+    RETURN_IF_ERROR(SurveyKeys(tx, schedule, today, live, holds, &w));
+    return SurveyRows(tx, schedule, today, holds, &w);
   }));
   return w;
 }
