@@ -198,8 +198,8 @@ ordered Operation(const Route& r, std::vector<SchemaRef>* named) {
   if ((r.allowed & kAnonymous) != 0) {
     op["security"] = ordered::array();
   } else {
-    op["security"] = ordered::array({{{"bearer", ordered::array()}},
-                                     {{"cookie", ordered::array()}}});
+    op["security"] =
+        ordered::array({{{"bearer", ordered::array()}}, {{"cookie", ordered::array()}}});
   }
   ordered params = Parameters(r, named);
   if (!params.empty()) op["parameters"] = params;

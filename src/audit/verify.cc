@@ -139,46 +139,51 @@ int VerifierThreads() {
   return static_cast<int>(std::clamp(n, 1u, 8u));
 }
 
-}  // namespace
-
-StatusOr<AuditVerification> VerifyAuditLog(
-    Store& store, const NoteVerifier& verifier, const std::optional<Checkpoint>& earlier,
-    const std::function<void(int64_t done, int64_t total)>& progress) {
-  return VerifyAuditLogInChunks(store, verifier, earlier, progress, kVerifyChunkLevel);
-}
-
-StatusOr<AuditVerification> VerifyAuditLogInChunks(
-    Store& store, const NoteVerifier& verifier, const std::optional<Checkpoint>& earlier,
-    const std::function<void(int64_t done, int64_t total)>& progress, int chunk_level) {
-  const int64_t kChunk = int64_t{1} << chunk_level;
-  std::vector<StoredHead> heads;
+// The log's size and every signed head's root, each head's signature checked over exactly its
+// size and root; the earlier head, if given, joins them.
+struct SignedRoots {
   int64_t total = 0;
+  int64_t heads = 0;
+  std::map<int64_t, Hash> roots;
+  std::optional<AuditVerification> failure;  // a head whose signature does not verify
+};
+
+StatusOr<SignedRoots> ReadSignedRoots(Store& store, const NoteVerifier& verifier,
+                                      const std::optional<Checkpoint>& earlier) {
+  std::vector<StoredHead> heads;
+  SignedRoots out;
   RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
     // Entries are numbered from 0 without gaps, so the last number tells the size without
     // counting; a gap is found by the scan.
-    ASSIGN_OR_RETURN(total, tx.QueryInt("SELECT coalesce(max(seq) + 1, 0) FROM audit_log"));
+    ASSIGN_OR_RETURN(out.total, tx.QueryInt("SELECT coalesce(max(seq) + 1, 0) FROM audit_log"));
     return tx.Exec("SELECT size, root, note FROM audit_heads ORDER BY size", {},
                    [&](const Row& row) {
                      heads.push_back({row.Int(0), row.Bytes(1), row.Text(2)});
                      return Status::Ok();
                    });
   }));
-  // Every stored head must carry a good signature over exactly its size and root.
-  std::map<int64_t, Hash> signed_roots;
   for (const StoredHead& h : heads) {
     auto c = OpenCheckpoint(h.note, verifier);
     if (!c.ok() || c->size != h.size || std::string(c->root.begin(), c->root.end()) != h.root) {
-      return Bad(h.size, "head signature bad", 0);
+      out.failure = Bad(h.size, "head signature bad", 0);
+      return out;
     }
-    signed_roots[h.size] = c->root;
+    out.roots[h.size] = c->root;
   }
-  if (earlier) signed_roots.emplace(earlier->size, earlier->root);
+  if (earlier) out.roots.emplace(earlier->size, earlier->root);
+  out.heads = static_cast<int64_t>(heads.size());
+  return out;
+}
 
-  // Scan the chunks on several threads, the calling one included (it alone reports progress).
-  const int64_t chunks = (total + kChunk - 1) / kChunk;
-  std::vector<ChunkResult> results(static_cast<size_t>(chunks));
+// Scans the chunks on several threads, the calling one included (it alone reports progress).
+// Chunks after a failed one need not be read. Returns the number of threads used.
+StatusOr<int> ScanChunks(Store& store, const SignedRoots& signed_roots, int64_t chunk,
+                         const std::function<void(int64_t done, int64_t total)>& progress,
+                         std::vector<ChunkResult>* results) {
+  const int64_t total = signed_roots.total;
+  const int64_t chunks = static_cast<int64_t>(results->size());
   std::atomic<int64_t> next{0}, done{0};
-  std::atomic<int64_t> first_failed{chunks};  // chunks after a failed one need not be read
+  std::atomic<int64_t> first_failed{chunks};
   std::mutex error_mu;
   Status error;
   auto work = [&](bool report) {
@@ -186,9 +191,9 @@ StatusOr<AuditVerification> VerifyAuditLogInChunks(
       for (;;) {
         int64_t c = next.fetch_add(1);
         if (c >= chunks || c > first_failed.load()) return Status::Ok();
-        int64_t begin = c * kChunk, end = std::min(total, begin + kChunk);
-        ChunkResult& r = results[static_cast<size_t>(c)];
-        RETURN_IF_ERROR(VerifyChunk(tx, begin, end, signed_roots, &r));
+        int64_t begin = c * chunk, end = std::min(total, begin + chunk);
+        ChunkResult& r = (*results)[static_cast<size_t>(c)];
+        RETURN_IF_ERROR(VerifyChunk(tx, begin, end, signed_roots.roots, &r));
         if (r.failure) {
           int64_t seen = first_failed.load();
           while (c < seen && !first_failed.compare_exchange_weak(seen, c)) {
@@ -209,6 +214,22 @@ StatusOr<AuditVerification> VerifyAuditLogInChunks(
   work(true);
   for (std::thread& t : helpers) t.join();
   RETURN_IF_ERROR(error);
+  return threads;
+}
+
+}  // namespace
+
+StatusOr<AuditVerification> VerifyAuditLogInChunks(
+    Store& store, const NoteVerifier& verifier, const std::optional<Checkpoint>& earlier,
+    const std::function<void(int64_t done, int64_t total)>& progress, int chunk_level) {
+  const int64_t kChunk = int64_t{1} << chunk_level;
+  ASSIGN_OR_RETURN(SignedRoots signed_heads, ReadSignedRoots(store, verifier, earlier));
+  if (signed_heads.failure) return *signed_heads.failure;
+  const int64_t total = signed_heads.total;
+  const std::map<int64_t, Hash>& signed_roots = signed_heads.roots;
+  const int64_t chunks = (total + kChunk - 1) / kChunk;
+  std::vector<ChunkResult> results(static_cast<size_t>(chunks));
+  ASSIGN_OR_RETURN(int threads, ScanChunks(store, signed_heads, kChunk, progress, &results));
 
   // Join the chunks in order, as a sequential pass would: the heads inside a chunk are checked
   // before the chunk's own problem, which lies after them.
@@ -247,9 +268,15 @@ StatusOr<AuditVerification> VerifyAuditLogInChunks(
     bool last_complete = total % kChunk == 0;
     result.root = last_complete ? Fold(chunk_roots.stack(), {}) : Fold(last, {});
   }
-  result.heads_checked = static_cast<int64_t>(heads.size());
+  result.heads_checked = signed_heads.heads;
   result.threads = threads;
   return result;
+}
+
+StatusOr<AuditVerification> VerifyAuditLog(
+    Store& store, const NoteVerifier& verifier, const std::optional<Checkpoint>& earlier,
+    const std::function<void(int64_t done, int64_t total)>& progress) {
+  return VerifyAuditLogInChunks(store, verifier, earlier, progress, kVerifyChunkLevel);
 }
 
 }  // namespace carrel

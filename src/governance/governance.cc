@@ -449,6 +449,24 @@ json Tally(const PolicyProposal& p, Date meeting_date, const std::string& closed
   return tally;
 }
 
+// What the member closing the vote signs: the proposal's text by its digest, the tally, the
+// outcome and the version it replaces.
+std::string VoteStatement(const std::string& library_id, const PolicyProposal& p,
+                          const std::string& replaces, const json& tally, const std::string& at) {
+  const bool adopted = tally["majority_of_those_voting"].get<bool>();
+  return json{{"type", "carrel policy vote"},
+              {"library", library_id},
+              {"proposal", p.id},
+              {"event", p.event},
+              {"title", p.title},
+              {"replaces", replaces},
+              {"text_sha256", Sha256Hex(p.text)},
+              {"tally", tally},
+              {"outcome", adopted ? "adopted" : "not_adopted"},
+              {"at", at}}
+      .dump();
+}
+
 }  // namespace
 
 StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_view password,
@@ -478,17 +496,7 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
   const bool adopted = tally["majority_of_those_voting"].get<bool>();
   const size_t yes = tally["for"].size(), no = tally["against"].size();
   std::string at = FormatInstant(clock_->Now());
-  std::string statement = json{{"type", "carrel policy vote"},
-                               {"library", library_id_},
-                               {"proposal", proposal},
-                               {"event", p->event},
-                               {"title", p->title},
-                               {"replaces", base.front().label},
-                               {"text_sha256", Sha256Hex(p->text)},
-                               {"tally", tally},
-                               {"outcome", adopted ? "adopted" : "not_adopted"},
-                               {"at", at}}
-                              .dump();
+  std::string statement = VoteStatement(library_id_, *p, base.front().label, tally, at);
   ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, SignedPurpose::kBallotClose,
                                                           statement));
   std::string label;
@@ -616,9 +624,8 @@ Status ReviewableDecisions(Transaction& tx, std::vector<Reviewable>* out) {
         r.what = row.Text(2);
         ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(3)));
         r.by = row.Int(4);
-        r.detail = {{"appointment", row.Int(5)},
-                    {"request_type", row.Text(6)},
-                    {"process", row.Text(7)}};
+        r.detail = {
+            {"appointment", row.Int(5)}, {"request_type", row.Text(6)}, {"process", row.Text(7)}};
         r.policy_version = row.Text(8);
         out->push_back(std::move(r));
         return Status::Ok();
@@ -648,8 +655,8 @@ Status ReviewableDeclines(Transaction& tx, std::vector<Reviewable>* out) {
 // Retention schedule versions, as the Director signed them.
 Status ReviewableSchedules(Transaction& tx, std::vector<Reviewable>* out) {
   return tx.Exec(
-      "SELECT version, signed_at, signed_by, reason FROM retention_schedules ORDER BY version",
-      {}, [&](const Row& row) -> Status {
+      "SELECT version, signed_at, signed_by, reason FROM retention_schedules ORDER BY version", {},
+      [&](const Row& row) -> Status {
         Reviewable r;
         r.subject = "retention_schedule";
         r.subject_id = row.Int(0);

@@ -536,10 +536,9 @@ Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule,
         // Links a standing hold keeps: past their period (they were moved when their day's
         // key went), so they count as held.
         for (const LinkTable& t : kLinkTables) {
-          ASSIGN_OR_RETURN(int64_t n,
-                           tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
-                                           " WHERE link_epoch = ?",
-                                       {k->epoch}));
+          ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
+                                                      " WHERE link_epoch = ?",
+                                                  {k->epoch}));
           CountFor(w.counts, t.category).held += n;
         }
       }
@@ -547,10 +546,9 @@ Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule,
     }
     std::map<std::string, int64_t> per_category;
     for (const LinkTable& t : kLinkTables) {
-      ASSIGN_OR_RETURN(int64_t n,
-                       tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
-                                       " WHERE link_epoch = ?",
-                                   {k->epoch}));
+      ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
+                                                  " WHERE link_epoch = ?",
+                                              {k->epoch}));
       per_category[t.category] += n;
       key.links += n;
     }
@@ -589,38 +587,39 @@ Status Retention::SurveyRows(Transaction& tx, const RetentionSchedule& schedule,
     });
   };
   Date unconfirmed_cutoff = AddDays(today, -schedule.Days("enews_unconfirmed"));
-  RETURN_IF_ERROR(rows("SELECT id FROM enews_subscriptions WHERE status = 'pending' AND "
-                       "created_on < ? ORDER BY id",
-                       {FormatDate(unconfirmed_cutoff)}, &w.enews_unconfirmed));
+  RETURN_IF_ERROR(
+      rows("SELECT id FROM enews_subscriptions WHERE status = 'pending' AND "
+           "created_on < ? ORDER BY id",
+           {FormatDate(unconfirmed_cutoff)}, &w.enews_unconfirmed));
   CountFor(w.counts, "enews_unconfirmed").due = static_cast<int64_t>(w.enews_unconfirmed.size());
   Date unsubscribed_cutoff = AddDays(today, -schedule.Days("enews_unsubscribed"));
-  RETURN_IF_ERROR(rows("SELECT id FROM enews_subscriptions WHERE status = 'unsubscribed' AND "
-                       "unsubscribed_on < ? ORDER BY id",
-                       {FormatDate(unsubscribed_cutoff)}, &w.enews_unsubscribed));
-  CountFor(w.counts, "enews_unsubscribed").due =
-      static_cast<int64_t>(w.enews_unsubscribed.size());
+  RETURN_IF_ERROR(
+      rows("SELECT id FROM enews_subscriptions WHERE status = 'unsubscribed' AND "
+           "unsubscribed_on < ? ORDER BY id",
+           {FormatDate(unsubscribed_cutoff)}, &w.enews_unsubscribed));
+  CountFor(w.counts, "enews_unsubscribed").due = static_cast<int64_t>(w.enews_unsubscribed.size());
 
   // Patron accounts: expired and inactive for the whole period.
   std::string cutoff = FormatDate(AddDays(today, -schedule.Days("patron_account")));
   std::set<int64_t> held_patrons;
   for (const LegalHold& h : holds) held_patrons.insert(h.patron_id);
   RetentionCount& accounts = CountFor(w.counts, "patron_account");
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id) + "
-      "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
-      "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
-      {cutoff, cutoff}, [&](const Row& row) {
-        int64_t id = row.Int(0);
-        if (held_patrons.contains(id)) {
-          ++accounts.held;
-        } else if (row.Int(1) > 0) {
-          ++accounts.listed;
-        } else {
-          w.patrons.push_back(id);
-          ++accounts.due;
-        }
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id) + "
+              "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
+              "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
+              {cutoff, cutoff}, [&](const Row& row) {
+                int64_t id = row.Int(0);
+                if (held_patrons.contains(id)) {
+                  ++accounts.held;
+                } else if (row.Int(1) > 0) {
+                  ++accounts.listed;
+                } else {
+                  w.patrons.push_back(id);
+                  ++accounts.due;
+                }
+                return Status::Ok();
+              }));
   return Status::Ok();
 }
 
