@@ -395,6 +395,45 @@ std::string SchemaHtml(const ordered& s) {
   return "<pre>" + Escape(s.dump(2)) + "</pre>";
 }
 
+// One operation: method and path, what it does, who may call it, its parameters, body and answers.
+std::string OperationHtml(const std::string& method, const std::string& path, const ordered& op) {
+  std::string h;
+  std::string id = op["operationId"].get<std::string>();
+  h += "<h3 id=\"op-" + Anchor(id) + "\"><span class=\"method\">" + Escape(method) +
+       "</span> <code>" + Escape(path) + "</code></h3>\n<p>" +
+       Escape(op["summary"].get<std::string>()) +
+       "</p>\n<p>Who may call it: " + Escape(op["x-carrel-roles"].dump()) + "</p>\n";
+  if (op.contains("parameters")) {
+    h += "<table><caption>Parameters</caption><tr><th scope=\"col\">Name</th>"
+         "<th scope=\"col\">In</th><th scope=\"col\">Schema</th></tr>";
+    for (const ordered& par : op["parameters"]) {
+      h += "<tr><td><code>" + Escape(par["name"].get<std::string>()) + "</code></td><td>" +
+           Escape(par["in"].get<std::string>()) + "</td><td><code>" + Escape(par["schema"].dump()) +
+           "</code></td></tr>";
+    }
+    h += "</table>\n";
+  }
+  if (op.contains("requestBody")) {
+    const ordered& media = op["requestBody"]["content"]["application/json"];
+    h += "<details><summary>Request body</summary>" + SchemaHtml(media["schema"]) +
+         "<p>Example</p>" + SchemaHtml(media["example"]) + "</details>\n";
+  }
+  h += "<details><summary>Answers</summary><ul>";
+  for (auto r = op["responses"].begin(); r != op["responses"].end(); ++r) {
+    if (r->contains("$ref")) {
+      h += "<li>" + Escape(r.key()) + ": a <a href=\"#problems\">problem</a></li>";
+      continue;
+    }
+    h += "<li>" + Escape(r.key()) + " " + Escape((*r)["description"].get<std::string>());
+    for (auto c = (*r)["content"].begin(); c != (*r)["content"].end(); ++c) {
+      h += " (" + Escape(c.key()) + ")" + SchemaHtml((*c)["schema"]);
+    }
+    h += "</li>";
+  }
+  h += "</ul></details>\n";
+  return h;
+}
+
 std::string BuildReference(const ordered& doc) {
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -410,7 +449,8 @@ std::string BuildReference(const ordered& doc) {
       "text-align:left;vertical-align:top}a{color:#0645ad}"
       "details{margin:.3em 0}summary{cursor:pointer}"
       "</style></head><body>\n<header><h1>carrel API reference</h1>"
-      "<p>Version " + Escape(doc["info"]["version"].get<std::string>()) +
+      "<p>Version " +
+      Escape(doc["info"]["version"].get<std::string>()) +
       ". The same contract as <a href=\"/api/v1/openapi.yaml\">the OpenAPI document</a>, "
       "written from the server's route table.</p></header>\n<main>\n<nav aria-label=\"Areas\">"
       "<h2 id=\"areas\">Areas</h2><ul>";
@@ -429,40 +469,7 @@ std::string BuildReference(const ordered& doc) {
     for (auto p = doc["paths"].begin(); p != doc["paths"].end(); ++p) {
       for (auto m = p->begin(); m != p->end(); ++m) {
         const ordered& op = *m;
-        if (op["tags"][0] != name) continue;
-        std::string id = op["operationId"].get<std::string>();
-        h += "<h3 id=\"op-" + Anchor(id) + "\"><span class=\"method\">" +
-             Escape(m.key()) + "</span> <code>" + Escape(p.key()) + "</code></h3>\n<p>" +
-             Escape(op["summary"].get<std::string>()) + "</p>\n<p>Who may call it: " +
-             Escape(op["x-carrel-roles"].dump()) + "</p>\n";
-        if (op.contains("parameters")) {
-          h += "<table><caption>Parameters</caption><tr><th scope=\"col\">Name</th>"
-               "<th scope=\"col\">In</th><th scope=\"col\">Schema</th></tr>";
-          for (const ordered& par : op["parameters"]) {
-            h += "<tr><td><code>" + Escape(par["name"].get<std::string>()) + "</code></td><td>" +
-                 Escape(par["in"].get<std::string>()) + "</td><td><code>" +
-                 Escape(par["schema"].dump()) + "</code></td></tr>";
-          }
-          h += "</table>\n";
-        }
-        if (op.contains("requestBody")) {
-          const ordered& media = op["requestBody"]["content"]["application/json"];
-          h += "<details><summary>Request body</summary>" + SchemaHtml(media["schema"]) +
-               "<p>Example</p>" + SchemaHtml(media["example"]) + "</details>\n";
-        }
-        h += "<details><summary>Answers</summary><ul>";
-        for (auto r = op["responses"].begin(); r != op["responses"].end(); ++r) {
-          if (r->contains("$ref")) {
-            h += "<li>" + Escape(r.key()) + ": a <a href=\"#problems\">problem</a></li>";
-            continue;
-          }
-          h += "<li>" + Escape(r.key()) + " " + Escape((*r)["description"].get<std::string>());
-          for (auto c = (*r)["content"].begin(); c != (*r)["content"].end(); ++c) {
-            h += " (" + Escape(c.key()) + ")" + SchemaHtml((*c)["schema"]);
-          }
-          h += "</li>";
-        }
-        h += "</ul></details>\n";
+        if (op["tags"][0] == name) h += OperationHtml(m.key(), p.key(), op);
       }
     }
     h += "</section>\n";
