@@ -1,9 +1,8 @@
-#include "carrel/demo.h"
-
 #include <array>
 #include <chrono>
 #include <random>
 
+#include "carrel/demo.h"
 #include "carrel/progress.h"
 #include "carrel/requests.h"
 #include "circulation/sealed_records.h"
@@ -12,33 +11,34 @@ namespace carrel {
 namespace {
 
 // Invented for the demo: common given names and surnames, made-up streets and titles.
-constexpr std::array kGivenNames = {
-    "Avery", "Jordan", "Riley", "Morgan", "Casey", "Taylor", "Quinn", "Rowan", "Emerson",
-    "Harper", "Sage", "Parker", "Reese", "Dakota", "Skyler", "Logan", "Elliot", "Finley",
-    "Hayden", "Jamie", "Kendall", "Lane", "Marlow", "Noel", "Oakley", "Peyton", "Remy",
-    "Shiloh", "Tatum", "Wren"};
-constexpr std::array kSurnames = {
-    "Abbott", "Bishop", "Carver", "Dalton", "Ellison", "Fairbanks", "Garrison", "Holloway",
-    "Ingram", "Jennings", "Kendrick", "Lockwood", "Merriman", "Northcott", "Osgood", "Prescott",
-    "Quimby", "Radcliffe", "Sherwood", "Thornton", "Underhill", "Vance", "Whitfield", "Yardley",
-    "Ashby", "Brewster", "Coleridge", "Dunmore", "Eastwick", "Fenwick"};
+constexpr std::array kGivenNames = {"Avery",  "Jordan", "Riley",   "Morgan", "Casey",  "Taylor",
+                                    "Quinn",  "Rowan",  "Emerson", "Harper", "Sage",   "Parker",
+                                    "Reese",  "Dakota", "Skyler",  "Logan",  "Elliot", "Finley",
+                                    "Hayden", "Jamie",  "Kendall", "Lane",   "Marlow", "Noel",
+                                    "Oakley", "Peyton", "Remy",    "Shiloh", "Tatum",  "Wren"};
+constexpr std::array kSurnames = {"Abbott",    "Bishop",    "Carver",    "Dalton",    "Ellison",
+                                  "Fairbanks", "Garrison",  "Holloway",  "Ingram",    "Jennings",
+                                  "Kendrick",  "Lockwood",  "Merriman",  "Northcott", "Osgood",
+                                  "Prescott",  "Quimby",    "Radcliffe", "Sherwood",  "Thornton",
+                                  "Underhill", "Vance",     "Whitfield", "Yardley",   "Ashby",
+                                  "Brewster",  "Coleridge", "Dunmore",   "Eastwick",  "Fenwick"};
 constexpr std::array kStreets = {
-    "Harbor Lane", "Old Mill Road", "Cedar Point Drive", "Meadow Court", "Riverbend Road",
-    "Chestnut Hill", "Quarry Way", "Lantern Street", "Beacon Terrace", "Orchard Row"};
-constexpr std::array kTitleWords = {
-    "Silent", "River", "Garden", "Winter", "Atlas", "Lantern", "Harbor", "Echo", "Paper",
-    "Northern", "Orchard", "Clockwork", "Salt", "Meridian", "Copper", "Hidden", "Tide", "Ember",
-    "Glass", "Wild"};
-constexpr std::array kTitleNouns = {
-    "Light", "House", "Road", "Letters", "Season", "Map", "Keeper", "Song", "Year", "Field",
-    "Crossing", "Archive", "Island", "Promise", "Country"};
+    "Harbor Lane",   "Old Mill Road", "Cedar Point Drive", "Meadow Court",   "Riverbend Road",
+    "Chestnut Hill", "Quarry Way",    "Lantern Street",    "Beacon Terrace", "Orchard Row"};
+constexpr std::array kTitleWords = {"Silent",  "River",     "Garden", "Winter",   "Atlas",
+                                    "Lantern", "Harbor",    "Echo",   "Paper",    "Northern",
+                                    "Orchard", "Clockwork", "Salt",   "Meridian", "Copper",
+                                    "Hidden",  "Tide",      "Ember",  "Glass",    "Wild"};
+constexpr std::array kTitleNouns = {"Light",    "House",   "Road",   "Letters", "Season",
+                                    "Map",      "Keeper",  "Song",   "Year",    "Field",
+                                    "Crossing", "Archive", "Island", "Promise", "Country"};
 struct ItemKind {
   const char* type;
   const char* call_prefix;
   int weight;
 };
-constexpr std::array kKinds = {ItemKind{"book", "FIC", 60}, ItemKind{"book", "NF 9", 15},
-                               ItemKind{"dvd", "DVD", 10}, ItemKind{"audiobook", "AUD", 8},
+constexpr std::array kKinds = {ItemKind{"book", "FIC", 60},    ItemKind{"book", "NF 9", 15},
+                               ItemKind{"dvd", "DVD", 10},     ItemKind{"audiobook", "AUD", 8},
                                ItemKind{"magazine", "MAG", 5}, ItemKind{"equipment", "EQP", 2}};
 
 template <typename A>
@@ -89,11 +89,11 @@ class BatchWriter {
   std::unique_ptr<Transaction> tx_;
 };
 
-
 // Three requests, so that every role has something to see: one declined for want of process
-// (with its letter) and closed, its legal hold released, one court order partly released on counsel's advice and delivered (the
-// patron with card 21000000000002 is told, and their portal shows it), one just taken in and
-// awaiting the Director's acknowledgement. Each goes through the workflow's own steps.
+// (with its letter) and closed, its legal hold released, one court order partly released on
+// counsel's advice and delivered (the patron with card 21000000000002 is told, and their portal
+// shows it), one just taken in and awaiting the Director's acknowledgement. Each goes through the
+// workflow's own steps.
 Status SeedDemoRequests(Library& library, int64_t desk, int64_t director, int64_t counsel,
                         const std::string& card) {
   Requests& requests = library.requests();
@@ -144,96 +144,97 @@ Status SeedDemoRequests(Library& library, int64_t desk, int64_t director, int64_
                        {"advice_id", file.advice.back().id},
                        {"scope", {{"categories", {"loans"}}}}},
                       kDemoPassword));
-  RETURN_IF_ERROR(act(director, released, "prepare_disclosure", nlohmann::json::object(),
-                      kDemoPassword));
+  RETURN_IF_ERROR(
+      act(director, released, "prepare_disclosure", nlohmann::json::object(), kDemoPassword));
   RETURN_IF_ERROR(act(director, released, "deliver",
                       {{"to", "Detective (demo)"}, {"how", "sealed envelope, by hand"}}));
 
   return intake("subpoena", {}, "the sign-in sheets of the computer room").status();
 }
 
-}  // namespace
-
-StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& options) {
-  if (options.patrons < 1 || options.items < 1 || options.history_loans < 0 ||
-      options.years < 1) {
-    return InvalidArgument("demo seed needs at least one patron and one item");
+// Fills an empty library, one kind of record after another, each in batches.
+class Seeder {
+ public:
+  Seeder(Library& library, const SeedOptions& options)
+      : library_(library),
+        options_(options),
+        store_(library.store()),
+        profile_(library.profile()),
+        calendar_(library.calendar()),
+        keyring_(library.keyring()),
+        records_(&library.vault()),
+        rng_(options.seed),
+        now_(library.clock().Now()),
+        today_(calendar_.LocalDate(now_)),
+        out_(options.progress ? stderr : nullptr),
+        item_types_(options.items + 1) {
+    patron_ids_.reserve(options.patrons);
+    keeps_history_.reserve(options.patrons);
   }
-  Store& store = library.store();
-  int64_t existing = 0;
-  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(existing, tx.QueryInt("SELECT (SELECT count(*) FROM patrons) + "
-                                           "(SELECT count(*) FROM items)"));
-    return Status::Ok();
-  }));
-  if (existing > 0) {
-    return FailedPrecondition("the library already has patrons or items; demo seed fills only "
-                              "an empty library");
-  }
-  auto started = std::chrono::steady_clock::now();
-  std::mt19937_64 rng(options.seed);
-  SeedReport report;
-  const Profile& profile = library.profile();
-  const Calendar& calendar = library.calendar();
-  Instant now = library.clock().Now();
-  Date today = calendar.LocalDate(now);
-  std::FILE* out = options.progress ? stderr : nullptr;
-  constexpr int64_t kBatch = 20000;
-  auto day = [](int n) { return std::chrono::days(n); };
 
-  SealedRecords records(&library.vault());
-  Keyring& keyring = library.keyring();
-  std::vector<int64_t> patron_ids;       // index i-1 -> random id of patron i
-  std::vector<bool> keeps_history;       // opted in to a reading history
-  patron_ids.reserve(options.patrons);
-  keeps_history.reserve(options.patrons);
-  {  // Patrons: about 8% juvenile, some with expired cards, most with email, 15% keep history.
-    Progress progress("patrons", options.patrons, out);
-    BatchWriter writer(store, kBatch);
-    for (int64_t i = 1; i <= options.patrons; ++i) {
+  StatusOr<SeedReport> Run() {
+    RETURN_IF_ERROR(Patrons());
+    RETURN_IF_ERROR(Items());
+    RETURN_IF_ERROR(LoanHistory());
+    RETURN_IF_ERROR(CurrentLoans());
+    RETURN_IF_ERROR(SessionsAndEnews());
+    if (options_.demo_accounts) RETURN_IF_ERROR(DemoAccounts());
+    return report_;
+  }
+
+ private:
+  static constexpr int64_t kBatch = 20000;
+  static std::chrono::days day(int n) { return std::chrono::days(n); }
+
+  // Patrons: about 8% juvenile, some with expired cards, most with email, 15% keep history.
+  Status Patrons() {
+    Progress progress("patrons", options_.patrons, out_);
+    BatchWriter writer(store_, kBatch);
+    for (int64_t i = 1; i <= options_.patrons; ++i) {
       if ((i - 1) % kBatch == 0) {
         // Keys for the next batch in one keyring transaction, committed before the rows.
-        ASSIGN_OR_RETURN(auto ids, records.ReservePatronIds(
-                                       std::min<int64_t>(kBatch, options.patrons - i + 1)));
-        patron_ids.insert(patron_ids.end(), ids.begin(), ids.end());
+        ASSIGN_OR_RETURN(auto ids, records_.ReservePatronIds(
+                                       std::min<int64_t>(kBatch, options_.patrons - i + 1)));
+        patron_ids_.insert(patron_ids_.end(), ids.begin(), ids.end());
       }
       ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
-      std::string given = Pick(rng, kGivenNames);
-      std::string surname = Pick(rng, kSurnames);
+      std::string given = Pick(rng_, kGivenNames);
+      std::string surname = Pick(rng_, kSurnames);
       NewPatron p;
       p.card_barcode = PatronBarcode(i);
       p.name = given + " " + surname;
-      if (std::uniform_int_distribution<int>(0, 9)(rng) < 8) {
+      if (std::uniform_int_distribution<int>(0, 9)(rng_) < 8) {
         p.email = given + "." + surname + std::to_string(i) + "@example.org";
       }
       p.phone = "203-555-" + std::to_string(1000 + i % 9000);
       p.postal_address =
-          std::to_string(1 + i % 400) + " " + Pick(rng, kStreets) + "\nWestport, CT 06880";
-      p.juvenile = std::uniform_int_distribution<int>(0, 99)(rng) < 8;
-      p.expires_on = today + day(std::uniform_int_distribution<int>(-200, 3 * 365)(rng));
+          std::to_string(1 + i % 400) + " " + Pick(rng_, kStreets) + "\nWestport, CT 06880";
+      p.juvenile = std::uniform_int_distribution<int>(0, 99)(rng_) < 8;
+      p.expires_on = today_ + day(std::uniform_int_distribution<int>(-200, 3 * 365)(rng_));
       // The demo's portal cards (the first five) are valid for two more years.
-      if (options.demo_accounts && i <= 5) p.expires_on = today + day(730);
-      p.history_opt_in = std::uniform_int_distribution<int>(0, 99)(rng) < 15;
-      keeps_history.push_back(p.history_opt_in);
-      Date last_active = today - day(std::uniform_int_distribution<int>(0, 2 * 365)(rng));
-      int64_t id = patron_ids[i - 1];
-      ASSIGN_OR_RETURN(auto key, keyring.Get(Vault::PatronKeyName(id)));
-      RETURN_IF_ERROR(records.InsertPatronWithId(*tx, id, p, last_active, *key));
+      if (options_.demo_accounts && i <= 5) p.expires_on = today_ + day(730);
+      p.history_opt_in = std::uniform_int_distribution<int>(0, 99)(rng_) < 15;
+      keeps_history_.push_back(p.history_opt_in);
+      Date last_active = today_ - day(std::uniform_int_distribution<int>(0, 2 * 365)(rng_));
+      int64_t id = patron_ids_[i - 1];
+      ASSIGN_OR_RETURN(auto key, keyring_.Get(Vault::PatronKeyName(id)));
+      RETURN_IF_ERROR(records_.InsertPatronWithId(*tx, id, p, last_active, *key));
       progress.Advance();
     }
     RETURN_IF_ERROR(writer.Finish());
-    report.patrons = options.patrons;
+    report_.patrons = options_.patrons;
+    return Status::Ok();
   }
 
-  std::vector<std::string> item_types(options.items + 1);
-  {  // Catalogue.
+  // Catalogue.
+  Status Items() {
     int total_weight = 0;
     for (const ItemKind& k : kKinds) total_weight += k.weight;
-    Progress progress("items", options.items, out);
-    BatchWriter writer(store, kBatch);
-    for (int64_t i = 1; i <= options.items; ++i) {
+    Progress progress("items", options_.items, out_);
+    BatchWriter writer(store_, kBatch);
+    for (int64_t i = 1; i <= options_.items; ++i) {
       ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
-      int w = std::uniform_int_distribution<int>(0, total_weight - 1)(rng);
+      int w = std::uniform_int_distribution<int>(0, total_weight - 1)(rng_);
       const ItemKind* kind = &kKinds[0];
       for (const ItemKind& k : kKinds) {
         if (w < k.weight) {
@@ -242,66 +243,68 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
         }
         w -= k.weight;
       }
-      std::string type = profile.loan_days.contains(kind->type) ? kind->type
-                                                                : profile.loan_days.begin()->first;
-      item_types[i] = type;
-      std::string title = std::string("The ") + Pick(rng, kTitleWords) + " " +
-                          Pick(rng, kTitleNouns);
-      std::string author = std::string(Pick(rng, kGivenNames)) + " " + Pick(rng, kSurnames);
-      std::string call = std::string(kind->call_prefix) + " " + author.substr(author.find(' ') + 1, 3);
-      RETURN_IF_ERROR(tx->Exec(
-          "INSERT INTO items (id, barcode, title, author, call_number, item_type, status) "
-          "VALUES (?, ?, ?, ?, ?, ?, 'available')",
-          {Value(i), Value(ItemBarcode(i)), Value(title), Value(author), Value(call),
-           Value(type)}));
+      std::string type =
+          profile_.loan_days.contains(kind->type) ? kind->type : profile_.loan_days.begin()->first;
+      item_types_[i] = type;
+      std::string title =
+          std::string("The ") + Pick(rng_, kTitleWords) + " " + Pick(rng_, kTitleNouns);
+      std::string author = std::string(Pick(rng_, kGivenNames)) + " " + Pick(rng_, kSurnames);
+      std::string call =
+          std::string(kind->call_prefix) + " " + author.substr(author.find(' ') + 1, 3);
+      RETURN_IF_ERROR(
+          tx->Exec("INSERT INTO items (id, barcode, title, author, call_number, item_type, status) "
+                   "VALUES (?, ?, ?, ?, ?, ?, 'available')",
+                   {Value(i), Value(ItemBarcode(i)), Value(title), Value(author), Value(call),
+                    Value(type)}));
       progress.Advance();
     }
     RETURN_IF_ERROR(writer.Finish());
-    report.items = options.items;
+    report_.items = options_.items;
+    return Status::Ok();
   }
 
-  {  // Returned loans over the past years, oldest first; about 4% came back late with a fine.
-    Progress progress("loan history", options.history_loans, out);
-    BatchWriter writer(store, kBatch);
-    int span = options.years * 365;
-    std::uniform_int_distribution<int64_t> patron(1, options.patrons);
-    std::uniform_int_distribution<int64_t> item(1, options.items);
-    for (int64_t i = 1; i <= options.history_loans; ++i) {
+  // Returned loans over the past years, oldest first; about 4% came back late with a fine.
+  Status LoanHistory() {
+    Progress progress("loan history", options_.history_loans, out_);
+    BatchWriter writer(store_, kBatch);
+    int span = options_.years * 365;
+    std::uniform_int_distribution<int64_t> patron(1, options_.patrons);
+    std::uniform_int_distribution<int64_t> item(1, options_.items);
+    for (int64_t i = 1; i <= options_.history_loans; ++i) {
       ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
-      // Spread evenly in time: row i returns on day span * i / n before today.
-      int days_ago = 1 + static_cast<int>((span - 1) * (options.history_loans - i) /
-                                          std::max<int64_t>(1, options.history_loans));
-      Date returned = today - day(days_ago);
-      int64_t item_id = item(rng);
-      int period = profile.loan_days.at(item_types[item_id]);
+      // Spread evenly in time: row i returns on day span * i / n before today_.
+      int days_ago = 1 + static_cast<int>((span - 1) * (options_.history_loans - i) /
+                                          std::max<int64_t>(1, options_.history_loans));
+      Date returned = today_ - day(days_ago);
+      int64_t item_id = item(rng_);
+      int period = profile_.loan_days.at(item_types_[item_id]);
       // Most loans come back within the period; about one in twenty-five comes back late.
-      bool late = std::uniform_int_distribution<int>(0, 24)(rng) == 0;
-      int kept = late ? period + std::uniform_int_distribution<int>(1, 30)(rng)
-                      : std::uniform_int_distribution<int>(1, period)(rng);
+      bool late = std::uniform_int_distribution<int>(0, 24)(rng_) == 0;
+      int kept = late ? period + std::uniform_int_distribution<int>(1, 30)(rng_)
+                      : std::uniform_int_distribution<int>(1, period)(rng_);
       Date out_on = returned - day(kept);
       Date due = out_on + day(period);
-      int64_t patron_index = patron(rng);
-      int64_t patron_id = patron_ids[patron_index - 1];
-      ASSIGN_OR_RETURN(SealedLink link,
-                       records.SealLink("loan_history", i, patron_id, returned,
-                                        keeps_history[patron_index - 1]));
+      int64_t patron_index = patron(rng_);
+      int64_t patron_id = patron_ids_[patron_index - 1];
+      ASSIGN_OR_RETURN(SealedLink link, records_.SealLink("loan_history", i, patron_id, returned,
+                                                          keeps_history_[patron_index - 1]));
       RETURN_IF_ERROR(tx->Exec(
           "INSERT INTO loan_history (id, item_id, patron_link, link_epoch, link_tag, "
           "checked_out_on, due_on, returned_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
           {Value(i), Value(item_id), Value(Blob{link.link}),
            link.epoch.empty() ? Value() : Value(link.epoch), Value(Blob{link.tag}),
            Value(FormatDate(out_on)), Value(FormatDate(due)), Value(FormatDate(returned))}));
-      if (returned > due && profile.fine_per_day_cents > 0) {
+      if (returned > due && profile_.fine_per_day_cents > 0) {
         int64_t late = (returned - due).count();
-        int64_t cents = std::min(late * profile.fine_per_day_cents, profile.fine_cap_cents);
+        int64_t cents = std::min(late * profile_.fine_per_day_cents, profile_.fine_cap_cents);
         if (cents > 0) {
-          bool settled = days_ago > 30 || std::uniform_int_distribution<int>(0, 1)(rng) == 0;
-          int64_t fine_id = ++report.fines;
+          bool settled = days_ago > 30 || std::uniform_int_distribution<int>(0, 1)(rng_) == 0;
+          int64_t fine_id = ++report_.fines;
           Date settled_on = returned + day(3);
           Value plain_link, sealed_link, epoch;
           if (settled) {
             ASSIGN_OR_RETURN(SealedLink link,
-                             records.SealLink("fines", fine_id, patron_id, settled_on, false));
+                             records_.SealLink("fines", fine_id, patron_id, settled_on, false));
             sealed_link = Blob{link.link};
             epoch = link.epoch;
           } else {
@@ -318,57 +321,63 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
       progress.Advance();
     }
     RETURN_IF_ERROR(writer.Finish());
-    report.history_loans = options.history_loans;
+    report_.history_loans = options_.history_loans;
+    return Status::Ok();
   }
 
-  {  // Current loans on about a tenth of the items; some overdue. Holds on some of them.
-    int64_t active = std::min(options.items / 10, options.patrons * 3);
-    Progress progress("current loans", active, out);
-    BatchWriter writer(store, kBatch);
-    std::uniform_int_distribution<int64_t> patron(1, options.patrons);
+  // Current loans on about a tenth of the items; some overdue. Holds on some of them.
+  Status CurrentLoans() {
+    int64_t active = std::min(options_.items / 10, options_.patrons * 3);
+    Progress progress("current loans", active, out_);
+    BatchWriter writer(store_, kBatch);
+    std::uniform_int_distribution<int64_t> patron(1, options_.patrons);
     for (int64_t i = 1; i <= active; ++i) {
       ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       int64_t item_id = i * 10;
-      int period = profile.loan_days.at(item_types[item_id]);
-      Date out_on = today - day(std::uniform_int_distribution<int>(0, period + 10)(rng));
-      Date due = calendar.NextOpenDay(out_on + day(period)).value_or(out_on + day(period));
-      int64_t patron_id = patron_ids[patron(rng) - 1];
+      int period = profile_.loan_days.at(item_types_[item_id]);
+      Date out_on = today_ - day(std::uniform_int_distribution<int>(0, period + 10)(rng_));
+      Date due = calendar_.NextOpenDay(out_on + day(period)).value_or(out_on + day(period));
+      int64_t patron_id = patron_ids_[patron(rng_) - 1];
       RETURN_IF_ERROR(tx->Exec(
           "INSERT INTO loans (item_id, patron_id, checked_out_on, due_on, renewals) "
           "VALUES (?, ?, ?, ?, ?)",
           {Value(item_id), Value(patron_id), Value(FormatDate(out_on)), Value(FormatDate(due)),
-           Value(int64_t{std::uniform_int_distribution<int>(0, profile.renewal_limit)(rng)})}));
-      RETURN_IF_ERROR(tx->Exec("UPDATE items SET status = 'on_loan' WHERE id = ?", {Value(item_id)}));
+           Value(int64_t{std::uniform_int_distribution<int>(0, profile_.renewal_limit)(rng_)})}));
+      RETURN_IF_ERROR(
+          tx->Exec("UPDATE items SET status = 'on_loan' WHERE id = ?", {Value(item_id)}));
       if (i % 7 == 0) {
-        int64_t holder = patron_ids[patron(rng) - 1];
+        int64_t holder = patron_ids_[patron(rng_) - 1];
         if (holder != patron_id) {
-          RETURN_IF_ERROR(tx->Exec(
-              "INSERT INTO holds (item_id, patron_id, placed_at, status) "
-              "VALUES (?, ?, ?, 'waiting')",
-              {Value(item_id), Value(holder),
-               Value(FormatInstant(now - std::chrono::hours(24 * (i % 20 + 1))))}));
-          ++report.holds;
+          RETURN_IF_ERROR(
+              tx->Exec("INSERT INTO holds (item_id, patron_id, placed_at, status) "
+                       "VALUES (?, ?, ?, 'waiting')",
+                       {Value(item_id), Value(holder),
+                        Value(FormatInstant(now_ - std::chrono::hours(24 * (i % 20 + 1))))}));
+          ++report_.holds;
         }
       }
       progress.Advance();
     }
     RETURN_IF_ERROR(writer.Finish());
-    report.active_loans = active;
+    report_.active_loans = active;
+    return Status::Ok();
   }
 
-  {  // Computer sessions of the past week and eNews subscriptions.
-    int64_t sessions = std::min<int64_t>(options.patrons, 2000);
-    int64_t subscriptions = std::min<int64_t>(options.patrons / 5, 5000);
-    Progress progress("sessions, eNews", sessions + subscriptions, out);
-    BatchWriter writer(store, kBatch);
-    std::uniform_int_distribution<int64_t> patron(1, options.patrons);
+  // Computer sessions of the past week and eNews subscriptions.
+  Status SessionsAndEnews() {
+    int64_t sessions = std::min<int64_t>(options_.patrons, 2000);
+    int64_t subscriptions = std::min<int64_t>(options_.patrons / 5, 5000);
+    Progress progress("sessions, eNews", sessions + subscriptions, out_);
+    BatchWriter writer(store_, kBatch);
+    std::uniform_int_distribution<int64_t> patron(1, options_.patrons);
     for (int64_t i = 1; i <= sessions; ++i) {
       ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
-      Instant start = now - std::chrono::hours(std::uniform_int_distribution<int>(2, 24 * 7)(rng));
+      Instant start =
+          now_ - std::chrono::hours(std::uniform_int_distribution<int>(2, 24 * 7)(rng_));
       Instant end = start + std::chrono::minutes(55);
       ASSIGN_OR_RETURN(SealedLink link,
-                       records.SealLink("computer_sessions", i, patron_ids[patron(rng) - 1],
-                                        calendar.LocalDate(end), false));
+                       records_.SealLink("computer_sessions", i, patron_ids_[patron(rng_) - 1],
+                                         calendar_.LocalDate(end), false));
       RETURN_IF_ERROR(tx->Exec(
           "INSERT INTO computer_sessions (id, station, started_at, ended_at, patron_link, "
           "link_epoch) VALUES (?, ?, ?, ?, ?, ?)",
@@ -379,48 +388,93 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
     for (int64_t i = 1; i <= subscriptions; ++i) {
       ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       char hex[33];
-      std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                    static_cast<unsigned long long>(rng()));
+      std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng_()),
+                    static_cast<unsigned long long>(rng_()));
       std::string email = "reader" + std::to_string(i) + "@example.org";
-      ASSIGN_OR_RETURN(std::string email_bi, records.EmailIndex(email));
-      ASSIGN_OR_RETURN(std::string sealed, records.SealSubscriptionEmail(i, email));
+      ASSIGN_OR_RETURN(std::string email_bi, records_.EmailIndex(email));
+      ASSIGN_OR_RETURN(std::string sealed, records_.SealSubscriptionEmail(i, email));
       RETURN_IF_ERROR(tx->Exec(
           "INSERT INTO enews_subscriptions (id, email_bi, email, token_hash, status, created_on, "
           "confirmed_on) VALUES (?, ?, ?, ?, 'confirmed', ?, ?)",
           {Value(i), Value(Blob{email_bi}), Value(Blob{sealed}), Value(std::string(hex)),
-           Value(FormatDate(today - day(30))), Value(FormatDate(today - day(29)))}));
+           Value(FormatDate(today_ - day(30))), Value(FormatDate(today_ - day(29)))}));
       progress.Advance();
     }
     RETURN_IF_ERROR(writer.Finish());
-    report.computer_sessions = sessions;
-    report.subscriptions = subscriptions;
+    report_.computer_sessions = sessions;
+    report_.subscriptions = subscriptions;
+    return Status::Ok();
   }
-  if (options.demo_accounts) {
+
+  // The demo's staff accounts, its adopted schedule, portal PINs and requests.
+  Status DemoAccounts() {
     Actor seeder{"system/demo-seed", "system"};
     int64_t director = 0, desk = 0, counsel = 0;
-    for (auto [name, role] : {std::pair{"desk", Role::kStaff}, {"demo-director", Role::kDirector},
-                              {"counsel", Role::kCounsel}, {"trustee", Role::kBoard},
+    for (auto [name, role] : {std::pair{"desk", Role::kStaff},
+                              {"demo-director", Role::kDirector},
+                              {"counsel", Role::kCounsel},
+                              {"trustee", Role::kBoard},
                               {"demo-admin", Role::kAdmin}}) {
-      ASSIGN_OR_RETURN(User user, library.accounts().AddUser(seeder, name, role, kDemoPassword));
+      ASSIGN_OR_RETURN(User user, library_.accounts().AddUser(seeder, name, role, kDemoPassword));
       if (role == Role::kDirector) director = user.id;
       if (role == Role::kStaff) desk = user.id;
       if (role == Role::kCounsel) counsel = user.id;
     }
     // The demo Director adopts the profile's schedule, so the demo library deletes on schedule
     // from the start (a real library's Director signs their own: carrel retention sign).
-    RETURN_IF_ERROR(library.retention()
+    RETURN_IF_ERROR(library_.retention()
                         .SignSchedule({"user/" + std::to_string(director), "director"}, director,
-                                      kDemoPassword, ScheduleFromProfile(library.profile()),
+                                      kDemoPassword, ScheduleFromProfile(library_.profile()),
                                       "the demo profile's schedule, adopted for the demonstration")
                         .status());
-    for (int64_t i = 0; i < std::min<int64_t>(5, options.patrons); ++i) {
-      RETURN_IF_ERROR(library.accounts().SetPatronPin(seeder, patron_ids[i], kDemoPin,
-                                                      Accounts::PinOrigin::kChosenByPatron));
+    for (int64_t i = 0; i < std::min<int64_t>(5, options_.patrons); ++i) {
+      RETURN_IF_ERROR(library_.accounts().SetPatronPin(seeder, patron_ids_[i], kDemoPin,
+                                                       Accounts::PinOrigin::kChosenByPatron));
     }
-    if (options.patrons >= 3) {
-      RETURN_IF_ERROR(SeedDemoRequests(library, desk, director, counsel, PatronBarcode(2)));
+    if (options_.patrons >= 3) {
+      RETURN_IF_ERROR(SeedDemoRequests(library_, desk, director, counsel, PatronBarcode(2)));
     }
+    return Status::Ok();
   }
+
+  Library& library_;
+  const SeedOptions& options_;
+  Store& store_;
+  const Profile& profile_;
+  const Calendar& calendar_;
+  Keyring& keyring_;
+  SealedRecords records_;
+  std::mt19937_64 rng_;
+  Instant now_;
+  Date today_;
+  std::FILE* out_;
+  SeedReport report_;
+  std::vector<int64_t> patron_ids_;      // index i-1 -> random id of patron i
+  std::vector<bool> keeps_history_;      // opted in to a reading history
+  std::vector<std::string> item_types_;  // by item id
+};
+
+}  // namespace
+
+StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& options) {
+  if (options.patrons < 1 || options.items < 1 || options.history_loans < 0 || options.years < 1) {
+    return InvalidArgument("demo seed needs at least one patron and one item");
+  }
+  Store& store = library.store();
+  int64_t existing = 0;
+  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(existing, tx.QueryInt("SELECT (SELECT count(*) FROM patrons) + "
+                                           "(SELECT count(*) FROM items)"));
+    return Status::Ok();
+  }));
+  if (existing > 0) {
+    return FailedPrecondition(
+        "the library already has patrons or items; demo seed fills only "
+        "an empty library");
+  }
+  auto started = std::chrono::steady_clock::now();
+  Seeder seeder(library, options);
+  ASSIGN_OR_RETURN(SeedReport report, seeder.Run());
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
