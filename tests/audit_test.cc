@@ -18,12 +18,14 @@ class FailClosedTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(Library::Init(dir_ / "lib", testing::WestportProfile(), OperatorActor()).ok());
-    auto lib = Library::Open(dir_ / "lib", &clock_, [this](std::unique_ptr<Store> inner) {
+    Library::OpenOptions options{.clock = &clock_, .outbound = nullptr, .store_layer = {}};
+    options.store_layer = [this](std::unique_ptr<Store> inner) {
       auto faulty =
           std::make_unique<testing::FaultyStore>(std::move(inner), "INSERT INTO audit_log");
       faulty_ = faulty.get();
       return std::unique_ptr<Store>(std::move(faulty));
-    });
+    };
+    auto lib = Library::Open(dir_ / "lib", options);
     ASSERT_TRUE(lib.ok()) << lib.status().ToString();
     library_ = std::move(lib).value();
     NewPatron p;

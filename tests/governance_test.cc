@@ -406,8 +406,7 @@ TEST_F(GovernanceTest, AReversedAppointmentEndsAndAReversedScheduleIsSetAside) {
 
 TEST_F(GovernanceTest, AQueuedNoticeIsHeldWhileANondisclosureOrderIsActiveAndGoesOutWhenItExpires) {
   ASSERT_TRUE(lib().profile().notify_patrons);
-  std::vector<std::string> sent;
-  requests().set_patron_notifier([&](const std::string& ref) { sent.push_back(ref); });
+  auto sent = [&] { return lib_.outbound.notices(); };  // what the hook was given
   Date today = lib().calendar().LocalDate(lib_.clock.Now());
   CaseIntake in = CourtOrder();
   in.nondisclosure_order = true;
@@ -420,7 +419,7 @@ TEST_F(GovernanceTest, AQueuedNoticeIsHeldWhileANondisclosureOrderIsActiveAndGoe
   ASSERT_EQ(f->notices.size(), 1u);
   EXPECT_EQ(f->notices[0].state, "queued");
   EXPECT_EQ(f->notices[0].patron_id, patrons_["P-A"]);
-  EXPECT_TRUE(sent.empty());
+  EXPECT_TRUE(sent().empty());
   Actor patron{"patron/" + std::to_string(patrons_["P-A"]), "patron"};
   EXPECT_TRUE(requests().MyNotices(patron, patrons_["P-A"])->empty());
   // The review date and the expiry are in the Director's inbox.
@@ -435,14 +434,14 @@ TEST_F(GovernanceTest, AQueuedNoticeIsHeldWhileANondisclosureOrderIsActiveAndGoe
   // The day before the order expires, still held.
   lib_.clock.Advance(days(6));
   EXPECT_EQ(*requests().SendDueNotices(), 0);
-  EXPECT_TRUE(sent.empty());
+  EXPECT_TRUE(sent().empty());
   // The day it expires, the notice goes out, once.
   lib_.clock.Advance(days(1));
   EXPECT_EQ(*requests().SendDueNotices(), 1);
   EXPECT_EQ(*requests().SendDueNotices(), 0);
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0], f->notices[0].reference);  // the hook gets the reference, nothing else
-  EXPECT_EQ(sent[0].find(ref), std::string::npos);
+  ASSERT_EQ(sent().size(), 1u);
+  EXPECT_EQ(sent()[0], f->notices[0].reference);  // the hook gets the reference, nothing else
+  EXPECT_EQ(sent()[0].find(ref), std::string::npos);
   auto mine = requests().MyNotices(patron, patrons_["P-A"]);
   ASSERT_TRUE(mine.ok());
   ASSERT_EQ(mine->size(), 1u);
@@ -454,17 +453,16 @@ TEST_F(GovernanceTest, AQueuedNoticeIsHeldWhileANondisclosureOrderIsActiveAndGoe
 }
 
 TEST_F(GovernanceTest, NoticesWithoutAnOrderGoAtOnceAndLiftingAnOrderReleasesThem) {
-  std::vector<std::string> sent;
-  requests().set_patron_notifier([&](const std::string& ref) { sent.push_back(ref); });
+  auto sent = [&] { return lib_.outbound.notices(); };  // what the hook was given
   DeliveredCase(CourtOrder());
-  EXPECT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent().size(), 1u);
   CaseIntake in = CourtOrder({"P-B"});
   in.nondisclosure_order = true;  // no expiry: held until lifted
   in.nondisclosure_review = lib().calendar().LocalDate(lib_.clock.Now()) + days(90);
   std::string ref = DeliveredCase(in);
   lib_.clock.Advance(days(400));
   EXPECT_EQ(*requests().SendDueNotices(), 0);
-  EXPECT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent().size(), 1u);
   // Staff and counsel cannot lift it; the Director can.
   EXPECT_EQ(Act("staff1", ref, "nondisclosure", {{"order", false}}).status().code(),
             StatusCode::kPermissionDenied);
@@ -473,7 +471,7 @@ TEST_F(GovernanceTest, NoticesWithoutAnOrderGoAtOnceAndLiftingAnOrderReleasesThe
                 .code(),
             StatusCode::kInvalidArgument);
   ASSERT_TRUE(Act("director1", ref, "nondisclosure", {{"order", false}}).ok());
-  EXPECT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent().size(), 2u);
 }
 
 TEST_F(GovernanceTest, DeadlinesReachTheRoleThatMustAct) {

@@ -40,7 +40,6 @@ class RequestsHttpTest : public ::testing::Test {
     ASSERT_TRUE(lib.circulation().AddPatron(testing::kStaff, p).ok());
     ASSERT_TRUE(lib.circulation().AddItem(testing::kStaff, {"B-1", "A Title", "An Author", "C", "book"}).ok());
     ASSERT_TRUE(lib.circulation().Checkout(testing::kStaff, "B-1", "P-100").ok());
-    lib.requests().set_notifier([](const std::string&) {});
     ServerOptions options;
     options.login_per_minute = 1000;
     server_ = std::make_unique<ApiServer>(&lib, testing::ContractChecked(options));

@@ -64,7 +64,7 @@ TEST_F(RequestsTest, StaffTakeRequestsInAndNothingElse) {
   ASSERT_TRUE(inbox.ok());
   ASSERT_EQ(inbox->size(), 1u);
   EXPECT_EQ((*inbox)[0].case_reference, ref);
-  EXPECT_EQ(notified_, std::vector<std::string>{ref});
+  EXPECT_EQ(lib_.outbound.requests(), std::vector<std::string>{ref});
   for (const char* step : {"acknowledge", "consult_counsel", "decline", "decide", "close"}) {
     auto s = Act("staff1", ref, step);
     EXPECT_EQ(s.status().code(), StatusCode::kPermissionDenied) << step;

@@ -138,6 +138,10 @@ class Accounts {
                                    int64_t user_id, bool acting_designee);
   StatusOr<std::vector<User>> ListUsers(const Actor& by);
   StatusOr<User> GetUser(int64_t id);
+  // Reads for other modules inside their own transaction (they never read the users table):
+  // a user's username ("" when there is none), and the enabled users holding `role`.
+  static StatusOr<std::string> UsernameIn(Transaction& tx, int64_t user_id);
+  static StatusOr<std::vector<int64_t>> EnabledUsersIn(Transaction& tx, Role role);
   // The user, when they hold `role` and are not disabled; otherwise kPermissionDenied with
   // `refusal` (the Director's steps, the Board's).
   StatusOr<User> ActiveInRole(int64_t id, Role role, std::string_view refusal);

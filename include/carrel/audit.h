@@ -1,10 +1,9 @@
 #pragma once
 
 #include <array>
-#include <memory>
 #include <cstdint>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -157,16 +156,19 @@ class AuditLog {
                                 std::string_view origin);
   // The latest stored signed head; kNotFound if none.
   StatusOr<Checkpoint> LatestHead(Transaction& tx);
+  // The stored signed head of exactly `size` entries, its note as stored (open it with
+  // OpenCheckpoint to check the signature); kNotFound if none was signed at that size.
+  StatusOr<Checkpoint> HeadOfSize(Transaction& tx, int64_t size);
+  // Entry `seq` as stored (EncodeAuditEntry's bytes); kNotFound past the end.
+  StatusOr<std::string> EncodedEntry(Transaction& tx, int64_t seq);
 
   void set_policy_version(std::string version);
 
  private:
-  struct RightEdge;
+  struct State;
   StatusOr<Hash> SubtreeHash(Transaction& tx, int64_t begin, int64_t end);
   const Clock* clock_;
-  std::mutex mu_;
-  std::string policy_version_;
-  std::unique_ptr<RightEdge> edge_;  // guarded by mu_
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace carrel

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -237,6 +238,34 @@ class Circulation {
   Status Unsubscribe(const Actor& actor, std::string_view token);
 
   Date Today() const;
+
+  // Reads and removals for other modules inside their own transaction (they never name
+  // circulation's tables).
+  // Whether the patron is on file, read in another module's transaction (no audit entry: it
+  // reads nothing about the patron).
+  static StatusOr<bool> PatronExistsIn(Transaction& tx, int64_t patron_id);
+
+  // What retention applies its schedule to: eNews subscriptions left unconfirmed since
+  // before `cutoff` (or unsubscribed before it), oldest id first; removing one returns whether
+  // it was there.
+  static StatusOr<std::vector<int64_t>> StaleSubscriptionsIn(Transaction& tx, bool unsubscribed,
+                                                             Date cutoff);
+  static StatusOr<bool> RemoveSubscriptionIn(Transaction& tx, int64_t subscription_id);
+  // Patron accounts expired and inactive since before `cutoff`, with what they still have out
+  // or owe, by patron id.
+  struct DormantAccount {
+    int64_t patron_id = 0;
+    int64_t loans = 0;
+    int64_t fines_owed = 0;
+  };
+  static StatusOr<std::vector<DormantAccount>> DormantAccountsIn(Transaction& tx, Date cutoff);
+
+  // A restore's reconciliation: every patron's id; a patron removed as DeletePatron does,
+  // after dropping the plain links of loans out and fines owed in an old backup; and the links
+  // sealed under epoch keys not in `live_days` (destroyed) cleared, returning how many.
+  StatusOr<std::vector<int64_t>> AllPatronIds();
+  Status ForgetPatron(const Actor& actor, int64_t id);
+  StatusOr<int64_t> ClearLinksOutside(const std::set<std::string>& live_days);
 
  private:
   // Seals the patron link of an ended hold, settled fine or ended session under the key of

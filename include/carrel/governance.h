@@ -124,11 +124,37 @@ struct Reviewable {
   std::optional<BoardRuling> ruling;  // the last final ruling
 };
 
+// Where the things the Board reviews are kept (decisions, declines and appointments in the
+// request workflow, schedule versions in retention). The Board's module reads them through
+// this interface alone, never through their tables.
+class ReviewSource {
+ public:
+  virtual ~ReviewSource() = default;
+  // Whether this source keeps `subject` (one of kReviewSubjects).
+  virtual bool Holds(std::string_view subject) const = 0;
+  // Every `subject` it keeps, read in `tx`, appended to `out`.
+  virtual Status List(Transaction& tx, std::string_view subject, std::vector<Reviewable>* out) = 0;
+  // The case reference of `subject` number `id` (empty when it has none); nullopt when there
+  // is no such thing.
+  virtual StatusOr<std::optional<std::string>> Find(Transaction& tx, std::string_view subject,
+                                                    int64_t id) = 0;
+};
+
+// What Governance works with. None is owned; each must outlive it.
+struct GovernanceDeps {
+  Store* store = nullptr;
+  Vault* vault = nullptr;
+  AuditLog* audit = nullptr;
+  Accounts* accounts = nullptr;
+  const Profile* profile = nullptr;
+  const Clock* clock = nullptr;
+  std::vector<ReviewSource*> review_sources;  // together they keep every kReviewSubjects
+};
+
 class Governance {
  public:
-  // Pointers are not owned and must outlive this object. Thread-safe.
-  Governance(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
-             const Profile* profile, const Clock* clock, std::string library_id);
+  // Thread-safe.
+  Governance(const GovernanceDeps& deps, std::string library_id);
 
   // Records the profile's policy history as the first versions when the library has none, and
   // sets the audit log's version in force to the newest.
@@ -138,6 +164,26 @@ class Governance {
   StatusOr<PolicyVersion> Current();
   // The label of the version in force, read in `tx` (what a signed decision records).
   static StatusOr<std::string> VersionInForce(Transaction& tx);
+
+  // Reads for other modules inside their own transaction (they never read the Board's tables).
+  // The numbers of the `subject`s the Board reversed, by rulings given at or before `by` when
+  // it is set.
+  static StatusOr<std::vector<int64_t>> ReversedIn(Transaction& tx, std::string_view subject,
+                                                   std::optional<Instant> by = std::nullopt);
+  struct OpenReviewRef {
+    int64_t id = 0;
+    std::string case_reference;
+    std::string opened_at;  // as recorded (FormatInstant)
+  };
+  // Reviews not yet ruled on, oldest first.
+  static StatusOr<std::vector<OpenReviewRef>> OpenReviewsIn(Transaction& tx);
+  struct OpenVote {
+    int64_t proposal_id = 0;
+    std::string proposed_at;  // as recorded (FormatInstant)
+    bool voted = false;       // whether the member asked about has cast a ballot
+  };
+  // Proposals open for a vote, oldest first.
+  static StatusOr<std::vector<OpenVote>> OpenVotesIn(Transaction& tx, int64_t member_id);
   // The version in force at `t` (the first on record when `t` precedes them all).
   static StatusOr<PolicyVersion> InForceAt(Transaction& tx, Instant t);
   StatusOr<std::vector<PolicyVersion>> History();
@@ -191,6 +237,9 @@ class Governance {
   const Profile* profile_;
   const Clock* clock_;
   std::string library_id_;
+  std::vector<ReviewSource*> review_sources_;
+  // The source that keeps `subject` (kInvalidArgument for none).
+  StatusOr<ReviewSource*> SourceOf(std::string_view subject) const;
 };
 
 }  // namespace carrel

@@ -42,11 +42,21 @@ class Library {
   static StatusOr<FirstRun> Init(const std::filesystem::path& dir,
                                  const std::filesystem::path& profile_file, const Actor& by);
 
-  // Opens an existing library, running pending schema migrations. `clock` is not owned.
-  // `wrap_store`, for tests, wraps the database store (e.g. to inject faults).
-  static StatusOr<std::unique_ptr<Library>> Open(
-      const std::filesystem::path& dir, const Clock* clock,
-      const std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)>& wrap_store = nullptr);
+  // How a library is opened: its clock, where its messages go, and a layer over its store.
+  // Pointers are not owned and must outlive the library.
+  struct OpenOptions {
+    const Clock* clock = nullptr;
+    // The Director's alert and patrons' notices; null runs the profile's commands.
+    Outbound* outbound = nullptr;
+    // Wraps the database store once it is migrated (a test injects faults through it).
+    std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> store_layer;
+  };
+  // Opens an existing library, running pending schema migrations.
+  static StatusOr<std::unique_ptr<Library>> Open(const std::filesystem::path& dir,
+                                                 const OpenOptions& options);
+  // The same with the profile's commands and the store as it is.
+  static StatusOr<std::unique_ptr<Library>> Open(const std::filesystem::path& dir,
+                                                 const Clock* clock);
 
   const std::filesystem::path& dir() const { return dir_; }
   const Profile& profile() const { return profile_; }
@@ -107,13 +117,16 @@ class Library {
   static std::filesystem::path ProfilePath(const std::filesystem::path& dir);
 
  private:
-  Library(std::filesystem::path dir, Profile profile, Calendar calendar, const Clock* clock,
-          std::unique_ptr<Store> store, std::unique_ptr<Keyring> keyring, std::string library_id);
+  Library(std::filesystem::path dir, Profile profile, Calendar calendar, const OpenOptions& options,
+          std::unique_ptr<Store> store, std::unique_ptr<Keyring> keyring, std::string library_id,
+          std::optional<Instant> created_at);
 
   std::filesystem::path dir_;
   Profile profile_;
   Calendar calendar_;
   const Clock* clock_;
+  std::unique_ptr<Outbound> own_outbound_;  // the profile's commands, unless given another
+  Outbound* outbound_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<Vault> vault_;

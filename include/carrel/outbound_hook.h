@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace carrel {
@@ -23,5 +24,36 @@ int RunOutboundHookAndWait(const std::vector<std::string>& command, const std::s
 // address it goes to. Waits for the hook.
 int RunOutboundHookWithInput(const std::vector<std::string>& command, const std::string& argument,
                              const std::string& input);
+
+// What leaves the library's machine when a request arrives or a patron's notice may go out:
+// a reference, and nothing else. A library runs its profile's commands (notify_command,
+// patron_notice_command); a test gives one that records.
+class Outbound {
+ public:
+  virtual ~Outbound() = default;
+  // A request was taken in: the Director (and designees) are to be alerted.
+  virtual void RequestArrived(const std::string& case_reference) = 0;
+  // A patron's notice is due (no nondisclosure order holds it back).
+  virtual void PatronNoticeDue(const std::string& notice_reference) = 0;
+};
+
+// The profile's commands, each run with RunOutboundHook; an empty command sends nothing.
+class CommandOutbound : public Outbound {
+ public:
+  CommandOutbound(std::vector<std::string> notify_command,
+                  std::vector<std::string> patron_notice_command)
+      : notify_command_(std::move(notify_command)),
+        patron_notice_command_(std::move(patron_notice_command)) {}
+  void RequestArrived(const std::string& case_reference) override {
+    RunOutboundHook(notify_command_, case_reference);
+  }
+  void PatronNoticeDue(const std::string& notice_reference) override {
+    RunOutboundHook(patron_notice_command_, notice_reference);
+  }
+
+ private:
+  std::vector<std::string> notify_command_;
+  std::vector<std::string> patron_notice_command_;
+};
 
 }  // namespace carrel

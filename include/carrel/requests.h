@@ -4,12 +4,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "carrel/accounts.h"
 #include "carrel/audit.h"
@@ -17,6 +16,7 @@
 #include "carrel/circulation.h"
 #include "carrel/clock.h"
 #include "carrel/governance.h"
+#include "carrel/outbound_hook.h"
 #include "carrel/profile.h"
 #include "carrel/retention.h"
 #include "carrel/status.h"
@@ -274,13 +274,26 @@ struct CaseActorInfo {
   int64_t appointment_id = 0;
 };
 
+// What Requests works with. None is owned; each must outlive it.
+struct RequestsDeps {
+  Store* store = nullptr;
+  Vault* vault = nullptr;
+  AuditLog* audit = nullptr;
+  Accounts* accounts = nullptr;
+  Circulation* circulation = nullptr;
+  Retention* retention = nullptr;
+  Governance* governance = nullptr;
+  const Profile* profile = nullptr;
+  const Calendar* calendar = nullptr;
+  const Clock* clock = nullptr;
+  Outbound* outbound = nullptr;            // the Director's alert and patrons' notices
+  std::optional<Instant> library_created;  // the transparency report's first year
+};
+
 class Requests {
  public:
-  // Pointers are not owned and must outlive this object. Thread-safe.
-  Requests(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
-           Circulation* circulation, Retention* retention, Governance* governance,
-           const Profile* profile,
-           const Calendar* calendar, const Clock* clock, std::string library_id);
+  // Thread-safe.
+  Requests(const RequestsDeps& deps, std::string library_id);
 
   // The role a user acts in on cases now: kCaseDirector, kCaseDesignee (with a valid
   // appointment, and the Director absent when its scope says so), kCaseCounsel or kCaseStaff.
@@ -361,15 +374,6 @@ class Requests {
   // A patron's own notices, sent ones only.
   StatusOr<std::vector<PatronNotice>> MyNotices(const Actor& actor, int64_t patron_id);
   Status MarkRead(int64_t user_id, int64_t item_id);
-
-  // Test hook: called with the case reference when the profile's notify command would run.
-  void set_notifier(std::function<void(const std::string&)> notifier) {
-    notifier_ = std::move(notifier);
-  }
-  // Test hook: called with the notice reference when a patron notice goes out.
-  void set_patron_notifier(std::function<void(const std::string&)> notifier) {
-    patron_notifier_ = std::move(notifier);
-  }
 
  private:
   // The request workflow's steps (steps.cc): one handler per row of the transition table.
@@ -452,8 +456,8 @@ class Requests {
   const Calendar* calendar_;
   const Clock* clock_;
   std::string library_id_;
-  std::function<void(const std::string&)> notifier_;
-  std::function<void(const std::string&)> patron_notifier_;
+  Outbound* outbound_;
+  std::optional<Instant> library_created_;
 };
 
 }  // namespace carrel

@@ -127,12 +127,21 @@ struct AccountToSettle {
 inline constexpr int64_t kReclaimBatchRows = 200;
 inline constexpr std::chrono::milliseconds kReclaimPause{20};
 
+// What Retention works with. None is owned; each must outlive it.
+struct RetentionDeps {
+  Store* store = nullptr;
+  Vault* vault = nullptr;
+  AuditLog* audit = nullptr;
+  Accounts* accounts = nullptr;
+  Circulation* circulation = nullptr;
+  const Calendar* calendar = nullptr;
+  const Clock* clock = nullptr;
+};
+
 class Retention {
  public:
-  // Pointers are not owned and must outlive this object. Thread-safe.
-  Retention(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
-            Circulation* circulation, const Calendar* calendar, const Clock* clock,
-            std::string library_id);
+  // Thread-safe.
+  Retention(const RetentionDeps& deps, std::string library_id);
 
   // The schedule in force (kNotFound before the Director has signed one) and every version.
   StatusOr<ScheduleVersion> Current(const Actor& actor);

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <map>
+#include <mutex>
 
 #include "carrel/audit.h"
 
@@ -108,28 +109,35 @@ StatusOr<int64_t> FirstAtOrAfter(Transaction& tx, Instant t, int64_t size) {
 // The most recent node at each level, valid for a log of `size` entries: what an append
 // needs (its left siblings), cached between appends so an append is O(log n) hashing and at
 // most two inserts on average.
-struct AuditLog::RightEdge {
+struct RightEdge {
   int64_t size = -1;
   std::map<int, std::pair<int64_t, Hash>> last;  // level -> (idx, hash)
   Instant last_time{};                           // the time of the latest entry
 };
 
+// What appends share, under one lock: the version in force and the right edge.
+struct AuditLog::State {
+  std::mutex mu;
+  std::string policy_version;  // guarded by mu
+  RightEdge edge;              // guarded by mu
+};
+
 AuditLog::AuditLog(const Clock* clock, std::string policy_version)
-    : clock_(clock),
-      policy_version_(std::move(policy_version)),
-      edge_(std::make_unique<RightEdge>()) {}
+    : clock_(clock), state_(std::make_unique<State>()) {
+  state_->policy_version = std::move(policy_version);
+}
 
 AuditLog::~AuditLog() = default;
 
 void AuditLog::set_policy_version(std::string version) {
-  std::lock_guard<std::mutex> lock(mu_);
-  policy_version_ = std::move(version);
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->policy_version = std::move(version);
 }
 
 StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const AuditEvent& event) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(state_->mu);
   ASSIGN_OR_RETURN(int64_t seq, LogSize(tx));
-  RightEdge& edge = *edge_;
+  RightEdge& edge = state_->edge;
   if (edge.size != seq) {
     // First append, or the transaction of an earlier append rolled back: reload.
     edge = RightEdge{};
@@ -154,7 +162,7 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   e.object_type = event.object_type;
   e.object_id = event.object_id;
   e.case_id = event.case_id;
-  e.policy_version = policy_version_;
+  e.policy_version = state_->policy_version;
   e.details = event.details.empty() ? "{}" : event.details;
   std::string bytes = EncodeAuditEntry(e);
   Hash leaf = LeafHash(bytes);
@@ -275,23 +283,49 @@ StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(Transaction& tx, int64_t 
   return proof;
 }
 
-StatusOr<Checkpoint> AuditLog::LatestHead(Transaction& tx) {
+namespace {
+
+// The stored signed head the query finds (its note as stored, not verified here).
+StatusOr<std::optional<Checkpoint>> ReadHead(Transaction& tx, const std::string& where,
+                                             const std::vector<Value>& params) {
   std::optional<Checkpoint> c;
-  RETURN_IF_ERROR(
-      tx.Exec("SELECT size, root, note, signed_at FROM audit_heads ORDER BY size DESC LIMIT 1", {},
-              [&](const Row& row) -> Status {
-                Checkpoint h;
-                h.size = row.Int(0);
-                h.root = ToHash(row.Bytes(1));
-                h.note = row.Text(2);
-                ASSIGN_OR_RETURN(h.signed_at, ParseInstant(row.Text(3)));
-                size_t nl = h.note.find('\n');
-                h.origin = h.note.substr(0, nl);
-                c = std::move(h);
-                return Status::Ok();
-              }));
+  RETURN_IF_ERROR(tx.Exec("SELECT size, root, note, signed_at FROM audit_heads " + where, params,
+                          [&](const Row& row) -> Status {
+                            Checkpoint h;
+                            h.size = row.Int(0);
+                            h.root = ToHash(row.Bytes(1));
+                            h.note = row.Text(2);
+                            ASSIGN_OR_RETURN(h.signed_at, ParseInstant(row.Text(3)));
+                            size_t nl = h.note.find('\n');
+                            h.origin = h.note.substr(0, nl);
+                            c = std::move(h);
+                            return Status::Ok();
+                          }));
+  return c;
+}
+
+}  // namespace
+
+StatusOr<Checkpoint> AuditLog::LatestHead(Transaction& tx) {
+  ASSIGN_OR_RETURN(std::optional<Checkpoint> c, ReadHead(tx, "ORDER BY size DESC LIMIT 1", {}));
   if (!c) return NotFound("no signed tree head yet");
   return *c;
+}
+
+StatusOr<Checkpoint> AuditLog::HeadOfSize(Transaction& tx, int64_t size) {
+  ASSIGN_OR_RETURN(std::optional<Checkpoint> c, ReadHead(tx, "WHERE size = ?", {size}));
+  if (!c) return NotFound("no signed head of size " + std::to_string(size));
+  return *c;
+}
+
+StatusOr<std::string> AuditLog::EncodedEntry(Transaction& tx, int64_t seq) {
+  std::optional<std::string> entry;
+  RETURN_IF_ERROR(tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {seq}, [&](const Row& row) {
+    entry = row.Bytes(0);
+    return Status::Ok();
+  }));
+  if (!entry) return NotFound("no entry " + std::to_string(seq) + " in the log");
+  return *entry;
 }
 
 StatusOr<Checkpoint> AuditLog::SignHead(Transaction& tx, const unsigned char* seed,

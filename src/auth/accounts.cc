@@ -272,6 +272,26 @@ StatusOr<User> Accounts::GetUser(int64_t id) {
   return *out;
 }
 
+StatusOr<std::string> Accounts::UsernameIn(Transaction& tx, int64_t user_id) {
+  std::string username;
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT username FROM users WHERE id = ?", {user_id}, [&](const Row& row) {
+        username = row.Text(0);
+        return Status::Ok();
+      }));
+  return username;
+}
+
+StatusOr<std::vector<int64_t>> Accounts::EnabledUsersIn(Transaction& tx, Role role) {
+  std::vector<int64_t> ids;
+  RETURN_IF_ERROR(tx.Exec("SELECT id FROM users WHERE role = ? AND disabled = 0 ORDER BY id",
+                          {std::string(RoleName(role))}, [&](const Row& row) {
+                            ids.push_back(row.Int(0));
+                            return Status::Ok();
+                          }));
+  return ids;
+}
+
 Status Accounts::SetDisabled(const Actor& by, int64_t user_id, bool disabled) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     std::string role;

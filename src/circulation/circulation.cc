@@ -272,6 +272,95 @@ Circulation::Circulation(Store* store, Vault* vault, AuditLog* audit, const Prof
 
 Circulation::~Circulation() = default;
 
+StatusOr<bool> Circulation::PatronExistsIn(Transaction& tx, int64_t patron_id) {
+  ASSIGN_OR_RETURN(int64_t n,
+                   tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));
+  return n > 0;
+}
+
+StatusOr<std::vector<int64_t>> Circulation::StaleSubscriptionsIn(Transaction& tx, bool unsubscribed,
+                                                                 Date cutoff) {
+  std::vector<int64_t> ids;
+  RETURN_IF_ERROR(tx.Exec(unsubscribed ? "SELECT id FROM enews_subscriptions WHERE status = "
+                                         "'unsubscribed' AND unsubscribed_on < ? ORDER BY id"
+                                       : "SELECT id FROM enews_subscriptions WHERE status = "
+                                         "'pending' AND created_on < ? ORDER BY id",
+                          {FormatDate(cutoff)}, [&](const Row& row) {
+                            ids.push_back(row.Int(0));
+                            return Status::Ok();
+                          }));
+  return ids;
+}
+
+StatusOr<bool> Circulation::RemoveSubscriptionIn(Transaction& tx, int64_t subscription_id) {
+  RETURN_IF_ERROR(tx.Exec("DELETE FROM enews_subscriptions WHERE id = ?", {subscription_id}));
+  return tx.changes() > 0;
+}
+
+StatusOr<std::vector<Circulation::DormantAccount>> Circulation::DormantAccountsIn(Transaction& tx,
+                                                                                  Date cutoff) {
+  std::vector<DormantAccount> out;
+  std::string day = FormatDate(cutoff);
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id), "
+              "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
+              "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
+              {day, day}, [&](const Row& row) {
+                out.push_back({row.Int(0), row.Int(1), row.Int(2)});
+                return Status::Ok();
+              }));
+  return out;
+}
+
+StatusOr<std::vector<int64_t>> Circulation::AllPatronIds() {
+  std::vector<int64_t> ids;
+  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec("SELECT id FROM patrons ORDER BY id", {}, [&](const Row& row) {
+      ids.push_back(row.Int(0));
+      return Status::Ok();
+    });
+  }));
+  return ids;
+}
+
+Status Circulation::ForgetPatron(const Actor& actor, int64_t id) {
+  Status s = DeletePatron(actor, id);
+  if (s.code() != StatusCode::kFailedPrecondition) return s;
+  // Items out or fines owed in the old backup: drop the plain links, then the patron.
+  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE patron_id = ?", {id}));
+    return tx.Exec("UPDATE fines SET patron_id = NULL WHERE patron_id = ?", {id});
+  }));
+  return DeletePatron(actor, id);
+}
+
+StatusOr<int64_t> Circulation::ClearLinksOutside(const std::set<std::string>& live_days) {
+  int64_t cleared = 0;
+  for (const char* table : {"loan_history", "holds", "fines", "computer_sessions"}) {
+    std::vector<std::string> dead;
+    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+      return tx.Exec(std::string("SELECT DISTINCT link_epoch FROM ") + table +
+                         " WHERE link_epoch IS NOT NULL AND link_epoch <> ''",
+                     {}, [&](const Row& row) {
+                       if (!live_days.contains(row.Text(0))) dead.push_back(row.Text(0));
+                       return Status::Ok();
+                     });
+    }));
+    std::string extra = std::string(table) == "loan_history" ? ", link_tag = NULL" : "";
+    for (const std::string& day : dead) {
+      RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+        RETURN_IF_ERROR(tx.Exec(std::string("UPDATE ") + table +
+                                    " SET patron_link = NULL, link_epoch = NULL" + extra +
+                                    " WHERE link_epoch = ?",
+                                {day}));
+        cleared += tx.changes();
+        return Status::Ok();
+      }));
+    }
+  }
+  return cleared;
+}
+
 Date Circulation::Today() const { return calendar_->LocalDate(clock_->Now()); }
 
 Status Circulation::Audit(Transaction& tx, const Actor& actor, std::string_view action,

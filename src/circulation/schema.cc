@@ -132,9 +132,20 @@ CREATE INDEX enews_email_bi ON enews_subscriptions (email_bi);
 
 }  // namespace
 
+// Version 21: the links of holds, fines and computer sessions found by the day whose key
+// sealed them (a retention run's survey, a restore's reconciliation). Databases made before
+// this version have these indexes from version 5, so it creates them only where missing.
+constexpr char kLinkEpochIndexes[] = R"sql(
+CREATE INDEX IF NOT EXISTS holds_epoch ON holds (link_epoch) WHERE link_epoch IS NOT NULL;
+CREATE INDEX IF NOT EXISTS fines_epoch ON fines (link_epoch) WHERE link_epoch IS NOT NULL;
+CREATE INDEX IF NOT EXISTS computer_sessions_epoch ON computer_sessions (link_epoch)
+  WHERE link_epoch IS NOT NULL;
+)sql";
+
 const std::vector<Migration>& CirculationMigrations() {
   static const std::vector<Migration> migrations = {
       {1, "circulation", kCirculationSchema},
+      {21, "indexes on the day keys of links", kLinkEpochIndexes},
   };
   return migrations;
 }

@@ -5,6 +5,7 @@
 #include "carrel/demo.h"
 #include "carrel/progress.h"
 #include "carrel/requests.h"
+#include "circulation/bulk_load.h"
 #include "circulation/sealed_records.h"
 
 namespace carrel {
@@ -251,11 +252,7 @@ class Seeder {
       std::string author = std::string(Pick(rng_, kGivenNames)) + " " + Pick(rng_, kSurnames);
       std::string call =
           std::string(kind->call_prefix) + " " + author.substr(author.find(' ') + 1, 3);
-      RETURN_IF_ERROR(
-          tx->Exec("INSERT INTO items (id, barcode, title, author, call_number, item_type, status) "
-                   "VALUES (?, ?, ?, ?, ?, ?, 'available')",
-                   {Value(i), Value(ItemBarcode(i)), Value(title), Value(author), Value(call),
-                    Value(type)}));
+      RETURN_IF_ERROR(bulk::InsertItem(*tx, i, {ItemBarcode(i), title, author, call, type}));
       progress.Advance();
     }
     RETURN_IF_ERROR(writer.Finish());
@@ -288,34 +285,25 @@ class Seeder {
       int64_t patron_id = patron_ids_[patron_index - 1];
       ASSIGN_OR_RETURN(SealedLink link, records_.SealLink("loan_history", i, patron_id, returned,
                                                           keeps_history_[patron_index - 1]));
-      RETURN_IF_ERROR(tx->Exec(
-          "INSERT INTO loan_history (id, item_id, patron_link, link_epoch, link_tag, "
-          "checked_out_on, due_on, returned_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          {Value(i), Value(item_id), Value(Blob{link.link}),
-           link.epoch.empty() ? Value() : Value(link.epoch), Value(Blob{link.tag}),
-           Value(FormatDate(out_on)), Value(FormatDate(due)), Value(FormatDate(returned))}));
+      RETURN_IF_ERROR(bulk::InsertReturnedLoan(*tx, i, item_id, link, out_on, due, returned));
       if (returned > due && profile_.fine_per_day_cents > 0) {
         int64_t late = (returned - due).count();
         int64_t cents = std::min(late * profile_.fine_per_day_cents, profile_.fine_cap_cents);
         if (cents > 0) {
           bool settled = days_ago > 30 || std::uniform_int_distribution<int>(0, 1)(rng_) == 0;
-          int64_t fine_id = ++report_.fines;
-          Date settled_on = returned + day(3);
-          Value plain_link, sealed_link, epoch;
+          bulk::BulkFine fine;
+          fine.id = ++report_.fines;
+          fine.loan_history_id = i;
+          fine.amount_cents = cents;
+          fine.accrued_on = returned;
           if (settled) {
-            ASSIGN_OR_RETURN(SealedLink link,
-                             records_.SealLink("fines", fine_id, patron_id, settled_on, false));
-            sealed_link = Blob{link.link};
-            epoch = link.epoch;
+            fine.settled_on = returned + day(3);
+            ASSIGN_OR_RETURN(fine.settled_link, records_.SealLink("fines", fine.id, patron_id,
+                                                                  *fine.settled_on, false));
           } else {
-            plain_link = patron_id;
+            fine.owed_by = patron_id;
           }
-          RETURN_IF_ERROR(tx->Exec(
-              "INSERT INTO fines (id, patron_id, loan_history_id, amount_cents, accrued_on, "
-              "status, settled_on, patron_link, link_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-              {Value(fine_id), plain_link, Value(i), Value(cents), Value(FormatDate(returned)),
-               Value(std::string(settled ? "paid" : "owed")),
-               settled ? Value(FormatDate(settled_on)) : Value(), sealed_link, epoch}));
+          RETURN_IF_ERROR(bulk::InsertFine(*tx, fine));
         }
       }
       progress.Advance();
@@ -338,21 +326,14 @@ class Seeder {
       Date out_on = today_ - day(std::uniform_int_distribution<int>(0, period + 10)(rng_));
       Date due = calendar_.NextOpenDay(out_on + day(period)).value_or(out_on + day(period));
       int64_t patron_id = patron_ids_[patron(rng_) - 1];
-      RETURN_IF_ERROR(tx->Exec(
-          "INSERT INTO loans (item_id, patron_id, checked_out_on, due_on, renewals) "
-          "VALUES (?, ?, ?, ?, ?)",
-          {Value(item_id), Value(patron_id), Value(FormatDate(out_on)), Value(FormatDate(due)),
-           Value(int64_t{std::uniform_int_distribution<int>(0, profile_.renewal_limit)(rng_)})}));
-      RETURN_IF_ERROR(
-          tx->Exec("UPDATE items SET status = 'on_loan' WHERE id = ?", {Value(item_id)}));
+      RETURN_IF_ERROR(bulk::InsertLoan(
+          *tx, item_id, patron_id, out_on, due,
+          int64_t{std::uniform_int_distribution<int>(0, profile_.renewal_limit)(rng_)}));
       if (i % 7 == 0) {
         int64_t holder = patron_ids_[patron(rng_) - 1];
         if (holder != patron_id) {
           RETURN_IF_ERROR(
-              tx->Exec("INSERT INTO holds (item_id, patron_id, placed_at, status) "
-                       "VALUES (?, ?, ?, 'waiting')",
-                       {Value(item_id), Value(holder),
-                        Value(FormatInstant(now_ - std::chrono::hours(24 * (i % 20 + 1))))}));
+              bulk::InsertHold(*tx, item_id, holder, now_ - std::chrono::hours(24 * (i % 20 + 1))));
           ++report_.holds;
         }
       }
@@ -378,11 +359,8 @@ class Seeder {
       ASSIGN_OR_RETURN(SealedLink link,
                        records_.SealLink("computer_sessions", i, patron_ids_[patron(rng_) - 1],
                                          calendar_.LocalDate(end), false));
-      RETURN_IF_ERROR(tx->Exec(
-          "INSERT INTO computer_sessions (id, station, started_at, ended_at, patron_link, "
-          "link_epoch) VALUES (?, ?, ?, ?, ?, ?)",
-          {Value(i), Value("PC-" + std::to_string(1 + i % 24)), Value(FormatInstant(start)),
-           Value(FormatInstant(end)), Value(Blob{link.link}), Value(link.epoch)}));
+      RETURN_IF_ERROR(bulk::InsertComputerSession(*tx, i, "PC-" + std::to_string(1 + i % 24), start,
+                                                  end, link));
       progress.Advance();
     }
     for (int64_t i = 1; i <= subscriptions; ++i) {
@@ -393,11 +371,8 @@ class Seeder {
       std::string email = "reader" + std::to_string(i) + "@example.org";
       ASSIGN_OR_RETURN(std::string email_bi, records_.EmailIndex(email));
       ASSIGN_OR_RETURN(std::string sealed, records_.SealSubscriptionEmail(i, email));
-      RETURN_IF_ERROR(tx->Exec(
-          "INSERT INTO enews_subscriptions (id, email_bi, email, token_hash, status, created_on, "
-          "confirmed_on) VALUES (?, ?, ?, ?, 'confirmed', ?, ?)",
-          {Value(i), Value(Blob{email_bi}), Value(Blob{sealed}), Value(std::string(hex)),
-           Value(FormatDate(today_ - day(30))), Value(FormatDate(today_ - day(29)))}));
+      RETURN_IF_ERROR(bulk::InsertSubscription(*tx, i, email_bi, sealed, std::string(hex),
+                                               today_ - day(30), today_ - day(29)));
       progress.Advance();
     }
     RETURN_IF_ERROR(writer.Finish());
@@ -461,13 +436,12 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
     return InvalidArgument("demo seed needs at least one patron and one item");
   }
   Store& store = library.store();
-  int64_t existing = 0;
+  bool empty = false;
   RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(existing, tx.QueryInt("SELECT (SELECT count(*) FROM patrons) + "
-                                           "(SELECT count(*) FROM items)"));
+    ASSIGN_OR_RETURN(empty, bulk::NoPatronsOrItems(tx));
     return Status::Ok();
   }));
-  if (existing > 0) {
+  if (!empty) {
     return FailedPrecondition(
         "the library already has patrons or items; demo seed fills only "
         "an empty library");

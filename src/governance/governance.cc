@@ -127,15 +127,22 @@ std::vector<DiffLine> DiffLines(std::string_view before, std::string_view after)
   return out;
 }
 
-Governance::Governance(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
-                       const Profile* profile, const Clock* clock, std::string library_id)
-    : store_(store),
-      vault_(vault),
-      audit_(audit),
-      accounts_(accounts),
-      profile_(profile),
-      clock_(clock),
-      library_id_(std::move(library_id)) {}
+Governance::Governance(const GovernanceDeps& deps, std::string library_id)
+    : store_(deps.store),
+      vault_(deps.vault),
+      audit_(deps.audit),
+      accounts_(deps.accounts),
+      profile_(deps.profile),
+      clock_(deps.clock),
+      library_id_(std::move(library_id)),
+      review_sources_(deps.review_sources) {}
+
+StatusOr<ReviewSource*> Governance::SourceOf(std::string_view subject) const {
+  for (ReviewSource* source : review_sources_) {
+    if (source->Holds(subject)) return source;
+  }
+  return InvalidArgument("subject must be decision, decline, retention_schedule or appointment");
+}
 
 Status Governance::Load() {
   std::string in_force;
@@ -305,20 +312,21 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
       }));
   if (!p) return NotFound("no proposal with that number");
   RETURN_IF_ERROR(tx.Exec(
-      "SELECT b.member_id, u.username, b.vote, b.cast_at, b.statement, b.signature FROM "
-      "policy_ballots b LEFT JOIN users u ON u.id = b.member_id WHERE b.proposal_id = ? "
-      "ORDER BY b.cast_at, b.member_id",
+      "SELECT b.member_id, b.vote, b.cast_at, b.statement, b.signature FROM policy_ballots b "
+      "WHERE b.proposal_id = ? ORDER BY b.cast_at, b.member_id",
       {id}, [&](const Row& row) -> Status {
         BoardBallot b;
         b.member_id = row.Int(0);
-        b.member = row.Text(1);
-        b.vote = row.Text(2);
-        ASSIGN_OR_RETURN(b.cast_at, ParseInstant(row.Text(3)));
-        b.statement = row.Text(4);
-        b.signature = row.Bytes(5);
+        b.vote = row.Text(1);
+        ASSIGN_OR_RETURN(b.cast_at, ParseInstant(row.Text(2)));
+        b.statement = row.Text(3);
+        b.signature = row.Bytes(4);
         p->ballots.push_back(std::move(b));
         return Status::Ok();
       }));
+  for (BoardBallot& b : p->ballots) {
+    ASSIGN_OR_RETURN(b.member, Accounts::UsernameIn(tx, b.member_id));
+  }
   return std::move(*p);
 }
 
@@ -598,6 +606,50 @@ StatusOr<std::optional<BoardRuling>> Governance::RulingOn(Transaction& tx, std::
   return ruling;
 }
 
+StatusOr<std::vector<int64_t>> Governance::ReversedIn(Transaction& tx, std::string_view subject,
+                                                      std::optional<Instant> by) {
+  std::vector<int64_t> ids;
+  auto add = [&](const Row& row) {
+    ids.push_back(row.Int(0));
+    return Status::Ok();
+  };
+  const char* sql =
+      "SELECT subject_id FROM board_reviews WHERE subject = ? AND outcome = 'reverse'";
+  if (by) {
+    RETURN_IF_ERROR(tx.Exec(std::string(sql) + " AND decided_at <= ? ORDER BY subject_id",
+                            {std::string(subject), FormatInstant(*by)}, add));
+  } else {
+    RETURN_IF_ERROR(
+        tx.Exec(std::string(sql) + " ORDER BY subject_id", {std::string(subject)}, add));
+  }
+  return ids;
+}
+
+StatusOr<std::vector<Governance::OpenReviewRef>> Governance::OpenReviewsIn(Transaction& tx) {
+  std::vector<OpenReviewRef> out;
+  RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, case_reference, opened_at FROM board_reviews WHERE outcome = '' ORDER BY id", {},
+      [&](const Row& row) {
+        out.push_back({row.Int(0), row.Text(1), row.Text(2)});
+        return Status::Ok();
+      }));
+  return out;
+}
+
+StatusOr<std::vector<Governance::OpenVote>> Governance::OpenVotesIn(Transaction& tx,
+                                                                    int64_t member_id) {
+  std::vector<OpenVote> out;
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT p.id, p.proposed_at, (SELECT count(*) FROM policy_ballots b WHERE "
+              "b.proposal_id = p.id AND b.member_id = ?) FROM policy_proposals p WHERE p.state = "
+              "'open' ORDER BY p.id",
+              {member_id}, [&](const Row& row) {
+                out.push_back({row.Int(0), row.Text(1), row.Int(2) != 0});
+                return Status::Ok();
+              }));
+  return out;
+}
+
 Status Governance::CheckNotReversed(Transaction& tx, std::string_view subject,
                                     int64_t subject_id) {
   ASSIGN_OR_RETURN(std::optional<BoardRuling> ruling, RulingOn(tx, subject, subject_id));
@@ -608,102 +660,14 @@ Status Governance::CheckNotReversed(Transaction& tx, std::string_view subject,
   return Status::Ok();
 }
 
-namespace {
-
-// Signed decisions: what, when, by whom, on what basis; the scope as counts only.
-Status ReviewableDecisions(Transaction& tx, std::vector<Reviewable>* out) {
-  return tx.Exec(
-      "SELECT d.id, c.reference, d.outcome, d.signed_at, d.signed_by, d.appointment_id, "
-      "c.type, c.process, d.policy_version FROM case_decisions d JOIN cases c ON c.id = "
-      "d.case_id ORDER BY d.id",
-      {}, [&](const Row& row) -> Status {
-        Reviewable r;
-        r.subject = "decision";
-        r.subject_id = row.Int(0);
-        r.case_reference = row.Text(1);
-        r.what = row.Text(2);
-        ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(3)));
-        r.by = row.Int(4);
-        r.detail = {
-            {"appointment", row.Int(5)}, {"request_type", row.Text(6)}, {"process", row.Text(7)}};
-        r.policy_version = row.Text(8);
-        out->push_back(std::move(r));
-        return Status::Ok();
-      });
-}
-
-// Declines: when, by whom (a decline is not signed, it is a step of the case).
-Status ReviewableDeclines(Transaction& tx, std::vector<Reviewable>* out) {
-  return tx.Exec(
-      "SELECT c.id, c.reference, e.at, e.actor, e.appointment_id, c.type FROM cases c JOIN "
-      "case_events e ON e.case_id = c.id AND e.action = 'decline' ORDER BY c.id",
-      {}, [&](const Row& row) -> Status {
-        Reviewable r;
-        r.subject = "decline";
-        r.subject_id = row.Int(0);
-        r.case_reference = row.Text(1);
-        r.what = "decline";
-        ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(2)));
-        std::string actor = row.Text(3);
-        if (actor.starts_with("user/")) r.by = std::atoll(actor.c_str() + 5);
-        r.detail = {{"appointment", row.Int(4)}, {"request_type", row.Text(5)}};
-        out->push_back(std::move(r));
-        return Status::Ok();
-      });
-}
-
-// Retention schedule versions, as the Director signed them.
-Status ReviewableSchedules(Transaction& tx, std::vector<Reviewable>* out) {
-  return tx.Exec(
-      "SELECT version, signed_at, signed_by, reason FROM retention_schedules ORDER BY version", {},
-      [&](const Row& row) -> Status {
-        Reviewable r;
-        r.subject = "retention_schedule";
-        r.subject_id = row.Int(0);
-        r.what = "retention schedule version " + std::to_string(row.Int(0));
-        ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(1)));
-        r.by = row.Int(2);
-        r.detail = {{"reason", row.Text(3)}};
-        out->push_back(std::move(r));
-        return Status::Ok();
-      });
-}
-
-// Designee appointments, with their period and whether they were revoked.
-Status ReviewableAppointments(Transaction& tx, std::vector<Reviewable>* out) {
-  return tx.Exec(
-      "SELECT a.id, a.statement, a.signed_by, a.scope, a.valid_from, a.valid_to, a.revoked_at "
-      "FROM appointments a ORDER BY a.id",
-      {}, [&](const Row& row) -> Status {
-        Reviewable r;
-        r.subject = "appointment";
-        r.subject_id = row.Int(0);
-        r.what = "designee appointment (" + row.Text(3) + ")";
-        json statement = json::parse(row.Text(1), nullptr, false);
-        r.by = row.Int(2);
-        r.at = {};
-        if (auto from = ParseInstant(row.Text(4)); from.ok()) r.at = *from;
-        r.detail = {{"designee", statement.is_object() ? statement.value("designee_username", "")
-                                                       : std::string()},
-                    {"valid_from", row.Text(4)},
-                    {"valid_to", row.Text(5)},
-                    {"revoked_at", row.IsNull(6) ? json(nullptr) : json(row.Text(6))}};
-        if (statement.is_object()) r.policy_version = statement.value("policy_version", "");
-        out->push_back(std::move(r));
-        return Status::Ok();
-      });
-}
-
-}  // namespace
-
 StatusOr<std::vector<Reviewable>> Governance::ReviewableItems(int64_t member_id) {
   RETURN_IF_ERROR(Member(member_id, "only the Board of Trustees reviews decisions").status());
   std::vector<Reviewable> out;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(ReviewableDecisions(tx, &out));
-    RETURN_IF_ERROR(ReviewableDeclines(tx, &out));
-    RETURN_IF_ERROR(ReviewableSchedules(tx, &out));
-    RETURN_IF_ERROR(ReviewableAppointments(tx, &out));
+    for (std::string_view subject : kReviewSubjects) {
+      ASSIGN_OR_RETURN(ReviewSource * source, SourceOf(subject));
+      RETURN_IF_ERROR(source->List(tx, subject, &out));
+    }
     for (Reviewable& r : out) {
       if (r.subject == "decline" || r.subject == "retention_schedule") {
         // Signed or taken under the version in force then.
@@ -740,29 +704,10 @@ StatusOr<BoardReview> Governance::OpenReview(int64_t member_id, std::string_view
   ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
   int64_t id = 0;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    std::string reference;
-    bool exists = false;
-    auto found = [&](const Row& row) {
-      exists = true;
-      if (row.size() > 0) reference = row.Text(0);
-      return Status::Ok();
-    };
-    if (subject == "decision") {
-      RETURN_IF_ERROR(tx.Exec("SELECT c.reference FROM case_decisions d JOIN cases c ON c.id = "
-                              "d.case_id WHERE d.id = ?",
-                              {subject_id}, found));
-    } else if (subject == "decline") {
-      RETURN_IF_ERROR(tx.Exec("SELECT c.reference FROM cases c WHERE c.id = ? AND EXISTS "
-                              "(SELECT 1 FROM case_events e WHERE e.case_id = c.id AND "
-                              "e.action = 'decline')",
-                              {subject_id}, found));
-    } else if (subject == "retention_schedule") {
-      RETURN_IF_ERROR(tx.Exec("SELECT '' FROM retention_schedules WHERE version = ?",
-                              {subject_id}, found));
-    } else {
-      RETURN_IF_ERROR(tx.Exec("SELECT '' FROM appointments WHERE id = ?", {subject_id}, found));
-    }
-    if (!exists) return NotFound("nothing of that kind with that number to review");
+    ASSIGN_OR_RETURN(ReviewSource * source, SourceOf(subject));
+    ASSIGN_OR_RETURN(std::optional<std::string> found, source->Find(tx, subject, subject_id));
+    if (!found) return NotFound("nothing of that kind with that number to review");
+    const std::string& reference = *found;
     ASSIGN_OR_RETURN(auto ruling, RulingOn(tx, subject, subject_id));
     if (ruling) {
       return FailedPrecondition("the Board has already ruled on this (review " +
@@ -900,19 +845,19 @@ StatusOr<BoardReview> Governance::ReadReview(Transaction& tx, int64_t id, bool w
                      Vault::Open(*key, "board_reviews", "explanation", id, explanation));
   }
   std::vector<std::pair<ReviewComment, std::string>> sealed;
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT c.id, c.author_id, u.username, c.at, c.body FROM review_comments c LEFT JOIN "
-      "users u ON u.id = c.author_id WHERE c.review_id = ? ORDER BY c.id",
-      {id}, [&](const Row& row) -> Status {
-        ReviewComment c;
-        c.id = row.Int(0);
-        c.author_id = row.Int(1);
-        c.author = row.Text(2);
-        ASSIGN_OR_RETURN(c.at, ParseInstant(row.Text(3)));
-        sealed.emplace_back(std::move(c), row.Bytes(4));
-        return Status::Ok();
-      }));
+  RETURN_IF_ERROR(
+      tx.Exec("SELECT c.id, c.author_id, c.at, c.body FROM review_comments c WHERE c.review_id = ? "
+              "ORDER BY c.id",
+              {id}, [&](const Row& row) -> Status {
+                ReviewComment c;
+                c.id = row.Int(0);
+                c.author_id = row.Int(1);
+                ASSIGN_OR_RETURN(c.at, ParseInstant(row.Text(2)));
+                sealed.emplace_back(std::move(c), row.Bytes(3));
+                return Status::Ok();
+              }));
   for (auto& [c, body] : sealed) {
+    ASSIGN_OR_RETURN(c.author, Accounts::UsernameIn(tx, c.author_id));
     ASSIGN_OR_RETURN(c.text, Vault::Open(*key, "review_comments", "body", c.id, body));
     out->comments.push_back(std::move(c));
   }

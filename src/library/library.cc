@@ -10,6 +10,8 @@
 #include <set>
 
 #include "library/schema.h"
+#include "requests/review_source.h"
+#include "retention/review_source.h"
 
 namespace carrel {
 
@@ -24,13 +26,18 @@ Status InitCrypto() {
 fs::path Library::DatabasePath(const fs::path& dir) { return dir / "carrel.db"; }
 fs::path Library::ProfilePath(const fs::path& dir) { return dir / "profile" / "library.toml"; }
 
-Library::Library(fs::path dir, Profile profile, Calendar calendar, const Clock* clock,
+Library::Library(fs::path dir, Profile profile, Calendar calendar, const OpenOptions& options,
                  std::unique_ptr<Store> store, std::unique_ptr<Keyring> keyring,
-                 std::string library_id)
+                 std::string library_id, std::optional<Instant> created_at)
     : dir_(std::move(dir)),
       profile_(std::move(profile)),
       calendar_(std::move(calendar)),
-      clock_(clock),
+      clock_(options.clock),
+      own_outbound_(options.outbound != nullptr
+                        ? nullptr
+                        : std::make_unique<CommandOutbound>(profile_.notify_command,
+                                                            profile_.patron_notice_command)),
+      outbound_(options.outbound != nullptr ? options.outbound : own_outbound_.get()),
       store_(std::move(store)),
       keyring_(std::move(keyring)),
       vault_(std::make_unique<Vault>(keyring_.get())),
@@ -39,14 +46,35 @@ Library::Library(fs::path dir, Profile profile, Calendar calendar, const Clock* 
       circulation_(std::make_unique<Circulation>(store_.get(), vault_.get(), audit_.get(),
                                                  &profile_, &calendar_, clock_)),
       accounts_(std::make_unique<Accounts>(store_.get(), audit_.get(), vault_.get(), clock_)),
-      retention_(std::make_unique<Retention>(store_.get(), vault_.get(), audit_.get(),
-                                             accounts_.get(), circulation_.get(), &calendar_,
-                                             clock_, library_id_)),
-      governance_(std::make_unique<Governance>(store_.get(), vault_.get(), audit_.get(),
-                                               accounts_.get(), &profile_, clock_, library_id_)),
-      requests_(std::make_unique<Requests>(store_.get(), vault_.get(), audit_.get(),
-                                           accounts_.get(), circulation_.get(), retention_.get(),
-                                           governance_.get(), &profile_, &calendar_, clock_,
+      retention_(std::make_unique<Retention>(RetentionDeps{.store = store_.get(),
+                                                           .vault = vault_.get(),
+                                                           .audit = audit_.get(),
+                                                           .accounts = accounts_.get(),
+                                                           .circulation = circulation_.get(),
+                                                           .calendar = &calendar_,
+                                                           .clock = clock_},
+                                             library_id_)),
+      governance_(std::make_unique<Governance>(
+          GovernanceDeps{.store = store_.get(),
+                         .vault = vault_.get(),
+                         .audit = audit_.get(),
+                         .accounts = accounts_.get(),
+                         .profile = &profile_,
+                         .clock = clock_,
+                         .review_sources = {&RequestsReviewSource(), &RetentionReviewSource()}},
+          library_id_)),
+      requests_(std::make_unique<Requests>(RequestsDeps{.store = store_.get(),
+                                                        .vault = vault_.get(),
+                                                        .audit = audit_.get(),
+                                                        .accounts = accounts_.get(),
+                                                        .circulation = circulation_.get(),
+                                                        .retention = retention_.get(),
+                                                        .governance = governance_.get(),
+                                                        .profile = &profile_,
+                                                        .calendar = &calendar_,
+                                                        .clock = clock_,
+                                                        .outbound = outbound_,
+                                                        .library_created = created_at},
                                            library_id_)) {}
 
 Status Library::RecordOperation(const Actor& actor, const AuditEvent& event) {
@@ -170,9 +198,12 @@ static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_fi
   return Status::Ok();
 }
 
-StatusOr<std::unique_ptr<Library>> Library::Open(
-    const fs::path& dir, const Clock* clock,
-    const std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)>& wrap_store) {
+StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Clock* clock) {
+  return Open(dir, OpenOptions{.clock = clock, .outbound = nullptr, .store_layer = nullptr});
+}
+
+StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const OpenOptions& options) {
+  const Clock* clock = options.clock;
   RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -201,10 +232,15 @@ StatusOr<std::unique_ptr<Library>> Library::Open(
     return FailedPrecondition(DatabasePath(dir).string() + " is not a carrel library database");
   }
   std::string library_id;
+  std::optional<Instant> created_at;
   RETURN_IF_ERROR(WithReadTransaction(*store, [&](Transaction& tx) {
-    return tx.Exec("SELECT value FROM library_meta WHERE key = 'library_id'", {},
-                   [&](const Row& row) {
-                     library_id = row.Text(0);
+    return tx.Exec("SELECT key, value FROM library_meta WHERE key IN ('library_id', 'created_at')",
+                   {}, [&](const Row& row) {
+                     if (row.Text(0) == "library_id") library_id = row.Text(1);
+                     if (auto t = ParseInstant(row.Text(1));
+                         row.Text(0) == "created_at" && t.ok()) {
+                       created_at = *t;
+                     }
                      return Status::Ok();
                    });
   }));
@@ -213,10 +249,10 @@ StatusOr<std::unique_ptr<Library>> Library::Open(
                    Keyring::Open(KeyringPath(dir), std::move(keys), library_id, clock));
   // Only once the keys are known good may anything be changed.
   RETURN_IF_ERROR(store->Migrate(LibraryMigrations()));
-  if (wrap_store) store = wrap_store(std::move(store));
+  if (options.store_layer) store = options.store_layer(std::move(store));
   std::unique_ptr<Library> library(new Library(dir, std::move(profile), std::move(calendar),
-                                               clock, std::move(store), std::move(keyring),
-                                               std::move(library_id)));
+                                               options, std::move(store), std::move(keyring),
+                                               std::move(library_id), created_at));
   // The policy version in force is the newest on record (the profile's history the first time).
   RETURN_IF_ERROR(library->governance().Load());
   // The log's public key sits beside the log, so `carrel audit verify` needs no secret.
@@ -276,53 +312,17 @@ Status Library::BackupKeys(const fs::path& out) { return keyring_->BackupTo(out)
 StatusOr<Library::RestoreReport> Library::Reconcile() {
   RestoreReport report;
   // Patrons whose key is gone were crypto-shredded after the backup was taken.
-  std::vector<int64_t> shredded;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
-    return tx.Exec("SELECT id FROM patrons", {}, [&](const Row& row) {
-      if (keyring_->WasDestroyed(Vault::PatronKeyName(row.Int(0)))) shredded.push_back(row.Int(0));
-      return Status::Ok();
-    });
-  }));
-  for (int64_t id : shredded) {
-    Status s = circulation_->DeletePatron(SystemActor("restore"), id);
-    if (s.code() == StatusCode::kFailedPrecondition) {
-      // Items out or fines owed in the old backup: drop the plain links, then the patron.
-      RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-        RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE patron_id = ?", {id}));
-        RETURN_IF_ERROR(tx.Exec("UPDATE fines SET patron_id = NULL WHERE patron_id = ?", {id}));
-        return Status::Ok();
-      }));
-      s = circulation_->DeletePatron(SystemActor("restore"), id);
-    }
-    RETURN_IF_ERROR(s);
+  ASSIGN_OR_RETURN(std::vector<int64_t> patrons, circulation_->AllPatronIds());
+  for (int64_t id : patrons) {
+    if (!keyring_->WasDestroyed(Vault::PatronKeyName(id))) continue;
+    RETURN_IF_ERROR(circulation_->ForgetPatron(SystemActor("restore"), id));
     ++report.patrons_shredded;
   }
   // Links sealed under destroyed epoch keys can never be opened again: clear them.
   ASSIGN_OR_RETURN(std::vector<std::string> live, keyring_->LiveKeys("epoch/"));
   std::set<std::string> live_days;
   for (const std::string& name : live) live_days.insert(name.substr(6));
-  for (const char* table : {"loan_history", "holds", "fines", "computer_sessions"}) {
-    std::vector<std::string> dead;
-    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
-      return tx.Exec(std::string("SELECT DISTINCT link_epoch FROM ") + table +
-                         " WHERE link_epoch IS NOT NULL AND link_epoch <> ''",
-                     {}, [&](const Row& row) {
-                       if (!live_days.contains(row.Text(0))) dead.push_back(row.Text(0));
-                       return Status::Ok();
-                     });
-    }));
-    std::string extra = std::string(table) == "loan_history" ? ", link_tag = NULL" : "";
-    for (const std::string& day : dead) {
-      RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-        RETURN_IF_ERROR(tx.Exec(std::string("UPDATE ") + table +
-                                    " SET patron_link = NULL, link_epoch = NULL" + extra +
-                                    " WHERE link_epoch = ?",
-                                {day}));
-        report.links_unreadable += tx.changes();
-        return Status::Ok();
-      }));
-    }
-  }
+  ASSIGN_OR_RETURN(report.links_unreadable, circulation_->ClearLinksOutside(live_days));
   return report;
 }
 

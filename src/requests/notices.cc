@@ -82,11 +82,7 @@ StatusOr<int64_t> Requests::SendDueNotices() {
     return Status::Ok();
   }));
   for (const auto& [reference, case_reference] : sent) {
-    if (patron_notifier_) {
-      patron_notifier_(reference);
-    } else {
-      RunOutboundHook(profile_->patron_notice_command, reference);
-    }
+    outbound_->PatronNoticeDue(reference);
   }
   return static_cast<int64_t>(sent.size());
 }
@@ -220,21 +216,15 @@ Status Requests::CounselDeadlines(Transaction& tx, int64_t user_id, Date today,
 Status Requests::BoardDeadlines(Transaction& tx, int64_t user_id,
                                 std::vector<Deadline>* deadlines) {
   std::vector<Deadline>& out = *deadlines;
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT id, case_reference, opened_at FROM board_reviews WHERE outcome = '' ORDER BY id", {},
-      [&](const Row& row) {
-        out.push_back({"board_review_open", row.Text(1), row.Int(0), row.Text(2), false});
-        return Status::Ok();
-      }));
-  RETURN_IF_ERROR(
-      tx.Exec("SELECT p.id, p.proposed_at, (SELECT count(*) FROM policy_ballots b WHERE "
-              "b.proposal_id = p.id AND b.member_id = ?) FROM policy_proposals p WHERE p.state = "
-              "'open' ORDER BY p.id",
-              {user_id}, [&](const Row& row) {
-                out.push_back({row.Int(2) == 0 ? "policy_vote_open" : "policy_vote_to_close", "",
-                               row.Int(0), row.Text(1), false});
-                return Status::Ok();
-              }));
+  ASSIGN_OR_RETURN(std::vector<Governance::OpenReviewRef> reviews, Governance::OpenReviewsIn(tx));
+  for (const Governance::OpenReviewRef& r : reviews) {
+    out.push_back({"board_review_open", r.case_reference, r.id, r.opened_at, false});
+  }
+  ASSIGN_OR_RETURN(std::vector<Governance::OpenVote> votes, Governance::OpenVotesIn(tx, user_id));
+  for (const Governance::OpenVote& v : votes) {
+    out.push_back({v.voted ? "policy_vote_to_close" : "policy_vote_open", "", v.proposal_id,
+                   v.proposed_at, false});
+  }
   return Status::Ok();
 }
 

@@ -144,21 +144,20 @@ bool CaseScope::Covers(const CaseScope& inner) const {
 
 // ---- the case as loaded for one step -------------------------------------------------------
 
-Requests::Requests(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
-                   Circulation* circulation, Retention* retention, Governance* governance,
-                   const Profile* profile, const Calendar* calendar, const Clock* clock,
-                   std::string library_id)
-    : store_(store),
-      vault_(vault),
-      audit_(audit),
-      accounts_(accounts),
-      circulation_(circulation),
-      retention_(retention),
-      governance_(governance),
-      profile_(profile),
-      calendar_(calendar),
-      clock_(clock),
-      library_id_(std::move(library_id)) {}
+Requests::Requests(const RequestsDeps& deps, std::string library_id)
+    : store_(deps.store),
+      vault_(deps.vault),
+      audit_(deps.audit),
+      accounts_(deps.accounts),
+      circulation_(deps.circulation),
+      retention_(deps.retention),
+      governance_(deps.governance),
+      profile_(deps.profile),
+      calendar_(deps.calendar),
+      clock_(deps.clock),
+      library_id_(std::move(library_id)),
+      outbound_(deps.outbound),
+      library_created_(deps.library_created) {}
 
 namespace {
 
@@ -223,12 +222,15 @@ Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant when
                                {at, at}));
   *appointment = 0;
   std::string refusal = "no valid written appointment";
+  // An appointment the Board reversed is void from its ruling on.
+  ASSIGN_OR_RETURN(std::vector<int64_t> reversed, Governance::ReversedIn(tx, "appointment", when));
   RETURN_IF_ERROR(tx.Exec(
       "SELECT id, scope FROM appointments WHERE designee_id = ? AND valid_from <= ? AND "
-      "valid_to > ? AND (revoked_at IS NULL OR revoked_at > ?) AND id NOT IN (SELECT subject_id "
-      "FROM board_reviews WHERE subject = 'appointment' AND outcome = 'reverse' AND decided_at "
-      "<= ?) ORDER BY scope DESC, id",
-      {user_id, at, at, at, at}, [&](const Row& row) {
+      "valid_to > ? AND (revoked_at IS NULL OR revoked_at > ?) ORDER BY scope DESC, id",
+      {user_id, at, at, at}, [&](const Row& row) {
+        if (std::find(reversed.begin(), reversed.end(), row.Int(0)) != reversed.end()) {
+          return Status::Ok();
+        }
         if (*appointment != 0 || (only != 0 && row.Int(0) != only)) return Status::Ok();
         if (row.Text(1) == "standing" || absent > 0) {
           *appointment = row.Int(0);
@@ -449,11 +451,8 @@ Status Requests::Notify(Transaction& tx, const std::string& reference, std::stri
   if (user_id != 0) users.insert(user_id);
   std::string now = FormatInstant(clock_->Now());
   if ((whom & kCaseDirector) != 0) {
-    RETURN_IF_ERROR(tx.Exec("SELECT id FROM users WHERE role = 'director' AND disabled = 0", {},
-                            [&](const Row& row) {
-                              users.insert(row.Int(0));
-                              return Status::Ok();
-                            }));
+    ASSIGN_OR_RETURN(std::vector<int64_t> directors, Accounts::EnabledUsersIn(tx, Role::kDirector));
+    users.insert(directors.begin(), directors.end());
   }
   if ((whom & kCaseDesignee) != 0) {
     std::vector<int64_t> designees;
@@ -470,11 +469,8 @@ Status Requests::Notify(Transaction& tx, const std::string& reference, std::stri
     }
   }
   if ((whom & kCaseCounsel) != 0 && user_id == 0) {
-    RETURN_IF_ERROR(tx.Exec("SELECT id FROM users WHERE role = 'counsel' AND disabled = 0", {},
-                            [&](const Row& row) {
-                              users.insert(row.Int(0));
-                              return Status::Ok();
-                            }));
+    ASSIGN_OR_RETURN(std::vector<int64_t> counsel, Accounts::EnabledUsersIn(tx, Role::kCounsel));
+    users.insert(counsel.begin(), counsel.end());
   }
   for (int64_t u : users) {
     RETURN_IF_ERROR(tx.Exec(
@@ -485,12 +481,8 @@ Status Requests::Notify(Transaction& tx, const std::string& reference, std::stri
 }
 
 void Requests::RunNotifyCommand(const std::string& reference) {
-  if (notifier_) {
-    notifier_(reference);
-    return;
-  }
-  // The command gets the case reference and nothing else.
-  RunOutboundHook(profile_->notify_command, reference);
+  // The alert gets the case reference and nothing else.
+  outbound_->RequestArrived(reference);
 }
 
 // ---- intake -------------------------------------------------------------------------------
@@ -952,9 +944,8 @@ StatusOr<PatronPermission> Requests::GrantPermission(const Actor& actor, int64_t
   p.scan_sha256 = scan.empty() ? "" : Sha256Hex(scan);
   ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t exists,
-                     tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));
-    if (exists == 0) return NotFound("no such patron");
+    ASSIGN_OR_RETURN(bool exists, Circulation::PatronExistsIn(tx, patron_id));
+    if (!exists) return NotFound("no such patron");
     ASSIGN_OR_RETURN(p.id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM patron_permissions"));
     json body = {{"type", "carrel patron permission"},
                  {"library", library_id_},

@@ -54,17 +54,15 @@ struct ReportYear {
 };
 
 // Every case as the report counts it, in the order received.
-Status ReadReportCases(Transaction& tx, const std::string& today, std::vector<ReportCase>* cases) {
-  return tx.Exec(
+Status ReadReportCases(Transaction& tx, const std::string& today,
+                       const std::vector<int64_t>& reversed, std::vector<ReportCase>* cases) {
+  RETURN_IF_ERROR(tx.Exec(
       std::string("SELECT c.id, c.type, c.process, c.outcome, c.state, c.received_at, ") +
           kOrderInForceSql +
           ", EXISTS (SELECT 1 FROM counsel_advice a WHERE a.case_id = c.id AND (a.proper_form "
           "= 0 OR a.enforceable = 0)), coalesce((SELECT d.records FROM disclosures d WHERE "
           "d.case_id = c.id ORDER BY d.id DESC LIMIT 1), -1), coalesce((SELECT max(id) FROM "
-          "case_decisions k WHERE k.case_id = c.id), 0), EXISTS (SELECT 1 FROM board_reviews r "
-          "WHERE r.subject = "
-          "'decision' AND r.outcome = 'reverse' AND r.subject_id = (SELECT max(id) FROM "
-          "case_decisions k WHERE k.case_id = c.id)) FROM cases c ORDER BY c.id",
+          "case_decisions k WHERE k.case_id = c.id), 0) FROM cases c ORDER BY c.id",
       {today}, [&](const Row& row) -> Status {
         ReportCase c;
         c.id = row.Int(0);
@@ -77,10 +75,15 @@ Status ReadReportCases(Transaction& tx, const std::string& today, std::vector<Re
         c.defective_advice = row.Int(7) != 0;
         c.records = row.Int(8);
         c.last_decision = row.Int(9);
-        c.last_reversed = row.Int(10) != 0;
+        c.last_reversed = false;
         cases->push_back(std::move(c));
         return Status::Ok();
-      });
+      }));
+  for (ReportCase& c : *cases) {
+    c.last_reversed =
+        std::find(reversed.begin(), reversed.end(), c.last_decision) != reversed.end();
+  }
+  return Status::Ok();
 }
 
 // The outcome a case is reported under.
@@ -134,24 +137,21 @@ StatusOr<json> Requests::Transparency() {
   std::string today = FormatDate(calendar_->LocalDate(now));
   std::string version;
   std::map<int64_t, int64_t> reversals_per_case;
-  Instant created = now;
+  // Every year from the library's first to this one is listed, whatever it held, so that
+  // a year's presence says nothing about requests that are not counted.
+  Instant created = library_created_.value_or(now);
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
-    RETURN_IF_ERROR(ReadReportCases(tx, today, &cases));
-    // Every year from the library's first to this one is listed, whatever it held, so that
-    // a year's presence says nothing about requests that are not counted.
-    RETURN_IF_ERROR(tx.Exec("SELECT value FROM library_meta WHERE key = 'created_at'", {},
-                            [&](const Row& row) {
-                              if (auto t = ParseInstant(row.Text(0)); t.ok()) created = *t;
-                              return Status::Ok();
-                            }));
-    return tx.Exec(
-        "SELECT d.case_id, count(*) FROM board_reviews r JOIN case_decisions d ON r.subject = "
-        "'decision' AND d.id = r.subject_id WHERE r.outcome = 'reverse' GROUP BY d.case_id",
-        {}, [&](const Row& row) {
-          reversals_per_case[row.Int(0)] = row.Int(1);
-          return Status::Ok();
-        });
+    ASSIGN_OR_RETURN(std::vector<int64_t> reversed, Governance::ReversedIn(tx, "decision"));
+    RETURN_IF_ERROR(ReadReportCases(tx, today, reversed, &cases));
+    for (int64_t decision : reversed) {
+      RETURN_IF_ERROR(tx.Exec("SELECT case_id FROM case_decisions WHERE id = ?", {decision},
+                              [&](const Row& row) {
+                                ++reversals_per_case[row.Int(0)];
+                                return Status::Ok();
+                              }));
+    }
+    return Status::Ok();
   }));
   const int band = profile_->national_security_band;
   const bool band_orders = profile_->under_nondisclosure == "band";

@@ -243,16 +243,14 @@ struct Retention::Work {
   std::vector<RetentionCount> counts;
 };
 
-Retention::Retention(Store* store, Vault* vault, AuditLog* audit, Accounts* accounts,
-                     Circulation* circulation, const Calendar* calendar, const Clock* clock,
-                     std::string library_id)
-    : store_(store),
-      vault_(vault),
-      audit_(audit),
-      accounts_(accounts),
-      circulation_(circulation),
-      calendar_(calendar),
-      clock_(clock),
+Retention::Retention(const RetentionDeps& deps, std::string library_id)
+    : store_(deps.store),
+      vault_(deps.vault),
+      audit_(deps.audit),
+      accounts_(deps.accounts),
+      circulation_(deps.circulation),
+      calendar_(deps.calendar),
+      clock_(deps.clock),
       library_id_(std::move(library_id)) {}
 
 Date Retention::Today() const { return calendar_->LocalDate(clock_->Now()); }
@@ -275,7 +273,8 @@ StatusOr<std::pair<User, std::string>> Retention::DirectorSigns(int64_t user_id,
 }
 
 // Schedule versions as stored, oldest first; `order` picks which ("... LIMIT 1" for the newest).
-static StatusOr<std::vector<ScheduleVersion>> ReadVersions(Transaction& tx, const char* order) {
+static StatusOr<std::vector<ScheduleVersion>> ReadVersions(Transaction& tx,
+                                                           const std::string& order) {
   std::vector<ScheduleVersion> out;
   RETURN_IF_ERROR(tx.Exec(
       std::string("SELECT version, document, signed_by, signer, public_key, signature, reason, "
@@ -302,12 +301,13 @@ static StatusOr<std::vector<ScheduleVersion>> ReadVersions(Transaction& tx, cons
 }
 
 StatusOr<ScheduleVersion> Retention::CurrentVersion(Transaction& tx) {
-  ASSIGN_OR_RETURN(std::vector<ScheduleVersion> newest,
-                   ReadVersions(tx,
-                                "WHERE version NOT IN (SELECT subject_id FROM board_reviews "
-                                "WHERE subject = 'retention_schedule' AND outcome = 'reverse') "
-                                "ORDER BY version DESC LIMIT 1"));
   // A version the Board of Trustees reversed is never applied: the one before it stays in force.
+  ASSIGN_OR_RETURN(std::vector<int64_t> reversed, Governance::ReversedIn(tx, "retention_schedule"));
+  std::string skip;
+  for (int64_t version : reversed) skip += (skip.empty() ? "" : ", ") + std::to_string(version);
+  ASSIGN_OR_RETURN(std::vector<ScheduleVersion> newest,
+                   ReadVersions(tx, (skip.empty() ? "" : "WHERE version NOT IN (" + skip + ") ") +
+                                        std::string("ORDER BY version DESC LIMIT 1")));
   if (newest.empty()) return NotFound("no retention schedule in force has been signed yet");
   ScheduleVersion& v = newest.front();
   // Trust nothing stored: the signature must cover exactly this version.
@@ -579,47 +579,32 @@ Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule,
 Status Retention::SurveyRows(Transaction& tx, const RetentionSchedule& schedule, Date today,
                              const std::vector<LegalHold>& holds, Work* out) {
   Work& w = *out;
-  auto rows = [&](const std::string& sql, const std::vector<Value>& params,
-                  std::vector<int64_t>* out) {
-    return tx.Exec(sql, params, [&](const Row& row) {
-      out->push_back(row.Int(0));
-      return Status::Ok();
-    });
-  };
-  Date unconfirmed_cutoff = AddDays(today, -schedule.Days("enews_unconfirmed"));
-  RETURN_IF_ERROR(
-      rows("SELECT id FROM enews_subscriptions WHERE status = 'pending' AND "
-           "created_on < ? ORDER BY id",
-           {FormatDate(unconfirmed_cutoff)}, &w.enews_unconfirmed));
+  ASSIGN_OR_RETURN(w.enews_unconfirmed,
+                   Circulation::StaleSubscriptionsIn(
+                       tx, false, AddDays(today, -schedule.Days("enews_unconfirmed"))));
   CountFor(w.counts, "enews_unconfirmed").due = static_cast<int64_t>(w.enews_unconfirmed.size());
-  Date unsubscribed_cutoff = AddDays(today, -schedule.Days("enews_unsubscribed"));
-  RETURN_IF_ERROR(
-      rows("SELECT id FROM enews_subscriptions WHERE status = 'unsubscribed' AND "
-           "unsubscribed_on < ? ORDER BY id",
-           {FormatDate(unsubscribed_cutoff)}, &w.enews_unsubscribed));
+  ASSIGN_OR_RETURN(w.enews_unsubscribed,
+                   Circulation::StaleSubscriptionsIn(
+                       tx, true, AddDays(today, -schedule.Days("enews_unsubscribed"))));
   CountFor(w.counts, "enews_unsubscribed").due = static_cast<int64_t>(w.enews_unsubscribed.size());
 
   // Patron accounts: expired and inactive for the whole period.
-  std::string cutoff = FormatDate(AddDays(today, -schedule.Days("patron_account")));
   std::set<int64_t> held_patrons;
   for (const LegalHold& h : holds) held_patrons.insert(h.patron_id);
   RetentionCount& accounts = CountFor(w.counts, "patron_account");
-  RETURN_IF_ERROR(
-      tx.Exec("SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id) + "
-              "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
-              "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
-              {cutoff, cutoff}, [&](const Row& row) {
-                int64_t id = row.Int(0);
-                if (held_patrons.contains(id)) {
-                  ++accounts.held;
-                } else if (row.Int(1) > 0) {
-                  ++accounts.listed;
-                } else {
-                  w.patrons.push_back(id);
-                  ++accounts.due;
-                }
-                return Status::Ok();
-              }));
+  ASSIGN_OR_RETURN(
+      std::vector<Circulation::DormantAccount> dormant,
+      Circulation::DormantAccountsIn(tx, AddDays(today, -schedule.Days("patron_account"))));
+  for (const Circulation::DormantAccount& d : dormant) {
+    if (held_patrons.contains(d.patron_id)) {
+      ++accounts.held;
+    } else if (d.loans + d.fines_owed > 0) {
+      ++accounts.listed;
+    } else {
+      w.patrons.push_back(d.patron_id);
+      ++accounts.due;
+    }
+  }
   return Status::Ok();
 }
 
@@ -825,8 +810,8 @@ Status Retention::RemoveDueSubscriptions(const Work& w, RetentionRun* out,
       RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
         int64_t removed = 0;
         for (size_t i = at; i < std::min(ids->size(), at + kRowBatch); ++i) {
-          RETURN_IF_ERROR(tx.Exec("DELETE FROM enews_subscriptions WHERE id = ?", {(*ids)[i]}));
-          removed += tx.changes();
+          ASSIGN_OR_RETURN(bool gone, Circulation::RemoveSubscriptionIn(tx, (*ids)[i]));
+          removed += gone ? 1 : 0;
         }
         CountFor(run.counts, category).due += removed;
         return SaveRunCounts(tx, run);
@@ -1058,9 +1043,8 @@ StatusOr<LegalHold> Retention::PlaceHold(const Actor& actor, int64_t user_id,
   }
   int64_t id = 0;
   RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t exists, tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?",
-                                                 {hold.patron_id}));
-    if (exists == 0) return NotFound("no such patron");
+    ASSIGN_OR_RETURN(bool exists, Circulation::PatronExistsIn(tx, hold.patron_id));
+    if (!exists) return NotFound("no such patron");
     ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM legal_holds"));
     return Status::Ok();
   }));
@@ -1187,15 +1171,12 @@ StatusOr<std::vector<AccountToSettle>> Retention::AccountsToSettle(const Actor& 
   std::vector<AccountToSettle> out;
   RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(current, CurrentVersion(tx));
-    std::string cutoff = FormatDate(AddDays(Today(), -current.schedule.Days("patron_account")));
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id), "
-        "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
-        "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
-        {cutoff, cutoff}, [&](const Row& row) {
-          if (row.Int(1) + row.Int(2) > 0) out.push_back({row.Int(0), row.Int(1), row.Int(2)});
-          return Status::Ok();
-        }));
+    ASSIGN_OR_RETURN(std::vector<Circulation::DormantAccount> dormant,
+                     Circulation::DormantAccountsIn(
+                         tx, AddDays(Today(), -current.schedule.Days("patron_account"))));
+    for (const Circulation::DormantAccount& d : dormant) {
+      if (d.loans + d.fines_owed > 0) out.push_back({d.patron_id, d.loans, d.fines_owed});
+    }
     return audit_->Append(tx, actor, {"retention.accounts.view", "patron", "", "",
                                       nlohmann::json{{"results", out.size()}}.dump()})
         .status();

@@ -55,11 +55,6 @@ CREATE TABLE legal_holds (
   released_at TEXT
 );
 CREATE INDEX legal_holds_active ON legal_holds (patron_id) WHERE released_at IS NULL;
-
-CREATE INDEX holds_epoch ON holds (link_epoch) WHERE link_epoch IS NOT NULL;
-CREATE INDEX fines_epoch ON fines (link_epoch) WHERE link_epoch IS NOT NULL;
-CREATE INDEX computer_sessions_epoch ON computer_sessions (link_epoch)
-  WHERE link_epoch IS NOT NULL;
 )sql";
 
 // Version 16: holds a clerk's intake placed lapse unless the Director or a designee confirms.

@@ -55,11 +55,6 @@ class RequestsTest : public ::testing::Test {
     ASSERT_TRUE(lib().circulation().Checkout(kStaff, "I-2", "P-A").ok());
     ASSERT_TRUE(lib().circulation().Checkout(kStaff, "I-3", "P-B").ok());
     ASSERT_TRUE(lib().circulation().Checkin(kStaff, "I-3").ok());
-    // Desks may take requests in at once (a test does, from several threads).
-    requests().set_notifier([this](const std::string& ref) {
-      std::lock_guard<std::mutex> lock(notified_mu_);
-      notified_.push_back(ref);
-    });
   }
 
   Library& lib() { return *lib_.library; }
@@ -153,8 +148,6 @@ class RequestsTest : public ::testing::Test {
 
   TestLibrary lib_;
   std::map<std::string, int64_t> users_, patrons_;
-  std::mutex notified_mu_;
-  std::vector<std::string> notified_;
 };
 
 }  // namespace carrel::testing

@@ -33,7 +33,8 @@ TestLibrary::TestLibrary() {
     ADD_FAILURE() << s.ToString();
     std::abort();
   }
-  auto opened = Library::Open(dir / "lib", &clock);
+  auto opened = Library::Open(
+      dir / "lib", Library::OpenOptions{.clock = &clock, .outbound = &outbound, .store_layer = {}});
   if (!opened.ok()) {
     ADD_FAILURE() << opened.status().ToString();
     std::abort();

@@ -2,7 +2,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "carrel/clock.h"
 #include "carrel/library.h"
@@ -33,10 +35,38 @@ std::filesystem::path WestportProfile();
 // 2026-12-01 15:00 UTC: a Tuesday, 10:00 in Westport, the library open.
 Instant DefaultTestTime();
 
-// A new library in its own temp dir on the Westport profile, driven by a fake clock.
+// Keeps what would leave the machine (the Director's alerts, patrons' notices) instead of
+// running the profile's commands. Thread-safe: desks take requests in at once in a test.
+class RecordingOutbound : public Outbound {
+ public:
+  void RequestArrived(const std::string& case_reference) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    requests_.push_back(case_reference);
+  }
+  void PatronNoticeDue(const std::string& notice_reference) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    notices_.push_back(notice_reference);
+  }
+  std::vector<std::string> requests() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+  std::vector<std::string> notices() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return notices_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> requests_, notices_;
+};
+
+// A new library in its own temp dir on the Westport profile, driven by a fake clock, its
+// outbound messages recorded.
 struct TestLibrary {
   TempDir dir;
   FakeClock clock{DefaultTestTime()};
+  RecordingOutbound outbound;
   std::unique_ptr<Library> library;
 
   TestLibrary();

@@ -171,14 +171,12 @@ int AuditProve(const std::string& data, int64_t index, int64_t size,
     }
     // An older size: only one with a stored signed head can be proven against.
     std::string note;
-    s = WithReadTransaction(lib.store(), [&](Transaction& tx) {
-      return tx.Exec("SELECT note FROM audit_heads WHERE size = ?", {size}, [&](const Row& row) {
-        note = row.Text(0);
-        return Status::Ok();
-      });
+    s = WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(Checkpoint stored, lib.audit().HeadOfSize(tx, size));
+      note = stored.note;
+      return Status::Ok();
     });
     if (!s.ok()) return Fail(s);
-    if (note.empty()) return Fail(NotFound("no signed head of size " + std::to_string(size)));
     auto c = OpenCheckpoint(note, *verifier);
     if (!c.ok()) return Fail(c.status());
     target = *c;
@@ -187,12 +185,7 @@ int AuditProve(const std::string& data, int64_t index, int64_t size,
   s = WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
     if (index >= 0) {
       ASSIGN_OR_RETURN(auto path, lib.audit().InclusionProof(tx, index, target.size));
-      std::string entry;
-      RETURN_IF_ERROR(tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {index},
-                              [&](const Row& row) {
-                                entry = row.Bytes(0);
-                                return Status::Ok();
-                              }));
+      ASSIGN_OR_RETURN(std::string entry, lib.audit().EncodedEntry(tx, index));
       bundle["inclusion"] = {{"index", index}, {"entry", Base64Encode(entry)}, {"path", HashList(path)}};
     }
     if (!from_head.empty()) {
