@@ -60,11 +60,11 @@ class BareDatabase {
     std::unique_ptr<BareDatabase> out(new BareDatabase(db));
     if (rc != SQLITE_OK) return out->Error("opening " + file.string());
     sqlite3_busy_timeout(db, 5000);
-    RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
-    RETURN_IF_ERROR(out->Exec("PRAGMA synchronous=FULL"));
-    RETURN_IF_ERROR(out->Exec("PRAGMA foreign_keys=ON"));
-    ASSIGN_OR_RETURN(out->begin_, out->Prepare("BEGIN IMMEDIATE"));
-    ASSIGN_OR_RETURN(out->commit_, out->Prepare("COMMIT"));
+    CARREL_RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
+    CARREL_RETURN_IF_ERROR(out->Exec("PRAGMA synchronous=FULL"));
+    CARREL_RETURN_IF_ERROR(out->Exec("PRAGMA foreign_keys=ON"));
+    CARREL_ASSIGN_OR_RETURN(out->begin_, out->Prepare("BEGIN IMMEDIATE"));
+    CARREL_ASSIGN_OR_RETURN(out->commit_, out->Prepare("COMMIT"));
     return out;
   }
 
@@ -180,36 +180,42 @@ class BareCirculation {
   // `today` and `due_by_type` are ISO dates as carrel stores them.
   static StatusOr<std::unique_ptr<BareCirculation>> Open(
       const fs::path& file, std::string today, std::map<std::string, std::string> due_by_type) {
-    ASSIGN_OR_RETURN(std::unique_ptr<BareDatabase> db, BareDatabase::Open(file));
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<BareDatabase> db, BareDatabase::Open(file));
     std::unique_ptr<BareCirculation> out(
         new BareCirculation(std::move(db), std::move(today), std::move(due_by_type)));
     BareDatabase& d = *out->db_;
-    ASSIGN_OR_RETURN(out->item_by_barcode_,
-                     d.Prepare("SELECT id, barcode, title, author, call_number, item_type, status "
-                               "FROM items WHERE barcode = ?"));
-    ASSIGN_OR_RETURN(out->patron_by_card_bi_,
-                     d.Prepare(std::string(kPatronColumns) + "card_bi = ?"));
-    ASSIGN_OR_RETURN(out->patron_by_id_, d.Prepare(std::string(kPatronColumns) + "id = ?"));
-    ASSIGN_OR_RETURN(out->insert_loan_,
-                     d.Prepare("INSERT INTO loans (item_id, patron_id, checked_out_on, due_on, "
-                               "renewals) VALUES (?, ?, ?, ?, 0) RETURNING id"));
-    ASSIGN_OR_RETURN(out->set_item_status_, d.Prepare("UPDATE items SET status = ? WHERE id = ?"));
-    ASSIGN_OR_RETURN(out->touch_patron_,
-                     d.Prepare("UPDATE patrons SET last_activity_on = ? WHERE id = ? AND "
-                               "last_activity_on <> ?"));
-    ASSIGN_OR_RETURN(out->active_loan_,
-                     d.Prepare("SELECT id, item_id, patron_id, checked_out_on, due_on, renewals "
-                               "FROM loans WHERE item_id = ?"));
-    ASSIGN_OR_RETURN(out->next_history_id_,
-                     d.Prepare("SELECT coalesce(max(id), 0) + 1 FROM loan_history"));
-    ASSIGN_OR_RETURN(out->insert_history_,
-                     d.Prepare("INSERT INTO loan_history (id, item_id, patron_link, link_epoch, "
-                               "link_tag, checked_out_on, due_on, returned_on) VALUES (?, ?, ?, "
-                               "?, ?, ?, ?, ?)"));
-    ASSIGN_OR_RETURN(out->delete_loan_, d.Prepare("DELETE FROM loans WHERE id = ?"));
-    ASSIGN_OR_RETURN(out->first_waiting_hold_,
-                     d.Prepare("SELECT id FROM holds WHERE item_id = ? AND status = 'waiting' "
-                               "ORDER BY placed_at, id LIMIT 1"));
+    CARREL_ASSIGN_OR_RETURN(
+        out->item_by_barcode_,
+        d.Prepare("SELECT id, barcode, title, author, call_number, item_type, status "
+                  "FROM items WHERE barcode = ?"));
+    CARREL_ASSIGN_OR_RETURN(out->patron_by_card_bi_,
+                            d.Prepare(std::string(kPatronColumns) + "card_bi = ?"));
+    CARREL_ASSIGN_OR_RETURN(out->patron_by_id_, d.Prepare(std::string(kPatronColumns) + "id = ?"));
+    CARREL_ASSIGN_OR_RETURN(
+        out->insert_loan_,
+        d.Prepare("INSERT INTO loans (item_id, patron_id, checked_out_on, due_on, "
+                  "renewals) VALUES (?, ?, ?, ?, 0) RETURNING id"));
+    CARREL_ASSIGN_OR_RETURN(out->set_item_status_,
+                            d.Prepare("UPDATE items SET status = ? WHERE id = ?"));
+    CARREL_ASSIGN_OR_RETURN(out->touch_patron_,
+                            d.Prepare("UPDATE patrons SET last_activity_on = ? WHERE id = ? AND "
+                                      "last_activity_on <> ?"));
+    CARREL_ASSIGN_OR_RETURN(
+        out->active_loan_,
+        d.Prepare("SELECT id, item_id, patron_id, checked_out_on, due_on, renewals "
+                  "FROM loans WHERE item_id = ?"));
+    CARREL_ASSIGN_OR_RETURN(out->next_history_id_,
+                            d.Prepare("SELECT coalesce(max(id), 0) + 1 FROM loan_history"));
+    CARREL_ASSIGN_OR_RETURN(
+        out->insert_history_,
+        d.Prepare("INSERT INTO loan_history (id, item_id, patron_link, link_epoch, "
+                  "link_tag, checked_out_on, due_on, returned_on) VALUES (?, ?, ?, "
+                  "?, ?, ?, ?, ?)"));
+    CARREL_ASSIGN_OR_RETURN(out->delete_loan_, d.Prepare("DELETE FROM loans WHERE id = ?"));
+    CARREL_ASSIGN_OR_RETURN(
+        out->first_waiting_hold_,
+        d.Prepare("SELECT id FROM holds WHERE item_id = ? AND status = 'waiting' "
+                  "ORDER BY placed_at, id LIMIT 1"));
     return out;
   }
 
@@ -219,7 +225,7 @@ class BareCirculation {
       const std::string* due_on = nullptr;
       {
         StatementUse item(*db_, item_by_barcode_);
-        ASSIGN_OR_RETURN(bool found, item.Bind(item_barcode).Step());
+        CARREL_ASSIGN_OR_RETURN(bool found, item.Bind(item_barcode).Step());
         if (!found) return NotFound("no item with that barcode");
         if (item.Text(6) != "available") return FailedPrecondition("the item is not available");
         auto due = due_by_type_.find(std::string(item.Text(5)));
@@ -230,22 +236,22 @@ class BareCirculation {
       int64_t patron_id = 0;
       {
         StatementUse patron(*db_, patron_by_card_bi_);
-        ASSIGN_OR_RETURN(bool found, patron.BindBlob(card_bi).Step());
+        CARREL_ASSIGN_OR_RETURN(bool found, patron.BindBlob(card_bi).Step());
         if (!found) return NotFound("no patron with that card barcode");
         if (patron.Text(8) < today_) return FailedPrecondition("the card has expired");
         patron_id = patron.Int(0);
         // Carrel reads every candidate of the truncated blind index.
         while (found) {
-          ASSIGN_OR_RETURN(found, patron.Step());
+          CARREL_ASSIGN_OR_RETURN(found, patron.Step());
         }
       }
       {
         StatementUse loan(*db_, insert_loan_);
-        ASSIGN_OR_RETURN(bool row,
-                         loan.Bind(item_id).Bind(patron_id).Bind(today_).Bind(*due_on).Step());
+        CARREL_ASSIGN_OR_RETURN(
+            bool row, loan.Bind(item_id).Bind(patron_id).Bind(today_).Bind(*due_on).Step());
         if (!row) return Internal("INSERT ... RETURNING gave no row");
       }
-      RETURN_IF_ERROR(SetItemStatus(item_id, "on_loan"));
+      CARREL_RETURN_IF_ERROR(SetItemStatus(item_id, "on_loan"));
       return TouchPatron(patron_id);
     });
   }
@@ -255,7 +261,7 @@ class BareCirculation {
       int64_t item_id = 0;
       {
         StatementUse item(*db_, item_by_barcode_);
-        ASSIGN_OR_RETURN(bool found, item.Bind(item_barcode).Step());
+        CARREL_ASSIGN_OR_RETURN(bool found, item.Bind(item_barcode).Step());
         if (!found) return NotFound("no item with that barcode");
         item_id = item.Int(0);
       }
@@ -265,7 +271,7 @@ class BareCirculation {
       std::string due_on;
       {
         StatementUse loan(*db_, active_loan_);
-        ASSIGN_OR_RETURN(bool found, loan.Bind(item_id).Step());
+        CARREL_ASSIGN_OR_RETURN(bool found, loan.Bind(item_id).Step());
         if (!found) return FailedPrecondition("the item is not on loan");
         loan_id = loan.Int(0);
         patron_id = loan.Int(2);
@@ -275,38 +281,38 @@ class BareCirculation {
       int64_t history_id = 0;
       {
         StatementUse next(*db_, next_history_id_);
-        ASSIGN_OR_RETURN(bool row, next.Step());
+        CARREL_ASSIGN_OR_RETURN(bool row, next.Step());
         if (!row) return Internal("no next history id");
         history_id = next.Int(0);
       }
       {
         // Carrel reads the patron to learn whether the link goes under the patron's own key.
         StatementUse patron(*db_, patron_by_id_);
-        ASSIGN_OR_RETURN(bool found, patron.Bind(patron_id).Step());
+        CARREL_ASSIGN_OR_RETURN(bool found, patron.Bind(patron_id).Step());
         if (!found) return NotFound("no such patron");
       }
       {
         StatementUse history(*db_, insert_history_);
-        ASSIGN_OR_RETURN(bool row, history.Bind(history_id)
-                                       .Bind(item_id)
-                                       .BindBlob(sealed_link_)
-                                       .Bind(today_)
-                                       .BindBlob(link_tag_)
-                                       .Bind(checked_out_on)
-                                       .Bind(due_on)
-                                       .Bind(today_)
-                                       .Step());
+        CARREL_ASSIGN_OR_RETURN(bool row, history.Bind(history_id)
+                                              .Bind(item_id)
+                                              .BindBlob(sealed_link_)
+                                              .Bind(today_)
+                                              .BindBlob(link_tag_)
+                                              .Bind(checked_out_on)
+                                              .Bind(due_on)
+                                              .Bind(today_)
+                                              .Step());
         if (row) return Internal("INSERT gave a row");
       }
       {
         StatementUse remove(*db_, delete_loan_);
-        RETURN_IF_ERROR(remove.Bind(loan_id).Step().status());
+        CARREL_RETURN_IF_ERROR(remove.Bind(loan_id).Step().status());
       }
       // Returned on the day it was lent: never overdue, so no fine.
-      RETURN_IF_ERROR(TouchPatron(patron_id));
+      CARREL_RETURN_IF_ERROR(TouchPatron(patron_id));
       {
         StatementUse hold(*db_, first_waiting_hold_);
-        ASSIGN_OR_RETURN(bool waiting, hold.Bind(item_id).Step());
+        CARREL_ASSIGN_OR_RETURN(bool waiting, hold.Bind(item_id).Step());
         if (waiting) return FailedPrecondition("the benchmark picked an item with holds");
       }
       return SetItemStatus(item_id, "available");
@@ -418,16 +424,16 @@ class SeededLibrary {
   SeededLibrary() : clock_(SystemClock()->Now()) {}
 
   Status Build() {
-    ASSIGN_OR_RETURN(int64_t patrons, EnvSize("CARREL_BENCH_PATRONS", 100000));
-    ASSIGN_OR_RETURN(int64_t items, EnvSize("CARREL_BENCH_ITEMS", 200000));
-    ASSIGN_OR_RETURN(int64_t loans, EnvSize("CARREL_BENCH_LOANS", 1000000));
-    ASSIGN_OR_RETURN(fs::path scratch, ScratchDir());
+    CARREL_ASSIGN_OR_RETURN(int64_t patrons, EnvSize("CARREL_BENCH_PATRONS", 100000));
+    CARREL_ASSIGN_OR_RETURN(int64_t items, EnvSize("CARREL_BENCH_ITEMS", 200000));
+    CARREL_ASSIGN_OR_RETURN(int64_t loans, EnvSize("CARREL_BENCH_LOANS", 1000000));
+    CARREL_ASSIGN_OR_RETURN(fs::path scratch, ScratchDir());
     fs::path dir = scratch / "library";
-    RETURN_IF_ERROR(Library::Init(dir,
-                                  fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
-                                  OperatorActor())
-                        .status());
-    ASSIGN_OR_RETURN(library_, Library::Open(dir, &clock_));
+    CARREL_RETURN_IF_ERROR(
+        Library::Init(dir, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
+                      OperatorActor())
+            .status());
+    CARREL_ASSIGN_OR_RETURN(library_, Library::Open(dir, &clock_));
     SeedOptions options;
     options.patrons = patrons;
     options.items = items;
@@ -436,7 +442,7 @@ class SeededLibrary {
     std::fprintf(stderr, "carrel_bench: seeding %lld patrons, %lld items, %lld returned loans\n",
                  static_cast<long long>(patrons), static_cast<long long>(items),
                  static_cast<long long>(loans));
-    ASSIGN_OR_RETURN(SeedReport report, SeedDemoLibrary(*library_, options));
+    CARREL_ASSIGN_OR_RETURN(SeedReport report, SeedDemoLibrary(*library_, options));
     std::fprintf(stderr, "carrel_bench: seeded in %.1fs\n", report.seconds);
 
     Instant now = clock_.Now();
@@ -445,8 +451,8 @@ class SeededLibrary {
       due_by_type_[type] = FormatDate(library_->calendar().DueDate(now, days));
     }
     std::vector<std::pair<int64_t, std::string>> valid;  // patron id, card_bi
-    RETURN_IF_ERROR(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
-      RETURN_IF_ERROR(
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
+      CARREL_RETURN_IF_ERROR(
           tx.Exec("SELECT barcode FROM items WHERE status = 'available' AND NOT EXISTS "
                   "(SELECT 1 FROM holds WHERE holds.item_id = items.id AND "
                   "status IN ('waiting', 'ready')) ORDER BY id",
@@ -468,9 +474,9 @@ class SeededLibrary {
     // The barcodes are decrypted straight from the sealed records: the audited public call
     // would commit (and fsync) one audit entry per borrower before anything is measured.
     SealedRecords records(&library_->vault());
-    RETURN_IF_ERROR(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
       for (auto& [id, card_bi] : valid) {
-        ASSIGN_OR_RETURN(Patron patron, records.GetPatron(tx, id));
+        CARREL_ASSIGN_OR_RETURN(Patron patron, records.GetPatron(tx, id));
         borrowers_.push_back({patron.card_barcode, std::move(card_bi)});
       }
       return Status::Ok();
@@ -486,7 +492,7 @@ class SeededLibrary {
     // Write back the seed and the copy now: a commit's fsync would otherwise wait behind
     // hundreds of megabytes of dirty pages, and the first benchmark would pay for it.
     sync();
-    ASSIGN_OR_RETURN(library_, Library::Open(dir, &clock_));
+    CARREL_ASSIGN_OR_RETURN(library_, Library::Open(dir, &clock_));
     // The constructor admits a null log for this benchmark only.
     unaudited_ = std::make_unique<Circulation>(&library_->store(), &library_->vault(), nullptr,
                                                &library_->profile(), &library_->calendar(),
@@ -497,7 +503,7 @@ class SeededLibrary {
   Status LoadCryptoSamples() {
     static constexpr const char* kSealedColumns[] = {
         "card_barcode", "name", "email", "phone", "postal_address", "juvenile", "history_opt_in"};
-    RETURN_IF_ERROR(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
       return tx.Exec(
           "SELECT id, card_barcode, name, email, phone, postal_address, juvenile, "
           "history_opt_in FROM patrons WHERE expires_on >= ? ORDER BY id DESC LIMIT ?",
@@ -514,11 +520,10 @@ class SeededLibrary {
     }));
     if (crypto_samples_.empty()) return FailedPrecondition("the seeded library has no patrons");
     for (CryptoSample& sample : crypto_samples_) {
-      ASSIGN_OR_RETURN(sample.key,
-                       library_->keyring().Get(Vault::PatronKeyName(sample.id)));
-      ASSIGN_OR_RETURN(sample.card_barcode,
-                       Vault::Open(*sample.key, "patrons", "card_barcode", sample.id,
-                                   sample.sealed_fields.front().second));
+      CARREL_ASSIGN_OR_RETURN(sample.key, library_->keyring().Get(Vault::PatronKeyName(sample.id)));
+      CARREL_ASSIGN_OR_RETURN(sample.card_barcode,
+                              Vault::Open(*sample.key, "patrons", "card_barcode", sample.id,
+                                          sample.sealed_fields.front().second));
     }
     return Status::Ok();
   }

@@ -103,11 +103,11 @@ class ApiAuthTest : public ::testing::Test {
   int64_t AuditCount(const std::string& action) {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
-                                      "carrel_audit_field(entry, 2) = ?",
-                                      {action}));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
+                                                         "carrel_audit_field(entry, 2) = ?",
+                                                         {action}));
+                  return Status::Ok();
+                }).ok());
     return n;
   }
   int64_t Denials() { return AuditCount("access.denied"); }
@@ -421,9 +421,9 @@ TEST_F(ApiAuthTest, StepUpFailuresCountWithLoginsUnderKeyedNames) {
   auto count = [&](const std::string& sql) {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
+                  return Status::Ok();
+                }).ok());
     return n;
   };
   std::string director = LoginUser("director1");
@@ -486,7 +486,7 @@ TEST_F(ApiAuthTest, StrangersCannotGrowTheLogFasterThanAMinuteAtATime) {
       AuditQuery q;
       q.actor_id = "anonymous";
       q.limit = 1000;
-      ASSIGN_OR_RETURN(out, lib.audit().Find(tx, q));
+      CARREL_ASSIGN_OR_RETURN(out, lib.audit().Find(tx, q));
       return Status::Ok();
     }).ok());
     return out;

@@ -88,13 +88,14 @@ class ApiContractTest : public ::testing::Test {
     std::string out;
     EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
       std::vector<std::string> tables;
-      RETURN_IF_ERROR(tx.Exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-                              {}, [&](const Row& row) {
-                                tables.push_back(row.Text(0));
-                                return Status::Ok();
-                              }));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", {},
+                  [&](const Row& row) {
+                    tables.push_back(row.Text(0));
+                    return Status::Ok();
+                  }));
       for (const std::string& t : tables) {
-        ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM \"" + t + "\""));
+        CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM \"" + t + "\""));
         out += t + "=" + std::to_string(n) + " ";
       }
       return Status::Ok();

@@ -41,9 +41,9 @@ class FailClosedTest : public ::testing::Test {
   int64_t AuditCount() {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log"));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log"));
+                  return Status::Ok();
+                }).ok());
     return n;
   }
 
@@ -89,7 +89,7 @@ TEST_F(FailClosedTest, EntriesNameActorsAndPseudonymsOnly) {
   ASSERT_TRUE(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
     AuditQuery q;
     q.actor_id = "user/1";
-    ASSIGN_OR_RETURN(entries, library_->audit().Find(tx, q));
+    CARREL_ASSIGN_OR_RETURN(entries, library_->audit().Find(tx, q));
     return Status::Ok();
   }).ok());
   std::vector<std::string> actions;
@@ -118,10 +118,10 @@ TEST_F(FailClosedTest, EntriesNameActorsAndPseudonymsOnly) {
     q.object_type = "patron";
     q.object_id = std::to_string(patron_id_);
     q.limit = 1;
-    ASSIGN_OR_RETURN(auto page1, library_->audit().Find(tx, q));
+    CARREL_ASSIGN_OR_RETURN(auto page1, library_->audit().Find(tx, q));
     EXPECT_EQ(page1.size(), 1u);
     q.after_seq = page1[0].seq;
-    ASSIGN_OR_RETURN(auto page2, library_->audit().Find(tx, q));
+    CARREL_ASSIGN_OR_RETURN(auto page2, library_->audit().Find(tx, q));
     EXPECT_EQ(page2.size(), 1u);
     EXPECT_GT(page2[0].seq, page1[0].seq);
     return Status::Ok();
@@ -191,9 +191,9 @@ TEST(AuditCliTest, VerifyNamesTheFirstBadEntry) {
     auto store = OpenSqliteStore(dir / "lib" / "carrel.db", {});
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE(WithWriteTransaction(**store, [](Transaction& tx) -> Status {
-      RETURN_IF_ERROR(tx.Exec("DROP TRIGGER audit_log_no_update"));
-      return tx.Exec("UPDATE audit_log SET entry = entry || x'00' WHERE seq = 1");
-    }).ok());
+                  CARREL_RETURN_IF_ERROR(tx.Exec("DROP TRIGGER audit_log_no_update"));
+                  return tx.Exec("UPDATE audit_log SET entry = entry || x'00' WHERE seq = 1");
+                }).ok());
   }
   auto r = testing::RunCarrel({"audit", "verify", "--data", data, "--key", vkey});
   EXPECT_EQ(r.exit_code, 1);

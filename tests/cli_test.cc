@@ -135,10 +135,11 @@ TEST(CliTest, DemoSeedFillsAnEmptyLibraryOnce) {
     EXPECT_EQ(outcomes["pending"], 1);
     int64_t sent = 0;
     ASSERT_TRUE(WithReadTransaction((*lib)->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(sent, tx.QueryInt("SELECT count(*) FROM patron_notices WHERE state = "
-                                         "'sent'"));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(
+                      sent, tx.QueryInt("SELECT count(*) FROM patron_notices WHERE state = "
+                                        "'sent'"));
+                  return Status::Ok();
+                }).ok());
     EXPECT_EQ(sent, 1);
   }
   auto again = RunCarrel({"demo", "seed", "--data", data, "--patrons", "10"});

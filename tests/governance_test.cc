@@ -48,9 +48,9 @@ class GovernanceTest : public testing::RequestsTest {
   int64_t CountRows(const std::string& table) {
     int64_t n = 0;
     EXPECT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM " + table));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM " + table));
+                  return Status::Ok();
+                }).ok());
     return n;
   }
 

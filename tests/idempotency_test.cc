@@ -72,9 +72,9 @@ class IdempotencyTest : public ::testing::Test {
   int64_t Count(const std::string& sql) {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
+                  return Status::Ok();
+                }).ok());
     return n;
   }
 

@@ -88,17 +88,19 @@ TEST(DataInventoryTest, EveryColumnOfTheSchemaIsListedHere) {
   std::map<std::string, std::vector<std::string>> columns;
   ASSERT_TRUE(WithReadTransaction(lib.library->store(), [&](Transaction& tx) -> Status {
     std::vector<std::string> tables;
-    RETURN_IF_ERROR(tx.Exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
-                            "LIKE 'sqlite_%' ORDER BY name",
-                            {}, [&](const Row& row) {
-                              tables.push_back(row.Text(0));
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+                "LIKE 'sqlite_%' ORDER BY name",
+                {}, [&](const Row& row) {
+                  tables.push_back(row.Text(0));
+                  return Status::Ok();
+                }));
     for (const std::string& t : tables) {
-      RETURN_IF_ERROR(tx.Exec("SELECT name FROM pragma_table_info(?)", {t}, [&](const Row& row) {
-        columns[t].push_back(row.Text(0));
-        return Status::Ok();
-      }));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("SELECT name FROM pragma_table_info(?)", {t}, [&](const Row& row) {
+            columns[t].push_back(row.Text(0));
+            return Status::Ok();
+          }));
     }
     return Status::Ok();
   }).ok());

@@ -508,9 +508,10 @@ TEST_F(RequestsHttpTest, BadInputToTheBoardGetsProblemDetailsAndWritesNothing) {
   auto count = [&](const char* table) {
     int64_t n = 0;
     EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt(std::string("SELECT count(*) FROM ") + table));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(
+                      n, tx.QueryInt(std::string("SELECT count(*) FROM ") + table));
+                  return Status::Ok();
+                }).ok());
     return n;
   };
   auto refused = [&](const std::string& path, const json& body, int want) {

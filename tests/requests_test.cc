@@ -170,8 +170,9 @@ TEST_F(RequestsTest, NoDisclosureWithoutAVerifiedSignedAuthorizationCoveringEver
     return tx.Exec("SELECT id, document FROM case_decisions WHERE case_id = ?", {case_id},
                    [&](const Row& row) -> Status {
                      decision_id = row.Int(0);
-                     ASSIGN_OR_RETURN(original, Vault::Open(**key, "case_decisions", "document",
-                                                            decision_id, row.BytesView(1)));
+                     CARREL_ASSIGN_OR_RETURN(
+                         original, Vault::Open(**key, "case_decisions", "document", decision_id,
+                                               row.BytesView(1)));
                      return Status::Ok();
                    });
   }).ok());
@@ -179,10 +180,11 @@ TEST_F(RequestsTest, NoDisclosureWithoutAVerifiedSignedAuthorizationCoveringEver
   widened["scope"]["patrons"] = {patrons_["P-A"], patrons_["P-B"]};
   auto rewrite = [&](const std::string& column, const Value& v) {
     ASSERT_TRUE(WithWriteTransaction(lib().store(), [&](Transaction& tx) -> Status {
-      RETURN_IF_ERROR(tx.Exec("DROP TRIGGER IF EXISTS case_decisions_no_update"));
-      return tx.Exec("UPDATE case_decisions SET " + column + " = ? WHERE id = ?",
-                     {v, decision_id});
-    }).ok());
+                  CARREL_RETURN_IF_ERROR(
+                      tx.Exec("DROP TRIGGER IF EXISTS case_decisions_no_update"));
+                  return tx.Exec("UPDATE case_decisions SET " + column + " = ? WHERE id = ?",
+                                 {v, decision_id});
+                }).ok());
   };
   rewrite("document", Blob{Vault::Seal(**key, "case_decisions", "document", decision_id,
                                        widened.dump())});
@@ -229,10 +231,12 @@ TEST_F(RequestsTest, NoDisclosureWithoutAVerifiedSignedAuthorizationCoveringEver
     return tx.Exec("SELECT id, files, manifest FROM disclosures WHERE case_id = ?", {case_id},
                    [&](const Row& row) -> Status {
                      disclosure_id = row.Int(0);
-                     ASSIGN_OR_RETURN(files_sealed, Vault::Open(**key, "disclosures", "files",
-                                                                disclosure_id, row.BytesView(1)));
-                     ASSIGN_OR_RETURN(manifest_text, Vault::Open(**key, "disclosures", "manifest",
-                                                                 disclosure_id, row.BytesView(2)));
+                     CARREL_ASSIGN_OR_RETURN(
+                         files_sealed, Vault::Open(**key, "disclosures", "files", disclosure_id,
+                                                   row.BytesView(1)));
+                     CARREL_ASSIGN_OR_RETURN(
+                         manifest_text, Vault::Open(**key, "disclosures", "manifest", disclosure_id,
+                                                    row.BytesView(2)));
                      return Status::Ok();
                    });
   }).ok());
@@ -607,9 +611,9 @@ TEST_F(RequestsTest, BadInputIsRefusedAndWritesNothing) {
   EXPECT_EQ(requests().Intake(U("staff1"), in).status().code(), StatusCode::kInvalidArgument);
   int64_t cases = -1;
   ASSERT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(cases, tx.QueryInt("SELECT count(*) FROM cases"));
-    return Status::Ok();
-  }).ok());
+                CARREL_ASSIGN_OR_RETURN(cases, tx.QueryInt("SELECT count(*) FROM cases"));
+                return Status::Ok();
+              }).ok());
   EXPECT_EQ(cases, 0);
   std::string ref = Intake("none");
   EXPECT_EQ(Act("director1", ref, "acknowledge", {{"surprise", 1}}).status().code(),

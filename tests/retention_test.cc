@@ -96,9 +96,9 @@ class RetentionTest : public ::testing::Test {
   int64_t Count(const std::string& sql) {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
+                  return Status::Ok();
+                }).ok());
     return n;
   }
 
@@ -180,12 +180,13 @@ TEST_F(RetentionTest, OnlyTheDirectorWithTheirPasswordSignsAndVersionsAreNeverEd
   });
   EXPECT_FALSE(edit.ok());
   ASSERT_TRUE(WithWriteTransaction(lib().store(), [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("DROP TRIGGER retention_schedules_no_update"));
-    std::string forged = current->document;
-    size_t at = forged.find("\"days\":60");
-    forged.replace(at, 9, "\"days\":99");
-    return tx.Exec("UPDATE retention_schedules SET document = ? WHERE version = 2", {forged});
-  }).ok());
+                CARREL_RETURN_IF_ERROR(tx.Exec("DROP TRIGGER retention_schedules_no_update"));
+                std::string forged = current->document;
+                size_t at = forged.find("\"days\":60");
+                forged.replace(at, 9, "\"days\":99");
+                return tx.Exec("UPDATE retention_schedules SET document = ? WHERE version = 2",
+                               {forged});
+              }).ok());
   EXPECT_EQ(retention().Plan(testing::kStaff).status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(retention().Run(SystemActor("retention")).status().code(), StatusCode::kDataLoss);
 }
@@ -310,7 +311,7 @@ TEST_F(RetentionTest, PlansCountWithoutPiiAndRunsAgreeWithThem) {
   ASSERT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) -> Status {
     AuditQuery q;
     q.object_type = "retention_run";
-    ASSIGN_OR_RETURN(entries, lib().audit().Find(tx, q));
+    CARREL_ASSIGN_OR_RETURN(entries, lib().audit().Find(tx, q));
     return Status::Ok();
   }).ok());
   ASSERT_FALSE(entries.empty());
@@ -565,9 +566,10 @@ TEST_F(RetentionTest, KilledRunsNeverHalfDeleteAndTheNextRunFinishes) {
       EXPECT_TRUE(l.keyring().WasDestroyed(Vault::PatronKeyName(x)));
       int64_t rows = -1;
       ASSERT_TRUE(WithReadTransaction(l.store(), [&](Transaction& tx) -> Status {
-        ASSIGN_OR_RETURN(rows, tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {x}));
-        return Status::Ok();
-      }).ok());
+                    CARREL_ASSIGN_OR_RETURN(
+                        rows, tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {x}));
+                    return Status::Ok();
+                  }).ok());
       EXPECT_EQ(rows, 0);
     }
     auto after = l.retention().Plan(testing::kStaff);

@@ -123,18 +123,18 @@ const unsigned char* SigningSeed() {
 Status BuildLog(const fs::path& db, int64_t entries, nlohmann::json* out) {
   SqliteOptions options;
   options.create_if_missing = true;
-  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, options));
-  RETURN_IF_ERROR(store->Migrate(AuditMigrations()));
-  RETURN_IF_ERROR(store->Migrate({{8, "library_meta", kMetaSchema}}));
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, options));
+  CARREL_RETURN_IF_ERROR(store->Migrate(AuditMigrations()));
+  CARREL_RETURN_IF_ERROR(store->Migrate({{8, "library_meta", kMetaSchema}}));
   const NoteVerifier verifier = VerifierFromSeed(SigningSeed(), kOrigin);
-  RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) {
     return tx.Exec("INSERT INTO library_meta (key, value) VALUES ('audit_verifier_key', ?)",
                    {verifier.ToString()});
   }));
   // A page cache of its own size for the builder (SQLite's default is 2 MiB): the log's four
   // indexes and the tree's nodes otherwise go back and forth between SQLite and the kernel.
-  ASSIGN_OR_RETURN(int64_t cache_mib, EnvSize("CARREL_BENCH_AUDIT_CACHE_MIB", 1024));
-  RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) {
+  CARREL_ASSIGN_OR_RETURN(int64_t cache_mib, EnvSize("CARREL_BENCH_AUDIT_CACHE_MIB", 1024));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) {
     return tx.Exec("PRAGMA cache_size = -" + std::to_string(cache_mib * 1024));
   }));
   (*out)["builder_cache_mib"] = cache_mib;
@@ -145,14 +145,14 @@ Status BuildLog(const fs::path& db, int64_t entries, nlohmann::json* out) {
   double cpu_start = ProcessCpuSeconds();
   for (int64_t begin = 0; begin < entries; begin += kAppendsPerTransaction) {
     const int64_t end = std::min(begin + kAppendsPerTransaction, entries);
-    RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) -> Status {
       for (int64_t seq = begin; seq < end; ++seq) {
         SyntheticEntry e = EntryFor(seq);
         clock.Set(e.time);
-        ASSIGN_OR_RETURN(int64_t appended, log.Append(tx, e.actor, e.event));
+        CARREL_ASSIGN_OR_RETURN(int64_t appended, log.Append(tx, e.actor, e.event));
         if (appended != seq) return Internal("the log appended at an unexpected position");
         if ((seq + 1) % kHeadEvery == 0 || seq + 1 == entries) {
-          RETURN_IF_ERROR(log.SignHead(tx, SigningSeed(), kOrigin).status());
+          CARREL_RETURN_IF_ERROR(log.SignHead(tx, SigningSeed(), kOrigin).status());
           ++heads;
         }
       }
@@ -167,7 +167,7 @@ Status BuildLog(const fs::path& db, int64_t entries, nlohmann::json* out) {
   const double append_seconds = SecondsSince(start);
   const double append_cpu = ProcessCpuSeconds() - cpu_start;
   auto checkpoint_start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(store->Checkpoint());
+  CARREL_RETURN_IF_ERROR(store->Checkpoint());
   store.reset();
   sync();
   (*out)["append_seconds"] = append_seconds;
@@ -339,7 +339,7 @@ Status ScanOnly(const fs::path& db, nlohmann::json* out) {
     if (!s.ok()) break;
   }
   sqlite3_close_v2(conn);
-  RETURN_IF_ERROR(s);
+  CARREL_RETURN_IF_ERROR(s);
   (*out)["scan_seconds"] = scan_seconds;
   (*out)["count_seconds"] = count_seconds;
   (*out)["scan_rows"] = rows;
@@ -353,11 +353,11 @@ StatusOr<Hash> TimeVerification(const fs::path& db, int64_t entries, nlohmann::j
   SqliteOptions options;
   options.read_only = true;
   options.mmap_bytes = kScanMmapBytes;
-  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, options));
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, options));
   const NoteVerifier verifier = VerifierFromSeed(SigningSeed(), kOrigin);
   auto start = std::chrono::steady_clock::now();
   const double cpu_start = ProcessCpuSeconds();
-  ASSIGN_OR_RETURN(AuditVerification v, VerifyAuditLog(*store, verifier, std::nullopt));
+  CARREL_ASSIGN_OR_RETURN(AuditVerification v, VerifyAuditLog(*store, verifier, std::nullopt));
   const double seconds = SecondsSince(start);
   const double cpu = ProcessCpuSeconds() - cpu_start;
   if (!v.intact || (entries > 0 && v.size != entries)) {
@@ -377,15 +377,15 @@ StatusOr<Hash> TimeVerification(const fs::path& db, int64_t entries, nlohmann::j
 }  // namespace
 
 StatusOr<nlohmann::json> RunAuditVerifyOnly(const fs::path& dir) {
-  RETURN_IF_ERROR(InitCrypto());
+  CARREL_RETURN_IF_ERROR(InitCrypto());
   nlohmann::json out;
-  RETURN_IF_ERROR(TimeVerification(Library::DatabasePath(dir), 0, &out).status());
+  CARREL_RETURN_IF_ERROR(TimeVerification(Library::DatabasePath(dir), 0, &out).status());
   return out;
 }
 
 StatusOr<nlohmann::json> BuildAuditLog(const fs::path& dir) {
-  ASSIGN_OR_RETURN(int64_t entries, EnvSize("CARREL_BENCH_AUDIT_ENTRIES", 10000000));
-  RETURN_IF_ERROR(InitCrypto());
+  CARREL_ASSIGN_OR_RETURN(int64_t entries, EnvSize("CARREL_BENCH_AUDIT_ENTRIES", 10000000));
+  CARREL_RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
   fs::create_directories(dir, ec);
   const fs::path db = Library::DatabasePath(dir);
@@ -398,25 +398,25 @@ StatusOr<nlohmann::json> BuildAuditLog(const fs::path& dir) {
   out["origin"] = kOrigin;
   std::fprintf(stderr, "carrel_scale_bench: appending %lld audit entries\n",
                static_cast<long long>(entries));
-  RETURN_IF_ERROR(BuildLog(db, entries, &out));
+  CARREL_RETURN_IF_ERROR(BuildLog(db, entries, &out));
   return out;
 }
 
 StatusOr<nlohmann::json> RunAuditLogBench(const fs::path& dir) {
-  ASSIGN_OR_RETURN(int64_t entries, EnvSize("CARREL_BENCH_AUDIT_ENTRIES", 10000000));
-  RETURN_IF_ERROR(InitCrypto());
+  CARREL_ASSIGN_OR_RETURN(int64_t entries, EnvSize("CARREL_BENCH_AUDIT_ENTRIES", 10000000));
+  CARREL_RETURN_IF_ERROR(InitCrypto());
   const fs::path db = Library::DatabasePath(dir);
   nlohmann::json out;
   if (!fs::exists(db)) {
-    ASSIGN_OR_RETURN(out, BuildAuditLog(dir));
+    CARREL_ASSIGN_OR_RETURN(out, BuildAuditLog(dir));
   }
   out["entries"] = entries;
 
   // Verification, as `carrel audit verify` does it: a read-only store, the stored key.
   std::fprintf(stderr, "carrel_scale_bench: verifying\n");
-  ASSIGN_OR_RETURN(Hash root, TimeVerification(db, entries, &out));
+  CARREL_ASSIGN_OR_RETURN(Hash root, TimeVerification(db, entries, &out));
   std::fprintf(stderr, "carrel_scale_bench: SHA-256 over the same bytes, raw and as carrel\n");
-  ASSIGN_OR_RETURN(BothHashings hashed, HashLog(entries));
+  CARREL_ASSIGN_OR_RETURN(BothHashings hashed, HashLog(entries));
   const Hashing& raw = hashed.raw;
   if (raw.root != root || hashed.carrel.root != root || raw.nodes != hashed.carrel.nodes) {
     return Internal("hashing the same bytes reached another root than verification");
@@ -433,7 +433,7 @@ StatusOr<nlohmann::json> RunAuditLogBench(const fs::path& dir) {
   out["carrel_hash_cpu_seconds"] = hashed.carrel.cpu_seconds;
   out["roots_match"] = true;
   std::fprintf(stderr, "carrel_scale_bench: SQLite scan alone\n");
-  RETURN_IF_ERROR(ScanOnly(db, &out));
+  CARREL_RETURN_IF_ERROR(ScanOnly(db, &out));
   out["openssl"] = OpenSSL_version(OPENSSL_VERSION);
   return out;
 }

@@ -32,13 +32,13 @@ struct Extracted {
 // package makes them and in one transaction, as it does (Requests::CollectRecords).
 StatusOr<Extracted> Extract(Store& store, Circulation& circ, const Actor& actor, int64_t patron) {
   Extracted out;
-  RETURN_IF_ERROR(WithWriteTransaction(store, [&](Transaction&) -> Status {
-    ASSIGN_OR_RETURN(Patron p, circ.GetPatron(actor, patron));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(store, [&](Transaction&) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Patron p, circ.GetPatron(actor, patron));
     out.records += p.id == patron ? 1 : 0;
-    ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(actor, patron));
-    ASSIGN_OR_RETURN(auto history, circ.PatronHistory(actor, patron));
-    ASSIGN_OR_RETURN(auto holds, circ.PatronHolds(actor, patron));
-    ASSIGN_OR_RETURN(auto fines, circ.PatronFines(actor, patron));
+    CARREL_ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(actor, patron));
+    CARREL_ASSIGN_OR_RETURN(auto history, circ.PatronHistory(actor, patron));
+    CARREL_ASSIGN_OR_RETURN(auto holds, circ.PatronHolds(actor, patron));
+    CARREL_ASSIGN_OR_RETURN(auto fines, circ.PatronFines(actor, patron));
     std::vector<int64_t> ids;
     for (const Loan& l : loans) ids.push_back(l.item_id);
     for (const ReturnedLoan& r : history) {
@@ -46,7 +46,7 @@ StatusOr<Extracted> Extract(Store& store, Circulation& circ, const Actor& actor,
       ids.push_back(r.item_id);
     }
     for (const Hold& h : holds) ids.push_back(h.item_id);
-    ASSIGN_OR_RETURN(auto items, circ.GetItems(ids));
+    CARREL_ASSIGN_OR_RETURN(auto items, circ.GetItems(ids));
     for (int64_t id : ids) {
       if (items.contains(id)) out.item_ids.push_back(id);
     }
@@ -148,7 +148,7 @@ StatusOr<nlohmann::json> MeasureDisclosure(const std::filesystem::path& data, co
     bare_us.push_back(*floor * 1e6);
   }
   sqlite3_close_v2(bare);
-  RETURN_IF_ERROR(status);
+  CARREL_RETURN_IF_ERROR(status);
   nlohmann::json out;
   out["patrons_extracted"] = kPatrons;
   out["records"] = records;
@@ -159,14 +159,15 @@ StatusOr<nlohmann::json> MeasureDisclosure(const std::filesystem::path& data, co
 }
 
 StatusOr<nlohmann::json> RunDisclosureOnly(const std::filesystem::path& dir) {
-  RETURN_IF_ERROR(InitCrypto());
+  CARREL_RETURN_IF_ERROR(InitCrypto());
   const std::filesystem::path data = dir / "lib";
   FakeClock clock(Instant(std::chrono::sys_days(std::chrono::year(2026) / 12 / 2)) +
                   std::chrono::hours(8));
   int64_t director = 0;
   {
-    ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(data, &clock));
-    ASSIGN_OR_RETURN(std::vector<User> users, library->accounts().ListUsers(OperatorActor()));
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(data, &clock));
+    CARREL_ASSIGN_OR_RETURN(std::vector<User> users,
+                            library->accounts().ListUsers(OperatorActor()));
     for (const User& u : users) {
       if (u.username == "demo-director") director = u.id;
     }

@@ -41,15 +41,16 @@ std::string PatronBarcode(int64_t n) {
 }  // namespace
 
 StatusOr<nlohmann::json> SeedLookupLibrary(const fs::path& dir) {
-  ASSIGN_OR_RETURN(int64_t patrons, EnvSize("CARREL_BENCH_LOOKUP_PATRONS", 1000000));
-  RETURN_IF_ERROR(Library::Init(dir, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
-                                OperatorActor())
-                      .status());
+  CARREL_ASSIGN_OR_RETURN(int64_t patrons, EnvSize("CARREL_BENCH_LOOKUP_PATRONS", 1000000));
+  CARREL_RETURN_IF_ERROR(
+      Library::Init(dir, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
+                    OperatorActor())
+          .status());
   FakeClock clock(SystemClock()->Now());
   nlohmann::json out;
   out["patrons"] = patrons;
   {
-    ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(dir, &clock));
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(dir, &clock));
     SeedOptions options;
     options.patrons = patrons;
     options.items = 10;
@@ -57,7 +58,7 @@ StatusOr<nlohmann::json> SeedLookupLibrary(const fs::path& dir) {
     options.progress = false;
     std::fprintf(stderr, "carrel_scale_bench: seeding %lld patrons for the lookup benchmark\n",
                  static_cast<long long>(patrons));
-    ASSIGN_OR_RETURN(SeedReport report, SeedDemoLibrary(*library, options));
+    CARREL_ASSIGN_OR_RETURN(SeedReport report, SeedDemoLibrary(*library, options));
     std::fprintf(stderr, "carrel_scale_bench: seeded in %.1fs\n", report.seconds);
     out["seed_seconds"] = report.seconds;
   }  // closing checkpoints the WAL into carrel.db
@@ -67,11 +68,11 @@ StatusOr<nlohmann::json> SeedLookupLibrary(const fs::path& dir) {
 }
 
 StatusOr<nlohmann::json> RunLookupBench(const fs::path& dir) {
-  ASSIGN_OR_RETURN(int64_t patrons, EnvSize("CARREL_BENCH_LOOKUP_PATRONS", 1000000));
-  ASSIGN_OR_RETURN(int64_t lookups, EnvSize("CARREL_BENCH_LOOKUPS", 20000));
+  CARREL_ASSIGN_OR_RETURN(int64_t patrons, EnvSize("CARREL_BENCH_LOOKUP_PATRONS", 1000000));
+  CARREL_ASSIGN_OR_RETURN(int64_t lookups, EnvSize("CARREL_BENCH_LOOKUPS", 20000));
   nlohmann::json out;
   if (!fs::exists(Library::DatabasePath(dir))) {
-    ASSIGN_OR_RETURN(out, SeedLookupLibrary(dir));
+    CARREL_ASSIGN_OR_RETURN(out, SeedLookupLibrary(dir));
   }
   out["patrons"] = patrons;
   out["lookups"] = lookups;
@@ -80,7 +81,7 @@ StatusOr<nlohmann::json> RunLookupBench(const fs::path& dir) {
   sync();
   // Opened afresh: the keyring's cache starts cold, as after a restart.
   FakeClock clock(SystemClock()->Now());
-  ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(dir, &clock));
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(dir, &clock));
   const Actor desk{"user/1", "staff"};
   std::mt19937_64 rng(20261129);
   std::uniform_int_distribution<int64_t> pick(1, patrons);
@@ -94,12 +95,12 @@ StatusOr<nlohmann::json> RunLookupBench(const fs::path& dir) {
     const std::string barcode = PatronBarcode(pick(rng));
     auto start = std::chrono::steady_clock::now();
     Status s = WithReadTransaction(library->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(Patron patron, records.FindPatronByBarcode(tx, barcode));
+      CARREL_ASSIGN_OR_RETURN(Patron patron, records.FindPatronByBarcode(tx, barcode));
       if (patron.card_barcode != barcode) return Internal("the lookup found another patron");
       return Status::Ok();
     });
     lookup_us.push_back(SecondsSince(start) * 1e6);
-    RETURN_IF_ERROR(s.WithContext("blind-index lookup"));
+    CARREL_RETURN_IF_ERROR(s.WithContext("blind-index lookup"));
   }
   out["blind_index"] = LatencySummary(lookup_us);
   out["blind_index"]["cpu_us_per_lookup"] =
@@ -114,7 +115,7 @@ StatusOr<nlohmann::json> RunLookupBench(const fs::path& dir) {
     auto start = std::chrono::steady_clock::now();
     StatusOr<Patron> patron = library->circulation().FindPatronByBarcode(desk, barcode);
     audited_us.push_back(SecondsSince(start) * 1e6);
-    RETURN_IF_ERROR(patron.status().WithContext("audited lookup"));
+    CARREL_RETURN_IF_ERROR(patron.status().WithContext("audited lookup"));
     if (patron->card_barcode != barcode) return Internal("the lookup found another patron");
   }
   out["audited"] = LatencySummary(audited_us);

@@ -64,8 +64,8 @@ StatusOr<std::pair<double, int64_t>> BareUpdate(const fs::path& db, const std::s
 }  // namespace
 
 StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
-  ASSIGN_OR_RETURN(int64_t rows, EnvSize("CARREL_BENCH_RETENTION_ROWS", 10000000));
-  RETURN_IF_ERROR(InitCrypto());
+  CARREL_ASSIGN_OR_RETURN(int64_t rows, EnvSize("CARREL_BENCH_RETENTION_ROWS", 10000000));
+  CARREL_RETURN_IF_ERROR(InitCrypto());
   const fs::path data = dir / "lib";
   nlohmann::json out;
   out["rows"] = rows;
@@ -73,14 +73,14 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
   // 03:00 in Westport: the library is closed, as when the server runs retention.
   FakeClock clock(Instant(std::chrono::sys_days(std::chrono::year(2026) / 12 / 2)) +
                   std::chrono::hours(8));
-  RETURN_IF_ERROR(Library::Init(data,
-                                fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
-                                OperatorActor())
-                      .status());
+  CARREL_RETURN_IF_ERROR(
+      Library::Init(data, fs::path(CARREL_SOURCE_DIR) / "profiles/westport/library.toml",
+                    OperatorActor())
+          .status());
   Date today{};
   int64_t director = 0;
   {
-    ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(data, &clock));
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(data, &clock));
     today = library->calendar().LocalDate(clock.Now());
     SeedOptions options;
     options.patrons = 20000;
@@ -90,10 +90,11 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
     options.progress = false;
     std::fprintf(stderr, "carrel_scale_bench: seeding %lld returned loans over three years\n",
                  static_cast<long long>(rows));
-    ASSIGN_OR_RETURN(SeedReport report, SeedDemoLibrary(*library, options));
+    CARREL_ASSIGN_OR_RETURN(SeedReport report, SeedDemoLibrary(*library, options));
     out["seed_seconds"] = report.seconds;
     // The Director keeps links two years (accounts are not the subject here).
-    ASSIGN_OR_RETURN(std::vector<User> users, library->accounts().ListUsers(OperatorActor()));
+    CARREL_ASSIGN_OR_RETURN(std::vector<User> users,
+                            library->accounts().ListUsers(OperatorActor()));
     for (const User& u : users) {
       if (u.username == "demo-director") director = u.id;
     }
@@ -102,14 +103,15 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
       if (r.category.ends_with("_link")) r.days = kKeepDays;
       if (r.category == "patron_account") r.days = 36500;
     }
-    RETURN_IF_ERROR(library->retention()
-                        .SignSchedule({"user/" + std::to_string(director), "director"}, director,
-                                      kDemoPassword, schedule, "benchmark: two years of links")
-                        .status());
+    CARREL_RETURN_IF_ERROR(library->retention()
+                               .SignSchedule({"user/" + std::to_string(director), "director"},
+                                             director, kDemoPassword, schedule,
+                                             "benchmark: two years of links")
+                               .status());
   }  // closing checkpoints the WAL into carrel.db
   out["db_bytes"] = fs::file_size(Library::DatabasePath(data));
   std::fprintf(stderr, "carrel_scale_bench: extracting patrons' records for a disclosure\n");
-  ASSIGN_OR_RETURN(
+  CARREL_ASSIGN_OR_RETURN(
       out["disclosure"],
       MeasureDisclosure(data, &clock, 20000, {"user/" + std::to_string(director), "director"}));
   const std::string cutoff = FormatDate(today - std::chrono::days(kKeepDays));
@@ -120,7 +122,7 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
   fs::copy_file(Library::DatabasePath(data), copy);
   sync();
   std::fprintf(stderr, "carrel_scale_bench: one UPDATE on a copy\n");
-  ASSIGN_OR_RETURN(auto update, BareUpdate(copy, cutoff));
+  CARREL_ASSIGN_OR_RETURN(auto update, BareUpdate(copy, cutoff));
   out["update_seconds"] = update.first;
   out["update_rows"] = update.second;
   fs::remove(copy);
@@ -128,15 +130,15 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
   fs::remove(copy.string() + "-shm");
   sync();
 
-  ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(data, &clock));
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(data, &clock));
   Retention& retention = library->retention();
   const Actor system = SystemActor("retention");
   std::fprintf(stderr, "carrel_scale_bench: retention plan and run\n");
   auto plan_start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(RetentionPlan plan, retention.Plan(system));
+  CARREL_ASSIGN_OR_RETURN(RetentionPlan plan, retention.Plan(system));
   out["plan_seconds"] = SecondsSince(plan_start);
   auto run_start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(RetentionRun run, retention.Run(system));
+  CARREL_ASSIGN_OR_RETURN(RetentionRun run, retention.Run(system));
   out["run_seconds"] = SecondsSince(run_start);
   out["key_seconds"] = run.key_seconds;
   out["keys_destroyed"] = run.destroyed_keys.size();
@@ -166,17 +168,17 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
     for (int i = 0; i < ops; ++i) {
       const std::string& item = items[next_item++ % items.size()];
       auto start = std::chrono::steady_clock::now();
-      RETURN_IF_ERROR(circ.Checkout(desk, item, card).status());
+      CARREL_RETURN_IF_ERROR(circ.Checkout(desk, item, card).status());
       us->push_back(SecondsSince(start) * 1e6);
       start = std::chrono::steady_clock::now();
-      RETURN_IF_ERROR(circ.Checkin(desk, item).status());
+      CARREL_RETURN_IF_ERROR(circ.Checkin(desk, item).status());
       us->push_back(SecondsSince(start) * 1e6);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return Status::Ok();
   };
   std::vector<double> quiet_us;
-  RETURN_IF_ERROR(circulate(200, &quiet_us));
+  CARREL_RETURN_IF_ERROR(circulate(200, &quiet_us));
   out["circulation_quiet"] = LatencySummary(quiet_us);
 
   // Reclaim in the background, as the server does, for a bounded time; circulation meanwhile.
@@ -210,8 +212,8 @@ StatusOr<nlohmann::json> RunRetentionBench(const fs::path& dir) {
   stop = true;
   reclaimer.join();
   double reclaim_seconds = reclaim_busy.load();
-  RETURN_IF_ERROR(circulated);
-  RETURN_IF_ERROR(reclaim_status);
+  CARREL_RETURN_IF_ERROR(circulated);
+  CARREL_RETURN_IF_ERROR(reclaim_status);
   out["reclaim_seconds"] = reclaim_seconds;
   out["reclaim_batch_rows"] = kReclaimBatchRows;
   out["reclaim_pause_ms"] = kReclaimPause.count();

@@ -240,9 +240,8 @@ class Circulation {
   Date Today() const;
 
   // Reads and removals for other modules inside their own transaction (they never name
-  // circulation's tables).
-  // Whether the patron is on file, read in another module's transaction (no audit entry: it
-  // reads nothing about the patron).
+  // circulation's tables). Whether the patron is on file (no audit entry: it reads nothing
+  // about the patron).
   static StatusOr<bool> PatronExistsIn(Transaction& tx, int64_t patron_id);
 
   // What retention applies its schedule to: eNews subscriptions left unconfirmed since

@@ -96,9 +96,9 @@ class [[nodiscard]] StatusOr {
 #define CARREL_CONCAT_INNER(a, b) a##b
 #define CARREL_CONCAT(a, b) CARREL_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::carrel::Status carrel_status_ = (expr);   \
+#define CARREL_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::carrel::Status carrel_status_ = (expr);        \
     if (!carrel_status_.ok()) return carrel_status_; \
   } while (0)
 
@@ -107,5 +107,5 @@ class [[nodiscard]] StatusOr {
   if (!tmp.ok()) return tmp.status();                \
   lhs = std::move(tmp).value()
 
-#define ASSIGN_OR_RETURN(lhs, expr) \
+#define CARREL_ASSIGN_OR_RETURN(lhs, expr) \
   CARREL_ASSIGN_OR_RETURN_IMPL(CARREL_CONCAT(carrel_statusor_, __LINE__), lhs, expr)

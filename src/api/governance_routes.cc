@@ -97,8 +97,8 @@ json RulingJson(const std::optional<BoardRuling>& ruling) {
 
 StatusOr<ApiResponse> PolicyCurrent(ApiContext& c) {
   const Profile& p = c.library.profile();
-  ASSIGN_OR_RETURN(PolicyVersion current, c.library.governance().Current());
-  ASSIGN_OR_RETURN(auto history, c.library.governance().History());
+  CARREL_ASSIGN_OR_RETURN(PolicyVersion current, c.library.governance().Current());
+  CARREL_ASSIGN_OR_RETURN(auto history, c.library.governance().History());
   json events = json::array();
   for (const PolicyVersion& v : history) {
     events.push_back({{"event", v.event},
@@ -118,14 +118,15 @@ StatusOr<ApiResponse> PolicyCurrent(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> PolicyVersions(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto history, c.library.governance().History());
+  CARREL_ASSIGN_OR_RETURN(auto history, c.library.governance().History());
   json out = json::array();
   for (const PolicyVersion& v : history) out.push_back(VersionSummaryJson(v));
   return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> PolicyVersionText(ApiContext& c) {
-  ASSIGN_OR_RETURN(PolicyVersion v, c.library.governance().Version(c.request.path_params[0]));
+  CARREL_ASSIGN_OR_RETURN(PolicyVersion v,
+                          c.library.governance().Version(c.request.path_params[0]));
   json out = VersionSummaryJson(v);
   out["text"] = v.text ? json(*v.text) : json(nullptr);
   return JsonResponse(out);
@@ -133,7 +134,7 @@ StatusOr<ApiResponse> PolicyVersionText(ApiContext& c) {
 
 StatusOr<ApiResponse> PolicyVersionChanges(ApiContext& c) {
   const std::string& label = c.request.path_params[0];
-  ASSIGN_OR_RETURN(auto lines, c.library.governance().Changes(label));
+  CARREL_ASSIGN_OR_RETURN(auto lines, c.library.governance().Changes(label));
   int64_t added = 0, removed = 0;
   json out = json::array();
   for (const DiffLine& l : lines) {
@@ -152,7 +153,7 @@ StatusOr<ApiResponse> PolicyVersionChanges(ApiContext& c) {
 // ---- amendments ---------------------------------------------------------------------------
 
 StatusOr<ApiResponse> ProposalList(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto list, c.library.governance().Proposals(c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto list, c.library.governance().Proposals(c.principal->id));
   json out = json::array();
   for (const PolicyProposal& p : list) out.push_back(ProposalJson(p));
   return ListPage(c, std::move(out));
@@ -164,40 +165,40 @@ StatusOr<ApiResponse> ProposalCreate(ApiContext& c) {
   std::string title = TextOf(c.body, "title");
   std::string text = TextOf(c.body, "text");
   std::string summary = TextOf(c.body, "summary");
-  ASSIGN_OR_RETURN(PolicyProposal p, c.library.governance().Propose(c.principal->id, event, title,
-                                                                     text, summary));
+  CARREL_ASSIGN_OR_RETURN(PolicyProposal p, c.library.governance().Propose(c.principal->id, event,
+                                                                           title, text, summary));
   return JsonResponse(ProposalJson(p), 201);
 }
 
 StatusOr<ApiResponse> ProposalView(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(PolicyProposal p, c.library.governance().Proposal(c.principal->id, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(PolicyProposal p, c.library.governance().Proposal(c.principal->id, id));
   return JsonResponse(ProposalJson(p));
 }
 
 StatusOr<ApiResponse> ProposalVote(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   std::string vote = TextOf(c.body, "vote");
   std::string password = TextOf(c.body, "password");
-  ASSIGN_OR_RETURN(PolicyProposal p,
-                   c.library.governance().Vote(c.principal->id, password, id, vote));
+  CARREL_ASSIGN_OR_RETURN(PolicyProposal p,
+                          c.library.governance().Vote(c.principal->id, password, id, vote));
   return JsonResponse(ProposalJson(p));
 }
 
 StatusOr<ApiResponse> ProposalClose(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   std::string date_text = TextOf(c.body, "meeting_date");
-  ASSIGN_OR_RETURN(Date date, ParseDate(date_text));
+  CARREL_ASSIGN_OR_RETURN(Date date, ParseDate(date_text));
   std::string password = TextOf(c.body, "password");
-  ASSIGN_OR_RETURN(PolicyProposal p,
-                   c.library.governance().CloseVote(c.principal->id, password, id, date));
+  CARREL_ASSIGN_OR_RETURN(PolicyProposal p,
+                          c.library.governance().CloseVote(c.principal->id, password, id, date));
   return JsonResponse(ProposalJson(p));
 }
 
 // ---- review -------------------------------------------------------------------------------
 
 StatusOr<ApiResponse> BoardDecisions(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto items, c.library.governance().ReviewableItems(c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto items, c.library.governance().ReviewableItems(c.principal->id));
   json out = json::array();
   for (const Reviewable& r : items) {
     out.push_back({{"subject", r.subject},
@@ -215,7 +216,7 @@ StatusOr<ApiResponse> BoardDecisions(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> BoardReviewList(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto list, c.library.governance().Reviews(c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto list, c.library.governance().Reviews(c.principal->id));
   json out = json::array();
   for (const BoardReview& r : list) out.push_back(ReviewJson(r));
   return ListPage(c, std::move(out));
@@ -225,50 +226,51 @@ StatusOr<ApiResponse> BoardReviewOpen(ApiContext& c) {
   std::string subject = TextOf(c.body, "subject");
   int64_t subject_id = IntOf(c.body, "subject_id");
   std::string reason = TextOf(c.body, "reason");
-  ASSIGN_OR_RETURN(BoardReview r, c.library.governance().OpenReview(c.principal->id, subject,
-                                                                     subject_id, reason));
+  CARREL_ASSIGN_OR_RETURN(BoardReview r, c.library.governance().OpenReview(c.principal->id, subject,
+                                                                           subject_id, reason));
   return JsonResponse(ReviewJson(r), 201);
 }
 
 StatusOr<ApiResponse> BoardReviewView(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(BoardReview r, c.library.governance().Review(c.principal->id, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(BoardReview r, c.library.governance().Review(c.principal->id, id));
   return JsonResponse(ReviewJson(r));
 }
 
 StatusOr<ApiResponse> BoardReviewComment(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   std::string text = TextOf(c.body, "text");
-  ASSIGN_OR_RETURN(BoardReview r, c.library.governance().AddComment(c.principal->id, id, text));
+  CARREL_ASSIGN_OR_RETURN(BoardReview r,
+                          c.library.governance().AddComment(c.principal->id, id, text));
   return JsonResponse(ReviewJson(r), 201);
 }
 
 StatusOr<ApiResponse> BoardReviewRule(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   std::string outcome = TextOf(c.body, "outcome");
   std::string explanation = TextOf(c.body, "explanation");
   std::string password = TextOf(c.body, "password");
-  ASSIGN_OR_RETURN(BoardReview r, c.library.governance().Rule(c.principal->id, password, id,
-                                                               outcome, explanation));
+  CARREL_ASSIGN_OR_RETURN(BoardReview r, c.library.governance().Rule(c.principal->id, password, id,
+                                                                     outcome, explanation));
   return JsonResponse(ReviewJson(r));
 }
 
 // ---- public report and patron notices -----------------------------------------------------
 
 StatusOr<ApiResponse> TransparencyJson(ApiContext& c) {
-  ASSIGN_OR_RETURN(json report, c.library.requests().Transparency());
+  CARREL_ASSIGN_OR_RETURN(json report, c.library.requests().Transparency());
   return JsonResponse(report);
 }
 
 StatusOr<ApiResponse> TransparencyPage(ApiContext& c) {
-  ASSIGN_OR_RETURN(json report, c.library.requests().Transparency());
+  CARREL_ASSIGN_OR_RETURN(json report, c.library.requests().Transparency());
   return HtmlDocument(TransparencyHtml(report));
 }
 
 StatusOr<ApiResponse> MyNotices(ApiContext& c) {
-  RETURN_IF_ERROR(c.library.accounts().RequireChosenPin(c.principal->id,
-                                                        c.library.profile().min_pin_length));
-  ASSIGN_OR_RETURN(auto list, c.library.requests().MyNotices(c.actor, c.principal->id));
+  CARREL_RETURN_IF_ERROR(
+      c.library.accounts().RequireChosenPin(c.principal->id, c.library.profile().min_pin_length));
+  CARREL_ASSIGN_OR_RETURN(auto list, c.library.requests().MyNotices(c.actor, c.principal->id));
   json out = json::array();
   for (const PatronNotice& n : list) {
     out.push_back({{"reference", n.reference},

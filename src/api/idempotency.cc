@@ -26,7 +26,8 @@ bool ExitAfterCommit() {
 
 // The key the answer is sealed under: the keyring's idempotency key and the client's own.
 StatusOr<SecretKey> SealingKey(Library& library, std::string_view scoped) {
-  ASSIGN_OR_RETURN(auto server_key, library.vault().keyring().GetOrCreate("blind/idempotency_seal"));
+  CARREL_ASSIGN_OR_RETURN(auto server_key,
+                          library.vault().keyring().GetOrCreate("blind/idempotency_seal"));
   unsigned char out[SecretKey::kSize];
   crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(scoped.data()),
                      scoped.size(), server_key->data(), SecretKey::kSize);
@@ -75,18 +76,19 @@ ApiResponse RunIdempotent(Library& library, std::string_view caller, std::string
   bool recorded = false;
   Status written = WithWriteTransaction(library.store(), [&](Transaction& tx) -> Status {
     // Records older than a day go first (a few at a time), then this key's, if any.
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM idempotency_keys WHERE id IN (SELECT id FROM "
-                            "idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT 64)",
-                            {expired}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("DELETE FROM idempotency_keys WHERE id IN (SELECT id FROM "
+                "idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT 64)",
+                {expired}));
     std::string stored_request, stored_answer;
     bool found = false;
-    RETURN_IF_ERROR(tx.Exec("SELECT request, answer FROM idempotency_keys WHERE id = ?",
-                            {Blob{*id}}, [&](const Row& row) {
-                              found = true;
-                              stored_request = row.Bytes(0);
-                              stored_answer = row.Bytes(1);
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(tx.Exec("SELECT request, answer FROM idempotency_keys WHERE id = ?",
+                                   {Blob{*id}}, [&](const Row& row) {
+                                     found = true;
+                                     stored_request = row.Bytes(0);
+                                     stored_answer = row.Bytes(1);
+                                     return Status::Ok();
+                                   }));
     if (found) {
       if (stored_request != *fingerprint) {
         answer = Problem("idempotency-key-reused", 422,
@@ -104,7 +106,7 @@ ApiResponse RunIdempotent(Library& library, std::string_view caller, std::string
     ApiResponse r = handler();
     if (r.status >= 200 && r.status < 300) {
       recorded = true;
-      RETURN_IF_ERROR(tx.Exec(
+      CARREL_RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO idempotency_keys (id, request, answer, created_at) VALUES (?, ?, ?, ?)",
           {Blob{*id}, Blob{*fingerprint},
            Blob{Vault::Seal(*sealing, "idempotency_keys", "answer", 0, AnswerText(r))}, created}));

@@ -34,8 +34,8 @@ StatusOr<ApiResponse> Step(ApiContext& c, std::string_view action) {
   json payload = c.body;
   std::string password = TextOf(payload, "password");
   payload.erase("password");
-  ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Act(c.principal->id, Reference(c), action,
-                                                           payload, password));
+  CARREL_ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Act(c.principal->id, Reference(c),
+                                                                  action, payload, password));
   return JsonResponse(SummaryJson(s));
 }
 
@@ -74,7 +74,7 @@ StatusOr<PatronPermission> PermissionFromBody(const json& body) {
   p.from = DateOf(body, "from");
   p.to = DateOf(body, "to");
   std::string until = TextOf(body, "valid_until");
-  ASSIGN_OR_RETURN(p.valid_until, ParseDate(until));
+  CARREL_ASSIGN_OR_RETURN(p.valid_until, ParseDate(until));
   return p;
 }
 
@@ -102,7 +102,7 @@ StatusOr<ApiResponse> RequestIntake(ApiContext& c) {
   in.nondisclosure_order = FlagOf(c.body, "nondisclosure_order", false);
   in.nondisclosure_expires = DateOf(c.body, "nondisclosure_expires");
   in.nondisclosure_review = DateOf(c.body, "nondisclosure_review");
-  ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Intake(c.principal->id, in));
+  CARREL_ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Intake(c.principal->id, in));
   // What the person at the desk sees: the reference and the script. Nothing about any patron.
   return JsonResponse(
       {{"reference", s.reference},
@@ -118,7 +118,7 @@ StatusOr<ApiResponse> RequestIntake(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> RequestList(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto cases, c.library.requests().List(c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto cases, c.library.requests().List(c.principal->id));
   json out = json::array();
   for (const CaseSummary& s : cases) out.push_back(SummaryJson(s));
   return ListPage(c, std::move(out));
@@ -195,7 +195,7 @@ json DisclosureJson(const Disclosure& d) {
 }  // namespace
 
 StatusOr<ApiResponse> RequestView(ApiContext& c) {
-  ASSIGN_OR_RETURN(CaseFile f, c.library.requests().Get(c.principal->id, Reference(c)));
+  CARREL_ASSIGN_OR_RETURN(CaseFile f, c.library.requests().Get(c.principal->id, Reference(c)));
   json out = SummaryJson(f.summary);
   PutIntake(f.intake, &out);
   out["consultation"] = f.consultation;
@@ -254,38 +254,40 @@ StatusOr<ApiResponse> RequestAddDocument(ApiContext& c) {
   std::string kind = TextOf(c.body, "kind");
   std::string filename = TextOf(c.body, "filename");
   std::string encoded = TextOf(c.body, "content_base64");
-  ASSIGN_OR_RETURN(std::string content, Base64Decode(encoded));
-  ASSIGN_OR_RETURN(CaseDocument d, c.library.requests().AddDocument(
-                                       c.principal->id, Reference(c), kind, filename, content));
+  CARREL_ASSIGN_OR_RETURN(std::string content, Base64Decode(encoded));
+  CARREL_ASSIGN_OR_RETURN(
+      CaseDocument d,
+      c.library.requests().AddDocument(c.principal->id, Reference(c), kind, filename, content));
   return JsonResponse({{"id", d.id}, {"kind", d.kind}, {"sha256", d.sha256}, {"bytes", d.bytes}},
                       201);
 }
 
 StatusOr<ApiResponse> RequestReadDocument(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 1));
-  ASSIGN_OR_RETURN(auto doc, c.library.requests().ReadDocument(c.principal->id, Reference(c), id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 1));
+  CARREL_ASSIGN_OR_RETURN(auto doc,
+                          c.library.requests().ReadDocument(c.principal->id, Reference(c), id));
   ApiResponse r{200, "application/octet-stream", std::move(doc.second)};
   return r;
 }
 
 StatusOr<ApiResponse> RequestScopeCounts(ApiContext& c) {
-  ASSIGN_OR_RETURN(ScopeCount counted, c.library.requests().CountScope(
-                                           c.principal->id, Reference(c), c.body["scope"]));
+  CARREL_ASSIGN_OR_RETURN(ScopeCount counted, c.library.requests().CountScope(
+                                                  c.principal->id, Reference(c), c.body["scope"]));
   return JsonResponse({{"patrons", counted.patrons},
                        {"records", counted.records},
                        {"counts", counted.counts}});
 }
 
 StatusOr<ApiResponse> RequestLetter(ApiContext& c) {
-  ASSIGN_OR_RETURN(std::string html,
-                   c.library.requests().DeclineLetter(c.principal->id, Reference(c)));
+  CARREL_ASSIGN_OR_RETURN(std::string html,
+                          c.library.requests().DeclineLetter(c.principal->id, Reference(c)));
   return HtmlDocument(std::move(html));
 }
 
 StatusOr<ApiResponse> RequestDisclosureFile(ApiContext& c) {
   std::string name = c.request.path_params[1];
-  ASSIGN_OR_RETURN(std::string content,
-                   c.library.requests().DisclosureFile(c.principal->id, Reference(c), name));
+  CARREL_ASSIGN_OR_RETURN(std::string content,
+                          c.library.requests().DisclosureFile(c.principal->id, Reference(c), name));
   if (name.ends_with(".html")) return HtmlDocument(std::move(content));
   return ApiResponse{200, "application/json", std::move(content)};
 }
@@ -313,13 +315,13 @@ StatusOr<ApiResponse> RequestSteps(ApiContext&) {
 }
 
 StatusOr<ApiResponse> InboxList(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto items, c.library.requests().Inbox(c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto items, c.library.requests().Inbox(c.principal->id));
   json out = json::array();
   for (const InboxItem& i : items) {
     out.push_back({{"id", i.id}, {"case", i.case_reference}, {"kind", i.kind},
                    {"created_at", FormatInstant(i.created_at)}, {"read", i.read}});
   }
-  ASSIGN_OR_RETURN(auto deadlines, c.library.requests().Deadlines(c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto deadlines, c.library.requests().Deadlines(c.principal->id));
   json due = json::array();
   for (const Deadline& d : deadlines) {
     due.push_back({{"kind", d.kind},
@@ -332,13 +334,13 @@ StatusOr<ApiResponse> InboxList(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> InboxRead(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(c.library.requests().MarkRead(c.principal->id, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_RETURN_IF_ERROR(c.library.requests().MarkRead(c.principal->id, id));
   return JsonResponse({{"id", id}, {"read", true}});
 }
 
 StatusOr<ApiResponse> AppointmentList(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto list, c.library.requests().Appointments(c.actor));
+  CARREL_ASSIGN_OR_RETURN(auto list, c.library.requests().Appointments(c.actor));
   json out = json::array();
   for (const Appointment& a : list) out.push_back(AppointmentJson(a));
   return ListPage(c, std::move(out));
@@ -348,24 +350,25 @@ StatusOr<ApiResponse> AppointmentSign(ApiContext& c) {
   std::string scope = TextOf(c.body, "scope");
   std::string from_text = TextOf(c.body, "valid_from");
   std::string to_text = TextOf(c.body, "valid_to");
-  ASSIGN_OR_RETURN(Instant from, ParseInstant(from_text));
-  ASSIGN_OR_RETURN(Instant to, ParseInstant(to_text));
+  CARREL_ASSIGN_OR_RETURN(Instant from, ParseInstant(from_text));
+  CARREL_ASSIGN_OR_RETURN(Instant to, ParseInstant(to_text));
   std::string password = TextOf(c.body, "password");
-  ASSIGN_OR_RETURN(Appointment a, c.library.requests().Appoint(
-                                      c.principal->id, password,
-                                      c.body["designee_id"].get<int64_t>(), scope, from, to));
+  CARREL_ASSIGN_OR_RETURN(
+      Appointment a,
+      c.library.requests().Appoint(c.principal->id, password, c.body["designee_id"].get<int64_t>(),
+                                   scope, from, to));
   return JsonResponse(AppointmentJson(a), 201);
 }
 
 StatusOr<ApiResponse> AppointmentRevoke(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   std::string password = TextOf(c.body, "password");
-  RETURN_IF_ERROR(c.library.requests().RevokeAppointment(c.principal->id, password, id));
+  CARREL_RETURN_IF_ERROR(c.library.requests().RevokeAppointment(c.principal->id, password, id));
   return JsonResponse({{"id", id}, {"revoked", true}});
 }
 
 StatusOr<ApiResponse> AbsenceList(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto list, c.library.requests().Absences(c.actor));
+  CARREL_ASSIGN_OR_RETURN(auto list, c.library.requests().Absences(c.actor));
   json out = json::array();
   for (const Absence& a : list) {
     out.push_back({{"id", a.id}, {"from", FormatInstant(a.from)}, {"to", FormatInstant(a.to)},
@@ -377,17 +380,17 @@ StatusOr<ApiResponse> AbsenceList(ApiContext& c) {
 StatusOr<ApiResponse> AbsenceRecord(ApiContext& c) {
   std::string from_text = TextOf(c.body, "from");
   std::string to_text = TextOf(c.body, "to");
-  ASSIGN_OR_RETURN(Instant from, ParseInstant(from_text));
-  ASSIGN_OR_RETURN(Instant to, ParseInstant(to_text));
-  ASSIGN_OR_RETURN(Absence a, c.library.requests().RecordAbsence(c.principal->id, from, to));
+  CARREL_ASSIGN_OR_RETURN(Instant from, ParseInstant(from_text));
+  CARREL_ASSIGN_OR_RETURN(Instant to, ParseInstant(to_text));
+  CARREL_ASSIGN_OR_RETURN(Absence a, c.library.requests().RecordAbsence(c.principal->id, from, to));
   return JsonResponse({{"id", a.id}, {"from", FormatInstant(a.from)}, {"to", FormatInstant(a.to)}},
                       201);
 }
 
 StatusOr<ApiResponse> MyPermissions(ApiContext& c) {
-  RETURN_IF_ERROR(c.library.accounts().RequireChosenPin(c.principal->id,
-                                                        c.library.profile().min_pin_length));
-  ASSIGN_OR_RETURN(auto list, c.library.requests().Permissions(c.actor, c.principal->id));
+  CARREL_RETURN_IF_ERROR(
+      c.library.accounts().RequireChosenPin(c.principal->id, c.library.profile().min_pin_length));
+  CARREL_ASSIGN_OR_RETURN(auto list, c.library.requests().Permissions(c.actor, c.principal->id));
   json out = json::array();
   for (const PatronPermission& p : list) out.push_back(PermissionJson(p));
   return ListPage(c, std::move(out));
@@ -395,55 +398,56 @@ StatusOr<ApiResponse> MyPermissions(ApiContext& c) {
 
 // The patron signs in the portal: their PIN again.
 StatusOr<ApiResponse> GrantMyPermission(ApiContext& c) {
-  RETURN_IF_ERROR(c.library.accounts().RequireChosenPin(c.principal->id,
-                                                        c.library.profile().min_pin_length));
-  ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
+  CARREL_RETURN_IF_ERROR(
+      c.library.accounts().RequireChosenPin(c.principal->id, c.library.profile().min_pin_length));
+  CARREL_ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
   std::string pin = TextOf(c.body, "pin");
-  RETURN_IF_ERROR(c.library.accounts().CheckPatronPin(c.principal->id, pin));
+  CARREL_RETURN_IF_ERROR(c.library.accounts().CheckPatronPin(c.principal->id, pin));
   p.method = "portal";
-  ASSIGN_OR_RETURN(PatronPermission granted,
-                   c.library.requests().GrantPermission(c.actor, c.principal->id, p, ""));
+  CARREL_ASSIGN_OR_RETURN(PatronPermission granted,
+                          c.library.requests().GrantPermission(c.actor, c.principal->id, p, ""));
   return JsonResponse(PermissionJson(granted), 201);
 }
 
 StatusOr<ApiResponse> RevokeMyPermission(ApiContext& c) {
-  RETURN_IF_ERROR(c.library.accounts().RequireChosenPin(c.principal->id,
-                                                        c.library.profile().min_pin_length));
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(c.library.requests().RevokePermission(c.actor, c.principal->id, id));
+  CARREL_RETURN_IF_ERROR(
+      c.library.accounts().RequireChosenPin(c.principal->id, c.library.profile().min_pin_length));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_RETURN_IF_ERROR(c.library.requests().RevokePermission(c.actor, c.principal->id, id));
   return JsonResponse({{"id", id}, {"revoked", true}});
 }
 
 // Staff record a permission the patron signed on paper, with the scan.
 StatusOr<ApiResponse> RecordPaperPermission(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t patron, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
+  CARREL_ASSIGN_OR_RETURN(int64_t patron, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
   std::string encoded = TextOf(c.body, "scan_base64");
-  ASSIGN_OR_RETURN(std::string scan, Base64Decode(encoded));
+  CARREL_ASSIGN_OR_RETURN(std::string scan, Base64Decode(encoded));
   p.method = "paper";
-  ASSIGN_OR_RETURN(PatronPermission granted,
-                   c.library.requests().GrantPermission(c.actor, patron, p, scan));
+  CARREL_ASSIGN_OR_RETURN(PatronPermission granted,
+                          c.library.requests().GrantPermission(c.actor, patron, p, scan));
   return JsonResponse(PermissionJson(granted), 201);
 }
 
 // The Director or a designee checks a paper permission's scan, then confirms it.
 StatusOr<ApiResponse> PermissionScan(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(std::string scan, c.library.requests().PermissionScan(c.principal->id, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(std::string scan,
+                          c.library.requests().PermissionScan(c.principal->id, id));
   return JsonResponse({{"id", id}, {"scan_base64", Base64Encode(scan)},
                        {"scan_sha256", Sha256Hex(scan)}});
 }
 
 StatusOr<ApiResponse> ConfirmPermission(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   std::string sha = TextOf(c.body, "scan_sha256");
-  RETURN_IF_ERROR(c.library.requests().ConfirmPermission(c.principal->id, id, sha));
+  CARREL_RETURN_IF_ERROR(c.library.requests().ConfirmPermission(c.principal->id, id, sha));
   return JsonResponse({{"id", id}, {"confirmed", true}});
 }
 
 StatusOr<ApiResponse> PatronPermissions(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t patron, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(auto list, c.library.requests().Permissions(c.actor, patron));
+  CARREL_ASSIGN_OR_RETURN(int64_t patron, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(auto list, c.library.requests().Permissions(c.actor, patron));
   json out = json::array();
   for (const PatronPermission& p : list) out.push_back(PermissionJson(p));
   return ListPage(c, std::move(out));

@@ -22,9 +22,8 @@ ApiResponse Ordered(const ordered& body) {
 // ---- public ------------------------------------------------------------------------------
 
 StatusOr<ApiResponse> Healthz(ApiContext& c) {
-  RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [](Transaction& tx) {
-    return tx.QueryInt("SELECT 1").status();
-  }));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(
+      c.library.store(), [](Transaction& tx) { return tx.QueryInt("SELECT 1").status(); }));
   return JsonResponse({{"status", "ok"}, {"version", CARREL_VERSION}});
 }
 
@@ -33,8 +32,8 @@ StatusOr<ApiResponse> Healthz(ApiContext& c) {
 // last backups (from the log's own entries) and the disk the data directory lives on.
 StatusOr<ApiResponse> SystemStatus(ApiContext& c) {
   json audit, last_run = nullptr, last_backup = nullptr, last_keys = nullptr;
-  RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(auto head, c.library.audit().Head(tx));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(auto head, c.library.audit().Head(tx));
     audit = {{"size", head.first}, {"signed_size", 0}, {"signed_at", nullptr}};
     auto signed_head = c.library.audit().LatestHead(tx);
     if (signed_head.ok()) {
@@ -43,7 +42,7 @@ StatusOr<ApiResponse> SystemStatus(ApiContext& c) {
     } else if (signed_head.status().code() != StatusCode::kNotFound) {
       return signed_head.status();
     }
-    ASSIGN_OR_RETURN(std::optional<RetentionRun> run, c.library.retention().LatestRun(tx));
+    CARREL_ASSIGN_OR_RETURN(std::optional<RetentionRun> run, c.library.retention().LatestRun(tx));
     if (run) {
       last_run = {{"id", run->id},
                   {"day", FormatDate(run->day)},
@@ -57,7 +56,7 @@ StatusOr<ApiResponse> SystemStatus(ApiContext& c) {
     q.object_type = "library";
     q.limit = 1000;
     for (;;) {
-      ASSIGN_OR_RETURN(auto page, c.library.audit().Find(tx, q));
+      CARREL_ASSIGN_OR_RETURN(auto page, c.library.audit().Find(tx, q));
       for (const AuditEntry& e : page) {
         if (e.action == "library.backup") last_backup = FormatInstant(e.time);
         if (e.action == "keyring.backup") last_keys = FormatInstant(e.time);
@@ -142,13 +141,13 @@ StatusOr<ApiResponse> Login(ApiContext& c) {
   if (Given(c.body, "card_barcode")) {
     std::string card = TextOf(c.body, "card_barcode");
     std::string pin = TextOf(c.body, "pin");
-    ASSIGN_OR_RETURN(session,
-                     c.library.accounts().LoginPatron(card, pin, c.request.remote_address));
+    CARREL_ASSIGN_OR_RETURN(session,
+                            c.library.accounts().LoginPatron(card, pin, c.request.remote_address));
   } else {
     std::string user = TextOf(c.body, "username");
     std::string password = TextOf(c.body, "password");
-    ASSIGN_OR_RETURN(session,
-                     c.library.accounts().LoginUser(user, password, c.request.remote_address));
+    CARREL_ASSIGN_OR_RETURN(
+        session, c.library.accounts().LoginUser(user, password, c.request.remote_address));
   }
   ApiResponse r = JsonResponse(SessionJson(*session), 201);
   r.set_cookie = session->token;
@@ -156,7 +155,7 @@ StatusOr<ApiResponse> Login(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> Logout(ApiContext& c) {
-  RETURN_IF_ERROR(c.library.accounts().Logout(c.session_token));
+  CARREL_RETURN_IF_ERROR(c.library.accounts().Logout(c.session_token));
   ApiResponse r = JsonResponse({{"status", "logged out"}});
   r.clear_cookie = true;
   return r;
@@ -169,7 +168,7 @@ StatusOr<ApiResponse> WhoAmI(ApiContext& c) {
   // screens then, and only then.
   bool designee = false;
   if (p.kind == Principal::Kind::kUser && p.role == Role::kStaff) {
-    ASSIGN_OR_RETURN(designee, c.library.requests().IsActingDesignee(p.id));
+    CARREL_ASSIGN_OR_RETURN(designee, c.library.requests().IsActingDesignee(p.id));
   }
   return JsonResponse({{"kind", p.kind == Principal::Kind::kPatron ? "patron" : "user"},
                        {"designee", designee},
@@ -186,7 +185,7 @@ StatusOr<ApiResponse> WhoAmI(ApiContext& c) {
 StatusOr<ApiResponse> ChangePassword(ApiContext& c) {
   std::string old_pw = TextOf(c.body, "password");
   std::string new_pw = TextOf(c.body, "new_password");
-  RETURN_IF_ERROR(c.library.accounts().ChangePassword(c.principal->id, old_pw, new_pw));
+  CARREL_RETURN_IF_ERROR(c.library.accounts().ChangePassword(c.principal->id, old_pw, new_pw));
   return JsonResponse({{"status", "password changed; signing key resealed"}});
 }
 
@@ -196,12 +195,12 @@ StatusOr<ApiResponse> SignStatement(ApiContext& c) {
   std::string password = TextOf(c.body, "password");
   // Signed as a session proof: whatever the text says, it is never a decision or any other
   // statement carrel acts on (verify it behind the line "carrel/session-proof/v1").
-  ASSIGN_OR_RETURN(std::string sig, c.library.accounts().Sign(c.principal->id, password,
-                                                              SignedPurpose::kSessionProof,
-                                                              statement));
-  ASSIGN_OR_RETURN(User user, c.library.accounts().GetUser(c.principal->id));
-  RETURN_IF_ERROR(c.library.RecordOperation(c.actor, {"signature.create", "user",
-                                                      std::to_string(user.id), "", "{}"}));
+  CARREL_ASSIGN_OR_RETURN(std::string sig,
+                          c.library.accounts().Sign(c.principal->id, password,
+                                                    SignedPurpose::kSessionProof, statement));
+  CARREL_ASSIGN_OR_RETURN(User user, c.library.accounts().GetUser(c.principal->id));
+  CARREL_RETURN_IF_ERROR(c.library.RecordOperation(
+      c.actor, {"signature.create", "user", std::to_string(user.id), "", "{}"}));
   return JsonResponse({{"signature", Base64Encode(sig)},
                        {"public_key", Base64Encode(user.signing_public_key)},
                        {"algorithm", "Ed25519"},
@@ -210,7 +209,7 @@ StatusOr<ApiResponse> SignStatement(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> SigningKeys(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto users, c.library.accounts().ListUsers(c.actor));
+  CARREL_ASSIGN_OR_RETURN(auto users, c.library.accounts().ListUsers(c.actor));
   json out = json::array();
   for (const User& u : users) {
     if (u.signing_public_key.empty()) continue;
@@ -235,7 +234,7 @@ json UserJson(const User& u) {
 }
 
 StatusOr<ApiResponse> ListUsers(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto users, c.library.accounts().ListUsers(c.actor));
+  CARREL_ASSIGN_OR_RETURN(auto users, c.library.accounts().ListUsers(c.actor));
   json out = json::array();
   for (const User& u : users) out.push_back(UserJson(u));
   return ListPage(c, std::move(out));
@@ -243,7 +242,7 @@ StatusOr<ApiResponse> ListUsers(ApiContext& c) {
 
 // Accounts awaiting approval, for those who approve them, saying who may.
 StatusOr<ApiResponse> PendingUsers(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto users, c.library.accounts().PendingUsers(c.actor));
+  CARREL_ASSIGN_OR_RETURN(auto users, c.library.accounts().PendingUsers(c.actor));
   json out = json::array();
   for (const User& u : users) {
     json j = UserJson(u);
@@ -256,14 +255,14 @@ StatusOr<ApiResponse> PendingUsers(ApiContext& c) {
 
 // A signed approval (or Board vote): the approver's password again.
 StatusOr<ApiResponse> ApproveUser(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   std::string password = TextOf(c.body, "password");
   bool designee = false;
   if (c.principal->role == Role::kStaff) {
-    ASSIGN_OR_RETURN(designee, c.library.requests().IsActingDesignee(c.principal->id));
+    CARREL_ASSIGN_OR_RETURN(designee, c.library.requests().IsActingDesignee(c.principal->id));
   }
-  ASSIGN_OR_RETURN(ApprovalResult r,
-                   c.library.accounts().Approve(c.principal->id, password, id, designee));
+  CARREL_ASSIGN_OR_RETURN(ApprovalResult r,
+                          c.library.accounts().Approve(c.principal->id, password, id, designee));
   return JsonResponse({{"id", id}, {"active", r.active}, {"votes", r.votes}, {"needed", r.needed}});
 }
 
@@ -271,14 +270,14 @@ StatusOr<ApiResponse> CreateUser(ApiContext& c) {
   std::string username = TextOf(c.body, "username");
   std::string role_name = TextOf(c.body, "role");
   std::string password = TextOf(c.body, "password");
-  ASSIGN_OR_RETURN(Role role, ParseRole(role_name));
+  CARREL_ASSIGN_OR_RETURN(Role role, ParseRole(role_name));
   // The password is good for one change at the first login; an account that reaches patron
   // data or signs is active only once approved (not by the administrator).
   NewUserOptions options;
   options.needs_approval = true;
   options.must_change_password = true;
-  ASSIGN_OR_RETURN(User u,
-                   c.library.accounts().AddUser(c.actor, username, role, password, options));
+  CARREL_ASSIGN_OR_RETURN(User u,
+                          c.library.accounts().AddUser(c.actor, username, role, password, options));
   return JsonResponse({{"id", u.id},
                        {"username", u.username},
                        {"role", RoleName(u.role)},
@@ -288,15 +287,15 @@ StatusOr<ApiResponse> CreateUser(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> DisableUser(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(c.library.accounts().SetDisabled(c.actor, id, true));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_RETURN_IF_ERROR(c.library.accounts().SetDisabled(c.actor, id, true));
   return JsonResponse({{"id", id}, {"disabled", true}});
 }
 
 StatusOr<ApiResponse> EnableUser(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(c.library.accounts().SetDisabled(c.actor, id, false));
-  ASSIGN_OR_RETURN(User u, c.library.accounts().GetUser(id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_RETURN_IF_ERROR(c.library.accounts().SetDisabled(c.actor, id, false));
+  CARREL_ASSIGN_OR_RETURN(User u, c.library.accounts().GetUser(id));
   return JsonResponse({{"id", id}, {"disabled", false}, {"pending", u.pending}});
 }
 
@@ -312,13 +311,13 @@ StatusOr<NewPatron> ReadNewPatron(const json& body) {
   p.juvenile = FlagOf(body, "juvenile", false);
   p.history_opt_in = FlagOf(body, "history_opt_in", false);
   std::string expires = TextOf(body, "expires_on");
-  ASSIGN_OR_RETURN(p.expires_on, ParseDate(expires));
+  CARREL_ASSIGN_OR_RETURN(p.expires_on, ParseDate(expires));
   return p;
 }
 
 StatusOr<ApiResponse> CreatePatron(ApiContext& c) {
-  ASSIGN_OR_RETURN(NewPatron p, ReadNewPatron(c.body));
-  ASSIGN_OR_RETURN(Patron added, c.library.circulation().AddPatron(c.actor, p));
+  CARREL_ASSIGN_OR_RETURN(NewPatron p, ReadNewPatron(c.body));
+  CARREL_ASSIGN_OR_RETURN(Patron added, c.library.circulation().AddPatron(c.actor, p));
   return JsonResponse(PatronJson(added), 201);
 }
 
@@ -335,10 +334,10 @@ StatusOr<ApiResponse> SearchPatrons(ApiContext& c) {
     }
   } else if (Given(c.body, "email")) {
     std::string email = TextOf(c.body, "email");
-    ASSIGN_OR_RETURN(found, c.library.circulation().FindPatronsByEmail(c.actor, email));
+    CARREL_ASSIGN_OR_RETURN(found, c.library.circulation().FindPatronsByEmail(c.actor, email));
   } else {
     std::string name = TextOf(c.body, "name");
-    ASSIGN_OR_RETURN(found, c.library.circulation().FindPatronsByName(c.actor, name));
+    CARREL_ASSIGN_OR_RETURN(found, c.library.circulation().FindPatronsByName(c.actor, name));
   }
   json out = json::array();
   for (const Patron& p : found) out.push_back(PatronJson(p));
@@ -346,13 +345,13 @@ StatusOr<ApiResponse> SearchPatrons(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> GetPatron(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, id));
   return JsonResponse(PatronJson(p));
 }
 
 StatusOr<ApiResponse> UpdatePatron(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   PatronChanges changes;
   for (auto [key, field] : {std::pair{"name", &changes.name}, {"email", &changes.email},
                             {"phone", &changes.phone}, {"postal_address", &changes.postal_address}}) {
@@ -364,32 +363,32 @@ StatusOr<ApiResponse> UpdatePatron(ApiContext& c) {
   }
   if (Given(c.body, "expires_on")) {
     std::string v = TextOf(c.body, "expires_on");
-    ASSIGN_OR_RETURN(Date d, ParseDate(v));
+    CARREL_ASSIGN_OR_RETURN(Date d, ParseDate(v));
     changes.expires_on = d;
   }
-  ASSIGN_OR_RETURN(Patron p, c.library.circulation().UpdatePatron(c.actor, id, changes));
+  CARREL_ASSIGN_OR_RETURN(Patron p, c.library.circulation().UpdatePatron(c.actor, id, changes));
   return JsonResponse(PatronJson(p));
 }
 
 StatusOr<ApiResponse> DeletePatron(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(c.library.circulation().DeletePatron(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().DeletePatron(c.actor, id));
   return JsonResponse({{"id", id}, {"deleted", true}});
 }
 
 // Staff never choose or learn a PIN: they start a reset, whose one-time code goes to the
 // patron on a slip, and the patron chooses the PIN with it.
 StatusOr<ApiResponse> StartPinReset(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   const std::vector<std::string>& deliver = c.library.profile().pin_reset_command;
   if (!deliver.empty()) {
     // The library sends codes itself: the desk starts the reset and never sees the code.
-    ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, id));
+    CARREL_ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, id));
     if (p.email.empty() && p.phone.empty()) {
       return FailedPrecondition("the patron has no email or phone to send a code to; add one "
                                 "to their record first");
     }
-    ASSIGN_OR_RETURN(PinReset reset, c.library.accounts().StartPinReset(c.actor, id));
+    CARREL_ASSIGN_OR_RETURN(PinReset reset, c.library.accounts().StartPinReset(c.actor, id));
     json message = {{"code", reset.code},
                     {"expires_at", FormatInstant(reset.expires_at)},
                     {"name", p.name},
@@ -404,7 +403,7 @@ StatusOr<ApiResponse> StartPinReset(ApiContext& c) {
                          {"min_pin_length", c.library.profile().min_pin_length}},
                         201);
   }
-  ASSIGN_OR_RETURN(PinReset reset, c.library.accounts().StartPinReset(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(PinReset reset, c.library.accounts().StartPinReset(c.actor, id));
   return JsonResponse({{"id", id},
                        {"code", reset.code},
                        {"expires_at", FormatInstant(reset.expires_at)},
@@ -416,14 +415,14 @@ StatusOr<ApiResponse> FinishPinReset(ApiContext& c) {
   std::string card = TextOf(c.body, "card_barcode");
   std::string code = TextOf(c.body, "code");
   std::string pin = TextOf(c.body, "new_pin");
-  RETURN_IF_ERROR(c.library.accounts().FinishPinReset(
+  CARREL_RETURN_IF_ERROR(c.library.accounts().FinishPinReset(
       card, code, pin, c.library.profile().min_pin_length, c.request.remote_address));
   return JsonResponse({{"pin_set", true}});
 }
 
 StatusOr<ApiResponse> PatronLoans(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(auto loans, c.library.circulation().ActiveLoans(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(auto loans, c.library.circulation().ActiveLoans(c.actor, id));
   json out = json::array();
   for (const Loan& l : loans) out.push_back(LoanJson(c.library.circulation(), l));
   return ListPage(c, std::move(out));
@@ -431,8 +430,8 @@ StatusOr<ApiResponse> PatronLoans(ApiContext& c) {
 
 // What a patron owes, for the desk that takes the payment or waives it.
 StatusOr<ApiResponse> PatronFines(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(auto fines, c.library.circulation().PatronFines(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(auto fines, c.library.circulation().PatronFines(c.actor, id));
   json out = json::array();
   for (const Fine& f : fines) out.push_back(FineJson(f));
   return ListPage(c, std::move(out));
@@ -447,13 +446,14 @@ StatusOr<ApiResponse> CreateItem(ApiContext& c) {
   item.author = TextOf(c.body, "author");
   item.call_number = TextOf(c.body, "call_number");
   item.item_type = TextOf(c.body, "item_type");
-  ASSIGN_OR_RETURN(Item added, c.library.circulation().AddItem(c.actor, item));
+  CARREL_ASSIGN_OR_RETURN(Item added, c.library.circulation().AddItem(c.actor, item));
   return JsonResponse(ItemJson(added), 201);
 }
 
 StatusOr<ApiResponse> GetItem(ApiContext& c) {
   if (c.request.path_params.empty()) return InvalidArgument("missing item barcode");
-  ASSIGN_OR_RETURN(Item item, c.library.circulation().FindItemByBarcode(c.request.path_params[0]));
+  CARREL_ASSIGN_OR_RETURN(Item item,
+                          c.library.circulation().FindItemByBarcode(c.request.path_params[0]));
   return JsonResponse(ItemJson(item));
 }
 
@@ -464,20 +464,21 @@ StatusOr<ApiResponse> UpdateItem(ApiContext& c) {
   changes.author = TextOf(c.body, "author");
   changes.call_number = TextOf(c.body, "call_number");
   changes.item_type = TextOf(c.body, "item_type");
-  ASSIGN_OR_RETURN(Item item,
-                   c.library.circulation().UpdateItem(c.actor, c.request.path_params[0], changes));
+  CARREL_ASSIGN_OR_RETURN(
+      Item item, c.library.circulation().UpdateItem(c.actor, c.request.path_params[0], changes));
   return JsonResponse(ItemJson(item));
 }
 
 // An item that cannot be found on the shelf: its loan, if any, ends without a fine.
 StatusOr<ApiResponse> MarkItemMissing(ApiContext& c) {
-  RETURN_IF_ERROR(c.library.circulation().MarkItemMissing(c.actor, c.request.path_params[0]));
+  CARREL_RETURN_IF_ERROR(
+      c.library.circulation().MarkItemMissing(c.actor, c.request.path_params[0]));
   return JsonResponse({{"barcode", c.request.path_params[0]}, {"status", "missing"}});
 }
 
 StatusOr<ApiResponse> WithdrawItem(ApiContext& c) {
   if (c.request.path_params.empty()) return InvalidArgument("missing item barcode");
-  RETURN_IF_ERROR(c.library.circulation().WithdrawItem(c.actor, c.request.path_params[0]));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().WithdrawItem(c.actor, c.request.path_params[0]));
   return JsonResponse({{"barcode", c.request.path_params[0]}, {"status", "withdrawn"}});
 }
 
@@ -486,13 +487,13 @@ StatusOr<ApiResponse> WithdrawItem(ApiContext& c) {
 StatusOr<ApiResponse> Checkout(ApiContext& c) {
   std::string item = TextOf(c.body, "item_barcode");
   std::string card = TextOf(c.body, "card_barcode");
-  ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Checkout(c.actor, item, card));
+  CARREL_ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Checkout(c.actor, item, card));
   return JsonResponse(LoanJson(c.library.circulation(), loan), 201);
 }
 
 StatusOr<ApiResponse> Checkin(ApiContext& c) {
   std::string item = TextOf(c.body, "item_barcode");
-  ASSIGN_OR_RETURN(CheckinResult r, c.library.circulation().Checkin(c.actor, item));
+  CARREL_ASSIGN_OR_RETURN(CheckinResult r, c.library.circulation().Checkin(c.actor, item));
   return JsonResponse({{"returned_on", FormatDate(r.returned_on)},
                        {"overdue_days", r.overdue_days},
                        {"fine_cents", r.fine_cents},
@@ -501,14 +502,14 @@ StatusOr<ApiResponse> Checkin(ApiContext& c) {
 
 StatusOr<ApiResponse> Renew(ApiContext& c) {
   std::string item = TextOf(c.body, "item_barcode");
-  ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Renew(c.actor, item));
+  CARREL_ASSIGN_OR_RETURN(Loan loan, c.library.circulation().Renew(c.actor, item));
   return JsonResponse(LoanJson(c.library.circulation(), loan));
 }
 
 StatusOr<ApiResponse> PlaceHold(ApiContext& c) {
   std::string item = TextOf(c.body, "item_barcode");
   std::string card = TextOf(c.body, "card_barcode");
-  ASSIGN_OR_RETURN(Hold hold, c.library.circulation().PlaceHold(c.actor, item, card));
+  CARREL_ASSIGN_OR_RETURN(Hold hold, c.library.circulation().PlaceHold(c.actor, item, card));
   return JsonResponse(HoldJson(c.library.circulation(), hold), 201);
 }
 
@@ -516,7 +517,7 @@ StatusOr<ApiResponse> PlaceHold(ApiContext& c) {
 // card's number, to match the slip), by pickup deadline.
 StatusOr<ApiResponse> HoldShelf(ApiContext& c) {
   Circulation& circ = c.library.circulation();
-  ASSIGN_OR_RETURN(auto holds, circ.ReadyHolds(c.actor));
+  CARREL_ASSIGN_OR_RETURN(auto holds, circ.ReadyHolds(c.actor));
   json out = json::array();
   for (const Hold& h : holds) {
     json j = HoldJson(circ, h);
@@ -531,7 +532,7 @@ StatusOr<ApiResponse> HoldShelf(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> OpenComputerSessions(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto sessions, c.library.circulation().OpenComputerSessions());
+  CARREL_ASSIGN_OR_RETURN(auto sessions, c.library.circulation().OpenComputerSessions());
   json out = json::array();
   for (const ComputerSession& s : sessions) {
     out.push_back({{"id", s.id}, {"station", s.station}, {"started_at", FormatInstant(s.started_at)}});
@@ -540,37 +541,37 @@ StatusOr<ApiResponse> OpenComputerSessions(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> CancelHold(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(c.library.circulation().CancelHold(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().CancelHold(c.actor, id));
   return JsonResponse({{"id", id}, {"status", "cancelled"}});
 }
 
 StatusOr<ApiResponse> PayFine(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(c.library.circulation().PayFine(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().PayFine(c.actor, id));
   return JsonResponse({{"id", id}, {"status", "paid"}});
 }
 
 StatusOr<ApiResponse> WaiveFine(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   std::string reason = TextOf(c.body, "reason");
-  ASSIGN_OR_RETURN(WaiverReason r, ParseWaiverReason(reason));
-  RETURN_IF_ERROR(c.library.circulation().WaiveFine(c.actor, id, r));
+  CARREL_ASSIGN_OR_RETURN(WaiverReason r, ParseWaiverReason(reason));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().WaiveFine(c.actor, id, r));
   return JsonResponse({{"id", id}, {"status", "waived"}});
 }
 
 StatusOr<ApiResponse> StartComputerSession(ApiContext& c) {
   std::string card = TextOf(c.body, "card_barcode");
   std::string station = TextOf(c.body, "station");
-  ASSIGN_OR_RETURN(ComputerSession s,
-                   c.library.circulation().StartComputerSession(c.actor, card, station));
+  CARREL_ASSIGN_OR_RETURN(ComputerSession s,
+                          c.library.circulation().StartComputerSession(c.actor, card, station));
   return JsonResponse({{"id", s.id}, {"station", s.station}, {"started_at", FormatInstant(s.started_at)}},
                       201);
 }
 
 StatusOr<ApiResponse> EndComputerSession(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  RETURN_IF_ERROR(c.library.circulation().EndComputerSession(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().EndComputerSession(c.actor, id));
   return JsonResponse({{"id", id}, {"status", "ended"}});
 }
 
@@ -578,7 +579,7 @@ StatusOr<ApiResponse> EndComputerSession(ApiContext& c) {
 
 StatusOr<ApiResponse> Subscribe(ApiContext& c) {
   std::string email = TextOf(c.body, "email");
-  ASSIGN_OR_RETURN(std::string token, c.library.circulation().Subscribe(c.actor, email));
+  CARREL_ASSIGN_OR_RETURN(std::string token, c.library.circulation().Subscribe(c.actor, email));
   // The confirmation goes to the address, never back to the requester; the answer is the
   // same whether or not the address was already there.
   if (!token.empty()) c.server->DeliverConfirmation(email, token);
@@ -587,39 +588,42 @@ StatusOr<ApiResponse> Subscribe(ApiContext& c) {
 
 StatusOr<ApiResponse> ConfirmSubscription(ApiContext& c) {
   std::string token = TextOf(c.body, "token");
-  RETURN_IF_ERROR(c.library.circulation().ConfirmSubscription(c.actor, token));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().ConfirmSubscription(c.actor, token));
   return JsonResponse({{"status", "confirmed"}});
 }
 
 StatusOr<ApiResponse> Unsubscribe(ApiContext& c) {
   std::string token = TextOf(c.body, "token");
-  RETURN_IF_ERROR(c.library.circulation().Unsubscribe(c.actor, token));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().Unsubscribe(c.actor, token));
   return JsonResponse({{"status", "unsubscribed"}});
 }
 
 // ---- the patron portal (/me) -------------------------------------------------------------
 
 StatusOr<ApiResponse> Me(ApiContext& c) {
-  ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
   return JsonResponse(PatronJson(p));
 }
 
 StatusOr<ApiResponse> MyLoans(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto loans, c.library.circulation().ActiveLoans(c.actor, c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto loans,
+                          c.library.circulation().ActiveLoans(c.actor, c.principal->id));
   json out = json::array();
   for (const Loan& l : loans) out.push_back(LoanJson(c.library.circulation(), l));
   return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> MyHolds(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto holds, c.library.circulation().PatronHolds(c.actor, c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto holds,
+                          c.library.circulation().PatronHolds(c.actor, c.principal->id));
   json out = json::array();
   for (const Hold& h : holds) out.push_back(HoldJson(c.library.circulation(), h));
   return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> MyFines(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto fines, c.library.circulation().PatronFines(c.actor, c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto fines,
+                          c.library.circulation().PatronFines(c.actor, c.principal->id));
   json out = json::array();
   for (const Fine& f : fines) out.push_back(FineJson(f));
   return ListPage(c, std::move(out));
@@ -627,13 +631,13 @@ StatusOr<ApiResponse> MyFines(ApiContext& c) {
 
 // The patron's own renewals and holds: only on their own loans and holds.
 StatusOr<ApiResponse> RenewMyLoan(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   Circulation& circ = c.library.circulation();
-  ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(c.actor, c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(c.actor, c.principal->id));
   for (const Loan& l : loans) {
     if (l.id != id) continue;
-    ASSIGN_OR_RETURN(Item item, circ.GetItem(l.item_id));
-    ASSIGN_OR_RETURN(Loan renewed, circ.Renew(c.actor, item.barcode));
+    CARREL_ASSIGN_OR_RETURN(Item item, circ.GetItem(l.item_id));
+    CARREL_ASSIGN_OR_RETURN(Loan renewed, circ.Renew(c.actor, item.barcode));
     return JsonResponse(LoanJson(circ, renewed));
   }
   return NotFound("you have no such loan");
@@ -641,18 +645,19 @@ StatusOr<ApiResponse> RenewMyLoan(ApiContext& c) {
 
 StatusOr<ApiResponse> PlaceMyHold(ApiContext& c) {
   Circulation& circ = c.library.circulation();
-  ASSIGN_OR_RETURN(Patron me, circ.GetPatron(c.actor, c.principal->id));
-  ASSIGN_OR_RETURN(Hold hold, circ.PlaceHold(c.actor, TextOf(c.body, "item_barcode"),
-                                             me.card_barcode));
+  CARREL_ASSIGN_OR_RETURN(Patron me, circ.GetPatron(c.actor, c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(Hold hold,
+                          circ.PlaceHold(c.actor, TextOf(c.body, "item_barcode"), me.card_barcode));
   return JsonResponse(HoldJson(circ, hold), 201);
 }
 
 StatusOr<ApiResponse> CancelMyHold(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  ASSIGN_OR_RETURN(auto holds, c.library.circulation().PatronHolds(c.actor, c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(auto holds,
+                          c.library.circulation().PatronHolds(c.actor, c.principal->id));
   for (const Hold& h : holds) {
     if (h.id != id) continue;
-    RETURN_IF_ERROR(c.library.circulation().CancelHold(c.actor, id));
+    CARREL_RETURN_IF_ERROR(c.library.circulation().CancelHold(c.actor, id));
     return JsonResponse({{"id", id}, {"status", "cancelled"}});
   }
   return NotFound("you have no such hold");
@@ -660,8 +665,8 @@ StatusOr<ApiResponse> CancelMyHold(ApiContext& c) {
 
 // The public catalogue (no patron data); the terms travel in the body and are kept nowhere.
 StatusOr<ApiResponse> SearchCatalogue(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto items,
-                   c.library.circulation().SearchCatalogue(TextOf(c.body, "terms"), 1000));
+  CARREL_ASSIGN_OR_RETURN(auto items,
+                          c.library.circulation().SearchCatalogue(TextOf(c.body, "terms"), 1000));
   json out = json::array();
   for (const Item& i : items) out.push_back(ItemJson(i));
   return ListPage(c, std::move(out));
@@ -677,7 +682,7 @@ Status RequireChosenPin(ApiContext& c) {
 StatusOr<ApiResponse> ChangeMyPin(ApiContext& c) {
   std::string current = TextOf(c.body, "current_pin");
   std::string pin = TextOf(c.body, "new_pin");
-  RETURN_IF_ERROR(c.library.accounts().ChangePatronPin(
+  CARREL_RETURN_IF_ERROR(c.library.accounts().ChangePatronPin(
       c.principal->id, current, pin, c.library.profile().min_pin_length, c.session_token));
   return JsonResponse({{"pin_set", true}});
 }
@@ -693,43 +698,44 @@ json ReturnedLoanJson(Library& library, const ReturnedLoan& r) {
 }
 
 StatusOr<ApiResponse> MyHistory(ApiContext& c) {
-  RETURN_IF_ERROR(RequireChosenPin(c));
-  ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
+  CARREL_RETURN_IF_ERROR(RequireChosenPin(c));
+  CARREL_ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
   if (!p.history_opt_in) {
     return FailedPrecondition("you have not chosen to keep a reading history");
   }
-  ASSIGN_OR_RETURN(auto history, c.library.circulation().PatronHistory(c.actor, c.principal->id));
+  CARREL_ASSIGN_OR_RETURN(auto history,
+                          c.library.circulation().PatronHistory(c.actor, c.principal->id));
   json out = json::array();
   for (const ReturnedLoan& r : history) out.push_back(ReturnedLoanJson(c.library, r));
   return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> SetMyHistoryOptIn(ApiContext& c) {
-  RETURN_IF_ERROR(RequireChosenPin(c));
+  CARREL_RETURN_IF_ERROR(RequireChosenPin(c));
   bool keep = FlagOf(c.body, "keep_history", false);
-  RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, keep));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, keep));
   return JsonResponse({{"keep_history", keep}});
 }
 
 StatusOr<ApiResponse> DeleteMyHistory(ApiContext& c) {
   // Turning the history off deletes it; the patron may turn it on again afterwards.
-  RETURN_IF_ERROR(RequireChosenPin(c));
-  ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
-  RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, false));
+  CARREL_RETURN_IF_ERROR(RequireChosenPin(c));
+  CARREL_ASSIGN_OR_RETURN(Patron p, c.library.circulation().GetPatron(c.actor, c.principal->id));
+  CARREL_RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, false));
   if (p.history_opt_in) {
-    RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, true));
+    CARREL_RETURN_IF_ERROR(c.library.circulation().SetHistoryOptIn(c.actor, c.principal->id, true));
   }
   return JsonResponse({{"history", "deleted"}});
 }
 
 StatusOr<ApiResponse> MyExport(ApiContext& c) {
-  RETURN_IF_ERROR(RequireChosenPin(c));
+  CARREL_RETURN_IF_ERROR(RequireChosenPin(c));
   Circulation& circ = c.library.circulation();
   int64_t id = c.principal->id;
-  ASSIGN_OR_RETURN(Patron p, circ.GetPatron(c.actor, id));
-  ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(c.actor, id));
-  ASSIGN_OR_RETURN(auto holds, circ.PatronHolds(c.actor, id));
-  ASSIGN_OR_RETURN(auto fines, circ.PatronFines(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(Patron p, circ.GetPatron(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(auto loans, circ.ActiveLoans(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(auto holds, circ.PatronHolds(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(auto fines, circ.PatronFines(c.actor, id));
   json out = {{"patron", PatronJson(p)},
               {"loans", json::array()},
               {"holds", json::array()},
@@ -738,7 +744,7 @@ StatusOr<ApiResponse> MyExport(ApiContext& c) {
   for (const Loan& l : loans) out["loans"].push_back(LoanJson(c.library.circulation(), l));
   for (const Hold& h : holds) out["holds"].push_back(HoldJson(c.library.circulation(), h));
   for (const Fine& f : fines) out["fines"].push_back(FineJson(f));
-  ASSIGN_OR_RETURN(auto history, circ.PatronHistory(c.actor, id));
+  CARREL_ASSIGN_OR_RETURN(auto history, circ.PatronHistory(c.actor, id));
   for (const ReturnedLoan& r : history) out["history"].push_back(ReturnedLoanJson(c.library, r));
   out["exported_at"] = FormatInstant(c.library.clock().Now());
   return JsonResponse(out);
@@ -769,7 +775,7 @@ StatusOr<ApiResponse> AuditEntries(ApiContext& c) {
   for (auto [key, field] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
     std::string text = QueryParam(c.request, key);
     if (text.empty()) continue;
-    ASSIGN_OR_RETURN(Instant t, ParseInstant(text));
+    CARREL_ASSIGN_OR_RETURN(Instant t, ParseInstant(text));
     *field = t;
   }
   q.actor_id = QueryParam(c.request, "actor");
@@ -777,8 +783,8 @@ StatusOr<ApiResponse> AuditEntries(ApiContext& c) {
   q.object_id = QueryParam(c.request, "object_id");
   q.case_id = QueryParam(c.request, "case");
   std::vector<AuditEntry> entries;
-  RETURN_IF_ERROR(WithWriteTransaction(c.library.store(), [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(entries, c.library.audit().Find(tx, q));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(entries, c.library.audit().Find(tx, q));
     return c.library.audit().Append(tx, c.actor, {"audit.read", "audit_log", "", "", "{}"}).status();
   }));
   json out = json::array();
@@ -809,9 +815,10 @@ StatusOr<ApiResponse> AuditEntries(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> AuditHead(ApiContext& c) {
-  RETURN_IF_ERROR(c.library.RecordOperation(c.actor, {"audit.head.sign", "audit_log", "", "", "{}"}));
-  ASSIGN_OR_RETURN(Checkpoint head, c.library.SignAuditHead());
-  ASSIGN_OR_RETURN(NoteVerifier v, c.library.AuditVerifier());
+  CARREL_RETURN_IF_ERROR(
+      c.library.RecordOperation(c.actor, {"audit.head.sign", "audit_log", "", "", "{}"}));
+  CARREL_ASSIGN_OR_RETURN(Checkpoint head, c.library.SignAuditHead());
+  CARREL_ASSIGN_OR_RETURN(NoteVerifier v, c.library.AuditVerifier());
   return JsonResponse({{"size", head.size},
                        {"root", HashBase64(head.root)},
                        {"checkpoint", head.note},
@@ -822,8 +829,8 @@ StatusOr<ApiResponse> AuditHead(ApiContext& c) {
 // traffic never grows the log), and names nothing but sizes and hashes.
 StatusOr<ApiResponse> AuditCheckpoint(ApiContext& c) {
   std::optional<Checkpoint> head;
-  RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(head, c.library.audit().LatestHead(tx));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(head, c.library.audit().LatestHead(tx));
     return Status::Ok();
   }));
   return JsonResponse(
@@ -841,17 +848,17 @@ StatusOr<int64_t> TreeSizeParam(const ApiRequest& request, std::string_view key)
 // Public: a consistency proof between two signed sizes (hashes only), so that a witness can
 // check that the log only grew since the head it kept.
 StatusOr<ApiResponse> AuditConsistency(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t from, TreeSizeParam(c.request, "from"));
-  ASSIGN_OR_RETURN(int64_t to, TreeSizeParam(c.request, "to"));
+  CARREL_ASSIGN_OR_RETURN(int64_t from, TreeSizeParam(c.request, "from"));
+  CARREL_ASSIGN_OR_RETURN(int64_t to, TreeSizeParam(c.request, "to"));
   json proof = json::array();
-  RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Checkpoint latest, c.library.audit().LatestHead(tx));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Checkpoint latest, c.library.audit().LatestHead(tx));
     if (to > latest.size) {
       return InvalidArgument("to is beyond the latest signed head (size " +
                              std::to_string(latest.size) + ")");
     }
     if (from > to) return InvalidArgument("from must not be greater than to");
-    ASSIGN_OR_RETURN(auto hashes, c.library.audit().ConsistencyProof(tx, from, to));
+    CARREL_ASSIGN_OR_RETURN(auto hashes, c.library.audit().ConsistencyProof(tx, from, to));
     for (const Hash& h : hashes) proof.push_back(HashBase64(h));
     return Status::Ok();
   }));
@@ -859,23 +866,23 @@ StatusOr<ApiResponse> AuditConsistency(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> AuditProof(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t size, TreeSizeParam(c.request, "size"));
+  CARREL_ASSIGN_OR_RETURN(int64_t size, TreeSizeParam(c.request, "size"));
   json out = {{"size", size}};
-  RETURN_IF_ERROR(WithWriteTransaction(c.library.store(), [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(c.library.store(), [&](Transaction& tx) -> Status {
     auto hashes = [](const std::vector<Hash>& v) {
       json a = json::array();
       for (const Hash& h : v) a.push_back(HashBase64(h));
       return a;
     };
     if (!QueryParam(c.request, "index").empty()) {
-      ASSIGN_OR_RETURN(int64_t index, TreeSizeParam(c.request, "index"));
-      ASSIGN_OR_RETURN(auto path, c.library.audit().InclusionProof(tx, index, size));
+      CARREL_ASSIGN_OR_RETURN(int64_t index, TreeSizeParam(c.request, "index"));
+      CARREL_ASSIGN_OR_RETURN(auto path, c.library.audit().InclusionProof(tx, index, size));
       out["index"] = index;
       out["inclusion_path"] = hashes(path);
     }
     if (!QueryParam(c.request, "from").empty()) {
-      ASSIGN_OR_RETURN(int64_t from, TreeSizeParam(c.request, "from"));
-      ASSIGN_OR_RETURN(auto proof, c.library.audit().ConsistencyProof(tx, from, size));
+      CARREL_ASSIGN_OR_RETURN(int64_t from, TreeSizeParam(c.request, "from"));
+      CARREL_ASSIGN_OR_RETURN(auto proof, c.library.audit().ConsistencyProof(tx, from, size));
       out["from"] = from;
       out["consistency_proof"] = hashes(proof);
     }
@@ -935,12 +942,12 @@ json RunJson(const RetentionRun& r) {
 }
 
 StatusOr<ApiResponse> GetRetentionSchedule(ApiContext& c) {
-  ASSIGN_OR_RETURN(ScheduleVersion v, c.library.retention().Current(c.actor));
+  CARREL_ASSIGN_OR_RETURN(ScheduleVersion v, c.library.retention().Current(c.actor));
   return JsonResponse(VersionJson(v));
 }
 
 StatusOr<ApiResponse> RetentionHistory(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto versions, c.library.retention().History(c.actor));
+  CARREL_ASSIGN_OR_RETURN(auto versions, c.library.retention().History(c.actor));
   json out = json::array();
   for (const ScheduleVersion& v : versions) out.push_back(VersionJson(v));
   return ListPage(c, std::move(out));
@@ -948,16 +955,17 @@ StatusOr<ApiResponse> RetentionHistory(ApiContext& c) {
 
 // The Director signs a new version with their password in the same request (step-up).
 StatusOr<ApiResponse> SignRetentionSchedule(ApiContext& c) {
-  ASSIGN_OR_RETURN(RetentionSchedule schedule, ParseSchedule(c.body["schedule"].dump()));
+  CARREL_ASSIGN_OR_RETURN(RetentionSchedule schedule, ParseSchedule(c.body["schedule"].dump()));
   std::string reason = TextOf(c.body, "reason");
   std::string password = TextOf(c.body, "password");
-  ASSIGN_OR_RETURN(ScheduleVersion v, c.library.retention().SignSchedule(
-                                          c.actor, c.principal->id, password, schedule, reason));
+  CARREL_ASSIGN_OR_RETURN(
+      ScheduleVersion v,
+      c.library.retention().SignSchedule(c.actor, c.principal->id, password, schedule, reason));
   return JsonResponse(VersionJson(v), 201);
 }
 
 StatusOr<ApiResponse> GetRetentionPlan(ApiContext& c) {
-  ASSIGN_OR_RETURN(RetentionPlan plan, c.library.retention().Plan(c.actor));
+  CARREL_ASSIGN_OR_RETURN(RetentionPlan plan, c.library.retention().Plan(c.actor));
   return JsonResponse({{"schedule_version", plan.schedule_version},
                        {"day", FormatDate(plan.today)},
                        {"counts", CountsToJson(plan.counts)},
@@ -965,8 +973,8 @@ StatusOr<ApiResponse> GetRetentionPlan(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> DraftRetentionPlan(ApiContext& c) {
-  ASSIGN_OR_RETURN(RetentionSchedule draft, ParseSchedule(c.body["schedule"].dump()));
-  ASSIGN_OR_RETURN(RetentionPlan plan, c.library.retention().Plan(c.actor, &draft));
+  CARREL_ASSIGN_OR_RETURN(RetentionSchedule draft, ParseSchedule(c.body["schedule"].dump()));
+  CARREL_ASSIGN_OR_RETURN(RetentionPlan plan, c.library.retention().Plan(c.actor, &draft));
   return JsonResponse({{"schedule_version", plan.schedule_version},
                        {"day", FormatDate(plan.today)},
                        {"counts", CountsToJson(plan.counts)},
@@ -974,19 +982,19 @@ StatusOr<ApiResponse> DraftRetentionPlan(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> RetentionRunNow(ApiContext& c) {
-  ASSIGN_OR_RETURN(RetentionRun run, c.library.retention().Run(c.actor));
+  CARREL_ASSIGN_OR_RETURN(RetentionRun run, c.library.retention().Run(c.actor));
   return JsonResponse(RunJson(run), 201);
 }
 
 StatusOr<ApiResponse> RetentionRuns(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto runs, c.library.retention().Runs(c.actor));
+  CARREL_ASSIGN_OR_RETURN(auto runs, c.library.retention().Runs(c.actor));
   json out = json::array();
   for (const RetentionRun& r : runs) out.push_back(RunJson(r));
   return ListPage(c, std::move(out));
 }
 
 StatusOr<ApiResponse> AccountsToSettle(ApiContext& c) {
-  ASSIGN_OR_RETURN(auto accounts, c.library.retention().AccountsToSettle(c.actor));
+  CARREL_ASSIGN_OR_RETURN(auto accounts, c.library.retention().AccountsToSettle(c.actor));
   json out = json::array();
   for (const AccountToSettle& a : accounts) {
     out.push_back({{"patron_id", a.patron_id}, {"items_out", a.items_out},
@@ -1009,7 +1017,7 @@ json HoldJson(const LegalHold& h) {
 
 StatusOr<ApiResponse> ListLegalHolds(ApiContext& c) {
   bool all = QueryParam(c.request, "all") == "true";
-  ASSIGN_OR_RETURN(auto holds, c.library.retention().Holds(c.actor, all));
+  CARREL_ASSIGN_OR_RETURN(auto holds, c.library.retention().Holds(c.actor, all));
   json out = json::array();
   for (const LegalHold& h : holds) out.push_back(HoldJson(h));
   return ListPage(c, std::move(out));
@@ -1021,20 +1029,20 @@ StatusOr<ApiResponse> PlaceLegalHold(ApiContext& c) {
   for (auto [key, field] : {std::pair{"from", &hold.from}, std::pair{"to", &hold.to}}) {
     std::string text = TextOf(c.body, key);
     if (text.empty()) continue;
-    ASSIGN_OR_RETURN(Date d, ParseDate(text));
+    CARREL_ASSIGN_OR_RETURN(Date d, ParseDate(text));
     *field = d;
   }
   hold.reason = TextOf(c.body, "reason");
   std::string password = TextOf(c.body, "password");
-  ASSIGN_OR_RETURN(LegalHold placed, c.library.retention().PlaceHold(c.actor, c.principal->id,
-                                                                     password, hold));
+  CARREL_ASSIGN_OR_RETURN(
+      LegalHold placed, c.library.retention().PlaceHold(c.actor, c.principal->id, password, hold));
   return JsonResponse(HoldJson(placed), 201);
 }
 
 StatusOr<ApiResponse> ReleaseLegalHold(ApiContext& c) {
-  ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
+  CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
   std::string password = TextOf(c.body, "password");
-  RETURN_IF_ERROR(c.library.retention().ReleaseHold(c.actor, c.principal->id, password, id));
+  CARREL_RETURN_IF_ERROR(c.library.retention().ReleaseHold(c.actor, c.principal->id, password, id));
   return JsonResponse({{"id", id}, {"released", true}});
 }
 

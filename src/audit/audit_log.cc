@@ -51,11 +51,11 @@ int Log2(int64_t n) {
 
 StatusOr<Hash> ReadLeaf(Transaction& tx, int64_t seq) {
   std::optional<Hash> h;
-  RETURN_IF_ERROR(tx.Exec("SELECT leaf_hash FROM audit_log WHERE seq = ?", {seq},
-                          [&](const Row& row) {
-                            h = ToHash(row.Bytes(0));
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("SELECT leaf_hash FROM audit_log WHERE seq = ?", {seq}, [&](const Row& row) {
+        h = ToHash(row.Bytes(0));
+        return Status::Ok();
+      }));
   if (!h) return DataLoss("audit entry " + std::to_string(seq) + " is missing");
   return *h;
 }
@@ -63,11 +63,11 @@ StatusOr<Hash> ReadLeaf(Transaction& tx, int64_t seq) {
 StatusOr<Hash> ReadNode(Transaction& tx, int level, int64_t idx) {
   if (level == 0) return ReadLeaf(tx, idx);
   std::optional<Hash> h;
-  RETURN_IF_ERROR(tx.Exec("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?",
-                          {int64_t{level}, idx}, [&](const Row& row) {
-                            h = ToHash(row.Bytes(0));
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(tx.Exec("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?",
+                                 {int64_t{level}, idx}, [&](const Row& row) {
+                                   h = ToHash(row.Bytes(0));
+                                   return Status::Ok();
+                                 }));
   if (!h) return DataLoss("an audit tree node is missing");
   return *h;
 }
@@ -78,12 +78,12 @@ StatusOr<int64_t> LogSize(Transaction& tx) {
 
 StatusOr<Instant> EntryTime(Transaction& tx, int64_t seq) {
   std::optional<Instant> t;
-  RETURN_IF_ERROR(tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {seq},
-                          [&](const Row& row) -> Status {
-                            ASSIGN_OR_RETURN(auto e, ViewAuditEntry(row.BytesView(0)));
-                            t = Instant(std::chrono::seconds(e.time));
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {seq}, [&](const Row& row) -> Status {
+        CARREL_ASSIGN_OR_RETURN(auto e, ViewAuditEntry(row.BytesView(0)));
+        t = Instant(std::chrono::seconds(e.time));
+        return Status::Ok();
+      }));
   if (!t) return DataLoss("audit entry " + std::to_string(seq) + " is missing");
   return *t;
 }
@@ -94,7 +94,7 @@ StatusOr<int64_t> FirstAtOrAfter(Transaction& tx, Instant t, int64_t size) {
   int64_t lo = 0, hi = size;
   while (lo < hi) {
     int64_t mid = lo + (hi - lo) / 2;
-    ASSIGN_OR_RETURN(Instant at, EntryTime(tx, mid));
+    CARREL_ASSIGN_OR_RETURN(Instant at, EntryTime(tx, mid));
     if (at < t) {
       lo = mid + 1;
     } else {
@@ -136,7 +136,7 @@ void AuditLog::set_policy_version(std::string version) {
 
 StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const AuditEvent& event) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  ASSIGN_OR_RETURN(int64_t seq, LogSize(tx));
+  CARREL_ASSIGN_OR_RETURN(int64_t seq, LogSize(tx));
   RightEdge& edge = state_->edge;
   if (edge.size != seq) {
     // First append, or the transaction of an earlier append rolled back: reload.
@@ -144,11 +144,11 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
     for (int level = 0; (int64_t{1} << level) <= seq; ++level) {
       int64_t count = seq >> level;  // complete nodes at this level
       if (count == 0) break;
-      ASSIGN_OR_RETURN(Hash h, ReadNode(tx, level, count - 1));
+      CARREL_ASSIGN_OR_RETURN(Hash h, ReadNode(tx, level, count - 1));
       edge.last[level] = {count - 1, h};
     }
     if (seq > 0) {
-      ASSIGN_OR_RETURN(edge.last_time, EntryTime(tx, seq - 1));
+      CARREL_ASSIGN_OR_RETURN(edge.last_time, EntryTime(tx, seq - 1));
     }
   }
   AuditEntry e;
@@ -166,8 +166,8 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   e.details = event.details.empty() ? "{}" : event.details;
   std::string bytes = EncodeAuditEntry(e);
   Hash leaf = LeafHash(bytes);
-  RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_log (seq, entry, leaf_hash) VALUES (?, ?, ?)",
-                          {seq, Blob{bytes}, ToBlob(leaf)}));
+  CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_log (seq, entry, leaf_hash) VALUES (?, ?, ?)",
+                                 {seq, Blob{bytes}, ToBlob(leaf)}));
 
   int64_t idx = seq;
   int level = 0;
@@ -185,8 +185,8 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
     h = parent;
     ++level;
     idx >>= 1;
-    RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                            {int64_t{level}, idx, ToBlob(h)}));
+    CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                                   {int64_t{level}, idx, ToBlob(h)}));
   }
   edge.last[level] = {idx, h};
   edge.last_time = e.time;
@@ -199,13 +199,13 @@ StatusOr<Hash> AuditLog::SubtreeHash(Transaction& tx, int64_t begin, int64_t end
   if (n <= 0) return InvalidArgument("empty subtree");
   if ((n & (n - 1)) == 0 && begin % n == 0) return ReadNode(tx, Log2(n), begin / n);
   int64_t k = LargestPowerOfTwoBelow(n);
-  ASSIGN_OR_RETURN(Hash left, SubtreeHash(tx, begin, begin + k));
-  ASSIGN_OR_RETURN(Hash right, SubtreeHash(tx, begin + k, end));
+  CARREL_ASSIGN_OR_RETURN(Hash left, SubtreeHash(tx, begin, begin + k));
+  CARREL_ASSIGN_OR_RETURN(Hash right, SubtreeHash(tx, begin + k, end));
   return NodeHash(left, right);
 }
 
 StatusOr<Hash> AuditLog::RootAt(Transaction& tx, int64_t size) {
-  ASSIGN_OR_RETURN(int64_t have, LogSize(tx));
+  CARREL_ASSIGN_OR_RETURN(int64_t have, LogSize(tx));
   if (size < 1 || size > have) {
     return InvalidArgument("tree size " + std::to_string(size) + " is outside the log (1.." +
                            std::to_string(have) + ")");
@@ -216,15 +216,15 @@ StatusOr<Hash> AuditLog::RootAt(Transaction& tx, int64_t size) {
 StatusOr<int64_t> AuditLog::Size(Transaction& tx) { return LogSize(tx); }
 
 StatusOr<std::pair<int64_t, Hash>> AuditLog::Head(Transaction& tx) {
-  ASSIGN_OR_RETURN(int64_t size, LogSize(tx));
+  CARREL_ASSIGN_OR_RETURN(int64_t size, LogSize(tx));
   if (size == 0) return FailedPrecondition("the audit log is empty");
-  ASSIGN_OR_RETURN(Hash root, SubtreeHash(tx, 0, size));
+  CARREL_ASSIGN_OR_RETURN(Hash root, SubtreeHash(tx, 0, size));
   return std::make_pair(size, root);
 }
 
 StatusOr<std::vector<Hash>> AuditLog::InclusionProof(Transaction& tx, int64_t index,
                                                      int64_t size) {
-  ASSIGN_OR_RETURN(int64_t have, LogSize(tx));
+  CARREL_ASSIGN_OR_RETURN(int64_t have, LogSize(tx));
   if (size < 1 || size > have || index < 0 || index >= size) {
     return InvalidArgument("no entry " + std::to_string(index) + " in a tree of size " +
                            std::to_string(size) + " (the log has " + std::to_string(have) +
@@ -236,11 +236,11 @@ StatusOr<std::vector<Hash>> AuditLog::InclusionProof(Transaction& tx, int64_t in
   while (end - begin > 1) {
     int64_t k = LargestPowerOfTwoBelow(end - begin);
     if (index - begin < k) {
-      ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin + k, end));
+      CARREL_ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin + k, end));
       path.push_back(h);
       end = begin + k;
     } else {
-      ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin, begin + k));
+      CARREL_ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin, begin + k));
       path.push_back(h);
       begin += k;
     }
@@ -251,7 +251,7 @@ StatusOr<std::vector<Hash>> AuditLog::InclusionProof(Transaction& tx, int64_t in
 
 StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(Transaction& tx, int64_t size1,
                                                        int64_t size2) {
-  ASSIGN_OR_RETURN(int64_t have, LogSize(tx));
+  CARREL_ASSIGN_OR_RETURN(int64_t have, LogSize(tx));
   if (size1 < 1 || size2 < size1 || size2 > have) {
     return InvalidArgument("no consistency proof from size " + std::to_string(size1) +
                            " to size " + std::to_string(size2) + " (the log has " +
@@ -264,11 +264,11 @@ StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(Transaction& tx, int64_t 
   while (m != end - begin) {
     int64_t k = LargestPowerOfTwoBelow(end - begin);
     if (m <= k) {
-      ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin + k, end));
+      CARREL_ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin + k, end));
       proof.push_back(h);
       end = begin + k;
     } else {
-      ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin, begin + k));
+      CARREL_ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin, begin + k));
       proof.push_back(h);
       m -= k;
       begin += k;
@@ -276,7 +276,7 @@ StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(Transaction& tx, int64_t 
     }
   }
   if (!complete) {
-    ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin, end));
+    CARREL_ASSIGN_OR_RETURN(Hash h, SubtreeHash(tx, begin, end));
     proof.push_back(h);
   }
   std::reverse(proof.begin(), proof.end());
@@ -289,51 +289,53 @@ namespace {
 StatusOr<std::optional<Checkpoint>> ReadHead(Transaction& tx, const std::string& where,
                                              const std::vector<Value>& params) {
   std::optional<Checkpoint> c;
-  RETURN_IF_ERROR(tx.Exec("SELECT size, root, note, signed_at FROM audit_heads " + where, params,
-                          [&](const Row& row) -> Status {
-                            Checkpoint h;
-                            h.size = row.Int(0);
-                            h.root = ToHash(row.Bytes(1));
-                            h.note = row.Text(2);
-                            ASSIGN_OR_RETURN(h.signed_at, ParseInstant(row.Text(3)));
-                            size_t nl = h.note.find('\n');
-                            h.origin = h.note.substr(0, nl);
-                            c = std::move(h);
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(tx.Exec("SELECT size, root, note, signed_at FROM audit_heads " + where,
+                                 params, [&](const Row& row) -> Status {
+                                   Checkpoint h;
+                                   h.size = row.Int(0);
+                                   h.root = ToHash(row.Bytes(1));
+                                   h.note = row.Text(2);
+                                   CARREL_ASSIGN_OR_RETURN(h.signed_at, ParseInstant(row.Text(3)));
+                                   size_t nl = h.note.find('\n');
+                                   h.origin = h.note.substr(0, nl);
+                                   c = std::move(h);
+                                   return Status::Ok();
+                                 }));
   return c;
 }
 
 }  // namespace
 
 StatusOr<Checkpoint> AuditLog::LatestHead(Transaction& tx) {
-  ASSIGN_OR_RETURN(std::optional<Checkpoint> c, ReadHead(tx, "ORDER BY size DESC LIMIT 1", {}));
+  CARREL_ASSIGN_OR_RETURN(std::optional<Checkpoint> c,
+                          ReadHead(tx, "ORDER BY size DESC LIMIT 1", {}));
   if (!c) return NotFound("no signed tree head yet");
   return *c;
 }
 
 StatusOr<Checkpoint> AuditLog::HeadOfSize(Transaction& tx, int64_t size) {
-  ASSIGN_OR_RETURN(std::optional<Checkpoint> c, ReadHead(tx, "WHERE size = ?", {size}));
+  CARREL_ASSIGN_OR_RETURN(std::optional<Checkpoint> c, ReadHead(tx, "WHERE size = ?", {size}));
   if (!c) return NotFound("no signed head of size " + std::to_string(size));
   return *c;
 }
 
 StatusOr<std::string> AuditLog::EncodedEntry(Transaction& tx, int64_t seq) {
   std::optional<std::string> entry;
-  RETURN_IF_ERROR(tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {seq}, [&](const Row& row) {
-    entry = row.Bytes(0);
-    return Status::Ok();
-  }));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {seq}, [&](const Row& row) {
+        entry = row.Bytes(0);
+        return Status::Ok();
+      }));
   if (!entry) return NotFound("no entry " + std::to_string(seq) + " in the log");
   return *entry;
 }
 
 StatusOr<Checkpoint> AuditLog::SignHead(Transaction& tx, const unsigned char* seed,
                                         std::string_view origin) {
-  ASSIGN_OR_RETURN(auto head, Head(tx));
+  CARREL_ASSIGN_OR_RETURN(auto head, Head(tx));
   auto latest = LatestHead(tx);
   if (latest.ok()) {
-    ASSIGN_OR_RETURN(Hash then, RootAt(tx, latest->size));
+    CARREL_ASSIGN_OR_RETURN(Hash then, RootAt(tx, latest->size));
     if (then != latest->root) {
       return DataLoss("refusing to sign: the log no longer matches the head signed at size " +
                       std::to_string(latest->size));
@@ -343,9 +345,9 @@ StatusOr<Checkpoint> AuditLog::SignHead(Transaction& tx, const unsigned char* se
     return latest.status();
   }
   Checkpoint c = SignCheckpoint(origin, head.first, head.second, seed, origin);
-  RETURN_IF_ERROR(tx.Exec(
-      "INSERT INTO audit_heads (size, root, signed_at, note) VALUES (?, ?, ?, ?)",
-      {c.size, ToBlob(c.root), FormatInstant(clock_->Now()), c.note}));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO audit_heads (size, root, signed_at, note) VALUES (?, ?, ?, ?)",
+              {c.size, ToBlob(c.root), FormatInstant(clock_->Now()), c.note}));
   return c;
 }
 
@@ -359,13 +361,13 @@ StatusOr<std::vector<AuditEntry>> AuditLog::Find(Transaction& tx, const AuditQue
   };
   // A time range is a range of sequence numbers.
   if (q.from || q.to) {
-    ASSIGN_OR_RETURN(int64_t size, LogSize(tx));
+    CARREL_ASSIGN_OR_RETURN(int64_t size, LogSize(tx));
     if (q.from) {
-      ASSIGN_OR_RETURN(int64_t first, FirstAtOrAfter(tx, *q.from, size));
+      CARREL_ASSIGN_OR_RETURN(int64_t first, FirstAtOrAfter(tx, *q.from, size));
       where(" AND seq >= ?", first);
     }
     if (q.to) {
-      ASSIGN_OR_RETURN(int64_t end, FirstAtOrAfter(tx, *q.to, size));
+      CARREL_ASSIGN_OR_RETURN(int64_t end, FirstAtOrAfter(tx, *q.to, size));
       where(" AND seq < ?", end);
     }
   }
@@ -379,8 +381,8 @@ StatusOr<std::vector<AuditEntry>> AuditLog::Find(Transaction& tx, const AuditQue
   }
   where(" ORDER BY seq LIMIT ?", int64_t{std::clamp(q.limit, 1, 1000)});
   std::vector<AuditEntry> out;
-  RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) -> Status {
-    ASSIGN_OR_RETURN(AuditEntry e, DecodeAuditEntry(row.BytesView(0)));
+  CARREL_RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) -> Status {
+    CARREL_ASSIGN_OR_RETURN(AuditEntry e, DecodeAuditEntry(row.BytesView(0)));
     out.push_back(std::move(e));
     return Status::Ok();
   }));

@@ -34,10 +34,10 @@ class AuditLogTest : public ::testing::Test {
       Status s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
         Actor actor{"user/" + std::to_string(i % 5), "staff"};
         AuditEvent event{"loan.checkout", "loan", std::to_string(i), "", "{}"};
-        RETURN_IF_ERROR(log_->Append(tx, actor, event).status());
+        CARREL_RETURN_IF_ERROR(log_->Append(tx, actor, event).status());
         if (sign_every_100) {
-          ASSIGN_OR_RETURN(auto size, tx.QueryInt("SELECT count(*) FROM audit_log"));
-          if (size % 100 == 0) RETURN_IF_ERROR(log_->SignHead(tx, kSeed, kOrigin).status());
+          CARREL_ASSIGN_OR_RETURN(auto size, tx.QueryInt("SELECT count(*) FROM audit_log"));
+          if (size % 100 == 0) CARREL_RETURN_IF_ERROR(log_->SignHead(tx, kSeed, kOrigin).status());
         }
         return Status::Ok();
       });
@@ -93,11 +93,11 @@ TEST_F(AuditLogTest, RootMatchesAnIndependentComputationAtEverySize) {
     Append(1);
     leaves = Leaves();
     ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(auto head, log_->Head(tx));
-      EXPECT_EQ(head.first, n);
-      EXPECT_EQ(head.second, NaiveRoot(leaves)) << n;
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(auto head, log_->Head(tx));
+                  EXPECT_EQ(head.first, n);
+                  EXPECT_EQ(head.second, NaiveRoot(leaves)) << n;
+                  return Status::Ok();
+                }).ok());
   }
 }
 
@@ -108,14 +108,14 @@ TEST_F(AuditLogTest, StoredProofsVerify) {
     for (int n : {1, 2, 3, 7, 8, 9, 64, 100, 255, 256, 257, 300}) {
       std::vector<Hash> prefix(leaves.begin(), leaves.begin() + n);
       Hash root = NaiveRoot(prefix);
-      ASSIGN_OR_RETURN(Hash stored_root, log_->RootAt(tx, n));
+      CARREL_ASSIGN_OR_RETURN(Hash stored_root, log_->RootAt(tx, n));
       EXPECT_EQ(stored_root, root);
       for (int i = 0; i < n; ++i) {
-        ASSIGN_OR_RETURN(auto path, log_->InclusionProof(tx, i, n));
+        CARREL_ASSIGN_OR_RETURN(auto path, log_->InclusionProof(tx, i, n));
         EXPECT_TRUE(VerifyInclusion(leaves[i], i, n, path, root)) << i << "/" << n;
       }
       for (int m = 1; m <= n; ++m) {
-        ASSIGN_OR_RETURN(auto proof, log_->ConsistencyProof(tx, m, n));
+        CARREL_ASSIGN_OR_RETURN(auto proof, log_->ConsistencyProof(tx, m, n));
         std::vector<Hash> first(leaves.begin(), leaves.begin() + m);
         EXPECT_TRUE(VerifyConsistency(m, n, NaiveRoot(first), root, proof)) << m << "->" << n;
       }
@@ -144,8 +144,10 @@ TEST_F(AuditLogTest, RowsCannotBeUpdatedOrDeleted) {
 TEST_F(AuditLogTest, RolledBackAppendsLeaveNoTrace) {
   Append(5);
   Status failed = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(log_->Append(tx, {"user/1", "staff"}, {"x", "y", "1", "", "{}"}).status());
-    RETURN_IF_ERROR(log_->Append(tx, {"user/1", "staff"}, {"x", "y", "2", "", "{}"}).status());
+    CARREL_RETURN_IF_ERROR(
+        log_->Append(tx, {"user/1", "staff"}, {"x", "y", "1", "", "{}"}).status());
+    CARREL_RETURN_IF_ERROR(
+        log_->Append(tx, {"user/1", "staff"}, {"x", "y", "2", "", "{}"}).status());
     return FailedPrecondition("the access failed");
   });
   EXPECT_FALSE(failed.ok());
@@ -153,10 +155,10 @@ TEST_F(AuditLogTest, RolledBackAppendsLeaveNoTrace) {
   std::vector<Hash> leaves = Leaves();
   EXPECT_EQ(leaves.size(), 9u);
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(auto head, log_->Head(tx));
-    EXPECT_EQ(head.second, NaiveRoot(leaves));
-    return Status::Ok();
-  }).ok());
+                CARREL_ASSIGN_OR_RETURN(auto head, log_->Head(tx));
+                EXPECT_EQ(head.second, NaiveRoot(leaves));
+                return Status::Ok();
+              }).ok());
   auto v = Verify();
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->intact) << v->problem << " at " << v->first_bad_seq;
@@ -166,11 +168,11 @@ TEST_F(AuditLogTest, SignedHeadsAreCheckpointsAndNeverDiverge) {
   Append(10);
   Checkpoint first;
   ASSERT_TRUE(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(first, log_->SignHead(tx, kSeed, kOrigin));
-    ASSIGN_OR_RETURN(Checkpoint again, log_->SignHead(tx, kSeed, kOrigin));
-    EXPECT_EQ(again.note, first.note) << "no new entries: the same head";
-    return Status::Ok();
-  }).ok());
+                CARREL_ASSIGN_OR_RETURN(first, log_->SignHead(tx, kSeed, kOrigin));
+                CARREL_ASSIGN_OR_RETURN(Checkpoint again, log_->SignHead(tx, kSeed, kOrigin));
+                EXPECT_EQ(again.note, first.note) << "no new entries: the same head";
+                return Status::Ok();
+              }).ok());
   EXPECT_EQ(first.size, 10);
   auto opened = OpenCheckpoint(first.note, VerifierFromSeed(kSeed, kOrigin));
   ASSERT_TRUE(opened.ok());
@@ -249,8 +251,9 @@ TEST_F(AuditLogTest, VerifyFindsEveryMutation) {
         break;
       case 2: {  // insert an entry: everything after it moves up one
         m = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-          RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -seq - 1 WHERE seq >= ?", {at}));
-          RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -seq WHERE seq < 0"));
+          CARREL_RETURN_IF_ERROR(
+              tx.Exec("UPDATE audit_log SET seq = -seq - 1 WHERE seq >= ?", {at}));
+          CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -seq WHERE seq < 0"));
           return tx.Exec(
               "INSERT INTO audit_log (seq, entry, leaf_hash) SELECT ?, entry, leaf_hash "
               "FROM audit_log WHERE seq = ?",
@@ -262,8 +265,9 @@ TEST_F(AuditLogTest, VerifyFindsEveryMutation) {
       case 3: {  // reorder two entries
         int64_t other = std::uniform_int_distribution<int64_t>(at + 1, kEntries - 1)(rng);
         m = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-          RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -1 WHERE seq = ?", {at}));
-          RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = ? WHERE seq = ?", {at, other}));
+          CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -1 WHERE seq = ?", {at}));
+          CARREL_RETURN_IF_ERROR(
+              tx.Exec("UPDATE audit_log SET seq = ? WHERE seq = ?", {at, other}));
           return tx.Exec("UPDATE audit_log SET seq = ? WHERE seq = -1", {other});
         });
         expect_problem = "entry moved";
@@ -331,12 +335,13 @@ TEST_F(AuditLogTest, TimesNeverDecreaseWhenTheClockStepsBackAndRangesStayExact) 
   Append(3);   // would be T+3, T+4, T+5: recorded at T+9, the latest time already on the log
   std::vector<Instant> times;
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) {
-    return tx.Exec("SELECT entry FROM audit_log ORDER BY seq", {}, [&](const Row& row) -> Status {
-      ASSIGN_OR_RETURN(AuditEntry e, DecodeAuditEntry(row.BytesView(0)));
-      times.push_back(e.time);
-      return Status::Ok();
-    });
-  }).ok());
+                return tx.Exec(
+                    "SELECT entry FROM audit_log ORDER BY seq", {}, [&](const Row& row) -> Status {
+                      CARREL_ASSIGN_OR_RETURN(AuditEntry e, DecodeAuditEntry(row.BytesView(0)));
+                      times.push_back(e.time);
+                      return Status::Ok();
+                    });
+              }).ok());
   ASSERT_EQ(times.size(), 13u);
   EXPECT_TRUE(std::is_sorted(times.begin(), times.end()));
   EXPECT_EQ(times[12], testing::DefaultTestTime() + std::chrono::seconds(9));
@@ -351,10 +356,10 @@ TEST_F(AuditLogTest, TimesNeverDecreaseWhenTheClockStepsBackAndRangesStayExact) 
         if (times[i] >= *q.from && times[i] < *q.to) want.push_back(static_cast<int64_t>(i));
       }
       ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-        ASSIGN_OR_RETURN(auto found, log_->Find(tx, q));
-        for (const AuditEntry& e : found) got.push_back(e.seq);
-        return Status::Ok();
-      }).ok());
+                    CARREL_ASSIGN_OR_RETURN(auto found, log_->Find(tx, q));
+                    for (const AuditEntry& e : found) got.push_back(e.seq);
+                    return Status::Ok();
+                  }).ok());
       EXPECT_EQ(got, want) << "from " << from << " to " << to;
     }
   }
@@ -366,7 +371,7 @@ TEST_F(AuditLogTest, TimesNeverDecreaseWhenTheClockStepsBackAndRangesStayExact) 
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     AuditQuery q;
     q.after_seq = 12;
-    ASSIGN_OR_RETURN(found, log_->Find(tx, q));
+    CARREL_ASSIGN_OR_RETURN(found, log_->Find(tx, q));
     return Status::Ok();
   }).ok());
   ASSERT_EQ(found.size(), 1u);
@@ -382,10 +387,10 @@ TEST_F(AuditLogTest, FindsByTimeActorObjectAndCaseThroughIndexesOnTheEntries) {
   auto find = [&](AuditQuery q) {
     std::vector<int64_t> seqs;
     EXPECT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(auto found, log_->Find(tx, q));
-      for (const AuditEntry& e : found) seqs.push_back(e.seq);
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(auto found, log_->Find(tx, q));
+                  for (const AuditEntry& e : found) seqs.push_back(e.seq);
+                  return Status::Ok();
+                }).ok());
     return seqs;
   };
   AuditQuery by_actor;
@@ -452,19 +457,19 @@ TEST(AuditSchemaTest, LogsWrittenBeforeTheDerivedIndexesMigrateIntact) {
   // ... and the tree nodes the first schema kept, as it kept them.
   ASSERT_TRUE(WithWriteTransaction(**store, [&](Transaction& tx) -> Status {
     std::vector<Hash> leaves;
-    RETURN_IF_ERROR(tx.Exec("SELECT leaf_hash FROM audit_log ORDER BY seq", {},
-                            [&](const Row& row) {
-                              Hash h;
-                              std::string b = row.Bytes(0);
-                              std::copy(b.begin(), b.end(), h.begin());
-                              leaves.push_back(h);
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT leaf_hash FROM audit_log ORDER BY seq", {}, [&](const Row& row) {
+          Hash h;
+          std::string b = row.Bytes(0);
+          std::copy(b.begin(), b.end(), h.begin());
+          leaves.push_back(h);
+          return Status::Ok();
+        }));
     std::vector<Hash> level1 = {NodeHash(leaves[0], leaves[1]), NodeHash(leaves[2], leaves[3])};
     Hash level2 = NodeHash(level1[0], level1[1]);
     auto blob = [](const Hash& h) { return Blob{std::string(h.begin(), h.end())}; };
-    RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes VALUES (1, 0, ?)", {blob(level1[0])}));
-    RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes VALUES (1, 1, ?)", {blob(level1[1])}));
+    CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes VALUES (1, 0, ?)", {blob(level1[0])}));
+    CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes VALUES (1, 1, ?)", {blob(level1[1])}));
     return tx.Exec("INSERT INTO audit_nodes VALUES (2, 0, ?)", {blob(level2)});
   }).ok());
   Status migrated = (*store)->Migrate(AuditMigrations());
@@ -478,7 +483,7 @@ TEST(AuditSchemaTest, LogsWrittenBeforeTheDerivedIndexesMigrateIntact) {
   ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
     AuditQuery q;
     q.actor_id = "user/1";
-    ASSIGN_OR_RETURN(auto found, log.Find(tx, q));
+    CARREL_ASSIGN_OR_RETURN(auto found, log.Find(tx, q));
     for (const AuditEntry& e : found) seqs.push_back(e.seq);
     return Status::Ok();
   }).ok());

@@ -84,7 +84,7 @@ StatusOr<AuditEntryView> ViewAuditEntry(std::string_view bytes) {
 }
 
 StatusOr<AuditEntry> DecodeAuditEntry(std::string_view bytes) {
-  ASSIGN_OR_RETURN(AuditEntryView v, ViewAuditEntry(bytes));
+  CARREL_ASSIGN_OR_RETURN(AuditEntryView v, ViewAuditEntry(bytes));
   AuditEntry e;
   e.seq = v.seq;
   e.time = Instant(std::chrono::seconds(v.time));

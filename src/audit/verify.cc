@@ -128,7 +128,7 @@ Status VerifyChunk(Transaction& tx, int64_t begin, int64_t end,
         return Status::Ok();
       });
   if (out->failure) return Status::Ok();
-  RETURN_IF_ERROR(s);
+  CARREL_RETURN_IF_ERROR(s);
   if (expected < end) out->failure = Bad(expected, "entry missing", expected);
   out->stack = tree.stack();
   return Status::Ok();
@@ -152,10 +152,11 @@ StatusOr<SignedRoots> ReadSignedRoots(Store& store, const NoteVerifier& verifier
                                       const std::optional<Checkpoint>& earlier) {
   std::vector<StoredHead> heads;
   SignedRoots out;
-  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
     // Entries are numbered from 0 without gaps, so the last number tells the size without
     // counting; a gap is found by the scan.
-    ASSIGN_OR_RETURN(out.total, tx.QueryInt("SELECT coalesce(max(seq) + 1, 0) FROM audit_log"));
+    CARREL_ASSIGN_OR_RETURN(out.total,
+                            tx.QueryInt("SELECT coalesce(max(seq) + 1, 0) FROM audit_log"));
     return tx.Exec("SELECT size, root, note FROM audit_heads ORDER BY size", {},
                    [&](const Row& row) {
                      heads.push_back({row.Int(0), row.Bytes(1), row.Text(2)});
@@ -193,7 +194,7 @@ StatusOr<int> ScanChunks(Store& store, const SignedRoots& signed_roots, int64_t 
         if (c >= chunks || c > first_failed.load()) return Status::Ok();
         int64_t begin = c * chunk, end = std::min(total, begin + chunk);
         ChunkResult& r = (*results)[static_cast<size_t>(c)];
-        RETURN_IF_ERROR(VerifyChunk(tx, begin, end, signed_roots.roots, &r));
+        CARREL_RETURN_IF_ERROR(VerifyChunk(tx, begin, end, signed_roots.roots, &r));
         if (r.failure) {
           int64_t seen = first_failed.load();
           while (c < seen && !first_failed.compare_exchange_weak(seen, c)) {
@@ -213,7 +214,7 @@ StatusOr<int> ScanChunks(Store& store, const SignedRoots& signed_roots, int64_t 
   for (int t = 1; t < threads; ++t) helpers.emplace_back(work, false);
   work(true);
   for (std::thread& t : helpers) t.join();
-  RETURN_IF_ERROR(error);
+  CARREL_RETURN_IF_ERROR(error);
   return threads;
 }
 
@@ -223,13 +224,13 @@ StatusOr<AuditVerification> VerifyAuditLogInChunks(
     Store& store, const NoteVerifier& verifier, const std::optional<Checkpoint>& earlier,
     const std::function<void(int64_t done, int64_t total)>& progress, int chunk_level) {
   const int64_t kChunk = int64_t{1} << chunk_level;
-  ASSIGN_OR_RETURN(SignedRoots signed_heads, ReadSignedRoots(store, verifier, earlier));
+  CARREL_ASSIGN_OR_RETURN(SignedRoots signed_heads, ReadSignedRoots(store, verifier, earlier));
   if (signed_heads.failure) return *signed_heads.failure;
   const int64_t total = signed_heads.total;
   const std::map<int64_t, Hash>& signed_roots = signed_heads.roots;
   const int64_t chunks = (total + kChunk - 1) / kChunk;
   std::vector<ChunkResult> results(static_cast<size_t>(chunks));
-  ASSIGN_OR_RETURN(int threads, ScanChunks(store, signed_heads, kChunk, progress, &results));
+  CARREL_ASSIGN_OR_RETURN(int threads, ScanChunks(store, signed_heads, kChunk, progress, &results));
 
   // Join the chunks in order, as a sequential pass would: the heads inside a chunk are checked
   // before the chunk's own problem, which lies after them.

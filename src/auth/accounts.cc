@@ -179,21 +179,21 @@ bool NeedsApproval(Role role) {
 
 StatusOr<User> Accounts::AddUser(const Actor& by, std::string_view username, Role role,
                                  std::string_view password, NewUserOptions options) {
-  RETURN_IF_ERROR(CheckUsername(username));
-  RETURN_IF_ERROR(CheckPassword(password));
+  CARREL_RETURN_IF_ERROR(CheckUsername(username));
+  CARREL_RETURN_IF_ERROR(CheckPassword(password));
   if (role == Role::kPatron) return InvalidArgument("patrons have cards, not user accounts");
-  ASSIGN_OR_RETURN(std::string hash, HashSecret(password));
+  CARREL_ASSIGN_OR_RETURN(std::string hash, HashSecret(password));
   User user;
   user.username = std::string(username);
   user.role = role;
   user.pending = options.needs_approval && NeedsApproval(role);
   user.must_change_password = options.must_change_password;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM users"));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM users"));
     user.id = id;
     Value pub, sealed, salt;
     if (role != Role::kAdmin) {
-      ASSIGN_OR_RETURN(SealedSigningKey key, SealSigningKey(id, password, nullptr));
+      CARREL_ASSIGN_OR_RETURN(SealedSigningKey key, SealSigningKey(id, password, nullptr));
       user.signing_public_key = key.public_key;
       pub = Blob{key.public_key};
       sealed = Blob{key.sealed};
@@ -209,7 +209,7 @@ StatusOr<User> Accounts::AddUser(const Actor& by, std::string_view username, Rol
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("a user with that username already exists");
     }
-    RETURN_IF_ERROR(s);
+    CARREL_RETURN_IF_ERROR(s);
     return audit_->Append(tx, by, {"user.create", "user", std::to_string(id), "",
                                     R"({"role":")" + std::string(RoleName(role)) +
                                         R"(","pending":)" + (user.pending ? "true" : "false") +
@@ -224,7 +224,7 @@ StatusOr<User> ReadUser(const Row& row) {
   User u;
   u.id = row.Int(0);
   u.username = row.Text(1);
-  ASSIGN_OR_RETURN(u.role, ParseRole(row.Text(2)));
+  CARREL_ASSIGN_OR_RETURN(u.role, ParseRole(row.Text(2)));
   u.disabled = row.Int(3) != 0;
   u.signing_public_key = row.Bytes(4);
   u.pending = row.Text(5) != "approved";
@@ -238,14 +238,14 @@ constexpr char kUserColumns[] =
 
 StatusOr<std::vector<User>> Accounts::ListUsers(const Actor& by) {
   std::vector<User> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id", {},
-        [&](const Row& row) -> Status {
-          ASSIGN_OR_RETURN(User u, ReadUser(row));
-          out.push_back(std::move(u));
-          return Status::Ok();
-        }));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id", {},
+                [&](const Row& row) -> Status {
+                  CARREL_ASSIGN_OR_RETURN(User u, ReadUser(row));
+                  out.push_back(std::move(u));
+                  return Status::Ok();
+                }));
     return audit_->Append(tx, by, {"user.list", "user", "", "", "{}"}).status();
   }));
   return out;
@@ -261,10 +261,10 @@ StatusOr<User> Accounts::ActiveInRole(int64_t id, Role role, std::string_view re
 
 StatusOr<User> Accounts::GetUser(int64_t id) {
   std::optional<User> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
-    return tx.Exec(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?",
-                   {id}, [&](const Row& row) -> Status {
-                     ASSIGN_OR_RETURN(out, ReadUser(row));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    return tx.Exec(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?", {id},
+                   [&](const Row& row) -> Status {
+                     CARREL_ASSIGN_OR_RETURN(out, ReadUser(row));
                      return Status::Ok();
                    });
   }));
@@ -274,7 +274,7 @@ StatusOr<User> Accounts::GetUser(int64_t id) {
 
 StatusOr<std::string> Accounts::UsernameIn(Transaction& tx, int64_t user_id) {
   std::string username;
-  RETURN_IF_ERROR(
+  CARREL_RETURN_IF_ERROR(
       tx.Exec("SELECT username FROM users WHERE id = ?", {user_id}, [&](const Row& row) {
         username = row.Text(0);
         return Status::Ok();
@@ -284,32 +284,35 @@ StatusOr<std::string> Accounts::UsernameIn(Transaction& tx, int64_t user_id) {
 
 StatusOr<std::vector<int64_t>> Accounts::EnabledUsersIn(Transaction& tx, Role role) {
   std::vector<int64_t> ids;
-  RETURN_IF_ERROR(tx.Exec("SELECT id FROM users WHERE role = ? AND disabled = 0 ORDER BY id",
-                          {std::string(RoleName(role))}, [&](const Row& row) {
-                            ids.push_back(row.Int(0));
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(tx.Exec("SELECT id FROM users WHERE role = ? AND disabled = 0 ORDER BY id",
+                                 {std::string(RoleName(role))}, [&](const Row& row) {
+                                   ids.push_back(row.Int(0));
+                                   return Status::Ok();
+                                 }));
   return ids;
 }
 
 Status Accounts::SetDisabled(const Actor& by, int64_t user_id, bool disabled) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     std::string role;
-    RETURN_IF_ERROR(tx.Exec("SELECT role FROM users WHERE id = ?", {user_id}, [&](const Row& r) {
-      role = r.Text(0);
-      return Status::Ok();
-    }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT role FROM users WHERE id = ?", {user_id}, [&](const Row& r) {
+          role = r.Text(0);
+          return Status::Ok();
+        }));
     if (role.empty()) return NotFound("no such user");
-    ASSIGN_OR_RETURN(Role r, ParseRole(role));
-    RETURN_IF_ERROR(tx.Exec("UPDATE users SET disabled = ? WHERE id = ?",
-                            {int64_t{disabled ? 1 : 0}, user_id}));
+    CARREL_ASSIGN_OR_RETURN(Role r, ParseRole(role));
+    CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE users SET disabled = ? WHERE id = ?",
+                                   {int64_t{disabled ? 1 : 0}, user_id}));
     if (!disabled && NeedsApproval(r)) {
       // Active again only once approved again, as a new account would be.
-      RETURN_IF_ERROR(tx.Exec("UPDATE users SET approval = 'pending', approval_round = "
-                              "approval_round + 1 WHERE id = ?",
-                              {user_id}));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("UPDATE users SET approval = 'pending', approval_round = "
+                  "approval_round + 1 WHERE id = ?",
+                  {user_id}));
     }
-    if (disabled) RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE user_id = ?", {user_id}));
+    if (disabled)
+      CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE user_id = ?", {user_id}));
     return audit_->Append(tx, by, {disabled ? "user.disable" : "user.enable", "user",
                                     std::to_string(user_id), "", "{}"})
         .status();
@@ -318,9 +321,9 @@ Status Accounts::SetDisabled(const Actor& by, int64_t user_id, bool disabled) {
 
 Status Accounts::ChangePassword(int64_t user_id, std::string_view old_password,
                                 std::string_view new_password) {
-  RETURN_IF_ERROR(CheckPassword(new_password));
+  CARREL_RETURN_IF_ERROR(CheckPassword(new_password));
   std::string hash, sealed, salt;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT password_hash, signing_secret_sealed, signing_salt FROM users "
                    "WHERE id = ? AND disabled = 0",
                    {user_id}, [&](const Row& row) {
@@ -331,31 +334,31 @@ Status Accounts::ChangePassword(int64_t user_id, std::string_view old_password,
                    });
   }));
   if (hash.empty()) return PermissionDenied("the current password was not accepted");
-  RETURN_IF_ERROR(CheckUserLock(user_id));
+  CARREL_RETURN_IF_ERROR(CheckUserLock(user_id));
   if (!CheckSecret(hash, old_password)) {
-    RETURN_IF_ERROR(RecordStepUpFailure(user_id, "password_change"));
+    CARREL_RETURN_IF_ERROR(RecordStepUpFailure(user_id, "password_change"));
     return PermissionDenied("the current password was not accepted");
   }
-  ASSIGN_OR_RETURN(std::string new_hash, HashSecret(new_password));
+  CARREL_ASSIGN_OR_RETURN(std::string new_hash, HashSecret(new_password));
   Value new_sealed, new_salt;
   if (!sealed.empty()) {
-    ASSIGN_OR_RETURN(SecretKey old_key, PasswordKey(old_password, salt));
+    CARREL_ASSIGN_OR_RETURN(SecretKey old_key, PasswordKey(old_password, salt));
     unsigned char sk[kSecretKey];
     if (!UnsealSigningKey(user_id, old_key, sealed, sk)) {
       return DataLoss("the sealed signing key does not open with the password");
     }
     auto resealed = SealSigningKey(user_id, new_password, sk);
     sodium_memzero(sk, sizeof sk);
-    RETURN_IF_ERROR(resealed.status());
+    CARREL_RETURN_IF_ERROR(resealed.status());
     new_sealed = Blob{resealed->sealed};
     new_salt = Blob{resealed->salt};
   }
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE users SET password_hash = ?, signing_secret_sealed = coalesce(?, "
-        "signing_secret_sealed), signing_salt = coalesce(?, signing_salt), "
-        "must_change_password = 0 WHERE id = ?",
-        {new_hash, new_sealed, new_salt, user_id}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE users SET password_hash = ?, signing_secret_sealed = coalesce(?, "
+                "signing_secret_sealed), signing_salt = coalesce(?, signing_salt), "
+                "must_change_password = 0 WHERE id = ?",
+                {new_hash, new_sealed, new_salt, user_id}));
     return audit_->Append(tx, {"user/" + std::to_string(user_id), "user"},
                           {"user.password_change", "user", std::to_string(user_id), "", "{}"})
         .status();
@@ -399,13 +402,13 @@ std::string NormalizeResetCode(std::string_view typed) {
 
 Status Accounts::SetPatronPin(const Actor& by, int64_t patron_id, std::string_view pin,
                               PinOrigin origin) {
-  RETURN_IF_ERROR(CheckPinShape(pin, 4));
-  ASSIGN_OR_RETURN(std::string hash, HashSecret(pin));
+  CARREL_RETURN_IF_ERROR(CheckPinShape(pin, 4));
+  CARREL_ASSIGN_OR_RETURN(std::string hash, HashSecret(pin));
   bool chosen = origin == PinOrigin::kChosenByPatron;
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE patrons SET pin_hash = ?, pin_chosen = ?, pin_length = ? WHERE id = ?",
-        {hash, int64_t{chosen ? 1 : 0}, static_cast<int64_t>(pin.size()), patron_id}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE patrons SET pin_hash = ?, pin_chosen = ?, pin_length = ? WHERE id = ?",
+                {hash, int64_t{chosen ? 1 : 0}, static_cast<int64_t>(pin.size()), patron_id}));
     if (tx.changes() == 0) return NotFound("no such patron");
     return audit_->Append(tx, by, {"patron.pin_set", "patron", std::to_string(patron_id), "", "{}"})
         .status();
@@ -416,22 +419,22 @@ StatusOr<PinReset> Accounts::StartPinReset(const Actor& by, int64_t patron_id) {
   PinReset reset;
   reset.code = NewResetCode();
   reset.expires_at = clock_->Now() + kPinResetValidity;
-  ASSIGN_OR_RETURN(std::string hash, HashSecret(reset.code));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t found,
-                     tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));
+  CARREL_ASSIGN_OR_RETURN(std::string hash, HashSecret(reset.code));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(int64_t found,
+                            tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));
     if (found == 0) return NotFound("no such patron");
     // Codes past their time are of no use to anyone.
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM pin_resets WHERE expires_at <= ?",
-                            {FormatInstant(clock_->Now())}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("DELETE FROM pin_resets WHERE expires_at <= ?", {FormatInstant(clock_->Now())}));
     // One code at a time: a new one replaces any earlier one.
-    RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO pin_resets (patron_id, code_hash, expires_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (patron_id) DO UPDATE SET code_hash = excluded.code_hash, "
-        "expires_at = excluded.expires_at",
-        {patron_id, hash, FormatInstant(reset.expires_at)}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO pin_resets (patron_id, code_hash, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (patron_id) DO UPDATE SET code_hash = excluded.code_hash, "
+                "expires_at = excluded.expires_at",
+                {patron_id, hash, FormatInstant(reset.expires_at)}));
     // Whoever holds a session of the patron's now holds it no longer.
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ?", {patron_id}));
+    CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ?", {patron_id}));
     return audit_->Append(tx, by, {"patron.pin_reset.start", "patron", std::to_string(patron_id),
                                     "", "{}"})
         .status();
@@ -444,16 +447,16 @@ Status Accounts::FinishPinReset(std::string_view card_barcode, std::string_view 
                                 std::string_view client) {
   const Status not_accepted =
       Unauthenticated("the card number or reset code was not accepted, or the code has expired");
-  RETURN_IF_ERROR(CheckPinShape(new_pin, min_pin_length));
+  CARREL_RETURN_IF_ERROR(CheckPinShape(new_pin, min_pin_length));
   if (card_barcode.empty() || card_barcode.size() > 64 || code.size() > 32) return not_accepted;
   std::string normalized = NormalizeResetCode(code);
-  ASSIGN_OR_RETURN(std::string subject, CardSubject(card_barcode));
-  ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(subject, client));
+  CARREL_ASSIGN_OR_RETURN(std::string subject, CardSubject(card_barcode));
+  CARREL_ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(subject, client));
   SealedRecords records(vault_);
   int64_t patron_id = 0;
   std::string hash, expires;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(CheckLocks(tx, subjects));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(CheckLocks(tx, subjects));
     auto patron = records.FindPatronByBarcode(tx, card_barcode);
     if (!patron.ok()) {
       return patron.status().code() == StatusCode::kNotFound ? Status::Ok() : patron.status();
@@ -470,22 +473,21 @@ Status Accounts::FinishPinReset(std::string_view card_barcode, std::string_view 
   bool ok = CheckSecret(hash.empty() ? kDummy : hash, normalized) && !hash.empty() &&
             !normalized.empty() && FormatInstant(clock_->Now()) < expires;
   if (!ok) {
-    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
-      return RecordFailures(tx, subjects);
-    }));
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(
+        *store_, [&](Transaction& tx) { return RecordFailures(tx, subjects); }));
     return not_accepted;
   }
-  ASSIGN_OR_RETURN(std::string pin_hash, HashSecret(new_pin));
+  CARREL_ASSIGN_OR_RETURN(std::string pin_hash, HashSecret(new_pin));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     // Single use: the code goes in the same transaction as the PIN it set.
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM pin_resets WHERE patron_id = ? AND code_hash = ?",
-                            {patron_id, hash}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("DELETE FROM pin_resets WHERE patron_id = ? AND code_hash = ?", {patron_id, hash}));
     if (tx.changes() == 0) return not_accepted;  // used by a request that came first
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE patrons SET pin_hash = ?, pin_chosen = 1, pin_length = ? WHERE id = ?",
-        {pin_hash, static_cast<int64_t>(new_pin.size()), patron_id}));
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ?", {patron_id}));
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE patrons SET pin_hash = ?, pin_chosen = 1, pin_length = ? WHERE id = ?",
+                {pin_hash, static_cast<int64_t>(new_pin.size()), patron_id}));
+    CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ?", {patron_id}));
+    CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
     return audit_->Append(tx, {"patron/" + std::to_string(patron_id), "patron"},
                           {"patron.pin_reset.finish", "patron", std::to_string(patron_id), "",
                            "{}"})
@@ -496,17 +498,17 @@ Status Accounts::FinishPinReset(std::string_view card_barcode, std::string_view 
 Status Accounts::ChangePatronPin(int64_t patron_id, std::string_view current_pin,
                                  std::string_view new_pin, int min_pin_length,
                                  std::string_view keep_session_token) {
-  RETURN_IF_ERROR(CheckPinShape(new_pin, min_pin_length));
-  RETURN_IF_ERROR(CheckPatronPin(patron_id, current_pin));
-  ASSIGN_OR_RETURN(std::string hash, HashSecret(new_pin));
+  CARREL_RETURN_IF_ERROR(CheckPinShape(new_pin, min_pin_length));
+  CARREL_RETURN_IF_ERROR(CheckPatronPin(patron_id, current_pin));
+  CARREL_ASSIGN_OR_RETURN(std::string hash, HashSecret(new_pin));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE patrons SET pin_hash = ?, pin_chosen = 1, pin_length = ? WHERE id = ?",
-        {hash, static_cast<int64_t>(new_pin.size()), patron_id}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE patrons SET pin_hash = ?, pin_chosen = 1, pin_length = ? WHERE id = ?",
+                {hash, static_cast<int64_t>(new_pin.size()), patron_id}));
     if (tx.changes() == 0) return NotFound("no such patron");
     // Any other session (another device, or someone else) ends with the old PIN.
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ? AND token_hash <> ?",
-                            {patron_id, TokenHash(keep_session_token)}));
+    CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ? AND token_hash <> ?",
+                                   {patron_id, TokenHash(keep_session_token)}));
     return audit_->Append(tx, {"patron/" + std::to_string(patron_id), "patron"},
                           {"patron.pin_change", "patron", std::to_string(patron_id), "", "{}"})
         .status();
@@ -515,7 +517,7 @@ Status Accounts::ChangePatronPin(int64_t patron_id, std::string_view current_pin
 
 Status Accounts::RequireChosenPin(int64_t patron_id, int min_pin_length) {
   int64_t chosen = 0, length = 0;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT pin_chosen, pin_length FROM patrons WHERE id = ?", {patron_id},
                    [&](const Row& row) {
                      chosen = row.Int(0);
@@ -531,16 +533,16 @@ Status Accounts::RequireChosenPin(int64_t patron_id, int min_pin_length) {
 }
 
 Status Accounts::CheckUserLock(int64_t user_id) {
-  ASSIGN_OR_RETURN(User user, GetUser(user_id));
-  ASSIGN_OR_RETURN(std::string subject, UserSubject(user.username));
+  CARREL_ASSIGN_OR_RETURN(User user, GetUser(user_id));
+  CARREL_ASSIGN_OR_RETURN(std::string subject, UserSubject(user.username));
   return WithReadTransaction(*store_, [&](Transaction& tx) { return CheckLock(tx, subject); });
 }
 
 Status Accounts::RecordStepUpFailure(int64_t user_id, std::string_view what) {
-  ASSIGN_OR_RETURN(User user, GetUser(user_id));
-  ASSIGN_OR_RETURN(std::string subject, UserSubject(user.username));
+  CARREL_ASSIGN_OR_RETURN(User user, GetUser(user_id));
+  CARREL_ASSIGN_OR_RETURN(std::string subject, UserSubject(user.username));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(RecordFailures(tx, {subject}));
+    CARREL_RETURN_IF_ERROR(RecordFailures(tx, {subject}));
     return audit_->Append(tx, {"user/" + std::to_string(user_id), std::string(RoleName(user.role))},
                           {"auth.step_up.failed", "user", std::to_string(user_id), "",
                            R"({"for":")" + std::string(what) + R"("})"})
@@ -549,7 +551,7 @@ Status Accounts::RecordStepUpFailure(int64_t user_id, std::string_view what) {
 }
 
 StatusOr<std::string> Accounts::UserSubject(std::string_view username) {
-  ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("login_subject", username));
+  CARREL_ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("login_subject", username));
   return "user:" + HexEncode(bi);
 }
 
@@ -561,8 +563,8 @@ std::string CardSubjectOf(std::string_view card_bi) {
 }  // namespace
 
 StatusOr<std::string> Accounts::CardSubject(std::string_view card_barcode) {
-  ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("card_barcode",
-                                                      NormalizeBarcode(card_barcode)));
+  CARREL_ASSIGN_OR_RETURN(std::string bi,
+                          vault_->BlindIndex("card_barcode", NormalizeBarcode(card_barcode)));
   return CardSubjectOf(bi);
 }
 
@@ -600,11 +602,11 @@ std::chrono::seconds WaitAfter(int64_t failures, const Backoff& b) {
 
 Status Accounts::CheckLock(Transaction& tx, const std::string& subject) {
   std::string until;
-  RETURN_IF_ERROR(tx.Exec("SELECT locked_until FROM login_failures WHERE subject = ?", {subject},
-                          [&](const Row& row) {
-                            until = row.Text(0);
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(tx.Exec("SELECT locked_until FROM login_failures WHERE subject = ?",
+                                 {subject}, [&](const Row& row) {
+                                   until = row.Text(0);
+                                   return Status::Ok();
+                                 }));
   if (!until.empty() && FormatInstant(clock_->Now()) < until) {
     return ResourceExhausted("too many failed attempts: try again after " + until + " (UTC)");
   }
@@ -612,22 +614,22 @@ Status Accounts::CheckLock(Transaction& tx, const std::string& subject) {
 }
 
 Status Accounts::CheckLocks(Transaction& tx, const std::vector<std::string>& subjects) {
-  for (const std::string& subject : subjects) RETURN_IF_ERROR(CheckLock(tx, subject));
+  for (const std::string& subject : subjects) CARREL_RETURN_IF_ERROR(CheckLock(tx, subject));
   return Status::Ok();
 }
 
 StatusOr<int64_t> Accounts::RecordFailure(Transaction& tx, const std::string& subject) {
   Instant now = clock_->Now();
-  ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(
-                                  "INSERT INTO login_failures (subject, failures, last_failed_at) "
-                                  "VALUES (?, 1, ?) ON CONFLICT (subject) DO UPDATE SET "
-                                  "failures = failures + 1, last_failed_at = "
-                                  "excluded.last_failed_at RETURNING failures",
-                                  {subject, FormatInstant(now)}));
+  CARREL_ASSIGN_OR_RETURN(
+      int64_t n, tx.QueryInt("INSERT INTO login_failures (subject, failures, last_failed_at) "
+                             "VALUES (?, 1, ?) ON CONFLICT (subject) DO UPDATE SET "
+                             "failures = failures + 1, last_failed_at = "
+                             "excluded.last_failed_at RETURNING failures",
+                             {subject, FormatInstant(now)}));
   std::chrono::seconds wait = WaitAfter(n, BackoffFor(subject, policy_));
   if (wait.count() > 0) {
-    RETURN_IF_ERROR(tx.Exec("UPDATE login_failures SET locked_until = ? WHERE subject = ?",
-                            {FormatInstant(now + wait), subject}));
+    CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE login_failures SET locked_until = ? WHERE subject = ?",
+                                   {FormatInstant(now + wait), subject}));
   }
   return n;
 }
@@ -636,25 +638,27 @@ Status Accounts::RecordFailures(Transaction& tx, const std::vector<std::string>&
   Instant now = clock_->Now();
   // Rows whose window has ended (no wait in force, no failure within the lockout period) are
   // of no use to anyone: the count starts again.
-  RETURN_IF_ERROR(tx.Exec(
-      "DELETE FROM login_failures WHERE coalesce(locked_until, '') < ? AND "
-      "coalesce(last_failed_at, '') < ?",
-      {FormatInstant(now), FormatInstant(now - policy_.lockout)}));
-  for (const std::string& subject : subjects) RETURN_IF_ERROR(RecordFailure(tx, subject).status());
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("DELETE FROM login_failures WHERE coalesce(locked_until, '') < ? AND "
+              "coalesce(last_failed_at, '') < ?",
+              {FormatInstant(now), FormatInstant(now - policy_.lockout)}));
+  for (const std::string& subject : subjects)
+    CARREL_RETURN_IF_ERROR(RecordFailure(tx, subject).status());
   // The library-wide count: past the alarm's threshold within an hour, the Director and the
   // administrator hear of it in their inboxes (once an hour).
   std::string hour = FormatInstant(now).substr(0, 13);
-  ASSIGN_OR_RETURN(int64_t n, RecordFailure(tx, "rate:" + hour));
+  CARREL_ASSIGN_OR_RETURN(int64_t n, RecordFailure(tx, "rate:" + hour));
   if (n == kFailureAlarmPerHour) {
-    RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO inbox (user_id, case_reference, kind, created_at) SELECT id, ?, "
-        "'failed_logins_alarm', ? FROM users WHERE role IN ('director', 'admin') AND "
-        "disabled = 0 AND approval = 'approved'",
-        {hour + ":00Z", FormatInstant(clock_->Now())}));
-    RETURN_IF_ERROR(audit_->Append(tx, {"carrel", "system"},
-                                   {"auth.failure_alarm", "library", "", "",
-                                    R"({"failures_this_hour":)" + std::to_string(n) + "}"})
-                        .status());
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO inbox (user_id, case_reference, kind, created_at) SELECT id, ?, "
+                "'failed_logins_alarm', ? FROM users WHERE role IN ('director', 'admin') AND "
+                "disabled = 0 AND approval = 'approved'",
+                {hour + ":00Z", FormatInstant(clock_->Now())}));
+    CARREL_RETURN_IF_ERROR(audit_
+                               ->Append(tx, {"carrel", "system"},
+                                        {"auth.failure_alarm", "library", "", "",
+                                         R"({"failures_this_hour":)" + std::to_string(n) + "}"})
+                               .status());
   }
   return Status::Ok();
 }
@@ -663,7 +667,7 @@ StatusOr<std::vector<std::string>> Accounts::LoginSubjects(const std::string& ac
                                                            std::string_view client) {
   std::vector<std::string> subjects = {account};
   if (!client.empty()) {
-    ASSIGN_OR_RETURN(std::string pseudonym, vault_->BlindIndex("client_address", client));
+    CARREL_ASSIGN_OR_RETURN(std::string pseudonym, vault_->BlindIndex("client_address", client));
     std::string address = HexEncode(pseudonym);
     subjects.push_back("pair:" + account + "@" + address);
     subjects.push_back("addr:" + address);
@@ -680,29 +684,29 @@ StatusOr<Session> Accounts::StartSession(Transaction& tx, Principal principal) {
   session.expires_at = now + policy_.idle;
   session.principal = principal;
   bool user = principal.kind == Principal::Kind::kUser;
-  RETURN_IF_ERROR(tx.Exec(
-      "INSERT INTO sessions (token_hash, user_id, patron_id, role, csrf_token, created_at, "
-      "last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      {TokenHash(session.token), user ? Value(principal.id) : Value(),
-       user ? Value() : Value(principal.id), std::string(RoleName(principal.role)),
-       session.csrf_token, FormatInstant(now), FormatInstant(now)}));
-  RETURN_IF_ERROR(audit_->Append(tx, principal.actor(), {"session.login", "session", "", "", "{}"})
-                      .status());
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO sessions (token_hash, user_id, patron_id, role, csrf_token, created_at, "
+              "last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+              {TokenHash(session.token), user ? Value(principal.id) : Value(),
+               user ? Value() : Value(principal.id), std::string(RoleName(principal.role)),
+               session.csrf_token, FormatInstant(now), FormatInstant(now)}));
+  CARREL_RETURN_IF_ERROR(
+      audit_->Append(tx, principal.actor(), {"session.login", "session", "", "", "{}"}).status());
   return session;
 }
 
 StatusOr<Session> Accounts::FinishLogin(const std::vector<std::string>& subjects, bool accepted,
                                         const Principal& principal, const Status& refusal) {
   std::optional<Session> session;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     if (!accepted) return RecordFailures(tx, subjects);
     // The account's counts start again; the client's own count across accounts does not (a
     // valid login of one's own does not buy more guesses at others').
     for (const std::string& subject : subjects) {
       if (subject.starts_with("addr:")) continue;
-      RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
+      CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
     }
-    ASSIGN_OR_RETURN(session, StartSession(tx, principal));
+    CARREL_ASSIGN_OR_RETURN(session, StartSession(tx, principal));
     return Status::Ok();
   }));
   if (!accepted) return refusal;
@@ -712,20 +716,20 @@ StatusOr<Session> Accounts::FinishLogin(const std::vector<std::string>& subjects
 StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_view password,
                                       std::string_view client) {
   if (username.empty() || username.size() > 64 || password.size() > 1024) return kNotAccepted;
-  ASSIGN_OR_RETURN(std::string account, UserSubject(username));
-  ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(account, client));
+  CARREL_ASSIGN_OR_RETURN(std::string account, UserSubject(username));
+  CARREL_ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(account, client));
   std::string hash;
   Principal principal;
   bool disabled = false;
   // Reading the waits, the account and its hash commits nothing: a read transaction, which
   // never waits for the writer. Only the outcome is written, in FinishLogin.
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(CheckLocks(tx, subjects));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(CheckLocks(tx, subjects));
     return tx.Exec("SELECT id, role, password_hash, disabled, approval, must_change_password "
                    "FROM users WHERE username = ?",
                    {std::string(username)}, [&](const Row& row) -> Status {
                      principal.id = row.Int(0);
-                     ASSIGN_OR_RETURN(principal.role, ParseRole(row.Text(1)));
+                     CARREL_ASSIGN_OR_RETURN(principal.role, ParseRole(row.Text(1)));
                      hash = row.Text(2);
                      // An account awaiting approval is refused as a disabled one is.
                      disabled = row.Int(3) != 0 || row.Text(4) != "approved";
@@ -744,21 +748,21 @@ StatusOr<Session> Accounts::LoginUser(std::string_view username, std::string_vie
 Status Accounts::CheckPatronPin(int64_t patron_id, std::string_view pin) {
   // The same count as the card's logins: a PIN asked again is guessed no faster.
   std::string subject, hash;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("SELECT pin_hash, card_bi FROM patrons WHERE id = ?", {patron_id},
-                            [&](const Row& row) {
-                              hash = row.Text(0);
-                              subject = CardSubjectOf(row.Bytes(1));
-                              return Status::Ok();
-                            }));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec("SELECT pin_hash, card_bi FROM patrons WHERE id = ?",
+                                   {patron_id}, [&](const Row& row) {
+                                     hash = row.Text(0);
+                                     subject = CardSubjectOf(row.Bytes(1));
+                                     return Status::Ok();
+                                   }));
     if (subject.empty()) return NotFound("no such patron");
     // Reading the lock and the hash commits nothing; only a failure is written.
     return CheckLock(tx, subject);
   }));
   bool ok = !hash.empty() && pin.size() <= 12 && CheckSecret(hash, pin);
   if (ok) return Status::Ok();
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(RecordFailures(tx, {subject}));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(RecordFailures(tx, {subject}));
     return audit_->Append(tx, {"patron/" + std::to_string(patron_id), "patron"},
                           {"auth.step_up.failed", "patron", std::to_string(patron_id), "",
                            R"({"for":"pin"})"})
@@ -772,16 +776,16 @@ StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::stri
   const Status not_accepted = Unauthenticated("the card number or PIN was not accepted");
   if (card_barcode.empty() || card_barcode.size() > 64 || pin.size() > 12) return not_accepted;
   SealedRecords records(vault_);
-  ASSIGN_OR_RETURN(std::string account, CardSubject(card_barcode));
-  ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(account, client));
+  CARREL_ASSIGN_OR_RETURN(std::string account, CardSubject(card_barcode));
+  CARREL_ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(account, client));
   std::string hash;
   int64_t patron_id = 0;
   bool expired = false;
   Date today = Date(std::chrono::floor<std::chrono::days>(clock_->Now()));
   // Reading the waits, the account and its hash commits nothing: a read transaction, which
   // never waits for the writer. Only the outcome is written, in FinishLogin.
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(CheckLocks(tx, subjects));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(CheckLocks(tx, subjects));
     auto patron = records.FindPatronByBarcode(tx, card_barcode);
     if (!patron.ok()) {
       return patron.status().code() == StatusCode::kNotFound ? Status::Ok() : patron.status();
@@ -811,7 +815,7 @@ StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
   // Most requests only read the session: a read transaction, which waits for no writer's
   // commit. A write follows only to end an expired session or slide the idle expiry (at most
   // once a minute).
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     return tx.Exec(
         "SELECT s.user_id, s.patron_id, s.role, s.csrf_token, s.created_at, s.last_seen_at, "
         "u.username, coalesce(u.disabled, 0) + (coalesce(u.approval, 'approved') <> "
@@ -824,7 +828,7 @@ StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
           if (row.Text(2) == "patron") {
             p.role = Role::kPatron;
           } else {
-            ASSIGN_OR_RETURN(p.role, ParseRole(row.Text(2)));
+            CARREL_ASSIGN_OR_RETURN(p.role, ParseRole(row.Text(2)));
           }
           p.csrf_token = row.Text(3);
           created = row.Text(4);
@@ -840,13 +844,13 @@ StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
   auto seen_at = ParseInstant(seen);
   if (!created_at.ok() || !seen_at.ok() || now - *seen_at > policy_.idle ||
       now - *created_at > policy_.absolute) {
-    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
       return tx.Exec("DELETE FROM sessions WHERE token_hash = ?", {TokenHash(token)});
     }));
     return expired;
   }
   if (now - *seen_at >= std::chrono::minutes(1)) {
-    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
       return tx.Exec("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND "
                      "last_seen_at < ?",
                      {FormatInstant(now), TokenHash(token), FormatInstant(now)});
@@ -858,15 +862,16 @@ StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
 Status Accounts::Logout(std::string_view token) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     std::optional<Actor> actor;
-    RETURN_IF_ERROR(tx.Exec("SELECT user_id, patron_id, role FROM sessions WHERE token_hash = ?",
-                            {TokenHash(token)}, [&](const Row& row) {
-                              actor = row.IsNull(0)
-                                          ? Actor{"patron/" + std::to_string(row.Int(1)), "patron"}
-                                          : Actor{"user/" + std::to_string(row.Int(0)), row.Text(2)};
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT user_id, patron_id, role FROM sessions WHERE token_hash = ?",
+                {TokenHash(token)}, [&](const Row& row) {
+                  actor = row.IsNull(0) ? Actor{"patron/" + std::to_string(row.Int(1)), "patron"}
+                                        : Actor{"user/" + std::to_string(row.Int(0)), row.Text(2)};
+                  return Status::Ok();
+                }));
     if (!actor) return Unauthenticated("no such session");
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE token_hash = ?", {TokenHash(token)}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("DELETE FROM sessions WHERE token_hash = ?", {TokenHash(token)}));
     return audit_->Append(tx, *actor, {"session.logout", "session", "", "", "{}"}).status();
   });
 }
@@ -897,7 +902,7 @@ StatusOr<std::string> Accounts::Sign(int64_t user_id, std::string_view password,
                                      SignedPurpose purpose, std::string_view message) {
   std::string sealed, salt;
   bool must_change = false;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT signing_secret_sealed, signing_salt, must_change_password FROM users "
                    "WHERE id = ? AND disabled = 0 AND approval = 'approved'",
                    {user_id}, [&](const Row& row) {
@@ -916,12 +921,12 @@ StatusOr<std::string> Accounts::Sign(int64_t user_id, std::string_view password,
     return PermissionDenied("signing needs your password again");
   }
   // A password asked again is guessed no faster than at login: the same count, the same lock.
-  RETURN_IF_ERROR(CheckUserLock(user_id));
-  ASSIGN_OR_RETURN(SecretKey key, PasswordKey(password, salt));
+  CARREL_RETURN_IF_ERROR(CheckUserLock(user_id));
+  CARREL_ASSIGN_OR_RETURN(SecretKey key, PasswordKey(password, salt));
   unsigned char sk[kSecretKey];
   if (!UnsealSigningKey(user_id, key, sealed, sk)) {
     sodium_memzero(sk, sizeof sk);
-    RETURN_IF_ERROR(RecordStepUpFailure(user_id, "signature"));
+    CARREL_RETURN_IF_ERROR(RecordStepUpFailure(user_id, "signature"));
     return PermissionDenied("the password was not accepted; nothing was signed");
   }
   unsigned char sig[crypto_sign_BYTES];
@@ -934,15 +939,15 @@ StatusOr<std::string> Accounts::Sign(int64_t user_id, std::string_view password,
 
 StatusOr<std::vector<User>> Accounts::PendingUsers(const Actor& by) {
   std::vector<User> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kUserColumns +
-                                " FROM users WHERE approval = 'pending' AND disabled = 0 "
-                                "ORDER BY id",
-                            {}, [&](const Row& row) -> Status {
-                              ASSIGN_OR_RETURN(User u, ReadUser(row));
-                              out.push_back(std::move(u));
-                              return Status::Ok();
-                            }));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kUserColumns +
+                                       " FROM users WHERE approval = 'pending' AND disabled = 0 "
+                                       "ORDER BY id",
+                                   {}, [&](const Row& row) -> Status {
+                                     CARREL_ASSIGN_OR_RETURN(User u, ReadUser(row));
+                                     out.push_back(std::move(u));
+                                     return Status::Ok();
+                                   }));
     return audit_->Append(tx, by, {"user.pending.list", "user", "", "", "{}"}).status();
   }));
   return out;
@@ -974,7 +979,7 @@ std::string ApprovalRefusal(const User& approver, const User& target, bool actin
 
 StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view password,
                                            int64_t user_id, bool acting_designee) {
-  ASSIGN_OR_RETURN(User approver, GetUser(approver_id));
+  CARREL_ASSIGN_OR_RETURN(User approver, GetUser(approver_id));
   auto target = GetUser(user_id);
   if (!target.ok()) return NotFound("no such user");
   Actor actor{"user/" + std::to_string(approver_id), std::string(RoleName(approver.role))};
@@ -985,7 +990,7 @@ StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view
                                         "", "{}"})
           .status();
     });
-    RETURN_IF_ERROR(logged);
+    CARREL_RETURN_IF_ERROR(logged);
     return PermissionDenied(why);
   };
   if (!target->pending || target->disabled) {
@@ -995,10 +1000,10 @@ StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view
   if (approver.disabled || approver.pending) return refuse("your account may not approve");
   bool by_board = target->role == Role::kDirector || target->role == Role::kBoard;
   int64_t board_members = 0;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(board_members,
-                     tx.QueryInt("SELECT count(*) FROM users WHERE role = 'board' AND "
-                                 "disabled = 0 AND approval = 'approved'"));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(board_members,
+                            tx.QueryInt("SELECT count(*) FROM users WHERE role = 'board' AND "
+                                        "disabled = 0 AND approval = 'approved'"));
     return Status::Ok();
   }));
   if (std::string why = ApprovalRefusal(approver, *target, acting_designee, board_members);
@@ -1014,11 +1019,11 @@ StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view
   auto signature = Sign(approver_id, password, SignedPurpose::kApproval, statement);
   if (!signature.ok()) return refuse("the password was not accepted; nothing was approved");
   ApprovalResult result;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t round,
-                     tx.QueryInt("SELECT approval_round FROM users WHERE id = ? AND "
-                                 "approval = 'pending' AND disabled = 0",
-                                 {user_id}));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(int64_t round,
+                            tx.QueryInt("SELECT approval_round FROM users WHERE id = ? AND "
+                                        "approval = 'pending' AND disabled = 0",
+                                        {user_id}));
     Status s = tx.Exec(
         "INSERT INTO account_approvals (user_id, round, approver_id, statement, signature, "
         "approved_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -1026,15 +1031,15 @@ StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view
     if (s.code() == StatusCode::kAlreadyExists) {
       return FailedPrecondition("you have already approved this account");
     }
-    RETURN_IF_ERROR(s);
+    CARREL_RETURN_IF_ERROR(s);
     if (by_board && board_members > 0) {
       // Votes of members still active on the Board, in this round.
-      ASSIGN_OR_RETURN(int64_t votes,
-                       tx.QueryInt("SELECT count(*) FROM account_approvals a JOIN users u ON "
-                                   "u.id = a.approver_id WHERE a.user_id = ? AND a.round = ? "
-                                   "AND u.role = 'board' AND u.disabled = 0 AND "
-                                   "u.approval = 'approved'",
-                                   {user_id, round}));
+      CARREL_ASSIGN_OR_RETURN(
+          int64_t votes, tx.QueryInt("SELECT count(*) FROM account_approvals a JOIN users u ON "
+                                     "u.id = a.approver_id WHERE a.user_id = ? AND a.round = ? "
+                                     "AND u.role = 'board' AND u.disabled = 0 AND "
+                                     "u.approval = 'approved'",
+                                     {user_id, round}));
       result.votes = static_cast<int>(votes);
       result.needed = static_cast<int>(board_members / 2 + 1);
       result.active = votes * 2 > board_members;
@@ -1042,7 +1047,8 @@ StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view
       result.active = true;
     }
     if (result.active) {
-      RETURN_IF_ERROR(tx.Exec("UPDATE users SET approval = 'approved' WHERE id = ?", {user_id}));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("UPDATE users SET approval = 'approved' WHERE id = ?", {user_id}));
     }
     return audit_->Append(tx, actor, {result.active ? "user.approve" : "user.approve.vote",
                                       "user", std::to_string(user_id), "",

@@ -28,7 +28,7 @@ Calendar::Calendar(WeekHours library, WeekHours cafe, std::vector<Date> closed_d
 }
 
 StatusOr<Calendar> Calendar::FromProfile(const Profile& profile) {
-  ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Load(profile.time_zone));
+  CARREL_ASSIGN_OR_RETURN(TimeZone zone, TimeZone::Load(profile.time_zone));
   return Calendar(profile.library_hours, profile.cafe_hours, profile.closed_dates, std::move(zone));
 }
 

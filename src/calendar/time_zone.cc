@@ -448,10 +448,10 @@ StatusOr<TimeZone> TimeZone::Load(const std::string& name) {
   const char* env_dir = std::getenv("TZDIR");
   std::filesystem::path dir =
       (env_dir != nullptr && env_dir[0] != '\0') ? env_dir : std::string(kDefaultZoneDir);
-  ASSIGN_OR_RETURN(std::string data, ReadZoneFile(dir / name, name));
+  CARREL_ASSIGN_OR_RETURN(std::string data, ReadZoneFile(dir / name, name));
   auto rules = std::make_shared<Rules>();
   rules->name = name;
-  RETURN_IF_ERROR(ParseTzif(data, rules.get()));
+  CARREL_RETURN_IF_ERROR(ParseTzif(data, rules.get()));
   return TimeZone(std::move(rules));
 }
 

@@ -3,8 +3,8 @@
 namespace carrel::bulk {
 
 StatusOr<bool> NoPatronsOrItems(Transaction& tx) {
-  ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT (SELECT count(*) FROM patrons) + "
-                                          "(SELECT count(*) FROM items)"));
+  CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT (SELECT count(*) FROM patrons) + "
+                                                 "(SELECT count(*) FROM items)"));
   return n == 0;
 }
 
@@ -46,7 +46,7 @@ Status InsertFine(Transaction& tx, const BulkFine& fine) {
 
 Status InsertLoan(Transaction& tx, int64_t item_id, int64_t patron_id, Date checked_out_on,
                   Date due_on, int64_t renewals) {
-  RETURN_IF_ERROR(
+  CARREL_RETURN_IF_ERROR(
       tx.Exec("INSERT INTO loans (item_id, patron_id, checked_out_on, due_on, renewals) "
               "VALUES (?, ?, ?, ?, ?)",
               {Value(item_id), Value(patron_id), Value(FormatDate(checked_out_on)),

@@ -144,7 +144,7 @@ template <typename T>
 StatusOr<T> QueryOne(Transaction& tx, std::string_view sql, std::initializer_list<Value> params,
                      T (*read)(const Row&), std::string missing) {
   std::optional<T> out;
-  RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) {
+  CARREL_RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) {
     if (!out) out = read(row);
     return Status::Ok();
   }));
@@ -156,7 +156,7 @@ template <typename T>
 StatusOr<std::vector<T>> QueryAll(Transaction& tx, std::string_view sql,
                                   std::initializer_list<Value> params, T (*read)(const Row&)) {
   std::vector<T> out;
-  RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) {
+  CARREL_RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) {
     out.push_back(read(row));
     return Status::Ok();
   }));
@@ -165,17 +165,17 @@ StatusOr<std::vector<T>> QueryAll(Transaction& tx, std::string_view sql,
 
 // The fine to pay or waive; one already settled is a state problem.
 StatusOr<Fine> OwedFine(Transaction& tx, int64_t fine_id) {
-  ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
-                                             "SELECT id, patron_id, loan_history_id, "
-                                             "amount_cents, accrued_on, status, settled_on "
-                                             "FROM fines WHERE id = ?",
-                                             {Int(fine_id)}, ReadFine, "no such fine"));
+  CARREL_ASSIGN_OR_RETURN(Fine fine, QueryOne<Fine>(tx,
+                                                    "SELECT id, patron_id, loan_history_id, "
+                                                    "amount_cents, accrued_on, status, settled_on "
+                                                    "FROM fines WHERE id = ?",
+                                                    {Int(fine_id)}, ReadFine, "no such fine"));
   if (fine.status != FineStatus::kOwed) return FailedPrecondition("the fine is already settled");
   return fine;
 }
 
 StatusOr<Item> ItemByBarcode(Transaction& tx, std::string_view barcode) {
-  RETURN_IF_ERROR(CheckBarcode(barcode, "item"));
+  CARREL_RETURN_IF_ERROR(CheckBarcode(barcode, "item"));
   return QueryOne<Item>(tx, "SELECT id, barcode, title, author, call_number, item_type, status "
                             "FROM items WHERE barcode = ?",
                         {Text(std::string(barcode))}, ReadItem, "no item with that barcode");
@@ -183,7 +183,7 @@ StatusOr<Item> ItemByBarcode(Transaction& tx, std::string_view barcode) {
 
 StatusOr<Patron> PatronByBarcode(SealedRecords& records, Transaction& tx,
                                  std::string_view barcode) {
-  RETURN_IF_ERROR(CheckBarcode(barcode, "card"));
+  CARREL_RETURN_IF_ERROR(CheckBarcode(barcode, "card"));
   return records.FindPatronByBarcode(tx, barcode);
 }
 
@@ -273,27 +273,28 @@ Circulation::Circulation(Store* store, Vault* vault, AuditLog* audit, const Prof
 Circulation::~Circulation() = default;
 
 StatusOr<bool> Circulation::PatronExistsIn(Transaction& tx, int64_t patron_id) {
-  ASSIGN_OR_RETURN(int64_t n,
-                   tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));
+  CARREL_ASSIGN_OR_RETURN(int64_t n,
+                          tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));
   return n > 0;
 }
 
 StatusOr<std::vector<int64_t>> Circulation::StaleSubscriptionsIn(Transaction& tx, bool unsubscribed,
                                                                  Date cutoff) {
   std::vector<int64_t> ids;
-  RETURN_IF_ERROR(tx.Exec(unsubscribed ? "SELECT id FROM enews_subscriptions WHERE status = "
-                                         "'unsubscribed' AND unsubscribed_on < ? ORDER BY id"
-                                       : "SELECT id FROM enews_subscriptions WHERE status = "
-                                         "'pending' AND created_on < ? ORDER BY id",
-                          {FormatDate(cutoff)}, [&](const Row& row) {
-                            ids.push_back(row.Int(0));
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(tx.Exec(unsubscribed ? "SELECT id FROM enews_subscriptions WHERE status = "
+                                                "'unsubscribed' AND unsubscribed_on < ? ORDER BY id"
+                                              : "SELECT id FROM enews_subscriptions WHERE status = "
+                                                "'pending' AND created_on < ? ORDER BY id",
+                                 {FormatDate(cutoff)}, [&](const Row& row) {
+                                   ids.push_back(row.Int(0));
+                                   return Status::Ok();
+                                 }));
   return ids;
 }
 
 StatusOr<bool> Circulation::RemoveSubscriptionIn(Transaction& tx, int64_t subscription_id) {
-  RETURN_IF_ERROR(tx.Exec("DELETE FROM enews_subscriptions WHERE id = ?", {subscription_id}));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("DELETE FROM enews_subscriptions WHERE id = ?", {subscription_id}));
   return tx.changes() > 0;
 }
 
@@ -301,7 +302,7 @@ StatusOr<std::vector<Circulation::DormantAccount>> Circulation::DormantAccountsI
                                                                                   Date cutoff) {
   std::vector<DormantAccount> out;
   std::string day = FormatDate(cutoff);
-  RETURN_IF_ERROR(
+  CARREL_RETURN_IF_ERROR(
       tx.Exec("SELECT p.id, (SELECT count(*) FROM loans l WHERE l.patron_id = p.id), "
               "(SELECT count(*) FROM fines f WHERE f.patron_id = p.id AND f.status = 'owed') "
               "FROM patrons p WHERE p.expires_on < ? AND p.last_activity_on < ? ORDER BY p.id",
@@ -314,7 +315,7 @@ StatusOr<std::vector<Circulation::DormantAccount>> Circulation::DormantAccountsI
 
 StatusOr<std::vector<int64_t>> Circulation::AllPatronIds() {
   std::vector<int64_t> ids;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT id FROM patrons ORDER BY id", {}, [&](const Row& row) {
       ids.push_back(row.Int(0));
       return Status::Ok();
@@ -327,8 +328,8 @@ Status Circulation::ForgetPatron(const Actor& actor, int64_t id) {
   Status s = DeletePatron(actor, id);
   if (s.code() != StatusCode::kFailedPrecondition) return s;
   // Items out or fines owed in the old backup: drop the plain links, then the patron.
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE patron_id = ?", {id}));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE patron_id = ?", {id}));
     return tx.Exec("UPDATE fines SET patron_id = NULL WHERE patron_id = ?", {id});
   }));
   return DeletePatron(actor, id);
@@ -338,7 +339,7 @@ StatusOr<int64_t> Circulation::ClearLinksOutside(const std::set<std::string>& li
   int64_t cleared = 0;
   for (const char* table : {"loan_history", "holds", "fines", "computer_sessions"}) {
     std::vector<std::string> dead;
-    RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
       return tx.Exec(std::string("SELECT DISTINCT link_epoch FROM ") + table +
                          " WHERE link_epoch IS NOT NULL AND link_epoch <> ''",
                      {}, [&](const Row& row) {
@@ -348,11 +349,11 @@ StatusOr<int64_t> Circulation::ClearLinksOutside(const std::set<std::string>& li
     }));
     std::string extra = std::string(table) == "loan_history" ? ", link_tag = NULL" : "";
     for (const std::string& day : dead) {
-      RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-        RETURN_IF_ERROR(tx.Exec(std::string("UPDATE ") + table +
-                                    " SET patron_link = NULL, link_epoch = NULL" + extra +
-                                    " WHERE link_epoch = ?",
-                                {day}));
+      CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+        CARREL_RETURN_IF_ERROR(tx.Exec(std::string("UPDATE ") + table +
+                                           " SET patron_link = NULL, link_epoch = NULL" + extra +
+                                           " WHERE link_epoch = ?",
+                                       {day}));
         cleared += tx.changes();
         return Status::Ok();
       }));
@@ -382,24 +383,24 @@ StatusOr<std::vector<T>> Circulation::AuditedQuery(const Actor& actor, std::stri
                                                    std::string_view object_type,
                                                    int64_t object_id) {
   std::vector<T> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<T>(tx, sql, params, read));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, QueryAll<T>(tx, sql, params, read));
     return Audit(tx, actor, action, object_type, object_id);
   }));
   return out;
 }
 
 StatusOr<Patron> Circulation::AddPatron(const Actor& actor, const NewPatron& in) {
-  RETURN_IF_ERROR(CheckBarcode(in.card_barcode, "card"));
-  RETURN_IF_ERROR(CheckText(in.name, "name", true));
-  RETURN_IF_ERROR(CheckText(in.phone, "phone", false));
-  RETURN_IF_ERROR(CheckText(in.postal_address, "postal address", false));
+  CARREL_RETURN_IF_ERROR(CheckBarcode(in.card_barcode, "card"));
+  CARREL_RETURN_IF_ERROR(CheckText(in.name, "name", true));
+  CARREL_RETURN_IF_ERROR(CheckText(in.phone, "phone", false));
+  CARREL_RETURN_IF_ERROR(CheckText(in.postal_address, "postal address", false));
   std::string email = NormalizeEmail(in.email);
-  if (!email.empty()) RETURN_IF_ERROR(CheckEmail(email));
+  if (!email.empty()) CARREL_RETURN_IF_ERROR(CheckEmail(email));
   if (in.expires_on == Date{}) return InvalidArgument("expiry date is required");
   std::optional<Patron> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, records_->InsertPatron(tx, in, Today()));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, records_->InsertPatron(tx, in, Today()));
     return Audit(tx, actor, "patron.create", "patron", out->id);
   }));
   return std::move(*out);
@@ -407,8 +408,8 @@ StatusOr<Patron> Circulation::AddPatron(const Actor& actor, const NewPatron& in)
 
 StatusOr<Patron> Circulation::GetPatron(const Actor& actor, int64_t id) {
   std::optional<Patron> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, records_->GetPatron(tx, id));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, records_->GetPatron(tx, id));
     return Audit(tx, actor, "patron.view", "patron", id);
   }));
   return std::move(*out);
@@ -416,8 +417,8 @@ StatusOr<Patron> Circulation::GetPatron(const Actor& actor, int64_t id) {
 
 StatusOr<Patron> Circulation::FindPatronByBarcode(const Actor& actor, std::string_view card_barcode) {
   std::optional<Patron> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, PatronByBarcode(*records_, tx, card_barcode));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, PatronByBarcode(*records_, tx, card_barcode));
     return Audit(tx, actor, "patron.search", "patron", out->id, R"({"by":"card_barcode"})");
   }));
   return std::move(*out);
@@ -425,8 +426,8 @@ StatusOr<Patron> Circulation::FindPatronByBarcode(const Actor& actor, std::strin
 
 StatusOr<std::vector<Patron>> Circulation::FindPatronsByEmail(const Actor& actor, std::string_view email) {
   std::vector<Patron> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, records_->FindPatronsByEmail(tx, email));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, records_->FindPatronsByEmail(tx, email));
     return Audit(tx, actor, "patron.search", "patron", 0,
                  R"({"by":"email","results":)" + std::to_string(out.size()) + "}");
   }));
@@ -436,8 +437,8 @@ StatusOr<std::vector<Patron>> Circulation::FindPatronsByEmail(const Actor& actor
 StatusOr<std::vector<Patron>> Circulation::FindPatronsByName(const Actor& actor, std::string_view name) {
   if (name.empty() || name.size() > kMaxText) return InvalidArgument("name must be 1 to 1024 characters");
   std::vector<Patron> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, records_->FindPatronsByName(tx, name));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, records_->FindPatronsByName(tx, name));
     return Audit(tx, actor, "patron.search", "patron", 0,
                  R"({"by":"name","results":)" + std::to_string(out.size()) + "}");
   }));
@@ -446,24 +447,24 @@ StatusOr<std::vector<Patron>> Circulation::FindPatronsByName(const Actor& actor,
 
 StatusOr<Patron> Circulation::UpdatePatron(const Actor& actor, int64_t id,
                                            const PatronChanges& changes) {
-  if (changes.name) RETURN_IF_ERROR(CheckText(*changes.name, "name", true));
-  if (changes.phone) RETURN_IF_ERROR(CheckText(*changes.phone, "phone", false));
+  if (changes.name) CARREL_RETURN_IF_ERROR(CheckText(*changes.name, "name", true));
+  if (changes.phone) CARREL_RETURN_IF_ERROR(CheckText(*changes.phone, "phone", false));
   if (changes.postal_address) {
-    RETURN_IF_ERROR(CheckText(*changes.postal_address, "postal address", false));
+    CARREL_RETURN_IF_ERROR(CheckText(*changes.postal_address, "postal address", false));
   }
   if (changes.email && !changes.email->empty()) {
-    RETURN_IF_ERROR(CheckEmail(NormalizeEmail(*changes.email)));
+    CARREL_RETURN_IF_ERROR(CheckEmail(NormalizeEmail(*changes.email)));
   }
   std::optional<Patron> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Patron p, records_->GetPatron(tx, id));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Patron p, records_->GetPatron(tx, id));
     if (changes.name) p.name = *changes.name;
     if (changes.email) p.email = NormalizeEmail(*changes.email);
     if (changes.phone) p.phone = *changes.phone;
     if (changes.postal_address) p.postal_address = *changes.postal_address;
     if (changes.juvenile) p.juvenile = *changes.juvenile;
     if (changes.expires_on) p.expires_on = *changes.expires_on;
-    RETURN_IF_ERROR(records_->RewritePatron(tx, p));
+    CARREL_RETURN_IF_ERROR(records_->RewritePatron(tx, p));
     out = p;
     return Audit(tx, actor, "patron.update", "patron", id);
   }));
@@ -471,16 +472,17 @@ StatusOr<Patron> Circulation::UpdatePatron(const Actor& actor, int64_t id,
 }
 
 Status Circulation::SetHistoryOptIn(const Actor& actor, int64_t patron_id, bool opt_in) {
-  ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
+  CARREL_ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Patron p, records_->GetPatron(tx, patron_id));
+    CARREL_ASSIGN_OR_RETURN(Patron p, records_->GetPatron(tx, patron_id));
     p.history_opt_in = opt_in;
-    RETURN_IF_ERROR(records_->RewritePatron(tx, p));
+    CARREL_RETURN_IF_ERROR(records_->RewritePatron(tx, p));
     int64_t deleted = 0;
     if (!opt_in && !tags.empty()) {
       // The history kept under the patron's own key (the last tag) goes at once.
-      RETURN_IF_ERROR(tx.Exec("DELETE FROM loan_history WHERE link_epoch IS NULL AND link_tag = ?",
-                              {Blob{tags.back()}}));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("DELETE FROM loan_history WHERE link_epoch IS NULL AND link_tag = ?",
+                  {Blob{tags.back()}}));
       deleted = tx.changes();
     }
     return Audit(tx, actor, opt_in ? "patron.history.opt_in" : "patron.history.opt_out",
@@ -491,65 +493,67 @@ Status Circulation::SetHistoryOptIn(const Actor& actor, int64_t patron_id, bool 
 Status Circulation::DeletePatron(const Actor& actor, int64_t patron_id,
                                  const std::function<Status(Transaction&)>& also) {
   // Outside the data transaction: the tags need the patron's key, which is about to go.
-  ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
+  CARREL_ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t exists,
-                     tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {Int(patron_id)}));
+    CARREL_ASSIGN_OR_RETURN(
+        int64_t exists, tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {Int(patron_id)}));
     if (exists == 0) return NotFound("no such patron");
-    ASSIGN_OR_RETURN(int64_t out_or_owed,
-                     tx.QueryInt("SELECT (SELECT count(*) FROM loans WHERE patron_id = ?) + "
-                                 "(SELECT count(*) FROM fines WHERE patron_id = ? AND "
-                                 "status = 'owed')",
-                                 {Int(patron_id), Int(patron_id)}));
+    CARREL_ASSIGN_OR_RETURN(int64_t out_or_owed,
+                            tx.QueryInt("SELECT (SELECT count(*) FROM loans WHERE patron_id = ?) + "
+                                        "(SELECT count(*) FROM fines WHERE patron_id = ? AND "
+                                        "status = 'owed')",
+                                        {Int(patron_id), Int(patron_id)}));
     if (out_or_owed > 0) {
       return FailedPrecondition("the patron has items out or fines owed; settle them first");
     }
-    RETURN_IF_ERROR(Audit(tx, actor, "patron.delete", "patron", patron_id,
-                          R"({"destroyed_keys":["patron/)" + std::to_string(patron_id) + R"("]})"));
+    CARREL_RETURN_IF_ERROR(
+        Audit(tx, actor, "patron.delete", "patron", patron_id,
+              R"({"destroyed_keys":["patron/)" + std::to_string(patron_id) + R"("]})"));
     // Key first: from this moment every sealed field of the patron is unreadable, in this
     // database and in every backup, even if the deletions below never happen.
-    RETURN_IF_ERROR(records_->vault().keyring().Destroy({Vault::PatronKeyName(patron_id)}));
+    CARREL_RETURN_IF_ERROR(records_->vault().keyring().Destroy({Vault::PatronKeyName(patron_id)}));
     Date today = Today();
     // Open holds and sessions end now; their links go under today's epoch like any other.
     std::vector<int64_t> holds;
-    RETURN_IF_ERROR(tx.Exec("SELECT id FROM holds WHERE patron_id = ?", {Int(patron_id)},
-                            [&](const Row& row) {
-                              holds.push_back(row.Int(0));
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT id FROM holds WHERE patron_id = ?", {Int(patron_id)}, [&](const Row& row) {
+          holds.push_back(row.Int(0));
+          return Status::Ok();
+        }));
     for (int64_t h : holds) {
-      RETURN_IF_ERROR(tx.Exec(
-          "UPDATE holds SET status = 'cancelled', ended_on = ? WHERE id = ? AND status IN "
-          "('waiting', 'ready')",
-          {DateValue(today), Int(h)}));
-      RETURN_IF_ERROR(UnlinkRow(tx, "holds", h, patron_id, today));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("UPDATE holds SET status = 'cancelled', ended_on = ? WHERE id = ? AND status IN "
+                  "('waiting', 'ready')",
+                  {DateValue(today), Int(h)}));
+      CARREL_RETURN_IF_ERROR(UnlinkRow(tx, "holds", h, patron_id, today));
     }
     std::vector<int64_t> sessions;
-    RETURN_IF_ERROR(tx.Exec("SELECT id FROM computer_sessions WHERE patron_id = ?",
-                            {Int(patron_id)}, [&](const Row& row) {
-                              sessions.push_back(row.Int(0));
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(tx.Exec("SELECT id FROM computer_sessions WHERE patron_id = ?",
+                                   {Int(patron_id)}, [&](const Row& row) {
+                                     sessions.push_back(row.Int(0));
+                                     return Status::Ok();
+                                   }));
     for (int64_t id : sessions) {
-      RETURN_IF_ERROR(tx.Exec(
-          "UPDATE computer_sessions SET ended_at = coalesce(ended_at, ?) WHERE id = ?",
-          {Text(FormatInstant(clock_->Now())), Int(id)}));
-      RETURN_IF_ERROR(UnlinkRow(tx, "computer_sessions", id, patron_id, today));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("UPDATE computer_sessions SET ended_at = coalesce(ended_at, ?) WHERE id = ?",
+                  {Text(FormatInstant(clock_->Now())), Int(id)}));
+      CARREL_RETURN_IF_ERROR(UnlinkRow(tx, "computer_sessions", id, patron_id, today));
     }
-    RETURN_IF_ERROR(tx.Exec("UPDATE fines SET patron_id = NULL WHERE patron_id = ?",
-                            {Int(patron_id)}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE fines SET patron_id = NULL WHERE patron_id = ?", {Int(patron_id)}));
     // A reading history kept under the patron's own key is now noise: remove it.
     if (!tags.empty()) {
-      RETURN_IF_ERROR(tx.Exec("DELETE FROM loan_history WHERE link_epoch IS NULL AND link_tag = ?",
-                              {Blob{tags.back()}}));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("DELETE FROM loan_history WHERE link_epoch IS NULL AND link_tag = ?",
+                  {Blob{tags.back()}}));
     }
-    RETURN_IF_ERROR(tx.Exec("DELETE FROM patrons WHERE id = ?", {Int(patron_id)}));
+    CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM patrons WHERE id = ?", {Int(patron_id)}));
     return also ? also(tx) : Status::Ok();
   });
 }
 
 StatusOr<std::vector<ReturnedLoan>> Circulation::PatronHistory(const Actor& actor, int64_t patron_id) {
-  ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
+  CARREL_ASSIGN_OR_RETURN(std::vector<std::string> tags, records_->LinkTags(patron_id));
   std::vector<ReturnedLoan> out;
   // Fixed-size IN lists keep one cached statement; short lists are padded with a repeat.
   constexpr size_t kChunk = 128;
@@ -560,16 +564,17 @@ StatusOr<std::vector<ReturnedLoan>> Circulation::PatronHistory(const Actor& acto
     for (size_t i = 1; i < kChunk; ++i) q += ", ?";
     return q + ") ORDER BY returned_on DESC, id DESC";
   }();
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     for (size_t at = 0; at < tags.size(); at += kChunk) {
       std::vector<Value> params;
       for (size_t i = 0; i < kChunk; ++i) {
         params.push_back(Blob{tags[std::min(at + i, tags.size() - 1)]});
       }
-      RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) -> Status {
+      CARREL_RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) -> Status {
         // A tag can collide; the sealed link decides.
-        ASSIGN_OR_RETURN(auto owner, records_->OpenLink("loan_history", row.Int(0), row.Bytes(4),
-                                                        row.Text(5), patron_id));
+        CARREL_ASSIGN_OR_RETURN(
+            auto owner,
+            records_->OpenLink("loan_history", row.Int(0), row.Bytes(4), row.Text(5), patron_id));
         if (!owner || *owner != patron_id) return Status::Ok();
         ReturnedLoan r;
         r.history_id = row.Int(0);
@@ -592,20 +597,20 @@ StatusOr<std::vector<ReturnedLoan>> Circulation::PatronHistory(const Actor& acto
 
 StatusOr<std::optional<int64_t>> Circulation::ReturnedLoanPatron(const Actor& actor, int64_t history_id) {
   std::optional<int64_t> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     bool found = false;
     std::string link, epoch;
-    RETURN_IF_ERROR(tx.Exec("SELECT patron_link, link_epoch FROM loan_history WHERE id = ?",
-                            {Int(history_id)}, [&](const Row& row) {
-                              found = true;
-                              link = row.Bytes(0);
-                              epoch = row.Text(1);
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(tx.Exec("SELECT patron_link, link_epoch FROM loan_history WHERE id = ?",
+                                   {Int(history_id)}, [&](const Row& row) {
+                                     found = true;
+                                     link = row.Bytes(0);
+                                     epoch = row.Text(1);
+                                     return Status::Ok();
+                                   }));
     if (!found) return NotFound("no such returned loan");
     if (link.empty()) return Audit(tx, actor, "loan_history.link.read", "loan_history", history_id);
-    ASSIGN_OR_RETURN(out, records_->OpenLink("loan_history", history_id, link, epoch,
-                                             std::nullopt));
+    CARREL_ASSIGN_OR_RETURN(
+        out, records_->OpenLink("loan_history", history_id, link, epoch, std::nullopt));
     return Audit(tx, actor, "loan_history.link.read", "loan_history", history_id);
   }));
   return out;
@@ -613,7 +618,7 @@ StatusOr<std::optional<int64_t>> Circulation::ReturnedLoanPatron(const Actor& ac
 
 Status Circulation::UnlinkRow(Transaction& tx, std::string_view table, int64_t row,
                               int64_t patron_id, Date day) {
-  ASSIGN_OR_RETURN(SealedLink sealed, records_->SealLink(table, row, patron_id, day, false));
+  CARREL_ASSIGN_OR_RETURN(SealedLink sealed, records_->SealLink(table, row, patron_id, day, false));
   return tx.Exec("UPDATE " + std::string(table) +
                      " SET patron_id = NULL, patron_link = ?, link_epoch = ? WHERE id = ?",
                  {Blob{sealed.link}, Text(sealed.epoch), Int(row)});
@@ -621,11 +626,13 @@ Status Circulation::UnlinkRow(Transaction& tx, std::string_view table, int64_t r
 
 Status Circulation::AddToHistory(Transaction& tx, const Loan& loan, Date returned_on,
                                  int64_t* history_id) {
-  ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM loan_history"));
-  ASSIGN_OR_RETURN(Patron patron, records_->GetPatron(tx, loan.patron_id));
-  ASSIGN_OR_RETURN(SealedLink sealed, records_->SealLink("loan_history", id, loan.patron_id,
-                                                         returned_on, patron.history_opt_in));
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_ASSIGN_OR_RETURN(int64_t id,
+                          tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM loan_history"));
+  CARREL_ASSIGN_OR_RETURN(Patron patron, records_->GetPatron(tx, loan.patron_id));
+  CARREL_ASSIGN_OR_RETURN(
+      SealedLink sealed,
+      records_->SealLink("loan_history", id, loan.patron_id, returned_on, patron.history_opt_in));
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "INSERT INTO loan_history (id, item_id, patron_link, link_epoch, link_tag, checked_out_on, "
       "due_on, returned_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       {Int(id), Int(loan.item_id), Blob{sealed.link},
@@ -636,16 +643,16 @@ Status Circulation::AddToHistory(Transaction& tx, const Loan& loan, Date returne
 }
 
 StatusOr<Item> Circulation::AddItem(const Actor& actor, const NewItem& in) {
-  RETURN_IF_ERROR(CheckBarcode(in.barcode, "item"));
-  RETURN_IF_ERROR(CheckText(in.title, "title", true));
-  RETURN_IF_ERROR(CheckText(in.author, "author", false));
-  RETURN_IF_ERROR(CheckText(in.call_number, "call number", false));
+  CARREL_RETURN_IF_ERROR(CheckBarcode(in.barcode, "item"));
+  CARREL_RETURN_IF_ERROR(CheckText(in.title, "title", true));
+  CARREL_RETURN_IF_ERROR(CheckText(in.author, "author", false));
+  CARREL_RETURN_IF_ERROR(CheckText(in.call_number, "call number", false));
   if (!profile_->loan_days.contains(in.item_type)) {
     return InvalidArgument("item type '" + in.item_type + "' has no loan period in the profile");
   }
   Item out{0, in.barcode, in.title, in.author, in.call_number, in.item_type,
            ItemStatus::kAvailable};
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     Status s = tx.Exec(
         "INSERT INTO items (barcode, title, author, call_number, item_type, status) "
         "VALUES (?, ?, ?, ?, ?, 'available') RETURNING id",
@@ -658,7 +665,7 @@ StatusOr<Item> Circulation::AddItem(const Actor& actor, const NewItem& in) {
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("an item with that barcode already exists");
     }
-    RETURN_IF_ERROR(s);
+    CARREL_RETURN_IF_ERROR(s);
     return Audit(tx, actor, "item.create", "item", out.id);
   }));
   return out;
@@ -666,11 +673,11 @@ StatusOr<Item> Circulation::AddItem(const Actor& actor, const NewItem& in) {
 
 StatusOr<Item> Circulation::GetItem(int64_t id) {
   std::optional<Item> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryOne<Item>(tx,
-                                         "SELECT id, barcode, title, author, call_number, "
-                                         "item_type, status FROM items WHERE id = ?",
-                                         {Int(id)}, ReadItem, "no such item"));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, QueryOne<Item>(tx,
+                                                "SELECT id, barcode, title, author, call_number, "
+                                                "item_type, status FROM items WHERE id = ?",
+                                                {Int(id)}, ReadItem, "no such item"));
     return Status::Ok();
   }));
   return std::move(*out);
@@ -678,7 +685,7 @@ StatusOr<Item> Circulation::GetItem(int64_t id) {
 
 StatusOr<std::map<int64_t, Item>> Circulation::GetItems(const std::vector<int64_t>& ids) {
   std::map<int64_t, Item> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     for (int64_t id : ids) {
       if (out.contains(id)) continue;
       auto item = QueryOne<Item>(tx,
@@ -723,7 +730,7 @@ StatusOr<std::vector<Item>> Circulation::SearchCatalogue(std::string_view terms,
   }
   sql += " ORDER BY title, id LIMIT ?";
   params.push_back(Int(limit));
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec(sql, params, [&](const Row& row) {
       out.push_back(ReadItem(row));
       return Status::Ok();
@@ -734,8 +741,8 @@ StatusOr<std::vector<Item>> Circulation::SearchCatalogue(std::string_view terms,
 
 StatusOr<Item> Circulation::FindItemByBarcode(std::string_view barcode) {
   std::optional<Item> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, ItemByBarcode(tx, barcode));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, ItemByBarcode(tx, barcode));
     return Status::Ok();
   }));
   return std::move(*out);
@@ -743,20 +750,20 @@ StatusOr<Item> Circulation::FindItemByBarcode(std::string_view barcode) {
 
 StatusOr<Item> Circulation::UpdateItem(const Actor& actor, std::string_view barcode,
                                        const NewItem& changes) {
-  RETURN_IF_ERROR(CheckText(changes.title, "title", false));
-  RETURN_IF_ERROR(CheckText(changes.author, "author", false));
-  RETURN_IF_ERROR(CheckText(changes.call_number, "call number", false));
+  CARREL_RETURN_IF_ERROR(CheckText(changes.title, "title", false));
+  CARREL_RETURN_IF_ERROR(CheckText(changes.author, "author", false));
+  CARREL_RETURN_IF_ERROR(CheckText(changes.call_number, "call number", false));
   if (!changes.item_type.empty() && !profile_->loan_days.contains(changes.item_type)) {
     return InvalidArgument("item type '" + changes.item_type + "' has no loan period in the profile");
   }
   std::optional<Item> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
     if (!changes.title.empty()) item.title = changes.title;
     if (!changes.author.empty()) item.author = changes.author;
     if (!changes.call_number.empty()) item.call_number = changes.call_number;
     if (!changes.item_type.empty()) item.item_type = changes.item_type;
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "UPDATE items SET title = ?, author = ?, call_number = ?, item_type = ? WHERE id = ?",
         {Text(item.title), Text(item.author), Text(item.call_number), Text(item.item_type),
          Int(item.id)}));
@@ -768,17 +775,17 @@ StatusOr<Item> Circulation::UpdateItem(const Actor& actor, std::string_view barc
 
 Status Circulation::WithdrawItem(const Actor& actor, std::string_view barcode) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
+    CARREL_ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
     if (item.status == ItemStatus::kOnLoan) {
       return FailedPrecondition("the item is on loan; check it in before withdrawing it");
     }
     if (item.status == ItemStatus::kWithdrawn) return Status::Ok();
     // Holds on a withdrawn item can never be filled.
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE holds SET status = 'cancelled', ended_on = ? WHERE item_id = ? "
-        "AND status IN ('waiting', 'ready')",
-        {DateValue(Today()), Int(item.id)}));
-    RETURN_IF_ERROR(Audit(tx, actor, "item.withdraw", "item", item.id));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE holds SET status = 'cancelled', ended_on = ? WHERE item_id = ? "
+                "AND status IN ('waiting', 'ready')",
+                {DateValue(Today()), Int(item.id)}));
+    CARREL_RETURN_IF_ERROR(Audit(tx, actor, "item.withdraw", "item", item.id));
     return SetItemStatus(tx, item.id, "withdrawn");
   });
 }
@@ -786,13 +793,13 @@ Status Circulation::WithdrawItem(const Actor& actor, std::string_view barcode) {
 Status Circulation::MarkItemMissing(const Actor& actor, std::string_view barcode) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
+    CARREL_ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, barcode));
     if (item.status == ItemStatus::kOnLoan) {
-      ASSIGN_OR_RETURN(Loan loan, ActiveLoanOf(tx, item.id));
-      RETURN_IF_ERROR(AddToHistory(tx, loan, today, nullptr));
-      RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE item_id = ?", {Int(item.id)}));
+      CARREL_ASSIGN_OR_RETURN(Loan loan, ActiveLoanOf(tx, item.id));
+      CARREL_RETURN_IF_ERROR(AddToHistory(tx, loan, today, nullptr));
+      CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE item_id = ?", {Int(item.id)}));
     }
-    RETURN_IF_ERROR(Audit(tx, actor, "item.missing", "item", item.id));
+    CARREL_RETURN_IF_ERROR(Audit(tx, actor, "item.missing", "item", item.id));
     return SetItemStatus(tx, item.id, "missing");
   });
 }
@@ -802,9 +809,9 @@ StatusOr<Loan> Circulation::Checkout(const Actor& actor, std::string_view item_b
   Instant now = clock_->Now();
   Date today = calendar_->LocalDate(now);
   Loan loan;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
-    ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(*records_, tx, patron_barcode));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
+    CARREL_ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(*records_, tx, patron_barcode));
     if (patron.expires_on < today) {
       return FailedPrecondition("the patron's card has expired; renew the card first");
     }
@@ -819,19 +826,19 @@ StatusOr<Loan> Circulation::Checkout(const Actor& actor, std::string_view item_b
         return FailedPrecondition("the item has been withdrawn from circulation");
       case ItemStatus::kOnHoldShelf: {
         int64_t hold_id = 0;
-        RETURN_IF_ERROR(tx.Exec(
-            "SELECT id FROM holds WHERE item_id = ? AND patron_id = ? AND status = 'ready'",
-            {Int(item.id), Int(patron.id)}, [&](const Row& row) {
-              hold_id = row.Int(0);
-              return Status::Ok();
-            }));
+        CARREL_RETURN_IF_ERROR(
+            tx.Exec("SELECT id FROM holds WHERE item_id = ? AND patron_id = ? AND status = 'ready'",
+                    {Int(item.id), Int(patron.id)}, [&](const Row& row) {
+                      hold_id = row.Int(0);
+                      return Status::Ok();
+                    }));
         if (hold_id == 0) {
           return FailedPrecondition("the item is on the hold shelf for another patron");
         }
-        RETURN_IF_ERROR(tx.Exec(
-            "UPDATE holds SET status = 'fulfilled', ended_on = ? WHERE id = ?",
-            {DateValue(today), Int(hold_id)}));
-        RETURN_IF_ERROR(UnlinkRow(tx, "holds", hold_id, patron.id, today));
+        CARREL_RETURN_IF_ERROR(
+            tx.Exec("UPDATE holds SET status = 'fulfilled', ended_on = ? WHERE id = ?",
+                    {DateValue(today), Int(hold_id)}));
+        CARREL_RETURN_IF_ERROR(UnlinkRow(tx, "holds", hold_id, patron.id, today));
         break;
       }
     }
@@ -843,16 +850,16 @@ StatusOr<Loan> Circulation::Checkout(const Actor& actor, std::string_view item_b
     loan.patron_id = patron.id;
     loan.checked_out_on = today;
     loan.due_on = calendar_->DueDate(now, days->second);
-    RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO loans (item_id, patron_id, checked_out_on, due_on, renewals) "
-        "VALUES (?, ?, ?, ?, 0) RETURNING id",
-        {Int(item.id), Int(patron.id), DateValue(today), DateValue(loan.due_on)},
-        [&](const Row& row) {
-          loan.id = row.Int(0);
-          return Status::Ok();
-        }));
-    RETURN_IF_ERROR(SetItemStatus(tx, item.id, "on_loan"));
-    RETURN_IF_ERROR(Audit(tx, actor, "loan.checkout", "loan", loan.id));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO loans (item_id, patron_id, checked_out_on, due_on, renewals) "
+                "VALUES (?, ?, ?, ?, 0) RETURNING id",
+                {Int(item.id), Int(patron.id), DateValue(today), DateValue(loan.due_on)},
+                [&](const Row& row) {
+                  loan.id = row.Int(0);
+                  return Status::Ok();
+                }));
+    CARREL_RETURN_IF_ERROR(SetItemStatus(tx, item.id, "on_loan"));
+    CARREL_RETURN_IF_ERROR(Audit(tx, actor, "loan.checkout", "loan", loan.id));
     return TouchPatron(tx, patron.id, today);
   }));
   return loan;
@@ -862,21 +869,21 @@ StatusOr<Loan> Circulation::Renew(const Actor& actor, std::string_view item_barc
   Instant now = clock_->Now();
   Date today = calendar_->LocalDate(now);
   Loan loan;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
-    ASSIGN_OR_RETURN(loan, ActiveLoanOf(tx, item.id));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
+    CARREL_ASSIGN_OR_RETURN(loan, ActiveLoanOf(tx, item.id));
     if (loan.renewals >= profile_->renewal_limit) {
       return FailedPrecondition("the loan has reached the renewal limit of " +
                                 std::to_string(profile_->renewal_limit));
     }
-    ASSIGN_OR_RETURN(int64_t waiting,
-                     tx.QueryInt("SELECT count(*) FROM holds WHERE item_id = ? AND "
-                                 "status = 'waiting'",
-                                 {Int(item.id)}));
+    CARREL_ASSIGN_OR_RETURN(int64_t waiting,
+                            tx.QueryInt("SELECT count(*) FROM holds WHERE item_id = ? AND "
+                                        "status = 'waiting'",
+                                        {Int(item.id)}));
     if (waiting > 0) {
       return FailedPrecondition("another patron is waiting for this item; it cannot be renewed");
     }
-    ASSIGN_OR_RETURN(Patron patron, records_->GetPatron(tx, loan.patron_id));
+    CARREL_ASSIGN_OR_RETURN(Patron patron, records_->GetPatron(tx, loan.patron_id));
     if (patron.expires_on < today) {
       return FailedPrecondition("the patron's card has expired; renew the card first");
     }
@@ -887,9 +894,9 @@ StatusOr<Loan> Circulation::Renew(const Actor& actor, std::string_view item_barc
     // A renewal never shortens a loan.
     loan.due_on = std::max(loan.due_on, calendar_->DueDate(now, days->second));
     loan.renewals += 1;
-    RETURN_IF_ERROR(tx.Exec("UPDATE loans SET due_on = ?, renewals = ? WHERE id = ?",
-                            {DateValue(loan.due_on), Int(loan.renewals), Int(loan.id)}));
-    RETURN_IF_ERROR(Audit(tx, actor, "loan.renew", "loan", loan.id));
+    CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE loans SET due_on = ?, renewals = ? WHERE id = ?",
+                                   {DateValue(loan.due_on), Int(loan.renewals), Int(loan.id)}));
+    CARREL_RETURN_IF_ERROR(Audit(tx, actor, "loan.renew", "loan", loan.id));
     return TouchPatron(tx, patron.id, today);
   }));
   return loan;
@@ -899,17 +906,17 @@ StatusOr<CheckinResult> Circulation::Checkin(const Actor& actor, std::string_vie
   Date today = Today();
   CheckinResult result;
   result.returned_on = today;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
     result.item_id = item.id;
     Loan loan;
     if (item.status == ItemStatus::kMissing) {
       // A missing item turned up: back into circulation, no loan to end.
-      RETURN_IF_ERROR(Audit(tx, actor, "item.found", "item", item.id));
+      CARREL_RETURN_IF_ERROR(Audit(tx, actor, "item.found", "item", item.id));
     } else {
-      ASSIGN_OR_RETURN(loan, ActiveLoanOf(tx, item.id));
-      RETURN_IF_ERROR(AddToHistory(tx, loan, today, &result.history_id));
-      RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE id = ?", {Int(loan.id)}));
+      CARREL_ASSIGN_OR_RETURN(loan, ActiveLoanOf(tx, item.id));
+      CARREL_RETURN_IF_ERROR(AddToHistory(tx, loan, today, &result.history_id));
+      CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM loans WHERE id = ?", {Int(loan.id)}));
       // Fines accrue for each open day past the due date, up to the cap per loan.
       if (today > loan.due_on && profile_->fine_per_day_cents > 0) {
         int64_t fine = 0;
@@ -922,32 +929,31 @@ StatusOr<CheckinResult> Circulation::Checkin(const Actor& actor, std::string_vie
         result.fine_cents = std::min(fine, profile_->fine_cap_cents);
       }
       if (result.fine_cents > 0) {
-        RETURN_IF_ERROR(tx.Exec(
+        CARREL_RETURN_IF_ERROR(tx.Exec(
             "INSERT INTO fines (patron_id, loan_history_id, amount_cents, accrued_on, status) "
             "VALUES (?, ?, ?, ?, 'owed') RETURNING id",
-            {Int(loan.patron_id), Int(result.history_id), Int(result.fine_cents),
-             DateValue(today)},
+            {Int(loan.patron_id), Int(result.history_id), Int(result.fine_cents), DateValue(today)},
             [&](const Row& row) {
               result.fine_id = row.Int(0);
               return Status::Ok();
             }));
       }
-      RETURN_IF_ERROR(TouchPatron(tx, loan.patron_id, today));
-      RETURN_IF_ERROR(Audit(tx, actor, "loan.checkin", "loan", loan.id));
+      CARREL_RETURN_IF_ERROR(TouchPatron(tx, loan.patron_id, today));
+      CARREL_RETURN_IF_ERROR(Audit(tx, actor, "loan.checkin", "loan", loan.id));
     }
     // The first patron waiting gets the item on the hold shelf.
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT id FROM holds WHERE item_id = ? AND status = 'waiting' "
-        "ORDER BY placed_at, id LIMIT 1",
-        {Int(item.id)}, [&](const Row& row) {
-          result.hold_ready_id = row.Int(0);
-          return Status::Ok();
-        }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT id FROM holds WHERE item_id = ? AND status = 'waiting' "
+                "ORDER BY placed_at, id LIMIT 1",
+                {Int(item.id)}, [&](const Row& row) {
+                  result.hold_ready_id = row.Int(0);
+                  return Status::Ok();
+                }));
     if (result.hold_ready_id != 0) {
-      RETURN_IF_ERROR(tx.Exec(
-          "UPDATE holds SET status = 'ready', ready_until = ? WHERE id = ?",
-          {DateValue(today + std::chrono::days(profile_->hold_pickup_days)),
-           Int(result.hold_ready_id)}));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("UPDATE holds SET status = 'ready', ready_until = ? WHERE id = ?",
+                  {DateValue(today + std::chrono::days(profile_->hold_pickup_days)),
+                   Int(result.hold_ready_id)}));
       return SetItemStatus(tx, item.id, "on_hold_shelf");
     }
     return SetItemStatus(tx, item.id, "available");
@@ -964,12 +970,13 @@ StatusOr<std::vector<Loan>> Circulation::ActiveLoans(const Actor& actor, int64_t
 
 StatusOr<std::vector<Loan>> Circulation::OverdueLoans(const Actor& actor, int limit) {
   std::vector<Loan> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, QueryAll<Loan>(tx,
-                                         "SELECT id, item_id, patron_id, checked_out_on, due_on, "
-                                         "renewals FROM loans WHERE due_on < ? "
-                                         "ORDER BY due_on, id LIMIT ?",
-                                         {DateValue(Today()), Int(limit)}, ReadLoan));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out,
+                            QueryAll<Loan>(tx,
+                                           "SELECT id, item_id, patron_id, checked_out_on, due_on, "
+                                           "renewals FROM loans WHERE due_on < ? "
+                                           "ORDER BY due_on, id LIMIT ?",
+                                           {DateValue(Today()), Int(limit)}, ReadLoan));
     return Audit(tx, actor, "loan.overdue.list", "loan", 0,
                  R"({"results":)" + std::to_string(out.size()) + "}");
   }));
@@ -981,17 +988,17 @@ StatusOr<Hold> Circulation::PlaceHold(const Actor& actor, std::string_view item_
   Instant now = clock_->Now();
   Date today = calendar_->LocalDate(now);
   Hold hold;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
-    ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(*records_, tx, patron_barcode));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Item item, ItemByBarcode(tx, item_barcode));
+    CARREL_ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(*records_, tx, patron_barcode));
     if (patron.expires_on < today) {
       return FailedPrecondition("the patron's card has expired; renew the card first");
     }
     if (item.status == ItemStatus::kWithdrawn || item.status == ItemStatus::kMissing) {
       return FailedPrecondition("the item is not in circulation");
     }
-    ASSIGN_OR_RETURN(int64_t own,
-                     tx.QueryInt("SELECT count(*) FROM loans WHERE item_id = ? AND patron_id = ?",
+    CARREL_ASSIGN_OR_RETURN(
+        int64_t own, tx.QueryInt("SELECT count(*) FROM loans WHERE item_id = ? AND patron_id = ?",
                                  {Int(item.id), Int(patron.id)}));
     if (own > 0) return FailedPrecondition("the patron already has this item on loan");
     hold.item_id = item.id;
@@ -1013,9 +1020,9 @@ StatusOr<Hold> Circulation::PlaceHold(const Actor& actor, std::string_view item_
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("the patron already has a hold on this item");
     }
-    RETURN_IF_ERROR(s);
-    if (ready_now) RETURN_IF_ERROR(SetItemStatus(tx, item.id, "on_hold_shelf"));
-    RETURN_IF_ERROR(Audit(tx, actor, "hold.place", "hold", hold.id));
+    CARREL_RETURN_IF_ERROR(s);
+    if (ready_now) CARREL_RETURN_IF_ERROR(SetItemStatus(tx, item.id, "on_hold_shelf"));
+    CARREL_RETURN_IF_ERROR(Audit(tx, actor, "hold.place", "hold", hold.id));
     return TouchPatron(tx, patron.id, today);
   }));
   return hold;
@@ -1025,15 +1032,15 @@ StatusOr<Hold> Circulation::PlaceHold(const Actor& actor, std::string_view item_
 // back to the shelf.
 Status Circulation::PassItemOn(Transaction& tx, int64_t item_id, Date today) {
   int64_t next = 0;
-  RETURN_IF_ERROR(tx.Exec(
-      "SELECT id FROM holds WHERE item_id = ? AND status = 'waiting' "
-      "ORDER BY placed_at, id LIMIT 1",
-      {Int(item_id)}, [&](const Row& row) {
-        next = row.Int(0);
-        return Status::Ok();
-      }));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("SELECT id FROM holds WHERE item_id = ? AND status = 'waiting' "
+              "ORDER BY placed_at, id LIMIT 1",
+              {Int(item_id)}, [&](const Row& row) {
+                next = row.Int(0);
+                return Status::Ok();
+              }));
   if (next != 0) {
-    RETURN_IF_ERROR(
+    CARREL_RETURN_IF_ERROR(
         tx.Exec("UPDATE holds SET status = 'ready', ready_until = ? WHERE id = ?",
                 {DateValue(today + std::chrono::days(profile_->hold_pickup_days)), Int(next)}));
     return SetItemStatus(tx, item_id, "on_hold_shelf");
@@ -1045,17 +1052,19 @@ Status Circulation::PassItemOn(Transaction& tx, int64_t item_id, Date today) {
 Status Circulation::CancelHold(const Actor& actor, int64_t hold_id) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Hold hold, QueryOne<Hold>(tx,
-                                               "SELECT id, item_id, patron_id, status, placed_at, "
-                                               "ready_until FROM holds WHERE id = ?",
-                                               {Int(hold_id)}, ReadHold, "no such hold"));
+    CARREL_ASSIGN_OR_RETURN(Hold hold,
+                            QueryOne<Hold>(tx,
+                                           "SELECT id, item_id, patron_id, status, placed_at, "
+                                           "ready_until FROM holds WHERE id = ?",
+                                           {Int(hold_id)}, ReadHold, "no such hold"));
     if (hold.status != HoldStatus::kWaiting && hold.status != HoldStatus::kReady) {
       return FailedPrecondition("the hold has already ended");
     }
-    RETURN_IF_ERROR(tx.Exec("UPDATE holds SET status = 'cancelled', ended_on = ? WHERE id = ?",
-                            {DateValue(today), Int(hold_id)}));
-    RETURN_IF_ERROR(UnlinkRow(tx, "holds", hold_id, hold.patron_id, today));
-    RETURN_IF_ERROR(Audit(tx, actor, "hold.cancel", "hold", hold_id));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE holds SET status = 'cancelled', ended_on = ? WHERE id = ?",
+                {DateValue(today), Int(hold_id)}));
+    CARREL_RETURN_IF_ERROR(UnlinkRow(tx, "holds", hold_id, hold.patron_id, today));
+    CARREL_RETURN_IF_ERROR(Audit(tx, actor, "hold.cancel", "hold", hold_id));
     if (hold.status == HoldStatus::kReady) {
       return PassItemOn(tx, hold.item_id, today);
     }
@@ -1066,18 +1075,19 @@ Status Circulation::CancelHold(const Actor& actor, int64_t hold_id) {
 StatusOr<int> Circulation::ExpireHolds(const Actor& actor) {
   Date today = Today();
   int expired = 0;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     std::vector<Hold> due;
-    ASSIGN_OR_RETURN(due, QueryAll<Hold>(tx,
-                                         "SELECT id, item_id, patron_id, status, placed_at, "
-                                         "ready_until FROM holds WHERE status = 'ready' AND "
-                                         "ready_until < ? ORDER BY id",
-                                         {DateValue(today)}, ReadHold));
+    CARREL_ASSIGN_OR_RETURN(due, QueryAll<Hold>(tx,
+                                                "SELECT id, item_id, patron_id, status, placed_at, "
+                                                "ready_until FROM holds WHERE status = 'ready' AND "
+                                                "ready_until < ? ORDER BY id",
+                                                {DateValue(today)}, ReadHold));
     for (const Hold& h : due) {
-      RETURN_IF_ERROR(tx.Exec("UPDATE holds SET status = 'expired', ended_on = ? WHERE id = ?",
-                              {DateValue(today), Int(h.id)}));
-      RETURN_IF_ERROR(UnlinkRow(tx, "holds", h.id, h.patron_id, today));
-      RETURN_IF_ERROR(PassItemOn(tx, h.item_id, today));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("UPDATE holds SET status = 'expired', ended_on = ? WHERE id = ?",
+                  {DateValue(today), Int(h.id)}));
+      CARREL_RETURN_IF_ERROR(UnlinkRow(tx, "holds", h.id, h.patron_id, today));
+      CARREL_RETURN_IF_ERROR(PassItemOn(tx, h.item_id, today));
       ++expired;
     }
     if (expired == 0) return Status::Ok();
@@ -1113,7 +1123,7 @@ StatusOr<std::vector<Hold>> Circulation::ReadyHolds(const Actor& actor) {
 
 StatusOr<std::vector<ComputerSession>> Circulation::OpenComputerSessions() {
   std::vector<ComputerSession> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT id, station, started_at FROM computer_sessions WHERE ended_at IS NULL "
                    "ORDER BY station",
                    {}, [&](const Row& row) {
@@ -1139,10 +1149,10 @@ StatusOr<std::vector<Fine>> Circulation::PatronFines(const Actor& actor, int64_t
 Status Circulation::PayFine(const Actor& actor, int64_t fine_id) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Fine fine, OwedFine(tx, fine_id));
-    RETURN_IF_ERROR(tx.Exec("UPDATE fines SET status = 'paid', settled_on = ? WHERE id = ?",
-                            {DateValue(today), Int(fine_id)}));
-    RETURN_IF_ERROR(Audit(tx, actor, "fine.pay", "fine", fine_id));
+    CARREL_ASSIGN_OR_RETURN(Fine fine, OwedFine(tx, fine_id));
+    CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE fines SET status = 'paid', settled_on = ? WHERE id = ?",
+                                   {DateValue(today), Int(fine_id)}));
+    CARREL_RETURN_IF_ERROR(Audit(tx, actor, "fine.pay", "fine", fine_id));
     return UnlinkRow(tx, "fines", fine_id, fine.patron_id, today);
   });
 }
@@ -1150,12 +1160,13 @@ Status Circulation::PayFine(const Actor& actor, int64_t fine_id) {
 Status Circulation::WaiveFine(const Actor& actor, int64_t fine_id, WaiverReason reason) {
   Date today = Today();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Fine fine, OwedFine(tx, fine_id));
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_ASSIGN_OR_RETURN(Fine fine, OwedFine(tx, fine_id));
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "UPDATE fines SET status = 'waived', settled_on = ?, waiver_reason = ? WHERE id = ?",
         {DateValue(today), Text(std::string(WaiverReasonName(reason))), Int(fine_id)}));
-    RETURN_IF_ERROR(Audit(tx, actor, "fine.waive", "fine", fine_id,
-                          R"({"reason":")" + std::string(WaiverReasonName(reason)) + R"("})"));
+    CARREL_RETURN_IF_ERROR(
+        Audit(tx, actor, "fine.waive", "fine", fine_id,
+              R"({"reason":")" + std::string(WaiverReasonName(reason)) + R"("})"));
     return UnlinkRow(tx, "fines", fine_id, fine.patron_id, today);
   });
 }
@@ -1167,8 +1178,8 @@ StatusOr<ComputerSession> Circulation::StartComputerSession(const Actor& actor, 
   }
   Instant now = clock_->Now();
   ComputerSession session;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(*records_, tx, patron_barcode));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Patron patron, PatronByBarcode(*records_, tx, patron_barcode));
     if (patron.expires_on < calendar_->LocalDate(now)) {
       return FailedPrecondition("the patron's card has expired; renew the card first");
     }
@@ -1185,8 +1196,9 @@ StatusOr<ComputerSession> Circulation::StartComputerSession(const Actor& actor, 
     if (s.code() == StatusCode::kAlreadyExists) {
       return FailedPrecondition("the station or the patron already has a session in progress");
     }
-    RETURN_IF_ERROR(s);
-    RETURN_IF_ERROR(Audit(tx, actor, "computer_session.start", "computer_session", session.id));
+    CARREL_RETURN_IF_ERROR(s);
+    CARREL_RETURN_IF_ERROR(
+        Audit(tx, actor, "computer_session.start", "computer_session", session.id));
     return TouchPatron(tx, patron.id, calendar_->LocalDate(now));
   }));
   return session;
@@ -1196,47 +1208,48 @@ Status Circulation::EndComputerSession(const Actor& actor, int64_t session_id) {
   Instant now = clock_->Now();
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     int64_t patron_id = 0;
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT patron_id FROM computer_sessions WHERE id = ? AND ended_at IS NULL",
-        {Int(session_id)}, [&](const Row& row) {
-          patron_id = row.Int(0);
-          return Status::Ok();
-        }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT patron_id FROM computer_sessions WHERE id = ? AND ended_at IS NULL",
+                {Int(session_id)}, [&](const Row& row) {
+                  patron_id = row.Int(0);
+                  return Status::Ok();
+                }));
     if (patron_id == 0) return NotFound("no computer session in progress with that id");
-    RETURN_IF_ERROR(tx.Exec("UPDATE computer_sessions SET ended_at = ? WHERE id = ?",
-                            {Text(FormatInstant(now)), Int(session_id)}));
-    RETURN_IF_ERROR(Audit(tx, actor, "computer_session.end", "computer_session", session_id));
+    CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE computer_sessions SET ended_at = ? WHERE id = ?",
+                                   {Text(FormatInstant(now)), Int(session_id)}));
+    CARREL_RETURN_IF_ERROR(
+        Audit(tx, actor, "computer_session.end", "computer_session", session_id));
     return UnlinkRow(tx, "computer_sessions", session_id, patron_id, calendar_->LocalDate(now));
   });
 }
 
 StatusOr<std::string> Circulation::Subscribe(const Actor& actor, std::string_view raw_email) {
   std::string email = NormalizeEmail(raw_email);
-  RETURN_IF_ERROR(CheckEmail(email));
+  CARREL_RETURN_IF_ERROR(CheckEmail(email));
   unsigned char bytes[32];
   randombytes_buf(bytes, sizeof bytes);
   std::string token = Hex(bytes, sizeof bytes);
-  ASSIGN_OR_RETURN(std::string email_bi, records_->EmailIndex(email));
+  CARREL_ASSIGN_OR_RETURN(std::string email_bi, records_->EmailIndex(email));
   bool taken = false;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(ExpireUnconfirmed(tx));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(ExpireUnconfirmed(tx));
     // The blind index is truncated: confirm each live candidate on its decrypted address.
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT id, email FROM enews_subscriptions WHERE email_bi = ? AND "
-        "status <> 'unsubscribed'",
-        {Blob{email_bi}}, [&](const Row& row) -> Status {
-          ASSIGN_OR_RETURN(std::string other,
-                           records_->OpenSubscriptionEmail(row.Int(0), row.Bytes(1)));
-          taken = taken || other == email;
-          return Status::Ok();
-        }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT id, email FROM enews_subscriptions WHERE email_bi = ? AND "
+                "status <> 'unsubscribed'",
+                {Blob{email_bi}}, [&](const Row& row) -> Status {
+                  CARREL_ASSIGN_OR_RETURN(
+                      std::string other, records_->OpenSubscriptionEmail(row.Int(0), row.Bytes(1)));
+                  taken = taken || other == email;
+                  return Status::Ok();
+                }));
     // Already there: nothing changes and nothing is sent, and the caller is answered as for a
     // new address, so that the answer does not tell who subscribes.
     if (taken) return Status::Ok();
-    ASSIGN_OR_RETURN(int64_t id,
-                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM enews_subscriptions"));
-    ASSIGN_OR_RETURN(std::string sealed, records_->SealSubscriptionEmail(id, email));
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_ASSIGN_OR_RETURN(
+        int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM enews_subscriptions"));
+    CARREL_ASSIGN_OR_RETURN(std::string sealed, records_->SealSubscriptionEmail(id, email));
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO enews_subscriptions (id, email_bi, email, token_hash, status, created_on) "
         "VALUES (?, ?, ?, ?, 'pending', ?)",
         {Int(id), Blob{email_bi}, Blob{sealed}, Text(TokenHash(token)), DateValue(Today())}));
@@ -1249,27 +1262,27 @@ StatusOr<std::string> Circulation::Subscribe(const Actor& actor, std::string_vie
 // An address never confirmed is kept no longer than it takes to answer: from the third day
 // after it was given (created_on is a date), 48 hours have surely passed, and it goes.
 Status Circulation::ExpireUnconfirmed(Transaction& tx) {
-  RETURN_IF_ERROR(tx.Exec("DELETE FROM enews_subscriptions WHERE status = 'pending' AND "
-                          "created_on <= ?",
-                          {DateValue(Today() - std::chrono::days(3))}));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("DELETE FROM enews_subscriptions WHERE status = 'pending' AND "
+              "created_on <= ?",
+              {DateValue(Today() - std::chrono::days(3))}));
   if (tx.changes() > 0) {
-    RETURN_IF_ERROR(Audit(tx, {"carrel", "system"}, "enews.expire_unconfirmed",
-                          "enews_subscription", 0,
-                          R"({"deleted":)" + std::to_string(tx.changes()) + "}"));
+    CARREL_RETURN_IF_ERROR(Audit(tx, {"carrel", "system"}, "enews.expire_unconfirmed",
+                                 "enews_subscription", 0,
+                                 R"({"deleted":)" + std::to_string(tx.changes()) + "}"));
   }
   return Status::Ok();
 }
 
 Status Circulation::ConfirmSubscription(const Actor& actor, std::string_view token) {
   // Expired addresses go first, in a transaction of their own (a refusal below keeps that).
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
-    return ExpireUnconfirmed(tx);
-  }));
+  CARREL_RETURN_IF_ERROR(
+      WithWriteTransaction(*store_, [&](Transaction& tx) { return ExpireUnconfirmed(tx); }));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE enews_subscriptions SET status = 'confirmed', confirmed_on = ? "
-        "WHERE token_hash = ? AND status = 'pending'",
-        {DateValue(Today()), Text(TokenHash(token))}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE enews_subscriptions SET status = 'confirmed', confirmed_on = ? "
+                "WHERE token_hash = ? AND status = 'pending'",
+                {DateValue(Today()), Text(TokenHash(token))}));
     if (tx.changes() == 0) return NotFound("no pending subscription for that token");
     return Audit(tx, actor, "enews.confirm", "enews_subscription", 0);
   });
@@ -1277,10 +1290,10 @@ Status Circulation::ConfirmSubscription(const Actor& actor, std::string_view tok
 
 Status Circulation::Unsubscribe(const Actor& actor, std::string_view token) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE enews_subscriptions SET status = 'unsubscribed', unsubscribed_on = ? "
-        "WHERE token_hash = ? AND status <> 'unsubscribed'",
-        {DateValue(Today()), Text(TokenHash(token))}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE enews_subscriptions SET status = 'unsubscribed', unsubscribed_on = ? "
+                "WHERE token_hash = ? AND status <> 'unsubscribed'",
+                {DateValue(Today()), Text(TokenHash(token))}));
     if (tx.changes() == 0) return NotFound("no subscription for that token");
     return Audit(tx, actor, "enews.unsubscribe", "enews_subscription", 0);
   });

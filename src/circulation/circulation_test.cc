@@ -47,9 +47,9 @@ class CirculationTest : public ::testing::Test {
   int64_t Count(const std::string& table) {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM " + table));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM " + table));
+                  return Status::Ok();
+                }).ok());
     return n;
   }
 
@@ -316,9 +316,10 @@ TEST_F(CirculationTest, UnconfirmedAddressesGoAfterFortyEightHours) {
   auto count = [&] {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM enews_subscriptions"));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(n,
+                                          tx.QueryInt("SELECT count(*) FROM enews_subscriptions"));
+                  return Status::Ok();
+                }).ok());
     return n;
   };
   // Within 48 hours it can still be confirmed; after them it is gone, and its token with it.
@@ -369,6 +370,77 @@ TEST_F(CirculationTest, ItemsReadTogetherAreTheItemsReadOneByOne) {
   auto none = circ().GetItems({});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace carrel
+
+namespace carrel {
+namespace {
+
+// What retention reads of circulation, inside its own transaction: an account is dormant once
+// its card expired and it was last used before the cutoff, listed with what it still has out
+// or owes; eNews addresses go stale by their status and date; a removal reports whether there
+// was anything to remove.
+TEST_F(CirculationTest, DormantAccountsCarryWhatTheyStillHaveOutOrOwe) {
+  AddPatron("P-2001", "Canary Dormant", D(2026, 12, 5));
+  ASSERT_TRUE(circ().Checkout(testing::kStaff, "I-1", "P-2001").ok());  // due 2026-12-22
+  auto dormant = [&](Date cutoff) {
+    std::vector<Circulation::DormantAccount> out;
+    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+                  CARREL_ASSIGN_OR_RETURN(out, Circulation::DormantAccountsIn(tx, cutoff));
+                  return Status::Ok();
+                }).ok());
+    return out;
+  };
+  EXPECT_TRUE(dormant(D(2026, 12, 5)).empty());  // the card is still good that day
+  auto listed = dormant(D(2026, 12, 10));
+  ASSERT_EQ(listed.size(), 1u);  // the others' cards run to the end of 2027
+  EXPECT_EQ(listed[0].patron_id, ids_["P-2001"]);
+  EXPECT_EQ(listed[0].loans, 1);
+  EXPECT_EQ(listed[0].fines_owed, 0);
+  SetDay(D(2026, 12, 29));  // a week late: a fine
+  ASSERT_TRUE(circ().Checkin(testing::kStaff, "I-1").ok());
+  EXPECT_TRUE(dormant(D(2026, 12, 29)).empty());  // returning it was activity
+  listed = dormant(D(2026, 12, 30));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].loans, 0);
+  EXPECT_EQ(listed[0].fines_owed, 1);
+}
+
+TEST_F(CirculationTest, StaleSubscriptionsByStatusAndDate) {
+  auto pending = circ().Subscribe(testing::kStaff, "first@example.org");
+  auto confirmed = circ().Subscribe(testing::kStaff, "second@example.org");
+  ASSERT_TRUE(pending.ok() && confirmed.ok());
+  ASSERT_TRUE(circ().ConfirmSubscription(testing::kStaff, *confirmed).ok());
+  ASSERT_TRUE(circ().Unsubscribe(testing::kStaff, *confirmed).ok());
+  Store& store = lib_.library->store();
+  auto stale = [&](bool unsubscribed, Date cutoff) {
+    std::vector<int64_t> out;
+    EXPECT_TRUE(WithReadTransaction(store, [&](Transaction& tx) -> Status {
+                  CARREL_ASSIGN_OR_RETURN(
+                      out, Circulation::StaleSubscriptionsIn(tx, unsubscribed, cutoff));
+                  return Status::Ok();
+                }).ok());
+    return out;
+  };
+  EXPECT_TRUE(stale(false, D(2026, 12, 1)).empty());  // taken today: not before today
+  auto unconfirmed = stale(false, D(2026, 12, 2));
+  auto left = stale(true, D(2026, 12, 2));
+  ASSERT_EQ(unconfirmed.size(), 1u);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_NE(unconfirmed[0], left[0]);
+  EXPECT_EQ(Count("enews_subscriptions"), 2);
+  for (bool expected : {true, false}) {
+    EXPECT_TRUE(WithWriteTransaction(store, [&](Transaction& tx) -> Status {
+                  CARREL_ASSIGN_OR_RETURN(bool removed,
+                                          Circulation::RemoveSubscriptionIn(tx, left[0]));
+                  EXPECT_EQ(removed, expected);
+                  return Status::Ok();
+                }).ok());
+  }
+  EXPECT_EQ(Count("enews_subscriptions"), 1);
+  EXPECT_TRUE(stale(true, D(2026, 12, 2)).empty());
 }
 
 }  // namespace

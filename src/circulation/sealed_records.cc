@@ -54,21 +54,22 @@ Status SealedRecords::CheckPatronInput(const NewPatron& p) const {
 
 StatusOr<Value> SealedRecords::EmailIndexColumn(const std::string& normalized_email) {
   if (normalized_email.empty()) return Value();
-  ASSIGN_OR_RETURN(std::string bi, EmailIndex(normalized_email));
+  CARREL_ASSIGN_OR_RETURN(std::string bi, EmailIndex(normalized_email));
   return Value(Blob{std::move(bi)});
 }
 
 StatusOr<Patron> SealedRecords::InsertPatron(Transaction& tx, const NewPatron& in, Date today) {
-  RETURN_IF_ERROR(CheckPatronInput(in));
+  CARREL_RETURN_IF_ERROR(CheckPatronInput(in));
   auto existing = FindPatronByBarcode(tx, in.card_barcode);
   if (existing.ok()) return AlreadyExists("a patron with that card barcode already exists");
   if (existing.status().code() != StatusCode::kNotFound) return existing.status();
   for (int attempt = 0; attempt < 8; ++attempt) {
     int64_t id = RandomPatronId();
-    ASSIGN_OR_RETURN(int64_t taken, tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {id}));
+    CARREL_ASSIGN_OR_RETURN(int64_t taken,
+                            tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {id}));
     if (taken > 0) continue;
-    ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(Vault::PatronKeyName(id)));
-    RETURN_IF_ERROR(InsertPatronWithId(tx, id, in, today, *key));
+    CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(Vault::PatronKeyName(id)));
+    CARREL_RETURN_IF_ERROR(InsertPatronWithId(tx, id, in, today, *key));
     Patron out;
     out.id = id;
     out.card_barcode = in.card_barcode;
@@ -103,7 +104,7 @@ StatusOr<std::vector<int64_t>> SealedRecords::ReservePatronIds(int64_t count) {
       drawn.push_back(id);
       names.push_back(Vault::PatronKeyName(id));
     }
-    ASSIGN_OR_RETURN(std::vector<std::string> taken, vault_->keyring().CreateMany(names));
+    CARREL_ASSIGN_OR_RETURN(std::vector<std::string> taken, vault_->keyring().CreateMany(names));
     std::unordered_set<std::string> taken_set(taken.begin(), taken.end());
     for (size_t i = 0; i < drawn.size(); ++i) {
       if (!taken_set.contains(names[i])) ids.push_back(drawn[i]);
@@ -116,10 +117,10 @@ StatusOr<std::vector<int64_t>> SealedRecords::ReservePatronIds(int64_t count) {
 Status SealedRecords::InsertPatronWithId(Transaction& tx, int64_t id, const NewPatron& in,
                                          Date today, const SecretKey& key) {
   std::string email = NormalizeEmail(in.email);
-  ASSIGN_OR_RETURN(std::string card_bi,
-                   vault_->BlindIndex("card_barcode", NormalizeBarcode(in.card_barcode)));
-  ASSIGN_OR_RETURN(std::string name_bi, vault_->BlindIndex("name", NormalizeName(in.name)));
-  ASSIGN_OR_RETURN(Value email_bi, EmailIndexColumn(email));
+  CARREL_ASSIGN_OR_RETURN(std::string card_bi,
+                          vault_->BlindIndex("card_barcode", NormalizeBarcode(in.card_barcode)));
+  CARREL_ASSIGN_OR_RETURN(std::string name_bi, vault_->BlindIndex("name", NormalizeName(in.name)));
+  CARREL_ASSIGN_OR_RETURN(Value email_bi, EmailIndexColumn(email));
   PatronSealer seal{key, id};
   Status s = tx.Exec(
       "INSERT INTO patrons (id, card_bi, email_bi, name_bi, card_barcode, name, email, phone, "
@@ -136,10 +137,10 @@ Status SealedRecords::InsertPatronWithId(Transaction& tx, int64_t id, const NewP
 }
 
 Status SealedRecords::RewritePatron(Transaction& tx, const Patron& p) {
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(p.id)));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(p.id)));
   std::string email = NormalizeEmail(p.email);
-  ASSIGN_OR_RETURN(std::string name_bi, vault_->BlindIndex("name", NormalizeName(p.name)));
-  ASSIGN_OR_RETURN(Value email_bi, EmailIndexColumn(email));
+  CARREL_ASSIGN_OR_RETURN(std::string name_bi, vault_->BlindIndex("name", NormalizeName(p.name)));
+  CARREL_ASSIGN_OR_RETURN(Value email_bi, EmailIndexColumn(email));
   PatronSealer seal{*key, p.id};
   return tx.Exec(
       "UPDATE patrons SET email_bi = ?, name_bi = ?, name = ?, email = ?, phone = ?, "
@@ -155,23 +156,23 @@ StatusOr<std::vector<Patron>> SealedRecords::ReadPatrons(Transaction& tx, std::s
   std::vector<Patron> out;
   std::string sql = std::string(kPatronColumns) + std::string(where);
   Status failure;
-  RETURN_IF_ERROR(tx.Exec(sql, {key_value}, [&](const Row& row) -> Status {
+  CARREL_RETURN_IF_ERROR(tx.Exec(sql, {key_value}, [&](const Row& row) -> Status {
     Patron p;
     p.id = row.Int(0);
-    ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(p.id)));
+    CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(p.id)));
     auto open = [&](int column, std::string_view name, std::string* into) -> Status {
       if (row.IsNull(column)) return Status::Ok();
-      ASSIGN_OR_RETURN(*into, Vault::Open(*key, "patrons", name, p.id, row.Bytes(column)));
+      CARREL_ASSIGN_OR_RETURN(*into, Vault::Open(*key, "patrons", name, p.id, row.Bytes(column)));
       return Status::Ok();
     };
     std::string juvenile, opt_in;
-    RETURN_IF_ERROR(open(1, "card_barcode", &p.card_barcode));
-    RETURN_IF_ERROR(open(2, "name", &p.name));
-    RETURN_IF_ERROR(open(3, "email", &p.email));
-    RETURN_IF_ERROR(open(4, "phone", &p.phone));
-    RETURN_IF_ERROR(open(5, "postal_address", &p.postal_address));
-    RETURN_IF_ERROR(open(6, "juvenile", &juvenile));
-    RETURN_IF_ERROR(open(7, "history_opt_in", &opt_in));
+    CARREL_RETURN_IF_ERROR(open(1, "card_barcode", &p.card_barcode));
+    CARREL_RETURN_IF_ERROR(open(2, "name", &p.name));
+    CARREL_RETURN_IF_ERROR(open(3, "email", &p.email));
+    CARREL_RETURN_IF_ERROR(open(4, "phone", &p.phone));
+    CARREL_RETURN_IF_ERROR(open(5, "postal_address", &p.postal_address));
+    CARREL_RETURN_IF_ERROR(open(6, "juvenile", &juvenile));
+    CARREL_RETURN_IF_ERROR(open(7, "history_opt_in", &opt_in));
     p.juvenile = juvenile == "1";
     p.history_opt_in = opt_in == "1";
     auto expires = ParseDate(row.Text(8));
@@ -186,7 +187,7 @@ StatusOr<std::vector<Patron>> SealedRecords::ReadPatrons(Transaction& tx, std::s
 }
 
 StatusOr<Patron> SealedRecords::GetPatron(Transaction& tx, int64_t id) {
-  ASSIGN_OR_RETURN(auto found, ReadPatrons(tx, "id = ?", id));
+  CARREL_ASSIGN_OR_RETURN(auto found, ReadPatrons(tx, "id = ?", id));
   if (found.empty()) return NotFound("no such patron");
   return std::move(found[0]);
 }
@@ -194,8 +195,8 @@ StatusOr<Patron> SealedRecords::GetPatron(Transaction& tx, int64_t id) {
 StatusOr<Patron> SealedRecords::FindPatronByBarcode(Transaction& tx,
                                                     std::string_view card_barcode) {
   std::string wanted = NormalizeBarcode(card_barcode);
-  ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("card_barcode", wanted));
-  ASSIGN_OR_RETURN(auto candidates, ReadPatrons(tx, "card_bi = ?", Blob{bi}));
+  CARREL_ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("card_barcode", wanted));
+  CARREL_ASSIGN_OR_RETURN(auto candidates, ReadPatrons(tx, "card_bi = ?", Blob{bi}));
   // The index is truncated: confirm each candidate on its decrypted barcode.
   for (Patron& p : candidates) {
     if (NormalizeBarcode(p.card_barcode) == wanted) return std::move(p);
@@ -206,8 +207,8 @@ StatusOr<Patron> SealedRecords::FindPatronByBarcode(Transaction& tx,
 StatusOr<std::vector<Patron>> SealedRecords::FindPatronsByEmail(Transaction& tx,
                                                                 std::string_view email) {
   std::string wanted = NormalizeEmail(email);
-  ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("email", wanted));
-  ASSIGN_OR_RETURN(auto candidates, ReadPatrons(tx, "email_bi = ?", Blob{bi}));
+  CARREL_ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("email", wanted));
+  CARREL_ASSIGN_OR_RETURN(auto candidates, ReadPatrons(tx, "email_bi = ?", Blob{bi}));
   std::erase_if(candidates, [&](const Patron& p) { return NormalizeEmail(p.email) != wanted; });
   return candidates;
 }
@@ -215,8 +216,8 @@ StatusOr<std::vector<Patron>> SealedRecords::FindPatronsByEmail(Transaction& tx,
 StatusOr<std::vector<Patron>> SealedRecords::FindPatronsByName(Transaction& tx,
                                                                std::string_view name) {
   std::string wanted = NormalizeName(name);
-  ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("name", wanted));
-  ASSIGN_OR_RETURN(auto candidates, ReadPatrons(tx, "name_bi = ?", Blob{bi}));
+  CARREL_ASSIGN_OR_RETURN(std::string bi, vault_->BlindIndex("name", wanted));
+  CARREL_ASSIGN_OR_RETURN(auto candidates, ReadPatrons(tx, "name_bi = ?", Blob{bi}));
   std::erase_if(candidates, [&](const Patron& p) { return NormalizeName(p.name) != wanted; });
   return candidates;
 }
@@ -233,7 +234,7 @@ StatusOr<SealedLink> SealedRecords::SealLinkInEpoch(std::string_view table, int6
                                                     int64_t patron_id, std::string_view epoch) {
   SealedLink out;
   out.epoch = std::string(epoch);
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(Vault::EpochKeyName(epoch)));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(Vault::EpochKeyName(epoch)));
   out.link = Vault::Seal(*key, table, "patron_link", row, LinkBytes(patron_id));
   out.tag = Vault::LinkTag(*key, patron_id);
   return out;
@@ -245,11 +246,11 @@ StatusOr<SealedLink> SealedRecords::SealLink(std::string_view table, int64_t row
   SealedLink out;
   std::shared_ptr<const SecretKey> key;
   if (own_history) {
-    ASSIGN_OR_RETURN(key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
+    CARREL_ASSIGN_OR_RETURN(key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
   } else {
-    ASSIGN_OR_RETURN(std::string_view category, LinkCategory(table));
+    CARREL_ASSIGN_OR_RETURN(std::string_view category, LinkCategory(table));
     out.epoch = Vault::EpochName(category, epoch_day);
-    ASSIGN_OR_RETURN(key, vault_->keyring().GetOrCreate(Vault::EpochKeyName(out.epoch)));
+    CARREL_ASSIGN_OR_RETURN(key, vault_->keyring().GetOrCreate(Vault::EpochKeyName(out.epoch)));
   }
   out.link = Vault::Seal(*key, table, "patron_link", row, LinkBytes(patron_id));
   out.tag = Vault::LinkTag(*key, patron_id);
@@ -264,13 +265,13 @@ StatusOr<std::optional<int64_t>> SealedRecords::OpenLink(std::string_view table,
   if (!epoch.empty()) {
     auto k = vault_->keyring().Get(Vault::EpochKeyName(epoch));
     if (k.status().code() == StatusCode::kNotFound) return std::optional<int64_t>();
-    RETURN_IF_ERROR(k.status());
+    CARREL_RETURN_IF_ERROR(k.status());
     key = std::move(k).value();
   } else {
     if (!patron_hint) return std::optional<int64_t>();
     auto k = vault_->keyring().Get(Vault::PatronKeyName(*patron_hint));
     if (k.status().code() == StatusCode::kNotFound) return std::optional<int64_t>();
-    RETURN_IF_ERROR(k.status());
+    CARREL_RETURN_IF_ERROR(k.status());
     key = std::move(k).value();
   }
   auto plain = Vault::Open(*key, table, "patron_link", row, link);
@@ -285,7 +286,7 @@ StatusOr<std::optional<int64_t>> SealedRecords::OpenLink(std::string_view table,
 
 StatusOr<std::vector<std::string>> SealedRecords::LinkTags(int64_t patron_id) {
   std::vector<std::string> tags;
-  ASSIGN_OR_RETURN(auto epochs, vault_->keyring().LiveKeysWithSecrets("epoch/"));
+  CARREL_ASSIGN_OR_RETURN(auto epochs, vault_->keyring().LiveKeysWithSecrets("epoch/"));
   for (const auto& [name, key] : epochs) tags.push_back(Vault::LinkTag(*key, patron_id));
   auto own = vault_->keyring().Get(Vault::PatronKeyName(patron_id));
   if (own.ok()) tags.push_back(Vault::LinkTag(**own, patron_id));
@@ -293,12 +294,12 @@ StatusOr<std::vector<std::string>> SealedRecords::LinkTags(int64_t patron_id) {
 }
 
 StatusOr<std::string> SealedRecords::SealSubscriptionEmail(int64_t row, std::string_view email) {
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/enews"));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/enews"));
   return Vault::Seal(*key, "enews_subscriptions", "email", row, email);
 }
 
 StatusOr<std::string> SealedRecords::OpenSubscriptionEmail(int64_t row, std::string_view sealed) {
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/enews"));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/enews"));
   return Vault::Open(*key, "enews_subscriptions", "email", row, sealed);
 }
 

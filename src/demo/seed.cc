@@ -67,11 +67,11 @@ class BatchWriter {
 
   StatusOr<Transaction*> Next() {
     if (tx_ && ++count_ % batch_ == 0) {
-      RETURN_IF_ERROR(tx_->Commit());
+      CARREL_RETURN_IF_ERROR(tx_->Commit());
       tx_.reset();
     }
     if (!tx_) {
-      ASSIGN_OR_RETURN(tx_, store_.Begin(TransactionMode::kWrite));
+      CARREL_ASSIGN_OR_RETURN(tx_, store_.Begin(TransactionMode::kWrite));
     }
     return tx_.get();
   }
@@ -111,44 +111,46 @@ Status SeedDemoRequests(Library& library, int64_t desk, int64_t director, int64_
     in.categories = {"loans", "loan_history"};
     in.process = process;
     if (process != "none") in.issuing_authority = "Superior Court (demo)";
-    ASSIGN_OR_RETURN(CaseSummary s, requests.Intake(desk, in));
+    CARREL_ASSIGN_OR_RETURN(CaseSummary s, requests.Intake(desk, in));
     return s.reference;
   };
   auto act = [&](int64_t who, const std::string& ref, const std::string& action,
                  const nlohmann::json& payload, std::string_view password = "") {
     return requests.Act(who, ref, action, payload, password).status();
   };
-  ASSIGN_OR_RETURN(std::string declined, intake("none", {card}, "what a patron borrowed"));
-  RETURN_IF_ERROR(act(director, declined, "acknowledge", nlohmann::json::object()));
-  RETURN_IF_ERROR(act(director, declined, "consult_counsel",
-                      {{"counsel_id", counsel}, {"consultation", "telephoned counsel at once"}}));
-  RETURN_IF_ERROR(act(director, declined, "decline",
-                      {{"explanation", "no subpoena or court order was produced"}}));
-  RETURN_IF_ERROR(act(director, declined, "close", {{"release_holds", true}}));
+  CARREL_ASSIGN_OR_RETURN(std::string declined, intake("none", {card}, "what a patron borrowed"));
+  CARREL_RETURN_IF_ERROR(act(director, declined, "acknowledge", nlohmann::json::object()));
+  CARREL_RETURN_IF_ERROR(
+      act(director, declined, "consult_counsel",
+          {{"counsel_id", counsel}, {"consultation", "telephoned counsel at once"}}));
+  CARREL_RETURN_IF_ERROR(act(director, declined, "decline",
+                             {{"explanation", "no subpoena or court order was produced"}}));
+  CARREL_RETURN_IF_ERROR(act(director, declined, "close", {{"release_holds", true}}));
 
-  ASSIGN_OR_RETURN(std::string released,
-                   intake("court_order", {card}, "loans of one card over the past year"));
-  RETURN_IF_ERROR(act(director, released, "acknowledge", nlohmann::json::object()));
-  RETURN_IF_ERROR(act(director, released, "consult_counsel",
-                      {{"counsel_id", counsel}, {"consultation", "sent the order to counsel"}}));
-  RETURN_IF_ERROR(act(director, released, "refer_to_counsel", nlohmann::json::object()));
-  RETURN_IF_ERROR(act(counsel, released, "advise",
-                      {{"proper_form", true},
-                       {"enforceable", true},
-                       {"court_order_compels", true},
-                       {"recommendation", "narrow"},
-                       {"advice", "The order is valid; produce the current loans only."}}));
-  ASSIGN_OR_RETURN(CaseFile file, requests.Get(director, released));
-  RETURN_IF_ERROR(act(director, released, "decide",
-                      {{"outcome", "partial"},
-                       {"basis", "court_order"},
-                       {"advice_id", file.advice.back().id},
-                       {"scope", {{"categories", {"loans"}}}}},
-                      kDemoPassword));
-  RETURN_IF_ERROR(
+  CARREL_ASSIGN_OR_RETURN(std::string released,
+                          intake("court_order", {card}, "loans of one card over the past year"));
+  CARREL_RETURN_IF_ERROR(act(director, released, "acknowledge", nlohmann::json::object()));
+  CARREL_RETURN_IF_ERROR(
+      act(director, released, "consult_counsel",
+          {{"counsel_id", counsel}, {"consultation", "sent the order to counsel"}}));
+  CARREL_RETURN_IF_ERROR(act(director, released, "refer_to_counsel", nlohmann::json::object()));
+  CARREL_RETURN_IF_ERROR(act(counsel, released, "advise",
+                             {{"proper_form", true},
+                              {"enforceable", true},
+                              {"court_order_compels", true},
+                              {"recommendation", "narrow"},
+                              {"advice", "The order is valid; produce the current loans only."}}));
+  CARREL_ASSIGN_OR_RETURN(CaseFile file, requests.Get(director, released));
+  CARREL_RETURN_IF_ERROR(act(director, released, "decide",
+                             {{"outcome", "partial"},
+                              {"basis", "court_order"},
+                              {"advice_id", file.advice.back().id},
+                              {"scope", {{"categories", {"loans"}}}}},
+                             kDemoPassword));
+  CARREL_RETURN_IF_ERROR(
       act(director, released, "prepare_disclosure", nlohmann::json::object(), kDemoPassword));
-  RETURN_IF_ERROR(act(director, released, "deliver",
-                      {{"to", "Detective (demo)"}, {"how", "sealed envelope, by hand"}}));
+  CARREL_RETURN_IF_ERROR(act(director, released, "deliver",
+                             {{"to", "Detective (demo)"}, {"how", "sealed envelope, by hand"}}));
 
   return intake("subpoena", {}, "the sign-in sheets of the computer room").status();
 }
@@ -174,12 +176,12 @@ class Seeder {
   }
 
   StatusOr<SeedReport> Run() {
-    RETURN_IF_ERROR(Patrons());
-    RETURN_IF_ERROR(Items());
-    RETURN_IF_ERROR(LoanHistory());
-    RETURN_IF_ERROR(CurrentLoans());
-    RETURN_IF_ERROR(SessionsAndEnews());
-    if (options_.demo_accounts) RETURN_IF_ERROR(DemoAccounts());
+    CARREL_RETURN_IF_ERROR(Patrons());
+    CARREL_RETURN_IF_ERROR(Items());
+    CARREL_RETURN_IF_ERROR(LoanHistory());
+    CARREL_RETURN_IF_ERROR(CurrentLoans());
+    CARREL_RETURN_IF_ERROR(SessionsAndEnews());
+    if (options_.demo_accounts) CARREL_RETURN_IF_ERROR(DemoAccounts());
     return report_;
   }
 
@@ -194,11 +196,11 @@ class Seeder {
     for (int64_t i = 1; i <= options_.patrons; ++i) {
       if ((i - 1) % kBatch == 0) {
         // Keys for the next batch in one keyring transaction, committed before the rows.
-        ASSIGN_OR_RETURN(auto ids, records_.ReservePatronIds(
-                                       std::min<int64_t>(kBatch, options_.patrons - i + 1)));
+        CARREL_ASSIGN_OR_RETURN(auto ids, records_.ReservePatronIds(
+                                              std::min<int64_t>(kBatch, options_.patrons - i + 1)));
         patron_ids_.insert(patron_ids_.end(), ids.begin(), ids.end());
       }
-      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      CARREL_ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       std::string given = Pick(rng_, kGivenNames);
       std::string surname = Pick(rng_, kSurnames);
       NewPatron p;
@@ -218,11 +220,11 @@ class Seeder {
       keeps_history_.push_back(p.history_opt_in);
       Date last_active = today_ - day(std::uniform_int_distribution<int>(0, 2 * 365)(rng_));
       int64_t id = patron_ids_[i - 1];
-      ASSIGN_OR_RETURN(auto key, keyring_.Get(Vault::PatronKeyName(id)));
-      RETURN_IF_ERROR(records_.InsertPatronWithId(*tx, id, p, last_active, *key));
+      CARREL_ASSIGN_OR_RETURN(auto key, keyring_.Get(Vault::PatronKeyName(id)));
+      CARREL_RETURN_IF_ERROR(records_.InsertPatronWithId(*tx, id, p, last_active, *key));
       progress.Advance();
     }
-    RETURN_IF_ERROR(writer.Finish());
+    CARREL_RETURN_IF_ERROR(writer.Finish());
     report_.patrons = options_.patrons;
     return Status::Ok();
   }
@@ -234,7 +236,7 @@ class Seeder {
     Progress progress("items", options_.items, out_);
     BatchWriter writer(store_, kBatch);
     for (int64_t i = 1; i <= options_.items; ++i) {
-      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      CARREL_ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       int w = std::uniform_int_distribution<int>(0, total_weight - 1)(rng_);
       const ItemKind* kind = &kKinds[0];
       for (const ItemKind& k : kKinds) {
@@ -252,10 +254,10 @@ class Seeder {
       std::string author = std::string(Pick(rng_, kGivenNames)) + " " + Pick(rng_, kSurnames);
       std::string call =
           std::string(kind->call_prefix) + " " + author.substr(author.find(' ') + 1, 3);
-      RETURN_IF_ERROR(bulk::InsertItem(*tx, i, {ItemBarcode(i), title, author, call, type}));
+      CARREL_RETURN_IF_ERROR(bulk::InsertItem(*tx, i, {ItemBarcode(i), title, author, call, type}));
       progress.Advance();
     }
-    RETURN_IF_ERROR(writer.Finish());
+    CARREL_RETURN_IF_ERROR(writer.Finish());
     report_.items = options_.items;
     return Status::Ok();
   }
@@ -268,7 +270,7 @@ class Seeder {
     std::uniform_int_distribution<int64_t> patron(1, options_.patrons);
     std::uniform_int_distribution<int64_t> item(1, options_.items);
     for (int64_t i = 1; i <= options_.history_loans; ++i) {
-      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      CARREL_ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       // Spread evenly in time: row i returns on day span * i / n before today_.
       int days_ago = 1 + static_cast<int>((span - 1) * (options_.history_loans - i) /
                                           std::max<int64_t>(1, options_.history_loans));
@@ -283,9 +285,11 @@ class Seeder {
       Date due = out_on + day(period);
       int64_t patron_index = patron(rng_);
       int64_t patron_id = patron_ids_[patron_index - 1];
-      ASSIGN_OR_RETURN(SealedLink link, records_.SealLink("loan_history", i, patron_id, returned,
-                                                          keeps_history_[patron_index - 1]));
-      RETURN_IF_ERROR(bulk::InsertReturnedLoan(*tx, i, item_id, link, out_on, due, returned));
+      CARREL_ASSIGN_OR_RETURN(SealedLink link,
+                              records_.SealLink("loan_history", i, patron_id, returned,
+                                                keeps_history_[patron_index - 1]));
+      CARREL_RETURN_IF_ERROR(
+          bulk::InsertReturnedLoan(*tx, i, item_id, link, out_on, due, returned));
       if (returned > due && profile_.fine_per_day_cents > 0) {
         int64_t late = (returned - due).count();
         int64_t cents = std::min(late * profile_.fine_per_day_cents, profile_.fine_cap_cents);
@@ -298,17 +302,18 @@ class Seeder {
           fine.accrued_on = returned;
           if (settled) {
             fine.settled_on = returned + day(3);
-            ASSIGN_OR_RETURN(fine.settled_link, records_.SealLink("fines", fine.id, patron_id,
-                                                                  *fine.settled_on, false));
+            CARREL_ASSIGN_OR_RETURN(
+                fine.settled_link,
+                records_.SealLink("fines", fine.id, patron_id, *fine.settled_on, false));
           } else {
             fine.owed_by = patron_id;
           }
-          RETURN_IF_ERROR(bulk::InsertFine(*tx, fine));
+          CARREL_RETURN_IF_ERROR(bulk::InsertFine(*tx, fine));
         }
       }
       progress.Advance();
     }
-    RETURN_IF_ERROR(writer.Finish());
+    CARREL_RETURN_IF_ERROR(writer.Finish());
     report_.history_loans = options_.history_loans;
     return Status::Ok();
   }
@@ -320,26 +325,26 @@ class Seeder {
     BatchWriter writer(store_, kBatch);
     std::uniform_int_distribution<int64_t> patron(1, options_.patrons);
     for (int64_t i = 1; i <= active; ++i) {
-      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      CARREL_ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       int64_t item_id = i * 10;
       int period = profile_.loan_days.at(item_types_[item_id]);
       Date out_on = today_ - day(std::uniform_int_distribution<int>(0, period + 10)(rng_));
       Date due = calendar_.NextOpenDay(out_on + day(period)).value_or(out_on + day(period));
       int64_t patron_id = patron_ids_[patron(rng_) - 1];
-      RETURN_IF_ERROR(bulk::InsertLoan(
+      CARREL_RETURN_IF_ERROR(bulk::InsertLoan(
           *tx, item_id, patron_id, out_on, due,
           int64_t{std::uniform_int_distribution<int>(0, profile_.renewal_limit)(rng_)}));
       if (i % 7 == 0) {
         int64_t holder = patron_ids_[patron(rng_) - 1];
         if (holder != patron_id) {
-          RETURN_IF_ERROR(
+          CARREL_RETURN_IF_ERROR(
               bulk::InsertHold(*tx, item_id, holder, now_ - std::chrono::hours(24 * (i % 20 + 1))));
           ++report_.holds;
         }
       }
       progress.Advance();
     }
-    RETURN_IF_ERROR(writer.Finish());
+    CARREL_RETURN_IF_ERROR(writer.Finish());
     report_.active_loans = active;
     return Status::Ok();
   }
@@ -352,30 +357,30 @@ class Seeder {
     BatchWriter writer(store_, kBatch);
     std::uniform_int_distribution<int64_t> patron(1, options_.patrons);
     for (int64_t i = 1; i <= sessions; ++i) {
-      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      CARREL_ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       Instant start =
           now_ - std::chrono::hours(std::uniform_int_distribution<int>(2, 24 * 7)(rng_));
       Instant end = start + std::chrono::minutes(55);
-      ASSIGN_OR_RETURN(SealedLink link,
-                       records_.SealLink("computer_sessions", i, patron_ids_[patron(rng_) - 1],
-                                         calendar_.LocalDate(end), false));
-      RETURN_IF_ERROR(bulk::InsertComputerSession(*tx, i, "PC-" + std::to_string(1 + i % 24), start,
-                                                  end, link));
+      CARREL_ASSIGN_OR_RETURN(
+          SealedLink link, records_.SealLink("computer_sessions", i, patron_ids_[patron(rng_) - 1],
+                                             calendar_.LocalDate(end), false));
+      CARREL_RETURN_IF_ERROR(bulk::InsertComputerSession(*tx, i, "PC-" + std::to_string(1 + i % 24),
+                                                         start, end, link));
       progress.Advance();
     }
     for (int64_t i = 1; i <= subscriptions; ++i) {
-      ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
+      CARREL_ASSIGN_OR_RETURN(Transaction * tx, writer.Next());
       char hex[33];
       std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng_()),
                     static_cast<unsigned long long>(rng_()));
       std::string email = "reader" + std::to_string(i) + "@example.org";
-      ASSIGN_OR_RETURN(std::string email_bi, records_.EmailIndex(email));
-      ASSIGN_OR_RETURN(std::string sealed, records_.SealSubscriptionEmail(i, email));
-      RETURN_IF_ERROR(bulk::InsertSubscription(*tx, i, email_bi, sealed, std::string(hex),
-                                               today_ - day(30), today_ - day(29)));
+      CARREL_ASSIGN_OR_RETURN(std::string email_bi, records_.EmailIndex(email));
+      CARREL_ASSIGN_OR_RETURN(std::string sealed, records_.SealSubscriptionEmail(i, email));
+      CARREL_RETURN_IF_ERROR(bulk::InsertSubscription(*tx, i, email_bi, sealed, std::string(hex),
+                                                      today_ - day(30), today_ - day(29)));
       progress.Advance();
     }
-    RETURN_IF_ERROR(writer.Finish());
+    CARREL_RETURN_IF_ERROR(writer.Finish());
     report_.computer_sessions = sessions;
     report_.subscriptions = subscriptions;
     return Status::Ok();
@@ -390,24 +395,26 @@ class Seeder {
                               {"counsel", Role::kCounsel},
                               {"trustee", Role::kBoard},
                               {"demo-admin", Role::kAdmin}}) {
-      ASSIGN_OR_RETURN(User user, library_.accounts().AddUser(seeder, name, role, kDemoPassword));
+      CARREL_ASSIGN_OR_RETURN(User user,
+                              library_.accounts().AddUser(seeder, name, role, kDemoPassword));
       if (role == Role::kDirector) director = user.id;
       if (role == Role::kStaff) desk = user.id;
       if (role == Role::kCounsel) counsel = user.id;
     }
     // The demo Director adopts the profile's schedule, so the demo library deletes on schedule
     // from the start (a real library's Director signs their own: carrel retention sign).
-    RETURN_IF_ERROR(library_.retention()
-                        .SignSchedule({"user/" + std::to_string(director), "director"}, director,
-                                      kDemoPassword, ScheduleFromProfile(library_.profile()),
-                                      "the demo profile's schedule, adopted for the demonstration")
-                        .status());
+    CARREL_RETURN_IF_ERROR(
+        library_.retention()
+            .SignSchedule({"user/" + std::to_string(director), "director"}, director, kDemoPassword,
+                          ScheduleFromProfile(library_.profile()),
+                          "the demo profile's schedule, adopted for the demonstration")
+            .status());
     for (int64_t i = 0; i < std::min<int64_t>(5, options_.patrons); ++i) {
-      RETURN_IF_ERROR(library_.accounts().SetPatronPin(seeder, patron_ids_[i], kDemoPin,
-                                                       Accounts::PinOrigin::kChosenByPatron));
+      CARREL_RETURN_IF_ERROR(library_.accounts().SetPatronPin(
+          seeder, patron_ids_[i], kDemoPin, Accounts::PinOrigin::kChosenByPatron));
     }
     if (options_.patrons >= 3) {
-      RETURN_IF_ERROR(SeedDemoRequests(library_, desk, director, counsel, PatronBarcode(2)));
+      CARREL_RETURN_IF_ERROR(SeedDemoRequests(library_, desk, director, counsel, PatronBarcode(2)));
     }
     return Status::Ok();
   }
@@ -437,8 +444,8 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
   }
   Store& store = library.store();
   bool empty = false;
-  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(empty, bulk::NoPatronsOrItems(tx));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(empty, bulk::NoPatronsOrItems(tx));
     return Status::Ok();
   }));
   if (!empty) {
@@ -448,7 +455,7 @@ StatusOr<SeedReport> SeedDemoLibrary(Library& library, const SeedOptions& option
   }
   auto started = std::chrono::steady_clock::now();
   Seeder seeder(library, options);
-  ASSIGN_OR_RETURN(SeedReport report, seeder.Run());
+  CARREL_ASSIGN_OR_RETURN(SeedReport report, seeder.Run());
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

@@ -71,12 +71,12 @@ constexpr char kVersionColumns[] =
 StatusOr<std::vector<PolicyVersion>> ReadVersions(Transaction& tx, std::string_view where,
                                                   std::initializer_list<Value> params) {
   std::vector<PolicyVersion> out;
-  RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kVersionColumns + " FROM policy_versions " +
-                              std::string(where),
-                          params, [&](const Row& row) {
-                            out.push_back(VersionFromRow(row));
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(tx.Exec(
+      std::string("SELECT ") + kVersionColumns + " FROM policy_versions " + std::string(where),
+      params, [&](const Row& row) {
+        out.push_back(VersionFromRow(row));
+        return Status::Ok();
+      }));
   return out;
 }
 
@@ -146,8 +146,8 @@ StatusOr<ReviewSource*> Governance::SourceOf(std::string_view subject) const {
 
 Status Governance::Load() {
   std::string in_force;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t count, tx.QueryInt("SELECT count(*) FROM policy_versions"));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(int64_t count, tx.QueryInt("SELECT count(*) FROM policy_versions"));
     if (count == 0) {
       // The profile's history: the document on file is the newest version's text, and a
       // re-endorsement left the text it re-endorsed unchanged, so that version has it too.
@@ -181,21 +181,21 @@ Status Governance::Load() {
                   "(The library holds no copy of this version's text.)";
         }
         Value body = texts[i] ? Value(*texts[i]) : Value(std::monostate{});
-        RETURN_IF_ERROR(tx.Exec(
+        CARREL_RETURN_IF_ERROR(tx.Exec(
             "INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, note, "
             "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             {label, e.event, FormatDate(e.date), profile_->policy_title, body,
              texts[i] ? Sha256Hex(*texts[i]) : std::string(), note, now}));
       }
       if (history.empty()) {
-        RETURN_IF_ERROR(tx.Exec(
-            "INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, "
-            "recorded_at) VALUES (?, 'adopted', ?, ?, ?, ?, ?)",
-            {profile_->policy_version, FormatDate(Date{}), profile_->policy_title,
-             profile_->policy_text, Sha256Hex(profile_->policy_text), now}));
+        CARREL_RETURN_IF_ERROR(
+            tx.Exec("INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, "
+                    "recorded_at) VALUES (?, 'adopted', ?, ?, ?, ?, ?)",
+                    {profile_->policy_version, FormatDate(Date{}), profile_->policy_title,
+                     profile_->policy_text, Sha256Hex(profile_->policy_text), now}));
       }
     }
-    ASSIGN_OR_RETURN(in_force, VersionInForce(tx));
+    CARREL_ASSIGN_OR_RETURN(in_force, VersionInForce(tx));
     return Status::Ok();
   }));
   audit_->set_policy_version(in_force);
@@ -204,23 +204,24 @@ Status Governance::Load() {
 
 StatusOr<std::string> Governance::VersionInForce(Transaction& tx) {
   std::string label;
-  RETURN_IF_ERROR(tx.Exec("SELECT label FROM policy_versions ORDER BY id DESC LIMIT 1", {},
-                          [&](const Row& row) {
-                            label = row.Text(0);
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(tx.Exec("SELECT label FROM policy_versions ORDER BY id DESC LIMIT 1", {},
+                                 [&](const Row& row) {
+                                   label = row.Text(0);
+                                   return Status::Ok();
+                                 }));
   if (label.empty()) return FailedPrecondition("the library has no policy version on record");
   return label;
 }
 
 StatusOr<PolicyVersion> Governance::InForceAt(Transaction& tx, Instant t) {
-  ASSIGN_OR_RETURN(std::vector<PolicyVersion> v,
-                   ReadVersions(tx, "WHERE recorded_at <= ? ORDER BY id DESC LIMIT 1",
-                                {FormatInstant(t)}));
+  CARREL_ASSIGN_OR_RETURN(
+      std::vector<PolicyVersion> v,
+      ReadVersions(tx, "WHERE recorded_at <= ? ORDER BY id DESC LIMIT 1", {FormatInstant(t)}));
   if (v.empty()) {
     // Before any version was recorded here (a library that kept its policy in the profile
     // only): the profile's version in force, the newest the Board did not adopt in carrel.
-    ASSIGN_OR_RETURN(v, ReadVersions(tx, "WHERE proposal_id = 0 ORDER BY id DESC LIMIT 1", {}));
+    CARREL_ASSIGN_OR_RETURN(v,
+                            ReadVersions(tx, "WHERE proposal_id = 0 ORDER BY id DESC LIMIT 1", {}));
   }
   if (v.empty()) return FailedPrecondition("the library has no policy version on record");
   return std::move(v.front());
@@ -228,8 +229,8 @@ StatusOr<PolicyVersion> Governance::InForceAt(Transaction& tx, Instant t) {
 
 StatusOr<PolicyVersion> Governance::Current() {
   std::vector<PolicyVersion> v;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(v, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(v, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
     return Status::Ok();
   }));
   if (v.empty()) return FailedPrecondition("the library has no policy version on record");
@@ -238,8 +239,8 @@ StatusOr<PolicyVersion> Governance::Current() {
 
 StatusOr<std::vector<PolicyVersion>> Governance::History() {
   std::vector<PolicyVersion> v;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(v, ReadVersions(tx, "ORDER BY id", {}));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(v, ReadVersions(tx, "ORDER BY id", {}));
     return Status::Ok();
   }));
   return v;
@@ -247,8 +248,8 @@ StatusOr<std::vector<PolicyVersion>> Governance::History() {
 
 StatusOr<PolicyVersion> Governance::Version(std::string_view label) {
   std::vector<PolicyVersion> v;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(v, ReadVersions(tx, "WHERE label = ?", {std::string(label)}));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(v, ReadVersions(tx, "WHERE label = ?", {std::string(label)}));
     return Status::Ok();
   }));
   if (v.empty()) return NotFound("no policy version with that label");
@@ -257,11 +258,12 @@ StatusOr<PolicyVersion> Governance::Version(std::string_view label) {
 
 StatusOr<std::vector<DiffLine>> Governance::Changes(std::string_view label) {
   std::vector<PolicyVersion> v;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(v, ReadVersions(tx,
-                                     "WHERE id <= (SELECT id FROM policy_versions WHERE label = ?) "
-                                     "ORDER BY id DESC LIMIT 2",
-                                     {std::string(label)}));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(
+        v, ReadVersions(tx,
+                        "WHERE id <= (SELECT id FROM policy_versions WHERE label = ?) "
+                        "ORDER BY id DESC LIMIT 2",
+                        {std::string(label)}));
     return Status::Ok();
   }));
   if (v.empty() || v.front().label != label) return NotFound("no policy version with that label");
@@ -284,7 +286,7 @@ StatusOr<User> Governance::Member(int64_t user_id, std::string_view refusal) {
 
 StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
   std::optional<PolicyProposal> p;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, event, title, body, summary, proposed_by, proposed_at, base_version, state, "
       "meeting_date, closed_at, version_label FROM policy_proposals WHERE id = ?",
       {id}, [&](const Row& row) -> Status {
@@ -295,15 +297,15 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
         q.text = row.Text(3);
         q.summary = row.Text(4);
         q.proposed_by = row.Int(5);
-        ASSIGN_OR_RETURN(q.proposed_at, ParseInstant(row.Text(6)));
+        CARREL_ASSIGN_OR_RETURN(q.proposed_at, ParseInstant(row.Text(6)));
         q.base_version_id = row.Int(7);
         q.state = row.Text(8);
         if (!row.IsNull(9)) {
-          ASSIGN_OR_RETURN(Date d, ParseDate(row.Text(9)));
+          CARREL_ASSIGN_OR_RETURN(Date d, ParseDate(row.Text(9)));
           q.meeting_date = d;
         }
         if (!row.IsNull(10)) {
-          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(10)));
+          CARREL_ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(10)));
           q.closed_at = t;
         }
         q.version_label = row.Text(11);
@@ -311,21 +313,21 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
         return Status::Ok();
       }));
   if (!p) return NotFound("no proposal with that number");
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT b.member_id, b.vote, b.cast_at, b.statement, b.signature FROM policy_ballots b "
       "WHERE b.proposal_id = ? ORDER BY b.cast_at, b.member_id",
       {id}, [&](const Row& row) -> Status {
         BoardBallot b;
         b.member_id = row.Int(0);
         b.vote = row.Text(1);
-        ASSIGN_OR_RETURN(b.cast_at, ParseInstant(row.Text(2)));
+        CARREL_ASSIGN_OR_RETURN(b.cast_at, ParseInstant(row.Text(2)));
         b.statement = row.Text(3);
         b.signature = row.Bytes(4);
         p->ballots.push_back(std::move(b));
         return Status::Ok();
       }));
   for (BoardBallot& b : p->ballots) {
-    ASSIGN_OR_RETURN(b.member, Accounts::UsernameIn(tx, b.member_id));
+    CARREL_ASSIGN_OR_RETURN(b.member, Accounts::UsernameIn(tx, b.member_id));
   }
   return std::move(*p);
 }
@@ -333,9 +335,10 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
 StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, std::string_view event,
                                              std::string_view title, std::string_view text,
                                              std::string_view summary) {
-  RETURN_IF_ERROR(Member(member_id, "only a member of the Board of Trustees proposes an "
-                                    "amendment of the policy")
-                      .status());
+  CARREL_RETURN_IF_ERROR(Member(member_id,
+                                "only a member of the Board of Trustees proposes an "
+                                "amendment of the policy")
+                             .status());
   if (!Known(event, {"amended", "re-endorsed"})) {
     return InvalidArgument("event must be amended or re-endorsed");
   }
@@ -347,9 +350,9 @@ StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, std::string_view
     return InvalidArgument("summary (what the proposal changes) must be 1-4000 characters");
   }
   int64_t id = 0;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     std::vector<PolicyVersion> current;
-    ASSIGN_OR_RETURN(current, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
+    CARREL_ASSIGN_OR_RETURN(current, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
     if (current.empty()) return FailedPrecondition("the library has no policy version on record");
     const PolicyVersion& base = current.front();
     if (event == "re-endorsed" && (!base.text || *base.text != text)) {
@@ -358,12 +361,13 @@ StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, std::string_view
     if (event == "amended" && base.text && *base.text == text && base.title == title) {
       return InvalidArgument("the amendment changes nothing: propose a re-endorsement instead");
     }
-    ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM policy_proposals"));
-    RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO policy_proposals (id, event, title, body, summary, proposed_by, "
-        "proposed_at, base_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        {id, std::string(event), std::string(title), std::string(text), std::string(summary),
-         member_id, FormatInstant(clock_->Now()), base.id}));
+    CARREL_ASSIGN_OR_RETURN(id,
+                            tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM policy_proposals"));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO policy_proposals (id, event, title, body, summary, proposed_by, "
+                "proposed_at, base_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                {id, std::string(event), std::string(title), std::string(text),
+                 std::string(summary), member_id, FormatInstant(clock_->Now()), base.id}));
     return audit_
         ->Append(tx, MemberActor(member_id),
                  {"policy.propose", "policy_proposal", std::to_string(id), "",
@@ -376,14 +380,15 @@ StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, std::string_view
 
 StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view password,
                                           int64_t proposal, std::string_view vote) {
-  ASSIGN_OR_RETURN(User member, Member(member_id, "only a member of the Board of Trustees votes "
-                                                  "on the policy"));
+  CARREL_ASSIGN_OR_RETURN(User member, Member(member_id,
+                                              "only a member of the Board of Trustees votes "
+                                              "on the policy"));
   if (!Known(vote, {"for", "against", "abstain"})) {
     return InvalidArgument("vote must be for, against or abstain");
   }
   std::optional<PolicyProposal> p;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
     return Status::Ok();
   }));
   if (p->state != "open") return FailedPrecondition("the vote on this proposal is closed");
@@ -397,19 +402,18 @@ StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view pa
                                {"vote", vote},
                                {"at", at}}
                               .dump();
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, SignedPurpose::kBallot,
-                                                          statement));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(std::string state,
-                     [&]() -> StatusOr<std::string> {
-                       std::string s;
-                       RETURN_IF_ERROR(tx.Exec("SELECT state FROM policy_proposals WHERE id = ?",
-                                               {proposal}, [&](const Row& row) {
-                                                 s = row.Text(0);
-                                                 return Status::Ok();
-                                               }));
-                       return s;
-                     }());
+  CARREL_ASSIGN_OR_RETURN(std::string signature,
+                          accounts_->Sign(member_id, password, SignedPurpose::kBallot, statement));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(std::string state, [&]() -> StatusOr<std::string> {
+      std::string s;
+      CARREL_RETURN_IF_ERROR(tx.Exec("SELECT state FROM policy_proposals WHERE id = ?", {proposal},
+                                     [&](const Row& row) {
+                                       s = row.Text(0);
+                                       return Status::Ok();
+                                     }));
+      return s;
+    }());
     if (state != "open") return FailedPrecondition("the vote on this proposal is closed");
     Status s = tx.Exec(
         "INSERT INTO policy_ballots (proposal_id, member_id, vote, cast_at, statement, "
@@ -419,7 +423,7 @@ StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view pa
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("you have already voted on this proposal; a ballot is not changed");
     }
-    RETURN_IF_ERROR(s);
+    CARREL_RETURN_IF_ERROR(s);
     return audit_
         ->Append(tx, MemberActor(member_id),
                  {"policy.vote", "policy_proposal", std::to_string(proposal), "",
@@ -479,18 +483,19 @@ std::string VoteStatement(const std::string& library_id, const PolicyProposal& p
 
 StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_view password,
                                                int64_t proposal, Date meeting_date) {
-  ASSIGN_OR_RETURN(User member, Member(member_id, "only a member of the Board of Trustees "
-                                                  "records the outcome of a vote"));
+  CARREL_ASSIGN_OR_RETURN(User member, Member(member_id,
+                                              "only a member of the Board of Trustees "
+                                              "records the outcome of a vote"));
   std::optional<PolicyProposal> p;
   std::vector<PolicyVersion> base;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
-    ASSIGN_OR_RETURN(base, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
+    CARREL_ASSIGN_OR_RETURN(base, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
     return Status::Ok();
   }));
   if (p->state != "open") return FailedPrecondition("the vote on this proposal is closed");
   if (p->ballots.empty()) return FailedPrecondition("no member has voted on this proposal");
-  RETURN_IF_ERROR(VerifyBallots(*accounts_, *p));
+  CARREL_RETURN_IF_ERROR(VerifyBallots(*accounts_, *p));
   if (base.empty() || base.front().id != p->base_version_id) {
     return FailedPrecondition("the policy was amended after this proposal was made: propose "
                               "again on the text now in force");
@@ -505,20 +510,22 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
   const size_t yes = tally["for"].size(), no = tally["against"].size();
   std::string at = FormatInstant(clock_->Now());
   std::string statement = VoteStatement(library_id_, *p, base.front().label, tally, at);
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, SignedPurpose::kBallotClose,
-                                                          statement));
+  CARREL_ASSIGN_OR_RETURN(
+      std::string signature,
+      accounts_->Sign(member_id, password, SignedPurpose::kBallotClose, statement));
   std::string label;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(std::string in_force, VersionInForce(tx));
-    ASSIGN_OR_RETURN(int64_t current, tx.QueryInt("SELECT max(id) FROM policy_versions"));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(std::string in_force, VersionInForce(tx));
+    CARREL_ASSIGN_OR_RETURN(int64_t current, tx.QueryInt("SELECT max(id) FROM policy_versions"));
     if (current != p->base_version_id) {
       return FailedPrecondition("the policy was amended after this proposal was made: propose "
                                 "again on the text now in force");
     }
     // The tally signed is the tally recorded: a ballot cast meanwhile means closing again.
-    ASSIGN_OR_RETURN(int64_t ballots, tx.QueryInt("SELECT count(*) FROM policy_ballots WHERE "
-                                                  "proposal_id = ?",
-                                                  {proposal}));
+    CARREL_ASSIGN_OR_RETURN(int64_t ballots,
+                            tx.QueryInt("SELECT count(*) FROM policy_ballots WHERE "
+                                        "proposal_id = ?",
+                                        {proposal}));
     if (ballots != static_cast<int64_t>(p->ballots.size())) {
       return FailedPrecondition("a ballot was cast while the vote was being closed: close it "
                                 "again");
@@ -526,20 +533,19 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
     if (adopted) {
       Status st;
       label = Label(tx, meeting_date, &st);
-      RETURN_IF_ERROR(st);
-      RETURN_IF_ERROR(tx.Exec(
+      CARREL_RETURN_IF_ERROR(st);
+      CARREL_RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, note, "
           "proposal_id, vote, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {label, p->event, FormatDate(meeting_date), p->title, p->text, Sha256Hex(p->text),
            p->summary, proposal, tally.dump(), at}));
     }
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "UPDATE policy_proposals SET state = ?, meeting_date = ?, closed_at = ?, closed_by = ?, "
         "closing = ?, closing_public_key = ?, closing_signature = ?, version_label = ? WHERE "
         "id = ? AND state = 'open'",
-        {std::string(adopted ? "adopted" : "not_adopted"), FormatDate(meeting_date), at,
-         member_id, statement, Blob{member.signing_public_key}, Blob{signature}, label,
-         proposal}));
+        {std::string(adopted ? "adopted" : "not_adopted"), FormatDate(meeting_date), at, member_id,
+         statement, Blob{member.signing_public_key}, Blob{signature}, label, proposal}));
     if (tx.changes() == 0) return FailedPrecondition("the vote on this proposal is closed");
     return audit_
         ->Append(tx, MemberActor(member_id),
@@ -559,17 +565,17 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
 }
 
 StatusOr<std::vector<PolicyProposal>> Governance::Proposals(int64_t user_id) {
-  RETURN_IF_ERROR(Member(user_id, "proposals are the Board's").status());
+  CARREL_RETURN_IF_ERROR(Member(user_id, "proposals are the Board's").status());
   std::vector<PolicyProposal> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     std::vector<int64_t> ids;
-    RETURN_IF_ERROR(tx.Exec("SELECT id FROM policy_proposals ORDER BY id", {},
-                            [&](const Row& row) {
-                              ids.push_back(row.Int(0));
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT id FROM policy_proposals ORDER BY id", {}, [&](const Row& row) {
+          ids.push_back(row.Int(0));
+          return Status::Ok();
+        }));
     for (int64_t id : ids) {
-      ASSIGN_OR_RETURN(PolicyProposal p, ReadProposal(tx, id));
+      CARREL_ASSIGN_OR_RETURN(PolicyProposal p, ReadProposal(tx, id));
       out.push_back(std::move(p));
     }
     return Status::Ok();
@@ -578,10 +584,10 @@ StatusOr<std::vector<PolicyProposal>> Governance::Proposals(int64_t user_id) {
 }
 
 StatusOr<PolicyProposal> Governance::Proposal(int64_t user_id, int64_t proposal) {
-  RETURN_IF_ERROR(Member(user_id, "proposals are the Board's").status());
+  CARREL_RETURN_IF_ERROR(Member(user_id, "proposals are the Board's").status());
   std::optional<PolicyProposal> p;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
     return Status::Ok();
   }));
   return std::move(*p);
@@ -592,14 +598,14 @@ StatusOr<PolicyProposal> Governance::Proposal(int64_t user_id, int64_t proposal)
 StatusOr<std::optional<BoardRuling>> Governance::RulingOn(Transaction& tx, std::string_view subject,
                                                           int64_t subject_id) {
   std::optional<BoardRuling> ruling;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, outcome, decided_at FROM board_reviews WHERE subject = ? AND subject_id = ? "
       "AND outcome IN ('affirm', 'reverse') ORDER BY id DESC LIMIT 1",
       {std::string(subject), subject_id}, [&](const Row& row) -> Status {
         BoardRuling r;
         r.review_id = row.Int(0);
         r.outcome = row.Text(1);
-        ASSIGN_OR_RETURN(r.decided_at, ParseInstant(row.Text(2)));
+        CARREL_ASSIGN_OR_RETURN(r.decided_at, ParseInstant(row.Text(2)));
         ruling = r;
         return Status::Ok();
       }));
@@ -616,10 +622,10 @@ StatusOr<std::vector<int64_t>> Governance::ReversedIn(Transaction& tx, std::stri
   const char* sql =
       "SELECT subject_id FROM board_reviews WHERE subject = ? AND outcome = 'reverse'";
   if (by) {
-    RETURN_IF_ERROR(tx.Exec(std::string(sql) + " AND decided_at <= ? ORDER BY subject_id",
-                            {std::string(subject), FormatInstant(*by)}, add));
+    CARREL_RETURN_IF_ERROR(tx.Exec(std::string(sql) + " AND decided_at <= ? ORDER BY subject_id",
+                                   {std::string(subject), FormatInstant(*by)}, add));
   } else {
-    RETURN_IF_ERROR(
+    CARREL_RETURN_IF_ERROR(
         tx.Exec(std::string(sql) + " ORDER BY subject_id", {std::string(subject)}, add));
   }
   return ids;
@@ -627,7 +633,7 @@ StatusOr<std::vector<int64_t>> Governance::ReversedIn(Transaction& tx, std::stri
 
 StatusOr<std::vector<Governance::OpenReviewRef>> Governance::OpenReviewsIn(Transaction& tx) {
   std::vector<OpenReviewRef> out;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, case_reference, opened_at FROM board_reviews WHERE outcome = '' ORDER BY id", {},
       [&](const Row& row) {
         out.push_back({row.Int(0), row.Text(1), row.Text(2)});
@@ -639,7 +645,7 @@ StatusOr<std::vector<Governance::OpenReviewRef>> Governance::OpenReviewsIn(Trans
 StatusOr<std::vector<Governance::OpenVote>> Governance::OpenVotesIn(Transaction& tx,
                                                                     int64_t member_id) {
   std::vector<OpenVote> out;
-  RETURN_IF_ERROR(
+  CARREL_RETURN_IF_ERROR(
       tx.Exec("SELECT p.id, p.proposed_at, (SELECT count(*) FROM policy_ballots b WHERE "
               "b.proposal_id = p.id AND b.member_id = ?) FROM policy_proposals p WHERE p.state = "
               "'open' ORDER BY p.id",
@@ -652,7 +658,7 @@ StatusOr<std::vector<Governance::OpenVote>> Governance::OpenVotesIn(Transaction&
 
 Status Governance::CheckNotReversed(Transaction& tx, std::string_view subject,
                                     int64_t subject_id) {
-  ASSIGN_OR_RETURN(std::optional<BoardRuling> ruling, RulingOn(tx, subject, subject_id));
+  CARREL_ASSIGN_OR_RETURN(std::optional<BoardRuling> ruling, RulingOn(tx, subject, subject_id));
   if (ruling && ruling->outcome == "reverse") {
     return PermissionDenied("the Board of Trustees reversed this " + std::string(subject) +
                             " (review " + std::to_string(ruling->review_id) + ")");
@@ -661,21 +667,22 @@ Status Governance::CheckNotReversed(Transaction& tx, std::string_view subject,
 }
 
 StatusOr<std::vector<Reviewable>> Governance::ReviewableItems(int64_t member_id) {
-  RETURN_IF_ERROR(Member(member_id, "only the Board of Trustees reviews decisions").status());
+  CARREL_RETURN_IF_ERROR(
+      Member(member_id, "only the Board of Trustees reviews decisions").status());
   std::vector<Reviewable> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     for (std::string_view subject : kReviewSubjects) {
-      ASSIGN_OR_RETURN(ReviewSource * source, SourceOf(subject));
-      RETURN_IF_ERROR(source->List(tx, subject, &out));
+      CARREL_ASSIGN_OR_RETURN(ReviewSource * source, SourceOf(subject));
+      CARREL_RETURN_IF_ERROR(source->List(tx, subject, &out));
     }
     for (Reviewable& r : out) {
       if (r.subject == "decline" || r.subject == "retention_schedule") {
         // Signed or taken under the version in force then.
-        ASSIGN_OR_RETURN(PolicyVersion then, InForceAt(tx, r.at));
+        CARREL_ASSIGN_OR_RETURN(PolicyVersion then, InForceAt(tx, r.at));
         r.policy_version = then.label;
       }
-      ASSIGN_OR_RETURN(r.ruling, RulingOn(tx, r.subject, r.subject_id));
-      RETURN_IF_ERROR(tx.Exec(
+      CARREL_ASSIGN_OR_RETURN(r.ruling, RulingOn(tx, r.subject, r.subject_id));
+      CARREL_RETURN_IF_ERROR(tx.Exec(
           "SELECT id FROM board_reviews WHERE subject = ? AND subject_id = ? AND outcome = ''",
           {r.subject, r.subject_id}, [&](const Row& row) {
             r.open_review = row.Int(0);
@@ -684,7 +691,7 @@ StatusOr<std::vector<Reviewable>> Governance::ReviewableItems(int64_t member_id)
     }
     return Status::Ok();
   }));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
     return audit_
         ->Append(tx, MemberActor(member_id),
                  {"board.decisions", "library", std::to_string(out.size()), "", "{}"})
@@ -695,35 +702,36 @@ StatusOr<std::vector<Reviewable>> Governance::ReviewableItems(int64_t member_id)
 
 StatusOr<BoardReview> Governance::OpenReview(int64_t member_id, std::string_view subject,
                                              int64_t subject_id, std::string_view reason) {
-  RETURN_IF_ERROR(Member(member_id, "only the Board of Trustees reviews decisions").status());
+  CARREL_RETURN_IF_ERROR(
+      Member(member_id, "only the Board of Trustees reviews decisions").status());
   if (std::find(std::begin(kReviewSubjects), std::end(kReviewSubjects), subject) ==
       std::end(kReviewSubjects)) {
     return InvalidArgument("subject must be decision, decline, retention_schedule or appointment");
   }
   if (reason.size() > 8000) return InvalidArgument("the reason is longer than 8000 characters");
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
   int64_t id = 0;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(ReviewSource * source, SourceOf(subject));
-    ASSIGN_OR_RETURN(std::optional<std::string> found, source->Find(tx, subject, subject_id));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(ReviewSource * source, SourceOf(subject));
+    CARREL_ASSIGN_OR_RETURN(std::optional<std::string> found,
+                            source->Find(tx, subject, subject_id));
     if (!found) return NotFound("nothing of that kind with that number to review");
     const std::string& reference = *found;
-    ASSIGN_OR_RETURN(auto ruling, RulingOn(tx, subject, subject_id));
+    CARREL_ASSIGN_OR_RETURN(auto ruling, RulingOn(tx, subject, subject_id));
     if (ruling) {
       return FailedPrecondition("the Board has already ruled on this (review " +
                                 std::to_string(ruling->review_id) + "): its ruling is final");
     }
-    ASSIGN_OR_RETURN(int64_t open,
-                     tx.QueryInt("SELECT count(*) FROM board_reviews WHERE subject = ? AND "
-                                 "subject_id = ? AND outcome = ''",
-                                 {std::string(subject), subject_id}));
+    CARREL_ASSIGN_OR_RETURN(int64_t open,
+                            tx.QueryInt("SELECT count(*) FROM board_reviews WHERE subject = ? AND "
+                                        "subject_id = ? AND outcome = ''",
+                                        {std::string(subject), subject_id}));
     if (open > 0) return AlreadyExists("a review of this is already open");
-    ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM board_reviews"));
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM board_reviews"));
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO board_reviews (id, subject, subject_id, case_reference, opened_by, "
         "opened_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        {id, std::string(subject), subject_id, reference, member_id,
-         FormatInstant(clock_->Now()),
+        {id, std::string(subject), subject_id, reference, member_id, FormatInstant(clock_->Now()),
          Blob{Vault::Seal(*key, "board_reviews", "reason", id, reason)}}));
     return audit_
         ->Append(tx, MemberActor(member_id),
@@ -736,17 +744,18 @@ StatusOr<BoardReview> Governance::OpenReview(int64_t member_id, std::string_view
 
 StatusOr<BoardReview> Governance::AddComment(int64_t member_id, int64_t review,
                                              std::string_view text) {
-  RETURN_IF_ERROR(Member(member_id, "only the Board of Trustees comments on a review").status());
+  CARREL_RETURN_IF_ERROR(
+      Member(member_id, "only the Board of Trustees comments on a review").status());
   if (text.empty() || text.size() > 8000) {
     return InvalidArgument("a comment must be 1-8000 characters");
   }
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(BoardReview r, ReadReview(tx, review, false));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(BoardReview r, ReadReview(tx, review, false));
     if (!r.outcome.empty()) return FailedPrecondition("the review is closed: its ruling is final");
-    ASSIGN_OR_RETURN(int64_t id,
-                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM review_comments"));
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_ASSIGN_OR_RETURN(int64_t id,
+                            tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM review_comments"));
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO review_comments (id, review_id, author_id, at, body) VALUES (?, ?, ?, ?, ?)",
         {id, review, member_id, FormatInstant(clock_->Now()),
          Blob{Vault::Seal(*key, "review_comments", "body", id, text)}}));
@@ -762,7 +771,8 @@ StatusOr<BoardReview> Governance::AddComment(int64_t member_id, int64_t review,
 StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view password,
                                        int64_t review, std::string_view outcome,
                                        std::string_view explanation) {
-  ASSIGN_OR_RETURN(User member, Member(member_id, "only the Board of Trustees rules on a review"));
+  CARREL_ASSIGN_OR_RETURN(User member,
+                          Member(member_id, "only the Board of Trustees rules on a review"));
   if (!Known(outcome, {"affirm", "reverse", "comment"})) {
     return InvalidArgument("outcome must be affirm, reverse or comment");
   }
@@ -770,8 +780,8 @@ StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view passw
     return InvalidArgument("the ruling needs an explanation of 1-8000 characters");
   }
   std::optional<BoardReview> r;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(r, ReadReview(tx, review, false));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(r, ReadReview(tx, review, false));
     return Status::Ok();
   }));
   if (!r->outcome.empty()) return FailedPrecondition("the review is closed: its ruling is final");
@@ -787,11 +797,11 @@ StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view passw
                                {"member", member_id},
                                {"at", at}}
                               .dump();
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(member_id, password, SignedPurpose::kRuling,
-                                                          statement));
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
+  CARREL_ASSIGN_OR_RETURN(std::string signature,
+                          accounts_->Sign(member_id, password, SignedPurpose::kRuling, statement));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "UPDATE board_reviews SET outcome = ?, explanation = ?, statement = ?, public_key = ?, "
         "signature = ?, decided_by = ?, decided_at = ? WHERE id = ? AND outcome = ''",
         {std::string(outcome),
@@ -812,7 +822,7 @@ StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view passw
 StatusOr<BoardReview> Governance::ReadReview(Transaction& tx, int64_t id, bool with_comments) {
   std::optional<BoardReview> out;
   std::string reason, explanation;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, subject, subject_id, case_reference, opened_by, opened_at, reason, outcome, "
       "explanation, statement, signature, decided_by, decided_at FROM board_reviews WHERE id = ?",
       {id}, [&](const Row& row) -> Status {
@@ -822,7 +832,7 @@ StatusOr<BoardReview> Governance::ReadReview(Transaction& tx, int64_t id, bool w
         r.subject_id = row.Int(2);
         r.case_reference = row.Text(3);
         r.opened_by = row.Int(4);
-        ASSIGN_OR_RETURN(r.opened_at, ParseInstant(row.Text(5)));
+        CARREL_ASSIGN_OR_RETURN(r.opened_at, ParseInstant(row.Text(5)));
         reason = row.Bytes(6);
         r.outcome = row.Text(7);
         explanation = row.Bytes(8);
@@ -830,7 +840,7 @@ StatusOr<BoardReview> Governance::ReadReview(Transaction& tx, int64_t id, bool w
         r.signature = row.Bytes(10);
         r.decided_by = row.Int(11);
         if (!row.IsNull(12)) {
-          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(12)));
+          CARREL_ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(12)));
           r.decided_at = t;
         }
         out = std::move(r);
@@ -838,43 +848,44 @@ StatusOr<BoardReview> Governance::ReadReview(Transaction& tx, int64_t id, bool w
       }));
   if (!out) return NotFound("no review with that number");
   if (!with_comments) return std::move(*out);
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
-  ASSIGN_OR_RETURN(out->reason, Vault::Open(*key, "board_reviews", "reason", id, reason));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
+  CARREL_ASSIGN_OR_RETURN(out->reason, Vault::Open(*key, "board_reviews", "reason", id, reason));
   if (!explanation.empty()) {
-    ASSIGN_OR_RETURN(out->explanation,
-                     Vault::Open(*key, "board_reviews", "explanation", id, explanation));
+    CARREL_ASSIGN_OR_RETURN(out->explanation,
+                            Vault::Open(*key, "board_reviews", "explanation", id, explanation));
   }
   std::vector<std::pair<ReviewComment, std::string>> sealed;
-  RETURN_IF_ERROR(
+  CARREL_RETURN_IF_ERROR(
       tx.Exec("SELECT c.id, c.author_id, c.at, c.body FROM review_comments c WHERE c.review_id = ? "
               "ORDER BY c.id",
               {id}, [&](const Row& row) -> Status {
                 ReviewComment c;
                 c.id = row.Int(0);
                 c.author_id = row.Int(1);
-                ASSIGN_OR_RETURN(c.at, ParseInstant(row.Text(2)));
+                CARREL_ASSIGN_OR_RETURN(c.at, ParseInstant(row.Text(2)));
                 sealed.emplace_back(std::move(c), row.Bytes(3));
                 return Status::Ok();
               }));
   for (auto& [c, body] : sealed) {
-    ASSIGN_OR_RETURN(c.author, Accounts::UsernameIn(tx, c.author_id));
-    ASSIGN_OR_RETURN(c.text, Vault::Open(*key, "review_comments", "body", c.id, body));
+    CARREL_ASSIGN_OR_RETURN(c.author, Accounts::UsernameIn(tx, c.author_id));
+    CARREL_ASSIGN_OR_RETURN(c.text, Vault::Open(*key, "review_comments", "body", c.id, body));
     out->comments.push_back(std::move(c));
   }
   return std::move(*out);
 }
 
 StatusOr<std::vector<BoardReview>> Governance::Reviews(int64_t member_id) {
-  RETURN_IF_ERROR(Member(member_id, "reviews are the Board's").status());
+  CARREL_RETURN_IF_ERROR(Member(member_id, "reviews are the Board's").status());
   std::vector<BoardReview> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     std::vector<int64_t> ids;
-    RETURN_IF_ERROR(tx.Exec("SELECT id FROM board_reviews ORDER BY id", {}, [&](const Row& row) {
-      ids.push_back(row.Int(0));
-      return Status::Ok();
-    }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT id FROM board_reviews ORDER BY id", {}, [&](const Row& row) {
+          ids.push_back(row.Int(0));
+          return Status::Ok();
+        }));
     for (int64_t id : ids) {
-      ASSIGN_OR_RETURN(BoardReview r, ReadReview(tx, id, false));
+      CARREL_ASSIGN_OR_RETURN(BoardReview r, ReadReview(tx, id, false));
       out.push_back(std::move(r));
     }
     return Status::Ok();
@@ -884,17 +895,17 @@ StatusOr<std::vector<BoardReview>> Governance::Reviews(int64_t member_id) {
 
 StatusOr<BoardReview> Governance::LoadReview(int64_t review) {
   std::optional<BoardReview> r;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(r, ReadReview(tx, review, true));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(r, ReadReview(tx, review, true));
     return Status::Ok();
   }));
   return std::move(*r);
 }
 
 StatusOr<BoardReview> Governance::Review(int64_t member_id, int64_t review) {
-  RETURN_IF_ERROR(Member(member_id, "reviews are the Board's").status());
-  ASSIGN_OR_RETURN(BoardReview r, LoadReview(review));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(Member(member_id, "reviews are the Board's").status());
+  CARREL_ASSIGN_OR_RETURN(BoardReview r, LoadReview(review));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) {
     return audit_
         ->Append(tx, MemberActor(member_id),
                  {"board.review.view", "board_review", std::to_string(review), r.case_reference,

@@ -51,7 +51,7 @@ void Jobs::State::HandToWitness(const Checkpoint& head, bool wait) {
 void Jobs::State::SignHeadIfDue(JobsPass* pass) {
   int64_t size = 0;
   Status counted = WithReadTransaction(library->store(), [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(size, library->audit().Size(tx));
+    CARREL_ASSIGN_OR_RETURN(size, library->audit().Size(tx));
     return Status::Ok();
   });
   if (!counted.ok()) {

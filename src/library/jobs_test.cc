@@ -24,7 +24,7 @@ class JobsTest : public ::testing::Test {
   int64_t AuditSize() {
     int64_t size = 0;
     EXPECT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) -> Status {
-                  ASSIGN_OR_RETURN(size, lib().audit().Size(tx));
+                  CARREL_ASSIGN_OR_RETURN(size, lib().audit().Size(tx));
                   return Status::Ok();
                 }).ok());
     return size;
@@ -32,7 +32,7 @@ class JobsTest : public ::testing::Test {
   int64_t LatestHeadSize() {
     int64_t size = -1;
     EXPECT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) -> Status {
-                  ASSIGN_OR_RETURN(Checkpoint head, lib().audit().LatestHead(tx));
+                  CARREL_ASSIGN_OR_RETURN(Checkpoint head, lib().audit().LatestHead(tx));
                   size = head.size;
                   return Status::Ok();
                 }).ok());

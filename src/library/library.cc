@@ -98,15 +98,15 @@ std::string Library::AuditOrigin() const {
 }
 
 StatusOr<NoteVerifier> Library::AuditVerifier() {
-  ASSIGN_OR_RETURN(auto seed, keyring_->GetOrCreate("log/signing"));
+  CARREL_ASSIGN_OR_RETURN(auto seed, keyring_->GetOrCreate("log/signing"));
   return VerifierFromSeed(seed->data(), AuditOrigin());
 }
 
 StatusOr<Checkpoint> Library::SignAuditHead() {
-  ASSIGN_OR_RETURN(auto seed, keyring_->GetOrCreate("log/signing"));
+  CARREL_ASSIGN_OR_RETURN(auto seed, keyring_->GetOrCreate("log/signing"));
   std::optional<Checkpoint> head;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(head, audit_->SignHead(tx, seed->data(), AuditOrigin()));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(head, audit_->SignHead(tx, seed->data(), AuditOrigin()));
     return Status::Ok();
   }));
   return std::move(*head);
@@ -128,14 +128,14 @@ static void RemoveLibraryFiles(const fs::path& dir, const std::string& policy_do
 }
 
 static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_file) {
-  RETURN_IF_ERROR(InitCrypto());
+  CARREL_RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
   if (fs::exists(Library::DatabasePath(dir), ec) || fs::exists(Library::ProfilePath(dir), ec) ||
       fs::exists(KeyringPath(dir), ec)) {
     return AlreadyExists(dir.string() + " already holds a library; carrel will not overwrite it");
   }
-  ASSIGN_OR_RETURN(Profile profile, LoadProfile(profile_file));
-  RETURN_IF_ERROR(Calendar::FromProfile(profile).status());
+  CARREL_ASSIGN_OR_RETURN(Profile profile, LoadProfile(profile_file));
+  CARREL_RETURN_IF_ERROR(Calendar::FromProfile(profile).status());
 
   fs::create_directories(dir / "profile", ec);
   if (ec) return FailedPrecondition("cannot create " + (dir / "profile").string() + ": " + ec.message());
@@ -182,10 +182,10 @@ static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_fi
   }
   if (s.ok()) {
     s = WithWriteTransaction(**store, [&](Transaction& tx) -> Status {
-      RETURN_IF_ERROR(tx.Exec("INSERT INTO library_meta (key, value) VALUES ('format', ?)",
-                              {std::string(kLibraryFormat)}));
-      RETURN_IF_ERROR(tx.Exec("INSERT INTO library_meta (key, value) VALUES ('library_id', ?)",
-                              {std::string(hex)}));
+      CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO library_meta (key, value) VALUES ('format', ?)",
+                                     {std::string(kLibraryFormat)}));
+      CARREL_RETURN_IF_ERROR(tx.Exec(
+          "INSERT INTO library_meta (key, value) VALUES ('library_id', ?)", {std::string(hex)}));
       return tx.Exec("INSERT INTO library_meta (key, value) VALUES ('created_at', ?)",
                      {FormatInstant(SystemClock()->Now())});
     });
@@ -204,7 +204,7 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Cloc
 
 StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const OpenOptions& options) {
   const Clock* clock = options.clock;
-  RETURN_IF_ERROR(InitCrypto());
+  CARREL_RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     return NotFound("no library directory at " + dir.string() + " (create one with carrel init)");
@@ -212,14 +212,14 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Open
   if (!fs::exists(DatabasePath(dir), ec) || !fs::exists(ProfilePath(dir), ec)) {
     return FailedPrecondition(dir.string() + " is not a carrel library (no carrel.db or profile)");
   }
-  ASSIGN_OR_RETURN(Profile profile, LoadProfile(ProfilePath(dir)));
-  ASSIGN_OR_RETURN(Calendar calendar, Calendar::FromProfile(profile));
-  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(DatabasePath(dir), {}));
+  CARREL_ASSIGN_OR_RETURN(Profile profile, LoadProfile(ProfilePath(dir)));
+  CARREL_ASSIGN_OR_RETURN(Calendar calendar, Calendar::FromProfile(profile));
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(DatabasePath(dir), {}));
   std::string format;
   Status s = WithReadTransaction(*store, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t has_meta,
-                     tx.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                                 "name = 'library_meta'"));
+    CARREL_ASSIGN_OR_RETURN(
+        int64_t has_meta, tx.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                                      "name = 'library_meta'"));
     if (has_meta == 0) return Status::Ok();
     return tx.Exec("SELECT value FROM library_meta WHERE key = 'format'", {},
                    [&](const Row& row) {
@@ -227,13 +227,13 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Open
                      return Status::Ok();
                    });
   });
-  RETURN_IF_ERROR(s.WithContext(DatabasePath(dir).string()));
+  CARREL_RETURN_IF_ERROR(s.WithContext(DatabasePath(dir).string()));
   if (format != kLibraryFormat) {
     return FailedPrecondition(DatabasePath(dir).string() + " is not a carrel library database");
   }
   std::string library_id;
   std::optional<Instant> created_at;
-  RETURN_IF_ERROR(WithReadTransaction(*store, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store, [&](Transaction& tx) {
     return tx.Exec("SELECT key, value FROM library_meta WHERE key IN ('library_id', 'created_at')",
                    {}, [&](const Row& row) {
                      if (row.Text(0) == "library_id") library_id = row.Text(1);
@@ -244,20 +244,20 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Open
                      return Status::Ok();
                    });
   }));
-  ASSIGN_OR_RETURN(MasterKeys keys, LoadMasterKeys(dir));
-  ASSIGN_OR_RETURN(std::unique_ptr<Keyring> keyring,
-                   Keyring::Open(KeyringPath(dir), std::move(keys), library_id, clock));
+  CARREL_ASSIGN_OR_RETURN(MasterKeys keys, LoadMasterKeys(dir));
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Keyring> keyring,
+                          Keyring::Open(KeyringPath(dir), std::move(keys), library_id, clock));
   // Only once the keys are known good may anything be changed.
-  RETURN_IF_ERROR(store->Migrate(LibraryMigrations()));
+  CARREL_RETURN_IF_ERROR(store->Migrate(LibraryMigrations()));
   if (options.store_layer) store = options.store_layer(std::move(store));
   std::unique_ptr<Library> library(new Library(dir, std::move(profile), std::move(calendar),
                                                options, std::move(store), std::move(keyring),
                                                std::move(library_id), created_at));
   // The policy version in force is the newest on record (the profile's history the first time).
-  RETURN_IF_ERROR(library->governance().Load());
+  CARREL_RETURN_IF_ERROR(library->governance().Load());
   // The log's public key sits beside the log, so `carrel audit verify` needs no secret.
-  ASSIGN_OR_RETURN(NoteVerifier verifier, library->AuditVerifier());
-  RETURN_IF_ERROR(WithWriteTransaction(library->store(), [&](Transaction& tx) {
+  CARREL_ASSIGN_OR_RETURN(NoteVerifier verifier, library->AuditVerifier());
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(library->store(), [&](Transaction& tx) {
     return tx.Exec(
         "INSERT INTO library_meta (key, value) VALUES ('audit_verifier_key', ?) "
         "ON CONFLICT (key) DO NOTHING",
@@ -270,25 +270,25 @@ StatusOr<Library::FirstRun> Library::Init(const fs::path& dir, const fs::path& p
                                           const Actor& by) {
   std::error_code ec;
   bool had_key = fs::exists(MasterKeyPath(dir), ec);
-  RETURN_IF_ERROR(CreateLibraryFiles(dir, profile_file));
+  CARREL_RETURN_IF_ERROR(CreateLibraryFiles(dir, profile_file));
   FirstRun first;
   Status s = [&]() -> Status {
-    ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, SystemClock()));
-    RETURN_IF_ERROR(library->RecordOperation(by, {"library.init", "library", "", "", "{}"}));
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, SystemClock()));
+    CARREL_RETURN_IF_ERROR(library->RecordOperation(by, {"library.init", "library", "", "", "{}"}));
     // The first Director needs no approval: there is nobody yet to give it.
     first.admin_password = NewOneTimePassword();
     first.director_password = NewOneTimePassword();
     NewUserOptions options;
     options.must_change_password = true;
     Accounts& accounts = library->accounts();
-    RETURN_IF_ERROR(
+    CARREL_RETURN_IF_ERROR(
         accounts.AddUser(by, first.admin_username, Role::kAdmin, first.admin_password, options)
             .status());
-    RETURN_IF_ERROR(
+    CARREL_RETURN_IF_ERROR(
         accounts
             .AddUser(by, first.director_username, Role::kDirector, first.director_password, options)
             .status());
-    ASSIGN_OR_RETURN(NoteVerifier verifier, library->AuditVerifier());
+    CARREL_ASSIGN_OR_RETURN(NoteVerifier verifier, library->AuditVerifier());
     first.audit_key = verifier.ToString();
     return library->SignAuditHead().status();
   }();
@@ -312,17 +312,17 @@ Status Library::BackupKeys(const fs::path& out) { return keyring_->BackupTo(out)
 StatusOr<Library::RestoreReport> Library::Reconcile() {
   RestoreReport report;
   // Patrons whose key is gone were crypto-shredded after the backup was taken.
-  ASSIGN_OR_RETURN(std::vector<int64_t> patrons, circulation_->AllPatronIds());
+  CARREL_ASSIGN_OR_RETURN(std::vector<int64_t> patrons, circulation_->AllPatronIds());
   for (int64_t id : patrons) {
     if (!keyring_->WasDestroyed(Vault::PatronKeyName(id))) continue;
-    RETURN_IF_ERROR(circulation_->ForgetPatron(SystemActor("restore"), id));
+    CARREL_RETURN_IF_ERROR(circulation_->ForgetPatron(SystemActor("restore"), id));
     ++report.patrons_shredded;
   }
   // Links sealed under destroyed epoch keys can never be opened again: clear them.
-  ASSIGN_OR_RETURN(std::vector<std::string> live, keyring_->LiveKeys("epoch/"));
+  CARREL_ASSIGN_OR_RETURN(std::vector<std::string> live, keyring_->LiveKeys("epoch/"));
   std::set<std::string> live_days;
   for (const std::string& name : live) live_days.insert(name.substr(6));
-  ASSIGN_OR_RETURN(report.links_unreadable, circulation_->ClearLinksOutside(live_days));
+  CARREL_ASSIGN_OR_RETURN(report.links_unreadable, circulation_->ClearLinksOutside(live_days));
   return report;
 }
 
@@ -340,7 +340,7 @@ StatusOr<std::string> CheckBackup(const fs::path& file, std::string_view meta_ta
   }
   std::string found_format, id, integrity;
   Status s = WithReadTransaction(**store, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("PRAGMA quick_check", {}, [&](const Row& row) {
+    CARREL_RETURN_IF_ERROR(tx.Exec("PRAGMA quick_check", {}, [&](const Row& row) {
       if (integrity.empty()) integrity = row.Text(0);
       return Status::Ok();
     }));
@@ -376,16 +376,17 @@ StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir,
                                                   const fs::path& data_backup,
                                                   const fs::path* keys_backup,
                                                   const Clock* clock) {
-  RETURN_IF_ERROR(InitCrypto());
+  CARREL_RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
   if (!fs::exists(ProfilePath(dir), ec)) {
     return FailedPrecondition(dir.string() + " is not a carrel library (no profile); create it "
                                              "with carrel init first");
   }
-  ASSIGN_OR_RETURN(std::string data_id, CheckBackup(data_backup, "library_meta", kLibraryFormat));
+  CARREL_ASSIGN_OR_RETURN(std::string data_id,
+                          CheckBackup(data_backup, "library_meta", kLibraryFormat));
   if (keys_backup != nullptr) {
-    ASSIGN_OR_RETURN(std::string keys_id,
-                     CheckBackup(*keys_backup, "keyring_meta", "carrel-keyring-1"));
+    CARREL_ASSIGN_OR_RETURN(std::string keys_id,
+                            CheckBackup(*keys_backup, "keyring_meta", "carrel-keyring-1"));
     if (keys_id != data_id) {
       return FailedPrecondition("the key backup belongs to another library than the data backup");
     }
@@ -423,7 +424,7 @@ StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir,
   if (!ec && keys_backup != nullptr) fs::rename(staged_keys, KeyringPath(dir), ec);
   unstage();
   if (ec) return FailedPrecondition("cannot move the restored files into place: " + ec.message());
-  ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
   return library->Reconcile();
 }
 
@@ -438,18 +439,18 @@ StatusOr<int64_t> Library::RotateMasterKey(
   std::error_code ec;
   if (!fs::exists(NextMasterKeyPath(dir), ec)) {
     // Make sure the library opens with the current key before starting.
-    RETURN_IF_ERROR(Open(dir, clock).status());
-    RETURN_IF_ERROR(CreateMasterKeyFile(NextMasterKeyPath(dir)));
+    CARREL_RETURN_IF_ERROR(Open(dir, clock).status());
+    CARREL_RETURN_IF_ERROR(CreateMasterKeyFile(NextMasterKeyPath(dir)));
   }
   int64_t moved = 0;
   {
-    ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
-    ASSIGN_OR_RETURN(moved, library->keyring().RewrapToNext(progress));
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
+    CARREL_ASSIGN_OR_RETURN(moved, library->keyring().RewrapToNext(progress));
   }
   fs::rename(NextMasterKeyPath(dir), MasterKeyPath(dir), ec);
   if (ec) return FailedPrecondition("cannot install the new master key: " + ec.message());
-  ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
-  RETURN_IF_ERROR(library->keyring().FinishRotation());
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
+  CARREL_RETURN_IF_ERROR(library->keyring().FinishRotation());
   return moved;
 }
 

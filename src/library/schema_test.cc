@@ -35,7 +35,7 @@ TEST(LibrarySchemaTest, AFreshDatabaseIsBuiltAndAgainIsANoOp) {
                             "policy_versions", "idempotency_keys", "library_meta"}) {
     int64_t n = 0;
     ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
-                  ASSIGN_OR_RETURN(
+                  CARREL_ASSIGN_OR_RETURN(
                       n, tx.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
                                      "AND name = ?",
                                      {std::string(table)}));

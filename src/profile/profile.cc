@@ -96,19 +96,20 @@ class ProfileParser {
       return ErrorAtLine(e.source().begin.line, std::string(e.description()));
     }
     Profile p;
-    RETURN_IF_ERROR(CheckKeys(root, "", {"library", "hours", "circulation", "policy", "statute",
-                                         "retention", "requests", "transparency", "audit",
-                                         "patrons"}));
-    RETURN_IF_ERROR(ParseLibrary(root, &p));
-    RETURN_IF_ERROR(ParseHours(root, &p));
-    RETURN_IF_ERROR(ParseCirculation(root, &p));
-    RETURN_IF_ERROR(ParsePolicy(root, &p));
-    RETURN_IF_ERROR(ParseStatute(root, &p));
-    RETURN_IF_ERROR(ParseRetention(root, &p));
-    RETURN_IF_ERROR(ParseRequests(root, &p));
-    RETURN_IF_ERROR(ParseTransparency(root, &p));
-    RETURN_IF_ERROR(ParseAudit(root, &p));
-    RETURN_IF_ERROR(ParsePatrons(root, &p));
+    CARREL_RETURN_IF_ERROR(
+        CheckKeys(root, "",
+                  {"library", "hours", "circulation", "policy", "statute", "retention", "requests",
+                   "transparency", "audit", "patrons"}));
+    CARREL_RETURN_IF_ERROR(ParseLibrary(root, &p));
+    CARREL_RETURN_IF_ERROR(ParseHours(root, &p));
+    CARREL_RETURN_IF_ERROR(ParseCirculation(root, &p));
+    CARREL_RETURN_IF_ERROR(ParsePolicy(root, &p));
+    CARREL_RETURN_IF_ERROR(ParseStatute(root, &p));
+    CARREL_RETURN_IF_ERROR(ParseRetention(root, &p));
+    CARREL_RETURN_IF_ERROR(ParseRequests(root, &p));
+    CARREL_RETURN_IF_ERROR(ParseTransparency(root, &p));
+    CARREL_RETURN_IF_ERROR(ParseAudit(root, &p));
+    CARREL_RETURN_IF_ERROR(ParsePatrons(root, &p));
     return p;
   }
 
@@ -165,7 +166,7 @@ class ProfileParser {
 
   StatusOr<const toml::table*> RequireTable(const toml::table& table, std::string_view table_name,
                                             std::string_view key) const {
-    ASSIGN_OR_RETURN(const toml::node* node, Require(table, table_name, key));
+    CARREL_ASSIGN_OR_RETURN(const toml::node* node, Require(table, table_name, key));
     if (!node->is_table()) {
       return ErrorAt(
           *node, Where(table_name, key) + " must be a table, not " + std::string(TypeName(*node)));
@@ -185,7 +186,7 @@ class ProfileParser {
 
   StatusOr<std::string> RequireString(const toml::table& table, std::string_view table_name,
                                       std::string_view key) const {
-    ASSIGN_OR_RETURN(const toml::node* node, Require(table, table_name, key));
+    CARREL_ASSIGN_OR_RETURN(const toml::node* node, Require(table, table_name, key));
     return StringValue(*node, Where(table_name, key));
   }
 
@@ -205,7 +206,7 @@ class ProfileParser {
 
   StatusOr<int64_t> RequireInt(const toml::table& table, std::string_view table_name,
                                std::string_view key, int64_t min, int64_t max) const {
-    ASSIGN_OR_RETURN(const toml::node* node, Require(table, table_name, key));
+    CARREL_ASSIGN_OR_RETURN(const toml::node* node, Require(table, table_name, key));
     return IntValue(*node, Where(table_name, key), min, max);
   }
 
@@ -213,7 +214,7 @@ class ProfileParser {
     if (node.is_date()) {
       return ErrorAt(node, std::string(what) + ": write dates as quoted strings, \"YYYY-MM-DD\"");
     }
-    ASSIGN_OR_RETURN(std::string text, StringValue(node, what));
+    CARREL_ASSIGN_OR_RETURN(std::string text, StringValue(node, what));
     StatusOr<Date> date = ParseDate(text);
     if (!date.ok()) {
       return ErrorAt(node, std::string(what) + " \"" + text + "\": " + date.status().message());
@@ -223,11 +224,11 @@ class ProfileParser {
 
   Status ParseLibrary(const toml::table& root, Profile* p) const {
     constexpr std::string_view kName = "[library]";
-    ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "library"));
-    RETURN_IF_ERROR(CheckKeys(*t, kName, {"name", "address", "phone", "time_zone"}));
-    ASSIGN_OR_RETURN(p->name, RequireString(*t, kName, "name"));
+    CARREL_ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "library"));
+    CARREL_RETURN_IF_ERROR(CheckKeys(*t, kName, {"name", "address", "phone", "time_zone"}));
+    CARREL_ASSIGN_OR_RETURN(p->name, RequireString(*t, kName, "name"));
 
-    ASSIGN_OR_RETURN(const toml::node* address, Require(*t, kName, "address"));
+    CARREL_ASSIGN_OR_RETURN(const toml::node* address, Require(*t, kName, "address"));
     const toml::array* lines = address->as_array();
     if (lines == nullptr) {
       return ErrorAt(*address, "address in [library] must be an array of strings, not " +
@@ -235,14 +236,14 @@ class ProfileParser {
     }
     if (lines->empty()) return ErrorAt(*address, "address in [library] must have a line");
     for (const toml::node& line : *lines) {
-      ASSIGN_OR_RETURN(std::string text, StringValue(line, "each address line"));
+      CARREL_ASSIGN_OR_RETURN(std::string text, StringValue(line, "each address line"));
       p->address_lines.push_back(std::move(text));
     }
 
-    ASSIGN_OR_RETURN(p->phone, RequireString(*t, kName, "phone"));
+    CARREL_ASSIGN_OR_RETURN(p->phone, RequireString(*t, kName, "phone"));
 
-    ASSIGN_OR_RETURN(const toml::node* zone_node, Require(*t, kName, "time_zone"));
-    ASSIGN_OR_RETURN(p->time_zone, StringValue(*zone_node, "time_zone in [library]"));
+    CARREL_ASSIGN_OR_RETURN(const toml::node* zone_node, Require(*t, kName, "time_zone"));
+    CARREL_ASSIGN_OR_RETURN(p->time_zone, StringValue(*zone_node, "time_zone in [library]"));
     StatusOr<TimeZone> zone = TimeZone::Load(p->time_zone);
     if (!zone.ok()) return ErrorAt(*zone_node, "time_zone: " + zone.status().message());
     return Status::Ok();
@@ -250,7 +251,7 @@ class ProfileParser {
 
   StatusOr<std::optional<OpeningPeriod>> PeriodValue(const toml::node& node,
                                                      std::string_view what) const {
-    ASSIGN_OR_RETURN(std::string text, StringValue(node, what));
+    CARREL_ASSIGN_OR_RETURN(std::string text, StringValue(node, what));
     if (text == kClosed) return std::optional<OpeningPeriod>();
     std::optional<int> open, close;
     if (text.size() == 11 && text[5] == '-') {
@@ -270,7 +271,7 @@ class ProfileParser {
 
   StatusOr<WeekHours> ParseWeek(const toml::table& hours, std::string_view key) const {
     std::string name = "[hours." + std::string(key) + "]";
-    ASSIGN_OR_RETURN(const toml::table* t, RequireTable(hours, "[hours]", key));
+    CARREL_ASSIGN_OR_RETURN(const toml::table* t, RequireTable(hours, "[hours]", key));
     for (const auto& [day, node] : *t) {
       if (std::find(kWeekdayKeys.begin(), kWeekdayKeys.end(), day.str()) == kWeekdayKeys.end()) {
         uint32_t line = day.source().begin.line;
@@ -281,18 +282,18 @@ class ProfileParser {
     }
     WeekHours week{};
     for (size_t i = 0; i < kWeekdayKeys.size(); ++i) {
-      ASSIGN_OR_RETURN(const toml::node* node, Require(*t, name, kWeekdayKeys[i]));
-      ASSIGN_OR_RETURN(week[i], PeriodValue(*node, Where(name, kWeekdayKeys[i])));
+      CARREL_ASSIGN_OR_RETURN(const toml::node* node, Require(*t, name, kWeekdayKeys[i]));
+      CARREL_ASSIGN_OR_RETURN(week[i], PeriodValue(*node, Where(name, kWeekdayKeys[i])));
     }
     return week;
   }
 
   Status ParseHours(const toml::table& root, Profile* p) const {
     constexpr std::string_view kName = "[hours]";
-    ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "hours"));
-    RETURN_IF_ERROR(CheckKeys(*t, kName, {"closed_dates", "library", "cafe"}));
-    ASSIGN_OR_RETURN(p->library_hours, ParseWeek(*t, "library"));
-    ASSIGN_OR_RETURN(p->cafe_hours, ParseWeek(*t, "cafe"));
+    CARREL_ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "hours"));
+    CARREL_RETURN_IF_ERROR(CheckKeys(*t, kName, {"closed_dates", "library", "cafe"}));
+    CARREL_ASSIGN_OR_RETURN(p->library_hours, ParseWeek(*t, "library"));
+    CARREL_ASSIGN_OR_RETURN(p->cafe_hours, ParseWeek(*t, "cafe"));
 
     // Optional: a library may close on no dates at all.
     const toml::node* closed = t->get("closed_dates");
@@ -303,7 +304,7 @@ class ProfileParser {
                                   std::string(TypeName(*closed)));
     }
     for (const toml::node& node : *dates) {
-      ASSIGN_OR_RETURN(Date d, DateValue(node, "closed date"));
+      CARREL_ASSIGN_OR_RETURN(Date d, DateValue(node, "closed date"));
       if (std::find(p->closed_dates.begin(), p->closed_dates.end(), d) != p->closed_dates.end()) {
         return ErrorAt(node, "closed date " + FormatDate(d) + " is listed twice");
       }
@@ -315,23 +316,27 @@ class ProfileParser {
 
   Status ParseCirculation(const toml::table& root, Profile* p) const {
     constexpr std::string_view kName = "[circulation]";
-    ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "circulation"));
-    RETURN_IF_ERROR(CheckKeys(*t, kName,
-                              {"renewal_limit", "hold_pickup_days", "fine_per_day_cents",
-                               "fine_cap_cents", "loan_days", "desk_idle_minutes"}));
-    ASSIGN_OR_RETURN(int64_t renewals, RequireInt(*t, kName, "renewal_limit", 0, kMaxRenewals));
-    ASSIGN_OR_RETURN(int64_t pickup, RequireInt(*t, kName, "hold_pickup_days", 1, kMaxPickupDays));
-    ASSIGN_OR_RETURN(p->fine_per_day_cents,
-                     RequireInt(*t, kName, "fine_per_day_cents", 0, kMaxCents));
-    ASSIGN_OR_RETURN(p->fine_cap_cents, RequireInt(*t, kName, "fine_cap_cents", 0, kMaxCents));
+    CARREL_ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "circulation"));
+    CARREL_RETURN_IF_ERROR(CheckKeys(*t, kName,
+                                     {"renewal_limit", "hold_pickup_days", "fine_per_day_cents",
+                                      "fine_cap_cents", "loan_days", "desk_idle_minutes"}));
+    CARREL_ASSIGN_OR_RETURN(int64_t renewals,
+                            RequireInt(*t, kName, "renewal_limit", 0, kMaxRenewals));
+    CARREL_ASSIGN_OR_RETURN(int64_t pickup,
+                            RequireInt(*t, kName, "hold_pickup_days", 1, kMaxPickupDays));
+    CARREL_ASSIGN_OR_RETURN(p->fine_per_day_cents,
+                            RequireInt(*t, kName, "fine_per_day_cents", 0, kMaxCents));
+    CARREL_ASSIGN_OR_RETURN(p->fine_cap_cents,
+                            RequireInt(*t, kName, "fine_cap_cents", 0, kMaxCents));
     p->renewal_limit = static_cast<int>(renewals);
     p->hold_pickup_days = static_cast<int>(pickup);
     if (const toml::node* n = t->get("desk_idle_minutes")) {
-      ASSIGN_OR_RETURN(int64_t minutes, IntValue(*n, "desk_idle_minutes in [circulation]", 1, 240));
+      CARREL_ASSIGN_OR_RETURN(int64_t minutes,
+                              IntValue(*n, "desk_idle_minutes in [circulation]", 1, 240));
       p->desk_idle_minutes = static_cast<int>(minutes);
     }
 
-    ASSIGN_OR_RETURN(const toml::table* loans, RequireTable(*t, kName, "loan_days"));
+    CARREL_ASSIGN_OR_RETURN(const toml::table* loans, RequireTable(*t, kName, "loan_days"));
     if (loans->empty()) {
       return ErrorAtLine(loans->source().begin.line,
                          "[circulation.loan_days] must give the loan period of at least one "
@@ -340,7 +345,7 @@ class ProfileParser {
     for (const auto& [type, node] : *loans) {
       std::string what = "loan_days for '" + std::string(type.str()) + "'";
       if (IsBlank(type.str())) return ErrorAt(node, "an item type in loan_days must not be empty");
-      ASSIGN_OR_RETURN(int64_t days, IntValue(node, what, 1, kMaxLoanDays));
+      CARREL_ASSIGN_OR_RETURN(int64_t days, IntValue(node, what, 1, kMaxLoanDays));
       p->loan_days[std::string(type.str())] = static_cast<int>(days);
     }
     return Status::Ok();
@@ -376,23 +381,23 @@ class ProfileParser {
 
   Status ParseHistory(const toml::table& policy, Profile* p) const {
     constexpr std::string_view kName = "[[policy.history]]";
-    ASSIGN_OR_RETURN(const toml::node* node, Require(policy, "[policy]", "history"));
+    CARREL_ASSIGN_OR_RETURN(const toml::node* node, Require(policy, "[policy]", "history"));
     const toml::array* events = node->as_array();
     if (events == nullptr || !events->is_array_of_tables() || events->empty()) {
       return ErrorAt(*node, "history in [policy] must be one or more [[policy.history]] tables");
     }
     for (const toml::node& entry : *events) {
       const toml::table& t = *entry.as_table();
-      RETURN_IF_ERROR(CheckKeys(t, kName, {"event", "date", "note"}));
+      CARREL_RETURN_IF_ERROR(CheckKeys(t, kName, {"event", "date", "note"}));
       PolicyEvent e;
-      ASSIGN_OR_RETURN(const toml::node* event_node, Require(t, kName, "event"));
-      ASSIGN_OR_RETURN(e.event, StringValue(*event_node, "event in [[policy.history]]"));
+      CARREL_ASSIGN_OR_RETURN(const toml::node* event_node, Require(t, kName, "event"));
+      CARREL_ASSIGN_OR_RETURN(e.event, StringValue(*event_node, "event in [[policy.history]]"));
       if (std::find(kPolicyEvents.begin(), kPolicyEvents.end(), e.event) == kPolicyEvents.end()) {
         return ErrorAt(*event_node,
                        "event \"" + e.event + "\" must be one of adopted, amended, re-endorsed");
       }
-      ASSIGN_OR_RETURN(const toml::node* date_node, Require(t, kName, "date"));
-      ASSIGN_OR_RETURN(e.date, DateValue(*date_node, "date in [[policy.history]]"));
+      CARREL_ASSIGN_OR_RETURN(const toml::node* date_node, Require(t, kName, "date"));
+      CARREL_ASSIGN_OR_RETURN(e.date, DateValue(*date_node, "date in [[policy.history]]"));
       if (!p->policy_history.empty() && e.date < p->policy_history.back().date) {
         return ErrorAt(*date_node, "policy history is not in date order: " + FormatDate(e.date) +
                                        " comes after " + FormatDate(p->policy_history.back().date));
@@ -411,26 +416,27 @@ class ProfileParser {
 
   Status ParsePolicy(const toml::table& root, Profile* p) const {
     constexpr std::string_view kName = "[policy]";
-    ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "policy"));
-    RETURN_IF_ERROR(CheckKeys(*t, kName, {"title", "version", "document", "history"}));
-    ASSIGN_OR_RETURN(p->policy_title, RequireString(*t, kName, "title"));
-    ASSIGN_OR_RETURN(p->policy_version, RequireString(*t, kName, "version"));
-    ASSIGN_OR_RETURN(const toml::node* doc, Require(*t, kName, "document"));
-    ASSIGN_OR_RETURN(p->policy_document, StringValue(*doc, "document in [policy]"));
-    RETURN_IF_ERROR(ReadPolicyDocument(*doc, p));
+    CARREL_ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "policy"));
+    CARREL_RETURN_IF_ERROR(CheckKeys(*t, kName, {"title", "version", "document", "history"}));
+    CARREL_ASSIGN_OR_RETURN(p->policy_title, RequireString(*t, kName, "title"));
+    CARREL_ASSIGN_OR_RETURN(p->policy_version, RequireString(*t, kName, "version"));
+    CARREL_ASSIGN_OR_RETURN(const toml::node* doc, Require(*t, kName, "document"));
+    CARREL_ASSIGN_OR_RETURN(p->policy_document, StringValue(*doc, "document in [policy]"));
+    CARREL_RETURN_IF_ERROR(ReadPolicyDocument(*doc, p));
     return ParseHistory(*t, p);
   }
 
   Status ParseStatute(const toml::table& root, Profile* p) const {
     constexpr std::string_view kName = "[statute]";
-    ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "statute"));
-    RETURN_IF_ERROR(CheckKeys(*t, kName, {"citation", "summary", "lawful_bases", "court_orders"}));
-    ASSIGN_OR_RETURN(p->statute_citation, RequireString(*t, kName, "citation"));
-    ASSIGN_OR_RETURN(p->statute_summary, RequireString(*t, kName, "summary"));
-    ASSIGN_OR_RETURN(p->lawful_bases, Words(*t, kName, "lawful_bases", LawfulBasisNames(),
-                                            p->lawful_bases));
-    ASSIGN_OR_RETURN(p->court_orders, Words(*t, kName, "court_orders", LegalProcessNames(),
-                                            p->court_orders));
+    CARREL_ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "statute"));
+    CARREL_RETURN_IF_ERROR(
+        CheckKeys(*t, kName, {"citation", "summary", "lawful_bases", "court_orders"}));
+    CARREL_ASSIGN_OR_RETURN(p->statute_citation, RequireString(*t, kName, "citation"));
+    CARREL_ASSIGN_OR_RETURN(p->statute_summary, RequireString(*t, kName, "summary"));
+    CARREL_ASSIGN_OR_RETURN(p->lawful_bases,
+                            Words(*t, kName, "lawful_bases", LawfulBasisNames(), p->lawful_bases));
+    CARREL_ASSIGN_OR_RETURN(p->court_orders,
+                            Words(*t, kName, "court_orders", LegalProcessNames(), p->court_orders));
     return Status::Ok();
   }
 
@@ -445,7 +451,7 @@ class ProfileParser {
     if (array == nullptr) return ErrorAt(*node, Where(table_name, key) + " must be an array");
     std::vector<std::string> out;
     for (const toml::node& item : *array) {
-      ASSIGN_OR_RETURN(std::string word, StringValue(item, Where(table_name, key)));
+      CARREL_ASSIGN_OR_RETURN(std::string word, StringValue(item, Where(table_name, key)));
       if (std::find(known.begin(), known.end(), word) == known.end()) {
         std::string list;
         for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
@@ -463,9 +469,10 @@ class ProfileParser {
     if (node == nullptr) return Status::Ok();
     const toml::table* t = node->as_table();
     if (t == nullptr) return ErrorAt(*node, "[audit] must be a table");
-    RETURN_IF_ERROR(CheckKeys(*t, "[audit]", {"witness_command", "verifier_key_file"}));
+    CARREL_RETURN_IF_ERROR(CheckKeys(*t, "[audit]", {"witness_command", "verifier_key_file"}));
     if (const toml::node* n = t->get("verifier_key_file")) {
-      ASSIGN_OR_RETURN(p->verifier_key_file, StringValue(*n, "verifier_key_file in [audit]"));
+      CARREL_ASSIGN_OR_RETURN(p->verifier_key_file,
+                              StringValue(*n, "verifier_key_file in [audit]"));
     }
     return CommandValue(*t, "witness_command", &p->witness_command);
   }
@@ -476,10 +483,10 @@ class ProfileParser {
     if (node == nullptr) return Status::Ok();
     const toml::table* t = node->as_table();
     if (t == nullptr) return ErrorAt(*node, "[patrons] must be a table");
-    RETURN_IF_ERROR(CheckKeys(*t, "[patrons]", {"min_pin_length", "pin_reset_command"}));
-    RETURN_IF_ERROR(CommandValue(*t, "pin_reset_command", &p->pin_reset_command));
+    CARREL_RETURN_IF_ERROR(CheckKeys(*t, "[patrons]", {"min_pin_length", "pin_reset_command"}));
+    CARREL_RETURN_IF_ERROR(CommandValue(*t, "pin_reset_command", &p->pin_reset_command));
     if (const toml::node* n = t->get("min_pin_length")) {
-      ASSIGN_OR_RETURN(int64_t digits, IntValue(*n, "min_pin_length in [patrons]", 4, 12));
+      CARREL_ASSIGN_OR_RETURN(int64_t digits, IntValue(*n, "min_pin_length in [patrons]", 4, 12));
       p->min_pin_length = static_cast<int>(digits);
     }
     return Status::Ok();
@@ -492,27 +499,28 @@ class ProfileParser {
     if (node == nullptr) return Status::Ok();
     const toml::table* t = node->as_table();
     if (t == nullptr) return ErrorAt(*node, "[requests] must be a table");
-    RETURN_IF_ERROR(CheckKeys(*t, kName,
-                              {"notify_command", "notify_patrons", "patron_notice_command",
-                               "acknowledge_within_open_hours", "deadline_warning_days",
-                               "intake_hold_days"}));
-    RETURN_IF_ERROR(CommandValue(*t, "notify_command", &p->notify_command));
-    RETURN_IF_ERROR(CommandValue(*t, "patron_notice_command", &p->patron_notice_command));
+    CARREL_RETURN_IF_ERROR(
+        CheckKeys(*t, kName,
+                  {"notify_command", "notify_patrons", "patron_notice_command",
+                   "acknowledge_within_open_hours", "deadline_warning_days", "intake_hold_days"}));
+    CARREL_RETURN_IF_ERROR(CommandValue(*t, "notify_command", &p->notify_command));
+    CARREL_RETURN_IF_ERROR(CommandValue(*t, "patron_notice_command", &p->patron_notice_command));
     if (const toml::node* n = t->get("notify_patrons")) {
       if (!n->is_boolean()) return ErrorAt(*n, "notify_patrons in [requests] must be true or false");
       p->notify_patrons = n->as_boolean()->get();
     }
     if (const toml::node* n = t->get("acknowledge_within_open_hours")) {
-      ASSIGN_OR_RETURN(int64_t hours,
-                       IntValue(*n, "acknowledge_within_open_hours in [requests]", 1, 168));
+      CARREL_ASSIGN_OR_RETURN(int64_t hours,
+                              IntValue(*n, "acknowledge_within_open_hours in [requests]", 1, 168));
       p->acknowledge_within_open_hours = static_cast<int>(hours);
     }
     if (const toml::node* n = t->get("intake_hold_days")) {
-      ASSIGN_OR_RETURN(int64_t days, IntValue(*n, "intake_hold_days in [requests]", 1, 365));
+      CARREL_ASSIGN_OR_RETURN(int64_t days, IntValue(*n, "intake_hold_days in [requests]", 1, 365));
       p->intake_hold_days = static_cast<int>(days);
     }
     if (const toml::node* n = t->get("deadline_warning_days")) {
-      ASSIGN_OR_RETURN(int64_t days, IntValue(*n, "deadline_warning_days in [requests]", 0, 90));
+      CARREL_ASSIGN_OR_RETURN(int64_t days,
+                              IntValue(*n, "deadline_warning_days in [requests]", 0, 90));
       p->deadline_warning_days = static_cast<int>(days);
     }
     return Status::Ok();
@@ -526,7 +534,7 @@ class ProfileParser {
     const toml::array* array = cmd->as_array();
     if (array == nullptr) return ErrorAt(*cmd, what + " must be an array");
     for (const toml::node& word : *array) {
-      ASSIGN_OR_RETURN(std::string w, StringValue(word, what));
+      CARREL_ASSIGN_OR_RETURN(std::string w, StringValue(word, what));
       out->push_back(std::move(w));
     }
     return Status::Ok();
@@ -538,14 +546,15 @@ class ProfileParser {
     if (node == nullptr) return Status::Ok();
     const toml::table* t = node->as_table();
     if (t == nullptr) return ErrorAt(*node, "[transparency] must be a table");
-    RETURN_IF_ERROR(CheckKeys(*t, kName, {"national_security_band", "under_nondisclosure"}));
+    CARREL_RETURN_IF_ERROR(CheckKeys(*t, kName, {"national_security_band", "under_nondisclosure"}));
     if (const toml::node* n = t->get("national_security_band")) {
-      ASSIGN_OR_RETURN(int64_t band,
-                       IntValue(*n, "national_security_band in [transparency]", 1, 1000));
+      CARREL_ASSIGN_OR_RETURN(int64_t band,
+                              IntValue(*n, "national_security_band in [transparency]", 1, 1000));
       p->national_security_band = static_cast<int>(band);
     }
     if (const toml::node* n = t->get("under_nondisclosure")) {
-      ASSIGN_OR_RETURN(std::string how, StringValue(*n, "under_nondisclosure in [transparency]"));
+      CARREL_ASSIGN_OR_RETURN(std::string how,
+                              StringValue(*n, "under_nondisclosure in [transparency]"));
       if (how != "exclude" && how != "band") {
         return ErrorAt(*n, "under_nondisclosure in [transparency] must be \"exclude\" or "
                            "\"band\"");
@@ -564,10 +573,10 @@ class ProfileParser {
     if (t == nullptr) return ErrorAt(*node, "[retention] must be a table");
     std::vector<std::string_view> known(RetentionCategoryNames().begin(),
                                         RetentionCategoryNames().end());
-    RETURN_IF_ERROR(CheckKeys(*t, kName, known));
+    CARREL_RETURN_IF_ERROR(CheckKeys(*t, kName, known));
     for (const auto& [category, value] : *t) {
-      ASSIGN_OR_RETURN(int64_t days, IntValue(value, "days for " + std::string(category.str()),
-                                              0, 36500));
+      CARREL_ASSIGN_OR_RETURN(int64_t days,
+                              IntValue(value, "days for " + std::string(category.str()), 0, 36500));
       p->retention_days[std::string(category.str())] = static_cast<int>(days);
     }
     return Status::Ok();

@@ -44,9 +44,9 @@ Status Requests::QueueNotices(Transaction& tx, const Loaded& l, const CaseDecisi
          decision.basis == "patron_permission" ? std::string("your written permission")
                                                : std::string("your own request")) +
         ". Request reference " + l.summary.reference + ". Ask the Library Director for details.";
-    ASSIGN_OR_RETURN(int64_t id,
-                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM patron_notices"));
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_ASSIGN_OR_RETURN(int64_t id,
+                            tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM patron_notices"));
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO patron_notices (id, reference, case_id, patron_id, body, state, queued_at) "
         "VALUES (?, ?, ?, ?, ?, 'queued', ?)",
         {id, NoticeReference(), l.id, patron,
@@ -59,10 +59,10 @@ StatusOr<int64_t> Requests::SendDueNotices() {
   Instant now = clock_->Now();
   std::string today = FormatDate(calendar_->LocalDate(now));
   std::vector<std::pair<std::string, std::string>> sent;  // notice, case
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     sent.clear();
     std::vector<std::tuple<int64_t, std::string, std::string>> due;
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         std::string("SELECT n.id, n.reference, c.reference FROM patron_notices n JOIN cases c "
                     "ON c.id = n.case_id WHERE n.state = 'queued' AND NOT ") +
             kOrderInForceSql + " ORDER BY n.id",
@@ -71,12 +71,14 @@ StatusOr<int64_t> Requests::SendDueNotices() {
           return Status::Ok();
         }));
     for (const auto& [id, reference, case_reference] : due) {
-      RETURN_IF_ERROR(tx.Exec("UPDATE patron_notices SET state = 'sent', sent_at = ? WHERE id = ?",
-                              {FormatInstant(now), id}));
-      RETURN_IF_ERROR(audit_
-                          ->Append(tx, SystemActor("notices"),
-                                   {"notice.send", "notice", reference, case_reference, "{}"})
-                          .status());
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("UPDATE patron_notices SET state = 'sent', sent_at = ? WHERE id = ?",
+                  {FormatInstant(now), id}));
+      CARREL_RETURN_IF_ERROR(
+          audit_
+              ->Append(tx, SystemActor("notices"),
+                       {"notice.send", "notice", reference, case_reference, "{}"})
+              .status());
       sent.emplace_back(reference, case_reference);
     }
     return Status::Ok();
@@ -89,7 +91,7 @@ StatusOr<int64_t> Requests::SendDueNotices() {
 
 StatusOr<std::vector<PatronNotice>> Requests::CaseNotices(Transaction& tx, int64_t case_id) {
   std::vector<PatronNotice> out;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT n.id, n.reference, c.reference, n.patron_id, n.state, n.queued_at, n.sent_at FROM "
       "patron_notices n JOIN cases c ON c.id = n.case_id WHERE n.case_id = ? ORDER BY n.id",
       {case_id}, [&](const Row& row) -> Status {
@@ -99,9 +101,9 @@ StatusOr<std::vector<PatronNotice>> Requests::CaseNotices(Transaction& tx, int64
         n.case_reference = row.Text(2);
         n.patron_id = row.Int(3);
         n.state = row.Text(4);
-        ASSIGN_OR_RETURN(n.queued_at, ParseInstant(row.Text(5)));
+        CARREL_ASSIGN_OR_RETURN(n.queued_at, ParseInstant(row.Text(5)));
         if (!row.IsNull(6)) {
-          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(6)));
+          CARREL_ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(6)));
           n.sent_at = t;
         }
         out.push_back(std::move(n));
@@ -112,11 +114,11 @@ StatusOr<std::vector<PatronNotice>> Requests::CaseNotices(Transaction& tx, int64
 
 StatusOr<std::vector<PatronNotice>> Requests::MyNotices(const Actor& actor, int64_t patron_id) {
   std::vector<PatronNotice> out;
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     out.clear();
     std::vector<std::string> bodies;
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "SELECT n.id, n.reference, n.state, n.queued_at, n.sent_at, n.body FROM patron_notices "
         "n WHERE n.patron_id = ? AND n.state = 'sent' ORDER BY n.id",
         {patron_id}, [&](const Row& row) -> Status {
@@ -125,16 +127,16 @@ StatusOr<std::vector<PatronNotice>> Requests::MyNotices(const Actor& actor, int6
           n.reference = row.Text(1);
           n.patron_id = patron_id;
           n.state = row.Text(2);
-          ASSIGN_OR_RETURN(n.queued_at, ParseInstant(row.Text(3)));
-          ASSIGN_OR_RETURN(Instant sent, ParseInstant(row.Text(4)));
+          CARREL_ASSIGN_OR_RETURN(n.queued_at, ParseInstant(row.Text(3)));
+          CARREL_ASSIGN_OR_RETURN(Instant sent, ParseInstant(row.Text(4)));
           n.sent_at = sent;
           bodies.push_back(row.Bytes(5));
           out.push_back(std::move(n));
           return Status::Ok();
         }));
     for (size_t i = 0; i < out.size(); ++i) {
-      ASSIGN_OR_RETURN(out[i].text,
-                       Vault::Open(*key, "patron_notices", "body", out[i].id, bodies[i]));
+      CARREL_ASSIGN_OR_RETURN(out[i].text,
+                              Vault::Open(*key, "patron_notices", "body", out[i].id, bodies[i]));
     }
     return audit_
         ->Append(tx, actor, {"patron.notices", "patron", std::to_string(patron_id), "",
@@ -154,23 +156,23 @@ Status Requests::HeadDeadlines(Transaction& tx, Instant now, std::vector<Deadlin
   const std::string horizon =
       FormatDate(today + std::chrono::days(profile_->deadline_warning_days));
   // Return dates of process on open cases, within the warning window or past.
-  RETURN_IF_ERROR(
+  CARREL_RETURN_IF_ERROR(
       tx.Exec("SELECT reference, return_date FROM cases WHERE closed_at IS NULL AND return_date IS "
               "NOT NULL AND return_date <= ? ORDER BY return_date, id",
               {horizon}, [&](const Row& row) -> Status {
-                ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
+                CARREL_ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
                 out.push_back({"return_date", row.Text(0), 0, row.Text(1), due < today});
                 return Status::Ok();
               }));
   // Nondisclosure orders: their review dates and expiries (an expiry releases held notices).
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT reference, nondisclosure_review, nondisclosure_expires FROM cases WHERE "
       "nondisclosure = 1 AND ((nondisclosure_review IS NOT NULL AND nondisclosure_review <= "
       "?) OR (nondisclosure_expires IS NOT NULL AND nondisclosure_expires <= ? AND "
       "nondisclosure_expires >= ?)) ORDER BY id",
       {horizon, horizon, FormatDate(today - std::chrono::days(1))}, [&](const Row& row) -> Status {
         if (!row.IsNull(1) && row.Text(1) <= horizon) {
-          ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
+          CARREL_ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
           out.push_back({"nondisclosure_review", row.Text(0), 0, row.Text(1), due < today});
         }
         if (!row.IsNull(2) && row.Text(2) <= horizon) {
@@ -180,11 +182,11 @@ Status Requests::HeadDeadlines(Transaction& tx, Instant now, std::vector<Deadlin
       }));
   // Requests not acknowledged within the profile's hours of opening time.
   auto allowed = std::chrono::hours(profile_->acknowledge_within_open_hours);
-  RETURN_IF_ERROR(
+  CARREL_RETURN_IF_ERROR(
       tx.Exec("SELECT reference, received_at FROM cases WHERE state IN ('received', "
               "'warrant_executed') AND acknowledged_at IS NULL ORDER BY id",
               {}, [&](const Row& row) -> Status {
-                ASSIGN_OR_RETURN(Instant received, ParseInstant(row.Text(1)));
+                CARREL_ASSIGN_OR_RETURN(Instant received, ParseInstant(row.Text(1)));
                 auto open = calendar_->OpenTimeBetween(received, now);
                 Instant due = calendar_->AfterOpenTime(received, allowed);
                 out.push_back({"acknowledge", row.Text(0), 0, FormatInstant(due), open >= allowed});
@@ -197,13 +199,13 @@ Status Requests::HeadDeadlines(Transaction& tx, Instant now, std::vector<Deadlin
 Status Requests::CounselDeadlines(Transaction& tx, int64_t user_id, Date today,
                                   std::vector<Deadline>* deadlines) {
   std::vector<Deadline>& out = *deadlines;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT reference, return_date FROM cases WHERE counsel_id = ? AND state IN "
       "('counsel_review', 'counsel_determination_required', 'warrant_executed') ORDER BY id",
       {user_id}, [&](const Row& row) -> Status {
         bool overdue = false;
         if (!row.IsNull(1)) {
-          ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
+          CARREL_ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(1)));
           overdue = due < today;
         }
         out.push_back({"advice_due", row.Text(0), 0, row.Text(1), overdue});
@@ -216,11 +218,13 @@ Status Requests::CounselDeadlines(Transaction& tx, int64_t user_id, Date today,
 Status Requests::BoardDeadlines(Transaction& tx, int64_t user_id,
                                 std::vector<Deadline>* deadlines) {
   std::vector<Deadline>& out = *deadlines;
-  ASSIGN_OR_RETURN(std::vector<Governance::OpenReviewRef> reviews, Governance::OpenReviewsIn(tx));
+  CARREL_ASSIGN_OR_RETURN(std::vector<Governance::OpenReviewRef> reviews,
+                          Governance::OpenReviewsIn(tx));
   for (const Governance::OpenReviewRef& r : reviews) {
     out.push_back({"board_review_open", r.case_reference, r.id, r.opened_at, false});
   }
-  ASSIGN_OR_RETURN(std::vector<Governance::OpenVote> votes, Governance::OpenVotesIn(tx, user_id));
+  CARREL_ASSIGN_OR_RETURN(std::vector<Governance::OpenVote> votes,
+                          Governance::OpenVotesIn(tx, user_id));
   for (const Governance::OpenVote& v : votes) {
     out.push_back({v.voted ? "policy_vote_to_close" : "policy_vote_open", "", v.proposal_id,
                    v.proposed_at, false});
@@ -229,21 +233,21 @@ Status Requests::BoardDeadlines(Transaction& tx, int64_t user_id,
 }
 
 StatusOr<std::vector<Deadline>> Requests::Deadlines(int64_t user_id) {
-  ASSIGN_OR_RETURN(User user, accounts_->GetUser(user_id));
+  CARREL_ASSIGN_OR_RETURN(User user, accounts_->GetUser(user_id));
   if (user.disabled) return PermissionDenied("the account is disabled");
   Instant now = clock_->Now();
   std::vector<Deadline> out;
   bool head = user.role == Role::kDirector;
   if (user.role == Role::kStaff) {
-    ASSIGN_OR_RETURN(bool designee, IsActingDesignee(user_id));
+    CARREL_ASSIGN_OR_RETURN(bool designee, IsActingDesignee(user_id));
     head = designee;
   }
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    if (head) RETURN_IF_ERROR(HeadDeadlines(tx, now, &out));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    if (head) CARREL_RETURN_IF_ERROR(HeadDeadlines(tx, now, &out));
     if (user.role == Role::kCounsel) {
-      RETURN_IF_ERROR(CounselDeadlines(tx, user_id, calendar_->LocalDate(now), &out));
+      CARREL_RETURN_IF_ERROR(CounselDeadlines(tx, user_id, calendar_->LocalDate(now), &out));
     }
-    if (user.role == Role::kBoard) RETURN_IF_ERROR(BoardDeadlines(tx, user_id, &out));
+    if (user.role == Role::kBoard) CARREL_RETURN_IF_ERROR(BoardDeadlines(tx, user_id, &out));
     return Status::Ok();
   }));
   return out;

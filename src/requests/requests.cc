@@ -35,7 +35,7 @@ std::string SealJson(const SecretKey& key, std::string_view table, std::string_v
 
 StatusOr<json> OpenJson(const SecretKey& key, std::string_view table, std::string_view column,
                         int64_t row, std::string_view sealed) {
-  ASSIGN_OR_RETURN(std::string plain, Vault::Open(key, table, column, row, sealed));
+  CARREL_ASSIGN_OR_RETURN(std::string plain, Vault::Open(key, table, column, row, sealed));
   json j = json::parse(plain, nullptr, false);
   if (j.is_discarded()) return DataLoss("a sealed case field does not parse");
   return j;
@@ -114,7 +114,7 @@ json CaseScope::ToJson() const {
 }
 
 StatusOr<CaseScope> CaseScope::FromJson(const json& j) {
-  RETURN_IF_ERROR(CheckAgainst(CaseScopeSchema(), j));
+  CARREL_RETURN_IF_ERROR(CheckAgainst(CaseScopeSchema(), j));
   CaseScope s;
   if (Given(j, "patrons")) {
     for (const json& p : j["patrons"]) s.patron_ids.push_back(p.get<int64_t>());
@@ -189,25 +189,26 @@ constexpr char kSummaryColumns[] =
 StatusOr<Requests::Loaded> Requests::Load(Transaction& tx, std::string_view reference) {
   std::optional<Loaded> out;
   std::string intake_sealed, scope_sealed, notes_sealed;
-  RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kSummaryColumns +
-                              ", intake, scope, notes FROM cases WHERE reference = ?",
-                          {std::string(reference)}, [&](const Row& row) {
-                            Loaded l;
-                            l.summary = SummaryFromRow(row);
-                            l.id = l.summary.id;
-                            intake_sealed = row.Bytes(10);
-                            scope_sealed = row.Bytes(11);
-                            notes_sealed = row.Bytes(12);
-                            out = std::move(l);
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kSummaryColumns +
+                                     ", intake, scope, notes FROM cases WHERE reference = ?",
+                                 {std::string(reference)}, [&](const Row& row) {
+                                   Loaded l;
+                                   l.summary = SummaryFromRow(row);
+                                   l.id = l.summary.id;
+                                   intake_sealed = row.Bytes(10);
+                                   scope_sealed = row.Bytes(11);
+                                   notes_sealed = row.Bytes(12);
+                                   out = std::move(l);
+                                   return Status::Ok();
+                                 }));
   if (!out) return NotFound("no request with that reference");
-  ASSIGN_OR_RETURN(out->key, vault_->keyring().Get(CaseKeyName(out->id)));
-  ASSIGN_OR_RETURN(json intake, OpenJson(*out->key, "cases", "intake", out->id, intake_sealed));
-  ASSIGN_OR_RETURN(out->intake, IntakeFromJson(intake));
-  ASSIGN_OR_RETURN(json scope, OpenJson(*out->key, "cases", "scope", out->id, scope_sealed));
-  ASSIGN_OR_RETURN(out->requested, CaseScope::FromJson(scope));
-  ASSIGN_OR_RETURN(out->notes, OpenJson(*out->key, "cases", "notes", out->id, notes_sealed));
+  CARREL_ASSIGN_OR_RETURN(out->key, vault_->keyring().Get(CaseKeyName(out->id)));
+  CARREL_ASSIGN_OR_RETURN(json intake,
+                          OpenJson(*out->key, "cases", "intake", out->id, intake_sealed));
+  CARREL_ASSIGN_OR_RETURN(out->intake, IntakeFromJson(intake));
+  CARREL_ASSIGN_OR_RETURN(json scope, OpenJson(*out->key, "cases", "scope", out->id, scope_sealed));
+  CARREL_ASSIGN_OR_RETURN(out->requested, CaseScope::FromJson(scope));
+  CARREL_ASSIGN_OR_RETURN(out->notes, OpenJson(*out->key, "cases", "notes", out->id, notes_sealed));
   return std::move(*out);
 }
 
@@ -216,15 +217,16 @@ StatusOr<Requests::Loaded> Requests::Load(Transaction& tx, std::string_view refe
 Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant when,
                                   int64_t* appointment, int64_t only) {
   std::string at = FormatInstant(when);
-  ASSIGN_OR_RETURN(int64_t absent,
-                   tx.QueryInt("SELECT count(*) FROM director_absences WHERE from_at <= ? AND "
-                               "to_at > ?",
-                               {at, at}));
+  CARREL_ASSIGN_OR_RETURN(
+      int64_t absent, tx.QueryInt("SELECT count(*) FROM director_absences WHERE from_at <= ? AND "
+                                  "to_at > ?",
+                                  {at, at}));
   *appointment = 0;
   std::string refusal = "no valid written appointment";
   // An appointment the Board reversed is void from its ruling on.
-  ASSIGN_OR_RETURN(std::vector<int64_t> reversed, Governance::ReversedIn(tx, "appointment", when));
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_ASSIGN_OR_RETURN(std::vector<int64_t> reversed,
+                          Governance::ReversedIn(tx, "appointment", when));
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, scope FROM appointments WHERE designee_id = ? AND valid_from <= ? AND "
       "valid_to > ? AND (revoked_at IS NULL OR revoked_at > ?) ORDER BY scope DESC, id",
       {user_id, at, at, at}, [&](const Row& row) {
@@ -245,7 +247,7 @@ Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant when
 }
 
 StatusOr<CaseActorInfo> Requests::ResolveActor(int64_t user_id) {
-  ASSIGN_OR_RETURN(User user, accounts_->GetUser(user_id));
+  CARREL_ASSIGN_OR_RETURN(User user, accounts_->GetUser(user_id));
   if (user.disabled) return PermissionDenied("the account is disabled");
   CaseActorInfo who;
   who.user_id = user_id;
@@ -270,7 +272,7 @@ StatusOr<CaseActorInfo> Requests::ResolveActor(int64_t user_id) {
 }
 
 StatusOr<bool> Requests::IsActingDesignee(int64_t user_id) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   return who.as == kCaseDesignee;
 }
 
@@ -301,7 +303,8 @@ StatusOr<User> Requests::ActiveDirector(int64_t user_id, std::string_view refusa
 StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view password,
                                         int64_t designee_id, std::string_view scope, Instant from,
                                         Instant to) {
-  ASSIGN_OR_RETURN(User director, ActiveDirector(director_id, "only the Director appoints designees"));
+  CARREL_ASSIGN_OR_RETURN(User director,
+                          ActiveDirector(director_id, "only the Director appoints designees"));
   if (scope != "standing" && scope != "absence") {
     return InvalidArgument("scope must be standing or absence");
   }
@@ -317,9 +320,9 @@ StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view pa
   a.valid_to = to;
   a.signed_by = director_id;
   std::string version;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(a.id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM appointments"));
-    ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(a.id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM appointments"));
+    CARREL_ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
     return Status::Ok();
   }));
   a.statement = json{{"type", "carrel designee appointment"},
@@ -332,11 +335,11 @@ StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view pa
                      {"valid_to", FormatInstant(to)},
                      {"policy_version", version}}
                     .dump();
-  ASSIGN_OR_RETURN(a.signature, accounts_->Sign(director_id, password,
-                                                SignedPurpose::kAppointment, a.statement));
+  CARREL_ASSIGN_OR_RETURN(a.signature, accounts_->Sign(director_id, password,
+                                                       SignedPurpose::kAppointment, a.statement));
   Actor actor{"user/" + std::to_string(director_id), "director"};
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO appointments (id, designee_id, scope, valid_from, valid_to, signed_by, "
         "statement, public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {a.id, designee_id, a.scope, FormatInstant(from), FormatInstant(to), director_id,
@@ -350,17 +353,19 @@ StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view pa
 }
 
 Status Requests::RevokeAppointment(int64_t director_id, std::string_view password, int64_t id) {
-  ASSIGN_OR_RETURN(User director, ActiveDirector(director_id, "only the Director revokes appointments"));
+  CARREL_ASSIGN_OR_RETURN(User director,
+                          ActiveDirector(director_id, "only the Director revokes appointments"));
   std::string statement = json{{"type", "carrel designee appointment revocation"},
                                {"library", library_id_},
                                {"appointment", id},
                                {"at", FormatInstant(clock_->Now())}}
                               .dump();
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(director_id, password,
-                                                          SignedPurpose::kAppointment, statement));
+  CARREL_ASSIGN_OR_RETURN(
+      std::string signature,
+      accounts_->Sign(director_id, password, SignedPurpose::kAppointment, statement));
   Actor actor{"user/" + std::to_string(director_id), "director"};
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "UPDATE appointments SET revoked_at = ?, revoked_by = ?, revocation = ? WHERE id = ? AND "
         "revoked_at IS NULL",
         {FormatInstant(clock_->Now()), actor.id, Blob{statement + "\n" + signature}, id}));
@@ -373,8 +378,8 @@ Status Requests::RevokeAppointment(int64_t director_id, std::string_view passwor
 
 StatusOr<std::vector<Appointment>> Requests::Appointments(const Actor& actor) {
   std::vector<Appointment> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "SELECT id, designee_id, scope, valid_from, valid_to, signed_by, statement, signature, "
         "revoked_at FROM appointments ORDER BY id",
         {}, [&](const Row& row) -> Status {
@@ -382,20 +387,20 @@ StatusOr<std::vector<Appointment>> Requests::Appointments(const Actor& actor) {
           a.id = row.Int(0);
           a.designee_id = row.Int(1);
           a.scope = row.Text(2);
-          ASSIGN_OR_RETURN(a.valid_from, ParseInstant(row.Text(3)));
-          ASSIGN_OR_RETURN(a.valid_to, ParseInstant(row.Text(4)));
+          CARREL_ASSIGN_OR_RETURN(a.valid_from, ParseInstant(row.Text(3)));
+          CARREL_ASSIGN_OR_RETURN(a.valid_to, ParseInstant(row.Text(4)));
           a.signed_by = row.Int(5);
           a.statement = row.Text(6);
           a.signature = row.Bytes(7);
           if (!row.IsNull(8)) {
-            ASSIGN_OR_RETURN(Instant r, ParseInstant(row.Text(8)));
+            CARREL_ASSIGN_OR_RETURN(Instant r, ParseInstant(row.Text(8)));
             a.revoked_at = r;
           }
           out.push_back(std::move(a));
           return Status::Ok();
         }));
     for (Appointment& a : out) {
-      ASSIGN_OR_RETURN(a.ruling, Governance::RulingOn(tx, "appointment", a.id));
+      CARREL_ASSIGN_OR_RETURN(a.ruling, Governance::RulingOn(tx, "appointment", a.id));
     }
     return audit_->Append(tx, actor, {"appointment.list", "appointment", "", "", "{}"}).status();
   }));
@@ -403,18 +408,20 @@ StatusOr<std::vector<Appointment>> Requests::Appointments(const Actor& actor) {
 }
 
 StatusOr<Absence> Requests::RecordAbsence(int64_t director_id, Instant from, Instant to) {
-  ASSIGN_OR_RETURN(User director, ActiveDirector(director_id, "only the Director records the Director's absences"));
+  CARREL_ASSIGN_OR_RETURN(
+      User director,
+      ActiveDirector(director_id, "only the Director records the Director's absences"));
   if (to <= from) return InvalidArgument("an absence must end after it starts");
   Absence a;
   a.from = from;
   a.to = to;
   a.recorded_by = "user/" + std::to_string(director_id);
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO director_absences (from_at, to_at, recorded_by, recorded_at) VALUES "
         "(?, ?, ?, ?)",
         {FormatInstant(from), FormatInstant(to), a.recorded_by, FormatInstant(clock_->Now())}));
-    ASSIGN_OR_RETURN(a.id, tx.QueryInt("SELECT max(id) FROM director_absences"));
+    CARREL_ASSIGN_OR_RETURN(a.id, tx.QueryInt("SELECT max(id) FROM director_absences"));
     return audit_
         ->Append(tx, Actor{a.recorded_by, "director"},
                  {"absence.record", "absence", std::to_string(a.id), "",
@@ -426,18 +433,19 @@ StatusOr<Absence> Requests::RecordAbsence(int64_t director_id, Instant from, Ins
 
 StatusOr<std::vector<Absence>> Requests::Absences(const Actor& actor) {
   std::vector<Absence> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("SELECT id, from_at, to_at, recorded_by FROM director_absences "
-                            "ORDER BY from_at",
-                            {}, [&](const Row& row) -> Status {
-                              Absence a;
-                              a.id = row.Int(0);
-                              ASSIGN_OR_RETURN(a.from, ParseInstant(row.Text(1)));
-                              ASSIGN_OR_RETURN(a.to, ParseInstant(row.Text(2)));
-                              a.recorded_by = row.Text(3);
-                              out.push_back(a);
-                              return Status::Ok();
-                            }));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT id, from_at, to_at, recorded_by FROM director_absences "
+                "ORDER BY from_at",
+                {}, [&](const Row& row) -> Status {
+                  Absence a;
+                  a.id = row.Int(0);
+                  CARREL_ASSIGN_OR_RETURN(a.from, ParseInstant(row.Text(1)));
+                  CARREL_ASSIGN_OR_RETURN(a.to, ParseInstant(row.Text(2)));
+                  a.recorded_by = row.Text(3);
+                  out.push_back(a);
+                  return Status::Ok();
+                }));
     return audit_->Append(tx, actor, {"absence.list", "absence", "", "", "{}"}).status();
   }));
   return out;
@@ -451,31 +459,33 @@ Status Requests::Notify(Transaction& tx, const std::string& reference, std::stri
   if (user_id != 0) users.insert(user_id);
   std::string now = FormatInstant(clock_->Now());
   if ((whom & kCaseDirector) != 0) {
-    ASSIGN_OR_RETURN(std::vector<int64_t> directors, Accounts::EnabledUsersIn(tx, Role::kDirector));
+    CARREL_ASSIGN_OR_RETURN(std::vector<int64_t> directors,
+                            Accounts::EnabledUsersIn(tx, Role::kDirector));
     users.insert(directors.begin(), directors.end());
   }
   if ((whom & kCaseDesignee) != 0) {
     std::vector<int64_t> designees;
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT DISTINCT designee_id FROM appointments WHERE revoked_at IS NULL AND "
-        "valid_from <= ? AND valid_to > ?",
-        {now, now}, [&](const Row& row) {
-          designees.push_back(row.Int(0));
-          return Status::Ok();
-        }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT DISTINCT designee_id FROM appointments WHERE revoked_at IS NULL AND "
+                "valid_from <= ? AND valid_to > ?",
+                {now, now}, [&](const Row& row) {
+                  designees.push_back(row.Int(0));
+                  return Status::Ok();
+                }));
     for (int64_t d : designees) {
       int64_t appointment = 0;
       if (CheckAppointment(tx, d, clock_->Now(), &appointment).ok()) users.insert(d);
     }
   }
   if ((whom & kCaseCounsel) != 0 && user_id == 0) {
-    ASSIGN_OR_RETURN(std::vector<int64_t> counsel, Accounts::EnabledUsersIn(tx, Role::kCounsel));
+    CARREL_ASSIGN_OR_RETURN(std::vector<int64_t> counsel,
+                            Accounts::EnabledUsersIn(tx, Role::kCounsel));
     users.insert(counsel.begin(), counsel.end());
   }
   for (int64_t u : users) {
-    RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO inbox (user_id, case_reference, kind, created_at) VALUES (?, ?, ?, ?)",
-        {u, reference, std::string(kind), now}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO inbox (user_id, case_reference, kind, created_at) VALUES (?, ?, ?, ?)",
+                {u, reference, std::string(kind), now}));
   }
   return Status::Ok();
 }
@@ -506,7 +516,7 @@ Status CheckIntake(const CaseIntake& in, CaseType type) {
         "record a call-back number for the agency, taken from an independent directory");
   }
   if (in.card_barcodes.size() > 100) return InvalidArgument("at most 100 card barcodes");
-  RETURN_IF_ERROR(CheckCategories(in.categories));
+  CARREL_RETURN_IF_ERROR(CheckCategories(in.categories));
   if (in.from && in.to && *in.to < *in.from) return InvalidArgument("the dates end before they start");
   if (type == kPatronAccess && in.card_barcodes.size() != 1) {
     return InvalidArgument("a patron-access request names the one patron asking");
@@ -548,14 +558,14 @@ StatusOr<CaseScope> RequestedScope(Circulation& circulation, const CaseIntake& i
 }  // namespace
 
 StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as == kCaseCounsel) {
     return Refuse(who, "", "intake", PermissionDenied("counsel does not take requests in"));
   }
-  ASSIGN_OR_RETURN(CaseType type, ParseCaseType(in.type));
-  RETURN_IF_ERROR(CheckIntake(in, type));
-  ASSIGN_OR_RETURN(CaseScope requested, RequestedScope(*circulation_, in));
-  ASSIGN_OR_RETURN(auto hold_key, retention_->HoldReasonKey());
+  CARREL_ASSIGN_OR_RETURN(CaseType type, ParseCaseType(in.type));
+  CARREL_RETURN_IF_ERROR(CheckIntake(in, type));
+  CARREL_ASSIGN_OR_RETURN(CaseScope requested, RequestedScope(*circulation_, in));
+  CARREL_ASSIGN_OR_RETURN(auto hold_key, retention_->HoldReasonKey());
   Instant now = clock_->Now();
   // The case number is taken inside the transaction that writes the case, so desks taking
   // requests in at the same moment get numbers of their own. The case key is created there
@@ -568,34 +578,34 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
   s.nondisclosure_order = in.nondisclosure_order;
   s.return_date = in.return_date;
   const int year = static_cast<int>(std::chrono::year_month_day(calendar_->LocalDate(now)).year());
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM cases"));
-    ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(CaseKeyName(id)));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM cases"));
+    CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(CaseKeyName(id)));
     char reference[32];
     std::snprintf(reference, sizeof reference, "R-%d-%04lld", year, static_cast<long long>(id));
     s.id = id;
     s.reference = reference;
-    ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
-    RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO cases (id, reference, type, state, process, received_at, received_by, "
-        "nondisclosure, return_date, intake, scope, notes, nondisclosure_expires, "
-        "nondisclosure_review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {id, s.reference, s.type, s.state, s.process, FormatInstant(now), user_id,
-         int64_t{in.nondisclosure_order ? 1 : 0},
-         in.return_date ? Value(FormatDate(*in.return_date)) : Value(),
-         Blob{SealJson(*key, "cases", "intake", id, IntakeJson(in))},
-         Blob{SealJson(*key, "cases", "scope", id, requested.ToJson())},
-         Blob{SealJson(*key, "cases", "notes", id, json::object())},
-         in.nondisclosure_order && in.nondisclosure_expires
-             ? Value(FormatDate(*in.nondisclosure_expires))
-             : Value(),
-         in.nondisclosure_order && in.nondisclosure_review
-             ? Value(FormatDate(*in.nondisclosure_review))
-             : Value()}));
-    RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
-        "appointment_id, policy_version) VALUES (?, ?, ?, 'intake', '', 'received', ?, ?)",
-        {id, FormatInstant(now), who.actor.id, who.appointment_id, in_force}));
+    CARREL_ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO cases (id, reference, type, state, process, received_at, received_by, "
+                "nondisclosure, return_date, intake, scope, notes, nondisclosure_expires, "
+                "nondisclosure_review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                {id, s.reference, s.type, s.state, s.process, FormatInstant(now), user_id,
+                 int64_t{in.nondisclosure_order ? 1 : 0},
+                 in.return_date ? Value(FormatDate(*in.return_date)) : Value(),
+                 Blob{SealJson(*key, "cases", "intake", id, IntakeJson(in))},
+                 Blob{SealJson(*key, "cases", "scope", id, requested.ToJson())},
+                 Blob{SealJson(*key, "cases", "notes", id, json::object())},
+                 in.nondisclosure_order && in.nondisclosure_expires
+                     ? Value(FormatDate(*in.nondisclosure_expires))
+                     : Value(),
+                 in.nondisclosure_order && in.nondisclosure_review
+                     ? Value(FormatDate(*in.nondisclosure_review))
+                     : Value()}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
+                "appointment_id, policy_version) VALUES (?, ?, ?, 'intake', '', 'received', ?, ?)",
+                {id, FormatInstant(now), who.actor.id, who.appointment_id, in_force}));
     // Records in scope are held from the moment the request arrives. A clerk's hold lapses
     // after the profile's days unless the Director or a designee confirms it by acting on the
     // case; theirs stand until the case is closed.
@@ -604,10 +614,11 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
       lapses = calendar_->LocalDate(now) + std::chrono::days(profile_->intake_hold_days);
     }
     for (int64_t patron : requested.patron_ids) {
-      RETURN_IF_ERROR(retention_->PlaceCaseHold(tx, who.actor, *hold_key, s.reference, patron,
-                                                in.from, in.to, lapses));
+      CARREL_RETURN_IF_ERROR(retention_->PlaceCaseHold(tx, who.actor, *hold_key, s.reference,
+                                                       patron, in.from, in.to, lapses));
     }
-    RETURN_IF_ERROR(Notify(tx, s.reference, "new_request", kCaseDirector | kCaseDesignee, 0));
+    CARREL_RETURN_IF_ERROR(
+        Notify(tx, s.reference, "new_request", kCaseDirector | kCaseDesignee, 0));
     return audit_
         ->Append(tx, who.actor,
                  {"request.intake", "case", s.reference, s.reference,
@@ -625,13 +636,13 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
 // ---- reading cases ------------------------------------------------------------------------
 
 StatusOr<std::vector<CaseSummary>> Requests::List(int64_t user_id) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as == kCaseStaff) {
     return Refuse(who, "", "list", PermissionDenied("staff take requests in and refer them; "
                                                     "cases are for the Director"));
   }
   std::vector<CaseSummary> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     std::string sql = std::string("SELECT ") + kSummaryColumns + " FROM cases";
     std::vector<Value> params;
     if (who.as == kCaseCounsel) {
@@ -639,7 +650,7 @@ StatusOr<std::vector<CaseSummary>> Requests::List(int64_t user_id) {
       params.push_back(user_id);
     }
     sql += " ORDER BY id DESC";
-    RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) {
+    CARREL_RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) {
       out.push_back(SummaryFromRow(row));
       return Status::Ok();
     }));
@@ -662,19 +673,19 @@ Status MaySee(const CaseActorInfo& who, const CaseSummary& s) {
 
 StatusOr<std::vector<CaseDecision>> Requests::ReadDecisions(Transaction& tx, const Loaded& l) {
   std::vector<CaseDecision> out;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, document, signed_by, appointment_id, public_key, signature, signed_at FROM "
       "case_decisions WHERE case_id = ? ORDER BY id",
       {l.id}, [&](const Row& row) -> Status {
         CaseDecision d;
         d.id = row.Int(0);
-        ASSIGN_OR_RETURN(d.document,
-                         Vault::Open(*l.key, "case_decisions", "document", d.id, row.BytesView(1)));
+        CARREL_ASSIGN_OR_RETURN(
+            d.document, Vault::Open(*l.key, "case_decisions", "document", d.id, row.BytesView(1)));
         d.signed_by = row.Int(2);
         d.appointment_id = row.Int(3);
         d.public_key = row.Bytes(4);
         d.signature = row.Bytes(5);
-        ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(6)));
+        CARREL_ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(6)));
         json doc = json::parse(d.document, nullptr, false);
         if (doc.is_object()) {
           d.outcome = doc.value("outcome", "");
@@ -690,7 +701,7 @@ StatusOr<std::vector<CaseDecision>> Requests::ReadDecisions(Transaction& tx, con
         return Status::Ok();
       }));
   for (CaseDecision& d : out) {
-    ASSIGN_OR_RETURN(d.ruling, Governance::RulingOn(tx, "decision", d.id));
+    CARREL_ASSIGN_OR_RETURN(d.ruling, Governance::RulingOn(tx, "decision", d.id));
   }
   return out;
 }
@@ -700,12 +711,12 @@ namespace {
 // The parts of a case file, each read within the viewing transaction.
 StatusOr<std::vector<CaseEvent>> ReadEvents(Transaction& tx, int64_t case_id) {
   std::vector<CaseEvent> events;
-  RETURN_IF_ERROR(
+  CARREL_RETURN_IF_ERROR(
       tx.Exec("SELECT at, actor, action, from_state, to_state, appointment_id, "
               "policy_version FROM case_events WHERE case_id = ? ORDER BY id",
               {case_id}, [&](const Row& row) -> Status {
                 CaseEvent e;
-                ASSIGN_OR_RETURN(e.at, ParseInstant(row.Text(0)));
+                CARREL_ASSIGN_OR_RETURN(e.at, ParseInstant(row.Text(0)));
                 e.actor = row.Text(1);
                 e.action = row.Text(2);
                 e.from_state = row.Text(3);
@@ -721,15 +732,15 @@ StatusOr<std::vector<CaseEvent>> ReadEvents(Transaction& tx, int64_t case_id) {
 StatusOr<std::vector<CaseDocument>> ReadDocuments(Transaction& tx, const SecretKey& key,
                                                   int64_t case_id) {
   std::vector<CaseDocument> documents;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, kind, filename, sha256, bytes FROM case_documents WHERE "
       "case_id = ? ORDER BY id",
       {case_id}, [&](const Row& row) -> Status {
         CaseDocument d;
         d.id = row.Int(0);
         d.kind = row.Text(1);
-        ASSIGN_OR_RETURN(d.filename,
-                         Vault::Open(key, "case_documents", "filename", d.id, row.BytesView(2)));
+        CARREL_ASSIGN_OR_RETURN(
+            d.filename, Vault::Open(key, "case_documents", "filename", d.id, row.BytesView(2)));
         d.sha256 = row.Text(3);
         d.bytes = row.Int(4);
         documents.push_back(d);
@@ -741,35 +752,35 @@ StatusOr<std::vector<CaseDocument>> ReadDocuments(Transaction& tx, const SecretK
 StatusOr<std::vector<CounselAdvice>> ReadAdvice(Transaction& tx, const SecretKey& key,
                                                 int64_t case_id) {
   std::vector<CounselAdvice> advice;
-  RETURN_IF_ERROR(
-      tx.Exec("SELECT id, counsel_id, at, proper_form, enforceable, court_order_compels, "
-              "recommendation, body FROM counsel_advice WHERE case_id = ? ORDER BY id",
-              {case_id}, [&](const Row& row) -> Status {
-                CounselAdvice a;
-                a.id = row.Int(0);
-                a.counsel_id = row.Int(1);
-                ASSIGN_OR_RETURN(a.at, ParseInstant(row.Text(2)));
-                a.proper_form = row.Int(3) != 0;
-                a.enforceable = row.Int(4) != 0;
-                a.court_order_compels = row.Int(5) != 0;
-                a.recommendation = row.Text(6);
-                ASSIGN_OR_RETURN(json body,
-                                 OpenJson(key, "counsel_advice", "body", a.id, row.BytesView(7)));
-                a.advice = body.value("advice", "");
-                if (body.contains("recommended_scope") && !body["recommended_scope"].is_null()) {
-                  ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(body["recommended_scope"]));
-                  a.recommended_scope = rs;
-                }
-                advice.push_back(std::move(a));
-                return Status::Ok();
-              }));
+  CARREL_RETURN_IF_ERROR(tx.Exec(
+      "SELECT id, counsel_id, at, proper_form, enforceable, court_order_compels, "
+      "recommendation, body FROM counsel_advice WHERE case_id = ? ORDER BY id",
+      {case_id}, [&](const Row& row) -> Status {
+        CounselAdvice a;
+        a.id = row.Int(0);
+        a.counsel_id = row.Int(1);
+        CARREL_ASSIGN_OR_RETURN(a.at, ParseInstant(row.Text(2)));
+        a.proper_form = row.Int(3) != 0;
+        a.enforceable = row.Int(4) != 0;
+        a.court_order_compels = row.Int(5) != 0;
+        a.recommendation = row.Text(6);
+        CARREL_ASSIGN_OR_RETURN(json body,
+                                OpenJson(key, "counsel_advice", "body", a.id, row.BytesView(7)));
+        a.advice = body.value("advice", "");
+        if (body.contains("recommended_scope") && !body["recommended_scope"].is_null()) {
+          CARREL_ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(body["recommended_scope"]));
+          a.recommended_scope = rs;
+        }
+        advice.push_back(std::move(a));
+        return Status::Ok();
+      }));
   return advice;
 }
 
 StatusOr<std::optional<Disclosure>> ReadLatestDisclosure(Transaction& tx, const SecretKey& key,
                                                          int64_t case_id) {
   std::optional<Disclosure> disclosure;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, decision_id, manifest, signature, signed_by, prepared_at, delivery, "
       "delivered_at, acknowledged_at FROM disclosures WHERE case_id = ? ORDER BY id DESC "
       "LIMIT 1",
@@ -777,23 +788,23 @@ StatusOr<std::optional<Disclosure>> ReadLatestDisclosure(Transaction& tx, const 
         Disclosure d;
         d.id = row.Int(0);
         d.decision_id = row.Int(1);
-        ASSIGN_OR_RETURN(d.manifest,
-                         Vault::Open(key, "disclosures", "manifest", d.id, row.BytesView(2)));
+        CARREL_ASSIGN_OR_RETURN(
+            d.manifest, Vault::Open(key, "disclosures", "manifest", d.id, row.BytesView(2)));
         d.signature = row.Bytes(3);
         d.signed_by = row.Int(4);
-        ASSIGN_OR_RETURN(d.prepared_at, ParseInstant(row.Text(5)));
+        CARREL_ASSIGN_OR_RETURN(d.prepared_at, ParseInstant(row.Text(5)));
         if (!row.IsNull(6)) {
-          ASSIGN_OR_RETURN(json delivery,
-                           OpenJson(key, "disclosures", "delivery", d.id, row.BytesView(6)));
+          CARREL_ASSIGN_OR_RETURN(json delivery,
+                                  OpenJson(key, "disclosures", "delivery", d.id, row.BytesView(6)));
           d.delivered_to = delivery.value("to", "");
           d.delivered_how = delivery.value("how", "");
         }
         if (!row.IsNull(7)) {
-          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(7)));
+          CARREL_ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(7)));
           d.delivered_at = t;
         }
         if (!row.IsNull(8)) {
-          ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(8)));
+          CARREL_ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(8)));
           d.acknowledged_at = t;
         }
         disclosure = std::move(d);
@@ -805,11 +816,11 @@ StatusOr<std::optional<Disclosure>> ReadLatestDisclosure(Transaction& tx, const 
 }  // namespace
 
 StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   CaseFile f;
   Status seen = Status::Ok();
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
     seen = MaySee(who, l.summary);
     if (!seen.ok()) return Status::Ok();
     f.summary = l.summary;
@@ -817,13 +828,13 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
     f.consultation = l.notes.value("consultation", "");
     f.media_statement = l.notes.value("media_statement", "");
     f.warrant = l.notes.value("warrant", json());
-    ASSIGN_OR_RETURN(f.events, ReadEvents(tx, l.id));
-    ASSIGN_OR_RETURN(f.documents, ReadDocuments(tx, *l.key, l.id));
-    ASSIGN_OR_RETURN(f.advice, ReadAdvice(tx, *l.key, l.id));
-    ASSIGN_OR_RETURN(f.decisions, ReadDecisions(tx, l));
-    ASSIGN_OR_RETURN(f.disclosure, ReadLatestDisclosure(tx, *l.key, l.id));
-    ASSIGN_OR_RETURN(f.decline_ruling, Governance::RulingOn(tx, "decline", l.id));
-    ASSIGN_OR_RETURN(f.notices, CaseNotices(tx, l.id));
+    CARREL_ASSIGN_OR_RETURN(f.events, ReadEvents(tx, l.id));
+    CARREL_ASSIGN_OR_RETURN(f.documents, ReadDocuments(tx, *l.key, l.id));
+    CARREL_ASSIGN_OR_RETURN(f.advice, ReadAdvice(tx, *l.key, l.id));
+    CARREL_ASSIGN_OR_RETURN(f.decisions, ReadDecisions(tx, l));
+    CARREL_ASSIGN_OR_RETURN(f.disclosure, ReadLatestDisclosure(tx, *l.key, l.id));
+    CARREL_ASSIGN_OR_RETURN(f.decline_ruling, Governance::RulingOn(tx, "decline", l.id));
+    CARREL_ASSIGN_OR_RETURN(f.notices, CaseNotices(tx, l.id));
     return audit_
         ->Append(tx, who.actor,
                  {"request.view", "case", std::string(reference), std::string(reference),
@@ -839,7 +850,7 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
 StatusOr<CaseDocument> Requests::AddDocument(int64_t user_id, std::string_view reference,
                                              std::string_view kind, std::string_view filename,
                                              std::string_view content) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (kind.empty() || kind.size() > 40 || filename.empty() || filename.size() > 200) {
     return InvalidArgument("a document needs a kind (up to 40 characters) and a file name");
   }
@@ -850,8 +861,8 @@ StatusOr<CaseDocument> Requests::AddDocument(int64_t user_id, std::string_view r
   d.sha256 = Sha256Hex(content);
   d.bytes = static_cast<int64_t>(content.size());
   Status allowed = Status::Ok();
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
     // Staff add the papers they were handed while the case is new; later, the Director, a
     // designee or the case's counsel.
     if (who.as == kCaseStaff) {
@@ -866,13 +877,15 @@ StatusOr<CaseDocument> Requests::AddDocument(int64_t user_id, std::string_view r
       allowed = FailedPrecondition("the case is closed");
       return Status::Ok();
     }
-    ASSIGN_OR_RETURN(d.id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_documents"));
-    RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO case_documents (id, case_id, kind, filename, sha256, bytes, content, "
-        "added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {d.id, l.id, d.kind, Blob{Vault::Seal(*l.key, "case_documents", "filename", d.id, filename)},
-         d.sha256, d.bytes, Blob{Vault::Seal(*l.key, "case_documents", "content", d.id, content)},
-         FormatInstant(clock_->Now()), who.actor.id}));
+    CARREL_ASSIGN_OR_RETURN(d.id,
+                            tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_documents"));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO case_documents (id, case_id, kind, filename, sha256, bytes, content, "
+                "added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                {d.id, l.id, d.kind,
+                 Blob{Vault::Seal(*l.key, "case_documents", "filename", d.id, filename)}, d.sha256,
+                 d.bytes, Blob{Vault::Seal(*l.key, "case_documents", "content", d.id, content)},
+                 FormatInstant(clock_->Now()), who.actor.id}));
     return audit_
         ->Append(tx, who.actor,
                  {"request.document.add", "case_document", std::to_string(d.id),
@@ -887,26 +900,27 @@ StatusOr<CaseDocument> Requests::AddDocument(int64_t user_id, std::string_view r
 StatusOr<std::pair<CaseDocument, std::string>> Requests::ReadDocument(int64_t user_id,
                                                                       std::string_view reference,
                                                                       int64_t document_id) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   std::optional<std::pair<CaseDocument, std::string>> out;
   Status allowed = Status::Ok();
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
     allowed = MaySee(who, l.summary);
     if (!allowed.ok()) return Status::Ok();
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "SELECT id, kind, filename, sha256, bytes, content FROM case_documents WHERE id = ? AND "
         "case_id = ?",
         {document_id, l.id}, [&](const Row& row) -> Status {
           CaseDocument d;
           d.id = row.Int(0);
           d.kind = row.Text(1);
-          ASSIGN_OR_RETURN(d.filename, Vault::Open(*l.key, "case_documents", "filename", d.id,
-                                                   row.BytesView(2)));
+          CARREL_ASSIGN_OR_RETURN(d.filename, Vault::Open(*l.key, "case_documents", "filename",
+                                                          d.id, row.BytesView(2)));
           d.sha256 = row.Text(3);
           d.bytes = row.Int(4);
-          ASSIGN_OR_RETURN(std::string content, Vault::Open(*l.key, "case_documents", "content",
-                                                            d.id, row.BytesView(5)));
+          CARREL_ASSIGN_OR_RETURN(
+              std::string content,
+              Vault::Open(*l.key, "case_documents", "content", d.id, row.BytesView(5)));
           if (Sha256Hex(content) != d.sha256) {
             return DataLoss("the stored document does not match its recorded SHA-256");
           }
@@ -931,7 +945,7 @@ StatusOr<PatronPermission> Requests::GrantPermission(const Actor& actor, int64_t
     return InvalidArgument("say to whom the records may go (1 to 400 characters)");
   }
   if (p.categories.empty()) return InvalidArgument("name the records the permission covers");
-  RETURN_IF_ERROR(CheckCategories(p.categories));
+  CARREL_RETURN_IF_ERROR(CheckCategories(p.categories));
   if (p.from && p.to && *p.to < *p.from) return InvalidArgument("the dates end before they start");
   Date today = calendar_->LocalDate(clock_->Now());
   if (p.valid_until < today) return InvalidArgument("the permission would already have expired");
@@ -942,11 +956,12 @@ StatusOr<PatronPermission> Requests::GrantPermission(const Actor& actor, int64_t
   p.patron_id = patron_id;
   p.signed_at = clock_->Now();
   p.scan_sha256 = scan.empty() ? "" : Sha256Hex(scan);
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(bool exists, Circulation::PatronExistsIn(tx, patron_id));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(bool exists, Circulation::PatronExistsIn(tx, patron_id));
     if (!exists) return NotFound("no such patron");
-    ASSIGN_OR_RETURN(p.id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM patron_permissions"));
+    CARREL_ASSIGN_OR_RETURN(p.id,
+                            tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM patron_permissions"));
     json body = {{"type", "carrel patron permission"},
                  {"library", library_id_},
                  {"permission", p.id},
@@ -958,12 +973,13 @@ StatusOr<PatronPermission> Requests::GrantPermission(const Actor& actor, int64_t
                  {"valid_until", FormatDate(p.valid_until)},
                  {"method", p.method},
                  {"signed_at", FormatInstant(p.signed_at)}};
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO patron_permissions (id, patron_id, body, valid_until, method, scan_sha256, "
         "scan, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         {p.id, patron_id, Blob{SealJson(*key, "patron_permissions", "body", p.id, body)},
          FormatDate(p.valid_until), p.method, p.scan_sha256,
-         scan.empty() ? Value() : Value(Blob{Vault::Seal(*key, "patron_permissions", "scan", p.id, scan)}),
+         scan.empty() ? Value()
+                      : Value(Blob{Vault::Seal(*key, "patron_permissions", "scan", p.id, scan)}),
          FormatInstant(p.signed_at)}));
     return audit_
         ->Append(tx, actor, {"permission.grant", "patron_permission", std::to_string(p.id), "",
@@ -975,10 +991,10 @@ StatusOr<PatronPermission> Requests::GrantPermission(const Actor& actor, int64_t
 
 Status Requests::RevokePermission(const Actor& actor, int64_t patron_id, int64_t permission_id) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE patron_permissions SET revoked_at = ? WHERE id = ? AND patron_id = ? AND "
-        "revoked_at IS NULL",
-        {FormatInstant(clock_->Now()), permission_id, patron_id}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE patron_permissions SET revoked_at = ? WHERE id = ? AND patron_id = ? AND "
+                "revoked_at IS NULL",
+                {FormatInstant(clock_->Now()), permission_id, patron_id}));
     if (tx.changes() == 0) return NotFound("no standing permission with that number");
     return audit_->Append(tx, actor, {"permission.revoke", "patron_permission",
                                       std::to_string(permission_id), "",
@@ -993,7 +1009,7 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
                                                         const std::string& where,
                                                         const std::vector<Value>& params) {
   std::vector<PatronPermission> out;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, patron_id, body, method, scan_sha256, revoked_at, confirmed_at FROM "
       "patron_permissions " +
           where + " ORDER BY id",
@@ -1001,8 +1017,8 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
         PatronPermission p;
         p.id = row.Int(0);
         p.patron_id = row.Int(1);
-        ASSIGN_OR_RETURN(json body, OpenJson(key, "patron_permissions", "body", p.id,
-                                             row.BytesView(2)));
+        CARREL_ASSIGN_OR_RETURN(
+            json body, OpenJson(key, "patron_permissions", "body", p.id, row.BytesView(2)));
         if (body.value("patron", int64_t{-1}) != p.patron_id ||
             body.value("permission", int64_t{-1}) != p.id) {
           return DataLoss("a stored permission does not match its row");
@@ -1011,16 +1027,16 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
         p.categories = body.value("categories", std::vector<std::string>{});
         p.from = DateOf(body, "from");
         p.to = DateOf(body, "to");
-        ASSIGN_OR_RETURN(p.valid_until, ParseDate(body.value("valid_until", "")));
-        ASSIGN_OR_RETURN(p.signed_at, ParseInstant(body.value("signed_at", "")));
+        CARREL_ASSIGN_OR_RETURN(p.valid_until, ParseDate(body.value("valid_until", "")));
+        CARREL_ASSIGN_OR_RETURN(p.signed_at, ParseInstant(body.value("signed_at", "")));
         p.method = row.Text(3);
         p.scan_sha256 = row.Text(4);
         if (!row.IsNull(5)) {
-          ASSIGN_OR_RETURN(Instant r, ParseInstant(row.Text(5)));
+          CARREL_ASSIGN_OR_RETURN(Instant r, ParseInstant(row.Text(5)));
           p.revoked_at = r;
         }
         if (!row.IsNull(6)) {
-          ASSIGN_OR_RETURN(Instant c, ParseInstant(row.Text(6)));
+          CARREL_ASSIGN_OR_RETURN(Instant c, ParseInstant(row.Text(6)));
           p.confirmed_at = c;
         }
         out.push_back(std::move(p));
@@ -1035,7 +1051,7 @@ namespace {
 // The patron a permission belongs to (its row names the patron, a pseudonymous id).
 StatusOr<int64_t> PermissionPatron(Store& store, int64_t permission_id, std::string* method) {
   int64_t patron = 0;
-  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) {
     return tx.Exec("SELECT patron_id, method FROM patron_permissions WHERE id = ?",
                    {permission_id}, [&](const Row& row) {
                      patron = row.Int(0);
@@ -1049,23 +1065,23 @@ StatusOr<int64_t> PermissionPatron(Store& store, int64_t permission_id, std::str
 }  // namespace
 
 StatusOr<std::string> Requests::PermissionScan(int64_t user_id, int64_t permission_id) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as != kCaseDirector && who.as != kCaseDesignee) {
     return PermissionDenied("only the Director or a designee acting now checks a permission's scan");
   }
   std::string method;
-  ASSIGN_OR_RETURN(int64_t patron, PermissionPatron(*store_, permission_id, &method));
+  CARREL_ASSIGN_OR_RETURN(int64_t patron, PermissionPatron(*store_, permission_id, &method));
   if (method != "paper") return FailedPrecondition("a permission given in the portal has no scan");
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron)));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron)));
   std::string scan;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("SELECT scan FROM patron_permissions WHERE id = ?", {permission_id},
-                            [&](const Row& row) -> Status {
-                              ASSIGN_OR_RETURN(scan, Vault::Open(*key, "patron_permissions",
-                                                                 "scan", permission_id,
-                                                                 row.BytesView(0)));
-                              return Status::Ok();
-                            }));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec("SELECT scan FROM patron_permissions WHERE id = ?",
+                                   {permission_id}, [&](const Row& row) -> Status {
+                                     CARREL_ASSIGN_OR_RETURN(
+                                         scan, Vault::Open(*key, "patron_permissions", "scan",
+                                                           permission_id, row.BytesView(0)));
+                                     return Status::Ok();
+                                   }));
     return audit_->Append(tx, who.actor, {"permission.scan.view", "patron_permission",
                                           std::to_string(permission_id), "",
                                           json{{"patron", patron}}.dump()})
@@ -1076,17 +1092,17 @@ StatusOr<std::string> Requests::PermissionScan(int64_t user_id, int64_t permissi
 
 Status Requests::ConfirmPermission(int64_t user_id, int64_t permission_id,
                                    std::string_view scan_sha256) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as != kCaseDirector && who.as != kCaseDesignee) {
     return PermissionDenied("only the Director or a designee acting now confirms a permission");
   }
   std::string method;
-  ASSIGN_OR_RETURN(int64_t patron, PermissionPatron(*store_, permission_id, &method));
+  CARREL_ASSIGN_OR_RETURN(int64_t patron, PermissionPatron(*store_, permission_id, &method));
   if (method != "paper") {
     return FailedPrecondition("a permission given in the portal needs no confirmation");
   }
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "UPDATE patron_permissions SET confirmed_by = ?, confirmed_at = ? WHERE id = ? AND "
         "scan_sha256 = ? AND revoked_at IS NULL AND confirmed_at IS NULL",
         {who.actor.id, FormatInstant(clock_->Now()), permission_id, std::string(scan_sha256)}));
@@ -1105,10 +1121,10 @@ Status Requests::ConfirmPermission(int64_t user_id, int64_t permission_id,
 
 StatusOr<std::vector<PatronPermission>> Requests::Permissions(const Actor& actor,
                                                               int64_t patron_id) {
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
   std::vector<PatronPermission> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, ReadPermissions(tx, *key, "WHERE patron_id = ?", {patron_id}));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, ReadPermissions(tx, *key, "WHERE patron_id = ?", {patron_id}));
     return audit_->Append(tx, actor, {"permission.list", "patron", std::to_string(patron_id), "",
                                       "{}"})
         .status();
@@ -1120,7 +1136,7 @@ StatusOr<std::vector<PatronPermission>> Requests::Permissions(const Actor& actor
 
 StatusOr<std::vector<InboxItem>> Requests::Inbox(int64_t user_id) {
   std::vector<InboxItem> out;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT id, case_reference, kind, created_at, read_at FROM inbox WHERE "
                    "user_id = ? ORDER BY id DESC LIMIT 200",
                    {user_id}, [&](const Row& row) -> Status {
@@ -1128,7 +1144,7 @@ StatusOr<std::vector<InboxItem>> Requests::Inbox(int64_t user_id) {
                      i.id = row.Int(0);
                      i.case_reference = row.Text(1);
                      i.kind = row.Text(2);
-                     ASSIGN_OR_RETURN(i.created_at, ParseInstant(row.Text(3)));
+                     CARREL_ASSIGN_OR_RETURN(i.created_at, ParseInstant(row.Text(3)));
                      i.read = !row.IsNull(4);
                      out.push_back(std::move(i));
                      return Status::Ok();
@@ -1139,9 +1155,10 @@ StatusOr<std::vector<InboxItem>> Requests::Inbox(int64_t user_id) {
 
 Status Requests::MarkRead(int64_t user_id, int64_t item_id) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("UPDATE inbox SET read_at = ? WHERE id = ? AND user_id = ? AND "
-                            "read_at IS NULL",
-                            {FormatInstant(clock_->Now()), item_id, user_id}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE inbox SET read_at = ? WHERE id = ? AND user_id = ? AND "
+                "read_at IS NULL",
+                {FormatInstant(clock_->Now()), item_id, user_id}));
     if (tx.changes() == 0) return NotFound("no unread item with that number in your inbox");
     return Status::Ok();
   });

@@ -22,7 +22,7 @@ Status ReviewableDecisions(Transaction& tx, std::vector<Reviewable>* out) {
         r.subject_id = row.Int(0);
         r.case_reference = row.Text(1);
         r.what = row.Text(2);
-        ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(3)));
+        CARREL_ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(3)));
         r.by = row.Int(4);
         r.detail = {
             {"appointment", row.Int(5)}, {"request_type", row.Text(6)}, {"process", row.Text(7)}};
@@ -43,7 +43,7 @@ Status ReviewableDeclines(Transaction& tx, std::vector<Reviewable>* out) {
         r.subject_id = row.Int(0);
         r.case_reference = row.Text(1);
         r.what = "decline";
-        ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(2)));
+        CARREL_ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(2)));
         std::string actor = row.Text(3);
         if (actor.starts_with("user/")) r.by = std::atoll(actor.c_str() + 5);
         r.detail = {{"appointment", row.Int(4)}, {"request_type", row.Text(5)}};
@@ -99,18 +99,18 @@ class RequestsSubjects : public ReviewSource {
       return Status::Ok();
     };
     if (subject == "decision") {
-      RETURN_IF_ERROR(
+      CARREL_RETURN_IF_ERROR(
           tx.Exec("SELECT c.reference FROM case_decisions d JOIN cases c ON c.id = "
                   "d.case_id WHERE d.id = ?",
                   {id}, found));
     } else if (subject == "decline") {
-      RETURN_IF_ERROR(
+      CARREL_RETURN_IF_ERROR(
           tx.Exec("SELECT c.reference FROM cases c WHERE c.id = ? AND EXISTS "
                   "(SELECT 1 FROM case_events e WHERE e.case_id = c.id AND "
                   "e.action = 'decline')",
                   {id}, found));
     } else {
-      RETURN_IF_ERROR(tx.Exec("SELECT '' FROM appointments WHERE id = ?", {id}, found));
+      CARREL_RETURN_IF_ERROR(tx.Exec("SELECT '' FROM appointments WHERE id = ?", {id}, found));
     }
     return reference;
   }

@@ -61,7 +61,7 @@ StatusOr<PatronFile> ReadPatronFile(Store& store, Circulation& circulation, cons
                                     const CaseScope& scope, int64_t patron) {
   PatronFile f;
   auto has = [&](std::string_view c) { return Has(scope.categories, c); };
-  RETURN_IF_ERROR(WithWriteTransaction(store, [&](Transaction&) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(store, [&](Transaction&) -> Status {
     if (has("patron")) {
       auto p = circulation.GetPatron(actor, patron);
       if (p.ok()) {
@@ -71,22 +71,22 @@ StatusOr<PatronFile> ReadPatronFile(Store& store, Circulation& circulation, cons
       }
     }
     if (has("loans")) {
-      ASSIGN_OR_RETURN(f.loans, circulation.ActiveLoans(actor, patron));
+      CARREL_ASSIGN_OR_RETURN(f.loans, circulation.ActiveLoans(actor, patron));
     }
     if (has("loan_history")) {
-      ASSIGN_OR_RETURN(f.history, circulation.PatronHistory(actor, patron));
+      CARREL_ASSIGN_OR_RETURN(f.history, circulation.PatronHistory(actor, patron));
     }
     if (has("holds")) {
-      ASSIGN_OR_RETURN(f.holds, circulation.PatronHolds(actor, patron));
+      CARREL_ASSIGN_OR_RETURN(f.holds, circulation.PatronHolds(actor, patron));
     }
     if (has("fines")) {
-      ASSIGN_OR_RETURN(f.fines, circulation.PatronFines(actor, patron));
+      CARREL_ASSIGN_OR_RETURN(f.fines, circulation.PatronFines(actor, patron));
     }
     std::vector<int64_t> item_ids;
     for (const Loan& l : f.loans) item_ids.push_back(l.item_id);
     for (const ReturnedLoan& r : f.history) item_ids.push_back(r.item_id);
     for (const Hold& h : f.holds) item_ids.push_back(h.item_id);
-    ASSIGN_OR_RETURN(f.items, circulation.GetItems(item_ids));
+    CARREL_ASSIGN_OR_RETURN(f.items, circulation.GetItems(item_ids));
     return Status::Ok();
   }));
   return f;
@@ -98,7 +98,7 @@ StatusOr<PatronFile> ReadPatronFile(Store& store, Circulation& circulation, cons
 StatusOr<json> PatronRecords(Store& store, Circulation& circulation, const Calendar& calendar,
                              const Actor& actor, const CaseScope& scope, int64_t patron,
                              json* records) {
-  ASSIGN_OR_RETURN(PatronFile f, ReadPatronFile(store, circulation, actor, scope, patron));
+  CARREL_ASSIGN_OR_RETURN(PatronFile f, ReadPatronFile(store, circulation, actor, scope, patron));
   const auto& items = f.items;
   json counts = json::object();
   auto add = [&](const std::string& category, std::optional<Date> day, json fields) {
@@ -151,7 +151,7 @@ StatusOr<json> PatronRecords(Store& store, Circulation& circulation, const Calen
 // carrel, and the signer was the Director or a designee under an appointment valid when they
 // signed; kPermissionDenied otherwise.
 StatusOr<std::string> Requests::VerifyDecision(Transaction& tx, const CaseDecision& d) {
-  RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", d.id));
+  CARREL_RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", d.id));
   auto signer = accounts_->GetUser(d.signed_by);
   if (!signer.ok() || signer->signing_public_key != d.public_key ||
       !Accounts::VerifySignature(d.public_key, SignedPurpose::kDecision, d.document,
@@ -294,7 +294,7 @@ Status Requests::StepAdvise(const StepInput& in, StepPlan& plan) {
   std::string advice = TextOf(payload, "advice");
   json body = {{"advice", advice}, {"recommended_scope", nullptr}};
   if (payload.contains("recommended_scope") && !payload["recommended_scope"].is_null()) {
-    ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(payload["recommended_scope"]));
+    CARREL_ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(payload["recommended_scope"]));
     body["recommended_scope"] = rs.ToJson();
   }
   plan.to = state == "counsel_determination_required" && compels ? "counsel_review" : state;
@@ -303,8 +303,8 @@ Status Requests::StepAdvise(const StepInput& in, StepPlan& plan) {
   plan.notify = kCaseDirector | kCaseDesignee;
   plan.notify_kind = "advice_recorded";
   plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-    ASSIGN_OR_RETURN(int64_t id,
-                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM counsel_advice"));
+    CARREL_ASSIGN_OR_RETURN(int64_t id,
+                            tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM counsel_advice"));
     return tx.Exec(
         "INSERT INTO counsel_advice (id, case_id, counsel_id, at, proper_form, enforceable, "
         "court_order_compels, recommendation, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -356,7 +356,8 @@ Status Requests::CheckReleaseBasis(const StepInput& in, const std::string& basis
       return refuse(FailedPrecondition("a patron's permission covers that patron only"));
     }
     std::optional<PatronPermission> permission;
-    ASSIGN_OR_RETURN(auto all, Permissions(SystemActor("request-decision"), scope.patron_ids[0]));
+    CARREL_ASSIGN_OR_RETURN(auto all,
+                            Permissions(SystemActor("request-decision"), scope.patron_ids[0]));
     for (const PatronPermission& p : all) {
       if (p.id == permission_id) permission = p;
     }
@@ -390,15 +391,15 @@ Status Requests::MayDecideAgain(const StepInput& in) {
   const Loaded& l = in.l;
   const std::string& state = in.state;
   std::optional<BoardRuling> ruling;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     if (state == "declined") {
-      ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decline", l.id));
+      CARREL_ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decline", l.id));
       return Status::Ok();
     }
-    ASSIGN_OR_RETURN(int64_t last, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
-                                               "case_decisions WHERE case_id = ?",
-                                               {l.id}));
-    ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decision", last));
+    CARREL_ASSIGN_OR_RETURN(int64_t last, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
+                                                      "case_decisions WHERE case_id = ?",
+                                                      {l.id}));
+    CARREL_ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decision", last));
     return Status::Ok();
   }));
   if (!ruling || ruling->outcome != "reverse") {
@@ -421,12 +422,13 @@ struct DecisionGround {
 
 StatusOr<DecisionGround> ReadDecisionGround(Store& store, int64_t case_id, int64_t advice_id) {
   DecisionGround g;
-  RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(g.version, Governance::VersionInForce(tx));
-    ASSIGN_OR_RETURN(g.last_seen, tx.QueryInt("SELECT coalesce(max(id), 0) FROM case_decisions "
-                                              "WHERE case_id = ?",
-                                              {case_id}));
-    ASSIGN_OR_RETURN(
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(g.version, Governance::VersionInForce(tx));
+    CARREL_ASSIGN_OR_RETURN(g.last_seen,
+                            tx.QueryInt("SELECT coalesce(max(id), 0) FROM case_decisions "
+                                        "WHERE case_id = ?",
+                                        {case_id}));
+    CARREL_ASSIGN_OR_RETURN(
         g.advice_count,
         tx.QueryInt("SELECT count(*) FROM counsel_advice WHERE case_id = ?", {case_id}));
     if (advice_id == 0) return Status::Ok();
@@ -457,18 +459,18 @@ struct SignedDecision {
 // and the policy version signed is still in force.
 std::function<Status(Transaction&, const SecretKey&, int64_t)> DecisionWriter(SignedDecision d) {
   return [d = std::move(d)](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-    ASSIGN_OR_RETURN(int64_t newest, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
-                                                 "case_decisions WHERE case_id = ?",
-                                                 {case_id}));
+    CARREL_ASSIGN_OR_RETURN(int64_t newest, tx.QueryInt("SELECT coalesce(max(id), 0) FROM "
+                                                        "case_decisions WHERE case_id = ?",
+                                                        {case_id}));
     if (newest != d.last_seen) {
       return FailedPrecondition("another decision was signed on this case meanwhile; look again");
     }
-    ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
+    CARREL_ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
     if (in_force != d.version) {
       return FailedPrecondition("the Board amended the policy while you signed; sign again");
     }
-    ASSIGN_OR_RETURN(int64_t id,
-                     tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_decisions"));
+    CARREL_ASSIGN_OR_RETURN(int64_t id,
+                            tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM case_decisions"));
     return tx.Exec(
         "INSERT INTO case_decisions (id, case_id, outcome, document, signed_by, appointment_id, "
         "public_key, signature, signed_at, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -490,11 +492,11 @@ Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
   if (in.type != kPatronAccess && in.state == "referred") {
     return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
   }
-  ASSIGN_OR_RETURN(DecisionGround ground, ReadDecisionGround(*store_, in.l.id, advice_id));
+  CARREL_ASSIGN_OR_RETURN(DecisionGround ground, ReadDecisionGround(*store_, in.l.id, advice_id));
   // A case already decided (or declined) is decided again only after the Board reversed it.
   const bool reconsidering = in.state == "decided" || in.state == "disclosure_prepared" ||
                              in.state == "released" || in.state == "declined";
-  if (reconsidering) RETURN_IF_ERROR(MayDecideAgain(in));
+  if (reconsidering) CARREL_RETURN_IF_ERROR(MayDecideAgain(in));
   // The advice relied on, if any, must be this case's.
   if (advice_id != 0 && !ground.advice) return refuse(NotFound("no such advice on this case"));
   CaseScope scope;
@@ -507,7 +509,7 @@ Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
     }
     scope = *chosen;
     if (scope.categories.empty()) return InvalidArgument("name the categories released");
-    RETURN_IF_ERROR(
+    CARREL_RETURN_IF_ERROR(
         CheckReleaseBasis(in, basis, scope, ground.advice, permission_id, reconsidering));
   } else {
     basis.clear();
@@ -535,9 +537,9 @@ Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
   d.appointment = in.who.appointment_id;
   d.last_seen = ground.last_seen;
   d.signed_at = in.now;
-  ASSIGN_OR_RETURN(d.signature,
-                   accounts_->Sign(in.user_id, in.password, SignedPurpose::kDecision, d.text));
-  ASSIGN_OR_RETURN(User signer, accounts_->GetUser(in.user_id));
+  CARREL_ASSIGN_OR_RETURN(
+      d.signature, accounts_->Sign(in.user_id, in.password, SignedPurpose::kDecision, d.text));
+  CARREL_ASSIGN_OR_RETURN(User signer, accounts_->GetUser(in.user_id));
   d.public_key = signer.signing_public_key;
   plan.outcome = outcome;
   plan.audit["outcome"] = outcome;
@@ -582,8 +584,9 @@ struct SignedPackage {
 // meanwhile.
 std::function<Status(Transaction&, const SecretKey&, int64_t)> PackageWriter(SignedPackage p) {
   return [p = std::move(p)](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-    RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", p.decision_id));
-    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
+    CARREL_RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", p.decision_id));
+    CARREL_ASSIGN_OR_RETURN(int64_t id,
+                            tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM disclosures"));
     return tx.Exec(
         "INSERT INTO disclosures (id, case_id, decision_id, manifest, signature, signed_by, "
         "public_key, files, prepared_at, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -599,7 +602,7 @@ std::function<Status(Transaction&, const SecretKey&, int64_t)> PackageWriter(Sig
 StatusOr<CaseDecision> Requests::LatestVerifiedDecision(const Loaded& l) {
   std::optional<CaseDecision> decision;
   Status verified = Status::Ok();
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     auto decisions = ReadDecisions(tx, l);
     if (!decisions.ok()) {
       verified = PermissionDenied("the decision's document does not open");
@@ -626,9 +629,9 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
   if (outcome != "release" && outcome != "partial") {
     return refuse(FailedPrecondition("the decision releases nothing"));
   }
-  ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(doc["scope"]));
+  CARREL_ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(doc["scope"]));
   json produced;
-  ASSIGN_OR_RETURN(json records, CollectRecords(in.who.actor, scope, &produced));
+  CARREL_ASSIGN_OR_RETURN(json records, CollectRecords(in.who.actor, scope, &produced));
   json package = {{"case", l.summary.reference},
                   {"library", profile_->name},
                   {"decision", decision->id},
@@ -645,7 +648,7 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
                   {"produced", produced},
                   {"no_records", records.empty()},
                   {"records", records}};
-  RETURN_IF_ERROR(CheckRecordsCovered(package, scope));
+  CARREL_RETURN_IF_ERROR(CheckRecordsCovered(package, scope));
   std::string disclosure_json = package.dump(2);
   std::string disclosure_html = DisclosureHtml(*profile_, package);
   SignedPackage p;
@@ -656,9 +659,9 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
                                disclosure_html, records.size(), in.user_id, in.now)
                    .dump(2);
   p.prepared_at = in.now;
-  ASSIGN_OR_RETURN(p.signature, accounts_->Sign(in.user_id, in.password, SignedPurpose::kDisclosure,
-                                                p.manifest));
-  ASSIGN_OR_RETURN(User signer, accounts_->GetUser(in.user_id));
+  CARREL_ASSIGN_OR_RETURN(p.signature, accounts_->Sign(in.user_id, in.password,
+                                                       SignedPurpose::kDisclosure, p.manifest));
+  CARREL_ASSIGN_OR_RETURN(User signer, accounts_->GetUser(in.user_id));
   p.public_key = signer.signing_public_key;
   p.files = json{{"disclosure.json", disclosure_json}, {"disclosure.html", disclosure_html}}.dump();
   plan.audit["records"] = records.size();
@@ -677,33 +680,34 @@ Status Requests::StepDeliver(const StepInput& in, StepPlan& plan) {
   std::string at_text = TextOf(payload, "at");
   Instant at = now;
   if (!at_text.empty()) {
-    ASSIGN_OR_RETURN(at, ParseInstant(at_text));
+    CARREL_ASSIGN_OR_RETURN(at, ParseInstant(at_text));
   }
   json delivery = {{"to", to}, {"how", how}};
   const Loaded* loaded_case = &l;
   // Nothing goes out on a decision the Board reversed.
   Status not_reversed = Status::Ok();
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t decision_id,
-                     tx.QueryInt("SELECT decision_id FROM disclosures WHERE case_id = ? ORDER BY "
-                                 "id DESC LIMIT 1",
-                                 {l.id}));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(
+        int64_t decision_id,
+        tx.QueryInt("SELECT decision_id FROM disclosures WHERE case_id = ? ORDER BY "
+                    "id DESC LIMIT 1",
+                    {l.id}));
     not_reversed = Governance::CheckNotReversed(tx, "decision", decision_id);
     return Status::Ok();
   }));
   if (!not_reversed.ok()) return refuse(not_reversed);
   plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
-    ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT max(id) FROM disclosures WHERE case_id = ?",
-                                             {case_id}));
-    ASSIGN_OR_RETURN(int64_t decision_id,
-                     tx.QueryInt("SELECT decision_id FROM disclosures WHERE id = ?", {id}));
-    RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", decision_id));  // meanwhile
-    RETURN_IF_ERROR(tx.Exec("UPDATE disclosures SET delivery = ?, delivered_at = ? WHERE id = ?",
-                            {Blob{Vault::Seal(key, "disclosures", "delivery", id,
-                                              delivery.dump())},
-                             FormatInstant(at), id}));
+    CARREL_ASSIGN_OR_RETURN(
+        int64_t id, tx.QueryInt("SELECT max(id) FROM disclosures WHERE case_id = ?", {case_id}));
+    CARREL_ASSIGN_OR_RETURN(int64_t decision_id,
+                            tx.QueryInt("SELECT decision_id FROM disclosures WHERE id = ?", {id}));
+    CARREL_RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", decision_id));  // meanwhile
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE disclosures SET delivery = ?, delivered_at = ? WHERE id = ?",
+                {Blob{Vault::Seal(key, "disclosures", "delivery", id, delivery.dump())},
+                 FormatInstant(at), id}));
     // The patrons whose records went out are told, once no nondisclosure order forbids it.
-    ASSIGN_OR_RETURN(auto decisions, ReadDecisions(tx, *loaded_case));
+    CARREL_ASSIGN_OR_RETURN(auto decisions, ReadDecisions(tx, *loaded_case));
     for (const CaseDecision& d : decisions) {
       if (d.id == decision_id) return QueueNotices(tx, *loaded_case, d, at);
     }
@@ -743,7 +747,7 @@ Status Requests::StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan) {
   std::string at_text = TextOf(payload, "at");
   Instant at = now;
   if (!at_text.empty()) {
-    ASSIGN_OR_RETURN(at, ParseInstant(at_text));
+    CARREL_ASSIGN_OR_RETURN(at, ParseInstant(at_text));
   }
   plan.to = state;
   plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
@@ -775,7 +779,7 @@ Status Requests::StepExecuteWarrant(const StepInput& in, StepPlan& plan) {
   }
   std::vector<std::string> seized = WordsOf(payload, "items_seized");
   for (const std::string& barcode : seized) {
-    RETURN_IF_ERROR(circulation_->MarkItemMissing(who.actor, barcode));
+    CARREL_RETURN_IF_ERROR(circulation_->MarkItemMissing(who.actor, barcode));
   }
   plan.notes_patch["warrant"] = payload;
   plan.notify = kCaseDirector | kCaseDesignee | kCaseCounsel;
@@ -802,8 +806,8 @@ Status Requests::StepClose(const StepInput& in, StepPlan& plan) {
   Actor actor = who.actor;
   std::string ref = l.summary.reference;
   plan.write = [=, this](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
-    RETURN_IF_ERROR(tx.Exec("UPDATE cases SET closed_at = ? WHERE id = ?",
-                            {FormatInstant(now), case_id}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE cases SET closed_at = ? WHERE id = ?", {FormatInstant(now), case_id}));
     if (!release_holds) return Status::Ok();
     return retention_->ReleaseCaseHolds(tx, actor, ref).status();
   };
@@ -813,7 +817,7 @@ Status Requests::StepClose(const StepInput& in, StepPlan& plan) {
 StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                                     std::string_view action, const json& payload,
                                     std::string_view password) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   const WorkflowStep* step = nullptr;
   for (const WorkflowStep& row : Workflow()) {
     if (row.row.action == action && row.handler != nullptr) step = &row;
@@ -831,8 +835,8 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     return Refuse(who, reference, action, PermissionDenied(why));
   }
   std::optional<Loaded> loaded;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
     loaded = std::move(l);
     return Status::Ok();
   }));
@@ -841,7 +845,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
     return Refuse(who, reference, action,
                   PermissionDenied("counsel acts only on the cases assigned to them"));
   }
-  ASSIGN_OR_RETURN(CaseType type, ParseCaseType(l.summary.type));
+  CARREL_ASSIGN_OR_RETURN(CaseType type, ParseCaseType(l.summary.type));
   const Instant now = clock_->Now();
   StepInput in{who,
                l,
@@ -864,11 +868,11 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                                              std::string(action) + "' is not a step from there"));
   }
   // The step's contract (the same one the API checks first): for any caller.
-  RETURN_IF_ERROR(CheckAgainst(StepPayloadSchema(action), payload));
+  CARREL_RETURN_IF_ERROR(CheckAgainst(StepPayloadSchema(action), payload));
   StepPlan plan;
   plan.to = std::string(step->row.to);
   plan.send_notices = action == "deliver";
-  RETURN_IF_ERROR((this->*(step->handler))(in, plan));
+  CARREL_RETURN_IF_ERROR((this->*(step->handler))(in, plan));
   return CommitStep(in, plan);
 }
 
@@ -884,31 +888,32 @@ StatusOr<CaseSummary> Requests::CommitStep(const StepInput& in, const StepPlan& 
   json notes = l.notes;
   for (const auto& [k, v] : plan.notes_patch.items()) notes[k] = v;
   Status changed = Status::Ok();
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t same, tx.QueryInt("SELECT count(*) FROM cases WHERE id = ? AND "
-                                               "state = ?",
-                                               {l.id, in.state}));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(int64_t same, tx.QueryInt("SELECT count(*) FROM cases WHERE id = ? AND "
+                                                      "state = ?",
+                                                      {l.id, in.state}));
     if (same == 0) {
       changed = FailedPrecondition("the case moved on meanwhile; look again");
       return Status::Ok();
     }
-    if (plan.write) RETURN_IF_ERROR(plan.write(tx, *l.key, l.id));
+    if (plan.write) CARREL_RETURN_IF_ERROR(plan.write(tx, *l.key, l.id));
     if (who.as == kCaseDirector || who.as == kCaseDesignee) {
       // Acting on the case confirms the holds a clerk's intake placed.
-      RETURN_IF_ERROR(retention_->ConfirmCaseHolds(tx, who.actor, l.summary.reference));
+      CARREL_RETURN_IF_ERROR(retention_->ConfirmCaseHolds(tx, who.actor, l.summary.reference));
     }
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE cases SET state = ?, outcome = ?, counsel_id = ?, notes = ? WHERE id = ?",
-        {after.state, after.outcome, after.counsel_id,
-         Blob{Vault::Seal(*l.key, "cases", "notes", l.id, notes.dump())}, l.id}));
-    ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
-    RETURN_IF_ERROR(
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE cases SET state = ?, outcome = ?, counsel_id = ?, notes = ? WHERE id = ?",
+                {after.state, after.outcome, after.counsel_id,
+                 Blob{Vault::Seal(*l.key, "cases", "notes", l.id, notes.dump())}, l.id}));
+    CARREL_ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
+    CARREL_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
                 "appointment_id, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 {l.id, FormatInstant(in.now), who.actor.id, std::string(in.action), in.state,
                  after.state, who.appointment_id, in_force}));
     if (!plan.notify_kind.empty()) {
-      RETURN_IF_ERROR(Notify(tx, after.reference, plan.notify_kind, plan.notify, plan.notify_user));
+      CARREL_RETURN_IF_ERROR(
+          Notify(tx, after.reference, plan.notify_kind, plan.notify, plan.notify_user));
     }
     json details = plan.audit;
     details["from"] = in.state;
@@ -935,8 +940,8 @@ StatusOr<json> Requests::CollectRecords(const Actor& actor, const CaseScope& sco
   json records = json::array();
   *produced = json::array();
   for (int64_t patron : scope.patron_ids) {
-    ASSIGN_OR_RETURN(json counts, PatronRecords(*store_, *circulation_, *calendar_, actor, scope,
-                                                patron, &records));
+    CARREL_ASSIGN_OR_RETURN(json counts, PatronRecords(*store_, *circulation_, *calendar_, actor,
+                                                       scope, patron, &records));
     produced->push_back({{"patron", patron}, {"records", counts}});
   }
   return records;
@@ -950,7 +955,7 @@ StatusOr<CaseScope> Requests::DecisionScopeOf(const Loaded& l, const json& sj) {
   json parsed = {{"categories", sj.value("categories", json::array())},
                  {"from", sj.value("from", json(nullptr))},
                  {"to", sj.value("to", json(nullptr))}};
-  ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(parsed));
+  CARREL_ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(parsed));
   scope.patron_ids = l.requested.patron_ids;
   if (sj.contains("card_barcodes")) {
     if (!sj["card_barcodes"].is_array()) return InvalidArgument("card_barcodes must be a list");
@@ -976,14 +981,14 @@ StatusOr<CaseScope> Requests::DecisionScopeOf(const Loaded& l, const json& sj) {
 
 StatusOr<ScopeCount> Requests::CountScope(int64_t user_id, std::string_view reference,
                                           const json& scope_json) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as != kCaseDirector && who.as != kCaseDesignee) {
     return Refuse(who, reference, "count_scope",
                   PermissionDenied("only the Director or a designee weighs a decision's scope"));
   }
   std::optional<Loaded> loaded;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
     loaded = std::move(l);
     return Status::Ok();
   }));
@@ -1001,12 +1006,11 @@ StatusOr<ScopeCount> Requests::CountScope(int64_t user_id, std::string_view refe
   out.patrons = static_cast<int64_t>(scope->patron_ids.size());
   for (const std::string& c : scope->categories) out.counts[c] = 0;
   json produced;
-  ASSIGN_OR_RETURN(json records, CollectRecords(who.actor, *scope,
-                                                &produced));
+  CARREL_ASSIGN_OR_RETURN(json records, CollectRecords(who.actor, *scope, &produced));
   for (const json& r : records) ++out.counts[r.value("category", "")];
   out.records = static_cast<int64_t>(records.size());
   json details = {{"patrons", out.patrons}, {"records", out.records}, {"counts", out.counts}};
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     return audit_->Append(tx, who.actor, {"request.count_scope", "case", loaded->summary.reference,
                                           loaded->summary.reference, details.dump()})
         .status();
@@ -1029,7 +1033,7 @@ StatusOr<std::optional<StoredPackage>> ReadStoredPackage(Transaction& tx, const 
                                                          int64_t case_id) {
   std::optional<StoredPackage> out;
   Status opened = Status::Ok();
-  RETURN_IF_ERROR(
+  CARREL_RETURN_IF_ERROR(
       tx.Exec("SELECT id, manifest, signature, signed_by, public_key, files, decision_id "
               "FROM disclosures WHERE case_id = ? ORDER BY id DESC LIMIT 1",
               {case_id}, [&](const Row& row) -> Status {
@@ -1050,7 +1054,7 @@ StatusOr<std::optional<StoredPackage>> ReadStoredPackage(Transaction& tx, const 
                 out = std::move(p);
                 return Status::Ok();
               }));
-  RETURN_IF_ERROR(opened);
+  CARREL_RETURN_IF_ERROR(opened);
   return out;
 }
 
@@ -1100,7 +1104,7 @@ std::string PackageFile(const StoredPackage& p, std::string_view name) {
 
 StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view reference,
                                                std::string_view name) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (name != "disclosure.json" && name != "disclosure.html" && name != "manifest.json" &&
       name != "manifest.sig") {
     return NotFound("a package holds disclosure.json, disclosure.html, manifest.json and "
@@ -1114,8 +1118,8 @@ StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view
   Status refused = Status::Ok();
   // Every download checks the package again: its decision's signature, the manifest's, the
   // files against the manifest and the records against the decision's scope.
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
     auto stored = ReadStoredPackage(tx, *l.key, l.id);
     std::optional<CaseDecision> decision;
     if (!stored.ok()) {
@@ -1157,11 +1161,11 @@ StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view
 }
 
 StatusOr<std::string> Requests::DeclineLetter(int64_t user_id, std::string_view reference) {
-  ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
+  CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   std::string out;
   Status refused = Status::Ok();
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(Loaded l, Load(tx, reference));
     if (who.as != kCaseDirector && who.as != kCaseDesignee &&
         !(who.as == kCaseCounsel && l.summary.counsel_id == user_id)) {
       refused = PermissionDenied("the letter is the Director's");
@@ -1179,7 +1183,7 @@ StatusOr<std::string> Requests::DeclineLetter(int64_t user_id, std::string_view 
     if (l.notes.contains("declined_at")) {
       if (auto t = ParseInstant(l.notes["declined_at"].get<std::string>()); t.ok()) declined = *t;
     }
-    ASSIGN_OR_RETURN(PolicyVersion policy, Governance::InForceAt(tx, declined));
+    CARREL_ASSIGN_OR_RETURN(PolicyVersion policy, Governance::InForceAt(tx, declined));
     out = DeclineLetterHtml(*profile_, policy, l.summary.reference,
                             calendar_->LocalDate(declined), addressee);
     return audit_

@@ -56,7 +56,7 @@ struct ReportYear {
 // Every case as the report counts it, in the order received.
 Status ReadReportCases(Transaction& tx, const std::string& today,
                        const std::vector<int64_t>& reversed, std::vector<ReportCase>* cases) {
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       std::string("SELECT c.id, c.type, c.process, c.outcome, c.state, c.received_at, ") +
           kOrderInForceSql +
           ", EXISTS (SELECT 1 FROM counsel_advice a WHERE a.case_id = c.id AND (a.proper_form "
@@ -70,7 +70,7 @@ Status ReadReportCases(Transaction& tx, const std::string& today,
         c.process = row.Text(2);
         c.outcome = row.Text(3);
         c.state = row.Text(4);
-        ASSIGN_OR_RETURN(c.received, ParseInstant(row.Text(5)));
+        CARREL_ASSIGN_OR_RETURN(c.received, ParseInstant(row.Text(5)));
         c.order_in_force = row.Int(6) != 0;
         c.defective_advice = row.Int(7) != 0;
         c.records = row.Int(8);
@@ -140,16 +140,16 @@ StatusOr<json> Requests::Transparency() {
   // Every year from the library's first to this one is listed, whatever it held, so that
   // a year's presence says nothing about requests that are not counted.
   Instant created = library_created_.value_or(now);
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
-    ASSIGN_OR_RETURN(std::vector<int64_t> reversed, Governance::ReversedIn(tx, "decision"));
-    RETURN_IF_ERROR(ReadReportCases(tx, today, reversed, &cases));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
+    CARREL_ASSIGN_OR_RETURN(std::vector<int64_t> reversed, Governance::ReversedIn(tx, "decision"));
+    CARREL_RETURN_IF_ERROR(ReadReportCases(tx, today, reversed, &cases));
     for (int64_t decision : reversed) {
-      RETURN_IF_ERROR(tx.Exec("SELECT case_id FROM case_decisions WHERE id = ?", {decision},
-                              [&](const Row& row) {
-                                ++reversals_per_case[row.Int(0)];
-                                return Status::Ok();
-                              }));
+      CARREL_RETURN_IF_ERROR(tx.Exec("SELECT case_id FROM case_decisions WHERE id = ?", {decision},
+                                     [&](const Row& row) {
+                                       ++reversals_per_case[row.Int(0)];
+                                       return Status::Ok();
+                                     }));
     }
     return Status::Ok();
   }));

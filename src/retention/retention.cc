@@ -265,10 +265,12 @@ StatusOr<std::pair<User, std::string>> Retention::DirectorSigns(int64_t user_id,
                                                                 std::string_view password,
                                                                 SignedPurpose purpose,
                                                                 std::string_view message) {
-  ASSIGN_OR_RETURN(User user, accounts_->ActiveInRole(user_id, Role::kDirector,
-                                                      "only the Director may sign the retention "
-                                                      "schedule and legal holds"));
-  ASSIGN_OR_RETURN(std::string signature, accounts_->Sign(user_id, password, purpose, message));
+  CARREL_ASSIGN_OR_RETURN(User user,
+                          accounts_->ActiveInRole(user_id, Role::kDirector,
+                                                  "only the Director may sign the retention "
+                                                  "schedule and legal holds"));
+  CARREL_ASSIGN_OR_RETURN(std::string signature,
+                          accounts_->Sign(user_id, password, purpose, message));
   return std::make_pair(user, signature);
 }
 
@@ -276,9 +278,10 @@ StatusOr<std::pair<User, std::string>> Retention::DirectorSigns(int64_t user_id,
 static StatusOr<std::vector<ScheduleVersion>> ReadVersions(Transaction& tx,
                                                            const std::string& order) {
   std::vector<ScheduleVersion> out;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       std::string("SELECT version, document, signed_by, signer, public_key, signature, reason, "
-                  "signed_at FROM retention_schedules ") + order,
+                  "signed_at FROM retention_schedules ") +
+          order,
       {}, [&](const Row& row) -> Status {
         ScheduleVersion s;
         s.version = row.Int(0);
@@ -288,26 +291,28 @@ static StatusOr<std::vector<ScheduleVersion>> ReadVersions(Transaction& tx,
         s.public_key = row.Bytes(4);
         s.signature = row.Bytes(5);
         s.reason = row.Text(6);
-        ASSIGN_OR_RETURN(s.signed_at, ParseInstant(row.Text(7)));
+        CARREL_ASSIGN_OR_RETURN(s.signed_at, ParseInstant(row.Text(7)));
         auto parsed = ParseSchedule(s.document);
         if (parsed.ok()) s.schedule = *parsed;
         out.push_back(std::move(s));
         return Status::Ok();
       }));
   for (ScheduleVersion& s : out) {
-    ASSIGN_OR_RETURN(s.ruling, Governance::RulingOn(tx, "retention_schedule", s.version));
+    CARREL_ASSIGN_OR_RETURN(s.ruling, Governance::RulingOn(tx, "retention_schedule", s.version));
   }
   return out;
 }
 
 StatusOr<ScheduleVersion> Retention::CurrentVersion(Transaction& tx) {
   // A version the Board of Trustees reversed is never applied: the one before it stays in force.
-  ASSIGN_OR_RETURN(std::vector<int64_t> reversed, Governance::ReversedIn(tx, "retention_schedule"));
+  CARREL_ASSIGN_OR_RETURN(std::vector<int64_t> reversed,
+                          Governance::ReversedIn(tx, "retention_schedule"));
   std::string skip;
   for (int64_t version : reversed) skip += (skip.empty() ? "" : ", ") + std::to_string(version);
-  ASSIGN_OR_RETURN(std::vector<ScheduleVersion> newest,
-                   ReadVersions(tx, (skip.empty() ? "" : "WHERE version NOT IN (" + skip + ") ") +
-                                        std::string("ORDER BY version DESC LIMIT 1")));
+  CARREL_ASSIGN_OR_RETURN(
+      std::vector<ScheduleVersion> newest,
+      ReadVersions(tx, (skip.empty() ? "" : "WHERE version NOT IN (" + skip + ") ") +
+                           std::string("ORDER BY version DESC LIMIT 1")));
   if (newest.empty()) return NotFound("no retention schedule in force has been signed yet");
   ScheduleVersion& v = newest.front();
   // Trust nothing stored: the signature must cover exactly this version.
@@ -317,14 +322,14 @@ StatusOr<ScheduleVersion> Retention::CurrentVersion(Transaction& tx) {
     return DataLoss("the retention schedule in force (version " + std::to_string(v.version) +
                     ") does not carry a valid signature");
   }
-  ASSIGN_OR_RETURN(v.schedule, ParseSchedule(v.document));
+  CARREL_ASSIGN_OR_RETURN(v.schedule, ParseSchedule(v.document));
   return v;
 }
 
 StatusOr<ScheduleVersion> Retention::Current(const Actor& actor) {
   std::optional<ScheduleVersion> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, CurrentVersion(tx));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, CurrentVersion(tx));
     return audit_->Append(tx, actor, {"retention.schedule.view", "retention_schedule",
                                       std::to_string(out->version), "", "{}"})
         .status();
@@ -334,8 +339,8 @@ StatusOr<ScheduleVersion> Retention::Current(const Actor& actor) {
 
 StatusOr<std::vector<ScheduleVersion>> Retention::History(const Actor& actor) {
   std::vector<ScheduleVersion> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, ReadVersions(tx, "ORDER BY version"));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, ReadVersions(tx, "ORDER BY version"));
     return audit_->Append(tx, actor, {"retention.schedule.history", "retention_schedule", "", "",
                                       "{}"})
         .status();
@@ -351,15 +356,15 @@ StatusOr<ScheduleVersion> Retention::SignSchedule(const Actor& actor, int64_t us
     return InvalidArgument("say why the schedule changes (1 to 2000 characters)");
   }
   std::string document = ScheduleDocument(schedule);
-  RETURN_IF_ERROR(ParseSchedule(document).status());
+  CARREL_RETURN_IF_ERROR(ParseSchedule(document).status());
   int64_t version = 0;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(version,
-                     tx.QueryInt("SELECT coalesce(max(version), 0) + 1 FROM retention_schedules"));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(
+        version, tx.QueryInt("SELECT coalesce(max(version), 0) + 1 FROM retention_schedules"));
     return Status::Ok();
   }));
-  ASSIGN_OR_RETURN(auto signed_by, DirectorSigns(user_id, password, SignedPurpose::kSchedule,
-                                                 SignedMessage(version, document, reason)));
+  CARREL_ASSIGN_OR_RETURN(auto signed_by, DirectorSigns(user_id, password, SignedPurpose::kSchedule,
+                                                        SignedMessage(version, document, reason)));
   ScheduleVersion v;
   v.version = version;
   v.schedule = schedule;
@@ -370,17 +375,17 @@ StatusOr<ScheduleVersion> Retention::SignSchedule(const Actor& actor, int64_t us
   v.signed_at = clock_->Now();
   v.public_key = signed_by.first.signing_public_key;
   v.signature = signed_by.second;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t next, tx.QueryInt("SELECT coalesce(max(version), 0) + 1 FROM "
-                                               "retention_schedules"));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(int64_t next, tx.QueryInt("SELECT coalesce(max(version), 0) + 1 FROM "
+                                                      "retention_schedules"));
     if (next != version) {
       return FailedPrecondition("another schedule version was signed meanwhile; sign again");
     }
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO retention_schedules (version, document, signed_by, signer, public_key, "
         "signature, reason, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        {version, document, user_id, v.signer, Blob{v.public_key}, Blob{v.signature},
-         v.reason, FormatInstant(v.signed_at)}));
+        {version, document, user_id, v.signer, Blob{v.public_key}, Blob{v.signature}, v.reason,
+         FormatInstant(v.signed_at)}));
     nlohmann::json details = {{"version", version}, {"rules", nlohmann::json::parse(document)["rules"]}};
     return audit_->Append(tx, actor, {"retention.schedule.sign", "retention_schedule",
                                       std::to_string(version), "", details.dump()})
@@ -394,7 +399,7 @@ StatusOr<ScheduleVersion> Retention::SignSchedule(const Actor& actor, int64_t us
 static StatusOr<std::vector<LegalHold>> ReadHolds(Transaction& tx, const char* where,
                                                   const SecretKey* reason_key) {
   std::vector<LegalHold> out;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       std::string("SELECT id, patron_id, from_day, to_day, reason, case_id, placed_at, "
                   "placed_by, released_at FROM legal_holds ") +
           where + " ORDER BY id",
@@ -403,17 +408,17 @@ static StatusOr<std::vector<LegalHold>> ReadHolds(Transaction& tx, const char* w
         h.id = row.Int(0);
         h.patron_id = row.Int(1);
         if (!row.IsNull(2)) {
-          ASSIGN_OR_RETURN(h.from, ParseDate(row.Text(2)));
+          CARREL_ASSIGN_OR_RETURN(h.from, ParseDate(row.Text(2)));
         }
         if (!row.IsNull(3)) {
-          ASSIGN_OR_RETURN(h.to, ParseDate(row.Text(3)));
+          CARREL_ASSIGN_OR_RETURN(h.to, ParseDate(row.Text(3)));
         }
         if (reason_key != nullptr) {
-          ASSIGN_OR_RETURN(h.reason, Vault::Open(*reason_key, "legal_holds", "reason", h.id,
-                                                 row.BytesView(4)));
+          CARREL_ASSIGN_OR_RETURN(
+              h.reason, Vault::Open(*reason_key, "legal_holds", "reason", h.id, row.BytesView(4)));
         }
         h.case_id = row.Text(5);
-        ASSIGN_OR_RETURN(h.placed_at, ParseInstant(row.Text(6)));
+        CARREL_ASSIGN_OR_RETURN(h.placed_at, ParseInstant(row.Text(6)));
         h.placed_by = row.Text(7);
         h.released = !row.IsNull(8);
         out.push_back(std::move(h));
@@ -441,7 +446,7 @@ bool Covers(const LegalHold& h, int64_t patron_id, Date day) {
 StatusOr<Date> RowDay(const Calendar& calendar, const Row& row, int column) {
   std::string text = row.Text(column);
   if (text.size() == 10) return ParseDate(text);
-  ASSIGN_OR_RETURN(Instant t, ParseInstant(text));
+  CARREL_ASSIGN_OR_RETURN(Instant t, ParseInstant(text));
   return calendar.LocalDate(t);
 }
 
@@ -465,11 +470,11 @@ static StatusOr<std::vector<HeldRow>> FindHeldRows(Transaction& tx, Vault& vault
   for (const LinkTable& t : kLinkTables) {
     std::string sql = std::string("SELECT id, patron_link, ") + t.day_column + " FROM " +
                       t.table + " WHERE link_epoch = ?";
-    RETURN_IF_ERROR(tx.Exec(sql, {epoch}, [&](const Row& row) -> Status {
-      ASSIGN_OR_RETURN(auto patron, records.OpenLink(t.table, row.Int(0), row.BytesView(1),
-                                                     epoch, std::nullopt));
+    CARREL_RETURN_IF_ERROR(tx.Exec(sql, {epoch}, [&](const Row& row) -> Status {
+      CARREL_ASSIGN_OR_RETURN(auto patron, records.OpenLink(t.table, row.Int(0), row.BytesView(1),
+                                                            epoch, std::nullopt));
       if (!patron) return Status::Ok();
-      ASSIGN_OR_RETURN(Date day, RowDay(calendar, row, 2));
+      CARREL_ASSIGN_OR_RETURN(Date day, RowDay(calendar, row, 2));
       for (const LegalHold& h : holds) {
         if (Covers(h, *patron, day)) {
           out.push_back({&t, row.Int(0), *patron, h.id});
@@ -484,20 +489,21 @@ static StatusOr<std::vector<HeldRow>> FindHeldRows(Transaction& tx, Vault& vault
 
 Status Retention::MoveHeldLinks(Transaction& tx, const std::string& epoch,
                                 const std::vector<LegalHold>& holds, int64_t* moved) {
-  ASSIGN_OR_RETURN(std::vector<HeldRow> held, FindHeldRows(tx, *vault_, *calendar_, epoch, holds));
+  CARREL_ASSIGN_OR_RETURN(std::vector<HeldRow> held,
+                          FindHeldRows(tx, *vault_, *calendar_, epoch, holds));
   SealedRecords records(vault_);
   for (const HeldRow& h : held) {
     std::string target = HeldEpoch(h.hold_id);
     if (target == epoch) continue;  // already where its hold keeps it
-    ASSIGN_OR_RETURN(SealedLink link,
-                     records.SealLinkInEpoch(h.table->table, h.row, h.patron_id, target));
+    CARREL_ASSIGN_OR_RETURN(SealedLink link,
+                            records.SealLinkInEpoch(h.table->table, h.row, h.patron_id, target));
     std::string sql = std::string("UPDATE ") + h.table->table +
                       " SET patron_link = ?, link_epoch = ?" +
                       (h.table->tagged ? ", link_tag = ?" : "") + " WHERE id = ?";
     if (h.table->tagged) {
-      RETURN_IF_ERROR(tx.Exec(sql, {Blob{link.link}, link.epoch, Blob{link.tag}, h.row}));
+      CARREL_RETURN_IF_ERROR(tx.Exec(sql, {Blob{link.link}, link.epoch, Blob{link.tag}, h.row}));
     } else {
-      RETURN_IF_ERROR(tx.Exec(sql, {Blob{link.link}, link.epoch, h.row}));
+      CARREL_RETURN_IF_ERROR(tx.Exec(sql, {Blob{link.link}, link.epoch, h.row}));
     }
     ++*moved;
   }
@@ -536,9 +542,9 @@ Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule,
         // Links a standing hold keeps: past their period (they were moved when their day's
         // key went), so they count as held.
         for (const LinkTable& t : kLinkTables) {
-          ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
-                                                      " WHERE link_epoch = ?",
-                                                  {k->epoch}));
+          CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
+                                                             t.table + " WHERE link_epoch = ?",
+                                                         {k->epoch}));
           CountFor(w.counts, t.category).held += n;
         }
       }
@@ -546,9 +552,9 @@ Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule,
     }
     std::map<std::string, int64_t> per_category;
     for (const LinkTable& t : kLinkTables) {
-      ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
-                                                  " WHERE link_epoch = ?",
-                                              {k->epoch}));
+      CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
+                                                         t.table + " WHERE link_epoch = ?",
+                                                     {k->epoch}));
       per_category[t.category] += n;
       key.links += n;
     }
@@ -559,8 +565,8 @@ Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule,
         if (n > 0) key.category = c;
       }
     }
-    ASSIGN_OR_RETURN(std::vector<HeldRow> held,
-                     FindHeldRows(tx, *vault_, *calendar_, k->epoch, holds));
+    CARREL_ASSIGN_OR_RETURN(std::vector<HeldRow> held,
+                            FindHeldRows(tx, *vault_, *calendar_, k->epoch, holds));
     for (const HeldRow& h : held) {
       if (HeldEpoch(h.hold_id) != k->epoch) ++key.held;
     }
@@ -579,20 +585,20 @@ Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule,
 Status Retention::SurveyRows(Transaction& tx, const RetentionSchedule& schedule, Date today,
                              const std::vector<LegalHold>& holds, Work* out) {
   Work& w = *out;
-  ASSIGN_OR_RETURN(w.enews_unconfirmed,
-                   Circulation::StaleSubscriptionsIn(
-                       tx, false, AddDays(today, -schedule.Days("enews_unconfirmed"))));
+  CARREL_ASSIGN_OR_RETURN(w.enews_unconfirmed,
+                          Circulation::StaleSubscriptionsIn(
+                              tx, false, AddDays(today, -schedule.Days("enews_unconfirmed"))));
   CountFor(w.counts, "enews_unconfirmed").due = static_cast<int64_t>(w.enews_unconfirmed.size());
-  ASSIGN_OR_RETURN(w.enews_unsubscribed,
-                   Circulation::StaleSubscriptionsIn(
-                       tx, true, AddDays(today, -schedule.Days("enews_unsubscribed"))));
+  CARREL_ASSIGN_OR_RETURN(w.enews_unsubscribed,
+                          Circulation::StaleSubscriptionsIn(
+                              tx, true, AddDays(today, -schedule.Days("enews_unsubscribed"))));
   CountFor(w.counts, "enews_unsubscribed").due = static_cast<int64_t>(w.enews_unsubscribed.size());
 
   // Patron accounts: expired and inactive for the whole period.
   std::set<int64_t> held_patrons;
   for (const LegalHold& h : holds) held_patrons.insert(h.patron_id);
   RetentionCount& accounts = CountFor(w.counts, "patron_account");
-  ASSIGN_OR_RETURN(
+  CARREL_ASSIGN_OR_RETURN(
       std::vector<Circulation::DormantAccount> dormant,
       Circulation::DormantAccountsIn(tx, AddDays(today, -schedule.Days("patron_account"))));
   for (const Circulation::DormantAccount& d : dormant) {
@@ -613,10 +619,10 @@ StatusOr<Retention::Work> Retention::Survey(const RetentionSchedule& schedule, i
   (void)version;
   Work w;
   for (const RetentionRule& r : schedule.rules) w.counts.push_back({r.category, r.days});
-  ASSIGN_OR_RETURN(std::vector<std::string> live, vault_->keyring().LiveKeys("epoch/"));
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(std::vector<LegalHold> holds, ActiveHolds(tx));
-    RETURN_IF_ERROR(SurveyKeys(tx, schedule, today, live, holds, &w));
+  CARREL_ASSIGN_OR_RETURN(std::vector<std::string> live, vault_->keyring().LiveKeys("epoch/"));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(std::vector<LegalHold> holds, ActiveHolds(tx));
+    CARREL_RETURN_IF_ERROR(SurveyKeys(tx, schedule, today, live, holds, &w));
     return SurveyRows(tx, schedule, today, holds, &w);
   }));
   return w;
@@ -624,29 +630,29 @@ StatusOr<Retention::Work> Retention::Survey(const RetentionSchedule& schedule, i
 
 StatusOr<RetentionPlan> Retention::Plan(const Actor& actor, const RetentionSchedule* draft) {
   ScheduleVersion current;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     auto v = CurrentVersion(tx);
     if (v.status().code() == StatusCode::kNotFound) {
       return FailedPrecondition("no retention schedule is in force: the Director signs one first");
     }
-    RETURN_IF_ERROR(v.status());
+    CARREL_RETURN_IF_ERROR(v.status());
     current = *v;
     return Status::Ok();
   }));
   RetentionPlan plan;
   plan.schedule_version = draft != nullptr ? current.version + 1 : current.version;
   plan.today = Today();
-  ASSIGN_OR_RETURN(Work w, Survey(draft != nullptr ? *draft : current.schedule,
-                                  plan.schedule_version, plan.today));
+  CARREL_ASSIGN_OR_RETURN(Work w, Survey(draft != nullptr ? *draft : current.schedule,
+                                         plan.schedule_version, plan.today));
   plan.counts = std::move(w.counts);
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "SELECT k.epoch FROM retention_keys k WHERE k.destroyed = 1 AND k.reclaimed = 0", {},
         [&](const Row& row) -> Status {
           for (const LinkTable& t : kLinkTables) {
-            ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
-                                                        t.table + " WHERE link_epoch = ?",
-                                                    {row.Text(0)}));
+            CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
+                                                               t.table + " WHERE link_epoch = ?",
+                                                           {row.Text(0)}));
             plan.awaiting_reclaim += n;
           }
           return Status::Ok();
@@ -677,29 +683,29 @@ Status Retention::StartOrResumeRun(const Actor& actor, ScheduleVersion* version,
                                    RetentionRun* out) {
   ScheduleVersion& current = *version;
   RetentionRun& run = *out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     auto v = CurrentVersion(tx);
     if (v.status().code() == StatusCode::kNotFound) {
       return FailedPrecondition("no retention schedule is in force: the Director signs one first");
     }
-    RETURN_IF_ERROR(v.status());
+    CARREL_RETURN_IF_ERROR(v.status());
     current = *v;
     // An unfinished run (the process ended during it) is finished by this one.
     std::optional<RetentionRun> open;
-    RETURN_IF_ERROR(tx.Exec(
-        "SELECT id, schedule_version, run_day, started_at, counts, milliseconds FROM "
-        "retention_runs WHERE finished_at IS NULL ORDER BY id LIMIT 1",
-        {}, [&](const Row& row) -> Status {
-          RetentionRun r;
-          r.id = row.Int(0);
-          r.schedule_version = row.Int(1);
-          ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
-          ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
-          r.counts = CountsFromJson(current.schedule, row.Text(4));
-          r.seconds = static_cast<double>(row.Int(5)) / 1000;
-          open = std::move(r);
-          return Status::Ok();
-        }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT id, schedule_version, run_day, started_at, counts, milliseconds FROM "
+                "retention_runs WHERE finished_at IS NULL ORDER BY id LIMIT 1",
+                {}, [&](const Row& row) -> Status {
+                  RetentionRun r;
+                  r.id = row.Int(0);
+                  r.schedule_version = row.Int(1);
+                  CARREL_ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
+                  CARREL_ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
+                  r.counts = CountsFromJson(current.schedule, row.Text(4));
+                  r.seconds = static_cast<double>(row.Int(5)) / 1000;
+                  open = std::move(r);
+                  return Status::Ok();
+                }));
     if (open) {
       run = *open;
       run.schedule_version = current.version;
@@ -709,10 +715,10 @@ Status Retention::StartOrResumeRun(const Actor& actor, ScheduleVersion* version,
     run.day = Today();
     run.started_at = clock_->Now();
     run.counts = CountsFromJson(current.schedule, "{}");
-    RETURN_IF_ERROR(tx.Exec(
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO retention_runs (schedule_version, run_day, started_at) VALUES (?, ?, ?)",
         {run.schedule_version, FormatDate(run.day), FormatInstant(run.started_at)}));
-    ASSIGN_OR_RETURN(run.id, tx.QueryInt("SELECT max(id) FROM retention_runs"));
+    CARREL_ASSIGN_OR_RETURN(run.id, tx.QueryInt("SELECT max(id) FROM retention_runs"));
     return audit_->Append(tx, actor, {"retention.run.start", "retention_run",
                                       std::to_string(run.id), "",
                                       nlohmann::json{{"schedule_version", run.schedule_version}}
@@ -726,7 +732,7 @@ Status Retention::StartOrResumeRun(const Actor& actor, ScheduleVersion* version,
 Status Retention::MarkNotedKeys(RetentionRun* out) {
   RetentionRun& run = *out;
   std::vector<std::pair<std::string, std::string>> noted;  // key name, category
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT key_name, category FROM retention_keys WHERE destroyed = 0", {},
                    [&](const Row& row) {
                      noted.emplace_back(row.Text(0), row.Text(1));
@@ -735,13 +741,14 @@ Status Retention::MarkNotedKeys(RetentionRun* out) {
   }));
   for (const auto& [name, category] : noted) {
     if (!vault_->keyring().WasDestroyed(name)) continue;
-    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(int64_t links, tx.QueryInt("SELECT links FROM retention_keys WHERE "
-                                                  "key_name = ?",
-                                                  {name}));
-      RETURN_IF_ERROR(tx.Exec("UPDATE retention_keys SET destroyed = 1, run_id = ? WHERE "
-                              "key_name = ?",
-                              {run.id, name}));
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+      CARREL_ASSIGN_OR_RETURN(int64_t links, tx.QueryInt("SELECT links FROM retention_keys WHERE "
+                                                         "key_name = ?",
+                                                         {name}));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("UPDATE retention_keys SET destroyed = 1, run_id = ? WHERE "
+                  "key_name = ?",
+                  {run.id, name}));
       RetentionCount& c = CountFor(run.counts, category);
       c.keys += 1;
       c.due += links;
@@ -761,31 +768,31 @@ Status Retention::DestroyDueKeys(const Work& w, RetentionRun* out,
     const size_t end = std::min(w.keys.size(), at + kKeyBatch);
     std::vector<int64_t> links(end - at, 0);
     std::vector<std::string> names;
-    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(std::vector<LegalHold> holds, ActiveHolds(tx));
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+      CARREL_ASSIGN_OR_RETURN(std::vector<LegalHold> holds, ActiveHolds(tx));
       for (size_t i = at; i < end; ++i) {
         const Work::Key& k = w.keys[i];
         int64_t moved = 0;
-        RETURN_IF_ERROR(MoveHeldLinks(tx, k.key.epoch, holds, &moved));
+        CARREL_RETURN_IF_ERROR(MoveHeldLinks(tx, k.key.epoch, holds, &moved));
         // Past days gain no links, so what the survey counted, less what moved, is under it.
         links[i - at] = k.links - moved;
-        RETURN_IF_ERROR(tx.Exec(
-            "INSERT INTO retention_keys (key_name, epoch, category, run_id, links) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_name) DO UPDATE SET "
-            "links = excluded.links, run_id = excluded.run_id",
-            {k.key.name, k.key.epoch, k.category, run.id, links[i - at]}));
+        CARREL_RETURN_IF_ERROR(
+            tx.Exec("INSERT INTO retention_keys (key_name, epoch, category, run_id, links) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_name) DO UPDATE SET "
+                    "links = excluded.links, run_id = excluded.run_id",
+                    {k.key.name, k.key.epoch, k.category, run.id, links[i - at]}));
         names.push_back(k.key.name);
       }
       return Status::Ok();
     }));
     auto destroy_start = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(vault_->keyring().Destroy(names));
+    CARREL_RETURN_IF_ERROR(vault_->keyring().Destroy(names));
     run.key_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - destroy_start).count();
-    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
       for (size_t i = at; i < end; ++i) {
         const Work::Key& k = w.keys[i];
-        RETURN_IF_ERROR(
+        CARREL_RETURN_IF_ERROR(
             tx.Exec("UPDATE retention_keys SET destroyed = 1 WHERE key_name = ?", {k.key.name}));
         RetentionCount& c = CountFor(run.counts, k.category);
         c.keys += 1;
@@ -807,10 +814,10 @@ Status Retention::RemoveDueSubscriptions(const Work& w, RetentionRun* out,
        {std::pair{&w.enews_unconfirmed, "enews_unconfirmed"},
         std::pair{&w.enews_unsubscribed, "enews_unsubscribed"}}) {
     for (size_t at = 0; at < ids->size(); at += kRowBatch) {
-      RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+      CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
         int64_t removed = 0;
         for (size_t i = at; i < std::min(ids->size(), at + kRowBatch); ++i) {
-          ASSIGN_OR_RETURN(bool gone, Circulation::RemoveSubscriptionIn(tx, (*ids)[i]));
+          CARREL_ASSIGN_OR_RETURN(bool gone, Circulation::RemoveSubscriptionIn(tx, (*ids)[i]));
           removed += gone ? 1 : 0;
         }
         CountFor(run.counts, category).due += removed;
@@ -836,7 +843,7 @@ Status Retention::ShredDueAccounts(const Actor& actor, const Work& w, RetentionR
     if (!s.ok()) accounts.due -= 1;
     if (s.code() == StatusCode::kNotFound) continue;  // gone meanwhile
     if (s.code() == StatusCode::kFailedPrecondition) continue;  // borrowed meanwhile
-    RETURN_IF_ERROR(s);
+    CARREL_RETURN_IF_ERROR(s);
     stepped();
   }
 
@@ -846,20 +853,21 @@ Status Retention::ShredDueAccounts(const Actor& actor, const Work& w, RetentionR
 // Done: one audit entry with the counts, the destroyed keys, the version and the time.
 Status Retention::FinishRun(const Actor& actor, RetentionRun* out) {
   RetentionRun& run = *out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     run.destroyed_keys.clear();
-    RETURN_IF_ERROR(tx.Exec("SELECT key_name FROM retention_keys WHERE run_id = ? AND "
-                            "destroyed = 1 ORDER BY key_name",
-                            {run.id}, [&](const Row& row) {
-                              run.destroyed_keys.push_back(row.Text(0));
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT key_name FROM retention_keys WHERE run_id = ? AND "
+                "destroyed = 1 ORDER BY key_name",
+                {run.id}, [&](const Row& row) {
+                  run.destroyed_keys.push_back(row.Text(0));
+                  return Status::Ok();
+                }));
     run.finished_at = clock_->Now();
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE retention_runs SET finished_at = ?, counts = ?, milliseconds = ?, "
-        "schedule_version = ? WHERE id = ?",
-        {FormatInstant(*run.finished_at), CountsJson(run.counts).dump(),
-         static_cast<int64_t>(run.seconds * 1000), run.schedule_version, run.id}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE retention_runs SET finished_at = ?, counts = ?, milliseconds = ?, "
+                "schedule_version = ? WHERE id = ?",
+                {FormatInstant(*run.finished_at), CountsJson(run.counts).dump(),
+                 static_cast<int64_t>(run.seconds * 1000), run.schedule_version, run.id}));
     nlohmann::json details = {{"schedule_version", run.schedule_version},
                               {"counts", CountsJson(run.counts)},
                               {"destroyed_keys", run.destroyed_keys},
@@ -877,9 +885,9 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
   auto started = std::chrono::steady_clock::now();
   ScheduleVersion current;
   RetentionRun run;
-  RETURN_IF_ERROR(StartOrResumeRun(actor, &current, &run));
-  RETURN_IF_ERROR(MarkNotedKeys(&run));
-  ASSIGN_OR_RETURN(Work w, Survey(current.schedule, current.version, run.day));
+  CARREL_RETURN_IF_ERROR(StartOrResumeRun(actor, &current, &run));
+  CARREL_RETURN_IF_ERROR(MarkNotedKeys(&run));
+  CARREL_ASSIGN_OR_RETURN(Work w, Survey(current.schedule, current.version, run.day));
   const int64_t total = (static_cast<int64_t>(w.keys.size()) + static_cast<int64_t>(kKeyBatch) - 1) /
                             static_cast<int64_t>(kKeyBatch) +
                         (static_cast<int64_t>(w.enews_unconfirmed.size() +
@@ -898,11 +906,11 @@ StatusOr<RetentionRun> Retention::Run(const Actor& actor,
     c.listed = CountFor(w.counts, c.category).listed;
   }
 
-  RETURN_IF_ERROR(DestroyDueKeys(w, &run, stepped));
-  RETURN_IF_ERROR(RemoveDueSubscriptions(w, &run, stepped));
-  RETURN_IF_ERROR(ShredDueAccounts(actor, w, &run, stepped));
+  CARREL_RETURN_IF_ERROR(DestroyDueKeys(w, &run, stepped));
+  CARREL_RETURN_IF_ERROR(RemoveDueSubscriptions(w, &run, stepped));
+  CARREL_RETURN_IF_ERROR(ShredDueAccounts(actor, w, &run, stepped));
   run.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  RETURN_IF_ERROR(FinishRun(actor, &run));
+  CARREL_RETURN_IF_ERROR(FinishRun(actor, &run));
   if (progress) progress(total, total);
   return run;
 }
@@ -917,10 +925,10 @@ StatusOr<RetentionRun> RunFromRow(const Row& row) {
   RetentionRun r;
   r.id = row.Int(0);
   r.schedule_version = row.Int(1);
-  ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
-  ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
+  CARREL_ASSIGN_OR_RETURN(r.day, ParseDate(row.Text(2)));
+  CARREL_ASSIGN_OR_RETURN(r.started_at, ParseInstant(row.Text(3)));
   if (!row.IsNull(4)) {
-    ASSIGN_OR_RETURN(r.finished_at, ParseInstant(row.Text(4)));
+    CARREL_ASSIGN_OR_RETURN(r.finished_at, ParseInstant(row.Text(4)));
   }
   return r;
 }
@@ -929,31 +937,32 @@ StatusOr<RetentionRun> RunFromRow(const Row& row) {
 
 StatusOr<std::vector<RetentionRun>> Retention::Runs(const Actor& actor, int limit) {
   std::vector<RetentionRun> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     std::map<int64_t, RetentionSchedule> schedules;
-    RETURN_IF_ERROR(tx.Exec("SELECT version, document FROM retention_schedules", {},
-                            [&](const Row& row) {
-                              auto s = ParseSchedule(row.Text(1));
-                              if (s.ok()) schedules[row.Int(0)] = *s;
-                              return Status::Ok();
-                            }));
-    RETURN_IF_ERROR(tx.Exec(
-        std::string(kRunColumns) +
-            ", counts, milliseconds FROM retention_runs ORDER BY id DESC LIMIT ?",
-        {int64_t{std::clamp(limit, 1, 1000)}}, [&](const Row& row) -> Status {
-          ASSIGN_OR_RETURN(RetentionRun r, RunFromRow(row));
-          r.counts = CountsFromJson(schedules[r.schedule_version], row.Text(5));
-          r.seconds = static_cast<double>(row.Int(6)) / 1000;
-          out.push_back(std::move(r));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT version, document FROM retention_schedules", {}, [&](const Row& row) {
+          auto s = ParseSchedule(row.Text(1));
+          if (s.ok()) schedules[row.Int(0)] = *s;
           return Status::Ok();
         }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec(std::string(kRunColumns) +
+                    ", counts, milliseconds FROM retention_runs ORDER BY id DESC LIMIT ?",
+                {int64_t{std::clamp(limit, 1, 1000)}}, [&](const Row& row) -> Status {
+                  CARREL_ASSIGN_OR_RETURN(RetentionRun r, RunFromRow(row));
+                  r.counts = CountsFromJson(schedules[r.schedule_version], row.Text(5));
+                  r.seconds = static_cast<double>(row.Int(6)) / 1000;
+                  out.push_back(std::move(r));
+                  return Status::Ok();
+                }));
     for (RetentionRun& r : out) {
-      RETURN_IF_ERROR(tx.Exec("SELECT key_name FROM retention_keys WHERE run_id = ? AND "
-                              "destroyed = 1 ORDER BY key_name",
-                              {r.id}, [&](const Row& row) {
-                                r.destroyed_keys.push_back(row.Text(0));
-                                return Status::Ok();
-                              }));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("SELECT key_name FROM retention_keys WHERE run_id = ? AND "
+                  "destroyed = 1 ORDER BY key_name",
+                  {r.id}, [&](const Row& row) {
+                    r.destroyed_keys.push_back(row.Text(0));
+                    return Status::Ok();
+                  }));
     }
     return audit_->Append(tx, actor, {"retention.run.history", "retention_run", "", "", "{}"})
         .status();
@@ -963,19 +972,19 @@ StatusOr<std::vector<RetentionRun>> Retention::Runs(const Actor& actor, int limi
 
 StatusOr<std::optional<RetentionRun>> Retention::LatestRun(Transaction& tx) {
   std::optional<RetentionRun> out;
-  RETURN_IF_ERROR(tx.Exec(std::string(kRunColumns) +
-                              " FROM retention_runs ORDER BY id DESC LIMIT 1",
-                          {}, [&](const Row& row) -> Status {
-                            ASSIGN_OR_RETURN(out, RunFromRow(row));
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec(std::string(kRunColumns) + " FROM retention_runs ORDER BY id DESC LIMIT 1", {},
+              [&](const Row& row) -> Status {
+                CARREL_ASSIGN_OR_RETURN(out, RunFromRow(row));
+                return Status::Ok();
+              }));
   return out;
 }
 
 StatusOr<int64_t> Retention::Reclaim(int64_t max_rows) {
   int64_t cleared = 0;
   std::vector<std::string> epochs;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
     return tx.Exec("SELECT epoch FROM retention_keys WHERE destroyed = 1 AND reclaimed = 0 "
                    "ORDER BY key_name LIMIT 64",
                    {}, [&](const Row& row) {
@@ -985,7 +994,7 @@ StatusOr<int64_t> Retention::Reclaim(int64_t max_rows) {
   }));
   for (const std::string& epoch : epochs) {
     if (cleared >= max_rows) break;
-    RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
       int64_t left = 0;
       for (const LinkTable& t : kLinkTables) {
         int64_t room = max_rows - cleared;
@@ -994,16 +1003,17 @@ StatusOr<int64_t> Retention::Reclaim(int64_t max_rows) {
                             " SET patron_link = NULL, link_epoch = NULL" +
                             (t.tagged ? ", link_tag = NULL" : "") + " WHERE id IN (SELECT id FROM " +
                             t.table + " WHERE link_epoch = ? LIMIT ?)";
-          RETURN_IF_ERROR(tx.Exec(sql, {epoch, room}));
+          CARREL_RETURN_IF_ERROR(tx.Exec(sql, {epoch, room}));
           cleared += tx.changes();
         }
-        ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") + t.table +
-                                                    " WHERE link_epoch = ?",
-                                                {epoch}));
+        CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
+                                                           t.table + " WHERE link_epoch = ?",
+                                                       {epoch}));
         left += n;
       }
       if (left == 0) {
-        RETURN_IF_ERROR(tx.Exec("UPDATE retention_keys SET reclaimed = 1 WHERE epoch = ?", {epoch}));
+        CARREL_RETURN_IF_ERROR(
+            tx.Exec("UPDATE retention_keys SET reclaimed = 1 WHERE epoch = ?", {epoch}));
       }
       return Status::Ok();
     }));
@@ -1013,12 +1023,13 @@ StatusOr<int64_t> Retention::Reclaim(int64_t max_rows) {
 
 StatusOr<bool> Retention::RunDueToday() {
   bool due = false;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t schedules, tx.QueryInt("SELECT count(*) FROM retention_schedules"));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(int64_t schedules,
+                            tx.QueryInt("SELECT count(*) FROM retention_schedules"));
     if (schedules == 0) return Status::Ok();
-    ASSIGN_OR_RETURN(int64_t done, tx.QueryInt("SELECT count(*) FROM retention_runs WHERE "
-                                               "run_day = ? AND finished_at IS NOT NULL",
-                                               {FormatDate(Today())}));
+    CARREL_ASSIGN_OR_RETURN(int64_t done, tx.QueryInt("SELECT count(*) FROM retention_runs WHERE "
+                                                      "run_day = ? AND finished_at IS NOT NULL",
+                                                      {FormatDate(Today())}));
     due = done == 0;
     return Status::Ok();
   }));
@@ -1027,9 +1038,9 @@ StatusOr<bool> Retention::RunDueToday() {
 
 StatusOr<std::optional<RetentionRun>> Retention::RunIfDue(const Actor& actor) {
   if (calendar_->IsLibraryOpen(clock_->Now())) return std::optional<RetentionRun>();
-  ASSIGN_OR_RETURN(bool due, RunDueToday());
+  CARREL_ASSIGN_OR_RETURN(bool due, RunDueToday());
   if (!due) return std::optional<RetentionRun>();
-  ASSIGN_OR_RETURN(RetentionRun run, Run(actor));
+  CARREL_ASSIGN_OR_RETURN(RetentionRun run, Run(actor));
   return std::optional<RetentionRun>(std::move(run));
 }
 
@@ -1042,24 +1053,24 @@ StatusOr<LegalHold> Retention::PlaceHold(const Actor& actor, int64_t user_id,
     return InvalidArgument("a legal hold's range ends before it starts");
   }
   int64_t id = 0;
-  RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(bool exists, Circulation::PatronExistsIn(tx, hold.patron_id));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(bool exists, Circulation::PatronExistsIn(tx, hold.patron_id));
     if (!exists) return NotFound("no such patron");
-    ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM legal_holds"));
+    CARREL_ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM legal_holds"));
     return Status::Ok();
   }));
   std::string statement = "carrel legal hold\n" + library_id_ + "\nhold " + std::to_string(id) +
                           "\npatron " + std::to_string(hold.patron_id) + "\nfrom " +
                           (hold.from ? FormatDate(*hold.from) : "-") + "\nto " +
                           (hold.to ? FormatDate(*hold.to) : "-") + "\nreason " + hold.reason;
-  ASSIGN_OR_RETURN(auto signed_by,
-                   DirectorSigns(user_id, password, SignedPurpose::kLegalHold, statement));
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/legal_holds"));
+  CARREL_ASSIGN_OR_RETURN(auto signed_by,
+                          DirectorSigns(user_id, password, SignedPurpose::kLegalHold, statement));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/legal_holds"));
   hold.id = id;
   hold.placed_at = clock_->Now();
   hold.placed_by = actor.id;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO legal_holds (id, patron_id, from_day, to_day, reason, case_id, placed_by, "
         "placed_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {id, hold.patron_id, hold.from ? Value(FormatDate(*hold.from)) : Value(),
@@ -1078,14 +1089,14 @@ Status Retention::ReleaseHold(const Actor& actor, int64_t user_id, std::string_v
                               int64_t hold_id) {
   std::string statement = "carrel legal hold release\n" + library_id_ + "\nhold " +
                           std::to_string(hold_id);
-  ASSIGN_OR_RETURN(auto signed_by,
-                   DirectorSigns(user_id, password, SignedPurpose::kLegalHold, statement));
+  CARREL_ASSIGN_OR_RETURN(auto signed_by,
+                          DirectorSigns(user_id, password, SignedPurpose::kLegalHold, statement));
   (void)signed_by;
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec(
-        "UPDATE legal_holds SET released_by = ?, released_at = ? WHERE id = ? AND "
-        "released_at IS NULL",
-        {actor.id, FormatInstant(clock_->Now()), hold_id}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE legal_holds SET released_by = ?, released_at = ? WHERE id = ? AND "
+                "released_at IS NULL",
+                {actor.id, FormatInstant(clock_->Now()), hold_id}));
     if (tx.changes() == 0) return NotFound("no standing legal hold with that number");
     return audit_->Append(tx, actor, {"legal_hold.release", "legal_hold",
                                       std::to_string(hold_id), "", "{}"})
@@ -1101,9 +1112,10 @@ Status Retention::PlaceCaseHold(Transaction& tx, const Actor& actor, const Secre
                                 const std::string& case_id, int64_t patron_id,
                                 std::optional<Date> from, std::optional<Date> to,
                                 std::optional<Date> expires_on) {
-  ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM legal_holds"));
+  CARREL_ASSIGN_OR_RETURN(int64_t id,
+                          tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM legal_holds"));
   std::string reason = "records in the scope of request " + case_id;
-  RETURN_IF_ERROR(tx.Exec(
+  CARREL_RETURN_IF_ERROR(tx.Exec(
       "INSERT INTO legal_holds (id, patron_id, from_day, to_day, reason, case_id, placed_by, "
       "placed_at, signature, expires_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {id, patron_id, from ? Value(FormatDate(*from)) : Value(),
@@ -1121,18 +1133,22 @@ Status Retention::PlaceCaseHold(Transaction& tx, const Actor& actor, const Secre
 Status Retention::ConfirmCaseHolds(Transaction& tx, const Actor& actor,
                                    const std::string& case_id) {
   std::vector<int64_t> ids;
-  RETURN_IF_ERROR(tx.Exec("SELECT id FROM legal_holds WHERE case_id = ? AND released_at IS NULL "
-                          "AND expires_on IS NOT NULL AND confirmed_at IS NULL",
-                          {case_id}, [&](const Row& row) {
-                            ids.push_back(row.Int(0));
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("SELECT id FROM legal_holds WHERE case_id = ? AND released_at IS NULL "
+              "AND expires_on IS NOT NULL AND confirmed_at IS NULL",
+              {case_id}, [&](const Row& row) {
+                ids.push_back(row.Int(0));
+                return Status::Ok();
+              }));
   for (int64_t id : ids) {
-    RETURN_IF_ERROR(tx.Exec("UPDATE legal_holds SET confirmed_by = ?, confirmed_at = ? WHERE id = ?",
-                            {actor.id, FormatInstant(clock_->Now()), id}));
-    RETURN_IF_ERROR(audit_->Append(tx, actor, {"legal_hold.confirm", "legal_hold",
-                                               std::to_string(id), case_id, "{}"})
-                        .status());
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE legal_holds SET confirmed_by = ?, confirmed_at = ? WHERE id = ?",
+                {actor.id, FormatInstant(clock_->Now()), id}));
+    CARREL_RETURN_IF_ERROR(
+        audit_
+            ->Append(tx, actor,
+                     {"legal_hold.confirm", "legal_hold", std::to_string(id), case_id, "{}"})
+            .status());
   }
   return Status::Ok();
 }
@@ -1140,27 +1156,31 @@ Status Retention::ConfirmCaseHolds(Transaction& tx, const Actor& actor,
 StatusOr<int64_t> Retention::ReleaseCaseHolds(Transaction& tx, const Actor& actor,
                                               const std::string& case_id) {
   std::vector<int64_t> ids;
-  RETURN_IF_ERROR(tx.Exec("SELECT id FROM legal_holds WHERE case_id = ? AND released_at IS NULL",
-                          {case_id}, [&](const Row& row) {
-                            ids.push_back(row.Int(0));
-                            return Status::Ok();
-                          }));
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("SELECT id FROM legal_holds WHERE case_id = ? AND released_at IS NULL", {case_id},
+              [&](const Row& row) {
+                ids.push_back(row.Int(0));
+                return Status::Ok();
+              }));
   for (int64_t id : ids) {
-    RETURN_IF_ERROR(tx.Exec("UPDATE legal_holds SET released_by = ?, released_at = ? WHERE id = ?",
-                            {actor.id, FormatInstant(clock_->Now()), id}));
-    RETURN_IF_ERROR(audit_->Append(tx, actor, {"legal_hold.release", "legal_hold",
-                                               std::to_string(id), case_id, "{}"})
-                        .status());
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("UPDATE legal_holds SET released_by = ?, released_at = ? WHERE id = ?",
+                {actor.id, FormatInstant(clock_->Now()), id}));
+    CARREL_RETURN_IF_ERROR(
+        audit_
+            ->Append(tx, actor,
+                     {"legal_hold.release", "legal_hold", std::to_string(id), case_id, "{}"})
+            .status());
   }
   return static_cast<int64_t>(ids.size());
 }
 
 StatusOr<std::vector<LegalHold>> Retention::Holds(const Actor& actor, bool include_released) {
   std::vector<LegalHold> out;
-  ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/legal_holds"));
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, ReadHolds(tx, include_released ? "" : "WHERE released_at IS NULL",
-                                    key.get()));
+  CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate("field/legal_holds"));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(
+        out, ReadHolds(tx, include_released ? "" : "WHERE released_at IS NULL", key.get()));
     return audit_->Append(tx, actor, {"legal_hold.list", "legal_hold", "", "", "{}"}).status();
   }));
   return out;
@@ -1169,11 +1189,11 @@ StatusOr<std::vector<LegalHold>> Retention::Holds(const Actor& actor, bool inclu
 StatusOr<std::vector<AccountToSettle>> Retention::AccountsToSettle(const Actor& actor) {
   ScheduleVersion current;
   std::vector<AccountToSettle> out;
-  RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(current, CurrentVersion(tx));
-    ASSIGN_OR_RETURN(std::vector<Circulation::DormantAccount> dormant,
-                     Circulation::DormantAccountsIn(
-                         tx, AddDays(Today(), -current.schedule.Days("patron_account"))));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(current, CurrentVersion(tx));
+    CARREL_ASSIGN_OR_RETURN(std::vector<Circulation::DormantAccount> dormant,
+                            Circulation::DormantAccountsIn(
+                                tx, AddDays(Today(), -current.schedule.Days("patron_account"))));
     for (const Circulation::DormantAccount& d : dormant) {
       if (d.loans + d.fines_owed > 0) out.push_back({d.patron_id, d.loans, d.fines_owed});
     }

@@ -16,7 +16,7 @@ Status ReviewableSchedules(Transaction& tx, std::vector<Reviewable>* out) {
         r.subject = "retention_schedule";
         r.subject_id = row.Int(0);
         r.what = "retention schedule version " + std::to_string(row.Int(0));
-        ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(1)));
+        CARREL_ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(1)));
         r.by = row.Int(2);
         r.detail = {{"reason", row.Text(3)}};
         out->push_back(std::move(r));
@@ -36,7 +36,7 @@ class ScheduleSubjects : public ReviewSource {
   StatusOr<std::optional<std::string>> Find(Transaction& tx, std::string_view,
                                             int64_t id) override {
     std::optional<std::string> reference;
-    RETURN_IF_ERROR(
+    CARREL_RETURN_IF_ERROR(
         tx.Exec("SELECT '' FROM retention_schedules WHERE version = ?", {id}, [&](const Row& row) {
           reference = row.Text(0);
           return Status::Ok();

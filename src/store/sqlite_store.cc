@@ -171,24 +171,26 @@ class Connection {
   Status Configure(const SqliteOptions& options, bool writer) {
     sqlite3_busy_timeout(db_, options.busy_timeout_ms);
     // Touching the schema reads the header: a file that is not a database fails here.
-    RETURN_IF_ERROR(Simple("SELECT count(*) FROM sqlite_master"));
+    CARREL_RETURN_IF_ERROR(Simple("SELECT count(*) FROM sqlite_master"));
     if (writer && !options.read_only) {
-      RETURN_IF_ERROR(Simple("PRAGMA journal_mode=WAL"));
-      RETURN_IF_ERROR(Simple("PRAGMA wal_autocheckpoint=0"));  // the store's own thread does it
+      CARREL_RETURN_IF_ERROR(Simple("PRAGMA journal_mode=WAL"));
+      CARREL_RETURN_IF_ERROR(
+          Simple("PRAGMA wal_autocheckpoint=0"));  // the store's own thread does it
     }
     // Page caches: the one writer's holds the hot pages of every write (indexes, the audit
     // tree); each reader's is smaller, as there are several.
-    RETURN_IF_ERROR(Simple(writer ? "PRAGMA cache_size=-65536" : "PRAGMA cache_size=-8192"));
-    RETURN_IF_ERROR(Simple("PRAGMA synchronous=FULL"));
-    RETURN_IF_ERROR(Simple("PRAGMA foreign_keys=ON"));
+    CARREL_RETURN_IF_ERROR(Simple(writer ? "PRAGMA cache_size=-65536" : "PRAGMA cache_size=-8192"));
+    CARREL_RETURN_IF_ERROR(Simple("PRAGMA synchronous=FULL"));
+    CARREL_RETURN_IF_ERROR(Simple("PRAGMA foreign_keys=ON"));
     // Sorts and temporary tables stay in memory: no temporary files on disk, ever.
-    RETURN_IF_ERROR(Simple("PRAGMA temp_store=MEMORY"));
-    if (options.secure_delete) RETURN_IF_ERROR(Simple("PRAGMA secure_delete=ON"));
+    CARREL_RETURN_IF_ERROR(Simple("PRAGMA temp_store=MEMORY"));
+    if (options.secure_delete) CARREL_RETURN_IF_ERROR(Simple("PRAGMA secure_delete=ON"));
     if (options.mmap_bytes > 0) {
-      RETURN_IF_ERROR(Simple(("PRAGMA mmap_size=" + std::to_string(options.mmap_bytes)).c_str()));
+      CARREL_RETURN_IF_ERROR(
+          Simple(("PRAGMA mmap_size=" + std::to_string(options.mmap_bytes)).c_str()));
     }
     // Pool connections only read; a write through one would bypass group commit.
-    if (!writer) RETURN_IF_ERROR(Simple("PRAGMA query_only=ON"));
+    if (!writer) CARREL_RETURN_IF_ERROR(Simple("PRAGMA query_only=ON"));
     return Status::Ok();
   }
 
@@ -352,11 +354,11 @@ class SqliteStore : public Store {
         return std::unique_ptr<Transaction>(new SqliteNestedTransaction(writer_.get(), ""));
       }
       std::string savepoint = "carrel_nested_" + std::to_string(nested_depth);
-      RETURN_IF_ERROR(writer_->Simple(("SAVEPOINT " + savepoint).c_str()));
+      CARREL_RETURN_IF_ERROR(writer_->Simple(("SAVEPOINT " + savepoint).c_str()));
       return std::unique_ptr<Transaction>(new SqliteNestedTransaction(writer_.get(), savepoint));
     }
     if (mode == TransactionMode::kRead) {
-      ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, TakeReader());
+      CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, TakeReader());
       Status s = conn->Simple("BEGIN");
       if (!s.ok()) {
         GiveBackReader(std::move(conn));
@@ -370,7 +372,7 @@ class SqliteStore : public Store {
     // Join an open batch; otherwise let a checkpoint or backup that is waiting go first.
     cv_.wait(lock, [&] { return batch_open_ || exclusive_waiting_ == 0; });
     if (!batch_open_) {
-      RETURN_IF_ERROR(writer_->Simple("BEGIN IMMEDIATE"));
+      CARREL_RETURN_IF_ERROR(writer_->Simple("BEGIN IMMEDIATE"));
       batch_open_ = true;
       batch_members_ = 0;
       ++batch_;
@@ -406,7 +408,7 @@ class SqliteStore : public Store {
 
   StatusOr<int> SchemaVersion() override {
     int version = 0;
-    RETURN_IF_ERROR(WithReadTransaction(*this, [&](Transaction& tx) {
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(*this, [&](Transaction& tx) {
       auto exists = tx.QueryInt(
           "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'");
       if (!exists.ok()) return exists.status();
@@ -512,8 +514,8 @@ class SqliteStore : public Store {
       }
     }
     int flags = (flags_ & ~SQLITE_OPEN_CREATE);
-    ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Connection::Open(file_, flags));
-    RETURN_IF_ERROR(c->Configure(options_, /*writer=*/false));
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Connection::Open(file_, flags));
+    CARREL_RETURN_IF_ERROR(c->Configure(options_, /*writer=*/false));
     return c;
   }
 
@@ -653,7 +655,7 @@ class SqliteStore : public Store {
   // undone on its own; durable when the batch commits.
   Status WriteNested(const std::function<Status(Transaction&)>& body) {
     std::string savepoint = "carrel_nested_" + std::to_string(nested_depth);
-    RETURN_IF_ERROR(writer_->Simple(("SAVEPOINT " + savepoint).c_str()));
+    CARREL_RETURN_IF_ERROR(writer_->Simple(("SAVEPOINT " + savepoint).c_str()));
     ++nested_depth;
     SqliteBatchedTransaction tx(writer_.get());
     Status s;
@@ -675,7 +677,7 @@ class SqliteStore : public Store {
 
   // One body in a savepoint of the open batch; its changes are undone if it fails.
   Status RunBody(const std::function<Status(Transaction&)>& body) {
-    RETURN_IF_ERROR(writer_->Simple("SAVEPOINT carrel_write"));
+    CARREL_RETURN_IF_ERROR(writer_->Simple("SAVEPOINT carrel_write"));
     SqliteBatchedTransaction tx(writer_.get());
     Status s;
     try {
@@ -813,7 +815,7 @@ Status SqliteTransaction::Run(std::string_view sql, const Value* params, size_t 
                               const RowCallback& on_row) {
   if (done_) return FailedPrecondition("transaction already finished");
   sqlite3* db = conn_->db();
-  ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn_->Prepare(sql));
+  CARREL_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn_->Prepare(sql));
   struct Reset {
     sqlite3_stmt* s;
     ~Reset() {
@@ -849,19 +851,19 @@ Status SqliteTransaction::Run(std::string_view sql, const Value* params, size_t 
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return SqliteError(db, rc, "running a statement");
-    if (on_row) RETURN_IF_ERROR(on_row(row));
+    if (on_row) CARREL_RETURN_IF_ERROR(on_row(row));
   }
   changes_ = sqlite3_changes64(db);
   return Status::Ok();
 }
 
 Status SqliteStore::Migrate(const std::vector<Migration>& migrations) {
-  RETURN_IF_ERROR(WithWriteTransaction(*this, [](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*this, [](Transaction& tx) {
     return tx.Exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
   }));
-  ASSIGN_OR_RETURN(int current, SchemaVersion());
+  CARREL_ASSIGN_OR_RETURN(int current, SchemaVersion());
   int newest = 0;
   for (const Migration& m : migrations) newest = std::max(newest, m.version);
   if (current > newest) {
@@ -887,7 +889,7 @@ Status SqliteStore::Migrate(const std::vector<Migration>& migrations) {
           " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
           {int64_t{m.version}, std::string(m.name)});
     });
-    RETURN_IF_ERROR(s.WithContext("migrating the schema"));
+    CARREL_RETURN_IF_ERROR(s.WithContext("migrating the schema"));
   }
   return Status::Ok();
 }
@@ -896,7 +898,7 @@ Status SqliteStore::Migrate(const std::vector<Migration>& migrations) {
 
 StatusOr<int64_t> Transaction::QueryInt(std::string_view sql, std::initializer_list<Value> params) {
   std::optional<int64_t> out;
-  RETURN_IF_ERROR(Exec(sql, params, [&](const Row& row) {
+  CARREL_RETURN_IF_ERROR(Exec(sql, params, [&](const Row& row) {
     if (!out) out = row.Int(0);
     return Status::Ok();
   }));
@@ -928,7 +930,7 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& fi
     flags |= SQLITE_OPEN_READWRITE;
     if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::Open(file, flags));
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer, Connection::Open(file, flags));
   Status s = writer->Configure(options, /*writer=*/true);
   if (!s.ok()) {
     if (s.code() == StatusCode::kDataLoss) {
@@ -941,8 +943,8 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& fi
 }
 
 Status Store::Write(const std::function<Status(Transaction&)>& body) {
-  ASSIGN_OR_RETURN(auto tx, Begin(TransactionMode::kWrite));
-  RETURN_IF_ERROR(body(*tx));
+  CARREL_ASSIGN_OR_RETURN(auto tx, Begin(TransactionMode::kWrite));
+  CARREL_RETURN_IF_ERROR(body(*tx));
   return tx->Commit();
 }
 
@@ -951,8 +953,8 @@ Status WithWriteTransaction(Store& store, const std::function<Status(Transaction
 }
 
 Status WithReadTransaction(Store& store, const std::function<Status(Transaction&)>& body) {
-  ASSIGN_OR_RETURN(auto tx, store.Begin(TransactionMode::kRead));
-  RETURN_IF_ERROR(body(*tx));
+  CARREL_ASSIGN_OR_RETURN(auto tx, store.Begin(TransactionMode::kRead));
+  CARREL_RETURN_IF_ERROR(body(*tx));
   return tx->Commit();
 }
 

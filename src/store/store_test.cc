@@ -53,7 +53,7 @@ class StoreConformanceTest : public ::testing::TestWithParam<Engine> {
   int64_t CountThings() {
     int64_t n = -1;
     EXPECT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-                  ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM things"));
+                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM things"));
                   return Status::Ok();
                 }).ok());
     return n;
@@ -99,7 +99,7 @@ TEST_P(StoreConformanceTest, CommitMakesChangesVisibleRollbackDiscardsThem) {
     // destroyed without Commit: rolled back
   }
   Status failed = WithWriteTransaction(*store_, [](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('c')"));
+    CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('c')"));
     return InvalidArgument("changed my mind");
   });
   EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
@@ -148,9 +148,10 @@ TEST_P(StoreConformanceTest, ConstraintViolationsHaveTheirOwnCodes) {
 
 TEST_P(StoreConformanceTest, ChangesCountsRowsOfTheLastStatement) {
   ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) -> Status {
-                RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name) VALUES ('a'), ('b'), ('c')"));
+                CARREL_RETURN_IF_ERROR(
+                    tx.Exec("INSERT INTO things (name) VALUES ('a'), ('b'), ('c')"));
                 EXPECT_EQ(tx.changes(), 3);
-                RETURN_IF_ERROR(tx.Exec("UPDATE things SET size = 5 WHERE name <> 'a'"));
+                CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE things SET size = 5 WHERE name <> 'a'"));
                 EXPECT_EQ(tx.changes(), 2);
                 return Status::Ok();
               }).ok());
@@ -190,7 +191,7 @@ TEST_P(StoreConformanceTest, ConcurrentWritersAreSerialized) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         Status s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-          ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM things"));
+          CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM things"));
           return tx.Exec("INSERT INTO things (name, size) VALUES (?, ?)",
                          {std::to_string(t) + "-" + std::to_string(i), n});
         });
@@ -204,7 +205,8 @@ TEST_P(StoreConformanceTest, ConcurrentWritersAreSerialized) {
   // Each insert saw every earlier one: the recorded counts are exactly 0..N-1.
   int64_t distinct = 0;
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-                ASSIGN_OR_RETURN(distinct, tx.QueryInt("SELECT count(DISTINCT size) FROM things"));
+                CARREL_ASSIGN_OR_RETURN(distinct,
+                                        tx.QueryInt("SELECT count(DISTINCT size) FROM things"));
                 return Status::Ok();
               }).ok());
   EXPECT_EQ(distinct, kThreads * kEach);
@@ -222,8 +224,8 @@ TEST_P(StoreConformanceTest, AFailedWriterLosesOnlyItsOwnWork) {
         bool fail = (i % 3) == t % 3;
         std::string name = std::to_string(t) + "-" + std::to_string(i);
         Status s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-          RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
-          RETURN_IF_ERROR(
+          CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
+          CARREL_RETURN_IF_ERROR(
               tx.Exec("INSERT INTO things (name, size) VALUES (?, 2)", {name + "-pair"}));
           if (fail) return FailedPrecondition("refused on purpose");
           return Status::Ok();
@@ -239,7 +241,7 @@ TEST_P(StoreConformanceTest, AFailedWriterLosesOnlyItsOwnWork) {
   // Every answered write is visible, in whole, to a read that starts after it.
   int64_t unpaired = -1;
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-                ASSIGN_OR_RETURN(
+                CARREL_ASSIGN_OR_RETURN(
                     unpaired,
                     tx.QueryInt("SELECT count(*) FROM things a WHERE a.size = 1 AND NOT EXISTS "
                                 "(SELECT 1 FROM things b WHERE b.name = a.name || '-pair')"));
@@ -270,7 +272,7 @@ TEST_P(StoreConformanceTest, BackupsHoldWholeTransactionsOnlyWhileWritersRun) {
       for (int i = 0; !stop; ++i) {
         std::string name = std::to_string(t) + "-" + std::to_string(i);
         (void)WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-          RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
+          CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
           return tx.Exec("INSERT INTO things (name, size) VALUES (?, 2)", {name + "-pair"});
         });
       }
@@ -289,12 +291,13 @@ TEST_P(StoreConformanceTest, BackupsHoldWholeTransactionsOnlyWhileWritersRun) {
     auto restored = OpenSqliteStore(copy, SqliteOptions{});
     ASSERT_TRUE(restored.ok()) << restored.status().ToString();
     int64_t singles = -1, pairs = -1;
-    ASSERT_TRUE(
-        WithReadTransaction(**restored, [&](Transaction& tx) -> Status {
-          ASSIGN_OR_RETURN(singles, tx.QueryInt("SELECT count(*) FROM things WHERE size = 1"));
-          ASSIGN_OR_RETURN(pairs, tx.QueryInt("SELECT count(*) FROM things WHERE size = 2"));
-          return Status::Ok();
-        }).ok());
+    ASSERT_TRUE(WithReadTransaction(**restored, [&](Transaction& tx) -> Status {
+                  CARREL_ASSIGN_OR_RETURN(
+                      singles, tx.QueryInt("SELECT count(*) FROM things WHERE size = 1"));
+                  CARREL_ASSIGN_OR_RETURN(
+                      pairs, tx.QueryInt("SELECT count(*) FROM things WHERE size = 2"));
+                  return Status::Ok();
+                }).ok());
     EXPECT_EQ(singles, pairs) << copy;
   }
 }
@@ -317,16 +320,16 @@ TEST(SqliteStoreTest, IsDurableWal) {
   ASSERT_TRUE(WithReadTransaction(**store, [](Transaction& tx) -> Status {
                 std::string mode;
                 int64_t sync = -1, fk = -1;
-                RETURN_IF_ERROR(tx.Exec("PRAGMA journal_mode", {}, [&](const Row& r) {
+                CARREL_RETURN_IF_ERROR(tx.Exec("PRAGMA journal_mode", {}, [&](const Row& r) {
                   mode = r.Text(0);
                   return Status::Ok();
                 }));
-                ASSIGN_OR_RETURN(sync, tx.QueryInt("PRAGMA synchronous"));
-                ASSIGN_OR_RETURN(fk, tx.QueryInt("PRAGMA foreign_keys"));
+                CARREL_ASSIGN_OR_RETURN(sync, tx.QueryInt("PRAGMA synchronous"));
+                CARREL_ASSIGN_OR_RETURN(fk, tx.QueryInt("PRAGMA foreign_keys"));
                 EXPECT_EQ(mode, "wal");
                 EXPECT_EQ(sync, 2) << "synchronous=FULL";
                 EXPECT_EQ(fk, 1);
-                ASSIGN_OR_RETURN(int64_t temp_store, tx.QueryInt("PRAGMA temp_store"));
+                CARREL_ASSIGN_OR_RETURN(int64_t temp_store, tx.QueryInt("PRAGMA temp_store"));
                 EXPECT_EQ(temp_store, 2) << "no temporary files";
                 return Status::Ok();
               }).ok());
@@ -358,7 +361,8 @@ TEST_P(StoreConformanceTest, QueuedAndHeldWritersMixAndKeepTheirOwnOutcomes) {
         Status s;
         try {
           s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-            RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
+            CARREL_RETURN_IF_ERROR(
+                tx.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name}));
             if (i % 7 == 3) throw std::runtime_error("a body that throws");
             if (i % 5 == 2)
               return tx.Exec("INSERT INTO things (name, size) VALUES (?, -1)", {name + "-bad"});
@@ -367,7 +371,7 @@ TEST_P(StoreConformanceTest, QueuedAndHeldWritersMixAndKeepTheirOwnOutcomes) {
               Status nested =
                   WithWriteTransaction(*store_, [](Transaction&) { return Status::Ok(); });
               EXPECT_TRUE(nested.ok()) << nested.ToString();
-              RETURN_IF_ERROR(WithWriteTransaction(**other, [&](Transaction& o) {
+              CARREL_RETURN_IF_ERROR(WithWriteTransaction(**other, [&](Transaction& o) {
                 return o.Exec("INSERT INTO things (name, size) VALUES (?, 1)", {name});
               }));
             }
@@ -390,12 +394,12 @@ TEST_P(StoreConformanceTest, QueuedAndHeldWritersMixAndKeepTheirOwnOutcomes) {
   EXPECT_EQ(CountThings(), kept.load());
   int64_t negative = -1, elsewhere = -1;
   ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-                ASSIGN_OR_RETURN(negative,
-                                 tx.QueryInt("SELECT count(*) FROM things WHERE size < 0"));
+                CARREL_ASSIGN_OR_RETURN(negative,
+                                        tx.QueryInt("SELECT count(*) FROM things WHERE size < 0"));
                 return Status::Ok();
               }).ok());
   ASSERT_TRUE(WithReadTransaction(**other, [&](Transaction& tx) -> Status {
-                ASSIGN_OR_RETURN(elsewhere, tx.QueryInt("SELECT count(*) FROM things"));
+                CARREL_ASSIGN_OR_RETURN(elsewhere, tx.QueryInt("SELECT count(*) FROM things"));
                 return Status::Ok();
               }).ok());
   EXPECT_EQ(negative, 0);
@@ -427,10 +431,10 @@ namespace {
 // answer in the same commit as its work (Idempotency-Key).
 TEST_P(StoreConformanceTest, TransactionsBegunInsideABodyJoinIt) {
   Status outer = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES ('outer', 1)"));
+    CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO things (name, size) VALUES ('outer', 1)"));
     // A nested write that fails loses its own work only.
     Status failed = WithWriteTransaction(*store_, [](Transaction& inner) -> Status {
-      RETURN_IF_ERROR(inner.Exec("INSERT INTO things (name, size) VALUES ('lost', 1)"));
+      CARREL_RETURN_IF_ERROR(inner.Exec("INSERT INTO things (name, size) VALUES ('lost', 1)"));
       return inner.Exec("INSERT INTO things (name, size) VALUES ('bad', -1)");
     });
     EXPECT_EQ(failed.code(), StatusCode::kFailedPrecondition);
@@ -440,7 +444,7 @@ TEST_P(StoreConformanceTest, TransactionsBegunInsideABodyJoinIt) {
                 }).ok());
     int64_t seen = -1;
     EXPECT_TRUE(WithReadTransaction(*store_, [&](Transaction& read) -> Status {
-                  ASSIGN_OR_RETURN(seen, read.QueryInt("SELECT count(*) FROM things"));
+                  CARREL_ASSIGN_OR_RETURN(seen, read.QueryInt("SELECT count(*) FROM things"));
                   return Status::Ok();
                 }).ok());
     EXPECT_EQ(seen, 2);

@@ -71,7 +71,7 @@ StatusOr<Instant> ParseInstant(std::string_view text) {
       !ReadDigits(text, 17, 2, &ss) || hh > 23 || mm > 59 || ss > 60) {
     return InvalidArgument("a time must be written YYYY-MM-DDTHH:MM:SSZ (UTC)");
   }
-  ASSIGN_OR_RETURN(Date day, ParseDate(text.substr(0, 10)));
+  CARREL_ASSIGN_OR_RETURN(Date day, ParseDate(text.substr(0, 10)));
   return Instant(day) + std::chrono::hours(hh) + std::chrono::minutes(mm) +
          std::chrono::seconds(ss);
 }

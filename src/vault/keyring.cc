@@ -104,9 +104,9 @@ struct Keyring::Impl {
   const std::string& WrappingId() const { return keys.next ? next_id : current_id; }
 
   Status EnsureCheck(Transaction& tx, const SecretKey& kek, const std::string& id) {
-    ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM master_key_checks WHERE "
-                                            "kek_id = ?",
-                                            {id}));
+    CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM master_key_checks WHERE "
+                                                   "kek_id = ?",
+                                                   {id}));
     if (n > 0) return Status::Ok();
     return tx.Exec("INSERT INTO master_key_checks (kek_id, sealed) VALUES (?, ?)",
                    {id, Blob{Wrap(kek, Ad(library_id, "check"), kCheckPlain, sizeof kCheckPlain)}});
@@ -114,11 +114,11 @@ struct Keyring::Impl {
 
   Status VerifyCheck(Transaction& tx, const SecretKey& kek, const std::string& id) {
     std::string sealed;
-    RETURN_IF_ERROR(tx.Exec("SELECT sealed FROM master_key_checks WHERE kek_id = ?", {id},
-                            [&](const Row& row) {
-                              sealed = row.Bytes(0);
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT sealed FROM master_key_checks WHERE kek_id = ?", {id}, [&](const Row& row) {
+          sealed = row.Bytes(0);
+          return Status::Ok();
+        }));
     unsigned char out[sizeof kCheckPlain];
     if (sealed.empty() || !Unwrap(kek, Ad(library_id, "check"), sealed, out, sizeof out)) {
       return PermissionDenied("the master key does not open this library's keyring");
@@ -145,16 +145,16 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::filesystem::path& 
   SqliteOptions options;
   options.create_if_missing = true;
   options.secure_delete = true;
-  ASSIGN_OR_RETURN(auto store, OpenSqliteStore(file, options));
-  RETURN_IF_ERROR(store->Migrate({{1, "keyring", kSchema}}));
+  CARREL_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(file, options));
+  CARREL_RETURN_IF_ERROR(store->Migrate({{1, "keyring", kSchema}}));
   auto impl =
       std::make_unique<Impl>(std::move(store), std::move(keys), std::move(library_id), clock);
   Impl* p = impl.get();
-  RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("INSERT INTO keyring_meta (key, value) VALUES ('format', ?)",
-                            {std::string(kKeyringFormat)}));
-    RETURN_IF_ERROR(tx.Exec("INSERT INTO keyring_meta (key, value) VALUES ('library_id', ?)",
-                            {p->library_id}));
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO keyring_meta (key, value) VALUES ('format', ?)",
+                                   {std::string(kKeyringFormat)}));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO keyring_meta (key, value) VALUES ('library_id', ?)", {p->library_id}));
     return p->EnsureCheck(tx, p->keys.current, p->current_id);
   }));
   return std::unique_ptr<Keyring>(new Keyring(std::move(impl)));
@@ -170,11 +170,11 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::filesystem::path& fi
     return FailedPrecondition("no keyring at " + file.string() +
                               " (restore it with carrel restore --keys)");
   }
-  RETURN_IF_ERROR(store.status());
+  CARREL_RETURN_IF_ERROR(store.status());
   auto impl = std::make_unique<Impl>(std::move(store).value(), std::move(keys),
                                      std::move(library_id), clock);
   Impl* p = impl.get();
-  RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
     std::string format, owner;
     Status s = tx.Exec("SELECT key, value FROM keyring_meta", {}, [&](const Row& row) {
       if (row.Text(0) == "format") format = row.Text(1);
@@ -189,11 +189,12 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::filesystem::path& fi
                                 " belongs to another library than this database");
     }
     // A rotation that finished its rewrap may already have made the next key current.
-    RETURN_IF_ERROR(p->VerifyCheck(tx, p->keys.current, p->current_id));
-    if (p->keys.next) RETURN_IF_ERROR(p->EnsureCheck(tx, *p->keys.next, p->next_id));
-    ASSIGN_OR_RETURN(int64_t orphans,
-                     tx.QueryInt("SELECT count(*) FROM data_keys WHERE kek_id <> ? AND kek_id <> ?",
-                                 {p->current_id, p->next_id.empty() ? p->current_id : p->next_id}));
+    CARREL_RETURN_IF_ERROR(p->VerifyCheck(tx, p->keys.current, p->current_id));
+    if (p->keys.next) CARREL_RETURN_IF_ERROR(p->EnsureCheck(tx, *p->keys.next, p->next_id));
+    CARREL_ASSIGN_OR_RETURN(
+        int64_t orphans,
+        tx.QueryInt("SELECT count(*) FROM data_keys WHERE kek_id <> ? AND kek_id <> ?",
+                    {p->current_id, p->next_id.empty() ? p->current_id : p->next_id}));
     if (orphans > 0) {
       return PermissionDenied("some data keys are wrapped by a master key that was not given "
                               "(an unfinished rotation whose master.key.next is missing?)");
@@ -228,33 +229,33 @@ StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::LoadUncached(std::stri
   std::string kek_id, wrapped;
   bool destroyed = false;
   auto read = [&](Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Exec("SELECT kek_id, wrapped FROM data_keys WHERE name = ?",
-                            {std::string(name)}, [&](const Row& row) {
-                              kek_id = row.Text(0);
-                              wrapped = row.Bytes(1);
-                              return Status::Ok();
-                            }));
+    CARREL_RETURN_IF_ERROR(tx.Exec("SELECT kek_id, wrapped FROM data_keys WHERE name = ?",
+                                   {std::string(name)}, [&](const Row& row) {
+                                     kek_id = row.Text(0);
+                                     wrapped = row.Bytes(1);
+                                     return Status::Ok();
+                                   }));
     if (wrapped.empty()) {
-      ASSIGN_OR_RETURN(int64_t gone, tx.QueryInt("SELECT count(*) FROM destroyed_keys WHERE "
-                                                 "name = ?",
-                                                 {std::string(name)}));
+      CARREL_ASSIGN_OR_RETURN(int64_t gone, tx.QueryInt("SELECT count(*) FROM destroyed_keys WHERE "
+                                                        "name = ?",
+                                                        {std::string(name)}));
       destroyed = gone > 0;
     }
     return Status::Ok();
   };
   std::shared_ptr<const SecretKey> key;
   if (!create) {
-    RETURN_IF_ERROR(WithReadTransaction(*store, read));
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(*store, read));
   } else {
-    RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) -> Status {
-      RETURN_IF_ERROR(read(tx));
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store, [&](Transaction& tx) -> Status {
+      CARREL_RETURN_IF_ERROR(read(tx));
       if (!wrapped.empty() || destroyed) return Status::Ok();
       auto fresh = std::make_shared<const SecretKey>(SecretKey::Random());
-      RETURN_IF_ERROR(tx.Exec(
-          "INSERT INTO data_keys (name, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
-          {std::string(name), WrappingId(),
-           Blob{Wrap(WrappingKek(), Ad(library_id, name), fresh->data(), SecretKey::kSize)},
-           FormatInstant(clock->Now())}));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO data_keys (name, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
+                  {std::string(name), WrappingId(),
+                   Blob{Wrap(WrappingKek(), Ad(library_id, name), fresh->data(), SecretKey::kSize)},
+                   FormatInstant(clock->Now())}));
       key = std::move(fresh);
       return Status::Ok();
     }));
@@ -289,12 +290,12 @@ StatusOr<std::vector<std::string>> Keyring::CreateMany(const std::vector<std::st
   Impl* p = impl_.get();
   std::string created_at = FormatInstant(p->clock->Now());
   std::vector<std::string> taken;
-  RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
     taken.clear();
     for (const std::string& name : names) {
-      ASSIGN_OR_RETURN(int64_t gone, tx.QueryInt("SELECT count(*) FROM destroyed_keys WHERE "
-                                                 "name = ?",
-                                                 {name}));
+      CARREL_ASSIGN_OR_RETURN(int64_t gone, tx.QueryInt("SELECT count(*) FROM destroyed_keys WHERE "
+                                                        "name = ?",
+                                                        {name}));
       if (gone > 0) {
         taken.push_back(name);
         continue;
@@ -309,7 +310,7 @@ StatusOr<std::vector<std::string>> Keyring::CreateMany(const std::vector<std::st
         taken.push_back(name);
         continue;
       }
-      RETURN_IF_ERROR(s);
+      CARREL_RETURN_IF_ERROR(s);
     }
     return Status::Ok();
   }));
@@ -319,8 +320,9 @@ StatusOr<std::vector<std::string>> Keyring::CreateMany(const std::vector<std::st
 bool Keyring::WasDestroyed(std::string_view name) {
   bool gone = false;
   (void)WithReadTransaction(*impl_->store, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM destroyed_keys WHERE name = ?",
-                                            {std::string(name)}));
+    CARREL_ASSIGN_OR_RETURN(
+        int64_t n,
+        tx.QueryInt("SELECT count(*) FROM destroyed_keys WHERE name = ?", {std::string(name)}));
     gone = n > 0;
     return Status::Ok();
   });
@@ -335,13 +337,13 @@ Status Keyring::Destroy(const std::vector<std::string>& names) {
   };
   forget();
   Instant now = impl_->clock->Now();
-  RETURN_IF_ERROR(WithWriteTransaction(*impl_->store, [&](Transaction& tx) -> Status {
+  CARREL_RETURN_IF_ERROR(WithWriteTransaction(*impl_->store, [&](Transaction& tx) -> Status {
     for (const std::string& n : names) {
-      RETURN_IF_ERROR(tx.Exec("DELETE FROM data_keys WHERE name = ?", {n}));
-      RETURN_IF_ERROR(tx.Exec(
-          "INSERT INTO destroyed_keys (name, destroyed_at) VALUES (?, ?) "
-          "ON CONFLICT (name) DO NOTHING",
-          {n, FormatInstant(now)}));
+      CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM data_keys WHERE name = ?", {n}));
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO destroyed_keys (name, destroyed_at) VALUES (?, ?) "
+                  "ON CONFLICT (name) DO NOTHING",
+                  {n, FormatInstant(now)}));
     }
     return Status::Ok();
   }));
@@ -355,7 +357,7 @@ StatusOr<std::vector<std::string>> Keyring::LiveKeys(std::string_view prefix) {
   std::vector<std::string> out;
   std::string upper(prefix);
   upper.push_back('\x7f');
-  RETURN_IF_ERROR(WithReadTransaction(*impl_->store, [&](Transaction& tx) {
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*impl_->store, [&](Transaction& tx) {
     return tx.Exec("SELECT name FROM data_keys WHERE name >= ? AND name < ? ORDER BY name",
                    {std::string(prefix), upper}, [&](const Row& row) {
                      out.push_back(row.Text(0));
@@ -378,7 +380,7 @@ Keyring::LiveKeysWithSecrets(std::string_view prefix) {
     }
     std::vector<std::pair<std::string, std::shared_ptr<const SecretKey>>> out;
     std::vector<size_t> fresh;  // of `out`, unwrapped here
-    RETURN_IF_ERROR(WithReadTransaction(*p->store, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(*p->store, [&](Transaction& tx) -> Status {
       return tx.Exec(
           "SELECT name, kek_id, wrapped FROM data_keys WHERE name >= ? AND name < ? ORDER BY name",
           {std::string(prefix), upper}, [&](const Row& row) -> Status {
@@ -416,8 +418,8 @@ Keyring::LiveKeysWithSecrets(std::string_view prefix) {
 
 StatusOr<int64_t> Keyring::LiveKeyCount() {
   int64_t n = 0;
-  RETURN_IF_ERROR(WithReadTransaction(*impl_->store, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM data_keys"));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*impl_->store, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM data_keys"));
     return Status::Ok();
   }));
   return n;
@@ -428,28 +430,28 @@ StatusOr<int64_t> Keyring::RewrapToNext(
   if (!impl_->keys.next) return FailedPrecondition("no next master key to rotate to");
   Impl* p = impl_.get();
   int64_t total = 0, done = 0;
-  RETURN_IF_ERROR(WithReadTransaction(*p->store, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(total, tx.QueryInt("SELECT count(*) FROM data_keys WHERE kek_id = ?",
-                                        {p->current_id}));
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*p->store, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(
+        total, tx.QueryInt("SELECT count(*) FROM data_keys WHERE kek_id = ?", {p->current_id}));
     return Status::Ok();
   }));
   while (done < max_keys) {
     int64_t batch = 0;
-    RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
       std::vector<std::pair<std::string, std::string>> rows;
-      RETURN_IF_ERROR(tx.Exec("SELECT name, wrapped FROM data_keys WHERE kek_id = ? LIMIT ?",
-                              {p->current_id, std::min<int64_t>(1000, max_keys - done)},
-                              [&](const Row& row) {
-                                rows.emplace_back(row.Text(0), row.Bytes(1));
-                                return Status::Ok();
-                              }));
+      CARREL_RETURN_IF_ERROR(tx.Exec("SELECT name, wrapped FROM data_keys WHERE kek_id = ? LIMIT ?",
+                                     {p->current_id, std::min<int64_t>(1000, max_keys - done)},
+                                     [&](const Row& row) {
+                                       rows.emplace_back(row.Text(0), row.Bytes(1));
+                                       return Status::Ok();
+                                     }));
       for (auto& [name, wrapped] : rows) {
         SecretKey plain = SecretKey::Random();
         if (!Unwrap(p->keys.current, Ad(p->library_id, name), wrapped,
                     const_cast<unsigned char*>(plain.data()), SecretKey::kSize)) {
           return DataLoss("a wrapped data key in the keyring does not authenticate");
         }
-        RETURN_IF_ERROR(tx.Exec(
+        CARREL_RETURN_IF_ERROR(tx.Exec(
             "UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE name = ?",
             {p->next_id,
              Blob{Wrap(*p->keys.next, Ad(p->library_id, name), plain.data(), SecretKey::kSize)},
@@ -462,17 +464,18 @@ StatusOr<int64_t> Keyring::RewrapToNext(
     if (progress) progress(done, total);
     if (batch == 0) break;
   }
-  RETURN_IF_ERROR(p->store->Checkpoint());
+  CARREL_RETURN_IF_ERROR(p->store->Checkpoint());
   return done;
 }
 
 Status Keyring::FinishRotation() {
   Impl* p = impl_.get();
   return WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t left, tx.QueryInt("SELECT count(*) FROM data_keys WHERE kek_id "
-                                               "NOT IN (SELECT kek_id FROM master_key_checks "
-                                               "WHERE kek_id = ?)",
-                                               {p->WrappingId()}));
+    CARREL_ASSIGN_OR_RETURN(int64_t left,
+                            tx.QueryInt("SELECT count(*) FROM data_keys WHERE kek_id "
+                                        "NOT IN (SELECT kek_id FROM master_key_checks "
+                                        "WHERE kek_id = ?)",
+                                        {p->WrappingId()}));
     if (left > 0) return FailedPrecondition("keys remain under the old master key");
     return tx.Exec("DELETE FROM master_key_checks WHERE kek_id <> ?", {p->WrappingId()});
   });

@@ -151,16 +151,16 @@ StatusOr<MasterKeys> LoadMasterKeys(const fs::path& dir) {
   // directory and readable by the service alone.
   const char* env_file = std::getenv("CARREL_MASTER_KEY_FILE");
   if (env != nullptr && *env != '\0') {
-    ASSIGN_OR_RETURN(current, DecodeKeyBase64(env, "CARREL_MASTER_KEY"));
+    CARREL_ASSIGN_OR_RETURN(current, DecodeKeyBase64(env, "CARREL_MASTER_KEY"));
   } else if (env_file != nullptr && *env_file != '\0') {
-    ASSIGN_OR_RETURN(current, ReadKeyFile(env_file));
+    CARREL_ASSIGN_OR_RETURN(current, ReadKeyFile(env_file));
   } else {
-    ASSIGN_OR_RETURN(current, ReadKeyFile(MasterKeyPath(dir)));
+    CARREL_ASSIGN_OR_RETURN(current, ReadKeyFile(MasterKeyPath(dir)));
   }
   MasterKeys keys{std::move(*current), std::nullopt};
   std::error_code ec;
   if (fs::exists(NextMasterKeyPath(dir), ec)) {
-    ASSIGN_OR_RETURN(keys.next, ReadKeyFile(NextMasterKeyPath(dir)));
+    CARREL_ASSIGN_OR_RETURN(keys.next, ReadKeyFile(NextMasterKeyPath(dir)));
   }
   return keys;
 }

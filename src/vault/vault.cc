@@ -57,7 +57,7 @@ StatusOr<std::string> Vault::Open(const SecretKey& key, std::string_view table,
 }
 
 StatusOr<std::string> Vault::BlindIndex(std::string_view field, std::string_view normalized) {
-  ASSIGN_OR_RETURN(auto key, keyring_->GetOrCreate("blind/" + std::string(field)));
+  CARREL_ASSIGN_OR_RETURN(auto key, keyring_->GetOrCreate("blind/" + std::string(field)));
   unsigned char out[kBlindIndexBytes];
   crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(normalized.data()),
                      normalized.size(), key->data(), SecretKey::kSize);

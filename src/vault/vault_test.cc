@@ -33,7 +33,7 @@ class VaultTest : public ::testing::Test {
 
   StatusOr<std::unique_ptr<Keyring>> Reopen(std::string library_id = "lib-1") {
     keyring_.reset();
-    ASSIGN_OR_RETURN(MasterKeys keys, LoadMasterKeys(dir_.path()));
+    CARREL_ASSIGN_OR_RETURN(MasterKeys keys, LoadMasterKeys(dir_.path()));
     return Keyring::Open(KeyringPath(dir_.path()), std::move(keys), std::move(library_id),
                          &clock_);
   }

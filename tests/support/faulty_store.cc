@@ -33,7 +33,7 @@ class FaultyTransaction : public Transaction {
 };
 
 StatusOr<std::unique_ptr<Transaction>> FaultyStore::Begin(TransactionMode mode) {
-  ASSIGN_OR_RETURN(auto inner, inner_->Begin(mode));
+  CARREL_ASSIGN_OR_RETURN(auto inner, inner_->Begin(mode));
   return std::unique_ptr<Transaction>(new FaultyTransaction(this, std::move(inner)));
 }
 

@@ -128,9 +128,10 @@ class RequestsTest : public ::testing::Test {
   int64_t CaseId(const std::string& ref) {
     int64_t id = 0;
     EXPECT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(id, tx.QueryInt("SELECT id FROM cases WHERE reference = ?", {ref}));
-      return Status::Ok();
-    }).ok());
+                  CARREL_ASSIGN_OR_RETURN(
+                      id, tx.QueryInt("SELECT id FROM cases WHERE reference = ?", {ref}));
+                  return Status::Ok();
+                }).ok());
     return id;
   }
 
@@ -140,7 +141,7 @@ class RequestsTest : public ::testing::Test {
       AuditQuery q;
       q.case_id = ref;
       q.limit = 1000;
-      ASSIGN_OR_RETURN(out, lib().audit().Find(tx, q));
+      CARREL_ASSIGN_OR_RETURN(out, lib().audit().Find(tx, q));
       return Status::Ok();
     }).ok());
     return out;

@@ -43,7 +43,7 @@ StatusOr<std::vector<Hash>> ParseHashList(const json& list) {
   std::vector<Hash> out;
   for (const json& item : list) {
     if (!item.is_string()) return InvalidArgument("the proof's path holds a non-string");
-    ASSIGN_OR_RETURN(Hash h, HashFromBase64(item.get<std::string>()));
+    CARREL_ASSIGN_OR_RETURN(Hash h, HashFromBase64(item.get<std::string>()));
     out.push_back(h);
   }
   return out;
@@ -70,7 +70,7 @@ StatusOr<std::string> VerifierKeyFromOutside(const std::string& data, std::strin
                               " is inside the data directory; keep it where whoever holds the "
                               "data cannot change it");
   }
-  ASSIGN_OR_RETURN(std::string text, ReadText(file, "verifier key file"));
+  CARREL_ASSIGN_OR_RETURN(std::string text, ReadText(file, "verifier key file"));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.pop_back();
   }
@@ -172,7 +172,7 @@ int AuditProve(const std::string& data, int64_t index, int64_t size,
     // An older size: only one with a stored signed head can be proven against.
     std::string note;
     s = WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(Checkpoint stored, lib.audit().HeadOfSize(tx, size));
+      CARREL_ASSIGN_OR_RETURN(Checkpoint stored, lib.audit().HeadOfSize(tx, size));
       note = stored.note;
       return Status::Ok();
     });
@@ -184,14 +184,15 @@ int AuditProve(const std::string& data, int64_t index, int64_t size,
   json bundle = {{"checkpoint", target.note}};
   s = WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
     if (index >= 0) {
-      ASSIGN_OR_RETURN(auto path, lib.audit().InclusionProof(tx, index, target.size));
-      ASSIGN_OR_RETURN(std::string entry, lib.audit().EncodedEntry(tx, index));
+      CARREL_ASSIGN_OR_RETURN(auto path, lib.audit().InclusionProof(tx, index, target.size));
+      CARREL_ASSIGN_OR_RETURN(std::string entry, lib.audit().EncodedEntry(tx, index));
       bundle["inclusion"] = {{"index", index}, {"entry", Base64Encode(entry)}, {"path", HashList(path)}};
     }
     if (!from_head.empty()) {
-      ASSIGN_OR_RETURN(std::string text, ReadText(from_head, "head file"));
-      ASSIGN_OR_RETURN(Checkpoint earlier, OpenCheckpoint(text, *verifier));
-      ASSIGN_OR_RETURN(auto proof, lib.audit().ConsistencyProof(tx, earlier.size, target.size));
+      CARREL_ASSIGN_OR_RETURN(std::string text, ReadText(from_head, "head file"));
+      CARREL_ASSIGN_OR_RETURN(Checkpoint earlier, OpenCheckpoint(text, *verifier));
+      CARREL_ASSIGN_OR_RETURN(auto proof,
+                              lib.audit().ConsistencyProof(tx, earlier.size, target.size));
       bundle["consistency"] = {{"earlier", earlier.note}, {"proof", HashList(proof)}};
     }
     return Status::Ok();

@@ -252,8 +252,8 @@ Status WriteAll(int fd, const std::string& text) {
 }
 
 Status SaveCredentials(const Credentials& credentials) {
-  ASSIGN_OR_RETURN(std::filesystem::path path, CredentialsPath());
-  RETURN_IF_ERROR(MakePrivateDirectories(path.parent_path()));
+  CARREL_ASSIGN_OR_RETURN(std::filesystem::path path, CredentialsPath());
+  CARREL_RETURN_IF_ERROR(MakePrivateDirectories(path.parent_path()));
   Json file = {{"server", credentials.server}, {"token", credentials.token}};
   if (!credentials.username.empty()) file["username"] = credentials.username;
   file["role"] = credentials.role;
@@ -280,7 +280,7 @@ Status SaveCredentials(const Credentials& credentials) {
 }
 
 StatusOr<Credentials> LoadCredentials() {
-  ASSIGN_OR_RETURN(std::filesystem::path path, CredentialsPath());
+  CARREL_ASSIGN_OR_RETURN(std::filesystem::path path, CredentialsPath());
   const std::string name = path.string();
   int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
@@ -316,7 +316,7 @@ StatusOr<Credentials> LoadCredentials() {
     if (n < 0) checked = Unavailable("cannot read the token file " + name + ": " + Errno(errno));
   }
   close(fd);
-  RETURN_IF_ERROR(checked);
+  CARREL_RETURN_IF_ERROR(checked);
   Json file = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   Credentials credentials{StringAt(file, "server"), StringAt(file, "token"),
                           StringAt(file, "username"), StringAt(file, "role")};
@@ -389,9 +389,9 @@ StatusOr<Json> CallApi(const std::string& server, const std::string& token,
 
 // The server and token to use: the token file's, the server overridden by --server.
 StatusOr<Credentials> CurrentSession(const std::string& server_flag) {
-  ASSIGN_OR_RETURN(Credentials credentials, LoadCredentials());
+  CARREL_ASSIGN_OR_RETURN(Credentials credentials, LoadCredentials());
   const std::string& server = server_flag.empty() ? credentials.server : server_flag;
-  ASSIGN_OR_RETURN(credentials.server, NormalizeServerUrl(server));
+  CARREL_ASSIGN_OR_RETURN(credentials.server, NormalizeServerUrl(server));
   return credentials;
 }
 

@@ -19,7 +19,7 @@ StatusOr<std::unique_ptr<Library>> OpenLibrary(const std::string& data) {
 
 // The user called `username`, who must be the Director to sign.
 StatusOr<User> FindUser(Library& lib, const std::string& username) {
-  ASSIGN_OR_RETURN(std::vector<User> users, lib.accounts().ListUsers(OperatorActor()));
+  CARREL_ASSIGN_OR_RETURN(std::vector<User> users, lib.accounts().ListUsers(OperatorActor()));
   for (const User& u : users) {
     if (u.username == username) return u;
   }
@@ -47,7 +47,7 @@ void PrintSchedule(const RetentionSchedule& s) {
 
 StatusOr<std::optional<Date>> OptionalDate(const std::string& text) {
   if (text.empty()) return std::optional<Date>();
-  ASSIGN_OR_RETURN(Date d, ParseDate(text));
+  CARREL_ASSIGN_OR_RETURN(Date d, ParseDate(text));
   return std::optional<Date>(d);
 }
 

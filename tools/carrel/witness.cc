@@ -67,14 +67,14 @@ Status WriteAtomically(const fs::path& file, const std::string& text) {
 
 Status Witness(const std::string& url, const std::string& vkey, const std::string& store,
                std::string* report) {
-  RETURN_IF_ERROR(InitCrypto());
-  ASSIGN_OR_RETURN(NoteVerifier verifier, NoteVerifier::Parse(vkey));
+  CARREL_RETURN_IF_ERROR(InitCrypto());
+  CARREL_ASSIGN_OR_RETURN(NoteVerifier verifier, NoteVerifier::Parse(vkey));
   std::error_code ec;
   fs::create_directories(fs::path(store) / "heads", ec);
   if (ec) return FailedPrecondition("cannot create " + store + ": " + ec.message());
   chmod(store.c_str(), 0700);
 
-  ASSIGN_OR_RETURN(json checkpoint, FetchJson(url, "/api/v1/audit/checkpoint"));
+  CARREL_ASSIGN_OR_RETURN(json checkpoint, FetchJson(url, "/api/v1/audit/checkpoint"));
   if (!checkpoint.contains("checkpoint") || !checkpoint["checkpoint"].is_string()) {
     return DataLoss("the server's checkpoint has no signed note");
   }
@@ -85,7 +85,7 @@ Status Witness(const std::string& url, const std::string& vkey, const std::strin
                     fresh.status().message());
   }
   fs::path latest = fs::path(store) / "latest";
-  ASSIGN_OR_RETURN(std::optional<std::string> kept_text, ReadKept(latest));
+  CARREL_ASSIGN_OR_RETURN(std::optional<std::string> kept_text, ReadKept(latest));
   if (kept_text) {
     auto kept = OpenCheckpoint(*kept_text, verifier);
     if (!kept.ok()) {
@@ -101,16 +101,16 @@ Status Witness(const std::string& url, const std::string& vkey, const std::strin
                       std::to_string(kept->size));
     }
     if (fresh->size > kept->size) {
-      ASSIGN_OR_RETURN(json proof, FetchJson(url, "/api/v1/audit/consistency?from=" +
-                                                      std::to_string(kept->size) + "&to=" +
-                                                      std::to_string(fresh->size)));
+      CARREL_ASSIGN_OR_RETURN(json proof, FetchJson(url, "/api/v1/audit/consistency?from=" +
+                                                             std::to_string(kept->size) +
+                                                             "&to=" + std::to_string(fresh->size)));
       std::vector<Hash> path;
       if (!proof.contains("consistency_proof") || !proof["consistency_proof"].is_array()) {
         return DataLoss("the server's consistency proof is malformed");
       }
       for (const json& h : proof["consistency_proof"]) {
         if (!h.is_string()) return DataLoss("the server's consistency proof is malformed");
-        ASSIGN_OR_RETURN(Hash hash, HashFromBase64(h.get<std::string>()));
+        CARREL_ASSIGN_OR_RETURN(Hash hash, HashFromBase64(h.get<std::string>()));
         path.push_back(hash);
       }
       if (!VerifyConsistency(kept->size, fresh->size, kept->root, fresh->root, path)) {
@@ -123,8 +123,8 @@ Status Witness(const std::string& url, const std::string& vkey, const std::strin
   } else {
     *report = "witnessed size " + std::to_string(fresh->size) + " (the first head kept)";
   }
-  RETURN_IF_ERROR(WriteAtomically(
-      fs::path(store) / "heads" / (std::to_string(fresh->size) + ".note"), note));
+  CARREL_RETURN_IF_ERROR(
+      WriteAtomically(fs::path(store) / "heads" / (std::to_string(fresh->size) + ".note"), note));
   return WriteAtomically(latest, note);
 }
 
