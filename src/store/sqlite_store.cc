@@ -426,6 +426,9 @@ class SqliteStore : public Store {
   Status Checkpoint() override {
     Exclusive ex(this);
     sqlite3* db = writer_->db();
+    // SQLite runs one checkpoint at a time and refuses a second at once (SQLITE_BUSY, whatever
+    // the busy timeout): wait for the thread's, if one is running.
+    std::lock_guard<std::mutex> one_at_a_time(ck_run_mu_);
     int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     if (rc != SQLITE_OK) return SqliteError(db, rc, "checkpointing the database");
     return Status::Ok();
@@ -562,6 +565,7 @@ class SqliteStore : public Store {
         }
       }
       if (conn) {
+        std::lock_guard<std::mutex> one_at_a_time(ck_run_mu_);
         (void)sqlite3_wal_checkpoint_v2(conn->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                         nullptr);
       }
@@ -755,7 +759,8 @@ class SqliteStore : public Store {
   uint64_t batch_ = 0;         // number of the open batch, or of the last one
 
   std::thread checkpointer_;
-  std::mutex ck_mu_;  // the checkpointer's wake-up
+  std::mutex ck_mu_;      // the checkpointer's wake-up
+  std::mutex ck_run_mu_;  // held while a checkpoint runs: the thread's or Checkpoint()'s
   std::condition_variable ck_cv_;
   bool ck_wanted_ = false;
   bool ck_stop_ = false;
