@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "requests/render.h"
 #include "tests/support/run.h"
 #include "tests/support/temp_dir.h"
 
@@ -129,7 +130,7 @@ TEST(CliTest, DemoSeedFillsAnEmptyLibraryOnce) {
     ASSERT_TRUE(lib.ok()) << lib.status().ToString();
     auto report = (*lib)->requests().Transparency();
     ASSERT_TRUE(report.ok());
-    const auto& outcomes = (*report)["years"][0]["by_outcome"];
+    const auto outcomes = TransparencyReportJson(*report)["years"][0]["by_outcome"];
     EXPECT_EQ(outcomes["declined_no_process"], 1);
     EXPECT_EQ(outcomes["partial"].get<int>() + outcomes["no_records"].get<int>(), 1);
     EXPECT_EQ(outcomes["pending"], 1);

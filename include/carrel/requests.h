@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "carrel/accounts.h"
@@ -97,11 +98,83 @@ struct CaseScope {
   std::vector<int64_t> patron_ids;  // sorted, unique
   std::vector<std::string> categories;
   std::optional<Date> from, to;
-  nlohmann::json ToJson() const;
-  static StatusOr<CaseScope> FromJson(const nlohmann::json& j);
   // Whether every patron, category and day of `inner` lies inside this scope.
   bool Covers(const CaseScope& inner) const;
 };
+
+// What a decision releases, as the Director chooses it: categories and a period, and
+// optionally some of the cards the request asked about (absent: every patron it names).
+struct ScopeChoice {
+  std::vector<std::string> categories;
+  std::optional<Date> from, to;
+  std::optional<std::vector<std::string>> card_barcodes;
+};
+
+// What each step of the request workflow takes: one type per step (the step's name is its
+// type's). The API reads its JSON bodies into these; the core checks them against the same
+// contract whoever calls.
+namespace steps {
+struct Acknowledge {};
+struct ConsultCounsel {
+  int64_t counsel_id = 0;
+  std::string consultation;
+};
+struct Decline {
+  std::string explanation;  // optional
+};
+struct ReferToCounsel {
+  int64_t counsel_id = 0;  // 0: the counsel already consulted
+};
+struct Advise {
+  bool proper_form = false;
+  bool enforceable = false;
+  bool court_order_compels = false;
+  std::string recommendation;  // comply | narrow | challenge | refuse
+  std::string advice;
+  std::optional<CaseScope> recommended_scope;
+};
+struct Decide {
+  std::string outcome;  // release | partial | refuse
+  std::string basis;    // the lawful basis of a release
+  ScopeChoice scope;
+  int64_t advice_id = 0;      // the advice relied on, if any
+  int64_t permission_id = 0;  // the patron's written permission relied on, if any
+};
+struct PrepareDisclosure {};
+struct Deliver {
+  std::string to;
+  std::string how;
+  std::optional<Instant> at;  // absent: now
+};
+struct AcknowledgeReceipt {
+  std::optional<Instant> at;  // absent: now
+};
+struct RespondMedia {
+  std::string statement;
+};
+struct ExecuteWarrant {
+  std::vector<std::string> officers;
+  Instant executed_at{};
+  std::vector<std::string> items_seized;  // item barcodes
+  std::vector<std::string> devices;
+  std::string notes;
+};
+struct Nondisclosure {
+  bool order = false;
+  std::optional<Date> expires, review;
+};
+struct Close {
+  bool release_holds = false;
+};
+}  // namespace steps
+
+using StepArgs =
+    std::variant<steps::Acknowledge, steps::ConsultCounsel, steps::Decline, steps::ReferToCounsel,
+                 steps::Advise, steps::Decide, steps::PrepareDisclosure, steps::Deliver,
+                 steps::AcknowledgeReceipt, steps::RespondMedia, steps::ExecuteWarrant,
+                 steps::Nondisclosure, steps::Close>;
+// The step's name as the workflow table and the API call it ("consult_counsel", ...).
+std::string_view StepName(const StepArgs& args);
 
 struct CaseSummary {
   int64_t id = 0;
@@ -195,6 +268,27 @@ struct PatronNotice {
   std::string text;  // for the patron's own view only
 };
 
+// The public transparency report: per year of receipt, requests counted by type, process and
+// outcome (every known one listed, zeros included), national-security process only in bands.
+struct TransparencyYear {
+  int year = 0;
+  int64_t requests = 0;
+  std::map<std::string, int64_t> by_type, by_process, by_outcome;
+  int64_t board_reversals = 0;
+  std::string national_security_letters;                 // a band, "0-249"
+  std::string fisa_orders;                               // a band
+  std::optional<std::string> under_nondisclosure_order;  // a band, when the profile bands them
+};
+struct TransparencyReport {
+  std::string library;
+  std::string policy_version;
+  Instant generated_at{};
+  int band_width = 0;
+  std::string under_nondisclosure;  // the profile's choice: "omit" or "band"
+  std::string notes;                // how to read it, in words
+  std::vector<TransparencyYear> years;
+};
+
 // The whole case as the Director, a designee or its counsel sees it.
 struct CaseFile {
   CaseSummary summary;
@@ -206,7 +300,7 @@ struct CaseFile {
   std::optional<Disclosure> disclosure;
   std::string consultation;   // the Director's record of consulting counsel
   std::string media_statement;
-  nlohmann::json warrant;     // officers, time, items seized, devices
+  std::optional<steps::ExecuteWarrant> warrant;  // as recorded when executed
   std::optional<BoardRuling> decline_ruling;  // the Board's ruling on a decline
   std::vector<PatronNotice> notices;       // notices to patrons of the release
 };
@@ -316,8 +410,8 @@ class Requests {
 
   // One step of the table with its payload (fields per action, docs/requests.md). `password`
   // for signed steps. Refusals are audited too, naming the rule that refused.
-  StatusOr<CaseSummary> Act(int64_t user_id, std::string_view reference, std::string_view action,
-                            const nlohmann::json& payload, std::string_view password);
+  StatusOr<CaseSummary> Act(int64_t user_id, std::string_view reference, const StepArgs& args,
+                            std::string_view password = "");
 
   StatusOr<std::vector<CaseSummary>> List(int64_t user_id);
   StatusOr<CaseFile> Get(int64_t user_id, std::string_view reference);
@@ -334,7 +428,7 @@ class Requests {
   // some of the cards asked about) would release, per category, before it is signed: the
   // Director or a designee only, counts only, audited. kFailedPrecondition beyond the request.
   StatusOr<ScopeCount> CountScope(int64_t user_id, std::string_view reference,
-                                  const nlohmann::json& scope);
+                                  const ScopeChoice& scope);
   // The decline letter (printable HTML) of a declined case.
   StatusOr<std::string> DeclineLetter(int64_t user_id, std::string_view reference);
   // A file of the disclosure package ("disclosure.json", "disclosure.html", "manifest.json",
@@ -370,7 +464,7 @@ class Requests {
   // request type, process and outcome (TransparencyOutcomes()), national-security process in
   // bands of the profile's width, cases under a nondisclosure order in force left out or banded
   // as the profile says. No patron, requester or case reference appears in it.
-  StatusOr<nlohmann::json> Transparency();
+  StatusOr<TransparencyReport> Transparency();
   // A patron's own notices, sent ones only.
   StatusOr<std::vector<PatronNotice>> MyNotices(const Actor& actor, int64_t patron_id);
   Status MarkRead(int64_t user_id, int64_t item_id);
@@ -433,7 +527,7 @@ class Requests {
   StatusOr<User> ActiveDirector(int64_t user_id, std::string_view refusal);
   Status Notify(Transaction& tx, const std::string& reference, std::string_view kind,
                 uint32_t whom, int64_t user_id);
-  StatusOr<CaseScope> DecisionScopeOf(const Loaded& l, const nlohmann::json& scope);
+  StatusOr<CaseScope> DecisionScopeOf(const Loaded& l, const ScopeChoice& scope);
   StatusOr<nlohmann::json> CollectRecords(const Actor& actor, const CaseScope& scope,
                                           nlohmann::json* produced);
   StatusOr<std::string> VerifyDecision(Transaction& tx, const CaseDecision& decision);

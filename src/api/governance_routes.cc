@@ -258,13 +258,13 @@ StatusOr<ApiResponse> BoardReviewRule(ApiContext& c) {
 // ---- public report and patron notices -----------------------------------------------------
 
 StatusOr<ApiResponse> TransparencyJson(ApiContext& c) {
-  CARREL_ASSIGN_OR_RETURN(json report, c.library.requests().Transparency());
-  return JsonResponse(report);
+  CARREL_ASSIGN_OR_RETURN(TransparencyReport report, c.library.requests().Transparency());
+  return JsonResponse(TransparencyReportJson(report));
 }
 
 StatusOr<ApiResponse> TransparencyPage(ApiContext& c) {
-  CARREL_ASSIGN_OR_RETURN(json report, c.library.requests().Transparency());
-  return HtmlDocument(TransparencyHtml(report));
+  CARREL_ASSIGN_OR_RETURN(TransparencyReport report, c.library.requests().Transparency());
+  return HtmlDocument(TransparencyHtml(TransparencyReportJson(report)));
 }
 
 StatusOr<ApiResponse> MyNotices(ApiContext& c) {

@@ -5,15 +5,15 @@
 #include "api/request_routes.h"
 
 #include "api/governance_routes.h"
-
 #include "carrel/encoding.h"
 #include "requests/fields.h"
+#include "requests/step_args.h"
 
 namespace carrel {
 
 namespace {
 
-json ScopeJson(const CaseScope& s) { return s.ToJson(); }
+json ScopeJson(const CaseScope& s) { return ScopeToJson(s); }
 
 json SummaryJson(const CaseSummary& s) {
   return {{"reference", s.reference},
@@ -34,8 +34,9 @@ StatusOr<ApiResponse> Step(ApiContext& c, std::string_view action) {
   json payload = c.body;
   std::string password = TextOf(payload, "password");
   payload.erase("password");
-  CARREL_ASSIGN_OR_RETURN(CaseSummary s, c.library.requests().Act(c.principal->id, Reference(c),
-                                                                  action, payload, password));
+  CARREL_ASSIGN_OR_RETURN(StepArgs args, StepArgsFromJson(action, payload));
+  CARREL_ASSIGN_OR_RETURN(CaseSummary s,
+                          c.library.requests().Act(c.principal->id, Reference(c), args, password));
   return JsonResponse(SummaryJson(s));
 }
 
@@ -200,7 +201,7 @@ StatusOr<ApiResponse> RequestView(ApiContext& c) {
   PutIntake(f.intake, &out);
   out["consultation"] = f.consultation;
   out["media_statement"] = f.media_statement;
-  out["warrant"] = f.warrant;
+  out["warrant"] = f.warrant ? StepArgsToJson(*f.warrant) : json(nullptr);
   json events = json::array();
   for (const CaseEvent& e : f.events) {
     events.push_back({{"at", FormatInstant(e.at)}, {"actor", e.actor}, {"action", e.action},
@@ -271,8 +272,9 @@ StatusOr<ApiResponse> RequestReadDocument(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> RequestScopeCounts(ApiContext& c) {
-  CARREL_ASSIGN_OR_RETURN(ScopeCount counted, c.library.requests().CountScope(
-                                                  c.principal->id, Reference(c), c.body["scope"]));
+  CARREL_ASSIGN_OR_RETURN(ScopeChoice scope, ScopeChoiceFromJson(c.body["scope"]));
+  CARREL_ASSIGN_OR_RETURN(ScopeCount counted,
+                          c.library.requests().CountScope(c.principal->id, Reference(c), scope));
   return JsonResponse({{"patrons", counted.patrons},
                        {"records", counted.records},
                        {"counts", counted.counts}});

@@ -114,43 +114,43 @@ Status SeedDemoRequests(Library& library, int64_t desk, int64_t director, int64_
     CARREL_ASSIGN_OR_RETURN(CaseSummary s, requests.Intake(desk, in));
     return s.reference;
   };
-  auto act = [&](int64_t who, const std::string& ref, const std::string& action,
-                 const nlohmann::json& payload, std::string_view password = "") {
-    return requests.Act(who, ref, action, payload, password).status();
+  auto act = [&](int64_t who, const std::string& ref, const StepArgs& step,
+                 std::string_view password = "") {
+    return requests.Act(who, ref, step, password).status();
   };
   CARREL_ASSIGN_OR_RETURN(std::string declined, intake("none", {card}, "what a patron borrowed"));
-  CARREL_RETURN_IF_ERROR(act(director, declined, "acknowledge", nlohmann::json::object()));
+  CARREL_RETURN_IF_ERROR(act(director, declined, steps::Acknowledge{}));
   CARREL_RETURN_IF_ERROR(
-      act(director, declined, "consult_counsel",
-          {{"counsel_id", counsel}, {"consultation", "telephoned counsel at once"}}));
-  CARREL_RETURN_IF_ERROR(act(director, declined, "decline",
-                             {{"explanation", "no subpoena or court order was produced"}}));
-  CARREL_RETURN_IF_ERROR(act(director, declined, "close", {{"release_holds", true}}));
+      act(director, declined, steps::ConsultCounsel{counsel, "telephoned counsel at once"}));
+  CARREL_RETURN_IF_ERROR(
+      act(director, declined, steps::Decline{"no subpoena or court order was produced"}));
+  CARREL_RETURN_IF_ERROR(act(director, declined, steps::Close{.release_holds = true}));
 
   CARREL_ASSIGN_OR_RETURN(std::string released,
                           intake("court_order", {card}, "loans of one card over the past year"));
-  CARREL_RETURN_IF_ERROR(act(director, released, "acknowledge", nlohmann::json::object()));
+  CARREL_RETURN_IF_ERROR(act(director, released, steps::Acknowledge{}));
   CARREL_RETURN_IF_ERROR(
-      act(director, released, "consult_counsel",
-          {{"counsel_id", counsel}, {"consultation", "sent the order to counsel"}}));
-  CARREL_RETURN_IF_ERROR(act(director, released, "refer_to_counsel", nlohmann::json::object()));
-  CARREL_RETURN_IF_ERROR(act(counsel, released, "advise",
-                             {{"proper_form", true},
-                              {"enforceable", true},
-                              {"court_order_compels", true},
-                              {"recommendation", "narrow"},
-                              {"advice", "The order is valid; produce the current loans only."}}));
+      act(director, released, steps::ConsultCounsel{counsel, "sent the order to counsel"}));
+  CARREL_RETURN_IF_ERROR(act(director, released, steps::ReferToCounsel{}));
+  steps::Advise advice;
+  advice.proper_form = true;
+  advice.enforceable = true;
+  advice.court_order_compels = true;
+  advice.recommendation = "narrow";
+  advice.advice = "The order is valid; produce the current loans only.";
+  CARREL_RETURN_IF_ERROR(act(counsel, released, advice));
   CARREL_ASSIGN_OR_RETURN(CaseFile file, requests.Get(director, released));
-  CARREL_RETURN_IF_ERROR(act(director, released, "decide",
-                             {{"outcome", "partial"},
-                              {"basis", "court_order"},
-                              {"advice_id", file.advice.back().id},
-                              {"scope", {{"categories", {"loans"}}}}},
-                             kDemoPassword));
-  CARREL_RETURN_IF_ERROR(
-      act(director, released, "prepare_disclosure", nlohmann::json::object(), kDemoPassword));
-  CARREL_RETURN_IF_ERROR(act(director, released, "deliver",
-                             {{"to", "Detective (demo)"}, {"how", "sealed envelope, by hand"}}));
+  steps::Decide decision;
+  decision.outcome = "partial";
+  decision.basis = "court_order";
+  decision.advice_id = file.advice.back().id;
+  decision.scope.categories = {"loans"};
+  CARREL_RETURN_IF_ERROR(act(director, released, decision, kDemoPassword));
+  CARREL_RETURN_IF_ERROR(act(director, released, steps::PrepareDisclosure{}, kDemoPassword));
+  steps::Deliver delivery;
+  delivery.to = "Detective (demo)";
+  delivery.how = "sealed envelope, by hand";
+  CARREL_RETURN_IF_ERROR(act(director, released, delivery));
 
   return intake("subpoena", {}, "the sign-in sheets of the computer room").status();
 }

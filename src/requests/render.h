@@ -4,13 +4,13 @@
 // rendering of a disclosure package. Plain HTML with its own print style, no scripts.
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
 #include "carrel/clock.h"
 #include "carrel/governance.h"
 #include "carrel/profile.h"
+#include "carrel/requests.h"
 
 namespace carrel {
 
@@ -28,6 +28,8 @@ std::string DeclineLetterHtml(const Profile& profile, const PolicyVersion& polic
 
 // The transparency report as a printable page.
 std::string TransparencyHtml(const nlohmann::json& report);
+// The report as the API gives it (GET /api/v1/transparency), and as TransparencyHtml reads it.
+nlohmann::json TransparencyReportJson(const TransparencyReport& report);
 
 // disclosure.html: the same records as disclosure.json, for reading and printing.
 std::string DisclosureHtml(const Profile& profile, const nlohmann::json& package);

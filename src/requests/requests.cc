@@ -8,6 +8,7 @@
 #include "carrel/outbound_hook.h"
 #include "requests/fields.h"
 #include "requests/render.h"
+#include "requests/step_args.h"
 
 namespace carrel {
 
@@ -106,30 +107,6 @@ std::string_view ActorWord(uint32_t as) {
 
 // ---- scopes -------------------------------------------------------------------------------
 
-json CaseScope::ToJson() const {
-  return {{"patrons", patron_ids},
-          {"categories", categories},
-          {"from", DateJson(from)},
-          {"to", DateJson(to)}};
-}
-
-StatusOr<CaseScope> CaseScope::FromJson(const json& j) {
-  CARREL_RETURN_IF_ERROR(CheckAgainst(CaseScopeSchema(), j));
-  CaseScope s;
-  if (Given(j, "patrons")) {
-    for (const json& p : j["patrons"]) s.patron_ids.push_back(p.get<int64_t>());
-  }
-  std::sort(s.patron_ids.begin(), s.patron_ids.end());
-  s.patron_ids.erase(std::unique(s.patron_ids.begin(), s.patron_ids.end()), s.patron_ids.end());
-  s.categories = WordsOf(j, "categories");
-  std::sort(s.categories.begin(), s.categories.end());
-  s.categories.erase(std::unique(s.categories.begin(), s.categories.end()), s.categories.end());
-  s.from = DateOf(j, "from");
-  s.to = DateOf(j, "to");
-  if (s.from && s.to && *s.to < *s.from) return InvalidArgument("the scope ends before it starts");
-  return s;
-}
-
 bool CaseScope::Covers(const CaseScope& inner) const {
   for (int64_t p : inner.patron_ids) {
     if (!std::binary_search(patron_ids.begin(), patron_ids.end(), p)) return false;
@@ -207,7 +184,7 @@ StatusOr<Requests::Loaded> Requests::Load(Transaction& tx, std::string_view refe
                           OpenJson(*out->key, "cases", "intake", out->id, intake_sealed));
   CARREL_ASSIGN_OR_RETURN(out->intake, IntakeFromJson(intake));
   CARREL_ASSIGN_OR_RETURN(json scope, OpenJson(*out->key, "cases", "scope", out->id, scope_sealed));
-  CARREL_ASSIGN_OR_RETURN(out->requested, CaseScope::FromJson(scope));
+  CARREL_ASSIGN_OR_RETURN(out->requested, ScopeFromJson(scope));
   CARREL_ASSIGN_OR_RETURN(out->notes, OpenJson(*out->key, "cases", "notes", out->id, notes_sealed));
   return std::move(*out);
 }
@@ -594,7 +571,7 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
                  int64_t{in.nondisclosure_order ? 1 : 0},
                  in.return_date ? Value(FormatDate(*in.return_date)) : Value(),
                  Blob{SealJson(*key, "cases", "intake", id, IntakeJson(in))},
-                 Blob{SealJson(*key, "cases", "scope", id, requested.ToJson())},
+                 Blob{SealJson(*key, "cases", "scope", id, ScopeToJson(requested))},
                  Blob{SealJson(*key, "cases", "notes", id, json::object())},
                  in.nondisclosure_order && in.nondisclosure_expires
                      ? Value(FormatDate(*in.nondisclosure_expires))
@@ -694,7 +671,7 @@ StatusOr<std::vector<CaseDecision>> Requests::ReadDecisions(Transaction& tx, con
           d.permission_id = doc.value("permission", int64_t{0});
           d.policy_version = doc.value("policy_version", "");
           if (doc.contains("scope")) {
-            if (auto sc = CaseScope::FromJson(doc["scope"]); sc.ok()) d.scope = *sc;
+            if (auto sc = ScopeFromJson(doc["scope"]); sc.ok()) d.scope = *sc;
           }
         }
         out.push_back(std::move(d));
@@ -768,7 +745,7 @@ StatusOr<std::vector<CounselAdvice>> ReadAdvice(Transaction& tx, const SecretKey
                                 OpenJson(key, "counsel_advice", "body", a.id, row.BytesView(7)));
         a.advice = body.value("advice", "");
         if (body.contains("recommended_scope") && !body["recommended_scope"].is_null()) {
-          CARREL_ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(body["recommended_scope"]));
+          CARREL_ASSIGN_OR_RETURN(CaseScope rs, ScopeFromJson(body["recommended_scope"]));
           a.recommended_scope = rs;
         }
         advice.push_back(std::move(a));
@@ -827,7 +804,11 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
     f.intake = l.intake;
     f.consultation = l.notes.value("consultation", "");
     f.media_statement = l.notes.value("media_statement", "");
-    f.warrant = l.notes.value("warrant", json());
+    if (Given(l.notes, "warrant")) {
+      // Recorded as the step's body; a note that no longer reads is shown as nothing.
+      auto warrant = StepArgsFromJson("execute_warrant", l.notes["warrant"]);
+      if (warrant.ok()) f.warrant = std::get<steps::ExecuteWarrant>(*warrant);
+    }
     CARREL_ASSIGN_OR_RETURN(f.events, ReadEvents(tx, l.id));
     CARREL_ASSIGN_OR_RETURN(f.documents, ReadDocuments(tx, *l.key, l.id));
     CARREL_ASSIGN_OR_RETURN(f.advice, ReadAdvice(tx, *l.key, l.id));

@@ -8,6 +8,7 @@
 #include "carrel/requests.h"
 #include "requests/fields.h"
 #include "requests/render.h"
+#include "requests/step_args.h"
 
 namespace carrel {
 
@@ -198,7 +199,7 @@ struct Requests::StepInput {
   const Loaded& l;
   const std::string& state;
   CaseType type;
-  const json& payload;
+  const StepArgs& args;
   std::string_view password;
   Instant now;
   Date today;
@@ -227,9 +228,9 @@ Status Requests::StepAcknowledge(const StepInput& in, StepPlan& plan) {
 }
 
 Status Requests::StepConsultCounsel(const StepInput& in, StepPlan& plan) {
-  const json& payload = in.payload;
-  int64_t counsel = IntOf(payload, "counsel_id");
-  std::string consultation = TextOf(payload, "consultation");
+  const auto& a = std::get<steps::ConsultCounsel>(in.args);
+  int64_t counsel = a.counsel_id;
+  const std::string& consultation = a.consultation;
   auto c = accounts_->GetUser(counsel);
   if (!c.ok() || c->role != Role::kCounsel || c->disabled) {
     return InvalidArgument("counsel_id must name an active counsel user");
@@ -244,10 +245,9 @@ Status Requests::StepConsultCounsel(const StepInput& in, StepPlan& plan) {
 
 Status Requests::StepDecline(const StepInput& in, StepPlan& plan) {
   const Loaded& l = in.l;
-  const json& payload = in.payload;
   const Instant now = in.now;
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
-  std::string explanation = TextOf(payload, "explanation");
+  const std::string& explanation = std::get<steps::Decline>(in.args).explanation;
   if (l.summary.process != "none") {
     return refuse(FailedPrecondition(
         "legal process was presented: refer it to counsel instead of declining"));
@@ -260,10 +260,9 @@ Status Requests::StepDecline(const StepInput& in, StepPlan& plan) {
 
 Status Requests::StepReferToCounsel(const StepInput& in, StepPlan& plan) {
   const Loaded& l = in.l;
-  const json& payload = in.payload;
   const bool court_order_process = in.court_order_process;
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
-  int64_t counsel = IntOf(payload, "counsel_id");
+  int64_t counsel = std::get<steps::ReferToCounsel>(in.args).counsel_id;
   if (l.summary.process == "none") {
     return refuse(FailedPrecondition("no legal process was presented: decline, with the letter"));
   }
@@ -284,19 +283,16 @@ Status Requests::StepReferToCounsel(const StepInput& in, StepPlan& plan) {
 
 Status Requests::StepAdvise(const StepInput& in, StepPlan& plan) {
   const std::string& state = in.state;
-  const json& payload = in.payload;
   const Instant now = in.now;
   const int64_t user_id = in.user_id;
-  bool proper_form = FlagOf(payload, "proper_form");
-  bool enforceable = FlagOf(payload, "enforceable");
-  bool compels = FlagOf(payload, "court_order_compels");
-  std::string recommendation = TextOf(payload, "recommendation");
-  std::string advice = TextOf(payload, "advice");
+  const auto& a = std::get<steps::Advise>(in.args);
+  bool proper_form = a.proper_form;
+  bool enforceable = a.enforceable;
+  bool compels = a.court_order_compels;
+  std::string recommendation = a.recommendation;
+  std::string advice = a.advice;
   json body = {{"advice", advice}, {"recommended_scope", nullptr}};
-  if (payload.contains("recommended_scope") && !payload["recommended_scope"].is_null()) {
-    CARREL_ASSIGN_OR_RETURN(CaseScope rs, CaseScope::FromJson(payload["recommended_scope"]));
-    body["recommended_scope"] = rs.ToJson();
-  }
+  if (a.recommended_scope) body["recommended_scope"] = ScopeToJson(*a.recommended_scope);
   plan.to = state == "counsel_determination_required" && compels ? "counsel_review" : state;
   plan.audit["recommendation"] = recommendation;
   plan.audit["court_order_compels"] = compels;
@@ -484,10 +480,11 @@ std::function<Status(Transaction&, const SecretKey&, int64_t)> DecisionWriter(Si
 
 Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
-  std::string outcome = TextOf(in.payload, "outcome");
-  std::string basis = TextOf(in.payload, "basis");
-  int64_t advice_id = IntOf(in.payload, "advice_id");
-  int64_t permission_id = IntOf(in.payload, "permission_id");
+  const auto& a = std::get<steps::Decide>(in.args);
+  std::string outcome = a.outcome;
+  std::string basis = a.basis;
+  int64_t advice_id = a.advice_id;
+  int64_t permission_id = a.permission_id;
   if (in.password.empty()) return InvalidArgument("a decision is signed: give your password");
   if (in.type != kPatronAccess && in.state == "referred") {
     return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
@@ -501,8 +498,7 @@ Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
   if (advice_id != 0 && !ground.advice) return refuse(NotFound("no such advice on this case"));
   CaseScope scope;
   if (outcome != "refuse") {
-    json sj = in.payload.contains("scope") ? in.payload["scope"] : json::object();
-    auto chosen = DecisionScopeOf(in.l, sj);
+    auto chosen = DecisionScopeOf(in.l, a.scope);
     if (!chosen.ok()) {
       return chosen.status().code() == StatusCode::kFailedPrecondition ? refuse(chosen.status())
                                                                         : chosen.status();
@@ -522,7 +518,7 @@ Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
                    {"case", in.l.summary.reference},
                    {"outcome", outcome},
                    {"basis", basis},
-                   {"scope", scope.ToJson()},
+                   {"scope", ScopeToJson(scope)},
                    {"advice", advice_id},
                    {"permission", permission_id},
                    {"policy_version", ground.version},
@@ -629,7 +625,7 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
   if (outcome != "release" && outcome != "partial") {
     return refuse(FailedPrecondition("the decision releases nothing"));
   }
-  CARREL_ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(doc["scope"]));
+  CARREL_ASSIGN_OR_RETURN(CaseScope scope, ScopeFromJson(doc["scope"]));
   json produced;
   CARREL_ASSIGN_OR_RETURN(json records, CollectRecords(in.who.actor, scope, &produced));
   json package = {{"case", l.summary.reference},
@@ -639,7 +635,7 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
                   {"basis", doc.value("basis", "")},
                   {"policy_version", doc.value("policy_version", "")},
                   {"prepared_at", FormatInstant(in.now)},
-                  {"scope", scope.ToJson()},
+                  {"scope", ScopeToJson(scope)},
                   {"requested",
                    {{"card_barcodes", l.intake.card_barcodes},
                     {"categories", l.intake.categories},
@@ -672,16 +668,12 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
 
 Status Requests::StepDeliver(const StepInput& in, StepPlan& plan) {
   const Loaded& l = in.l;
-  const json& payload = in.payload;
   const Instant now = in.now;
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
-  std::string to = TextOf(payload, "to");
-  std::string how = TextOf(payload, "how");
-  std::string at_text = TextOf(payload, "at");
-  Instant at = now;
-  if (!at_text.empty()) {
-    CARREL_ASSIGN_OR_RETURN(at, ParseInstant(at_text));
-  }
+  const auto& a = std::get<steps::Deliver>(in.args);
+  const std::string& to = a.to;
+  const std::string& how = a.how;
+  Instant at = a.at.value_or(now);
   json delivery = {{"to", to}, {"how", how}};
   const Loaded* loaded_case = &l;
   // Nothing goes out on a decision the Board reversed.
@@ -718,10 +710,10 @@ Status Requests::StepDeliver(const StepInput& in, StepPlan& plan) {
 
 Status Requests::StepNondisclosure(const StepInput& in, StepPlan& plan) {
   const std::string& state = in.state;
-  const json& payload = in.payload;
-  bool order = FlagOf(payload, "order");
-  std::optional<Date> expires = DateOf(payload, "expires");
-  std::optional<Date> review = DateOf(payload, "review");
+  const auto& a = std::get<steps::Nondisclosure>(in.args);
+  bool order = a.order;
+  std::optional<Date> expires = a.expires;
+  std::optional<Date> review = a.review;
   if (!order && (expires || review)) {
     return InvalidArgument("a lifted order has no expiry or review date");
   }
@@ -742,13 +734,8 @@ Status Requests::StepNondisclosure(const StepInput& in, StepPlan& plan) {
 
 Status Requests::StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan) {
   const std::string& state = in.state;
-  const json& payload = in.payload;
   const Instant now = in.now;
-  std::string at_text = TextOf(payload, "at");
-  Instant at = now;
-  if (!at_text.empty()) {
-    CARREL_ASSIGN_OR_RETURN(at, ParseInstant(at_text));
-  }
+  Instant at = std::get<steps::AcknowledgeReceipt>(in.args).at.value_or(now);
   plan.to = state;
   plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
     return tx.Exec("UPDATE disclosures SET acknowledged_at = ? WHERE id = (SELECT max(id) FROM "
@@ -759,8 +746,7 @@ Status Requests::StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan) {
 }
 
 Status Requests::StepRespondMedia(const StepInput& in, StepPlan& plan) {
-  const json& payload = in.payload;
-  std::string statement = TextOf(payload, "statement");
+  const std::string& statement = std::get<steps::RespondMedia>(in.args).statement;
   plan.outcome = "media_statement";
   plan.notes_patch["media_statement"] = statement;
   return Status::Ok();
@@ -769,19 +755,17 @@ Status Requests::StepRespondMedia(const StepInput& in, StepPlan& plan) {
 Status Requests::StepExecuteWarrant(const StepInput& in, StepPlan& plan) {
   const CaseActorInfo& who = in.who;
   const Loaded& l = in.l;
-  const json& payload = in.payload;
+  const auto& a = std::get<steps::ExecuteWarrant>(in.args);
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
   if (l.summary.process != "search_warrant") {
     return refuse(FailedPrecondition("only a search warrant is executed on the spot"));
   }
-  if (WordsOf(payload, "officers").empty()) {
-    return InvalidArgument("name the officers who executed the warrant");
-  }
-  std::vector<std::string> seized = WordsOf(payload, "items_seized");
+  if (a.officers.empty()) return InvalidArgument("name the officers who executed the warrant");
+  const std::vector<std::string>& seized = a.items_seized;
   for (const std::string& barcode : seized) {
     CARREL_RETURN_IF_ERROR(circulation_->MarkItemMissing(who.actor, barcode));
   }
-  plan.notes_patch["warrant"] = payload;
+  plan.notes_patch["warrant"] = StepArgsToJson(in.args);
   plan.notify = kCaseDirector | kCaseDesignee | kCaseCounsel;
   plan.notify_kind = "warrant_executed";
   plan.audit["items_seized"] = seized.size();
@@ -792,10 +776,9 @@ Status Requests::StepClose(const StepInput& in, StepPlan& plan) {
   const CaseActorInfo& who = in.who;
   const Loaded& l = in.l;
   const std::string& state = in.state;
-  const json& payload = in.payload;
   const Instant now = in.now;
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
-  bool release_holds = FlagOf(payload, "release_holds");
+  bool release_holds = std::get<steps::Close>(in.args).release_holds;
   if (state == "decided" && l.summary.outcome != "refuse") {
     return refuse(FailedPrecondition("a release is closed once it was delivered"));
   }
@@ -815,8 +798,8 @@ Status Requests::StepClose(const StepInput& in, StepPlan& plan) {
 }
 
 StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
-                                    std::string_view action, const json& payload,
-                                    std::string_view password) {
+                                    const StepArgs& args, std::string_view password) {
+  const std::string_view action = StepName(args);
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   const WorkflowStep* step = nullptr;
   for (const WorkflowStep& row : Workflow()) {
@@ -851,7 +834,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                l,
                l.summary.state,
                type,
-               payload,
+               args,
                password,
                now,
                calendar_->LocalDate(now),
@@ -868,7 +851,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
                                              std::string(action) + "' is not a step from there"));
   }
   // The step's contract (the same one the API checks first): for any caller.
-  CARREL_RETURN_IF_ERROR(CheckAgainst(StepPayloadSchema(action), payload));
+  CARREL_RETURN_IF_ERROR(CheckAgainst(StepPayloadSchema(action), StepArgsToJson(args)));
   StepPlan plan;
   plan.to = std::string(step->row.to);
   plan.send_notices = action == "deliver";
@@ -950,23 +933,19 @@ StatusOr<json> Requests::CollectRecords(const Actor& actor, const CaseScope& sco
 // The scope a decision names: categories and dates, and optionally some of the cards the
 // request asked about (never another patron); kFailedPrecondition when it reaches beyond what
 // was asked.
-StatusOr<CaseScope> Requests::DecisionScopeOf(const Loaded& l, const json& sj) {
-  if (!sj.is_object()) return InvalidArgument("scope must be an object");
-  json parsed = {{"categories", sj.value("categories", json::array())},
-                 {"from", sj.value("from", json(nullptr))},
-                 {"to", sj.value("to", json(nullptr))}};
-  CARREL_ASSIGN_OR_RETURN(CaseScope scope, CaseScope::FromJson(parsed));
+StatusOr<CaseScope> Requests::DecisionScopeOf(const Loaded& l, const ScopeChoice& choice) {
+  json parsed = {{"categories", choice.categories},
+                 {"from", DateJson(choice.from)},
+                 {"to", DateJson(choice.to)}};
+  CARREL_ASSIGN_OR_RETURN(CaseScope scope, ScopeFromJson(parsed));
   scope.patron_ids = l.requested.patron_ids;
-  if (sj.contains("card_barcodes")) {
-    if (!sj["card_barcodes"].is_array()) return InvalidArgument("card_barcodes must be a list");
+  if (choice.card_barcodes) {
     std::vector<int64_t> chosen;
-    for (const json& card : sj["card_barcodes"]) {
-      if (!card.is_string()) return InvalidArgument("card_barcodes must be a list");
-      if (!Has(l.intake.card_barcodes, card.get<std::string>())) {
+    for (const std::string& card : *choice.card_barcodes) {
+      if (!Has(l.intake.card_barcodes, card)) {
         return FailedPrecondition("the scope names a card the request did not ask about");
       }
-      auto p = circulation_->FindPatronByBarcode(SystemActor("request-decision"),
-                                                 card.get<std::string>());
+      auto p = circulation_->FindPatronByBarcode(SystemActor("request-decision"), card);
       if (p.ok()) chosen.push_back(p->id);
     }
     std::sort(chosen.begin(), chosen.end());
@@ -980,7 +959,7 @@ StatusOr<CaseScope> Requests::DecisionScopeOf(const Loaded& l, const json& sj) {
 }
 
 StatusOr<ScopeCount> Requests::CountScope(int64_t user_id, std::string_view reference,
-                                          const json& scope_json) {
+                                          const ScopeChoice& scope_choice) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as != kCaseDirector && who.as != kCaseDesignee) {
     return Refuse(who, reference, "count_scope",
@@ -996,7 +975,7 @@ StatusOr<ScopeCount> Requests::CountScope(int64_t user_id, std::string_view refe
     return Refuse(who, reference, "count_scope",
                   FailedPrecondition("no step of a media request discloses a record"));
   }
-  auto scope = DecisionScopeOf(*loaded, scope_json);
+  auto scope = DecisionScopeOf(*loaded, scope_choice);
   if (!scope.ok()) {
     return scope.status().code() == StatusCode::kFailedPrecondition
                ? Refuse(who, reference, "count_scope", scope.status())
@@ -1079,7 +1058,7 @@ Status CheckPackageAgainstDecision(const StoredPackage& p, const CaseDecision& d
       return PermissionDenied("a file of the package does not match the manifest");
     }
   }
-  auto scope = CaseScope::FromJson(doc["scope"]);
+  auto scope = ScopeFromJson(doc["scope"]);
   json package = json::parse(files.value("disclosure.json", ""), nullptr, false);
   if (!scope.ok() || package.is_discarded()) {
     return PermissionDenied("the package does not parse");

@@ -107,31 +107,29 @@ std::string ReportedOutcome(const ReportCase& c) {
 
 // One year of the report: requests by type, process and outcome; national security process
 // (and, when the profile says so, requests under an order in force) only in bands.
-json YearJson(int year, ReportYear& y, int band, bool band_orders) {
-  json by_type = json::object(), by_process = json::object(), by_outcome = json::object();
+TransparencyYear YearOf(int year, ReportYear& y, int band, bool band_orders) {
+  TransparencyYear out;
+  out.year = year;
+  out.requests = y.requests;
   for (CaseType t : {kLawEnforcement, kMedia, kPatronAccess, kThirdParty}) {
-    by_type[std::string(CaseTypeName(t))] = y.type[std::string(CaseTypeName(t))];
+    out.by_type[std::string(CaseTypeName(t))] = y.type[std::string(CaseTypeName(t))];
   }
   for (std::string_view p : LegalProcessNames()) {
-    if (!NationalSecurity(p)) by_process[std::string(p)] = y.process[std::string(p)];
+    if (!NationalSecurity(p)) out.by_process[std::string(p)] = y.process[std::string(p)];
   }
   for (std::string_view o : TransparencyOutcomes()) {
-    by_outcome[std::string(o)] = y.outcome[std::string(o)];
+    out.by_outcome[std::string(o)] = y.outcome[std::string(o)];
   }
-  json ns = {{"national_security_letters", Band(y.nsl, band)}, {"fisa_orders", Band(y.fisa, band)}};
-  if (band_orders) ns["under_nondisclosure_order"] = Band(y.withheld, band);
-  return {{"year", year},
-          {"requests", y.requests},
-          {"by_type", by_type},
-          {"by_process", by_process},
-          {"by_outcome", by_outcome},
-          {"board_reversals", y.reversals},
-          {"in_bands", ns}};
+  out.board_reversals = y.reversals;
+  out.national_security_letters = Band(y.nsl, band);
+  out.fisa_orders = Band(y.fisa, band);
+  if (band_orders) out.under_nondisclosure_order = Band(y.withheld, band);
+  return out;
 }
 
 }  // namespace
 
-StatusOr<json> Requests::Transparency() {
+StatusOr<TransparencyReport> Requests::Transparency() {
   std::vector<ReportCase> cases;
   Instant now = clock_->Now();
   std::string today = FormatDate(calendar_->LocalDate(now));
@@ -182,21 +180,44 @@ StatusOr<json> Requests::Transparency() {
       y.reversals += it->second;
     }
   }
-  json out_years = json::array();
-  for (auto& [year, y] : years) out_years.push_back(YearJson(year, y, band, band_orders));
-  return json{{"library", profile_->name},
-              {"policy_version", version},
-              {"generated_at", FormatInstant(now)},
-              {"band_width", band},
-              {"under_nondisclosure", profile_->under_nondisclosure},
-              {"notes",
-               "Counts of requests for confidential patron information received each year. "
-               "National security letters and FISA orders are reported only in bands. Requests "
-               "under a nondisclosure order still in force are " +
-                   std::string(band_orders ? "counted only in a band of their own"
-                                           : "left out until the order ends") +
-                   ". No patron or requester is identified."},
-              {"years", out_years}};
+  TransparencyReport report;
+  report.library = profile_->name;
+  report.policy_version = version;
+  report.generated_at = now;
+  report.band_width = band;
+  report.under_nondisclosure = profile_->under_nondisclosure;
+  report.notes =
+      "Counts of requests for confidential patron information received each year. National "
+      "security letters and FISA orders are reported only in bands. Requests under a "
+      "nondisclosure order still in force are " +
+      std::string(band_orders ? "counted only in a band of their own"
+                              : "left out until the order ends") +
+      ". No patron or requester is identified.";
+  for (auto& [year, y] : years) report.years.push_back(YearOf(year, y, band, band_orders));
+  return report;
+}
+
+json TransparencyReportJson(const TransparencyReport& report) {
+  json years = json::array();
+  for (const TransparencyYear& y : report.years) {
+    json ns = {{"national_security_letters", y.national_security_letters},
+               {"fisa_orders", y.fisa_orders}};
+    if (y.under_nondisclosure_order) ns["under_nondisclosure_order"] = *y.under_nondisclosure_order;
+    years.push_back({{"year", y.year},
+                     {"requests", y.requests},
+                     {"by_type", y.by_type},
+                     {"by_process", y.by_process},
+                     {"by_outcome", y.by_outcome},
+                     {"board_reversals", y.board_reversals},
+                     {"in_bands", ns}});
+  }
+  return json{{"library", report.library},
+              {"policy_version", report.policy_version},
+              {"generated_at", FormatInstant(report.generated_at)},
+              {"band_width", report.band_width},
+              {"under_nondisclosure", report.under_nondisclosure},
+              {"notes", report.notes},
+              {"years", years}};
 }
 
 std::string TransparencyHtml(const json& report) {

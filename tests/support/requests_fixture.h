@@ -14,6 +14,7 @@
 
 #include "carrel/library.h"
 #include "carrel/requests.h"
+#include "requests/step_args.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel::testing {
@@ -82,7 +83,9 @@ class RequestsTest : public ::testing::Test {
   StatusOr<CaseSummary> Act(const std::string& who, const std::string& ref,
                             const std::string& action, const json& payload = json::object(),
                             const std::string& password = "") {
-    return requests().Act(U(who), ref, action, payload, password);
+    // The API's reading of a step's body, then the core: the core checks the contract itself.
+    CARREL_ASSIGN_OR_RETURN(StepArgs args, StepArgsFromJson(action, payload));
+    return requests().Act(U(who), ref, args, password);
   }
 
   // Received -> referred -> counsel consulted (counsel1).
