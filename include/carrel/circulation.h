@@ -243,6 +243,9 @@ class Circulation {
   // circulation's tables). Whether the patron is on file (no audit entry: it reads nothing
   // about the patron).
   static StatusOr<bool> PatronExistsIn(Transaction& tx, int64_t patron_id);
+  // The blind index of the patron's card (what names the card's failed log-ins); empty when
+  // there is no such patron.
+  static StatusOr<std::string> CardIndexIn(Transaction& tx, int64_t patron_id);
 
   // What retention applies its schedule to: eNews subscriptions left unconfirmed since
   // before `cutoff` (or unsubscribed before it), oldest id first; removing one returns whether

@@ -17,6 +17,7 @@
 #include "carrel/circulation.h"
 #include "carrel/clock.h"
 #include "carrel/governance.h"
+#include "carrel/inbox.h"
 #include "carrel/outbound_hook.h"
 #include "carrel/profile.h"
 #include "carrel/retention.h"
@@ -349,14 +350,6 @@ struct PatronPermission {
   // A paper permission is no basis for a release until the Director or a designee confirms it
   // against the scan; a portal one (the patron's own PIN) needs no confirmation.
   std::optional<Instant> confirmed_at;
-};
-
-struct InboxItem {
-  int64_t id = 0;
-  std::string case_reference;
-  std::string kind;  // "new_request", "warrant_executed", "counsel_assigned", ...
-  Instant created_at{};
-  bool read = false;
 };
 
 // Who is acting on a case, resolved from the principal: the Director, a designee (and the

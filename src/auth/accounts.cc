@@ -7,7 +7,9 @@
 #include <climits>
 #include <cstring>
 
+#include "carrel/circulation.h"
 #include "carrel/encoding.h"
+#include "carrel/inbox.h"
 #include "carrel/vault.h"
 #include "circulation/sealed_records.h"
 
@@ -400,16 +402,41 @@ std::string NormalizeResetCode(std::string_view typed) {
 
 }  // namespace
 
+namespace {
+
+// A patron's PIN, as its hash, whether they chose it, and its length (for the profile's
+// minimum): one row per patron, replaced whole.
+Status StorePin(Transaction& tx, int64_t patron_id, const std::string& hash, bool chosen,
+                size_t length) {
+  return tx.Exec(
+      "INSERT INTO patron_pins (patron_id, pin_hash, pin_chosen, pin_length) VALUES (?, ?, ?, ?) "
+      "ON CONFLICT (patron_id) DO UPDATE SET pin_hash = excluded.pin_hash, pin_chosen = "
+      "excluded.pin_chosen, pin_length = excluded.pin_length",
+      {patron_id, hash, int64_t{chosen ? 1 : 0}, static_cast<int64_t>(length)});
+}
+
+// The hash of the patron's PIN; empty when they have none.
+StatusOr<std::string> PinHashIn(Transaction& tx, int64_t patron_id) {
+  std::string hash;
+  CARREL_RETURN_IF_ERROR(tx.Exec("SELECT pin_hash FROM patron_pins WHERE patron_id = ?",
+                                 {patron_id}, [&](const Row& row) {
+                                   hash = row.Text(0);
+                                   return Status::Ok();
+                                 }));
+  return hash;
+}
+
+}  // namespace
+
 Status Accounts::SetPatronPin(const Actor& by, int64_t patron_id, std::string_view pin,
                               PinOrigin origin) {
   CARREL_RETURN_IF_ERROR(CheckPinShape(pin, 4));
   CARREL_ASSIGN_OR_RETURN(std::string hash, HashSecret(pin));
   bool chosen = origin == PinOrigin::kChosenByPatron;
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    CARREL_RETURN_IF_ERROR(
-        tx.Exec("UPDATE patrons SET pin_hash = ?, pin_chosen = ?, pin_length = ? WHERE id = ?",
-                {hash, int64_t{chosen ? 1 : 0}, static_cast<int64_t>(pin.size()), patron_id}));
-    if (tx.changes() == 0) return NotFound("no such patron");
+    CARREL_ASSIGN_OR_RETURN(bool exists, Circulation::PatronExistsIn(tx, patron_id));
+    if (!exists) return NotFound("no such patron");
+    CARREL_RETURN_IF_ERROR(StorePin(tx, patron_id, hash, chosen, pin.size()));
     return audit_->Append(tx, by, {"patron.pin_set", "patron", std::to_string(patron_id), "", "{}"})
         .status();
   });
@@ -421,9 +448,8 @@ StatusOr<PinReset> Accounts::StartPinReset(const Actor& by, int64_t patron_id) {
   reset.expires_at = clock_->Now() + kPinResetValidity;
   CARREL_ASSIGN_OR_RETURN(std::string hash, HashSecret(reset.code));
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    CARREL_ASSIGN_OR_RETURN(int64_t found,
-                            tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));
-    if (found == 0) return NotFound("no such patron");
+    CARREL_ASSIGN_OR_RETURN(bool found, Circulation::PatronExistsIn(tx, patron_id));
+    if (!found) return NotFound("no such patron");
     // Codes past their time are of no use to anyone.
     CARREL_RETURN_IF_ERROR(
         tx.Exec("DELETE FROM pin_resets WHERE expires_at <= ?", {FormatInstant(clock_->Now())}));
@@ -483,9 +509,7 @@ Status Accounts::FinishPinReset(std::string_view card_barcode, std::string_view 
     CARREL_RETURN_IF_ERROR(
         tx.Exec("DELETE FROM pin_resets WHERE patron_id = ? AND code_hash = ?", {patron_id, hash}));
     if (tx.changes() == 0) return not_accepted;  // used by a request that came first
-    CARREL_RETURN_IF_ERROR(
-        tx.Exec("UPDATE patrons SET pin_hash = ?, pin_chosen = 1, pin_length = ? WHERE id = ?",
-                {pin_hash, static_cast<int64_t>(new_pin.size()), patron_id}));
+    CARREL_RETURN_IF_ERROR(StorePin(tx, patron_id, pin_hash, true, new_pin.size()));
     CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM sessions WHERE patron_id = ?", {patron_id}));
     CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
     return audit_->Append(tx, {"patron/" + std::to_string(patron_id), "patron"},
@@ -503,7 +527,8 @@ Status Accounts::ChangePatronPin(int64_t patron_id, std::string_view current_pin
   CARREL_ASSIGN_OR_RETURN(std::string hash, HashSecret(new_pin));
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     CARREL_RETURN_IF_ERROR(
-        tx.Exec("UPDATE patrons SET pin_hash = ?, pin_chosen = 1, pin_length = ? WHERE id = ?",
+        tx.Exec("UPDATE patron_pins SET pin_hash = ?, pin_chosen = 1, pin_length = ? WHERE "
+                "patron_id = ?",
                 {hash, static_cast<int64_t>(new_pin.size()), patron_id}));
     if (tx.changes() == 0) return NotFound("no such patron");
     // Any other session (another device, or someone else) ends with the old PIN.
@@ -518,8 +543,8 @@ Status Accounts::ChangePatronPin(int64_t patron_id, std::string_view current_pin
 Status Accounts::RequireChosenPin(int64_t patron_id, int min_pin_length) {
   int64_t chosen = 0, length = 0;
   CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
-    return tx.Exec("SELECT pin_chosen, pin_length FROM patrons WHERE id = ?", {patron_id},
-                   [&](const Row& row) {
+    return tx.Exec("SELECT pin_chosen, pin_length FROM patron_pins WHERE patron_id = ?",
+                   {patron_id}, [&](const Row& row) {
                      chosen = row.Int(0);
                      length = row.Int(1);
                      return Status::Ok();
@@ -649,11 +674,18 @@ Status Accounts::RecordFailures(Transaction& tx, const std::vector<std::string>&
   std::string hour = FormatInstant(now).substr(0, 13);
   CARREL_ASSIGN_OR_RETURN(int64_t n, RecordFailure(tx, "rate:" + hour));
   if (n == kFailureAlarmPerHour) {
+    std::vector<int64_t> told;
     CARREL_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO inbox (user_id, case_reference, kind, created_at) SELECT id, ?, "
-                "'failed_logins_alarm', ? FROM users WHERE role IN ('director', 'admin') AND "
-                "disabled = 0 AND approval = 'approved'",
-                {hour + ":00Z", FormatInstant(clock_->Now())}));
+        tx.Exec("SELECT id FROM users WHERE role IN ('director', 'admin') AND "
+                "disabled = 0 AND approval = 'approved' ORDER BY id",
+                {}, [&](const Row& row) {
+                  told.push_back(row.Int(0));
+                  return Status::Ok();
+                }));
+    for (int64_t user : told) {
+      CARREL_RETURN_IF_ERROR(
+          Inbox::PostIn(tx, user, hour + ":00Z", "failed_logins_alarm", clock_->Now()));
+    }
     CARREL_RETURN_IF_ERROR(audit_
                                ->Append(tx, {"carrel", "system"},
                                         {"auth.failure_alarm", "library", "", "",
@@ -749,13 +781,10 @@ Status Accounts::CheckPatronPin(int64_t patron_id, std::string_view pin) {
   // The same count as the card's logins: a PIN asked again is guessed no faster.
   std::string subject, hash;
   CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    CARREL_RETURN_IF_ERROR(tx.Exec("SELECT pin_hash, card_bi FROM patrons WHERE id = ?",
-                                   {patron_id}, [&](const Row& row) {
-                                     hash = row.Text(0);
-                                     subject = CardSubjectOf(row.Bytes(1));
-                                     return Status::Ok();
-                                   }));
-    if (subject.empty()) return NotFound("no such patron");
+    CARREL_ASSIGN_OR_RETURN(std::string card_index, Circulation::CardIndexIn(tx, patron_id));
+    if (card_index.empty()) return NotFound("no such patron");
+    subject = CardSubjectOf(card_index);
+    CARREL_ASSIGN_OR_RETURN(hash, PinHashIn(tx, patron_id));
     // Reading the lock and the hash commits nothing; only a failure is written.
     return CheckLock(tx, subject);
   }));
@@ -792,10 +821,8 @@ StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::stri
     }
     patron_id = patron->id;
     expired = patron->expires_on < today;
-    return tx.Exec("SELECT pin_hash FROM patrons WHERE id = ?", {patron_id}, [&](const Row& row) {
-      hash = row.Text(0);
-      return Status::Ok();
-    });
+    CARREL_ASSIGN_OR_RETURN(hash, PinHashIn(tx, patron_id));
+    return Status::Ok();
   }));
   static const std::string kDummy = *HashSecret("0000");
   bool ok = CheckSecret(hash.empty() ? kDummy : hash, pin) && !hash.empty() && !expired;

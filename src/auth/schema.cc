@@ -80,6 +80,22 @@ DELETE FROM login_failures;
 ALTER TABLE login_failures ADD COLUMN last_failed_at TEXT;
 )sql";
 
+// Version 23: patrons' PINs move off circulation's patrons table into this module's own,
+// removed with the patron. The old columns are dropped, so no stale hash stays behind.
+constexpr char kPatronPinsSchema[] = R"sql(
+CREATE TABLE patron_pins (
+  patron_id INTEGER PRIMARY KEY REFERENCES patrons (id) ON DELETE CASCADE,
+  pin_hash TEXT NOT NULL,
+  pin_chosen INTEGER NOT NULL DEFAULT 0 CHECK (pin_chosen IN (0, 1)),
+  pin_length INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO patron_pins (patron_id, pin_hash, pin_chosen, pin_length)
+  SELECT id, pin_hash, pin_chosen, pin_length FROM patrons WHERE pin_hash IS NOT NULL;
+ALTER TABLE patrons DROP COLUMN pin_hash;
+ALTER TABLE patrons DROP COLUMN pin_chosen;
+ALTER TABLE patrons DROP COLUMN pin_length;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AccountsMigrations() {
@@ -88,6 +104,7 @@ const std::vector<Migration>& AccountsMigrations() {
       {13, "patron-chosen PINs and one-time reset codes", kPinResetSchema},
       {14, "account approvals and first-login password changes", kApprovalSchema},
       {15, "failed logins under keyed hashes", kLoginFailuresKeyedSchema},
+      {23, "patrons' PINs in a table of their own", kPatronPinsSchema},
   };
   return migrations;
 }

@@ -278,6 +278,16 @@ StatusOr<bool> Circulation::PatronExistsIn(Transaction& tx, int64_t patron_id) {
   return n > 0;
 }
 
+StatusOr<std::string> Circulation::CardIndexIn(Transaction& tx, int64_t patron_id) {
+  std::string index;
+  CARREL_RETURN_IF_ERROR(
+      tx.Exec("SELECT card_bi FROM patrons WHERE id = ?", {patron_id}, [&](const Row& row) {
+        index = row.Bytes(0);
+        return Status::Ok();
+      }));
+  return index;
+}
+
 StatusOr<std::vector<int64_t>> Circulation::StaleSubscriptionsIn(Transaction& tx, bool unsubscribed,
                                                                  Date cutoff) {
   std::vector<int64_t> ids;

@@ -9,6 +9,7 @@
 #include "auth/schema.h"
 #include "circulation/schema.h"
 #include "governance/schema.h"
+#include "inbox/schema.h"
 #include "requests/schema.h"
 #include "retention/schema.h"
 
@@ -30,7 +31,7 @@ std::vector<Migration> Join() {
       {20, "the library's own table, owned by its module", kLibraryMetaSchema}};
   for (const auto* part :
        {&CirculationMigrations(), &AuditMigrations(), &AccountsMigrations(), &RetentionMigrations(),
-        &RequestsMigrations(), &GovernanceMigrations(), &ApiMigrations()}) {
+        &RequestsMigrations(), &GovernanceMigrations(), &ApiMigrations(), &InboxMigrations()}) {
     all.insert(all.end(), part->begin(), part->end());
   }
   std::sort(all.begin(), all.end(),

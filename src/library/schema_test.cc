@@ -32,7 +32,7 @@ TEST(LibrarySchemaTest, AFreshDatabaseIsBuiltAndAgainIsANoOp) {
   ASSERT_TRUE((*store)->Migrate(LibraryMigrations()).ok());
   // A table of each module's, and the library module's own.
   for (const char* table : {"patrons", "audit_log", "users", "retention_schedules", "cases",
-                            "policy_versions", "idempotency_keys", "library_meta"}) {
+                            "policy_versions", "idempotency_keys", "library_meta", "inbox"}) {
     int64_t n = 0;
     ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
                   CARREL_ASSIGN_OR_RETURN(

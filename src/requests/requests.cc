@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "carrel/encoding.h"
+#include "carrel/inbox.h"
 #include "carrel/outbound_hook.h"
 #include "requests/fields.h"
 #include "requests/render.h"
@@ -434,7 +435,8 @@ Status Requests::Notify(Transaction& tx, const std::string& reference, std::stri
                         uint32_t whom, int64_t user_id) {
   std::set<int64_t> users;
   if (user_id != 0) users.insert(user_id);
-  std::string now = FormatInstant(clock_->Now());
+  const Instant at = clock_->Now();
+  std::string now = FormatInstant(at);
   if ((whom & kCaseDirector) != 0) {
     CARREL_ASSIGN_OR_RETURN(std::vector<int64_t> directors,
                             Accounts::EnabledUsersIn(tx, Role::kDirector));
@@ -460,9 +462,7 @@ Status Requests::Notify(Transaction& tx, const std::string& reference, std::stri
     users.insert(counsel.begin(), counsel.end());
   }
   for (int64_t u : users) {
-    CARREL_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO inbox (user_id, case_reference, kind, created_at) VALUES (?, ?, ?, ?)",
-                {u, reference, std::string(kind), now}));
+    CARREL_RETURN_IF_ERROR(Inbox::PostIn(tx, u, reference, kind, at));
   }
   return Status::Ok();
 }
@@ -1117,31 +1117,16 @@ StatusOr<std::vector<PatronPermission>> Requests::Permissions(const Actor& actor
 
 StatusOr<std::vector<InboxItem>> Requests::Inbox(int64_t user_id) {
   std::vector<InboxItem> out;
-  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) {
-    return tx.Exec("SELECT id, case_reference, kind, created_at, read_at FROM inbox WHERE "
-                   "user_id = ? ORDER BY id DESC LIMIT 200",
-                   {user_id}, [&](const Row& row) -> Status {
-                     InboxItem i;
-                     i.id = row.Int(0);
-                     i.case_reference = row.Text(1);
-                     i.kind = row.Text(2);
-                     CARREL_ASSIGN_OR_RETURN(i.created_at, ParseInstant(row.Text(3)));
-                     i.read = !row.IsNull(4);
-                     out.push_back(std::move(i));
-                     return Status::Ok();
-                   });
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out, Inbox::ItemsIn(tx, user_id));
+    return Status::Ok();
   }));
   return out;
 }
 
 Status Requests::MarkRead(int64_t user_id, int64_t item_id) {
-  return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    CARREL_RETURN_IF_ERROR(
-        tx.Exec("UPDATE inbox SET read_at = ? WHERE id = ? AND user_id = ? AND "
-                "read_at IS NULL",
-                {FormatInstant(clock_->Now()), item_id, user_id}));
-    if (tx.changes() == 0) return NotFound("no unread item with that number in your inbox");
-    return Status::Ok();
+  return WithWriteTransaction(*store_, [&](Transaction& tx) {
+    return Inbox::MarkReadIn(tx, user_id, item_id, clock_->Now());
   });
 }
 

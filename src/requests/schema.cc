@@ -130,16 +130,6 @@ CREATE TABLE patron_permissions (
   revoked_at TEXT
 );
 CREATE INDEX patron_permissions_patron ON patron_permissions (patron_id);
-
-CREATE TABLE inbox (
-  id INTEGER PRIMARY KEY,
-  user_id INTEGER NOT NULL,
-  case_reference TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  read_at TEXT
-);
-CREATE INDEX inbox_user ON inbox (user_id, id);
 )sql";
 
 constexpr char kNoticesSchema[] = R"sql(
@@ -211,6 +201,7 @@ ALTER TABLE case_events ADD COLUMN policy_version TEXT NOT NULL DEFAULT '';
 
 const std::vector<Migration>& RequestsMigrations() {
   static const std::vector<Migration> migrations = {
+      // Its inbox moved to the inbox module (version 22), which creates it where missing.
       {8, "requests, appointments, permissions and inboxes", kRequestsSchema},
       {10, "nondisclosure dates, patron notices, disclosure counts", kNoticesSchema},
       {11, "a disclosure package per decision", kDisclosuresPerDecisionSchema},
