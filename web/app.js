@@ -5,13 +5,6 @@ import { get, del, setCsrf } from './lib/api.js';
 import { h, fill, focusHeading } from './lib/dom.js';
 import * as publicPages from './pages/public.js';
 import * as login from './pages/login.js';
-import * as portal from './pages/portal.js';
-import * as deskPages from './pages/desk.js';
-import * as cases from './pages/cases.js';
-import * as office from './pages/office.js';
-import * as board from './pages/board.js';
-import * as admin from './pages/admin.js';
-import * as audit from './pages/audit.js';
 import { menuFor, forgetPeople } from './lib/staff.js';
 
 const main = document.getElementById('main');
@@ -31,17 +24,30 @@ const routes = [
   [/^#\/login\/patron$/, login.patronLogin],
   [/^#\/pin$/, login.pinReset],
   [/^#\/password$/, login.changePassword],
-  ...portal.routes,
-  ...deskPages.routes,
-  ...cases.routes,
-  ...office.routes,
-  ...board.routes,
-  ...admin.routes,
-  ...audit.routes,
 ];
 
-// Registers the screens of another part of the UI (the portal, the desk).
-export function addRoutes(more) { routes.unshift(...more); }
+// The patron's and staff's screens are fetched the first time one of them is asked for, so that a
+// visitor to the public pages loads only those. Each part's routes join the table when it arrives.
+const parts = [
+  [/^#\/me(\/|$)/, () => import('./pages/portal.js')],
+  [/^#\/desk(\/|$)/, () => import('./pages/desk.js')],
+  [/^#\/cases(\/|$)/, () => import('./pages/cases.js')],
+  [/^#\/(office|appointments|retention|approvals)$/, () => import('./pages/office.js')],
+  [/^#\/board(\/|$)/, () => import('./pages/board.js')],
+  [/^#\/admin(\/|$)/, () => import('./pages/admin.js')],
+  [/^#\/audit$/, () => import('./pages/audit.js')],
+];
+const loaded = new Set();
+
+async function loadPartFor(hash) {
+  const part = parts.find(([pattern]) => pattern.test(hash));
+  if (!part || loaded.has(part)) return;
+  const module = await part[1]();
+  if (!loaded.has(part)) {
+    loaded.add(part);
+    routes.push(...module.routes);
+  }
+}
 
 export function go(hash) {
   if (location.hash === hash) render();
@@ -54,6 +60,16 @@ let drawing = 0;
 async function render() {
   const hash = location.hash || '#/';
   const mine = ++drawing;
+  try {
+    await loadPartFor(hash);
+  } catch (err) {
+    if (mine !== drawing) return;
+    fill(main, h('section', {}, h('h1', {}, 'Something went wrong'), h('p', {}, 'This page could not be loaded. Check the connection and try again.')));
+    focusHeading(main);
+    console.error(err);
+    return;
+  }
+  if (mine !== drawing) return;
   for (const [pattern, page] of routes) {
     const m = hash.match(pattern);
     if (!m) continue;
@@ -82,7 +98,7 @@ function roleWords(who) {
   return { staff: 'Front desk', director: 'Library Director', counsel: 'Legal counsel', board: 'Board of Trustees', admin: 'Administrator' }[who.role] || who.role;
 }
 
-function has(hash) { return routes.some(([pattern]) => pattern.test(hash)); }
+function has(hash) { return [...routes, ...parts].some(([pattern]) => pattern.test(hash)); }
 
 export function homeFor(who) {
   if (!who) return '#/';
