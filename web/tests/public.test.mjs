@@ -26,6 +26,23 @@ test('the home page shows whether the library is open and the week\u2019s hours'
   await page.context_.close();
 });
 
+test('a visitor to the public pages loads none of the patron\u2019s or staff\u2019s screens', async () => {
+  const page = await openPage(w.browser, w.library.base);
+  const scripts = [];
+  page.on('request', (r) => { if (r.url().endsWith('.js')) scripts.push(new URL(r.url()).pathname.replace(/^\/assets\/[^/]+\//, '')); });
+  await page.goto(w.library.base + '/');
+  await heading(page, 'The Westport Library');
+  await page.waitForLoadState('networkidle');
+  const screens = scripts.filter((s) => s.startsWith('pages/')).sort();
+  assert.deepEqual(screens, ['pages/login.js', 'pages/public.js']);
+  // The desk's screens arrive when a desk screen is asked for.
+  const desk = page.waitForRequest((r) => r.url().endsWith('/pages/desk.js'));
+  await page.goto(w.library.base + '/#/desk');
+  await desk;
+  page.check();
+  await page.context_.close();
+});
+
 test('the policy shows its history and what each version changed', async () => {
   const page = await openPage(w.browser, w.library.base);
   await page.goto(w.library.base + '/#/policy');
