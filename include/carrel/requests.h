@@ -4,7 +4,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -462,89 +461,16 @@ class Requests {
   StatusOr<std::vector<PatronNotice>> MyNotices(const Actor& actor, int64_t patron_id);
   Status MarkRead(int64_t user_id, int64_t item_id);
 
- private:
-  // The request workflow's steps (steps.cc): one handler per row of the transition table.
-  struct StepPlan;
-  struct StepInput;
-  using StepHandler = Status (Requests::*)(const StepInput&, StepPlan&);
-  // A row of the workflow (transitions.cc): the step as the API describes it, and its handler.
-  struct WorkflowStep {
-    CaseTransition row;
-    StepHandler handler;
-  };
-  static const std::vector<WorkflowStep>& Workflow();
-  friend const std::vector<CaseTransition>& CaseTransitions();
-  Status RefuseStep(const StepInput& in, const Status& why);
-  StatusOr<CaseSummary> CommitStep(const StepInput& in, const StepPlan& plan);
-  Status HeadDeadlines(Transaction& tx, Instant now, std::vector<Deadline>* deadlines);
-  Status CounselDeadlines(Transaction& tx, int64_t user_id, Date today,
-                          std::vector<Deadline>* deadlines);
-  Status BoardDeadlines(Transaction& tx, int64_t user_id, std::vector<Deadline>* deadlines);
-  Status MayDecideAgain(const StepInput& in);
-  Status CheckReleaseBasis(const StepInput& in, const std::string& basis, const CaseScope& scope,
-                           const std::optional<CounselAdvice>& advice, int64_t permission_id,
-                           bool reconsidering);
-  Status StepAcknowledge(const StepInput& in, StepPlan& plan);
-  Status StepConsultCounsel(const StepInput& in, StepPlan& plan);
-  Status StepDecline(const StepInput& in, StepPlan& plan);
-  Status StepReferToCounsel(const StepInput& in, StepPlan& plan);
-  Status StepAdvise(const StepInput& in, StepPlan& plan);
-  Status StepDecide(const StepInput& in, StepPlan& plan);
-  Status StepPrepareDisclosure(const StepInput& in, StepPlan& plan);
-  Status StepDeliver(const StepInput& in, StepPlan& plan);
-  Status StepNondisclosure(const StepInput& in, StepPlan& plan);
-  Status StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan);
-  Status StepRespondMedia(const StepInput& in, StepPlan& plan);
-  Status StepExecuteWarrant(const StepInput& in, StepPlan& plan);
-  Status StepClose(const StepInput& in, StepPlan& plan);
-  // A case as read for one step: its row, and its intake, requested scope and notes unsealed.
-  struct Loaded {
-    int64_t id = 0;
-    CaseSummary summary;
-    CaseIntake intake;
-    CaseScope requested;
-    nlohmann::json notes;
-    std::shared_ptr<const SecretKey> key;
-  };
-  StatusOr<Loaded> Load(Transaction& tx, std::string_view reference);
-  // The case's signed decisions, oldest first, their statements unsealed (kDataLoss if one
-  // does not open).
-  static StatusOr<std::vector<CaseDecision>> ReadDecisions(Transaction& tx, const Loaded& l);
-  Status Refuse(const CaseActorInfo& who, std::string_view reference, std::string_view action,
-                const Status& why);
-  // Whether `user_id` held a valid appointment at `when` (not revoked by then, and for an
-  // absence appointment, the Director recorded absent then); `only`, when set, names the one
-  // appointment that counts. Sets `appointment` to the one relied on.
-  Status CheckAppointment(Transaction& tx, int64_t user_id, Instant when, int64_t* appointment,
-                          int64_t only = 0);
-  StatusOr<User> ActiveDirector(int64_t user_id, std::string_view refusal);
-  Status Notify(Transaction& tx, const std::string& reference, std::string_view kind,
-                uint32_t whom, int64_t user_id);
-  StatusOr<CaseScope> DecisionScopeOf(const Loaded& l, const ScopeChoice& scope);
-  StatusOr<nlohmann::json> CollectRecords(const Actor& actor, const CaseScope& scope,
-                                          nlohmann::json* produced);
-  StatusOr<std::string> VerifyDecision(Transaction& tx, const CaseDecision& decision);
-  // The case's latest decision, verified; kFailedPrecondition when there is none.
-  StatusOr<CaseDecision> LatestVerifiedDecision(const Loaded& l);
-  void RunNotifyCommand(const std::string& reference);
-  // Queues a notice for each patron in the released scope (in the deliver step's transaction).
-  Status QueueNotices(Transaction& tx, const Loaded& l, const CaseDecision& decision,
-                      Instant now);
-  StatusOr<std::vector<PatronNotice>> CaseNotices(Transaction& tx, int64_t case_id);
+  ~Requests();
+  Requests(const Requests&) = delete;
+  Requests& operator=(const Requests&) = delete;
 
-  Store* store_;
-  Vault* vault_;
-  AuditLog* audit_;
-  Accounts* accounts_;
-  Circulation* circulation_;
-  Retention* retention_;
-  Governance* governance_;
-  const Profile* profile_;
-  const Calendar* calendar_;
-  const Clock* clock_;
-  std::string library_id_;
-  Outbound* outbound_;
-  std::optional<Instant> library_created_;
+ private:
+  // The workflow's handlers, the case as loaded for a step and the dependencies
+  // (src/requests/impl.h).
+  class Impl;
+  friend const std::vector<CaseTransition>& CaseTransitions();  // the table's rows
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace carrel

@@ -7,6 +7,7 @@
 #include "carrel/outbound_hook.h"
 #include "carrel/requests.h"
 #include "requests/fields.h"
+#include "requests/impl.h"
 
 namespace carrel {
 
@@ -23,8 +24,8 @@ std::string NoticeReference() {
 
 }  // namespace
 
-Status Requests::QueueNotices(Transaction& tx, const Loaded& l, const CaseDecision& decision,
-                              Instant now) {
+Status Requests::Impl::QueueNotices(Transaction& tx, const Loaded& l, const CaseDecision& decision,
+                                    Instant now) {
   if (!profile_->notify_patrons) return Status::Ok();
   std::string categories;
   for (const std::string& c : decision.scope.categories) {
@@ -55,7 +56,7 @@ Status Requests::QueueNotices(Transaction& tx, const Loaded& l, const CaseDecisi
   return Status::Ok();
 }
 
-StatusOr<int64_t> Requests::SendDueNotices() {
+StatusOr<int64_t> Requests::Impl::SendDueNotices() {
   Instant now = clock_->Now();
   std::string today = FormatDate(calendar_->LocalDate(now));
   std::vector<std::pair<std::string, std::string>> sent;  // notice, case
@@ -89,7 +90,7 @@ StatusOr<int64_t> Requests::SendDueNotices() {
   return static_cast<int64_t>(sent.size());
 }
 
-StatusOr<std::vector<PatronNotice>> Requests::CaseNotices(Transaction& tx, int64_t case_id) {
+StatusOr<std::vector<PatronNotice>> Requests::Impl::CaseNotices(Transaction& tx, int64_t case_id) {
   std::vector<PatronNotice> out;
   CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT n.id, n.reference, c.reference, n.patron_id, n.state, n.queued_at, n.sent_at FROM "
@@ -112,7 +113,8 @@ StatusOr<std::vector<PatronNotice>> Requests::CaseNotices(Transaction& tx, int64
   return out;
 }
 
-StatusOr<std::vector<PatronNotice>> Requests::MyNotices(const Actor& actor, int64_t patron_id) {
+StatusOr<std::vector<PatronNotice>> Requests::Impl::MyNotices(const Actor& actor,
+                                                              int64_t patron_id) {
   std::vector<PatronNotice> out;
   CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -150,7 +152,8 @@ StatusOr<std::vector<PatronNotice>> Requests::MyNotices(const Actor& actor, int6
 
 // What the Director or an acting designee must watch: return dates of process on open cases,
 // nondisclosure reviews and expiries, and requests not yet acknowledged in time.
-Status Requests::HeadDeadlines(Transaction& tx, Instant now, std::vector<Deadline>* deadlines) {
+Status Requests::Impl::HeadDeadlines(Transaction& tx, Instant now,
+                                     std::vector<Deadline>* deadlines) {
   std::vector<Deadline>& out = *deadlines;
   const Date today = calendar_->LocalDate(now);
   const std::string horizon =
@@ -196,8 +199,8 @@ Status Requests::HeadDeadlines(Transaction& tx, Instant now, std::vector<Deadlin
 }
 
 // Counsel's: advice due on the cases assigned to them.
-Status Requests::CounselDeadlines(Transaction& tx, int64_t user_id, Date today,
-                                  std::vector<Deadline>* deadlines) {
+Status Requests::Impl::CounselDeadlines(Transaction& tx, int64_t user_id, Date today,
+                                        std::vector<Deadline>* deadlines) {
   std::vector<Deadline>& out = *deadlines;
   CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT reference, return_date FROM cases WHERE counsel_id = ? AND state IN "
@@ -215,8 +218,8 @@ Status Requests::CounselDeadlines(Transaction& tx, int64_t user_id, Date today,
 }
 
 // A trustee's: open Board reviews, and votes open (to cast, or to close once cast).
-Status Requests::BoardDeadlines(Transaction& tx, int64_t user_id,
-                                std::vector<Deadline>* deadlines) {
+Status Requests::Impl::BoardDeadlines(Transaction& tx, int64_t user_id,
+                                      std::vector<Deadline>* deadlines) {
   std::vector<Deadline>& out = *deadlines;
   CARREL_ASSIGN_OR_RETURN(std::vector<Governance::OpenReviewRef> reviews,
                           Governance::OpenReviewsIn(tx));
@@ -232,7 +235,7 @@ Status Requests::BoardDeadlines(Transaction& tx, int64_t user_id,
   return Status::Ok();
 }
 
-StatusOr<std::vector<Deadline>> Requests::Deadlines(int64_t user_id) {
+StatusOr<std::vector<Deadline>> Requests::Impl::Deadlines(int64_t user_id) {
   CARREL_ASSIGN_OR_RETURN(User user, accounts_->GetUser(user_id));
   if (user.disabled) return PermissionDenied("the account is disabled");
   Instant now = clock_->Now();

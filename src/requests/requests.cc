@@ -8,6 +8,7 @@
 #include "carrel/inbox.h"
 #include "carrel/outbound_hook.h"
 #include "requests/fields.h"
+#include "requests/impl.h"
 #include "requests/render.h"
 #include "requests/step_args.h"
 
@@ -122,7 +123,7 @@ bool CaseScope::Covers(const CaseScope& inner) const {
 
 // ---- the case as loaded for one step -------------------------------------------------------
 
-Requests::Requests(const RequestsDeps& deps, std::string library_id)
+Requests::Impl::Impl(const RequestsDeps& deps, std::string library_id)
     : store_(deps.store),
       vault_(deps.vault),
       audit_(deps.audit),
@@ -164,7 +165,7 @@ constexpr char kSummaryColumns[] =
 
 }  // namespace
 
-StatusOr<Requests::Loaded> Requests::Load(Transaction& tx, std::string_view reference) {
+StatusOr<Requests::Impl::Loaded> Requests::Impl::Load(Transaction& tx, std::string_view reference) {
   std::optional<Loaded> out;
   std::string intake_sealed, scope_sealed, notes_sealed;
   CARREL_RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kSummaryColumns +
@@ -192,8 +193,8 @@ StatusOr<Requests::Loaded> Requests::Load(Transaction& tx, std::string_view refe
 
 // ---- who is acting -----------------------------------------------------------------------
 
-Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant when,
-                                  int64_t* appointment, int64_t only) {
+Status Requests::Impl::CheckAppointment(Transaction& tx, int64_t user_id, Instant when,
+                                        int64_t* appointment, int64_t only) {
   std::string at = FormatInstant(when);
   CARREL_ASSIGN_OR_RETURN(
       int64_t absent, tx.QueryInt("SELECT count(*) FROM director_absences WHERE from_at <= ? AND "
@@ -224,7 +225,7 @@ Status Requests::CheckAppointment(Transaction& tx, int64_t user_id, Instant when
   return Status::Ok();
 }
 
-StatusOr<CaseActorInfo> Requests::ResolveActor(int64_t user_id) {
+StatusOr<CaseActorInfo> Requests::Impl::ResolveActor(int64_t user_id) {
   CARREL_ASSIGN_OR_RETURN(User user, accounts_->GetUser(user_id));
   if (user.disabled) return PermissionDenied("the account is disabled");
   CaseActorInfo who;
@@ -249,13 +250,13 @@ StatusOr<CaseActorInfo> Requests::ResolveActor(int64_t user_id) {
   return who;
 }
 
-StatusOr<bool> Requests::IsActingDesignee(int64_t user_id) {
+StatusOr<bool> Requests::Impl::IsActingDesignee(int64_t user_id) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   return who.as == kCaseDesignee;
 }
 
-Status Requests::Refuse(const CaseActorInfo& who, std::string_view reference,
-                        std::string_view action, const Status& why) {
+Status Requests::Impl::Refuse(const CaseActorInfo& who, std::string_view reference,
+                              std::string_view action, const Status& why) {
   // The refusal is on the log with the step and the kind of refusal, never with case data.
   Status logged = WithWriteTransaction(*store_, [&](Transaction& tx) {
     return audit_
@@ -274,13 +275,13 @@ Status Requests::Refuse(const CaseActorInfo& who, std::string_view reference,
 
 // ---- appointments and absences ------------------------------------------------------------
 
-StatusOr<User> Requests::ActiveDirector(int64_t user_id, std::string_view refusal) {
+StatusOr<User> Requests::Impl::ActiveDirector(int64_t user_id, std::string_view refusal) {
   return accounts_->ActiveInRole(user_id, Role::kDirector, refusal);
 }
 
-StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view password,
-                                        int64_t designee_id, std::string_view scope, Instant from,
-                                        Instant to) {
+StatusOr<Appointment> Requests::Impl::Appoint(int64_t director_id, std::string_view password,
+                                              int64_t designee_id, std::string_view scope,
+                                              Instant from, Instant to) {
   CARREL_ASSIGN_OR_RETURN(User director,
                           ActiveDirector(director_id, "only the Director appoints designees"));
   if (scope != "standing" && scope != "absence") {
@@ -330,7 +331,8 @@ StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view pa
   return a;
 }
 
-Status Requests::RevokeAppointment(int64_t director_id, std::string_view password, int64_t id) {
+Status Requests::Impl::RevokeAppointment(int64_t director_id, std::string_view password,
+                                         int64_t id) {
   CARREL_ASSIGN_OR_RETURN(User director,
                           ActiveDirector(director_id, "only the Director revokes appointments"));
   std::string statement = json{{"type", "carrel designee appointment revocation"},
@@ -354,7 +356,7 @@ Status Requests::RevokeAppointment(int64_t director_id, std::string_view passwor
   });
 }
 
-StatusOr<std::vector<Appointment>> Requests::Appointments(const Actor& actor) {
+StatusOr<std::vector<Appointment>> Requests::Impl::Appointments(const Actor& actor) {
   std::vector<Appointment> out;
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     CARREL_RETURN_IF_ERROR(tx.Exec(
@@ -385,7 +387,7 @@ StatusOr<std::vector<Appointment>> Requests::Appointments(const Actor& actor) {
   return out;
 }
 
-StatusOr<Absence> Requests::RecordAbsence(int64_t director_id, Instant from, Instant to) {
+StatusOr<Absence> Requests::Impl::RecordAbsence(int64_t director_id, Instant from, Instant to) {
   CARREL_ASSIGN_OR_RETURN(
       User director,
       ActiveDirector(director_id, "only the Director records the Director's absences"));
@@ -409,7 +411,7 @@ StatusOr<Absence> Requests::RecordAbsence(int64_t director_id, Instant from, Ins
   return a;
 }
 
-StatusOr<std::vector<Absence>> Requests::Absences(const Actor& actor) {
+StatusOr<std::vector<Absence>> Requests::Impl::Absences(const Actor& actor) {
   std::vector<Absence> out;
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     CARREL_RETURN_IF_ERROR(
@@ -431,8 +433,8 @@ StatusOr<std::vector<Absence>> Requests::Absences(const Actor& actor) {
 
 // ---- notifications ------------------------------------------------------------------------
 
-Status Requests::Notify(Transaction& tx, const std::string& reference, std::string_view kind,
-                        uint32_t whom, int64_t user_id) {
+Status Requests::Impl::Notify(Transaction& tx, const std::string& reference, std::string_view kind,
+                              uint32_t whom, int64_t user_id) {
   std::set<int64_t> users;
   if (user_id != 0) users.insert(user_id);
   const Instant at = clock_->Now();
@@ -467,7 +469,7 @@ Status Requests::Notify(Transaction& tx, const std::string& reference, std::stri
   return Status::Ok();
 }
 
-void Requests::RunNotifyCommand(const std::string& reference) {
+void Requests::Impl::RunNotifyCommand(const std::string& reference) {
   // The alert gets the case reference and nothing else.
   outbound_->RequestArrived(reference);
 }
@@ -534,7 +536,7 @@ StatusOr<CaseScope> RequestedScope(Circulation& circulation, const CaseIntake& i
 
 }  // namespace
 
-StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
+StatusOr<CaseSummary> Requests::Impl::Intake(int64_t user_id, const CaseIntake& in) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as == kCaseCounsel) {
     return Refuse(who, "", "intake", PermissionDenied("counsel does not take requests in"));
@@ -612,7 +614,7 @@ StatusOr<CaseSummary> Requests::Intake(int64_t user_id, const CaseIntake& in) {
 
 // ---- reading cases ------------------------------------------------------------------------
 
-StatusOr<std::vector<CaseSummary>> Requests::List(int64_t user_id) {
+StatusOr<std::vector<CaseSummary>> Requests::Impl::List(int64_t user_id) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as == kCaseStaff) {
     return Refuse(who, "", "list", PermissionDenied("staff take requests in and refer them; "
@@ -648,7 +650,8 @@ Status MaySee(const CaseActorInfo& who, const CaseSummary& s) {
 
 }  // namespace
 
-StatusOr<std::vector<CaseDecision>> Requests::ReadDecisions(Transaction& tx, const Loaded& l) {
+StatusOr<std::vector<CaseDecision>> Requests::Impl::ReadDecisions(Transaction& tx,
+                                                                  const Loaded& l) {
   std::vector<CaseDecision> out;
   CARREL_RETURN_IF_ERROR(tx.Exec(
       "SELECT id, document, signed_by, appointment_id, public_key, signature, signed_at FROM "
@@ -792,7 +795,7 @@ StatusOr<std::optional<Disclosure>> ReadLatestDisclosure(Transaction& tx, const 
 
 }  // namespace
 
-StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
+StatusOr<CaseFile> Requests::Impl::Get(int64_t user_id, std::string_view reference) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   CaseFile f;
   Status seen = Status::Ok();
@@ -828,9 +831,9 @@ StatusOr<CaseFile> Requests::Get(int64_t user_id, std::string_view reference) {
 
 // ---- documents ----------------------------------------------------------------------------
 
-StatusOr<CaseDocument> Requests::AddDocument(int64_t user_id, std::string_view reference,
-                                             std::string_view kind, std::string_view filename,
-                                             std::string_view content) {
+StatusOr<CaseDocument> Requests::Impl::AddDocument(int64_t user_id, std::string_view reference,
+                                                   std::string_view kind, std::string_view filename,
+                                                   std::string_view content) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (kind.empty() || kind.size() > 40 || filename.empty() || filename.size() > 200) {
     return InvalidArgument("a document needs a kind (up to 40 characters) and a file name");
@@ -878,9 +881,8 @@ StatusOr<CaseDocument> Requests::AddDocument(int64_t user_id, std::string_view r
   return d;
 }
 
-StatusOr<std::pair<CaseDocument, std::string>> Requests::ReadDocument(int64_t user_id,
-                                                                      std::string_view reference,
-                                                                      int64_t document_id) {
+StatusOr<std::pair<CaseDocument, std::string>> Requests::Impl::ReadDocument(
+    int64_t user_id, std::string_view reference, int64_t document_id) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   std::optional<std::pair<CaseDocument, std::string>> out;
   Status allowed = Status::Ok();
@@ -920,8 +922,9 @@ StatusOr<std::pair<CaseDocument, std::string>> Requests::ReadDocument(int64_t us
 
 // ---- patron permissions --------------------------------------------------------------------
 
-StatusOr<PatronPermission> Requests::GrantPermission(const Actor& actor, int64_t patron_id,
-                                                     PatronPermission p, std::string_view scan) {
+StatusOr<PatronPermission> Requests::Impl::GrantPermission(const Actor& actor, int64_t patron_id,
+                                                           PatronPermission p,
+                                                           std::string_view scan) {
   if (p.recipient.empty() || p.recipient.size() > 400) {
     return InvalidArgument("say to whom the records may go (1 to 400 characters)");
   }
@@ -970,7 +973,8 @@ StatusOr<PatronPermission> Requests::GrantPermission(const Actor& actor, int64_t
   return p;
 }
 
-Status Requests::RevokePermission(const Actor& actor, int64_t patron_id, int64_t permission_id) {
+Status Requests::Impl::RevokePermission(const Actor& actor, int64_t patron_id,
+                                        int64_t permission_id) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     CARREL_RETURN_IF_ERROR(
         tx.Exec("UPDATE patron_permissions SET revoked_at = ? WHERE id = ? AND patron_id = ? AND "
@@ -1045,7 +1049,7 @@ StatusOr<int64_t> PermissionPatron(Store& store, int64_t permission_id, std::str
 }
 }  // namespace
 
-StatusOr<std::string> Requests::PermissionScan(int64_t user_id, int64_t permission_id) {
+StatusOr<std::string> Requests::Impl::PermissionScan(int64_t user_id, int64_t permission_id) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as != kCaseDirector && who.as != kCaseDesignee) {
     return PermissionDenied("only the Director or a designee acting now checks a permission's scan");
@@ -1071,8 +1075,8 @@ StatusOr<std::string> Requests::PermissionScan(int64_t user_id, int64_t permissi
   return scan;
 }
 
-Status Requests::ConfirmPermission(int64_t user_id, int64_t permission_id,
-                                   std::string_view scan_sha256) {
+Status Requests::Impl::ConfirmPermission(int64_t user_id, int64_t permission_id,
+                                         std::string_view scan_sha256) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as != kCaseDirector && who.as != kCaseDesignee) {
     return PermissionDenied("only the Director or a designee acting now confirms a permission");
@@ -1100,8 +1104,8 @@ Status Requests::ConfirmPermission(int64_t user_id, int64_t permission_id,
   });
 }
 
-StatusOr<std::vector<PatronPermission>> Requests::Permissions(const Actor& actor,
-                                                              int64_t patron_id) {
+StatusOr<std::vector<PatronPermission>> Requests::Impl::Permissions(const Actor& actor,
+                                                                    int64_t patron_id) {
   CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron_id)));
   std::vector<PatronPermission> out;
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -1115,7 +1119,7 @@ StatusOr<std::vector<PatronPermission>> Requests::Permissions(const Actor& actor
 
 // ---- inbox --------------------------------------------------------------------------------
 
-StatusOr<std::vector<InboxItem>> Requests::Inbox(int64_t user_id) {
+StatusOr<std::vector<InboxItem>> Requests::Impl::Inbox(int64_t user_id) {
   std::vector<InboxItem> out;
   CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     CARREL_ASSIGN_OR_RETURN(out, Inbox::ItemsIn(tx, user_id));
@@ -1124,7 +1128,7 @@ StatusOr<std::vector<InboxItem>> Requests::Inbox(int64_t user_id) {
   return out;
 }
 
-Status Requests::MarkRead(int64_t user_id, int64_t item_id) {
+Status Requests::Impl::MarkRead(int64_t user_id, int64_t item_id) {
   return WithWriteTransaction(*store_, [&](Transaction& tx) {
     return Inbox::MarkReadIn(tx, user_id, item_id, clock_->Now());
   });

@@ -1,4 +1,4 @@
-// Requests::Act: one step of the transition table, its preconditions and its effects; the
+// Requests::Impl::Act: one step of the transition table, its preconditions and its effects; the
 // signed decision, the disclosure package built from it and checked again at every download;
 // the decline letter.
 
@@ -7,6 +7,7 @@
 #include "carrel/encoding.h"
 #include "carrel/requests.h"
 #include "requests/fields.h"
+#include "requests/impl.h"
 #include "requests/render.h"
 #include "requests/step_args.h"
 
@@ -151,7 +152,7 @@ StatusOr<json> PatronRecords(Store& store, Circulation& circulation, const Calen
 // The decision's document if its signature verifies under the key the signer holds in
 // carrel, and the signer was the Director or a designee under an appointment valid when they
 // signed; kPermissionDenied otherwise.
-StatusOr<std::string> Requests::VerifyDecision(Transaction& tx, const CaseDecision& d) {
+StatusOr<std::string> Requests::Impl::VerifyDecision(Transaction& tx, const CaseDecision& d) {
   CARREL_RETURN_IF_ERROR(Governance::CheckNotReversed(tx, "decision", d.id));
   auto signer = accounts_->GetUser(d.signed_by);
   if (!signer.ok() || signer->signing_public_key != d.public_key ||
@@ -179,7 +180,7 @@ namespace {
 
 }  // namespace
 
-struct Requests::StepPlan {
+struct Requests::Impl::StepPlan {
   std::string to;                 // next state
   std::optional<std::string> outcome;
   std::optional<int64_t> counsel_id;
@@ -194,7 +195,7 @@ struct Requests::StepPlan {
 };
 
 // What every step's handler is given: who acts, on which case, from which state, with what.
-struct Requests::StepInput {
+struct Requests::Impl::StepInput {
   const CaseActorInfo& who;
   const Loaded& l;
   const std::string& state;
@@ -210,11 +211,11 @@ struct Requests::StepInput {
 };
 
 // A step refused: said in the audit log as Refuse() says it.
-Status Requests::RefuseStep(const StepInput& in, const Status& why) {
+Status Requests::Impl::RefuseStep(const StepInput& in, const Status& why) {
   return Refuse(in.who, in.reference, in.action, why);
 }
 
-Status Requests::StepAcknowledge(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepAcknowledge(const StepInput& in, StepPlan& plan) {
   const std::string& state = in.state;
   const Instant now = in.now;
   plan.to = state == "received" ? "referred" : state;
@@ -227,7 +228,7 @@ Status Requests::StepAcknowledge(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-Status Requests::StepConsultCounsel(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepConsultCounsel(const StepInput& in, StepPlan& plan) {
   const auto& a = std::get<steps::ConsultCounsel>(in.args);
   int64_t counsel = a.counsel_id;
   const std::string& consultation = a.consultation;
@@ -243,7 +244,7 @@ Status Requests::StepConsultCounsel(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-Status Requests::StepDecline(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepDecline(const StepInput& in, StepPlan& plan) {
   const Loaded& l = in.l;
   const Instant now = in.now;
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
@@ -258,7 +259,7 @@ Status Requests::StepDecline(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-Status Requests::StepReferToCounsel(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepReferToCounsel(const StepInput& in, StepPlan& plan) {
   const Loaded& l = in.l;
   const bool court_order_process = in.court_order_process;
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
@@ -281,7 +282,7 @@ Status Requests::StepReferToCounsel(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-Status Requests::StepAdvise(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepAdvise(const StepInput& in, StepPlan& plan) {
   const std::string& state = in.state;
   const Instant now = in.now;
   const int64_t user_id = in.user_id;
@@ -313,10 +314,10 @@ Status Requests::StepAdvise(const StepInput& in, StepPlan& plan) {
 
 // Whether `basis` allows releasing `scope` on this case: the profile's lawful bases, a court order
 // established with counsel's advice, or the patron's own valid permission covering the scope.
-Status Requests::CheckReleaseBasis(const StepInput& in, const std::string& basis,
-                                   const CaseScope& scope,
-                                   const std::optional<CounselAdvice>& advice,
-                                   int64_t permission_id, bool reconsidering) {
+Status Requests::Impl::CheckReleaseBasis(const StepInput& in, const std::string& basis,
+                                         const CaseScope& scope,
+                                         const std::optional<CounselAdvice>& advice,
+                                         int64_t permission_id, bool reconsidering) {
   const std::string& state = in.state;
   const CaseType type = in.type;
   const Date today = in.today;
@@ -383,7 +384,7 @@ Status Requests::CheckReleaseBasis(const StepInput& in, const std::string& basis
 
 // A case already decided, packaged, released or declined is decided again only after the Board
 // of Trustees reversed its latest decision (or its decline).
-Status Requests::MayDecideAgain(const StepInput& in) {
+Status Requests::Impl::MayDecideAgain(const StepInput& in) {
   const Loaded& l = in.l;
   const std::string& state = in.state;
   std::optional<BoardRuling> ruling;
@@ -478,7 +479,7 @@ std::function<Status(Transaction&, const SecretKey&, int64_t)> DecisionWriter(Si
 
 }  // namespace
 
-Status Requests::StepDecide(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepDecide(const StepInput& in, StepPlan& plan) {
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
   const auto& a = std::get<steps::Decide>(in.args);
   std::string outcome = a.outcome;
@@ -595,7 +596,7 @@ std::function<Status(Transaction&, const SecretKey&, int64_t)> PackageWriter(Sig
 
 }  // namespace
 
-StatusOr<CaseDecision> Requests::LatestVerifiedDecision(const Loaded& l) {
+StatusOr<CaseDecision> Requests::Impl::LatestVerifiedDecision(const Loaded& l) {
   std::optional<CaseDecision> decision;
   Status verified = Status::Ok();
   CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -614,7 +615,7 @@ StatusOr<CaseDecision> Requests::LatestVerifiedDecision(const Loaded& l) {
   return *decision;
 }
 
-Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
   const Loaded& l = in.l;
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
   if (in.password.empty()) return InvalidArgument("a disclosure is signed: give your password");
@@ -666,7 +667,7 @@ Status Requests::StepPrepareDisclosure(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-Status Requests::StepDeliver(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepDeliver(const StepInput& in, StepPlan& plan) {
   const Loaded& l = in.l;
   const Instant now = in.now;
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
@@ -708,7 +709,7 @@ Status Requests::StepDeliver(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-Status Requests::StepNondisclosure(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepNondisclosure(const StepInput& in, StepPlan& plan) {
   const std::string& state = in.state;
   const auto& a = std::get<steps::Nondisclosure>(in.args);
   bool order = a.order;
@@ -732,7 +733,7 @@ Status Requests::StepNondisclosure(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-Status Requests::StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan) {
   const std::string& state = in.state;
   const Instant now = in.now;
   Instant at = std::get<steps::AcknowledgeReceipt>(in.args).at.value_or(now);
@@ -745,14 +746,14 @@ Status Requests::StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-Status Requests::StepRespondMedia(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepRespondMedia(const StepInput& in, StepPlan& plan) {
   const std::string& statement = std::get<steps::RespondMedia>(in.args).statement;
   plan.outcome = "media_statement";
   plan.notes_patch["media_statement"] = statement;
   return Status::Ok();
 }
 
-Status Requests::StepExecuteWarrant(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepExecuteWarrant(const StepInput& in, StepPlan& plan) {
   const CaseActorInfo& who = in.who;
   const Loaded& l = in.l;
   const auto& a = std::get<steps::ExecuteWarrant>(in.args);
@@ -772,7 +773,7 @@ Status Requests::StepExecuteWarrant(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-Status Requests::StepClose(const StepInput& in, StepPlan& plan) {
+Status Requests::Impl::StepClose(const StepInput& in, StepPlan& plan) {
   const CaseActorInfo& who = in.who;
   const Loaded& l = in.l;
   const std::string& state = in.state;
@@ -797,8 +798,8 @@ Status Requests::StepClose(const StepInput& in, StepPlan& plan) {
   return Status::Ok();
 }
 
-StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
-                                    const StepArgs& args, std::string_view password) {
+StatusOr<CaseSummary> Requests::Impl::Act(int64_t user_id, std::string_view reference,
+                                          const StepArgs& args, std::string_view password) {
   const std::string_view action = StepName(args);
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   const WorkflowStep* step = nullptr;
@@ -861,7 +862,7 @@ StatusOr<CaseSummary> Requests::Act(int64_t user_id, std::string_view reference,
 
 // The step, its event and its audit entry commit together, or not at all; then any patron
 // notices no order holds back go out.
-StatusOr<CaseSummary> Requests::CommitStep(const StepInput& in, const StepPlan& plan) {
+StatusOr<CaseSummary> Requests::Impl::CommitStep(const StepInput& in, const StepPlan& plan) {
   const Loaded& l = in.l;
   const CaseActorInfo& who = in.who;
   CaseSummary after = l.summary;
@@ -918,8 +919,8 @@ StatusOr<CaseSummary> Requests::CommitStep(const StepInput& in, const StepPlan& 
 
 // ---- records for a disclosure -------------------------------------------------------------
 
-StatusOr<json> Requests::CollectRecords(const Actor& actor, const CaseScope& scope,
-                                        json* produced) {
+StatusOr<json> Requests::Impl::CollectRecords(const Actor& actor, const CaseScope& scope,
+                                              json* produced) {
   json records = json::array();
   *produced = json::array();
   for (int64_t patron : scope.patron_ids) {
@@ -933,7 +934,7 @@ StatusOr<json> Requests::CollectRecords(const Actor& actor, const CaseScope& sco
 // The scope a decision names: categories and dates, and optionally some of the cards the
 // request asked about (never another patron); kFailedPrecondition when it reaches beyond what
 // was asked.
-StatusOr<CaseScope> Requests::DecisionScopeOf(const Loaded& l, const ScopeChoice& choice) {
+StatusOr<CaseScope> Requests::Impl::DecisionScopeOf(const Loaded& l, const ScopeChoice& choice) {
   json parsed = {{"categories", choice.categories},
                  {"from", DateJson(choice.from)},
                  {"to", DateJson(choice.to)}};
@@ -958,8 +959,8 @@ StatusOr<CaseScope> Requests::DecisionScopeOf(const Loaded& l, const ScopeChoice
   return scope;
 }
 
-StatusOr<ScopeCount> Requests::CountScope(int64_t user_id, std::string_view reference,
-                                          const ScopeChoice& scope_choice) {
+StatusOr<ScopeCount> Requests::Impl::CountScope(int64_t user_id, std::string_view reference,
+                                                const ScopeChoice& scope_choice) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (who.as != kCaseDirector && who.as != kCaseDesignee) {
     return Refuse(who, reference, "count_scope",
@@ -1081,8 +1082,8 @@ std::string PackageFile(const StoredPackage& p, std::string_view name) {
 
 }  // namespace
 
-StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view reference,
-                                               std::string_view name) {
+StatusOr<std::string> Requests::Impl::DisclosureFile(int64_t user_id, std::string_view reference,
+                                                     std::string_view name) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   if (name != "disclosure.json" && name != "disclosure.html" && name != "manifest.json" &&
       name != "manifest.sig") {
@@ -1139,7 +1140,7 @@ StatusOr<std::string> Requests::DisclosureFile(int64_t user_id, std::string_view
   return out;
 }
 
-StatusOr<std::string> Requests::DeclineLetter(int64_t user_id, std::string_view reference) {
+StatusOr<std::string> Requests::Impl::DeclineLetter(int64_t user_id, std::string_view reference) {
   CARREL_ASSIGN_OR_RETURN(CaseActorInfo who, ResolveActor(user_id));
   std::string out;
   Status refused = Status::Ok();

@@ -1,11 +1,11 @@
-// The request workflow as one table (docs/requests.md draws it). Requests::Act looks every step
-// up here: the state it may start from, who may take it, the types it applies to, whether it is
-// a signed written statement, its precondition in words, and the handler that checks that
+// The request workflow as one table (docs/requests.md draws it). Requests::Impl::Act looks every
+// step up here: the state it may start from, who may take it, the types it applies to, whether it
+// is a signed written statement, its precondition in words, and the handler that checks that
 // precondition and plans the step (steps.cc). Intake has no handler: a new case is made by
-// Requests::Intake.
+// Requests::Impl::Intake.
 
 #include "carrel/requests.h"
-
+#include "requests/impl.h"
 namespace carrel {
 
 const std::vector<std::string_view>& CaseStates() {
@@ -77,8 +77,8 @@ constexpr bool kSigned = true, kPlain = false;
 
 // The workflow: one row per step. "to" is "*" when the handler picks the next state, "" when
 // the case stays where it is.
-const std::vector<Requests::WorkflowStep>& Requests::Workflow() {
-  using R = Requests;
+const std::vector<Requests::Impl::WorkflowStep>& Requests::Impl::Workflow() {
+  using R = Requests::Impl;
   // A table, one row per line.
   // clang-format off
   static const std::vector<WorkflowStep> table = {
@@ -105,7 +105,8 @@ const std::vector<Requests::WorkflowStep>& Requests::Workflow() {
 const std::vector<CaseTransition>& CaseTransitions() {
   static const std::vector<CaseTransition> rows = [] {
     std::vector<CaseTransition> out;
-    for (const Requests::WorkflowStep& step : Requests::Workflow()) out.push_back(step.row);
+    for (const Requests::Impl::WorkflowStep& step : Requests::Impl::Workflow())
+      out.push_back(step.row);
     return out;
   }();
   return rows;

@@ -6,6 +6,7 @@
 
 #include "carrel/requests.h"
 #include "requests/fields.h"
+#include "requests/impl.h"
 #include "requests/render.h"
 
 namespace carrel {
@@ -129,7 +130,7 @@ TransparencyYear YearOf(int year, ReportYear& y, int band, bool band_orders) {
 
 }  // namespace
 
-StatusOr<TransparencyReport> Requests::Transparency() {
+StatusOr<TransparencyReport> Requests::Impl::Transparency() {
   std::vector<ReportCase> cases;
   Instant now = clock_->Now();
   std::string today = FormatDate(calendar_->LocalDate(now));
