@@ -7,8 +7,6 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "carrel/accounts.h"
 #include "carrel/audit.h"
 #include "carrel/clock.h"
@@ -23,6 +21,16 @@ namespace carrel {
 // documents amended by the Board's vote, and the Board's review of every decision taken under the
 // policy.
 
+// The Board's recorded vote on an amendment it adopted here: who voted how (usernames), the
+// meeting's date and who closed the vote. A majority of those voting adopts; abstentions are not
+// votes cast either way.
+struct PolicyVote {
+  std::vector<std::string> in_favour, against, abstaining;
+  Date meeting_date{};
+  bool majority_of_those_voting = false;
+  std::string closed_by;
+};
+
 // One version of the policy. Versions are never edited; the newest is the one in force.
 struct PolicyVersion {
   int64_t id = 0;
@@ -34,7 +42,7 @@ struct PolicyVersion {
   std::string sha256;               // of the text, hex; "" without one
   std::string note;
   int64_t proposal_id = 0;          // the Board proposal adopted; 0 for history from the profile
-  nlohmann::json vote;              // the recorded vote, for a version the Board adopted here
+  std::optional<PolicyVote> vote;   // for a version the Board adopted here
   Instant recorded_at{};
 };
 
@@ -109,6 +117,18 @@ struct BoardReview {
   std::vector<ReviewComment> comments;
 };
 
+// What the Board is shown of a subject besides its kind, date and signer; which fields are set
+// depends on the subject. No patron data.
+struct ReviewDetail {
+  int64_t appointment = 0;   // decisions and declines: the appointment a designee relied on, or 0
+  std::string request_type;  // decisions and declines
+  std::string process;       // decisions: the legal process presented
+  std::string designee;      // appointments: the designee's username
+  std::string valid_from, valid_to;       // appointments, as recorded
+  std::optional<std::string> revoked_at;  // appointments
+  std::string reason;                     // retention schedule versions: the reason signed
+};
+
 // One entry of what the Board can review, without patron data: a decision's scope is shown as
 // counts.
 struct Reviewable {
@@ -119,7 +139,7 @@ struct Reviewable {
   Instant at{};
   int64_t by = 0;  // the user who signed or took it
   std::string policy_version;
-  nlohmann::json detail;
+  ReviewDetail detail;
   int64_t open_review = 0;
   std::optional<BoardRuling> ruling;  // the last final ruling
 };

@@ -1,6 +1,7 @@
 // The route contract's builders and the one paging convention of list answers.
 
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 #include "api/routes.h"
 #include "api/schemas.h"

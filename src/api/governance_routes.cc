@@ -4,6 +4,8 @@
 
 #include "api/governance_routes.h"
 
+#include <nlohmann/json.hpp>
+
 #include "carrel/encoding.h"
 #include "requests/fields.h"
 #include "requests/render.h"
@@ -11,6 +13,36 @@
 namespace carrel {
 
 namespace {
+
+// The Board's recorded vote; {} for a version from the profile's history.
+json VoteJson(const std::optional<PolicyVote>& vote) {
+  if (!vote) return json::object();
+  return {{"for", vote->in_favour},
+          {"against", vote->against},
+          {"abstain", vote->abstaining},
+          {"meeting_date", FormatDate(vote->meeting_date)},
+          {"majority_of_those_voting", vote->majority_of_those_voting},
+          {"closed_by", vote->closed_by}};
+}
+
+// What the Board is shown of a subject, the fields its kind has.
+json DetailJson(const Reviewable& r) {
+  const ReviewDetail& d = r.detail;
+  if (r.subject == "decision") {
+    return {
+        {"appointment", d.appointment}, {"request_type", d.request_type}, {"process", d.process}};
+  }
+  if (r.subject == "decline")
+    return {{"appointment", d.appointment}, {"request_type", d.request_type}};
+  if (r.subject == "appointment") {
+    return {{"designee", d.designee},
+            {"valid_from", d.valid_from},
+            {"valid_to", d.valid_to},
+            {"revoked_at", d.revoked_at ? json(*d.revoked_at) : json(nullptr)}};
+  }
+  if (r.subject == "retention_schedule") return {{"reason", d.reason}};
+  return json::object();
+}
 
 json VersionSummaryJson(const PolicyVersion& v) {
   return {{"label", v.label},
@@ -21,7 +53,7 @@ json VersionSummaryJson(const PolicyVersion& v) {
           {"sha256", v.sha256},
           {"note", v.note},
           {"proposal", v.proposal_id},
-          {"vote", v.vote},
+          {"vote", VoteJson(v.vote)},
           {"recorded_at", FormatInstant(v.recorded_at)}};
 }
 
@@ -208,7 +240,7 @@ StatusOr<ApiResponse> BoardDecisions(ApiContext& c) {
                    {"at", FormatInstant(r.at)},
                    {"by", r.by},
                    {"policy_version", r.policy_version},
-                   {"detail", r.detail},
+                   {"detail", DetailJson(r)},
                    {"open_review", r.open_review},
                    {"board_ruling", RulingJson(r.ruling)}});
   }

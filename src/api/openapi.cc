@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document, written from the route table and its contracts (never by hand), as
 // YAML, and the human-readable reference the server renders from it at /api/docs.
 
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "api/problem.h"

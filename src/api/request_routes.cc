@@ -4,6 +4,8 @@
 
 #include "api/request_routes.h"
 
+#include <nlohmann/json.hpp>
+
 #include "api/governance_routes.h"
 #include "carrel/encoding.h"
 #include "requests/fields.h"

@@ -1,14 +1,15 @@
 #include "api/routes.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "api/governance_routes.h"
 #include "api/request_routes.h"
 #include "api/schemas.h"
-#include "requests/fields.h"
 #include "carrel/encoding.h"
 #include "carrel/outbound_hook.h"
+#include "requests/fields.h"
 
 namespace carrel {
 namespace {

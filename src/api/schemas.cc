@@ -1,6 +1,7 @@
 #include "api/schemas.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "carrel/requests.h"
 #include "requests/fields.h"

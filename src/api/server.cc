@@ -1,9 +1,12 @@
+#include "carrel/server.h"
+
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "api/http_listener.h"
@@ -13,7 +16,6 @@
 #include "api/routes.h"
 #include "api/web_ui.h"
 #include "carrel/encoding.h"
-#include "carrel/server.h"
 #include "carrel/vault.h"
 
 namespace carrel {

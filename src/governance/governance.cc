@@ -4,6 +4,7 @@
 #include "carrel/governance.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "carrel/encoding.h"
@@ -47,6 +48,38 @@ std::string Label(Transaction& tx, Date day, Status* status) {
   }
 }
 
+json VoteJson(const PolicyVote& v) {
+  return {{"for", v.in_favour},
+          {"against", v.against},
+          {"abstain", v.abstaining},
+          {"meeting_date", FormatDate(v.meeting_date)},
+          {"majority_of_those_voting", v.majority_of_those_voting},
+          {"closed_by", v.closed_by}};
+}
+
+std::vector<std::string> Usernames(const json& list) {
+  std::vector<std::string> out;
+  if (!list.is_array()) return out;
+  for (const json& name : list) {
+    if (name.is_string()) out.push_back(name.get<std::string>());
+  }
+  return out;
+}
+
+// The vote column as recorded by CloseVote; "{}" (history from the profile) reads as none.
+std::optional<PolicyVote> VoteFromJson(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object() || !j.contains("for")) return std::nullopt;
+  PolicyVote v;
+  v.in_favour = Usernames(j["for"]);
+  v.against = Usernames(j.value("against", json::array()));
+  v.abstaining = Usernames(j.value("abstain", json::array()));
+  if (auto d = ParseDate(j.value("meeting_date", "")); d.ok()) v.meeting_date = *d;
+  v.majority_of_those_voting = j.value("majority_of_those_voting", false);
+  v.closed_by = j.value("closed_by", "");
+  return v;
+}
+
 PolicyVersion VersionFromRow(const Row& row) {
   // id, label, event, effective_on, title, body, sha256, note, proposal_id, vote, recorded_at
   PolicyVersion v;
@@ -59,8 +92,7 @@ PolicyVersion VersionFromRow(const Row& row) {
   v.sha256 = row.Text(6);
   v.note = row.Text(7);
   v.proposal_id = row.Int(8);
-  v.vote = json::parse(row.Text(9), nullptr, false);
-  if (v.vote.is_discarded()) v.vote = json::object();
+  v.vote = VoteFromJson(row.Text(9));
   if (auto t = ParseInstant(row.Text(10)); t.ok()) v.recorded_at = *t;
   return v;
 }
@@ -452,20 +484,25 @@ Status VerifyBallots(Accounts& accounts, const PolicyProposal& p) {
 
 // Who voted how, and the outcome: a majority of those voting (abstentions are not votes cast
 // either way).
-json Tally(const PolicyProposal& p, Date meeting_date, const std::string& closed_by) {
-  json tally = {{"for", json::array()}, {"against", json::array()}, {"abstain", json::array()}};
-  for (const BoardBallot& b : p.ballots) tally[b.vote].push_back(b.member);
-  tally["meeting_date"] = FormatDate(meeting_date);
-  tally["majority_of_those_voting"] = tally["for"].size() > tally["against"].size();
-  tally["closed_by"] = closed_by;
+PolicyVote Tally(const PolicyProposal& p, Date meeting_date, const std::string& closed_by) {
+  PolicyVote tally;
+  for (const BoardBallot& b : p.ballots) {
+    if (b.vote == "for") tally.in_favour.push_back(b.member);
+    if (b.vote == "against") tally.against.push_back(b.member);
+    if (b.vote == "abstain") tally.abstaining.push_back(b.member);
+  }
+  tally.meeting_date = meeting_date;
+  tally.majority_of_those_voting = tally.in_favour.size() > tally.against.size();
+  tally.closed_by = closed_by;
   return tally;
 }
 
 // What the member closing the vote signs: the proposal's text by its digest, the tally, the
 // outcome and the version it replaces.
 std::string VoteStatement(const std::string& library_id, const PolicyProposal& p,
-                          const std::string& replaces, const json& tally, const std::string& at) {
-  const bool adopted = tally["majority_of_those_voting"].get<bool>();
+                          const std::string& replaces, const PolicyVote& tally,
+                          const std::string& at) {
+  const bool adopted = tally.majority_of_those_voting;
   return json{{"type", "carrel policy vote"},
               {"library", library_id},
               {"proposal", p.id},
@@ -473,7 +510,7 @@ std::string VoteStatement(const std::string& library_id, const PolicyProposal& p
               {"title", p.title},
               {"replaces", replaces},
               {"text_sha256", Sha256Hex(p.text)},
-              {"tally", tally},
+              {"tally", VoteJson(tally)},
               {"outcome", adopted ? "adopted" : "not_adopted"},
               {"at", at}}
       .dump();
@@ -505,9 +542,9 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
     return InvalidArgument("the date of the vote must lie between the version in force and "
                            "today");
   }
-  json tally = Tally(*p, meeting_date, member.username);
-  const bool adopted = tally["majority_of_those_voting"].get<bool>();
-  const size_t yes = tally["for"].size(), no = tally["against"].size();
+  PolicyVote tally = Tally(*p, meeting_date, member.username);
+  const bool adopted = tally.majority_of_those_voting;
+  const size_t yes = tally.in_favour.size(), no = tally.against.size();
   std::string at = FormatInstant(clock_->Now());
   std::string statement = VoteStatement(library_id_, *p, base.front().label, tally, at);
   CARREL_ASSIGN_OR_RETURN(
@@ -538,7 +575,7 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
           "INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, note, "
           "proposal_id, vote, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {label, p->event, FormatDate(meeting_date), p->title, p->text, Sha256Hex(p->text),
-           p->summary, proposal, tally.dump(), at}));
+           p->summary, proposal, VoteJson(tally).dump(), at}));
     }
     CARREL_RETURN_IF_ERROR(tx.Exec(
         "UPDATE policy_proposals SET state = ?, meeting_date = ?, closed_at = ?, closed_by = ?, "
@@ -553,7 +590,7 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
                   std::to_string(proposal), "",
                   json{{"for", yes},
                        {"against", no},
-                       {"abstain", tally["abstain"].size()},
+                       {"abstain", tally.abstaining.size()},
                        {"version", label},
                        {"replaces", in_force}}
                       .dump()})

@@ -3,6 +3,8 @@
 
 #include <sodium.h>
 
+#include <nlohmann/json.hpp>
+
 #include "carrel/encoding.h"
 #include "carrel/outbound_hook.h"
 #include "carrel/requests.h"

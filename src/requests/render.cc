@@ -1,5 +1,7 @@
 #include "requests/render.h"
 
+#include <nlohmann/json.hpp>
+
 namespace carrel {
 
 namespace {

@@ -1,6 +1,7 @@
 #include "carrel/requests.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 

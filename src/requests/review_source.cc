@@ -24,8 +24,9 @@ Status ReviewableDecisions(Transaction& tx, std::vector<Reviewable>* out) {
         r.what = row.Text(2);
         CARREL_ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(3)));
         r.by = row.Int(4);
-        r.detail = {
-            {"appointment", row.Int(5)}, {"request_type", row.Text(6)}, {"process", row.Text(7)}};
+        r.detail.appointment = row.Int(5);
+        r.detail.request_type = row.Text(6);
+        r.detail.process = row.Text(7);
         r.policy_version = row.Text(8);
         out->push_back(std::move(r));
         return Status::Ok();
@@ -46,7 +47,8 @@ Status ReviewableDeclines(Transaction& tx, std::vector<Reviewable>* out) {
         CARREL_ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(2)));
         std::string actor = row.Text(3);
         if (actor.starts_with("user/")) r.by = std::atoll(actor.c_str() + 5);
-        r.detail = {{"appointment", row.Int(4)}, {"request_type", row.Text(5)}};
+        r.detail.appointment = row.Int(4);
+        r.detail.request_type = row.Text(5);
         out->push_back(std::move(r));
         return Status::Ok();
       });
@@ -66,11 +68,10 @@ Status ReviewableAppointments(Transaction& tx, std::vector<Reviewable>* out) {
         r.by = row.Int(2);
         r.at = {};
         if (auto from = ParseInstant(row.Text(4)); from.ok()) r.at = *from;
-        r.detail = {{"designee", statement.is_object() ? statement.value("designee_username", "")
-                                                       : std::string()},
-                    {"valid_from", row.Text(4)},
-                    {"valid_to", row.Text(5)},
-                    {"revoked_at", row.IsNull(6) ? json(nullptr) : json(row.Text(6))}};
+        if (statement.is_object()) r.detail.designee = statement.value("designee_username", "");
+        r.detail.valid_from = row.Text(4);
+        r.detail.valid_to = row.Text(5);
+        if (!row.IsNull(6)) r.detail.revoked_at = row.Text(6);
         if (statement.is_object()) r.policy_version = statement.value("policy_version", "");
         out->push_back(std::move(r));
         return Status::Ok();

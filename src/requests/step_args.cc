@@ -1,6 +1,7 @@
 #include "requests/step_args.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <type_traits>
 
 #include "requests/fields.h"

@@ -3,6 +3,7 @@
 // the decline letter.
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "carrel/encoding.h"
 #include "carrel/requests.h"

@@ -18,7 +18,7 @@ Status ReviewableSchedules(Transaction& tx, std::vector<Reviewable>* out) {
         r.what = "retention schedule version " + std::to_string(row.Int(0));
         CARREL_ASSIGN_OR_RETURN(r.at, ParseInstant(row.Text(1)));
         r.by = row.Int(2);
-        r.detail = {{"reason", row.Text(3)}};
+        r.detail.reason = row.Text(3);
         out->push_back(std::move(r));
         return Status::Ok();
       });

@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "carrel/clock.h"
 
