@@ -325,7 +325,7 @@ TEST_F(GovernanceTest, AReversalIsFinalAndShownWhereverTheDecisionIsShown) {
   // The Director decides again, on the Board's reversal.
   auto again = Act("director1", ref, "decide", {{"outcome", "refuse"}}, kPassword);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(again->outcome, "refuse");
+  EXPECT_EQ(again->outcome, CaseOutcome::kRefuse);
   // A decision nobody reversed is not decided again.
   EXPECT_EQ(Act("director1", ref, "decide", {{"outcome", "refuse"}}, kPassword).status().code(),
             StatusCode::kFailedPrecondition);
@@ -555,7 +555,8 @@ TEST_F(GovernanceTest, TheTransparencyReportMatchesTheCasesExactlyAndNamesNoPatr
   {
     std::string ref = Intake("subpoena");
     ToCounselConsulted(ref);
-    ASSERT_EQ(Act("director1", ref, "refer_to_counsel")->state, "counsel_determination_required");
+    ASSERT_EQ(Act("director1", ref, "refer_to_counsel")->state,
+              CaseState::kCounselDeterminationRequired);
     ASSERT_TRUE(Act("counsel1", ref, "advise",
                     {{"proper_form", false}, {"enforceable", false}, {"court_order_compels", false},
                      {"recommendation", "refuse"}, {"advice", "not served properly"}})

@@ -28,13 +28,15 @@ using testing::kPassword;
 using testing::RequestsTest;
 
 TEST_F(RequestsTest, TheTransitionTableIsWholeAndEveryStepHasItsRoute) {
-  std::set<std::string_view> states(CaseStates().begin(), CaseStates().end());
+  std::set<CaseState> states(CaseStates().begin(), CaseStates().end());
   std::set<std::string_view> actions;
   for (const CaseTransition& t : CaseTransitions()) {
     EXPECT_TRUE(actions.insert(t.action).second) << "one row per step: " << t.action;
-    for (std::string_view from : t.from) EXPECT_TRUE(states.count(from)) << t.action << " " << from;
-    if (t.to != "*" && !t.to.empty()) {
-      EXPECT_TRUE(states.count(t.to)) << t.action;
+    for (CaseState from : t.from) {
+      EXPECT_TRUE(states.count(from)) << t.action << " " << CaseStateName(from);
+    }
+    if (t.to.kind == CaseNext::kTo) {
+      EXPECT_TRUE(states.count(t.to.state)) << t.action;
     }
     EXPECT_FALSE(t.precondition.empty()) << t.action;
     // Media requests can never reach a step that releases anything.
@@ -86,7 +88,7 @@ TEST_F(RequestsTest, NoProcessMeansDeclineWithTheLetter) {
             StatusCode::kFailedPrecondition);
   auto s = Act("director1", ref, "decline", {{"explanation", "explained the policy"}});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(s->state, "declined");
+  EXPECT_EQ(s->state, CaseState::kDeclined);
   auto letter = requests().DeclineLetter(U("director1"), ref);
   ASSERT_TRUE(letter.ok()) << letter.status().ToString();
   const Profile& p = lib().profile();
@@ -107,7 +109,7 @@ TEST_F(RequestsTest, ASubpoenaAloneUnlocksNothingUnderTheConnecticutProfile) {
   ToCounselConsulted(ref);
   auto referred = Act("director1", ref, "refer_to_counsel");
   ASSERT_TRUE(referred.ok());
-  EXPECT_EQ(referred->state, "counsel_determination_required");
+  EXPECT_EQ(referred->state, CaseState::kCounselDeterminationRequired);
   // Nothing can be released: not on the subpoena, not on advice that no order compels it.
   EXPECT_EQ(Act("director1", ref, "decide", Release(0), kPassword).status().code(),
             StatusCode::kFailedPrecondition);
@@ -124,16 +126,16 @@ TEST_F(RequestsTest, ASubpoenaAloneUnlocksNothingUnderTheConnecticutProfile) {
   int64_t compels = Advise(ref, true, "comply");
   auto f = requests().Get(U("director1"), ref);
   ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->summary.state, "counsel_review");
+  EXPECT_EQ(f->summary.state, CaseState::kCounselReview);
   auto decided = Act("director1", ref, "decide", Release(compels), kPassword);
   ASSERT_TRUE(decided.ok()) << decided.status().ToString();
-  EXPECT_EQ(decided->outcome, "partial");
+  EXPECT_EQ(decided->outcome, CaseOutcome::kPartial);
 }
 
 TEST_F(RequestsTest, ACourtOrderReleaseNeedsCounselsAdviceRecommendingIt) {
   std::string ref = Intake("court_order");
   ToCounselConsulted(ref);
-  ASSERT_EQ(Act("director1", ref, "refer_to_counsel")->state, "counsel_review");
+  ASSERT_EQ(Act("director1", ref, "refer_to_counsel")->state, CaseState::kCounselReview);
   EXPECT_EQ(Act("director1", ref, "decide", Release(0), kPassword).status().code(),
             StatusCode::kFailedPrecondition);  // no advice relied on
   EXPECT_EQ(Act("director1", ref, "decide", {{"outcome", "refuse"}}, kPassword).status().code(),
@@ -412,7 +414,7 @@ TEST_F(RequestsTest, MediaRequestsNeverDisclose) {
   auto s = Act("director1", ref, "respond_media", {{"statement", "The library does not "
                                                                   "discuss its patrons."}});
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(s->state, "closed");
+  EXPECT_EQ(s->state, CaseState::kClosed);
   EXPECT_EQ(requests().DisclosureFile(U("director1"), ref, "disclosure.json").status().code(),
             StatusCode::kNotFound);
 }
@@ -529,7 +531,7 @@ TEST_F(RequestsTest, ASearchWarrantIsRecordedAndGoesToCounsel) {
                 {"items_seized", {"I-2"}},
                 {"devices", {"public computer 3"}}});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(s->state, "warrant_executed");
+  EXPECT_EQ(s->state, CaseState::kWarrantExecuted);
   auto item = lib().circulation().FindItemByBarcode("I-2");
   ASSERT_TRUE(item.ok());
   EXPECT_EQ(item->status, ItemStatus::kMissing);
@@ -546,7 +548,7 @@ TEST_F(RequestsTest, ASearchWarrantIsRecordedAndGoesToCounsel) {
             StatusCode::kFailedPrecondition);
   auto review = Act("director1", ref, "refer_to_counsel", {{"counsel_id", U("counsel1")}});
   ASSERT_TRUE(review.ok()) << review.status().ToString();
-  EXPECT_EQ(review->state, "counsel_review");
+  EXPECT_EQ(review->state, CaseState::kCounselReview);
 }
 
 TEST_F(RequestsTest, EveryStepAndEveryRefusalIsOnTheAuditLogWithThePolicyVersion) {

@@ -50,22 +50,57 @@ inline constexpr uint32_t kAllCaseTypes = kLawEnforcement | kMedia | kPatronAcce
 std::string_view CaseTypeName(CaseType type);
 StatusOr<CaseType> ParseCaseType(std::string_view name);
 
+// Where a case stands, in the order of the workflow. Stored and shown by name (CaseStateName).
+enum class CaseState : uint8_t {
+  kReceived,
+  kWarrantExecuted,
+  kReferred,
+  kCounselConsulted,
+  kDeclined,
+  kCounselReview,
+  kCounselDeterminationRequired,
+  kDecided,
+  kDisclosurePrepared,
+  kReleased,
+  kClosed,
+};
+std::string_view CaseStateName(CaseState state);  // "received", "warrant_executed", ...
+StatusOr<CaseState> ParseCaseState(std::string_view name);
+// Every state a case can be in, in the order of the workflow.
+const std::vector<CaseState>& CaseStates();
+
+// Where a case stands decided or how it ended (none while pending). A signed decision is a
+// release, a partial release or a refusal; a decline and a statement to the media end a case
+// without one.
+enum class CaseOutcome : uint8_t { kNone, kRelease, kPartial, kRefuse, kDeclined, kMediaStatement };
+std::string_view CaseOutcomeName(CaseOutcome outcome);  // "" for kNone, "release", ...
+StatusOr<CaseOutcome> ParseCaseOutcome(std::string_view name);
+
+// Where a step of the table leads: to a state, or the case stays where it is, or the step itself
+// decides (as refer_to_counsel does, by the process presented).
+struct CaseNext {
+  enum Kind : uint8_t { kTo, kStays, kChosenByStep };
+  Kind kind = kStays;
+  CaseState state = CaseState::kReceived;                     // for kTo
+  constexpr CaseNext(CaseState to) : kind(kTo), state(to) {}  // NOLINT: a table reads better
+  constexpr CaseNext(Kind k) : kind(k) {}                     // NOLINT
+};
+// The state's name, "" for kStays and "*" for kChosenByStep (as the API shows the table).
+std::string CaseNextName(const CaseNext& next);
+
 // One row of the transition table: in `from` (any of them), `actors` may take `action` on a
 // case of one of `types`, if `precondition` holds (checked in code, described here); the case
-// moves to `to` ("" when the step records something and the state stays, "*" when the step
-// itself decides, as refer_to_counsel does).
+// moves as `to` says.
 struct CaseTransition {
   std::string_view action;
-  std::vector<std::string_view> from;  // empty: a new case
-  std::string_view to;
+  std::vector<CaseState> from;  // empty: a new case
+  CaseNext to;
   uint32_t types;
   uint32_t actors;
   bool signed_step;  // step-up: the actor's password signs a written statement
   std::string_view precondition;
 };
 const std::vector<CaseTransition>& CaseTransitions();
-// Every state a case can be in, in the order of the workflow.
-const std::vector<std::string_view>& CaseStates();
 
 // What an intake records. The requester's identity and what is asked are sealed at rest under
 // the case's own key; card barcodes are resolved to pseudonymous patron ids without telling
@@ -134,8 +169,8 @@ struct Advise {
   std::optional<CaseScope> recommended_scope;
 };
 struct Decide {
-  std::string outcome;  // release | partial | refuse
-  std::string basis;    // the lawful basis of a release
+  CaseOutcome outcome = CaseOutcome::kNone;  // kRelease, kPartial or kRefuse
+  std::string basis;                         // the lawful basis of a release
   ScopeChoice scope;
   int64_t advice_id = 0;      // the advice relied on, if any
   int64_t permission_id = 0;  // the patron's written permission relied on, if any
@@ -180,9 +215,9 @@ struct CaseSummary {
   int64_t id = 0;
   std::string reference;  // "R-2026-0001", the case id on audit entries
   std::string type;
-  std::string state;
+  CaseState state = CaseState::kReceived;
   std::string process;
-  std::string outcome;  // release | partial | refuse | declined | media_statement | ...
+  CaseOutcome outcome = CaseOutcome::kNone;
   Instant received_at{};
   int64_t counsel_id = 0;
   bool nondisclosure_order = false;
@@ -193,7 +228,8 @@ struct CaseEvent {
   Instant at{};
   std::string actor;  // actor id
   std::string action;
-  std::string from_state, to_state;
+  std::optional<CaseState> from_state;  // none: the intake that made the case
+  CaseState to_state = CaseState::kReceived;
   int64_t appointment_id = 0;  // the appointment a designee relied on
   std::string policy_version;  // in force when the step was taken ("" before migration 19)
 };
@@ -227,8 +263,8 @@ struct CounselAdvice {
 
 struct CaseDecision {
   int64_t id = 0;
-  std::string outcome;  // release | partial | refuse
-  std::string basis;    // court_order | patron_permission | patron_self | "" for refuse
+  CaseOutcome outcome = CaseOutcome::kNone;  // kRelease, kPartial or kRefuse
+  std::string basis;  // court_order | patron_permission | patron_self | "" for refuse
   CaseScope scope;
   int64_t advice_id = 0;
   int64_t permission_id = 0;

@@ -20,9 +20,9 @@ json ScopeJson(const CaseScope& s) { return ScopeToJson(s); }
 json SummaryJson(const CaseSummary& s) {
   return {{"reference", s.reference},
           {"type", s.type},
-          {"state", s.state},
+          {"state", CaseStateName(s.state)},
           {"process", s.process},
-          {"outcome", s.outcome},
+          {"outcome", CaseOutcomeName(s.outcome)},
           {"received_at", FormatInstant(s.received_at)},
           {"counsel_id", s.counsel_id},
           {"nondisclosure_order", s.nondisclosure_order},
@@ -109,7 +109,7 @@ StatusOr<ApiResponse> RequestIntake(ApiContext& c) {
   // What the person at the desk sees: the reference and the script. Nothing about any patron.
   return JsonResponse(
       {{"reference", s.reference},
-       {"state", s.state},
+       {"state", CaseStateName(s.state)},
        {"script",
         "Thank you. I must refer your request to the Library Director, who handles all "
         "requests for the library's confidential information. I cannot release any "
@@ -167,7 +167,7 @@ json AdviceJson(const CounselAdvice& a) {
 
 json DecisionJson(const CaseDecision& d) {
   return {{"id", d.id},
-          {"outcome", d.outcome},
+          {"outcome", CaseOutcomeName(d.outcome)},
           {"basis", d.basis},
           {"scope", ScopeJson(d.scope)},
           {"advice_id", d.advice_id},
@@ -206,9 +206,13 @@ StatusOr<ApiResponse> RequestView(ApiContext& c) {
   out["warrant"] = f.warrant ? StepArgsToJson(*f.warrant) : json(nullptr);
   json events = json::array();
   for (const CaseEvent& e : f.events) {
-    events.push_back({{"at", FormatInstant(e.at)}, {"actor", e.actor}, {"action", e.action},
-                      {"from", e.from_state}, {"to", e.to_state},
-                      {"appointment", e.appointment_id}, {"policy_version", e.policy_version}});
+    events.push_back({{"at", FormatInstant(e.at)},
+                      {"actor", e.actor},
+                      {"action", e.action},
+                      {"from", e.from_state ? CaseStateName(*e.from_state) : ""},
+                      {"to", CaseStateName(e.to_state)},
+                      {"appointment", e.appointment_id},
+                      {"policy_version", e.policy_version}});
   }
   out["events"] = events;
   json documents = json::array();
@@ -307,15 +311,19 @@ StatusOr<ApiResponse> RequestSteps(ApiContext&) {
                              {kCaseDesignee, "designee"}, {kCaseCounsel, "counsel"}}) {
       if ((t.actors & bit) != 0) who.push_back(name);
     }
+    json from = json::array();
+    for (CaseState state : t.from) from.push_back(CaseStateName(state));
     rows.push_back({{"action", t.action},
-                    {"from", t.from},
-                    {"to", t.to},
+                    {"from", from},
+                    {"to", CaseNextName(t.to)},
                     {"types", types},
                     {"who", who},
                     {"signed", t.signed_step},
                     {"precondition", t.precondition}});
   }
-  return JsonResponse({{"states", CaseStates()}, {"steps", rows}});
+  json states = json::array();
+  for (CaseState state : CaseStates()) states.push_back(CaseStateName(state));
+  return JsonResponse({{"states", states}, {"steps", rows}});
 }
 
 StatusOr<ApiResponse> InboxList(ApiContext& c) {

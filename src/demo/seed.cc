@@ -141,7 +141,7 @@ Status SeedDemoRequests(Library& library, int64_t desk, int64_t director, int64_
   CARREL_RETURN_IF_ERROR(act(counsel, released, advice));
   CARREL_ASSIGN_OR_RETURN(CaseFile file, requests.Get(director, released));
   steps::Decide decision;
-  decision.outcome = "partial";
+  decision.outcome = CaseOutcome::kPartial;
   decision.basis = "court_order";
   decision.advice_id = file.advice.back().id;
   decision.scope.categories = {"loans"};

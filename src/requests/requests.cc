@@ -141,16 +141,18 @@ Requests::Impl::Impl(const RequestsDeps& deps, std::string library_id)
 
 namespace {
 
-CaseSummary SummaryFromRow(const Row& row) {
+StatusOr<CaseSummary> SummaryFromRow(const Row& row) {
   // id, reference, type, state, process, outcome, received_at, counsel_id, nondisclosure,
   // return_date
   CaseSummary s;
   s.id = row.Int(0);
   s.reference = row.Text(1);
   s.type = row.Text(2);
-  s.state = row.Text(3);
+  CARREL_ASSIGN_OR_RETURN(s.state, ParseCaseState(row.Text(3)));
   s.process = row.Text(4);
-  s.outcome = row.Text(5);
+  auto outcome = ParseCaseOutcome(row.Text(5));
+  if (!outcome.ok()) return DataLoss("a case has an unknown outcome");
+  s.outcome = *outcome;
   if (auto t = ParseInstant(row.Text(6)); t.ok()) s.received_at = *t;
   s.counsel_id = row.Int(7);
   s.nondisclosure_order = row.Int(8) != 0;
@@ -171,9 +173,9 @@ StatusOr<Requests::Impl::Loaded> Requests::Impl::Load(Transaction& tx, std::stri
   std::string intake_sealed, scope_sealed, notes_sealed;
   CARREL_RETURN_IF_ERROR(tx.Exec(std::string("SELECT ") + kSummaryColumns +
                                      ", intake, scope, notes FROM cases WHERE reference = ?",
-                                 {std::string(reference)}, [&](const Row& row) {
+                                 {std::string(reference)}, [&](const Row& row) -> Status {
                                    Loaded l;
-                                   l.summary = SummaryFromRow(row);
+                                   CARREL_ASSIGN_OR_RETURN(l.summary, SummaryFromRow(row));
                                    l.id = l.summary.id;
                                    intake_sealed = row.Bytes(10);
                                    scope_sealed = row.Bytes(11);
@@ -552,7 +554,7 @@ StatusOr<CaseSummary> Requests::Impl::Intake(int64_t user_id, const CaseIntake& 
   // too (a rolled-back intake leaves an unused key that the next case of that number takes).
   CaseSummary s;
   s.type = in.type;
-  s.state = "received";
+  s.state = CaseState::kReceived;
   s.process = in.process;
   s.received_at = now;
   s.nondisclosure_order = in.nondisclosure_order;
@@ -570,8 +572,8 @@ StatusOr<CaseSummary> Requests::Impl::Intake(int64_t user_id, const CaseIntake& 
         tx.Exec("INSERT INTO cases (id, reference, type, state, process, received_at, received_by, "
                 "nondisclosure, return_date, intake, scope, notes, nondisclosure_expires, "
                 "nondisclosure_review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                {id, s.reference, s.type, s.state, s.process, FormatInstant(now), user_id,
-                 int64_t{in.nondisclosure_order ? 1 : 0},
+                {id, s.reference, s.type, std::string(CaseStateName(s.state)), s.process,
+                 FormatInstant(now), user_id, int64_t{in.nondisclosure_order ? 1 : 0},
                  in.return_date ? Value(FormatDate(*in.return_date)) : Value(),
                  Blob{SealJson(*key, "cases", "intake", id, IntakeJson(in))},
                  Blob{SealJson(*key, "cases", "scope", id, ScopeToJson(requested))},
@@ -630,8 +632,9 @@ StatusOr<std::vector<CaseSummary>> Requests::Impl::List(int64_t user_id) {
       params.push_back(user_id);
     }
     sql += " ORDER BY id DESC";
-    CARREL_RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) {
-      out.push_back(SummaryFromRow(row));
+    CARREL_RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) -> Status {
+      CARREL_ASSIGN_OR_RETURN(CaseSummary summary, SummaryFromRow(row));
+      out.push_back(std::move(summary));
       return Status::Ok();
     }));
     return audit_->Append(tx, who.actor, {"request.list", "case", "", "", "{}"}).status();
@@ -669,7 +672,9 @@ StatusOr<std::vector<CaseDecision>> Requests::Impl::ReadDecisions(Transaction& t
         CARREL_ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(6)));
         json doc = json::parse(d.document, nullptr, false);
         if (doc.is_object()) {
-          d.outcome = doc.value("outcome", "");
+          auto outcome = ParseCaseOutcome(doc.value("outcome", ""));
+          if (!outcome.ok()) return DataLoss("a signed decision has an unknown outcome");
+          d.outcome = *outcome;
           d.basis = doc.value("basis", "");
           d.advice_id = doc.value("advice", int64_t{0});
           d.permission_id = doc.value("permission", int64_t{0});
@@ -700,8 +705,10 @@ StatusOr<std::vector<CaseEvent>> ReadEvents(Transaction& tx, int64_t case_id) {
                 CARREL_ASSIGN_OR_RETURN(e.at, ParseInstant(row.Text(0)));
                 e.actor = row.Text(1);
                 e.action = row.Text(2);
-                e.from_state = row.Text(3);
-                e.to_state = row.Text(4);
+                if (!row.Text(3).empty()) {
+                  CARREL_ASSIGN_OR_RETURN(e.from_state, ParseCaseState(row.Text(3)));
+                }
+                CARREL_ASSIGN_OR_RETURN(e.to_state, ParseCaseState(row.Text(4)));
                 e.appointment_id = row.Int(5);
                 e.policy_version = row.Text(6);
                 events.push_back(e);
@@ -851,14 +858,15 @@ StatusOr<CaseDocument> Requests::Impl::AddDocument(int64_t user_id, std::string_
     // Staff add the papers they were handed while the case is new; later, the Director, a
     // designee or the case's counsel.
     if (who.as == kCaseStaff) {
-      allowed = l.summary.state == "received" || l.summary.state == "warrant_executed"
-                    ? Status::Ok()
-                    : PermissionDenied("staff add documents only while a request is new");
+      allowed =
+          l.summary.state == CaseState::kReceived || l.summary.state == CaseState::kWarrantExecuted
+              ? Status::Ok()
+              : PermissionDenied("staff add documents only while a request is new");
     } else {
       allowed = MaySee(who, l.summary);
     }
     if (!allowed.ok()) return Status::Ok();
-    if (l.summary.state == "closed") {
+    if (l.summary.state == CaseState::kClosed) {
       allowed = FailedPrecondition("the case is closed");
       return Status::Ok();
     }

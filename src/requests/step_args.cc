@@ -146,7 +146,7 @@ StatusOr<StepArgs> StepArgsFromJson(std::string_view step, const json& body) {
             CARREL_ASSIGN_OR_RETURN(a.recommended_scope, ScopeFromJson(j["recommended_scope"]));
           }
         } else if constexpr (std::is_same_v<T, steps::Decide>) {
-          a.outcome = TextOf(j, "outcome");
+          CARREL_ASSIGN_OR_RETURN(a.outcome, ParseCaseOutcome(TextOf(j, "outcome")));
           a.basis = TextOf(j, "basis");
           a.advice_id = IntOf(j, "advice_id");
           a.permission_id = IntOf(j, "permission_id");
@@ -203,7 +203,7 @@ json StepArgsToJson(const StepArgs& args) {
           j["advice"] = a.advice;
           if (a.recommended_scope) j["recommended_scope"] = ScopeToJson(*a.recommended_scope);
         } else if constexpr (std::is_same_v<T, steps::Decide>) {
-          j["outcome"] = a.outcome;
+          j["outcome"] = CaseOutcomeName(a.outcome);
           PutText(j, "basis", a.basis);
           j["scope"] = ScopeChoiceToJson(a.scope);
           PutId(j, "advice_id", a.advice_id);

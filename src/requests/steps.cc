@@ -182,8 +182,8 @@ namespace {
 }  // namespace
 
 struct Requests::Impl::StepPlan {
-  std::string to;                 // next state
-  std::optional<std::string> outcome;
+  CaseState to = CaseState::kReceived;  // next state
+  std::optional<CaseOutcome> outcome;
   std::optional<int64_t> counsel_id;
   json notes_patch = json::object();
   json audit = json::object();
@@ -199,7 +199,7 @@ struct Requests::Impl::StepPlan {
 struct Requests::Impl::StepInput {
   const CaseActorInfo& who;
   const Loaded& l;
-  const std::string& state;
+  CaseState state;
   CaseType type;
   const StepArgs& args;
   std::string_view password;
@@ -217,9 +217,9 @@ Status Requests::Impl::RefuseStep(const StepInput& in, const Status& why) {
 }
 
 Status Requests::Impl::StepAcknowledge(const StepInput& in, StepPlan& plan) {
-  const std::string& state = in.state;
+  const CaseState state = in.state;
   const Instant now = in.now;
-  plan.to = state == "received" ? "referred" : state;
+  plan.to = state == CaseState::kReceived ? CaseState::kReferred : state;
   plan.notes_patch["acknowledged_at"] = FormatInstant(now);
   plan.write = [=](Transaction& tx, const SecretKey&, int64_t case_id) -> Status {
     return tx.Exec("UPDATE cases SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS "
@@ -254,7 +254,7 @@ Status Requests::Impl::StepDecline(const StepInput& in, StepPlan& plan) {
     return refuse(FailedPrecondition(
         "legal process was presented: refer it to counsel instead of declining"));
   }
-  plan.outcome = "declined";
+  plan.outcome = CaseOutcome::kDeclined;
   plan.notes_patch["declined_at"] = FormatInstant(now);
   if (!explanation.empty()) plan.notes_patch["explanation"] = explanation;
   return Status::Ok();
@@ -277,14 +277,15 @@ Status Requests::Impl::StepReferToCounsel(const StepInput& in, StepPlan& plan) {
   } else if (l.summary.counsel_id == 0) {
     return refuse(FailedPrecondition("assign counsel first (counsel_id)"));
   }
-  plan.to = court_order_process ? "counsel_review" : "counsel_determination_required";
+  plan.to =
+      court_order_process ? CaseState::kCounselReview : CaseState::kCounselDeterminationRequired;
   plan.notify_user = counsel != 0 ? counsel : l.summary.counsel_id;
   plan.notify_kind = "counsel_review";
   return Status::Ok();
 }
 
 Status Requests::Impl::StepAdvise(const StepInput& in, StepPlan& plan) {
-  const std::string& state = in.state;
+  const CaseState state = in.state;
   const Instant now = in.now;
   const int64_t user_id = in.user_id;
   const auto& a = std::get<steps::Advise>(in.args);
@@ -295,7 +296,8 @@ Status Requests::Impl::StepAdvise(const StepInput& in, StepPlan& plan) {
   std::string advice = a.advice;
   json body = {{"advice", advice}, {"recommended_scope", nullptr}};
   if (a.recommended_scope) body["recommended_scope"] = ScopeToJson(*a.recommended_scope);
-  plan.to = state == "counsel_determination_required" && compels ? "counsel_review" : state;
+  plan.to = state == CaseState::kCounselDeterminationRequired && compels ? CaseState::kCounselReview
+                                                                         : state;
   plan.audit["recommendation"] = recommendation;
   plan.audit["court_order_compels"] = compels;
   plan.notify = kCaseDirector | kCaseDesignee;
@@ -319,7 +321,7 @@ Status Requests::Impl::CheckReleaseBasis(const StepInput& in, const std::string&
                                          const CaseScope& scope,
                                          const std::optional<CounselAdvice>& advice,
                                          int64_t permission_id, bool reconsidering) {
-  const std::string& state = in.state;
+  const CaseState state = in.state;
   const CaseType type = in.type;
   const Date today = in.today;
   const bool court_order_process = in.court_order_process;
@@ -335,7 +337,7 @@ Status Requests::Impl::CheckReleaseBasis(const StepInput& in, const std::string&
                                      "' (" + profile_->statute_citation + ")"));
   } else if (basis == "court_order") {
     // Established in counsel_review (or before the Board's reversal sent the case back).
-    if (state != "counsel_review" && !reconsidering) {
+    if (state != CaseState::kCounselReview && !reconsidering) {
       return refuse(FailedPrecondition(
           "no court order is established: counsel must record that one compels production"));
     }
@@ -387,10 +389,10 @@ Status Requests::Impl::CheckReleaseBasis(const StepInput& in, const std::string&
 // of Trustees reversed its latest decision (or its decline).
 Status Requests::Impl::MayDecideAgain(const StepInput& in) {
   const Loaded& l = in.l;
-  const std::string& state = in.state;
+  const CaseState state = in.state;
   std::optional<BoardRuling> ruling;
   CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
-    if (state == "declined") {
+    if (state == CaseState::kDeclined) {
       CARREL_ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decline", l.id));
       return Status::Ok();
     }
@@ -401,7 +403,8 @@ Status Requests::Impl::MayDecideAgain(const StepInput& in) {
     return Status::Ok();
   }));
   if (!ruling || ruling->outcome != "reverse") {
-    return RefuseStep(in, FailedPrecondition("the case is " + state + "; it is decided again "
+    return RefuseStep(in, FailedPrecondition("the case is " + std::string(CaseStateName(state)) +
+                                             "; it is decided again "
                                              "only after the Board of Trustees reverses it"));
   }
   return Status::Ok();
@@ -447,7 +450,8 @@ StatusOr<DecisionGround> ReadDecisionGround(Store& store, int64_t case_id, int64
 
 // A signed decision as it is stored.
 struct SignedDecision {
-  std::string outcome, text, signature, public_key, version;
+  CaseOutcome outcome = CaseOutcome::kNone;
+  std::string text, signature, public_key, version;
   int64_t signer = 0, appointment = 0, last_seen = 0;
   Instant signed_at{};
 };
@@ -472,9 +476,9 @@ std::function<Status(Transaction&, const SecretKey&, int64_t)> DecisionWriter(Si
     return tx.Exec(
         "INSERT INTO case_decisions (id, case_id, outcome, document, signed_by, appointment_id, "
         "public_key, signature, signed_at, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {id, case_id, d.outcome, Blob{Vault::Seal(key, "case_decisions", "document", id, d.text)},
-         d.signer, d.appointment, Blob{d.public_key}, Blob{d.signature}, FormatInstant(d.signed_at),
-         d.version});
+        {id, case_id, std::string(CaseOutcomeName(d.outcome)),
+         Blob{Vault::Seal(key, "case_decisions", "document", id, d.text)}, d.signer, d.appointment,
+         Blob{d.public_key}, Blob{d.signature}, FormatInstant(d.signed_at), d.version});
   };
 }
 
@@ -483,23 +487,24 @@ std::function<Status(Transaction&, const SecretKey&, int64_t)> DecisionWriter(Si
 Status Requests::Impl::StepDecide(const StepInput& in, StepPlan& plan) {
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
   const auto& a = std::get<steps::Decide>(in.args);
-  std::string outcome = a.outcome;
+  const CaseOutcome outcome = a.outcome;
   std::string basis = a.basis;
   int64_t advice_id = a.advice_id;
   int64_t permission_id = a.permission_id;
   if (in.password.empty()) return InvalidArgument("a decision is signed: give your password");
-  if (in.type != kPatronAccess && in.state == "referred") {
+  if (in.type != kPatronAccess && in.state == CaseState::kReferred) {
     return refuse(FailedPrecondition("consult counsel before deciding (policy §4)"));
   }
   CARREL_ASSIGN_OR_RETURN(DecisionGround ground, ReadDecisionGround(*store_, in.l.id, advice_id));
   // A case already decided (or declined) is decided again only after the Board reversed it.
-  const bool reconsidering = in.state == "decided" || in.state == "disclosure_prepared" ||
-                             in.state == "released" || in.state == "declined";
+  const bool reconsidering = in.state == CaseState::kDecided ||
+                             in.state == CaseState::kDisclosurePrepared ||
+                             in.state == CaseState::kReleased || in.state == CaseState::kDeclined;
   if (reconsidering) CARREL_RETURN_IF_ERROR(MayDecideAgain(in));
   // The advice relied on, if any, must be this case's.
   if (advice_id != 0 && !ground.advice) return refuse(NotFound("no such advice on this case"));
   CaseScope scope;
-  if (outcome != "refuse") {
+  if (outcome != CaseOutcome::kRefuse) {
     auto chosen = DecisionScopeOf(in.l, a.scope);
     if (!chosen.ok()) {
       return chosen.status().code() == StatusCode::kFailedPrecondition ? refuse(chosen.status())
@@ -518,7 +523,7 @@ Status Requests::Impl::StepDecide(const StepInput& in, StepPlan& plan) {
   json document = {{"type", "carrel release decision"},
                    {"library", library_id_},
                    {"case", in.l.summary.reference},
-                   {"outcome", outcome},
+                   {"outcome", CaseOutcomeName(outcome)},
                    {"basis", basis},
                    {"scope", ScopeToJson(scope)},
                    {"advice", advice_id},
@@ -540,7 +545,7 @@ Status Requests::Impl::StepDecide(const StepInput& in, StepPlan& plan) {
   CARREL_ASSIGN_OR_RETURN(User signer, accounts_->GetUser(in.user_id));
   d.public_key = signer.signing_public_key;
   plan.outcome = outcome;
-  plan.audit["outcome"] = outcome;
+  plan.audit["outcome"] = CaseOutcomeName(outcome);
   plan.audit["basis"] = basis;
   plan.audit["document_sha256"] = Sha256Hex(d.text);
   plan.write = DecisionWriter(std::move(d));
@@ -711,7 +716,7 @@ Status Requests::Impl::StepDeliver(const StepInput& in, StepPlan& plan) {
 }
 
 Status Requests::Impl::StepNondisclosure(const StepInput& in, StepPlan& plan) {
-  const std::string& state = in.state;
+  const CaseState state = in.state;
   const auto& a = std::get<steps::Nondisclosure>(in.args);
   bool order = a.order;
   std::optional<Date> expires = a.expires;
@@ -735,7 +740,7 @@ Status Requests::Impl::StepNondisclosure(const StepInput& in, StepPlan& plan) {
 }
 
 Status Requests::Impl::StepAcknowledgeReceipt(const StepInput& in, StepPlan& plan) {
-  const std::string& state = in.state;
+  const CaseState state = in.state;
   const Instant now = in.now;
   Instant at = std::get<steps::AcknowledgeReceipt>(in.args).at.value_or(now);
   plan.to = state;
@@ -749,7 +754,7 @@ Status Requests::Impl::StepAcknowledgeReceipt(const StepInput& in, StepPlan& pla
 
 Status Requests::Impl::StepRespondMedia(const StepInput& in, StepPlan& plan) {
   const std::string& statement = std::get<steps::RespondMedia>(in.args).statement;
-  plan.outcome = "media_statement";
+  plan.outcome = CaseOutcome::kMediaStatement;
   plan.notes_patch["media_statement"] = statement;
   return Status::Ok();
 }
@@ -777,11 +782,11 @@ Status Requests::Impl::StepExecuteWarrant(const StepInput& in, StepPlan& plan) {
 Status Requests::Impl::StepClose(const StepInput& in, StepPlan& plan) {
   const CaseActorInfo& who = in.who;
   const Loaded& l = in.l;
-  const std::string& state = in.state;
+  const CaseState state = in.state;
   const Instant now = in.now;
   auto refuse = [&in, this](const Status& why) { return RefuseStep(in, why); };
   bool release_holds = std::get<steps::Close>(in.args).release_holds;
-  if (state == "decided" && l.summary.outcome != "refuse") {
+  if (state == CaseState::kDecided && l.summary.outcome != CaseOutcome::kRefuse) {
     return refuse(FailedPrecondition("a release is closed once it was delivered"));
   }
   if (release_holds && who.as != kCaseDirector) {
@@ -848,14 +853,16 @@ StatusOr<CaseSummary> Requests::Impl::Act(int64_t user_id, std::string_view refe
     return RefuseStep(in, FailedPrecondition("a " + l.summary.type + " request has no step '" +
                                              std::string(action) + "'"));
   }
-  if (!Has(step->row.from, in.state)) {
-    return RefuseStep(in, FailedPrecondition("the case is " + in.state + "; '" +
-                                             std::string(action) + "' is not a step from there"));
+  if (std::find(step->row.from.begin(), step->row.from.end(), in.state) == step->row.from.end()) {
+    return RefuseStep(
+        in, FailedPrecondition("the case is " + std::string(CaseStateName(in.state)) + "; '" +
+                               std::string(action) + "' is not a step from there"));
   }
   // The step's contract (the same one the API checks first): for any caller.
   CARREL_RETURN_IF_ERROR(CheckAgainst(StepPayloadSchema(action), StepArgsToJson(args)));
   StepPlan plan;
-  plan.to = std::string(step->row.to);
+  // A step that leaves the state alone plans it so; one that chooses sets it in its handler.
+  plan.to = step->row.to.kind == CaseNext::kTo ? step->row.to.state : in.state;
   plan.send_notices = action == "deliver";
   CARREL_RETURN_IF_ERROR((this->*(step->handler))(in, plan));
   return CommitStep(in, plan);
@@ -874,9 +881,10 @@ StatusOr<CaseSummary> Requests::Impl::CommitStep(const StepInput& in, const Step
   for (const auto& [k, v] : plan.notes_patch.items()) notes[k] = v;
   Status changed = Status::Ok();
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-    CARREL_ASSIGN_OR_RETURN(int64_t same, tx.QueryInt("SELECT count(*) FROM cases WHERE id = ? AND "
-                                                      "state = ?",
-                                                      {l.id, in.state}));
+    CARREL_ASSIGN_OR_RETURN(int64_t same,
+                            tx.QueryInt("SELECT count(*) FROM cases WHERE id = ? AND "
+                                        "state = ?",
+                                        {l.id, std::string(CaseStateName(in.state))}));
     if (same == 0) {
       changed = FailedPrecondition("the case moved on meanwhile; look again");
       return Status::Ok();
@@ -886,23 +894,24 @@ StatusOr<CaseSummary> Requests::Impl::CommitStep(const StepInput& in, const Step
       // Acting on the case confirms the holds a clerk's intake placed.
       CARREL_RETURN_IF_ERROR(retention_->ConfirmCaseHolds(tx, who.actor, l.summary.reference));
     }
-    CARREL_RETURN_IF_ERROR(
-        tx.Exec("UPDATE cases SET state = ?, outcome = ?, counsel_id = ?, notes = ? WHERE id = ?",
-                {after.state, after.outcome, after.counsel_id,
-                 Blob{Vault::Seal(*l.key, "cases", "notes", l.id, notes.dump())}, l.id}));
+    CARREL_RETURN_IF_ERROR(tx.Exec(
+        "UPDATE cases SET state = ?, outcome = ?, counsel_id = ?, notes = ? WHERE id = ?",
+        {std::string(CaseStateName(after.state)), std::string(CaseOutcomeName(after.outcome)),
+         after.counsel_id, Blob{Vault::Seal(*l.key, "cases", "notes", l.id, notes.dump())}, l.id}));
     CARREL_ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
     CARREL_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
                 "appointment_id, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                {l.id, FormatInstant(in.now), who.actor.id, std::string(in.action), in.state,
-                 after.state, who.appointment_id, in_force}));
+                {l.id, FormatInstant(in.now), who.actor.id, std::string(in.action),
+                 std::string(CaseStateName(in.state)), std::string(CaseStateName(after.state)),
+                 who.appointment_id, in_force}));
     if (!plan.notify_kind.empty()) {
       CARREL_RETURN_IF_ERROR(
           Notify(tx, after.reference, plan.notify_kind, plan.notify, plan.notify_user));
     }
     json details = plan.audit;
-    details["from"] = in.state;
-    details["to"] = after.state;
+    details["from"] = CaseStateName(in.state);
+    details["to"] = CaseStateName(after.state);
     details["appointment"] = who.appointment_id;
     return audit_
         ->Append(tx, who.actor,
@@ -1152,7 +1161,7 @@ StatusOr<std::string> Requests::Impl::DeclineLetter(int64_t user_id, std::string
       refused = PermissionDenied("the letter is the Director's");
       return Status::Ok();
     }
-    if (l.summary.outcome != "declined") {
+    if (l.summary.outcome != CaseOutcome::kDeclined) {
       refused = FailedPrecondition("the case was not declined");
       return Status::Ok();
     }

@@ -8,14 +8,81 @@
 #include "requests/impl.h"
 namespace carrel {
 
-const std::vector<std::string_view>& CaseStates() {
-  static const std::vector<std::string_view> states = {
-      "received",          "warrant_executed", "referred",
-      "counsel_consulted", "declined",         "counsel_review",
-      "counsel_determination_required",        "decided",
-      "disclosure_prepared",                   "released",
-      "closed"};
+namespace {
+
+// Each state with its name, in the order of the workflow.
+constexpr std::pair<CaseState, std::string_view> kStateNames[] = {
+    {CaseState::kReceived, "received"},
+    {CaseState::kWarrantExecuted, "warrant_executed"},
+    {CaseState::kReferred, "referred"},
+    {CaseState::kCounselConsulted, "counsel_consulted"},
+    {CaseState::kDeclined, "declined"},
+    {CaseState::kCounselReview, "counsel_review"},
+    {CaseState::kCounselDeterminationRequired, "counsel_determination_required"},
+    {CaseState::kDecided, "decided"},
+    {CaseState::kDisclosurePrepared, "disclosure_prepared"},
+    {CaseState::kReleased, "released"},
+    {CaseState::kClosed, "closed"},
+};
+
+constexpr std::pair<CaseOutcome, std::string_view> kOutcomeNames[] = {
+    {CaseOutcome::kNone, ""},
+    {CaseOutcome::kRelease, "release"},
+    {CaseOutcome::kPartial, "partial"},
+    {CaseOutcome::kRefuse, "refuse"},
+    {CaseOutcome::kDeclined, "declined"},
+    {CaseOutcome::kMediaStatement, "media_statement"},
+};
+
+}  // namespace
+
+std::string_view CaseStateName(CaseState state) {
+  for (const auto& [s, name] : kStateNames) {
+    if (s == state) return name;
+  }
+  return "unknown";
+}
+
+StatusOr<CaseState> ParseCaseState(std::string_view name) {
+  for (const auto& [s, n] : kStateNames) {
+    if (n == name) return s;
+  }
+  return DataLoss("a case is in an unknown state '" + std::string(name) + "'");
+}
+
+const std::vector<CaseState>& CaseStates() {
+  static const std::vector<CaseState> states = [] {
+    std::vector<CaseState> out;
+    for (const auto& [s, name] : kStateNames) out.push_back(s);
+    return out;
+  }();
   return states;
+}
+
+std::string_view CaseOutcomeName(CaseOutcome outcome) {
+  for (const auto& [o, name] : kOutcomeNames) {
+    if (o == outcome) return name;
+  }
+  return "unknown";
+}
+
+StatusOr<CaseOutcome> ParseCaseOutcome(std::string_view name) {
+  for (const auto& [o, n] : kOutcomeNames) {
+    if (n == name) return o;
+  }
+  return InvalidArgument("unknown outcome '" + std::string(name) + "'");
+}
+
+std::string CaseNextName(const CaseNext& next) {
+  switch (next.kind) {
+    case CaseNext::kTo:
+      return std::string(CaseStateName(next.state));
+    case CaseNext::kStays:
+      return "";
+    case CaseNext::kChosenByStep:
+      return "*";
+  }
+  return "";
 }
 
 namespace {
@@ -56,16 +123,17 @@ constexpr std::string_view kClosePre =
     "a decided case only after a refusal; releasing the case's legal holds is for the Director "
     "alone";
 
-using States = std::vector<std::string_view>;
+using enum CaseState;
+using States = std::vector<CaseState>;
 const States kNew = {};
-const States kAtDesk = {"received", "warrant_executed"};
-const States kDecidable = {"referred",  "counsel_consulted", "counsel_review",
-                           "counsel_determination_required", "declined", "decided",
-                           "disclosure_prepared", "released"};
-const States kAdvisable = {"counsel_review", "counsel_determination_required"};
-const States kClosable = {"declined", "decided", "released", "referred",
-                          "counsel_determination_required"};
+const States kAtDesk = {kReceived, kWarrantExecuted};
+const States kDecidable = {
+    kReferred, kCounselConsulted, kCounselReview,      kCounselDeterminationRequired,
+    kDeclined, kDecided,          kDisclosurePrepared, kReleased};
+const States kAdvisable = {kCounselReview, kCounselDeterminationRequired};
+const States kClosable = {kDeclined, kDecided, kReleased, kReferred, kCounselDeterminationRequired};
 const States kAnyState(CaseStates().begin(), CaseStates().end());
+constexpr CaseNext kStays = CaseNext::kStays, kChosen = CaseNext::kChosenByStep;
 
 constexpr uint32_t kHead = kCaseDirector | kCaseDesignee;  // the Director or acting designee
 constexpr uint32_t kStaffOrHead = kCaseStaff | kHead;
@@ -75,28 +143,29 @@ constexpr bool kSigned = true, kPlain = false;
 
 }  // namespace
 
-// The workflow: one row per step. "to" is "*" when the handler picks the next state, "" when
-// the case stays where it is.
+// The workflow: one row per step. "to" is kChosen when the handler picks the next state,
+// kStays when the case stays where it is.
 const std::vector<Requests::Impl::WorkflowStep>& Requests::Impl::Workflow() {
   using R = Requests::Impl;
+  using enum CaseState;
   // A table, one row per line.
   // clang-format off
   static const std::vector<WorkflowStep> table = {
       // action, from, to, types, who, signed, precondition; handler
-      {{"intake", kNew, "received", kAllCaseTypes, kStaffOrHead, kPlain, kIntakePre}, nullptr},
-      {{"execute_warrant", {"received"}, "warrant_executed", kLawEnforcement, kStaffOrHead, kPlain, kWarrantPre}, &R::StepExecuteWarrant},
-      {{"acknowledge", kAtDesk, "*", kAllCaseTypes, kHead, kPlain, kAcknowledgePre}, &R::StepAcknowledge},
-      {{"consult_counsel", {"referred"}, "counsel_consulted", kLegal, kHead, kPlain, kConsultPre}, &R::StepConsultCounsel},
-      {{"decline", {"counsel_consulted"}, "declined", kLegal, kHead, kPlain, kDeclinePre}, &R::StepDecline},
-      {{"refer_to_counsel", {"counsel_consulted", "warrant_executed"}, "*", kLegal, kHead, kPlain, kReferPre}, &R::StepReferToCounsel},
-      {{"advise", kAdvisable, "*", kLegal, kCaseCounsel, kPlain, kAdvisePre}, &R::StepAdvise},
-      {{"decide", kDecidable, "decided", kReleasable, kHead, kSigned, kDecidePre}, &R::StepDecide},
-      {{"prepare_disclosure", {"decided"}, "disclosure_prepared", kReleasable, kHead, kSigned, kPreparePre}, &R::StepPrepareDisclosure},
-      {{"deliver", {"disclosure_prepared"}, "released", kReleasable, kHead, kPlain, kDeliverPre}, &R::StepDeliver},
-      {{"acknowledge_receipt", {"released"}, "", kReleasable, kHead, kPlain, kReceiptPre}, &R::StepAcknowledgeReceipt},
-      {{"nondisclosure", kAnyState, "", kLegal, kHead, kPlain, kOrderPre}, &R::StepNondisclosure},
-      {{"respond_media", {"referred"}, "closed", kMedia, kHead, kPlain, kMediaPre}, &R::StepRespondMedia},
-      {{"close", kClosable, "closed", kAllCaseTypes, kHead, kPlain, kClosePre}, &R::StepClose},
+      {{"intake", kNew, kReceived, kAllCaseTypes, kStaffOrHead, kPlain, kIntakePre}, nullptr},
+      {{"execute_warrant", {kReceived}, kWarrantExecuted, kLawEnforcement, kStaffOrHead, kPlain, kWarrantPre}, &R::StepExecuteWarrant},
+      {{"acknowledge", kAtDesk, kChosen, kAllCaseTypes, kHead, kPlain, kAcknowledgePre}, &R::StepAcknowledge},
+      {{"consult_counsel", {kReferred}, kCounselConsulted, kLegal, kHead, kPlain, kConsultPre}, &R::StepConsultCounsel},
+      {{"decline", {kCounselConsulted}, kDeclined, kLegal, kHead, kPlain, kDeclinePre}, &R::StepDecline},
+      {{"refer_to_counsel", {kCounselConsulted, kWarrantExecuted}, kChosen, kLegal, kHead, kPlain, kReferPre}, &R::StepReferToCounsel},
+      {{"advise", kAdvisable, kChosen, kLegal, kCaseCounsel, kPlain, kAdvisePre}, &R::StepAdvise},
+      {{"decide", kDecidable, kDecided, kReleasable, kHead, kSigned, kDecidePre}, &R::StepDecide},
+      {{"prepare_disclosure", {kDecided}, kDisclosurePrepared, kReleasable, kHead, kSigned, kPreparePre}, &R::StepPrepareDisclosure},
+      {{"deliver", {kDisclosurePrepared}, kReleased, kReleasable, kHead, kPlain, kDeliverPre}, &R::StepDeliver},
+      {{"acknowledge_receipt", {kReleased}, kStays, kReleasable, kHead, kPlain, kReceiptPre}, &R::StepAcknowledgeReceipt},
+      {{"nondisclosure", kAnyState, kStays, kLegal, kHead, kPlain, kOrderPre}, &R::StepNondisclosure},
+      {{"respond_media", {kReferred}, kClosed, kMedia, kHead, kPlain, kMediaPre}, &R::StepRespondMedia},
+      {{"close", kClosable, kClosed, kAllCaseTypes, kHead, kPlain, kClosePre}, &R::StepClose},
   };
   // clang-format on
   return table;

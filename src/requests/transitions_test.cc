@@ -11,7 +11,7 @@
 namespace carrel {
 namespace {
 
-bool IsState(std::string_view s) {
+bool IsState(CaseState s) {
   const auto& states = CaseStates();
   return std::find(states.begin(), states.end(), s) != states.end();
 }
@@ -20,8 +20,10 @@ TEST(WorkflowTableTest, EveryStepStartsAndEndsInAKnownState) {
   std::set<std::string_view> actions;
   for (const CaseTransition& t : CaseTransitions()) {
     EXPECT_TRUE(actions.insert(t.action).second) << "a step named twice: " << t.action;
-    for (std::string_view from : t.from) EXPECT_TRUE(IsState(from)) << t.action << " " << from;
-    EXPECT_TRUE(t.to.empty() || t.to == "*" || IsState(t.to)) << t.action << " " << t.to;
+    for (CaseState from : t.from) {
+      EXPECT_TRUE(IsState(from)) << t.action << " " << static_cast<int>(from);
+    }
+    EXPECT_TRUE(t.to.kind != CaseNext::kTo || IsState(t.to.state)) << t.action;
     EXPECT_NE(t.types, 0u) << t.action;
     EXPECT_NE(t.actors, 0u) << t.action;
     EXPECT_FALSE(t.precondition.empty()) << t.action;
@@ -29,7 +31,7 @@ TEST(WorkflowTableTest, EveryStepStartsAndEndsInAKnownState) {
   // Only intake makes a case; nothing leaves "closed" but a nondisclosure order's record.
   for (const CaseTransition& t : CaseTransitions()) {
     EXPECT_EQ(t.from.empty(), t.action == "intake") << t.action;
-    if (std::find(t.from.begin(), t.from.end(), "closed") != t.from.end()) {
+    if (std::find(t.from.begin(), t.from.end(), CaseState::kClosed) != t.from.end()) {
       EXPECT_EQ(t.action, "nondisclosure");
     }
   }
@@ -47,6 +49,33 @@ TEST(WorkflowTableTest, OnlyTheDirectorOrADesigneeSignsOrReleases) {
       EXPECT_EQ(t.types & kMedia, 0u) << t.action << ": no step of a media case discloses";
     }
   }
+}
+
+TEST(WorkflowTableTest, StatesAndOutcomesReadAndWriteTheSameNames) {
+  std::set<std::string_view> names;
+  for (CaseState state : CaseStates()) {
+    std::string_view name = CaseStateName(state);
+    EXPECT_TRUE(names.insert(name).second) << name;
+    auto parsed = ParseCaseState(name);
+    ASSERT_TRUE(parsed.ok()) << name;
+    EXPECT_EQ(*parsed, state);
+  }
+  EXPECT_EQ(names.size(), 11u);
+  EXPECT_FALSE(ParseCaseState("open").ok());
+  EXPECT_FALSE(ParseCaseState("").ok());
+  for (CaseOutcome outcome :
+       {CaseOutcome::kNone, CaseOutcome::kRelease, CaseOutcome::kPartial, CaseOutcome::kRefuse,
+        CaseOutcome::kDeclined, CaseOutcome::kMediaStatement}) {
+    auto parsed = ParseCaseOutcome(CaseOutcomeName(outcome));
+    ASSERT_TRUE(parsed.ok()) << CaseOutcomeName(outcome);
+    EXPECT_EQ(*parsed, outcome);
+  }
+  EXPECT_EQ(CaseOutcomeName(CaseOutcome::kNone), "");
+  EXPECT_EQ(ParseCaseOutcome("grant").status().code(), StatusCode::kInvalidArgument);
+  // The API shows where a step leads by name, "" when the case stays, "*" when the step chooses.
+  EXPECT_EQ(CaseNextName(CaseState::kDecided), "decided");
+  EXPECT_EQ(CaseNextName(CaseNext::kStays), "");
+  EXPECT_EQ(CaseNextName(CaseNext::kChosenByStep), "*");
 }
 
 TEST(WorkflowTableTest, CaseTypesReadAndWriteTheSameNames) {
