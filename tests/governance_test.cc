@@ -43,7 +43,7 @@ class GovernanceTest : public testing::RequestsTest {
   }
 
   void Vote(const std::string& who, int64_t proposal, const std::string& vote) {
-    auto v = gov().Vote(U(who), kPassword, proposal, vote);
+    auto v = gov().Vote(U(who), kPassword, proposal, *ParseBallotVote(vote));
     ASSERT_TRUE(v.ok()) << v.status().ToString();
   }
 
@@ -149,14 +149,15 @@ TEST_F(GovernanceTest, OnlyBoardMembersProposeVoteAdoptAndReview) {
   auto review = gov().OpenReview(U("board1"), "decision", decision, "the scope looks wide");
   ASSERT_TRUE(review.ok()) << review.status().ToString();
   for (const char* who : {"staff1", "director1", "counsel1", "deputy1", "admin1"}) {
-    EXPECT_EQ(gov().Vote(U(who), kPassword, proposal, "for").status().code(),
+    EXPECT_EQ(gov().Vote(U(who), kPassword, proposal, BallotVote::kFor).status().code(),
               StatusCode::kPermissionDenied)
         << who;
     EXPECT_EQ(gov().CloseVote(U(who), kPassword, proposal, D(2026, 12, 1)).status().code(),
               StatusCode::kPermissionDenied)
         << who;
-    EXPECT_EQ(gov().Rule(U(who), kPassword, review->id, "reverse", "no").status().code(),
-              StatusCode::kPermissionDenied)
+    EXPECT_EQ(
+        gov().Rule(U(who), kPassword, review->id, RulingOutcome::kReverse, "no").status().code(),
+        StatusCode::kPermissionDenied)
         << who;
     EXPECT_EQ(gov().AddComment(U(who), review->id, "a word").status().code(),
               StatusCode::kPermissionDenied)
@@ -167,7 +168,7 @@ TEST_F(GovernanceTest, OnlyBoardMembersProposeVoteAdoptAndReview) {
   EXPECT_EQ(CountRows("review_comments"), 0);
   EXPECT_EQ(CountRows("board_reviews WHERE outcome <> ''"), 0);
   // The Board's own password signs; another's does not.
-  EXPECT_EQ(gov().Vote(U("board1"), "not the password", proposal, "for").status().code(),
+  EXPECT_EQ(gov().Vote(U("board1"), "not the password", proposal, BallotVote::kFor).status().code(),
             StatusCode::kPermissionDenied);
   EXPECT_EQ(CountRows("policy_ballots"), 0);
 }
@@ -178,13 +179,13 @@ TEST_F(GovernanceTest, AVoteWithoutAMajorityOfThoseVotingDoesNotAdopt) {
   Vote("board1", tied, "for");
   Vote("board2", tied, "against");
   Vote("board3", tied, "abstain");
-  EXPECT_EQ(gov().Vote(U("board1"), kPassword, tied, "against").status().code(),
+  EXPECT_EQ(gov().Vote(U("board1"), kPassword, tied, BallotVote::kAgainst).status().code(),
             StatusCode::kAlreadyExists);  // a ballot is never changed
   auto closed = gov().CloseVote(U("board2"), kPassword, tied, D(2026, 11, 30));
   ASSERT_TRUE(closed.ok()) << closed.status().ToString();
-  EXPECT_EQ(closed->state, "not_adopted");
+  EXPECT_EQ(closed->state, ProposalState::kNotAdopted);
   EXPECT_EQ(gov().Current()->label, "2010-09-15");
-  EXPECT_EQ(gov().Vote(U("board3"), kPassword, tied, "for").status().code(),
+  EXPECT_EQ(gov().Vote(U("board3"), kPassword, tied, BallotVote::kFor).status().code(),
             StatusCode::kFailedPrecondition);  // the vote is closed
 
   int64_t against = Propose(amended);
@@ -207,7 +208,7 @@ TEST_F(GovernanceTest, AVoteWithoutAMajorityOfThoseVotingDoesNotAdopt) {
             StatusCode::kInvalidArgument);  // a vote is not dated in the future
   auto adopted = gov().CloseVote(U("board3"), kPassword, proposal, D(2026, 11, 30));
   ASSERT_TRUE(adopted.ok()) << adopted.status().ToString();
-  EXPECT_EQ(adopted->state, "adopted");
+  EXPECT_EQ(adopted->state, ProposalState::kAdopted);
   EXPECT_EQ(adopted->version_label, "2026-11-30");
 
   // The new version is in force at once, public, with its vote and what it changed.
@@ -269,14 +270,16 @@ TEST_F(GovernanceTest, AReversalIsFinalAndShownWhereverTheDecisionIsShown) {
   EXPECT_EQ(gov().OpenReview(U("board2"), "patron", 1, "no").status().code(),
             StatusCode::kInvalidArgument);
   ASSERT_TRUE(gov().AddComment(U("board2"), review->id, "counsel's advice was to narrow").ok());
-  EXPECT_EQ(gov().Rule(U("board3"), kPassword, review->id, "overturn", "x").status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(gov().Rule(U("board3"), "wrong password", review->id, "reverse", "x").status().code(),
+  EXPECT_EQ(ParseRulingOutcome("overturn").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(gov()
+                .Rule(U("board3"), "wrong password", review->id, RulingOutcome::kReverse, "x")
+                .status()
+                .code(),
             StatusCode::kPermissionDenied);
-  auto ruled = gov().Rule(U("board3"), kPassword, review->id, "reverse",
+  auto ruled = gov().Rule(U("board3"), kPassword, review->id, RulingOutcome::kReverse,
                           "the order did not reach the loan history");
   ASSERT_TRUE(ruled.ok()) << ruled.status().ToString();
-  EXPECT_EQ(ruled->outcome, "reverse");
+  EXPECT_EQ(ruled->outcome, RulingOutcome::kReverse);
   ASSERT_EQ(ruled->comments.size(), 1u);
   EXPECT_EQ(ruled->comments[0].text, "counsel's advice was to narrow");
   EXPECT_EQ(ruled->reason, "a trustee asked");
@@ -290,7 +293,7 @@ TEST_F(GovernanceTest, AReversalIsFinalAndShownWhereverTheDecisionIsShown) {
   auto f = requests().Get(U("director1"), ref);
   ASSERT_TRUE(f.ok());
   ASSERT_TRUE(f->decisions.back().ruling.has_value());
-  EXPECT_EQ(f->decisions.back().ruling->outcome, "reverse");
+  EXPECT_EQ(f->decisions.back().ruling->outcome, RulingOutcome::kReverse);
   EXPECT_EQ(f->decisions.back().ruling->review_id, review->id);
   auto items = gov().ReviewableItems(U("board1"));
   ASSERT_TRUE(items.ok());
@@ -299,7 +302,7 @@ TEST_F(GovernanceTest, AReversalIsFinalAndShownWhereverTheDecisionIsShown) {
     if (r.subject == "decision" && r.subject_id == decision) {
       listed = true;
       ASSERT_TRUE(r.ruling.has_value());
-      EXPECT_EQ(r.ruling->outcome, "reverse");
+      EXPECT_EQ(r.ruling->outcome, RulingOutcome::kReverse);
       EXPECT_EQ(r.case_reference, ref);
       // What it is shown: the kind of request and process, no patron (the detail has no field
       // for one).
@@ -312,7 +315,10 @@ TEST_F(GovernanceTest, AReversalIsFinalAndShownWhereverTheDecisionIsShown) {
   EXPECT_EQ(Act("director1", ref, "prepare_disclosure", json::object(), kPassword).status().code(),
             StatusCode::kPermissionDenied);
   // Final: no second ruling, no new review, not even by editing the row.
-  EXPECT_EQ(gov().Rule(U("board1"), kPassword, review->id, "affirm", "on reflection").status().code(),
+  EXPECT_EQ(gov()
+                .Rule(U("board1"), kPassword, review->id, RulingOutcome::kAffirm, "on reflection")
+                .status()
+                .code(),
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(gov().OpenReview(U("board1"), "decision", decision, "again").status().code(),
             StatusCode::kFailedPrecondition);
@@ -349,7 +355,10 @@ TEST_F(GovernanceTest, AReversedReleaseIsNotDeliveredNorCountedAndMayBeDecidedAn
   ASSERT_TRUE(Act("director1", ref, "prepare_disclosure", json::object(), kPassword).ok());
   auto review = gov().OpenReview(U("board1"), "decision", DecisionId(ref), "");
   ASSERT_TRUE(review.ok());
-  ASSERT_TRUE(gov().Rule(U("board1"), kPassword, review->id, "reverse", "stayed on appeal").ok());
+  ASSERT_TRUE(
+      gov()
+          .Rule(U("board1"), kPassword, review->id, RulingOutcome::kReverse, "stayed on appeal")
+          .ok());
   // The package prepared is never delivered nor served, and the release is not reported as one.
   EXPECT_EQ(Act("director1", ref, "deliver", {{"to", "the clerk"}, {"how", "by hand"}})
                 .status()
@@ -390,13 +399,14 @@ TEST_F(GovernanceTest, AReversedAppointmentEndsAndAReversedScheduleIsSetAside) {
   EXPECT_TRUE(*requests().IsActingDesignee(U("deputy1")));
   auto review = gov().OpenReview(U("board1"), "appointment", appointment->id, "");
   ASSERT_TRUE(review.ok());
-  ASSERT_TRUE(gov().Rule(U("board2"), kPassword, review->id, "reverse", "not needed").ok());
+  ASSERT_TRUE(
+      gov().Rule(U("board2"), kPassword, review->id, RulingOutcome::kReverse, "not needed").ok());
   EXPECT_FALSE(*requests().IsActingDesignee(U("deputy1")));
   auto list = requests().Appointments(OperatorActor());
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
   ASSERT_TRUE((*list)[0].ruling.has_value());
-  EXPECT_EQ((*list)[0].ruling->outcome, "reverse");
+  EXPECT_EQ((*list)[0].ruling->outcome, RulingOutcome::kReverse);
 
   Actor director{"user/" + std::to_string(U("director1")), "director"};
   RetentionSchedule schedule = ScheduleFromProfile(lib().profile());
@@ -406,7 +416,10 @@ TEST_F(GovernanceTest, AReversedAppointmentEndsAndAReversedScheduleIsSetAside) {
   EXPECT_EQ(lib().retention().Current(director)->version, second->version);
   auto schedule_review = gov().OpenReview(U("board1"), "retention_schedule", second->version, "");
   ASSERT_TRUE(schedule_review.ok());
-  ASSERT_TRUE(gov().Rule(U("board1"), kPassword, schedule_review->id, "reverse", "too short").ok());
+  ASSERT_TRUE(
+      gov()
+          .Rule(U("board1"), kPassword, schedule_review->id, RulingOutcome::kReverse, "too short")
+          .ok());
   auto in_force = lib().retention().Current(director);
   ASSERT_TRUE(in_force.ok());
   EXPECT_EQ(in_force->version, second->version - 1);

@@ -54,10 +54,18 @@ struct DiffLine {
 // A line diff (longest common subsequence) of two texts.
 std::vector<DiffLine> DiffLines(std::string_view before, std::string_view after);
 
+// A member's ballot, and where a proposal stands. Stored and shown by name.
+enum class BallotVote : uint8_t { kFor, kAgainst, kAbstain };
+std::string_view BallotVoteName(BallotVote vote);  // "for", "against", "abstain"
+StatusOr<BallotVote> ParseBallotVote(std::string_view name);
+enum class ProposalState : uint8_t { kOpen, kAdopted, kNotAdopted };
+std::string_view ProposalStateName(ProposalState state);  // "open", "adopted", "not_adopted"
+StatusOr<ProposalState> ParseProposalState(std::string_view name);
+
 struct BoardBallot {
   int64_t member_id = 0;
   std::string member;  // username
-  std::string vote;    // "for" | "against" | "abstain"
+  BallotVote vote = BallotVote::kAbstain;
   Instant cast_at{};
   std::string statement;  // the signed ballot
   std::string signature;
@@ -73,7 +81,7 @@ struct PolicyProposal {
   int64_t proposed_by = 0;
   Instant proposed_at{};
   int64_t base_version_id = 0;  // the version in force when proposed
-  std::string state;            // "open" | "adopted" | "not_adopted"
+  ProposalState state = ProposalState::kOpen;
   std::optional<Date> meeting_date;
   std::optional<Instant> closed_at;
   std::string version_label;    // the version it became, once adopted
@@ -85,10 +93,16 @@ struct PolicyProposal {
 inline constexpr std::string_view kReviewSubjects[] = {"decision", "decline", "retention_schedule",
                                                        "appointment"};
 
+// How the Board rules on a review. Affirm and reverse are final words on the subject; a comment
+// closes the review and leaves the subject as it was.
+enum class RulingOutcome : uint8_t { kAffirm, kReverse, kComment };
+std::string_view RulingOutcomeName(RulingOutcome outcome);  // "affirm", "reverse", "comment"
+StatusOr<RulingOutcome> ParseRulingOutcome(std::string_view name);
+
 // The Board's final word on a subject, shown wherever the subject is shown.
 struct BoardRuling {
   int64_t review_id = 0;
-  std::string outcome;  // "affirm" | "reverse" | "comment"
+  RulingOutcome outcome = RulingOutcome::kAffirm;  // kAffirm or kReverse
   Instant decided_at{};
 };
 
@@ -108,7 +122,7 @@ struct BoardReview {
   int64_t opened_by = 0;
   Instant opened_at{};
   std::string reason;  // sealed at rest
-  std::string outcome;  // "" while open
+  std::optional<RulingOutcome> outcome;  // none while open
   std::string explanation;  // sealed at rest
   std::string statement;    // the signed ruling
   std::string signature;
@@ -219,7 +233,7 @@ class Governance {
                                    std::string_view title, std::string_view text,
                                    std::string_view summary);
   StatusOr<PolicyProposal> Vote(int64_t member_id, std::string_view password, int64_t proposal,
-                                std::string_view vote);
+                                BallotVote vote);
   StatusOr<PolicyProposal> CloseVote(int64_t member_id, std::string_view password,
                                      int64_t proposal, Date meeting_date);
   StatusOr<std::vector<PolicyProposal>> Proposals(int64_t user_id);
@@ -230,10 +244,10 @@ class Governance {
   StatusOr<BoardReview> OpenReview(int64_t member_id, std::string_view subject, int64_t subject_id,
                                    std::string_view reason);
   StatusOr<BoardReview> AddComment(int64_t member_id, int64_t review, std::string_view text);
-  // affirm | reverse | comment, signed by the member (password again). Final: an affirmed or
-  // reversed subject is not reviewed again.
+  // Signed by the member (password again). Final: an affirmed or reversed subject is not
+  // reviewed again.
   StatusOr<BoardReview> Rule(int64_t member_id, std::string_view password, int64_t review,
-                             std::string_view outcome, std::string_view explanation);
+                             RulingOutcome outcome, std::string_view explanation);
   StatusOr<std::vector<BoardReview>> Reviews(int64_t member_id);
   StatusOr<BoardReview> Review(int64_t member_id, int64_t review);
 

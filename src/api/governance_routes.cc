@@ -62,7 +62,7 @@ json ProposalJson(const PolicyProposal& p) {
   for (const BoardBallot& b : p.ballots) {
     ballots.push_back({{"member", b.member},
                        {"member_id", b.member_id},
-                       {"vote", b.vote},
+                       {"vote", BallotVoteName(b.vote)},
                        {"cast_at", FormatInstant(b.cast_at)},
                        {"statement", b.statement},
                        {"signature", Base64Encode(b.signature)}});
@@ -74,7 +74,7 @@ json ProposalJson(const PolicyProposal& p) {
           {"summary", p.summary},
           {"proposed_by", p.proposed_by},
           {"proposed_at", FormatInstant(p.proposed_at)},
-          {"state", p.state},
+          {"state", ProposalStateName(p.state)},
           {"meeting_date", DateJson(p.meeting_date)},
           {"closed_at", p.closed_at ? json(FormatInstant(*p.closed_at)) : json(nullptr)},
           {"version", p.version_label},
@@ -96,7 +96,7 @@ json ReviewJson(const BoardReview& r) {
           {"opened_by", r.opened_by},
           {"opened_at", FormatInstant(r.opened_at)},
           {"reason", r.reason},
-          {"outcome", r.outcome.empty() ? json(nullptr) : json(r.outcome)},
+          {"outcome", r.outcome ? json(RulingOutcomeName(*r.outcome)) : json(nullptr)},
           {"explanation", r.explanation},
           {"statement", r.statement},
           {"signature", Base64Encode(r.signature)},
@@ -121,7 +121,7 @@ std::string DiffText(const std::vector<DiffLine>& lines) {
 json RulingJson(const std::optional<BoardRuling>& ruling) {
   if (!ruling) return nullptr;
   return {{"review", ruling->review_id},
-          {"outcome", ruling->outcome},
+          {"outcome", RulingOutcomeName(ruling->outcome)},
           {"decided_at", FormatInstant(ruling->decided_at)}};
 }
 
@@ -210,7 +210,7 @@ StatusOr<ApiResponse> ProposalView(ApiContext& c) {
 
 StatusOr<ApiResponse> ProposalVote(ApiContext& c) {
   CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  std::string vote = TextOf(c.body, "vote");
+  CARREL_ASSIGN_OR_RETURN(BallotVote vote, ParseBallotVote(TextOf(c.body, "vote")));
   std::string password = TextOf(c.body, "password");
   CARREL_ASSIGN_OR_RETURN(PolicyProposal p,
                           c.library.governance().Vote(c.principal->id, password, id, vote));
@@ -279,7 +279,7 @@ StatusOr<ApiResponse> BoardReviewComment(ApiContext& c) {
 
 StatusOr<ApiResponse> BoardReviewRule(ApiContext& c) {
   CARREL_ASSIGN_OR_RETURN(int64_t id, IdParam(c.request, 0));
-  std::string outcome = TextOf(c.body, "outcome");
+  CARREL_ASSIGN_OR_RETURN(RulingOutcome outcome, ParseRulingOutcome(TextOf(c.body, "outcome")));
   std::string explanation = TextOf(c.body, "explanation");
   std::string password = TextOf(c.body, "password");
   CARREL_ASSIGN_OR_RETURN(BoardReview r, c.library.governance().Rule(c.principal->id, password, id,

@@ -11,6 +11,58 @@
 
 namespace carrel {
 
+namespace {
+
+// The Board's fixed sets and their names, as stored and shown.
+template <typename E, size_t N>
+StatusOr<E> ByName(const std::pair<E, std::string_view> (&names)[N], std::string_view name,
+                   std::string_view what) {
+  for (const auto& [e, n] : names) {
+    if (n == name) return e;
+  }
+  std::string known;
+  for (const auto& [e, n] : names) known += (known.empty() ? "" : ", ") + std::string(n);
+  return InvalidArgument(std::string(what) + " must be one of " + known);
+}
+
+template <typename E, size_t N>
+std::string_view NameOf(const std::pair<E, std::string_view> (&names)[N], E e) {
+  for (const auto& [v, n] : names) {
+    if (v == e) return n;
+  }
+  return "unknown";
+}
+
+constexpr std::pair<BallotVote, std::string_view> kVoteNames[] = {
+    {BallotVote::kFor, "for"},
+    {BallotVote::kAgainst, "against"},
+    {BallotVote::kAbstain, "abstain"}};
+constexpr std::pair<ProposalState, std::string_view> kProposalStateNames[] = {
+    {ProposalState::kOpen, "open"},
+    {ProposalState::kAdopted, "adopted"},
+    {ProposalState::kNotAdopted, "not_adopted"}};
+constexpr std::pair<RulingOutcome, std::string_view> kRulingNames[] = {
+    {RulingOutcome::kAffirm, "affirm"},
+    {RulingOutcome::kReverse, "reverse"},
+    {RulingOutcome::kComment, "comment"}};
+
+}  // namespace
+
+std::string_view BallotVoteName(BallotVote vote) { return NameOf(kVoteNames, vote); }
+StatusOr<BallotVote> ParseBallotVote(std::string_view name) {
+  return ByName(kVoteNames, name, "vote");
+}
+std::string_view ProposalStateName(ProposalState state) {
+  return NameOf(kProposalStateNames, state);
+}
+StatusOr<ProposalState> ParseProposalState(std::string_view name) {
+  return ByName(kProposalStateNames, name, "a proposal's state");
+}
+std::string_view RulingOutcomeName(RulingOutcome outcome) { return NameOf(kRulingNames, outcome); }
+StatusOr<RulingOutcome> ParseRulingOutcome(std::string_view name) {
+  return ByName(kRulingNames, name, "outcome");
+}
+
 using json = nlohmann::json;
 
 namespace {
@@ -331,7 +383,7 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
         q.proposed_by = row.Int(5);
         CARREL_ASSIGN_OR_RETURN(q.proposed_at, ParseInstant(row.Text(6)));
         q.base_version_id = row.Int(7);
-        q.state = row.Text(8);
+        CARREL_ASSIGN_OR_RETURN(q.state, ParseProposalState(row.Text(8)));
         if (!row.IsNull(9)) {
           CARREL_ASSIGN_OR_RETURN(Date d, ParseDate(row.Text(9)));
           q.meeting_date = d;
@@ -351,7 +403,7 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
       {id}, [&](const Row& row) -> Status {
         BoardBallot b;
         b.member_id = row.Int(0);
-        b.vote = row.Text(1);
+        CARREL_ASSIGN_OR_RETURN(b.vote, ParseBallotVote(row.Text(1)));
         CARREL_ASSIGN_OR_RETURN(b.cast_at, ParseInstant(row.Text(2)));
         b.statement = row.Text(3);
         b.signature = row.Bytes(4);
@@ -411,29 +463,28 @@ StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, std::string_view
 }
 
 StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view password,
-                                          int64_t proposal, std::string_view vote) {
+                                          int64_t proposal, BallotVote vote) {
   CARREL_ASSIGN_OR_RETURN(User member, Member(member_id,
                                               "only a member of the Board of Trustees votes "
                                               "on the policy"));
-  if (!Known(vote, {"for", "against", "abstain"})) {
-    return InvalidArgument("vote must be for, against or abstain");
-  }
   std::optional<PolicyProposal> p;
   CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     CARREL_ASSIGN_OR_RETURN(p, ReadProposal(tx, proposal));
     return Status::Ok();
   }));
-  if (p->state != "open") return FailedPrecondition("the vote on this proposal is closed");
+  if (p->state != ProposalState::kOpen) {
+    return FailedPrecondition("the vote on this proposal is closed");
+  }
   std::string at = FormatInstant(clock_->Now());
-  std::string statement = json{{"type", "carrel policy ballot"},
-                               {"library", library_id_},
-                               {"proposal", proposal},
-                               {"text_sha256", Sha256Hex(p->text)},
-                               {"title", p->title},
-                               {"member", member_id},
-                               {"vote", vote},
-                               {"at", at}}
-                              .dump();
+  std::string statement = json{
+      {"type", "carrel policy ballot"},
+      {"library", library_id_},
+      {"proposal", proposal},
+      {"text_sha256", Sha256Hex(p->text)},
+      {"title", p->title},
+      {"member", member_id},
+      {"vote", BallotVoteName(vote)},
+      {"at", at}}.dump();
   CARREL_ASSIGN_OR_RETURN(std::string signature,
                           accounts_->Sign(member_id, password, SignedPurpose::kBallot, statement));
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -450,8 +501,8 @@ StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view pa
     Status s = tx.Exec(
         "INSERT INTO policy_ballots (proposal_id, member_id, vote, cast_at, statement, "
         "public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        {proposal, member_id, std::string(vote), at, statement, Blob{member.signing_public_key},
-         Blob{signature}});
+        {proposal, member_id, std::string(BallotVoteName(vote)), at, statement,
+         Blob{member.signing_public_key}, Blob{signature}});
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("you have already voted on this proposal; a ballot is not changed");
     }
@@ -459,7 +510,7 @@ StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view pa
     return audit_
         ->Append(tx, MemberActor(member_id),
                  {"policy.vote", "policy_proposal", std::to_string(proposal), "",
-                  json{{"vote", vote}}.dump()})
+                  json{{"vote", BallotVoteName(vote)}}.dump()})
         .status();
   }));
   return Proposal(member_id, proposal);
@@ -473,7 +524,7 @@ Status VerifyBallots(Accounts& accounts, const PolicyProposal& p) {
     json ballot = json::parse(b.statement, nullptr, false);
     auto voter = accounts.GetUser(b.member_id);
     if (!ballot.is_object() || ballot.value("text_sha256", "") != Sha256Hex(p.text) ||
-        ballot.value("vote", "") != b.vote || !voter.ok() ||
+        ballot.value("vote", "") != BallotVoteName(b.vote) || !voter.ok() ||
         !Accounts::VerifySignature(voter->signing_public_key, SignedPurpose::kBallot, b.statement,
                                    b.signature)) {
       return DataLoss("a ballot on this proposal does not verify: the vote cannot be closed");
@@ -487,9 +538,17 @@ Status VerifyBallots(Accounts& accounts, const PolicyProposal& p) {
 PolicyVote Tally(const PolicyProposal& p, Date meeting_date, const std::string& closed_by) {
   PolicyVote tally;
   for (const BoardBallot& b : p.ballots) {
-    if (b.vote == "for") tally.in_favour.push_back(b.member);
-    if (b.vote == "against") tally.against.push_back(b.member);
-    if (b.vote == "abstain") tally.abstaining.push_back(b.member);
+    switch (b.vote) {
+      case BallotVote::kFor:
+        tally.in_favour.push_back(b.member);
+        break;
+      case BallotVote::kAgainst:
+        tally.against.push_back(b.member);
+        break;
+      case BallotVote::kAbstain:
+        tally.abstaining.push_back(b.member);
+        break;
+    }
   }
   tally.meeting_date = meeting_date;
   tally.majority_of_those_voting = tally.in_favour.size() > tally.against.size();
@@ -530,7 +589,9 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
     CARREL_ASSIGN_OR_RETURN(base, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
     return Status::Ok();
   }));
-  if (p->state != "open") return FailedPrecondition("the vote on this proposal is closed");
+  if (p->state != ProposalState::kOpen) {
+    return FailedPrecondition("the vote on this proposal is closed");
+  }
   if (p->ballots.empty()) return FailedPrecondition("no member has voted on this proposal");
   CARREL_RETURN_IF_ERROR(VerifyBallots(*accounts_, *p));
   if (base.empty() || base.front().id != p->base_version_id) {
@@ -581,8 +642,10 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
         "UPDATE policy_proposals SET state = ?, meeting_date = ?, closed_at = ?, closed_by = ?, "
         "closing = ?, closing_public_key = ?, closing_signature = ?, version_label = ? WHERE "
         "id = ? AND state = 'open'",
-        {std::string(adopted ? "adopted" : "not_adopted"), FormatDate(meeting_date), at, member_id,
-         statement, Blob{member.signing_public_key}, Blob{signature}, label, proposal}));
+        {std::string(
+             ProposalStateName(adopted ? ProposalState::kAdopted : ProposalState::kNotAdopted)),
+         FormatDate(meeting_date), at, member_id, statement, Blob{member.signing_public_key},
+         Blob{signature}, label, proposal}));
     if (tx.changes() == 0) return FailedPrecondition("the vote on this proposal is closed");
     return audit_
         ->Append(tx, MemberActor(member_id),
@@ -641,7 +704,7 @@ StatusOr<std::optional<BoardRuling>> Governance::RulingOn(Transaction& tx, std::
       {std::string(subject), subject_id}, [&](const Row& row) -> Status {
         BoardRuling r;
         r.review_id = row.Int(0);
-        r.outcome = row.Text(1);
+        CARREL_ASSIGN_OR_RETURN(r.outcome, ParseRulingOutcome(row.Text(1)));
         CARREL_ASSIGN_OR_RETURN(r.decided_at, ParseInstant(row.Text(2)));
         ruling = r;
         return Status::Ok();
@@ -696,7 +759,7 @@ StatusOr<std::vector<Governance::OpenVote>> Governance::OpenVotesIn(Transaction&
 Status Governance::CheckNotReversed(Transaction& tx, std::string_view subject,
                                     int64_t subject_id) {
   CARREL_ASSIGN_OR_RETURN(std::optional<BoardRuling> ruling, RulingOn(tx, subject, subject_id));
-  if (ruling && ruling->outcome == "reverse") {
+  if (ruling && ruling->outcome == RulingOutcome::kReverse) {
     return PermissionDenied("the Board of Trustees reversed this " + std::string(subject) +
                             " (review " + std::to_string(ruling->review_id) + ")");
   }
@@ -789,7 +852,7 @@ StatusOr<BoardReview> Governance::AddComment(int64_t member_id, int64_t review,
   CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     CARREL_ASSIGN_OR_RETURN(BoardReview r, ReadReview(tx, review, false));
-    if (!r.outcome.empty()) return FailedPrecondition("the review is closed: its ruling is final");
+    if (r.outcome) return FailedPrecondition("the review is closed: its ruling is final");
     CARREL_ASSIGN_OR_RETURN(int64_t id,
                             tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM review_comments"));
     CARREL_RETURN_IF_ERROR(tx.Exec(
@@ -805,14 +868,10 @@ StatusOr<BoardReview> Governance::AddComment(int64_t member_id, int64_t review,
   return LoadReview(review);
 }
 
-StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view password,
-                                       int64_t review, std::string_view outcome,
-                                       std::string_view explanation) {
+StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view password, int64_t review,
+                                       RulingOutcome outcome, std::string_view explanation) {
   CARREL_ASSIGN_OR_RETURN(User member,
                           Member(member_id, "only the Board of Trustees rules on a review"));
-  if (!Known(outcome, {"affirm", "reverse", "comment"})) {
-    return InvalidArgument("outcome must be affirm, reverse or comment");
-  }
   if (explanation.empty() || explanation.size() > 8000) {
     return InvalidArgument("the ruling needs an explanation of 1-8000 characters");
   }
@@ -821,19 +880,19 @@ StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view passw
     CARREL_ASSIGN_OR_RETURN(r, ReadReview(tx, review, false));
     return Status::Ok();
   }));
-  if (!r->outcome.empty()) return FailedPrecondition("the review is closed: its ruling is final");
+  if (r->outcome) return FailedPrecondition("the review is closed: its ruling is final");
   std::string at = FormatInstant(clock_->Now());
-  std::string statement = json{{"type", "carrel board ruling"},
-                               {"library", library_id_},
-                               {"review", review},
-                               {"subject", r->subject},
-                               {"subject_id", r->subject_id},
-                               {"case", r->case_reference},
-                               {"outcome", outcome},
-                               {"explanation_sha256", Sha256Hex(explanation)},
-                               {"member", member_id},
-                               {"at", at}}
-                              .dump();
+  std::string statement = json{
+      {"type", "carrel board ruling"},
+      {"library", library_id_},
+      {"review", review},
+      {"subject", r->subject},
+      {"subject_id", r->subject_id},
+      {"case", r->case_reference},
+      {"outcome", RulingOutcomeName(outcome)},
+      {"explanation_sha256", Sha256Hex(explanation)},
+      {"member", member_id},
+      {"at", at}}.dump();
   CARREL_ASSIGN_OR_RETURN(std::string signature,
                           accounts_->Sign(member_id, password, SignedPurpose::kRuling, statement));
   CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().GetOrCreate(kReviewKey));
@@ -841,15 +900,16 @@ StatusOr<BoardReview> Governance::Rule(int64_t member_id, std::string_view passw
     CARREL_RETURN_IF_ERROR(tx.Exec(
         "UPDATE board_reviews SET outcome = ?, explanation = ?, statement = ?, public_key = ?, "
         "signature = ?, decided_by = ?, decided_at = ? WHERE id = ? AND outcome = ''",
-        {std::string(outcome),
+        {std::string(RulingOutcomeName(outcome)),
          Blob{Vault::Seal(*key, "board_reviews", "explanation", review, explanation)}, statement,
          Blob{member.signing_public_key}, Blob{signature}, member_id, at, review}));
     if (tx.changes() == 0) return FailedPrecondition("the review is closed: its ruling is final");
     return audit_
         ->Append(tx, MemberActor(member_id),
                  {"board.review.rule", "board_review", std::to_string(review), r->case_reference,
-                  json{{"subject", r->subject}, {"subject_id", r->subject_id},
-                       {"outcome", outcome}}
+                  json{{"subject", r->subject},
+                       {"subject_id", r->subject_id},
+                       {"outcome", RulingOutcomeName(outcome)}}
                       .dump()})
         .status();
   }));
@@ -871,7 +931,9 @@ StatusOr<BoardReview> Governance::ReadReview(Transaction& tx, int64_t id, bool w
         r.opened_by = row.Int(4);
         CARREL_ASSIGN_OR_RETURN(r.opened_at, ParseInstant(row.Text(5)));
         reason = row.Bytes(6);
-        r.outcome = row.Text(7);
+        if (!row.Text(7).empty()) {
+          CARREL_ASSIGN_OR_RETURN(r.outcome, ParseRulingOutcome(row.Text(7)));
+        }
         explanation = row.Bytes(8);
         r.statement = row.Text(9);
         r.signature = row.Bytes(10);

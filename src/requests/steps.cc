@@ -402,7 +402,7 @@ Status Requests::Impl::MayDecideAgain(const StepInput& in) {
     CARREL_ASSIGN_OR_RETURN(ruling, Governance::RulingOn(tx, "decision", last));
     return Status::Ok();
   }));
-  if (!ruling || ruling->outcome != "reverse") {
+  if (!ruling || ruling->outcome != RulingOutcome::kReverse) {
     return RefuseStep(in, FailedPrecondition("the case is " + std::string(CaseStateName(state)) +
                                              "; it is decided again "
                                              "only after the Board of Trustees reverses it"));
