@@ -193,7 +193,7 @@ TEST_F(GovernanceTest, AVoteWithoutAMajorityOfThoseVotingDoesNotAdopt) {
   Vote("board2", against, "against");
   Vote("board3", against, "against");
   EXPECT_EQ(gov().CloseVote(U("board1"), kPassword, against, D(2026, 11, 30))->state,
-            "not_adopted");
+            ProposalState::kNotAdopted);
   EXPECT_EQ(gov().History()->size(), 3u);
 
   // Abstentions are not votes: one for and two abstaining adopts.
