@@ -143,10 +143,9 @@ TEST_F(ApiAuthTest, AuthorizationMatrix) {
   };
   Instant now = lib_.clock.Now();
   for (auto [who, scope] : {std::pair{"deputy1", "standing"}, {"standby1", "absence"}}) {
-    auto appointed = lib_.library->requests().Appoint(user_ids_["director1"], kPassword,
-                                                      user_ids_[who], scope,
-                                                      now - std::chrono::hours(1),
-                                                      now + std::chrono::hours(24 * 30));
+    auto appointed = lib_.library->requests().Appoint(
+        user_ids_["director1"], kPassword, user_ids_[who], *ParseAppointmentScope(scope),
+        now - std::chrono::hours(1), now + std::chrono::hours(24 * 30));
     ASSERT_TRUE(appointed.ok()) << appointed.status().ToString();
   }
   int checked = 0;
@@ -766,8 +765,9 @@ TEST_F(ApiAuthTest, TheAdministratorCannotMakeAnAccountThatReachesPatrons) {
   }
   Instant now = lib_.clock.Now();
   ASSERT_TRUE(lib.requests()
-                  .Appoint(user_ids_["director1"], kPassword, user_ids_["deputy1"], "standing",
-                           now - std::chrono::hours(1), now + std::chrono::hours(24 * 30))
+                  .Appoint(user_ids_["director1"], kPassword, user_ids_["deputy1"],
+                           AppointmentScope::kStanding, now - std::chrono::hours(1),
+                           now + std::chrono::hours(24 * 30))
                   .ok());
   const std::string initial = "an initial password";
   std::string admin = LoginUser("admin1");

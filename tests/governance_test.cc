@@ -30,7 +30,7 @@ class GovernanceTest : public testing::RequestsTest {
   Governance& gov() { return lib().governance(); }
 
   int64_t Propose(const std::string& text, const std::string& who = "board1") {
-    auto p = gov().Propose(U(who), "amended", lib().profile().policy_title, text,
+    auto p = gov().Propose(U(who), PolicyEventKind::kAmended, lib().profile().policy_title, text,
                            "adds a sentence on notice to patrons");
     EXPECT_TRUE(p.ok()) << p.status().ToString();
     return p.ok() ? p->id : 0;
@@ -96,11 +96,11 @@ TEST_F(GovernanceTest, ThePolicyHistoryFromTheProfileIsKeptAsVersions) {
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 3u);
   EXPECT_EQ((*history)[0].label, "2003-05-12");
-  EXPECT_EQ((*history)[0].event, "adopted");
+  EXPECT_EQ((*history)[0].event, PolicyEventKind::kAdopted);
   EXPECT_EQ((*history)[1].label, "2007-10-17");
-  EXPECT_EQ((*history)[1].event, "amended");
+  EXPECT_EQ((*history)[1].event, PolicyEventKind::kAmended);
   EXPECT_EQ((*history)[2].label, "2010-09-15");
-  EXPECT_EQ((*history)[2].event, "re-endorsed");
+  EXPECT_EQ((*history)[2].event, PolicyEventKind::kReEndorsed);
   // The library has the text re-endorsed in 2010, which is the 2007 amendment's; not 2003's.
   EXPECT_FALSE((*history)[0].text.has_value());
   ASSERT_TRUE((*history)[1].text.has_value());
@@ -137,7 +137,7 @@ TEST_F(GovernanceTest, OnlyBoardMembersProposeVoteAdoptAndReview) {
   std::string ref = DecidedCase();
   int64_t decision = DecisionId(ref);
   for (const char* who : {"staff1", "director1", "counsel1", "deputy1", "admin1"}) {
-    EXPECT_EQ(gov().Propose(U(who), "amended", "T", Amended(), "s").status().code(),
+    EXPECT_EQ(gov().Propose(U(who), PolicyEventKind::kAmended, "T", Amended(), "s").status().code(),
               StatusCode::kPermissionDenied)
         << who;
     EXPECT_EQ(gov().OpenReview(U(who), "decision", decision, "why").status().code(),
@@ -215,7 +215,7 @@ TEST_F(GovernanceTest, AVoteWithoutAMajorityOfThoseVotingDoesNotAdopt) {
   auto current = gov().Current();
   ASSERT_TRUE(current.ok());
   EXPECT_EQ(current->label, "2026-11-30");
-  EXPECT_EQ(current->event, "amended");
+  EXPECT_EQ(current->event, PolicyEventKind::kAmended);
   EXPECT_EQ(current->text, amended);
   ASSERT_TRUE(current->vote.has_value());
   EXPECT_EQ(current->vote->in_favour, std::vector<std::string>{"board1"});
@@ -393,8 +393,9 @@ TEST_F(GovernanceTest, AReversedReleaseIsNotDeliveredNorCountedAndMayBeDecidedAn
 
 TEST_F(GovernanceTest, AReversedAppointmentEndsAndAReversedScheduleIsSetAside) {
   Instant now = lib_.clock.Now();
-  auto appointment = requests().Appoint(U("director1"), kPassword, U("deputy1"), "standing",
-                                        now - hours(1), now + hours(24 * 30));
+  auto appointment =
+      requests().Appoint(U("director1"), kPassword, U("deputy1"), AppointmentScope::kStanding,
+                         now - hours(1), now + hours(24 * 30));
   ASSERT_TRUE(appointment.ok());
   EXPECT_TRUE(*requests().IsActingDesignee(U("deputy1")));
   auto review = gov().OpenReview(U("board1"), "appointment", appointment->id, "");
@@ -438,7 +439,7 @@ TEST_F(GovernanceTest, AQueuedNoticeIsHeldWhileANondisclosureOrderIsActiveAndGoe
   auto f = requests().Get(U("director1"), ref);
   ASSERT_TRUE(f.ok());
   ASSERT_EQ(f->notices.size(), 1u);
-  EXPECT_EQ(f->notices[0].state, "queued");
+  EXPECT_EQ(f->notices[0].state, NoticeState::kQueued);
   EXPECT_EQ(f->notices[0].patron_id, patrons_["P-A"]);
   EXPECT_TRUE(sent().empty());
   Actor patron{"patron/" + std::to_string(patrons_["P-A"]), "patron"};
@@ -534,8 +535,9 @@ TEST_F(GovernanceTest, DeadlinesReachTheRoleThatMustAct) {
   EXPECT_TRUE(kinds_for("board2").count("policy_vote_open"));
   Vote("board2", proposal, "for");
   EXPECT_TRUE(kinds_for("board2").count("policy_vote_to_close"));
-  auto appointment = requests().Appoint(U("director1"), kPassword, U("deputy1"), "standing",
-                                        lib_.clock.Now() - hours(1), lib_.clock.Now() + hours(48));
+  auto appointment =
+      requests().Appoint(U("director1"), kPassword, U("deputy1"), AppointmentScope::kStanding,
+                         lib_.clock.Now() - hours(1), lib_.clock.Now() + hours(48));
   ASSERT_TRUE(appointment.ok());
   EXPECT_TRUE(kinds_for("deputy1").count("return_date"));  // an acting designee acts too
   ASSERT_TRUE(gov().OpenReview(U("board1"), "appointment", appointment->id, "").ok());

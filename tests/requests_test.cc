@@ -283,7 +283,7 @@ TEST_F(RequestsTest, ThePatronsSignedPermissionIsABasisUntilRevokedOrExpired) {
   p.recipient = "County Police";
   p.categories = {"loans"};
   p.valid_until = D(2027, 1, 31);
-  p.method = "portal";
+  p.method = PermissionMethod::kPortal;
   Actor patron{"patron/" + std::to_string(patrons_["P-A"]), "patron"};
   auto granted = requests().GrantPermission(patron, patrons_["P-A"], p, "");
   ASSERT_TRUE(granted.ok()) << granted.status().ToString();
@@ -309,7 +309,7 @@ TEST_F(RequestsTest, ThePatronsSignedPermissionIsABasisUntilRevokedOrExpired) {
   EXPECT_EQ(Act("director1", other, "decide", decide, kPassword).status().code(),
             StatusCode::kFailedPrecondition);
   // A paper permission needs its scan.
-  p.method = "paper";
+  p.method = PermissionMethod::kPaper;
   EXPECT_EQ(requests().GrantPermission(testing::kStaff, patrons_["P-A"], p, "").status().code(),
             StatusCode::kInvalidArgument);
   auto paper = requests().GrantPermission(testing::kStaff, patrons_["P-A"], p, "%PDF-scan");
@@ -340,15 +340,21 @@ TEST_F(RequestsTest, ADesigneeActsOnlyUnderAValidAppointment) {
   // No appointment: the deputy is staff.
   EXPECT_EQ(Act("deputy1", ref, "acknowledge").status().code(), StatusCode::kPermissionDenied);
   Instant now = lib_.clock.Now();
-  auto a = requests().Appoint(U("director1"), kPassword, U("deputy1"), "absence", now - hours(1),
-                              now + hours(48));
+  auto a = requests().Appoint(U("director1"), kPassword, U("deputy1"), AppointmentScope::kAbsence,
+                              now - hours(1), now + hours(48));
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   // Only the Director appoints, with the password.
-  EXPECT_EQ(requests().Appoint(U("deputy1"), kPassword, U("deputy1"), "standing", now,
-                               now + hours(1)).status().code(),
+  EXPECT_EQ(requests()
+                .Appoint(U("deputy1"), kPassword, U("deputy1"), AppointmentScope::kStanding, now,
+                         now + hours(1))
+                .status()
+                .code(),
             StatusCode::kPermissionDenied);
-  EXPECT_EQ(requests().Appoint(U("director1"), "wrong", U("deputy1"), "standing", now,
-                               now + hours(1)).status().code(),
+  EXPECT_EQ(requests()
+                .Appoint(U("director1"), "wrong", U("deputy1"), AppointmentScope::kStanding, now,
+                         now + hours(1))
+                .status()
+                .code(),
             StatusCode::kPermissionDenied);
   // An absence appointment while the Director is present: refused.
   EXPECT_EQ(Act("deputy1", ref, "acknowledge").status().code(), StatusCode::kPermissionDenied);
@@ -363,16 +369,16 @@ TEST_F(RequestsTest, ADesigneeActsOnlyUnderAValidAppointment) {
   EXPECT_EQ(Act("deputy1", ref, "consult_counsel",
                 {{"counsel_id", U("counsel1")}, {"consultation", "x"}}).status().code(),
             StatusCode::kPermissionDenied);
-  auto standing = requests().Appoint(U("director1"), kPassword, U("deputy1"), "standing",
-                                     now + hours(9), now + hours(10));
+  auto standing = requests().Appoint(U("director1"), kPassword, U("deputy1"),
+                                     AppointmentScope::kStanding, now + hours(9), now + hours(10));
   ASSERT_TRUE(standing.ok());
   EXPECT_TRUE(Act("deputy1", ref, "consult_counsel",
                   {{"counsel_id", U("counsel1")}, {"consultation", "x"}}).ok());
   lib_.clock.Set(now + hours(11));
   EXPECT_EQ(Act("deputy1", ref, "refer_to_counsel").status().code(), StatusCode::kPermissionDenied);
   // Revoked: refused.
-  auto again = requests().Appoint(U("director1"), kPassword, U("deputy1"), "standing",
-                                  now + hours(11), now + hours(100));
+  auto again = requests().Appoint(U("director1"), kPassword, U("deputy1"),
+                                  AppointmentScope::kStanding, now + hours(11), now + hours(100));
   ASSERT_TRUE(again.ok());
   ASSERT_TRUE(requests().RevokeAppointment(U("director1"), kPassword, again->id).ok());
   EXPECT_EQ(Act("deputy1", ref, "refer_to_counsel").status().code(), StatusCode::kPermissionDenied);
@@ -479,8 +485,10 @@ TEST_F(RequestsTest, HeldRecordsSurviveRetentionUntilTheDirectorReleasesTheHold)
   ASSERT_TRUE(Act("director1", ref, "decide", {{"outcome", "refuse"}, {"advice_id", advice}},
                   kPassword).ok());
   Instant now = lib_.clock.Now();
-  ASSERT_TRUE(requests().Appoint(U("director1"), kPassword, U("deputy1"), "standing", now,
-                                 now + hours(10)).ok());
+  ASSERT_TRUE(requests()
+                  .Appoint(U("director1"), kPassword, U("deputy1"), AppointmentScope::kStanding,
+                           now, now + hours(10))
+                  .ok());
   EXPECT_EQ(Act("deputy1", ref, "close", {{"release_holds", true}}).status().code(),
             StatusCode::kPermissionDenied);
   ASSERT_TRUE(Act("director1", ref, "close", {{"release_holds", true}}).ok());
@@ -599,10 +607,9 @@ TEST_F(RequestsTest, DesksTakingRequestsInAtOnceGetTheirOwnCases) {
 
 TEST_F(RequestsTest, BadInputIsRefusedAndWritesNothing) {
   CaseIntake in;
-  in.type = "gossip";
+  EXPECT_EQ(ParseCaseType("gossip").status().code(), StatusCode::kInvalidArgument);
   in.asked = "x";
-  EXPECT_EQ(requests().Intake(U("staff1"), in).status().code(), StatusCode::kInvalidArgument);
-  in.type = "law_enforcement";
+  in.type = kLawEnforcement;
   in.agency = "Police";
   EXPECT_EQ(requests().Intake(U("staff1"), in).status().code(), StatusCode::kInvalidArgument)
       << "no call-back number";

@@ -35,7 +35,7 @@ struct PolicyVote {
 struct PolicyVersion {
   int64_t id = 0;
   std::string label;  // "2010-09-15": the date it took effect (a suffix when two share a day)
-  std::string event;  // "adopted" | "amended" | "re-endorsed"
+  PolicyEventKind event = PolicyEventKind::kAdopted;
   Date effective_on{};
   std::string title;
   std::optional<std::string> text;  // nullopt: the library has no copy of this version's text
@@ -74,7 +74,7 @@ struct BoardBallot {
 // An amendment (or re-endorsement) put to the Board.
 struct PolicyProposal {
   int64_t id = 0;
-  std::string event;  // "amended" | "re-endorsed"
+  PolicyEventKind event = PolicyEventKind::kAmended;  // kAmended or kReEndorsed
   std::string title;
   std::string text;
   std::string summary;  // what it changes, in words
@@ -229,9 +229,8 @@ class Governance {
   // Board members only. A proposal is voted on by signed ballots (one per member, password
   // again), then closed by a member (signed): adopted when more of those voting are for than
   // against, the new version in force at once.
-  StatusOr<PolicyProposal> Propose(int64_t member_id, std::string_view event,
-                                   std::string_view title, std::string_view text,
-                                   std::string_view summary);
+  StatusOr<PolicyProposal> Propose(int64_t member_id, PolicyEventKind event, std::string_view title,
+                                   std::string_view text, std::string_view summary);
   StatusOr<PolicyProposal> Vote(int64_t member_id, std::string_view password, int64_t proposal,
                                 BallotVote vote);
   StatusOr<PolicyProposal> CloseVote(int64_t member_id, std::string_view password,

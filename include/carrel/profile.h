@@ -23,9 +23,14 @@ struct OpeningPeriod {
 // Opening hours for each weekday; index 0 is Monday, 6 is Sunday. nullopt: closed all day.
 using WeekHours = std::array<std::optional<OpeningPeriod>, 7>;
 
-// One event in the life of the policy document (policy §6): adopted, amended, re-endorsed.
+// What happened to the policy document (policy §6).
+enum class PolicyEventKind : uint8_t { kAdopted, kAmended, kReEndorsed };
+std::string_view PolicyEventName(PolicyEventKind kind);  // "adopted", "amended", "re-endorsed"
+StatusOr<PolicyEventKind> ParsePolicyEvent(std::string_view name);
+
+// One event in the life of the policy document (policy §6).
 struct PolicyEvent {
-  std::string event;  // "adopted" | "amended" | "re-endorsed"
+  PolicyEventKind event = PolicyEventKind::kAdopted;
   Date date;
   std::string note;   // free text, may be empty
 };

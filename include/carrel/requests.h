@@ -102,11 +102,32 @@ struct CaseTransition {
 };
 const std::vector<CaseTransition>& CaseTransitions();
 
+// What counsel recommends the Director do with a request.
+enum class CounselRecommendation : uint8_t { kComply, kNarrow, kChallenge, kRefuse };
+std::string_view CounselRecommendationName(CounselRecommendation r);  // "comply", ...
+StatusOr<CounselRecommendation> ParseCounselRecommendation(std::string_view name);
+
+// A notice to a patron is queued until no nondisclosure order forbids it, then sent.
+enum class NoticeState : uint8_t { kQueued, kSent };
+std::string_view NoticeStateName(NoticeState state);  // "queued", "sent"
+StatusOr<NoticeState> ParseNoticeState(std::string_view name);
+
+// A designee's appointment stands at all times, or only while the Director is recorded absent.
+enum class AppointmentScope : uint8_t { kStanding, kAbsence };
+std::string_view AppointmentScopeName(AppointmentScope scope);  // "standing", "absence"
+StatusOr<AppointmentScope> ParseAppointmentScope(std::string_view name);
+
+// How a patron gave written permission: in the portal with their PIN again, or on a signed paper
+// form that staff recorded with its scan.
+enum class PermissionMethod : uint8_t { kPortal, kPaper };
+std::string_view PermissionMethodName(PermissionMethod method);  // "portal", "paper"
+StatusOr<PermissionMethod> ParsePermissionMethod(std::string_view name);
+
 // What an intake records. The requester's identity and what is asked are sealed at rest under
 // the case's own key; card barcodes are resolved to pseudonymous patron ids without telling
 // the person at the desk whether any matched.
 struct CaseIntake {
-  std::string type = "law_enforcement";
+  CaseType type = kLawEnforcement;
   // Requester.
   std::string agency, name, badge, contact, callback_number, callback_source, arrived_by;
   // What is asked.
@@ -164,7 +185,7 @@ struct Advise {
   bool proper_form = false;
   bool enforceable = false;
   bool court_order_compels = false;
-  std::string recommendation;  // comply | narrow | challenge | refuse
+  CounselRecommendation recommendation = CounselRecommendation::kRefuse;
   std::string advice;
   std::optional<CaseScope> recommended_scope;
 };
@@ -214,7 +235,7 @@ std::string_view StepName(const StepArgs& args);
 struct CaseSummary {
   int64_t id = 0;
   std::string reference;  // "R-2026-0001", the case id on audit entries
-  std::string type;
+  CaseType type = kLawEnforcement;
   CaseState state = CaseState::kReceived;
   std::string process;
   CaseOutcome outcome = CaseOutcome::kNone;
@@ -256,7 +277,7 @@ struct CounselAdvice {
   bool proper_form = false;
   bool enforceable = false;
   bool court_order_compels = false;
-  std::string recommendation;  // comply | narrow | challenge | refuse
+  CounselRecommendation recommendation = CounselRecommendation::kRefuse;
   std::optional<CaseScope> recommended_scope;
   std::string advice;  // counsel's words, sealed at rest
 };
@@ -298,7 +319,7 @@ struct PatronNotice {
   std::string reference;  // "N-...": random, what the outbound hook is given
   std::string case_reference;
   int64_t patron_id = 0;
-  std::string state;  // "queued" | "sent"
+  NoticeState state = NoticeState::kQueued;
   Instant queued_at{};
   std::optional<Instant> sent_at;
   std::string text;  // for the patron's own view only
@@ -355,7 +376,7 @@ struct Deadline {
 struct Appointment {
   int64_t id = 0;
   int64_t designee_id = 0;
-  std::string scope = "absence";  // "standing" | "absence" (only while the Director is absent)
+  AppointmentScope scope = AppointmentScope::kAbsence;
   Instant valid_from{}, valid_to{};
   int64_t signed_by = 0;
   std::string statement;
@@ -378,7 +399,7 @@ struct PatronPermission {
   std::vector<std::string> categories;
   std::optional<Date> from, to;  // the records' dates
   Date valid_until{};
-  std::string method;  // "portal" (PIN re-entered) | "paper" (staff recorded a signed form)
+  PermissionMethod method = PermissionMethod::kPortal;
   std::string scan_sha256;
   Instant signed_at{};
   std::optional<Instant> revoked_at;
@@ -424,9 +445,8 @@ class Requests {
   StatusOr<bool> IsActingDesignee(int64_t user_id);
 
   // Appointments and absences: the Director alone, appointments signed (step-up).
-  StatusOr<Appointment> Appoint(int64_t director_id, std::string_view password,
-                                int64_t designee_id, std::string_view scope, Instant from,
-                                Instant to);
+  StatusOr<Appointment> Appoint(int64_t director_id, std::string_view password, int64_t designee_id,
+                                AppointmentScope scope, Instant from, Instant to);
   Status RevokeAppointment(int64_t director_id, std::string_view password, int64_t id);
   StatusOr<std::vector<Appointment>> Appointments(const Actor& actor);
   StatusOr<Absence> RecordAbsence(int64_t director_id, Instant from, Instant to);

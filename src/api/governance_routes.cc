@@ -46,7 +46,7 @@ json DetailJson(const Reviewable& r) {
 
 json VersionSummaryJson(const PolicyVersion& v) {
   return {{"label", v.label},
-          {"event", v.event},
+          {"event", PolicyEventName(v.event)},
           {"effective_on", FormatDate(v.effective_on)},
           {"title", v.title},
           {"text_on_file", v.text.has_value()},
@@ -68,7 +68,7 @@ json ProposalJson(const PolicyProposal& p) {
                        {"signature", Base64Encode(b.signature)}});
   }
   return {{"id", p.id},
-          {"event", p.event},
+          {"event", PolicyEventName(p.event)},
           {"title", p.title},
           {"text", p.text},
           {"summary", p.summary},
@@ -133,7 +133,7 @@ StatusOr<ApiResponse> PolicyCurrent(ApiContext& c) {
   CARREL_ASSIGN_OR_RETURN(auto history, c.library.governance().History());
   json events = json::array();
   for (const PolicyVersion& v : history) {
-    events.push_back({{"event", v.event},
+    events.push_back({{"event", PolicyEventName(v.event)},
                       {"date", FormatDate(v.effective_on)},
                       {"version", v.label},
                       {"note", v.note}});
@@ -192,8 +192,9 @@ StatusOr<ApiResponse> ProposalList(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> ProposalCreate(ApiContext& c) {
-  std::string event = TextOf(c.body, "event");
-  if (event.empty()) event = "amended";
+  std::string event_name = TextOf(c.body, "event");
+  CARREL_ASSIGN_OR_RETURN(PolicyEventKind event,
+                          ParsePolicyEvent(event_name.empty() ? "amended" : event_name));
   std::string title = TextOf(c.body, "title");
   std::string text = TextOf(c.body, "text");
   std::string summary = TextOf(c.body, "summary");

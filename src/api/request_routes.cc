@@ -19,7 +19,7 @@ json ScopeJson(const CaseScope& s) { return ScopeToJson(s); }
 
 json SummaryJson(const CaseSummary& s) {
   return {{"reference", s.reference},
-          {"type", s.type},
+          {"type", CaseTypeName(s.type)},
           {"state", CaseStateName(s.state)},
           {"process", s.process},
           {"outcome", CaseOutcomeName(s.outcome)},
@@ -45,7 +45,7 @@ StatusOr<ApiResponse> Step(ApiContext& c, std::string_view action) {
 json AppointmentJson(const Appointment& a) {
   return {{"id", a.id},
           {"designee_id", a.designee_id},
-          {"scope", a.scope},
+          {"scope", AppointmentScopeName(a.scope)},
           {"valid_from", FormatInstant(a.valid_from)},
           {"valid_to", FormatInstant(a.valid_to)},
           {"signed_by", a.signed_by},
@@ -56,18 +56,19 @@ json AppointmentJson(const Appointment& a) {
 }
 
 json PermissionJson(const PatronPermission& p) {
-  return {{"id", p.id},
-          {"recipient", p.recipient},
-          {"categories", p.categories},
-          {"from", DateJson(p.from)},
-          {"to", DateJson(p.to)},
-          {"valid_until", FormatDate(p.valid_until)},
-          {"method", p.method},
-          {"scan_sha256", p.scan_sha256},
-          {"signed_at", FormatInstant(p.signed_at)},
-          {"revoked_at", p.revoked_at ? json(FormatInstant(*p.revoked_at)) : json(nullptr)},
-          {"confirmed_at", p.confirmed_at ? json(FormatInstant(*p.confirmed_at)) : json(nullptr)},
-          {"basis_for_release", p.method != "paper" || p.confirmed_at.has_value()}};
+  return {
+      {"id", p.id},
+      {"recipient", p.recipient},
+      {"categories", p.categories},
+      {"from", DateJson(p.from)},
+      {"to", DateJson(p.to)},
+      {"valid_until", FormatDate(p.valid_until)},
+      {"method", PermissionMethodName(p.method)},
+      {"scan_sha256", p.scan_sha256},
+      {"signed_at", FormatInstant(p.signed_at)},
+      {"revoked_at", p.revoked_at ? json(FormatInstant(*p.revoked_at)) : json(nullptr)},
+      {"confirmed_at", p.confirmed_at ? json(FormatInstant(*p.confirmed_at)) : json(nullptr)},
+      {"basis_for_release", p.method != PermissionMethod::kPaper || p.confirmed_at.has_value()}};
 }
 
 StatusOr<PatronPermission> PermissionFromBody(const json& body) {
@@ -85,7 +86,7 @@ StatusOr<PatronPermission> PermissionFromBody(const json& body) {
 
 StatusOr<ApiResponse> RequestIntake(ApiContext& c) {
   CaseIntake in;
-  in.type = TextOf(c.body, "type");
+  CARREL_ASSIGN_OR_RETURN(in.type, ParseCaseType(TextOf(c.body, "type")));
   for (auto [key, field] :
        {std::pair{"agency", &in.agency}, {"name", &in.name}, {"badge", &in.badge},
         {"contact", &in.contact}, {"callback_number", &in.callback_number},
@@ -160,7 +161,7 @@ json AdviceJson(const CounselAdvice& a) {
       {"proper_form", a.proper_form},
       {"enforceable", a.enforceable},
       {"court_order_compels", a.court_order_compels},
-      {"recommendation", a.recommendation},
+      {"recommendation", CounselRecommendationName(a.recommendation)},
       {"recommended_scope", a.recommended_scope ? ScopeJson(*a.recommended_scope) : json(nullptr)},
       {"advice", a.advice}};
 }
@@ -232,7 +233,7 @@ StatusOr<ApiResponse> RequestView(ApiContext& c) {
   for (const PatronNotice& n : f.notices) {
     notices.push_back({{"reference", n.reference},
                        {"patron", n.patron_id},
-                       {"state", n.state},
+                       {"state", NoticeStateName(n.state)},
                        {"queued_at", FormatInstant(n.queued_at)},
                        {"sent_at", n.sent_at ? json(FormatInstant(*n.sent_at)) : json(nullptr)}});
   }
@@ -359,7 +360,7 @@ StatusOr<ApiResponse> AppointmentList(ApiContext& c) {
 }
 
 StatusOr<ApiResponse> AppointmentSign(ApiContext& c) {
-  std::string scope = TextOf(c.body, "scope");
+  CARREL_ASSIGN_OR_RETURN(AppointmentScope scope, ParseAppointmentScope(TextOf(c.body, "scope")));
   std::string from_text = TextOf(c.body, "valid_from");
   std::string to_text = TextOf(c.body, "valid_to");
   CARREL_ASSIGN_OR_RETURN(Instant from, ParseInstant(from_text));
@@ -415,7 +416,7 @@ StatusOr<ApiResponse> GrantMyPermission(ApiContext& c) {
   CARREL_ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
   std::string pin = TextOf(c.body, "pin");
   CARREL_RETURN_IF_ERROR(c.library.accounts().CheckPatronPin(c.principal->id, pin));
-  p.method = "portal";
+  p.method = PermissionMethod::kPortal;
   CARREL_ASSIGN_OR_RETURN(PatronPermission granted,
                           c.library.requests().GrantPermission(c.actor, c.principal->id, p, ""));
   return JsonResponse(PermissionJson(granted), 201);
@@ -435,7 +436,7 @@ StatusOr<ApiResponse> RecordPaperPermission(ApiContext& c) {
   CARREL_ASSIGN_OR_RETURN(PatronPermission p, PermissionFromBody(c.body));
   std::string encoded = TextOf(c.body, "scan_base64");
   CARREL_ASSIGN_OR_RETURN(std::string scan, Base64Decode(encoded));
-  p.method = "paper";
+  p.method = PermissionMethod::kPaper;
   CARREL_ASSIGN_OR_RETURN(PatronPermission granted,
                           c.library.requests().GrantPermission(c.actor, patron, p, scan));
   return JsonResponse(PermissionJson(granted), 201);

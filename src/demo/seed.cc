@@ -136,7 +136,7 @@ Status SeedDemoRequests(Library& library, int64_t desk, int64_t director, int64_
   advice.proper_form = true;
   advice.enforceable = true;
   advice.court_order_compels = true;
-  advice.recommendation = "narrow";
+  advice.recommendation = CounselRecommendation::kNarrow;
   advice.advice = "The order is valid; produce the current loans only.";
   CARREL_RETURN_IF_ERROR(act(counsel, released, advice));
   CARREL_ASSIGN_OR_RETURN(CaseFile file, requests.Get(director, released));

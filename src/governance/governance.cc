@@ -8,31 +8,13 @@
 #include <set>
 
 #include "carrel/encoding.h"
+#include "util/enum_names.h"
 
 namespace carrel {
 
 namespace {
 
 // The Board's fixed sets and their names, as stored and shown.
-template <typename E, size_t N>
-StatusOr<E> ByName(const std::pair<E, std::string_view> (&names)[N], std::string_view name,
-                   std::string_view what) {
-  for (const auto& [e, n] : names) {
-    if (n == name) return e;
-  }
-  std::string known;
-  for (const auto& [e, n] : names) known += (known.empty() ? "" : ", ") + std::string(n);
-  return InvalidArgument(std::string(what) + " must be one of " + known);
-}
-
-template <typename E, size_t N>
-std::string_view NameOf(const std::pair<E, std::string_view> (&names)[N], E e) {
-  for (const auto& [v, n] : names) {
-    if (v == e) return n;
-  }
-  return "unknown";
-}
-
 constexpr std::pair<BallotVote, std::string_view> kVoteNames[] = {
     {BallotVote::kFor, "for"},
     {BallotVote::kAgainst, "against"},
@@ -50,17 +32,17 @@ constexpr std::pair<RulingOutcome, std::string_view> kRulingNames[] = {
 
 std::string_view BallotVoteName(BallotVote vote) { return NameOf(kVoteNames, vote); }
 StatusOr<BallotVote> ParseBallotVote(std::string_view name) {
-  return ByName(kVoteNames, name, "vote");
+  return ValueNamed(kVoteNames, name, "vote");
 }
 std::string_view ProposalStateName(ProposalState state) {
   return NameOf(kProposalStateNames, state);
 }
 StatusOr<ProposalState> ParseProposalState(std::string_view name) {
-  return ByName(kProposalStateNames, name, "a proposal's state");
+  return ValueNamed(kProposalStateNames, name, "a proposal's state");
 }
 std::string_view RulingOutcomeName(RulingOutcome outcome) { return NameOf(kRulingNames, outcome); }
 StatusOr<RulingOutcome> ParseRulingOutcome(std::string_view name) {
-  return ByName(kRulingNames, name, "outcome");
+  return ValueNamed(kRulingNames, name, "outcome");
 }
 
 using json = nlohmann::json;
@@ -81,10 +63,6 @@ std::vector<std::string_view> SplitLines(std::string_view text) {
     start = end + 1;
   }
   return lines;
-}
-
-bool Known(std::string_view v, std::initializer_list<std::string_view> names) {
-  return std::find(names.begin(), names.end(), v) != names.end();
 }
 
 std::string Label(Transaction& tx, Date day, Status* status) {
@@ -137,7 +115,7 @@ PolicyVersion VersionFromRow(const Row& row) {
   PolicyVersion v;
   v.id = row.Int(0);
   v.label = row.Text(1);
-  v.event = row.Text(2);
+  if (auto e = ParsePolicyEvent(row.Text(2)); e.ok()) v.event = *e;
   if (auto d = ParseDate(row.Text(3)); d.ok()) v.effective_on = *d;
   v.title = row.Text(4);
   if (!row.IsNull(5)) v.text = row.Text(5);
@@ -239,7 +217,7 @@ Status Governance::Load() {
       std::vector<std::optional<std::string>> texts(history.size());
       if (!history.empty()) texts.back() = profile_->policy_text;
       for (size_t i = history.size(); i-- > 1;) {
-        if (history[i].event == "re-endorsed" && texts[i]) texts[i - 1] = texts[i];
+        if (history[i].event == PolicyEventKind::kReEndorsed && texts[i]) texts[i - 1] = texts[i];
       }
       std::string now = FormatInstant(clock_->Now());
       // Labels are the events' dates, the newest the profile's version label; two events on
@@ -268,8 +246,9 @@ Status Governance::Load() {
         CARREL_RETURN_IF_ERROR(tx.Exec(
             "INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, note, "
             "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            {label, e.event, FormatDate(e.date), profile_->policy_title, body,
-             texts[i] ? Sha256Hex(*texts[i]) : std::string(), note, now}));
+            {label, std::string(PolicyEventName(e.event)), FormatDate(e.date),
+             profile_->policy_title, body, texts[i] ? Sha256Hex(*texts[i]) : std::string(), note,
+             now}));
       }
       if (history.empty()) {
         CARREL_RETURN_IF_ERROR(
@@ -376,7 +355,7 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
       {id}, [&](const Row& row) -> Status {
         PolicyProposal q;
         q.id = row.Int(0);
-        q.event = row.Text(1);
+        CARREL_ASSIGN_OR_RETURN(q.event, ParsePolicyEvent(row.Text(1)));
         q.title = row.Text(2);
         q.text = row.Text(3);
         q.summary = row.Text(4);
@@ -416,14 +395,14 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
   return std::move(*p);
 }
 
-StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, std::string_view event,
+StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, PolicyEventKind event,
                                              std::string_view title, std::string_view text,
                                              std::string_view summary) {
   CARREL_RETURN_IF_ERROR(Member(member_id,
                                 "only a member of the Board of Trustees proposes an "
                                 "amendment of the policy")
                              .status());
-  if (!Known(event, {"amended", "re-endorsed"})) {
+  if (event == PolicyEventKind::kAdopted) {
     return InvalidArgument("event must be amended or re-endorsed");
   }
   if (title.empty() || title.size() > 300) return InvalidArgument("title must be 1-300 characters");
@@ -439,10 +418,11 @@ StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, std::string_view
     CARREL_ASSIGN_OR_RETURN(current, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
     if (current.empty()) return FailedPrecondition("the library has no policy version on record");
     const PolicyVersion& base = current.front();
-    if (event == "re-endorsed" && (!base.text || *base.text != text)) {
+    if (event == PolicyEventKind::kReEndorsed && (!base.text || *base.text != text)) {
       return InvalidArgument("a re-endorsement keeps the text in force unchanged");
     }
-    if (event == "amended" && base.text && *base.text == text && base.title == title) {
+    if (event == PolicyEventKind::kAmended && base.text && *base.text == text &&
+        base.title == title) {
       return InvalidArgument("the amendment changes nothing: propose a re-endorsement instead");
     }
     CARREL_ASSIGN_OR_RETURN(id,
@@ -450,12 +430,14 @@ StatusOr<PolicyProposal> Governance::Propose(int64_t member_id, std::string_view
     CARREL_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO policy_proposals (id, event, title, body, summary, proposed_by, "
                 "proposed_at, base_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                {id, std::string(event), std::string(title), std::string(text),
+                {id, std::string(PolicyEventName(event)), std::string(title), std::string(text),
                  std::string(summary), member_id, FormatInstant(clock_->Now()), base.id}));
     return audit_
         ->Append(tx, MemberActor(member_id),
                  {"policy.propose", "policy_proposal", std::to_string(id), "",
-                  json{{"event", event}, {"base", base.label}, {"sha256", Sha256Hex(text)}}
+                  json{{"event", PolicyEventName(event)},
+                       {"base", base.label},
+                       {"sha256", Sha256Hex(text)}}
                       .dump()})
         .status();
   }));
@@ -565,7 +547,7 @@ std::string VoteStatement(const std::string& library_id, const PolicyProposal& p
   return json{{"type", "carrel policy vote"},
               {"library", library_id},
               {"proposal", p.id},
-              {"event", p.event},
+              {"event", PolicyEventName(p.event)},
               {"title", p.title},
               {"replaces", replaces},
               {"text_sha256", Sha256Hex(p.text)},
@@ -635,8 +617,8 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
       CARREL_RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO policy_versions (label, event, effective_on, title, body, sha256, note, "
           "proposal_id, vote, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {label, p->event, FormatDate(meeting_date), p->title, p->text, Sha256Hex(p->text),
-           p->summary, proposal, VoteJson(tally).dump(), at}));
+          {label, std::string(PolicyEventName(p->event)), FormatDate(meeting_date), p->title,
+           p->text, Sha256Hex(p->text), p->summary, proposal, VoteJson(tally).dump(), at}));
     }
     CARREL_RETURN_IF_ERROR(tx.Exec(
         "UPDATE policy_proposals SET state = ?, meeting_date = ?, closed_at = ?, closed_by = ?, "

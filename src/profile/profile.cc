@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "carrel/calendar.h"
+#include "util/enum_names.h"
 
 namespace carrel {
 
@@ -23,7 +24,10 @@ constexpr std::array<std::string_view, 7> kWeekdayKeys = {
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
 constexpr std::array<std::string_view, 7> kWeekdayNames = {
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
-constexpr std::array<std::string_view, 3> kPolicyEvents = {"adopted", "amended", "re-endorsed"};
+constexpr std::pair<PolicyEventKind, std::string_view> kPolicyEvents[] = {
+    {PolicyEventKind::kAdopted, "adopted"},
+    {PolicyEventKind::kAmended, "amended"},
+    {PolicyEventKind::kReEndorsed, "re-endorsed"}};
 constexpr std::string_view kClosed = "closed";
 
 constexpr int kMinutesPerDay = 24 * 60;
@@ -391,11 +395,14 @@ class ProfileParser {
       CARREL_RETURN_IF_ERROR(CheckKeys(t, kName, {"event", "date", "note"}));
       PolicyEvent e;
       CARREL_ASSIGN_OR_RETURN(const toml::node* event_node, Require(t, kName, "event"));
-      CARREL_ASSIGN_OR_RETURN(e.event, StringValue(*event_node, "event in [[policy.history]]"));
-      if (std::find(kPolicyEvents.begin(), kPolicyEvents.end(), e.event) == kPolicyEvents.end()) {
+      CARREL_ASSIGN_OR_RETURN(std::string event,
+                              StringValue(*event_node, "event in [[policy.history]]"));
+      auto kind = ParsePolicyEvent(event);
+      if (!kind.ok()) {
         return ErrorAt(*event_node,
-                       "event \"" + e.event + "\" must be one of adopted, amended, re-endorsed");
+                       "event \"" + event + "\" must be one of adopted, amended, re-endorsed");
       }
+      e.event = *kind;
       CARREL_ASSIGN_OR_RETURN(const toml::node* date_node, Require(t, kName, "date"));
       CARREL_ASSIGN_OR_RETURN(e.date, DateValue(*date_node, "date in [[policy.history]]"));
       if (!p->policy_history.empty() && e.date < p->policy_history.back().date) {
@@ -587,6 +594,12 @@ class ProfileParser {
 };
 
 }  // namespace
+
+std::string_view PolicyEventName(PolicyEventKind kind) { return NameOf(kPolicyEvents, kind); }
+
+StatusOr<PolicyEventKind> ParsePolicyEvent(std::string_view name) {
+  return ValueNamed(kPolicyEvents, name, "event");
+}
 
 const std::vector<std::string_view>& LawfulBasisNames() {
   static const std::vector<std::string_view> names = {"court_order", "patron_permission"};

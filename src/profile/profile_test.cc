@@ -157,11 +157,11 @@ TEST(ProfileShippedTest, WestportProfileLoads) {
             std::string::npos);
   EXPECT_EQ(p->policy_text.find("Café Hours"), std::string::npos);
   ASSERT_EQ(p->policy_history.size(), 3u);
-  EXPECT_EQ(p->policy_history[0].event, "adopted");
+  EXPECT_EQ(p->policy_history[0].event, PolicyEventKind::kAdopted);
   EXPECT_EQ(FormatDate(p->policy_history[0].date), "2003-05-12");
-  EXPECT_EQ(p->policy_history[1].event, "amended");
+  EXPECT_EQ(p->policy_history[1].event, PolicyEventKind::kAmended);
   EXPECT_EQ(FormatDate(p->policy_history[1].date), "2007-10-17");
-  EXPECT_EQ(p->policy_history[2].event, "re-endorsed");
+  EXPECT_EQ(p->policy_history[2].event, PolicyEventKind::kReEndorsed);
   EXPECT_EQ(FormatDate(p->policy_history[2].date), "2010-09-15");
 
   EXPECT_EQ(p->statute_citation, "Conn. Gen. Stat. § 11-25(b)");

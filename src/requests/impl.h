@@ -28,7 +28,7 @@ class Requests::Impl {
 
   // Appointments and absences: the Director alone, appointments signed (step-up).
   StatusOr<Appointment> Appoint(int64_t director_id, std::string_view password, int64_t designee_id,
-                                std::string_view scope, Instant from, Instant to);
+                                AppointmentScope scope, Instant from, Instant to);
   Status RevokeAppointment(int64_t director_id, std::string_view password, int64_t id);
   StatusOr<std::vector<Appointment>> Appointments(const Actor& actor);
   StatusOr<Absence> RecordAbsence(int64_t director_id, Instant from, Instant to);

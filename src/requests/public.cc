@@ -24,7 +24,7 @@ StatusOr<bool> Requests::IsActingDesignee(int64_t user_id) {
 }
 
 StatusOr<Appointment> Requests::Appoint(int64_t director_id, std::string_view password,
-                                        int64_t designee_id, std::string_view scope, Instant from,
+                                        int64_t designee_id, AppointmentScope scope, Instant from,
                                         Instant to) {
   return impl_->Appoint(director_id, password, designee_id, scope, from, to);
 }

@@ -46,7 +46,7 @@ StatusOr<json> OpenJson(const SecretKey& key, std::string_view table, std::strin
 }
 
 json IntakeJson(const CaseIntake& in) {
-  return {{"type", in.type},
+  return {{"type", CaseTypeName(in.type)},
           {"requester",
            {{"agency", in.agency},
             {"name", in.name},
@@ -72,7 +72,7 @@ json IntakeJson(const CaseIntake& in) {
 
 StatusOr<CaseIntake> IntakeFromJson(const json& j) {
   CaseIntake in;
-  in.type = j.value("type", "");
+  CARREL_ASSIGN_OR_RETURN(in.type, ParseCaseType(j.value("type", "")));
   const json& r = j["requester"];
   in.agency = r.value("agency", "");
   in.name = r.value("name", "");
@@ -147,8 +147,12 @@ StatusOr<CaseSummary> SummaryFromRow(const Row& row) {
   CaseSummary s;
   s.id = row.Int(0);
   s.reference = row.Text(1);
-  s.type = row.Text(2);
-  CARREL_ASSIGN_OR_RETURN(s.state, ParseCaseState(row.Text(3)));
+  auto type = ParseCaseType(row.Text(2));
+  if (!type.ok()) return DataLoss("a case is of a type carrel does not know");
+  s.type = *type;
+  auto state = ParseCaseState(row.Text(3));
+  if (!state.ok()) return DataLoss("a case is in a state carrel does not know");
+  s.state = *state;
   s.process = row.Text(4);
   auto outcome = ParseCaseOutcome(row.Text(5));
   if (!outcome.ok()) return DataLoss("a case has an unknown outcome");
@@ -283,13 +287,10 @@ StatusOr<User> Requests::Impl::ActiveDirector(int64_t user_id, std::string_view 
 }
 
 StatusOr<Appointment> Requests::Impl::Appoint(int64_t director_id, std::string_view password,
-                                              int64_t designee_id, std::string_view scope,
+                                              int64_t designee_id, AppointmentScope scope,
                                               Instant from, Instant to) {
   CARREL_ASSIGN_OR_RETURN(User director,
                           ActiveDirector(director_id, "only the Director appoints designees"));
-  if (scope != "standing" && scope != "absence") {
-    return InvalidArgument("scope must be standing or absence");
-  }
   if (to <= from) return InvalidArgument("an appointment must end after it starts");
   auto designee = accounts_->GetUser(designee_id);
   if (!designee.ok() || designee->role != Role::kStaff || designee->disabled) {
@@ -297,7 +298,7 @@ StatusOr<Appointment> Requests::Impl::Appoint(int64_t director_id, std::string_v
   }
   Appointment a;
   a.designee_id = designee_id;
-  a.scope = std::string(scope);
+  a.scope = scope;
   a.valid_from = from;
   a.valid_to = to;
   a.signed_by = director_id;
@@ -307,16 +308,17 @@ StatusOr<Appointment> Requests::Impl::Appoint(int64_t director_id, std::string_v
     CARREL_ASSIGN_OR_RETURN(version, Governance::VersionInForce(tx));
     return Status::Ok();
   }));
-  a.statement = json{{"type", "carrel designee appointment"},
-                     {"library", library_id_},
-                     {"appointment", a.id},
-                     {"designee", designee_id},
-                     {"designee_username", designee->username},
-                     {"scope", a.scope},
-                     {"valid_from", FormatInstant(from)},
-                     {"valid_to", FormatInstant(to)},
-                     {"policy_version", version}}
-                    .dump();
+  a.statement = json{
+      {"type", "carrel designee appointment"},
+      {"library", library_id_},
+      {"appointment", a.id},
+      {"designee", designee_id},
+      {"designee_username", designee->username},
+      {"scope", AppointmentScopeName(a.scope)},
+      {"valid_from", FormatInstant(from)},
+      {"valid_to", FormatInstant(to)},
+      {"policy_version",
+       version}}.dump();
   CARREL_ASSIGN_OR_RETURN(a.signature, accounts_->Sign(director_id, password,
                                                        SignedPurpose::kAppointment, a.statement));
   Actor actor{"user/" + std::to_string(director_id), "director"};
@@ -324,11 +326,13 @@ StatusOr<Appointment> Requests::Impl::Appoint(int64_t director_id, std::string_v
     CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO appointments (id, designee_id, scope, valid_from, valid_to, signed_by, "
         "statement, public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {a.id, designee_id, a.scope, FormatInstant(from), FormatInstant(to), director_id,
-         a.statement, Blob{director.signing_public_key}, Blob{a.signature}}));
+        {a.id, designee_id, std::string(AppointmentScopeName(a.scope)), FormatInstant(from),
+         FormatInstant(to), director_id, a.statement, Blob{director.signing_public_key},
+         Blob{a.signature}}));
     return audit_
-        ->Append(tx, actor, {"appointment.sign", "appointment", std::to_string(a.id), "",
-                             json{{"designee", designee_id}, {"scope", a.scope}}.dump()})
+        ->Append(tx, actor,
+                 {"appointment.sign", "appointment", std::to_string(a.id), "",
+                  json{{"designee", designee_id}, {"scope", AppointmentScopeName(a.scope)}}.dump()})
         .status();
   }));
   return a;
@@ -369,7 +373,7 @@ StatusOr<std::vector<Appointment>> Requests::Impl::Appointments(const Actor& act
           Appointment a;
           a.id = row.Int(0);
           a.designee_id = row.Int(1);
-          a.scope = row.Text(2);
+          CARREL_ASSIGN_OR_RETURN(a.scope, ParseAppointmentScope(row.Text(2)));
           CARREL_ASSIGN_OR_RETURN(a.valid_from, ParseInstant(row.Text(3)));
           CARREL_ASSIGN_OR_RETURN(a.valid_to, ParseInstant(row.Text(4)));
           a.signed_by = row.Int(5);
@@ -544,7 +548,7 @@ StatusOr<CaseSummary> Requests::Impl::Intake(int64_t user_id, const CaseIntake& 
   if (who.as == kCaseCounsel) {
     return Refuse(who, "", "intake", PermissionDenied("counsel does not take requests in"));
   }
-  CARREL_ASSIGN_OR_RETURN(CaseType type, ParseCaseType(in.type));
+  const CaseType type = in.type;
   CARREL_RETURN_IF_ERROR(CheckIntake(in, type));
   CARREL_ASSIGN_OR_RETURN(CaseScope requested, RequestedScope(*circulation_, in));
   CARREL_ASSIGN_OR_RETURN(auto hold_key, retention_->HoldReasonKey());
@@ -568,22 +572,22 @@ StatusOr<CaseSummary> Requests::Impl::Intake(int64_t user_id, const CaseIntake& 
     s.id = id;
     s.reference = reference;
     CARREL_ASSIGN_OR_RETURN(std::string in_force, Governance::VersionInForce(tx));
-    CARREL_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO cases (id, reference, type, state, process, received_at, received_by, "
-                "nondisclosure, return_date, intake, scope, notes, nondisclosure_expires, "
-                "nondisclosure_review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                {id, s.reference, s.type, std::string(CaseStateName(s.state)), s.process,
-                 FormatInstant(now), user_id, int64_t{in.nondisclosure_order ? 1 : 0},
-                 in.return_date ? Value(FormatDate(*in.return_date)) : Value(),
-                 Blob{SealJson(*key, "cases", "intake", id, IntakeJson(in))},
-                 Blob{SealJson(*key, "cases", "scope", id, ScopeToJson(requested))},
-                 Blob{SealJson(*key, "cases", "notes", id, json::object())},
-                 in.nondisclosure_order && in.nondisclosure_expires
-                     ? Value(FormatDate(*in.nondisclosure_expires))
-                     : Value(),
-                 in.nondisclosure_order && in.nondisclosure_review
-                     ? Value(FormatDate(*in.nondisclosure_review))
-                     : Value()}));
+    CARREL_RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO cases (id, reference, type, state, process, received_at, received_by, "
+        "nondisclosure, return_date, intake, scope, notes, nondisclosure_expires, "
+        "nondisclosure_review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, s.reference, std::string(CaseTypeName(s.type)), std::string(CaseStateName(s.state)),
+         s.process, FormatInstant(now), user_id, int64_t{in.nondisclosure_order ? 1 : 0},
+         in.return_date ? Value(FormatDate(*in.return_date)) : Value(),
+         Blob{SealJson(*key, "cases", "intake", id, IntakeJson(in))},
+         Blob{SealJson(*key, "cases", "scope", id, ScopeToJson(requested))},
+         Blob{SealJson(*key, "cases", "notes", id, json::object())},
+         in.nondisclosure_order && in.nondisclosure_expires
+             ? Value(FormatDate(*in.nondisclosure_expires))
+             : Value(),
+         in.nondisclosure_order && in.nondisclosure_review
+             ? Value(FormatDate(*in.nondisclosure_review))
+             : Value()}));
     CARREL_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO case_events (case_id, at, actor, action, from_state, to_state, "
                 "appointment_id, policy_version) VALUES (?, ?, ?, 'intake', '', 'received', ?, ?)",
@@ -604,7 +608,7 @@ StatusOr<CaseSummary> Requests::Impl::Intake(int64_t user_id, const CaseIntake& 
     return audit_
         ->Append(tx, who.actor,
                  {"request.intake", "case", s.reference, s.reference,
-                  json{{"type", s.type},
+                  json{{"type", CaseTypeName(s.type)},
                        {"process", s.process},
                        {"to", "received"},
                        {"appointment", who.appointment_id}}
@@ -751,7 +755,7 @@ StatusOr<std::vector<CounselAdvice>> ReadAdvice(Transaction& tx, const SecretKey
         a.proper_form = row.Int(3) != 0;
         a.enforceable = row.Int(4) != 0;
         a.court_order_compels = row.Int(5) != 0;
-        a.recommendation = row.Text(6);
+        CARREL_ASSIGN_OR_RETURN(a.recommendation, ParseCounselRecommendation(row.Text(6)));
         CARREL_ASSIGN_OR_RETURN(json body,
                                 OpenJson(key, "counsel_advice", "body", a.id, row.BytesView(7)));
         a.advice = body.value("advice", "");
@@ -942,7 +946,7 @@ StatusOr<PatronPermission> Requests::Impl::GrantPermission(const Actor& actor, i
   if (p.from && p.to && *p.to < *p.from) return InvalidArgument("the dates end before they start");
   Date today = calendar_->LocalDate(clock_->Now());
   if (p.valid_until < today) return InvalidArgument("the permission would already have expired");
-  if (p.method == "paper" && scan.empty()) {
+  if (p.method == PermissionMethod::kPaper && scan.empty()) {
     return InvalidArgument("a paper permission is recorded with the scan of the signed form");
   }
   std::sort(p.categories.begin(), p.categories.end());
@@ -964,19 +968,20 @@ StatusOr<PatronPermission> Requests::Impl::GrantPermission(const Actor& actor, i
                  {"from", DateJson(p.from)},
                  {"to", DateJson(p.to)},
                  {"valid_until", FormatDate(p.valid_until)},
-                 {"method", p.method},
+                 {"method", PermissionMethodName(p.method)},
                  {"signed_at", FormatInstant(p.signed_at)}};
     CARREL_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO patron_permissions (id, patron_id, body, valid_until, method, scan_sha256, "
         "scan, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         {p.id, patron_id, Blob{SealJson(*key, "patron_permissions", "body", p.id, body)},
-         FormatDate(p.valid_until), p.method, p.scan_sha256,
+         FormatDate(p.valid_until), std::string(PermissionMethodName(p.method)), p.scan_sha256,
          scan.empty() ? Value()
                       : Value(Blob{Vault::Seal(*key, "patron_permissions", "scan", p.id, scan)}),
          FormatInstant(p.signed_at)}));
     return audit_
-        ->Append(tx, actor, {"permission.grant", "patron_permission", std::to_string(p.id), "",
-                             json{{"patron", patron_id}, {"method", p.method}}.dump()})
+        ->Append(tx, actor,
+                 {"permission.grant", "patron_permission", std::to_string(p.id), "",
+                  json{{"patron", patron_id}, {"method", PermissionMethodName(p.method)}}.dump()})
         .status();
   }));
   return p;
@@ -1023,7 +1028,7 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
         p.to = DateOf(body, "to");
         CARREL_ASSIGN_OR_RETURN(p.valid_until, ParseDate(body.value("valid_until", "")));
         CARREL_ASSIGN_OR_RETURN(p.signed_at, ParseInstant(body.value("signed_at", "")));
-        p.method = row.Text(3);
+        CARREL_ASSIGN_OR_RETURN(p.method, ParsePermissionMethod(row.Text(3)));
         p.scan_sha256 = row.Text(4);
         if (!row.IsNull(5)) {
           CARREL_ASSIGN_OR_RETURN(Instant r, ParseInstant(row.Text(5)));

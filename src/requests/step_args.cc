@@ -140,7 +140,8 @@ StatusOr<StepArgs> StepArgsFromJson(std::string_view step, const json& body) {
           a.proper_form = FlagOf(j, "proper_form");
           a.enforceable = FlagOf(j, "enforceable");
           a.court_order_compels = FlagOf(j, "court_order_compels");
-          a.recommendation = TextOf(j, "recommendation");
+          CARREL_ASSIGN_OR_RETURN(a.recommendation,
+                                  ParseCounselRecommendation(TextOf(j, "recommendation")));
           a.advice = TextOf(j, "advice");
           if (Given(j, "recommended_scope")) {
             CARREL_ASSIGN_OR_RETURN(a.recommended_scope, ScopeFromJson(j["recommended_scope"]));
@@ -199,7 +200,7 @@ json StepArgsToJson(const StepArgs& args) {
           j["proper_form"] = a.proper_form;
           j["enforceable"] = a.enforceable;
           j["court_order_compels"] = a.court_order_compels;
-          j["recommendation"] = a.recommendation;
+          j["recommendation"] = CounselRecommendationName(a.recommendation);
           j["advice"] = a.advice;
           if (a.recommended_scope) j["recommended_scope"] = ScopeToJson(*a.recommended_scope);
         } else if constexpr (std::is_same_v<T, steps::Decide>) {

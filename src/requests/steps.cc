@@ -292,7 +292,7 @@ Status Requests::Impl::StepAdvise(const StepInput& in, StepPlan& plan) {
   bool proper_form = a.proper_form;
   bool enforceable = a.enforceable;
   bool compels = a.court_order_compels;
-  std::string recommendation = a.recommendation;
+  const std::string recommendation(CounselRecommendationName(a.recommendation));
   std::string advice = a.advice;
   json body = {{"advice", advice}, {"recommended_scope", nullptr}};
   if (a.recommended_scope) body["recommended_scope"] = ScopeToJson(*a.recommended_scope);
@@ -347,7 +347,8 @@ Status Requests::Impl::CheckReleaseBasis(const StepInput& in, const std::string&
           "the process is not a court order and counsel has not recorded that one compels "
           "production"));
     }
-    if (advice->recommendation != "comply" && advice->recommendation != "narrow") {
+    if (advice->recommendation != CounselRecommendation::kComply &&
+        advice->recommendation != CounselRecommendation::kNarrow) {
       return refuse(FailedPrecondition("the advice relied on does not recommend release"));
     }
   } else if (basis == "patron_permission") {
@@ -363,7 +364,7 @@ Status Requests::Impl::CheckReleaseBasis(const StepInput& in, const std::string&
     }
     if (!permission) return refuse(NotFound("no such permission from this patron"));
     if (permission->revoked_at) return refuse(FailedPrecondition("the permission was revoked"));
-    if (permission->method == "paper" && !permission->confirmed_at) {
+    if (permission->method == PermissionMethod::kPaper && !permission->confirmed_at) {
       return refuse(FailedPrecondition(
           "a paper permission is no basis for a release until the Director or a designee "
           "has confirmed it against its scan"));
@@ -436,10 +437,10 @@ StatusOr<DecisionGround> ReadDecisionGround(Store& store, int64_t case_id, int64
     return tx.Exec(
         "SELECT id, recommendation, court_order_compels FROM counsel_advice WHERE "
         "id = ? AND case_id = ?",
-        {advice_id, case_id}, [&](const Row& row) {
+        {advice_id, case_id}, [&](const Row& row) -> Status {
           CounselAdvice a;
           a.id = row.Int(0);
-          a.recommendation = row.Text(1);
+          CARREL_ASSIGN_OR_RETURN(a.recommendation, ParseCounselRecommendation(row.Text(1)));
           a.court_order_compels = row.Int(2) != 0;
           g.advice = a;
           return Status::Ok();
@@ -835,7 +836,7 @@ StatusOr<CaseSummary> Requests::Impl::Act(int64_t user_id, std::string_view refe
     return Refuse(who, reference, action,
                   PermissionDenied("counsel acts only on the cases assigned to them"));
   }
-  CARREL_ASSIGN_OR_RETURN(CaseType type, ParseCaseType(l.summary.type));
+  const CaseType type = l.summary.type;
   const Instant now = clock_->Now();
   StepInput in{who,
                l,
@@ -850,8 +851,8 @@ StatusOr<CaseSummary> Requests::Impl::Act(int64_t user_id, std::string_view refe
                action,
                Has(profile_->court_orders, l.summary.process)};
   if ((step->row.types & type) == 0) {
-    return RefuseStep(in, FailedPrecondition("a " + l.summary.type + " request has no step '" +
-                                             std::string(action) + "'"));
+    return RefuseStep(in, FailedPrecondition("a " + std::string(CaseTypeName(type)) +
+                                             " request has no step '" + std::string(action) + "'"));
   }
   if (std::find(step->row.from.begin(), step->row.from.end(), in.state) == step->row.from.end()) {
     return RefuseStep(
@@ -982,7 +983,7 @@ StatusOr<ScopeCount> Requests::Impl::CountScope(int64_t user_id, std::string_vie
     loaded = std::move(l);
     return Status::Ok();
   }));
-  if (loaded->summary.type == "media") {
+  if (loaded->summary.type == kMedia) {
     return Refuse(who, reference, "count_scope",
                   FailedPrecondition("no step of a media request discloses a record"));
   }

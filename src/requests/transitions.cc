@@ -6,6 +6,7 @@
 
 #include "carrel/requests.h"
 #include "requests/impl.h"
+#include "util/enum_names.h"
 namespace carrel {
 
 namespace {
@@ -34,20 +35,58 @@ constexpr std::pair<CaseOutcome, std::string_view> kOutcomeNames[] = {
     {CaseOutcome::kMediaStatement, "media_statement"},
 };
 
+constexpr std::pair<CounselRecommendation, std::string_view> kRecommendationNames[] = {
+    {CounselRecommendation::kComply, "comply"},
+    {CounselRecommendation::kNarrow, "narrow"},
+    {CounselRecommendation::kChallenge, "challenge"},
+    {CounselRecommendation::kRefuse, "refuse"},
+};
+
+constexpr std::pair<NoticeState, std::string_view> kNoticeStateNames[] = {
+    {NoticeState::kQueued, "queued"}, {NoticeState::kSent, "sent"}};
+
+constexpr std::pair<AppointmentScope, std::string_view> kAppointmentScopeNames[] = {
+    {AppointmentScope::kStanding, "standing"}, {AppointmentScope::kAbsence, "absence"}};
+
+constexpr std::pair<PermissionMethod, std::string_view> kPermissionMethodNames[] = {
+    {PermissionMethod::kPortal, "portal"}, {PermissionMethod::kPaper, "paper"}};
+
 }  // namespace
 
-std::string_view CaseStateName(CaseState state) {
-  for (const auto& [s, name] : kStateNames) {
-    if (s == state) return name;
-  }
-  return "unknown";
+std::string_view CounselRecommendationName(CounselRecommendation r) {
+  return NameOf(kRecommendationNames, r);
 }
 
+StatusOr<CounselRecommendation> ParseCounselRecommendation(std::string_view name) {
+  return ValueNamed(kRecommendationNames, name, "recommendation");
+}
+
+std::string_view NoticeStateName(NoticeState state) { return NameOf(kNoticeStateNames, state); }
+
+StatusOr<NoticeState> ParseNoticeState(std::string_view name) {
+  return ValueNamed(kNoticeStateNames, name, "a notice's state");
+}
+
+std::string_view AppointmentScopeName(AppointmentScope scope) {
+  return NameOf(kAppointmentScopeNames, scope);
+}
+
+StatusOr<AppointmentScope> ParseAppointmentScope(std::string_view name) {
+  return ValueNamed(kAppointmentScopeNames, name, "scope");
+}
+
+std::string_view PermissionMethodName(PermissionMethod method) {
+  return NameOf(kPermissionMethodNames, method);
+}
+
+StatusOr<PermissionMethod> ParsePermissionMethod(std::string_view name) {
+  return ValueNamed(kPermissionMethodNames, name, "method");
+}
+
+std::string_view CaseStateName(CaseState state) { return NameOf(kStateNames, state); }
+
 StatusOr<CaseState> ParseCaseState(std::string_view name) {
-  for (const auto& [s, n] : kStateNames) {
-    if (n == name) return s;
-  }
-  return DataLoss("a case is in an unknown state '" + std::string(name) + "'");
+  return ValueNamed(kStateNames, name, "a case's state");
 }
 
 const std::vector<CaseState>& CaseStates() {
@@ -59,18 +98,10 @@ const std::vector<CaseState>& CaseStates() {
   return states;
 }
 
-std::string_view CaseOutcomeName(CaseOutcome outcome) {
-  for (const auto& [o, name] : kOutcomeNames) {
-    if (o == outcome) return name;
-  }
-  return "unknown";
-}
+std::string_view CaseOutcomeName(CaseOutcome outcome) { return NameOf(kOutcomeNames, outcome); }
 
 StatusOr<CaseOutcome> ParseCaseOutcome(std::string_view name) {
-  for (const auto& [o, n] : kOutcomeNames) {
-    if (n == name) return o;
-  }
-  return InvalidArgument("unknown outcome '" + std::string(name) + "'");
+  return ValueNamed(kOutcomeNames, name, "outcome");
 }
 
 std::string CaseNextName(const CaseNext& next) {

@@ -65,7 +65,7 @@ class RequestsTest : public ::testing::Test {
   std::string Intake(const std::string& process, std::vector<std::string> cards = {"P-A"},
                      const std::string& type = "law_enforcement") {
     CaseIntake in;
-    in.type = type;
+    in.type = *ParseCaseType(type);
     in.agency = "County Police";
     in.name = "Officer on duty";
     in.badge = "0000";
