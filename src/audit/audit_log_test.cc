@@ -77,6 +77,86 @@ class AuditLogTest : public ::testing::Test {
     return v;
   }
 
+  std::string EntryAt(int64_t seq) {
+    std::string entry;
+    (void)WithReadTransaction(*store_, [&](Transaction& tx) {
+      return tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {seq}, [&](const Row& r) {
+        entry = r.Bytes(0);
+        return Status::Ok();
+      });
+    });
+    return entry;
+  }
+
+  // One kind of tampering (0 to 5) at entry `at` of a log of `entries`, behind the triggers'
+  // back; says where verification must find it and, where it can tell, what it must say.
+  Status Mutate(int kind, int64_t at, std::mt19937& rng, int64_t entries, int64_t* expect_seq,
+                std::string* expect_problem) {
+    switch (kind) {
+      case 0: {  // alter one byte of an entry
+        std::string entry = EntryAt(at);
+        size_t pos = std::uniform_int_distribution<size_t>(0, entry.size() - 1)(rng);
+        entry[pos] ^= static_cast<char>(1 + rng() % 255);
+        return WithWriteTransaction(*store_, [&](Transaction& tx) {
+          return tx.Exec("UPDATE audit_log SET entry = ? WHERE seq = ?", {Blob{entry}, at});
+        });
+      }
+      case 1:  // delete an entry
+        *expect_problem = "entry missing";
+        return Raw("DELETE FROM audit_log WHERE seq = " + std::to_string(at));
+      case 2: {  // insert an entry: everything after it moves up one
+        *expect_problem = "entry inserted";
+        return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+          CARREL_RETURN_IF_ERROR(
+              tx.Exec("UPDATE audit_log SET seq = -seq - 1 WHERE seq >= ?", {at}));
+          CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -seq WHERE seq < 0"));
+          return tx.Exec(
+              "INSERT INTO audit_log (seq, entry, leaf_hash) SELECT ?, entry, leaf_hash "
+              "FROM audit_log WHERE seq = ?",
+              {at, at + 1});
+        });
+      }
+      case 3: {  // reorder two entries
+        int64_t other = std::uniform_int_distribution<int64_t>(at + 1, entries - 1)(rng);
+        *expect_problem = "entry moved";
+        return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+          CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -1 WHERE seq = ?", {at}));
+          CARREL_RETURN_IF_ERROR(
+              tx.Exec("UPDATE audit_log SET seq = ? WHERE seq = ?", {at, other}));
+          return tx.Exec("UPDATE audit_log SET seq = ? WHERE seq = -1", {other});
+        });
+      }
+      case 4: {  // replace a signed head with one over another root
+        int64_t size = 100 * (1 + at % 2);
+        const unsigned char forger[32] = {9, 9, 9};
+        Checkpoint forged = SignCheckpoint(kOrigin, size, LeafHash("forged"), forger, kOrigin);
+        *expect_seq = size;
+        *expect_problem = "head signature bad";
+        return WithWriteTransaction(*store_, [&](Transaction& tx) {
+          return tx.Exec(
+              "UPDATE audit_heads SET note = ?, root = ? WHERE size = ?",
+              {forged.note, Blob{std::string(forged.root.begin(), forged.root.end())}, size});
+        });
+      }
+      case 5: {  // rewrite an entry and its leaf hash consistently: only the heads catch it
+        at %= 200;
+        std::string entry = EntryAt(at);
+        auto e = DecodeAuditEntry(entry);
+        if (!e.ok()) return e.status();
+        e->object_id += "0";
+        std::string forged = EncodeAuditEntry(*e);
+        Hash leaf = LeafHash(forged);
+        *expect_seq = at < 100 ? 100 : 200;
+        *expect_problem = "not consistent with the signed head";
+        return WithWriteTransaction(*store_, [&](Transaction& tx) {
+          return tx.Exec("UPDATE audit_log SET entry = ?, leaf_hash = ? WHERE seq = ?",
+                         {Blob{forged}, Blob{std::string(leaf.begin(), leaf.end())}, at});
+        });
+      }
+    }
+    return InvalidArgument("no such mutation");
+  }
+
   Status Raw(const std::string& sql) {
     return WithWriteTransaction(*store_, [&](Transaction& tx) { return tx.Exec(sql); });
   }
@@ -228,87 +308,7 @@ TEST_F(AuditLogTest, VerifyFindsEveryMutation) {
     int64_t at = std::uniform_int_distribution<int64_t>(0, kEntries - 2)(rng);
     int64_t expect_seq = at;
     std::string expect_problem;
-    Status m;
-    switch (kind) {
-      case 0: {  // alter one byte of an entry
-        std::string entry;
-        (void)WithReadTransaction(*store_, [&](Transaction& tx) {
-          return tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {at}, [&](const Row& r) {
-            entry = r.Bytes(0);
-            return Status::Ok();
-          });
-        });
-        size_t pos = std::uniform_int_distribution<size_t>(0, entry.size() - 1)(rng);
-        entry[pos] ^= static_cast<char>(1 + rng() % 255);
-        m = WithWriteTransaction(*store_, [&](Transaction& tx) {
-          return tx.Exec("UPDATE audit_log SET entry = ? WHERE seq = ?", {Blob{entry}, at});
-        });
-        break;
-      }
-      case 1:  // delete an entry
-        m = Raw("DELETE FROM audit_log WHERE seq = " + std::to_string(at));
-        expect_problem = "entry missing";
-        break;
-      case 2: {  // insert an entry: everything after it moves up one
-        m = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-          CARREL_RETURN_IF_ERROR(
-              tx.Exec("UPDATE audit_log SET seq = -seq - 1 WHERE seq >= ?", {at}));
-          CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -seq WHERE seq < 0"));
-          return tx.Exec(
-              "INSERT INTO audit_log (seq, entry, leaf_hash) SELECT ?, entry, leaf_hash "
-              "FROM audit_log WHERE seq = ?",
-              {at, at + 1});
-        });
-        expect_problem = "entry inserted";
-        break;
-      }
-      case 3: {  // reorder two entries
-        int64_t other = std::uniform_int_distribution<int64_t>(at + 1, kEntries - 1)(rng);
-        m = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
-          CARREL_RETURN_IF_ERROR(tx.Exec("UPDATE audit_log SET seq = -1 WHERE seq = ?", {at}));
-          CARREL_RETURN_IF_ERROR(
-              tx.Exec("UPDATE audit_log SET seq = ? WHERE seq = ?", {at, other}));
-          return tx.Exec("UPDATE audit_log SET seq = ? WHERE seq = -1", {other});
-        });
-        expect_problem = "entry moved";
-        break;
-      }
-      case 4: {  // replace a signed head with one over another root
-        int64_t size = 100 * (1 + at % 2);
-        const unsigned char forger[32] = {9, 9, 9};
-        Checkpoint forged = SignCheckpoint(kOrigin, size, LeafHash("forged"), forger, kOrigin);
-        m = WithWriteTransaction(*store_, [&](Transaction& tx) {
-          return tx.Exec("UPDATE audit_heads SET note = ?, root = ? WHERE size = ?",
-                         {forged.note, Blob{std::string(forged.root.begin(), forged.root.end())},
-                          size});
-        });
-        expect_seq = size;
-        expect_problem = "head signature bad";
-        break;
-      }
-      case 5: {  // rewrite an entry and its leaf hash consistently: only the heads catch it
-        at %= 200;
-        std::string entry;
-        (void)WithReadTransaction(*store_, [&](Transaction& tx) {
-          return tx.Exec("SELECT entry FROM audit_log WHERE seq = ?", {at}, [&](const Row& r) {
-            entry = r.Bytes(0);
-            return Status::Ok();
-          });
-        });
-        auto e = DecodeAuditEntry(entry);
-        ASSERT_TRUE(e.ok());
-        e->object_id += "0";
-        std::string forged = EncodeAuditEntry(*e);
-        Hash leaf = LeafHash(forged);
-        m = WithWriteTransaction(*store_, [&](Transaction& tx) {
-          return tx.Exec("UPDATE audit_log SET entry = ?, leaf_hash = ? WHERE seq = ?",
-                         {Blob{forged}, Blob{std::string(leaf.begin(), leaf.end())}, at});
-        });
-        expect_seq = at < 100 ? 100 : 200;
-        expect_problem = "not consistent with the signed head";
-        break;
-      }
-    }
+    Status m = Mutate(kind, at, rng, kEntries, &expect_seq, &expect_problem);
     ASSERT_TRUE(m.ok()) << m.ToString();
     auto v = Verify();
     ASSERT_TRUE(v.ok()) << v.status().ToString();

@@ -557,6 +557,29 @@ std::string VoteStatement(const std::string& library_id, const PolicyProposal& p
       .dump();
 }
 
+// What holds before a member signs the close of a vote: the vote open, ballots cast and each
+// verifying, the proposal made on the version still in force, the meeting dated between that
+// version and today.
+Status CheckClosable(Accounts& accounts, const PolicyProposal& p,
+                     const std::vector<PolicyVersion>& base, Date meeting_date, Date today) {
+  if (p.state != ProposalState::kOpen) {
+    return FailedPrecondition("the vote on this proposal is closed");
+  }
+  if (p.ballots.empty()) return FailedPrecondition("no member has voted on this proposal");
+  CARREL_RETURN_IF_ERROR(VerifyBallots(accounts, p));
+  if (base.empty() || base.front().id != p.base_version_id) {
+    return FailedPrecondition(
+        "the policy was amended after this proposal was made: propose "
+        "again on the text now in force");
+  }
+  if (meeting_date < base.front().effective_on || meeting_date > today) {
+    return InvalidArgument(
+        "the date of the vote must lie between the version in force and "
+        "today");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_view password,
@@ -571,20 +594,8 @@ StatusOr<PolicyProposal> Governance::CloseVote(int64_t member_id, std::string_vi
     CARREL_ASSIGN_OR_RETURN(base, ReadVersions(tx, "ORDER BY id DESC LIMIT 1", {}));
     return Status::Ok();
   }));
-  if (p->state != ProposalState::kOpen) {
-    return FailedPrecondition("the vote on this proposal is closed");
-  }
-  if (p->ballots.empty()) return FailedPrecondition("no member has voted on this proposal");
-  CARREL_RETURN_IF_ERROR(VerifyBallots(*accounts_, *p));
-  if (base.empty() || base.front().id != p->base_version_id) {
-    return FailedPrecondition("the policy was amended after this proposal was made: propose "
-                              "again on the text now in force");
-  }
-  Date today = std::chrono::floor<std::chrono::days>(clock_->Now());
-  if (meeting_date < base.front().effective_on || meeting_date > today) {
-    return InvalidArgument("the date of the vote must lie between the version in force and "
-                           "today");
-  }
+  CARREL_RETURN_IF_ERROR(CheckClosable(*accounts_, *p, base, meeting_date,
+                                       std::chrono::floor<std::chrono::days>(clock_->Now())));
   PolicyVote tally = Tally(*p, meeting_date, member.username);
   const bool adopted = tally.majority_of_those_voting;
   const size_t yes = tally.in_favour.size(), no = tally.against.size();
