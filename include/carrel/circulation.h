@@ -262,6 +262,37 @@ class Circulation {
   };
   static StatusOr<std::vector<DormantAccount>> DormantAccountsIn(Transaction& tx, Date cutoff);
 
+  // Sealed patron links under epoch keys, for retention (docs/design.md §6): a returned loan,
+  // an ended hold, a settled fine and an ended computer session each keep theirs in a table of
+  // their own. The table's name is what a link's seal is bound to.
+  enum class LinkKind : uint8_t { kLoan, kHold, kFine, kSession };
+  static constexpr LinkKind kLinkKinds[] = {LinkKind::kLoan, LinkKind::kHold, LinkKind::kFine,
+                                            LinkKind::kSession};
+  static std::string_view LinkTableOf(LinkKind kind);
+  // How many links of `kind` are sealed under `epoch`.
+  static StatusOr<int64_t> CountLinksIn(Transaction& tx, LinkKind kind, std::string_view epoch);
+  // The links of `kind` under `epoch`: the row, the sealed link and the day its period started
+  // from (a date, or an instant for a computer session). Given a `tag` (Vault::LinkTag of one
+  // patron under the epoch's key), only that patron's, where the kind's links carry a tag; the
+  // others are all returned.
+  struct LinkRow {
+    int64_t row = 0;
+    std::string link;
+    std::string day;
+  };
+  static StatusOr<std::vector<LinkRow>> LinksIn(Transaction& tx, LinkKind kind,
+                                                std::string_view epoch,
+                                                const std::string* tag = nullptr);
+  // Whether the links of `kind` carry a tag that finds one patron's.
+  static bool LinksTagged(LinkKind kind);
+  // The link of `row` sealed anew (under another epoch: a legal hold keeps it).
+  static Status ResealLinkIn(Transaction& tx, LinkKind kind, int64_t row, const std::string& link,
+                             const std::string& epoch, const std::string& tag);
+  // Clears up to `limit` links of `kind` left under `epoch` once its key was destroyed (dead
+  // ciphertext); returns how many.
+  static StatusOr<int64_t> ClearDeadLinksIn(Transaction& tx, LinkKind kind, std::string_view epoch,
+                                            int64_t limit);
+
   // A restore's reconciliation: every patron's id; a patron removed as DeletePatron does,
   // after dropping the plain links of loans out and fines owed in an old backup; and the links
   // sealed under epoch keys not in `live_days` (destroyed) cleared, returning how many.

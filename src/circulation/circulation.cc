@@ -272,6 +272,85 @@ Circulation::Circulation(Store* store, Vault* vault, AuditLog* audit, const Prof
 
 Circulation::~Circulation() = default;
 
+namespace {
+
+struct LinkTableInfo {
+  Circulation::LinkKind kind;
+  const char* table;
+  const char* day_column;
+  bool tagged;
+};
+constexpr LinkTableInfo kLinkTableInfo[] = {
+    {Circulation::LinkKind::kLoan, "loan_history", "returned_on", true},
+    {Circulation::LinkKind::kHold, "holds", "ended_on", false},
+    {Circulation::LinkKind::kFine, "fines", "settled_on", false},
+    {Circulation::LinkKind::kSession, "computer_sessions", "ended_at", false},
+};
+
+const LinkTableInfo& InfoOf(Circulation::LinkKind kind) {
+  for (const LinkTableInfo& t : kLinkTableInfo) {
+    if (t.kind == kind) return t;
+  }
+  return kLinkTableInfo[0];
+}
+
+}  // namespace
+
+std::string_view Circulation::LinkTableOf(LinkKind kind) { return InfoOf(kind).table; }
+
+bool Circulation::LinksTagged(LinkKind kind) { return InfoOf(kind).tagged; }
+
+StatusOr<int64_t> Circulation::CountLinksIn(Transaction& tx, LinkKind kind,
+                                            std::string_view epoch) {
+  return tx.QueryInt(
+      std::string("SELECT count(*) FROM ") + InfoOf(kind).table + " WHERE link_epoch = ?",
+      {std::string(epoch)});
+}
+
+StatusOr<std::vector<Circulation::LinkRow>> Circulation::LinksIn(Transaction& tx, LinkKind kind,
+                                                                 std::string_view epoch,
+                                                                 const std::string* tag) {
+  const LinkTableInfo& t = InfoOf(kind);
+  std::string sql = std::string("SELECT id, patron_link, ") + t.day_column + " FROM " + t.table +
+                    " WHERE link_epoch = ?";
+  std::vector<Value> params = {std::string(epoch)};
+  if (tag != nullptr && t.tagged) {
+    sql += " AND link_tag = ?";
+    params.push_back(Blob{*tag});
+  }
+  std::vector<LinkRow> out;
+  CARREL_RETURN_IF_ERROR(tx.Exec(sql, params, [&](const Row& row) {
+    out.push_back({row.Int(0), row.Bytes(1), row.Text(2)});
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status Circulation::ResealLinkIn(Transaction& tx, LinkKind kind, int64_t row,
+                                 const std::string& link, const std::string& epoch,
+                                 const std::string& tag) {
+  const LinkTableInfo& t = InfoOf(kind);
+  if (t.tagged) {
+    return tx.Exec(std::string("UPDATE ") + t.table +
+                       " SET patron_link = ?, link_epoch = ?, link_tag = ? WHERE id = ?",
+                   {Blob{link}, epoch, Blob{tag}, row});
+  }
+  return tx.Exec(
+      std::string("UPDATE ") + t.table + " SET patron_link = ?, link_epoch = ? WHERE id = ?",
+      {Blob{link}, epoch, row});
+}
+
+StatusOr<int64_t> Circulation::ClearDeadLinksIn(Transaction& tx, LinkKind kind,
+                                                std::string_view epoch, int64_t limit) {
+  const LinkTableInfo& t = InfoOf(kind);
+  std::string sql = std::string("UPDATE ") + t.table +
+                    " SET patron_link = NULL, link_epoch = NULL" +
+                    (t.tagged ? ", link_tag = NULL" : "") + " WHERE id IN (SELECT id FROM " +
+                    t.table + " WHERE link_epoch = ? LIMIT ?)";
+  CARREL_RETURN_IF_ERROR(tx.Exec(sql, {std::string(epoch), limit}));
+  return tx.changes();
+}
+
 StatusOr<bool> Circulation::PatronExistsIn(Transaction& tx, int64_t patron_id) {
   CARREL_ASSIGN_OR_RETURN(int64_t n,
                           tx.QueryInt("SELECT count(*) FROM patrons WHERE id = ?", {patron_id}));

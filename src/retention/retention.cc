@@ -29,19 +29,19 @@ constexpr int kMaxDays = 36500;
 constexpr int64_t kRowBatch = 500;
 constexpr size_t kKeyBatch = 64;  // epoch keys destroyed per keyring transaction
 
-// Tables holding sealed patron links, with the column giving each row's trigger day.
+// The kinds of sealed patron link (kept by circulation), each with its schedule category and
+// the category its epoch keys are named by.
+using LinkKind = Circulation::LinkKind;
 struct LinkTable {
-  const char* table;
+  LinkKind kind;
   const char* category;  // schedule category
   const char* epoch;     // epoch category
-  const char* day_column;
-  bool tagged;           // has link_tag
 };
 constexpr LinkTable kLinkTables[] = {
-    {"loan_history", "loan_link", "loan", "returned_on", true},
-    {"holds", "hold_link", "hold", "ended_on", false},
-    {"fines", "fine_link", "fine", "settled_on", false},
-    {"computer_sessions", "session_link", "session", "ended_at", false},
+    {LinkKind::kLoan, "loan_link", "loan"},
+    {LinkKind::kHold, "hold_link", "hold"},
+    {LinkKind::kFine, "fine_link", "fine"},
+    {LinkKind::kSession, "session_link", "session"},
 };
 
 const LinkTable* TableForEpochCategory(std::string_view epoch) {
@@ -443,8 +443,7 @@ bool Covers(const LegalHold& h, int64_t patron_id, Date day) {
 }
 
 // The trigger day of a link row from its day column (a date, or an instant for sessions).
-StatusOr<Date> RowDay(const Calendar& calendar, const Row& row, int column) {
-  std::string text = row.Text(column);
+StatusOr<Date> LinkDay(const Calendar& calendar, const std::string& text) {
   if (text.size() == 10) return ParseDate(text);
   CARREL_ASSIGN_OR_RETURN(Instant t, ParseInstant(text));
   return calendar.LocalDate(t);
@@ -460,6 +459,8 @@ struct HeldRow {
 }  // namespace
 
 // The rows under `epoch` that an active hold covers, with the hold keeping each (the oldest).
+// Where links carry a tag, only the held patrons' rows are read (by their tag under the epoch's
+// key); the others are opened one by one.
 static StatusOr<std::vector<HeldRow>> FindHeldRows(Transaction& tx, Vault& vault,
                                                    const Calendar& calendar,
                                                    const std::string& epoch,
@@ -467,22 +468,33 @@ static StatusOr<std::vector<HeldRow>> FindHeldRows(Transaction& tx, Vault& vault
   std::vector<HeldRow> out;
   if (holds.empty()) return out;
   SealedRecords records(&vault);
+  std::set<int64_t> patrons;
+  for (const LegalHold& h : holds) patrons.insert(h.patron_id);
+  auto key = vault.keyring().Get(Vault::EpochKeyName(epoch));
   for (const LinkTable& t : kLinkTables) {
-    std::string sql = std::string("SELECT id, patron_link, ") + t.day_column + " FROM " +
-                      t.table + " WHERE link_epoch = ?";
-    CARREL_RETURN_IF_ERROR(tx.Exec(sql, {epoch}, [&](const Row& row) -> Status {
-      CARREL_ASSIGN_OR_RETURN(auto patron, records.OpenLink(t.table, row.Int(0), row.BytesView(1),
-                                                            epoch, std::nullopt));
-      if (!patron) return Status::Ok();
-      CARREL_ASSIGN_OR_RETURN(Date day, RowDay(calendar, row, 2));
+    std::vector<Circulation::LinkRow> rows;
+    if (Circulation::LinksTagged(t.kind) && key.ok()) {
+      for (int64_t patron : patrons) {
+        const std::string tag = Vault::LinkTag(**key, patron);
+        CARREL_ASSIGN_OR_RETURN(auto mine, Circulation::LinksIn(tx, t.kind, epoch, &tag));
+        rows.insert(rows.end(), mine.begin(), mine.end());
+      }
+    } else {
+      CARREL_ASSIGN_OR_RETURN(rows, Circulation::LinksIn(tx, t.kind, epoch));
+    }
+    for (const Circulation::LinkRow& row : rows) {
+      CARREL_ASSIGN_OR_RETURN(
+          auto patron, records.OpenLink(Circulation::LinkTableOf(t.kind), row.row, row.link, epoch,
+                                        std::nullopt));
+      if (!patron) continue;
+      CARREL_ASSIGN_OR_RETURN(Date day, LinkDay(calendar, row.day));
       for (const LegalHold& h : holds) {
         if (Covers(h, *patron, day)) {
-          out.push_back({&t, row.Int(0), *patron, h.id});
+          out.push_back({&t, row.row, *patron, h.id});
           break;
         }
       }
-      return Status::Ok();
-    }));
+    }
   }
   return out;
 }
@@ -496,15 +508,10 @@ Status Retention::MoveHeldLinks(Transaction& tx, const std::string& epoch,
     std::string target = HeldEpoch(h.hold_id);
     if (target == epoch) continue;  // already where its hold keeps it
     CARREL_ASSIGN_OR_RETURN(SealedLink link,
-                            records.SealLinkInEpoch(h.table->table, h.row, h.patron_id, target));
-    std::string sql = std::string("UPDATE ") + h.table->table +
-                      " SET patron_link = ?, link_epoch = ?" +
-                      (h.table->tagged ? ", link_tag = ?" : "") + " WHERE id = ?";
-    if (h.table->tagged) {
-      CARREL_RETURN_IF_ERROR(tx.Exec(sql, {Blob{link.link}, link.epoch, Blob{link.tag}, h.row}));
-    } else {
-      CARREL_RETURN_IF_ERROR(tx.Exec(sql, {Blob{link.link}, link.epoch, h.row}));
-    }
+                            records.SealLinkInEpoch(Circulation::LinkTableOf(h.table->kind), h.row,
+                                                    h.patron_id, target));
+    CARREL_RETURN_IF_ERROR(
+        Circulation::ResealLinkIn(tx, h.table->kind, h.row, link.link, link.epoch, link.tag));
     ++*moved;
   }
   return Status::Ok();
@@ -542,9 +549,7 @@ Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule,
         // Links a standing hold keeps: past their period (they were moved when their day's
         // key went), so they count as held.
         for (const LinkTable& t : kLinkTables) {
-          CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
-                                                             t.table + " WHERE link_epoch = ?",
-                                                         {k->epoch}));
+          CARREL_ASSIGN_OR_RETURN(int64_t n, Circulation::CountLinksIn(tx, t.kind, k->epoch));
           CountFor(w.counts, t.category).held += n;
         }
       }
@@ -552,9 +557,7 @@ Status Retention::SurveyKeys(Transaction& tx, const RetentionSchedule& schedule,
     }
     std::map<std::string, int64_t> per_category;
     for (const LinkTable& t : kLinkTables) {
-      CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
-                                                         t.table + " WHERE link_epoch = ?",
-                                                     {k->epoch}));
+      CARREL_ASSIGN_OR_RETURN(int64_t n, Circulation::CountLinksIn(tx, t.kind, k->epoch));
       per_category[t.category] += n;
       key.links += n;
     }
@@ -650,9 +653,7 @@ StatusOr<RetentionPlan> Retention::Plan(const Actor& actor, const RetentionSched
         "SELECT k.epoch FROM retention_keys k WHERE k.destroyed = 1 AND k.reclaimed = 0", {},
         [&](const Row& row) -> Status {
           for (const LinkTable& t : kLinkTables) {
-            CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
-                                                               t.table + " WHERE link_epoch = ?",
-                                                           {row.Text(0)}));
+            CARREL_ASSIGN_OR_RETURN(int64_t n, Circulation::CountLinksIn(tx, t.kind, row.Text(0)));
             plan.awaiting_reclaim += n;
           }
           return Status::Ok();
@@ -999,16 +1000,11 @@ StatusOr<int64_t> Retention::Reclaim(int64_t max_rows) {
       for (const LinkTable& t : kLinkTables) {
         int64_t room = max_rows - cleared;
         if (room > 0) {
-          std::string sql = std::string("UPDATE ") + t.table +
-                            " SET patron_link = NULL, link_epoch = NULL" +
-                            (t.tagged ? ", link_tag = NULL" : "") + " WHERE id IN (SELECT id FROM " +
-                            t.table + " WHERE link_epoch = ? LIMIT ?)";
-          CARREL_RETURN_IF_ERROR(tx.Exec(sql, {epoch, room}));
-          cleared += tx.changes();
+          CARREL_ASSIGN_OR_RETURN(int64_t n,
+                                  Circulation::ClearDeadLinksIn(tx, t.kind, epoch, room));
+          cleared += n;
         }
-        CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt(std::string("SELECT count(*) FROM ") +
-                                                           t.table + " WHERE link_epoch = ?",
-                                                       {epoch}));
+        CARREL_ASSIGN_OR_RETURN(int64_t n, Circulation::CountLinksIn(tx, t.kind, epoch));
         left += n;
       }
       if (left == 0) {
