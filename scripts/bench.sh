@@ -7,7 +7,7 @@
 # CARREL_BENCH_AUDIT_ENTRIES (10000000) entries, built through a CARREL_BENCH_AUDIT_CACHE_MIB
 # (1024) MiB SQLite page cache; retention, CARREL_BENCH_RETENTION_ROWS (10000000) returned
 # loans (and, on that library, extracting one patron's records for a disclosure:
-# CARREL_BENCH_PARTS=disclosure measures that section alone). Scratch data goes under $TMPDIR
+# CARREL_BENCH_PARTS=retention measures those two sections alone). Scratch data goes under $TMPDIR
 # (default /tmp). CARREL_BENCH_PARTS=http measures the
 # HTTP section alone and puts it in place in the document; CARREL_BENCH_BASELINE=BINARY also
 # runs the HTTP closed loads against an earlier carrel, for comparison (name it in the document
@@ -45,20 +45,22 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/carrel-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# CARREL_BENCH_PARTS=disclosure: the retention benchmark's library (CARREL_BENCH_RETENTION_ROWS),
-# only its disclosure section put in place in the document.
-if [ "${CARREL_BENCH_PARTS:-all}" = disclosure ]; then
+# CARREL_BENCH_PARTS=retention (or disclosure): the retention benchmark's library
+# (CARREL_BENCH_RETENTION_ROWS), its retention and disclosure sections put in place.
+if [ "${CARREL_BENCH_PARTS:-all}" = retention ] || [ "${CARREL_BENCH_PARTS:-all}" = disclosure ]; then
   echo "bench: $build/carrel_scale_bench retention ($retention_rows returned loans), for the disclosure" >&2
   TMPDIR="$work" "$build/carrel_scale_bench" retention --dir "$work/retention" \
     --json "$work/retention.json"
   rm -rf "$work/retention"
-  command="CARREL_BENCH_PARTS=disclosure make bench"
+  command="CARREL_BENCH_PARTS=$CARREL_BENCH_PARTS make bench"
   if [ "$retention_rows" != 10000000 ]; then
     command="CARREL_BENCH_RETENTION_ROWS=$retention_rows $command"
   fi
-  python3 "$root/scripts/bench_splice.py" bench_disclosure_section "$work/retention.json" "$out" \
-    "$command" "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
-    "$(date -Iseconds)"
+  for part in bench_retention_section bench_disclosure_section; do
+    python3 "$root/scripts/bench_splice.py" "$part" "$work/retention.json" "$out" \
+      "$command" "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
+      "$(date -Iseconds)"
+  done
   exit 0
 fi
 
@@ -275,6 +277,7 @@ with open(env["BENCH_HTTP_JSON"]) as f:
 sys.path.insert(0, env["BENCH_SCRIPTS"])
 from bench_http_section import section as http_section  # noqa: E402
 from bench_contract_section import section as contract_section  # noqa: E402
+from bench_retention_section import section as retention_section  # noqa: E402
 from bench_web_section import section as web_section  # noqa: E402
 from bench_disclosure_section import section as disclosure_section  # noqa: E402
 with open(env["BENCH_WEB_JSON"]) as f:
@@ -660,55 +663,7 @@ lines = [
     "",
     f"The seed reported: `{seed_summary.strip()}`",
     "",
-    "## Retention",
-    "",
-    f"A library seeded with {int(retention['rows']):,} returned loans spread over three years "
-    f"(`SeedDemoLibrary`: 20,000 patrons, 50,000 items, with fines, holds and computer sessions; "
-    f"{retention['seed_seconds']:.0f} s, database {retention['db_bytes'] / 2**20:,.0f} MiB), and a "
-    f"schedule signed by the Director that keeps every kind of link {int(retention['keep_days'])} "
-    f"days: a run at 03:00 (library closed) removes the oldest year, every link of a day returned "
-    f"before {retention['cutoff']}. Other library systems remove links with one SQL UPDATE "
-    "setting the patron link to NULL for the rows returned before the cutoff; that UPDATE ran on "
-    "a byte-for-byte copy of the same database, in one durable transaction, in the same run. "
-    "carrel's run destroys the epoch keys of those days (64 per keyring transaction), after "
-    "counting what each seals and noting it; the run's other work is bookkeeping for its audit "
-    "entry. The UPDATE also clears links of opted-in reading histories, which carrel keeps under "
-    "the patron's own key, so it touches more rows.",
-    "",
-    "| Measurement | Result | Target | Result |",
-    "|---|---:|---:|---|",
-    f"| One UPDATE on the copy ({int(retention['update_rows']):,} rows) | "
-    f"{retention['update_seconds']:.2f} s | — | |",
-    f"| carrel: plan (counts per category) | {retention['plan_seconds']:.2f} s | — | |",
-    f"| carrel: run, whole ({int(retention['links_removed']):,} links, "
-    f"{int(retention['keys_destroyed']):,} keys) | {retention['run_seconds']:.2f} s | — | |",
-    f"| carrel: key destruction within the run | {retention['key_seconds']:.3f} s | < 1 s | "
-    f"{'PASS' if retention['key_seconds'] < 1 else 'FAIL'} |",
-    f"| UPDATE / key destruction | {retention['update_seconds'] / retention['key_seconds']:,.0f}× | "
-    f"≥ 100× | {'PASS' if retention['update_seconds'] / retention['key_seconds'] >= 100 else 'FAIL'} |",
-    f"| UPDATE / whole run | {retention['update_seconds'] / retention['run_seconds']:,.0f}× | — | |",
-    f"| Links the plan listed / the run removed | {int(retention['links_planned']):,} / "
-    f"{int(retention['links_removed']):,} | equal | "
-    f"{'PASS' if retention['links_planned'] == retention['links_removed'] else 'FAIL'} |",
-    "",
-    "Then the dead ciphertext is cleared from the rows in the background, as the server does it "
-    f"({int(retention['reclaim_batch_rows'])} rows per transaction, "
-    f"{int(retention['reclaim_pause_ms'])} ms apart while more remain), for at most 30 s, while a "
-    "front-desk thread checks an item out and in every 5 ms (each one durable transaction, "
-    "encryption and audit on); the same loop ran first with no reclaim.",
-    "",
-    "| Measurement | Result |",
-    "|---|---:|",
-    f"| Reclaim rate | {retention['reclaim_rate']:,.0f} rows/s ({int(retention['reclaimed_rows']):,} "
-    f"rows in {retention['reclaim_seconds']:.1f} s) |",
-    f"| Checkout or checkin, no reclaim: median / p99 | "
-    f"{retention['circulation_quiet']['median_us'] / 1000:.2f} ms / "
-    f"{retention['circulation_quiet']['p99_us'] / 1000:.2f} ms |",
-    f"| Checkout or checkin during reclaim: median / p99 | "
-    f"{retention['circulation_during_reclaim']['median_us'] / 1000:.2f} ms / "
-    f"{retention['circulation_during_reclaim']['p99_us'] / 1000:.2f} ms |",
-    "",
-] + disclosure_section(retention) + contract_section(run["benchmarks"]) + http_section(
+] + retention_section(retention) + disclosure_section(retention) + contract_section(run["benchmarks"]) + http_section(
     http, bare_durable) + web_section(web) + [
     "## Reading these figures",
     "",
