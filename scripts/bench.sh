@@ -56,10 +56,11 @@ if [ "${CARREL_BENCH_PARTS:-all}" = retention ] || [ "${CARREL_BENCH_PARTS:-all}
   if [ "$retention_rows" != 10000000 ]; then
     command="CARREL_BENCH_RETENTION_ROWS=$retention_rows $command"
   fi
+  source=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+  measured=$(date -Iseconds)
   for part in bench_retention_section bench_disclosure_section; do
     python3 "$root/scripts/bench_splice.py" "$part" "$work/retention.json" "$out" \
-      "$command" "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
-      "$(date -Iseconds)"
+      "$command" "$source" "$measured"
   done
   exit 0
 fi
