@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -132,6 +133,12 @@ inline constexpr int64_t kScanMmapBytes = int64_t{2} << 30;
 // transactions run in parallel on pooled connections and see committed data only.
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& file,
                                                  const SqliteOptions& options);
+
+// How a module checks one of its backup files: opens `file` read-only, checks that it is an
+// intact SQLite database and returns the key/value rows of `meta_table`, the caller's own table
+// of facts about the file. kDataLoss when the file does not open, is damaged or lacks the table.
+StatusOr<std::map<std::string, std::string>> ReadBackupMeta(const std::filesystem::path& file,
+                                                            std::string_view meta_table);
 
 // A deterministic SQL function of a BLOB and an integer constant, defined on every SQLite
 // connection carrel opens, so that indexes can be built on values derived from encoded

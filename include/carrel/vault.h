@@ -85,6 +85,9 @@ class Keyring {
   static StatusOr<std::unique_ptr<Keyring>> Open(const std::filesystem::path& file,
                                                  MasterKeys keys, std::string library_id,
                                                  const Clock* clock);
+  // The library a backup of a keyring belongs to, once the file is checked whole and a keyring
+  // (kDataLoss otherwise). Opens nothing with the master key.
+  static StatusOr<std::string> BackupLibraryId(const std::filesystem::path& file);
   ~Keyring();
 
   // The key called `name`, created (and committed to the keyring) if it never existed.

@@ -328,32 +328,13 @@ StatusOr<Library::RestoreReport> Library::Reconcile() {
 
 namespace {
 
-// Checks that `file` is an intact SQLite database whose meta table says it belongs to
-// `library_id` (or, when library_id is empty, returns the id it names).
-StatusOr<std::string> CheckBackup(const fs::path& file, std::string_view meta_table,
-                                  std::string_view format) {
-  SqliteOptions options;
-  options.read_only = true;
-  auto store = OpenSqliteStore(file, options);
-  if (!store.ok()) {
-    return DataLoss(file.string() + " is not a usable backup (" + store.status().message() + ")");
-  }
-  std::string found_format, id, integrity;
-  Status s = WithReadTransaction(**store, [&](Transaction& tx) -> Status {
-    CARREL_RETURN_IF_ERROR(tx.Exec("PRAGMA quick_check", {}, [&](const Row& row) {
-      if (integrity.empty()) integrity = row.Text(0);
-      return Status::Ok();
-    }));
-    return tx.Exec("SELECT key, value FROM " + std::string(meta_table), {}, [&](const Row& row) {
-      if (row.Text(0) == "format") found_format = row.Text(1);
-      if (row.Text(0) == "library_id") id = row.Text(1);
-      return Status::Ok();
-    });
-  });
-  if (!s.ok() || integrity != "ok" || found_format != format || id.empty()) {
+// The library a backup of the data belongs to, once the file is checked whole.
+StatusOr<std::string> DataBackupLibraryId(const fs::path& file) {
+  CARREL_ASSIGN_OR_RETURN(auto meta, ReadBackupMeta(file, "library_meta"));
+  if (meta["format"] != kLibraryFormat || meta["library_id"].empty()) {
     return DataLoss(file.string() + " is not a complete carrel backup (truncated or damaged)");
   }
-  return id;
+  return meta["library_id"];
 }
 
 Status CopyFileDurably(const fs::path& from, const fs::path& to) {
@@ -382,11 +363,9 @@ StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir,
     return FailedPrecondition(dir.string() + " is not a carrel library (no profile); create it "
                                              "with carrel init first");
   }
-  CARREL_ASSIGN_OR_RETURN(std::string data_id,
-                          CheckBackup(data_backup, "library_meta", kLibraryFormat));
+  CARREL_ASSIGN_OR_RETURN(std::string data_id, DataBackupLibraryId(data_backup));
   if (keys_backup != nullptr) {
-    CARREL_ASSIGN_OR_RETURN(std::string keys_id,
-                            CheckBackup(*keys_backup, "keyring_meta", "carrel-keyring-1"));
+    CARREL_ASSIGN_OR_RETURN(std::string keys_id, Keyring::BackupLibraryId(*keys_backup));
     if (keys_id != data_id) {
       return FailedPrecondition("the key backup belongs to another library than the data backup");
     }

@@ -963,4 +963,31 @@ Status WithReadTransaction(Store& store, const std::function<Status(Transaction&
   return tx->Commit();
 }
 
+StatusOr<std::map<std::string, std::string>> ReadBackupMeta(const std::filesystem::path& file,
+                                                            std::string_view meta_table) {
+  SqliteOptions options;
+  options.read_only = true;
+  auto store = OpenSqliteStore(file, options);
+  if (!store.ok()) {
+    return DataLoss(file.string() + " is not a usable backup (" + store.status().message() + ")");
+  }
+  std::map<std::string, std::string> meta;
+  std::string integrity;
+  Status s = WithReadTransaction(**store, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec("PRAGMA quick_check", {}, [&](const Row& row) {
+      if (integrity.empty()) integrity = row.Text(0);
+      return Status::Ok();
+    }));
+    // The table is the caller's (the store knows no domain's tables).
+    return tx.Exec("SELECT key, value FROM " + std::string(meta_table), {}, [&](const Row& row) {
+      meta[row.Text(0)] = row.Text(1);
+      return Status::Ok();
+    });
+  });
+  if (!s.ok() || integrity != "ok") {
+    return DataLoss(file.string() + " is not a complete carrel backup (truncated or damaged)");
+  }
+  return meta;
+}
+
 }  // namespace carrel

@@ -483,4 +483,12 @@ Status Keyring::FinishRotation() {
 
 Status Keyring::BackupTo(const std::filesystem::path& out) { return impl_->store->BackupTo(out); }
 
+StatusOr<std::string> Keyring::BackupLibraryId(const std::filesystem::path& file) {
+  CARREL_ASSIGN_OR_RETURN(auto meta, ReadBackupMeta(file, "keyring_meta"));
+  if (meta["format"] != kKeyringFormat || meta["library_id"].empty()) {
+    return DataLoss(file.string() + " is not a complete carrel backup (truncated or damaged)");
+  }
+  return meta["library_id"];
+}
+
 }  // namespace carrel
