@@ -1,6 +1,6 @@
 """The section of docs/BENCHMARKS.md on extracting one patron's records for a disclosure
 (bench/scale/disclosure.cc, run within the retention benchmark before its run), written by
-scripts/bench.sh (CARREL_BENCH_PARTS=disclosure, or a whole run)."""
+scripts/bench.sh (CARREL_BENCH_PARTS=retention, or a whole run)."""
 
 HEADING = "## Disclosure: one patron's records"
 GOAL_MS = 50

@@ -1,9 +1,9 @@
 """Puts one section of docs/BENCHMARKS.md in place from a benchmark's JSON figures, for the
-single-section runs of scripts/bench.sh (CARREL_BENCH_PARTS=web or disclosure):
+single-section runs of scripts/bench.sh (CARREL_BENCH_PARTS=web or retention):
 
     bench_splice.py MODULE FIGURES.json DOCUMENT COMMAND SOURCE DATE
 
-MODULE is a section module of scripts/ (bench_web_section, bench_disclosure_section) with
+MODULE is a section module of scripts/ (bench_web_section, bench_retention_section, bench_disclosure_section) with
 section(figures, note) and splice(document, lines)."""
 import importlib
 import json
