@@ -605,6 +605,22 @@ TEST_F(RequestsTest, DesksTakingRequestsInAtOnceGetTheirOwnCases) {
   }
 }
 
+// A state or outcome carrel does not know, written into the database behind its back, is data
+// loss when the case is read: never taken for a blank or for another state.
+TEST_F(RequestsTest, ACaseEditedOnDiskToAnUnknownStateReadsAsDataLoss) {
+  std::string ref = Intake("none");
+  ASSERT_TRUE(requests().Get(U("director1"), ref).ok());
+  for (const char* edit : {"UPDATE cases SET state = 'approved' WHERE reference = ?",
+                           "UPDATE cases SET state = 'received', outcome = 'granted' WHERE "
+                           "reference = ?"}) {
+    ASSERT_TRUE(WithWriteTransaction(lib().store(), [&](Transaction& tx) {
+                  return tx.Exec(edit, {ref});
+                }).ok());
+    EXPECT_EQ(requests().Get(U("director1"), ref).status().code(), StatusCode::kDataLoss) << edit;
+    EXPECT_EQ(requests().List(U("director1")).status().code(), StatusCode::kDataLoss) << edit;
+  }
+}
+
 TEST_F(RequestsTest, BadInputIsRefusedAndWritesNothing) {
   CaseIntake in;
   EXPECT_EQ(ParseCaseType("gossip").status().code(), StatusCode::kInvalidArgument);

@@ -266,8 +266,6 @@ class Circulation {
   // an ended hold, a settled fine and an ended computer session each keep theirs in a table of
   // their own. The table's name is what a link's seal is bound to.
   enum class LinkKind : uint8_t { kLoan, kHold, kFine, kSession };
-  static constexpr LinkKind kLinkKinds[] = {LinkKind::kLoan, LinkKind::kHold, LinkKind::kFine,
-                                            LinkKind::kSession};
   static std::string_view LinkTableOf(LinkKind kind);
   // How many links of `kind` are sealed under `epoch`.
   static StatusOr<int64_t> CountLinksIn(Transaction& tx, LinkKind kind, std::string_view epoch);

@@ -32,11 +32,8 @@ int64_t Count(Store& store, const std::string& sql) {
 
 TEST(PatronPinsTest, PinsMoveOffThePatronsTableAndGoWithThePatron) {
   testing::TempDir dir;
-  SqliteOptions options;
-  options.create_if_missing = true;
-  auto opened = OpenSqliteStore(dir / "old.db", options);
-  ASSERT_TRUE(opened.ok());
-  std::unique_ptr<Store> store = std::move(opened).value();
+  std::unique_ptr<Store> store = testing::NewScratchStore(dir / "old.db");
+  ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Migrate(UpTo(22)).ok());
   ASSERT_TRUE(WithWriteTransaction(*store, [](Transaction& tx) -> Status {
                 for (int64_t id : {11, 12}) {

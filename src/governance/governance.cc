@@ -115,7 +115,7 @@ PolicyVersion VersionFromRow(const Row& row) {
   PolicyVersion v;
   v.id = row.Int(0);
   v.label = row.Text(1);
-  if (auto e = ParsePolicyEvent(row.Text(2)); e.ok()) v.event = *e;
+  if (auto e = Stored(ParsePolicyEvent(row.Text(2))); e.ok()) v.event = *e;
   if (auto d = ParseDate(row.Text(3)); d.ok()) v.effective_on = *d;
   v.title = row.Text(4);
   if (!row.IsNull(5)) v.text = row.Text(5);
@@ -355,14 +355,14 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
       {id}, [&](const Row& row) -> Status {
         PolicyProposal q;
         q.id = row.Int(0);
-        CARREL_ASSIGN_OR_RETURN(q.event, ParsePolicyEvent(row.Text(1)));
+        CARREL_ASSIGN_OR_RETURN(q.event, Stored(ParsePolicyEvent(row.Text(1))));
         q.title = row.Text(2);
         q.text = row.Text(3);
         q.summary = row.Text(4);
         q.proposed_by = row.Int(5);
         CARREL_ASSIGN_OR_RETURN(q.proposed_at, ParseInstant(row.Text(6)));
         q.base_version_id = row.Int(7);
-        CARREL_ASSIGN_OR_RETURN(q.state, ParseProposalState(row.Text(8)));
+        CARREL_ASSIGN_OR_RETURN(q.state, Stored(ParseProposalState(row.Text(8))));
         if (!row.IsNull(9)) {
           CARREL_ASSIGN_OR_RETURN(Date d, ParseDate(row.Text(9)));
           q.meeting_date = d;
@@ -382,7 +382,7 @@ StatusOr<PolicyProposal> Governance::ReadProposal(Transaction& tx, int64_t id) {
       {id}, [&](const Row& row) -> Status {
         BoardBallot b;
         b.member_id = row.Int(0);
-        CARREL_ASSIGN_OR_RETURN(b.vote, ParseBallotVote(row.Text(1)));
+        CARREL_ASSIGN_OR_RETURN(b.vote, Stored(ParseBallotVote(row.Text(1))));
         CARREL_ASSIGN_OR_RETURN(b.cast_at, ParseInstant(row.Text(2)));
         b.statement = row.Text(3);
         b.signature = row.Bytes(4);
@@ -479,7 +479,8 @@ StatusOr<PolicyProposal> Governance::Vote(int64_t member_id, std::string_view pa
                                      }));
       return s;
     }());
-    if (state != "open") return FailedPrecondition("the vote on this proposal is closed");
+    if (state != ProposalStateName(ProposalState::kOpen))
+      return FailedPrecondition("the vote on this proposal is closed");
     Status s = tx.Exec(
         "INSERT INTO policy_ballots (proposal_id, member_id, vote, cast_at, statement, "
         "public_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -697,7 +698,7 @@ StatusOr<std::optional<BoardRuling>> Governance::RulingOn(Transaction& tx, std::
       {std::string(subject), subject_id}, [&](const Row& row) -> Status {
         BoardRuling r;
         r.review_id = row.Int(0);
-        CARREL_ASSIGN_OR_RETURN(r.outcome, ParseRulingOutcome(row.Text(1)));
+        CARREL_ASSIGN_OR_RETURN(r.outcome, Stored(ParseRulingOutcome(row.Text(1))));
         CARREL_ASSIGN_OR_RETURN(r.decided_at, ParseInstant(row.Text(2)));
         ruling = r;
         return Status::Ok();
@@ -925,7 +926,7 @@ StatusOr<BoardReview> Governance::ReadReview(Transaction& tx, int64_t id, bool w
         CARREL_ASSIGN_OR_RETURN(r.opened_at, ParseInstant(row.Text(5)));
         reason = row.Bytes(6);
         if (!row.Text(7).empty()) {
-          CARREL_ASSIGN_OR_RETURN(r.outcome, ParseRulingOutcome(row.Text(7)));
+          CARREL_ASSIGN_OR_RETURN(r.outcome, Stored(ParseRulingOutcome(row.Text(7))));
         }
         explanation = row.Bytes(8);
         r.statement = row.Text(9);

@@ -19,11 +19,8 @@ Instant At(int day, int hour) {
 class GovernanceReadsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SqliteOptions options;
-    options.create_if_missing = true;
-    auto opened = OpenSqliteStore(dir_ / "governance.db", options);
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    store_ = std::move(opened).value();
+    store_ = testing::NewScratchStore(dir_ / "governance.db");
+    ASSERT_NE(store_, nullptr);
     ASSERT_TRUE(store_->Migrate(GovernanceMigrations()).ok());
   }
 

@@ -17,14 +17,6 @@ Instant At(int hour) {
   return Instant(Date(std::chrono::year(2026) / 12 / 1)) + std::chrono::hours(hour);
 }
 
-std::unique_ptr<Store> OpenFresh(const std::filesystem::path& file) {
-  SqliteOptions options;
-  options.create_if_missing = true;
-  auto store = OpenSqliteStore(file, options);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? std::move(store).value() : nullptr;
-}
-
 std::vector<InboxItem> Items(Store& store, int64_t user) {
   std::vector<InboxItem> out;
   EXPECT_TRUE(WithReadTransaction(store, [&](Transaction& tx) -> Status {
@@ -36,7 +28,7 @@ std::vector<InboxItem> Items(Store& store, int64_t user) {
 
 TEST(InboxTest, EachUserSeesAndMarksOnlyTheirOwn) {
   testing::TempDir dir;
-  auto store = OpenFresh(dir / "inbox.db");
+  auto store = testing::NewScratchStore(dir / "inbox.db");
   ASSERT_TRUE(store->Migrate(InboxMigrations()).ok());
   ASSERT_TRUE(WithWriteTransaction(*store, [&](Transaction& tx) -> Status {
                 CARREL_RETURN_IF_ERROR(Inbox::PostIn(tx, 1, "R-2026-0001", "new_request", At(15)));
@@ -67,7 +59,7 @@ TEST(InboxTest, EachUserSeesAndMarksOnlyTheirOwn) {
 
 TEST(InboxTest, AnInboxFromTheOldMigrationKeepsItsItems) {
   testing::TempDir dir;
-  auto store = OpenFresh(dir / "old.db");
+  auto store = testing::NewScratchStore(dir / "old.db");
   // As version 8 made it, before the table was this module's.
   ASSERT_TRUE(store
                   ->Migrate({{8, "requests' inbox, as it was",

@@ -24,17 +24,15 @@ TEST(LibrarySchemaTest, OneSequenceOfVersionsFromEveryModule) {
 
 TEST(LibrarySchemaTest, AFreshDatabaseIsBuiltAndAgainIsANoOp) {
   testing::TempDir dir;
-  SqliteOptions options;
-  options.create_if_missing = true;
-  auto store = OpenSqliteStore(dir / "fresh.db", options);
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE((*store)->Migrate(LibraryMigrations()).ok());
-  ASSERT_TRUE((*store)->Migrate(LibraryMigrations()).ok());
+  std::unique_ptr<Store> store = testing::NewScratchStore(dir / "fresh.db");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate(LibraryMigrations()).ok());
+  ASSERT_TRUE(store->Migrate(LibraryMigrations()).ok());
   // A table of each module's, and the library module's own.
   for (const char* table : {"patrons", "audit_log", "users", "retention_schedules", "cases",
                             "policy_versions", "idempotency_keys", "library_meta", "inbox"}) {
     int64_t n = 0;
-    ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
+    ASSERT_TRUE(WithReadTransaction(*store, [&](Transaction& tx) -> Status {
                   CARREL_ASSIGN_OR_RETURN(
                       n, tx.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
                                      "AND name = ?",

@@ -10,6 +10,7 @@
 #include "carrel/requests.h"
 #include "requests/fields.h"
 #include "requests/impl.h"
+#include "util/enum_names.h"
 
 namespace carrel {
 
@@ -103,7 +104,7 @@ StatusOr<std::vector<PatronNotice>> Requests::Impl::CaseNotices(Transaction& tx,
         n.reference = row.Text(1);
         n.case_reference = row.Text(2);
         n.patron_id = row.Int(3);
-        CARREL_ASSIGN_OR_RETURN(n.state, ParseNoticeState(row.Text(4)));
+        CARREL_ASSIGN_OR_RETURN(n.state, Stored(ParseNoticeState(row.Text(4))));
         CARREL_ASSIGN_OR_RETURN(n.queued_at, ParseInstant(row.Text(5)));
         if (!row.IsNull(6)) {
           CARREL_ASSIGN_OR_RETURN(Instant t, ParseInstant(row.Text(6)));
@@ -130,7 +131,7 @@ StatusOr<std::vector<PatronNotice>> Requests::Impl::MyNotices(const Actor& actor
           n.id = row.Int(0);
           n.reference = row.Text(1);
           n.patron_id = patron_id;
-          CARREL_ASSIGN_OR_RETURN(n.state, ParseNoticeState(row.Text(2)));
+          CARREL_ASSIGN_OR_RETURN(n.state, Stored(ParseNoticeState(row.Text(2))));
           CARREL_ASSIGN_OR_RETURN(n.queued_at, ParseInstant(row.Text(3)));
           CARREL_ASSIGN_OR_RETURN(Instant sent, ParseInstant(row.Text(4)));
           n.sent_at = sent;

@@ -12,6 +12,7 @@
 #include "requests/impl.h"
 #include "requests/render.h"
 #include "requests/step_args.h"
+#include "util/enum_names.h"
 
 namespace carrel {
 
@@ -72,7 +73,7 @@ json IntakeJson(const CaseIntake& in) {
 
 StatusOr<CaseIntake> IntakeFromJson(const json& j) {
   CaseIntake in;
-  CARREL_ASSIGN_OR_RETURN(in.type, ParseCaseType(j.value("type", "")));
+  CARREL_ASSIGN_OR_RETURN(in.type, Stored(ParseCaseType(j.value("type", ""))));
   const json& r = j["requester"];
   in.agency = r.value("agency", "");
   in.name = r.value("name", "");
@@ -147,16 +148,10 @@ StatusOr<CaseSummary> SummaryFromRow(const Row& row) {
   CaseSummary s;
   s.id = row.Int(0);
   s.reference = row.Text(1);
-  auto type = ParseCaseType(row.Text(2));
-  if (!type.ok()) return DataLoss("a case is of a type carrel does not know");
-  s.type = *type;
-  auto state = ParseCaseState(row.Text(3));
-  if (!state.ok()) return DataLoss("a case is in a state carrel does not know");
-  s.state = *state;
+  CARREL_ASSIGN_OR_RETURN(s.type, Stored(ParseCaseType(row.Text(2))));
+  CARREL_ASSIGN_OR_RETURN(s.state, Stored(ParseCaseState(row.Text(3))));
   s.process = row.Text(4);
-  auto outcome = ParseCaseOutcome(row.Text(5));
-  if (!outcome.ok()) return DataLoss("a case has an unknown outcome");
-  s.outcome = *outcome;
+  CARREL_ASSIGN_OR_RETURN(s.outcome, Stored(ParseCaseOutcome(row.Text(5))));
   if (auto t = ParseInstant(row.Text(6)); t.ok()) s.received_at = *t;
   s.counsel_id = row.Int(7);
   s.nondisclosure_order = row.Int(8) != 0;
@@ -373,7 +368,7 @@ StatusOr<std::vector<Appointment>> Requests::Impl::Appointments(const Actor& act
           Appointment a;
           a.id = row.Int(0);
           a.designee_id = row.Int(1);
-          CARREL_ASSIGN_OR_RETURN(a.scope, ParseAppointmentScope(row.Text(2)));
+          CARREL_ASSIGN_OR_RETURN(a.scope, Stored(ParseAppointmentScope(row.Text(2))));
           CARREL_ASSIGN_OR_RETURN(a.valid_from, ParseInstant(row.Text(3)));
           CARREL_ASSIGN_OR_RETURN(a.valid_to, ParseInstant(row.Text(4)));
           a.signed_by = row.Int(5);
@@ -676,9 +671,7 @@ StatusOr<std::vector<CaseDecision>> Requests::Impl::ReadDecisions(Transaction& t
         CARREL_ASSIGN_OR_RETURN(d.signed_at, ParseInstant(row.Text(6)));
         json doc = json::parse(d.document, nullptr, false);
         if (doc.is_object()) {
-          auto outcome = ParseCaseOutcome(doc.value("outcome", ""));
-          if (!outcome.ok()) return DataLoss("a signed decision has an unknown outcome");
-          d.outcome = *outcome;
+          CARREL_ASSIGN_OR_RETURN(d.outcome, Stored(ParseCaseOutcome(doc.value("outcome", ""))));
           d.basis = doc.value("basis", "");
           d.advice_id = doc.value("advice", int64_t{0});
           d.permission_id = doc.value("permission", int64_t{0});
@@ -710,9 +703,9 @@ StatusOr<std::vector<CaseEvent>> ReadEvents(Transaction& tx, int64_t case_id) {
                 e.actor = row.Text(1);
                 e.action = row.Text(2);
                 if (!row.Text(3).empty()) {
-                  CARREL_ASSIGN_OR_RETURN(e.from_state, ParseCaseState(row.Text(3)));
+                  CARREL_ASSIGN_OR_RETURN(e.from_state, Stored(ParseCaseState(row.Text(3))));
                 }
-                CARREL_ASSIGN_OR_RETURN(e.to_state, ParseCaseState(row.Text(4)));
+                CARREL_ASSIGN_OR_RETURN(e.to_state, Stored(ParseCaseState(row.Text(4))));
                 e.appointment_id = row.Int(5);
                 e.policy_version = row.Text(6);
                 events.push_back(e);
@@ -755,7 +748,7 @@ StatusOr<std::vector<CounselAdvice>> ReadAdvice(Transaction& tx, const SecretKey
         a.proper_form = row.Int(3) != 0;
         a.enforceable = row.Int(4) != 0;
         a.court_order_compels = row.Int(5) != 0;
-        CARREL_ASSIGN_OR_RETURN(a.recommendation, ParseCounselRecommendation(row.Text(6)));
+        CARREL_ASSIGN_OR_RETURN(a.recommendation, Stored(ParseCounselRecommendation(row.Text(6))));
         CARREL_ASSIGN_OR_RETURN(json body,
                                 OpenJson(key, "counsel_advice", "body", a.id, row.BytesView(7)));
         a.advice = body.value("advice", "");
@@ -1028,7 +1021,7 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
         p.to = DateOf(body, "to");
         CARREL_ASSIGN_OR_RETURN(p.valid_until, ParseDate(body.value("valid_until", "")));
         CARREL_ASSIGN_OR_RETURN(p.signed_at, ParseInstant(body.value("signed_at", "")));
-        CARREL_ASSIGN_OR_RETURN(p.method, ParsePermissionMethod(row.Text(3)));
+        CARREL_ASSIGN_OR_RETURN(p.method, Stored(ParsePermissionMethod(row.Text(3))));
         p.scan_sha256 = row.Text(4);
         if (!row.IsNull(5)) {
           CARREL_ASSIGN_OR_RETURN(Instant r, ParseInstant(row.Text(5)));
@@ -1048,13 +1041,13 @@ StatusOr<std::vector<PatronPermission>> ReadPermissions(Transaction& tx, const S
 
 namespace {
 // The patron a permission belongs to (its row names the patron, a pseudonymous id).
-StatusOr<int64_t> PermissionPatron(Store& store, int64_t permission_id, std::string* method) {
+StatusOr<int64_t> PermissionPatron(Store& store, int64_t permission_id, PermissionMethod* method) {
   int64_t patron = 0;
   CARREL_RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) {
-    return tx.Exec("SELECT patron_id, method FROM patron_permissions WHERE id = ?",
-                   {permission_id}, [&](const Row& row) {
+    return tx.Exec("SELECT patron_id, method FROM patron_permissions WHERE id = ?", {permission_id},
+                   [&](const Row& row) -> Status {
                      patron = row.Int(0);
-                     *method = row.Text(1);
+                     CARREL_ASSIGN_OR_RETURN(*method, Stored(ParsePermissionMethod(row.Text(1))));
                      return Status::Ok();
                    });
   }));
@@ -1068,9 +1061,10 @@ StatusOr<std::string> Requests::Impl::PermissionScan(int64_t user_id, int64_t pe
   if (who.as != kCaseDirector && who.as != kCaseDesignee) {
     return PermissionDenied("only the Director or a designee acting now checks a permission's scan");
   }
-  std::string method;
+  PermissionMethod method = PermissionMethod::kPortal;
   CARREL_ASSIGN_OR_RETURN(int64_t patron, PermissionPatron(*store_, permission_id, &method));
-  if (method != "paper") return FailedPrecondition("a permission given in the portal has no scan");
+  if (method != PermissionMethod::kPaper)
+    return FailedPrecondition("a permission given in the portal has no scan");
   CARREL_ASSIGN_OR_RETURN(auto key, vault_->keyring().Get(Vault::PatronKeyName(patron)));
   std::string scan;
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
@@ -1095,9 +1089,9 @@ Status Requests::Impl::ConfirmPermission(int64_t user_id, int64_t permission_id,
   if (who.as != kCaseDirector && who.as != kCaseDesignee) {
     return PermissionDenied("only the Director or a designee acting now confirms a permission");
   }
-  std::string method;
+  PermissionMethod method = PermissionMethod::kPortal;
   CARREL_ASSIGN_OR_RETURN(int64_t patron, PermissionPatron(*store_, permission_id, &method));
-  if (method != "paper") {
+  if (method != PermissionMethod::kPaper) {
     return FailedPrecondition("a permission given in the portal needs no confirmation");
   }
   return WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {

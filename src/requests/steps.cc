@@ -11,6 +11,7 @@
 #include "requests/impl.h"
 #include "requests/render.h"
 #include "requests/step_args.h"
+#include "util/enum_names.h"
 
 namespace carrel {
 
@@ -440,7 +441,8 @@ StatusOr<DecisionGround> ReadDecisionGround(Store& store, int64_t case_id, int64
         {advice_id, case_id}, [&](const Row& row) -> Status {
           CounselAdvice a;
           a.id = row.Int(0);
-          CARREL_ASSIGN_OR_RETURN(a.recommendation, ParseCounselRecommendation(row.Text(1)));
+          CARREL_ASSIGN_OR_RETURN(a.recommendation,
+                                  Stored(ParseCounselRecommendation(row.Text(1))));
           a.court_order_compels = row.Int(2) != 0;
           g.advice = a;
           return Status::Ok();

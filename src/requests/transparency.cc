@@ -9,6 +9,7 @@
 #include "requests/fields.h"
 #include "requests/impl.h"
 #include "requests/render.h"
+#include "util/enum_names.h"
 
 namespace carrel {
 
@@ -40,7 +41,9 @@ namespace {
 // One case as the report counts it.
 struct ReportCase {
   int64_t id;
-  std::string type, process, outcome, state;
+  std::string type, process;
+  CaseOutcome outcome = CaseOutcome::kNone;
+  CaseState state = CaseState::kReceived;
   Instant received;
   bool order_in_force;
   bool defective_advice;
@@ -70,8 +73,8 @@ Status ReadReportCases(Transaction& tx, const std::string& today,
         c.id = row.Int(0);
         c.type = row.Text(1);
         c.process = row.Text(2);
-        c.outcome = row.Text(3);
-        c.state = row.Text(4);
+        CARREL_ASSIGN_OR_RETURN(c.outcome, Stored(ParseCaseOutcome(row.Text(3))));
+        CARREL_ASSIGN_OR_RETURN(c.state, Stored(ParseCaseState(row.Text(4))));
         CARREL_ASSIGN_OR_RETURN(c.received, ParseInstant(row.Text(5)));
         c.order_in_force = row.Int(6) != 0;
         c.defective_advice = row.Int(7) != 0;
@@ -90,21 +93,23 @@ Status ReadReportCases(Transaction& tx, const std::string& today,
 
 // The outcome a case is reported under.
 std::string ReportedOutcome(const ReportCase& c) {
-  std::string outcome;
-  if (c.outcome == "declined") {
-    outcome = "declined_no_process";
-  } else if (c.outcome == "refuse") {
-    outcome = c.defective_advice ? "defective_process" : "refused";
-  } else if ((c.outcome == "release" || c.outcome == "partial") && c.last_reversed) {
-    outcome = c.state == "closed" ? "closed_without_decision" : "pending";  // to be decided again
-  } else if (c.outcome == "release" || c.outcome == "partial") {
-    outcome = c.records == 0 ? "no_records" : c.outcome == "release" ? "full" : "partial";
-  } else if (c.outcome == "media_statement") {
-    outcome = "media_statement";
-  } else {
-    outcome = c.state == "closed" ? "closed_without_decision" : "pending";
+  const bool closed = c.state == CaseState::kClosed;
+  switch (c.outcome) {
+    case CaseOutcome::kDeclined:
+      return "declined_no_process";
+    case CaseOutcome::kRefuse:
+      return c.defective_advice ? "defective_process" : "refused";
+    case CaseOutcome::kRelease:
+    case CaseOutcome::kPartial:
+      if (c.last_reversed) return closed ? "closed_without_decision" : "pending";  // decided again
+      if (c.records == 0) return "no_records";
+      return c.outcome == CaseOutcome::kRelease ? "full" : "partial";
+    case CaseOutcome::kMediaStatement:
+      return "media_statement";
+    case CaseOutcome::kNone:
+      break;
   }
-  return outcome;
+  return closed ? "closed_without_decision" : "pending";
 }
 
 // One year of the report: requests by type, process and outcome; national security process

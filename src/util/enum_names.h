@@ -34,4 +34,15 @@ StatusOr<E> ValueNamed(const std::pair<E, std::string_view> (&names)[N], std::st
   return InvalidArgument(std::string(what) + " must be one of " + known);
 }
 
+// A name read back from carrel's own files: one that no value has means the file was changed
+// behind carrel's back, so it is kDataLoss, not a caller's mistake.
+template <typename E>
+StatusOr<E> Stored(StatusOr<E> parsed) {
+  if (!parsed.ok()) {
+    return DataLoss("a record holds a name carrel does not know (" +
+                    std::string(parsed.status().message()) + ")");
+  }
+  return parsed;
+}
+
 }  // namespace carrel

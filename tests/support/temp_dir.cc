@@ -42,4 +42,12 @@ TestLibrary::TestLibrary() {
   library = std::move(opened).value();
 }
 
+std::unique_ptr<Store> NewScratchStore(const std::filesystem::path& file) {
+  SqliteOptions options;
+  options.create_if_missing = true;
+  auto store = OpenSqliteStore(file, options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
 }  // namespace carrel::testing

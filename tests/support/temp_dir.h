@@ -14,6 +14,10 @@ namespace carrel::testing {
 // The actor of test operations: a member of the front-desk staff.
 inline const Actor kStaff{"user/1", "staff"};
 
+// A new SQLite store at `file` (created), for tests of one module's tables on their own; null,
+// with a failed expectation, when it does not open.
+std::unique_ptr<Store> NewScratchStore(const std::filesystem::path& file);
+
 // A fresh directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {
  public:
