@@ -80,6 +80,9 @@ struct Migration {
   int version;
   std::string_view name;
   std::string_view sql;  // may hold several statements
+  // The same step on PostgreSQL, where carrel's portable SQL cannot say it (a function the
+  // step needs, say). Empty: `sql` is translated (docs/design.md §10: PostgreSQL).
+  std::string_view postgresql = {};
 };
 
 class Store {
@@ -139,6 +142,35 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& fi
 // of facts about the file. kDataLoss when the file does not open, is damaged or lacks the table.
 StatusOr<std::map<std::string, std::string>> ReadBackupMeta(const std::filesystem::path& file,
                                                             std::string_view meta_table);
+
+// A PostgreSQL database (docs/design.md §10). The connection string is a libpq URL or key=value
+// list and never holds a password: libpq reads it from the passfile (PGPASSFILE, or the
+// `passfile` parameter), so no credential is on a command line or in the profile.
+struct PostgresOptions {
+  std::string conninfo;
+  // Connect as this role rather than the one the connection string names ("": that one).
+  std::string user;
+  // Connections kept open at most: one per concurrent transaction.
+  int max_connections = 32;
+  // Checkpoint() rewrites tables so that deleted rows leave the data files (VACUUM FULL), for
+  // the keyring; otherwise it is a plain VACUUM.
+  bool scrub_deleted = false;
+};
+
+// True for a postgresql:// or postgres:// URL (or a libpq key=value string naming dbname=).
+bool IsPostgresConninfo(std::string_view spec);
+
+// Connects to the database (refusing a connection string that carries a password), and
+// checks that it answers. Transactions: reads are REPEATABLE READ snapshots; writes hold one
+// advisory lock from their first statement to their end, so writes are serialized across every
+// server on the database as they are on SQLite, and the audit log is appended strictly in order.
+// A transaction begun inside a Write body joins it (a savepoint for a write). A lost
+// connection is kUnavailable for the transaction that had it and is replaced for the next.
+StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
+
+// A connection string without its password-like parts, for messages: host, port, database
+// and user only.
+std::string DescribeConninfo(std::string_view conninfo);
 
 // A deterministic SQL function of a BLOB and an integer constant, defined on every SQLite
 // connection carrel opens, so that indexes can be built on values derived from encoded

@@ -102,12 +102,55 @@ constexpr char kAuditTimeBySequence[] = R"sql(
 DROP INDEX audit_log_time;
 )sql";
 
+// Version 4 on PostgreSQL: the same, with the field function written in PL/pgSQL (it reads the
+// entry's encoding as src/audit/entry.cc writes it: a format byte, two 8-byte numbers, then
+// strings each behind a 4-byte big-endian length).
+constexpr char kAuditDerivedIndexesPostgres[] = R"sql(
+CREATE OR REPLACE FUNCTION carrel_audit_field(entry bytea, k integer) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $carrel$
+DECLARE
+  pos integer := 17;
+  len integer;
+  field integer := 0;
+  want integer := CASE k WHEN 1 THEN 0 WHEN 2 THEN 2 WHEN 3 THEN 3 WHEN 4 THEN 4 WHEN 5 THEN 5
+                  ELSE -1 END;
+BEGIN
+  IF want < 0 OR length(entry) < 17 OR get_byte(entry, 0) <> 1 THEN RETURN NULL; END IF;
+  LOOP
+    IF pos + 4 > length(entry) THEN RETURN NULL; END IF;
+    len := (get_byte(entry, pos) << 24) | (get_byte(entry, pos + 1) << 16) |
+           (get_byte(entry, pos + 2) << 8) | get_byte(entry, pos + 3);
+    IF len < 0 OR pos + 4 + len > length(entry) THEN RETURN NULL; END IF;
+    IF field = want THEN RETURN convert_from(substring(entry FROM pos + 5 FOR len), 'UTF8'); END IF;
+    pos := pos + 4 + len;
+    field := field + 1;
+  END LOOP;
+END
+$carrel$;
+DROP INDEX audit_log_time;
+DROP INDEX audit_log_actor;
+DROP INDEX audit_log_object;
+DROP INDEX audit_log_case;
+ALTER TABLE audit_log DROP COLUMN time;
+ALTER TABLE audit_log DROP COLUMN actor_id;
+ALTER TABLE audit_log DROP COLUMN action;
+ALTER TABLE audit_log DROP COLUMN object_type;
+ALTER TABLE audit_log DROP COLUMN object_id;
+ALTER TABLE audit_log DROP COLUMN case_id;
+CREATE INDEX audit_log_time ON audit_log (seq);
+CREATE INDEX audit_log_actor ON audit_log (carrel_audit_field(entry, 1));
+CREATE INDEX audit_log_object ON audit_log
+  (carrel_audit_field(entry, 3), carrel_audit_field(entry, 4));
+CREATE INDEX audit_log_case ON audit_log (carrel_audit_field(entry, 5))
+  WHERE carrel_audit_field(entry, 5) <> '';
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AuditMigrations() {
   static const std::vector<Migration> migrations = {
       {2, "audit log", kAuditSchema},
-      {4, "audit log indexed on its entries", kAuditDerivedIndexes},
+      {4, "audit log indexed on its entries", kAuditDerivedIndexes, kAuditDerivedIndexesPostgres},
       {6, "audit tree nodes without rowids", kAuditNodesWithoutRowid},
       {7, "audit time ranges by sequence", kAuditTimeBySequence},
   };
