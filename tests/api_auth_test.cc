@@ -619,7 +619,7 @@ TEST_F(ApiAuthTest, CookieSessionsNeedTheCsrfToken) {
   std::string body = json{{"barcode", "I-2"}, {"title", "T"}, {"item_type", "book"}}.dump();
   auto without = client_->Post("/api/v1/items", httplib::Headers{{"Cookie", pair}}, body,
                                "application/json");
-  EXPECT_EQ(without->status, 403);
+  EXPECT_EQ(without->status, 403) << without->body;
   std::string wrong = csrf;
   wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
   for (const std::string& bad : {wrong, csrf.substr(0, csrf.size() - 1), csrf + "x", std::string()}) {

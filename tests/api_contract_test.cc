@@ -86,20 +86,17 @@ class ApiContractTest : public ::testing::Test {
   // Rows in every table: what "wrote nothing" is checked against.
   std::string Fingerprint() {
     std::string out;
+    auto tables = lib_.library->store().Tables();
+    EXPECT_TRUE(tables.ok());
+    if (!tables.ok()) return out;
     EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-      std::vector<std::string> tables;
-      CARREL_RETURN_IF_ERROR(
-          tx.Exec("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", {},
-                  [&](const Row& row) {
-                    tables.push_back(row.Text(0));
-                    return Status::Ok();
-                  }));
-      for (const std::string& t : tables) {
-        CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM \"" + t + "\""));
-        out += t + "=" + std::to_string(n) + " ";
-      }
-      return Status::Ok();
-    }).ok());
+                  for (const TableInfo& t : *tables) {
+                    CARREL_ASSIGN_OR_RETURN(int64_t n,
+                                            tx.QueryInt("SELECT count(*) FROM \"" + t.name + "\""));
+                    out += t.name + "=" + std::to_string(n) + " ";
+                  }
+                  return Status::Ok();
+                }).ok());
     return out;
   }
 

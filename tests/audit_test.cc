@@ -6,6 +6,7 @@
 
 #include "carrel/library.h"
 #include "tests/support/faulty_store.h"
+#include "tests/support/postgres.h"
 #include "tests/support/run.h"
 #include "tests/support/temp_dir.h"
 
@@ -177,6 +178,7 @@ TEST(AuditCliTest, HeadKeyVerifyAndProofs) {
 }
 
 TEST(AuditCliTest, VerifyNamesTheFirstBadEntry) {
+  CARREL_SQLITE_FILES_ONLY();
   testing::TempDir dir;
   std::string data = (dir / "lib").string();
   ASSERT_EQ(testing::RunCarrel({"init", "--data", data}).exit_code, 0);
@@ -204,6 +206,7 @@ TEST(AuditCliTest, VerifyNamesTheFirstBadEntry) {
 // Verification trusts only a key from outside the data directory it checks: whoever could
 // rewrite the log could rewrite a key stored beside it.
 TEST(AuditCliTest, VerifyTrustsOnlyAKeyFromOutsideTheDataDirectory) {
+  CARREL_SQLITE_FILES_ONLY();
   testing::TempDir dir;
   std::string data = (dir / "lib").string();
   auto init = testing::RunCarrel({"init", "--data", data});

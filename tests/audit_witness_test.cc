@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/postgres.h"
 #include "tests/support/run.h"
 #include "tests/support/temp_dir.h"
 
@@ -74,6 +75,7 @@ class AuditWitnessTest : public ::testing::Test {
 };
 
 TEST_F(AuditWitnessTest, ARollbackAndAForkMadeWithTheRealKeysAreCaught) {
+  CARREL_SQLITE_FILES_ONLY();
   int64_t first = ActAndSign("clerk1");
   ASSERT_GT(first, 0);
   // The insider's copy of everything, as it is now.

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "requests/render.h"
+#include "tests/support/postgres.h"
 #include "tests/support/run.h"
 #include "tests/support/temp_dir.h"
 
@@ -55,6 +56,7 @@ TEST(CliTest, UnknownCommandAndFlagAreUsageErrors) {
 }
 
 TEST(CliTest, InitRefusesToOverwriteALibrary) {
+  CARREL_SQLITE_FILES_ONLY();
   TempDir dir;
   std::string data = (dir / "lib").string();
   auto r = RunCarrel({"init", "--data", data});
@@ -68,6 +70,7 @@ TEST(CliTest, InitRefusesToOverwriteALibrary) {
 }
 
 TEST(CliTest, BadProfileNamesFileAndLine) {
+  CARREL_SQLITE_FILES_ONLY();
   TempDir dir;
   std::ofstream(dir / "policy.txt") << "Policy text.\n";
   std::string profile = ReadFile(WestportProfile());
@@ -102,6 +105,7 @@ TEST(CliTest, ServeRefusesWhatIsNotALibrary) {
 }
 
 TEST(CliTest, CorruptDatabaseIsRefusedAndLeftAlone) {
+  CARREL_SQLITE_FILES_ONLY();
   TempDir dir;
   std::string data = (dir / "lib").string();
   ASSERT_EQ(RunCarrel({"init", "--data", data}).exit_code, 0);

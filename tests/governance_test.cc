@@ -56,6 +56,19 @@ class GovernanceTest : public testing::RequestsTest {
     return n;
   }
 
+  // Rows of `table` whose `column` holds `text` in the clear (sealed columns never do).
+  int64_t CountHolding(const std::string& table, const std::string& column,
+                       const std::string& text) {
+    int64_t n = 0;
+    EXPECT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) {
+                  return tx.Exec("SELECT " + column + " FROM " + table, {}, [&](const Row& row) {
+                    if (row.BytesView(0).find(text) != std::string_view::npos) ++n;
+                    return Status::Ok();
+                  });
+                }).ok());
+    return n;
+  }
+
   int64_t DecisionId(const std::string& ref) {
     auto f = requests().Get(U("director1"), ref);
     EXPECT_TRUE(f.ok());
@@ -347,7 +360,7 @@ TEST_F(GovernanceTest, AReversalIsFinalAndShownWhereverTheDecisionIsShown) {
     EXPECT_TRUE(actions.count(a)) << a;
   }
   // Comments and reasons are sealed at rest.
-  EXPECT_EQ(CountRows("review_comments WHERE instr(body, 'narrow') > 0"), 0);
+  EXPECT_EQ(CountHolding("review_comments", "body", "narrow"), 0);
 }
 
 TEST_F(GovernanceTest, AReversedReleaseIsNotDeliveredNorCountedAndMayBeDecidedAnew) {
@@ -471,7 +484,7 @@ TEST_F(GovernanceTest, AQueuedNoticeIsHeldWhileANondisclosureOrderIsActiveAndGoe
   EXPECT_NE((*mine)[0].text.find("a court order"), std::string::npos);
   EXPECT_TRUE(requests().MyNotices(Actor{"patron/x", "patron"}, patrons_["P-B"])->empty());
   // Sealed under the patron's key at rest.
-  EXPECT_EQ(CountRows("patron_notices WHERE instr(body, 'court order') > 0"), 0);
+  EXPECT_EQ(CountHolding("patron_notices", "body", "court order"), 0);
 }
 
 TEST_F(GovernanceTest, NoticesWithoutAnOrderGoAtOnceAndLiftingAnOrderReleasesThem) {

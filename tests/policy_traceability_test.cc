@@ -86,24 +86,9 @@ TEST(DataInventoryTest, EveryColumnOfTheSchemaIsListedHere) {
   auto word = [](const std::string& w) { return std::regex("(^|[^A-Za-z0-9_])" + w + "([^A-Za-z0-9_]|$)"); };
   testing::TestLibrary lib;
   std::map<std::string, std::vector<std::string>> columns;
-  ASSERT_TRUE(WithReadTransaction(lib.library->store(), [&](Transaction& tx) -> Status {
-    std::vector<std::string> tables;
-    CARREL_RETURN_IF_ERROR(
-        tx.Exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
-                "LIKE 'sqlite_%' ORDER BY name",
-                {}, [&](const Row& row) {
-                  tables.push_back(row.Text(0));
-                  return Status::Ok();
-                }));
-    for (const std::string& t : tables) {
-      CARREL_RETURN_IF_ERROR(
-          tx.Exec("SELECT name FROM pragma_table_info(?)", {t}, [&](const Row& row) {
-            columns[t].push_back(row.Text(0));
-            return Status::Ok();
-          }));
-    }
-    return Status::Ok();
-  }).ok());
+  auto tables = lib.library->store().Tables();
+  ASSERT_TRUE(tables.ok()) << tables.status().ToString();
+  for (const TableInfo& t : *tables) columns[t.name] = t.columns;
   ASSERT_GT(columns.size(), 30u);
   for (const auto& [table, cols] : columns) {
     const std::string* body = nullptr;

@@ -16,6 +16,7 @@
 #include "api/routes.h"
 #include "carrel/encoding.h"
 #include "carrel/library.h"
+#include "tests/support/postgres.h"
 #include "tests/support/requests_fixture.h"
 
 namespace carrel {
@@ -183,8 +184,8 @@ TEST_F(RequestsTest, NoDisclosureWithoutAVerifiedSignedAuthorizationCoveringEver
   widened["scope"]["patrons"] = {patrons_["P-A"], patrons_["P-B"]};
   auto rewrite = [&](const std::string& column, const Value& v) {
     ASSERT_TRUE(WithWriteTransaction(lib().store(), [&](Transaction& tx) -> Status {
-                  CARREL_RETURN_IF_ERROR(
-                      tx.Exec("DROP TRIGGER IF EXISTS case_decisions_no_update"));
+                  CARREL_RETURN_IF_ERROR(tx.Exec(testing::DropTriggerSql(
+                      lib().store().engine(), "case_decisions_no_update", "case_decisions")));
                   return tx.Exec("UPDATE case_decisions SET " + column + " = ? WHERE id = ?",
                                  {v, decision_id});
                 }).ok());

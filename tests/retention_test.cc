@@ -12,6 +12,7 @@
 #include <random>
 
 #include "carrel/library.h"
+#include "tests/support/postgres.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -179,14 +180,15 @@ TEST_F(RetentionTest, OnlyTheDirectorWithTheirPasswordSignsAndVersionsAreNeverEd
     return tx.Exec("UPDATE retention_schedules SET document = '{}' WHERE version = 2");
   });
   EXPECT_FALSE(edit.ok());
-  ASSERT_TRUE(WithWriteTransaction(lib().store(), [&](Transaction& tx) -> Status {
-                CARREL_RETURN_IF_ERROR(tx.Exec("DROP TRIGGER retention_schedules_no_update"));
-                std::string forged = current->document;
-                size_t at = forged.find("\"days\":60");
-                forged.replace(at, 9, "\"days\":99");
-                return tx.Exec("UPDATE retention_schedules SET document = ? WHERE version = 2",
-                               {forged});
-              }).ok());
+  ASSERT_TRUE(
+      WithWriteTransaction(lib().store(), [&](Transaction& tx) -> Status {
+        CARREL_RETURN_IF_ERROR(tx.Exec(testing::DropTriggerSql(
+            lib().store().engine(), "retention_schedules_no_update", "retention_schedules")));
+        std::string forged = current->document;
+        size_t at = forged.find("\"days\":60");
+        forged.replace(at, 9, "\"days\":99");
+        return tx.Exec("UPDATE retention_schedules SET document = ? WHERE version = 2", {forged});
+      }).ok());
   EXPECT_EQ(retention().Plan(testing::kStaff).status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(retention().Run(SystemActor("retention")).status().code(), StatusCode::kDataLoss);
 }
@@ -432,6 +434,11 @@ TEST_F(RetentionTest, TheServerRunsOnceADayWhileClosedAndCatchesUpAfterDowntime)
 // that is not, never a due link readable under a destroyed key; the next run finishes the job
 // and its counts are the plan's.
 TEST_F(RetentionTest, KilledRunsNeverHalfDeleteAndTheNextRunFinishes) {
+  if (testing::LibrariesOnPostgres()) {
+    // Each round starts from a copy of the library's directory, which on PostgreSQL holds no
+    // records; the run's steps are transactions there as here.
+    GTEST_SKIP() << "resets the library by copying its files: SQLite only";
+  }
   SignDefault();
   std::vector<int64_t> patrons;
   for (int p = 0; p < 4; ++p) patrons.push_back(AddPatron("P-" + std::to_string(p)));

@@ -1,5 +1,7 @@
 // Confidentiality at rest, end to end (docs/design.md §4): real files, real backups, real keys.
 
+#include "carrel/vault.h"
+
 #include <gtest/gtest.h>
 #include <sodium.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -10,7 +12,7 @@
 #include <sstream>
 
 #include "carrel/library.h"
-#include "carrel/vault.h"
+#include "tests/support/postgres.h"
 #include "tests/support/run.h"
 #include "tests/support/temp_dir.h"
 
@@ -151,15 +153,25 @@ TEST_F(VaultEndToEndTest, CanariesAppearNowhereOnDisk) {
       data() / "carrel.db", data() / "carrel.db-wal", data() / "keyring.db",
       data() / "keyring.db-wal", lib_.dir / "data.bak", lib_.dir / "keys.bak",
       lib_.dir / "cli.bak"};
+  if (testing::LibrariesOnPostgres()) {
+    // On PostgreSQL the records are in the server's files: every one of them is scanned.
+    for (const auto& f : testing::PostgresServerFiles()) files.push_back(f);
+  }
   std::vector<std::pair<std::string, std::string>> haystacks;
   for (const auto& f : files) {
-    if (std::filesystem::exists(f)) haystacks.emplace_back(f.filename().string(), ReadFile(f));
+    if (std::filesystem::exists(f)) haystacks.emplace_back(f.string(), ReadFile(f));
   }
   haystacks.emplace_back("log", log.str());
   haystacks.emplace_back("cli output", cli.out + cli.err);
   ASSERT_GE(haystacks.size(), 6u);
   EXPECT_NE(ReadFile(lib_.dir / "data.bak").find("CONTROLTITLE8812"), std::string::npos)
       << "the scan must be able to see what is stored in the clear";
+  if (testing::LibrariesOnPostgres()) {
+    bool seen = false;
+    for (const auto& [where, bytes] : haystacks)
+      seen |= bytes.find("CONTROLTITLE8812") != std::string::npos;
+    EXPECT_TRUE(seen) << "the scan must see the server's files";
+  }
   for (const std::string& canary : canaries) {
     for (const std::string& form : Encodings(canary)) {
       for (const auto& [where, bytes] : haystacks) {
@@ -279,6 +291,7 @@ TEST_F(VaultEndToEndTest, OptedInHistoryIsUnderThePatronsOwnKey) {
 }
 
 TEST(VaultCliTest, WrongOrLooseMasterKeyIsRefusedAndNothingChanges) {
+  CARREL_SQLITE_FILES_ONLY();
   testing::TempDir dir;
   std::string data = (dir / "lib").string();
   ASSERT_EQ(testing::RunCarrel({"init", "--data", data}).exit_code, 0);
@@ -306,6 +319,7 @@ TEST(VaultCliTest, WrongOrLooseMasterKeyIsRefusedAndNothingChanges) {
 }
 
 TEST(VaultCliTest, KeyringOfAnotherLibraryIsRefused) {
+  CARREL_SQLITE_FILES_ONLY();
   testing::TempDir dir;
   ASSERT_EQ(testing::RunCarrel({"init", "--data", (dir / "a").string()}).exit_code, 0);
   ASSERT_EQ(testing::RunCarrel({"init", "--data", (dir / "b").string()}).exit_code, 0);
@@ -319,6 +333,7 @@ TEST(VaultCliTest, KeyringOfAnotherLibraryIsRefused) {
 }
 
 TEST(VaultCliTest, TruncatedBackupIsRefusedAndLibraryKept) {
+  CARREL_SQLITE_FILES_ONLY();
   testing::TempDir dir;
   std::string data = (dir / "lib").string();
   ASSERT_EQ(testing::RunCarrel({"init", "--data", data}).exit_code, 0);
@@ -344,6 +359,7 @@ TEST(VaultCliTest, TruncatedBackupIsRefusedAndLibraryKept) {
 }
 
 TEST(VaultCliTest, MasterKeyRotationKeepsTheLibraryReadable) {
+  CARREL_SQLITE_FILES_ONLY();
   testing::TempDir dir;
   std::string data = (dir / "lib").string();
   ASSERT_EQ(testing::RunCarrel({"init", "--data", data}).exit_code, 0);

@@ -39,8 +39,20 @@ class Library {
   // directory that already holds a library (kAlreadyExists) and a bad profile
   // (kInvalidArgument, with the file and line). On failure nothing is left behind in `dir`
   // except directories it created.
+  // Where a new library keeps its records: SQLite files in its directory (the default), or two
+  // PostgreSQL databases, empty, made by their administrator: one for the records and one for
+  // the keyring, each with a role of its own, so that a dump of the records holds no key. The
+  // connection strings go to DIR/database.conf; passwords come from the passfile.
+  struct InitOptions {
+    std::string database;
+    std::string keys_database;
+  };
   static StatusOr<FirstRun> Init(const std::filesystem::path& dir,
-                                 const std::filesystem::path& profile_file, const Actor& by);
+                                 const std::filesystem::path& profile_file, const Actor& by,
+                                 const InitOptions& where = {});
+  // The library's records as they are, neither migrated nor opened with its keys, read only
+  // where the engine allows (audit verification).
+  static StatusOr<std::unique_ptr<Store>> OpenRecords(const std::filesystem::path& dir);
 
   // How a library is opened: its clock, where its messages go, and a layer over its store.
   // Pointers are not owned and must outlive the library.

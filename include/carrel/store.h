@@ -40,6 +40,14 @@ class Row {
   // The same without a copy; valid only until the callback returns.
   virtual std::string_view BytesView(int column) const = 0;
   virtual std::string_view TextView(int column) const = 0;
+  // The value as the engine holds it: an integer, text, bytes or NULL (for copying rows).
+  virtual Value Get(int column) const = 0;
+};
+
+// One of carrel's tables and its columns, in their order.
+struct TableInfo {
+  std::string name;
+  std::vector<std::string> columns;
 };
 
 using RowCallback = std::function<Status(const Row&)>;
@@ -102,6 +110,10 @@ class Store {
   // Applies migrations not yet applied; refuses a database newer than `migrations` knows.
   virtual Status Migrate(const std::vector<Migration>& migrations) = 0;
   virtual StatusOr<int> SchemaVersion() = 0;
+
+  // carrel's tables (not the engine's own), each after the tables its foreign keys name, so
+  // that rows copied in this order never reference one not yet copied.
+  virtual StatusOr<std::vector<TableInfo>> Tables() = 0;
 
   // Engine name for messages and benchmarks: "sqlite", "postgresql".
   virtual std::string_view engine() const = 0;
@@ -178,6 +190,20 @@ std::string DescribeConninfo(std::string_view conninfo);
 // stores; a connection without it (the sqlite3 shell) cannot write rows those indexes cover.
 using SqlBlobFunction = Value (*)(std::string_view blob, int64_t arg);
 void RegisterSqlFunction(const char* name, SqlBlobFunction fn);
+
+// Copies every row of carrel's tables in `from` (one consistent snapshot of it) into `to`,
+// whose schema is the same and whose tables are empty; the engines' own tables and the schema
+// versions are not copied. One write transaction per table on `to`. `progress` (may be null)
+// is told rows copied and the total.
+Status CopyRows(Store& from, Store& to,
+                const std::function<void(int64_t done, int64_t total)>& progress);
+
+// A new SQLite file at `out` (refused if it exists) with `migrations` applied and every row of
+// `from` copied in: a portable, self-contained copy of a store of any engine. Written beside
+// `out` and renamed into place once whole; on failure no file is left.
+Status CopyToSqliteFile(Store& from, const std::vector<Migration>& migrations,
+                        const std::filesystem::path& out, const SqliteOptions& options,
+                        const std::function<void(int64_t done, int64_t total)>& progress);
 
 // Runs `body` in a write transaction and commits it if body returns OK.
 Status WithWriteTransaction(Store& store, const std::function<Status(Transaction&)>& body);

@@ -13,6 +13,7 @@
 
 #include "carrel/clock.h"
 #include "carrel/status.h"
+#include "carrel/store.h"
 
 namespace carrel {
 
@@ -85,6 +86,14 @@ class Keyring {
   static StatusOr<std::unique_ptr<Keyring>> Open(const std::filesystem::path& file,
                                                  MasterKeys keys, std::string library_id,
                                                  const Clock* clock);
+  // The same in a store opened by the caller (a PostgreSQL database of its own); `where`
+  // names it in messages. Create refuses a store that already holds a keyring.
+  static StatusOr<std::unique_ptr<Keyring>> Create(std::unique_ptr<Store> store,
+                                                   const std::string& where, MasterKeys keys,
+                                                   std::string library_id, const Clock* clock);
+  static StatusOr<std::unique_ptr<Keyring>> Open(std::unique_ptr<Store> store,
+                                                 const std::string& where, MasterKeys keys,
+                                                 std::string library_id, const Clock* clock);
   // The library a backup of a keyring belongs to, once the file is checked whole and a keyring
   // (kDataLoss otherwise). Opens nothing with the master key.
   static StatusOr<std::string> BackupLibraryId(const std::filesystem::path& file);

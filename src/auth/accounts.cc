@@ -648,7 +648,7 @@ StatusOr<int64_t> Accounts::RecordFailure(Transaction& tx, const std::string& su
   CARREL_ASSIGN_OR_RETURN(
       int64_t n, tx.QueryInt("INSERT INTO login_failures (subject, failures, last_failed_at) "
                              "VALUES (?, 1, ?) ON CONFLICT (subject) DO UPDATE SET "
-                             "failures = failures + 1, last_failed_at = "
+                             "failures = login_failures.failures + 1, last_failed_at = "
                              "excluded.last_failed_at RETURNING failures",
                              {subject, FormatInstant(now)}));
   std::chrono::seconds wait = WaitAfter(n, BackoffFor(subject, policy_));
@@ -845,8 +845,9 @@ StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
   CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
     return tx.Exec(
         "SELECT s.user_id, s.patron_id, s.role, s.csrf_token, s.created_at, s.last_seen_at, "
-        "u.username, coalesce(u.disabled, 0) + (coalesce(u.approval, 'approved') <> "
-        "'approved'), coalesce(u.must_change_password, 0) FROM sessions s LEFT JOIN users u "
+        "u.username, coalesce(u.disabled, 0) + CASE WHEN coalesce(u.approval, 'approved') <> "
+        "'approved' THEN 1 ELSE 0 END, coalesce(u.must_change_password, 0) FROM sessions s LEFT "
+        "JOIN users u "
         "ON u.id = s.user_id WHERE s.token_hash = ?",
         {TokenHash(token)}, [&](const Row& row) -> Status {
           Principal p;

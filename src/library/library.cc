@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "library/location.h"
 #include "library/schema.h"
 #include "requests/review_source.h"
 #include "retention/review_source.h"
@@ -125,13 +126,15 @@ static void RemoveLibraryFiles(const fs::path& dir, const std::string& policy_do
     fs::remove(fs::path(KeyringPath(dir).string() + suffix), ignored);
   }
   if (remove_key) fs::remove(MasterKeyPath(dir), ignored);
+  fs::remove(DatabaseConfigPath(dir), ignored);
 }
 
-static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_file) {
+static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_file,
+                                 const StoreLocation& where) {
   CARREL_RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
   if (fs::exists(Library::DatabasePath(dir), ec) || fs::exists(Library::ProfilePath(dir), ec) ||
-      fs::exists(KeyringPath(dir), ec)) {
+      fs::exists(KeyringPath(dir), ec) || fs::exists(DatabaseConfigPath(dir), ec)) {
     return AlreadyExists(dir.string() + " already holds a library; carrel will not overwrite it");
   }
   CARREL_ASSIGN_OR_RETURN(Profile profile, LoadProfile(profile_file));
@@ -155,10 +158,17 @@ static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_fi
     return FailedPrecondition("cannot copy the profile into " + dir.string() + ": " + ec.message());
   }
 
-  SqliteOptions options;
-  options.create_if_missing = true;
-  auto store = OpenSqliteStore(Library::DatabasePath(dir), options);
-  Status s = store.status();
+  Status s = where.postgres() ? WriteStoreLocation(dir, where) : Status::Ok();
+  auto store = s.ok() ? OpenRecordStore(dir, where, /*create=*/true) : s;
+  s = store.status();
+  if (s.ok() && where.postgres()) {
+    auto version = (*store)->SchemaVersion();
+    s = version.status();
+    if (s.ok() && *version > 0) {
+      s = AlreadyExists("the database " + DescribeConninfo(where.data) +
+                        " already holds tables; carrel makes a library only in an empty one");
+    }
+  }
   if (s.ok()) s = (*store)->Migrate(LibraryMigrations());
   unsigned char id[16];
   randombytes_buf(id, sizeof id);
@@ -176,7 +186,15 @@ static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_fi
   if (s.ok()) {
     auto keys = LoadMasterKeys(dir);
     s = keys.status();
-    if (s.ok()) {
+    if (s.ok() && where.postgres()) {
+      auto key_store = OpenKeyStore(where);
+      s = key_store.status();
+      if (s.ok()) {
+        s = Keyring::Create(std::move(key_store).value(), DescribeConninfo(where.keys),
+                            std::move(keys).value(), hex, SystemClock())
+                .status();
+      }
+    } else if (s.ok()) {
       s = Keyring::Create(KeyringPath(dir), std::move(keys).value(), hex, SystemClock()).status();
     }
   }
@@ -209,27 +227,30 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Open
   if (!fs::is_directory(dir, ec)) {
     return NotFound("no library directory at " + dir.string() + " (create one with carrel init)");
   }
-  if (!fs::exists(DatabasePath(dir), ec) || !fs::exists(ProfilePath(dir), ec)) {
+  if ((!fs::exists(DatabasePath(dir), ec) && !fs::exists(DatabaseConfigPath(dir), ec)) ||
+      !fs::exists(ProfilePath(dir), ec)) {
     return FailedPrecondition(dir.string() + " is not a carrel library (no carrel.db or profile)");
   }
   CARREL_ASSIGN_OR_RETURN(Profile profile, LoadProfile(ProfilePath(dir)));
   CARREL_ASSIGN_OR_RETURN(Calendar calendar, Calendar::FromProfile(profile));
-  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(DatabasePath(dir), {}));
+  CARREL_ASSIGN_OR_RETURN(StoreLocation where, ReadStoreLocation(dir));
+  std::string name = where.postgres() ? "the database " + DescribeConninfo(where.data)
+                                      : DatabasePath(dir).string();
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenRecordStore(dir, where, false));
   std::string format;
-  Status s = WithReadTransaction(*store, [&](Transaction& tx) -> Status {
-    CARREL_ASSIGN_OR_RETURN(
-        int64_t has_meta, tx.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                                      "name = 'library_meta'"));
-    if (has_meta == 0) return Status::Ok();
-    return tx.Exec("SELECT value FROM library_meta WHERE key = 'format'", {},
-                   [&](const Row& row) {
-                     format = row.Text(0);
-                     return Status::Ok();
-                   });
-  });
-  CARREL_RETURN_IF_ERROR(s.WithContext(DatabasePath(dir).string()));
+  CARREL_ASSIGN_OR_RETURN(int version, store->SchemaVersion());
+  if (version > 0) {
+    Status s = WithReadTransaction(*store, [&](Transaction& tx) -> Status {
+      return tx.Exec("SELECT value FROM library_meta WHERE key = 'format'", {},
+                     [&](const Row& row) {
+                       format = row.Text(0);
+                       return Status::Ok();
+                     });
+    });
+    if (!s.ok()) format.clear();
+  }
   if (format != kLibraryFormat) {
-    return FailedPrecondition(DatabasePath(dir).string() + " is not a carrel library database");
+    return FailedPrecondition(name + " is not a carrel library database");
   }
   std::string library_id;
   std::optional<Instant> created_at;
@@ -245,8 +266,16 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Open
                    });
   }));
   CARREL_ASSIGN_OR_RETURN(MasterKeys keys, LoadMasterKeys(dir));
-  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Keyring> keyring,
-                          Keyring::Open(KeyringPath(dir), std::move(keys), library_id, clock));
+  std::unique_ptr<Keyring> keyring;
+  if (where.postgres()) {
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> key_store, OpenKeyStore(where));
+    CARREL_ASSIGN_OR_RETURN(
+        keyring, Keyring::Open(std::move(key_store), "the database " + DescribeConninfo(where.keys),
+                               std::move(keys), library_id, clock));
+  } else {
+    CARREL_ASSIGN_OR_RETURN(keyring,
+                            Keyring::Open(KeyringPath(dir), std::move(keys), library_id, clock));
+  }
   // Only once the keys are known good may anything be changed.
   CARREL_RETURN_IF_ERROR(store->Migrate(LibraryMigrations()));
   if (options.store_layer) store = options.store_layer(std::move(store));
@@ -267,10 +296,11 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Open
 }
 
 StatusOr<Library::FirstRun> Library::Init(const fs::path& dir, const fs::path& profile_file,
-                                          const Actor& by) {
+                                          const Actor& by, const InitOptions& where) {
   std::error_code ec;
   bool had_key = fs::exists(MasterKeyPath(dir), ec);
-  CARREL_RETURN_IF_ERROR(CreateLibraryFiles(dir, profile_file));
+  CARREL_RETURN_IF_ERROR(CreateLibraryFiles(
+      dir, profile_file, StoreLocation{.data = where.database, .keys = where.keys_database}));
   FirstRun first;
   Status s = [&]() -> Status {
     CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, SystemClock()));
@@ -305,7 +335,22 @@ StatusOr<Library::FirstRun> Library::Init(const fs::path& dir, const fs::path& p
 
 namespace carrel {
 
-Status Library::Backup(const fs::path& out) { return store_->BackupTo(out); }
+Status Library::Backup(const fs::path& out) {
+  if (store_->engine() == "sqlite") return store_->BackupTo(out);
+  // Another engine: the same portable SQLite file, made from one consistent snapshot.
+  return CopyToSqliteFile(*store_, LibraryMigrations(), out, SqliteOptions{}, nullptr);
+}
+
+StatusOr<std::unique_ptr<Store>> Library::OpenRecords(const fs::path& dir) {
+  CARREL_ASSIGN_OR_RETURN(StoreLocation where, ReadStoreLocation(dir));
+  if (!where.postgres()) {
+    SqliteOptions options;
+    options.read_only = true;
+    options.mmap_bytes = kScanMmapBytes;
+    return OpenSqliteStore(DatabasePath(dir), options);
+  }
+  return OpenRecordStore(dir, where, false);
+}
 
 Status Library::BackupKeys(const fs::path& out) { return keyring_->BackupTo(out); }
 
@@ -351,6 +396,74 @@ Status CopyFileDurably(const fs::path& from, const fs::path& to) {
   return Status::Ok();
 }
 
+// Replaces every row of `live` with the rows of the backup file `backup`, in one transaction:
+// on failure the database is as it was. The refusing triggers (the audit log's, a ruling's)
+// are set aside for that transaction only; foreign keys stay checked.
+Status ReplaceRows(Store& live, const fs::path& backup) {
+  SqliteOptions options;
+  options.read_only = true;
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> source, OpenSqliteStore(backup, options));
+  CARREL_ASSIGN_OR_RETURN(std::vector<TableInfo> tables, live.Tables());
+  std::erase_if(tables, [](const TableInfo& t) { return t.name == "schema_migrations"; });
+  return live.Write([&](Transaction& tx) -> Status {
+    for (auto t = tables.rbegin(); t != tables.rend(); ++t) {
+      CARREL_RETURN_IF_ERROR(tx.Exec("ALTER TABLE " + t->name + " DISABLE TRIGGER USER"));
+      CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM " + t->name));
+    }
+    CARREL_RETURN_IF_ERROR(CopyRows(*source, live, nullptr));
+    for (const TableInfo& t : tables) {
+      CARREL_RETURN_IF_ERROR(tx.Exec("ALTER TABLE " + t.name + " ENABLE TRIGGER USER"));
+    }
+    return Status::Ok();
+  });
+}
+
+// Library::Restore for a library on PostgreSQL: the key backup is proved to open with the
+// master key on a scratch copy, then each database's rows are replaced in one transaction.
+StatusOr<Library::RestoreReport> RestoreIntoDatabases(
+    const fs::path& dir, const StoreLocation& where, const fs::path& data_backup,
+    const fs::path* keys_backup, const std::string& data_id, const Clock* clock) {
+  if (keys_backup != nullptr) {
+    fs::path scratch = dir / "keyring.restore-check";
+    auto remove_scratch = [&] {
+      std::error_code ignored;
+      for (const char* suffix : {"", "-wal", "-shm"})
+        fs::remove(scratch.string() + suffix, ignored);
+    };
+    remove_scratch();
+    Status s = CopyFileDurably(*keys_backup, scratch);
+    if (s.ok()) {
+      auto keys = LoadMasterKeys(dir);
+      s = keys.status();
+      if (s.ok()) s = Keyring::Open(scratch, std::move(keys).value(), data_id, clock).status();
+    }
+    remove_scratch();
+    CARREL_RETURN_IF_ERROR(s);
+  }
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> data, OpenRecordStore(dir, where, false));
+  if (keys_backup == nullptr) {
+    // The keyring stays: it must be this library's.
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> key_store, OpenKeyStore(where));
+    CARREL_ASSIGN_OR_RETURN(MasterKeys keys, LoadMasterKeys(dir));
+    CARREL_RETURN_IF_ERROR(Keyring::Open(std::move(key_store),
+                                         "the database " + DescribeConninfo(where.keys),
+                                         std::move(keys), data_id, clock)
+                               .status());
+    CARREL_RETURN_IF_ERROR(ReplaceRows(*data, data_backup).WithContext("restoring the records"));
+  } else {
+    // The keys' transaction holds the records' inside it: a failure in either leaves both.
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> key_store, OpenKeyStore(where));
+    CARREL_RETURN_IF_ERROR(key_store->Write([&](Transaction&) -> Status {
+      CARREL_RETURN_IF_ERROR(
+          ReplaceRows(*key_store, *keys_backup).WithContext("restoring the keys"));
+      return ReplaceRows(*data, data_backup).WithContext("restoring the records");
+    }));
+  }
+  data.reset();
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(dir, clock));
+  return library->Reconcile();
+}
+
 }  // namespace
 
 StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir,
@@ -370,6 +483,9 @@ StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir,
       return FailedPrecondition("the key backup belongs to another library than the data backup");
     }
   }
+  CARREL_ASSIGN_OR_RETURN(StoreLocation where, ReadStoreLocation(dir));
+  if (where.postgres())
+    return RestoreIntoDatabases(dir, where, data_backup, keys_backup, data_id, clock);
   // Stage next to the live files, prove the staged pair opens with the master key, then swap.
   fs::path staged_data = DatabasePath(dir).string() + ".restore";
   fs::path staged_keys = KeyringPath(dir).string() + ".restore";

@@ -123,7 +123,7 @@ std::string SchemaWords(std::string_view sql) {
 }
 
 const std::regex kRefusingTrigger(
-    R"(^\s*CREATE\s+TRIGGER\s+(\w+)\s+BEFORE\s+(UPDATE|DELETE|INSERT)\s+ON\s+(\w+)(?:\s+WHEN\s+([\s\S]*?))?\s+BEGIN\s+SELECT\s+RAISE\s*\(\s*ABORT\s*,\s*('(?:[^']|'')*')\s*\)\s*;\s*END\s*$)",
+    R"(^\s*CREATE\s+TRIGGER\s+(\w+)\s+BEFORE\s+(UPDATE(?:\s+OF\s+[\w\s,]+?)?|DELETE|INSERT)\s+ON\s+(\w+)(?:\s+WHEN\s+([\s\S]*?))?\s+BEGIN\s+SELECT\s+RAISE\s*\(\s*ABORT\s*,\s*('(?:[^']|'')*')\s*\)\s*;\s*END\s*$)",
     std::regex::icase);
 const std::regex kDropTrigger(R"(^\s*DROP\s+TRIGGER\s+(IF\s+EXISTS\s+)?(\w+)\s*$)",
                               std::regex::icase);
@@ -172,7 +172,7 @@ StatusOr<std::string> TranslateSchema(std::string_view sql) {
             "a trigger that only refuses a change is all carrel translates for "
             "PostgreSQL: give this migration a PostgreSQL form");
       }
-      out += "CREATE TRIGGER " + m[1].str() + " BEFORE " + Upper(m[2].str()) + " ON " + m[3].str() +
+      out += "CREATE TRIGGER " + m[1].str() + " BEFORE " + m[2].str() + " ON " + m[3].str() +
              " FOR EACH ROW ";
       if (m[4].matched) out += "WHEN (" + Trim(m[4].str()) + ") ";
       out += "EXECUTE FUNCTION carrel_refuse(" + m[5].str() + ");\n";

@@ -24,10 +24,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "carrel/store.h"
 #include "store/postgres_sql.h"
+#include "store/tables.h"
 
 namespace carrel {
 namespace {
@@ -146,6 +148,21 @@ class PgRow : public Row {
         return BytesView(c);
     }
   }
+  Value Get(int c) const override {
+    if (IsNull(c)) return Value();
+    switch (PQftype(res_, c)) {
+      case kInt8:
+      case kInt4:
+      case kInt2:
+      case kBool:
+      case kNumeric:
+        return Value(Int(c));
+      case kBytea:
+        return Value(Blob{Bytes(c)});
+      default:
+        return Value(Text(c));
+    }
+  }
 
  private:
   const PGresult* res_;
@@ -171,6 +188,7 @@ class PgConnection {
 
   // Runs statements without parameters (several allowed), discarding their rows.
   Status Simple(const std::string& sql, std::string_view what = "database") {
+    Free();
     Result res(PQexec(conn_, sql.c_str()));
     ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
@@ -196,6 +214,7 @@ class PgConnection {
   // Runs a prepared statement, streaming its rows to on_row; sets *changes.
   Status Run(std::string_view sql, const Value* params, size_t n, const RowCallback& on_row,
              int64_t* changes) {
+    Free();
     CARREL_ASSIGN_OR_RETURN(auto prepared, Prepare(sql));
     if (static_cast<int>(n) != prepared.second) {
       return Internal("statement parameter count mismatch");
@@ -225,13 +244,15 @@ class PgConnection {
                             lengths.data(), formats.data(), /*resultFormat=*/1) == 0 ||
         PQsetSingleRowMode(conn_) == 0) {
       broken_ = PQstatus(conn_) != CONNECTION_OK;
-      Drain();
+      while (PGresult* r = PQgetResult(conn_)) PQclear(r);
       return Unavailable("database: the statement could not be sent");
     }
+    Stream stream;
+    streams_.push_back(&stream);
     Status outcome;
     *changes = 0;
     for (;;) {
-      Result res(PQgetResult(conn_));
+      Result res = stream.Next(conn_);
       if (!res) break;
       ExecStatusType st = PQresultStatus(res.get());
       if (st == PGRES_SINGLE_TUPLE) {
@@ -246,6 +267,7 @@ class PgConnection {
         outcome = PgStatus(res.get(), conn_, "running a statement");
       }
     }
+    streams_.pop_back();
     if (PQstatus(conn_) != CONNECTION_OK) {
       broken_ = true;
       if (outcome.ok()) outcome = Unavailable("database: the connection was lost");
@@ -254,12 +276,43 @@ class PgConnection {
   }
 
  private:
-  void Drain() {
-    while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+  // A statement run from inside another's row callback: the other's remaining rows are read
+  // into its buffer first, as one connection carries one statement at a time.
+  void Free() {
+    if (!streams_.empty()) streams_.back()->ReadAll(conn_);
   }
+
+  // The results of one running statement: read from the connection as they come, or from a
+  // buffer once a nested statement needed the connection.
+  struct Stream {
+    std::deque<Result> buffered;
+    bool all_read = false;
+    Result Next(PGconn* conn) {
+      if (!buffered.empty()) {
+        Result r = std::move(buffered.front());
+        buffered.pop_front();
+        return r;
+      }
+      if (all_read) return nullptr;
+      Result r(PQgetResult(conn));
+      if (!r) all_read = true;
+      return r;
+    }
+    void ReadAll(PGconn* conn) {
+      while (!all_read) {
+        Result r(PQgetResult(conn));
+        if (!r) {
+          all_read = true;
+        } else {
+          buffered.push_back(std::move(r));
+        }
+      }
+    }
+  };
 
   PGconn* conn_;
   bool broken_ = false;
+  std::vector<Stream*> streams_;  // statements running, the innermost last
   std::map<std::string, std::pair<std::string, int>, std::less<>> prepared_;
 };
 
@@ -402,6 +455,35 @@ class PgStore : public Store {
   Status Migrate(const std::vector<Migration>& migrations) override;
   StatusOr<int> SchemaVersion() override;
   std::string_view engine() const override { return "postgresql"; }
+
+  StatusOr<std::vector<TableInfo>> Tables() override {
+    std::vector<TableInfo> tables;
+    std::map<std::string, std::set<std::string>> references;
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(*this, [&](Transaction& tx) -> Status {
+      std::map<std::string, size_t> index;
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                  "c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid WHERE n.nspname = "
+                  "current_schema() AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped "
+                  "ORDER BY c.relname, a.attnum",
+                  {}, [&](const Row& row) {
+                    std::string table = row.Text(0);
+                    auto [it, fresh] = index.emplace(table, tables.size());
+                    if (fresh) tables.push_back({table, {}});
+                    tables[it->second].columns.push_back(row.Text(1));
+                    return Status::Ok();
+                  }));
+      return tx.Exec(
+          "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c "
+          "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+          "WHERE c.contype = 'f' AND n.nspname = current_schema()",
+          {}, [&](const Row& row) {
+            references[row.Text(0)].insert(row.Text(1));
+            return Status::Ok();
+          });
+    }));
+    return OrderByReferences(std::move(tables), references);
+  }
 
   Status Checkpoint() override {
     // Deleted rows stay in the data files until VACUUM reuses their space; VACUUM FULL

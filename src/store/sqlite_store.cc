@@ -32,10 +32,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "carrel/store.h"
+#include "store/tables.h"
 
 namespace carrel {
 namespace {
@@ -91,6 +93,18 @@ class SqliteRow : public Row {
     const unsigned char* p = sqlite3_column_text(stmt_, c);
     if (p == nullptr) return {};
     return std::string_view(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, c));
+  }
+  Value Get(int c) const override {
+    switch (sqlite3_column_type(stmt_, c)) {
+      case SQLITE_NULL:
+        return Value();
+      case SQLITE_INTEGER:
+        return Value(Int(c));
+      case SQLITE_BLOB:
+        return Value(Blob{Bytes(c)});
+      default:
+        return Value(Text(c));
+    }
   }
 
  private:
@@ -422,6 +436,34 @@ class SqliteStore : public Store {
   }
 
   std::string_view engine() const override { return "sqlite"; }
+
+  StatusOr<std::vector<TableInfo>> Tables() override {
+    std::vector<TableInfo> tables;
+    std::map<std::string, std::set<std::string>> references;
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(*this, [&](Transaction& tx) -> Status {
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                  "name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+                  {}, [&](const Row& row) {
+                    tables.push_back({row.Text(0), {}});
+                    return Status::Ok();
+                  }));
+      for (TableInfo& t : tables) {
+        CARREL_RETURN_IF_ERROR(tx.Exec("SELECT name FROM pragma_table_info(?) ORDER BY cid",
+                                       {t.name}, [&](const Row& row) {
+                                         t.columns.push_back(row.Text(0));
+                                         return Status::Ok();
+                                       }));
+        CARREL_RETURN_IF_ERROR(tx.Exec("SELECT \"table\" FROM pragma_foreign_key_list(?)", {t.name},
+                                       [&](const Row& row) {
+                                         references[t.name].insert(row.Text(0));
+                                         return Status::Ok();
+                                       }));
+      }
+      return Status::Ok();
+    }));
+    return OrderByReferences(std::move(tables), references);
+  }
 
   Status Checkpoint() override {
     Exclusive ex(this);

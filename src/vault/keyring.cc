@@ -146,6 +146,16 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::filesystem::path& 
   options.create_if_missing = true;
   options.secure_delete = true;
   CARREL_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(file, options));
+  return Create(std::move(store), file.string(), std::move(keys), std::move(library_id), clock);
+}
+
+StatusOr<std::unique_ptr<Keyring>> Keyring::Create(std::unique_ptr<Store> store,
+                                                   const std::string& where, MasterKeys keys,
+                                                   std::string library_id, const Clock* clock) {
+  CARREL_ASSIGN_OR_RETURN(int version, store->SchemaVersion());
+  if (version > 0) {
+    return AlreadyExists(where + " already holds a keyring; carrel will not overwrite it");
+  }
   CARREL_RETURN_IF_ERROR(store->Migrate({{1, "keyring", kSchema}}));
   auto impl =
       std::make_unique<Impl>(std::move(store), std::move(keys), std::move(library_id), clock);
@@ -171,8 +181,15 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::filesystem::path& fi
                               " (restore it with carrel restore --keys)");
   }
   CARREL_RETURN_IF_ERROR(store.status());
-  auto impl = std::make_unique<Impl>(std::move(store).value(), std::move(keys),
-                                     std::move(library_id), clock);
+  return Open(std::move(store).value(), file.string(), std::move(keys), std::move(library_id),
+              clock);
+}
+
+StatusOr<std::unique_ptr<Keyring>> Keyring::Open(std::unique_ptr<Store> store,
+                                                 const std::string& where, MasterKeys keys,
+                                                 std::string library_id, const Clock* clock) {
+  auto impl =
+      std::make_unique<Impl>(std::move(store), std::move(keys), std::move(library_id), clock);
   Impl* p = impl.get();
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*p->store, [&](Transaction& tx) -> Status {
     std::string format, owner;
@@ -182,10 +199,10 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::filesystem::path& fi
       return Status::Ok();
     });
     if (!s.ok() || format != kKeyringFormat) {
-      return FailedPrecondition(file.string() + " is not a carrel keyring");
+      return FailedPrecondition(where + " is not a carrel keyring");
     }
     if (owner != p->library_id) {
-      return FailedPrecondition("the keyring " + file.string() +
+      return FailedPrecondition("the keyring " + where +
                                 " belongs to another library than this database");
     }
     // A rotation that finished its rewrap may already have made the next key current.
@@ -302,15 +319,15 @@ StatusOr<std::vector<std::string>> Keyring::CreateMany(const std::vector<std::st
       }
       SecretKey fresh = SecretKey::Random();
       Status s = tx.Exec(
-          "INSERT INTO data_keys (name, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
+          "INSERT INTO data_keys (name, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?) "
+          "ON CONFLICT (name) DO NOTHING",
           {name, p->WrappingId(),
            Blob{Wrap(p->WrappingKek(), Ad(p->library_id, name), fresh.data(), SecretKey::kSize)},
            created_at});
-      if (s.code() == StatusCode::kAlreadyExists) {
-        taken.push_back(name);
-        continue;
-      }
       CARREL_RETURN_IF_ERROR(s);
+      // A name in use is skipped without failing the statement (PostgreSQL would end the
+      // transaction at a failed one).
+      if (tx.changes() == 0) taken.push_back(name);
     }
     return Status::Ok();
   }));
@@ -481,7 +498,13 @@ Status Keyring::FinishRotation() {
   });
 }
 
-Status Keyring::BackupTo(const std::filesystem::path& out) { return impl_->store->BackupTo(out); }
+Status Keyring::BackupTo(const std::filesystem::path& out) {
+  if (impl_->store->engine() == "sqlite") return impl_->store->BackupTo(out);
+  // Another engine: the same portable SQLite file, deleted keys zeroed in it as in the live one.
+  SqliteOptions options;
+  options.secure_delete = true;
+  return CopyToSqliteFile(*impl_->store, {{1, "keyring", kSchema}}, out, options, nullptr);
+}
 
 StatusOr<std::string> Keyring::BackupLibraryId(const std::filesystem::path& file) {
   CARREL_ASSIGN_OR_RETURN(auto meta, ReadBackupMeta(file, "keyring_meta"));

@@ -22,6 +22,7 @@ class FaultyStore : public Store {
   Status Migrate(const std::vector<Migration>& m) override { return inner_->Migrate(m); }
   StatusOr<int> SchemaVersion() override { return inner_->SchemaVersion(); }
   std::string_view engine() const override { return inner_->engine(); }
+  StatusOr<std::vector<TableInfo>> Tables() override { return inner_->Tables(); }
   Status Checkpoint() override { return inner_->Checkpoint(); }
   Status BackupTo(const std::filesystem::path& out) override { return inner_->BackupTo(out); }
 

@@ -51,6 +51,26 @@ bool LibrariesOnPostgres() {
   return engine != nullptr && std::string_view(engine) == "postgresql";
 }
 
+std::vector<std::filesystem::path> PostgresServerFiles() {
+  std::vector<std::filesystem::path> files;
+  std::string cluster = ReadFirstLine(StateDir() + "/cluster");
+  if (cluster.empty()) return files;
+  // Everything written so far reaches the files (a checkpoint), not only the WAL.
+  (void)AdminExec("CHECKPOINT");
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(cluster, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) files.push_back(it->path());
+  }
+  return files;
+}
+
+std::string DropTriggerSql(std::string_view engine, const std::string& trigger,
+                           const std::string& table) {
+  if (engine == "postgresql") return "DROP TRIGGER IF EXISTS " + trigger + " ON " + table;
+  return "DROP TRIGGER IF EXISTS " + trigger;
+}
+
 Status AdminExec(const std::string& sql, const std::string& dbname) {
   auto admin = TestPostgres();
   if (!admin) return FailedPrecondition("no PostgreSQL server for the tests");

@@ -3,8 +3,10 @@
 // it. CARREL_SKIP_PG=1, set by hand, skips the PostgreSQL tests and says so.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "carrel/status.h"
 
@@ -36,6 +38,23 @@ class TestDatabase {
  private:
   std::string name_, conninfo_;
 };
+
+// Every file of the tests' server (its data directory: tables, indexes, write-ahead log), for
+// tests that scan what reached the disk. Empty without a server.
+std::vector<std::filesystem::path> PostgresServerFiles();
+
+// What an insider holding the database runs to remove a refusing trigger: SQLite names the
+// trigger alone, PostgreSQL with its table.
+std::string DropTriggerSql(std::string_view engine, const std::string& trigger,
+                           const std::string& table);
+
+// For a test that works on a library's SQLite files themselves (corrupts, copies or compares
+// them): skipped, saying so, when the run drives libraries on PostgreSQL.
+#define CARREL_SQLITE_FILES_ONLY()                                                     \
+  if (::carrel::testing::LibrariesOnPostgres()) {                                      \
+    GTEST_SKIP() << "works on the library's SQLite files, which a PostgreSQL library " \
+                    "does not have";                                                   \
+  }
 
 // Runs SQL on the tests' server as the administrator (database `dbname`, "" for the default).
 Status AdminExec(const std::string& sql, const std::string& dbname = "");

@@ -65,12 +65,27 @@ CommandResult Run(const std::vector<std::string>& args, int stdin_fd) {
   return result;
 }
 
+// `carrel init` as the test run asks: with two fresh PostgreSQL databases (kept until the
+// process ends) when it drives libraries on PostgreSQL.
+std::vector<std::string> WithTestDatabases(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "init" || !LibrariesOnPostgres()) return args;
+  for (const std::string& a : args) {
+    if (a == "--database") return args;  // the test chose its own
+  }
+  static auto* kept = new std::vector<std::unique_ptr<TestDatabases>>();
+  kept->push_back(std::make_unique<TestDatabases>());
+  std::vector<std::string> out = args;
+  out.insert(out.end(), {"--database", kept->back()->where.database, "--keys-database",
+                         kept->back()->where.keys_database});
+  return out;
+}
+
 }  // namespace
 
 CommandResult RunCarrel(const std::vector<std::string>& args) {
   int in = open("/dev/null", O_RDONLY);
   if (in < 0) return {};
-  return Run(args, in);
+  return Run(WithTestDatabases(args), in);
 }
 
 CommandResult RunCarrelWithInput(const std::vector<std::string>& args, std::string_view input) {
@@ -83,7 +98,7 @@ CommandResult RunCarrelWithInput(const std::vector<std::string>& args, std::stri
     close(fds[0]);
     return {};
   }
-  return Run(args, fds[0]);
+  return Run(WithTestDatabases(args), fds[0]);
 }
 
 ServeProcess::ServeProcess(const std::string& data_dir, const std::vector<std::string>& extra) {

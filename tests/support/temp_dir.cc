@@ -27,8 +27,17 @@ Instant DefaultTestTime() {
   return Instant(Date(std::chrono::year(2026) / 12 / 1)) + std::chrono::hours(15);
 }
 
+TestDatabases::TestDatabases() {
+  if (!LibrariesOnPostgres()) return;
+  data = std::make_unique<TestDatabase>();
+  keys = std::make_unique<TestDatabase>();
+  where.database = data->conninfo();
+  where.keys_database = keys->conninfo();
+}
+
 TestLibrary::TestLibrary() {
-  Status s = Library::Init(dir / "lib", WestportProfile(), OperatorActor()).status();
+  Status s =
+      Library::Init(dir / "lib", WestportProfile(), OperatorActor(), databases.where).status();
   if (!s.ok()) {
     ADD_FAILURE() << s.ToString();
     std::abort();

@@ -8,6 +8,7 @@
 
 #include "carrel/clock.h"
 #include "carrel/library.h"
+#include "tests/support/postgres.h"
 
 namespace carrel::testing {
 
@@ -65,12 +66,22 @@ class RecordingOutbound : public Outbound {
   std::vector<std::string> requests_, notices_;
 };
 
+// Where a test library keeps its records: SQLite files in its directory, or, when the run
+// drives libraries on PostgreSQL (LibrariesOnPostgres), two fresh databases on the tests'
+// server that live as long as this.
+struct TestDatabases {
+  TestDatabases();
+  Library::InitOptions where;
+  std::unique_ptr<TestDatabase> data, keys;
+};
+
 // A new library in its own temp dir on the Westport profile, driven by a fake clock, its
 // outbound messages recorded.
 struct TestLibrary {
   TempDir dir;
   FakeClock clock{DefaultTestTime()};
   RecordingOutbound outbound;
+  TestDatabases databases;
   std::unique_ptr<Library> library;
 
   TestLibrary();

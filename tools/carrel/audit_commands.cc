@@ -108,10 +108,7 @@ int AuditHead(const std::string& data) {
 int AuditVerify(const std::string& data, const std::string& from_head, const std::string& vkey_arg,
                 const std::string& key_file) {
   if (Status s = InitCrypto(); !s.ok()) return Fail(s);
-  SqliteOptions options;
-  options.read_only = true;
-  options.mmap_bytes = kScanMmapBytes;
-  auto store = OpenSqliteStore(Library::DatabasePath(data), options);
+  auto store = Library::OpenRecords(data);
   if (!store.ok()) return Fail(store.status());
   // Never the key stored in the data directory being checked: whoever could rewrite the log
   // could rewrite that key too.

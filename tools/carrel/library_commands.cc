@@ -33,6 +33,12 @@ void LibraryCommands::Register(CLI::App* app) {
                               [this] { return Init(); });
   AddDataOption(init, &data_, "Data directory to create the library in");
   init->add_option("--profile", profile_, "Library profile (TOML)")->capture_default_str();
+  init->add_option("--database", where_.database,
+                   "Keep the records in this PostgreSQL database (postgresql://USER@HOST/DB; the "
+                   "password comes from the passfile) instead of SQLite files");
+  init->add_option("--keys-database", where_.keys_database,
+                   "With --database: the PostgreSQL database of the keyring, another database "
+                   "with its own role");
   RegisterServe(app);
   RegisterAccountsAndDemo(app);
   RegisterFiles(app);
@@ -147,7 +153,12 @@ void LibraryCommands::RegisterFiles(CLI::App* app) {
 }
 
 int LibraryCommands::Init() {
-  auto first = Library::Init(data_, profile_, OperatorActor());
+  if (where_.database.empty() != where_.keys_database.empty()) {
+    return Fail(
+        InvalidArgument("--database and --keys-database go together: the keyring is "
+                        "kept in a database of its own"));
+  }
+  auto first = Library::Init(data_, profile_, OperatorActor(), where_);
   if (!first.ok()) return Fail(first.status());
   std::printf("carrel: created a library in %s\n", data_.c_str());
   std::printf("carrel: user %s (administrator), password: %s\n", first->admin_username.c_str(),

@@ -49,6 +49,7 @@ class LibraryCommands : public CommandGroup {
 
   CommandTable table_;
   std::string data_, profile_, role_, username_, out_, from_, keys_;
+  Library::InitOptions where_;  // init: two PostgreSQL databases, or none (SQLite files)
   ServeFlags serve_;
   SeedOptions seed_;
 };
