@@ -163,6 +163,9 @@ class AuditLog {
   StatusOr<std::string> EncodedEntry(Transaction& tx, int64_t seq);
 
   void set_policy_version(std::string version);
+  // Where each append reads the version in force, inside its own transaction (the Board's
+  // module); the version set above when it has none to give.
+  void set_policy_version_source(std::function<StatusOr<std::string>(Transaction&)> source);
 
  private:
   struct State;

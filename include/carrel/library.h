@@ -46,10 +46,17 @@ class Library {
   struct InitOptions {
     std::string database;
     std::string keys_database;
+    // The role the server connects to the records as (read and write, the audit log read and
+    // append only); empty: the owner's, as `database` names it.
+    std::string runtime_user;
   };
   static StatusOr<FirstRun> Init(const std::filesystem::path& dir,
                                  const std::filesystem::path& profile_file, const Actor& by,
                                  const InitOptions& where = {});
+  // Applies pending schema migrations as the owner of a PostgreSQL library's records and grants
+  // the runtime role its rights on new tables (after installing a newer carrel). SQLite
+  // libraries are migrated at every open; this does the same for them.
+  static Status Upgrade(const std::filesystem::path& dir);
   // The library's records as they are, neither migrated nor opened with its keys, read only
   // where the engine allows (audit verification).
   static StatusOr<std::unique_ptr<Store>> OpenRecords(const std::filesystem::path& dir);

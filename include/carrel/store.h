@@ -93,9 +93,20 @@ struct Migration {
   std::string_view postgresql = {};
 };
 
+// Held while one server does a background job; released when destroyed.
+class JobLock {
+ public:
+  virtual ~JobLock() = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // The lock called `name` across every process using this store (a retention run, signing
+  // the audit head), or null when another holds it. The default grants it at once: an SQLite
+  // library is served by one process.
+  virtual StatusOr<std::unique_ptr<JobLock>> TryLockJob(std::string_view name);
 
   virtual StatusOr<std::unique_ptr<Transaction>> Begin(TransactionMode mode) = 0;
 
@@ -179,6 +190,13 @@ bool IsPostgresConninfo(std::string_view spec);
 // A transaction begun inside a Write body joins it (a savepoint for a write). A lost
 // connection is kUnavailable for the transaction that had it and is replaced for the next.
 StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
+
+// Gives `role` what carrel's server needs on a PostgreSQL store the connecting role owns: read
+// and write on every table, except `append_only` tables (read and insert only) and the schema
+// versions (read only). The owner runs migrations; the server runs as `role` (docs/design.md
+// §10). Run again after each migration.
+Status GrantRuntimeRole(Store& store, const std::string& role,
+                        const std::vector<std::string>& append_only);
 
 // A connection string without its password-like parts, for messages: host, port, database
 // and user only.

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -120,6 +121,7 @@ struct AuditLog::State {
   std::mutex mu;
   std::string policy_version;  // guarded by mu
   RightEdge edge;              // guarded by mu
+  std::function<StatusOr<std::string>(Transaction&)> version_source;
 };
 
 AuditLog::AuditLog(const Clock* clock, std::string policy_version)
@@ -128,6 +130,12 @@ AuditLog::AuditLog(const Clock* clock, std::string policy_version)
 }
 
 AuditLog::~AuditLog() = default;
+
+void AuditLog::set_policy_version_source(
+    std::function<StatusOr<std::string>(Transaction&)> source) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->version_source = std::move(source);
+}
 
 void AuditLog::set_policy_version(std::string version) {
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -138,6 +146,21 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   std::lock_guard<std::mutex> lock(state_->mu);
   CARREL_ASSIGN_OR_RETURN(int64_t seq, LogSize(tx));
   RightEdge& edge = state_->edge;
+  if (edge.size == seq && seq > 0) {
+    // Another server on the same database may have appended since, after an append of ours
+    // rolled back, to the same size: the cached edge holds only if its latest leaf is there.
+    std::string stored;
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("SELECT leaf_hash FROM audit_log WHERE seq = ?", {seq - 1}, [&](const Row& row) {
+          stored = row.Bytes(0);
+          return Status::Ok();
+        }));
+    auto latest = edge.last.find(0);
+    if (latest == edge.last.end() || latest->second.first != seq - 1 ||
+        stored != std::string(latest->second.second.begin(), latest->second.second.end())) {
+      edge.size = -1;
+    }
+  }
   if (edge.size != seq) {
     // First append, or the transaction of an earlier append rolled back: reload.
     edge = RightEdge{};
@@ -163,6 +186,12 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   e.object_id = event.object_id;
   e.case_id = event.case_id;
   e.policy_version = state_->policy_version;
+  if (state_->version_source) {
+    // Read in the transaction: a version another server's Board vote put in force counts at
+    // once, here as there.
+    auto in_force = state_->version_source(tx);
+    if (in_force.ok()) e.policy_version = *in_force;
+  }
   e.details = event.details.empty() ? "{}" : event.details;
   std::string bytes = EncodeAuditEntry(e);
   Hash leaf = LeafHash(bytes);

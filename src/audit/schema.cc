@@ -147,6 +147,11 @@ CREATE INDEX audit_log_case ON audit_log (carrel_audit_field(entry, 5))
 
 }  // namespace
 
+const std::vector<std::string>& AuditAppendOnlyTables() {
+  static const std::vector<std::string> tables = {"audit_log", "audit_nodes", "audit_heads"};
+  return tables;
+}
+
 const std::vector<Migration>& AuditMigrations() {
   static const std::vector<Migration> migrations = {
       {2, "audit log", kAuditSchema},

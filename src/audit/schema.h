@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "carrel/store.h"
@@ -11,5 +12,9 @@ namespace carrel {
 // interface. Versions are the library's, one sequence for all modules (src/library/schema.cc joins
 // them).
 const std::vector<Migration>& AuditMigrations();
+
+// The tables nothing may change once written: on PostgreSQL the server's role may only read
+// them and add to them (the triggers refuse the rest to the owner too).
+const std::vector<std::string>& AuditAppendOnlyTables();
 
 }  // namespace carrel

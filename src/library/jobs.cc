@@ -61,6 +61,8 @@ void Jobs::State::SignHeadIfDue(JobsPass* pass) {
   bool due = size > signed_size && (size - signed_size >= options.head_entries ||
                                     Monotonic() - head_at >= options.head_interval);
   if (!due) return;
+  auto lock = library->store().TryLockJob("head-signer");
+  if (!lock.ok() || *lock == nullptr) return;  // another server signs
   auto head = library->SignAuditHead();
   if (!head.ok()) {
     spdlog::error("cannot sign the audit head: {}", head.status().message());
@@ -75,6 +77,9 @@ void Jobs::State::SignHeadIfDue(JobsPass* pass) {
 }
 
 void Jobs::State::DoDuties(JobsPass* pass) {
+  // One server at a time does the duties (several may serve one PostgreSQL database).
+  auto lock = library->store().TryLockJob("duties");
+  if (!lock.ok() || *lock == nullptr) return;
   auto run = library->retention().RunIfDue(SystemActor("retention"));
   if (!run.ok()) {
     spdlog::error("retention run failed: {}", run.status().message());

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "audit/schema.h"
 #include "library/location.h"
 #include "library/schema.h"
 #include "requests/review_source.h"
@@ -170,6 +171,9 @@ static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_fi
     }
   }
   if (s.ok()) s = (*store)->Migrate(LibraryMigrations());
+  if (s.ok() && !where.runtime_user.empty()) {
+    s = GrantRuntimeRole(**store, where.runtime_user, AuditAppendOnlyTables());
+  }
   unsigned char id[16];
   randombytes_buf(id, sizeof id);
   char hex[33];
@@ -282,8 +286,10 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Open
   std::unique_ptr<Library> library(new Library(dir, std::move(profile), std::move(calendar),
                                                options, std::move(store), std::move(keyring),
                                                std::move(library_id), created_at));
-  // The policy version in force is the newest on record (the profile's history the first time).
+  // The policy version in force is the newest on record (the profile's history the first time),
+  // read again by every append, so that every server on one database records the same one.
   CARREL_RETURN_IF_ERROR(library->governance().Load());
+  library->audit().set_policy_version_source(&Governance::VersionInForce);
   // The log's public key sits beside the log, so `carrel audit verify` needs no secret.
   CARREL_ASSIGN_OR_RETURN(NoteVerifier verifier, library->AuditVerifier());
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(library->store(), [&](Transaction& tx) {
@@ -299,8 +305,10 @@ StatusOr<Library::FirstRun> Library::Init(const fs::path& dir, const fs::path& p
                                           const Actor& by, const InitOptions& where) {
   std::error_code ec;
   bool had_key = fs::exists(MasterKeyPath(dir), ec);
-  CARREL_RETURN_IF_ERROR(CreateLibraryFiles(
-      dir, profile_file, StoreLocation{.data = where.database, .keys = where.keys_database}));
+  CARREL_RETURN_IF_ERROR(CreateLibraryFiles(dir, profile_file,
+                                            StoreLocation{.data = where.database,
+                                                          .keys = where.keys_database,
+                                                          .runtime_user = where.runtime_user}));
   FirstRun first;
   Status s = [&]() -> Status {
     CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, SystemClock()));
@@ -339,6 +347,18 @@ Status Library::Backup(const fs::path& out) {
   if (store_->engine() == "sqlite") return store_->BackupTo(out);
   // Another engine: the same portable SQLite file, made from one consistent snapshot.
   return CopyToSqliteFile(*store_, LibraryMigrations(), out, SqliteOptions{}, nullptr);
+}
+
+Status Library::Upgrade(const fs::path& dir) {
+  CARREL_ASSIGN_OR_RETURN(StoreLocation where, ReadStoreLocation(dir));
+  if (!where.postgres()) return Open(dir, SystemClock()).status();
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                          OpenRecordStore(dir, where, false, /*as_owner=*/true));
+  CARREL_RETURN_IF_ERROR(store->Migrate(LibraryMigrations()));
+  if (!where.runtime_user.empty()) {
+    CARREL_RETURN_IF_ERROR(GrantRuntimeRole(*store, where.runtime_user, AuditAppendOnlyTables()));
+  }
+  return Status::Ok();
 }
 
 StatusOr<std::unique_ptr<Store>> Library::OpenRecords(const fs::path& dir) {

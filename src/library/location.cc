@@ -51,6 +51,8 @@ StatusOr<StoreLocation> ReadStoreLocation(const fs::path& dir) {
       where.data = value;
     } else if (key == "keys") {
       where.keys = value;
+    } else if (key == "runtime_user") {
+      where.runtime_user = value;
     } else {
       return InvalidArgument(file.string() + ":" + std::to_string(number) +
                              ": expected 'data = ...' or 'keys = ...'");
@@ -86,7 +88,7 @@ Status WriteStoreLocation(const fs::path& dir, const StoreLocation& where) {
 }
 
 StatusOr<std::unique_ptr<Store>> OpenRecordStore(const fs::path& dir, const StoreLocation& where,
-                                                 bool create) {
+                                                 bool create, bool as_owner) {
   if (!where.postgres()) {
     SqliteOptions options;
     options.create_if_missing = create;
@@ -94,6 +96,7 @@ StatusOr<std::unique_ptr<Store>> OpenRecordStore(const fs::path& dir, const Stor
   }
   PostgresOptions options;
   options.conninfo = where.data;
+  if (!as_owner) options.user = where.runtime_user;
   return OpenPostgresStore(options);
 }
 

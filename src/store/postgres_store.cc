@@ -18,6 +18,8 @@
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -496,6 +498,42 @@ class PgStore : public Store {
     return s;
   }
 
+  // A session-level advisory lock on a connection kept for as long as the lock is held.
+  StatusOr<std::unique_ptr<JobLock>> TryLockJob(std::string_view name) override {
+    uint64_t key = 1469598103934665603ull;  // FNV-1a: the same number in every process
+    for (char c : name) key = (key ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    std::string k = std::to_string(static_cast<int64_t>(key));
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn, Take());
+    bool got = false;
+    int64_t changes = 0;
+    Status s = conn->Run(
+        "SELECT pg_try_advisory_lock(" + k + ")", nullptr, 0,
+        [&](const Row& row) {
+          got = row.Int(0) != 0;
+          return Status::Ok();
+        },
+        &changes);
+    if (!s.ok() || !got) {
+      GiveBack(std::move(conn));
+      CARREL_RETURN_IF_ERROR(s);
+      return std::unique_ptr<JobLock>();
+    }
+    struct Held : JobLock {
+      PgStore* store;
+      std::unique_ptr<PgConnection> conn;
+      std::string key;
+      ~Held() override {
+        if (conn->healthy()) (void)conn->Simple("SELECT pg_advisory_unlock(" + key + ")");
+        store->GiveBack(std::move(conn));
+      }
+    };
+    auto held = std::make_unique<Held>();
+    held->store = this;
+    held->conn = std::move(conn);
+    held->key = k;
+    return std::unique_ptr<JobLock>(std::move(held));
+  }
+
   Status BackupTo(const std::filesystem::path&) override {
     return Unimplemented(
         "a PostgreSQL library is backed up by carrel backup, which writes a portable copy");
@@ -657,6 +695,31 @@ Status PgStore::Migrate(const std::vector<Migration>& migrations) {
 }
 
 }  // namespace
+
+Status GrantRuntimeRole(Store& store, const std::string& role,
+                        const std::vector<std::string>& append_only) {
+  if (store.engine() != "postgresql") return Status::Ok();
+  auto name_ok = [](const std::string& n) {
+    return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+  };
+  if (!name_ok(role)) return InvalidArgument("a role name is letters, digits and underscores");
+  std::string tables;
+  for (const std::string& t : append_only) {
+    if (!name_ok(t)) return InvalidArgument("not a table name");
+    tables += (tables.empty() ? "" : ", ") + t;
+  }
+  return store.Write([&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Exec("GRANT USAGE ON SCHEMA public TO " + role));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM " + role));
+    if (tables.empty()) return Status::Ok();
+    return tx.Exec("REVOKE UPDATE, DELETE, TRUNCATE ON " + tables + " FROM " + role);
+  });
+}
 
 bool IsPostgresConninfo(std::string_view spec) {
   return spec.rfind("postgresql://", 0) == 0 || spec.rfind("postgres://", 0) == 0 ||

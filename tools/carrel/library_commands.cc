@@ -39,6 +39,19 @@ void LibraryCommands::Register(CLI::App* app) {
   init->add_option("--keys-database", where_.keys_database,
                    "With --database: the PostgreSQL database of the keyring, another database "
                    "with its own role");
+  init->add_option("--runtime-user", where_.runtime_user,
+                   "With --database: the role the server connects to the records as (the role in "
+                   "--database owns the schema); it may only read and append to the audit log");
+  CLI::App* upgrade = table_.Add(
+      app, "upgrade",
+      "Apply a newer carrel's schema changes as the owner of a PostgreSQL library's database",
+      [this] {
+        Status s = Library::Upgrade(data_);
+        if (!s.ok()) return Fail(s);
+        std::printf("carrel: the library's schema is up to date\n");
+        return 0;
+      });
+  AddDataOption(upgrade, &data_, "The library's data directory");
   RegisterServe(app);
   RegisterAccountsAndDemo(app);
   RegisterFiles(app);
