@@ -160,7 +160,7 @@ static Status CreateLibraryFiles(const fs::path& dir, const fs::path& profile_fi
   }
 
   Status s = where.postgres() ? WriteStoreLocation(dir, where) : Status::Ok();
-  auto store = s.ok() ? OpenRecordStore(dir, where, /*create=*/true) : s;
+  auto store = s.ok() ? OpenRecordStore(dir, where, /*create=*/true, /*as_owner=*/true) : s;
   s = store.status();
   if (s.ok() && where.postgres()) {
     auto version = (*store)->SchemaVersion();

@@ -340,7 +340,8 @@ class PgTransaction : public Transaction {
     Status s = conn_->Run(sql, params, n, on_row, &changes_);
     // PostgreSQL ends a transaction at its first failed statement (SQLite keeps it): later
     // statements get the first failure again, and the caller's error path rolls it back.
-    if (!s.ok() && !nested_) failed_ = s;
+    // (A row callback's own error stops only its statement, as on SQLite.)
+    if (!s.ok() && !nested_ && PQtransactionStatus(conn_->raw()) != PQTRANS_INTRANS) failed_ = s;
     return s;
   }
 

@@ -202,6 +202,15 @@ TEST_P(StoreConformanceTest, RowCallbackErrorStopsTheStatement) {
   });
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_EQ(seen, 2);
+  // The stop is the caller's, not the database's: the transaction goes on.
+  ASSERT_TRUE(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+                Status stopped = tx.Exec("SELECT name FROM things", {},
+                                         [](const Row&) { return DataLoss("stop"); });
+                EXPECT_EQ(stopped.code(), StatusCode::kDataLoss);
+                CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM things"));
+                EXPECT_EQ(n, 3);
+                return Status::Ok();
+              }).ok());
 }
 
 TEST_P(StoreConformanceTest, CommittedDataSurvivesReopening) {

@@ -111,8 +111,9 @@ TestDatabase::~TestDatabase() {
 
 StatusOr<std::string> TestDatabase::NewRole(const std::string& name) {
   std::string password = "pw" + std::to_string(getpid()) + name;
-  CARREL_RETURN_IF_ERROR(AdminExec("DROP ROLE IF EXISTS " + name + "; CREATE ROLE " + name +
-                                   " LOGIN PASSWORD '" + password + "'"));
+  CARREL_RETURN_IF_ERROR(AdminExec("SET client_min_messages = warning; DROP ROLE IF EXISTS " +
+                                   name + "; CREATE ROLE " + name + " LOGIN PASSWORD '" + password +
+                                   "'"));
   std::string passfile = StateDir() + "/passfile";
   std::string line = ReadFirstLine(passfile);  // 127.0.0.1:PORT:*:postgres:PASSWORD
   size_t star = line.find(":*:");
