@@ -341,5 +341,56 @@ TEST_F(PostgresLibraryTest, TwoServersShareOneLibrary) {
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
 }
 
+// A library moves to PostgreSQL and back with `carrel migrate-store`: every row, the same audit
+// root and heads (its log verifies against a head signed before the move), readable patrons.
+TEST_F(PostgresLibraryTest, ALibraryMovesToPostgresqlAndBack) {
+  testing::TempDir dir;
+  std::string lib = (dir / "lib").string();
+  ASSERT_EQ(RunCarrel({"init", "--data", lib, "--database", "", "--keys-database", ""}).exit_code,
+            0);
+  auto seeded = RunCarrel({"demo", "seed", "--data", lib, "--patrons", "30", "--items", "60",
+                           "--loans", "200", "--seed", "5"});
+  ASSERT_EQ(seeded.exit_code, 0) << seeded.err;
+  auto key = RunCarrel({"audit", "key", "--data", lib});
+  std::string vkey = key.out.substr(0, key.out.find('\n'));
+  auto head = RunCarrel({"audit", "head", "--data", lib});
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  std::ofstream(dir / "head.txt") << head.out;
+  auto verify = [&] {
+    return RunCarrel({"audit", "verify", "--data", lib, "--key", vkey, "--from-head",
+                      (dir / "head.txt").string()});
+  };
+  ASSERT_EQ(verify().exit_code, 0);
+
+  TestDatabase data, keys;
+  auto moved = RunCarrel(
+      {"migrate-store", "--data", lib, "--to", data.conninfo(), "--keys-to", keys.conninfo()});
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_TRUE(std::filesystem::exists(dir / "lib" / "database.conf"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "lib" / "carrel.db"));
+  auto on_pg = verify();
+  EXPECT_EQ(on_pg.exit_code, 0) << on_pg.err;
+  {
+    auto library = Library::Open(lib, SystemClock());
+    ASSERT_TRUE(library.ok()) << library.status().ToString();
+    EXPECT_EQ((*library)->store().engine(), "postgresql");
+    auto patron = (*library)->circulation().FindPatronByBarcode(testing::kStaff, "21000000000001");
+    EXPECT_TRUE(patron.ok()) << patron.status().ToString();
+  }
+  // And back to SQLite files.
+  auto again = RunCarrel({"migrate-store", "--data", lib, "--to", "sqlite"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "lib" / "database.conf"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "lib" / "carrel.db"));
+  auto back = verify();
+  EXPECT_EQ(back.exit_code, 0) << back.err;
+  // Moving into databases that hold a library already is refused, and changes nothing.
+  auto refused = RunCarrel(
+      {"migrate-store", "--data", lib, "--to", data.conninfo(), "--keys-to", keys.conninfo()});
+  ExpectOneErrorLine(refused);
+  EXPECT_NE(refused.err.find("empty"), std::string::npos) << refused.err;
+  EXPECT_TRUE(std::filesystem::exists(dir / "lib" / "carrel.db"));
+}
+
 }  // namespace
 }  // namespace carrel

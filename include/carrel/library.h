@@ -53,6 +53,15 @@ class Library {
   static StatusOr<FirstRun> Init(const std::filesystem::path& dir,
                                  const std::filesystem::path& profile_file, const Actor& by,
                                  const InitOptions& where = {});
+  // Moves a library's records and keys to another engine: to the two PostgreSQL databases of
+  // `to` (empty, as for Init), or back to SQLite files in its directory when `to` names none.
+  // Copies every row from one consistent snapshot, checks that each table's count and the
+  // audit log's size and root are the same in the copy, and only then switches the library
+  // to it (the old SQLite files are kept as *.moved; old databases are left for their
+  // administrator to drop). The server must not be running. `progress` sees rows copied.
+  static Status MoveStore(const std::filesystem::path& dir, const InitOptions& to,
+                          const std::function<void(int64_t done, int64_t total)>& progress);
+
   // Applies pending schema migrations as the owner of a PostgreSQL library's records and grants
   // the runtime role its rights on new tables (after installing a newer carrel). SQLite
   // libraries are migrated at every open; this does the same for them.

@@ -99,6 +99,9 @@ class Keyring {
   static StatusOr<std::string> BackupLibraryId(const std::filesystem::path& file);
   ~Keyring();
 
+  // The keyring's schema (to make an empty keyring store a copy is made into).
+  static const std::vector<Migration>& Schema();
+
   // The key called `name`, created (and committed to the keyring) if it never existed.
   // kFailedPrecondition if it existed and was destroyed: destroyed keys never come back.
   StatusOr<std::shared_ptr<const SecretKey>> GetOrCreate(std::string_view name);

@@ -349,6 +349,143 @@ Status Library::Backup(const fs::path& out) {
   return CopyToSqliteFile(*store_, LibraryMigrations(), out, SqliteOptions{}, nullptr);
 }
 
+namespace {
+
+// Rows per table and the audit log's size and root: what must be the same after a move.
+StatusOr<std::string> Fingerprint(Store& store) {
+  CARREL_ASSIGN_OR_RETURN(std::vector<TableInfo> tables, store.Tables());
+  std::string out;
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(store, [&](Transaction& tx) -> Status {
+    for (const TableInfo& t : tables) {
+      if (t.name == "schema_migrations") continue;
+      CARREL_ASSIGN_OR_RETURN(int64_t n, tx.QueryInt("SELECT count(*) FROM " + t.name));
+      out += t.name + "=" + std::to_string(n) + "\n";
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+}  // namespace
+
+Status Library::MoveStore(const fs::path& dir, const InitOptions& to,
+                          const std::function<void(int64_t done, int64_t total)>& progress) {
+  // The library opens (keys and all) where it is before anything is copied.
+  std::pair<int64_t, Hash> head_before;
+  {
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, SystemClock()));
+    CARREL_RETURN_IF_ERROR(WithReadTransaction(library->store(), [&](Transaction& tx) -> Status {
+      CARREL_ASSIGN_OR_RETURN(head_before, library->audit().Head(tx));
+      return Status::Ok();
+    }));
+  }
+  CARREL_ASSIGN_OR_RETURN(StoreLocation from, ReadStoreLocation(dir));
+  StoreLocation target{
+      .data = to.database, .keys = to.keys_database, .runtime_user = to.runtime_user};
+  if (from.postgres() == target.postgres()) {
+    return InvalidArgument(from.postgres()
+                               ? "the library is on PostgreSQL already (move it to SQLite first)"
+                               : "the library is on SQLite already: name the PostgreSQL "
+                                 "databases to move it to");
+  }
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> data_from,
+                          OpenRecordStore(dir, from, false, /*as_owner=*/true));
+  std::unique_ptr<Store> keys_from;
+  if (from.postgres()) {
+    CARREL_ASSIGN_OR_RETURN(keys_from, OpenKeyStore(from));
+  } else {
+    CARREL_ASSIGN_OR_RETURN(keys_from, OpenSqliteStore(KeyringPath(dir), SqliteOptions{}));
+  }
+  std::error_code ec;
+  if (!target.postgres() &&
+      (fs::exists(DatabasePath(dir), ec) || fs::exists(KeyringPath(dir), ec))) {
+    return AlreadyExists("SQLite files are already in " + dir.string() +
+                         "; carrel will not overwrite them");
+  }
+  std::unique_ptr<Store> data_to, keys_to;
+  if (target.postgres()) {
+    PostgresOptions options;
+    options.conninfo = target.data;
+    CARREL_ASSIGN_OR_RETURN(data_to, OpenPostgresStore(options));
+    options.conninfo = target.keys;
+    options.scrub_deleted = true;
+    CARREL_ASSIGN_OR_RETURN(keys_to, OpenPostgresStore(options));
+    for (Store* s : {data_to.get(), keys_to.get()}) {
+      CARREL_ASSIGN_OR_RETURN(int version, s->SchemaVersion());
+      if (version > 0) {
+        return AlreadyExists(
+            "a database to move to already holds tables; carrel moves a "
+            "library only into empty ones");
+      }
+    }
+  } else {
+    SqliteOptions options;
+    options.create_if_missing = true;
+    CARREL_ASSIGN_OR_RETURN(data_to, OpenSqliteStore(DatabasePath(dir), options));
+    options.secure_delete = true;
+    CARREL_ASSIGN_OR_RETURN(keys_to, OpenSqliteStore(KeyringPath(dir), options));
+  }
+  auto undo_files = [&] {
+    if (target.postgres()) return;
+    data_to.reset();
+    keys_to.reset();
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      fs::remove(DatabasePath(dir).string() + suffix, ignored);
+      fs::remove(KeyringPath(dir).string() + suffix, ignored);
+    }
+  };
+  Status s = [&]() -> Status {
+    CARREL_RETURN_IF_ERROR(data_to->Migrate(LibraryMigrations()));
+    CARREL_RETURN_IF_ERROR(keys_to->Migrate(Keyring::Schema()));
+    CARREL_RETURN_IF_ERROR(CopyRows(*keys_from, *keys_to, nullptr).WithContext("the keys"));
+    CARREL_RETURN_IF_ERROR(CopyRows(*data_from, *data_to, progress).WithContext("the records"));
+    for (auto [a, b] :
+         {std::pair{data_from.get(), data_to.get()}, std::pair{keys_from.get(), keys_to.get()}}) {
+      CARREL_ASSIGN_OR_RETURN(std::string before, Fingerprint(*a));
+      CARREL_ASSIGN_OR_RETURN(std::string after, Fingerprint(*b));
+      if (before != after) return DataLoss("the copy's row counts differ from the library's");
+    }
+    if (!target.runtime_user.empty()) {
+      CARREL_RETURN_IF_ERROR(
+          GrantRuntimeRole(*data_to, target.runtime_user, AuditAppendOnlyTables()));
+    }
+    return Status::Ok();
+  }();
+  if (!s.ok()) {
+    undo_files();
+    return s;
+  }
+  data_to.reset();
+  keys_to.reset();
+  data_from.reset();
+  keys_from.reset();
+  // The switch: the location file written (or set aside), the old files set aside.
+  if (target.postgres()) {
+    CARREL_RETURN_IF_ERROR(WriteStoreLocation(dir, target));
+    for (const fs::path& f : {DatabasePath(dir), KeyringPath(dir)}) {
+      for (const char* suffix : {"-wal", "-shm"}) fs::remove(f.string() + suffix, ec);
+      fs::rename(f, f.string() + ".moved", ec);
+    }
+  } else {
+    fs::rename(DatabaseConfigPath(dir), DatabaseConfigPath(dir).string() + ".moved", ec);
+  }
+  if (ec) return FailedPrecondition("cannot switch the library to its copy: " + ec.message());
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> moved, Open(dir, SystemClock()));
+  std::pair<int64_t, Hash> head_after;
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(moved->store(), [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(head_after, moved->audit().Head(tx));
+    return Status::Ok();
+  }));
+  if (head_after != head_before) {
+    return DataLoss("the moved audit log's root differs from the library's");
+  }
+  return moved->RecordOperation(
+      OperatorActor(),
+      {"library.store.move", "library", "", "",
+       std::string(R"({"to":")") + (target.postgres() ? "postgresql" : "sqlite") + "\"}"});
+}
+
 Status Library::Upgrade(const fs::path& dir) {
   CARREL_ASSIGN_OR_RETURN(StoreLocation where, ReadStoreLocation(dir));
   if (!where.postgres()) return Open(dir, SystemClock()).status();

@@ -130,6 +130,11 @@ struct Keyring::Impl {
   StatusOr<std::shared_ptr<const SecretKey>> LoadUncached(std::string_view name, bool create);
 };
 
+const std::vector<Migration>& Keyring::Schema() {
+  static const std::vector<Migration> schema = {{1, "keyring", kSchema}};
+  return schema;
+}
+
 Keyring::Keyring(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Keyring::~Keyring() = default;
 

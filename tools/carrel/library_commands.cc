@@ -52,6 +52,20 @@ void LibraryCommands::Register(CLI::App* app) {
         return 0;
       });
   AddDataOption(upgrade, &data_, "The library's data directory");
+  CLI::App* move = table_.Add(
+      app, "migrate-store",
+      "Move a library to two PostgreSQL databases (--to, --keys-to), or back to SQLite files "
+      "(--to sqlite); the server must be stopped",
+      [this] { return MigrateStore(); });
+  AddDataOption(move, &data_, "The library's data directory");
+  move->add_option("--to", move_to_.database,
+                   "postgresql://... for the records (empty, password in the passfile), or "
+                   "'sqlite'")
+      ->required();
+  move->add_option("--keys-to", move_to_.keys_database,
+                   "With a PostgreSQL --to: the keyring's database, with its own role");
+  move->add_option("--runtime-user", move_to_.runtime_user,
+                   "With a PostgreSQL --to: the role the server connects to the records as");
   RegisterServe(app);
   RegisterAccountsAndDemo(app);
   RegisterFiles(app);
@@ -163,6 +177,30 @@ void LibraryCommands::RegisterFiles(CLI::App* app) {
       table_.Add(keys, "rotate-master", "Rewrap every data key under a new master key (resumable)",
                  [this] { return RotateMasterKey(); });
   AddDataOption(rotate, &data_, kData);
+}
+
+int LibraryCommands::MigrateStore() {
+  Library::InitOptions to = move_to_;
+  if (to.database == "sqlite") {
+    if (!to.keys_database.empty() || !to.runtime_user.empty()) {
+      return Fail(InvalidArgument("--keys-to and --runtime-user are for a PostgreSQL --to"));
+    }
+    to.database.clear();
+  } else if (to.keys_database.empty()) {
+    return Fail(InvalidArgument("--keys-to is needed: the keyring goes to a database of its own"));
+  }
+  std::optional<Progress> progress;
+  Status s = Library::MoveStore(data_, to, [&](int64_t done, int64_t total) {
+    if (!progress) progress.emplace("copying rows", total);
+    progress->Set(done);
+  });
+  if (progress) progress->Finish();
+  if (!s.ok()) return Fail(s);
+  std::printf(
+      "carrel: the library now keeps its records %s; counts and the audit log's root "
+      "match\n",
+      to.database.empty() ? "in SQLite files" : "on PostgreSQL");
+  return 0;
 }
 
 int LibraryCommands::Init() {

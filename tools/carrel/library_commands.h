@@ -38,6 +38,7 @@ class LibraryCommands : public CommandGroup {
   void RegisterAccountsAndDemo(CLI::App* app);
   void RegisterFiles(CLI::App* app);
   int Init();
+  int MigrateStore();
   int Serve();
   int OpenApi();
   int UserAdd();
@@ -49,7 +50,9 @@ class LibraryCommands : public CommandGroup {
 
   CommandTable table_;
   std::string data_, profile_, role_, username_, out_, from_, keys_;
-  Library::InitOptions where_;  // init: two PostgreSQL databases, or none (SQLite files)
+  Library::InitOptions where_;
+  Library::InitOptions
+      move_to_;  // migrate-store  // init: two PostgreSQL databases, or none (SQLite files)
   ServeFlags serve_;
   SeedOptions seed_;
 };
