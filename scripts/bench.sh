@@ -65,6 +65,19 @@ if [ "${CARREL_BENCH_PARTS:-all}" = retention ] || [ "${CARREL_BENCH_PARTS:-all}
   exit 0
 fi
 
+# CARREL_BENCH_PARTS=postgres: carrel on PostgreSQL (a durable server of its own), put in place.
+bench_postgres() {
+  echo "bench: carrel on PostgreSQL" >&2
+  "$root/scripts/bench-postgres.sh" "$build" "$work/postgres.json"
+  python3 "$root/scripts/bench_splice.py" bench_postgres_section "$work/postgres.json" "$out" \
+    "$1" "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
+    "$(date -Iseconds)"
+}
+if [ "${CARREL_BENCH_PARTS:-all}" = postgres ]; then
+  bench_postgres "CARREL_BENCH_PARTS=postgres make bench"
+  exit 0
+fi
+
 # CARREL_BENCH_PARTS=web: the web UI's section alone (Chromium), put in place in the document.
 if [ "${CARREL_BENCH_PARTS:-all}" = web ]; then
   echo "bench: the web UI in Chromium" >&2
@@ -704,3 +717,8 @@ print(f"bench: retention: UPDATE {retention['update_seconds']:.2f}s, run "
       f"{retention['reclaim_rate']:,.0f} rows/s", file=sys.stderr)
 print(f"bench: wrote {env['BENCH_OUT']}", file=sys.stderr)
 PYTHON
+
+# carrel on PostgreSQL, in the same run.
+if [ "${CARREL_BENCH_PARTS:-all}" = all ]; then
+  bench_postgres "make bench"
+fi

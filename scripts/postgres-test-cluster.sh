@@ -5,8 +5,8 @@
 #                                              loopback, password login; writes
 #                                              STATE_DIR/conninfo and STATE_DIR/passfile
 #   postgres-test-cluster.sh stop STATE_DIR    stops it and removes its files
-# Durability settings are off: the tests check behaviour, not the disk's flushes (the
-# benchmarks and the failover drill run with them on).
+# Durability settings are off: the tests check behaviour, not the disk's flushes.
+# CARREL_PG_DURABLE=1 keeps PostgreSQL's defaults (fsync, synchronous commit): the benchmarks.
 set -euo pipefail
 cmd=${1:?start or stop}
 state=${2:?state directory}
@@ -46,10 +46,11 @@ case "$cmd" in
     }
     rm -f "$cluster/pwfile"
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    settings="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB"
+    if [ "${CARREL_PG_DURABLE:-0}" = 1 ]; then settings="-c shared_buffers=256MB"; fi
     "${as[@]}" "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c fsync=off \
-          -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
-          -c shared_buffers=64MB" start >/dev/null || {
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c max_connections=400 $settings" \
+      start >/dev/null || {
       cat "$cluster/server.log" >&2
       exit 1
     }

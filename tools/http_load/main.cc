@@ -50,6 +50,7 @@ struct Options {
   double seconds = 20;
   long long max_requests = 100000;
   long long items = 200000, patrons = 100000;
+  long long first_item = 1;  // two loaders on one library start apart
   int logins = 10;
   double rate = 0;  // requests a second in all; 0: closed loop
   int slow = 0;
@@ -69,6 +70,8 @@ bool Parse(int argc, char** argv, Options* o) {
       o->seconds = std::atof(v.c_str());
     else if (k == "--max-requests")
       o->max_requests = std::atoll(v.c_str());
+    else if (k == "--first-item")
+      o->first_item = std::atoll(v.c_str());
     else if (k == "--items")
       o->items = std::atoll(v.c_str());
     else if (k == "--patrons")
@@ -271,6 +274,7 @@ int main(int argc, char** argv) {
   }
   if (o.slow > 0) return RunSlow(o);
   Shared shared;
+  shared.next_item = o.first_item;
   shared.started = Clock::now();
   shared.deadline = shared.started + std::chrono::duration_cast<Clock::duration>(
                                          std::chrono::duration<double>(o.seconds));
