@@ -425,17 +425,22 @@ class PgStore : public Store {
       CARREL_RETURN_IF_ERROR(outer->connection()->Simple("SAVEPOINT " + savepoint));
       return std::unique_ptr<Transaction>(new PgNestedTransaction(outer->connection(), savepoint));
     }
-    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn, Take());
-    Status s = conn->Simple(
+    const std::string begin =
         mode == TransactionMode::kRead
             ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-            : "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLock) + ")",
-        "beginning a transaction");
-    if (!s.ok()) {
+            : "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLock) + ")";
+    Status s;
+    // An idle connection may have died with its server (a restart, a failover) without anyone
+    // noticing: nothing has run on it yet, so the next one is tried, up to a fresh connection.
+    for (int attempt = 0; attempt <= options_.max_connections; ++attempt) {
+      CARREL_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn, Take());
+      s = conn->Simple(begin, "beginning a transaction");
+      if (s.ok()) return std::unique_ptr<Transaction>(new PgTopTransaction(this, std::move(conn)));
+      bool broken = !conn->healthy();
       GiveBack(std::move(conn));
-      return s;
+      if (!broken) break;
     }
-    return std::unique_ptr<Transaction>(new PgTopTransaction(this, std::move(conn)));
+    return s;
   }
 
   Status Write(const std::function<Status(Transaction&)>& body) override {
