@@ -80,6 +80,11 @@ Status PgStatus(const PGresult* res, PGconn* conn, std::string_view what) {
   return Internal(std::move(message));
 }
 
+// The types read as integers, as SQLite gives them.
+bool IsNumber(unsigned type) {
+  return type == kInt8 || type == kInt4 || type == kInt2 || type == kBool || type == kNumeric;
+}
+
 int64_t ReadBigEndian(const char* p, int n) {
   uint64_t v = 0;
   for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
@@ -137,33 +142,17 @@ class PgRow : public Row {
   }
   std::string_view TextView(int c) const override {
     if (IsNull(c)) return {};
-    switch (PQftype(res_, c)) {
-      case kInt8:
-      case kInt4:
-      case kInt2:
-      case kBool:
-      case kNumeric:
-        // A number read as text, as SQLite gives it.
-        scratch_.push_back(std::to_string(Int(c)));
-        return scratch_.back();
-      default:
-        return BytesView(c);
-    }
+    if (!IsNumber(PQftype(res_, c))) return BytesView(c);
+    // A number read as text, as SQLite gives it.
+    scratch_.push_back(std::to_string(Int(c)));
+    return scratch_.back();
   }
   Value Get(int c) const override {
     if (IsNull(c)) return Value();
-    switch (PQftype(res_, c)) {
-      case kInt8:
-      case kInt4:
-      case kInt2:
-      case kBool:
-      case kNumeric:
-        return Value(Int(c));
-      case kBytea:
-        return Value(Blob{Bytes(c)});
-      default:
-        return Value(Text(c));
-    }
+    unsigned type = PQftype(res_, c);
+    if (IsNumber(type)) return Value(Int(c));
+    if (type == kBytea) return Value(Blob{Bytes(c)});
+    return Value(Text(c));
   }
 
  private:
