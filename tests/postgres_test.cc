@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "carrel/library.h"
 #include "carrel/server.h"
@@ -267,8 +268,9 @@ TEST_F(PostgresLibraryTest, ALostConnectionFailsItsTransactionAndTheServerRecove
 }
 
 // Two `carrel serve` processes on one PostgreSQL library share sessions, the back-off after
-// failed logins and idempotency keys; background jobs are locked across them; and the audit log
-// both wrote to verifies.
+// failed logins, rate limits per client address, idempotency keys, appointments, the retention
+// schedule and the policy version in force; background jobs are locked across them; and the
+// audit log both wrote to verifies.
 TEST_F(PostgresLibraryTest, TwoServersShareOneLibrary) {
   TestDatabase data, keys;
   testing::TempDir dir;
@@ -280,7 +282,8 @@ TEST_F(PostgresLibraryTest, TwoServersShareOneLibrary) {
   auto seeded = RunCarrel({"demo", "seed", "--data", lib, "--patrons", "20", "--items", "40",
                            "--loans", "40", "--seed", "3"});
   ASSERT_EQ(seeded.exit_code, 0) << seeded.err;
-  testing::ServeProcess a(lib), b(lib);
+  testing::ServeProcess a(lib, {"--trusted-proxy", "127.0.0.1/32"}),
+      b(lib, {"--trusted-proxy", "127.0.0.1/32"});
   ASSERT_TRUE(a.started() && b.started());
   httplib::Client ca("127.0.0.1", a.port()), cb("127.0.0.1", b.port());
   const std::string kPassword = "westport-demo-2026";
@@ -323,6 +326,128 @@ TEST_F(PostgresLibraryTest, TwoServersShareOneLibrary) {
   EXPECT_EQ(login(cb, "counsel", kPassword).first, 429);
   EXPECT_EQ(login(ca, "counsel", kPassword).first, 429);
 
+  // The rate limit per client address counts attempts on both servers together (20 logins a
+  // minute): the address is one a trusted proxy names, so that no earlier login here counts.
+  // Kept within one minute of the clock, whose turn starts every count again.
+  auto second = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count() %
+                60;
+  if (second > 40) std::this_thread::sleep_for(std::chrono::seconds(61 - second));
+  httplib::Headers proxied = {{"X-Forwarded-For", "192.0.2.77"}};
+  int allowed = 0, status = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto r =
+        (i % 2 == 0 ? ca : cb)
+            .Post("/api/v1/session", proxied,
+                  json{{"username", "desk"}, {"password", kPassword}}.dump(), "application/json");
+    ASSERT_TRUE(r);
+    status = r->status;
+    if (status != 201) break;
+    ++allowed;
+  }
+  EXPECT_EQ(allowed, 20);
+  EXPECT_EQ(status, 429);
+  proxied = {{"X-Forwarded-For", "192.0.2.78"}};
+  auto other =
+      cb.Post("/api/v1/session", proxied,
+              json{{"username", "desk"}, {"password", kPassword}}.dump(), "application/json");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 201) << "another address has its own count";
+
+  // An appointment signed on one server lets the designee in on the other at once, and its
+  // revocation shuts them out there at once.
+  auto director_login = login(ca, "demo-director", kPassword);
+  ASSERT_EQ(director_login.first, 201) << director_login.second;
+  httplib::Headers director = {
+      {"Authorization",
+       "Bearer " + json::parse(director_login.second)["token"].get<std::string>()}};
+  auto me = cb.Get("/api/v1/session", auth);
+  ASSERT_TRUE(me && me->status == 200);
+  int64_t desk_id = json::parse(me->body)["id"];
+  EXPECT_EQ(json::parse(me->body)["designee"], false);
+  EXPECT_EQ(cb.Get("/api/v1/appointments", auth)->status, 403);
+  Instant now = SystemClock()->Now();
+  auto appointed = ca.Post("/api/v1/appointments", director,
+                           json{{"designee_id", desk_id},
+                                {"scope", "standing"},
+                                {"valid_from", FormatInstant(now - std::chrono::minutes(5))},
+                                {"valid_to", FormatInstant(now + std::chrono::hours(1))},
+                                {"password", kPassword}}
+                               .dump(),
+                           "application/json");
+  ASSERT_TRUE(appointed);
+  ASSERT_EQ(appointed->status, 201) << appointed->body;
+  EXPECT_EQ(cb.Get("/api/v1/appointments", auth)->status, 200);
+  EXPECT_EQ(json::parse(cb.Get("/api/v1/session", auth)->body)["designee"], true);
+  auto revoked =
+      ca.Post("/api/v1/appointments/" + json::parse(appointed->body)["id"].dump() + "/revoke",
+              director, json{{"password", kPassword}}.dump(), "application/json");
+  ASSERT_TRUE(revoked);
+  ASSERT_EQ(revoked->status, 200) << revoked->body;
+  EXPECT_EQ(cb.Get("/api/v1/appointments", auth)->status, 403);
+
+  // A retention schedule the Director signs on one server is the one the other applies.
+  auto schedule = cb.Get("/api/v1/retention/schedule", auth);
+  ASSERT_TRUE(schedule && schedule->status == 200) << (schedule ? schedule->body : "");
+  json current = json::parse(schedule->body);
+  auto signed_schedule =
+      ca.Post("/api/v1/retention/schedules", director,
+              json{{"schedule", json::parse(current["document"].get<std::string>())},
+                   {"reason", "re-signed"},
+                   {"password", kPassword}}
+                  .dump(),
+              "application/json");
+  ASSERT_TRUE(signed_schedule);
+  ASSERT_EQ(signed_schedule->status, 201) << signed_schedule->body;
+  auto seen = cb.Get("/api/v1/retention/schedule", auth);
+  ASSERT_TRUE(seen && seen->status == 200);
+  EXPECT_EQ(json::parse(seen->body)["version"], current["version"].get<int64_t>() + 1)
+      << seen->body;
+
+  // A policy version the Board adopts through one server is in force on the other at once: the
+  // public policy, and the version its audit entries name.
+  auto trustee_login = login(ca, "trustee", kPassword);
+  ASSERT_EQ(trustee_login.first, 201) << trustee_login.second;
+  httplib::Headers trustee = {
+      {"Authorization", "Bearer " + json::parse(trustee_login.second)["token"].get<std::string>()}};
+  json policy = json::parse(cb.Get("/api/v1/policy")->body);
+  std::string amended = policy["text"].get<std::string>() + "\nOne more line.\n";
+  auto proposed =
+      ca.Post("/api/v1/policy/proposals", trustee,
+              json{{"title", policy["title"]}, {"text", amended}, {"summary", "a line"}}.dump(),
+              "application/json");
+  ASSERT_TRUE(proposed);
+  ASSERT_EQ(proposed->status, 201) << proposed->body;
+  std::string ppath = "/api/v1/policy/proposals/" + json::parse(proposed->body)["id"].dump();
+  auto ballot = cb.Post(ppath + "/ballots", trustee,
+                        json{{"vote", "for"}, {"password", kPassword}}.dump(), "application/json");
+  ASSERT_TRUE(ballot);
+  ASSERT_EQ(ballot->status, 200) << ballot->body;
+  std::string today = FormatInstant(SystemClock()->Now()).substr(0, 10);
+  auto closed =
+      ca.Post(ppath + "/close", trustee,
+              json{{"meeting_date", today}, {"password", kPassword}}.dump(), "application/json");
+  ASSERT_TRUE(closed);
+  ASSERT_EQ(closed->status, 200) << closed->body;
+  ASSERT_EQ(json::parse(closed->body)["state"], "adopted") << closed->body;
+  std::string version = json::parse(closed->body)["version"];
+  EXPECT_EQ(json::parse(cb.Get("/api/v1/policy")->body)["version"], version);
+  std::string after = FormatInstant(SystemClock()->Now() - std::chrono::seconds(1));
+  auto checkin = cb.Post("/api/v1/loans/checkin", auth, json{{"item_barcode", "TWO-1"}}.dump(),
+                         "application/json");
+  ASSERT_TRUE(checkin);
+  ASSERT_EQ(checkin->status, 200) << checkin->body;
+  auto entries = cb.Get(
+      "/api/v1/audit/entries?actor=user/" + std::to_string(desk_id) + "&from=" + after, director);
+  ASSERT_TRUE(entries && entries->status == 200) << (entries ? entries->body : "");
+  json listed = json::parse(entries->body)["entries"];
+  ASSERT_FALSE(listed.empty());
+  const json& last = listed.back();  // by sequence: the checkin
+  EXPECT_NE(last["action"].get<std::string>().find("checkin"), std::string::npos) << last.dump();
+  EXPECT_EQ(last["policy_version"], version) << "the entry the other server wrote names the "
+                                                "version in force";
+
   // A job lock is held by one process at a time.
   PostgresOptions options;
   options.conninfo = data.conninfo();
@@ -344,6 +469,41 @@ TEST_F(PostgresLibraryTest, TwoServersShareOneLibrary) {
   std::string vkey = key.out.substr(0, key.out.find('\n'));
   auto verified = RunCarrel({"audit", "verify", "--data", lib, "--key", vkey});
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
+}
+
+// A key one server destroys (a patron deleted, a day's links at retention) is not used from
+// another server's memory afterwards: the other's cached copy is dropped at its next use.
+TEST_F(PostgresLibraryTest, AKeyDestroyedOnOneServerIsGoneFromEveryServersMemory) {
+  TestDatabase data, keys;
+  testing::TempDir dir;
+  ASSERT_TRUE(Library::Init(dir / "lib", testing::WestportProfile(), OperatorActor(),
+                            {data.conninfo(), keys.conninfo(), ""})
+                  .ok());
+  auto a = Library::Open(dir / "lib", SystemClock());
+  auto b = Library::Open(dir / "lib", SystemClock());
+  ASSERT_TRUE(a.ok() && b.ok());
+  Keyring& ka = (*a)->vault().keyring();
+  Keyring& kb = (*b)->vault().keyring();
+  const std::string day = Vault::EpochKeyName("loan_link", Date{std::chrono::year{2026} / 11 / 2});
+  const std::string patron = Vault::PatronKeyName(7);
+  for (const std::string& name : {day, patron}) {
+    auto made = ka.GetOrCreate(name);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    auto held = kb.Get(name);  // now in b's cache
+    ASSERT_TRUE(held.ok()) << held.status().ToString();
+    EXPECT_EQ(std::string_view(reinterpret_cast<const char*>((*held)->data()), SecretKey::kSize),
+              std::string_view(reinterpret_cast<const char*>((*made)->data()), SecretKey::kSize));
+    ASSERT_TRUE(kb.Get(name).ok());
+  }
+  const std::string kept = "field/enews";
+  ASSERT_TRUE(kb.GetOrCreate(kept).ok());
+  ASSERT_TRUE(ka.Destroy({day}).ok());
+  EXPECT_EQ(kb.Get(day).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(kb.GetOrCreate(day).status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(kb.Get(patron).ok()) << "a key not destroyed stays usable";
+  ASSERT_TRUE(ka.Destroy({patron}).ok());
+  EXPECT_EQ(kb.Get(patron).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(kb.Get(kept).ok());
 }
 
 // A library moves to PostgreSQL and back with `carrel migrate-store`: every row, the same audit

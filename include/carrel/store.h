@@ -129,6 +129,11 @@ class Store {
   // Engine name for messages and benchmarks: "sqlite", "postgresql".
   virtual std::string_view engine() const = 0;
 
+  // Whether other processes may write to this store while this one uses it (several servers on
+  // one PostgreSQL database): what a process keeps in memory about the store's rows must then
+  // be checked against them. An SQLite library is served by one process.
+  virtual bool shared() const { return false; }
+
   // Moves everything in the write-ahead log into the main file and empties the log, so that
   // bytes overwritten or deleted there do not linger in it. No-op where not applicable.
   virtual Status Checkpoint() = 0;

@@ -23,27 +23,61 @@ namespace {
 
 constexpr char kCookie[] = "carrel_session";
 
-// Fixed one-minute windows of attempts per key (action class and address). Kept in memory
-// only: addresses are never written to disk.
+// Fixed one-minute windows of attempts per key (action class and client address), shared by
+// every server on the library: counted in the database (rate_windows), where the address is
+// only a keyed hash and each row is deleted once its minute is over. Each server also counts in
+// memory, and once its own count is over the limit refuses the rest of the minute without
+// touching the database, so that a flood costs no writes.
 class RateLimiter {
  public:
+  explicit RateLimiter(Library* library) : library_(library) {}
+
   bool Allow(const std::string& key, int per_minute) {
     auto now = std::chrono::steady_clock::now();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (windows_.size() > 100000) windows_.clear();  // bounded memory under a flood
-    Window& w = windows_[key];
-    if (now - w.start >= std::chrono::minutes(1)) {
-      w.start = now;
-      w.count = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (windows_.size() > 100000) windows_.clear();  // bounded memory under a flood
+      Window& w = windows_[key];
+      if (now - w.start >= std::chrono::minutes(1)) {
+        w.start = now;
+        w.count = 0;
+      }
+      if (++w.count > per_minute) return false;
     }
-    return ++w.count <= per_minute;
+    StatusOr<int64_t> shared = CountShared(key);
+    // Without the database the request fails on its own; only this server's count holds.
+    if (!shared.ok()) return true;
+    return *shared <= per_minute;
   }
 
  private:
+  // This attempt counted in the key's window of the library's current minute; the count so far.
+  StatusOr<int64_t> CountShared(const std::string& key) {
+    CARREL_ASSIGN_OR_RETURN(std::string id, library_->vault().BlindIndex("rate_window", key));
+    std::string minute = FormatInstant(library_->clock().Now()).substr(0, 16);
+    int64_t attempts = 0;
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(library_->store(), [&](Transaction& tx) -> Status {
+      CARREL_RETURN_IF_ERROR(
+          tx.Exec("DELETE FROM rate_windows WHERE id IN (SELECT id FROM rate_windows WHERE "
+                  "minute < ? ORDER BY minute LIMIT 64)",
+                  {minute}));
+      CARREL_RETURN_IF_ERROR(tx.Exec(
+          "INSERT INTO rate_windows (id, minute, attempts) VALUES (?, ?, 1) ON CONFLICT (id) DO "
+          "UPDATE SET attempts = CASE WHEN rate_windows.minute = excluded.minute THEN "
+          "rate_windows.attempts + 1 ELSE 1 END, minute = excluded.minute",
+          {Blob{id}, minute}));
+      CARREL_ASSIGN_OR_RETURN(
+          attempts, tx.QueryInt("SELECT attempts FROM rate_windows WHERE id = ?", {Blob{id}}));
+      return Status::Ok();
+    }));
+    return attempts;
+  }
+
   struct Window {
     std::chrono::steady_clock::time_point start{};
     int count = 0;
   };
+  Library* library_;
   std::mutex mu_;
   std::unordered_map<std::string, Window> windows_;
 };
@@ -229,6 +263,8 @@ ApiResponse RefusalFor(const Route& route, const Status& status, std::string_vie
 }  // namespace
 
 struct ApiServer::Impl {
+  Impl(Library* l, ServerOptions o) : library(l), options(std::move(o)), limiter(l) {}
+
   Library* library;
   ServerOptions options;
   std::unique_ptr<HttpListener> http;
@@ -260,10 +296,8 @@ struct ApiServer::Impl {
   }
 };
 
-ApiServer::ApiServer(Library* library, ServerOptions options) : impl_(std::make_unique<Impl>()) {
-  impl_->library = library;
-  impl_->options = std::move(options);
-}
+ApiServer::ApiServer(Library* library, ServerOptions options)
+    : impl_(std::make_unique<Impl>(library, std::move(options))) {}
 
 ApiServer::~ApiServer() { Stop(); }
 

@@ -452,6 +452,7 @@ class PgStore : public Store {
   Status Migrate(const std::vector<Migration>& migrations) override;
   StatusOr<int> SchemaVersion() override;
   std::string_view engine() const override { return "postgresql"; }
+  bool shared() const override { return true; }
 
   StatusOr<std::vector<TableInfo>> Tables() override {
     std::vector<TableInfo> tables;

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -92,6 +93,11 @@ struct Keyring::Impl {
   // may have been read before its destruction committed: it is neither cached nor returned,
   // and the load starts again.
   uint64_t destructions = 0;
+  // On a store other servers write too, their destructions are counted in the keyring
+  // itself ('destructions' in keyring_meta); this is the count the cache was last checked
+  // against. A cached key that can be destroyed (a patron's, a day's links) is used only after
+  // the count is read again and found unchanged; when it moved, the cache is emptied.
+  std::string shared_destructions;
 
   const SecretKey* KekById(std::string_view id) const {
     if (id == current_id) return &keys.current;
@@ -127,6 +133,9 @@ struct Keyring::Impl {
   }
 
   StatusOr<std::shared_ptr<const SecretKey>> Load(std::string_view name, bool create);
+  // Whether a key cached under `name` may still be used (see shared_destructions); empties the
+  // cache when not.
+  StatusOr<bool> StillCached(std::string_view name);
   StatusOr<std::shared_ptr<const SecretKey>> LoadUncached(std::string_view name, bool create);
 };
 
@@ -231,9 +240,15 @@ StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::Load(std::string_view 
   while (true) {
     uint64_t seen = 0;
     {
-      std::lock_guard<std::mutex> lock(mu);
+      std::unique_lock<std::mutex> lock(mu);
       auto it = cache.find(name);
-      if (it != cache.end()) return it->second;
+      if (it != cache.end()) {
+        std::shared_ptr<const SecretKey> key = it->second;
+        lock.unlock();
+        CARREL_ASSIGN_OR_RETURN(bool usable, StillCached(name));
+        if (usable) return key;
+        continue;
+      }
       seen = destructions;
     }
     auto loaded = LoadUncached(name, create);
@@ -244,6 +259,33 @@ StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::Load(std::string_view 
     cache.emplace(std::string(name), *loaded);
     return loaded;
   }
+}
+
+namespace {
+
+// Keys that are destroyed: a patron's when the patron is deleted, a day's links at retention.
+bool Destructible(std::string_view name) {
+  return name.substr(0, 7) == "patron/" || name.substr(0, 6) == "epoch/";
+}
+
+}  // namespace
+
+StatusOr<bool> Keyring::Impl::StillCached(std::string_view name) {
+  if (!store->shared() || !Destructible(name)) return true;
+  std::string count;
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store, [&](Transaction& tx) -> Status {
+    return tx.Exec("SELECT value FROM keyring_meta WHERE key = 'destructions'", {},
+                   [&](const Row& row) {
+                     count = row.Text(0);
+                     return Status::Ok();
+                   });
+  }));
+  std::lock_guard<std::mutex> lock(mu);
+  if (count == shared_destructions) return true;
+  ++destructions;  // a load under way may have read a key destroyed since
+  cache.clear();
+  shared_destructions = count;
+  return false;
 }
 
 StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::LoadUncached(std::string_view name,
@@ -360,6 +402,17 @@ Status Keyring::Destroy(const std::vector<std::string>& names) {
   forget();
   Instant now = impl_->clock->Now();
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*impl_->store, [&](Transaction& tx) -> Status {
+    // Counted for the other servers on a shared keyring (Impl::shared_destructions).
+    int64_t count = 0;
+    CARREL_RETURN_IF_ERROR(tx.Exec("SELECT value FROM keyring_meta WHERE key = 'destructions'", {},
+                                   [&](const Row& row) {
+                                     count = std::strtoll(row.Text(0).c_str(), nullptr, 10);
+                                     return Status::Ok();
+                                   }));
+    CARREL_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO keyring_meta (key, value) VALUES ('destructions', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                {std::to_string(count + 1)}));
     for (const std::string& n : names) {
       CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM data_keys WHERE name = ?", {n}));
       CARREL_RETURN_IF_ERROR(
