@@ -253,6 +253,8 @@ sqlite_version=$(sed -n 's/^#define SQLITE_VERSION  *"\(.*\)"/\1/p' \
   "${sqlite_include:-/usr/include}/sqlite3.h" 2>/dev/null || true)
 tmp_fs=$(df -PT "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $2 " on " $1 }')
 
+# The failover drill's section is measured by hand (scripts/failover-drill.sh): kept as it is.
+cp "$out" "$work/previous.md" 2>/dev/null || : >"$work/previous.md"
 BENCH_JSON="$work/bench.json" \
 BENCH_LOOKUP_JSON="$work/lookup.json" \
 BENCH_LOOKUP_SEED_JSON="$work/lookup-seed.json" \
@@ -717,6 +719,7 @@ print(f"bench: retention: UPDATE {retention['update_seconds']:.2f}s, run "
       f"{retention['reclaim_rate']:,.0f} rows/s", file=sys.stderr)
 print(f"bench: wrote {env['BENCH_OUT']}", file=sys.stderr)
 PYTHON
+python3 "$root/scripts/failover_drill_section.py" --keep "$work/previous.md" "$out"
 
 # carrel on PostgreSQL, in the same run.
 if [ "${CARREL_BENCH_PARTS:-all}" = all ]; then
