@@ -144,17 +144,19 @@ void AuditLog::set_policy_version(std::string version) {
 
 StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const AuditEvent& event) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  CARREL_ASSIGN_OR_RETURN(int64_t seq, LogSize(tx));
+  // The latest entry, in one statement: its successor's number and its leaf, against which the
+  // cached edge is checked (another server on the same database may have appended since, after
+  // an append of ours rolled back, to the same size).
+  int64_t seq = 0;
+  std::string stored;
+  CARREL_RETURN_IF_ERROR(tx.Exec("SELECT seq, leaf_hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                                 {}, [&](const Row& row) {
+                                   seq = row.Int(0) + 1;
+                                   stored = row.Bytes(1);
+                                   return Status::Ok();
+                                 }));
   RightEdge& edge = state_->edge;
   if (edge.size == seq && seq > 0) {
-    // Another server on the same database may have appended since, after an append of ours
-    // rolled back, to the same size: the cached edge holds only if its latest leaf is there.
-    std::string stored;
-    CARREL_RETURN_IF_ERROR(
-        tx.Exec("SELECT leaf_hash FROM audit_log WHERE seq = ?", {seq - 1}, [&](const Row& row) {
-          stored = row.Bytes(0);
-          return Status::Ok();
-        }));
     auto latest = edge.last.find(0);
     if (latest == edge.last.end() || latest->second.first != seq - 1 ||
         stored != std::string(latest->second.second.begin(), latest->second.second.end())) {
@@ -195,6 +197,9 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   e.details = event.details.empty() ? "{}" : event.details;
   std::string bytes = EncodeAuditEntry(e);
   Hash leaf = LeafHash(bytes);
+  // Until this append is done, the cached edge is not trusted: if a statement below fails, the
+  // next append reloads it.
+  edge.size = -1;
   CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_log (seq, entry, leaf_hash) VALUES (?, ?, ?)",
                                  {seq, Blob{bytes}, ToBlob(leaf)}));
 
@@ -202,11 +207,12 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   int level = 0;
   Hash h = leaf;
   // Climb while the new node is a right child: combine it with its left sibling, the latest
-  // node of its level.
+  // node of its level. The new inner nodes go in with one statement.
+  std::string insert_nodes = "INSERT INTO audit_nodes (level, idx, hash) VALUES ";
+  std::vector<Value> nodes;
   while ((idx & 1) != 0) {
     auto left = edge.last.find(level);
     if (left == edge.last.end() || left->second.first != idx - 1) {
-      edge.size = -1;
       return Internal("the audit tree's right edge is inconsistent");
     }
     Hash parent = NodeHash(left->second.second, h);
@@ -214,9 +220,10 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
     h = parent;
     ++level;
     idx >>= 1;
-    CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                                   {int64_t{level}, idx, ToBlob(h)}));
+    insert_nodes += nodes.empty() ? "(?, ?, ?)" : ", (?, ?, ?)";
+    nodes.insert(nodes.end(), {int64_t{level}, idx, ToBlob(h)});
   }
+  if (!nodes.empty()) CARREL_RETURN_IF_ERROR(tx.Exec(insert_nodes, nodes, nullptr));
   edge.last[level] = {idx, h};
   edge.last_time = e.time;
   edge.size = seq + 1;
