@@ -128,6 +128,20 @@ TEST_F(PostgresLibraryTest, RolesKeepTheLogAppendOnlyAndTheKeysApart) {
   std::string vkey = key.out.substr(0, key.out.find('\n'));
   auto verified = RunCarrel({"audit", "verify", "--data", lib, "--key", vkey});
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  // The server's role may insert into the log, so it can forge an entry at the end; it is caught,
+  // for the entry is not in the tree the log's signed heads commit to.
+  ASSERT_EQ(Sql(server,
+                "INSERT INTO audit_log (seq, entry, leaf_hash) SELECT seq + 1, entry, leaf_hash "
+                "FROM audit_log ORDER BY seq DESC LIMIT 1"),
+            "");
+  auto forged = RunCarrel({"audit", "verify", "--data", lib, "--key", vkey});
+  EXPECT_EQ(forged.exit_code, 1);
+  EXPECT_NE(forged.err.find("entry inserted"), std::string::npos) << forged.out << forged.err;
+  ASSERT_EQ(Sql(As(data.name(), *owner),
+                "ALTER TABLE audit_log DISABLE TRIGGER USER; DELETE FROM audit_log WHERE seq = "
+                "(SELECT max(seq) FROM audit_log); ALTER TABLE audit_log ENABLE TRIGGER USER"),
+            "");
+  ASSERT_EQ(RunCarrel({"audit", "verify", "--data", lib, "--key", vkey}).exit_code, 0);
   // An owner who drops the trigger and edits an entry is caught.
   ASSERT_EQ(Sql(As(data.name(), *owner),
                 "DROP TRIGGER audit_log_no_update ON audit_log; UPDATE audit_log SET entry = "
