@@ -67,6 +67,17 @@ class Transaction {
   virtual Status Exec(std::string_view sql, const std::vector<Value>& params,
                       const RowCallback& on_row) = 0;
 
+  // Runs a statement that returns no rows and whose failure nobody handles but by ending the
+  // transaction (an audit entry, a status column set): an engine may send it without waiting
+  // for its outcome, which is then reported by the transaction's next Exec, changes() or Commit.
+  // The default runs it at once, as Exec.
+  virtual Status Send(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return Exec(sql, params, nullptr);
+  }
+  virtual Status Send(std::string_view sql, const std::vector<Value>& params) {
+    return Exec(sql, params, nullptr);
+  }
+
   // Rows changed by the last Exec.
   virtual int64_t changes() const = 0;
 

@@ -200,7 +200,7 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
   // Until this append is done, the cached edge is not trusted: if a statement below fails, the
   // next append reloads it.
   edge.size = -1;
-  CARREL_RETURN_IF_ERROR(tx.Exec("INSERT INTO audit_log (seq, entry, leaf_hash) VALUES (?, ?, ?)",
+  CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO audit_log (seq, entry, leaf_hash) VALUES (?, ?, ?)",
                                  {seq, Blob{bytes}, ToBlob(leaf)}));
 
   int64_t idx = seq;
@@ -223,7 +223,7 @@ StatusOr<int64_t> AuditLog::Append(Transaction& tx, const Actor& actor, const Au
     insert_nodes += nodes.empty() ? "(?, ?, ?)" : ", (?, ?, ?)";
     nodes.insert(nodes.end(), {int64_t{level}, idx, ToBlob(h)});
   }
-  if (!nodes.empty()) CARREL_RETURN_IF_ERROR(tx.Exec(insert_nodes, nodes, nullptr));
+  if (!nodes.empty()) CARREL_RETURN_IF_ERROR(tx.Send(insert_nodes, nodes));
   edge.last[level] = {idx, h};
   edge.last_time = e.time;
   edge.size = seq + 1;

@@ -200,12 +200,12 @@ StatusOr<Loan> ActiveLoanOf(Transaction& tx, int64_t item_id) {
 }
 
 Status SetItemStatus(Transaction& tx, int64_t item_id, std::string_view status) {
-  return tx.Exec("UPDATE items SET status = ? WHERE id = ?",
+  return tx.Send("UPDATE items SET status = ? WHERE id = ?",
                  {Text(std::string(status)), Int(item_id)});
 }
 
 Status TouchPatron(Transaction& tx, int64_t patron_id, Date today) {
-  return tx.Exec("UPDATE patrons SET last_activity_on = ? WHERE id = ? AND last_activity_on <> ?",
+  return tx.Send("UPDATE patrons SET last_activity_on = ? WHERE id = ? AND last_activity_on <> ?",
                  {DateValue(today), Int(patron_id), DateValue(today)});
 }
 

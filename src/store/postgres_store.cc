@@ -180,6 +180,7 @@ class PgConnection {
   // Runs statements without parameters (several allowed), discarding their rows.
   Status Simple(const std::string& sql, std::string_view what = "database") {
     Free();
+    CARREL_RETURN_IF_ERROR(Drain(nullptr));
     Result res(PQexec(conn_, sql.c_str()));
     ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
@@ -202,37 +203,93 @@ class PgConnection {
     return prepared_.emplace(std::string(sql), std::make_pair(name, q.params)).first->second;
   }
 
-  // Runs a prepared statement, streaming its rows to on_row; sets *changes.
-  Status Run(std::string_view sql, const Value* params, size_t n, const RowCallback& on_row,
-             int64_t* changes) {
-    Free();
+  // Statements sent and not yet answered (Send).
+  bool pending() const { return pending_ > 0; }
+  // A statement's rows are being read (a row callback is running).
+  bool streaming() const { return !streams_.empty(); }
+
+  // Sends a prepared statement in pipeline mode without waiting for its outcome, which Drain
+  // reads (the next statement, changes() or the commit).
+  Status Send(std::string_view sql, const Value* params, size_t n) {
+    if (prepared_.find(sql) == prepared_.end()) {
+      CARREL_RETURN_IF_ERROR(Drain(nullptr));  // preparing waits for its answer
+    }
     CARREL_ASSIGN_OR_RETURN(auto prepared, Prepare(sql));
     if (static_cast<int>(n) != prepared.second) {
       return Internal("statement parameter count mismatch");
     }
-    std::vector<std::string> numbers(n);
-    std::vector<const char*> values(n, nullptr);
-    std::vector<int> lengths(n, 0), formats(n, 0);
-    for (size_t i = 0; i < n; ++i) {
-      std::visit(
-          [&](const auto& v) {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, int64_t>) {
-              numbers[i] = std::to_string(v);
-              values[i] = numbers[i].c_str();
-            } else if constexpr (std::is_same_v<T, std::string>) {
-              values[i] = v.c_str();
-              lengths[i] = static_cast<int>(v.size());
-            } else if constexpr (std::is_same_v<T, Blob>) {
-              values[i] = v.bytes.data();
-              lengths[i] = static_cast<int>(v.bytes.size());
-              formats[i] = 1;
-            }
-          },
-          params[i]);
+    if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1) {
+      return Unavailable("database: the statement could not be sent");
     }
-    if (PQsendQueryPrepared(conn_, prepared.first.c_str(), static_cast<int>(n), values.data(),
-                            lengths.data(), formats.data(), /*resultFormat=*/1) == 0 ||
+    Params p(params, n);
+    if (PQsendQueryPrepared(conn_, prepared.first.c_str(), static_cast<int>(n), p.values.data(),
+                            p.lengths.data(), p.formats.data(), /*resultFormat=*/1) == 0) {
+      broken_ = true;
+      return Unavailable("database: the statement could not be sent");
+    }
+    ++pending_;
+    return Status::Ok();
+  }
+
+  // Sends COMMIT after the statements sent, and reads every outcome in one round trip.
+  Status SendCommit() {
+    if (PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 0) {
+      broken_ = true;
+      pending_ = 0;
+      return Unavailable("database: committing: the connection was lost");
+    }
+    ++pending_;
+    return Drain(nullptr);
+  }
+
+  // Reads the outcomes of the statements sent: the first failure, and the last statement's
+  // changed rows into *changes. Leaves pipeline mode.
+  Status Drain(int64_t* changes) {
+    if (pending_ == 0) return Status::Ok();
+    Status first;
+    if (PQpipelineSync(conn_) != 1) {
+      broken_ = true;
+      first = Unavailable("database: the connection was lost");
+    }
+    int64_t last = 0;
+    for (int i = 0; i < pending_ && !broken_; ++i) {
+      while (PGresult* r = PQgetResult(conn_)) {
+        Result res(r);
+        ExecStatusType st = PQresultStatus(res.get());
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+          const char* tuples = PQcmdTuples(res.get());
+          last = tuples != nullptr && *tuples != '\0' ? std::strtoll(tuples, nullptr, 10) : 0;
+        } else if (st != PGRES_PIPELINE_ABORTED && first.ok()) {
+          first = PgStatus(res.get(), conn_, "running a statement");
+        }
+      }
+      if (PQstatus(conn_) != CONNECTION_OK) broken_ = true;
+    }
+    pending_ = 0;
+    if (!broken_) {
+      Result sync(PQgetResult(conn_));
+      if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
+          PQexitPipelineMode(conn_) != 1) {
+        broken_ = true;
+      }
+    }
+    if (broken_ && first.ok()) first = Unavailable("database: the connection was lost");
+    if (changes != nullptr) *changes = last;
+    return first;
+  }
+
+  // Runs a prepared statement, streaming its rows to on_row; sets *changes.
+  Status Run(std::string_view sql, const Value* params, size_t n, const RowCallback& on_row,
+             int64_t* changes) {
+    Free();
+    CARREL_RETURN_IF_ERROR(Drain(nullptr));
+    CARREL_ASSIGN_OR_RETURN(auto prepared, Prepare(sql));
+    if (static_cast<int>(n) != prepared.second) {
+      return Internal("statement parameter count mismatch");
+    }
+    Params p(params, n);
+    if (PQsendQueryPrepared(conn_, prepared.first.c_str(), static_cast<int>(n), p.values.data(),
+                            p.lengths.data(), p.formats.data(), /*resultFormat=*/1) == 0 ||
         PQsetSingleRowMode(conn_) == 0) {
       broken_ = PQstatus(conn_) != CONNECTION_OK;
       while (PGresult* r = PQgetResult(conn_)) PQclear(r);
@@ -301,8 +358,37 @@ class PgConnection {
     }
   };
 
+  // A statement's parameters as libpq takes them: integers as text, text, BLOBs in binary.
+  struct Params {
+    Params(const Value* params, size_t n)
+        : numbers(n), values(n, nullptr), lengths(n, 0), formats(n, 0) {
+      for (size_t i = 0; i < n; ++i) {
+        std::visit(
+            [&](const auto& v) {
+              using T = std::decay_t<decltype(v)>;
+              if constexpr (std::is_same_v<T, int64_t>) {
+                numbers[i] = std::to_string(v);
+                values[i] = numbers[i].c_str();
+              } else if constexpr (std::is_same_v<T, std::string>) {
+                values[i] = v.c_str();
+                lengths[i] = static_cast<int>(v.size());
+              } else if constexpr (std::is_same_v<T, Blob>) {
+                values[i] = v.bytes.data();
+                lengths[i] = static_cast<int>(v.bytes.size());
+                formats[i] = 1;
+              }
+            },
+            params[i]);
+      }
+    }
+    std::vector<std::string> numbers;
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+  };
+
   PGconn* conn_;
   bool broken_ = false;
+  int pending_ = 0;               // statements sent and not yet answered
   std::vector<Stream*> streams_;  // statements running, the innermost last
   std::map<std::string, std::pair<std::string, int>, std::less<>> prepared_;
 };
@@ -319,9 +405,35 @@ class PgTransaction : public Transaction {
               const RowCallback& on_row) override {
     return Run(sql, params.data(), params.size(), on_row);
   }
-  int64_t changes() const override { return changes_; }
+  // Inside a savepoint a failure must be reported by its own statement (the savepoint alone is
+  // undone), and inside a row callback the connection is busy: statements there run at once.
+  Status Send(std::string_view sql, std::initializer_list<Value> params) override {
+    return Deferred(sql, params.begin(), params.size());
+  }
+  Status Send(std::string_view sql, const std::vector<Value>& params) override {
+    return Deferred(sql, params.data(), params.size());
+  }
+  int64_t changes() const override {
+    if (conn_->pending()) {
+      Status s = conn_->Drain(&changes_);
+      if (!s.ok()) {
+        changes_ = 0;
+        if (!nested_) failed_ = s;
+      }
+    }
+    return changes_;
+  }
 
  protected:
+  Status Deferred(std::string_view sql, const Value* params, size_t n) {
+    if (nested_ || conn_->streaming()) return Run(sql, params, n, nullptr);
+    if (done_) return FailedPrecondition("transaction already finished");
+    if (!failed_.ok()) return failed_;
+    Status s = conn_->Send(sql, params, n);
+    if (!s.ok()) failed_ = s;
+    return s;
+  }
+
   explicit PgTransaction(PgConnection* conn) : conn_(conn) {}
   Status Run(std::string_view sql, const Value* params, size_t n, const RowCallback& on_row) {
     if (done_) return FailedPrecondition("transaction already finished");
@@ -337,8 +449,8 @@ class PgTransaction : public Transaction {
   PgConnection* conn_;
   bool done_ = false;
   bool nested_ = false;  // a failed statement undoes only its savepoint
-  int64_t changes_ = 0;
-  Status failed_;
+  mutable int64_t changes_ = 0;
+  mutable Status failed_;
 };
 
 // A transaction on a pool connection of its own: BEGIN ... COMMIT.
@@ -354,7 +466,7 @@ class PgTopTransaction : public PgTransaction {
       (void)conn_->Simple("ROLLBACK");
       return failed_;
     }
-    Status s = conn_->Simple("COMMIT", "committing");
+    Status s = conn_->pending() ? conn_->SendCommit() : conn_->Simple("COMMIT", "committing");
     if (!s.ok() && conn_->healthy()) (void)conn_->Simple("ROLLBACK");
     return s;
   }

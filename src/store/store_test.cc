@@ -189,6 +189,62 @@ TEST_P(StoreConformanceTest, ChangesCountsRowsOfTheLastStatement) {
               }).ok());
 }
 
+// A statement sent without waiting (Transaction::Send) takes effect like Exec's; its failure is
+// reported by the transaction's next statement, changes() or Commit, and nothing of the
+// transaction is kept.
+TEST_P(StoreConformanceTest, SentStatementsActAndTheirFailureEndsTheTransaction) {
+  ASSERT_TRUE(
+      WithWriteTransaction(*store_, [](Transaction& tx) -> Status {
+        CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO things (name, size) VALUES (?, ?)",
+                                       {std::string("a"), int64_t{1}}));
+        CARREL_RETURN_IF_ERROR(tx.Send(
+            "INSERT INTO things (name, size) VALUES (?, ?), (?, ?)",
+            std::vector<Value>{std::string("b"), int64_t{2}, std::string("c"), int64_t{3}}));
+        CARREL_RETURN_IF_ERROR(
+            tx.Send("UPDATE things SET size = size + 10 WHERE name <> ?", {std::string("a")}));
+        EXPECT_EQ(tx.changes(), 2) << "the last statement sent";
+        CARREL_RETURN_IF_ERROR(tx.Send("UPDATE things SET size = 0 WHERE name = 'b'"));
+        int64_t size = -1;
+        CARREL_ASSIGN_OR_RETURN(size, tx.QueryInt("SELECT size FROM things WHERE name = 'b'"));
+        EXPECT_EQ(size, 0) << "a read sees what was sent before it";
+        return Status::Ok();
+      }).ok());
+  EXPECT_EQ(CountThings(), 3);
+
+  // A failure is reported by the statement itself or, when the engine did not wait for it, by
+  // the next statement, by changes() or by the commit; the transaction is not kept either way.
+  Status s = WithWriteTransaction(*store_, [](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO things (name) VALUES ('d')"));
+    CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO things (name) VALUES ('a')"));  // taken
+    return tx.Exec("INSERT INTO things (name) VALUES ('e')");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+  s = WithWriteTransaction(*store_, [](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO things (name) VALUES ('d')"));
+    CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO things (name, size) VALUES ('f', -1)"));
+    return Status::Ok();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  s = WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO things (name) VALUES ('a')"));
+    EXPECT_EQ(tx.changes(), 0) << "a failed statement changed nothing";
+    return Status::Ok();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+  EXPECT_EQ(CountThings(), 3) << "nothing of a failed transaction is kept";
+
+  // Inside a savepoint a failure is its statement's own, and undoes the savepoint alone.
+  ASSERT_TRUE(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+                CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO things (name) VALUES ('h')"));
+                Status inner = WithWriteTransaction(*store_, [](Transaction& nested) {
+                  return nested.Send("INSERT INTO things (name) VALUES ('a')");
+                });
+                EXPECT_EQ(inner.code(), StatusCode::kAlreadyExists) << inner.ToString();
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(CountThings(), 4);
+}
+
 TEST_P(StoreConformanceTest, RowCallbackErrorStopsTheStatement) {
   ASSERT_TRUE(WithWriteTransaction(*store_, [](Transaction& tx) {
                 return tx.Exec("INSERT INTO things (name) VALUES ('a'), ('b'), ('c')");
