@@ -80,6 +80,25 @@ stop_all() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   pids=()
 }
+cpu_sample() {  # SERVE_PID: processor seconds of that carrel serve, of every postgres process, idle
+  python3 - "$1" <<'PYTHON'
+import json, os, sys
+tick = os.sysconf("SC_CLK_TCK")
+def cpu(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+postgres = 0.0
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        if open(f"/proc/{p}/comm").read().strip() == "postgres":
+            postgres += cpu(p)
+    except OSError:
+        pass
+times = [int(v) / tick for v in open("/proc/stat").readline().split()[1:]]
+print(json.dumps({"carrel": cpu(sys.argv[1]), "postgres": postgres, "idle": times[3],
+                  "total": sum(times[:8])}))
+PYTHON
+}
 load() {  # NAME PORT TOKEN THREADS FIRST_ITEM
   "$build/carrel_http_load" --port "$2" --token "$3" --threads "$4" --seconds "$seconds" \
     --items "$items" --patrons "$patrons" --first-item "$5" --logins 0 >"$work/$1.json"
@@ -98,7 +117,21 @@ for engine in postgresql sqlite; do
   ta=$(token_for "$a")
   for threads in 8 64; do
     echo "bench: $engine: one server, $threads connections, $seconds s" >&2
+    if [ "$threads" = 8 ]; then cpu_sample "${pids[-1]}" >"$work/cpu-before"; fi
     load "$engine-one-$threads" "$a" "$ta" "$threads" 1
+    if [ "$threads" = 8 ]; then
+      cpu_sample "${pids[-1]}" >"$work/cpu-after"
+      python3 - "$work/cpu-before" "$work/cpu-after" "$work/$engine-one-8.json" \
+        >"$work/cpu-$engine.json" <<'PYTHON'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+n = json.load(open(sys.argv[3]))["requests_ok"] or 1
+span = b["total"] - a["total"]
+print(json.dumps({"carrel_ms": 1000 * (b["carrel"] - a["carrel"]) / n,
+                  "postgres_ms": 1000 * (b["postgres"] - a["postgres"]) / n,
+                  "idle_share": (b["idle"] - a["idle"]) / span if span > 0 else 0}))
+PYTHON
+    fi
   done
   if [ "$engine" = postgresql ]; then
     serve "$lib"; b=$served_port
