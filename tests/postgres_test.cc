@@ -247,6 +247,26 @@ TEST_F(PostgresLibraryTest, ALostConnectionFailsItsTransactionAndTheServerRecove
               }).ok());
   EXPECT_EQ(rows, 0) << "nothing of the failed transaction is kept";
 
+  // The same with statements sent without waiting (Transaction::Send): the loss is reported by
+  // the commit, nothing is kept, and the next transaction runs on a fresh connection.
+  {
+    auto tx = (*store)->Begin(TransactionMode::kWrite);
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*tx)->Send("INSERT INTO t (v) VALUES ('sent')").ok());
+    ASSERT_TRUE(testing::AdminExec(kill_all).ok());
+    Status s = (*tx)->Send("INSERT INTO t (v) VALUES ('sent too')");
+    if (s.ok()) s = (*tx)->Commit();
+    EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  }
+  ASSERT_TRUE(WithWriteTransaction(**store, [&](Transaction& tx) -> Status {
+                return tx.Send("INSERT INTO t (v) VALUES ('after')");
+              }).ok());
+  ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
+                CARREL_ASSIGN_OR_RETURN(rows, tx.QueryInt("SELECT count(*) FROM t"));
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(rows, 1) << "only the transaction after the loss is kept";
+
   // The same through a server.
   TestDatabase data, keys;
   testing::TempDir dir;
