@@ -329,6 +329,24 @@ TEST_F(HostileTrafficTest, ATrustedProxyNamesTheClientAndNobodyElseDoes) {
   EXPECT_EQ(StatusOf(RawRequest("127.0.0.10", port_,
                                 Login("staff1", "bad", "X-Forwarded-For: 198.51.100.9\r\n"))),
             401);
+  // Served by one process (SQLite), the counts stay in memory; where several servers share the
+  // library (PostgreSQL), each is a row under a keyed hash of the address and the minute, and no
+  // address is stored either way.
+  int64_t windows = -1;
+  std::string stored;
+  ASSERT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+                CARREL_ASSIGN_OR_RETURN(windows, tx.QueryInt("SELECT count(*) FROM rate_windows"));
+                return tx.Exec("SELECT id, minute FROM rate_windows", {}, [&](const Row& row) {
+                  stored += row.Bytes(0) + row.Text(1);
+                  return Status::Ok();
+                });
+              }).ok());
+  if (lib_.library->store().shared()) {
+    EXPECT_GT(windows, 0);
+  } else {
+    EXPECT_EQ(windows, 0) << "addresses never reach the disk";
+  }
+  EXPECT_EQ(stored.find("198.51.100"), std::string::npos);
   // A known caller's refusals are audited under a keyed pseudonym of the client the proxy
   // names: two clients, two pseudonyms, and no address anywhere in the log. (A stranger's are
   // counted per route and minute, with no pseudonym at all.)

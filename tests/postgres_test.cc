@@ -505,6 +505,51 @@ TEST_F(PostgresLibraryTest, TwoServersShareOneLibrary) {
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
 }
 
+// A statement sent without waiting whose failure comes back to a transaction nested in the
+// body (which lets it go) still fails the commit: PostgreSQL's COMMIT of the aborted transaction
+// is a rollback, and carrel reports it as a failure; nothing of the transaction is kept.
+TEST_F(PostgresLibraryTest, AFailureSentAheadCannotBeCommittedAway) {
+  TestDatabase db;
+  ASSERT_TRUE(db.ok());
+  PostgresOptions options;
+  options.conninfo = db.conninfo();
+  auto store = OpenPostgresStore(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE(
+      (*store)->Migrate({{1, "t", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"}}).ok());
+  ASSERT_TRUE(WithWriteTransaction(**store, [](Transaction& tx) {
+                return tx.Exec("INSERT INTO t (id, v) VALUES (100, 'first')");
+              }).ok());
+  for (bool nested_write : {true, false}) {
+    Status s = WithWriteTransaction(**store, [&](Transaction& tx) -> Status {
+      CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO t (v) VALUES ('kept?')"));
+      CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO t (id, v) VALUES (100, 'again')"));
+      Status inner =
+          nested_write ? WithWriteTransaction(**store,
+                                              [](Transaction& n) {
+                                                return n.Exec("INSERT INTO t (v) VALUES ('inner')");
+                                              })
+                       : WithReadTransaction(**store, [](Transaction& n) {
+                           return n.QueryInt("SELECT count(*) FROM t").status();
+                         });
+      EXPECT_FALSE(inner.ok());
+      return Status::Ok();  // the body lets the failure go
+    });
+    EXPECT_FALSE(s.ok()) << (nested_write ? "nested write" : "nested read");
+  }
+  int64_t rows = -1;
+  ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
+                CARREL_ASSIGN_OR_RETURN(rows, tx.QueryInt("SELECT count(*) FROM t"));
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(rows, 1);
+  ASSERT_TRUE(
+      WithWriteTransaction(
+          **store, [](Transaction& tx) { return tx.Send("INSERT INTO t (v) VALUES ('after')"); })
+          .ok())
+      << "the connection is usable again";
+}
+
 // A key one server destroys (a patron deleted, a day's links at retention) is not used from
 // another server's memory afterwards: the other's cached copy is dropped at its next use.
 TEST_F(PostgresLibraryTest, AKeyDestroyedOnOneServerIsGoneFromEveryServersMemory) {

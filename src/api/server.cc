@@ -23,11 +23,14 @@ namespace {
 
 constexpr char kCookie[] = "carrel_session";
 
-// Fixed one-minute windows of attempts per key (action class and client address), shared by
-// every server on the library: counted in the database (rate_windows), where the address is
-// only a keyed hash and each row is deleted once its minute is over. Each server also counts in
-// memory, and once its own count is over the limit refuses the rest of the minute without
-// touching the database, so that a flood costs no writes.
+// Fixed one-minute windows of attempts per key (action class and client address). Each server
+// counts in memory, and past the limit refuses the rest of the minute without touching the
+// database, so that a flood costs no writes. When other servers share the library's database
+// (PostgreSQL), the attempts it lets through are also counted there (rate_windows), so that the
+// limit holds across servers: the row is found by a keyed hash of the key and the minute (an
+// address is never stored, and rows of two minutes cannot be linked), and rows older than two
+// minutes are deleted as attempts come. On SQLite, served by one process, addresses stay in
+// memory only.
 class RateLimiter {
  public:
   explicit RateLimiter(Library* library) : library_(library) {}
@@ -44,6 +47,7 @@ class RateLimiter {
       }
       if (++w.count > per_minute) return false;
     }
+    if (!library_->store().shared()) return true;
     StatusOr<int64_t> shared = CountShared(key);
     // Without the database the request fails on its own; only this server's count holds.
     if (!shared.ok()) return true;
@@ -51,24 +55,26 @@ class RateLimiter {
   }
 
  private:
-  // This attempt counted in the key's window of the library's current minute; the count so far.
+  // This attempt counted in the key's row for the library clock's current minute; the count.
   StatusOr<int64_t> CountShared(const std::string& key) {
-    CARREL_ASSIGN_OR_RETURN(std::string id, library_->vault().BlindIndex("rate_window", key));
-    std::string minute = FormatInstant(library_->clock().Now()).substr(0, 16);
+    Instant now = library_->clock().Now();
+    std::string minute = FormatInstant(now).substr(0, 16);
+    std::string stale = FormatInstant(now - std::chrono::minutes(2)).substr(0, 16);
+    CARREL_ASSIGN_OR_RETURN(std::string id,
+                            library_->vault().BlindIndex("rate_window", minute + "|" + key));
     int64_t attempts = 0;
     CARREL_RETURN_IF_ERROR(WithWriteTransaction(library_->store(), [&](Transaction& tx) -> Status {
       CARREL_RETURN_IF_ERROR(
-          tx.Exec("DELETE FROM rate_windows WHERE id IN (SELECT id FROM rate_windows WHERE "
+          tx.Send("DELETE FROM rate_windows WHERE id IN (SELECT id FROM rate_windows WHERE "
                   "minute < ? ORDER BY minute LIMIT 64)",
-                  {minute}));
-      CARREL_RETURN_IF_ERROR(tx.Exec(
+                  {stale}));
+      return tx.Exec(
           "INSERT INTO rate_windows (id, minute, attempts) VALUES (?, ?, 1) ON CONFLICT (id) DO "
-          "UPDATE SET attempts = CASE WHEN rate_windows.minute = excluded.minute THEN "
-          "rate_windows.attempts + 1 ELSE 1 END, minute = excluded.minute",
-          {Blob{id}, minute}));
-      CARREL_ASSIGN_OR_RETURN(
-          attempts, tx.QueryInt("SELECT attempts FROM rate_windows WHERE id = ?", {Blob{id}}));
-      return Status::Ok();
+          "UPDATE SET attempts = rate_windows.attempts + 1 RETURNING attempts",
+          {Blob{id}, minute}, [&](const Row& row) {
+            attempts = row.Int(0);
+            return Status::Ok();
+          });
     }));
     return attempts;
   }

@@ -180,10 +180,16 @@ class PgConnection {
   // Runs statements without parameters (several allowed), discarding their rows.
   Status Simple(const std::string& sql, std::string_view what = "database") {
     Free();
-    CARREL_RETURN_IF_ERROR(Drain(nullptr));
+    // A statement sent earlier failed: the transaction is over, but a rollback still runs, so
+    // that the connection stays usable.
+    Status drained = Drain(nullptr);
+    if (!drained.ok() && (broken_ || sql.rfind("ROLLBACK", 0) != 0)) return drained;
     Result res(PQexec(conn_, sql.c_str()));
     ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+      if (sql == "COMMIT") return CommitTag(res.get());
+      return Status::Ok();
+    }
     Status s = PgStatus(res.get(), conn_, what);
     if (PQstatus(conn_) != CONNECTION_OK) broken_ = true;
     return s;
@@ -239,12 +245,24 @@ class PgConnection {
       return Unavailable("database: committing: the connection was lost");
     }
     ++pending_;
-    return Drain(nullptr);
+    std::string tag;
+    CARREL_RETURN_IF_ERROR(Drain(nullptr, &tag));
+    return tag == "COMMIT" ? Status::Ok() : CommitRefused();
+  }
+
+  // PostgreSQL answers COMMIT in a transaction an earlier failure ended with ROLLBACK, not an
+  // error: that is a failed commit.
+  static Status CommitTag(const PGresult* res) {
+    const char* tag = PQcmdStatus(const_cast<PGresult*>(res));
+    return tag != nullptr && std::string_view(tag) == "COMMIT" ? Status::Ok() : CommitRefused();
+  }
+  static Status CommitRefused() {
+    return Internal("committing: the transaction was rolled back after a failed statement");
   }
 
   // Reads the outcomes of the statements sent: the first failure, and the last statement's
   // changed rows into *changes. Leaves pipeline mode.
-  Status Drain(int64_t* changes) {
+  Status Drain(int64_t* changes, std::string* last_tag = nullptr) {
     if (pending_ == 0) return Status::Ok();
     Status first;
     if (PQpipelineSync(conn_) != 1) {
@@ -259,6 +277,7 @@ class PgConnection {
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
           const char* tuples = PQcmdTuples(res.get());
           last = tuples != nullptr && *tuples != '\0' ? std::strtoll(tuples, nullptr, 10) : 0;
+          if (last_tag != nullptr) *last_tag = PQcmdStatus(res.get());
         } else if (st != PGRES_PIPELINE_ABORTED && first.ok()) {
           first = PgStatus(res.get(), conn_, "running a statement");
         }
@@ -663,7 +682,10 @@ class PgStore : public Store {
   }
 
   void GiveBack(std::unique_ptr<PgConnection> conn) {
-    if (!conn->healthy() || PQtransactionStatus(conn->raw()) != PQTRANS_IDLE) return;
+    if (!conn->healthy() || PQtransactionStatus(conn->raw()) != PQTRANS_IDLE ||
+        PQpipelineStatus(conn->raw()) != PQ_PIPELINE_OFF || conn->pending()) {
+      return;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     if (static_cast<int>(idle_.size()) < options_.max_connections) {
       idle_.push_back(std::move(conn));

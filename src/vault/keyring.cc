@@ -135,7 +135,9 @@ struct Keyring::Impl {
   StatusOr<std::shared_ptr<const SecretKey>> Load(std::string_view name, bool create);
   // Whether a key cached under `name` may still be used (see shared_destructions); empties the
   // cache when not.
-  StatusOr<bool> StillCached(std::string_view name);
+  // `generation` is `destructions` when the key was taken from the cache: a key taken before
+  // another check emptied the cache is not used either.
+  StatusOr<bool> StillCached(std::string_view name, uint64_t generation);
   StatusOr<std::shared_ptr<const SecretKey>> LoadUncached(std::string_view name, bool create);
 };
 
@@ -244,8 +246,9 @@ StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::Load(std::string_view 
       auto it = cache.find(name);
       if (it != cache.end()) {
         std::shared_ptr<const SecretKey> key = it->second;
+        uint64_t generation = destructions;
         lock.unlock();
-        CARREL_ASSIGN_OR_RETURN(bool usable, StillCached(name));
+        CARREL_ASSIGN_OR_RETURN(bool usable, StillCached(name, generation));
         if (usable) return key;
         continue;
       }
@@ -270,7 +273,7 @@ bool Destructible(std::string_view name) {
 
 }  // namespace
 
-StatusOr<bool> Keyring::Impl::StillCached(std::string_view name) {
+StatusOr<bool> Keyring::Impl::StillCached(std::string_view name, uint64_t generation) {
   if (!store->shared() || !Destructible(name)) return true;
   std::string count;
   CARREL_RETURN_IF_ERROR(WithReadTransaction(*store, [&](Transaction& tx) -> Status {
@@ -281,7 +284,7 @@ StatusOr<bool> Keyring::Impl::StillCached(std::string_view name) {
                    });
   }));
   std::lock_guard<std::mutex> lock(mu);
-  if (count == shared_destructions) return true;
+  if (count == shared_destructions) return destructions == generation;
   ++destructions;  // a load under way may have read a key destroyed since
   cache.clear();
   shared_destructions = count;
