@@ -297,8 +297,9 @@ r["verified"] = os.environ["DRILL_VERIFIED"]
 r["load_seconds"] = float(os.environ["DRILL_LOAD"])
 json.dump(r, sys.stdout)
 ' >"$work/final.json"
-python3 "$root/scripts/failover_drill_section.py" "$root/docs/BENCHMARKS.md" "$work/final.json" \
-  "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)"
+python3 "$root/scripts/bench_splice.py" failover_drill_section "$work/final.json" \
+  "$root/docs/BENCHMARKS.md" "scripts/failover-drill.sh" \
+  "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" "$(date -Iseconds)"
 echo "failover-drill: figures written to docs/BENCHMARKS.md" >&2
 echo "$result" | python3 -c '
 import json, sys

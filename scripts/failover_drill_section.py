@@ -1,11 +1,9 @@
-"""The "Failover drill" section of docs/BENCHMARKS.md, written by scripts/failover-drill.sh.
+"""The "Failover drill" section of docs/BENCHMARKS.md. scripts/failover-drill.sh writes it
+through scripts/bench_splice.py (section and splice, as the other sections); a whole `make bench`
+run, which rewrites the document, carries it over:
 
-    failover_drill_section.py BENCHMARKS.md RESULT_JSON COMMIT   writes the section
-    failover_drill_section.py --keep OLD.md NEW.md               carries it from OLD into NEW
-                                                                 (a whole `make bench` run)
+    failover_drill_section.py --keep OLD.md NEW.md
 """
-import datetime
-import json
 import sys
 
 HEADING = "## Failover drill"
@@ -21,7 +19,8 @@ def cut(document):
     return document[start:] if end < 0 else document[start:end + 1]
 
 
-def splice(document, text):
+def splice(document, lines):
+    text = "\n".join(lines)
     old = cut(document)
     if old:
         return document.replace(old, text)
@@ -29,12 +28,10 @@ def splice(document, text):
     return document[:at] + text + document[at:]
 
 
-def section(r, commit):
-    when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+def section(r, note):
     outage = ("%.1f s" % r["outage_seconds"]) if r["outage_seconds"] is not None else "writes did not return"
-    return "\n".join([
-        HEADING, "",
-        f"Measured by `scripts/failover-drill.sh` (run by hand, as root) on {when} at `{commit}`.", "",
+    return [
+        HEADING, "", note + " Run by hand, as root.", "",
         "etcd, two PostgreSQL 15 nodes managed by Patroni (synchronous_mode, synchronous_commit on, "
         "ttl 20 s, loop_wait 1 s, the smallest ttl Patroni accepts), a library of 500 patrons and "
         "20,000 items on them, and two `carrel serve` processes connecting with a two-host "
@@ -54,19 +51,13 @@ def section(r, commit):
         "The outage is Patroni's: the standby is promoted only once the old primary's leader key "
         "expires in etcd (ttl). carrel itself needs no restart: transactions on the dead primary "
         "fail with 503, and the next connection finds the promoted node. Nothing answered is lost "
-        "because a commit returns only once the synchronous standby has its write-ahead log.", "",
-    ]) + "\n"
+        "because a commit returns only once the synchronous standby has its write-ahead log.", "", "",
+    ]
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--keep":
-        old, new = sys.argv[2], sys.argv[3]
-        kept = cut(open(old).read()) if old else ""
-        if kept:
-            document = open(new).read()
-            open(new, "w").write(splice(document, kept))
-    else:
-        doc, result, commit = sys.argv[1:4]
-        r = json.load(open(result))
-        document = open(doc).read()
-        open(doc, "w").write(splice(document, section(r, commit)))
+    old, new = sys.argv[2], sys.argv[3]  # --keep OLD.md NEW.md
+    kept = cut(open(old).read())
+    if kept:
+        document = open(new).read()
+        open(new, "w").write(splice(document, [kept]))

@@ -59,6 +59,28 @@ void ExpectOneErrorLine(const testing::CommandResult& r) {
 
 std::string Unique(const std::string& stem) { return stem + "_" + std::to_string(getpid()); }
 
+// A bare store on `db` with one table, t (id, v).
+std::unique_ptr<Store> StoreWithTable(const TestDatabase& db) {
+  PostgresOptions options;
+  options.conninfo = db.conninfo();
+  auto store = OpenPostgresStore(options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  if (!store.ok()) return nullptr;
+  EXPECT_TRUE(
+      (*store)->Migrate({{1, "t", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"}}).ok());
+  return std::move(store).value();
+}
+
+// Rows in t, read in a transaction of their own; -1 if the read fails.
+int64_t RowsOfT(Store& store) {
+  int64_t rows = -1;
+  EXPECT_TRUE(WithReadTransaction(store, [&](Transaction& tx) -> Status {
+                CARREL_ASSIGN_OR_RETURN(rows, tx.QueryInt("SELECT count(*) FROM t"));
+                return Status::Ok();
+              }).ok());
+  return rows;
+}
+
 class PostgresLibraryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -221,18 +243,14 @@ TEST_F(PostgresLibraryTest, BadInputAtStartIsOneClearLine) {
 TEST_F(PostgresLibraryTest, ALostConnectionFailsItsTransactionAndTheServerRecovers) {
   TestDatabase db;
   ASSERT_TRUE(db.ok());
-  PostgresOptions options;
-  options.conninfo = db.conninfo();
-  auto store = OpenPostgresStore(options);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  ASSERT_TRUE(
-      (*store)->Migrate({{1, "t", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"}}).ok());
+  std::unique_ptr<Store> store = StoreWithTable(db);
+  ASSERT_NE(store, nullptr);
   const std::string kill_all =
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
       "datname = '" +
       db.name() + "' AND pid <> pg_backend_pid()";
   {
-    auto tx = (*store)->Begin(TransactionMode::kWrite);
+    auto tx = store->Begin(TransactionMode::kWrite);
     ASSERT_TRUE(tx.ok());
     ASSERT_TRUE((*tx)->Exec("INSERT INTO t (v) VALUES ('half')").ok());
     ASSERT_TRUE(testing::AdminExec(kill_all).ok());
@@ -240,17 +258,12 @@ TEST_F(PostgresLibraryTest, ALostConnectionFailsItsTransactionAndTheServerRecove
     if (s.ok()) s = (*tx)->Commit();
     EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   }
-  int64_t rows = -1;
-  ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
-                CARREL_ASSIGN_OR_RETURN(rows, tx.QueryInt("SELECT count(*) FROM t"));
-                return Status::Ok();
-              }).ok());
-  EXPECT_EQ(rows, 0) << "nothing of the failed transaction is kept";
+  EXPECT_EQ(RowsOfT(*store), 0) << "nothing of the failed transaction is kept";
 
   // The same with statements sent without waiting (Transaction::Send): the loss is reported by
   // the commit, nothing is kept, and the next transaction runs on a fresh connection.
   {
-    auto tx = (*store)->Begin(TransactionMode::kWrite);
+    auto tx = store->Begin(TransactionMode::kWrite);
     ASSERT_TRUE(tx.ok());
     ASSERT_TRUE((*tx)->Send("INSERT INTO t (v) VALUES ('sent')").ok());
     ASSERT_TRUE(testing::AdminExec(kill_all).ok());
@@ -258,14 +271,10 @@ TEST_F(PostgresLibraryTest, ALostConnectionFailsItsTransactionAndTheServerRecove
     if (s.ok()) s = (*tx)->Commit();
     EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   }
-  ASSERT_TRUE(WithWriteTransaction(**store, [&](Transaction& tx) -> Status {
+  ASSERT_TRUE(WithWriteTransaction(*store, [&](Transaction& tx) -> Status {
                 return tx.Send("INSERT INTO t (v) VALUES ('after')");
               }).ok());
-  ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
-                CARREL_ASSIGN_OR_RETURN(rows, tx.QueryInt("SELECT count(*) FROM t"));
-                return Status::Ok();
-              }).ok());
-  EXPECT_EQ(rows, 1) << "only the transaction after the loss is kept";
+  EXPECT_EQ(RowsOfT(*store), 1) << "only the transaction after the loss is kept";
 
   // The same through a server.
   TestDatabase data, keys;
@@ -511,25 +520,21 @@ TEST_F(PostgresLibraryTest, TwoServersShareOneLibrary) {
 TEST_F(PostgresLibraryTest, AFailureSentAheadCannotBeCommittedAway) {
   TestDatabase db;
   ASSERT_TRUE(db.ok());
-  PostgresOptions options;
-  options.conninfo = db.conninfo();
-  auto store = OpenPostgresStore(options);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  ASSERT_TRUE(
-      (*store)->Migrate({{1, "t", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"}}).ok());
-  ASSERT_TRUE(WithWriteTransaction(**store, [](Transaction& tx) {
+  std::unique_ptr<Store> store = StoreWithTable(db);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(WithWriteTransaction(*store, [](Transaction& tx) {
                 return tx.Exec("INSERT INTO t (id, v) VALUES (100, 'first')");
               }).ok());
   for (bool nested_write : {true, false}) {
-    Status s = WithWriteTransaction(**store, [&](Transaction& tx) -> Status {
+    Status s = WithWriteTransaction(*store, [&](Transaction& tx) -> Status {
       CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO t (v) VALUES ('kept?')"));
       CARREL_RETURN_IF_ERROR(tx.Send("INSERT INTO t (id, v) VALUES (100, 'again')"));
       Status inner =
-          nested_write ? WithWriteTransaction(**store,
+          nested_write ? WithWriteTransaction(*store,
                                               [](Transaction& n) {
                                                 return n.Exec("INSERT INTO t (v) VALUES ('inner')");
                                               })
-                       : WithReadTransaction(**store, [](Transaction& n) {
+                       : WithReadTransaction(*store, [](Transaction& n) {
                            return n.QueryInt("SELECT count(*) FROM t").status();
                          });
       EXPECT_FALSE(inner.ok());
@@ -537,15 +542,10 @@ TEST_F(PostgresLibraryTest, AFailureSentAheadCannotBeCommittedAway) {
     });
     EXPECT_FALSE(s.ok()) << (nested_write ? "nested write" : "nested read");
   }
-  int64_t rows = -1;
-  ASSERT_TRUE(WithReadTransaction(**store, [&](Transaction& tx) -> Status {
-                CARREL_ASSIGN_OR_RETURN(rows, tx.QueryInt("SELECT count(*) FROM t"));
-                return Status::Ok();
-              }).ok());
-  EXPECT_EQ(rows, 1);
+  EXPECT_EQ(RowsOfT(*store), 1);
   ASSERT_TRUE(
       WithWriteTransaction(
-          **store, [](Transaction& tx) { return tx.Send("INSERT INTO t (v) VALUES ('after')"); })
+          *store, [](Transaction& tx) { return tx.Send("INSERT INTO t (v) VALUES ('after')"); })
           .ok())
       << "the connection is usable again";
 }

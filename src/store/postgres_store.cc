@@ -186,10 +186,7 @@ class PgConnection {
     if (!drained.ok() && (broken_ || sql.rfind("ROLLBACK", 0) != 0)) return drained;
     Result res(PQexec(conn_, sql.c_str()));
     ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-      if (sql == "COMMIT") return CommitTag(res.get());
-      return Status::Ok();
-    }
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
     Status s = PgStatus(res.get(), conn_, what);
     if (PQstatus(conn_) != CONNECTION_OK) broken_ = true;
     return s;
@@ -237,8 +234,15 @@ class PgConnection {
     return Status::Ok();
   }
 
-  // Sends COMMIT after the statements sent, and reads every outcome in one round trip.
-  Status SendCommit() {
+  // Commits: COMMIT sent after the statements sent, if any, and every outcome read in one
+  // round trip. PostgreSQL answers COMMIT in a transaction an earlier failure ended with
+  // ROLLBACK, not an error: that is a failed commit too.
+  Status Commit() {
+    Free();
+    if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1) {
+      broken_ = true;
+      return Unavailable("database: committing: the connection was lost");
+    }
     if (PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 0) {
       broken_ = true;
       pending_ = 0;
@@ -247,17 +251,10 @@ class PgConnection {
     ++pending_;
     std::string tag;
     CARREL_RETURN_IF_ERROR(Drain(nullptr, &tag));
-    return tag == "COMMIT" ? Status::Ok() : CommitRefused();
-  }
-
-  // PostgreSQL answers COMMIT in a transaction an earlier failure ended with ROLLBACK, not an
-  // error: that is a failed commit.
-  static Status CommitTag(const PGresult* res) {
-    const char* tag = PQcmdStatus(const_cast<PGresult*>(res));
-    return tag != nullptr && std::string_view(tag) == "COMMIT" ? Status::Ok() : CommitRefused();
-  }
-  static Status CommitRefused() {
-    return Internal("committing: the transaction was rolled back after a failed statement");
+    if (tag != "COMMIT") {
+      return Internal("committing: the transaction was rolled back after a failed statement");
+    }
+    return Status::Ok();
   }
 
   // Reads the outcomes of the statements sent: the first failure, and the last statement's
@@ -485,7 +482,7 @@ class PgTopTransaction : public PgTransaction {
       (void)conn_->Simple("ROLLBACK");
       return failed_;
     }
-    Status s = conn_->pending() ? conn_->SendCommit() : conn_->Simple("COMMIT", "committing");
+    Status s = conn_->Commit();
     if (!s.ok() && conn_->healthy()) (void)conn_->Simple("ROLLBACK");
     return s;
   }
