@@ -73,6 +73,11 @@ struct ServerOptions {
   size_t max_connections = 2048;                  // in all; beyond, 503 at once
   size_t max_connections_per_client = 128;        // per client address
   int workers = 64;                               // threads running handlers
+  // Handlers running at once, the others waiting in line (see docs/design.md, "The HTTP
+  // server"): -1 chooses twice the cores when the library's store works on the handlers' own
+  // threads (SQLite), and no limit when handlers wait on a database server (PostgreSQL); 0: no
+  // limit.
+  int handlers_at_once = -1;
   int io_threads = 2;                             // threads doing socket work
   // Sends an eNews confirmation token to its address (the outbound hook; tests capture it).
   std::function<void(const std::string& email, const std::string& token)> deliver_confirmation;

@@ -4,24 +4,27 @@
 //   - a kept-alive connection waits idle_timeout at most for the next request's first byte;
 //   - a body gets head_timeout of grace plus its length at min_bytes_per_second;
 //   - an answer the same to be taken by the client.
-// Handlers run on a worker pool and only ever see complete requests.
+// Handlers run on a worker pool and only ever see complete requests; a few at a time when the
+// limits say so (CpuGate).
 
 #include "api/http_listener.h"
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <spdlog/spdlog.h>
-
-#include <atomic>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
+
+#include "util/cpu_gate.h"
 
 namespace carrel {
 namespace {
@@ -153,6 +156,7 @@ struct HttpListener::Impl {
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::optional<net::thread_pool> workers;
+  std::optional<CpuGate> gate;  // when limits.handlers_at_once > 0
   net::steady_timer accept_pause{ioc};
   std::atomic<bool> stopped{false};
 
@@ -313,6 +317,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     net::post(*impl_->workers, [self = Self()] {
       HttpAnswer answer;
       try {
+        CpuGate::Admission admitted(self->impl_->gate ? &*self->impl_->gate : nullptr);
         answer = self->impl_->dispatch(self->request_);
       } catch (...) {
         // Nothing of an exception reaches the client.
@@ -533,6 +538,9 @@ StatusOr<int> HttpListener::Bind(const std::string& host, int port) {
 Status HttpListener::Serve() {
   if (!impl_->acceptor) return FailedPrecondition("the server is not bound to an address");
   impl_->workers.emplace(static_cast<size_t>(std::max(1, impl_->options.limits.workers)));
+  if (impl_->options.limits.handlers_at_once > 0) {
+    impl_->gate.emplace(impl_->options.limits.handlers_at_once);
+  }
   net::post(impl_->ioc, [impl = impl_.get()] { impl->Accept(); });
   std::vector<std::thread> io;
   for (int i = 1; i < impl_->options.limits.io_threads; ++i) {

@@ -36,6 +36,7 @@ struct ListenerLimits {
   size_t max_connections_per_client = 128;   // per client address
   int io_threads = 2;                        // socket work only
   int workers = 64;                          // handlers; they see complete requests only
+  int handlers_at_once = 0;                  // handlers running at once (CpuGate); 0: all
 };
 
 // The HTTP/1.1 transport (Boost.Beast over Asio): sockets are read and written

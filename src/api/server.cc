@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <unordered_map>
 
 #include "api/http_listener.h"
@@ -560,6 +561,13 @@ StatusOr<int> ApiServer::Bind(const std::string& host, int port) {
   limits.max_connections_per_client = o.max_connections_per_client;
   limits.workers = o.workers;
   limits.io_threads = o.io_threads;
+  limits.handlers_at_once = o.handlers_at_once;
+  if (limits.handlers_at_once < 0) {
+    limits.handlers_at_once =
+        impl_->library->store().engine() == "sqlite"
+            ? 2 * std::max(1, static_cast<int>(std::thread::hardware_concurrency()))
+            : 0;
+  }
   size_t default_body = o.max_body_bytes;
   impl_->http = std::make_unique<HttpListener>(
       std::move(options),

@@ -12,6 +12,7 @@
 #include "carrel/inbox.h"
 #include "carrel/vault.h"
 #include "circulation/sealed_records.h"
+#include "util/cpu_gate.h"
 
 namespace carrel {
 
@@ -37,7 +38,11 @@ Blob TokenHash(std::string_view token) {
   return Blob{std::string(reinterpret_cast<char*>(digest), sizeof digest)};
 }
 
+// Password hashes are long on purpose: a request handler gives its CpuGate slot up before one,
+// rather than hold up the requests in line behind it.
+
 StatusOr<std::string> HashSecret(std::string_view secret) {
+  CpuGate::Release();
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(out, secret.data(), secret.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                         crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
@@ -47,11 +52,13 @@ StatusOr<std::string> HashSecret(std::string_view secret) {
 }
 
 bool CheckSecret(const std::string& hash, std::string_view secret) {
+  CpuGate::Release();
   return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
 }
 
 // The key that seals a user's signing key: Argon2id of the password with the user's salt.
 StatusOr<SecretKey> PasswordKey(std::string_view password, std::string_view salt) {
+  CpuGate::Release();
   unsigned char key[32];
   if (salt.size() != crypto_pwhash_SALTBYTES ||
       crypto_pwhash(key, sizeof key, password.data(), password.size(),
