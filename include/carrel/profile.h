@@ -56,6 +56,9 @@ struct Profile {
   int hold_pickup_days = 7;
   // The web UI's desk screens clear themselves after this many minutes without a key or click.
   int desk_idle_minutes = 10;
+  // A patron younger than this is a juvenile (the flag is kept; a birth date never is). Used
+  // where a birth date comes in, as in an import from Koha.
+  int juvenile_under_age = 18;
   int64_t fine_per_day_cents = 0;
   int64_t fine_cap_cents = 0;  // per loan
 

@@ -9,6 +9,7 @@
 #include "auth/schema.h"
 #include "circulation/schema.h"
 #include "governance/schema.h"
+#include "import/schema.h"
 #include "inbox/schema.h"
 #include "requests/schema.h"
 #include "retention/schema.h"
@@ -29,9 +30,9 @@ CREATE TABLE IF NOT EXISTS library_meta (
 std::vector<Migration> Join() {
   std::vector<Migration> all = {
       {20, "the library's own table, owned by its module", kLibraryMetaSchema}};
-  for (const auto* part :
-       {&CirculationMigrations(), &AuditMigrations(), &AccountsMigrations(), &RetentionMigrations(),
-        &RequestsMigrations(), &GovernanceMigrations(), &ApiMigrations(), &InboxMigrations()}) {
+  for (const auto* part : {&CirculationMigrations(), &AuditMigrations(), &AccountsMigrations(),
+                           &RetentionMigrations(), &RequestsMigrations(), &GovernanceMigrations(),
+                           &ApiMigrations(), &InboxMigrations(), &ImportMigrations()}) {
     all.insert(all.end(), part->begin(), part->end());
   }
   std::sort(all.begin(), all.end(),

@@ -321,9 +321,10 @@ class ProfileParser {
   Status ParseCirculation(const toml::table& root, Profile* p) const {
     constexpr std::string_view kName = "[circulation]";
     CARREL_ASSIGN_OR_RETURN(const toml::table* t, RequireTable(root, "", "circulation"));
-    CARREL_RETURN_IF_ERROR(CheckKeys(*t, kName,
-                                     {"renewal_limit", "hold_pickup_days", "fine_per_day_cents",
-                                      "fine_cap_cents", "loan_days", "desk_idle_minutes"}));
+    CARREL_RETURN_IF_ERROR(
+        CheckKeys(*t, kName,
+                  {"renewal_limit", "hold_pickup_days", "fine_per_day_cents", "fine_cap_cents",
+                   "loan_days", "desk_idle_minutes", "juvenile_under_age"}));
     CARREL_ASSIGN_OR_RETURN(int64_t renewals,
                             RequireInt(*t, kName, "renewal_limit", 0, kMaxRenewals));
     CARREL_ASSIGN_OR_RETURN(int64_t pickup,
@@ -338,6 +339,11 @@ class ProfileParser {
       CARREL_ASSIGN_OR_RETURN(int64_t minutes,
                               IntValue(*n, "desk_idle_minutes in [circulation]", 1, 240));
       p->desk_idle_minutes = static_cast<int>(minutes);
+    }
+    if (const toml::node* n = t->get("juvenile_under_age")) {
+      CARREL_ASSIGN_OR_RETURN(int64_t age,
+                              IntValue(*n, "juvenile_under_age in [circulation]", 1, 25));
+      p->juvenile_under_age = static_cast<int>(age);
     }
 
     CARREL_ASSIGN_OR_RETURN(const toml::table* loans, RequireTable(*t, kName, "loan_days"));

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include "carrel/library.h"
@@ -69,6 +70,7 @@ void LibraryCommands::Register(CLI::App* app) {
   RegisterServe(app);
   RegisterAccountsAndDemo(app);
   RegisterFiles(app);
+  RegisterImport(app);
 }
 
 void LibraryCommands::RegisterServe(CLI::App* app) {
@@ -144,6 +146,29 @@ void LibraryCommands::RegisterAccountsAndDemo(CLI::App* app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 50));
   seed->add_option("--seed", seed_.seed, "Random seed")->capture_default_str();
+}
+
+// import koha.
+void LibraryCommands::RegisterImport(CLI::App* app) {
+  CLI::App* group = app->add_subcommand("import", "Bring records over from another system");
+  group->require_subcommand(1);
+  CLI::App* koha = table_.Add(
+      group, "koha",
+      "Import Koha's exports, keeping only what the library's policy keeps (the report lists "
+      "what was dropped and every refused row, by file and line)",
+      [this] { return ImportKoha(); });
+  AddDataOption(koha, &data_, "The library's data directory");
+  koha->add_option("--patrons", import_patrons_,
+                   "Koha's patron CSV (columns of its borrowers table, with a header line)")
+      ->required();
+  koha->add_option("--report", import_report_,
+                   "Where to write the report (no patron data in it; must not exist)")
+      ->capture_default_str();
+  koha->add_option("--encoding", import_encoding_, "utf-8 or latin-1")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"utf-8", "latin-1"}));
+  koha->add_flag("--dry-run", import_.dry_run, "Check everything, write nothing");
+  koha->add_flag("--strict", import_.strict, "Stop at the first bad row, having written nothing");
 }
 
 // backup, backup-keys, restore, keys rotate-master.
@@ -270,6 +295,40 @@ int LibraryCommands::UserPassword() {
   Status s = (*library)->accounts().ChangePassword(id, *current, *fresh);
   if (!s.ok()) return Fail(s);
   std::printf("carrel: the password of %s is changed\n", username_.c_str());
+  return 0;
+}
+
+int LibraryCommands::ImportKoha() {
+  std::error_code ec;
+  if (std::filesystem::exists(import_report_, ec)) {
+    return Fail(AlreadyExists("the report " + import_report_ +
+                              " already exists; carrel will not overwrite it"));
+  }
+  auto library = Open(data_);
+  if (!library.ok()) return Fail(library.status());
+  import_.patrons = import_patrons_;
+  import_.encoding = import_encoding_ == "latin-1" ? TextEncoding::kLatin1 : TextEncoding::kUtf8;
+  auto report = ImportFromKoha(**library, import_);
+  if (!report.ok()) return Fail(report.status());
+  if (!import_.dry_run) {
+    Status recorded = (*library)->RecordOperation(
+        OperatorActor(), {"library.import_koha", "library", "", "", report->CountsJson()});
+    if (!recorded.ok()) return Fail(recorded);
+  }
+  {
+    std::ofstream out(import_report_, std::ios::out | std::ios::trunc);
+    out << report->Text();
+    if (!out) return Fail(Unavailable("could not write the report " + import_report_));
+  }
+  const KohaImportCounts& p = report->patrons;
+  std::printf("carrel: %s %lld of %lld patron rows, %lld refused; report in %s\n",
+              import_.dry_run ? "dry run, nothing written: would import" : "imported",
+              static_cast<long long>(p.imported + p.already_done), static_cast<long long>(p.rows),
+              static_cast<long long>(p.refused), import_report_.c_str());
+  if (!import_.dry_run) {
+    std::printf(
+        "carrel: the export files hold patron data that carrel now keeps sealed; delete them\n");
+  }
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "carrel/demo.h"
+#include "carrel/koha_import.h"
 #include "tools/carrel/commands.h"
 
 namespace carrel::cli {
@@ -27,7 +28,7 @@ struct ServeFlags {
 int RunServe(const std::string& data, const ServeFlags& flags);
 
 // The commands that work on a data directory itself: init, serve, openapi, user add|password,
-// demo seed, backup, backup-keys, restore and keys rotate-master.
+// demo seed, import koha, backup, backup-keys, restore and keys rotate-master.
 class LibraryCommands : public CommandGroup {
  public:
   void Register(CLI::App* app) override;
@@ -37,6 +38,7 @@ class LibraryCommands : public CommandGroup {
   void RegisterServe(CLI::App* app);
   void RegisterAccountsAndDemo(CLI::App* app);
   void RegisterFiles(CLI::App* app);
+  void RegisterImport(CLI::App* app);
   int Init();
   int MigrateStore();
   int Serve();
@@ -44,6 +46,7 @@ class LibraryCommands : public CommandGroup {
   int UserAdd();
   int UserPassword();
   int Seed();
+  int ImportKoha();
   int Backup(bool keys);
   int Restore();
   int RotateMasterKey();
@@ -55,6 +58,9 @@ class LibraryCommands : public CommandGroup {
       move_to_;  // migrate-store  // init: two PostgreSQL databases, or none (SQLite files)
   ServeFlags serve_;
   SeedOptions seed_;
+  KohaImportOptions import_;
+  std::string import_patrons_, import_report_ = "koha-import-report.txt",
+                               import_encoding_ = "utf-8";
 };
 
 // carrel audit key|head|verify|prove|witness|verify-proof (audit_commands.cc).

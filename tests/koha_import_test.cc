@@ -1,0 +1,399 @@
+// Bringing patrons over from Koha (docs/migrating-from-koha.md): only what the policy keeps comes
+// in, sealed like any other record; bad rows are listed by line without their values; a run
+// stopped part way continues without duplicates.
+#include "carrel/koha_import.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "carrel/library.h"
+#include "tests/support/postgres.h"
+#include "tests/support/run.h"
+#include "tests/support/temp_dir.h"
+
+namespace carrel {
+namespace {
+
+Date D(int y, int m, int d) { return Date(std::chrono::year(y) / m / d); }
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+constexpr char kHeader[] =
+    "cardnumber,surname,firstname,othernames,streetnumber,address,address2,city,state,zipcode,"
+    "country,email,phone,mobile,dateofbirth,branchcode,categorycode,dateenrolled,dateexpiry,sex,"
+    "borrowernotes,password,privacy\n";
+
+class KohaImportTest : public ::testing::Test {
+ protected:
+  std::filesystem::path Write(const std::string& name, const std::string& bytes) {
+    std::filesystem::path p = lib_.dir / name;
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+    return p;
+  }
+  StatusOr<KohaImportReport> Import(const std::filesystem::path& patrons,
+                                    KohaImportOptions options = {}) {
+    options.patrons = patrons;
+    options.progress = false;
+    return ImportFromKoha(*lib_.library, options);
+  }
+  int64_t CountRows(const std::string& table) {
+    int64_t n = -1;
+    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM " + table));
+                  return Status::Ok();
+                }).ok());
+    return n;
+  }
+  StatusOr<Patron> Find(const std::string& card) {
+    return lib_.circulation().FindPatronByBarcode(testing::kStaff, card);
+  }
+  testing::TestLibrary lib_;
+};
+
+TEST_F(KohaImportTest, KeepsWhatThePolicyKeepsAndCountsWhatItDrops) {
+  // Today is 2026-12-01 in the tests; the profile's juvenile age is 18.
+  auto file =
+      Write("borrowers.csv",
+            std::string(kHeader) +
+                "K-0001,Ó Briain,Siobhán,Shiv,12,Main Street,Apt 4,Westport,CT,06880,USA,"
+                "siobhan@example.org,203-555-0100,203-555-0199,2015-04-01,CPL,J,2020-01-02,"
+                "2027-06-30,F,\"likes \"\"mysteries\"\", and maps\",$2a$08$hash,0\n"
+                "K-0002,Lee,Kim,,,,,,,,,kim.lee@example.org,,203-555-0150,2008-12-02,CPL,A,,"
+                "2028-01-31 00:00:00,,,,1\n"
+                "K-0003,Okafor,Chidi,,,,,,,,,not an address,,,2008-12-01,,,,,M,,,2\n");
+  auto report = Import(file);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->problems.empty());
+  const KohaImportCounts& c = report->patrons;
+  EXPECT_EQ(c.rows, 3);
+  EXPECT_EQ(c.imported, 3);
+  EXPECT_EQ(c.refused, 0);
+  EXPECT_EQ(c.juvenile, 2);  // 11 years old, and 17 (18 tomorrow); 18 today is an adult
+  EXPECT_EQ(c.history_opt_in, 1);
+  EXPECT_EQ(c.default_expiry, 1);
+  EXPECT_EQ(c.dropped, (std::map<std::string, int64_t>{{"borrowernotes", 1},
+                                                       {"branchcode", 2},
+                                                       {"categorycode", 2},
+                                                       {"dateenrolled", 1},
+                                                       {"email (not an address)", 1},
+                                                       {"mobile (a phone number is kept)", 1},
+                                                       {"othernames", 1},
+                                                       {"password", 1},
+                                                       {"sex", 2}}));
+
+  auto a = Find("K-0001");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->name, "Siobhán Ó Briain");
+  EXPECT_EQ(a->email, "siobhan@example.org");
+  EXPECT_EQ(a->phone, "203-555-0100");
+  EXPECT_EQ(a->postal_address, "12 Main Street\nApt 4\nWestport, CT 06880\nUSA");
+  EXPECT_TRUE(a->juvenile);
+  EXPECT_EQ(a->expires_on, D(2027, 6, 30));
+  EXPECT_TRUE(a->history_opt_in);  // Koha privacy 0: keep my history
+
+  auto b = Find("K-0002");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->phone, "203-555-0150");  // the mobile, when there is no phone
+  EXPECT_TRUE(b->juvenile);
+  EXPECT_EQ(b->expires_on, D(2028, 1, 31));
+  EXPECT_FALSE(b->history_opt_in);  // privacy 1, Koha's default
+
+  auto c3 = Find("K-0003");
+  ASSERT_TRUE(c3.ok());
+  EXPECT_FALSE(c3->juvenile);
+  EXPECT_EQ(c3->email, "");                   // not an address: dropped, counted
+  EXPECT_EQ(c3->expires_on, D(2027, 12, 1));  // none given: a year from the import
+  EXPECT_FALSE(c3->history_opt_in);           // privacy 2: never
+
+  // The report says what was kept and dropped, and names no patron.
+  std::string text = report->Text();
+  EXPECT_NE(text.find("3 imported"), std::string::npos) << text;
+  EXPECT_NE(text.find("sex: 2"), std::string::npos) << text;
+  for (const char* value : {"Siobh", "Briain", "mysteries", "K-0001", "2015-04-01", "hash"}) {
+    EXPECT_EQ(text.find(value), std::string::npos) << value;
+    EXPECT_EQ(report->CountsJson().find(value), std::string::npos) << value;
+  }
+}
+
+TEST_F(KohaImportTest, BadRowsAreListedByFileAndLineWithoutTheirValues) {
+  NewPatron existing;
+  existing.card_barcode = "K-0100";
+  existing.name = "Already Here";
+  existing.expires_on = D(2028, 1, 1);
+  ASSERT_TRUE(lib_.circulation().AddPatron(testing::kStaff, existing).ok());
+  auto file = Write("patrons.csv",
+                    "cardnumber,surname,firstname,dateofbirth,dateexpiry,privacy\n"
+                    "K-0101,Goodrow,Ada,,2028-01-01,1\n"           // 2
+                    "K-0102,,Nosurname,,2028-01-01,1\n"            // 3
+                    ",Nocard,Zed,,2028-01-01,1\n"                  // 4
+                    "K-0103,Baddate,Bo,1990-02-30,2028-01-01,1\n"  // 5
+                    "K-0104,Badexpiry,Cy,,31/12/2028,1\n"          // 6
+                    "K-0105,Badprivacy,Di,,2028-01-01,7\n"         // 7
+                    "K-0101,Twiceincard,Ed,,2028-01-01,1\n"        // 8
+                    "K-0100,Clashwithcarrel,Flo,,2028-01-01,1\n"   // 9
+                    "K-0106,Future,Gus,2030-01-01,2028-01-01,1\n"  // 10
+                    "K-0107,Toomany,Hal,,2028-01-01,1,extra\n"     // 11
+                    "K-0108,Goodrow,Ivy,,2028-01-01,0\n");         // 12
+  auto report = Import(file);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->patrons.imported, 2);
+  EXPECT_EQ(report->patrons.refused, 9);
+  EXPECT_EQ(report->problems,
+            (std::vector<std::string>{
+                "patrons.csv:3: no surname",
+                "patrons.csv:4: no cardnumber",
+                "patrons.csv:5: dateofbirth is not a date (YYYY-MM-DD)",
+                "patrons.csv:6: dateexpiry is not a date (YYYY-MM-DD)",
+                "patrons.csv:7: privacy is not 0, 1 or 2",
+                "patrons.csv:8: the same cardnumber as an earlier row",
+                "patrons.csv:9: a patron with this cardnumber is already in carrel",
+                "patrons.csv:10: dateofbirth is in the future",
+                "patrons.csv:11: more fields than the header has columns",
+            }));
+  EXPECT_TRUE(Find("K-0101").ok());
+  EXPECT_TRUE(Find("K-0108").ok());
+  EXPECT_EQ(Find("K-0103").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Find("K-0100")->name, "Already Here");  // not overwritten
+  std::string text = report->Text();
+  for (const char* value : {"Nosurname", "Nocard", "Baddate", "1990-02-30", "31/12/2028",
+                            "Twiceincard", "Clashwithcarrel", "extra", "K-01"}) {
+    EXPECT_EQ(text.find(value), std::string::npos) << value;
+  }
+}
+
+TEST_F(KohaImportTest, StrictStopsAtTheFirstBadRowAndDryRunWritesNothing) {
+  int64_t before = CountRows("patrons");
+  auto file = Write("patrons.csv",
+                    "cardnumber,surname\n"
+                    "K-0201,Alpha\n"
+                    "K-0202,\n"
+                    "K-0203,Gamma\n"
+                    ",Delta\n");
+  KohaImportOptions strict;
+  strict.strict = true;
+  auto refused = Import(file, strict);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "patrons.csv:3: no surname");
+  EXPECT_EQ(CountRows("patrons"), before);  // not even the good row before it
+  EXPECT_EQ(CountRows("import_progress"), 0);
+
+  KohaImportOptions dry;
+  dry.dry_run = true;
+  auto checked = Import(file, dry);
+  ASSERT_TRUE(checked.ok());
+  EXPECT_TRUE(checked->dry_run);
+  EXPECT_EQ(checked->patrons.imported, 2);  // would be
+  EXPECT_EQ(checked->problems.size(), 2u);
+  EXPECT_NE(checked->Text().find("dry run, nothing written"), std::string::npos);
+  EXPECT_EQ(CountRows("patrons"), before);
+  EXPECT_EQ(CountRows("import_progress"), 0);
+
+  // A strict run on a clean file writes it all.
+  auto clean = Write("clean.csv", "cardnumber,surname\nK-0211,One\nK-0212,Two\n");
+  auto done = Import(clean, strict);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(CountRows("patrons"), before + 2);
+}
+
+TEST_F(KohaImportTest, AStoppedImportContinuesWhereItStoppedWithoutDuplicates) {
+  std::string csv = "cardnumber,surname,privacy\n";
+  for (int i = 1; i <= 10; ++i) {
+    csv += "K-03" + std::to_string(10 + i) + ",Patron" + std::to_string(i) + "," +
+           (i == 5       ? ""
+            : i % 2 == 0 ? "0"
+                         : "1") +
+           "\n";
+  }
+  csv += ",Refused\n";  // line 12
+  auto file = Write("patrons.csv", csv);
+  int64_t before = CountRows("patrons");
+  KohaImportOptions options;
+  options.batch_rows = 3;
+  int batches = 0;
+  options.after_batch = [&]() -> Status {
+    // Killed after the second batch is committed.
+    return ++batches == 2 ? Unavailable("killed") : Status::Ok();
+  };
+  auto stopped = Import(file, options);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(CountRows("patrons"), before + 6);
+
+  options.after_batch = nullptr;
+  auto resumed = Import(file, options);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(resumed->patrons.already_done, 6);
+  EXPECT_EQ(resumed->patrons.imported, 4);
+  EXPECT_EQ(resumed->patrons.refused, 1);
+  EXPECT_EQ(resumed->patrons.history_opt_in, 5);  // counted across both runs, once each
+  EXPECT_EQ(CountRows("patrons"), before + 10);
+  for (int i = 1; i <= 10; ++i) {
+    EXPECT_TRUE(Find("K-03" + std::to_string(10 + i)).ok()) << i;
+  }
+  // Run again: nothing more to do, nothing twice.
+  auto again = Import(file, options);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->patrons.imported, 0);
+  EXPECT_EQ(again->patrons.already_done, 10);
+  EXPECT_EQ(CountRows("patrons"), before + 10);
+  // The progress is kept under the file's hash, never its name or content.
+  std::string ids;
+  ASSERT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) {
+                return tx.Exec("SELECT id, counts FROM import_progress", {}, [&](const Row& r) {
+                  ids += r.Text(0) + " " + r.Text(1) + "\n";
+                  return Status::Ok();
+                });
+              }).ok());
+  EXPECT_EQ(ids.find("patrons.csv"), std::string::npos) << ids;
+  EXPECT_EQ(ids.find("Patron"), std::string::npos) << ids;
+  EXPECT_EQ(ids.find("K-03"), std::string::npos) << ids;
+}
+
+TEST_F(KohaImportTest, FilesThatAreNotKohaPatronExportsAreRefusedWithNothingWritten) {
+  int64_t before = CountRows("patrons");
+  struct Case {
+    std::string bytes;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {"surname,firstname\nNg,Al\n", "has no cardnumber column"},
+      {"cardnumber,firstname\nK-1,Al\n", "has no surname column"},
+      {"", "is empty"},
+      {"cardnumber,surname,cardnumber\nK-1,Ng,K-2\n", "names the column cardnumber twice"},
+      {std::string("cardnumber,surname\nK-1,N\0g\n", 25), "it is not a CSV text file"},
+      {std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16), "it is not a CSV text file"},
+      {"cardnumber,surname\nK-1,Mu\xF1oz\n", "line 2 is not UTF-8"},
+      {"cardnumber,surname\nK-1,\"Ng\n", "line 2 opens a quoted field that is never closed"},
+  };
+  for (const Case& c : cases) {
+    auto file = Write("bad.csv", c.bytes);
+    auto r = Import(file);
+    ASSERT_FALSE(r.ok()) << c.says;
+    EXPECT_NE(r.status().message().find(c.says), std::string::npos) << r.status().ToString();
+    EXPECT_EQ(CountRows("patrons"), before) << c.says;
+  }
+  // Latin-1, when the operator says so.
+  auto latin1 = Write("latin1.csv", "cardnumber,surname,firstname\nK-0401,Mu\xF1oz,Jos\xE9\n");
+  KohaImportOptions options;
+  options.encoding = TextEncoding::kLatin1;
+  ASSERT_TRUE(Import(latin1, options).ok());
+  EXPECT_EQ(Find("K-0401")->name, "Jos\xC3\xA9 Mu\xC3\xB1oz");
+  auto none = ImportFromKoha(*lib_.library, KohaImportOptions{});
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(KohaImportTest, UnusualNamesAndAddressesAreSealedAndFoundNowhereOnDisk) {
+  const std::vector<std::string> canaries = {"CANARYKOHACARD7731",
+                                             "Þórhildur-Zanzibarová",
+                                             "O'Canaryhaughnessy",
+                                             "zanzibarova.canary@example.net",
+                                             "4471 Kohacanary Boulevard, \"Rear\"",
+                                             "Canaryville-sur-Mer",
+                                             "CANARYPHONE6630",
+                                             "王蜜蜂金丝雀"};
+  auto file = Write(
+      "canary.csv",
+      "cardnumber,firstname,surname,email,address,city,phone,dateofbirth,dateexpiry,privacy\n" +
+          canaries[0] + "," + canaries[1] + "," + canaries[2] + "," + canaries[3] + ",\"" +
+          "4471 Kohacanary Boulevard, \"\"Rear\"\"" + "\"," + canaries[5] + "," + canaries[6] +
+          ",1961-07-19,2029-01-01,0\n"
+          "CANARYKOHACARD7732," +
+          canaries[7] + ",Wang,,,,,,2029-01-01,1\n");
+  auto report = Import(file);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->patrons.imported, 2);
+  auto p = Find(canaries[0]);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->name, canaries[1] + " " + canaries[2]);
+  EXPECT_EQ(p->postal_address, canaries[4] + "\n" + canaries[5]);
+  ASSERT_TRUE(lib_.library->Backup(lib_.dir / "data.bak").ok());
+  ASSERT_TRUE(lib_.library->BackupKeys(lib_.dir / "keys.bak").ok());
+
+  std::filesystem::path data = lib_.dir / "lib";
+  std::vector<std::filesystem::path> files = {data / "carrel.db",    data / "carrel.db-wal",
+                                              data / "keyring.db",   data / "keyring.db-wal",
+                                              lib_.dir / "data.bak", lib_.dir / "keys.bak"};
+  if (testing::LibrariesOnPostgres()) {
+    for (const auto& f : testing::PostgresServerFiles()) files.push_back(f);
+  }
+  std::vector<std::pair<std::string, std::string>> haystacks;
+  for (const auto& f : files) {
+    if (std::filesystem::exists(f)) haystacks.emplace_back(f.string(), ReadFile(f));
+  }
+  haystacks.emplace_back("report", report->Text() + report->CountsJson());
+  ASSERT_GE(haystacks.size(), 5u);
+  // The birth date is not kept anywhere either.
+  std::vector<std::string> secrets = canaries;
+  secrets.push_back("1961-07-19");
+  for (const std::string& secret : secrets) {
+    for (const auto& [where, bytes] : haystacks) {
+      EXPECT_EQ(bytes.find(secret), std::string::npos) << secret << " found in " << where;
+    }
+  }
+}
+
+TEST_F(KohaImportTest, TheCommandWritesAReportAnAuditEntryAndRefusesInOneLine) {
+  std::string data = (lib_.dir / "lib").string();
+  auto file = Write("borrowers.csv", "cardnumber,surname,sex\nK-0501,Ng,F\nK-0502,,M\n");
+  std::string report = (lib_.dir / "report.txt").string();
+  auto dry = testing::RunCarrel({"import", "koha", "--data", data, "--patrons", file.string(),
+                                 "--report", report, "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("dry run, nothing written: would import 1 of 2"), std::string::npos)
+      << dry.out;
+  EXPECT_EQ(Find("K-0501").status().code(), StatusCode::kNotFound);
+  // The report is never overwritten.
+  auto again = testing::RunCarrel(
+      {"import", "koha", "--data", data, "--patrons", file.string(), "--report", report});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_EQ(again.err,
+            "carrel: the report " + report + " already exists; carrel will not overwrite it\n");
+  std::filesystem::remove(report);
+
+  auto run = testing::RunCarrel(
+      {"import", "koha", "--data", data, "--patrons", file.string(), "--report", report});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("imported 1 of 2 patron rows, 1 refused"), std::string::npos);
+  EXPECT_NE(run.out.find("delete them"), std::string::npos);
+  std::string text = ReadFile(report);
+  EXPECT_NE(text.find("borrowers.csv:3: no surname"), std::string::npos) << text;
+  EXPECT_NE(text.find("sex: 1"), std::string::npos) << text;
+  EXPECT_TRUE(Find("K-0501").ok());
+  int64_t entries = 0;
+  Status counted = WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(entries, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
+                                                 "carrel_audit_field(entry, 2) = ?",
+                                                 {std::string("library.import_koha")}));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(counted.ok()) << counted.ToString();
+  EXPECT_EQ(entries, 1);  // the dry run left none
+  // Nothing of the input is copied into the data directory.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data)) {
+    EXPECT_NE(entry.path().filename(), "borrowers.csv");
+  }
+
+  std::filesystem::remove(report);
+  auto bad = Write("bad.csv", "surname\nNg\n");
+  auto refused = testing::RunCarrel(
+      {"import", "koha", "--data", data, "--patrons", bad.string(), "--report", report});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_EQ(refused.err,
+            "carrel: bad.csv has no cardnumber column: is it a Koha export with its header "
+            "line?\n");
+  EXPECT_FALSE(std::filesystem::exists(report));
+  auto encoding = testing::RunCarrel(
+      {"import", "koha", "--data", data, "--patrons", file.string(), "--encoding", "ebcdic"});
+  EXPECT_EQ(encoding.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace carrel
