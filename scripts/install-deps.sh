@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libsqlite3-dev libsodium-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libspdlog-dev libtomlplusplus-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libboost-dev libpq-dev nginx postgresql-15
+  libboost-dev libpq-dev libyaz-dev nginx postgresql-15
   tzdata sqlite3 curl openssl python3
   chromium
 )

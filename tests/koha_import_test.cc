@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "carrel/library.h"
+#include "tests/support/marc_writer.h"
 #include "tests/support/postgres.h"
 #include "tests/support/run.h"
 #include "tests/support/temp_dir.h"
@@ -393,6 +394,187 @@ TEST_F(KohaImportTest, TheCommandWritesAReportAnAuditEntryAndRefusesInOneLine) {
   auto encoding = testing::RunCarrel(
       {"import", "koha", "--data", data, "--patrons", file.string(), "--encoding", "ebcdic"});
   EXPECT_EQ(encoding.exit_code, 2);
+}
+
+using testing::Iso2709;
+using testing::MarcField;
+
+// A catalogue in MARC with Koha's 952 item fields, every state Koha gives an item.
+std::string Catalogue() {
+  auto record = [](std::string title, std::string author,
+                   std::vector<std::vector<std::pair<char, std::string>>> items) {
+    std::vector<MarcField> f = {
+        {"001", "bib", {}}, {"100", "", {{'a', author}}}, {"245", "", {{'a', title}}}};
+    for (auto& i : items) f.push_back({"952", "", i});
+    return Iso2709(f);
+  };
+  return record("War and peace /", "Tolstoy, Leo,",
+                {{{'p', "B-1"}, {'o', "FIC TOL"}, {'y', "BK"}, {'a', "CPL"}, {'b', "CPL"}},
+                 {{'p', "B-2"}, {'y', "BK"}, {'1', "1"}},     // lost
+                 {{'p', "B-3"}, {'y', "BK"}, {'0', "1"}},     // withdrawn
+                 {{'p', "B-4"}, {'y', "BK"}, {'7', "1"}}}) +  // not for loan
+         record("Casablanca", "Curtiz, Michael,",
+                {{{'p', "D-1"}, {'y', "DVD"}, {'0', "0"}},  // "0": not withdrawn
+                 {{'y', "DVD"}},                            // no barcode
+                 {{'p', "D-2"}, {'y', "ZZ"}},               // a type the profile does not lend
+                 {{'p', "B-1"}, {'y', "BK"}}}) +            // a barcode seen already
+         Iso2709({{"245", "", {{'a', "A record with no items"}}}});
+}
+
+TEST_F(KohaImportTest, ItemsComeFromMarcAndCarryTheirKohaStates) {
+  auto file = Write("catalogue.mrc", Catalogue());
+  KohaImportOptions options;
+  options.items = file;
+  options.item_types = {{"BK", "book"}};  // DVD is the profile's "dvd" as it is
+  options.progress = false;
+  auto report = ImportFromKoha(*lib_.library, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const KohaImportCounts& c = report->items;
+  EXPECT_EQ(c.rows, 8);
+  EXPECT_EQ(c.imported, 3);
+  EXPECT_EQ(c.refused, 3);
+  EXPECT_EQ(c.notes,
+            (std::map<std::string, int64_t>{{"bibliographic records without a 952 item field", 1},
+                                            {"lost in Koha (952 $1): imported as missing", 1},
+                                            {"not for loan in Koha (952 $7): not brought over", 1},
+                                            {"withdrawn in Koha (952 $0): not brought over", 1}}));
+  EXPECT_EQ(c.dropped.at("952 $a (branch: carrel is one library)"), 1);
+  EXPECT_EQ(report->problems,
+            (std::vector<std::string>{
+                "catalogue.mrc: record 2, item 2: no barcode (952 $p)",
+                "catalogue.mrc: record 2, item 3: item type ZZ is not one the profile lends: "
+                "map it with --item-type ZZ=TYPE",
+                "catalogue.mrc: record 2, item 4: the same barcode as an earlier item"}));
+  auto b1 = lib_.circulation().FindItemByBarcode("B-1");
+  ASSERT_TRUE(b1.ok());
+  EXPECT_EQ(b1->title, "War and peace");
+  EXPECT_EQ(b1->author, "Tolstoy, Leo");
+  EXPECT_EQ(b1->call_number, "FIC TOL");
+  EXPECT_EQ(b1->item_type, "book");
+  EXPECT_EQ(b1->status, ItemStatus::kAvailable);
+  EXPECT_EQ(lib_.circulation().FindItemByBarcode("B-2")->status, ItemStatus::kMissing);
+  EXPECT_EQ(lib_.circulation().FindItemByBarcode("D-1")->item_type, "dvd");
+  for (const char* absent : {"B-3", "B-4", "D-2"}) {
+    EXPECT_EQ(lib_.circulation().FindItemByBarcode(absent).status().code(), StatusCode::kNotFound)
+        << absent;
+  }
+  // The same catalogue in MARCXML, into another library, gives the same items.
+  testing::TestLibrary other;
+  std::vector<std::vector<MarcField>> xml_records = {
+      {{"245", "", {{'a', "War and peace /"}}}, {"952", "", {{'p', "B-1"}, {'y', "BK"}}}}};
+  auto xml = Write("catalogue.xml", testing::MarcXml(xml_records));
+  options.items = xml;
+  auto from_xml = ImportFromKoha(*other.library, options);
+  ASSERT_TRUE(from_xml.ok()) << from_xml.status().ToString();
+  EXPECT_EQ(other.circulation().FindItemByBarcode("B-1")->title, "War and peace");
+}
+
+TEST_F(KohaImportTest, LoansHistoryAndFinesFollowThePatronsAndItems) {
+  auto patrons = Write("patrons.csv",
+                       "cardnumber,surname,privacy\n"
+                       "K-0601,Keeps,0\n"      // keeps a reading history
+                       "K-0602,Forgets,1\n");  // does not
+  auto items = Write("catalogue.mrc", Catalogue());
+  auto loans = Write("loans.csv",
+                     "cardnumber,barcode,issuedate,date_due,renewals,branchcode\n"
+                     "K-0601,B-1,2026-11-20,2026-12-11,1,CPL\n"
+                     "K-0602,B-2,2026-11-20,2026-12-11,0,CPL\n"  // lost: not on the shelf
+                     "K-0602,B-1,2026-11-21,2026-12-12,0,\n"     // the same item again
+                     "K-9999,D-1,2026-11-21,2026-12-12,0,\n"     // no such patron
+                     "K-0602,Z-9,2026-11-21,2026-12-12,0,\n"     // no such item
+                     "K-0602,D-1,2026-11-21,soon,0,\n");         // a bad date
+  auto history = Write("old_issues.csv",
+                       "cardnumber,barcode,issuedate,returndate\n"
+                       "K-0601,D-1,2025-01-02,2025-01-20\n"
+                       "K-0601,B-1,2025-02-02,2025-02-20\n"
+                       "K-0602,D-1,2025-03-02,2025-03-20\n"    // keeps no history
+                       "K-0602,B-1,2025-04-02,2025-04-20\n"    // nor this
+                       "K-0601,D-1,2025-05-20,2025-05-02\n");  // returned before lent
+  auto fines = Write("accountlines.csv",
+                     "cardnumber,amount,description,date\n"
+                     "K-0602,2.50,Overdue: a title named here,2026-10-01\n"
+                     "K-0601,0.00,,\n"
+                     "K-0601,12,,\n"
+                     "K-0601,-3,,\n");
+  KohaImportOptions options;
+  options.patrons = patrons;
+  options.items = items;
+  options.loans = loans;
+  options.history = history;
+  options.fines = fines;
+  options.item_types = {{"BK", "book"}};
+  options.progress = false;
+
+  // A dry run of everything together checks the loans against the patrons and items it would
+  // have brought in, and writes nothing.
+  options.dry_run = true;
+  int64_t before = CountRows("loans");
+  auto dry = ImportFromKoha(*lib_.library, options);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(dry->loans.imported, 1);
+  EXPECT_EQ(dry->history.imported, 2);
+  EXPECT_EQ(dry->fines.imported, 2);
+  EXPECT_EQ(CountRows("loans"), before);
+  EXPECT_EQ(CountRows("patrons"), 0);
+
+  options.dry_run = false;
+  auto report = ImportFromKoha(*lib_.library, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->loans.imported, 1);
+  EXPECT_EQ(report->loans.refused, 5);
+  EXPECT_EQ(report->loans.dropped.at("branchcode"), 1);  // counted on rows brought over
+  EXPECT_EQ(report->history.imported, 2);
+  EXPECT_EQ(report->history.refused, 1);
+  EXPECT_EQ(report->history.notes.at("returned loans of patrons who keep no reading history: "
+                                     "not brought over (policy §2, §3)"),
+            2);
+  EXPECT_EQ(report->fines.imported, 2);
+  EXPECT_EQ(report->fines.refused, 1);
+  EXPECT_EQ(report->fines.dropped.at("description"), 1);
+  std::vector<std::string> loan_problems(report->problems.begin(), report->problems.end());
+  EXPECT_NE(std::find(loan_problems.begin(), loan_problems.end(),
+                      "loans.csv:3: the item is not on the shelf in carrel"),
+            loan_problems.end());
+  EXPECT_NE(std::find(loan_problems.begin(), loan_problems.end(),
+                      "old_issues.csv:6: returndate is before issuedate"),
+            loan_problems.end());
+  EXPECT_NE(std::find(loan_problems.begin(), loan_problems.end(),
+                      "accountlines.csv:5: amount is not a sum of money (12.50)"),
+            loan_problems.end());
+  for (const std::string& p : report->problems) {
+    EXPECT_EQ(p.find("K-0"), std::string::npos) << p;
+    EXPECT_EQ(p.find("a title named here"), std::string::npos) << p;
+  }
+
+  auto keeps = Find("K-0601");
+  auto forgets = Find("K-0602");
+  ASSERT_TRUE(keeps.ok() && forgets.ok());
+  auto lent = lib_.circulation().ActiveLoans(testing::kStaff, keeps->id);
+  ASSERT_TRUE(lent.ok());
+  ASSERT_EQ(lent->size(), 1u);
+  EXPECT_EQ((*lent)[0].due_on, D(2026, 12, 11));
+  EXPECT_EQ((*lent)[0].renewals, 1);
+  EXPECT_EQ(lib_.circulation().FindItemByBarcode("B-1")->status, ItemStatus::kOnLoan);
+  // The imported loan is an ordinary loan: it comes back at the desk.
+  EXPECT_TRUE(lib_.circulation().Checkin(testing::kStaff, "B-1").ok());
+  // The reading history came over for the patron who keeps one, under their own key.
+  auto kept = lib_.circulation().PatronHistory(testing::kStaff, keeps->id);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->size(), 3u);  // two imported, and the loan just returned
+  auto none = lib_.circulation().PatronHistory(testing::kStaff, forgets->id);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto owed = lib_.circulation().PatronFines(testing::kStaff, forgets->id);
+  ASSERT_TRUE(owed.ok());
+  ASSERT_EQ(owed->size(), 1u);
+  EXPECT_EQ((*owed)[0].amount_cents, 250);
+  auto twelve = lib_.circulation().PatronFines(testing::kStaff, keeps->id);
+  ASSERT_TRUE(twelve.ok());
+  ASSERT_EQ(twelve->size(), 1u);
+  EXPECT_EQ((*twelve)[0].amount_cents, 1200);
+  std::string text = report->Text();
+  EXPECT_NE(text.find("Returned loans (reading histories): 5 rows; 2 imported"), std::string::npos)
+      << text;
 }
 
 }  // namespace

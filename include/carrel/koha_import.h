@@ -22,8 +22,17 @@ class Library;
 enum class TextEncoding { kUtf8, kLatin1 };
 
 struct KohaImportOptions {
+  // Each file is optional; they are imported in this order. Empty: not given.
   std::filesystem::path patrons;  // Koha's patron CSV (columns of its borrowers table)
-  TextEncoding encoding = TextEncoding::kUtf8;
+  std::filesystem::path items;    // MARC 21 records with 952 item fields (ISO 2709 or MARCXML)
+  std::filesystem::path
+      loans;  // current loans: cardnumber, barcode, issuedate, date_due[, renewals]
+  std::filesystem::path history;  // returned loans: cardnumber, barcode, issuedate, returndate
+  std::filesystem::path fines;    // outstanding fines: cardnumber, amount[, description]
+  // Koha item type codes (952 $y) to the profile's item types, e.g. BK -> book; a code not
+  // given here is taken in lower case when the profile lends that type.
+  std::map<std::string, std::string> item_types;
+  TextEncoding encoding = TextEncoding::kUtf8;  // of the CSV files
   bool dry_run = false;  // check everything, write nothing
   bool strict = false;   // stop at the first bad row, having written nothing
   bool progress = true;  // a progress bar on standard error when it is a terminal
@@ -38,16 +47,19 @@ struct KohaImportCounts {
   int64_t imported = 0;      // by this run
   int64_t already_done = 0;  // imported by an earlier run that stopped part way
   int64_t refused = 0;       // bad rows, each listed in the report
+  int64_t refused_earlier = 0;  // of those, refused (and listed) by an earlier run
   int64_t juvenile = 0;
   int64_t history_opt_in = 0;
   int64_t default_expiry = 0;  // no expiry date given: a year from the import
   // Values not kept, by Koha column (only columns that held a value).
   std::map<std::string, int64_t> dropped;
+  // Rows not brought over on purpose, or brought over in another form, by why.
+  std::map<std::string, int64_t> notes;
 };
 
 struct KohaImportReport {
   bool dry_run = false;
-  KohaImportCounts patrons;
+  KohaImportCounts patrons, items, loans, history, fines;
   // "FILE:LINE: reason", by file name and line only: no value from the file.
   std::vector<std::string> problems;
 

@@ -8,12 +8,34 @@ StatusOr<bool> NoPatronsOrItems(Transaction& tx) {
   return n == 0;
 }
 
-Status InsertItem(Transaction& tx, int64_t id, const NewItem& item) {
+Status InsertItem(Transaction& tx, int64_t id, const NewItem& item, ItemStatus status) {
   return tx.Exec(
       "INSERT INTO items (id, barcode, title, author, call_number, item_type, status) "
-      "VALUES (?, ?, ?, ?, ?, ?, 'available')",
+      "VALUES (?, ?, ?, ?, ?, ?, ?)",
       {Value(id), Value(item.barcode), Value(item.title), Value(item.author),
-       Value(item.call_number), Value(item.item_type)});
+       Value(item.call_number), Value(item.item_type), Value(std::string(ItemStatusName(status)))});
+}
+
+StatusOr<int64_t> LargestItemId(Transaction& tx) {
+  return tx.QueryInt("SELECT coalesce(max(id), 0) FROM items");
+}
+
+StatusOr<int64_t> LargestLoanHistoryId(Transaction& tx) {
+  return tx.QueryInt("SELECT coalesce(max(id), 0) FROM loan_history");
+}
+
+StatusOr<int64_t> LargestFineId(Transaction& tx) {
+  return tx.QueryInt("SELECT coalesce(max(id), 0) FROM fines");
+}
+
+StatusOr<std::optional<ShelfItem>> FindItem(Transaction& tx, std::string_view barcode) {
+  std::optional<ShelfItem> found;
+  CARREL_RETURN_IF_ERROR(tx.Exec("SELECT id, status FROM items WHERE barcode = ?",
+                                 {Value(std::string(barcode))}, [&](const Row& row) {
+                                   found = ShelfItem{row.Int(0), row.Text(1) == "available"};
+                                   return Status::Ok();
+                                 }));
+  return found;
 }
 
 Status InsertReturnedLoan(Transaction& tx, int64_t id, int64_t item_id, const SealedLink& link,
@@ -39,7 +61,8 @@ Status InsertFine(Transaction& tx, const BulkFine& fine) {
   return tx.Exec(
       "INSERT INTO fines (id, patron_id, loan_history_id, amount_cents, accrued_on, "
       "status, settled_on, patron_link, link_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {Value(fine.id), plain_link, Value(fine.loan_history_id), Value(fine.amount_cents),
+      {Value(fine.id), plain_link,
+       fine.loan_history_id != 0 ? Value(fine.loan_history_id) : Value(), Value(fine.amount_cents),
        Value(FormatDate(fine.accrued_on)), Value(std::string(settled ? "paid" : "owed")),
        settled ? Value(FormatDate(*fine.settled_on)) : Value(), sealed_link, epoch});
 }

@@ -12,8 +12,8 @@
 #include "circulation/sealed_records.h"
 
 // Rows written straight into circulation's tables, many to a transaction: for generating a
-// demonstration library (and, later, an import), where millions of rows must go in at the
-// speed of the storage engine. No audit entry per row and no checks beyond the schema's; the
+// demonstration library or importing one from Koha (src/import), where millions of rows go in at
+// the speed of the storage engine. No audit entry per row and no checks beyond the schema's; the
 // caller seals links and addresses through SealedRecords first. Nothing else may write these
 // tables but circulation itself.
 namespace carrel::bulk {
@@ -21,8 +21,21 @@ namespace carrel::bulk {
 // Whether the library has neither patrons nor items yet (what a bulk load starts from).
 StatusOr<bool> NoPatronsOrItems(Transaction& tx);
 
-// An item on the shelf.
-Status InsertItem(Transaction& tx, int64_t id, const NewItem& item);
+// An item on the shelf (or, brought over from another system, already missing).
+Status InsertItem(Transaction& tx, int64_t id, const NewItem& item,
+                  ItemStatus status = ItemStatus::kAvailable);
+
+// The largest id in use, 0 when none: where a bulk load's own ids start.
+StatusOr<int64_t> LargestItemId(Transaction& tx);
+StatusOr<int64_t> LargestLoanHistoryId(Transaction& tx);
+StatusOr<int64_t> LargestFineId(Transaction& tx);
+
+// The item with this barcode, if any (barcodes are catalogue data, kept in the clear).
+struct ShelfItem {
+  int64_t id = 0;
+  bool available = false;  // on the shelf: neither lent, held, missing nor withdrawn
+};
+StatusOr<std::optional<ShelfItem>> FindItem(Transaction& tx, std::string_view barcode);
 
 // A returned loan in the history, its patron link sealed (under an epoch key, or the patron's
 // own key when they keep a reading history).
@@ -33,7 +46,7 @@ Status InsertReturnedLoan(Transaction& tx, int64_t id, int64_t item_id, const Se
 // patron behind `settled_link`).
 struct BulkFine {
   int64_t id = 0;
-  int64_t loan_history_id = 0;
+  int64_t loan_history_id = 0;  // 0: a fine on no loan carrel knows of
   int64_t amount_cents = 0;
   Date accrued_on{};
   int64_t owed_by = 0;                     // when owed

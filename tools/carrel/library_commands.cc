@@ -158,9 +158,19 @@ void LibraryCommands::RegisterImport(CLI::App* app) {
       "what was dropped and every refused row, by file and line)",
       [this] { return ImportKoha(); });
   AddDataOption(koha, &data_, "The library's data directory");
-  koha->add_option("--patrons", import_patrons_,
-                   "Koha's patron CSV (columns of its borrowers table, with a header line)")
-      ->required();
+  koha->add_option("--patrons", import_.patrons,
+                   "Koha's patron CSV (columns of its borrowers table, with a header line)");
+  koha->add_option("--items", import_.items,
+                   "MARC 21 bibliographic records with Koha's 952 item fields (ISO 2709 or "
+                   "MARCXML)");
+  koha->add_option("--loans", import_.loans,
+                   "Current loans CSV: cardnumber, barcode, issuedate, date_due[, renewals]");
+  koha->add_option("--history", import_.history,
+                   "Returned loans CSV: cardnumber, barcode, issuedate, returndate (kept only "
+                   "for patrons who keep a reading history)");
+  koha->add_option("--fines", import_.fines, "Outstanding fines CSV: cardnumber, amount[, date]");
+  koha->add_option("--item-type", import_item_types_,
+                   "A Koha item type and the profile's, as KOHA=TYPE (e.g. BK=book); repeatable");
   koha->add_option("--report", import_report_,
                    "Where to write the report (no patron data in it; must not exist)")
       ->capture_default_str();
@@ -304,9 +314,20 @@ int LibraryCommands::ImportKoha() {
     return Fail(AlreadyExists("the report " + import_report_ +
                               " already exists; carrel will not overwrite it"));
   }
+  if (import_.patrons.empty() && import_.items.empty() && import_.loans.empty() &&
+      import_.history.empty() && import_.fines.empty()) {
+    return Fail(InvalidArgument(
+        "name at least one file: --patrons, --items, --loans, --history or --fines"));
+  }
+  for (const std::string& pair : import_item_types_) {
+    size_t eq = pair.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == pair.size()) {
+      return Fail(InvalidArgument("--item-type takes KOHA=TYPE, as BK=book"));
+    }
+    import_.item_types[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
   auto library = Open(data_);
   if (!library.ok()) return Fail(library.status());
-  import_.patrons = import_patrons_;
   import_.encoding = import_encoding_ == "latin-1" ? TextEncoding::kLatin1 : TextEncoding::kUtf8;
   auto report = ImportFromKoha(**library, import_);
   if (!report.ok()) return Fail(report.status());
@@ -320,11 +341,18 @@ int LibraryCommands::ImportKoha() {
     out << report->Text();
     if (!out) return Fail(Unavailable("could not write the report " + import_report_));
   }
-  const KohaImportCounts& p = report->patrons;
-  std::printf("carrel: %s %lld of %lld patron rows, %lld refused; report in %s\n",
-              import_.dry_run ? "dry run, nothing written: would import" : "imported",
-              static_cast<long long>(p.imported + p.already_done), static_cast<long long>(p.rows),
-              static_cast<long long>(p.refused), import_report_.c_str());
+  for (const auto& [what, c] : {std::pair{"patron", &report->patrons},
+                                {"item", &report->items},
+                                {"current loan", &report->loans},
+                                {"returned loan", &report->history},
+                                {"fine", &report->fines}}) {
+    if (c->rows == 0) continue;
+    std::printf("carrel: %s %lld of %lld %s rows, %lld refused\n",
+                import_.dry_run ? "dry run, nothing written: would import" : "imported",
+                static_cast<long long>(c->imported + c->already_done),
+                static_cast<long long>(c->rows), what, static_cast<long long>(c->refused));
+  }
+  std::printf("carrel: the report is in %s\n", import_report_.c_str());
   if (!import_.dry_run) {
     std::printf(
         "carrel: the export files hold patron data that carrel now keeps sealed; delete them\n");

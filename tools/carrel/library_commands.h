@@ -59,8 +59,8 @@ class LibraryCommands : public CommandGroup {
   ServeFlags serve_;
   SeedOptions seed_;
   KohaImportOptions import_;
-  std::string import_patrons_, import_report_ = "koha-import-report.txt",
-                               import_encoding_ = "utf-8";
+  std::string import_report_ = "koha-import-report.txt", import_encoding_ = "utf-8";
+  std::vector<std::string> import_item_types_;
 };
 
 // carrel audit key|head|verify|prove|witness|verify-proof (audit_commands.cc).
