@@ -3,12 +3,18 @@
 // stopped part way continues without duplicates.
 #include "carrel/koha_import.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sodium.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "carrel/library.h"
 #include "tests/support/marc_writer.h"
@@ -256,6 +262,71 @@ TEST_F(KohaImportTest, AStoppedImportContinuesWhereItStoppedWithoutDuplicates) {
   EXPECT_EQ(ids.find("patrons.csv"), std::string::npos) << ids;
   EXPECT_EQ(ids.find("Patron"), std::string::npos) << ids;
   EXPECT_EQ(ids.find("K-03"), std::string::npos) << ids;
+}
+
+TEST_F(KohaImportTest, AnImportKilledPartWayContinuesOnTheNextRunWithoutDuplicates) {
+  constexpr int kPatrons = 40000;
+  std::string csv = "cardnumber,surname,firstname,privacy\n";
+  for (int i = 1; i <= kPatrons; ++i) {
+    csv += "K-" + std::to_string(1000000 + i) + ",Surname" + std::to_string(i) + ",Given," +
+           (i % 7 == 0 ? "0" : "1") + "\n";
+  }
+  auto file = Write("borrowers.csv", csv);
+  std::string data = (lib_.dir / "lib").string();
+  std::string report = (lib_.dir / "first-report.txt").string();
+  std::string binary = CARREL_BINARY;
+  std::vector<std::string> args = {binary,      "import",      "koha",     "--data", data,
+                                   "--patrons", file.string(), "--report", report};
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  // Killed as soon as its first batch is committed.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (CountRows("import_progress") == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the import ended before it could be killed";
+  int64_t after_kill = CountRows("patrons");
+  EXPECT_GT(after_kill, 0);
+  EXPECT_LT(after_kill, kPatrons);
+  EXPECT_EQ(after_kill % 2000, 0) << "only whole batches are committed";
+
+  std::filesystem::remove(report);
+  auto rerun = testing::RunCarrel(
+      {"import", "koha", "--data", data, "--patrons", file.string(), "--report", report});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_NE(rerun.out.find("imported " + std::to_string(kPatrons) + " of " +
+                           std::to_string(kPatrons) + " patron rows, 0 refused"),
+            std::string::npos)
+      << rerun.out;
+  EXPECT_EQ(CountRows("patrons"), kPatrons);
+  int64_t distinct = -1;
+  ASSERT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
+                CARREL_ASSIGN_OR_RETURN(distinct,
+                                        tx.QueryInt("SELECT count(DISTINCT card_bi) FROM patrons"));
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(distinct, kPatrons);
+  EXPECT_TRUE(Find("K-1000001").ok());
+  EXPECT_TRUE(Find("K-" + std::to_string(1000000 + kPatrons)).ok());
+  std::string text = ReadFile(report);
+  EXPECT_NE(text.find("by an earlier run"), std::string::npos) << text;
+  EXPECT_NE(
+      text.find("keeping their reading history (Koha privacy 0): " + std::to_string(kPatrons / 7)),
+      std::string::npos)
+      << text;
 }
 
 TEST_F(KohaImportTest, FilesThatAreNotKohaPatronExportsAreRefusedWithNothingWritten) {
