@@ -8,7 +8,8 @@
 # (1024) MiB SQLite page cache; retention, CARREL_BENCH_RETENTION_ROWS (10000000) returned
 # loans (and, on that library, extracting one patron's records for a disclosure:
 # CARREL_BENCH_PARTS=retention measures those two sections alone). Scratch data goes under $TMPDIR
-# (default /tmp). CARREL_BENCH_PARTS=http measures the
+# (default /tmp). CARREL_BENCH_PARTS=koha measures the Koha import alone (sizes in
+# scripts/bench-koha.sh). CARREL_BENCH_PARTS=http measures the
 # HTTP section alone and puts it in place in the document; CARREL_BENCH_BASELINE=BINARY also
 # runs the HTTP closed loads against an earlier carrel, for comparison (name it in the document
 # with CARREL_BENCH_BASELINE_NAME, e.g. "carrel-1a6fe2d", never a path of this machine, and the
@@ -75,6 +76,23 @@ bench_postgres() {
 }
 if [ "${CARREL_BENCH_PARTS:-all}" = postgres ]; then
   bench_postgres "CARREL_BENCH_PARTS=postgres make bench"
+  exit 0
+fi
+
+# CARREL_BENCH_PARTS=koha: the Koha import (scripts/bench-koha.sh), put in place.
+bench_koha() {
+  "$root/scripts/bench-koha.sh" "$build" "$work/koha.json"
+  local command=$1
+  for size in PATRONS ITEMS HISTORY LOANS FINES; do
+    local var="CARREL_BENCH_KOHA_$size"
+    if [ -n "${!var:-}" ]; then command="$var=${!var} $command"; fi
+  done
+  python3 "$root/scripts/bench_splice.py" bench_koha_section "$work/koha.json" "$out" \
+    "$command" "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
+    "$(date -Iseconds)"
+}
+if [ "${CARREL_BENCH_PARTS:-all}" = koha ]; then
+  bench_koha "CARREL_BENCH_PARTS=koha make bench"
   exit 0
 fi
 
@@ -721,7 +739,8 @@ print(f"bench: wrote {env['BENCH_OUT']}", file=sys.stderr)
 PYTHON
 python3 "$root/scripts/failover_drill_section.py" --keep "$work/previous.md" "$out"
 
-# carrel on PostgreSQL, in the same run.
+# carrel on PostgreSQL, and the Koha import, in the same run.
 if [ "${CARREL_BENCH_PARTS:-all}" = all ]; then
   bench_postgres "make bench"
+  bench_koha "make bench"
 fi

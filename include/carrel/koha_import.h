@@ -55,6 +55,7 @@ struct KohaImportCounts {
   std::map<std::string, int64_t> dropped;
   // Rows not brought over on purpose, or brought over in another form, by why.
   std::map<std::string, int64_t> notes;
+  double seconds = 0;  // this run's time on the file
 };
 
 struct KohaImportReport {

@@ -233,16 +233,35 @@ class Importer {
  private:
   Status All(bool write) {
     write_ = write;
+    known_patrons_.clear();
+    known_items_.clear();
     dry_patrons_.clear();
     dry_items_.clear();
     seen_cards_.clear();
     seen_barcodes_.clear();
     lent_.clear();
-    if (!options_.patrons.empty()) CARREL_RETURN_IF_ERROR(Patrons());
-    if (!options_.items.empty()) CARREL_RETURN_IF_ERROR(Items());
-    if (!options_.loans.empty()) CARREL_RETURN_IF_ERROR(Loans());
-    if (!options_.history.empty()) CARREL_RETURN_IF_ERROR(History());
-    if (!options_.fines.empty()) CARREL_RETURN_IF_ERROR(Fines());
+    auto timed = [](KohaImportCounts& counts, auto run) -> Status {
+      auto started = std::chrono::steady_clock::now();
+      Status s = run();
+      counts.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      return s;
+    };
+    if (!options_.patrons.empty()) {
+      CARREL_RETURN_IF_ERROR(timed(report_.patrons, [&] { return Patrons(); }));
+    }
+    if (!options_.items.empty()) {
+      CARREL_RETURN_IF_ERROR(timed(report_.items, [&] { return Items(); }));
+    }
+    if (!options_.loans.empty()) {
+      CARREL_RETURN_IF_ERROR(timed(report_.loans, [&] { return Loans(); }));
+    }
+    if (!options_.history.empty()) {
+      CARREL_RETURN_IF_ERROR(timed(report_.history, [&] { return History(); }));
+    }
+    if (!options_.fines.empty()) {
+      CARREL_RETURN_IF_ERROR(timed(report_.fines, [&] { return Fines(); }));
+    }
     return Status::Ok();
   }
 
@@ -371,6 +390,15 @@ class Importer {
         return std::optional<Patron>(p);
       }
     }
+    // Loans, histories and fines name the same patrons again and again: each is read once (its
+    // id and whether it keeps a history only; nothing else of the patron is kept here).
+    std::string key = NormalizeBarcode(card);
+    if (auto cached = known_patrons_.find(key); cached != known_patrons_.end()) {
+      Patron p;
+      p.id = cached->second.first;
+      p.history_opt_in = cached->second.second;
+      return std::optional<Patron>(p);
+    }
     std::optional<Patron> found;
     CARREL_RETURN_IF_ERROR(WithReadTransaction(library_.store(), [&](Transaction& tx) -> Status {
       auto p = records_.FindPatronByBarcode(tx, card);
@@ -380,6 +408,13 @@ class Importer {
       }
       return p.status().code() == StatusCode::kNotFound ? Status::Ok() : p.status();
     }));
+    if (found) {
+      known_patrons_.emplace(key, std::pair{found->id, found->history_opt_in});
+      Patron bare;  // no name or contact details are carried further
+      bare.id = found->id;
+      bare.history_opt_in = found->history_opt_in;
+      return std::optional<Patron>(bare);
+    }
     return found;
   }
 
@@ -682,9 +717,17 @@ class Importer {
                    "over (policy §2, §3)"];
             return std::optional<std::string>();
           }
-          CARREL_ASSIGN_OR_RETURN(auto item, ItemByBarcode(c.Get(row, "barcode")));
-          if (!item) return std::optional<std::string>("no item with this barcode");
-          int64_t patron_id = patron->id, item_id = item->id;
+          std::string barcode = c.Get(row, "barcode");
+          int64_t item_id = 0;
+          if (auto known = known_items_.find(barcode); known != known_items_.end()) {
+            item_id = known->second;
+          } else {
+            CARREL_ASSIGN_OR_RETURN(auto item, ItemByBarcode(barcode));
+            if (!item) return std::optional<std::string>("no item with this barcode");
+            item_id = item->id;
+            if (write_) known_items_.emplace(barcode, item_id);
+          }
+          int64_t patron_id = patron->id;
           Date out = *issued, back = *returned;
           CARREL_RETURN_IF_ERROR(Accept(kind, id, next, [=, this](Transaction& tx, size_t i) {
             CARREL_ASSIGN_OR_RETURN(int64_t row_id, NextId(tx, i, bulk::LargestLoanHistoryId));
@@ -744,6 +787,10 @@ class Importer {
   std::vector<int64_t> patron_ids_;  // the batch's, reserved before it is written
   std::unordered_set<std::string> seen_cards_, seen_barcodes_, lent_;
   int64_t base_id_ = 0;
+  // Patrons read for loans, histories and fines: card -> (id, keeps a history).
+  std::unordered_map<std::string, std::pair<int64_t, bool>> known_patrons_;
+  // Item ids for returned loans: barcode -> id.
+  std::unordered_map<std::string, int64_t> known_items_;
   // What a run that writes nothing would have written: card -> keeps history; barcode -> on
   // the shelf.
   std::unordered_map<std::string, bool> dry_patrons_, dry_items_;

@@ -347,10 +347,11 @@ int LibraryCommands::ImportKoha() {
                                 {"returned loan", &report->history},
                                 {"fine", &report->fines}}) {
     if (c->rows == 0) continue;
-    std::printf("carrel: %s %lld of %lld %s rows, %lld refused\n",
+    std::printf("carrel: %s %lld of %lld %s rows, %lld refused (%.1f s, %.0f rows/s)\n",
                 import_.dry_run ? "dry run, nothing written: would import" : "imported",
                 static_cast<long long>(c->imported + c->already_done),
-                static_cast<long long>(c->rows), what, static_cast<long long>(c->refused));
+                static_cast<long long>(c->rows), what, static_cast<long long>(c->refused),
+                c->seconds, c->seconds > 0 ? static_cast<double>(c->rows) / c->seconds : 0.0);
   }
   std::printf("carrel: the report is in %s\n", import_report_.c_str());
   if (!import_.dry_run) {
