@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sodium.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -339,7 +341,8 @@ TEST_F(KohaImportTest, FilesThatAreNotKohaPatronExportsAreRefusedWithNothingWrit
       {"surname,firstname\nNg,Al\n", "has no cardnumber column"},
       {"cardnumber,firstname\nK-1,Al\n", "has no surname column"},
       {"", "is empty"},
-      {"cardnumber,surname,cardnumber\nK-1,Ng,K-2\n", "names the column cardnumber twice"},
+      {"cardnumber,surname,cardnumber\nK-1,Ng,K-2\n",
+       "bad.csv: columns 1 and 3 of the header have the same name"},
       {std::string("cardnumber,surname\nK-1,N\0g\n", 25), "it is not a CSV text file"},
       {std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16), "it is not a CSV text file"},
       {"cardnumber,surname\nK-1,Mu\xF1oz\n", "line 2 is not UTF-8"},
@@ -360,9 +363,35 @@ TEST_F(KohaImportTest, FilesThatAreNotKohaPatronExportsAreRefusedWithNothingWrit
   EXPECT_EQ(Find("K-0401")->name, "Jos\xC3\xA9 Mu\xC3\xB1oz");
   auto none = ImportFromKoha(*lib_.library, KohaImportOptions{});
   EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+
+  // A bad file anywhere stops the import before anything is written, a good file before it
+  // included.
+  KohaImportOptions both;
+  both.progress = false;
+  both.patrons = Write("good.csv", "cardnumber,surname\nK-0451,Ng\n");
+  both.history = Write("bad-history.csv",
+                       "cardnumber,barcode,issuedate,returndate\n"
+                       "K-0451,B-1,2025-01-01,2025-01-02\n"
+                       "K-0451,\"B-1,2025-01-01,2025-01-02\n");
+  auto stopped = ImportFromKoha(*lib_.library, both);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.status().message(),
+            "bad-history.csv: line 3 opens a quoted field that is never closed");
+  EXPECT_EQ(Find("K-0451").status().code(), StatusCode::kNotFound);
+  both.history.clear();
+  both.items = Write("not-marc.mrc", "cardnumber,surname\n");
+  stopped = ImportFromKoha(*lib_.library, both);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.status().message(), "not-marc.mrc is neither MARC 21 (ISO 2709) nor MARCXML");
+  EXPECT_EQ(Find("K-0451").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CountRows("import_progress"), 1);  // the Latin-1 file's, above
 }
 
 TEST_F(KohaImportTest, UnusualNamesAndAddressesAreSealedAndFoundNowhereOnDisk) {
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("canary", sink));
   const std::vector<std::string> canaries = {"CANARYKOHACARD7731",
                                              "Þórhildur-Zanzibarová",
                                              "O'Canaryhaughnessy",
@@ -388,6 +417,12 @@ TEST_F(KohaImportTest, UnusualNamesAndAddressesAreSealedAndFoundNowhereOnDisk) {
   EXPECT_EQ(p->postal_address, canaries[4] + "\n" + canaries[5]);
   ASSERT_TRUE(lib_.library->Backup(lib_.dir / "data.bak").ok());
   ASSERT_TRUE(lib_.library->BackupKeys(lib_.dir / "keys.bak").ok());
+  // The command too: its output, and a second library's files.
+  std::string report_file = (lib_.dir / "report.txt").string();
+  auto cli = testing::RunCarrel({"import", "koha", "--data", (lib_.dir / "lib").string(),
+                                 "--patrons", file.string(), "--report", report_file});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;  // every row refused now: already in carrel
+  spdlog::set_default_logger(previous);
 
   std::filesystem::path data = lib_.dir / "lib";
   std::vector<std::filesystem::path> files = {data / "carrel.db",    data / "carrel.db-wal",
@@ -401,6 +436,9 @@ TEST_F(KohaImportTest, UnusualNamesAndAddressesAreSealedAndFoundNowhereOnDisk) {
     if (std::filesystem::exists(f)) haystacks.emplace_back(f.string(), ReadFile(f));
   }
   haystacks.emplace_back("report", report->Text() + report->CountsJson());
+  haystacks.emplace_back("the command's report", ReadFile(report_file));
+  haystacks.emplace_back("the command's output", cli.out + cli.err);
+  haystacks.emplace_back("log", log.str());
   ASSERT_GE(haystacks.size(), 5u);
   // The birth date is not kept anywhere either.
   std::vector<std::string> secrets = canaries;

@@ -103,11 +103,18 @@ const std::unordered_set<std::string>& KeptPatronColumns() {
   return kept;
 }
 
+// The columns each CSV file must have.
+const std::vector<const char*> kPatronRequired = {"cardnumber", "surname"};
+const std::vector<const char*> kLoanRequired = {"cardnumber", "barcode", "issuedate", "date_due"};
+const std::vector<const char*> kHistoryRequired = {"cardnumber", "barcode", "issuedate",
+                                                   "returndate"};
+const std::vector<const char*> kFineRequired = {"cardnumber", "amount"};
+
 // A file's header, by lower-case column name.
 class Columns {
  public:
   static StatusOr<Columns> Read(CsvReader& csv, const std::string& file,
-                                std::initializer_list<const char*> required) {
+                                const std::vector<const char*>& required) {
     std::vector<std::string> header;
     CARREL_ASSIGN_OR_RETURN(bool any, csv.Next(&header));
     if (!any) return InvalidArgument(file + " is empty: it has no header line");
@@ -115,8 +122,10 @@ class Columns {
     for (size_t i = 0; i < header.size(); ++i) {
       std::string name = Lower(Trim(header[i]));
       if (name.empty()) continue;
-      if (!c.index_.emplace(name, i).second) {
-        return InvalidArgument(file + " names the column " + name + " twice");
+      if (auto [at, added] = c.index_.emplace(name, i); !added) {
+        // Positions, not the name: a file without its header would put a patron's data here.
+        return InvalidArgument(file + ": columns " + std::to_string(at->second + 1) + " and " +
+                               std::to_string(i + 1) + " of the header have the same name");
       }
       c.names_.push_back(name);
     }
@@ -215,10 +224,10 @@ class Importer {
   }
 
   StatusOr<KohaImportReport> Run() {
+    CARREL_RETURN_IF_ERROR(CheckFiles());
     if (options_.strict && !options_.dry_run) {
-      // Every row of every file is checked before any is written: the first bad one stops the
-      // import. (Rows that depend on rows of an earlier file are checked against the library
-      // as it is: a strict run is best given the files one at a time, in order.)
+      // Every row of every file is checked before any is written (rows of later files against
+      // what the earlier ones would bring): the first bad one stops the import.
       CARREL_RETURN_IF_ERROR(All(/*write=*/false));
       if (!report_.problems.empty()) return InvalidArgument(report_.problems.front());
       report_ = KohaImportReport{};
@@ -231,6 +240,42 @@ class Importer {
   }
 
  private:
+  // Every file is read through once before anything is written, so that one that is not what
+  // it should be (not CSV text, not in the encoding given, without its columns, not MARC 21)
+  // stops the import with nothing written, wherever in the file the trouble is.
+  Status CheckFiles() {
+    for (const auto& [path, required] : {std::pair{&options_.patrons, &kPatronRequired},
+                                         {&options_.loans, &kLoanRequired},
+                                         {&options_.history, &kHistoryRequired},
+                                         {&options_.fines, &kFineRequired}}) {
+      if (path->empty()) continue;
+      CARREL_ASSIGN_OR_RETURN(auto csv, CsvReader::Open(*path, options_.encoding));
+      CARREL_RETURN_IF_ERROR(Columns::Read(*csv, path->filename().string(), *required).status());
+      Progress bar("checking " + path->filename().string(), csv->size(),
+                   options_.progress ? stderr : nullptr);
+      std::vector<std::string> row;
+      for (;;) {
+        auto more = csv->Next(&row);
+        if (!more.ok()) return more.status().WithContext(path->filename().string());
+        if (!*more) break;
+        bar.Set(csv->bytes_read());
+      }
+    }
+    if (!options_.items.empty()) {
+      CARREL_ASSIGN_OR_RETURN(auto marc, MarcReader::Open(options_.items));
+      Progress bar("checking " + options_.items.filename().string(), marc->size(),
+                   options_.progress ? stderr : nullptr);
+      MarcRecord record;
+      for (;;) {
+        auto more = marc->Next(&record);
+        if (!more.ok()) return more.status().WithContext(options_.items.filename().string());
+        if (!*more) break;
+        bar.Set(marc->bytes_read());
+      }
+    }
+    return Status::Ok();
+  }
+
   Status All(bool write) {
     write_ = write;
     known_patrons_.clear();
@@ -247,14 +292,19 @@ class Importer {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       return s;
     };
+    // What each file needs to find its own duplicates is let go once the file is done: a
+    // million cards or barcodes are tens of megabytes.
     if (!options_.patrons.empty()) {
       CARREL_RETURN_IF_ERROR(timed(report_.patrons, [&] { return Patrons(); }));
+      std::unordered_set<std::string>().swap(seen_cards_);
     }
     if (!options_.items.empty()) {
       CARREL_RETURN_IF_ERROR(timed(report_.items, [&] { return Items(); }));
+      std::unordered_set<std::string>().swap(seen_barcodes_);
     }
     if (!options_.loans.empty()) {
       CARREL_RETURN_IF_ERROR(timed(report_.loans, [&] { return Loans(); }));
+      std::unordered_set<std::string>().swap(lent_);
     }
     if (!options_.history.empty()) {
       CARREL_RETURN_IF_ERROR(timed(report_.history, [&] { return History(); }));
@@ -310,6 +360,10 @@ class Importer {
     }));
     kind.counts->imported = after.imported;
     pending_.clear();
+    // A long import would otherwise grow the write-ahead log by gigabytes, and every read
+    // and commit with it: the log is folded into the database every so many batches (best
+    // effort: a server reading the library meanwhile may hold it).
+    if (++batches_ % kBatchesPerCheckpoint == 0) (void)library_.store().Checkpoint();
     if (options_.after_batch) CARREL_RETURN_IF_ERROR(options_.after_batch());
     return Status::Ok();
   }
@@ -330,7 +384,7 @@ class Importer {
       const Columns&, const std::vector<std::string>&, const std::string& progress_id,
       int64_t next)>;
   Status CsvFile(const Kind& kind, const std::filesystem::path& path,
-                 std::initializer_list<const char*> required,
+                 const std::vector<const char*>& required,
                  const std::unordered_set<std::string>& kept, const CsvCheck& check) {
     const std::string file = path.filename().string();
     CARREL_ASSIGN_OR_RETURN(std::string digest, FileDigest(path));
@@ -440,7 +494,7 @@ class Importer {
                 return Status::Ok();
               }};
     return CsvFile(
-        kind, options_.patrons, {"cardnumber", "surname"}, KeptPatronColumns(),
+        kind, options_.patrons, kPatronRequired, KeptPatronColumns(),
         [&](const Columns& c, const std::vector<std::string>& row, const std::string& id,
             int64_t next) -> StatusOr<std::optional<std::string>> {
           std::string card = NormalizeBarcode(c.Get(row, "cardnumber"));
@@ -643,7 +697,7 @@ class Importer {
     Kind kind{"loans", &counts, {}};
     static const std::unordered_set<std::string> kept = {"cardnumber", "barcode", "issuedate",
                                                          "date_due", "renewals"};
-    return CsvFile(kind, options_.loans, {"cardnumber", "barcode", "issuedate", "date_due"}, kept,
+    return CsvFile(kind, options_.loans, kLoanRequired, kept,
                    [&](const Columns& c, const std::vector<std::string>& row, const std::string& id,
                        int64_t next) -> StatusOr<std::optional<std::string>> {
                      std::string barcode = c.Get(row, "barcode");
@@ -690,7 +744,7 @@ class Importer {
     static const std::unordered_set<std::string> kept = {"cardnumber", "barcode", "issuedate",
                                                          "returndate", "date_due"};
     return CsvFile(
-        kind, options_.history, {"cardnumber", "barcode", "issuedate", "returndate"}, kept,
+        kind, options_.history, kHistoryRequired, kept,
         [&](const Columns& c, const std::vector<std::string>& row, const std::string& id,
             int64_t next) -> StatusOr<std::optional<std::string>> {
           if (resumed_) return std::optional<std::string>();
@@ -745,7 +799,7 @@ class Importer {
     Kind kind{"fines", &counts, {}};
     static const std::unordered_set<std::string> kept = {"cardnumber", "amount", "date"};
     return CsvFile(
-        kind, options_.fines, {"cardnumber", "amount"}, kept,
+        kind, options_.fines, kFineRequired, kept,
         [&](const Columns& c, const std::vector<std::string>& row, const std::string& id,
             int64_t next) -> StatusOr<std::optional<std::string>> {
           if (resumed_) return std::optional<std::string>();
@@ -787,6 +841,8 @@ class Importer {
   std::vector<int64_t> patron_ids_;  // the batch's, reserved before it is written
   std::unordered_set<std::string> seen_cards_, seen_barcodes_, lent_;
   int64_t base_id_ = 0;
+  int64_t batches_ = 0;
+  static constexpr int64_t kBatchesPerCheckpoint = 50;
   // Patrons read for loans, histories and fines: card -> (id, keeps a history).
   std::unordered_map<std::string, std::pair<int64_t, bool>> known_patrons_;
   // Item ids for returned loans: barcode -> id.
