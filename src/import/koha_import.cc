@@ -368,21 +368,15 @@ class Importer {
     return Status::Ok();
   }
 
-  // One good row: counted, and written with its batch.
-  Status Accept(const Kind& kind, const std::string& progress_id, int64_t next, RowWrite write) {
-    pending_.push_back(std::move(write));
-    if (static_cast<int64_t>(pending_.size()) >= options_.batch_rows) {
-      return Flush(kind, progress_id, next);
-    }
-    return Status::Ok();
-  }
+  // One good row, to be written with its batch (the caller flushes a full batch once the row
+  // is counted, so that the counts saved with the batch include it).
+  void Accept(RowWrite write) { pending_.push_back(std::move(write)); }
 
   // A CSV file of `kind`: each record after the header through `check`, which returns why the
   // row is refused, or queues its write with Accept (or neither: a row not brought over on
   // purpose, counted in notes).
   using CsvCheck = std::function<StatusOr<std::optional<std::string>>(
-      const Columns&, const std::vector<std::string>&, const std::string& progress_id,
-      int64_t next)>;
+      const Columns&, const std::vector<std::string>&)>;
   Status CsvFile(const Kind& kind, const std::filesystem::path& path,
                  const std::vector<const char*>& required,
                  const std::unordered_set<std::string>& kept, const CsvCheck& check) {
@@ -407,7 +401,7 @@ class Importer {
       if (row.size() > columns.width()) {
         refused = "more fields than the header has columns";
       } else {
-        CARREL_ASSIGN_OR_RETURN(refused, check(columns, row, progress_id, csv->line() + 1));
+        CARREL_ASSIGN_OR_RETURN(refused, check(columns, row));
       }
       if (resumed_) continue;  // imported (or refused) by an earlier run
       if (refused) {
@@ -418,6 +412,9 @@ class Importer {
       // Columns carrel does not keep, counted (never their values).
       for (const std::string& name : columns.names()) {
         if (kept.count(name) == 0 && !columns.Get(row, name).empty()) ++counts.dropped[name];
+      }
+      if (static_cast<int64_t>(pending_.size()) >= options_.batch_rows) {
+        CARREL_RETURN_IF_ERROR(Flush(kind, progress_id, csv->line() + 1));
       }
     }
     CARREL_RETURN_IF_ERROR(Flush(kind, progress_id, last_line + 1));
@@ -495,8 +492,8 @@ class Importer {
               }};
     return CsvFile(
         kind, options_.patrons, kPatronRequired, KeptPatronColumns(),
-        [&](const Columns& c, const std::vector<std::string>& row, const std::string& id,
-            int64_t next) -> StatusOr<std::optional<std::string>> {
+        [&](const Columns& c,
+            const std::vector<std::string>& row) -> StatusOr<std::optional<std::string>> {
           std::string card = NormalizeBarcode(c.Get(row, "cardnumber"));
           if (resumed_) {
             seen_cards_.insert(card);
@@ -520,10 +517,9 @@ class Importer {
           if (p.juvenile) ++counts.juvenile;
           if (p.history_opt_in) ++counts.history_opt_in;
           if (!write_) dry_patrons_.emplace(card, p.history_opt_in);
-          CARREL_RETURN_IF_ERROR(
-              Accept(kind, id, next, [this, p = std::move(p)](Transaction& tx, size_t i) {
-                return WritePatron(tx, patron_ids_[i], p);
-              }));
+          Accept([this, p = std::move(p)](Transaction& tx, size_t i) {
+            return WritePatron(tx, patron_ids_[i], p);
+          });
           return std::optional<std::string>();
         });
   }
@@ -697,45 +693,45 @@ class Importer {
     Kind kind{"loans", &counts, {}};
     static const std::unordered_set<std::string> kept = {"cardnumber", "barcode", "issuedate",
                                                          "date_due", "renewals"};
-    return CsvFile(kind, options_.loans, kLoanRequired, kept,
-                   [&](const Columns& c, const std::vector<std::string>& row, const std::string& id,
-                       int64_t next) -> StatusOr<std::optional<std::string>> {
-                     std::string barcode = c.Get(row, "barcode");
-                     if (resumed_) {
-                       lent_.insert(barcode);
-                       return std::optional<std::string>();
-                     }
-                     auto issued = KohaDate(c.Get(row, "issuedate"));
-                     if (!issued.ok()) return std::optional<std::string>("issuedate is not a date");
-                     auto due = KohaDate(c.Get(row, "date_due"));
-                     if (!due.ok()) return std::optional<std::string>("date_due is not a date");
-                     int64_t renewals = 0;
-                     std::string r = c.Get(row, "renewals");
-                     if (!r.empty()) {
-                       auto cents = Cents(r);  // digits only
-                       if (!cents || r.find('.') != std::string::npos) {
-                         return std::optional<std::string>("renewals is not a whole number");
-                       }
-                       renewals = *cents / 100;
-                     }
-                     CARREL_ASSIGN_OR_RETURN(auto patron, PatronByCard(c.Get(row, "cardnumber")));
-                     if (!patron)
-                       return std::optional<std::string>("no patron with this cardnumber");
-                     CARREL_ASSIGN_OR_RETURN(auto item, ItemByBarcode(barcode));
-                     if (!item) return std::optional<std::string>("no item with this barcode");
-                     if (!lent_.insert(barcode).second) {
-                       return std::optional<std::string>("the same item as an earlier loan");
-                     }
-                     if (!item->available) {
-                       return std::optional<std::string>("the item is not on the shelf in carrel");
-                     }
-                     int64_t patron_id = patron->id, item_id = item->id;
-                     Date out = *issued, back = *due;
-                     CARREL_RETURN_IF_ERROR(Accept(kind, id, next, [=](Transaction& tx, size_t) {
-                       return bulk::InsertLoan(tx, item_id, patron_id, out, back, renewals);
-                     }));
-                     return std::optional<std::string>();
-                   });
+    return CsvFile(
+        kind, options_.loans, kLoanRequired, kept,
+        [&](const Columns& c,
+            const std::vector<std::string>& row) -> StatusOr<std::optional<std::string>> {
+          std::string barcode = c.Get(row, "barcode");
+          if (resumed_) {
+            lent_.insert(barcode);
+            return std::optional<std::string>();
+          }
+          auto issued = KohaDate(c.Get(row, "issuedate"));
+          if (!issued.ok()) return std::optional<std::string>("issuedate is not a date");
+          auto due = KohaDate(c.Get(row, "date_due"));
+          if (!due.ok()) return std::optional<std::string>("date_due is not a date");
+          int64_t renewals = 0;
+          std::string r = c.Get(row, "renewals");
+          if (!r.empty()) {
+            auto cents = Cents(r);  // digits only
+            if (!cents || r.find('.') != std::string::npos) {
+              return std::optional<std::string>("renewals is not a whole number");
+            }
+            renewals = *cents / 100;
+          }
+          CARREL_ASSIGN_OR_RETURN(auto patron, PatronByCard(c.Get(row, "cardnumber")));
+          if (!patron) return std::optional<std::string>("no patron with this cardnumber");
+          CARREL_ASSIGN_OR_RETURN(auto item, ItemByBarcode(barcode));
+          if (!item) return std::optional<std::string>("no item with this barcode");
+          if (!lent_.insert(barcode).second) {
+            return std::optional<std::string>("the same item as an earlier loan");
+          }
+          if (!item->available) {
+            return std::optional<std::string>("the item is not on the shelf in carrel");
+          }
+          int64_t patron_id = patron->id, item_id = item->id;
+          Date out = *issued, back = *due;
+          Accept([=](Transaction& tx, size_t) {
+            return bulk::InsertLoan(tx, item_id, patron_id, out, back, renewals);
+          });
+          return std::optional<std::string>();
+        });
   }
 
   Status History() {
@@ -745,8 +741,8 @@ class Importer {
                                                          "returndate", "date_due"};
     return CsvFile(
         kind, options_.history, kHistoryRequired, kept,
-        [&](const Columns& c, const std::vector<std::string>& row, const std::string& id,
-            int64_t next) -> StatusOr<std::optional<std::string>> {
+        [&](const Columns& c,
+            const std::vector<std::string>& row) -> StatusOr<std::optional<std::string>> {
           if (resumed_) return std::optional<std::string>();
           auto issued = KohaDate(c.Get(row, "issuedate"));
           if (!issued.ok()) return std::optional<std::string>("issuedate is not a date");
@@ -783,13 +779,13 @@ class Importer {
           }
           int64_t patron_id = patron->id;
           Date out = *issued, back = *returned;
-          CARREL_RETURN_IF_ERROR(Accept(kind, id, next, [=, this](Transaction& tx, size_t i) {
+          Accept([=, this](Transaction& tx, size_t i) {
             CARREL_ASSIGN_OR_RETURN(int64_t row_id, NextId(tx, i, bulk::LargestLoanHistoryId));
             CARREL_ASSIGN_OR_RETURN(
                 SealedLink link,
                 records_.SealLink("loan_history", row_id, patron_id, back, /*own_history=*/true));
             return bulk::InsertReturnedLoan(tx, row_id, item_id, link, out, due, back);
-          }));
+          });
           return std::optional<std::string>();
         });
   }
@@ -800,8 +796,8 @@ class Importer {
     static const std::unordered_set<std::string> kept = {"cardnumber", "amount", "date"};
     return CsvFile(
         kind, options_.fines, kFineRequired, kept,
-        [&](const Columns& c, const std::vector<std::string>& row, const std::string& id,
-            int64_t next) -> StatusOr<std::optional<std::string>> {
+        [&](const Columns& c,
+            const std::vector<std::string>& row) -> StatusOr<std::optional<std::string>> {
           if (resumed_) return std::optional<std::string>();
           auto cents = Cents(c.Get(row, "amount"));
           if (!cents) return std::optional<std::string>("amount is not a sum of money (12.50)");
@@ -818,14 +814,14 @@ class Importer {
           CARREL_ASSIGN_OR_RETURN(auto patron, PatronByCard(c.Get(row, "cardnumber")));
           if (!patron) return std::optional<std::string>("no patron with this cardnumber");
           int64_t patron_id = patron->id, amount = *cents;
-          CARREL_RETURN_IF_ERROR(Accept(kind, id, next, [=, this](Transaction& tx, size_t i) {
+          Accept([=, this](Transaction& tx, size_t i) {
             bulk::BulkFine fine;
             CARREL_ASSIGN_OR_RETURN(fine.id, NextId(tx, i, bulk::LargestFineId));
             fine.amount_cents = amount;
             fine.accrued_on = accrued;
             fine.owed_by = patron_id;
             return bulk::InsertFine(tx, fine);
-          }));
+          });
           return std::optional<std::string>();
         });
   }
