@@ -1,5 +1,7 @@
 """The "PostgreSQL" section of docs/BENCHMARKS.md from scripts/bench-postgres.sh's figures."""
 
+from bench_splice import place
+
 HEADING = "## PostgreSQL"
 
 
@@ -76,11 +78,4 @@ def section(f, note):
 
 
 def splice(document, lines):
-    text = "\n".join(lines) + "\n"
-    if HEADING in document:
-        start = document.index(HEADING)
-        end = document.find("\n## ", start + len(HEADING))
-        end = len(document) if end < 0 else end + 1
-        return document[:start] + text + document[end:]
-    at = document.index("## Reading these figures")
-    return document[:at] + text + document[at:]
+    return place(document, HEADING, lines)

@@ -11,6 +11,19 @@ import os
 import sys
 
 
+def place(document, heading, lines):
+    """The document with the section under `heading` replaced by `lines`, or, when it has none
+    yet, with them placed before "Reading these figures"."""
+    text = "\n".join(lines) + "\n"
+    if heading in document:
+        start = document.index(heading)
+        end = document.find("\n## ", start + len(heading))
+        end = len(document) if end < 0 else end + 1
+        return document[:start] + text + document[end:]
+    at = document.index("## Reading these figures")
+    return document[:at] + text + document[at:]
+
+
 def main():
     module, figures_path, out, command, source, date = sys.argv[1:7]
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

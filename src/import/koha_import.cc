@@ -709,11 +709,10 @@ class Importer {
           int64_t renewals = 0;
           std::string r = c.Get(row, "renewals");
           if (!r.empty()) {
-            auto cents = Cents(r);  // digits only
-            if (!cents || r.find('.') != std::string::npos) {
+            if (r.size() > 6 || r.find_first_not_of("0123456789") != std::string::npos) {
               return std::optional<std::string>("renewals is not a whole number");
             }
-            renewals = *cents / 100;
+            renewals = std::stoll(r);
           }
           CARREL_ASSIGN_OR_RETURN(auto patron, PatronByCard(c.Get(row, "cardnumber")));
           if (!patron) return std::optional<std::string>("no patron with this cardnumber");
