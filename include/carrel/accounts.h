@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,7 +23,10 @@ class Vault;
 // Ed25519 key pair whose secret half is sealed under a key derived from the user's own password, so
 // the server cannot sign on anyone's behalf: signing asks for the password again.
 
-enum class Role { kStaff, kDirector, kCounsel, kBoard, kAdmin, kPatron };
+// A kiosk is a self-check machine or an automated return, not a person: it speaks SIP2 to
+// `carrel serve --sip2`, holds no signing key, stands at a location of its own, and reaches
+// patron data only as far as the patron's card and PIN open it (docs/sip2.md).
+enum class Role { kStaff, kDirector, kCounsel, kBoard, kAdmin, kPatron, kKiosk };
 std::string_view RoleName(Role role);
 StatusOr<Role> ParseRole(std::string_view name);  // users' roles only (not "patron")
 
@@ -38,6 +42,7 @@ struct User {
   std::string signing_public_key;  // 32 bytes; empty for the administrator
   bool pending = false;                // awaits approval before it can log in
   bool must_change_password = false;  // its password was set for it: good for a change only
+  std::string location;               // kiosks only: where it stands ("Main floor self-check 1")
 };
 
 // How a new account starts. The defaults (active, password kept) are for the library's own
@@ -47,6 +52,7 @@ struct User {
 struct NewUserOptions {
   bool needs_approval = false;
   bool must_change_password = false;
+  std::string location;  // required for a kiosk, refused for anyone else
 };
 
 // Whether an account of `role` needs approval to become active (or active again).
@@ -190,6 +196,15 @@ class Accounts {
   // permission to release their records). kPermissionDenied for a wrong PIN; repeated
   // failures lock the card as failed logins do.
   Status CheckPatronPin(int64_t patron_id, std::string_view pin);
+  // A card and PIN given at a kiosk: the patron's id when they are accepted; kUnauthenticated
+  // otherwise (an unknown card and a wrong PIN alike), kResourceExhausted while the card or
+  // the kiosk is made to wait. Failures count and back off as logins do, the kiosk (`client`)
+  // standing for the address. A PIN accepted is remembered for a few minutes (a keyed hash in
+  // memory, forgotten when the PIN changes), so that a patron's next items at the kiosk do
+  // not each cost a password hash. Starts no session; an expired card is accepted (the kiosk
+  // says so).
+  StatusOr<int64_t> VerifyCardPin(std::string_view card_barcode, std::string_view pin,
+                                  std::string_view client);
   // The principal of a live session, sliding its idle expiry; kUnauthenticated otherwise.
   StatusOr<Principal> Authenticate(std::string_view token);
   Status Logout(std::string_view token);
@@ -224,11 +239,16 @@ class Accounts {
   Status RecordStepUpFailure(int64_t user_id, std::string_view what);
   Status CheckUserLock(int64_t user_id);
 
+  // PINs accepted at kiosks lately (VerifyCardPin).
+  struct RecentPins;
+  void ForgetRecentPin(int64_t patron_id);
+
   Store* store_;
   AuditLog* audit_;
   Vault* vault_;
   const Clock* clock_;
   SessionPolicy policy_;
+  std::shared_ptr<RecentPins> recent_pins_;
 };
 
 }  // namespace carrel

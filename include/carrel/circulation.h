@@ -185,6 +185,14 @@ class Circulation {
   // out. (The catalogue is not patron data: not audited.)
   StatusOr<std::map<int64_t, Item>> GetItems(const std::vector<int64_t>& ids);
   StatusOr<Item> FindItemByBarcode(std::string_view barcode);
+  // An item with its due date when it is out and how many holds wait for it: what a
+  // self-check kiosk may say about an item. Nobody is named (not audited).
+  struct ItemCirculation {
+    Item item;
+    std::optional<Date> due_on;
+    int64_t holds_waiting = 0;
+  };
+  StatusOr<ItemCirculation> ItemState(std::string_view barcode);
   // The public catalogue: items not withdrawn whose title, author or call number holds every
   // word of `terms` (case-insensitive), by title, at most `limit`. No patron data, and the terms
   // are neither logged nor audited (what someone looks for is their own business).

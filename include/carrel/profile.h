@@ -115,6 +115,9 @@ struct Profile {
   // expires_at, and the patron's name, email and phone). When set, the desk never sees a
   // code; when empty, the code is shown once, to print on a slip for the patron.
   std::vector<std::string> pin_reset_command;
+  // What a self-check kiosk shows of the patron's name once their PIN is accepted: "first"
+  // (the first word of the name), "full", or "none".
+  std::string kiosk_name = "first";
 
   // [audit]: a command run with each new signed tree head (the checkpoint note, public) as its
   // last argument, to keep it somewhere the server cannot change; empty: none.

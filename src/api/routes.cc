@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "api/governance_routes.h"
+#include "api/kiosk_routes.h"
 #include "api/request_routes.h"
 #include "api/schemas.h"
 #include "carrel/encoding.h"
@@ -226,12 +227,14 @@ StatusOr<ApiResponse> SigningKeys(ApiContext& c) {
 // ---- users (administrator) ---------------------------------------------------------------
 
 json UserJson(const User& u) {
-  return {{"id", u.id},
-          {"username", u.username},
-          {"role", RoleName(u.role)},
-          {"disabled", u.disabled},
-          {"pending", u.pending},
-          {"must_change_password", u.must_change_password}};
+  json out = {{"id", u.id},
+              {"username", u.username},
+              {"role", RoleName(u.role)},
+              {"disabled", u.disabled},
+              {"pending", u.pending},
+              {"must_change_password", u.must_change_password}};
+  if (!u.location.empty()) out["location"] = u.location;
+  return out;
 }
 
 StatusOr<ApiResponse> ListUsers(ApiContext& c) {
@@ -277,6 +280,7 @@ StatusOr<ApiResponse> CreateUser(ApiContext& c) {
   NewUserOptions options;
   options.needs_approval = true;
   options.must_change_password = true;
+  options.location = TextOf(c.body, "location");
   CARREL_ASSIGN_OR_RETURN(User u,
                           c.library.accounts().AddUser(c.actor, username, role, password, options));
   return JsonResponse({{"id", u.id},
@@ -902,6 +906,8 @@ uint32_t AccessBit(Role role) {
     case Role::kBoard: return kBoard;
     case Role::kAdmin: return kAdmin;
     case Role::kPatron: return kPatronSelf;
+    case Role::kKiosk:
+      return kKiosk;
   }
   return 0;
 }
@@ -1061,14 +1067,12 @@ const std::vector<Route>& RouteTable() {
       // method, path, action, who, mutates, handler, summary
       {"GET", "/healthz", "health.check", kAnyone, false, Healthz, "Liveness and database check",
        Gives().Ok(S.health)},
-      {"GET", "/api/v1/system", "system.status", kAdmin | kDirector | kBoard, false,
-       SystemStatus,
+      {"GET", "/api/v1/system", "system.status", kAdmin | kDirector | kBoard, false, SystemStatus,
        "How the server stands: latest signed audit head, last retention run, last backups, "
        "disk space",
        Gives().Ok(S.system_status)},
       {"GET", "/api/v1/hours", "calendar.hours", kAnyone, false, Hours,
-       "This week's hours; whether the library and the café are open now",
-       Gives().Ok(S.hours)},
+       "This week's hours; whether the library and the café are open now", Gives().Ok(S.hours)},
       {"GET", "/api/v1/policy", "policy.current", kAnyone, false, PolicyCurrent,
        "The policy in force (public): its text, version, history and the statute",
        Gives().Ok(S.policy)},
@@ -1088,8 +1092,7 @@ const std::vector<Route>& RouteTable() {
        "The transparency report as a printable page",
        Gives().Document("text/html", "The report as a printable page")},
       {"GET", "/api/v1/openapi.yaml", "api.describe", kAnyone, false, OpenApi,
-       "This API's OpenAPI 3.1 document",
-       Gives().Document("application/yaml", "This document")},
+       "This API's OpenAPI 3.1 document", Gives().Document("application/yaml", "This document")},
       {"GET", "/api/docs", "api.reference", kAnyone, false, ApiDocs,
        "This API's reference, to read in a browser (rendered from the OpenAPI document)",
        Gives().Document("text/html", "The reference")},
@@ -1097,14 +1100,12 @@ const std::vector<Route>& RouteTable() {
       {"POST", "/api/v1/session", "session.login", kAnyone, true, Login,
        "Log in with username and password, or card barcode and PIN",
        Takes(S.login).Created(S.session)},
-      {"GET", "/api/v1/session", "session.whoami", kPatronSelf | kAnyUser, false, WhoAmI,
-       "Who the session belongs to",
-       Gives().Ok(S.principal)},
-      {"DELETE", "/api/v1/session", "session.logout", kPatronSelf | kAnyUser, true, Logout,
-       "End the session",
-       Gives().Ok(S.status_text)},
-      {"POST", "/api/v1/session/password", "session.password", kAnyUser, true, ChangePassword,
-       "Change one's password (reseals the signing key)",
+      {"GET", "/api/v1/session", "session.whoami", kPatronSelf | kAnyUser | kKiosk, false, WhoAmI,
+       "Who the session belongs to", Gives().Ok(S.principal)},
+      {"DELETE", "/api/v1/session", "session.logout", kPatronSelf | kAnyUser | kKiosk, true, Logout,
+       "End the session", Gives().Ok(S.status_text)},
+      {"POST", "/api/v1/session/password", "session.password", kAnyUser | kKiosk, true,
+       ChangePassword, "Change one's password (reseals the signing key)",
        Takes(S.change_password).Ok(S.status_text)},
       {"POST", "/api/v1/session/signature", "session.sign", kStaff | kDirector | kCounsel | kBoard,
        true, SignStatement, "Sign a statement with one's own key; needs the password again",
@@ -1116,44 +1117,46 @@ const std::vector<Route>& RouteTable() {
       {"GET", "/api/v1/users", "user.list", kAdmin, false, ListUsers, "List user accounts",
        Gives().List("users", S.user)},
       {"POST", "/api/v1/users", "user.create", kAdmin, true, CreateUser, "Create a user account",
-       Takes(S.create_user).Created(Object({Req("id", Id()), Req("username", text), Req("role", text), Req("pending", flag), Req("must_change_password", flag)}))},
+       Takes(S.create_user)
+           .Created(Object({Req("id", Id()), Req("username", text), Req("role", text),
+                            Req("pending", flag), Req("must_change_password", flag)}))},
       {"POST", "/api/v1/users/{id}/disable", "user.disable", kAdmin, true, DisableUser,
        "Disable a user; their sessions end at once",
        Gives().Ok(Object({Req("id", Id()), Req("disabled", flag)}))},
       {"GET", "/api/v1/users/pending", "user.pending", kDirector | kDesignee | kBoard, false,
-       PendingUsers, "Accounts awaiting approval",
-       Gives().List("users", S.user)},
+       PendingUsers, "Accounts awaiting approval", Gives().List("users", S.user)},
       {"POST", "/api/v1/users/{id}/approve", "user.approve", kDirector | kDesignee | kBoard, true,
        ApproveUser, "Approve an account, or vote for it as a Board member (password again)",
-       Takes(S.password_only).Ok(Object({Req("id", Id()), Req("active", flag), Req("votes", count), Req("needed", count)}))
+       Takes(S.password_only)
+           .Ok(Object(
+               {Req("id", Id()), Req("active", flag), Req("votes", count), Req("needed", count)}))
            .Idempotent()},
       {"POST", "/api/v1/users/{id}/enable", "user.enable", kAdmin, true, EnableUser,
        "Enable a user again",
        Gives().Ok(Object({Req("id", Id()), Req("disabled", flag), Req("pending", flag)}))},
 
       {"POST", "/api/v1/patrons", "patron.create", kDesk, true, CreatePatron, "Register a patron",
-       Takes(S.new_patron).Created(S.patron)
-           .Idempotent()},
+       Takes(S.new_patron).Created(S.patron).Idempotent()},
       {"POST", "/api/v1/patrons/search", "patron.search", kDesk, false, SearchPatrons,
        "Find patrons by card barcode, email or full name (terms in the body)",
        Takes(S.patron_search).List("patrons", S.patron)},
       {"GET", "/api/v1/patrons/{id}", "patron.view", kDesk, false, GetPatron, "A patron record",
        Gives().Ok(S.patron)},
       {"PATCH", "/api/v1/patrons/{id}", "patron.update", kDesk, true, UpdatePatron,
-       "Change a patron record",
-       Takes(S.patron_changes).Ok(S.patron)},
+       "Change a patron record", Takes(S.patron_changes).Ok(S.patron)},
       {"DELETE", "/api/v1/patrons/{id}", "patron.delete", kDesk, true, DeletePatron,
        "Delete a patron (crypto-shredding)",
        Gives().Ok(Object({Req("id", Id()), Req("deleted", flag)}))},
       {"POST", "/api/v1/patrons/{id}/pin-reset", "patron.pin_reset", kDesk, true, StartPinReset,
        "Start a PIN reset: a one-time code for the patron, valid 15 minutes",
-       Gives().Created(Object({Req("id", Id()), Opt("sent", flag), Opt("code", text), Req("expires_at", when), Req("min_pin_length", count)}), "The code for the slip, or `sent` where the library sends codes itself")},
+       Gives().Created(Object({Req("id", Id()), Opt("sent", flag), Opt("code", text),
+                               Req("expires_at", when), Req("min_pin_length", count)}),
+                       "The code for the slip, or `sent` where the library sends codes itself")},
       {"POST", "/api/v1/pin-reset", "pin_reset.finish", kAnyone, true, FinishPinReset,
        "Choose a new PIN with the card number and a reset code from the desk",
        Takes(S.pin_reset_finish).Ok(Object({Req("pin_set", flag)}))},
       {"GET", "/api/v1/patrons/{id}/loans", "patron.loans", kDesk, false, PatronLoans,
-       "A patron's active loans",
-       Gives().List("loans", S.loan)},
+       "A patron's active loans", Gives().List("loans", S.loan)},
 
       {"GET", "/api/v1/patrons/{id}/fines", "patron.fines", kDesk, false, PatronFines,
        "What a patron owes", Gives().List("fines", S.fine)},
@@ -1162,8 +1165,7 @@ const std::vector<Route>& RouteTable() {
       {"GET", "/api/v1/items/{barcode}", "item.view", kDesk, false, GetItem, "An item",
        Gives().Ok(S.item)},
       {"PATCH", "/api/v1/items/{barcode}", "item.update", kDesk, true, UpdateItem,
-       "Change an item's catalogue data",
-       Takes(S.item_changes).Ok(S.item)},
+       "Change an item's catalogue data", Takes(S.item_changes).Ok(S.item)},
       {"POST", "/api/v1/items/{barcode}/missing", "item.missing", kDesk, true, MarkItemMissing,
        "Mark an item missing (a loan on it ends without a fine)",
        Gives().Ok(Object({Req("barcode", text), Req("status", text)}))},
@@ -1172,48 +1174,76 @@ const std::vector<Route>& RouteTable() {
        Gives().Ok(Object({Req("barcode", text), Req("status", text)}))},
 
       {"POST", "/api/v1/loans", "loan.checkout", kDesk, true, Checkout, "Check an item out",
-       Takes(S.checkout).Created(S.loan)
-           .Idempotent()},
+       Takes(S.checkout).Created(S.loan).Idempotent()},
       {"POST", "/api/v1/loans/checkin", "loan.checkin", kDesk, true, Checkin, "Check an item in",
-       Takes(S.item_barcode).Ok(Object({Req("returned_on", CalendarDate()), Req("overdue_days", count), Req("fine_cents", count), Req("to_hold_shelf", flag)}))
+       Takes(S.item_barcode)
+           .Ok(Object({Req("returned_on", CalendarDate()), Req("overdue_days", count),
+                       Req("fine_cents", count), Req("to_hold_shelf", flag)}))
            .Idempotent()},
       {"POST", "/api/v1/loans/renew", "loan.renew", kDesk, true, Renew, "Renew a loan",
-       Takes(S.item_barcode).Ok(S.loan)
-           .Idempotent()},
+       Takes(S.item_barcode).Ok(S.loan).Idempotent()},
       {"POST", "/api/v1/holds", "hold.place", kDesk, true, PlaceHold, "Place a hold",
-       Takes(S.place_hold).Created(S.hold)
-           .Idempotent()},
+       Takes(S.place_hold).Created(S.hold).Idempotent()},
       {"GET", "/api/v1/holds/shelf", "hold.shelf", kDesk, false, HoldShelf,
        "The hold shelf: items ready for pickup, for whom, until when",
        Gives().List("holds", Extend(S.hold, {Req("patron_name", text), Req("card_last4", text)}))},
       {"GET", "/api/v1/computer-sessions", "computer_session.list", kDesk, false,
        OpenComputerSessions, "Public-computer sessions not yet ended, by station",
-       Gives().List("sessions", Object({Req("id", Id()), Req("station", text),
-                                        Req("started_at", when)}))},
+       Gives().List("sessions",
+                    Object({Req("id", Id()), Req("station", text), Req("started_at", when)}))},
       {"DELETE", "/api/v1/holds/{id}", "hold.cancel", kDesk, true, CancelHold, "Cancel a hold",
        Gives().Ok(id_status)},
       {"POST", "/api/v1/fines/{id}/pay", "fine.pay", kDesk, true, PayFine, "Record a payment",
-       Gives().Ok(id_status)
-           .Idempotent()},
+       Gives().Ok(id_status).Idempotent()},
       {"POST", "/api/v1/fines/{id}/waive", "fine.waive", kDesk, true, WaiveFine, "Waive a fine",
-       Takes(S.waive).Ok(id_status)
-           .Idempotent()},
+       Takes(S.waive).Ok(id_status).Idempotent()},
       {"POST", "/api/v1/computer-sessions", "computer_session.start", kDesk, true,
        StartComputerSession, "Start a public-computer session",
-       Takes(S.computer_session).Created(Object({Req("id", Id()), Req("station", text), Req("started_at", when)}))},
+       Takes(S.computer_session)
+           .Created(Object({Req("id", Id()), Req("station", text), Req("started_at", when)}))},
       {"POST", "/api/v1/computer-sessions/{id}/end", "computer_session.end", kDesk, true,
-       EndComputerSession, "End a public-computer session",
-       Gives().Ok(id_status)},
+       EndComputerSession, "End a public-computer session", Gives().Ok(id_status)},
 
+      // ---- kiosks (docs/sip2.md): called by `carrel serve --sip2`, one per SIP2 message ----
+      {"GET", "/api/v1/kiosk", "kiosk.status", kKiosk, false, KioskStatus,
+       "Where this kiosk stands, and whether the library is open (SIP2 SC status)",
+       Gives().Ok(S.kiosk_status)},
+      {"POST", "/api/v1/kiosk/patron", "kiosk.patron", kKiosk, false, KioskPatron,
+       "A patron's standing at a kiosk: with the card alone, whether it is valid; with the PIN, "
+       "counts and, when asked, lists (SIP2 patron status and information)",
+       Takes(S.kiosk_card).Ok(S.kiosk_patron)},
+      {"GET", "/api/v1/kiosk/items/{barcode}", "kiosk.item", kKiosk, false, KioskItem,
+       "An item's status and due date, naming nobody (SIP2 item information)",
+       Gives().Ok(S.kiosk_item)},
+      {"POST", "/api/v1/kiosk/checkout", "kiosk.checkout", kKiosk, true, KioskCheckout,
+       "Lend an item to the patron whose card and PIN are given (an item they have out is "
+       "renewed)",
+       Takes(S.kiosk_card_item).Created(S.kiosk_loan).Idempotent()},
+      {"POST", "/api/v1/kiosk/checkin", "kiosk.checkin", kKiosk, true, KioskCheckin,
+       "Return an item; says whether it goes to the hold shelf, never for whom",
+       Takes(S.item_barcode).Ok(S.kiosk_checkin).Idempotent()},
+      {"POST", "/api/v1/kiosk/renew", "kiosk.renew", kKiosk, true, KioskRenew,
+       "Renew one of the patron's loans (card and PIN)",
+       Takes(S.kiosk_card_item).Ok(S.kiosk_loan).Idempotent()},
+      {"POST", "/api/v1/kiosk/renew-all", "kiosk.renew_all", kKiosk, true, KioskRenewAll,
+       "Renew every loan the patron has out that may be renewed (card and PIN)",
+       Takes(S.kiosk_card).Ok(S.kiosk_renew_all).Idempotent()},
+      {"POST", "/api/v1/kiosk/fees", "kiosk.fee_paid", kKiosk, true, KioskPayFees,
+       "Record a payment taken by the kiosk: one fee, or everything owed, in full",
+       Takes(S.kiosk_pay).Ok(S.kiosk_fees).Idempotent()},
+      {"POST", "/api/v1/kiosk/holds", "kiosk.hold.place", kKiosk, true, KioskPlaceHold,
+       "Place a hold for the patron (card and PIN)",
+       Takes(S.kiosk_card_item).Created(S.kiosk_hold).Idempotent()},
+      {"POST", "/api/v1/kiosk/holds/cancel", "kiosk.hold.cancel", kKiosk, true, KioskCancelHold,
+       "Cancel the patron's hold on an item (card and PIN)",
+       Takes(S.kiosk_card_item).Ok(S.kiosk_hold).Idempotent()},
       {"POST", "/api/v1/enews/subscribe", "enews.subscribe", kAnyone, true, Subscribe,
        "Subscribe to the eNews (a confirmation is sent to the address)",
        Takes(S.subscribe).Accepted(S.status_text)},
       {"POST", "/api/v1/enews/confirm", "enews.confirm", kAnyone, true, ConfirmSubscription,
-       "Confirm a subscription with the emailed token",
-       Takes(S.token).Ok(S.status_text)},
+       "Confirm a subscription with the emailed token", Takes(S.token).Ok(S.status_text)},
       {"POST", "/api/v1/enews/unsubscribe", "enews.unsubscribe", kAnyone, true, Unsubscribe,
-       "Unsubscribe with the token in any newsletter",
-       Takes(S.token).Ok(S.status_text)},
+       "Unsubscribe with the token in any newsletter", Takes(S.token).Ok(S.status_text)},
 
       {"GET", "/api/v1/me", "me.view", kPatronSelf, false, Me, "My patron record",
        Gives().Ok(S.patron)},
@@ -1237,17 +1267,17 @@ const std::vector<Route>& RouteTable() {
        "nowhere)",
        Takes(Object({Req("terms", Text(200))})).List("items", S.item)},
       {"GET", "/api/v1/me/history", "me.history", kPatronSelf, false, MyHistory,
-       "My reading history, if I chose to keep one",
-       Gives().List("history", S.returned_loan, "")},
+       "My reading history, if I chose to keep one", Gives().List("history", S.returned_loan, "")},
       {"PUT", "/api/v1/me/history", "me.history.choice", kPatronSelf, true, SetMyHistoryOptIn,
        "Keep a reading history or not (turning it off deletes it)",
        Takes(S.keep_history).Ok(Object({Req("keep_history", flag)}))},
       {"DELETE", "/api/v1/me/history", "me.history.delete", kPatronSelf, true, DeleteMyHistory,
-       "Delete my reading history now",
-       Gives().Ok(Object({Req("history", Enum({"deleted"}))}))},
+       "Delete my reading history now", Gives().Ok(Object({Req("history", Enum({"deleted"}))}))},
       {"GET", "/api/v1/me/export", "me.export", kPatronSelf, false, MyExport,
        "Everything the library holds about me, as JSON",
-       Gives().Ok(Object({Req("patron", S.patron), Req("loans", Array(S.loan)), Req("holds", Array(S.hold)), Req("fines", Array(S.fine)), Req("history", Array(S.returned_loan)), Req("exported_at", when)}))},
+       Gives().Ok(Object({Req("patron", S.patron), Req("loans", Array(S.loan)),
+                          Req("holds", Array(S.hold)), Req("fines", Array(S.fine)),
+                          Req("history", Array(S.returned_loan)), Req("exported_at", when)}))},
 
       {"GET", "/api/v1/retention/schedule", "retention.schedule", kAnyUser, false,
        GetRetentionSchedule, "The retention schedule in force, with its signature",
@@ -1261,19 +1291,22 @@ const std::vector<Route>& RouteTable() {
       {"GET", "/api/v1/retention/plan", "retention.plan", kDirector | kBoard | kAdmin, false,
        GetRetentionPlan, "What a run would remove now: counts per category, held counts",
        Gives().Ok(S.retention_plan)},
-      {"POST", "/api/v1/retention/plan", "retention.plan.draft", kDirector | kBoard | kAdmin,
-       false, DraftRetentionPlan,
+      {"POST", "/api/v1/retention/plan", "retention.plan.draft", kDirector | kBoard | kAdmin, false,
+       DraftRetentionPlan,
        "What a run would remove today under a draft schedule, before it is signed",
        Takes(S.draft_schedule).Ok(S.retention_plan)},
-      {"POST", "/api/v1/retention/runs", "retention.run", kDirector | kAdmin, true,
-       RetentionRunNow, "Run retention now (the server also runs it daily when closed)",
+      {"POST", "/api/v1/retention/runs", "retention.run", kDirector | kAdmin, true, RetentionRunNow,
+       "Run retention now (the server also runs it daily when closed)",
        Gives().Created(S.retention_run)},
       {"GET", "/api/v1/retention/runs", "retention.runs", kDirector | kBoard | kAdmin, false,
        RetentionRuns, "Past retention runs: counts, destroyed keys, schedule version",
        Gives().List("runs", S.retention_run)},
       {"GET", "/api/v1/retention/accounts", "retention.accounts", kDesk, false, AccountsToSettle,
        "Expired, inactive accounts kept only for items out or fines owed",
-       Gives().List("accounts", Object({Req("patron_id", Id()), Req("items_out", count), Req("fines_owed", count)}), "patron_id")},
+       Gives().List(
+           "accounts",
+           Object({Req("patron_id", Id()), Req("items_out", count), Req("fines_owed", count)}),
+           "patron_id")},
       {"GET", "/api/v1/legal-holds", "legal_hold.list", kDirector | kCounsel | kBoard, false,
        ListLegalHolds, "Legal holds (standing; ?all=true for released too)",
        Gives().Query("all", Boolean(), "true: released holds too").List("holds", S.legal_hold)},
@@ -1291,7 +1324,10 @@ const std::vector<Route>& RouteTable() {
        Gives().Ok(Object({Req("states", Array(text)), Req("steps", Array(S.case_step))}))},
       {"POST", "/api/v1/requests", "request.intake", kStaff | kDirector | kDesignee, true,
        RequestIntake, "Take a request in: who asks, what, under what process (staff)",
-       Takes(CaseIntakeSchema()).Created(Object({Req("reference", text), Req("state", text), Req("script", text), Req("release", text), Req("notified", text)}), "The reference and what to say to the requester; nothing about any patron")
+       Takes(CaseIntakeSchema())
+           .Created(Object({Req("reference", text), Req("state", text), Req("script", text),
+                            Req("release", text), Req("notified", text)}),
+                    "The reference and what to say to the requester; nothing about any patron")
            .Idempotent()},
       {"GET", "/api/v1/requests", "request.list", kDirector | kDesignee | kCounsel, false,
        RequestList, "Requests (counsel: only the cases assigned to them)",
@@ -1299,32 +1335,26 @@ const std::vector<Route>& RouteTable() {
       {"GET", "/api/v1/requests/{ref}", "request.view", kDirector | kDesignee | kCounsel, false,
        RequestView, "One request's file: intake, events, documents, advice, decisions",
        Gives().Ok(S.case_file)},
-      {"POST", "/api/v1/requests/{ref}/acknowledge", "request.acknowledge",
-       kDirector | kDesignee, true, RequestAcknowledge, "Acknowledge a referred request",
-       Takes(StepBodySchema("acknowledge")).Ok(S.case_summary)
-           .Idempotent()},
+      {"POST", "/api/v1/requests/{ref}/acknowledge", "request.acknowledge", kDirector | kDesignee,
+       true, RequestAcknowledge, "Acknowledge a referred request",
+       Takes(StepBodySchema("acknowledge")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/consult-counsel", "request.consult_counsel",
        kDirector | kDesignee, true, RequestConsultCounsel,
        "Assign counsel and record the consultation",
-       Takes(StepBodySchema("consult_counsel")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("consult_counsel")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/decline", "request.decline", kDirector | kDesignee, true,
        RequestDecline, "Decline a request that came with no legal process",
-       Takes(StepBodySchema("decline")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("decline")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/refer-to-counsel", "request.refer_to_counsel",
        kDirector | kDesignee, true, RequestReferToCounsel,
        "Refer the legal process presented to counsel for review",
-       Takes(StepBodySchema("refer_to_counsel")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("refer_to_counsel")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/advice", "request.advise", kCounsel, true, RequestAdvise,
        "Record counsel's written advice (the case's counsel only)",
-       Takes(StepBodySchema("advise")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("advise")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/decision", "request.decide", kDirector | kDesignee, true,
        RequestDecide, "Sign a release, partial release or refusal (needs the password)",
-       Takes(StepBodySchema("decide")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("decide")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/decision/counts", "request.count_scope",
        kDirector | kDesignee, false, RequestScopeCounts,
        "How many records a decision's scope would release, per category, before signing "
@@ -1333,48 +1363,45 @@ const std::vector<Route>& RouteTable() {
       {"POST", "/api/v1/requests/{ref}/disclosure", "request.prepare_disclosure",
        kDirector | kDesignee, true, RequestPrepareDisclosure,
        "Build and sign the disclosure package from the signed scope (needs the password)",
-       Takes(StepBodySchema("prepare_disclosure")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("prepare_disclosure")).Ok(S.case_summary).Idempotent()},
       {"GET", "/api/v1/requests/{ref}/disclosure/{file}", "request.disclosure.download",
        kDirector | kDesignee, false, RequestDisclosureFile,
        "A file of the disclosure package, checked against the signed decision",
-       Gives().Document("application/json", "disclosure.json, manifest.json or manifest.sig").Document("text/html", "disclosure.html")},
+       Gives()
+           .Document("application/json", "disclosure.json, manifest.json or manifest.sig")
+           .Document("text/html", "disclosure.html")},
       {"POST", "/api/v1/requests/{ref}/delivery", "request.deliver", kDirector | kDesignee, true,
        RequestDeliver, "Record the package's delivery: to whom, how, when",
-       Takes(StepBodySchema("deliver")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("deliver")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/receipt", "request.acknowledge_receipt",
        kDirector | kDesignee, true, RequestReceipt, "Record the recipient's acknowledgement",
-       Takes(StepBodySchema("acknowledge_receipt")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("acknowledge_receipt")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/media-response", "request.respond_media",
        kDirector | kDesignee, true, RequestMediaResponse,
        "Record the statement given to the press (discloses nothing)",
-       Takes(StepBodySchema("respond_media")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("respond_media")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/warrant", "request.execute_warrant",
        kStaff | kDirector | kDesignee, true, RequestWarrant,
        "Record a search warrant executed on the spot: officers, time, what was taken",
-       Takes(StepBodySchema("execute_warrant")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("execute_warrant")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/nondisclosure", "request.nondisclosure",
        kDirector | kDesignee, true, RequestNondisclosure,
        "Record a nondisclosure order's state, expiry and review date (lifting it sends held "
        "notices)",
-       Takes(StepBodySchema("nondisclosure")).Ok(S.case_summary)
-           .Idempotent()},
+       Takes(StepBodySchema("nondisclosure")).Ok(S.case_summary).Idempotent()},
       {"POST", "/api/v1/requests/{ref}/close", "request.close", kDirector | kDesignee, true,
        RequestClose, "Close a case (releasing its legal holds is the Director's call)",
-       Takes(StepBodySchema("close")).Ok(S.case_summary)
-           .Idempotent()},
-      {"GET", "/api/v1/requests/{ref}/letter", "request.letter",
-       kDirector | kDesignee | kCounsel, false, RequestLetter,
-       "The decline letter of a declined request (printable HTML)",
+       Takes(StepBodySchema("close")).Ok(S.case_summary).Idempotent()},
+      {"GET", "/api/v1/requests/{ref}/letter", "request.letter", kDirector | kDesignee | kCounsel,
+       false, RequestLetter, "The decline letter of a declined request (printable HTML)",
        Gives().Document("text/html", "The decline letter, printable")},
       {"POST", "/api/v1/requests/{ref}/documents", "request.document.add",
        kStaff | kDirector | kDesignee | kCounsel, true, RequestAddDocument,
        "Attach a scanned document (stored encrypted, SHA-256 recorded)",
-       Takes(S.add_document).Created(Object({Req("id", Id()), Req("kind", text), Req("sha256", text), Req("bytes", count)})).Limit(kDocumentBodyBytes)},
+       Takes(S.add_document)
+           .Created(Object(
+               {Req("id", Id()), Req("kind", text), Req("sha256", text), Req("bytes", count)}))
+           .Limit(kDocumentBodyBytes)},
       {"GET", "/api/v1/requests/{ref}/documents/{id}", "request.document.read",
        kDirector | kDesignee | kCounsel, false, RequestReadDocument,
        "A document of the case, checked against its SHA-256",
@@ -1384,8 +1411,7 @@ const std::vector<Route>& RouteTable() {
        "My inbox: requests and steps that need me, and the deadlines my role must meet",
        Gives().Ok(S.inbox)},
       {"POST", "/api/v1/inbox/{id}/read", "inbox.read", kAnyUser, true, InboxRead,
-       "Mark an inbox item read",
-       Gives().Ok(Object({Req("id", Id()), Req("read", flag)}))},
+       "Mark an inbox item read", Gives().Ok(Object({Req("id", Id()), Req("read", flag)}))},
       {"GET", "/api/v1/appointments", "appointment.list", kDirector | kDesignee | kBoard, false,
        AppointmentList, "Designee appointments, with their signed statements",
        Gives().List("appointments", S.appointment)},
@@ -1396,14 +1422,11 @@ const std::vector<Route>& RouteTable() {
        AppointmentRevoke, "Revoke an appointment (the Director; needs the password)",
        Takes(S.password_only).Ok(Object({Req("id", Id()), Req("revoked", flag)}))},
       {"GET", "/api/v1/absences", "absence.list", kDirector | kDesignee | kBoard, false,
-       AbsenceList, "The Director's recorded absences",
-       Gives().List("absences", S.absence)},
+       AbsenceList, "The Director's recorded absences", Gives().List("absences", S.absence)},
       {"POST", "/api/v1/absences", "absence.record", kDirector, true, AbsenceRecord,
-       "Record an absence of the Director",
-       Takes(S.absence_record).Created(S.absence)},
+       "Record an absence of the Director", Takes(S.absence_record).Created(S.absence)},
       {"GET", "/api/v1/me/permissions", "me.permissions", kPatronSelf, false, MyPermissions,
-       "My written permissions to release my records",
-       Gives().List("permissions", S.permission)},
+       "My written permissions to release my records", Gives().List("permissions", S.permission)},
       {"POST", "/api/v1/me/permissions", "me.permission.grant", kPatronSelf, true,
        GrantMyPermission, "Sign a permission to release my records (needs the PIN again)",
        Takes(S.grant_permission).Created(S.permission)},
@@ -1418,7 +1441,8 @@ const std::vector<Route>& RouteTable() {
        Takes(S.paper_permission).Created(S.permission).Limit(kDocumentBodyBytes)},
       {"GET", "/api/v1/permissions/{id}/scan", "permission.scan", kDirector | kDesignee, false,
        PermissionScan, "The scan of a paper permission, to check before confirming it",
-       Gives().Ok(Object({Req("id", Id()), Req("scan_base64", Base64(0)), Req("scan_sha256", text)}))},
+       Gives().Ok(
+           Object({Req("id", Id()), Req("scan_base64", Base64(0)), Req("scan_sha256", text)}))},
       {"POST", "/api/v1/permissions/{id}/confirm", "permission.confirm", kDirector | kDesignee,
        true, ConfirmPermission,
        "Confirm a paper permission against its scan (until then it is no basis for release)",
@@ -1430,61 +1454,72 @@ const std::vector<Route>& RouteTable() {
        "appointments, with any ruling",
        Gives().List("decisions", S.reviewable, "")},
       {"GET", "/api/v1/board/reviews", "board.review.list", kBoard, false, BoardReviewList,
-       "The Board's reviews, open and ruled",
-       Gives().List("reviews", S.review)},
+       "The Board's reviews, open and ruled", Gives().List("reviews", S.review)},
       {"POST", "/api/v1/board/reviews", "board.review.open", kBoard, true, BoardReviewOpen,
        "Open a review of a decision, decline, retention schedule or appointment",
-       Takes(S.open_review).Created(S.review)
-           .Idempotent()},
+       Takes(S.open_review).Created(S.review).Idempotent()},
       {"GET", "/api/v1/board/reviews/{id}", "board.review.view", kBoard, false, BoardReviewView,
-       "One review with its reason, comments and ruling",
-       Gives().Ok(S.review)},
+       "One review with its reason, comments and ruling", Gives().Ok(S.review)},
       {"POST", "/api/v1/board/reviews/{id}/comments", "board.review.comment", kBoard, true,
-       BoardReviewComment, "Comment on an open review",
-       Takes(S.comment).Created(S.review)},
+       BoardReviewComment, "Comment on an open review", Takes(S.comment).Created(S.review)},
       {"POST", "/api/v1/board/reviews/{id}/ruling", "board.review.rule", kBoard, true,
        BoardReviewRule, "Rule on a review: affirm, reverse or comment (needs the password)",
-       Takes(S.rule).Ok(S.review)
-           .Idempotent()},
+       Takes(S.rule).Ok(S.review).Idempotent()},
       {"GET", "/api/v1/policy/proposals", "policy.proposal.list", kBoard, false, ProposalList,
        "Proposed amendments and re-endorsements, with their ballots",
        Gives().List("proposals", S.proposal)},
-      {"POST", "/api/v1/policy/proposals", "policy.proposal.create", kBoard, true,
-       ProposalCreate, "Propose an amended policy text (or a re-endorsement)",
+      {"POST", "/api/v1/policy/proposals", "policy.proposal.create", kBoard, true, ProposalCreate,
+       "Propose an amended policy text (or a re-endorsement)",
        Takes(S.propose).Created(S.proposal).Limit(kPolicyBodyBytes)},
-      {"GET", "/api/v1/policy/proposals/{id}", "policy.proposal.view", kBoard, false,
-       ProposalView, "One proposal with its text and ballots",
-       Gives().Ok(S.proposal)},
+      {"GET", "/api/v1/policy/proposals/{id}", "policy.proposal.view", kBoard, false, ProposalView,
+       "One proposal with its text and ballots", Gives().Ok(S.proposal)},
       {"POST", "/api/v1/policy/proposals/{id}/ballots", "policy.proposal.vote", kBoard, true,
        ProposalVote, "Cast a signed ballot: for, against or abstain (needs the password)",
-       Takes(S.vote).Ok(S.proposal)
-           .Idempotent()},
+       Takes(S.vote).Ok(S.proposal).Idempotent()},
       {"POST", "/api/v1/policy/proposals/{id}/close", "policy.proposal.close", kBoard, true,
        ProposalClose,
        "Close the vote: adopted by a majority of those voting, in force at once (needs the "
        "password)",
-       Takes(S.close_vote).Ok(S.proposal)
-           .Idempotent()},
+       Takes(S.close_vote).Ok(S.proposal).Idempotent()},
       {"GET", "/api/v1/me/notices", "me.notices", kPatronSelf, false, MyNotices,
        "Notices that records about me were released",
-       Gives().List("notices", Object({Req("reference", text), Req("sent_at", Nullable(Timestamp())), Req("text", text)}), "")},
+       Gives().List("notices",
+                    Object({Req("reference", text), Req("sent_at", Nullable(Timestamp())),
+                            Req("text", text)}),
+                    "")},
 
       {"GET", "/api/v1/audit/entries", "audit.entries", kDirector | kBoard, false, AuditEntries,
        "Audit entries by time, actor, object or case, paged by sequence number",
-       Gives().Query("from", Timestamp(), "Entries at or after this time").Query("to", Timestamp(), "Entries before this time").Query("actor", Text(200), "Entries by this actor (user/3, patron/12, operator)").Query("object_type", Text(64), "Entries about this kind of record").Query("object_id", Text(200), "Entries about this record").Query("case", Text(40), "Entries of this request").List("entries", S.audit_entry, "seq")},
+       Gives()
+           .Query("from", Timestamp(), "Entries at or after this time")
+           .Query("to", Timestamp(), "Entries before this time")
+           .Query("actor", Text(200), "Entries by this actor (user/3, patron/12, operator)")
+           .Query("object_type", Text(64), "Entries about this kind of record")
+           .Query("object_id", Text(200), "Entries about this record")
+           .Query("case", Text(40), "Entries of this request")
+           .List("entries", S.audit_entry, "seq")},
       {"GET", "/api/v1/audit/head", "audit.head", kDirector | kBoard, false, AuditHead,
        "Sign and return the current tree head",
-       Gives().Ok(Object({Req("size", count), Req("root", text), Req("checkpoint", text), Req("verifier_key", text)}))},
+       Gives().Ok(Object({Req("size", count), Req("root", text), Req("checkpoint", text),
+                          Req("verifier_key", text)}))},
       {"GET", "/api/v1/audit/proof", "audit.proof", kDirector | kBoard, false, AuditProof,
        "Inclusion (index) and/or consistency (from) proof for a tree size",
-       Gives().Query("size", count, "The tree size the proofs are for", true).Query("index", count, "An entry (0-based) to prove included").Query("from", count, "An earlier size to prove consistent").Ok(Object({Req("size", count), Opt("index", count), Opt("inclusion_path", Array(text)), Opt("from", count), Opt("consistency_proof", Array(text))}))},
+       Gives()
+           .Query("size", count, "The tree size the proofs are for", true)
+           .Query("index", count, "An entry (0-based) to prove included")
+           .Query("from", count, "An earlier size to prove consistent")
+           .Ok(Object({Req("size", count), Opt("index", count), Opt("inclusion_path", Array(text)),
+                       Opt("from", count), Opt("consistency_proof", Array(text))}))},
       {"GET", "/api/v1/audit/checkpoint", "audit.checkpoint", kAnyone, false, AuditCheckpoint,
        "The latest signed tree head (public, for witnesses)",
        Gives().Ok(Object({Req("size", count), Req("root", text), Req("checkpoint", text)}))},
-      {"GET", "/api/v1/audit/consistency", "audit.consistency", kAnyone, false,
-       AuditConsistency,
+      {"GET", "/api/v1/audit/consistency", "audit.consistency", kAnyone, false, AuditConsistency,
        "Consistency proof between two tree sizes up to the latest signed head (public)",
-       Gives().Query("from", count, "The earlier tree size", true).Query("to", count, "The later tree size", true).Ok(Object({Req("from", count), Req("to", count), Req("consistency_proof", Array(text))}))},
+       Gives()
+           .Query("from", count, "The earlier tree size", true)
+           .Query("to", count, "The later tree size", true)
+           .Ok(Object(
+               {Req("from", count), Req("to", count), Req("consistency_proof", Array(text))}))},
   };
   }();
   return routes;

@@ -27,6 +27,8 @@ enum Access : uint32_t {
   // absence-only appointment, while the Director is recorded absent). The dispatcher checks
   // the appointment before granting this bit; the request core checks it again.
   kDesignee = 1u << 7,
+  // A self-check kiosk or automated return (docs/sip2.md): its own routes, and its session.
+  kKiosk = 1u << 8,
 };
 inline constexpr uint32_t kAnyUser = kStaff | kDirector | kCounsel | kBoard | kAdmin;
 inline constexpr uint32_t kAnyone = kAnonymous | kPatronSelf | kAnyUser;

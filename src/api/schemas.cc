@@ -46,7 +46,7 @@ ApiSchemas Build() {
   SchemaRef flag = Boolean();
   SchemaRef texts = Array(text);
   SchemaRef base64 = Base64(0);
-  SchemaRef role = Enum({"staff", "director", "counsel", "board", "admin", "patron"});
+  SchemaRef role = Enum({"staff", "director", "counsel", "board", "admin", "patron", "kiosk"});
 
   s.password = Described(Text(1024), "The account's password, asked again for a signed step");
   s.card = Example(Text(64), "21000000000001");
@@ -96,8 +96,8 @@ ApiSchemas Build() {
                                              "withdrawn"}))}));
   s.user = Named("User", Object({Req("id", id), Req("username", text), Req("role", role),
                                  Req("disabled", flag), Req("pending", flag),
-                                 Req("must_change_password", flag),
-                                 Opt("approved_by", text)}));
+                                 Req("must_change_password", flag), Opt("approved_by", text),
+                                 Opt("location", text)}));
   s.session = Named(
       "Session",
       Object({Req("token", text), Req("csrf_token", text), Req("expires_at", when),
@@ -319,6 +319,51 @@ ApiSchemas Build() {
   // ---- request bodies --------------------------------------------------------------------
 
   s.empty = Object({});
+
+  // ---- kiosks ----------------------------------------------------------------------------
+
+  SchemaRef kiosk_pin = Described(Digits(1, 12), "The patron's PIN, as typed at the kiosk");
+  s.kiosk_card = Object({Req("card_barcode", s.card), Opt("pin", kiosk_pin),
+                         Opt("lists", Described(Boolean(),
+                                                "Also the items out, the holds and "
+                                                "the fees owed, one by one"))});
+  s.kiosk_card_item = Object(
+      {Req("card_barcode", s.card), Req("pin", kiosk_pin), Req("item_barcode", s.item_code)});
+  s.kiosk_pay = Object({Req("card_barcode", s.card), Req("pin", kiosk_pin),
+                        Req("amount_cents", Integer(1, 100000000)),
+                        Opt("fine_id", Described(Id(), "One fee; without it, everything owed"))});
+  s.kiosk_status = Named(
+      "KioskStatus",
+      Object({Req("library", text), Req("location", text), Req("library_open", flag),
+              Req("now", when), Req("renewal_limit", count)}),
+      "What a kiosk is told when it starts: where it stands, and whether the library is open");
+  SchemaRef kiosk_item_line = Object(
+      {Req("item_barcode", text), Req("title", text), Req("due_on", date), Req("overdue", flag)});
+  s.kiosk_patron = Named(
+      "KioskPatron",
+      Object({Req("valid_patron", flag), Req("pin_accepted", flag), Req("name", text),
+              Req("expired", flag), Req("loans", count), Req("overdue", count),
+              Req("holds_ready", count), Req("holds_waiting", count), Req("fines_owed", count),
+              Req("owed_cents", count), Opt("loan_list", Array(kiosk_item_line)),
+              Opt("hold_list", Array(Object({Req("item_barcode", text), Req("title", text),
+                                             Req("ready", flag)}))),
+              Opt("fine_list", Array(Object({Req("id", id), Req("amount_cents", count)})))}),
+      "A patron as a kiosk sees them: counts, and with the PIN accepted the name the profile "
+      "allows; never an email, phone, address or birth date");
+  s.kiosk_item = Object(
+      {Req("item_barcode", text), Req("title", text), Req("call_number", text),
+       Req("status", Enum({"available", "on_loan", "on_hold_shelf", "missing", "withdrawn"})),
+       Req("due_on", maybe_date), Req("holds_waiting", count)});
+  s.kiosk_loan = Extend(kiosk_item_line, {Req("renewal", flag)});
+  s.kiosk_checkin = Object({Req("item_barcode", text), Req("title", text), Req("call_number", text),
+                            Req("returned_on", date), Req("to_hold_shelf", flag),
+                            Req("sort_bin", Enum({"hold-shelf", "reshelve"}))});
+  s.kiosk_renew_all = Object(
+      {Req("renewed", Array(kiosk_item_line)),
+       Req("not_renewed",
+           Array(Object({Req("item_barcode", text), Req("title", text), Req("reason", text)})))});
+  s.kiosk_fees = Object({Req("paid", Array(id)), Req("paid_cents", count)});
+  s.kiosk_hold = Object({Req("item_barcode", text), Req("title", text), Req("placed", flag)});
   s.login = Named(
       "Login",
       OneOf({Object({Req("username", Example(Text(64), "desk")), Req("password", Text(1024))}),
@@ -328,12 +373,16 @@ ApiSchemas Build() {
   s.sign_statement = Object({Req("statement", Text(16384)), Req("password", s.password)});
   s.signature = Object({Req("signature", base64), Req("public_key", base64),
                         Req("algorithm", Enum({"Ed25519"})), Req("signed_context", text)});
-  s.create_user = Object(
-      {Req("username", Pattern(Text(32, 3), "^[a-z0-9._-]{3,32}$", IsUsername,
-                               "must be 3 to 32 of a-z, 0-9, '.', '_' and '-'")),
-       Req("role", Enum({"staff", "director", "counsel", "board", "admin"})),
-       Req("password", Described(Text(1024, 10), "A first password, at least 10 characters, "
-                                                 "good only for choosing one's own"))});
+  s.create_user =
+      Object({Req("username", Pattern(Text(32, 3), "^[a-z0-9._-]{3,32}$", IsUsername,
+                                      "must be 3 to 32 of a-z, 0-9, '.', '_' and '-'")),
+              Req("role", Enum({"staff", "director", "counsel", "board", "admin", "kiosk"})),
+              Req("password", Described(Text(1024, 10),
+                                        "A first password, at least 10 characters, "
+                                        "good only for choosing one's own")),
+              Opt("location", Described(Text(80),
+                                        "Kiosks only, and required for them: where the "
+                                        "kiosk stands, e.g. \"Main floor self-check 1\""))});
   s.password_only = Object({Req("password", s.password)});
   s.new_patron = Named(
       "NewPatron",

@@ -26,6 +26,11 @@ struct ApiSchemas {
   SchemaRef propose, vote, close_vote, open_review, comment, rule;
   SchemaRef empty;  // {}
 
+  // Kiosks (docs/sip2.md): what they send and are told.
+  SchemaRef kiosk_status, kiosk_patron, kiosk_item, kiosk_loan, kiosk_checkin, kiosk_renew_all;
+  SchemaRef kiosk_fees, kiosk_hold;
+  SchemaRef kiosk_card, kiosk_card_item, kiosk_pay;
+
   // Pieces.
   SchemaRef password, card, item_code, reference;
 };

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <climits>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 #include "carrel/circulation.h"
 #include "carrel/encoding.h"
@@ -151,6 +153,8 @@ std::string_view RoleName(Role role) {
     case Role::kBoard: return "board";
     case Role::kAdmin: return "admin";
     case Role::kPatron: return "patron";
+    case Role::kKiosk:
+      return "kiosk";
   }
   return "staff";
 }
@@ -166,10 +170,11 @@ std::string NewOneTimePassword() {
 }
 
 StatusOr<Role> ParseRole(std::string_view name) {
-  for (Role r : {Role::kStaff, Role::kDirector, Role::kCounsel, Role::kBoard, Role::kAdmin}) {
+  for (Role r :
+       {Role::kStaff, Role::kDirector, Role::kCounsel, Role::kBoard, Role::kAdmin, Role::kKiosk}) {
     if (RoleName(r) == name) return r;
   }
-  return InvalidArgument("a role is one of staff, director, counsel, board, admin");
+  return InvalidArgument("a role is one of staff, director, counsel, board, admin, kiosk");
 }
 
 Actor Principal::actor() const {
@@ -177,13 +182,63 @@ Actor Principal::actor() const {
   return Actor{"user/" + std::to_string(id), std::string(RoleName(role))};
 }
 
+// PINs accepted at kiosks in the last few minutes, by patron: a keyed hash of the PIN and of
+// the stored hash it matched (so a changed PIN no longer matches), under a key made at start
+// and never written anywhere.
+struct Accounts::RecentPins {
+  static constexpr std::chrono::minutes kKept{5};
+  static constexpr size_t kMost = 10000;
+  struct Entry {
+    std::string mac;
+    Instant until{};
+  };
+  unsigned char key[crypto_generichash_KEYBYTES];
+  std::mutex mutex;
+  std::unordered_map<int64_t, Entry> by_patron;
+
+  RecentPins() { crypto_generichash_keygen(key); }
+  ~RecentPins() { sodium_memzero(key, sizeof key); }
+  std::string Mac(std::string_view stored_hash, std::string_view pin) const {
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, key, sizeof key, 32);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(stored_hash.data()),
+                              stored_hash.size());
+    const unsigned char separator = 0;
+    crypto_generichash_update(&state, &separator, 1);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(pin.data()),
+                              pin.size());
+    std::string out(32, '\0');
+    crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(out.data()), out.size());
+    return out;
+  }
+  bool Holds(int64_t patron_id, const std::string& mac, Instant now) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = by_patron.find(patron_id);
+    return it != by_patron.end() && it->second.until > now &&
+           sodium_memcmp(it->second.mac.data(), mac.data(), mac.size()) == 0;
+  }
+  void Keep(int64_t patron_id, std::string mac, Instant now) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (by_patron.size() >= kMost) {
+      std::erase_if(by_patron, [&](const auto& e) { return e.second.until <= now; });
+      if (by_patron.size() >= kMost) by_patron.clear();
+    }
+    by_patron[patron_id] = {std::move(mac), now + kKept};
+  }
+};
+
 Accounts::Accounts(Store* store, AuditLog* audit, Vault* vault, const Clock* clock,
                    SessionPolicy policy)
-    : store_(store), audit_(audit), vault_(vault), clock_(clock), policy_(policy) {}
+    : store_(store),
+      audit_(audit),
+      vault_(vault),
+      clock_(clock),
+      policy_(policy),
+      recent_pins_(std::make_shared<RecentPins>()) {}
 
 bool NeedsApproval(Role role) {
   return role == Role::kStaff || role == Role::kCounsel || role == Role::kDirector ||
-         role == Role::kBoard;
+         role == Role::kBoard || role == Role::kKiosk;
 }
 
 StatusOr<User> Accounts::AddUser(const Actor& by, std::string_view username, Role role,
@@ -191,17 +246,29 @@ StatusOr<User> Accounts::AddUser(const Actor& by, std::string_view username, Rol
   CARREL_RETURN_IF_ERROR(CheckUsername(username));
   CARREL_RETURN_IF_ERROR(CheckPassword(password));
   if (role == Role::kPatron) return InvalidArgument("patrons have cards, not user accounts");
+  if ((role == Role::kKiosk) != !options.location.empty()) {
+    return InvalidArgument(role == Role::kKiosk
+                               ? "a kiosk account needs its location (where the kiosk stands)"
+                               : "only a kiosk account has a location");
+  }
+  if (options.location.size() > 80 ||
+      std::any_of(options.location.begin(), options.location.end(),
+                  [](unsigned char c) { return c < 0x20 || c == 0x7f || c == '|'; })) {
+    return InvalidArgument("a kiosk's location is one line of at most 80 characters, no '|'");
+  }
   CARREL_ASSIGN_OR_RETURN(std::string hash, HashSecret(password));
   User user;
   user.username = std::string(username);
   user.role = role;
   user.pending = options.needs_approval && NeedsApproval(role);
   user.must_change_password = options.must_change_password;
+  user.location = options.location;
   CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
     CARREL_ASSIGN_OR_RETURN(int64_t id, tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM users"));
     user.id = id;
     Value pub, sealed, salt;
-    if (role != Role::kAdmin) {
+    // The administrator and kiosks sign nothing.
+    if (role != Role::kAdmin && role != Role::kKiosk) {
       CARREL_ASSIGN_OR_RETURN(SealedSigningKey key, SealSigningKey(id, password, nullptr));
       user.signing_public_key = key.public_key;
       pub = Blob{key.public_key};
@@ -210,11 +277,12 @@ StatusOr<User> Accounts::AddUser(const Actor& by, std::string_view username, Rol
     }
     Status s = tx.Exec(
         "INSERT INTO users (id, username, role, password_hash, signing_public_key, "
-        "signing_secret_sealed, signing_salt, created_at, approval, must_change_password) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "signing_secret_sealed, signing_salt, created_at, approval, must_change_password, "
+        "location) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {id, user.username, std::string(RoleName(role)), hash, pub, sealed, salt,
          FormatInstant(clock_->Now()), std::string(user.pending ? "pending" : "approved"),
-         int64_t{user.must_change_password ? 1 : 0}});
+         int64_t{user.must_change_password ? 1 : 0},
+         user.location.empty() ? Value() : Value(user.location)});
     if (s.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("a user with that username already exists");
     }
@@ -238,11 +306,12 @@ StatusOr<User> ReadUser(const Row& row) {
   u.signing_public_key = row.Bytes(4);
   u.pending = row.Text(5) != "approved";
   u.must_change_password = row.Int(6) != 0;
+  if (!row.IsNull(7)) u.location = row.Text(7);
   return u;
 }
 
 constexpr char kUserColumns[] =
-    "id, username, role, disabled, signing_public_key, approval, must_change_password";
+    "id, username, role, disabled, signing_public_key, approval, must_change_password, location";
 }  // namespace
 
 StatusOr<std::vector<User>> Accounts::ListUsers(const Actor& by) {
@@ -840,6 +909,56 @@ StatusOr<Session> Accounts::LoginPatron(std::string_view card_barcode, std::stri
   return FinishLogin(subjects, ok, principal, not_accepted);
 }
 
+StatusOr<int64_t> Accounts::VerifyCardPin(std::string_view card_barcode, std::string_view pin,
+                                          std::string_view client) {
+  const Status not_accepted = Unauthenticated("the card number or PIN was not accepted");
+  if (card_barcode.empty() || card_barcode.size() > 64 || pin.empty() || pin.size() > 12) {
+    return not_accepted;
+  }
+  SealedRecords records(vault_);
+  CARREL_ASSIGN_OR_RETURN(std::string account, CardSubject(card_barcode));
+  CARREL_ASSIGN_OR_RETURN(std::vector<std::string> subjects, LoginSubjects(account, client));
+  std::string hash;
+  int64_t patron_id = 0;
+  bool failures_on_file = false;
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_RETURN_IF_ERROR(CheckLocks(tx, subjects));
+    CARREL_ASSIGN_OR_RETURN(int64_t failures,
+                            tx.QueryInt("SELECT count(*) FROM login_failures WHERE subject IN "
+                                        "(?, ?)",
+                                        {subjects[0], subjects.size() > 1 ? subjects[1] : ""}));
+    failures_on_file = failures > 0;
+    auto patron = records.FindPatronByBarcode(tx, card_barcode);
+    if (!patron.ok()) {
+      return patron.status().code() == StatusCode::kNotFound ? Status::Ok() : patron.status();
+    }
+    patron_id = patron->id;
+    CARREL_ASSIGN_OR_RETURN(hash, PinHashIn(tx, patron_id));
+    return Status::Ok();
+  }));
+  Instant now = clock_->Now();
+  std::string mac = recent_pins_->Mac(hash, pin);
+  bool ok = !hash.empty() && recent_pins_->Holds(patron_id, mac, now);
+  if (!ok) {
+    static const std::string kDummy = *HashSecret("0000");
+    ok = CheckSecret(hash.empty() ? kDummy : hash, pin) && !hash.empty();
+  }
+  if (!ok || failures_on_file) {
+    CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
+      if (!ok) return RecordFailures(tx, subjects);
+      // As a login: the card's counts start again, the kiosk's own count does not.
+      for (const std::string& subject : subjects) {
+        if (subject.starts_with("addr:")) continue;
+        CARREL_RETURN_IF_ERROR(tx.Exec("DELETE FROM login_failures WHERE subject = ?", {subject}));
+      }
+      return Status::Ok();
+    }));
+  }
+  if (!ok) return not_accepted;
+  recent_pins_->Keep(patron_id, std::move(mac), now);
+  return patron_id;
+}
+
 StatusOr<Principal> Accounts::Authenticate(std::string_view token) {
   const Status expired = Unauthenticated("the session has expired or was ended; log in again");
   if (token.empty() || token.size() > 128) return expired;
@@ -1005,7 +1124,7 @@ std::string ApprovalRefusal(const User& approver, const User& target, bool actin
     return "";
   }
   if (approver.role != Role::kDirector && !(approver.role == Role::kStaff && acting_designee)) {
-    return "a staff or counsel account is approved by the Director or a designee";
+    return "a staff, counsel or kiosk account is approved by the Director or a designee";
   }
   return "";
 }
@@ -1050,6 +1169,7 @@ StatusOr<ApprovalResult> Accounts::Approve(int64_t approver_id, std::string_view
   std::string statement = "carrel account approval\nuser: " + std::to_string(user_id) +
                           "\nusername: " + target->username +
                           "\nrole: " + std::string(RoleName(target->role)) +
+                          (target->location.empty() ? "" : "\nlocation: " + target->location) +
                           "\napproved_at: " + FormatInstant(now) + "\n";
   auto signature = Sign(approver_id, password, SignedPurpose::kApproval, statement);
   if (!signature.ok()) return refuse("the password was not accepted; nothing was approved");

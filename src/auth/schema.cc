@@ -96,6 +96,48 @@ ALTER TABLE patrons DROP COLUMN pin_chosen;
 ALTER TABLE patrons DROP COLUMN pin_length;
 )sql";
 
+// Version 26: kiosks (self-check machines, automated returns) are accounts with a role of their
+// own and a location. SQLite cannot change a CHECK in place, so the table is copied out and
+// made again under its own name (references to it stay as they are; the foreign keys are
+// checked at commit, when every row is back).
+constexpr char kKioskSchema[] = R"sql(
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE users_before_kiosks AS SELECT * FROM users;
+DROP TABLE users;
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('staff', 'director', 'counsel', 'board', 'admin', 'kiosk')),
+  password_hash TEXT NOT NULL,
+  signing_public_key BLOB,
+  signing_secret_sealed BLOB,
+  signing_salt BLOB,
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  created_at TEXT NOT NULL,
+  approval TEXT NOT NULL DEFAULT 'approved' CHECK (approval IN ('pending', 'approved')),
+  must_change_password INTEGER NOT NULL DEFAULT 0 CHECK (must_change_password IN (0, 1)),
+  approval_round INTEGER NOT NULL DEFAULT 0,
+  location TEXT,
+  CHECK ((role = 'kiosk') = (location IS NOT NULL))
+);
+INSERT INTO users (id, username, role, password_hash, signing_public_key, signing_secret_sealed,
+                   signing_salt, disabled, created_at, approval, must_change_password,
+                   approval_round)
+  SELECT id, username, role, password_hash, signing_public_key, signing_secret_sealed,
+         signing_salt, disabled, created_at, approval, must_change_password, approval_round
+  FROM users_before_kiosks;
+DROP TABLE users_before_kiosks;
+)sql";
+
+constexpr char kKioskSchemaPostgresql[] = R"sql(
+ALTER TABLE users DROP CONSTRAINT users_role_check;
+ALTER TABLE users ADD CONSTRAINT users_role_check
+  CHECK (role IN ('staff', 'director', 'counsel', 'board', 'admin', 'kiosk'));
+ALTER TABLE users ADD COLUMN location TEXT;
+ALTER TABLE users ADD CONSTRAINT users_kiosk_location
+  CHECK ((role = 'kiosk') = (location IS NOT NULL));
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& AccountsMigrations() {
@@ -105,6 +147,7 @@ const std::vector<Migration>& AccountsMigrations() {
       {14, "account approvals and first-login password changes", kApprovalSchema},
       {15, "failed logins under keyed hashes", kLoginFailuresKeyedSchema},
       {23, "patrons' PINs in a table of their own", kPatronPinsSchema},
+      {26, "kiosk accounts and their locations", kKioskSchema, kKioskSchemaPostgresql},
   };
   return migrations;
 }

@@ -772,6 +772,25 @@ StatusOr<Item> Circulation::GetItem(int64_t id) {
   return std::move(*out);
 }
 
+StatusOr<Circulation::ItemCirculation> Circulation::ItemState(std::string_view barcode) {
+  ItemCirculation out;
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {
+    CARREL_ASSIGN_OR_RETURN(out.item, ItemByBarcode(tx, barcode));
+    CARREL_RETURN_IF_ERROR(tx.Exec("SELECT due_on FROM loans WHERE item_id = ?", {Int(out.item.id)},
+                                   [&](const Row& row) -> Status {
+                                     CARREL_ASSIGN_OR_RETURN(Date due, ParseDate(row.Text(0)));
+                                     out.due_on = due;
+                                     return Status::Ok();
+                                   }));
+    CARREL_ASSIGN_OR_RETURN(out.holds_waiting,
+                            tx.QueryInt("SELECT count(*) FROM holds WHERE item_id = ? AND "
+                                        "status IN ('waiting', 'ready')",
+                                        {Int(out.item.id)}));
+    return Status::Ok();
+  }));
+  return out;
+}
+
 StatusOr<std::map<int64_t, Item>> Circulation::GetItems(const std::vector<int64_t>& ids) {
   std::map<int64_t, Item> out;
   CARREL_RETURN_IF_ERROR(WithReadTransaction(*store_, [&](Transaction& tx) -> Status {

@@ -496,7 +496,15 @@ class ProfileParser {
     if (node == nullptr) return Status::Ok();
     const toml::table* t = node->as_table();
     if (t == nullptr) return ErrorAt(*node, "[patrons] must be a table");
-    CARREL_RETURN_IF_ERROR(CheckKeys(*t, "[patrons]", {"min_pin_length", "pin_reset_command"}));
+    CARREL_RETURN_IF_ERROR(
+        CheckKeys(*t, "[patrons]", {"min_pin_length", "pin_reset_command", "kiosk_name"}));
+    if (const toml::node* n = t->get("kiosk_name")) {
+      CARREL_ASSIGN_OR_RETURN(std::string shown, StringValue(*n, "kiosk_name in [patrons]"));
+      if (shown != "first" && shown != "full" && shown != "none") {
+        return ErrorAt(*n, "kiosk_name in [patrons] must be \"first\", \"full\" or \"none\"");
+      }
+      p->kiosk_name = shown;
+    }
     CARREL_RETURN_IF_ERROR(CommandValue(*t, "pin_reset_command", &p->pin_reset_command));
     if (const toml::node* n = t->get("min_pin_length")) {
       CARREL_ASSIGN_OR_RETURN(int64_t digits, IntValue(*n, "min_pin_length in [patrons]", 4, 12));

@@ -99,6 +99,13 @@ void LibraryCommands::RegisterServe(CLI::App* app) {
                    "Log-in attempts a minute from one client address (more get 429)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  serve->add_option("--sip2", serve_.sip2_listen,
+                    "HOST:PORT to serve SIP2 on as well, for self-check kiosks (docs/sip2.md)");
+  serve->add_option("--sip2-tls", serve_.sip2_tls, "CERT KEY: PEM certificate and key for SIP2")
+      ->expected(2);
+  serve->add_flag("--sip2-plain", serve_.sip2_plain,
+                  "SIP2 without TLS on a non-loopback address (the kiosks' network is trusted, "
+                  "or stunnel is in front)");
   serve
       ->add_option("--workers", serve_.workers,
                    "Threads that run requests (default 64); sockets never hold one")
@@ -118,8 +125,11 @@ void LibraryCommands::RegisterAccountsAndDemo(CLI::App* app) {
       user, "add", "Create a user; the password is typed twice on a terminal, or read from stdin",
       [this] { return UserAdd(); });
   AddDataOption(user_add, &data_, kData);
-  user_add->add_option("--role", role_, "staff, director, counsel, board or admin")->required();
+  user_add->add_option("--role", role_, "staff, director, counsel, board, admin or kiosk")
+      ->required();
   user_add->add_option("--username", username_, "3-32 of a-z 0-9 . _ -")->required();
+  user_add->add_option("--location", location_,
+                       "Kiosks only (and required): where the kiosk stands, one line");
   CLI::App* user_password = table_.Add(
       user, "password",
       "Change a user's password: the current one, then the new one (typed twice on a terminal; "
@@ -278,6 +288,7 @@ int LibraryCommands::UserAdd() {
   NewUserOptions options;
   options.needs_approval = true;
   options.must_change_password = true;
+  options.location = location_;
   auto added =
       (*library)->accounts().AddUser(OperatorActor(), username_, *role, *password, options);
   if (!added.ok()) return Fail(added.status());

@@ -22,6 +22,10 @@ struct ServeFlags {
   size_t max_connections_per_client = 128;
   int workers = 0;  // 0: the server's default
   int logins_per_minute = 20;
+  // SIP2 for kiosks: off unless an address is given; TLS unless --sip2-plain (or loopback).
+  std::string sip2_listen;
+  std::vector<std::string> sip2_tls;  // certificate, key
+  bool sip2_plain = false;
 };
 
 // Serves the library in `data` until SIGINT or SIGTERM (serve.cc).
@@ -52,7 +56,7 @@ class LibraryCommands : public CommandGroup {
   int RotateMasterKey();
 
   CommandTable table_;
-  std::string data_, profile_, role_, username_, out_, from_, keys_;
+  std::string data_, profile_, role_, username_, out_, from_, keys_, location_;
   Library::InitOptions where_;
   Library::InitOptions
       move_to_;  // migrate-store  // init: two PostgreSQL databases, or none (SQLite files)

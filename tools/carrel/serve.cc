@@ -13,25 +13,31 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "carrel/library.h"
 #include "carrel/server.h"
+#include "carrel/sip2.h"
 #include "tools/carrel/library_commands.h"
 
 namespace carrel::cli {
 namespace {
 
-Status ParseListen(const std::string& listen, std::string* host, int* port) {
+Status ParseListen(const std::string& listen, std::string* host, int* port,
+                   std::string_view flag = "--listen",
+                   std::string_view example = "127.0.0.1:8080") {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    return InvalidArgument("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+    return InvalidArgument(std::string(flag) + " must be HOST:PORT, e.g. " + std::string(example));
   }
   *host = listen.substr(0, colon);
   const std::string digits = listen.substr(colon + 1);
   if (digits.empty() || digits.size() > 5 ||
       digits.find_first_not_of("0123456789") != std::string::npos || std::stoi(digits) > 65535) {
-    return InvalidArgument("--listen port must be a number from 0 to 65535");
+    return InvalidArgument(std::string(flag) + " port must be a number from 0 to 65535");
   }
   *port = std::stoi(digits);
   return Status::Ok();
@@ -94,6 +100,25 @@ StatusOr<ServerOptions> OptionsFrom(const ServeFlags& flags, const std::string& 
   return options;
 }
 
+// The SIP2 server's options from the flags: TLS unless plain TCP is on loopback or asked for.
+StatusOr<Sip2Options> Sip2OptionsFrom(const ServeFlags& flags, const std::string& host) {
+  Sip2Options options;
+  options.tls = !flags.sip2_tls.empty();
+  if (options.tls && flags.sip2_plain) {
+    return InvalidArgument("give either --sip2-tls CERT KEY or --sip2-plain, not both");
+  }
+  if (!options.tls && !IsLoopback(host) && !flags.sip2_plain) {
+    return InvalidArgument(
+        "SIP2 carries patrons' cards and PINs: give --sip2-tls CERT KEY, or --sip2-plain when "
+        "the kiosks' network is trusted or stunnel is in front (docs/sip2.md)");
+  }
+  if (options.tls) {
+    options.tls_cert_file = flags.sip2_tls[0];
+    options.tls_key_file = flags.sip2_tls[1];
+  }
+  return options;
+}
+
 // Memory of the server may hold patron data: never write it to a core file.
 void NoCoreFiles() {
   struct rlimit no_core = {0, 0};
@@ -128,17 +153,40 @@ int RunServe(const std::string& data, const ServeFlags& flags) {
   if (Status s = ParseListen(flags.listen, &host, &port); !s.ok()) return Fail(s);
   auto options = OptionsFrom(flags, host);
   if (!options.ok()) return Fail(options.status());
+  std::string sip2_host;
+  int sip2_port = 0;
+  std::optional<Sip2Options> sip2_options;
+  if (!flags.sip2_listen.empty()) {
+    if (Status s = ParseListen(flags.sip2_listen, &sip2_host, &sip2_port, "--sip2", "0.0.0.0:6001");
+        !s.ok()) {
+      return Fail(s);
+    }
+    auto made = Sip2OptionsFrom(flags, sip2_host);
+    if (!made.ok()) return Fail(made.status());
+    sip2_options = *std::move(made);
+  } else if (!flags.sip2_tls.empty() || flags.sip2_plain) {
+    return Fail(InvalidArgument("--sip2-tls and --sip2-plain need --sip2 HOST:PORT"));
+  }
   auto library = Library::Open(data, SystemClock());
   WipeMasterKeyFromEnvironment();
   if (!library.ok()) return Fail(library.status());
   ApiServer server(library->get(), *options);
   auto bound = server.Bind(host, port);
   if (!bound.ok()) return Fail(bound.status());
+  std::unique_ptr<Sip2Server> sip2;
+  int sip2_bound = 0;
+  if (sip2_options) {
+    sip2 = std::make_unique<Sip2Server>(&server, library->get(), *sip2_options);
+    auto b = sip2->Bind(sip2_host, sip2_port);
+    if (!b.ok()) return Fail(b.status());
+    sip2_bound = *b;
+  }
   std::atomic<bool> stop_signalled{false};
   std::thread stopper([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
     stop_signalled = true;
+    if (sip2) sip2->Stop();
     server.Stop();
   });
   std::printf("carrel: serving %s at %s://%s:%d/ (Ctrl-C stops)\n",
@@ -149,8 +197,27 @@ int RunServe(const std::string& data, const ServeFlags& flags) {
                                               ? " on loopback only"
                                               : ", as asked (--insecure-http): put TLS in front");
   }
+  if (sip2) {
+    std::printf("carrel: SIP2 for kiosks at %s:%d, %s\n", sip2_host.c_str(), sip2_bound,
+                sip2_options->tls ? "over TLS"
+                : IsLoopback(sip2_host)
+                    ? "plain TCP on loopback only"
+                    : "plain TCP, as asked (--sip2-plain): cards and PINs cross the network "
+                      "unencrypted unless stunnel or a trusted network carries them");
+  }
   std::fflush(stdout);
+  std::thread sip2_thread;
+  if (sip2) {
+    sip2_thread = std::thread([&] {
+      Status served = sip2->Serve();
+      if (!served.ok()) spdlog::error("sip2: {}", served.message());
+    });
+  }
   Status s = server.Serve();
+  if (sip2) {
+    sip2->Stop();
+    sip2_thread.join();
+  }
   // Serve ended on its own: wake the waiting thread (the signal stays blocked everywhere else).
   if (!stop_signalled.load()) kill(getpid(), SIGTERM);
   stopper.join();
