@@ -40,6 +40,11 @@ class ApiAuthTest : public ::testing::Test {
       ASSERT_TRUE(u.ok()) << u.status().ToString();
       user_ids_[name] = u->id;
     }
+    NewUserOptions kiosk;
+    kiosk.location = "Main floor self-check 1";
+    auto k = lib.accounts().AddUser(setup, "kiosk1", Role::kKiosk, kPassword, kiosk);
+    ASSERT_TRUE(k.ok()) << k.status().ToString();
+    user_ids_["kiosk1"] = k->id;
     for (auto card : {"P-A", "P-B", "P-SPARE"}) {
       NewPatron p;
       p.card_barcode = card;
@@ -136,6 +141,8 @@ TEST_F(ApiAuthTest, AuthorizationMatrix) {
       {"counsel", kCounsel, [&] { return LoginUser("counsel1"); }},
       {"board", kBoard, [&] { return LoginUser("board1"); }},
       {"admin", kAdmin, [&] { return LoginUser("admin1"); }},
+      // A self-check kiosk: its own routes and its session, nothing of the desk's.
+      {"kiosk", kKiosk, [&] { return LoginUser("kiosk1"); }},
       // A designee appointed in writing, and one appointed only for the Director's absence
       // while the Director is present: staff, nothing more.
       {"designee", kStaff | kDesignee, [&] { return LoginUser("deputy1"); }},

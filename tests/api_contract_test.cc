@@ -36,6 +36,9 @@ class ApiContractTest : public ::testing::Test {
       auto u = lib.accounts().AddUser(setup, name, role, kPassword);
       ASSERT_TRUE(u.ok()) << u.status().ToString();
     }
+    NewUserOptions kiosk;
+    kiosk.location = "Lobby";
+    ASSERT_TRUE(lib.accounts().AddUser(setup, "kiosk1", Role::kKiosk, kPassword, kiosk).ok());
     for (int i = 0; i < 7; ++i) {
       auto u = lib.accounts().AddUser(setup, "clerk" + std::to_string(i), Role::kStaff, kPassword);
       ASSERT_TRUE(u.ok());
@@ -211,6 +214,7 @@ std::vector<Caller> Callers() {
           {kBoard, {{"username", "board1"}, {"password", kPassword}}},
           {kCounsel, {{"username", "counsel1"}, {"password", kPassword}}},
           {kPatronSelf, {{"card_barcode", "P-1"}, {"pin", kPin}}},
+          {kKiosk, {{"username", "kiosk1"}, {"password", kPassword}}},
           {kAnonymous, json()}};
 }
 
@@ -381,7 +385,7 @@ TEST_F(ApiContractTest, ListsPageByCursorToTheEnd) {
   auto all = Call("GET", "/api/v1/users", admin, "");
   ASSERT_EQ(all->status, 200);
   json everyone = json::parse(all->body);
-  ASSERT_EQ(everyone["users"].size(), 14u) << "the test's 12 and the library's first two";
+  ASSERT_EQ(everyone["users"].size(), 15u) << "the test's 13 and the library's first two";
   EXPECT_TRUE(everyone["next"].is_null());
   std::vector<int64_t> seen;
   std::string next = "/api/v1/users?limit=5";

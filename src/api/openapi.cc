@@ -95,9 +95,15 @@ std::string_view TagFor(std::string_view pattern) {
 
 ordered Roles(uint32_t allowed) {
   ordered out = ordered::array();
-  for (auto [bit, name] : {std::pair{kAnonymous, "anonymous"}, {kPatronSelf, "patron (self)"},
-                           {kStaff, "staff"}, {kDirector, "director"}, {kDesignee, "designee"},
-                           {kCounsel, "counsel"}, {kBoard, "board"}, {kAdmin, "admin"}}) {
+  for (auto [bit, name] : {std::pair{kAnonymous, "anonymous"},
+                           {kPatronSelf, "patron (self)"},
+                           {kStaff, "staff"},
+                           {kDirector, "director"},
+                           {kDesignee, "designee"},
+                           {kCounsel, "counsel"},
+                           {kBoard, "board"},
+                           {kAdmin, "admin"},
+                           {kKiosk, "kiosk"}}) {
     if ((allowed & bit) != 0) out.push_back(name);
   }
   return out;

@@ -31,7 +31,7 @@ enum Access : uint32_t {
   kKiosk = 1u << 8,
 };
 inline constexpr uint32_t kAnyUser = kStaff | kDirector | kCounsel | kBoard | kAdmin;
-inline constexpr uint32_t kAnyone = kAnonymous | kPatronSelf | kAnyUser;
+inline constexpr uint32_t kAnyone = kAnonymous | kPatronSelf | kAnyUser | kKiosk;
 inline constexpr uint32_t kDesk = kStaff | kDirector;
 
 uint32_t AccessBit(Role role);

@@ -10,7 +10,8 @@ namespace carrel {
 namespace {
 
 TEST(RolesTest, UsersRolesReadAndWriteTheSameNamesAndPatronIsNotOne) {
-  for (Role r : {Role::kStaff, Role::kDirector, Role::kCounsel, Role::kBoard, Role::kAdmin}) {
+  for (Role r :
+       {Role::kStaff, Role::kDirector, Role::kCounsel, Role::kBoard, Role::kAdmin, Role::kKiosk}) {
     auto parsed = ParseRole(RoleName(r));
     ASSERT_TRUE(parsed.ok()) << RoleName(r);
     EXPECT_EQ(*parsed, r);
@@ -24,6 +25,7 @@ TEST(RolesTest, EveryRoleThatReachesPatronDataOrSignsNeedsApproval) {
   EXPECT_TRUE(NeedsApproval(Role::kDirector));
   EXPECT_TRUE(NeedsApproval(Role::kCounsel));
   EXPECT_TRUE(NeedsApproval(Role::kBoard));
+  EXPECT_TRUE(NeedsApproval(Role::kKiosk)) << "a kiosk reaches patrons' loans with their PIN";
   EXPECT_FALSE(NeedsApproval(Role::kAdmin)) << "the administrator reads no patron data";
 }
 

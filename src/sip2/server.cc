@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -175,6 +176,8 @@ Sip2Server::Sip2Server(ApiServer* api, const Library* library, Sip2Options optio
 Sip2Server::~Sip2Server() { Stop(); }
 
 StatusOr<int> Sip2Server::Bind(const std::string& host, int port) {
+  // OpenSSL writes with write(2): a kiosk gone away must end its connection, not the server.
+  signal(SIGPIPE, SIG_IGN);
   if (impl_->options.tls) CARREL_RETURN_IF_ERROR(impl_->LoadTls());
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
