@@ -9,7 +9,8 @@
 # loans (and, on that library, extracting one patron's records for a disclosure:
 # CARREL_BENCH_PARTS=retention measures those two sections alone). Scratch data goes under $TMPDIR
 # (default /tmp). CARREL_BENCH_PARTS=koha measures the Koha import alone (sizes in
-# scripts/bench-koha.sh). CARREL_BENCH_PARTS=http measures the
+# scripts/bench-koha.sh). CARREL_BENCH_PARTS=sip2 measures SIP2 kiosks alone
+# (scripts/bench-sip2.sh). CARREL_BENCH_PARTS=http measures the
 # HTTP section alone and puts it in place in the document; CARREL_BENCH_BASELINE=BINARY also
 # runs the HTTP closed loads against an earlier carrel, for comparison (name it in the document
 # with CARREL_BENCH_BASELINE_NAME, e.g. "carrel-1a6fe2d", never a path of this machine, and the
@@ -93,6 +94,18 @@ bench_koha() {
 }
 if [ "${CARREL_BENCH_PARTS:-all}" = koha ]; then
   bench_koha "CARREL_BENCH_PARTS=koha make bench"
+  exit 0
+fi
+
+# CARREL_BENCH_PARTS=sip2: SIP2 kiosks (scripts/bench-sip2.sh), put in place.
+bench_sip2() {
+  "$root/scripts/bench-sip2.sh" "$build" "$work/sip2.json"
+  python3 "$root/scripts/bench_splice.py" bench_sip2_section "$work/sip2.json" "$out" \
+    "$1" "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
+    "$(date -Iseconds)"
+}
+if [ "${CARREL_BENCH_PARTS:-all}" = sip2 ]; then
+  bench_sip2 "CARREL_BENCH_PARTS=sip2 make bench"
   exit 0
 fi
 
@@ -743,4 +756,5 @@ python3 "$root/scripts/failover_drill_section.py" --keep "$work/previous.md" "$o
 if [ "${CARREL_BENCH_PARTS:-all}" = all ]; then
   bench_postgres "make bench"
   bench_koha "make bench"
+  bench_sip2 "make bench"
 fi

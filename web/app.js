@@ -95,7 +95,7 @@ function roleWords(who) {
   if (!who) return '';
   if (who.kind === 'patron') return 'Patron';
   if (who.role === 'staff' && who.designee) return 'Designee of the Director';
-  return { staff: 'Front desk', director: 'Library Director', counsel: 'Legal counsel', board: 'Board of Trustees', admin: 'Administrator' }[who.role] || who.role;
+  return { staff: 'Front desk', director: 'Library Director', counsel: 'Legal counsel', board: 'Board of Trustees', admin: 'Administrator', kiosk: 'Self-check kiosk' }[who.role] || who.role;
 }
 
 function has(hash) { return [...routes, ...parts].some(([pattern]) => pattern.test(hash)); }

@@ -121,7 +121,7 @@ export const inboxKinds = {
 
 export const roles = {
   staff: 'Front desk', director: 'Library Director', counsel: 'Legal counsel',
-  board: 'Board of Trustees', admin: 'Administrator',
+  board: 'Board of Trustees', admin: 'Administrator', kiosk: 'Self-check kiosk',
 };
 
 export const retentionCategories = {

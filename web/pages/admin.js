@@ -1,7 +1,7 @@
 // The administrator: user accounts (created, disabled, enabled; pending approvals shown) and how
 // the server stands. Nothing here is about any patron, and the administrator approves nothing:
-// a new staff or counsel account waits for the Director, a Director or Board account for the
-// Board.
+// a new staff, counsel or kiosk account waits for the Director, a Director or Board account for
+// the Board.
 
 import { get, post, all } from '../lib/api.js';
 import { h, fill } from '../lib/dom.js';
@@ -37,10 +37,13 @@ export async function users() {
       { name: 'username', label: 'Username', required: true },
       { name: 'role', label: 'Role', type: 'select', options: Object.entries(roles) },
       { name: 'password', label: 'A first password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 10 characters. The person must choose their own at first log-in.' },
+      { name: 'location', label: 'Where the kiosk stands', hint: 'Self-check kiosks only, for example \u201cMain floor, by the entrance\u201d. Leave it empty for a person\u2019s account.' },
     ],
     submitLabel: 'Create the account',
     onSubmit: async (v, { showProblem }) => {
-      const answer = await post('/api/v1/users', v);
+      const body = { ...v };
+      if (!body.location) delete body.location;
+      const answer = await post('/api/v1/users', body);
       if (!answer.ok) return showProblem(answer.problem);
       form.reset();
       fill(status, notice('success', `${answer.data.username} is created as ${word(roles, answer.data.role).toLowerCase()}.`,
@@ -55,7 +58,7 @@ export async function users() {
     scroller('User accounts', h('table', { class: 'list' }, h('caption', {}, 'Accounts'),
       h('thead', {}, h('tr', {}, ['Username', 'Role', 'Standing', 'Approved by', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, list.data.users.map((u) => h('tr', {},
-        h('th', { scope: 'row' }, u.username), h('td', {}, word(roles, u.role)), h('td', {}, standing(u)),
+        h('th', { scope: 'row' }, u.username), h('td', {}, u.location ? `${word(roles, u.role)} (${u.location})` : word(roles, u.role)), h('td', {}, standing(u)),
         h('td', {}, u.approved_by || ''), h('td', {}, act(u, u.disabled ? 'enable' : 'disable'))))))),
     h('h2', {}, 'Create an account'), form);
 }
