@@ -28,6 +28,7 @@ echo "bench: sip2: a library of 2,000 patrons and 8,000 items" >&2
 "$build/carrel" init --data "$work/lib" >/dev/null
 "$build/carrel" demo seed --data "$work/lib" --patrons 2000 --items 8000 --loans 20000 >/dev/null
 "$build/carrel" serve --data "$work/lib" --listen 127.0.0.1:0 --sip2 127.0.0.1:0 \
+  --logins-per-minute 1000 \
   >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 for _ in $(seq 1 100); do
@@ -90,11 +91,15 @@ for k in range(50):
     status, done = call("POST", "/api/v1/session/password", token,
                         {"password": "first-password-1", "new_password": "kiosk-password-1"})
     assert status == 200, done
-# Every item the kiosks will use starts on the shelf.
-for n in range(1001, 1501):
-    call("POST", "/api/v1/loans/checkin", desk, {"item_barcode": item(n)})
-for n in range(3001, 3001 + 50 * 40 + 40):
-    call("POST", "/api/v1/loans/checkin", desk, {"item_barcode": item(n)})
+# Items of the bench's own, on the shelf: 2,080 for the kiosks, 501 lent at the desk.
+def add_item(n):
+    status, made = call("POST", "/api/v1/items", desk,
+                        {"barcode": item(n), "title": f"Bench title {n}", "item_type": "book"})
+    assert status == 201, made
+
+
+for n in list(range(900001, 900001 + 50 * 40 + 80)) + list(range(800001, 800502)):
+    add_item(n)
 # Patron 2 has 1 loan out, patron 3 has 500; patron 4 borrows at all 50 kiosks.
 for who in (2, 3, 4):
     status, found = call("POST", "/api/v1/patrons/search", desk, {"card_barcode": card(who)})
@@ -102,9 +107,9 @@ for who in (2, 3, 4):
     status, loans = call("GET", f"/api/v1/patrons/{pid}/loans?limit=1000", desk)
     for loan in loans["loans"]:
         call("POST", "/api/v1/loans/checkin", desk, {"item_barcode": loan["item_barcode"]})
-status, _ = call("POST", "/api/v1/loans", desk, {"item_barcode": item(1000), "card_barcode": card(2)})
-for n in range(1001, 1501):
-    status, loan = call("POST", "/api/v1/loans", desk, {"item_barcode": item(n), "card_barcode": card(3)})
+lend = [(800501, 2)] + [(n, 3) for n in range(800001, 800501)]
+for n, who in lend:
+    status, loan = call("POST", "/api/v1/loans", desk, {"item_barcode": item(n), "card_barcode": card(who)})
     assert status == 201, loan
 PYTHON
 
@@ -113,12 +118,12 @@ load() {
     --seconds "$seconds" "$@"
 }
 echo "bench: sip2: one kiosk, a patron with 1 loan" >&2
-load --kiosks 1 --username bench-kiosk-0 --card 21000000000002 --items 3001,40 >"$work/one.json"
+load --kiosks 1 --username bench-kiosk-0 --card 21000000000002 --items 900001,40 >"$work/one.json"
 echo "bench: sip2: one kiosk, a patron with 500 loans" >&2
-load --kiosks 1 --username bench-kiosk-1 --card 21000000000003 --items 3041,40 >"$work/many.json"
+load --kiosks 1 --username bench-kiosk-1 --card 21000000000003 --items 900041,40 >"$work/many.json"
 echo "bench: sip2: 50 kiosks at once" >&2
 load --kiosks 50 --per-kiosk-users --username bench-kiosk --card 21000000000004 \
-  --items 3001,40 >"$work/fifty.json"
+  --items 900001,40 >"$work/fifty.json"
 rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 kill "$server"
 wait "$server" 2>/dev/null || true

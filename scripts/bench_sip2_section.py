@@ -31,7 +31,9 @@ def section(f, note):
                      f"{c['p50']:.2f} / {c['p95']:.2f} / {c['p99']:.2f} | "
                      f"{r['checkin_ms']['p99']:.2f} | {c['p99'] / bare_ms:.1f}x |")
     fails = one["failures"] + many["failures"] + fifty["failures"]
-    lines += ["", f"Refused or failed messages: {fails}. Server peak resident memory "
+    examples = sorted({e for r in (one, many, fifty) for e in r.get("failure_examples", [])})
+    said = f" (for example: {'; '.join(examples)})" if examples else ""
+    lines += ["", f"Refused or failed messages: {fails}{said}. Server peak resident memory "
               f"{f['server_peak_mib']:.0f} MiB.", "",
               "| Target | Measured | Goal | Result |", "|---|---:|---:|---|"]
     for label, r in [("Checkout p99, patron with 1 loan", one),

@@ -28,7 +28,7 @@ struct Sip2Options {
 class Sip2Server {
  public:
   // Neither pointer is owned; both must outlive this object.
-  Sip2Server(ApiServer* api, const Library* library, Sip2Options options);
+  Sip2Server(ApiServer* api, Library* library, Sip2Options options);
   ~Sip2Server();
 
   // Binds host:port (0 picks a free port); returns the port. One line for an address in use,

@@ -7,6 +7,8 @@
 #include <climits>
 #include <cstring>
 #include <mutex>
+#include <semaphore>
+#include <thread>
 #include <unordered_map>
 
 #include "carrel/circulation.h"
@@ -41,10 +43,27 @@ Blob TokenHash(std::string_view token) {
 }
 
 // Password hashes are long on purpose: a request handler gives its CpuGate slot up before one,
-// rather than hold up the requests in line behind it.
+// rather than hold up the requests in line behind it. Each hash also takes 64 MiB, so no more
+// run at once than there are cores: a crowd of logins (kiosks reconnecting, or someone trying
+// passwords from many connections) waits in line instead of filling the memory.
+class HashSlot {
+ public:
+  HashSlot() { Slots().acquire(); }
+  ~HashSlot() { Slots().release(); }
+  HashSlot(const HashSlot&) = delete;
+  HashSlot& operator=(const HashSlot&) = delete;
+
+ private:
+  static std::counting_semaphore<256>& Slots() {
+    static std::counting_semaphore<256> slots(
+        std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 1, 256));
+    return slots;
+  }
+};
 
 StatusOr<std::string> HashSecret(std::string_view secret) {
   CpuGate::Release();
+  HashSlot slot;
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(out, secret.data(), secret.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                         crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
@@ -55,12 +74,14 @@ StatusOr<std::string> HashSecret(std::string_view secret) {
 
 bool CheckSecret(const std::string& hash, std::string_view secret) {
   CpuGate::Release();
+  HashSlot slot;
   return crypto_pwhash_str_verify(hash.c_str(), secret.data(), secret.size()) == 0;
 }
 
 // The key that seals a user's signing key: Argon2id of the password with the user's salt.
 StatusOr<SecretKey> PasswordKey(std::string_view password, std::string_view salt) {
   CpuGate::Release();
+  HashSlot slot;
   unsigned char key[32];
   if (salt.size() != crypto_pwhash_SALTBYTES ||
       crypto_pwhash(key, sizeof key, password.data(), password.size(),

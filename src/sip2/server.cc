@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -23,6 +24,7 @@
 
 #include "carrel/sip2.h"
 #include "sip2/session.h"
+#include "util/cpu_gate.h"
 
 namespace carrel {
 namespace {
@@ -96,6 +98,9 @@ struct Sip2Server::Impl {
   Sip2Options options;
   int listen_fd = -1;
   SSL_CTX* tls = nullptr;
+  // As the HTTP server's: on SQLite, a few messages are answered at once and the rest wait in
+  // line (docs/design.md, "The HTTP server").
+  std::unique_ptr<CpuGate> gate;
   std::atomic<bool> stopping{false};
   mutable std::mutex mutex;
   std::condition_variable all_closed;
@@ -149,7 +154,12 @@ struct Sip2Server::Impl {
         std::string line = buffer.substr(0, end);
         buffer.erase(0, end + 1);
         if (line.empty()) continue;  // the \n of a \r\n
-        if (!channel.Write(session.Answer(line))) return;
+        std::string answer;
+        {
+          CpuGate::Admission admitted(gate.get());
+          answer = session.Answer(line);
+        }
+        if (!channel.Write(answer)) return;
         continue;
       }
       if (buffer.size() > sip2::kMaxMessageBytes) {
@@ -166,11 +176,15 @@ struct Sip2Server::Impl {
   }
 };
 
-Sip2Server::Sip2Server(ApiServer* api, const Library* library, Sip2Options options)
+Sip2Server::Sip2Server(ApiServer* api, Library* library, Sip2Options options)
     : impl_(std::make_unique<Impl>()) {
   impl_->api = api;
   impl_->library = library;
   impl_->options = std::move(options);
+  if (library->store().engine() == "sqlite") {
+    impl_->gate = std::make_unique<CpuGate>(
+        2 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  }
 }
 
 Sip2Server::~Sip2Server() { Stop(); }
