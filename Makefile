@@ -4,6 +4,7 @@
 SHELL := /bin/bash
 DATA ?= var/library
 LISTEN ?= 127.0.0.1:8080
+SIP2 ?= 127.0.0.1:6001
 JOBS ?= $(shell nproc)
 
 .PHONY: run test bench deps build-release build-asan clean format openapi screenshots
@@ -26,10 +27,11 @@ run: build-release
 	  build/release/carrel demo seed --data $(DATA) --patrons 5000 --items 20000 --loans 200000; \
 	fi
 	@echo "carrel: open http://$(LISTEN)/ in a browser (the API's reference: http://$(LISTEN)/api/docs)"
-	@echo "carrel: demo logins (password westport-demo-2026): desk, demo-director, counsel, trustee, demo-admin;"
+	@echo "carrel: demo logins (password westport-demo-2026): desk, demo-director, counsel, trustee, demo-admin, demo-kiosk;"
 	@echo "carrel: patron portal: card 21000000000001, PIN 246810"
+	@echo "carrel: SIP2 for self-check kiosks on $(SIP2) (kiosk login demo-kiosk, same password)"
 	@echo "carrel: audit log key: $$(build/release/carrel audit key --data $(DATA))"
-	@build/release/carrel serve --data $(DATA) --listen $(LISTEN)
+	@build/release/carrel serve --data $(DATA) --listen $(LISTEN) --sip2 $(SIP2)
 
 # Every test: the C++ tests in the release build and under AddressSanitizer + UBSan, the OpenAPI
 # document's lint, that no module's SQL names another's tables, and the web UI in Chromium

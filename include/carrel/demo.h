@@ -14,7 +14,8 @@ struct SeedOptions {
   int years = 3;
   uint64_t seed = 1;
   bool progress = true;  // draw progress bars when stderr is a terminal
-  // Demo logins (desk, demo-director, counsel, trustee, demo-admin) with kDemoPassword, and
+  // Demo logins (desk, demo-director, counsel, trustee, demo-admin, and the self-check kiosk
+  // demo-kiosk) with kDemoPassword, and
   // PIN kDemoPin on the first five patrons' cards, as if each patron had chosen it (so the
   // portal's history and permissions open in the tour). Never on a real library.
   bool demo_accounts = true;

@@ -7,16 +7,6 @@
 namespace carrel {
 namespace {
 
-// What a kiosk may show of a patron's name, as the profile says.
-std::string ShownName(const Profile& profile, const std::string& name) {
-  if (profile.kiosk_name == "none") return "";
-  if (profile.kiosk_name == "full") return name;
-  size_t start = name.find_first_not_of(' ');
-  if (start == std::string::npos) return "";
-  size_t end = name.find(' ', start);
-  return name.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
 // The kiosk stands for the client address in the PIN's back-off: every kiosk counts alone,
 // wherever its connections come from.
 std::string KioskClient(const ApiContext& c) { return "kiosk/" + std::to_string(c.principal->id); }
@@ -49,6 +39,15 @@ StatusOr<Loan> LoanOfPatron(Circulation& circ, const Actor& actor, int64_t patro
 }
 
 }  // namespace
+
+std::string KioskName(std::string_view rule, std::string_view name) {
+  if (rule == "none") return "";
+  if (rule == "full") return std::string(name);
+  size_t start = name.find_first_not_of(' ');
+  if (start == std::string_view::npos) return "";
+  size_t end = name.find(' ', start);
+  return std::string(name.substr(start, end == std::string_view::npos ? name.npos : end - start));
+}
 
 StatusOr<ApiResponse> KioskStatus(ApiContext& c) {
   CARREL_ASSIGN_OR_RETURN(User kiosk, c.library.accounts().GetUser(c.principal->id));
@@ -130,7 +129,7 @@ StatusOr<ApiResponse> KioskPatron(ApiContext& c) {
   }
   out["valid_patron"] = true;
   out["pin_accepted"] = true;
-  out["name"] = ShownName(c.library.profile(), patron.name);
+  out["name"] = KioskName(c.library.profile().kiosk_name, patron.name);
   out["expired"] = patron.expires_on < today;
   out["loans"] = loans.size();
   out["overdue"] = overdue;

@@ -6,9 +6,16 @@
 // told no more of the patron than the profile's `kiosk_name` allows: never an email, phone,
 // address or birth date.
 
+#include <string>
+#include <string_view>
+
 #include "api/context.h"
 
 namespace carrel {
+
+// What a kiosk is told of a patron's name under the profile's `kiosk_name` rule: the first
+// word ("first"), all of it ("full"), or nothing ("none").
+std::string KioskName(std::string_view rule, std::string_view name);
 
 StatusOr<ApiResponse> KioskStatus(ApiContext& c);
 StatusOr<ApiResponse> KioskPatron(ApiContext& c);

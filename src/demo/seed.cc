@@ -401,6 +401,12 @@ class Seeder {
       if (role == Role::kStaff) desk = user.id;
       if (role == Role::kCounsel) counsel = user.id;
     }
+    // A self-check kiosk for `carrel serve --sip2` (docs/sip2.md).
+    NewUserOptions kiosk;
+    kiosk.location = "Main floor self-check";
+    CARREL_RETURN_IF_ERROR(library_.accounts()
+                               .AddUser(seeder, "demo-kiosk", Role::kKiosk, kDemoPassword, kiosk)
+                               .status());
     // The demo Director adopts the profile's schedule, so the demo library deletes on schedule
     // from the start (a real library's Director signs their own: carrel retention sign).
     CARREL_RETURN_IF_ERROR(

@@ -277,6 +277,30 @@ TEST_F(ProfileTest, PatronsTableSetsTheShortestPinAPatronChooses) {
   }
 }
 
+TEST_F(ProfileTest, AKioskIsToldTheFirstNameUnlessTheProfileSaysOtherwise) {
+  StatusOr<Profile> plain = Parse(kValidLines);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->kiosk_name, "first");
+  for (const char* shown : {"first", "full", "none"}) {
+    std::vector<std::string> lines = kValidLines;
+    lines.push_back("[patrons]");
+    lines.push_back(std::string("kiosk_name = \"") + shown + "\"");
+    StatusOr<Profile> p = Parse(lines);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(p->kiosk_name, shown);
+  }
+  for (const char* bad : {"kiosk_name = \"surname\"", "kiosk_name = true", "kiosk_name = \"\""}) {
+    std::vector<std::string> wrong = kValidLines;
+    wrong.push_back("[patrons]");
+    wrong.push_back(bad);
+    StatusOr<Profile> q = Parse(wrong);
+    EXPECT_FALSE(q.ok()) << bad;
+    EXPECT_NE(q.status().message().find(":" + std::to_string(wrong.size()) + ":"),
+              std::string::npos)
+        << q.status().message();
+  }
+}
+
 TEST_F(ProfileTest, IntakeHoldsLapseAfterTheProfilesDays) {
   StatusOr<Profile> plain = Parse(kValidLines);
   ASSERT_TRUE(plain.ok());

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "carrel/encoding.h"
+#include "util/json_schema.h"
 
 namespace carrel::sip2 {
 namespace {
@@ -18,21 +19,6 @@ using json = nlohmann::json;
 // patron session, fee paid, item information, item status update, patron enable, hold, renew,
 // renew all.
 constexpr char kSupported[] = "YYYNYYYYYYYNNYYY";
-
-std::string Text(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-int64_t Int(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
-bool Flag(const json& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->is_boolean() && it->get<bool>();
-}
 
 // "12.50" from cents.
 std::string Money(int64_t cents) {
@@ -83,7 +69,7 @@ json CardBody(const Message& m) {
 }  // namespace
 
 std::string Session::Reply::Detail() const {
-  std::string detail = Text(body, "detail");
+  std::string detail = TextOf(body, "detail");
   return detail.empty() ? "the request was refused" : detail;
 }
 
@@ -134,17 +120,17 @@ bool Session::LogIn(const std::string& username, const std::string& password) {
     spdlog::warn("sip2: a kiosk login was refused ({})", session.status);
     return false;
   }
-  if (Text(session.body, "role") != "kiosk" || Flag(session.body, "must_change_password")) {
+  if (TextOf(session.body, "role") != "kiosk" || FlagOf(session.body, "must_change_password")) {
     // Only a kiosk account speaks SIP2, and only once its first password has been changed.
-    token_ = Text(session.body, "token");
+    token_ = TextOf(session.body, "token");
     LogOut();
     spdlog::warn("sip2: a login was refused: {}",
-                 Text(session.body, "role") != "kiosk"
+                 TextOf(session.body, "role") != "kiosk"
                      ? "the account is not a kiosk's"
                      : "the kiosk's first password must be changed before it is used");
     return false;
   }
-  token_ = Text(session.body, "token");
+  token_ = TextOf(session.body, "token");
   return !token_.empty();
 }
 
@@ -306,14 +292,14 @@ std::string Session::Login(const Message& m) {
 std::string Session::ScStatus(const Message& m) {
   Reply r = Call("GET", "/api/v1/kiosk", nullptr);
   if (!r.ok()) return Refuse(m, r.Detail());
-  bool open = Flag(r.body, "library_open");
+  bool open = FlagOf(r.body, "library_open");
   Writer w("98");
   // Online; checking in and out while the library is open; the library decides renewals;
   // no status updates, no offline work; 3 s before the kiosk may retry, 3 retries.
   w.YesNo(true).YesNo(open).YesNo(open).YesNo(true).YesNo(false).YesNo(false);
   w.Fixed("030").Fixed("003").Fixed(Now()).Fixed("2.00");
-  w.Field("AO", m.Field("AO")).Field("AM", Text(r.body, "library"));
-  w.Field("BX", kSupported).Field("AN", Text(r.body, "location"));
+  w.Field("AO", m.Field("AO")).Field("AM", TextOf(r.body, "library"));
+  w.Field("BX", kSupported).Field("AN", TextOf(r.body, "location"));
   if (!open) w.Field("AF", "The library is closed.");
   return Finish(w, m);
 }
@@ -321,18 +307,18 @@ std::string Session::ScStatus(const Message& m) {
 std::string Session::PatronStatus(const Message& m) {
   Reply r = Call("POST", "/api/v1/kiosk/patron", CardBody(m));
   if (!r.ok()) return Refuse(m, r.Detail());
-  bool accepted = Flag(r.body, "pin_accepted");
+  bool accepted = FlagOf(r.body, "pin_accepted");
   Writer w("24");
-  w.Fixed(PatronFlags(!accepted || Flag(r.body, "expired"))).Fixed("000").Fixed(Now());
-  w.Field("AO", m.Field("AO")).Field("AA", m.Field("AA")).Field("AE", Text(r.body, "name"));
-  w.Field("BL", Flag(r.body, "valid_patron") ? "Y" : "N");
+  w.Fixed(PatronFlags(!accepted || FlagOf(r.body, "expired"))).Fixed("000").Fixed(Now());
+  w.Field("AO", m.Field("AO")).Field("AA", m.Field("AA")).Field("AE", TextOf(r.body, "name"));
+  w.Field("BL", FlagOf(r.body, "valid_patron") ? "Y" : "N");
   if (m.Has("AD")) w.Field("CQ", accepted ? "Y" : "N");
-  if (accepted) w.Field("BV", Money(Int(r.body, "owed_cents")));
+  if (accepted) w.Field("BV", Money(IntOf(r.body, "owed_cents")));
   if (!m.Has("AD"))
     w.Field("AF", "Enter your PIN.");
   else if (!accepted)
     w.Field("AF", "The card number or PIN was not accepted.");
-  else if (Flag(r.body, "expired"))
+  else if (FlagOf(r.body, "expired"))
     w.Field("AF", "Your card has expired; please see the desk.");
   return Finish(w, m);
 }
@@ -345,17 +331,17 @@ std::string Session::PatronInformation(const Message& m) {
   body["lists"] = summary.find('Y') != std::string::npos;
   Reply r = Call("POST", "/api/v1/kiosk/patron", body);
   if (!r.ok()) return Refuse(m, r.Detail());
-  bool accepted = Flag(r.body, "pin_accepted");
+  bool accepted = FlagOf(r.body, "pin_accepted");
   Writer w("64");
-  w.Fixed(PatronFlags(!accepted || Flag(r.body, "expired"))).Fixed("000").Fixed(Now());
-  w.Count(Int(r.body, "holds_ready"), 4).Count(Int(r.body, "overdue"), 4);
-  w.Count(Int(r.body, "loans"), 4).Count(Int(r.body, "fines_owed"), 4).Count(0, 4);
-  w.Count(Int(r.body, "holds_waiting"), 4);
-  w.Field("AO", m.Field("AO")).Field("AA", m.Field("AA")).Field("AE", Text(r.body, "name"));
-  w.Field("BL", Flag(r.body, "valid_patron") ? "Y" : "N");
+  w.Fixed(PatronFlags(!accepted || FlagOf(r.body, "expired"))).Fixed("000").Fixed(Now());
+  w.Count(IntOf(r.body, "holds_ready"), 4).Count(IntOf(r.body, "overdue"), 4);
+  w.Count(IntOf(r.body, "loans"), 4).Count(IntOf(r.body, "fines_owed"), 4).Count(0, 4);
+  w.Count(IntOf(r.body, "holds_waiting"), 4);
+  w.Field("AO", m.Field("AO")).Field("AA", m.Field("AA")).Field("AE", TextOf(r.body, "name"));
+  w.Field("BL", FlagOf(r.body, "valid_patron") ? "Y" : "N");
   if (m.Has("AD")) w.Field("CQ", accepted ? "Y" : "N");
   if (accepted) {
-    w.Field("BV", Money(Int(r.body, "owed_cents")));
+    w.Field("BV", Money(IntOf(r.body, "owed_cents")));
     // BP and BQ pick which of the list's items, counting from 1.
     auto bound = [&](const char* id, int64_t fallback) {
       std::string v = m.Field(id);
@@ -375,23 +361,23 @@ std::string Session::PatronInformation(const Message& m) {
         if (n >= first && n <= last) w.Field(id, line(e));
       }
     };
-    auto barcode = [](const json& e) { return Text(e, "item_barcode"); };
+    auto barcode = [](const json& e) { return TextOf(e, "item_barcode"); };
     auto all = [](const json&) { return true; };
     if (summary[0] == 'Y')
       list(
-          "hold_list", "AS", [](const json& e) { return Flag(e, "ready"); }, barcode);
+          "hold_list", "AS", [](const json& e) { return FlagOf(e, "ready"); }, barcode);
     if (summary[1] == 'Y')
       list(
-          "loan_list", "AT", [](const json& e) { return Flag(e, "overdue"); }, barcode);
+          "loan_list", "AT", [](const json& e) { return FlagOf(e, "overdue"); }, barcode);
     if (summary[2] == 'Y') list("loan_list", "AU", all, barcode);
     if (summary[3] == 'Y') {
       list("fine_list", "AV", all, [](const json& e) {
-        return std::to_string(Int(e, "id")) + " " + Money(Int(e, "amount_cents"));
+        return std::to_string(IntOf(e, "id")) + " " + Money(IntOf(e, "amount_cents"));
       });
     }
     if (summary[5] == 'Y')
       list(
-          "hold_list", "CD", [](const json& e) { return !Flag(e, "ready"); }, barcode);
+          "hold_list", "CD", [](const json& e) { return !FlagOf(e, "ready"); }, barcode);
   } else {
     w.Field("AF", m.Has("AD") ? "The card number or PIN was not accepted." : "Enter your PIN.");
   }
@@ -405,9 +391,9 @@ std::string Session::Checkout(const Message& m, std::string_view line) {
   Reply r = Call("POST", "/api/v1/kiosk/checkout", body, KeyOf(line));
   if (!r.ok()) return Refuse(m, r.Detail());
   Writer w("12");
-  w.Fixed("1").YesNo(Flag(r.body, "renewal")).Fixed("N").Fixed("Y").Fixed(Now());
+  w.Fixed("1").YesNo(FlagOf(r.body, "renewal")).Fixed("N").Fixed("Y").Fixed(Now());
   w.Field("AO", m.Field("AO")).Field("AA", m.Field("AA")).Field("AB", m.Field("AB"));
-  w.Field("AJ", Text(r.body, "title")).Field("AH", DueDate(Text(r.body, "due_on")));
+  w.Field("AJ", TextOf(r.body, "title")).Field("AH", DueDate(TextOf(r.body, "due_on")));
   return Finish(w, m);
 }
 
@@ -415,12 +401,12 @@ std::string Session::Checkin(const Message& m, std::string_view line) {
   Reply r =
       Call("POST", "/api/v1/kiosk/checkin", json{{"item_barcode", m.Field("AB")}}, KeyOf(line));
   if (!r.ok()) return Refuse(m, r.Detail());
-  bool hold = Flag(r.body, "to_hold_shelf");
+  bool hold = FlagOf(r.body, "to_hold_shelf");
   Writer w("10");
   w.Fixed("1").Fixed("Y").Fixed("N").YesNo(hold).Fixed(Now());
   w.Field("AO", m.Field("AO")).Field("AB", m.Field("AB")).Field("AQ", "");
-  w.Field("AJ", Text(r.body, "title")).Field("CL", Text(r.body, "sort_bin"));
-  w.Field("CS", Text(r.body, "call_number"));
+  w.Field("AJ", TextOf(r.body, "title")).Field("CL", TextOf(r.body, "sort_bin"));
+  w.Field("CS", TextOf(r.body, "call_number"));
   // A hold is for this library; whose it is, the returns machine is never told.
   if (hold) w.Field("CV", "01").Field("AF", "On hold: put it on the hold shelf.");
   return Finish(w, m);
@@ -431,7 +417,7 @@ std::string Session::ItemInformation(const Message& m) {
   if (!PathSafe(barcode)) return Refuse(m, "no such item");
   Reply r = Call("GET", "/api/v1/kiosk/items/" + barcode, nullptr);
   if (!r.ok()) return Refuse(m, r.Detail());
-  std::string status = Text(r.body, "status");
+  std::string status = TextOf(r.body, "status");
   const char* circulation = status == "available"       ? "03"
                             : status == "on_loan"       ? "04"
                             : status == "on_hold_shelf" ? "08"
@@ -439,11 +425,11 @@ std::string Session::ItemInformation(const Message& m) {
                                                         : "01";
   Writer w("18");
   w.Fixed(circulation).Fixed("00").Fixed("01").Fixed(Now());
-  w.Field("CF", std::to_string(Int(r.body, "holds_waiting")));
+  w.Field("CF", std::to_string(IntOf(r.body, "holds_waiting")));
   if (r.body.contains("due_on") && r.body["due_on"].is_string()) {
-    w.Field("AH", DueDate(Text(r.body, "due_on")));
+    w.Field("AH", DueDate(TextOf(r.body, "due_on")));
   }
-  w.Field("AB", barcode).Field("AJ", Text(r.body, "title"));
+  w.Field("AB", barcode).Field("AJ", TextOf(r.body, "title"));
   return Finish(w, m);
 }
 
@@ -457,7 +443,7 @@ std::string Session::Renew(const Message& m, std::string_view line) {
   Writer w("30");
   w.Fixed("1").Fixed("Y").Fixed("N").Fixed("N").Fixed(Now());
   w.Field("AO", m.Field("AO")).Field("AA", m.Field("AA")).Field("AB", m.Field("AB"));
-  w.Field("AJ", Text(r.body, "title")).Field("AH", DueDate(Text(r.body, "due_on")));
+  w.Field("AJ", TextOf(r.body, "title")).Field("AH", DueDate(TextOf(r.body, "due_on")));
   return Finish(w, m);
 }
 
@@ -471,8 +457,8 @@ std::string Session::RenewAll(const Message& m, std::string_view line) {
   w.Fixed("1").Count(static_cast<long long>(renewed.size()), 4);
   w.Count(static_cast<long long>(refused.size()), 4).Fixed(Now());
   w.Field("AO", m.Field("AO"));
-  for (const json& e : renewed) w.Field("BM", Text(e, "item_barcode"));
-  for (const json& e : refused) w.Field("BN", Text(e, "item_barcode"));
+  for (const json& e : renewed) w.Field("BM", TextOf(e, "item_barcode"));
+  for (const json& e : refused) w.Field("BN", TextOf(e, "item_barcode"));
   return Finish(w, m);
 }
 
@@ -511,7 +497,7 @@ std::string Session::HoldRequest(const Message& m, std::string_view line) {
   Writer w("16");
   w.Fixed("1").Fixed("N").Fixed(Now());
   w.Field("AO", m.Field("AO")).Field("AA", m.Field("AA")).Field("AB", m.Field("AB"));
-  w.Field("AJ", Text(r.body, "title"));
+  w.Field("AJ", TextOf(r.body, "title"));
   return Finish(w, m);
 }
 

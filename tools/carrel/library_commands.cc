@@ -392,7 +392,8 @@ int LibraryCommands::Seed() {
   if (seed_.demo_accounts) {
     std::printf(
         "carrel: demo logins (password %s): desk (front desk), demo-director, counsel, "
-        "trustee (Board), demo-admin; patron portal: card 21000000000001, PIN %s\n",
+        "trustee (Board), demo-admin, demo-kiosk (SIP2); patron portal: card 21000000000001, "
+        "PIN %s\n",
         kDemoPassword, kDemoPin);
   }
   return 0;
