@@ -443,6 +443,12 @@ TEST_P(Sip2Test, AKioskIsMadeAndApprovedAsStaffAreAndChangesItsFirstPassword) {
   EXPECT_EQ(c->Send("9300CNkiosk2|COkiosk2's own one|").fixed, "1");
   SipAnswer status = Exchange(*c, "9900302.00");
   EXPECT_EQ(status.Field("AN"), "Children's room");
+  // Disabled by the administrator: its next message is refused, and so is its login.
+  ASSERT_TRUE(lib.accounts().SetDisabled(admin, k->id, true).ok());
+  SipAnswer after = Exchange(*c, Checkout("P-1", kPin, "I-4"));
+  EXPECT_EQ(after.fixed[0], '0') << after.raw;
+  EXPECT_EQ(c->Send("9300CNkiosk2|COkiosk2's own one|").fixed, "0");
+  EXPECT_EQ(Loans(), 0);
 }
 
 TEST(Sip2StartTest, BadInputAtStartIsOneLine) {
