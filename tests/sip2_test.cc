@@ -451,6 +451,43 @@ TEST_P(Sip2Test, AKioskIsMadeAndApprovedAsStaffAreAndChangesItsFirstPassword) {
   EXPECT_EQ(Loans(), 0);
 }
 
+// Strangers cannot hold the kiosks' places open: a connection that does not log in is closed
+// after a message's time, and so is one that trickles a message in byte by byte.
+TEST(Sip2LimitsTest, SilentAndTricklingConnectionsAreClosed) {
+  testing::TestLibrary lib;
+  ApiServer api(lib.library.get(), testing::ContractChecked());
+  Sip2Options options;
+  options.tls = false;
+  options.message_timeout = std::chrono::milliseconds(400);
+  Sip2Server server(&api, lib.library.get(), options);
+  auto port = server.Bind("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok());
+  std::thread serving([&] { (void)server.Serve(); });
+  auto closed_within = [&](int fd, std::chrono::milliseconds limit, bool trickle) {
+    auto start = std::chrono::steady_clock::now();
+    char c;
+    while (std::chrono::steady_clock::now() - start < limit) {
+      if (trickle) (void)send(fd, "9", 1, MSG_NOSIGNAL);
+      if (recv(fd, &c, 1, MSG_DONTWAIT) == 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  for (bool trickle : {false, true}) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(*port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_TRUE(closed_within(fd, std::chrono::milliseconds(3000), trickle))
+        << (trickle ? "trickling" : "silent");
+    close(fd);
+  }
+  server.Stop();
+  serving.join();
+}
+
 TEST(Sip2StartTest, BadInputAtStartIsOneLine) {
   testing::TempDir dir;
   std::string data = (dir / "lib").string();

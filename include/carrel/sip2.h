@@ -19,8 +19,10 @@ struct Sip2Options {
   bool tls = true;  // plain TCP only when the caller says so (loopback, or an explicit flag)
   std::string tls_cert_file, tls_key_file;
   size_t max_connections = 256;
-  // A kiosk may sit idle this long between messages; a message, once begun, must arrive
-  // whole within `message_timeout`.
+  size_t max_connections_per_address = 64;
+  // A kiosk that has logged in may sit idle this long between messages (a connection that has
+  // not, no longer than `message_timeout`); a message, once begun, must arrive whole within
+  // `message_timeout`.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds message_timeout{std::chrono::seconds(10)};
 };

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -105,6 +106,7 @@ struct Sip2Server::Impl {
   mutable std::mutex mutex;
   std::condition_variable all_closed;
   std::set<int> open;  // connections' descriptors
+  std::map<std::string, size_t> per_address;  // open connections from each address
 
   ~Impl() {
     if (listen_fd >= 0) close(listen_fd);
@@ -148,11 +150,15 @@ struct Sip2Server::Impl {
     sip2::Session session(api, library, peer, tls != nullptr);
     std::string buffer;
     char chunk[4096];
+    // When the message now arriving began: it must be whole within message_timeout, however
+    // slowly its bytes come.
+    auto began = std::chrono::steady_clock::now();
     while (!stopping.load()) {
       size_t end = buffer.find_first_of("\r\n");
       if (end != std::string::npos) {
         std::string line = buffer.substr(0, end);
         buffer.erase(0, end + 1);
+        began = std::chrono::steady_clock::now();  // what is left is the next message's start
         if (line.empty()) continue;  // the \n of a \r\n
         std::string answer;
         {
@@ -168,9 +174,23 @@ struct Sip2Server::Impl {
         (void)channel.Write(session.Answer(buffer.substr(0, sip2::kMaxMessageBytes + 1)));
         return;
       }
-      SetTimeout(fd, buffer.empty() ? options.idle_timeout : options.message_timeout);
+      // Between messages a kiosk that has logged in may wait long; a connection that has not
+      // gets no longer than a message would, so strangers cannot hold the places open.
+      std::chrono::milliseconds wait = options.message_timeout;
+      if (!buffer.empty()) {
+        wait -= std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - began);
+        if (wait <= std::chrono::milliseconds(0)) {
+          spdlog::info("sip2: a message did not arrive whole in time; the connection is closed");
+          return;
+        }
+      } else if (session.logged_in()) {
+        wait = options.idle_timeout;
+      }
+      SetTimeout(fd, wait);
       ssize_t n = channel.Read(chunk, sizeof chunk);
       if (n <= 0) return;
+      if (buffer.empty()) began = std::chrono::steady_clock::now();
       buffer.append(chunk, static_cast<size_t>(n));
     }
   }
@@ -234,17 +254,23 @@ Status Sip2Server::Serve() {
     socklen_t length = sizeof peer;
     int fd = accept4(s.listen_fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC);
     if (fd < 0) continue;
+    std::string address = PeerAddress(peer);
     {
       std::lock_guard<std::mutex> lock(s.mutex);
-      if (s.open.size() >= s.options.max_connections || s.stopping.load()) {
+      size_t& from_there = s.per_address[address];
+      if (s.open.size() >= s.options.max_connections ||
+          from_there >= s.options.max_connections_per_address || s.stopping.load()) {
+        if (from_there == 0) s.per_address.erase(address);
         close(fd);
         continue;
       }
+      ++from_there;
       s.open.insert(fd);
     }
-    std::thread([&s, fd, address = PeerAddress(peer)] {
+    std::thread([&s, fd, address] {
       s.Serve(fd, address);
       std::lock_guard<std::mutex> lock(s.mutex);
+      if (--s.per_address[address] == 0) s.per_address.erase(address);
       s.open.erase(fd);
       close(fd);
       s.all_closed.notify_all();
