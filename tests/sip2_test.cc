@@ -271,6 +271,17 @@ TEST_P(Sip2Test, EveryMessagePairAnswersWithTheFieldsAKioskNeeds) {
   EXPECT_EQ(Audited("fine.pay"), 1);
 }
 
+TEST_P(Sip2Test, TheStatusSaysClosedWhenTheCalendarDoes) {
+  auto c = Kiosk();
+  // 01:00 on a Wednesday in Westport: the library is closed.
+  lib_.clock.Set(
+      Instant(std::chrono::sys_days(std::chrono::year(2026) / 12 / 2) + std::chrono::hours(6)));
+  SipAnswer closed = Exchange(*c, "9900302.00");
+  ASSERT_EQ(closed.code, "98");
+  EXPECT_EQ(closed.fixed.substr(0, 3), "YYN") << "online, returns taken, nothing lent";
+  EXPECT_NE(closed.Field("AF").find("closed"), std::string::npos) << closed.raw;
+}
+
 TEST_P(Sip2Test, ABadChecksumIsAskedForAgainAndDoesNothing) {
   auto c = Kiosk();
   std::string text = Checkout("P-1", kPin, "I-1") + "AY1AZ";

@@ -294,13 +294,14 @@ std::string Session::ScStatus(const Message& m) {
   if (!r.ok()) return Refuse(m, r.Detail());
   bool open = FlagOf(r.body, "library_open");
   Writer w("98");
-  // Online; checking in and out while the library is open; the library decides renewals;
-  // no status updates, no offline work; 3 s before the kiosk may retry, 3 retries.
-  w.YesNo(true).YesNo(open).YesNo(open).YesNo(true).YesNo(false).YesNo(false);
+  // Online; returns at any hour (a book drop works while the library is closed), lending while
+  // it is open; the library decides renewals; no status updates, no offline work; 3 s before
+  // the kiosk may retry, 3 retries.
+  w.YesNo(true).YesNo(true).YesNo(open).YesNo(true).YesNo(false).YesNo(false);
   w.Fixed("030").Fixed("003").Fixed(Now()).Fixed("2.00");
   w.Field("AO", m.Field("AO")).Field("AM", TextOf(r.body, "library"));
   w.Field("BX", kSupported).Field("AN", TextOf(r.body, "location"));
-  if (!open) w.Field("AF", "The library is closed.");
+  if (!open) w.Field("AF", "The library is closed: returns only.");
   return Finish(w, m);
 }
 
