@@ -7,7 +7,7 @@ LISTEN ?= 127.0.0.1:8080
 SIP2 ?= 127.0.0.1:6001
 JOBS ?= $(shell nproc)
 
-.PHONY: run test bench deps build-release build-asan clean format openapi screenshots
+.PHONY: run test bench deps build-release build-asan clean format openapi screenshots fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -42,6 +42,12 @@ test: build-release build-asan
 	@ctest --preset release -j $(JOBS)
 	@scripts/browser-tests.sh
 	@ctest --preset asan -j $(JOBS)
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-5} scripts/fuzz.sh
+
+# The libFuzzer targets of the parsers of outside input, FUZZ_SECONDS (default 60) each
+# (scripts/fuzz.sh); non-zero on any crash, leak, undefined behaviour or timeout.
+fuzz: deps
+	@scripts/fuzz.sh
 
 bench: build-release
 	@scripts/bench.sh build/release

@@ -8,6 +8,7 @@ packages=(
   libspdlog-dev libtomlplusplus-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev libpq-dev libyaz-dev nginx postgresql-15
   tzdata sqlite3 curl openssl python3
+  clang libclang-rt-14-dev
   chromium
 )
 missing=()
