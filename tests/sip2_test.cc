@@ -17,6 +17,7 @@
 #include "tests/support/contract_check.h"
 #include "tests/support/run.h"
 #include "tests/support/sip2_client.h"
+#include "tests/support/start_refusals.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -503,21 +504,9 @@ TEST(Sip2StartTest, BadInputAtStartIsOneLine) {
   testing::TempDir dir;
   std::string data = (dir / "lib").string();
   ASSERT_EQ(testing::RunCarrel({"init", "--data", data}).exit_code, 0);
-  auto one_line = [](const testing::CommandResult& r, std::string_view words) {
-    EXPECT_NE(r.exit_code, 0);
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_EQ(r.err.rfind("carrel: ", 0), 0u) << r.err;
-    EXPECT_NE(r.err.find(words), std::string::npos) << r.err;
-  };
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string busy = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const auto& one_line = testing::ExpectOneLineRefusal;
+  int fd = -1;
+  std::string busy = testing::BusyLoopbackAddress(&fd);
   one_line(testing::RunCarrel({"serve", "--data", data, "--listen", "127.0.0.1:0", "--sip2", busy}),
            "already in use");
   close(fd);
