@@ -46,7 +46,7 @@ test: build-release build-asan
 
 # The libFuzzer targets of the parsers of outside input, FUZZ_SECONDS (default 60) each
 # (scripts/fuzz.sh); non-zero on any crash, leak, undefined behaviour or timeout.
-fuzz: deps
+fuzz: build-asan
 	@scripts/fuzz.sh
 
 bench: build-release

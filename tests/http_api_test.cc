@@ -82,6 +82,19 @@ TEST_F(HttpApiTest, PolicyIsPublicWithItsHistory) {
   EXPECT_NE(body["statute"]["citation"].get<std::string>().find("11-25"), std::string::npos);
 }
 
+// Found by the request_body fuzz target (fuzz/corpus/request_body/regression-query-key-not-utf8):
+// a query parameter whose name is not UTF-8 once percent-decoded was named in the refusal, and
+// writing the refusal threw: the client got a 500 where a 400 was due.
+TEST_F(HttpApiTest, AQueryKeyThatIsNotUtf8GetsAPlainRefusal) {
+  auto res = client_->Get("/api/v1/hours?%FF%FE=1&caf%C3=2");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400) << res->body;
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/problem+json");
+  json body = json::parse(res->body);  // well-formed JSON, the bad bytes replaced
+  ASSERT_EQ(body["errors"].size(), 2u) << res->body;
+  EXPECT_EQ(body["errors"][0]["detail"], "is not a parameter of this route");
+}
+
 TEST_F(HttpApiTest, UnknownPathsAndMethodsGetProblemDetails) {
   auto res = client_->Get("/api/v1/no-such-collection/12");
   ASSERT_TRUE(res);

@@ -530,7 +530,8 @@ TEST_F(RetentionTest, KilledRunsNeverHalfDeleteAndTheNextRunFinishes) {
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     Library& l = **opened;
     // The held patron's links never go; every other link is readable or under a destroyed key.
-    for (const auto& [history, patron] : loans) {
+    for (const auto& loan : loans) {
+      const int64_t history = loan.first, patron = loan.second;  // captured below
       auto link = l.circulation().ReturnedLoanPatron(testing::kStaff, history);
       ASSERT_TRUE(link.ok()) << link.status().ToString();
       if (patron == patrons[1]) {

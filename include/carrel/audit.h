@@ -114,6 +114,16 @@ Checkpoint SignCheckpoint(std::string_view origin, int64_t size, const Hash& roo
 StatusOr<Checkpoint> OpenCheckpoint(std::string_view note, const NoteVerifier& verifier);
 NoteVerifier VerifierFromSeed(const unsigned char* secret_seed, std::string_view key_name);
 
+// A proof bundle as `carrel audit prove` writes it (JSON): a signed head "checkpoint", and an
+// entry's "inclusion" (index, entry in base64, path) and/or the log's "consistency" with an
+// earlier head (earlier, proof), checked with nothing but the verifier key. kInvalidArgument
+// when it does not parse, kDataLoss when a signature or a proof does not verify.
+struct ProofCheck {
+  int64_t head_size = 0;  // of the signed head proven against
+  std::string said;       // what was proven, in words
+};
+StatusOr<ProofCheck> VerifyProofBundle(std::string_view text, const NoteVerifier& verifier);
+
 // Queries of the log for the Director and the Board (paged by sequence number).
 struct AuditQuery {
   std::optional<Instant> from, to;  // time range, inclusive from, exclusive to

@@ -1,8 +1,10 @@
 // The route contract's builders and the one paging convention of list answers.
 
+#include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "api/problem.h"
 #include "api/routes.h"
 #include "api/schemas.h"
 
@@ -71,6 +73,28 @@ Contract Contract::Idempotent() const {
 }
 
 namespace {
+
+// Nesting depth of a JSON text (brackets outside strings); cheap, before parsing.
+int JsonDepth(std::string_view text) {
+  int depth = 0, max = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '{' || c == '[') max = std::max(max, ++depth);
+    if (c == '}' || c == ']') --depth;
+  }
+  return max;
+}
 
 std::string CursorOf(const nlohmann::json& item, std::string_view key, size_t position) {
   if (key.empty()) return std::to_string(position + 1);
@@ -161,6 +185,36 @@ void CheckParameter(std::string_view name, SchemaRef schema, const std::string& 
 }
 
 }  // namespace
+
+// The request's JSON body: within the route's size and the server's depth, an object; then
+// the whole request against the route's contract.
+std::optional<ApiResponse> ReadInput(const Route& route, const ApiRequest& request, bool writes,
+                                     size_t max_body_bytes, int max_json_depth,
+                                     nlohmann::json* body) {
+  const bool has_body = writes && !request.body.empty();
+  if (has_body) {
+    if (request.body.size() >
+        (route.contract.max_body != 0 ? route.contract.max_body : max_body_bytes)) {
+      return ProblemResponse(413, "", "the request body is too large", request.path);
+    }
+    if (JsonDepth(request.body) > max_json_depth) {
+      return ProblemResponse(400, "", "the JSON body is nested too deeply", request.path);
+    }
+    *body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body->is_discarded()) {
+      return ProblemResponse(400, "", "the request body is not valid JSON", request.path);
+    }
+    if (!body->is_object()) {
+      return ProblemResponse(400, "", "the request body must be a JSON object", request.path);
+    }
+  }
+  std::vector<FieldError> errors;
+  CheckRequest(route, request, *body, has_body, &errors);
+  if (!errors.empty()) {
+    return Problem("invalid-input", 400, DescribeErrors(errors), request.path, &errors);
+  }
+  return std::nullopt;
+}
 
 void CheckRequest(const Route& route, const ApiRequest& request, const nlohmann::json& body,
                   bool has_body, std::vector<FieldError>* errors) {

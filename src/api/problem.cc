@@ -137,7 +137,10 @@ ApiResponse Problem(std::string_view slug, int http_status, std::string_view det
     }
     body["errors"] = std::move(list);
   }
-  return ApiResponse{http_status, "application/problem+json", body.dump()};
+  // A field's name may come from the request as bytes that are not UTF-8 (a query key sent as
+  // %FF): written with U+FFFD in their place, never thrown over.
+  return ApiResponse{http_status, "application/problem+json",
+                     body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)};
 }
 
 ApiResponse ProblemResponse(int http_status, std::string_view, std::string_view detail,

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -115,6 +116,12 @@ const std::string& ApiReferenceHtml();
 // refusal to `errors`. `has_body`: the request carried a body (parsed into `body`).
 void CheckRequest(const Route& route, const ApiRequest& request, const nlohmann::json& body,
                   bool has_body, std::vector<FieldError>* errors);
+// Reads a request's body (when `writes` and it has one: within the route's size, or
+// `max_body_bytes`, and `max_json_depth`, a JSON object) into `body` and checks the request
+// against the route's contract. nullopt when it is taken, else the problem answer.
+std::optional<ApiResponse> ReadInput(const Route& route, const ApiRequest& request, bool writes,
+                                     size_t max_body_bytes, int max_json_depth,
+                                     nlohmann::json* body);
 // Checks an answer against its route's contract: "" when it conforms, else what is wrong.
 std::string CheckResponse(const Route& route, const ApiResponse& response);
 

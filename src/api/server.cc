@@ -138,28 +138,6 @@ class RefusalTally {
   std::map<std::pair<std::string, std::string>, int64_t> counts_;
 };
 
-// Nesting depth of a JSON text (brackets outside strings); cheap, before parsing.
-int JsonDepth(std::string_view text) {
-  int depth = 0, max = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') in_string = true;
-    if (c == '{' || c == '[') max = std::max(max, ++depth);
-    if (c == '}' || c == ']') --depth;
-  }
-  return max;
-}
-
 std::string TokenFrom(const ApiRequest& request, bool* via_cookie) {
   *via_cookie = false;
   auto auth = request.headers.find("authorization");
@@ -281,8 +259,6 @@ struct ApiServer::Impl {
   std::optional<ApiResponse> Admit(const ApiRequest& request, const Route& route,
                                    const std::optional<Principal>& principal, const Actor& actor,
                                    bool via_cookie);
-  std::optional<ApiResponse> ParseBody(const ApiRequest& request, const Route& route,
-                                       nlohmann::json* body);
   ApiResponse Run(const Route& route, ApiContext& ctx, const std::string& path, bool stranger);
   std::optional<ApiResponse> CheckCsrf(const ApiRequest& request, const Route& route,
                                        const Principal& principal, const Actor& actor);
@@ -431,26 +407,6 @@ std::optional<ApiResponse> ApiServer::Impl::Admit(const ApiRequest& request, con
   return std::nullopt;
 }
 
-// The request's JSON body: within the route's size and the server's depth, an object.
-std::optional<ApiResponse> ApiServer::Impl::ParseBody(const ApiRequest& request, const Route& route,
-                                                      nlohmann::json* body) {
-  if (request.body.size() >
-      (route.contract.max_body != 0 ? route.contract.max_body : options.max_body_bytes)) {
-    return ProblemResponse(413, "", "the request body is too large", request.path);
-  }
-  if (JsonDepth(request.body) > options.max_json_depth) {
-    return ProblemResponse(400, "", "the JSON body is nested too deeply", request.path);
-  }
-  *body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body->is_discarded()) {
-    return ProblemResponse(400, "", "the request body is not valid JSON", request.path);
-  }
-  if (!body->is_object()) {
-    return ProblemResponse(400, "", "the request body must be a JSON object", request.path);
-  }
-  return std::nullopt;
-}
-
 // Runs the route's handler; a failure becomes its problem answer (and a stranger's failed
 // log-in is counted).
 ApiResponse ApiServer::Impl::Run(const Route& route, ApiContext& ctx, const std::string& path,
@@ -514,17 +470,11 @@ ApiResponse ApiServer::Dispatch(const ApiRequest& request, const Route** matched
   ApiRequest matched = request;
   matched.path_params = std::move(params);
   ApiContext ctx{library, matched, principal, actor, nlohmann::json::object(), token, this, route};
-  const bool has_body = writes && !request.body.empty();
-  if (has_body) {
-    if (std::optional<ApiResponse> bad = impl_->ParseBody(request, *route, &ctx.body)) {
-      return *std::move(bad);
-    }
-  }
   // The route's contract, checked before its handler runs: handlers get checked input.
-  std::vector<FieldError> errors;
-  CheckRequest(*route, matched, ctx.body, has_body, &errors);
-  if (!errors.empty()) {
-    return Problem("invalid-input", 400, DescribeErrors(errors), request.path, &errors);
+  if (std::optional<ApiResponse> bad =
+          ReadInput(*route, matched, writes, impl_->options.max_body_bytes,
+                    impl_->options.max_json_depth, &ctx.body)) {
+    return *std::move(bad);
   }
   auto run = [&]() -> ApiResponse {
     return impl_->Run(*route, ctx, request.path, /*stranger=*/!principal);

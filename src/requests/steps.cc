@@ -9,6 +9,7 @@
 #include "carrel/requests.h"
 #include "requests/fields.h"
 #include "requests/impl.h"
+#include "requests/package_check.h"
 #include "requests/render.h"
 #include "requests/step_args.h"
 #include "util/enum_names.h"
@@ -18,37 +19,6 @@ namespace carrel {
 using json = nlohmann::json;
 
 namespace {
-
-bool InRange(Date d, const CaseScope& s) {
-  if (s.from && d < *s.from) return false;
-  if (s.to && d > *s.to) return false;
-  return true;
-}
-
-// Every record of a package lies inside `scope`: its patron, its category, its day.
-Status CheckRecordsCovered(const json& package, const CaseScope& scope) {
-  if (!package.contains("records") || !package["records"].is_array()) {
-    return DataLoss("the disclosure has no list of records");
-  }
-  for (const json& r : package["records"]) {
-    int64_t patron = r.value("patron", int64_t{-1});
-    std::string category = r.value("category", "");
-    if (!std::binary_search(scope.patron_ids.begin(), scope.patron_ids.end(), patron) ||
-        !Has(scope.categories, category)) {
-      return PermissionDenied("the disclosure holds a record outside the signed scope");
-    }
-    std::string day = r.value("date", "");
-    if (!day.empty()) {
-      auto d = ParseDate(day);
-      if (!d.ok() || !InRange(*d, scope)) {
-        return PermissionDenied("the disclosure holds a record outside the signed dates");
-      }
-    } else if (category != "patron") {
-      return PermissionDenied("the disclosure holds an undated record");
-    }
-  }
-  return Status::Ok();
-}
 
 // One patron's records in the categories of `scope`, read in one transaction (each call below
 // joins it): the records as of one moment, and their audit entries committed together, once.
@@ -303,7 +273,7 @@ Status Requests::Impl::StepAdvise(const StepInput& in, StepPlan& plan) {
   plan.audit["court_order_compels"] = compels;
   plan.notify = kCaseDirector | kCaseDesignee;
   plan.notify_kind = "advice_recorded";
-  plan.write = [=, this](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
+  plan.write = [=](Transaction& tx, const SecretKey& key, int64_t case_id) -> Status {
     CARREL_ASSIGN_OR_RETURN(int64_t id,
                             tx.QueryInt("SELECT coalesce(max(id), 0) + 1 FROM counsel_advice"));
     return tx.Exec(
@@ -1051,35 +1021,6 @@ StatusOr<std::optional<StoredPackage>> ReadStoredPackage(Transaction& tx, const 
   return out;
 }
 
-// The package is what its signed decision allows: the manifest names that decision and this
-// case, every file matches the manifest, and every record lies inside the decision's scope.
-// kPermissionDenied saying what does not hold.
-Status CheckPackageAgainstDecision(const StoredPackage& p, const CaseDecision& decision,
-                                   const std::string& reference) {
-  json manifest = json::parse(p.manifest, nullptr, false);
-  json files = json::parse(p.files, nullptr, false);
-  json doc = json::parse(decision.document, nullptr, false);
-  if (manifest.is_discarded() || files.is_discarded() || doc.is_discarded() ||
-      manifest.value("decision", int64_t{-1}) != decision.id ||
-      manifest.value("decision_sha256", "") != Sha256Hex(decision.document) ||
-      manifest.value("case", "") != reference) {
-    return PermissionDenied("the manifest does not match the signed decision");
-  }
-  for (const json& file : manifest["files"]) {
-    std::string fname = file.value("name", "");
-    if (!files.contains(fname) ||
-        Sha256Hex(files[fname].get<std::string>()) != file.value("sha256", "")) {
-      return PermissionDenied("a file of the package does not match the manifest");
-    }
-  }
-  auto scope = ScopeFromJson(doc["scope"]);
-  json package = json::parse(files.value("disclosure.json", ""), nullptr, false);
-  if (!scope.ok() || package.is_discarded()) {
-    return PermissionDenied("the package does not parse");
-  }
-  return CheckRecordsCovered(package, *scope);
-}
-
 // One file of a checked package.
 std::string PackageFile(const StoredPackage& p, std::string_view name) {
   if (name == "manifest.json") return p.manifest;
@@ -1139,7 +1080,8 @@ StatusOr<std::string> Requests::Impl::DisclosureFile(int64_t user_id, std::strin
       refused = PermissionDenied("the manifest's signature does not verify");
       return Status::Ok();
     }
-    refused = CheckPackageAgainstDecision(p, *decision, l.summary.reference);
+    refused = CheckPackageAgainstDecision(p.manifest, p.files, decision->id, decision->document,
+                                          l.summary.reference);
     if (!refused.ok()) return Status::Ok();
     out = PackageFile(p, name);
     return audit_

@@ -740,7 +740,10 @@ Status Retention::MarkNotedKeys(RetentionRun* out) {
                      return Status::Ok();
                    });
   }));
-  for (const auto& [name, category] : noted) {
+  for (const auto& noted_key : noted) {
+    // Named apart, not as a structured binding: clang before 16 cannot capture those.
+    const auto& name = noted_key.first;
+    const auto& category = noted_key.second;
     if (!vault_->keyring().WasDestroyed(name)) continue;
     CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
       CARREL_ASSIGN_OR_RETURN(int64_t links, tx.QueryInt("SELECT links FROM retention_keys WHERE "
@@ -811,9 +814,10 @@ Status Retention::DestroyDueKeys(const Work& w, RetentionRun* out,
 Status Retention::RemoveDueSubscriptions(const Work& w, RetentionRun* out,
                                          const std::function<void()>& stepped) {
   RetentionRun& run = *out;
-  for (auto [ids, category] :
-       {std::pair{&w.enews_unconfirmed, "enews_unconfirmed"},
-        std::pair{&w.enews_unsubscribed, "enews_unsubscribed"}}) {
+  for (auto part : {std::pair{&w.enews_unconfirmed, "enews_unconfirmed"},
+                    std::pair{&w.enews_unsubscribed, "enews_unsubscribed"}}) {
+    const std::vector<int64_t>* ids = part.first;
+    const char* category = part.second;
     for (size_t at = 0; at < ids->size(); at += kRowBatch) {
       CARREL_RETURN_IF_ERROR(WithWriteTransaction(*store_, [&](Transaction& tx) -> Status {
         int64_t removed = 0;

@@ -38,17 +38,6 @@ json HashList(const std::vector<Hash>& hashes) {
   return out;
 }
 
-StatusOr<std::vector<Hash>> ParseHashList(const json& list) {
-  if (!list.is_array()) return InvalidArgument("the proof's path is not a list");
-  std::vector<Hash> out;
-  for (const json& item : list) {
-    if (!item.is_string()) return InvalidArgument("the proof's path holds a non-string");
-    CARREL_ASSIGN_OR_RETURN(Hash h, HashFromBase64(item.get<std::string>()));
-    out.push_back(h);
-  }
-  return out;
-}
-
 // The verifier key from a file outside the data directory: --key-file, or the profile's
 // [audit] verifier_key_file.
 StatusOr<std::string> VerifierKeyFromOutside(const std::string& data, std::string file) {
@@ -205,53 +194,15 @@ int AuditVerifyProof(const std::string& vkey, const std::string& proof_file) {
   if (!verifier.ok()) return Fail(verifier.status());
   auto text = ReadText(proof_file, "proof file");
   if (!text.ok()) return Fail(text.status());
-  json bundle = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (bundle.is_discarded() || !bundle.is_object() || !bundle.contains("checkpoint") ||
-      !bundle["checkpoint"].is_string()) {
-    return Fail(InvalidArgument(proof_file + " is not a carrel proof (JSON with a checkpoint)"));
+  auto check = VerifyProofBundle(*text, *verifier);
+  if (!check.ok()) {
+    if (check.status().code() == StatusCode::kInvalidArgument) {
+      return Fail(InvalidArgument(proof_file + ": " + check.status().message()));
+    }
+    return Fail(check.status());
   }
-  auto head = OpenCheckpoint(bundle["checkpoint"].get<std::string>(), *verifier);
-  if (!head.ok()) return Fail(head.status());
-  std::string said;
-  if (bundle.contains("inclusion")) {
-    const json& inc = bundle["inclusion"];
-    if (!inc.is_object() || !inc.contains("index") || !inc["index"].is_number_integer() ||
-        !inc.contains("entry") || !inc["entry"].is_string() || !inc.contains("path")) {
-      return Fail(InvalidArgument("the inclusion proof needs index, entry and path"));
-    }
-    auto entry = Base64Decode(inc["entry"].get<std::string>());
-    if (!entry.ok()) return Fail(entry.status());
-    auto path = ParseHashList(inc["path"]);
-    if (!path.ok()) return Fail(path.status());
-    int64_t index = inc["index"].get<int64_t>();
-    if (!VerifyInclusion(LeafHash(*entry), index, head->size, *path, head->root)) {
-      return Fail(DataLoss("the inclusion proof does not verify"));
-    }
-    auto decoded = DecodeAuditEntry(*entry);
-    said += "entry " + std::to_string(index) + " (" +
-            (decoded.ok() ? decoded->action : std::string("undecodable")) + ") is in the log";
-  }
-  if (bundle.contains("consistency")) {
-    const json& con = bundle["consistency"];
-    if (!con.is_object() || !con.contains("earlier") || !con["earlier"].is_string() ||
-        !con.contains("proof")) {
-      return Fail(InvalidArgument("the consistency proof needs earlier and proof"));
-    }
-    auto earlier = OpenCheckpoint(con["earlier"].get<std::string>(), *verifier);
-    if (!earlier.ok()) return Fail(earlier.status());
-    auto proof = ParseHashList(con["proof"]);
-    if (!proof.ok()) return Fail(proof.status());
-    if (!VerifyConsistency(earlier->size, head->size, earlier->root, head->root, *proof)) {
-      return Fail(DataLoss("the log of size " + std::to_string(head->size) +
-                           " is not consistent with the head of size " +
-                           std::to_string(earlier->size)));
-    }
-    if (!said.empty()) said += "; ";
-    said += "the log only grew since the head of size " + std::to_string(earlier->size);
-  }
-  if (said.empty()) return Fail(InvalidArgument("the proof file holds no proof"));
   std::printf("carrel: proof verified against the signed head of size %lld: %s\n",
-              static_cast<long long>(head->size), said.c_str());
+              static_cast<long long>(check->head_size), check->said.c_str());
   return 0;
 }
 

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Soak (scripts/soak.sh runs this by hand; see docs/reliability.md).
+
+Serves a demo library and sends it mixed load at a steady rate for MINUTES (default 60):
+checkouts and checkins, renewals, holds, patron registrations and look-ups, item look-ups,
+catalogue searches, the hours, and a retention run now and then. Every minute it samples the
+server's resident memory (VmRSS) and open file descriptors, and the p50 and p99 latency of
+that minute's requests (timed from when each was due, so a server that falls behind is not
+flattered). After a warm-up (WARMUP minutes, default 5) none may grow by more than 10% over
+its first value after the warm-up: memory and descriptors on any sample, p99 over the median
+of the last five samples. Prints a table as it goes and a verdict; exits non-zero on growth.
+
+    scripts/soak.py [--minutes 60] [--rate 30] [--carrel build/release/carrel]
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+PASSWORD = "westport-demo-2026"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Conn:
+    """One keep-alive connection with a token."""
+
+    def __init__(self, port, token):
+        self.port, self.token = port, token
+        self.conn = None
+
+    def call(self, method, path, body=None, idempotent=False):
+        headers = {"Authorization": "Bearer " + self.token, "Content-Type": "application/json"}
+        if idempotent:
+            headers["Idempotency-Key"] = "soak-" + uuid.uuid4().hex
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                self.conn.request(method, path, None if body is None else json.dumps(body), headers)
+                r = self.conn.getresponse()
+                data = r.read()
+                if r.getheader("Connection", "").lower() == "close":
+                    self.conn.close()
+                    self.conn = None
+                return r.status, data
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+                if attempt == 1:
+                    raise
+        return 0, b""
+
+
+def proc_sample(pid):
+    rss = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) // 1024
+    fds = len(os.listdir("/proc/%d/fd" % pid))
+    return rss, fds
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=int, default=60)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--rate", type=float, default=30, help="requests a second in all")
+    ap.add_argument("--threads", type=int, default=6)
+    ap.add_argument("--carrel", default="build/release/carrel")
+    args = ap.parse_args()
+    carrel = os.path.abspath(args.carrel)
+    work = tempfile.mkdtemp(prefix="carrel-soak-")
+    data = os.path.join(work, "library")
+    print("soak: %d minutes at %.0f requests/s; demo library in %s" %
+          (args.minutes, args.rate, work), flush=True)
+    subprocess.run([carrel, "init", "--data", data], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([carrel, "demo", "seed", "--data", data, "--patrons", "2000", "--items",
+                    "10000", "--loans", "20000"], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    port = free_port()
+    log = open(os.path.join(work, "server.log"), "ab")
+    server = subprocess.Popen([carrel, "serve", "--data", data, "--listen",
+                               "127.0.0.1:%d" % port], stdout=log, stderr=log)
+    try:
+        return run(args, port, server)
+    finally:
+        server.kill()
+        server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, port, server):
+    for _ in range(300):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/api/v1/hours")
+            if c.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    tokens = {}
+    for user in ("desk", "demo-director"):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("POST", "/api/v1/session", json.dumps({"username": user, "password": PASSWORD}),
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        tokens[user] = json.loads(r.read())["token"]
+
+    lock = threading.Lock()
+    latencies = []
+    errors = {"5xx": 0, "failed": 0}
+    stop = threading.Event()
+    interval = args.threads / args.rate
+    registered = [0]
+
+    def worker(n):
+        rng = random.Random(n)
+        desk = Conn(port, tokens["desk"])
+        director = Conn(port, tokens["demo-director"])
+        due = time.monotonic() + rng.random() * interval
+        while not stop.is_set():
+            now = time.monotonic()
+            if now < due:
+                time.sleep(due - now)
+            r = rng.random()
+            item = "3100%010d" % rng.randint(1, 10000)
+            card = "2100%010d" % rng.randint(1, 2000)
+            try:
+                if r < 0.25:
+                    status, _ = desk.call("POST", "/api/v1/loans",
+                                          {"item_barcode": item, "card_barcode": card}, True)
+                elif r < 0.50:
+                    status, _ = desk.call("POST", "/api/v1/loans/checkin",
+                                          {"item_barcode": item}, True)
+                elif r < 0.55:
+                    status, _ = desk.call("POST", "/api/v1/loans/renew", {"item_barcode": item}, True)
+                elif r < 0.60:
+                    status, _ = desk.call("POST", "/api/v1/holds",
+                                          {"item_barcode": item, "card_barcode": card}, True)
+                elif r < 0.63:
+                    with lock:
+                        registered[0] += 1
+                        k = registered[0]
+                    status, _ = desk.call("POST", "/api/v1/patrons",
+                                          {"card_barcode": "28%02d%010d" % (n, k),
+                                           "name": "Soak Reader %d" % k,
+                                           "expires_on": "2030-12-31"}, True)
+                elif r < 0.73:
+                    status, _ = desk.call("GET", "/api/v1/patrons/%d" % rng.randint(1, 2000))
+                elif r < 0.85:
+                    status, _ = desk.call("GET", "/api/v1/items/" + item)
+                elif r < 0.93:
+                    status, _ = desk.call("GET", "/api/v1/catalogue/search?q=the")
+                elif r < 0.9995:
+                    status, _ = desk.call("GET", "/api/v1/hours")
+                else:
+                    status, _ = director.call("POST", "/api/v1/retention/runs")
+            except (OSError, http.client.HTTPException):
+                with lock:
+                    errors["failed"] += 1
+                due += interval
+                continue
+            took = time.monotonic() - due
+            with lock:
+                latencies.append(took)
+                if status >= 500:
+                    errors["5xx"] += 1
+            due += interval
+
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True)
+               for n in range(args.threads)]
+    for t in threads:
+        t.start()
+    samples = []
+    print("minute  rss_mib  fds  requests   p50_ms   p99_ms  5xx  failed", flush=True)
+    for minute in range(1, args.minutes + 1):
+        time.sleep(60)
+        with lock:
+            taken, latencies[:] = sorted(latencies), []
+            e5, ef = errors["5xx"], errors["failed"]
+        rss, fds = proc_sample(server.pid)
+        p50 = taken[len(taken) // 2] * 1000 if taken else 0
+        p99 = taken[int(len(taken) * 0.99)] * 1000 if taken else 0
+        samples.append((minute, rss, fds, len(taken), p50, p99))
+        print("%6d %8d %4d %9d %8.1f %8.1f %4d %7d" % (minute, rss, fds, len(taken), p50, p99,
+                                                          e5, ef), flush=True)
+    stop.set()
+    after = [s for s in samples if s[0] > args.warmup]
+    if not after:
+        print("soak: no samples after the warm-up")
+        return 1
+    base_rss, base_fds, base_p99 = after[0][1], after[0][2], after[0][5]
+    worst_rss = max(s[1] for s in after)
+    worst_fds = max(s[2] for s in after)
+    tail_p99 = statistics.median(s[5] for s in after[-5:])
+    verdict = []
+    if worst_rss > base_rss * 1.10:
+        verdict.append("memory grew from %d to %d MiB" % (base_rss, worst_rss))
+    if worst_fds > base_fds * 1.10 and worst_fds > base_fds + 2:
+        verdict.append("descriptors grew from %d to %d" % (base_fds, worst_fds))
+    if tail_p99 > max(base_p99 * 1.10, base_p99 + 2):
+        verdict.append("p99 grew from %.1f to %.1f ms" % (base_p99, tail_p99))
+    if errors["5xx"] or errors["failed"]:
+        verdict.append("%d answers 5xx, %d requests failed" % (errors["5xx"], errors["failed"]))
+    print("soak: after the warm-up, memory %d -> at most %d MiB, descriptors %d -> at most %d, "
+          "p99 %.1f -> %.1f ms (median of the last five minutes)"
+          % (base_rss, worst_rss, base_fds, worst_fds, base_p99, tail_p99), flush=True)
+    if verdict:
+        print("soak: GREW: " + "; ".join(verdict), flush=True)
+        return 1
+    print("soak: no growth beyond 10% after the warm-up", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
