@@ -19,6 +19,14 @@
 
 namespace carrel {
 
+// How Library::Restore may proceed.
+struct RestoreOptions {
+  // Take a key backup older than the shortest retention period of the profile's schedule (at
+  // least a day), or one that does not say when it was made. Keys destroyed on schedule since
+  // it was made come back with it: records deleted on schedule could be read again.
+  bool accept_old_keys = false;
+};
+
 // A library on disk: a data directory holding its profile (profile/library.toml and the
 // policy document), its database (carrel.db), its keyring (keyring.db) and, unless
 // CARREL_MASTER_KEY is set, its master key (master.key). Layout in docs/data-directory.md.
@@ -114,22 +122,35 @@ class Library {
 
   // A consistent online copy of the bulk data, with no keys in it.
   Status Backup(const std::filesystem::path& out);
-  // A consistent copy of the keyring (wrapped keys only; the master key is never in it).
+  // A consistent copy of the keyring (wrapped keys only; the master key is never in it), with
+  // the time it was made.
   Status BackupKeys(const std::filesystem::path& out);
+  // Makes the profile's [backup] keys_file again (staged beside it, then moved over it); run
+  // after every destruction of keys when the profile names one.
+  Status RefreshKeyBackup();
 
   // What a restore found and did (docs/design.md §4: backups made before a key was destroyed
   // restore to a library in which what that key protected stays unreadable).
   struct RestoreReport {
     int64_t patrons_shredded = 0;     // rows of patrons whose key had been destroyed: removed
     int64_t links_unreadable = 0;     // history, hold, fine, session links under destroyed keys
+    // Keys the library being replaced had destroyed that the key backup still held: destroyed
+    // again.
+    int64_t keys_destroyed_again = 0;
+    // The key backup's age in whole days (-1: no key backup, or one that does not say), and
+    // whether it was older than allowed and taken because RestoreOptions said so.
+    int64_t key_backup_age_days = -1;
+    bool old_keys_accepted = false;
   };
   // Replaces the library's data (and keyring, when `keys_backup` is given) with backups.
-  // Both are checked first (an SQLite database of this library, intact); on any failure the
-  // library is left exactly as it was. The server must not be running.
+  // Both are checked first (an SQLite database of this library, intact; a key backup no older
+  // than the shortest retention period unless `options` accept it); on any failure the library
+  // is left as it was. Keys the replaced keyring had destroyed stay destroyed. The server must
+  // not be running.
   static StatusOr<RestoreReport> Restore(const std::filesystem::path& dir,
                                          const std::filesystem::path& data_backup,
                                          const std::filesystem::path* keys_backup,
-                                         const Clock* clock);
+                                         const Clock* clock, const RestoreOptions& options = {});
 
   // Rewraps every data key under a new master key (master.key.next, then master.key).
   // Resumable: an interrupted rotation is finished by running it again. Refused when the

@@ -125,6 +125,11 @@ struct Profile {
   // A file outside the data directory holding the log's verifier key, for `carrel audit
   // verify` (which never trusts the copy in the data directory).
   std::string verifier_key_file;
+
+  // [backup] keys_file: a file (absolute path, best on another disk) that carrel rewrites with
+  // a backup of the keyring each time it destroys keys, so that the latest key backup never
+  // holds a key destroyed before it was made; empty: none (docs/deployment.md §7).
+  std::string key_backup_file;
 };
 
 // Bases a profile may list as lawful for a release, and kinds of legal process.

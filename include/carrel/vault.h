@@ -97,6 +97,9 @@ class Keyring {
   // The library a backup of a keyring belongs to, once the file is checked whole and a keyring
   // (kDataLoss otherwise). Opens nothing with the master key.
   static StatusOr<std::string> BackupLibraryId(const std::filesystem::path& file);
+  // When a keyring backup was made (BackupTo writes it into the copy); nullopt for a backup
+  // that does not say (made before carrel recorded it).
+  static StatusOr<std::optional<Instant>> BackupTakenAt(const std::filesystem::path& file);
   ~Keyring();
 
   // The keyring's schema (to make an empty keyring store a copy is made into).
@@ -133,8 +136,12 @@ class Keyring {
   // Forgets the old KEK once no key uses it.
   Status FinishRotation();
 
-  // A consistent copy of the keyring file (SQLite online backup).
+  // A consistent copy of the keyring file (SQLite online backup), with the time it was made.
   Status BackupTo(const std::filesystem::path& out);
+  // Names of every key destroyed (the tombstones: name and time only).
+  StatusOr<std::vector<std::string>> DestroyedKeys();
+  // Runs `hook` after each Destroy has committed (a library refreshes its key backup there).
+  void SetAfterDestroy(std::function<void()> hook);
 
   const std::string& library_id() const;
 

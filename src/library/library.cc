@@ -2,11 +2,14 @@
 
 #include <pwd.h>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "audit/schema.h"
@@ -286,6 +289,17 @@ StatusOr<std::unique_ptr<Library>> Library::Open(const fs::path& dir, const Open
   std::unique_ptr<Library> library(new Library(dir, std::move(profile), std::move(calendar),
                                                options, std::move(store), std::move(keyring),
                                                std::move(library_id), created_at));
+  // Keys destroyed (a patron deleted, a day's links at retention) leave the key backup behind:
+  // it is made again at once when the profile names one.
+  if (!library->profile().key_backup_file.empty()) {
+    Library* lib = library.get();
+    library->keyring().SetAfterDestroy([lib] {
+      if (Status s = lib->RefreshKeyBackup(); !s.ok()) {
+        spdlog::error("the key backup {} was not made again after keys were destroyed: {}",
+                      lib->profile().key_backup_file, s.message());
+      }
+    });
+  }
   // The policy version in force is the newest on record (the profile's history the first time),
   // read again by every append, so that every server on one database records the same one.
   CARREL_RETURN_IF_ERROR(library->governance().Load());
@@ -511,6 +525,21 @@ StatusOr<std::unique_ptr<Store>> Library::OpenRecords(const fs::path& dir) {
 
 Status Library::BackupKeys(const fs::path& out) { return keyring_->BackupTo(out); }
 
+Status Library::RefreshKeyBackup() {
+  // Written beside the old one and moved over it: the file is whole at every moment.
+  fs::path file = profile_.key_backup_file;
+  fs::path staged = file.string() + ".new";
+  std::error_code ec;
+  fs::remove(staged, ec);
+  Status s = keyring_->BackupTo(staged);
+  if (s.ok()) {
+    fs::rename(staged, file, ec);
+    if (ec) s = Unavailable("cannot move " + staged.string() + " into place: " + ec.message());
+  }
+  if (!s.ok()) fs::remove(staged, ec);
+  return s;
+}
+
 StatusOr<Library::RestoreReport> Library::Reconcile() {
   RestoreReport report;
   // Patrons whose key is gone were crypto-shredded after the backup was taken.
@@ -575,11 +604,77 @@ Status ReplaceRows(Store& live, const fs::path& backup) {
   });
 }
 
+// The keys the keyring being replaced had destroyed (nothing when it does not open as this
+// library's: a fresh directory, another library).
+std::vector<std::string> ReplacedTombstones(const fs::path& dir, const StoreLocation& where,
+                                            const std::string& data_id, const Clock* clock) {
+  auto keys = LoadMasterKeys(dir);
+  if (!keys.ok()) return {};
+  StatusOr<std::unique_ptr<Keyring>> ring = NotFound("");
+  if (where.postgres()) {
+    auto store = OpenKeyStore(where);
+    if (!store.ok()) return {};
+    ring = Keyring::Open(std::move(store).value(), "the keyring", std::move(keys).value(), data_id,
+                         clock);
+  } else {
+    std::error_code ec;
+    if (!fs::exists(KeyringPath(dir), ec)) return {};
+    ring = Keyring::Open(KeyringPath(dir), std::move(keys).value(), data_id, clock);
+  }
+  if (!ring.ok()) return {};
+  auto names = (*ring)->DestroyedKeys();
+  return names.ok() ? *names : std::vector<std::string>();
+}
+
+// After the swap: keys the replaced keyring had destroyed are destroyed again (a key backup
+// made before they were must not bring them back), then what lay under destroyed keys goes.
+StatusOr<Library::RestoreReport> ReconcileAfterRestore(Library& library,
+                                                       const std::vector<std::string>& tombstones) {
+  std::vector<std::string> back;
+  for (const std::string& name : tombstones) {
+    if (!library.keyring().WasDestroyed(name)) back.push_back(name);
+  }
+  if (!back.empty()) CARREL_RETURN_IF_ERROR(library.keyring().Destroy(back));
+  CARREL_ASSIGN_OR_RETURN(Library::RestoreReport report, library.Reconcile());
+  report.keys_destroyed_again = static_cast<int64_t>(back.size());
+  return report;
+}
+
+// A key backup no older than the shortest retention period of the profile's schedule (a day
+// at least): older, keys destroyed on schedule since would come back with it.
+Status CheckKeyBackupAge(const fs::path& dir, const fs::path& keys_backup, const Clock* clock,
+                         const RestoreOptions& options, Library::RestoreReport* report) {
+  CARREL_ASSIGN_OR_RETURN(std::optional<Instant> made, Keyring::BackupTakenAt(keys_backup));
+  CARREL_ASSIGN_OR_RETURN(Profile profile, LoadProfile(Library::ProfilePath(dir)));
+  int shortest = 36500;
+  for (const auto& [category, days] : profile.retention_days) shortest = std::min(shortest, days);
+  const int allowed = std::max(shortest, 1);
+  std::string age;
+  if (made) {
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(clock->Now() - *made).count();
+    report->key_backup_age_days = std::max<int64_t>(0, seconds / 86400);
+    if (seconds <= int64_t{allowed} * 86400) return Status::Ok();
+    age = "was made " + std::to_string(report->key_backup_age_days) + " day(s) ago";
+  } else {
+    age = "does not say when it was made";
+  }
+  if (options.accept_old_keys) {
+    report->old_keys_accepted = true;
+    return Status::Ok();
+  }
+  return FailedPrecondition(
+      "the key backup " + age + ", and this library's shortest retention period is " +
+      std::to_string(allowed) +
+      " day(s): keys destroyed on schedule since would come back with it. Restore with a newer "
+      "key backup, or accept the old one knowingly (--accept-old-keys)");
+}
+
 // Library::Restore for a library on PostgreSQL: the key backup is proved to open with the
 // master key on a scratch copy, then each database's rows are replaced in one transaction.
 StatusOr<Library::RestoreReport> RestoreIntoDatabases(
     const fs::path& dir, const StoreLocation& where, const fs::path& data_backup,
-    const fs::path* keys_backup, const std::string& data_id, const Clock* clock) {
+    const fs::path* keys_backup, const std::string& data_id, const Clock* clock,
+    const std::vector<std::string>& tombstones) {
   if (keys_backup != nullptr) {
     fs::path scratch = dir / "keyring.restore-check";
     auto remove_scratch = [&] {
@@ -618,15 +713,14 @@ StatusOr<Library::RestoreReport> RestoreIntoDatabases(
   }
   data.reset();
   CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Library::Open(dir, clock));
-  return library->Reconcile();
+  return ReconcileAfterRestore(*library, tombstones);
 }
 
 }  // namespace
 
-StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir,
-                                                  const fs::path& data_backup,
-                                                  const fs::path* keys_backup,
-                                                  const Clock* clock) {
+StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir, const fs::path& data_backup,
+                                                  const fs::path* keys_backup, const Clock* clock,
+                                                  const RestoreOptions& options) {
   CARREL_RETURN_IF_ERROR(InitCrypto());
   std::error_code ec;
   if (!fs::exists(ProfilePath(dir), ec)) {
@@ -640,9 +734,25 @@ StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir,
       return FailedPrecondition("the key backup belongs to another library than the data backup");
     }
   }
+  RestoreReport checked;
+  if (keys_backup != nullptr) {
+    CARREL_RETURN_IF_ERROR(CheckKeyBackupAge(dir, *keys_backup, clock, options, &checked));
+  }
   CARREL_ASSIGN_OR_RETURN(StoreLocation where, ReadStoreLocation(dir));
-  if (where.postgres())
-    return RestoreIntoDatabases(dir, where, data_backup, keys_backup, data_id, clock);
+  const std::vector<std::string> tombstones = keys_backup != nullptr
+                                                  ? ReplacedTombstones(dir, where, data_id, clock)
+                                                  : std::vector<std::string>();
+  auto finish = [&](StatusOr<RestoreReport> report) -> StatusOr<RestoreReport> {
+    if (report.ok()) {
+      report->key_backup_age_days = checked.key_backup_age_days;
+      report->old_keys_accepted = checked.old_keys_accepted;
+    }
+    return report;
+  };
+  if (where.postgres()) {
+    return finish(
+        RestoreIntoDatabases(dir, where, data_backup, keys_backup, data_id, clock, tombstones));
+  }
   // Stage next to the live files, prove the staged pair opens with the master key, then swap.
   fs::path staged_data = DatabasePath(dir).string() + ".restore";
   fs::path staged_keys = KeyringPath(dir).string() + ".restore";
@@ -668,16 +778,48 @@ StatusOr<Library::RestoreReport> Library::Restore(const fs::path& dir,
     unstage();
     return s;
   }
-  for (const char* suffix : {"-wal", "-shm"}) {
-    fs::remove(DatabasePath(dir).string() + suffix, ec);
-    if (keys_backup != nullptr) fs::remove(KeyringPath(dir).string() + suffix, ec);
-  }
-  fs::rename(staged_data, DatabasePath(dir), ec);
+  // The live files (with their WAL) are set aside, not removed, until the restored library has
+  // opened and been reconciled: on a failure there they are put back as they were.
+  std::vector<fs::path> live = {DatabasePath(dir)};
+  if (keys_backup != nullptr) live.push_back(KeyringPath(dir));
+  auto aside = [](const fs::path& f) { return fs::path(f.string() + ".before-restore"); };
+  auto each_file = [&](const std::function<void(const fs::path&)>& fn) {
+    for (const fs::path& f : live) {
+      for (const char* suffix : {"", "-wal", "-shm"}) fn(fs::path(f.string() + suffix));
+    }
+  };
+  each_file([&](const fs::path& f) {
+    std::error_code ignored;
+    fs::remove(aside(f), ignored);
+    if (fs::exists(f, ignored)) fs::rename(f, aside(f), ec);
+  });
+  auto put_back = [&] {
+    each_file([&](const fs::path& f) {
+      std::error_code ignored;
+      fs::remove(f, ignored);
+      if (fs::exists(aside(f), ignored)) fs::rename(aside(f), f, ignored);
+    });
+  };
+  if (!ec) fs::rename(staged_data, DatabasePath(dir), ec);
   if (!ec && keys_backup != nullptr) fs::rename(staged_keys, KeyringPath(dir), ec);
   unstage();
-  if (ec) return FailedPrecondition("cannot move the restored files into place: " + ec.message());
-  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
-  return library->Reconcile();
+  if (ec) {
+    put_back();
+    return FailedPrecondition("cannot move the restored files into place: " + ec.message());
+  }
+  StatusOr<RestoreReport> report = [&]() -> StatusOr<RestoreReport> {
+    CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Library> library, Open(dir, clock));
+    return ReconcileAfterRestore(*library, tombstones);
+  }();
+  if (!report.ok()) {
+    put_back();
+    return report.status();
+  }
+  each_file([&](const fs::path& f) {
+    std::error_code ignored;
+    fs::remove(aside(f), ignored);
+  });
+  return finish(std::move(report));
 }
 
 StatusOr<int64_t> Library::RotateMasterKey(

@@ -103,7 +103,7 @@ class ProfileParser {
     CARREL_RETURN_IF_ERROR(
         CheckKeys(root, "",
                   {"library", "hours", "circulation", "policy", "statute", "retention", "requests",
-                   "transparency", "audit", "patrons"}));
+                   "transparency", "audit", "patrons", "backup"}));
     CARREL_RETURN_IF_ERROR(ParseLibrary(root, &p));
     CARREL_RETURN_IF_ERROR(ParseHours(root, &p));
     CARREL_RETURN_IF_ERROR(ParseCirculation(root, &p));
@@ -114,6 +114,7 @@ class ProfileParser {
     CARREL_RETURN_IF_ERROR(ParseTransparency(root, &p));
     CARREL_RETURN_IF_ERROR(ParseAudit(root, &p));
     CARREL_RETURN_IF_ERROR(ParsePatrons(root, &p));
+    CARREL_RETURN_IF_ERROR(ParseBackup(root, &p));
     return p;
   }
 
@@ -488,6 +489,22 @@ class ProfileParser {
                               StringValue(*n, "verifier_key_file in [audit]"));
     }
     return CommandValue(*t, "witness_command", &p->witness_command);
+  }
+
+  // Optional: the key backup carrel keeps current itself.
+  Status ParseBackup(const toml::table& root, Profile* p) const {
+    const toml::node* node = root.get("backup");
+    if (node == nullptr) return Status::Ok();
+    const toml::table* t = node->as_table();
+    if (t == nullptr) return ErrorAt(*node, "[backup] must be a table");
+    CARREL_RETURN_IF_ERROR(CheckKeys(*t, "[backup]", {"keys_file"}));
+    if (const toml::node* n = t->get("keys_file")) {
+      CARREL_ASSIGN_OR_RETURN(p->key_backup_file, StringValue(*n, "keys_file in [backup]"));
+      if (p->key_backup_file.empty() || p->key_backup_file.front() != '/') {
+        return ErrorAt(*n, "keys_file in [backup] must be an absolute path");
+      }
+    }
+    return Status::Ok();
   }
 
   // Optional: patrons' PINs.

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -87,6 +88,7 @@ struct Keyring::Impl {
   std::string next_id;  // empty unless rotating
   std::string library_id;
   const Clock* clock;
+  std::function<void()> after_destroy;  // SetAfterDestroy's
   std::mutex mu;  // guards cache and destructions
   std::map<std::string, std::shared_ptr<const SecretKey>, std::less<>> cache;
   // Counts Destroy calls, before and after their commit. A key loaded while the count moved
@@ -428,7 +430,24 @@ Status Keyring::Destroy(const std::vector<std::string>& names) {
   forget();  // again: nothing read before the commit stays cached
   // secure_delete zeroed the freed pages in the database; now empty the WAL that still holds
   // the pages as they were.
-  return impl_->store->Checkpoint();
+  Status checkpointed = impl_->store->Checkpoint();
+  if (impl_->after_destroy) impl_->after_destroy();
+  return checkpointed;
+}
+
+void Keyring::SetAfterDestroy(std::function<void()> hook) {
+  impl_->after_destroy = std::move(hook);
+}
+
+StatusOr<std::vector<std::string>> Keyring::DestroyedKeys() {
+  std::vector<std::string> out;
+  CARREL_RETURN_IF_ERROR(WithReadTransaction(*impl_->store, [&](Transaction& tx) {
+    return tx.Exec("SELECT name FROM destroyed_keys ORDER BY name", {}, [&](const Row& row) {
+      out.push_back(row.Text(0));
+      return Status::Ok();
+    });
+  }));
+  return out;
 }
 
 StatusOr<std::vector<std::string>> Keyring::LiveKeys(std::string_view prefix) {
@@ -560,11 +579,35 @@ Status Keyring::FinishRotation() {
 }
 
 Status Keyring::BackupTo(const std::filesystem::path& out) {
-  if (impl_->store->engine() == "sqlite") return impl_->store->BackupTo(out);
-  // Another engine: the same portable SQLite file, deleted keys zeroed in it as in the live one.
+  if (impl_->store->engine() == "sqlite") {
+    CARREL_RETURN_IF_ERROR(impl_->store->BackupTo(out));
+  } else {
+    // Another engine: the same portable SQLite file, deleted keys zeroed in it as in the live
+    // one.
+    SqliteOptions options;
+    options.secure_delete = true;
+    CARREL_RETURN_IF_ERROR(
+        CopyToSqliteFile(*impl_->store, {{1, "keyring", kSchema}}, out, options, nullptr));
+  }
+  // When it was made, for a restore to judge its age (Library::Restore).
   SqliteOptions options;
   options.secure_delete = true;
-  return CopyToSqliteFile(*impl_->store, {{1, "keyring", kSchema}}, out, options, nullptr);
+  CARREL_ASSIGN_OR_RETURN(std::unique_ptr<Store> copy, OpenSqliteStore(out, options));
+  return copy->Write([&](Transaction& tx) {
+    return tx.Exec(
+        "INSERT INTO keyring_meta (key, value) VALUES ('backed_up_at', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        {FormatInstant(impl_->clock->Now())});
+  });
+}
+
+StatusOr<std::optional<Instant>> Keyring::BackupTakenAt(const std::filesystem::path& file) {
+  CARREL_ASSIGN_OR_RETURN(auto meta, ReadBackupMeta(file, "keyring_meta"));
+  auto it = meta.find("backed_up_at");
+  if (it == meta.end()) return std::optional<Instant>();
+  auto at = ParseInstant(it->second);
+  if (!at.ok()) return std::optional<Instant>();
+  return std::optional<Instant>(*at);
 }
 
 StatusOr<std::string> Keyring::BackupLibraryId(const std::filesystem::path& file) {

@@ -215,6 +215,9 @@ void LibraryCommands::RegisterFiles(CLI::App* app) {
   AddDataOption(restore, &data_, kData);
   restore->add_option("--from", from_, "Data backup written by carrel backup")->required();
   restore->add_option("--keys", keys_, "Keyring backup written by carrel backup-keys");
+  restore->add_flag("--accept-old-keys", accept_old_keys_,
+                    "Take a key backup older than the shortest retention period (keys destroyed "
+                    "on schedule since come back with it)");
 
   CLI::App* keys = app->add_subcommand("keys", "Key management");
   keys->require_subcommand(1);
@@ -412,21 +415,37 @@ int LibraryCommands::Backup(bool keys) {
 
 int LibraryCommands::Restore() {
   std::filesystem::path keys_path = keys_;
-  auto report = Library::Restore(data_, from_, keys_.empty() ? nullptr : &keys_path, SystemClock());
+  RestoreOptions options;
+  options.accept_old_keys = accept_old_keys_;
+  auto report =
+      Library::Restore(data_, from_, keys_.empty() ? nullptr : &keys_path, SystemClock(), options);
   if (!report.ok()) return Fail(report.status());
+  if (report->old_keys_accepted) {
+    std::fprintf(stderr,
+                 "carrel: warning: the key backup is older than the shortest retention period "
+                 "(%s); keys destroyed on schedule since it was made are back until retention "
+                 "runs again\n",
+                 report->key_backup_age_days >= 0
+                     ? (std::to_string(report->key_backup_age_days) + " day(s) old").c_str()
+                     : "it does not say when it was made");
+  }
   auto reopened = Open(data_);
   if (!reopened.ok()) return Fail(reopened.status());
   Status recorded = (*reopened)->RecordOperation(
       OperatorActor(),
       {"library.restore", "library", "", "",
-       "{\"patrons_shredded\":" + std::to_string(report->patrons_shredded) +
-           ",\"links_unreadable\":" + std::to_string(report->links_unreadable) + "}"});
+       "{\"keys_destroyed_again\":" + std::to_string(report->keys_destroyed_again) +
+           ",\"links_unreadable\":" + std::to_string(report->links_unreadable) +
+           ",\"old_keys_accepted\":" + (report->old_keys_accepted ? "true" : "false") +
+           ",\"patrons_shredded\":" + std::to_string(report->patrons_shredded) + "}"});
   if (!recorded.ok()) return Fail(recorded);
   std::printf(
       "carrel: restored %s; %lld patron records were crypto-shredded since the backup "
-      "and removed; %lld links are unreadable (their keys were destroyed)\n",
+      "and removed; %lld links are unreadable (their keys were destroyed); %lld keys the "
+      "replaced keyring had destroyed were destroyed again\n",
       data_.c_str(), static_cast<long long>(report->patrons_shredded),
-      static_cast<long long>(report->links_unreadable));
+      static_cast<long long>(report->links_unreadable),
+      static_cast<long long>(report->keys_destroyed_again));
   return 0;
 }
 

@@ -57,6 +57,7 @@ class LibraryCommands : public CommandGroup {
 
   CommandTable table_;
   std::string data_, profile_, role_, username_, out_, from_, keys_, location_;
+  bool accept_old_keys_ = false;
   Library::InitOptions where_;
   Library::InitOptions
       move_to_;  // migrate-store  // init: two PostgreSQL databases, or none (SQLite files)
