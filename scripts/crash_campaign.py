@@ -118,7 +118,9 @@ class Client:
         self.patrons = {}      # card -> id of patrons registered
         self.cases = {}        # reference -> state
         self.pending = []      # ops in flight at the kill
-        self.acknowledged = 0
+        self.acknowledged = 0  # answered, taken or refused
+        self.applied = 0       # of which taken (2xx)
+        self.kinds = {}        # taken, by kind
         self.next_card = 0
 
     def next_op(self):
@@ -175,7 +177,10 @@ class Client:
                 self.cases[body["reference"]] = body["state"]
         return Op("intake", "POST", "/api/v1/requests",
                   {"type": "law_enforcement", "asked": "circulation records",
-                   "agency": "County Police", "process": "none"}, apply)
+                   "agency": "County Police", "name": "Officer on duty", "badge": "0000",
+                   "callback_number": "555-0100",
+                   "callback_source": "the county's published directory",
+                   "arrived_by": "in person", "process": "none"}, apply)
 
     def send(self, op):
         api = self.director if getattr(op, "director", False) else self.desk
@@ -186,6 +191,9 @@ class Client:
             raise OSError("busy")  # not settled: sent again later with the same key
         op.apply(status, body)
         self.acknowledged += 1
+        if 200 <= status < 300:
+            self.applied += 1
+            self.kinds[op.kind] = self.kinds.get(op.kind, 0) + 1
 
     def run(self, stop):
         while not stop.is_set():
@@ -244,7 +252,7 @@ def check_model(clients, data):
                 raise Broken("an acknowledged registration (patron %d) is missing" % pid)
         for ref, state in c.cases.items():
             status, case = c.director.call("GET", "/api/v1/requests/" + ref)
-            if status != 200 or case["summary"]["state"] != state:
+            if status != 200 or case["state"] != state:
                 raise Broken("request %s is not in its acknowledged state %s" % (ref, state))
 
 
@@ -257,7 +265,7 @@ def check_retention(director):
     if unfinished:
         raise Broken("retention runs left unfinished: %s" % unfinished)
     status, plan = director.call("GET", "/api/v1/retention/plan")
-    due = {c["category"]: c["due"] for c in plan["counts"] if c["due"]}
+    due = {c["category"]: c["remove"] for c in plan["counts"] if c["remove"] or c["keys"]}
     if due:
         raise Broken("right after a retention run, the plan still has records due: %s" % due)
 
@@ -288,6 +296,14 @@ def main():
 
     port = free_port()
     server = Server(carrel, data, port, log)
+    try:
+        return campaign(args, rng, carrel, work, data, key_file, port, server)
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            server.kill()
+
+
+def campaign(args, rng, carrel, work, data, key_file, port, server):
     server.start()
     tokens = {}
     for user in ("desk", "demo-director"):
@@ -314,7 +330,8 @@ def main():
         clients.append(Client(i, desk, director, own, holds,
                               rng.sample(cards, 20), random.Random(rng.random())))
 
-    totals = {"acknowledged": 0, "settled": 0, "retention_started": 0, "backups": 0}
+    totals = {"acknowledged": 0, "settled": 0, "retention_started": 0, "backups": 0,
+              "retention_checks": 0}
     started = time.time()
     for round_no in range(1, args.rounds + 1):
         status, head = director.call("GET", "/api/v1/audit/head")
@@ -370,19 +387,28 @@ def main():
         check_model(clients, data)
         if rng.random() < 0.2 or round_no == args.rounds:
             check_retention(director)
+            totals["retention_checks"] += 1
         done = sum(c.acknowledged for c in clients) - before
         totals["acknowledged"] += done
         totals["settled"] += settled
         print("round %3d: killed after %4d acknowledged operations, %d in flight settled; "
               "log verified, nothing lost or half applied" % (round_no, done, settled),
               flush=True)
-    server.kill()
-    print("crash campaign: %d kills in %.0f s; %d operations acknowledged, %d in flight at a "
-          "kill settled by their retry; %d retention runs started and %d backups written beside "
-          "the load; "
-          "nothing lost, nothing half applied, the log verified after every kill (seed %d)"
-          % (args.rounds, time.time() - started, totals["acknowledged"], totals["settled"],
-             totals["retention_started"], totals["backups"], args.seed), flush=True)
+    applied = sum(c.applied for c in clients)
+    print("crash campaign: %d kills in %.0f s; %d operations answered (%d taken, the rest "
+          "refused as the rules say), %d in flight at a kill settled by their retry; %d "
+          "retention runs started beside the load and %d backups written; retention runs and "
+          "plan checked %d times; nothing lost, nothing half applied, the log verified after "
+          "every kill (seed %d)"
+          % (args.rounds, time.time() - started, totals["acknowledged"], applied,
+             totals["settled"], totals["retention_started"], totals["backups"],
+             totals["retention_checks"], args.seed), flush=True)
+    kinds = {}
+    for c in clients:
+        for kind, n in c.kinds.items():
+            kinds[kind] = kinds.get(kind, 0) + n
+    print("crash campaign: taken by kind: " +
+          ", ".join("%s %d" % (k, kinds[k]) for k in sorted(kinds)), flush=True)
     if not args.keep:
         shutil.rmtree(work)
     return 0

@@ -201,5 +201,35 @@ TEST_F(RestoreDrillTest, AKeyBackupOlderThanTheShortestRetentionPeriodIsRefusedU
   EXPECT_EQ(entries.exit_code, 0) << entries.err;
 }
 
+// Over a library that still exists, a key backup made before a patron was deleted does not
+// bring their key back: the keys the replaced keyring had destroyed are destroyed again.
+TEST_F(RestoreDrillTest, KeysTheReplacedKeyringDestroyedStayDestroyed) {
+  testing::TestLibrary lib;
+  NewPatron p;
+  p.card_barcode = "D-GONE";
+  p.name = "Drill Gone";
+  p.expires_on =
+      std::chrono::floor<std::chrono::days>(testing::DefaultTestTime()) + std::chrono::days(3650);
+  auto added = lib.circulation().AddPatron(testing::kStaff, p);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  ASSERT_TRUE(lib.library->Backup(lib.dir / "data.bak").ok());
+  ASSERT_TRUE(lib.library->BackupKeys(lib.dir / "keys.bak").ok());
+  ASSERT_TRUE(lib.circulation().DeletePatron(testing::kStaff, added->id).ok());
+  const fs::path dir = lib.library->dir();
+  lib.library.reset();
+
+  const fs::path keys = lib.dir / "keys.bak";
+  auto report = Library::Restore(dir, lib.dir / "data.bak", &keys, &lib.clock);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->keys_destroyed_again, 1);
+  EXPECT_EQ(report->patrons_shredded, 1);
+  EXPECT_EQ(report->key_backup_age_days, 0);
+  auto reopened = Library::Open(dir, &lib.clock);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_TRUE((*reopened)->keyring().WasDestroyed(Vault::PatronKeyName(added->id)));
+  EXPECT_EQ((*reopened)->circulation().GetPatron(testing::kStaff, added->id).status().code(),
+            StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace carrel

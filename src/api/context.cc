@@ -9,7 +9,10 @@ ApiResponse HtmlDocument(std::string html) {
 }
 
 ApiResponse JsonResponse(const json& body, int status) {
-  return ApiResponse{status, "application/json", body.dump()};
+  // Text from the request (a path segment, a query value) may hold bytes that are not UTF-8:
+  // they are written as U+FFFD, never thrown over, as in problems.
+  return ApiResponse{status, "application/json",
+                     body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 StatusOr<int64_t> IdParam(const ApiRequest& request, size_t index) {
