@@ -415,6 +415,8 @@ def campaign(args, rng, carrel, work, data, key_file, port, server):
 
 
 if __name__ == "__main__":
+    # Stopped from outside (timeout, Ctrl-C): the server is stopped too, by the cleanup above.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         sys.exit(main())
     except Broken as e:

@@ -18,6 +18,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -231,4 +232,6 @@ def run(args, port, server):
 
 
 if __name__ == "__main__":
+    # Stopped from outside (timeout, Ctrl-C): the server is stopped too, by the cleanup above.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())
