@@ -24,7 +24,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,7 +32,8 @@ import threading
 import time
 import uuid
 
-PASSWORD = "westport-demo-2026"
+from demo_server import free_port, log_in, make_demo_library, wait_serving
+
 
 
 class Broken(Exception):
@@ -62,14 +62,6 @@ class Api:
             conn.close()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Server:
     def __init__(self, carrel, data, port, log):
         self.carrel, self.data, self.port, self.log = carrel, data, port, log
@@ -79,18 +71,8 @@ class Server:
         self.proc = subprocess.Popen(
             [self.carrel, "serve", "--data", self.data, "--listen", "127.0.0.1:%d" % self.port],
             stdout=self.log, stderr=self.log)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise Broken("the server did not start (exit %d)" % self.proc.returncode)
-            try:
-                status, _ = Api(self.port).call("GET", "/api/v1/hours", timeout=2)
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise Broken("the server did not answer within 30 s of starting")
+        if not wait_serving(self.port, self.proc):
+            raise Broken("the server did not answer within 30 s of starting")
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -284,10 +266,7 @@ def main():
     data = os.path.join(work, "library")
     log = open(os.path.join(work, "server.log"), "ab")
     print("crash campaign: seed %d, %d rounds, in %s" % (args.seed, args.rounds, work), flush=True)
-    subprocess.run([carrel, "init", "--data", data], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([carrel, "demo", "seed", "--data", data, "--patrons", "300", "--items",
-                    "2000", "--loans", "1000"], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    make_demo_library(carrel, data, 300, 2000, 1000)
     key = subprocess.run([carrel, "audit", "key", "--data", data], check=True,
                          capture_output=True, text=True).stdout.strip()
     key_file = os.path.join(work, "verifier.key")
@@ -305,13 +284,10 @@ def main():
 
 def campaign(args, rng, carrel, work, data, key_file, port, server):
     server.start()
-    tokens = {}
-    for user in ("desk", "demo-director"):
-        status, s = Api(port).call("POST", "/api/v1/session",
-                                   {"username": user, "password": PASSWORD})
-        if status != 201:
-            raise Broken("cannot log in as %s: %d" % (user, status))
-        tokens[user] = s["token"]
+    try:
+        tokens = log_in(port, ("desk", "demo-director"))
+    except RuntimeError as e:
+        raise Broken(str(e))
     desk, director = Api(port, tokens["desk"]), Api(port, tokens["demo-director"])
     # Items on the shelf at the start, shared out among the clients.
     shelf = []

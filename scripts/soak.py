@@ -19,7 +19,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,15 +27,8 @@ import threading
 import time
 import uuid
 
-PASSWORD = "westport-demo-2026"
+from demo_server import free_port, log_in, make_demo_library, wait_serving
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Conn:
@@ -92,10 +84,7 @@ def main():
     data = os.path.join(work, "library")
     print("soak: %d minutes at %.0f requests/s; demo library in %s" %
           (args.minutes, args.rate, work), flush=True)
-    subprocess.run([carrel, "init", "--data", data], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([carrel, "demo", "seed", "--data", data, "--patrons", "2000", "--items",
-                    "10000", "--loans", "20000"], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    make_demo_library(carrel, data, 2000, 10000, 20000)
     port = free_port()
     log = open(os.path.join(work, "server.log"), "ab")
     server = subprocess.Popen([carrel, "serve", "--data", data, "--listen",
@@ -109,21 +98,10 @@ def main():
 
 
 def run(args, port, server):
-    for _ in range(300):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/api/v1/hours")
-            if c.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    tokens = {}
-    for user in ("desk", "demo-director"):
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        c.request("POST", "/api/v1/session", json.dumps({"username": user, "password": PASSWORD}),
-                  {"Content-Type": "application/json"})
-        r = c.getresponse()
-        tokens[user] = json.loads(r.read())["token"]
+    if not wait_serving(port, server):
+        print("soak: the server did not start")
+        return 1
+    tokens = log_in(port, ("desk", "demo-director"))
 
     lock = threading.Lock()
     latencies = []

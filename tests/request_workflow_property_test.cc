@@ -101,19 +101,8 @@ class WorkflowPropertyTest : public testing::RequestsTest {
         std::vector<std::string>{"law_enforcement", "law_enforcement", "law_enforcement", "media"});
     std::vector<std::string> cards =
         Chance(0.5) ? std::vector<std::string>{"P-A"} : std::vector<std::string>{"P-A", "P-B"};
-    CaseIntake in;
-    in.type = *ParseCaseType(type);
-    in.agency = "County Police";
-    in.name = "Officer on duty";
-    in.badge = "0000";
-    in.callback_number = "555-0100";
-    in.callback_source = "the county's published directory";
-    in.arrived_by = "in person";
-    in.asked = "circulation records";
-    in.card_barcodes = cards;
-    in.process = process;
     std::string who = Chance(0.85) ? "staff1" : Someone();
-    auto s = requests().Intake(U(who), in);
+    auto s = requests().Intake(U(who), IntakeOf(process, cards, type));
     log_ << "intake " << type << "/" << process << " by " << who << ": "
          << (s.ok() ? s->reference : s.status().ToString()) << "\n";
     if (s.ok()) refs_.push_back(s->reference);

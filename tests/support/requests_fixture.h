@@ -62,8 +62,9 @@ class RequestsTest : public ::testing::Test {
   Requests& requests() { return lib().requests(); }
   int64_t U(const std::string& name) { return users_[name]; }
 
-  std::string Intake(const std::string& process, std::vector<std::string> cards = {"P-A"},
-                     const std::string& type = "law_enforcement") {
+  // A request as the desk takes it in: an officer, a call-back number from a directory.
+  static CaseIntake IntakeOf(const std::string& process, std::vector<std::string> cards,
+                             const std::string& type) {
     CaseIntake in;
     in.type = *ParseCaseType(type);
     in.agency = "County Police";
@@ -75,7 +76,12 @@ class RequestsTest : public ::testing::Test {
     in.asked = "circulation records";
     in.card_barcodes = std::move(cards);
     in.process = process;
-    auto s = requests().Intake(U("staff1"), in);
+    return in;
+  }
+
+  std::string Intake(const std::string& process, std::vector<std::string> cards = {"P-A"},
+                     const std::string& type = "law_enforcement") {
+    auto s = requests().Intake(U("staff1"), IntakeOf(process, std::move(cards), type));
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? s->reference : "";
   }
