@@ -196,9 +196,28 @@ TEST_F(RestoreDrillTest, AKeyBackupOlderThanTheShortestRetentionPeriodIsRefusedU
                               "period (3 day(s) old)"),
             std::string::npos)
       << accepted.err;
-  // The restore's entry on the log says the old keys were taken knowingly.
+  // The restore's entry on the log says the old keys were taken knowingly: an operator who
+  // brings back destroyed keys this way is seen by the Board. The log verifies.
   CommandResult entries = RunCarrel({"audit", "verify", "--data", live.string(), "--key", vkey_});
   EXPECT_EQ(entries.exit_code, 0) << entries.err;
+  auto lib = Library::Open(live, SystemClock());
+  ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+  std::vector<AuditEntry> found;
+  ASSERT_TRUE(WithReadTransaction((*lib)->store(), [&](Transaction& tx) -> Status {
+                AuditQuery q;
+                q.object_type = "library";
+                q.limit = 1000;
+                CARREL_ASSIGN_OR_RETURN(found, (*lib)->audit().Find(tx, q));
+                return Status::Ok();
+              }).ok());
+  int accepted_restores = 0;
+  for (const AuditEntry& e : found) {
+    if (e.action == "library.restore" &&
+        e.details.find("\"old_keys_accepted\":true") != std::string::npos) {
+      ++accepted_restores;
+    }
+  }
+  EXPECT_EQ(accepted_restores, 1);
 }
 
 // Over a library that still exists, a key backup made before a patron was deleted does not
