@@ -4,7 +4,9 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "requests/render.h"
@@ -172,6 +174,34 @@ TEST(CliTest, ServeAnswersOverHttpAndStopsCleanly) {
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(missing->get_header_value("Content-Type"), "application/problem+json");
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+// SIGUSR1 asks a running server for its memory figures (what the soak samples): one line of
+// numbers, and the server carries on.
+TEST(CliTest, ServeReportsItsMemoryOnSigusr1AndCarriesOn) {
+  TempDir dir;
+  std::string data = (dir / "lib").string();
+  ASSERT_EQ(RunCarrel({"init", "--data", data}).exit_code, 0);
+  ServeProcess server(data);
+  ASSERT_TRUE(server.started());
+  httplib::Client client("127.0.0.1", server.port());
+  ASSERT_TRUE(client.Get("/api/v1/hours"));
+  server.Signal(SIGUSR1);
+  std::string line = server.NextLineWith("carrel: memory:");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(line, m,
+                               std::regex("carrel: memory: resident ([0-9]+) KiB, heap in use "
+                                          "([0-9]+) KiB, heap free but held [0-9]+ KiB, SQLite "
+                                          "([0-9]+) KiB \\(highest ([0-9]+) KiB\\)")))
+      << line;
+  EXPECT_GT(std::stoll(m[1]), 1024);              // a running server holds a MiB at least
+  EXPECT_GT(std::stoll(m[3]), 0);                 // its connections have SQLite memory
+  EXPECT_GE(std::stoll(m[4]), std::stoll(m[3]));  // the highest is at least the current
+  EXPECT_GE(std::stoll(m[2]), std::stoll(m[3]));  // SQLite's part is within the heap
+  auto hours = client.Get("/api/v1/hours");
+  ASSERT_TRUE(hours);
+  EXPECT_EQ(hours->status, 200);
   EXPECT_EQ(server.Stop(), 0);
 }
 

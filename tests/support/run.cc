@@ -133,8 +133,31 @@ ServeProcess::ServeProcess(const std::string& data_dir, const std::vector<std::s
     size_t at = seen.find("http://127.0.0.1:");
     if (at != std::string::npos && seen.find('\n', at) != std::string::npos) {
       port_ = std::atoi(seen.c_str() + at + std::strlen("http://127.0.0.1:"));
+      unread_ = seen.substr(seen.find('\n', at) + 1);
       break;
     }
+  }
+}
+
+void ServeProcess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+std::string ServeProcess::NextLineWith(std::string_view needle) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    for (size_t end; (end = unread_.find('\n')) != std::string::npos;) {
+      std::string line = unread_.substr(0, end);
+      unread_.erase(0, end + 1);
+      if (line.find(needle) != std::string::npos) return line;
+    }
+    if (out_fd_ < 0 || std::chrono::steady_clock::now() >= deadline) return {};
+    pollfd pfd{out_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, 200) <= 0) continue;
+    char buf[512];
+    ssize_t n = read(out_fd_, buf, sizeof buf);
+    if (n <= 0) return {};
+    unread_.append(buf, n);
   }
 }
 

@@ -32,11 +32,17 @@ class ServeProcess {
   int port() const { return port_; }
   // Sends SIGTERM and returns the exit code.
   int Stop();
+  // Sends `signal` to the server.
+  void Signal(int signal);
+  // The next line of its standard output containing `needle`, waiting at most 20 s; empty if
+  // none came.
+  std::string NextLineWith(std::string_view needle);
 
  private:
   int pid_ = -1;
   int port_ = 0;
   int out_fd_ = -1;
+  std::string unread_;  // output read past the last line asked for
 };
 
 }  // namespace carrel::testing
