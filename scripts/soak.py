@@ -12,7 +12,8 @@ SQLite's page caches fill as the database grows, up to their fixed sizes (64 MiB
 writer, 8 MiB for each reader), and that is not a leak; so memory is judged without them:
 resident memory less SQLite's part. After a warm-up (WARMUP minutes, default 5) nothing may
 grow by more than 10% over its first value after the warm-up: that memory and descriptors on
-any sample, p99 over the median of the last five samples. Prints a table as it goes and a
+any sample; p99 as the median of the last five samples over that of the first five after the
+warm-up (a single minute's p99 is noisy), with 2 ms of slack. Prints a table as it goes and a
 verdict; exits non-zero on growth.
 
     scripts/soak.py [--minutes 60] [--rate 30] [--carrel build/release/carrel]
@@ -97,13 +98,18 @@ def main():
     ap.add_argument("--rate", type=float, default=30, help="requests a second in all")
     ap.add_argument("--threads", type=int, default=6)
     ap.add_argument("--carrel", default="build/release/carrel")
+    ap.add_argument("--library", help="soak a copy of this demo library (one a soak grew, say) "
+                    "instead of a new one")
     args = ap.parse_args()
     carrel = os.path.abspath(args.carrel)
     work = tempfile.mkdtemp(prefix="carrel-soak-")
     data = os.path.join(work, "library")
     print("soak: %d minutes at %.0f requests/s; demo library in %s" %
           (args.minutes, args.rate, work), flush=True)
-    make_demo_library(carrel, data, 2000, 10000, 20000)
+    if args.library:
+        shutil.copytree(args.library, data)
+    else:
+        make_demo_library(carrel, data, 2000, 10000, 20000)
     port = free_port()
     log_path = os.path.join(work, "server.log")
     log = open(log_path, "ab")
@@ -140,6 +146,10 @@ def run(args, port, server, log_path):
             if now < due:
                 time.sleep(due - now)
             r = rng.random()
+            kind = ("checkout" if r < 0.25 else "checkin" if r < 0.50 else "renew" if r < 0.55
+                    else "hold" if r < 0.60 else "register" if r < 0.63 else "patron" if r < 0.73
+                    else "item" if r < 0.85 else "search" if r < 0.93 else "hours" if r < 0.9995
+                    else "retention")
             item = "3100%010d" % rng.randint(1, 10000)
             card = "2100%010d" % rng.randint(1, 2000)
             try:
@@ -179,7 +189,7 @@ def run(args, port, server, log_path):
                 continue
             took = time.monotonic() - due
             with lock:
-                latencies.append(took)
+                latencies.append((took, kind))
                 if status >= 500:
                     errors["5xx"] += 1
             due += interval
@@ -195,13 +205,14 @@ def run(args, port, server, log_path):
     for minute in range(1, args.minutes + 1):
         time.sleep(60)
         with lock:
-            taken, latencies[:] = sorted(latencies), []
+            this_minute, latencies[:] = list(latencies), []
+            taken = sorted(t for t, _ in this_minute)
             e5, ef = errors["5xx"], errors["failed"]
         rss, sqlite, heap, fds = proc_sample(server, log_path, seen)
         rest = rss - sqlite
         p50 = taken[len(taken) // 2] * 1000 if taken else 0
         p99 = taken[int(len(taken) * 0.99)] * 1000 if taken else 0
-        samples.append((minute, rest, fds, len(taken), p50, p99, rss, sqlite))
+        samples.append((minute, rest, fds, len(taken), p50, p99, rss, sqlite, this_minute))
         print("%6d %8.1f %11.1f %9.1f %9.1f %4d %9d %8.1f %8.1f %4d %7d"
               % (minute, rss, sqlite, rest, heap, fds, len(taken), p50, p99, e5, ef), flush=True)
     stop.set()
@@ -209,7 +220,8 @@ def run(args, port, server, log_path):
     if not after:
         print("soak: no samples after the warm-up")
         return 1
-    base_rss, base_fds, base_p99 = after[0][1], after[0][2], after[0][5]
+    base_rss, base_fds = after[0][1], after[0][2]
+    base_p99 = statistics.median(s[5] for s in after[:5])
     worst_rss = max(s[1] for s in after)
     worst_fds = max(s[2] for s in after)
     tail_p99 = statistics.median(s[5] for s in after[-5:])
@@ -222,9 +234,15 @@ def run(args, port, server, log_path):
         verdict.append("p99 grew from %.1f to %.1f ms" % (base_p99, tail_p99))
     if errors["5xx"] or errors["failed"]:
         verdict.append("%d answers 5xx, %d requests failed" % (errors["5xx"], errors["failed"]))
+    print("soak: p99 by kind of request, first and last five minutes after the warm-up (ms):")
+    for k in sorted({k for s in after for _, k in s[8]}):
+        def p99_of(window):
+            t = sorted(x for s in window for x, kk in s[8] if kk == k)
+            return "%8.1f (%5d)" % (t[int(len(t) * 0.99)] * 1000, len(t)) if t else "       -"
+        print("  %-10s %s %s" % (k, p99_of(after[:5]), p99_of(after[-5:])), flush=True)
     print("soak: after the warm-up, resident memory %.1f -> %.1f MiB, of which SQLite's %.1f -> "
           "%.1f MiB; the rest %.1f -> at most %.1f MiB; descriptors %d -> at most %d; p99 %.1f -> "
-          "%.1f ms (median of the last five minutes)"
+          "%.1f ms (medians of the first and last five minutes)"
           % (after[0][6], after[-1][6], after[0][7], after[-1][7], base_rss, worst_rss, base_fds,
              worst_fds, base_p99, tail_p99), flush=True)
     if verdict:
