@@ -69,12 +69,13 @@ class Conn:
 
 
 MEMORY = re.compile(r"carrel: memory: resident (\d+) KiB, heap in use (\d+) KiB, "
-                    r"heap free but held (\d+) KiB, SQLite (\d+) KiB")
+                    r"heap free but held (\d+) KiB, SQLite (\d+) KiB \(highest \d+ KiB\), "
+                    r"keys (\d+)")
 
 
 def proc_sample(server, log_path, seen):
-    """(resident MiB, SQLite's MiB, heap in use MiB, descriptors): SIGUSR1 asks the server for
-    its figures, read from its log past offset seen[0]."""
+    """(resident MiB, SQLite's MiB, heap in use MiB, keys held, descriptors): SIGUSR1 asks the
+    server for its figures, read from its log past offset seen[0]."""
     fds = len(os.listdir("/proc/%d/fd" % server.pid))
     server.send_signal(signal.SIGUSR1)
     deadline = time.monotonic() + 10
@@ -86,7 +87,7 @@ def proc_sample(server, log_path, seen):
         if m:
             seen[0] += len(text[:m.end()].encode("utf-8"))
             rss, heap, _, sqlite = (int(m.group(i)) / 1024 for i in range(1, 5))
-            return rss, sqlite, heap, fds
+            return rss, sqlite, heap, int(m.group(5)), fds
         time.sleep(0.05)
     raise RuntimeError("the server did not report its memory on SIGUSR1")
 
@@ -200,21 +201,22 @@ def run(args, port, server, log_path):
         t.start()
     samples = []
     seen = [0]
-    print("minute  rss_mib  sqlite_mib  rest_mib  heap_mib  fds  requests   p50_ms   p99_ms  5xx"
-          "  failed", flush=True)
+    print("minute  rss_mib  sqlite_mib  rest_mib  heap_mib   keys  fds  requests   p50_ms   p99_ms"
+          "  5xx  failed", flush=True)
     for minute in range(1, args.minutes + 1):
         time.sleep(60)
         with lock:
             this_minute, latencies[:] = list(latencies), []
             taken = sorted(t for t, _ in this_minute)
             e5, ef = errors["5xx"], errors["failed"]
-        rss, sqlite, heap, fds = proc_sample(server, log_path, seen)
+        rss, sqlite, heap, keys, fds = proc_sample(server, log_path, seen)
         rest = rss - sqlite
         p50 = taken[len(taken) // 2] * 1000 if taken else 0
         p99 = taken[int(len(taken) * 0.99)] * 1000 if taken else 0
         samples.append((minute, rest, fds, len(taken), p50, p99, rss, sqlite, this_minute))
-        print("%6d %8.1f %11.1f %9.1f %9.1f %4d %9d %8.1f %8.1f %4d %7d"
-              % (minute, rss, sqlite, rest, heap, fds, len(taken), p50, p99, e5, ef), flush=True)
+        print("%6d %8.1f %11.1f %9.1f %9.1f %6d %4d %9d %8.1f %8.1f %4d %7d"
+              % (minute, rss, sqlite, rest, heap, keys, fds, len(taken), p50, p99, e5, ef),
+              flush=True)
     stop.set()
     after = [s for s in samples if s[0] > args.warmup]
     if not after:

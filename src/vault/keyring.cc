@@ -19,7 +19,12 @@ namespace carrel {
 namespace {
 
 constexpr char kKeyringFormat[] = "carrel-keyring-1";
+// Unwrapped keys stay in memory while they are in use: a key nobody used for kCacheIdle is
+// dropped (looked for at most once a minute, when a key is added), so memory and what it holds
+// follow the patrons being served, not every patron served since the start. The cache is
+// emptied outright if it ever holds kCacheLimit keys.
 constexpr size_t kCacheLimit = 65536;
+constexpr std::chrono::minutes kCacheIdle{15};
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE keyring_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,8 +94,13 @@ struct Keyring::Impl {
   std::string library_id;
   const Clock* clock;
   std::function<void()> after_destroy;  // SetAfterDestroy's
-  std::mutex mu;  // guards cache and destructions
-  std::map<std::string, std::shared_ptr<const SecretKey>, std::less<>> cache;
+  std::mutex mu;                        // guards cache, swept and destructions
+  struct Cached {
+    std::shared_ptr<const SecretKey> key;
+    Instant used;
+  };
+  std::map<std::string, Cached, std::less<>> cache;
+  Instant swept{};  // when idle keys were last dropped
   // Counts Destroy calls, before and after their commit. A key loaded while the count moved
   // may have been read before its destruction committed: it is neither cached nor returned,
   // and the load starts again.
@@ -100,6 +110,26 @@ struct Keyring::Impl {
   // against. A cached key that can be destroyed (a patron's, a day's links) is used only after
   // the count is read again and found unchanged; when it moved, the cache is emptied.
   std::string shared_destructions;
+
+  // REQUIRES: mu held. The cached key called `name`, marked used now; null when not cached.
+  std::shared_ptr<const SecretKey> FromCache(std::string_view name) {
+    auto it = cache.find(name);
+    if (it == cache.end()) return nullptr;
+    it->second.used = clock->Now();
+    return it->second.key;
+  }
+
+  // REQUIRES: mu held. Caches `key` as `name` (see kCacheIdle).
+  void Remember(const std::string& name, std::shared_ptr<const SecretKey> key) {
+    Instant now = clock->Now();
+    if (now - swept >= std::chrono::minutes(1)) {
+      std::erase_if(cache,
+                    [&](const auto& entry) { return now - entry.second.used >= kCacheIdle; });
+      swept = now;
+    }
+    if (cache.size() >= kCacheLimit) cache.clear();
+    cache.insert_or_assign(name, Cached{std::move(key), now});
+  }
 
   const SecretKey* KekById(std::string_view id) const {
     if (id == current_id) return &keys.current;
@@ -245,9 +275,7 @@ StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::Load(std::string_view 
     uint64_t seen = 0;
     {
       std::unique_lock<std::mutex> lock(mu);
-      auto it = cache.find(name);
-      if (it != cache.end()) {
-        std::shared_ptr<const SecretKey> key = it->second;
+      if (std::shared_ptr<const SecretKey> key = FromCache(name); key != nullptr) {
         uint64_t generation = destructions;
         lock.unlock();
         CARREL_ASSIGN_OR_RETURN(bool usable, StillCached(name, generation));
@@ -260,8 +288,7 @@ StatusOr<std::shared_ptr<const SecretKey>> Keyring::Impl::Load(std::string_view 
     if (!loaded.ok()) return loaded;
     std::lock_guard<std::mutex> lock(mu);
     if (destructions != seen) continue;  // a destruction may have raced this read
-    if (cache.size() >= kCacheLimit) cache.clear();
-    cache.emplace(std::string(name), *loaded);
+    Remember(std::string(name), *loaded);
     return loaded;
   }
 }
@@ -386,6 +413,11 @@ StatusOr<std::vector<std::string>> Keyring::CreateMany(const std::vector<std::st
   return taken;
 }
 
+size_t Keyring::CachedKeyCount() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->cache.size();
+}
+
 bool Keyring::WasDestroyed(std::string_view name) {
   bool gone = false;
   (void)WithReadTransaction(*impl_->store, [&](Transaction& tx) -> Status {
@@ -484,8 +516,8 @@ Keyring::LiveKeysWithSecrets(std::string_view prefix) {
             std::string name = row.Text(0);
             {
               std::lock_guard<std::mutex> lock(p->mu);
-              if (auto it = p->cache.find(name); it != p->cache.end()) {
-                out.emplace_back(std::move(name), it->second);
+              if (std::shared_ptr<const SecretKey> key = p->FromCache(name); key != nullptr) {
+                out.emplace_back(std::move(name), std::move(key));
                 return Status::Ok();
               }
             }
@@ -505,10 +537,7 @@ Keyring::LiveKeysWithSecrets(std::string_view prefix) {
     }));
     std::lock_guard<std::mutex> lock(p->mu);
     if (p->destructions != seen) continue;  // a destruction may have raced this read
-    for (size_t i : fresh) {
-      if (p->cache.size() >= kCacheLimit) p->cache.clear();
-      p->cache.emplace(out[i].first, out[i].second);
-    }
+    for (size_t i : fresh) p->Remember(out[i].first, out[i].second);
     return out;
   }
 }

@@ -81,6 +81,29 @@ TEST_F(VaultTest, KeysPersistAndStayTheSame) {
   EXPECT_EQ((*reopened)->Get("patron/2").status().code(), StatusCode::kNotFound);
 }
 
+// Unwrapped keys stay in memory only while they are used: one untouched for 15 minutes is
+// dropped when the next key is cached, one in use stays, and a dropped key loads again the
+// same.
+TEST_F(VaultTest, KeysNobodyUsesLeaveMemory) {
+  auto a = keyring_->GetOrCreate("patron/1");
+  ASSERT_TRUE(a.ok());
+  std::string bytes(reinterpret_cast<const char*>((*a)->data()), SecretKey::kSize);
+  ASSERT_TRUE(keyring_->GetOrCreate("patron/2").ok());
+  EXPECT_EQ(keyring_->CachedKeyCount(), 2u);
+  clock_.Advance(std::chrono::minutes(10));
+  ASSERT_TRUE(keyring_->Get("patron/2").ok());  // patron/2 is in use, patron/1 is not
+  clock_.Advance(std::chrono::minutes(6));
+  ASSERT_TRUE(keyring_->GetOrCreate("patron/3").ok());
+  EXPECT_EQ(keyring_->CachedKeyCount(), 2u);  // patron/1 left, patron/2 and patron/3 stay
+  clock_.Advance(std::chrono::minutes(16));
+  ASSERT_TRUE(keyring_->GetOrCreate("patron/4").ok());
+  EXPECT_EQ(keyring_->CachedKeyCount(), 1u);
+  auto again = keyring_->Get("patron/1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>((*again)->data()), SecretKey::kSize), bytes);
+  EXPECT_EQ(keyring_->CachedKeyCount(), 2u);
+}
+
 TEST_F(VaultTest, WrongMasterKeyOrWrongLibraryIsRefused) {
   ASSERT_TRUE(keyring_->GetOrCreate("patron/1").ok());
   auto other = Reopen("lib-2");

@@ -141,10 +141,10 @@ void WipeMasterKeyFromEnvironment() {
 }
 
 // One line on standard output: the resident memory, the heap in use and what it holds free,
-// and the part SQLite's page caches and statements take (bounded by their cache sizes). A
-// leak grows the heap beside SQLite's part; caches filling grow SQLite's. Figures only. The
-// soak (scripts/soak.py) samples it every minute.
-void ReportMemory() {
+// the part SQLite's page caches and statements take (bounded by their cache sizes), and how
+// many unwrapped keys are held. A leak grows the heap beside SQLite's part; caches filling
+// grow SQLite's. Figures only. The soak (scripts/soak.py) samples it every minute.
+void ReportMemory(Library& library) {
   long resident_kib = 0;
   if (std::FILE* statm = std::fopen("/proc/self/statm", "r"); statm != nullptr) {
     long size = 0;
@@ -157,10 +157,11 @@ void ReportMemory() {
   struct mallinfo2 heap = mallinfo2();
   std::printf(
       "carrel: memory: resident %ld KiB, heap in use %zu KiB, heap free but held %zu KiB, "
-      "SQLite %lld KiB (highest %lld KiB)\n",
+      "SQLite %lld KiB (highest %lld KiB), keys %zu\n",
       resident_kib, heap.uordblks / 1024 + heap.hblkhd / 1024, heap.fordblks / 1024,
       static_cast<long long>(sqlite3_memory_used() / 1024),
-      static_cast<long long>(sqlite3_memory_highwater(0) / 1024));
+      static_cast<long long>(sqlite3_memory_highwater(0) / 1024),
+      library.keyring().CachedKeyCount());
   std::fflush(stdout);
 }
 
@@ -221,7 +222,7 @@ int RunServe(const std::string& data, const ServeFlags& flags) {
     for (;;) {
       int signal = sigtimedwait(&signals, nullptr, &every);
       if (signal == SIGUSR1) {
-        ReportMemory();
+        ReportMemory(**library);
       } else if (signal < 0) {
         if (errno == EAGAIN) malloc_trim(0);  // else EINTR: wait again
       } else {
