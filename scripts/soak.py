@@ -73,6 +73,12 @@ MEMORY = re.compile(r"carrel: memory: resident (\d+) KiB, heap in use (\d+) KiB,
                     r"keys (\d+)")
 
 
+# The load's mix: each kind of request and where its share of [0, 1) ends.
+MIX = [("checkout", 0.25), ("checkin", 0.50), ("renew", 0.55), ("hold", 0.60),
+       ("register", 0.63), ("patron", 0.73), ("item", 0.85), ("search", 0.93),
+       ("hours", 0.9995), ("retention", 1.0)]
+
+
 def proc_sample(server, log_path, seen):
     """(resident MiB, SQLite's MiB, heap in use MiB, keys held, descriptors): SIGUSR1 asks the
     server for its figures, read from its log past offset seen[0]."""
@@ -147,25 +153,22 @@ def run(args, port, server, log_path):
             if now < due:
                 time.sleep(due - now)
             r = rng.random()
-            kind = ("checkout" if r < 0.25 else "checkin" if r < 0.50 else "renew" if r < 0.55
-                    else "hold" if r < 0.60 else "register" if r < 0.63 else "patron" if r < 0.73
-                    else "item" if r < 0.85 else "search" if r < 0.93 else "hours" if r < 0.9995
-                    else "retention")
+            kind = next(k for k, upto in MIX if r < upto)
             item = "3100%010d" % rng.randint(1, 10000)
             card = "2100%010d" % rng.randint(1, 2000)
             try:
-                if r < 0.25:
+                if kind == "checkout":
                     status, _ = desk.call("POST", "/api/v1/loans",
                                           {"item_barcode": item, "card_barcode": card}, True)
-                elif r < 0.50:
+                elif kind == "checkin":
                     status, _ = desk.call("POST", "/api/v1/loans/checkin",
                                           {"item_barcode": item}, True)
-                elif r < 0.55:
+                elif kind == "renew":
                     status, _ = desk.call("POST", "/api/v1/loans/renew", {"item_barcode": item}, True)
-                elif r < 0.60:
+                elif kind == "hold":
                     status, _ = desk.call("POST", "/api/v1/holds",
                                           {"item_barcode": item, "card_barcode": card}, True)
-                elif r < 0.63:
+                elif kind == "register":
                     with lock:
                         registered[0] += 1
                         k = registered[0]
@@ -173,13 +176,13 @@ def run(args, port, server, log_path):
                                           {"card_barcode": "28%02d%010d" % (n, k),
                                            "name": "Soak Reader %d" % k,
                                            "expires_on": "2030-12-31"}, True)
-                elif r < 0.73:
+                elif kind == "patron":
                     status, _ = desk.call("GET", "/api/v1/patrons/%d" % rng.randint(1, 2000))
-                elif r < 0.85:
+                elif kind == "item":
                     status, _ = desk.call("GET", "/api/v1/items/" + item)
-                elif r < 0.93:
+                elif kind == "search":
                     status, _ = desk.call("GET", "/api/v1/catalogue/search?q=the")
-                elif r < 0.9995:
+                elif kind == "hours":
                     status, _ = desk.call("GET", "/api/v1/hours")
                 else:
                     status, _ = director.call("POST", "/api/v1/retention/runs")

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <sstream>
 
@@ -156,13 +157,18 @@ TEST(CliTest, DemoSeedFillsAnEmptyLibraryOnce) {
   EXPECT_EQ(bad.exit_code, 2);
 }
 
+// A new library in `dir`, served on a free loopback port; null if it could not be made.
+std::unique_ptr<ServeProcess> ServeNewLibrary(const TempDir& dir) {
+  std::string data = (dir / "lib").string();
+  if (RunCarrel({"init", "--data", data}).exit_code != 0) return nullptr;
+  return std::make_unique<ServeProcess>(data);
+}
+
 TEST(CliTest, ServeAnswersOverHttpAndStopsCleanly) {
   TempDir dir;
-  std::string data = (dir / "lib").string();
-  ASSERT_EQ(RunCarrel({"init", "--data", data}).exit_code, 0);
-  ServeProcess server(data);
-  ASSERT_TRUE(server.started());
-  httplib::Client client("127.0.0.1", server.port());
+  std::unique_ptr<ServeProcess> server = ServeNewLibrary(dir);
+  ASSERT_TRUE(server != nullptr && server->started());
+  httplib::Client client("127.0.0.1", server->port());
   auto health = client.Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
@@ -174,7 +180,7 @@ TEST(CliTest, ServeAnswersOverHttpAndStopsCleanly) {
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(missing->get_header_value("Content-Type"), "application/problem+json");
-  EXPECT_EQ(server.Stop(), 0);
+  EXPECT_EQ(server->Stop(), 0);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -193,14 +199,12 @@ constexpr bool kSanitized = false;
 // numbers, and the server carries on.
 TEST(CliTest, ServeReportsItsMemoryOnSigusr1AndCarriesOn) {
   TempDir dir;
-  std::string data = (dir / "lib").string();
-  ASSERT_EQ(RunCarrel({"init", "--data", data}).exit_code, 0);
-  ServeProcess server(data);
-  ASSERT_TRUE(server.started());
-  httplib::Client client("127.0.0.1", server.port());
+  std::unique_ptr<ServeProcess> server = ServeNewLibrary(dir);
+  ASSERT_TRUE(server != nullptr && server->started());
+  httplib::Client client("127.0.0.1", server->port());
   ASSERT_TRUE(client.Get("/api/v1/hours"));
-  server.Signal(SIGUSR1);
-  std::string line = server.NextLineWith("carrel: memory:");
+  server->Signal(SIGUSR1);
+  std::string line = server->NextLineWith("carrel: memory:");
   std::smatch m;
   ASSERT_TRUE(std::regex_match(line, m,
                                std::regex("carrel: memory: resident ([0-9]+) KiB, heap in use "
@@ -219,7 +223,7 @@ TEST(CliTest, ServeReportsItsMemoryOnSigusr1AndCarriesOn) {
   auto hours = client.Get("/api/v1/hours");
   ASSERT_TRUE(hours);
   EXPECT_EQ(hours->status, 200);
-  EXPECT_EQ(server.Stop(), 0);
+  EXPECT_EQ(server->Stop(), 0);
 }
 
 // The log-in rate per client address is the operator's to set (a library behind one address

@@ -120,22 +120,10 @@ ServeProcess::ServeProcess(const std::string& data_dir, const std::vector<std::s
   }
   close(pipe_fds[1]);
   out_fd_ = pipe_fds[0];
-  // Read until the "serving ... http://127.0.0.1:PORT/" line, for at most 20 s.
-  std::string seen;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd pfd{out_fd_, POLLIN, 0};
-    if (poll(&pfd, 1, 200) <= 0) continue;
-    char buf[512];
-    ssize_t n = read(out_fd_, buf, sizeof buf);
-    if (n <= 0) break;
-    seen.append(buf, n);
-    size_t at = seen.find("http://127.0.0.1:");
-    if (at != std::string::npos && seen.find('\n', at) != std::string::npos) {
-      port_ = std::atoi(seen.c_str() + at + std::strlen("http://127.0.0.1:"));
-      unread_ = seen.substr(seen.find('\n', at) + 1);
-      break;
-    }
+  // Its "serving ... http://127.0.0.1:PORT/" line.
+  std::string serving = NextLineWith("http://127.0.0.1:");
+  if (size_t at = serving.find("http://127.0.0.1:"); at != std::string::npos) {
+    port_ = std::atoi(serving.c_str() + at + std::strlen("http://127.0.0.1:"));
   }
 }
 
