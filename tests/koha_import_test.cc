@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "carrel/library.h"
+#include "import/marc.h"
 #include "tests/support/marc_writer.h"
 #include "tests/support/postgres.h"
 #include "tests/support/run.h"
@@ -576,6 +577,39 @@ TEST_F(KohaImportTest, ItemsComeFromMarcAndCarryTheirKohaStates) {
   auto from_xml = ImportFromKoha(*other.library, options);
   ASSERT_TRUE(from_xml.ok()) << from_xml.status().ToString();
   EXPECT_EQ(other.circulation().FindItemByBarcode("B-1")->title, "War and peace");
+}
+
+// Found by the marc fuzz target: a leader whose position 11 gives subfield codes longer than a
+// subfield holds made YAZ read past the subfield's end. Such records, and subfield codes that
+// are not ASCII, are refused by number; the records before them are read.
+TEST_F(KohaImportTest, MarcRecordsThatAreNotMarc21AreRefusedByNumber) {
+  const std::vector<MarcField> good = {{"245", "", {{'a', "A title"}}}};
+  const std::vector<MarcField> short_subfield = {{"245", "", {{'a', ""}}}};
+  std::string long_codes = Iso2709(short_subfield);
+  long_codes[11] = '9';
+  std::string xml = testing::MarcXml({good, short_subfield});
+  size_t second = xml.find("a2200000", xml.find("a2200000") + 1);
+  ASSERT_NE(second, std::string::npos);
+  xml[second + 2] = '9';
+  const std::string marc21 = "is not MARC 21: its leader must hold 22 at positions 10 and 11";
+  struct Case {
+    std::string name, bytes, refusal;
+  } cases[] = {
+      {"long-codes.mrc", Iso2709(good) + long_codes, "record 2 " + marc21},
+      {"long-codes.xml", xml, "record 2 " + marc21},
+      {"high-code.mrc", Iso2709(good, true) + Iso2709({{"245", "", {{'\xe1', ""}}}}, true),
+       "record 2 is not MARC 21: a subfield code is not an ASCII letter or digit"},
+  };
+  for (const Case& c : cases) {
+    auto reader = MarcReader::Open(Write(c.name, c.bytes));
+    ASSERT_TRUE(reader.ok()) << c.name;
+    MarcRecord record;
+    auto first = (*reader)->Next(&record);
+    ASSERT_TRUE(first.ok() && *first) << c.name;
+    EXPECT_EQ(record.title, "A title") << c.name;
+    auto refused = (*reader)->Next(&record);
+    EXPECT_EQ(refused.status().message(), c.refusal) << c.name;
+  }
 }
 
 TEST_F(KohaImportTest, LoansHistoryAndFinesFollowThePatronsAndItems) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <system_error>
 
 namespace carrel {
@@ -61,6 +62,50 @@ Status FromJson(const json& j, MarcRecord* out) {
 }
 
 std::string Ordinal(int64_t n) { return "record " + std::to_string(n); }
+
+// MARC 21 fixes leader positions 10 and 11 at "22": two indicators, and a subfield code of one
+// character after each delimiter. YAZ splits a subfield's code from its value by what position
+// 11 says and, when that is more than the subfield holds, reads past the subfield's end (found
+// by the marc fuzz target), so a record whose leader says otherwise is refused before YAZ
+// decodes it.
+Status CheckMarc21Leader(std::string_view leader, int64_t number) {
+  if (leader.size() == 24 && leader.substr(10, 2) != "22") {
+    return InvalidArgument(Ordinal(number) +
+                           " is not MARC 21: its leader must hold 22 at positions 10 and 11");
+  }
+  return Status::Ok();
+}
+
+// MARC 21 subfield codes are ASCII letters and digits. YAZ takes any byte above ASCII after a
+// delimiter as the start of a code and, in a MARC-8 record, may take the code to run past the
+// end of a short subfield; such a record is refused.
+Status CheckSubfieldCodes(std::string_view record, int64_t number) {
+  for (size_t at = record.find(ISO2709_IDFS);
+       at != std::string_view::npos && at + 1 < record.size();
+       at = record.find(ISO2709_IDFS, at + 1)) {
+    if (static_cast<unsigned char>(record[at + 1]) >= 0x80) {
+      return InvalidArgument(Ordinal(number) +
+                             " is not MARC 21: a subfield code is not an ASCII letter or digit");
+    }
+  }
+  return Status::Ok();
+}
+
+// The text of a MARCXML record's <leader>, or "" when it has none (YAZ then supplies one;
+// YAZ refuses a leader that is not 24 characters).
+std::string XmlLeader(xmlNodePtr record) {
+  for (xmlNodePtr child = record->children; child != nullptr; child = child->next) {
+    if (child->type != XML_ELEMENT_NODE || child->name == nullptr ||
+        std::string_view(reinterpret_cast<const char*>(child->name)) != "leader") {
+      continue;
+    }
+    xmlChar* text = xmlNodeGetContent(child);
+    std::string leader = text == nullptr ? "" : reinterpret_cast<const char*>(text);
+    xmlFree(text);
+    return leader;
+  }
+  return "";
+}
 
 // Owns a YAZ MARC handle and decodes its current record.
 class Decoder {
@@ -128,6 +173,9 @@ class Iso2709Reader : public MarcReader {
     if (buffer_.back() != ISO2709_RS) {
       return InvalidArgument(Ordinal(number_) + " does not end where its length says");
     }
+    std::string_view bytes(buffer_.data(), buffer_.size());
+    CARREL_RETURN_IF_ERROR(CheckMarc21Leader(bytes.substr(0, 24), number_));
+    CARREL_RETURN_IF_ERROR(CheckSubfieldCodes(bytes, number_));
     if (yaz_marc_read_iso2709(decoder_.handle(), buffer_.data(), length) <= 0) {
       return InvalidArgument(Ordinal(number_) + " could not be decoded as MARC 21");
     }
@@ -172,6 +220,7 @@ class MarcXmlReader : public MarcReader {
         return InvalidArgument("the XML is not well formed in " + Ordinal(number_) + " (line " +
                                std::to_string(xmlTextReaderGetParserLineNumber(reader_)) + ")");
       }
+      CARREL_RETURN_IF_ERROR(CheckMarc21Leader(XmlLeader(node), number_));
       if (yaz_marc_read_xml(decoder_.handle(), node) != 0) {
         return InvalidArgument(Ordinal(number_) + " is not a MARCXML record");
       }
