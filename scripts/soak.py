@@ -16,7 +16,13 @@ any sample; p99 as the median of the last five samples over that of the first fi
 warm-up (a single minute's p99 is noisy), with 2 ms of slack. Prints a table as it goes and a
 verdict; exits non-zero on growth.
 
-    scripts/soak.py [--minutes 60] [--rate 30] [--carrel build/release/carrel]
+    scripts/soak.py [--minutes 60] [--warmup 5] [--rate 30] [--carrel build/release/carrel]
+                    [--patrons 2000 --items 10000 --loans 20000 | --library DIR]
+
+A library larger than SQLite's caches (--patrons 100000 --items 200000 --loans 1000000 makes a
+263 MiB database) fills them before the warm-up ends, so what grows after it is carrel's own.
+The keyring holds a patron's key until nobody has used it for 15 minutes, so on a library that
+large the warm-up should be at least 15 minutes for the keys held to settle.
 """
 import argparse
 import http.client
@@ -107,6 +113,9 @@ def main():
     ap.add_argument("--carrel", default="build/release/carrel")
     ap.add_argument("--library", help="soak a copy of this demo library (one a soak grew, say) "
                     "instead of a new one")
+    ap.add_argument("--patrons", type=int, default=2000, help="the demo library's size")
+    ap.add_argument("--items", type=int, default=10000)
+    ap.add_argument("--loans", type=int, default=20000, help="returned loans")
     args = ap.parse_args()
     carrel = os.path.abspath(args.carrel)
     work = tempfile.mkdtemp(prefix="carrel-soak-")
@@ -116,7 +125,11 @@ def main():
     if args.library:
         shutil.copytree(args.library, data)
     else:
-        make_demo_library(carrel, data, 2000, 10000, 20000)
+        started = time.monotonic()
+        make_demo_library(carrel, data, args.patrons, args.items, args.loans)
+        print("soak: seeded %d patrons, %d items, %d returned loans in %.0f s; database %.0f MiB"
+              % (args.patrons, args.items, args.loans, time.monotonic() - started,
+                 os.path.getsize(os.path.join(data, "carrel.db")) / 2**20), flush=True)
     port = free_port()
     log_path = os.path.join(work, "server.log")
     log = open(log_path, "ab")
@@ -154,8 +167,8 @@ def run(args, port, server, log_path):
                 time.sleep(due - now)
             r = rng.random()
             kind = next(k for k, upto in MIX if r < upto)
-            item = "3100%010d" % rng.randint(1, 10000)
-            card = "2100%010d" % rng.randint(1, 2000)
+            item = "3100%010d" % rng.randint(1, args.items)
+            card = "2100%010d" % rng.randint(1, args.patrons)
             try:
                 if kind == "checkout":
                     status, _ = desk.call("POST", "/api/v1/loans",
@@ -177,7 +190,7 @@ def run(args, port, server, log_path):
                                            "name": "Soak Reader %d" % k,
                                            "expires_on": "2030-12-31"}, True)
                 elif kind == "patron":
-                    status, _ = desk.call("GET", "/api/v1/patrons/%d" % rng.randint(1, 2000))
+                    status, _ = desk.call("GET", "/api/v1/patrons/%d" % rng.randint(1, args.patrons))
                 elif kind == "item":
                     status, _ = desk.call("GET", "/api/v1/items/" + item)
                 elif kind == "search":
