@@ -91,20 +91,21 @@ Status CheckSubfieldCodes(std::string_view record, int64_t number) {
   return Status::Ok();
 }
 
-// The text of a MARCXML record's <leader>, or "" when it has none (YAZ then supplies one;
-// YAZ refuses a leader that is not 24 characters).
+// The leader YAZ will take from a MARCXML record: the last text node of the record's first
+// element when that element is <leader> (or, for Turbomarc, any name beginning with "l"); ""
+// when there is none, and YAZ then supplies a leader of its own. YAZ refuses a leader that is
+// not 24 characters.
 std::string XmlLeader(xmlNodePtr record) {
-  for (xmlNodePtr child = record->children; child != nullptr; child = child->next) {
-    if (child->type != XML_ELEMENT_NODE || child->name == nullptr ||
-        std::string_view(reinterpret_cast<const char*>(child->name)) != "leader") {
-      continue;
+  xmlNodePtr first = record->children;
+  while (first != nullptr && first->type != XML_ELEMENT_NODE) first = first->next;
+  if (first == nullptr || first->name == nullptr || first->name[0] != 'l') return "";
+  std::string leader;
+  for (xmlNodePtr p = first->children; p != nullptr; p = p->next) {
+    if (p->type == XML_TEXT_NODE && p->content != nullptr) {
+      leader = reinterpret_cast<const char*>(p->content);
     }
-    xmlChar* text = xmlNodeGetContent(child);
-    std::string leader = text == nullptr ? "" : reinterpret_cast<const char*>(text);
-    xmlFree(text);
-    return leader;
   }
-  return "";
+  return leader;
 }
 
 // Owns a YAZ MARC handle and decodes its current record.
