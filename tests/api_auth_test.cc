@@ -1,21 +1,21 @@
 // Accounts, sessions, signing and the authorization table over real HTTP on loopback.
 
 #include <gtest/gtest.h>
-
-#include "carrel/encoding.h"
 #include <httplib.h>
 #include <sodium.h>
 
-#include <nlohmann/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "api/routes.h"
+#include "carrel/encoding.h"
 #include "carrel/server.h"
 #include "tests/support/contract_check.h"
+#include "tests/support/store_count.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -106,14 +106,7 @@ class ApiAuthTest : public ::testing::Test {
 
   // Entries on the audit log with this action.
   int64_t AuditCount(const std::string& action) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
-                                                         "carrel_audit_field(entry, 2) = ?",
-                                                         {action}));
-                  return Status::Ok();
-                }).ok());
-    return n;
+    return testing::AuditedCount(lib_.library->store(), action);
   }
   int64_t Denials() { return AuditCount("access.denied"); }
 
@@ -424,14 +417,7 @@ TEST_F(ApiAuthTest, BackOffSlowsGuessersWithoutLockingTheOwnerOut) {
 // count is kept under a keyed hash, never the typed name or card, and goes when its window ends.
 TEST_F(ApiAuthTest, StepUpFailuresCountWithLoginsUnderKeyedNames) {
   Library& lib = *lib_.library;
-  auto count = [&](const std::string& sql) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(lib.store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
-                  return Status::Ok();
-                }).ok());
-    return n;
-  };
+  auto count = [&](const std::string& sql) { return testing::QueryCount(lib.store(), sql); };
   std::string director = LoginUser("director1");
   json sign = {{"statement", "a statement"}, {"password", "a guess at it"}};
   for (int i = 0; i < 3; ++i) {

@@ -8,6 +8,7 @@
 #include "tests/support/faulty_store.h"
 #include "tests/support/postgres.h"
 #include "tests/support/run.h"
+#include "tests/support/store_count.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -39,14 +40,7 @@ class FailClosedTest : public ::testing::Test {
     ASSERT_TRUE(library_->circulation().AddItem(testing::kStaff, {"I-1", "T", "A", "C", "book"}).ok());
   }
 
-  int64_t AuditCount() {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log"));
-                  return Status::Ok();
-                }).ok());
-    return n;
-  }
+  int64_t AuditCount() { return testing::RowCount(library_->store(), "audit_log"); }
 
   testing::TempDir dir_;
   FakeClock clock_{testing::DefaultTestTime()};

@@ -17,6 +17,7 @@
 #include "carrel/library.h"
 #include "carrel/server.h"
 #include "tests/support/contract_check.h"
+#include "tests/support/store_count.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -119,14 +120,7 @@ class DiskFullTest : public ::testing::Test {
                        "application/json");
   }
 
-  int64_t Count(const std::string& table) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(library_->store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM " + table));
-                  return Status::Ok();
-                }).ok());
-    return n;
-  }
+  int64_t Count(const std::string& table) { return testing::RowCount(library_->store(), table); }
 
   testing::TempDir tmp_;
   FakeClock clock_{testing::DefaultTestTime()};

@@ -15,6 +15,7 @@
 #include "carrel/encoding.h"
 #include "requests/render.h"
 #include "tests/support/requests_fixture.h"
+#include "tests/support/store_count.h"
 
 namespace carrel {
 namespace {
@@ -47,14 +48,7 @@ class GovernanceTest : public testing::RequestsTest {
     ASSERT_TRUE(v.ok()) << v.status().ToString();
   }
 
-  int64_t CountRows(const std::string& table) {
-    int64_t n = 0;
-    EXPECT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM " + table));
-                  return Status::Ok();
-                }).ok());
-    return n;
-  }
+  int64_t CountRows(const std::string& table) { return testing::RowCount(lib().store(), table); }
 
   // Rows of `table` whose `column` holds `text` in the clear (sealed columns never do).
   int64_t CountHolding(const std::string& table, const std::string& column,

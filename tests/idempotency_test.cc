@@ -14,6 +14,7 @@
 #include "carrel/server.h"
 #include "tests/support/contract_check.h"
 #include "tests/support/run.h"
+#include "tests/support/store_count.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -69,14 +70,7 @@ class IdempotencyTest : public ::testing::Test {
     return client_->Post(path, headers, body.dump(), "application/json");
   }
 
-  int64_t Count(const std::string& sql) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
-                  return Status::Ok();
-                }).ok());
-    return n;
-  }
+  int64_t Count(const std::string& sql) { return testing::QueryCount(lib_.library->store(), sql); }
 
   testing::TestLibrary lib_;
   std::unique_ptr<ApiServer> server_;

@@ -23,6 +23,7 @@
 #include "tests/support/marc_writer.h"
 #include "tests/support/postgres.h"
 #include "tests/support/run.h"
+#include "tests/support/store_count.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -56,12 +57,7 @@ class KohaImportTest : public ::testing::Test {
     return ImportFromKoha(*lib_.library, options);
   }
   int64_t CountRows(const std::string& table) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM " + table));
-                  return Status::Ok();
-                }).ok());
-    return n;
+    return testing::RowCount(lib_.library->store(), table);
   }
   StatusOr<Patron> Find(const std::string& card) {
     return lib_.circulation().FindPatronByBarcode(testing::kStaff, card);

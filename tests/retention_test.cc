@@ -13,6 +13,7 @@
 
 #include "carrel/library.h"
 #include "tests/support/postgres.h"
+#include "tests/support/store_count.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -94,14 +95,7 @@ class RetentionTest : public ::testing::Test {
     return run.ok() ? *run : RetentionRun{};
   }
 
-  int64_t Count(const std::string& sql) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(lib().store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
-                  return Status::Ok();
-                }).ok());
-    return n;
-  }
+  int64_t Count(const std::string& sql) { return testing::QueryCount(lib().store(), sql); }
 
   testing::TestLibrary lib_;
   int64_t director_ = 0;

@@ -18,6 +18,7 @@
 #include "tests/support/run.h"
 #include "tests/support/sip2_client.h"
 #include "tests/support/start_refusals.h"
+#include "tests/support/store_count.h"
 #include "tests/support/temp_dir.h"
 
 namespace carrel {
@@ -128,23 +129,9 @@ class Sip2Test : public ::testing::TestWithParam<bool> {
     return a;
   }
 
-  int64_t Count(const std::string& sql) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt(sql));
-                  return Status::Ok();
-                }).ok());
-    return n;
-  }
+  int64_t Count(const std::string& sql) { return testing::QueryCount(lib_.library->store(), sql); }
   int64_t Audited(const std::string& action) {
-    int64_t n = -1;
-    EXPECT_TRUE(WithReadTransaction(lib_.library->store(), [&](Transaction& tx) -> Status {
-                  CARREL_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT count(*) FROM audit_log WHERE "
-                                                         "carrel_audit_field(entry, 2) = ?",
-                                                         {action}));
-                  return Status::Ok();
-                }).ok());
-    return n;
+    return testing::AuditedCount(lib_.library->store(), action);
   }
   int64_t Loans() { return Count("SELECT count(*) FROM loans"); }
   std::string Checkout(const std::string& card, const std::string& pin, const std::string& item) {
