@@ -41,6 +41,19 @@ std::string Slurp(const fs::path& file) {
   return ss.str();
 }
 
+// A fresh copy of the small library. libFuzzer's timeout timer (SIGALRM, installed without
+// SA_RESTART) can interrupt the copy, and std::filesystem does not try again on EINTR, so this
+// does (`carrel serve` takes its signals on one thread with sigwait, so it meets no EINTR).
+void CopyLibrary(const fs::path& from, const fs::path& to) {
+  for (;;) {
+    fs::remove_all(to);
+    std::error_code ec;
+    fs::copy(from, to, fs::copy_options::recursive, ec);
+    if (!ec) return;
+    if (ec != std::errc::interrupted) throw fs::filesystem_error("cannot copy", from, to, ec);
+  }
+}
+
 void Write(const fs::path& file, const std::string& bytes) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out << bytes;
@@ -89,8 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   fs::path work = made->root / "work";
-  fs::remove_all(work);
-  fs::copy(made->library, work, fs::copy_options::recursive);
+  CopyLibrary(made->library, work);
   fs::path edited = made->root / (keys ? "keys.edited" : "data.edited");
   Write(edited, file);
   fs::path data_backup = keys ? made->root / "data.backup" : edited;
